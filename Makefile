@@ -1,0 +1,43 @@
+# Two set-up commands on a fresh Debian 12 machine (each installs what it needs):
+#   make run    - builds Backsight and runs anomaly detection on the bundled real series
+#   make test   - builds everything and runs all tests (ctest)
+BUILD ?= build
+JOBS ?= $(shell nproc)
+BACKSIGHT_DATA ?= ../shared/data
+export BACKSIGHT_DATA
+
+.PHONY: deps build run test asan bench nab fuzz format clean
+
+deps:
+	./scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/backsight detect data/demo/machine_temperature_system_failure.csv -o $(BUILD)/demo_scores.csv --plot $(BUILD)/demo.png
+	@echo "scores: $(BUILD)/demo_scores.csv  plot: $(BUILD)/demo.png"
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Test configuration with AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBACKSIGHT_SANITIZE=ON -DBACKSIGHT_BUILD_BENCH=OFF
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	$(BUILD)/bench/micro/detector_bench
+
+nab: build
+	$(BUILD)/bench/nab/nab_bench --data $(BACKSIGHT_DATA)/nab --out $(BUILD)/nab_results
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every system package Backsight needs to build, test and benchmark (Debian 12).
+# Idempotent: packages already present are skipped; apt-get runs only when something is missing.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git
+  clang libclang-rt-14-dev clang-format        # fuzzers (libFuzzer) and formatting
+  libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
+  libcli11-dev                                 # command-line parsing
+  nlohmann-json3-dev                           # JSON in/out (NAB labels, JSON lines, REST)
+  libyaml-cpp-dev                              # YAML configuration
+  libcpp-httplib-dev libssl-dev                # HTTP server and client
+  libprotobuf-dev protobuf-compiler libsnappy-dev  # remote_write (snappy + protobuf)
+  libsqlite3-dev                               # embedded state store
+  libcairo2-dev                                # --plot PNG/SVG rendering
+  zlib1g-dev                                   # gzip log input
+)
+if [[ "${BACKSIGHT_WITH_SERVICES:-0}" == "1" ]]; then
+  # Real peers for integration tests of `backsight serve`.
+  PKGS+=(prometheus prometheus-alertmanager prometheus-node-exporter curl)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  echo "install-deps: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,23 @@
+// Subcommands of the `backsight` executable. Each Register* adds one CLI11 subcommand whose callback
+// stores the exit code in *exit_code. Exit codes (documented in `backsight --help`):
+//   0 success, 1 anomalies found when --fail-on-anomaly is given, 2 usage error,
+//   3 bad input data (a file/line/field error was printed), 4 I/O or internal error.
+#ifndef BACKSIGHT_CLI_COMMANDS_H_
+#define BACKSIGHT_CLI_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+
+namespace backsight::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitAnomalies = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitBadInput = 3;
+inline constexpr int kExitIoError = 4;
+
+/// `backsight detect`: streaming metric anomaly detection over CSV files.
+void RegisterDetect(CLI::App& app, int* exit_code);
+
+}  // namespace backsight::cli
+
+#endif  // BACKSIGHT_CLI_COMMANDS_H_

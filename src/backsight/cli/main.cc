@@ -1,0 +1,22 @@
+// The `backsight` executable: a thin layer over the library, one subcommand per capability.
+#include <CLI/CLI.hpp>
+
+#include "backsight/cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Backsight: learns what normal looks like in metrics, logs and traces and reports what is "
+      "abnormal.\n\nExit codes: 0 ok; 1 anomalies found (only with --fail-on-anomaly); 2 usage "
+      "error; 3 bad input data; 4 I/O or internal error."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "backsight 0.1.0");
+  int exit_code = backsight::cli::kExitOk;
+  backsight::cli::RegisterDetect(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : backsight::cli::kExitUsage;
+  }
+  return exit_code;
+}

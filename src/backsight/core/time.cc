@@ -1,0 +1,173 @@
+#include "backsight/core/time.h"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace backsight {
+
+namespace {
+
+// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant, "chrono-Compatible Low-Level
+// Date Algorithms", days_from_civil).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t yy = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp + (mp < 10 ? 3 : -9);
+  *y = yy + (*m <= 2);
+}
+
+bool ReadDigits(std::string_view s, size_t* pos, int n, int* out) {
+  int v = 0;
+  for (int i = 0; i < n; ++i) {
+    if (*pos >= s.size() || !std::isdigit(static_cast<unsigned char>(s[*pos]))) return false;
+    v = v * 10 + (s[*pos] - '0');
+    ++*pos;
+  }
+  *out = v;
+  return true;
+}
+
+Status Bad(std::string_view text, const char* why) {
+  return Status::InvalidArgument("bad timestamp '" + std::string(text) + "': " + why);
+}
+
+Status ParseEpoch(std::string_view text, TimestampNs* out) {
+  double v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v)) {
+    return Bad(text, "not an ISO-8601 date or epoch number");
+  }
+  const double a = std::fabs(v);
+  double ns;
+  if (a < 1e11) ns = v * 1e9;
+  else if (a < 1e14) ns = v * 1e6;
+  else if (a < 1e17) ns = v * 1e3;
+  else ns = v;
+  if (std::fabs(ns) > 9.2e18) return Bad(text, "out of range");
+  // Integer path keeps exactness for integral epoch values.
+  int64_t iv = 0;
+  auto [p2, ec2] = std::from_chars(text.data(), text.data() + text.size(), iv);
+  if (ec2 == std::errc() && p2 == text.data() + text.size()) {
+    const int64_t ia = iv < 0 ? -iv : iv;
+    if (ia < 100'000'000'000LL) *out = iv * kNanosPerSecond;
+    else if (ia < 100'000'000'000'000LL) *out = iv * kNanosPerMilli;
+    else if (ia < 100'000'000'000'000'000LL) *out = iv * 1000;
+    else *out = iv;
+    return Status::OK();
+  }
+  *out = static_cast<int64_t>(std::llround(ns));
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ParseTimestamp(std::string_view text, TimestampNs* out) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
+  if (text.empty()) return Bad(text, "empty");
+  // ISO form starts with YYYY-.
+  if (text.size() >= 10 && text[4] == '-' && std::isdigit(static_cast<unsigned char>(text[0]))) {
+    size_t pos = 0;
+    int y, mo, d, h = 0, mi = 0, s = 0;
+    if (!ReadDigits(text, &pos, 4, &y) || text[pos++] != '-' || !ReadDigits(text, &pos, 2, &mo) ||
+        pos >= text.size() || text[pos++] != '-' || !ReadDigits(text, &pos, 2, &d)) {
+      return Bad(text, "expected YYYY-MM-DD");
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31) return Bad(text, "month or day out of range");
+    int64_t frac_ns = 0;
+    int64_t offset_s = 0;
+    if (pos < text.size()) {
+      if (text[pos] != 'T' && text[pos] != ' ' && text[pos] != 't') return Bad(text, "expected 'T' or ' ' after date");
+      ++pos;
+      if (!ReadDigits(text, &pos, 2, &h) || pos >= text.size() || text[pos++] != ':' ||
+          !ReadDigits(text, &pos, 2, &mi)) {
+        return Bad(text, "expected HH:MM");
+      }
+      if (pos < text.size() && text[pos] == ':') {
+        ++pos;
+        if (!ReadDigits(text, &pos, 2, &s)) return Bad(text, "expected seconds");
+      }
+      if (h > 23 || mi > 59 || s > 60) return Bad(text, "time of day out of range");
+      if (pos < text.size() && (text[pos] == '.' || text[pos] == ',')) {
+        ++pos;
+        int64_t scale = 100'000'000;
+        size_t start = pos;
+        while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+          frac_ns += (text[pos] - '0') * scale;
+          scale /= 10;
+          ++pos;
+        }
+        if (pos == start) return Bad(text, "empty fraction");
+      }
+      if (pos < text.size()) {
+        char c = text[pos];
+        if (c == 'Z' || c == 'z') {
+          ++pos;
+        } else if (c == '+' || c == '-') {
+          ++pos;
+          int oh, om = 0;
+          if (!ReadDigits(text, &pos, 2, &oh)) return Bad(text, "bad UTC offset");
+          if (pos < text.size() && text[pos] == ':') ++pos;
+          if (pos < text.size() && !ReadDigits(text, &pos, 2, &om)) return Bad(text, "bad UTC offset");
+          offset_s = (oh * 3600 + om * 60) * (c == '+' ? 1 : -1);
+        } else if (c == ' ') {
+          // Trailing " UTC" and the like.
+          std::string_view rest = text.substr(pos + 1);
+          if (rest != "UTC" && rest != "GMT") return Bad(text, "unexpected trailing text");
+          pos = text.size();
+        }
+      }
+      if (pos != text.size()) return Bad(text, "unexpected trailing text");
+    }
+    const int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+    const int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset_s;
+    *out = secs * kNanosPerSecond + frac_ns;
+    return Status::OK();
+  }
+  return ParseEpoch(text, out);
+}
+
+static std::string FormatImpl(TimestampNs ts, char sep, bool z) {
+  int64_t secs = ts / kNanosPerSecond;
+  int64_t ns = ts % kNanosPerSecond;
+  if (ns < 0) { ns += kNanosPerSecond; --secs; }
+  int64_t days = secs / 86400;
+  int64_t sod = secs % 86400;
+  if (sod < 0) { sod += 86400; --days; }
+  int64_t y; unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  char buf[64];
+  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u%c%02lld:%02lld:%02lld",
+                        static_cast<long long>(y), m, d, sep, static_cast<long long>(sod / 3600),
+                        static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60));
+  std::string out(buf, n);
+  if (ns != 0) {
+    n = std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(ns / 1000));
+    out.append(buf, n);
+  }
+  if (z) out += 'Z';
+  return out;
+}
+
+std::string FormatTimestamp(TimestampNs ts) { return FormatImpl(ts, ' ', false); }
+std::string FormatRfc3339(TimestampNs ts) { return FormatImpl(ts, 'T', true); }
+
+}  // namespace backsight

@@ -1,0 +1,92 @@
+// Streaming per-series anomaly detection: the interface every detector implements.
+//
+// A detector watches one series. Samples are fed one at a time in time order; each call returns that
+// sample's result at once (no look-ahead). Work per sample is O(1) amortised and memory is bounded.
+//
+// Results follow Merlion's three steps, kept apart:
+//   model (raw score, expected value) -> calibrator (anomaly_score, likelihood) -> threshold rule
+//   (is_anomaly).
+#ifndef BACKSIGHT_DETECT_DETECTOR_H_
+#define BACKSIGHT_DETECT_DETECTOR_H_
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "backsight/core/status.h"
+#include "backsight/core/time.h"
+
+namespace backsight::detect {
+
+/// The result for one accepted sample.
+struct DetectionResult {
+  /// Model output before calibration; >= 0, unitless, scale specific to the model.
+  double raw_score = 0;
+  /// Calibrated score >= 0: 0 typical, > 1 anomalous (the vmanomaly convention).
+  double anomaly_score = 0;
+  /// Probability-like score in [0, 1], monotone in anomaly_score; what NAB result files carry.
+  double likelihood = 0;
+  /// Decision of the threshold rule (anomaly_score > 1, after warm-up).
+  bool is_anomaly = false;
+  /// True while the detector is still learning (results are not meaningful yet).
+  bool warming_up = true;
+  /// Expected value and its band, in the series' own units; NaN while unknown.
+  double yhat = std::numeric_limits<double>::quiet_NaN();
+  double yhat_lower = std::numeric_limits<double>::quiet_NaN();
+  double yhat_upper = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// Why a sample was refused. Refused samples leave the state untouched and are counted.
+enum class RejectReason : uint8_t {
+  kNonFiniteValue = 0,  // NaN or +-inf value
+  kDuplicateTimestamp,  // same timestamp as the previous accepted sample
+  kOutOfOrder,          // timestamp earlier than the previous accepted sample
+  kCount
+};
+
+/// Human-readable name of a reject reason ("non_finite_value", "duplicate_timestamp", ...).
+const char* RejectReasonName(RejectReason r);
+
+/// Counters kept by every detector.
+struct DetectorStats {
+  uint64_t accepted = 0;
+  uint64_t rejected[static_cast<int>(RejectReason::kCount)] = {};
+  /// Gaps: accepted samples that arrived more than 1.5 typical steps after the previous one.
+  uint64_t gaps = 0;
+};
+
+/// A streaming detector for one series. Not thread-safe; one instance per series.
+/// Copy is disabled (state can be large and identity matters); move is allowed.
+class Detector {
+ public:
+  Detector() = default;
+  Detector(const Detector&) = delete;
+  Detector& operator=(const Detector&) = delete;
+  virtual ~Detector() = default;
+
+  /// Feeds one sample: `ts` in ns since the epoch, `value` in the series' units.
+  /// On success fills `*result` and returns OK. Returns InvalidArgument for a NaN/inf value and
+  /// OutOfRange for a duplicate or out-of-order timestamp; then the state is unchanged, the reason
+  /// is counted in stats(), and `*result` is not written.
+  virtual Status Update(TimestampNs ts, double value, DetectionResult* result) = 0;
+
+  /// Appends the complete state (configuration included) to `*out`. Restoring it into a fresh
+  /// detector of the same type yields bit-identical results for any later input.
+  virtual void SaveState(std::string* out) const = 0;
+
+  /// Replaces the state with one produced by SaveState. Returns Corruption (with byte offset and
+  /// field) for truncated, foreign or inconsistent bytes; then the detector is left unchanged.
+  virtual Status RestoreState(std::string_view in) = 0;
+
+  /// Counters since creation (part of the saved state).
+  virtual const DetectorStats& stats() const = 0;
+
+  /// Short name of the algorithm, e.g. "default".
+  virtual std::string_view name() const = 0;
+};
+
+}  // namespace backsight::detect
+
+#endif  // BACKSIGHT_DETECT_DETECTOR_H_
