@@ -1,0 +1,57 @@
+#include "backsight/core/labels.h"
+
+#include <algorithm>
+
+namespace backsight {
+
+void SortLabels(Labels* labels) {
+  std::stable_sort(labels->begin(), labels->end(),
+                   [](const Label& a, const Label& b) { return a.name < b.name; });
+}
+
+std::string_view GetLabel(const Labels& labels, std::string_view name) {
+  for (const auto& l : labels) {
+    if (l.name == name) return l.value;
+  }
+  return {};
+}
+
+uint64_t Fingerprint(const Labels& sorted_labels) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff;  // separator byte that cannot occur in UTF-8
+    h *= 1099511628211ull;
+  };
+  for (const auto& l : sorted_labels) {
+    mix(l.name);
+    mix(l.value);
+  }
+  return h;
+}
+
+std::string LabelsToString(const Labels& labels) {
+  std::string out(GetLabel(labels, "__name__"));
+  out += '{';
+  bool first = true;
+  for (const auto& l : labels) {
+    if (l.name == "__name__") continue;
+    if (!first) out += ',';
+    first = false;
+    out += l.name;
+    out += "=\"";
+    for (char c : l.value) {
+      if (c == '\\' || c == '"') out += '\\', out += c;
+      else if (c == '\n') out += "\\n";
+      else out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace backsight

@@ -1,0 +1,2 @@
+// Keeps the backsight_outputs target non-empty until its decoders land.
+namespace backsight::outputs {}
