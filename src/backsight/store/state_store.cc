@@ -1,0 +1,266 @@
+#include "backsight/store/state_store.h"
+
+#include <sqlite3.h>
+
+#include "backsight/core/byte_io.h"
+
+namespace backsight::store {
+namespace {
+
+// Finalises a prepared statement when it leaves scope.
+struct Stmt {
+  sqlite3_stmt* s = nullptr;
+  ~Stmt() { sqlite3_finalize(s); }
+};
+
+}  // namespace
+
+void EncodeLabels(const Labels& labels, std::string* out) {
+  ByteWriter w(out);
+  w.PutVarint(labels.size());
+  for (const auto& l : labels) {
+    w.PutString(l.name);
+    w.PutString(l.value);
+  }
+}
+
+Status DecodeLabels(std::string_view in, Labels* out) {
+  ByteReader r(in);
+  uint64_t n = 0;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&n, "label_count"));
+  if (n > in.size()) return Status::Corruption("labels: count " + std::to_string(n) + " too large");
+  out->clear();
+  out->reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    Label l;
+    BACKSIGHT_RETURN_IF_ERROR(r.GetString(&l.name, "label_name"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetString(&l.value, "label_value"));
+    out->push_back(std::move(l));
+  }
+  if (!r.done()) {
+    return Status::Corruption("labels: " + std::to_string(r.remaining()) +
+                              " trailing bytes at offset " + std::to_string(r.position()));
+  }
+  return Status::OK();
+}
+
+StateStore::~StateStore() { Close(); }
+
+void StateStore::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ != nullptr) sqlite3_close_v2(db_);
+  db_ = nullptr;
+}
+
+Status StateStore::Err(const char* what) {
+  return Status::IoError(std::string("sqlite ") + path_ + ": " + what + ": " +
+                         (db_ ? sqlite3_errmsg(db_) : "not open"));
+}
+
+Status StateStore::Exec(const char* sql) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+    std::string m = msg ? msg : "unknown error";
+    sqlite3_free(msg);
+    return Status::IoError("sqlite " + path_ + ": " + sql + ": " + m);
+  }
+  return Status::OK();
+}
+
+Status StateStore::Open(const std::string& path) {
+  Close();
+  std::lock_guard<std::mutex> lock(mu_);
+  path_ = path;
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    Status st = Err("open");
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    return st;
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  Status st = Exec(
+      "PRAGMA journal_mode=WAL;"
+      "PRAGMA synchronous=NORMAL;"
+      "CREATE TABLE IF NOT EXISTS series(fp INTEGER PRIMARY KEY, labels BLOB NOT NULL,"
+      " state BLOB NOT NULL, updated_ns INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY AUTOINCREMENT, fp INTEGER NOT NULL,"
+      " labels BLOB NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER, peak_score REAL);"
+      "CREATE INDEX IF NOT EXISTS events_start ON events(start_ns);"
+      "CREATE INDEX IF NOT EXISTS events_fp ON events(fp, start_ns);");
+  if (!st.ok()) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+  }
+  return st;
+}
+
+Status StateStore::SaveStates(const std::vector<SeriesRecord>& records) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  BACKSIGHT_RETURN_IF_ERROR(Exec("BEGIN"));
+  Stmt st;
+  if (sqlite3_prepare_v2(db_,
+                         "INSERT OR REPLACE INTO series(fp, labels, state, updated_ns) "
+                         "VALUES(?,?,?,?)",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    Status e = Err("prepare insert");
+    Exec("ROLLBACK");
+    return e;
+  }
+  std::string buf;
+  for (const auto& r : records) {
+    buf.clear();
+    EncodeLabels(r.labels, &buf);
+    sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(r.fp));
+    sqlite3_bind_blob(st.s, 2, buf.data(), static_cast<int>(buf.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(st.s, 3, r.state.data(), static_cast<int>(r.state.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(st.s, 4, r.updated_ns);
+    if (sqlite3_step(st.s) != SQLITE_DONE) {
+      Status e = Err("insert series");
+      Exec("ROLLBACK");
+      return e;
+    }
+    sqlite3_reset(st.s);
+  }
+  return Exec("COMMIT");
+}
+
+Status StateStore::DeleteStates(const std::vector<uint64_t>& fps) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  BACKSIGHT_RETURN_IF_ERROR(Exec("BEGIN"));
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM series WHERE fp=?", -1, &st.s, nullptr) != SQLITE_OK) {
+    Status e = Err("prepare delete");
+    Exec("ROLLBACK");
+    return e;
+  }
+  for (uint64_t fp : fps) {
+    sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(fp));
+    if (sqlite3_step(st.s) != SQLITE_DONE) {
+      Status e = Err("delete series");
+      Exec("ROLLBACK");
+      return e;
+    }
+    sqlite3_reset(st.s);
+  }
+  return Exec("COMMIT");
+}
+
+Status StateStore::LoadStates(const std::function<Status(SeriesRecord&&)>& fn, uint64_t* corrupt) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT fp, labels, state, updated_ns FROM series ORDER BY fp", -1,
+                         &st.s, nullptr) != SQLITE_OK) {
+    return Err("prepare select");
+  }
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    SeriesRecord r;
+    r.fp = static_cast<uint64_t>(sqlite3_column_int64(st.s, 0));
+    const char* lb = static_cast<const char*>(sqlite3_column_blob(st.s, 1));
+    std::string_view labels(lb ? lb : "", static_cast<size_t>(sqlite3_column_bytes(st.s, 1)));
+    if (!DecodeLabels(labels, &r.labels).ok()) {
+      if (corrupt) ++*corrupt;
+      continue;
+    }
+    const char* sb = static_cast<const char*>(sqlite3_column_blob(st.s, 2));
+    r.state.assign(sb ? sb : "", static_cast<size_t>(sqlite3_column_bytes(st.s, 2)));
+    r.updated_ns = sqlite3_column_int64(st.s, 3);
+    BACKSIGHT_RETURN_IF_ERROR(fn(std::move(r)));
+  }
+  if (rc != SQLITE_DONE) return Err("select series");
+  return Status::OK();
+}
+
+Status StateStore::CountStates(uint64_t* n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT COUNT(*) FROM series", -1, &st.s, nullptr) != SQLITE_OK ||
+      sqlite3_step(st.s) != SQLITE_ROW) {
+    return Err("count series");
+  }
+  *n = static_cast<uint64_t>(sqlite3_column_int64(st.s, 0));
+  return Status::OK();
+}
+
+Status StateStore::WriteEvents(std::vector<AnomalyEvent>* events) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  BACKSIGHT_RETURN_IF_ERROR(Exec("BEGIN"));
+  Stmt ins, upd;
+  if (sqlite3_prepare_v2(db_,
+                         "INSERT INTO events(fp, labels, start_ns, end_ns, peak_score) "
+                         "VALUES(?,?,?,?,?)",
+                         -1, &ins.s, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(db_, "UPDATE events SET end_ns=?, peak_score=? WHERE id=?", -1, &upd.s,
+                         nullptr) != SQLITE_OK) {
+    Status e = Err("prepare events");
+    Exec("ROLLBACK");
+    return e;
+  }
+  std::string buf;
+  for (auto& e : *events) {
+    sqlite3_stmt* s;
+    if (e.id == 0) {
+      s = ins.s;
+      buf.clear();
+      EncodeLabels(e.labels, &buf);
+      sqlite3_bind_int64(s, 1, static_cast<int64_t>(e.fp));
+      sqlite3_bind_blob(s, 2, buf.data(), static_cast<int>(buf.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(s, 3, e.start_ns);
+      if (e.end_ns == 0) sqlite3_bind_null(s, 4);
+      else sqlite3_bind_int64(s, 4, e.end_ns);
+      sqlite3_bind_double(s, 5, e.peak_score);
+    } else {
+      s = upd.s;
+      if (e.end_ns == 0) sqlite3_bind_null(s, 1);
+      else sqlite3_bind_int64(s, 1, e.end_ns);
+      sqlite3_bind_double(s, 2, e.peak_score);
+      sqlite3_bind_int64(s, 3, e.id);
+    }
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      Status err = Err("write event");
+      Exec("ROLLBACK");
+      return err;
+    }
+    if (e.id == 0) e.id = sqlite3_last_insert_rowid(db_);
+    sqlite3_reset(s);
+  }
+  return Exec("COMMIT");
+}
+
+Status StateStore::RecentEvents(size_t limit, uint64_t fp, std::vector<AnomalyEvent>* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  Stmt st;
+  const char* sql = fp != 0 ? "SELECT id, fp, labels, start_ns, end_ns, peak_score FROM events "
+                              "WHERE fp=? ORDER BY start_ns DESC, id DESC LIMIT ?"
+                            : "SELECT id, fp, labels, start_ns, end_ns, peak_score FROM events "
+                              "ORDER BY start_ns DESC, id DESC LIMIT ?";
+  if (sqlite3_prepare_v2(db_, sql, -1, &st.s, nullptr) != SQLITE_OK) return Err("prepare events");
+  int i = 1;
+  if (fp != 0) sqlite3_bind_int64(st.s, i++, static_cast<int64_t>(fp));
+  sqlite3_bind_int64(st.s, i, static_cast<int64_t>(limit));
+  out->clear();
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    AnomalyEvent e;
+    e.id = sqlite3_column_int64(st.s, 0);
+    e.fp = static_cast<uint64_t>(sqlite3_column_int64(st.s, 1));
+    const char* lb = static_cast<const char*>(sqlite3_column_blob(st.s, 2));
+    std::string_view labels(lb ? lb : "", static_cast<size_t>(sqlite3_column_bytes(st.s, 2)));
+    if (!DecodeLabels(labels, &e.labels).ok()) continue;
+    e.start_ns = sqlite3_column_int64(st.s, 3);
+    e.end_ns = sqlite3_column_type(st.s, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(st.s, 4);
+    e.peak_score = sqlite3_column_double(st.s, 5);
+    out->push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return Err("select events");
+  return Status::OK();
+}
+
+}  // namespace backsight::store

@@ -1,0 +1,95 @@
+// Embedded persistence for `backsight serve`: detector checkpoints and anomaly events in SQLite.
+//
+// One database file (WAL journal, synchronous=NORMAL) with two tables:
+//   series(fp INTEGER PRIMARY KEY, labels BLOB, state BLOB, updated_ns INTEGER)
+//     - the last checkpoint of each series' detector state, keyed by the series' Fingerprint
+//       (core/labels.h); `labels` is the canonical label set encoded by EncodeLabels.
+//   events(id INTEGER PRIMARY KEY, fp, labels BLOB, start_ns, end_ns NULL while open, peak_score)
+//     - anomaly episodes.
+// Writes are batched: one transaction per SaveStates/DeleteStates/WriteEvents call, so 1M states
+// checkpoint in seconds. Thread-safe (an internal mutex serialises calls).
+#ifndef BACKSIGHT_STORE_STATE_STORE_H_
+#define BACKSIGHT_STORE_STATE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backsight/core/labels.h"
+#include "backsight/core/status.h"
+#include "backsight/core/time.h"
+
+struct sqlite3;
+
+namespace backsight::store {
+
+/// Encodes a label set as bytes (varint count, then name/value strings; see core/byte_io.h).
+void EncodeLabels(const Labels& labels, std::string* out);
+/// Decodes bytes written by EncodeLabels. Returns Corruption naming the byte offset when malformed.
+Status DecodeLabels(std::string_view in, Labels* out);
+
+/// One checkpointed series: identity, labels and opaque state bytes (owned by the caller's format).
+struct SeriesRecord {
+  uint64_t fp = 0;
+  Labels labels;
+  std::string state;
+  TimestampNs updated_ns = 0;  ///< wall time of the checkpoint that wrote it
+};
+
+/// One anomaly episode of a series. `end_ns` is 0 while the episode is still open.
+struct AnomalyEvent {
+  int64_t id = 0;  ///< assigned by the store (0 = new)
+  uint64_t fp = 0;
+  Labels labels;
+  TimestampNs start_ns = 0;  ///< timestamp of the first anomalous sample
+  TimestampNs end_ns = 0;    ///< timestamp of the first normal sample after it; 0 = open
+  double peak_score = 0;     ///< highest anomaly_score during the episode
+};
+
+/// SQLite-backed store. Open it once per process; all methods may be called from any thread.
+class StateStore {
+ public:
+  StateStore() = default;
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+  ~StateStore();
+
+  /// Opens (creating if needed) the database at `path` (the directory must exist). Returns
+  /// IoError with SQLite's message when the file cannot be opened or is not a Backsight store.
+  Status Open(const std::string& path);
+  void Close();
+  bool is_open() const { return db_ != nullptr; }
+
+  /// Inserts or replaces the given records in one transaction.
+  Status SaveStates(const std::vector<SeriesRecord>& records);
+  /// Deletes the given series (e.g. evicted ones) in one transaction.
+  Status DeleteStates(const std::vector<uint64_t>& fps);
+  /// Calls `fn` for every stored series, in fingerprint order. A record whose labels cannot be
+  /// decoded is skipped and counted in `*corrupt` (may be null). Stops early and returns the
+  /// error if `fn` returns a non-OK status.
+  Status LoadStates(const std::function<Status(SeriesRecord&&)>& fn, uint64_t* corrupt);
+  /// Number of stored series.
+  Status CountStates(uint64_t* n);
+
+  /// Inserts new events (id == 0; the assigned id is written back) and updates existing ones
+  /// (end_ns, peak_score) in one transaction.
+  Status WriteEvents(std::vector<AnomalyEvent>* events);
+  /// The `limit` most recent events (by start, newest first); when `fp` is non-zero, only that
+  /// series' events.
+  Status RecentEvents(size_t limit, uint64_t fp, std::vector<AnomalyEvent>* out);
+
+ private:
+  Status Exec(const char* sql);
+  Status Err(const char* what);
+
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace backsight::store
+
+#endif  // BACKSIGHT_STORE_STATE_STORE_H_

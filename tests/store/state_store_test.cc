@@ -1,0 +1,113 @@
+#include "backsight/store/state_store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace backsight::store {
+namespace {
+
+class StateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("backsight_store_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "state.db").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+TEST(LabelsCodec, RoundTripAndCorruption) {
+  Labels l = {{"__name__", "up"}, {"job", "a\"b"}, {"x", ""}};
+  std::string buf;
+  EncodeLabels(l, &buf);
+  Labels back;
+  ASSERT_TRUE(DecodeLabels(buf, &back).ok());
+  EXPECT_EQ(back, l);
+  EXPECT_EQ(DecodeLabels(std::string_view(buf).substr(0, buf.size() - 1), &back).code(),
+            Status::Code::kCorruption);
+  EXPECT_FALSE(DecodeLabels(buf + "x", &back).ok());
+}
+
+TEST_F(StateStoreTest, SaveLoadReplaceDeleteSurviveReopen) {
+  {
+    StateStore s;
+    ASSERT_TRUE(s.Open(path_).ok());
+    std::vector<SeriesRecord> recs;
+    for (int i = 0; i < 1000; ++i) {
+      recs.push_back({static_cast<uint64_t>(i + 1) * 0x9e3779b97f4a7c15ull,
+                      {{"__name__", "m"}, {"i", std::to_string(i)}},
+                      std::string(10, static_cast<char>(i)),
+                      i});
+    }
+    ASSERT_TRUE(s.SaveStates(recs).ok());
+    recs.resize(1);
+    recs[0].state = "new";
+    ASSERT_TRUE(s.SaveStates(recs).ok());
+    ASSERT_TRUE(s.DeleteStates({2 * 0x9e3779b97f4a7c15ull}).ok());
+  }
+  StateStore s;
+  ASSERT_TRUE(s.Open(path_).ok());
+  uint64_t n = 0;
+  ASSERT_TRUE(s.CountStates(&n).ok());
+  EXPECT_EQ(n, 999u);
+  bool saw_new = false;
+  uint64_t corrupt = 0, loaded = 0;
+  ASSERT_TRUE(s.LoadStates(
+                   [&](SeriesRecord&& r) {
+                     ++loaded;
+                     if (r.fp == 0x9e3779b97f4a7c15ull) {
+                       saw_new = r.state == "new";
+                       EXPECT_EQ(GetLabel(r.labels, "i"), "0");
+                     }
+                     return Status::OK();
+                   },
+                   &corrupt)
+                  .ok());
+  EXPECT_EQ(loaded, 999u);
+  EXPECT_EQ(corrupt, 0u);
+  EXPECT_TRUE(saw_new);
+}
+
+TEST_F(StateStoreTest, EventsInsertUpdateQuery) {
+  StateStore s;
+  ASSERT_TRUE(s.Open(path_).ok());
+  std::vector<AnomalyEvent> ev = {{0, 7, {{"__name__", "a"}}, 100, 0, 2.5},
+                                  {0, 8, {{"__name__", "b"}}, 200, 0, 1.5}};
+  ASSERT_TRUE(s.WriteEvents(&ev).ok());
+  ASSERT_NE(ev[0].id, 0);
+  ev.resize(1);
+  ev[0].end_ns = 150;
+  ev[0].peak_score = 3.0;
+  ASSERT_TRUE(s.WriteEvents(&ev).ok());
+  std::vector<AnomalyEvent> out;
+  ASSERT_TRUE(s.RecentEvents(10, 0, &out).ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].fp, 8u);  // newest first
+  EXPECT_EQ(out[0].end_ns, 0);
+  EXPECT_EQ(out[1].end_ns, 150);
+  EXPECT_DOUBLE_EQ(out[1].peak_score, 3.0);
+  ASSERT_TRUE(s.RecentEvents(10, 7, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(GetLabel(out[0].labels, "__name__"), "a");
+}
+
+TEST_F(StateStoreTest, OpenFailsClearlyOnGarbageFile) {
+  FILE* f = fopen(path_.c_str(), "wb");
+  std::string junk(4096, 'z');
+  fwrite(junk.data(), 1, junk.size(), f);
+  fclose(f);
+  StateStore s;
+  Status st = s.Open(path_);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(path_), std::string::npos) << st.ToString();
+}
+
+}  // namespace
+}  // namespace backsight::store
