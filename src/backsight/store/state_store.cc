@@ -233,6 +233,20 @@ Status StateStore::WriteEvents(std::vector<AnomalyEvent>* events) {
   return Exec("COMMIT");
 }
 
+Status StateStore::CloseOpenEvents(TimestampNs end_ns, uint64_t* closed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "UPDATE events SET end_ns=? WHERE end_ns IS NULL", -1, &st.s,
+                         nullptr) != SQLITE_OK) {
+    return Err("prepare close events");
+  }
+  sqlite3_bind_int64(st.s, 1, end_ns);
+  if (sqlite3_step(st.s) != SQLITE_DONE) return Err("close events");
+  if (closed) *closed = static_cast<uint64_t>(sqlite3_changes(db_));
+  return Status::OK();
+}
+
 Status StateStore::RecentEvents(size_t limit, uint64_t fp, std::vector<AnomalyEvent>* out) {
   std::lock_guard<std::mutex> lock(mu_);
   if (db_ == nullptr) return Status::Unavailable("state store not open");

@@ -77,6 +77,9 @@ class StateStore {
   /// Inserts new events (id == 0; the assigned id is written back) and updates existing ones
   /// (end_ns, peak_score) in one transaction.
   Status WriteEvents(std::vector<AnomalyEvent>* events);
+  /// Closes every open event (end_ns NULL) with `end_ns`; used at start-up, since episodes do
+  /// not survive a restart. Returns the number closed in `*closed` (may be null).
+  Status CloseOpenEvents(TimestampNs end_ns, uint64_t* closed);
   /// The `limit` most recent events (by start, newest first); when `fp` is non-zero, only that
   /// series' events.
   Status RecentEvents(size_t limit, uint64_t fp, std::vector<AnomalyEvent>* out);

@@ -1,0 +1,336 @@
+#include "backsight/server/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace backsight::server {
+namespace {
+
+Status KeyError(const std::string& source, const std::string& key, const std::string& why,
+                const YAML::Node& node = YAML::Node()) {
+  std::string msg = source;
+  if (node.IsDefined() && node.Mark().line >= 0) {
+    msg.append(":").append(std::to_string(node.Mark().line + 1));
+  }
+  msg.append(": key '").append(key).append("': ").append(why);
+  return Status::InvalidArgument(std::move(msg));
+}
+
+// Walks a YAML map, rejecting keys not in `allowed`.
+Status CheckKeys(const YAML::Node& map, const std::string& source, const std::string& prefix,
+                 const std::set<std::string>& allowed) {
+  if (!map.IsMap()) return KeyError(source, prefix.empty() ? "(root)" : prefix, "must be a map", map);
+  for (const auto& kv : map) {
+    std::string k = kv.first.as<std::string>("");
+    if (!allowed.count(k)) {
+      std::string known;
+      for (const auto& a : allowed) known += (known.empty() ? "" : ", ") + a;
+      return KeyError(source, prefix.empty() ? k : prefix + "." + k,
+                      "unknown key (known: " + known + ")", kv.first);
+    }
+  }
+  return Status::OK();
+}
+
+struct Reader {
+  const std::string& source;
+
+  Status Str(const YAML::Node& n, const std::string& key, std::string* out) {
+    if (!n) return Status::OK();
+    if (!n.IsScalar()) return KeyError(source, key, "must be a string", n);
+    *out = n.Scalar();
+    return Status::OK();
+  }
+  Status Bool(const YAML::Node& n, const std::string& key, bool* out) {
+    if (!n) return Status::OK();
+    bool v;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+      return KeyError(source, key, "must be true or false", n);
+    }
+    *out = v;
+    return Status::OK();
+  }
+  Status Uint(const YAML::Node& n, const std::string& key, uint64_t min, uint64_t* out) {
+    if (!n) return Status::OK();
+    const std::string s = n.IsScalar() ? n.Scalar() : "";
+    uint64_t v = 0;
+    bool ok = !s.empty() && s.size() <= 19;
+    for (char c : s) ok = ok && std::isdigit(static_cast<unsigned char>(c));
+    if (ok) v = std::stoull(s);
+    if (!ok || v < min) {
+      return KeyError(source, key,
+                      "must be a whole number >= " + std::to_string(min) + ", got '" + s + "'", n);
+    }
+    *out = v;
+    return Status::OK();
+  }
+  Status Duration(const YAML::Node& n, const std::string& key, int64_t min_ms, int64_t* out) {
+    if (!n) return Status::OK();
+    if (!n.IsScalar()) return KeyError(source, key, "must be a duration like 15s", n);
+    int64_t ms;
+    Status st = ParseDurationMs(n.Scalar(), &ms);
+    if (!st.ok()) return KeyError(source, key, st.message(), n);
+    if (ms < min_ms) {
+      return KeyError(source, key, "must be at least " + std::to_string(min_ms) + "ms", n);
+    }
+    *out = ms;
+    return Status::OK();
+  }
+};
+
+Status ValidateUrl(const std::string& url, const std::string& key) {
+  if (url.empty()) return Status::OK();
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    return Status::InvalidArgument("key '" + key + "': URL must start with http:// or https://, got '" +
+                                   url + "'");
+  }
+  std::string rest = url.substr(url.find("://") + 3);
+  std::string hostport = rest.substr(0, rest.find('/'));
+  if (hostport.empty()) return Status::InvalidArgument("key '" + key + "': URL has no host");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ParseDurationMs(const std::string& text, int64_t* ms) {
+  if (text.empty()) return Status::InvalidArgument("empty duration");
+  static const std::pair<const char*, int64_t> kUnits[] = {
+      {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000},
+      {"w", 604'800'000}, {"y", 31'536'000'000}};
+  size_t i = 0;
+  int64_t total = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
+    if (j == i || j - i > 12) {
+      return Status::InvalidArgument("bad duration '" + text + "' (expected e.g. 500ms, 15s, 1m30s)");
+    }
+    int64_t n = std::stoll(text.substr(i, j - i));
+    size_t k = j;
+    while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
+    std::string unit = text.substr(j, k - j);
+    int64_t mult = 0;
+    for (const auto& [u, m] : kUnits) {
+      if (unit == u) mult = m;
+    }
+    if (mult == 0) {
+      return Status::InvalidArgument("bad duration '" + text + "': unknown unit '" + unit +
+                                     "' (ms, s, m, h, d, w, y)");
+    }
+    total += n * mult;
+    i = k;
+  }
+  *ms = total;
+  return Status::OK();
+}
+
+Status SplitHostPort(const std::string& hp, std::string* host, int* port) {
+  size_t colon = hp.rfind(':');
+  if (colon == std::string::npos || colon + 1 == hp.size()) {
+    return Status::InvalidArgument("'" + hp + "' is not HOST:PORT");
+  }
+  std::string h = hp.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.empty()) return Status::InvalidArgument("'" + hp + "' has an empty host");
+  std::string p = hp.substr(colon + 1);
+  if (p.size() > 5) return Status::InvalidArgument("'" + hp + "': bad port");
+  for (char c : p) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) {
+      return Status::InvalidArgument("'" + hp + "': port is not a number");
+    }
+  }
+  int v = std::stoi(p);
+  if (v > 65535) return Status::InvalidArgument("'" + hp + "': port above 65535");
+  *host = h;
+  *port = v;
+  return Status::OK();
+}
+
+Status ValidateConfig(const ServeConfig& c) {
+  std::string host;
+  int port;
+  Status st = SplitHostPort(c.listen, &host, &port);
+  if (!st.ok()) return Status::InvalidArgument("key 'listen': " + st.message());
+  if (c.max_series == 0) return Status::InvalidArgument("key 'series.max_active': must be >= 1");
+  if (c.workers < 0 || c.workers > 256) {
+    return Status::InvalidArgument("key 'workers': must be 0..256");
+  }
+  if (c.queue_max_samples < 1000) {
+    return Status::InvalidArgument("key 'limits.queue_max_samples': must be >= 1000");
+  }
+  BACKSIGHT_RETURN_IF_ERROR(ValidateUrl(c.alertmanager_url, "alerting.alertmanager_url"));
+  BACKSIGHT_RETURN_IF_ERROR(ValidateUrl(c.output_remote_write_url, "output_remote_write.url"));
+  for (size_t i = 0; i < c.scrape_jobs.size(); ++i) {
+    const auto& j = c.scrape_jobs[i];
+    const std::string key = "scrape_configs[" + std::to_string(i) + "]";
+    if (j.job_name.empty()) return Status::InvalidArgument("key '" + key + ".job_name': required");
+    if (j.metrics_path.empty() || j.metrics_path[0] != '/') {
+      return Status::InvalidArgument("key '" + key + ".metrics_path': must start with /");
+    }
+    for (size_t t = 0; t < j.targets.size(); ++t) {
+      Status ts = SplitHostPort(j.targets[t], &host, &port);
+      if (!ts.ok()) {
+        return Status::InvalidArgument("key '" + key + ".static_configs.targets[" +
+                                       std::to_string(t) + "]': " + ts.message());
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status LoadConfigText(const std::string& yaml, const std::string& source, ServeConfig* c) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(source + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                   std::to_string(e.mark.column + 1) + ": YAML syntax: " + e.msg);
+  }
+  if (!root || root.IsNull()) return ValidateConfig(*c);
+  Reader r{source};
+  try {
+    BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
+        root, source, "",
+        {"listen", "state_dir", "checkpoint_interval", "series", "workers", "limits", "auth",
+         "alerting", "global", "scrape_configs", "output_remote_write", "counters_as_rates"}));
+    BACKSIGHT_RETURN_IF_ERROR(r.Str(root["listen"], "listen", &c->listen));
+    BACKSIGHT_RETURN_IF_ERROR(r.Str(root["state_dir"], "state_dir", &c->state_dir));
+    BACKSIGHT_RETURN_IF_ERROR(r.Duration(root["checkpoint_interval"], "checkpoint_interval", 100,
+                                         &c->checkpoint_interval_ms));
+    BACKSIGHT_RETURN_IF_ERROR(
+        r.Bool(root["counters_as_rates"], "counters_as_rates", &c->counters_as_rates));
+    uint64_t workers = static_cast<uint64_t>(c->workers);
+    BACKSIGHT_RETURN_IF_ERROR(r.Uint(root["workers"], "workers", 0, &workers));
+    if (workers > 256) return KeyError(source, "workers", "must be at most 256", root["workers"]);
+    c->workers = static_cast<int>(workers);
+    if (YAML::Node s = root["series"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(s, source, "series", {"max_active", "stale_after"}));
+      BACKSIGHT_RETURN_IF_ERROR(r.Uint(s["max_active"], "series.max_active", 1, &c->max_series));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(s["stale_after"], "series.stale_after", 1000, &c->series_stale_after_ms));
+    }
+    if (YAML::Node l = root["limits"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
+          l, source, "limits", {"queue_max_samples", "max_body_bytes", "max_decompressed_bytes"}));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(l["queue_max_samples"], "limits.queue_max_samples", 1000, &c->queue_max_samples));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(l["max_body_bytes"], "limits.max_body_bytes", 1024, &c->max_body_bytes));
+      BACKSIGHT_RETURN_IF_ERROR(r.Uint(l["max_decompressed_bytes"], "limits.max_decompressed_bytes",
+                                       1024, &c->max_decompressed_bytes));
+    }
+    if (YAML::Node a = root["auth"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(a, source, "auth", {"bearer_token", "bearer_token_file"}));
+      BACKSIGHT_RETURN_IF_ERROR(r.Str(a["bearer_token"], "auth.bearer_token", &c->bearer_token));
+      std::string file;
+      BACKSIGHT_RETURN_IF_ERROR(r.Str(a["bearer_token_file"], "auth.bearer_token_file", &file));
+      if (!file.empty()) {
+        std::ifstream in(file);
+        if (!in) {
+          return KeyError(source, "auth.bearer_token_file", "cannot read '" + file + "'",
+                          a["bearer_token_file"]);
+        }
+        std::getline(in, c->bearer_token);
+        while (!c->bearer_token.empty() && std::isspace(static_cast<unsigned char>(
+                                               c->bearer_token.back()))) {
+          c->bearer_token.pop_back();
+        }
+        if (c->bearer_token.empty()) {
+          return KeyError(source, "auth.bearer_token_file", "file '" + file + "' is empty",
+                          a["bearer_token_file"]);
+        }
+      }
+    }
+    if (YAML::Node a = root["alerting"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
+          a, source, "alerting", {"alertmanager_url", "for", "resend_interval", "external_url"}));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Str(a["alertmanager_url"], "alerting.alertmanager_url", &c->alertmanager_url));
+      BACKSIGHT_RETURN_IF_ERROR(r.Duration(a["for"], "alerting.for", 0, &c->alert_for_ms));
+      BACKSIGHT_RETURN_IF_ERROR(r.Duration(a["resend_interval"], "alerting.resend_interval", 100,
+                                           &c->alert_resend_ms));
+      BACKSIGHT_RETURN_IF_ERROR(r.Str(a["external_url"], "alerting.external_url", &c->external_url));
+      Status st = ValidateUrl(c->alertmanager_url, "alerting.alertmanager_url");
+      if (!st.ok()) return KeyError(source, "alerting.alertmanager_url", st.message(), a);
+    }
+    if (YAML::Node g = root["global"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(g, source, "global", {"scrape_interval", "scrape_timeout"}));
+      BACKSIGHT_RETURN_IF_ERROR(r.Duration(g["scrape_interval"], "global.scrape_interval", 100,
+                                           &c->scrape_interval_ms));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(g["scrape_timeout"], "global.scrape_timeout", 10, &c->scrape_timeout_ms));
+    }
+    if (YAML::Node sc = root["scrape_configs"]) {
+      if (!sc.IsSequence()) return KeyError(source, "scrape_configs", "must be a list", sc);
+      std::set<std::string> names;
+      for (size_t i = 0; i < sc.size(); ++i) {
+        const std::string key = "scrape_configs[" + std::to_string(i) + "]";
+        const YAML::Node j = sc[i];
+        BACKSIGHT_RETURN_IF_ERROR(CheckKeys(j, source, key,
+                                            {"job_name", "metrics_path", "scrape_interval",
+                                             "scrape_timeout", "honor_labels", "static_configs"}));
+        ScrapeJob job;
+        BACKSIGHT_RETURN_IF_ERROR(r.Str(j["job_name"], key + ".job_name", &job.job_name));
+        if (job.job_name.empty()) return KeyError(source, key + ".job_name", "required", j);
+        if (!names.insert(job.job_name).second) {
+          return KeyError(source, key + ".job_name", "duplicate job_name '" + job.job_name + "'",
+                          j["job_name"]);
+        }
+        BACKSIGHT_RETURN_IF_ERROR(r.Str(j["metrics_path"], key + ".metrics_path", &job.metrics_path));
+        BACKSIGHT_RETURN_IF_ERROR(
+            r.Duration(j["scrape_interval"], key + ".scrape_interval", 100, &job.interval_ms));
+        BACKSIGHT_RETURN_IF_ERROR(
+            r.Duration(j["scrape_timeout"], key + ".scrape_timeout", 10, &job.timeout_ms));
+        BACKSIGHT_RETURN_IF_ERROR(r.Bool(j["honor_labels"], key + ".honor_labels", &job.honor_labels));
+        if (YAML::Node st = j["static_configs"]) {
+          if (!st.IsSequence()) return KeyError(source, key + ".static_configs", "must be a list", st);
+          for (size_t s = 0; s < st.size(); ++s) {
+            const std::string skey = key + ".static_configs[" + std::to_string(s) + "]";
+            BACKSIGHT_RETURN_IF_ERROR(CheckKeys(st[s], source, skey, {"targets"}));
+            const YAML::Node t = st[s]["targets"];
+            if (!t || !t.IsSequence()) return KeyError(source, skey + ".targets", "must be a list", st[s]);
+            for (size_t k = 0; k < t.size(); ++k) {
+              const std::string tkey = skey + ".targets[" + std::to_string(k) + "]";
+              std::string target;
+              BACKSIGHT_RETURN_IF_ERROR(r.Str(t[k], tkey, &target));
+              std::string host;
+              int port;
+              Status hs = SplitHostPort(target, &host, &port);
+              if (!hs.ok()) return KeyError(source, tkey, hs.message(), t[k]);
+              job.targets.push_back(target);
+            }
+          }
+        }
+        if (job.metrics_path.empty() || job.metrics_path[0] != '/') {
+          return KeyError(source, key + ".metrics_path", "must start with /", j);
+        }
+        c->scrape_jobs.push_back(std::move(job));
+      }
+    }
+    if (YAML::Node o = root["output_remote_write"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(o, source, "output_remote_write", {"url", "interval"}));
+      BACKSIGHT_RETURN_IF_ERROR(r.Str(o["url"], "output_remote_write.url", &c->output_remote_write_url));
+      BACKSIGHT_RETURN_IF_ERROR(r.Duration(o["interval"], "output_remote_write.interval", 100,
+                                           &c->output_remote_write_interval_ms));
+    }
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  Status st = ValidateConfig(*c);
+  if (!st.ok()) return st.WithContext(source);
+  return Status::OK();
+}
+
+Status LoadConfigFile(const std::string& path, ServeConfig* c) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IoError("cannot open config file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return LoadConfigText(ss.str(), path, c);
+}
+
+}  // namespace backsight::server

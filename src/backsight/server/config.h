@@ -1,0 +1,69 @@
+// Configuration of `backsight serve`: YAML in the style of Prometheus, with defaults that work
+// with no file at all. Every rejected value is reported with its key path and the reason.
+#ifndef BACKSIGHT_SERVER_CONFIG_H_
+#define BACKSIGHT_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backsight/core/status.h"
+
+namespace backsight::server {
+
+/// One scrape job (Prometheus `scrape_configs[]` subset): static targets `host:port`.
+struct ScrapeJob {
+  std::string job_name;
+  std::vector<std::string> targets;  ///< host:port
+  std::string metrics_path = "/metrics";
+  int64_t interval_ms = 0;  ///< 0 = global scrape_interval
+  int64_t timeout_ms = 0;   ///< 0 = min(interval, 10 s)
+  bool honor_labels = false;
+};
+
+/// Everything `backsight serve` can be told. Units are in the field names.
+struct ServeConfig {
+  std::string listen = "127.0.0.1:9465";   ///< HOST:PORT of the HTTP endpoints (port 0 = any)
+  std::string state_dir = "backsight-state";  ///< SQLite database lives here; "" = no persistence
+  int64_t checkpoint_interval_ms = 60'000;  ///< periodic checkpoint of detector states
+  uint64_t max_series = 1'000'000;          ///< cap on active series; new ones past it are refused
+  int64_t series_stale_after_ms = 3'600'000;  ///< series without samples for this long are evicted
+  int workers = 0;                          ///< engine threads; 0 = number of cores
+  uint64_t queue_max_samples = 4'000'000;   ///< samples waiting in engine queues before 429
+  uint64_t max_body_bytes = 32ull << 20;    ///< largest accepted compressed request body
+  uint64_t max_decompressed_bytes = 64ull << 20;  ///< largest decompressed remote_write body
+  std::string bearer_token;                 ///< when set, every endpoint requires it
+  // Alerts.
+  std::string alertmanager_url;             ///< e.g. http://127.0.0.1:9093 ("" = no alerts)
+  int64_t alert_for_ms = 60'000;            ///< anomalous this long before an alert fires
+  int64_t alert_resend_ms = 60'000;         ///< firing alerts are re-sent this often
+  std::string external_url;                 ///< generatorURL base; default http://<listen>
+  // Scraping.
+  int64_t scrape_interval_ms = 15'000;
+  int64_t scrape_timeout_ms = 10'000;
+  std::vector<ScrapeJob> scrape_jobs;
+  // Output push (for large fleets): remote_write the output series to this URL.
+  std::string output_remote_write_url;
+  int64_t output_remote_write_interval_ms = 15'000;
+  // Counters (monotonic sums, `_total`) are turned into per-second rates before detection.
+  bool counters_as_rates = true;
+};
+
+/// Parses a Prometheus-style duration ("500ms", "15s", "1m30s", "2h", "1d") into milliseconds.
+Status ParseDurationMs(const std::string& text, int64_t* ms);
+
+/// Loads and validates a YAML config file over the defaults. Errors name the key path (e.g.
+/// `scrape_configs[0].static_configs[0].targets[1]`) and the reason; unknown keys are rejected.
+Status LoadConfigFile(const std::string& path, ServeConfig* config);
+/// Same, from YAML text (`source` names it in messages).
+Status LoadConfigText(const std::string& yaml, const std::string& source, ServeConfig* config);
+/// Checks cross-field rules (listen address syntax, URLs, positive limits). Called by the loaders
+/// and again after command-line overrides.
+Status ValidateConfig(const ServeConfig& config);
+
+/// Splits "host:port" (IPv6 as "[::1]:port"); port must be 0..65535.
+Status SplitHostPort(const std::string& hostport, std::string* host, int* port);
+
+}  // namespace backsight::server
+
+#endif  // BACKSIGHT_SERVER_CONFIG_H_

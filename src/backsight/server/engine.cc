@@ -1,0 +1,529 @@
+#include "backsight/server/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "backsight/core/byte_io.h"
+#include "backsight/detect/default_detector.h"
+#if __has_include("backsight/ingest/counter_rate.h")
+#include "backsight/ingest/counter_rate.h"
+#define BACKSIGHT_HAVE_COUNTER_RATE 1
+#endif
+
+namespace backsight::server {
+
+int64_t WallNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+constexpr uint8_t kSeriesStateVersion = 1;
+constexpr size_t kChunk = 4096;
+}  // namespace
+
+struct Engine::Series {
+  uint64_t fp = 0;
+  Labels labels;
+  std::unique_ptr<detect::Detector> det;
+#ifdef BACKSIGHT_HAVE_COUNTER_RATE
+  std::unique_ptr<ingest::CounterRate> rate;
+#endif
+  bool is_counter = false;
+  bool has_result = false;
+  bool dirty = true;
+  bool in_episode = false;
+  TimestampNs last_ts = 0;
+  double last_value = 0;
+  detect::DetectionResult last;
+  TimestampNs episode_start_ts = 0;
+  double episode_peak = 0;
+  int64_t last_seen_wall_ns = 0;
+};
+
+Engine::Engine(const EngineOptions& options, EpisodeSink* sink) : opt_(options), sink_(sink) {
+  if (opt_.workers < 1) opt_.workers = 1;
+  for (int i = 0; i < opt_.workers; ++i) shards_.push_back(std::make_unique<Shard>());
+  shard_capacity_ = std::max<uint64_t>(1, opt_.queue_max_samples / shards_.size());
+}
+
+Engine::~Engine() { Stop(); }
+
+void Engine::Start() {
+  if (running_) return;
+  running_ = true;
+  stopping_ = false;
+  for (auto& s : shards_) {
+    Shard* sp = s.get();
+    sp->thread = std::thread([this, sp] { WorkerLoop(sp); });
+  }
+}
+
+void Engine::Stop() {
+  if (!running_) return;
+  stopping_ = true;
+  for (auto& s : shards_) {
+    std::lock_guard<std::mutex> lock(s->qmu);
+    s->qcv.notify_all();
+  }
+  for (auto& s : shards_) {
+    if (s->thread.joinable()) s->thread.join();
+  }
+  running_ = false;
+}
+
+bool Engine::IsCounter(const Labels& labels, MetricKind kind) const {
+  if (kind == MetricKind::kCounter) return true;
+  std::string_view name = GetLabel(labels, "__name__");
+  return name.size() > 6 && name.substr(name.size() - 6) == "_total";
+}
+
+Status Engine::Submit(std::vector<TimeSeries>&& series) {
+  const size_t n = shards_.size();
+  std::vector<Batch> per_shard(n);
+  const int64_t now = WallNowNs();
+  for (auto& b : per_shard) {
+    b.arrival_wall_ns = now;
+    b.samples = 0;
+  }
+  for (auto& ts : series) {
+    if (ts.samples.empty()) continue;
+    if (!std::is_sorted(ts.labels.begin(), ts.labels.end(),
+                        [](const Label& a, const Label& b) { return a.name < b.name; })) {
+      SortLabels(&ts.labels);
+    }
+    uint64_t fp = Fingerprint(ts.labels);
+    Batch& b = per_shard[fp % n];
+    b.samples += ts.samples.size();
+    b.items.push_back(Item{fp, std::move(ts)});
+  }
+  // Reserve room in every shard touched; all or nothing.
+  size_t reserved = 0;
+  for (; reserved < n; ++reserved) {
+    uint64_t want = per_shard[reserved].samples;
+    if (want == 0) continue;
+    Shard& s = *shards_[reserved];
+    uint64_t prev = s.queued_samples.fetch_add(want);
+    // A single batch larger than a shard's capacity is still accepted into an empty queue, so an
+    // oversized (but valid) request cannot be refused forever.
+    if (prev != 0 && prev + want > shard_capacity_) {
+      s.queued_samples.fetch_sub(want);
+      break;
+    }
+  }
+  if (reserved < n) {
+    for (size_t i = 0; i < reserved; ++i) {
+      shards_[i]->queued_samples.fetch_sub(per_shard[i].samples);
+    }
+    ++overload_;
+    return Status::ResourceExhausted("ingest queues are full (" +
+                                     std::to_string(opt_.queue_max_samples) +
+                                     " samples); retry later");
+  }
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (per_shard[i].items.empty()) continue;
+    total += per_shard[i].samples;
+    Shard& s = *shards_[i];
+    std::lock_guard<std::mutex> lock(s.qmu);
+    s.queue.push_back(std::move(per_shard[i]));
+    ++s.batches_pushed;
+    s.qcv.notify_one();
+  }
+  ingested_ += total;
+  return Status::OK();
+}
+
+bool Engine::WaitIdle(int64_t timeout_ms) {
+  std::vector<uint64_t> targets;
+  for (auto& s : shards_) {
+    std::lock_guard<std::mutex> lock(s->qmu);
+    targets.push_back(s->batches_pushed);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    while (shards_[i]->batches_done.load() < targets[i]) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+  return true;
+}
+
+void Engine::WorkerLoop(Shard* shard) {
+  for (;;) {
+    Batch batch;
+    {
+      std::unique_lock<std::mutex> lock(shard->qmu);
+      shard->qcv.wait_for(lock, std::chrono::seconds(1),
+                          [&] { return stopping_.load() || !shard->queue.empty(); });
+      if (shard->queue.empty()) {
+        if (stopping_) return;
+        lock.unlock();
+        std::lock_guard<std::mutex> reg(shard->mu);
+        EvictStale(shard, WallNowNs());
+        continue;
+      }
+      batch = std::move(shard->queue.front());
+      shard->queue.pop_front();
+    }
+    ProcessBatch(shard, batch);
+    shard->queued_samples.fetch_sub(batch.samples);
+    shard->batches_done.fetch_add(1);
+  }
+}
+
+Engine::Series* Engine::FindOrCreate(Shard* shard, uint64_t fp, TimeSeries& ts, int64_t now) {
+  auto it = shard->index.find(fp);
+  if (it != shard->index.end()) return shard->slots[it->second].get();
+  if (active_.fetch_add(1) >= opt_.max_series) {
+    active_.fetch_sub(1);
+    ++refused_series_;
+    return nullptr;
+  }
+  auto s = std::make_unique<Series>();
+  s->fp = fp;
+  s->labels = std::move(ts.labels);
+  s->det = detect::MakeDefaultDetector();
+  s->is_counter = opt_.counters_as_rates && IsCounter(s->labels, ts.kind);
+#ifdef BACKSIGHT_HAVE_COUNTER_RATE
+  if (s->is_counter) s->rate = std::make_unique<ingest::CounterRate>();
+#endif
+  s->last_seen_wall_ns = now;
+  uint32_t slot;
+  if (!shard->free_slots.empty()) {
+    slot = shard->free_slots.back();
+    shard->free_slots.pop_back();
+    shard->slots[slot] = std::move(s);
+  } else {
+    slot = static_cast<uint32_t>(shard->slots.size());
+    shard->slots.push_back(std::move(s));
+  }
+  shard->index.emplace(fp, slot);
+  ++created_;
+  return shard->slots[slot].get();
+}
+
+void Engine::Observe(double latency_s) {
+  int b = 0;
+  while (b < kLatencyBuckets && latency_s > kLatencyBucketsS[b]) ++b;
+  latency_buckets_[b].fetch_add(1, std::memory_order_relaxed);
+  latency_count_.fetch_add(1, std::memory_order_relaxed);
+  latency_sum_ns_.fetch_add(static_cast<uint64_t>(latency_s * 1e9), std::memory_order_relaxed);
+}
+
+void Engine::ProcessBatch(Shard* shard, Batch& batch) {
+  const int64_t now = WallNowNs();
+  uint64_t processed = 0, rejected = 0, refused = 0, first = 0;
+  std::vector<EpisodeChange> changes;
+  {
+    std::lock_guard<std::mutex> lock(shard->mu);
+    for (auto& item : batch.items) {
+      Series* s = FindOrCreate(shard, item.fp, item.ts, now);
+      if (s == nullptr) {
+        refused += item.ts.samples.size();
+        continue;
+      }
+      s->last_seen_wall_ns = now;
+      for (const Sample& smp : item.ts.samples) {
+        double v = smp.value;
+#ifdef BACKSIGHT_HAVE_COUNTER_RATE
+        if (s->rate) {
+          double r;
+          if (!s->rate->Update(smp.ts, smp.value, &r)) {
+            ++first;
+            continue;
+          }
+          v = r;
+        }
+#endif
+        detect::DetectionResult res;
+        if (!s->det->Update(smp.ts, v, &res).ok()) {
+          ++rejected;
+          continue;
+        }
+        ++processed;
+        s->has_result = true;
+        s->dirty = true;
+        s->last = res;
+        s->last_ts = smp.ts;
+        s->last_value = v;
+        if (res.is_anomaly) {
+          if (!s->in_episode) {
+            s->in_episode = true;
+            s->episode_start_ts = smp.ts;
+            s->episode_peak = res.anomaly_score;
+            changes.push_back({EpisodeChange::Kind::kStart, s->fp, s->labels, smp.ts, now, v,
+                               res.anomaly_score, res.yhat, res.yhat_lower, res.yhat_upper});
+          } else if (res.anomaly_score > s->episode_peak) {
+            s->episode_peak = res.anomaly_score;
+            changes.push_back({EpisodeChange::Kind::kPeak, s->fp, {}, smp.ts, now, v,
+                               res.anomaly_score, res.yhat, res.yhat_lower, res.yhat_upper});
+          }
+        } else if (s->in_episode && !res.warming_up) {
+          s->in_episode = false;
+          changes.push_back({EpisodeChange::Kind::kEnd, s->fp, {}, smp.ts, now, v,
+                             res.anomaly_score, res.yhat, res.yhat_lower, res.yhat_upper});
+        }
+      }
+    }
+    if (now - shard->last_evict_scan_ns > 1'000'000'000) EvictStale(shard, now);
+  }
+  processed_ += processed;
+  rejected_ += rejected;
+  refused_samples_ += refused;
+  counter_first_ += first;
+  const double latency = static_cast<double>(WallNowNs() - batch.arrival_wall_ns) * 1e-9;
+  Observe(latency);
+  if (sink_ != nullptr) {
+    for (auto& c : changes) sink_->OnEpisodeChange(std::move(c));
+  }
+}
+
+void Engine::EvictStale(Shard* shard, int64_t now) {
+  shard->last_evict_scan_ns = now;
+  const int64_t limit = now - opt_.stale_after_ms * 1'000'000;
+  for (uint32_t i = 0; i < shard->slots.size(); ++i) {
+    Series* s = shard->slots[i].get();
+    if (s == nullptr || s->last_seen_wall_ns >= limit) continue;
+    if (s->in_episode && sink_ != nullptr) {
+      sink_->OnEpisodeChange({EpisodeChange::Kind::kEnd, s->fp, {}, s->last_ts, now, s->last_value,
+                              s->last.anomaly_score, s->last.yhat, s->last.yhat_lower,
+                              s->last.yhat_upper});
+    }
+    shard->evicted.push_back(s->fp);
+    shard->index.erase(s->fp);
+    shard->slots[i].reset();
+    shard->free_slots.push_back(i);
+    active_.fetch_sub(1);
+    ++evicted_;
+  }
+}
+
+// Series state layout (version 1): u8 version, u8 flags (1 counter, 2 has_result, 4 in_episode),
+// i64 last_ts, f64 last_value, 8 x f64/u8 last result, i64 episode_start_ts, f64 episode_peak,
+// string detector_state.
+void Engine::SaveSeries(const Series& s, std::string* out) {
+  ByteWriter w(out);
+  w.PutU8(kSeriesStateVersion);
+  w.PutU8((s.is_counter ? 1 : 0) | (s.has_result ? 2 : 0) | (s.in_episode ? 4 : 0));
+  w.PutI64(s.last_ts);
+  w.PutDouble(s.last_value);
+  w.PutDouble(s.last.raw_score);
+  w.PutDouble(s.last.anomaly_score);
+  w.PutDouble(s.last.likelihood);
+  w.PutU8((s.last.is_anomaly ? 1 : 0) | (s.last.warming_up ? 2 : 0));
+  w.PutDouble(s.last.yhat);
+  w.PutDouble(s.last.yhat_lower);
+  w.PutDouble(s.last.yhat_upper);
+  w.PutI64(s.episode_start_ts);
+  w.PutDouble(s.episode_peak);
+  std::string det;
+  s.det->SaveState(&det);
+  w.PutString(det);
+}
+
+Status Engine::RestoreSeries(Series* s, std::string_view in) {
+  ByteReader r(in);
+  uint8_t version, flags, rflags;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU8(&version, "version"));
+  if (version != kSeriesStateVersion) {
+    return Status::Corruption("series state version " + std::to_string(version) + " unknown");
+  }
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU8(&flags, "flags"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s->last_ts, "last_ts"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s->last_value, "last_value"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s->last.raw_score, "raw_score"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s->last.anomaly_score, "anomaly_score"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s->last.likelihood, "likelihood"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU8(&rflags, "result_flags"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s->last.yhat, "yhat"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s->last.yhat_lower, "yhat_lower"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s->last.yhat_upper, "yhat_upper"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s->episode_start_ts, "episode_start_ts"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s->episode_peak, "episode_peak"));
+  std::string det;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetString(&det, "detector_state"));
+  s->det = detect::MakeDefaultDetector();
+  BACKSIGHT_RETURN_IF_ERROR(s->det->RestoreState(det));
+  s->is_counter = flags & 1;
+  s->has_result = flags & 2;
+  // Episodes are not carried over a restart: the series starts normal and a persisting anomaly
+  // opens a new episode (the store closes episodes left open, see Server).
+  s->in_episode = false;
+  s->last.is_anomaly = rflags & 1;
+  s->last.warming_up = rflags & 2;
+#ifdef BACKSIGHT_HAVE_COUNTER_RATE
+  if (s->is_counter) s->rate = std::make_unique<ingest::CounterRate>();
+#endif
+  return Status::OK();
+}
+
+Status Engine::Checkpoint(store::StateStore* store) {
+  const int64_t now = WallNowNs();
+  std::vector<store::SeriesRecord> records;
+  for (auto& shp : shards_) {
+    Shard& sh = *shp;
+    std::vector<uint64_t> evicted;
+    {
+      std::lock_guard<std::mutex> lock(sh.mu);
+      evicted.swap(sh.evicted);
+    }
+    if (!evicted.empty()) {
+      Status st = store->DeleteStates(evicted);
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> lock(sh.mu);
+        sh.evicted.insert(sh.evicted.end(), evicted.begin(), evicted.end());
+        return st;
+      }
+    }
+    size_t pos = 0;
+    for (;;) {
+      records.clear();
+      {
+        std::lock_guard<std::mutex> lock(sh.mu);
+        if (pos >= sh.slots.size()) break;
+        size_t end = std::min(sh.slots.size(), pos + kChunk);
+        for (; pos < end; ++pos) {
+          Series* s = sh.slots[pos].get();
+          if (s == nullptr || !s->dirty) continue;
+          store::SeriesRecord rec;
+          rec.fp = s->fp;
+          rec.labels = s->labels;
+          rec.updated_ns = now;
+          SaveSeries(*s, &rec.state);
+          s->dirty = false;
+          records.push_back(std::move(rec));
+        }
+      }
+      if (records.empty()) continue;
+      Status st = store->SaveStates(records);
+      if (!st.ok()) {
+        // Mark them dirty again so the next checkpoint retries.
+        std::lock_guard<std::mutex> lock(sh.mu);
+        for (const auto& rec : records) {
+          auto it = sh.index.find(rec.fp);
+          if (it != sh.index.end()) sh.slots[it->second]->dirty = true;
+        }
+        return st;
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status Engine::Restore(store::StateStore* store, uint64_t* restored, uint64_t* skipped) {
+  uint64_t ok = 0, bad = 0;
+  const int64_t now = WallNowNs();
+  Status st = store->LoadStates(
+      [&](store::SeriesRecord&& rec) {
+        SortLabels(&rec.labels);
+        if (Fingerprint(rec.labels) != rec.fp || active_.load() >= opt_.max_series) {
+          ++bad;
+          return Status::OK();
+        }
+        auto s = std::make_unique<Series>();
+        if (!RestoreSeries(s.get(), rec.state).ok()) {
+          ++bad;
+          return Status::OK();
+        }
+        s->fp = rec.fp;
+        s->labels = std::move(rec.labels);
+        s->dirty = false;
+        s->last_seen_wall_ns = now;
+        Shard& sh = *shards_[rec.fp % shards_.size()];
+        std::lock_guard<std::mutex> lock(sh.mu);
+        if (sh.index.count(rec.fp)) return Status::OK();
+        sh.index.emplace(rec.fp, static_cast<uint32_t>(sh.slots.size()));
+        sh.slots.push_back(std::move(s));
+        ++active_;
+        ++ok;
+        return Status::OK();
+      },
+      &bad);
+  restored_ += ok;
+  if (restored) *restored = ok;
+  if (skipped) *skipped = bad;
+  return st;
+}
+
+void Engine::ForEachSeries(const std::function<void(const SeriesSnapshot&)>& fn) {
+  SeriesSnapshot snap;
+  for (auto& shp : shards_) {
+    Shard& sh = *shp;
+    size_t pos = 0;
+    for (;;) {
+      std::lock_guard<std::mutex> lock(sh.mu);
+      if (pos >= sh.slots.size()) break;
+      size_t end = std::min(sh.slots.size(), pos + kChunk);
+      for (; pos < end; ++pos) {
+        const Series* s = sh.slots[pos].get();
+        if (s == nullptr) continue;
+        snap.fp = s->fp;
+        snap.labels = &s->labels;
+        snap.is_counter = s->is_counter;
+        snap.has_result = s->has_result;
+        snap.last_ts = s->last_ts;
+        snap.last_value = s->last_value;
+        snap.result = s->last;
+        snap.accepted = s->det->stats().accepted;
+        snap.rejected = 0;
+        for (uint64_t r : s->det->stats().rejected) snap.rejected += r;
+        snap.in_episode = s->in_episode;
+        snap.episode_start_ts = s->episode_start_ts;
+        snap.episode_peak = s->episode_peak;
+        snap.last_seen_wall_ns = s->last_seen_wall_ns;
+        fn(snap);
+      }
+    }
+  }
+}
+
+bool Engine::GetSeries(uint64_t fp, SeriesSnapshot* out) {
+  Shard& sh = *shards_[fp % shards_.size()];
+  std::lock_guard<std::mutex> lock(sh.mu);
+  auto it = sh.index.find(fp);
+  if (it == sh.index.end()) return false;
+  const Series* s = sh.slots[it->second].get();
+  out->fp = s->fp;
+  out->labels_copy = s->labels;
+  out->labels = &out->labels_copy;
+  out->is_counter = s->is_counter;
+  out->has_result = s->has_result;
+  out->last_ts = s->last_ts;
+  out->last_value = s->last_value;
+  out->result = s->last;
+  out->accepted = s->det->stats().accepted;
+  out->rejected = 0;
+  for (uint64_t r : s->det->stats().rejected) out->rejected += r;
+  out->in_episode = s->in_episode;
+  out->episode_start_ts = s->episode_start_ts;
+  out->episode_peak = s->episode_peak;
+  out->last_seen_wall_ns = s->last_seen_wall_ns;
+  return true;
+}
+
+EngineStats Engine::stats() const {
+  EngineStats st;
+  st.samples_ingested = ingested_;
+  st.samples_processed = processed_;
+  st.samples_rejected = rejected_;
+  st.samples_refused = refused_samples_;
+  st.samples_counter_first = counter_first_;
+  st.series_created = created_;
+  st.series_refused = refused_series_;
+  st.series_evicted = evicted_;
+  st.series_active = active_;
+  st.series_restored = restored_;
+  for (const auto& s : shards_) st.queue_samples += s->queued_samples.load();
+  st.queue_capacity = shard_capacity_ * shards_.size();
+  st.overload_refusals = overload_;
+  for (int i = 0; i <= kLatencyBuckets; ++i) st.latency_bucket_counts.push_back(latency_buckets_[i]);
+  st.latency_count = latency_count_;
+  st.latency_sum_s = static_cast<double>(latency_sum_ns_.load()) * 1e-9;
+  return st;
+}
+
+}  // namespace backsight::server

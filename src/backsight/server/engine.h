@@ -1,0 +1,214 @@
+// The detection engine of `backsight serve`: one streaming detector per series, sharded over
+// worker threads with bounded queues.
+//
+// Series identity is the full sorted label set; its 64-bit Fingerprint (core/labels.h) picks the
+// shard (fp % workers) and keys the registry (collisions of 64-bit FNV-1a are ignored; their
+// probability at 1M series is ~3e-8). A detector is created on a series' first sample with
+// MakeDefaultDetector(). Counters (kind kCounter, or a metric name ending in `_total`) are turned
+// into per-second rates first (handling resets), when enabled.
+//
+// Limits, all counted and exported on /metrics:
+//  * Queues hold at most `queue_max_samples` samples in total (split evenly over shards). Submit()
+//    reserves room in every shard it touches first and accepts all or nothing: when any shard is
+//    full it returns ResourceExhausted and accepts nothing (HTTP 429, the sender retries).
+//  * At most `max_series` series are active. Past the cap, samples of *new* series are refused
+//    (series_refused / samples_refused counters) while known series keep being scored; the cap
+//    frees up as stale series are evicted.
+//  * A series with no sample for `stale_after_ms` (wall clock) is evicted: its detector is
+//    dropped from memory and from the store at the next checkpoint.
+#ifndef BACKSIGHT_SERVER_ENGINE_H_
+#define BACKSIGHT_SERVER_ENGINE_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "backsight/core/labels.h"
+#include "backsight/core/status.h"
+#include "backsight/detect/detector.h"
+#include "backsight/store/state_store.h"
+
+namespace backsight::ingest {
+class CounterRate;
+}
+
+namespace backsight::server {
+
+/// Wall clock, ns since the epoch.
+int64_t WallNowNs();
+
+struct EngineOptions {
+  int workers = 2;                        ///< shards / worker threads (>= 1)
+  uint64_t max_series = 1'000'000;        ///< active series cap
+  uint64_t queue_max_samples = 4'000'000; ///< total queued samples before Submit refuses
+  int64_t stale_after_ms = 3'600'000;     ///< evict series idle this long (wall clock)
+  bool counters_as_rates = true;          ///< counters -> per-second rate before detection
+};
+
+/// A change of a series' anomaly episode, reported by worker threads to an EpisodeSink.
+/// An episode starts at the first anomalous sample (is_anomaly) and ends at the first later
+/// sample that is not anomalous (and not warming up), or when the series is evicted.
+struct EpisodeChange {
+  enum class Kind : uint8_t { kStart, kPeak, kEnd };
+  Kind kind = Kind::kStart;
+  uint64_t fp = 0;
+  Labels labels;             ///< set for kStart only
+  TimestampNs sample_ts = 0; ///< timestamp of the sample that caused the change
+  int64_t wall_ns = 0;       ///< wall time the change was seen
+  double value = 0;          ///< detector input (rate for counters)
+  double score = 0;          ///< anomaly_score of that sample
+  double yhat = 0, yhat_lower = 0, yhat_upper = 0;
+};
+
+/// Receives episode changes. Called from worker threads; must be thread-safe and quick.
+class EpisodeSink {
+ public:
+  virtual ~EpisodeSink() = default;
+  virtual void OnEpisodeChange(EpisodeChange&& change) = 0;
+};
+
+/// Read-only copy of one series' current state (for /metrics and the JSON API).
+struct SeriesSnapshot {
+  uint64_t fp = 0;
+  const Labels* labels = nullptr;  ///< valid only inside the ForEachSeries callback
+  Labels labels_copy;              ///< filled by GetSeries
+  bool is_counter = false;
+  bool has_result = false;
+  TimestampNs last_ts = 0;
+  double last_value = 0;
+  detect::DetectionResult result;
+  uint64_t accepted = 0;
+  uint64_t rejected = 0;
+  bool in_episode = false;
+  TimestampNs episode_start_ts = 0;
+  double episode_peak = 0;
+  int64_t last_seen_wall_ns = 0;
+};
+
+/// Counters of the engine (monotonic unless noted).
+struct EngineStats {
+  uint64_t samples_ingested = 0;   ///< accepted into queues
+  uint64_t samples_processed = 0;  ///< scored by a detector
+  uint64_t samples_rejected = 0;   ///< refused by a detector (NaN, duplicate, out of order)
+  uint64_t samples_refused = 0;    ///< dropped because their series was refused (cap)
+  uint64_t samples_counter_first = 0;  ///< counter samples used only to start a rate
+  uint64_t series_created = 0;
+  uint64_t series_refused = 0;     ///< new-series attempts refused past the cap
+  uint64_t series_evicted = 0;
+  uint64_t series_active = 0;      ///< gauge
+  uint64_t series_restored = 0;
+  uint64_t queue_samples = 0;      ///< gauge: samples waiting
+  uint64_t queue_capacity = 0;     ///< gauge
+  uint64_t overload_refusals = 0;  ///< Submit calls refused with ResourceExhausted
+  /// Latency from arrival (Submit) to score, histogram over kLatencyBucketsS (cumulative
+  /// counts computed by the writer), plus sum and count.
+  std::vector<uint64_t> latency_bucket_counts;
+  double latency_sum_s = 0;
+  uint64_t latency_count = 0;
+};
+
+/// Upper bounds (seconds) of the latency histogram buckets (+Inf implied).
+inline constexpr double kLatencyBucketsS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                              0.1,    0.25,  0.5,    1,     2.5,   5,     10};
+inline constexpr int kLatencyBuckets = sizeof(kLatencyBucketsS) / sizeof(double);
+
+class Engine {
+ public:
+  /// `sink` (may be null) receives episode changes; it must outlive the engine.
+  Engine(const EngineOptions& options, EpisodeSink* sink);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Starts the worker threads.
+  void Start();
+  /// Processes everything queued, then stops the workers. Idempotent.
+  void Stop();
+
+  /// Queues decoded series for scoring (labels are sorted here; `series` is consumed).
+  /// Returns ResourceExhausted (nothing accepted) when the queues are full.
+  Status Submit(std::vector<TimeSeries>&& series);
+  /// Blocks until every sample submitted before the call is processed, or `timeout_ms` passes.
+  /// Returns false on timeout.
+  bool WaitIdle(int64_t timeout_ms);
+
+  /// Writes every series changed since the last checkpoint (and deletes evicted ones) to
+  /// `store`, shard by shard in batches of 4096. Safe while ingesting.
+  Status Checkpoint(store::StateStore* store);
+  /// Loads all series from `store` (call before Start). Records that cannot be restored are
+  /// counted in `*skipped`. Series beyond max_series are skipped too.
+  Status Restore(store::StateStore* store, uint64_t* restored, uint64_t* skipped);
+
+  /// Calls `fn` for each active series, shard by shard, holding that shard's lock in chunks;
+  /// `fn` must not call back into the engine.
+  void ForEachSeries(const std::function<void(const SeriesSnapshot&)>& fn);
+  /// Snapshot of one series by fingerprint; false if unknown.
+  bool GetSeries(uint64_t fp, SeriesSnapshot* out);
+
+  EngineStats stats() const;
+  const EngineOptions& options() const { return opt_; }
+
+ private:
+  struct Series;
+  struct Item {
+    uint64_t fp;
+    TimeSeries ts;
+  };
+  struct Batch {
+    int64_t arrival_wall_ns;
+    std::vector<Item> items;
+    uint64_t samples;
+  };
+  struct Shard {
+    std::mutex mu;  // guards the registry below
+    std::unordered_map<uint64_t, uint32_t> index;
+    std::vector<std::unique_ptr<Series>> slots;
+    std::vector<uint32_t> free_slots;
+    std::vector<uint64_t> evicted;  // fingerprints to delete from the store
+    int64_t last_evict_scan_ns = 0;
+
+    std::mutex qmu;  // guards the queue
+    std::condition_variable qcv;
+    std::deque<Batch> queue;
+    std::atomic<uint64_t> queued_samples{0};
+    std::atomic<uint64_t> batches_done{0};
+    uint64_t batches_pushed = 0;  // guarded by qmu
+    std::thread thread;
+  };
+
+  void WorkerLoop(Shard* shard);
+  void ProcessBatch(Shard* shard, Batch& batch);
+  Series* FindOrCreate(Shard* shard, uint64_t fp, TimeSeries& ts, int64_t now_ns);
+  void EvictStale(Shard* shard, int64_t now_ns);
+  void Observe(double latency_s);
+  static void SaveSeries(const Series& s, std::string* out);
+  Status RestoreSeries(Series* s, std::string_view in);
+  bool IsCounter(const Labels& labels, MetricKind kind) const;
+
+  EngineOptions opt_;
+  EpisodeSink* sink_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  uint64_t shard_capacity_;
+  bool running_ = false;
+  std::atomic<bool> stopping_{false};
+
+  std::atomic<uint64_t> active_{0};
+  std::atomic<uint64_t> ingested_{0}, processed_{0}, rejected_{0}, refused_samples_{0},
+      counter_first_{0}, created_{0}, refused_series_{0}, evicted_{0}, restored_{0},
+      overload_{0};
+  std::atomic<uint64_t> latency_buckets_[kLatencyBuckets + 1] = {};
+  std::atomic<uint64_t> latency_count_{0};
+  std::atomic<uint64_t> latency_sum_ns_{0};
+};
+
+}  // namespace backsight::server
+
+#endif  // BACKSIGHT_SERVER_ENGINE_H_

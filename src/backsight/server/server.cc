@@ -1,0 +1,668 @@
+#include "backsight/server/server.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "backsight/ingest/exposition.h"
+#include "backsight/ingest/otlp_metrics.h"
+#include "backsight/ingest/remote_write.h"
+#include "backsight/server/metrics_writer.h"
+
+namespace backsight::server {
+namespace {
+
+std::string Hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
+nlohmann::json JsonNum(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json LabelsJson(const Labels& labels) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& l : labels) j[l.name] = l.value;
+  return j;
+}
+
+std::string JsonDump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// Classifies a decoder error message into a short, bounded reason label.
+std::string Reason(const Status& st) {
+  std::string m = st.message();
+  std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (m.find("snappy") != std::string::npos) return "snappy";
+  if (m.find("larger") != std::string::npos || m.find("exceed") != std::string::npos ||
+      m.find("too large") != std::string::npos || m.find("above") != std::string::npos) {
+    return "too_large";
+  }
+  if (m.find("utf-8") != std::string::npos || m.find("utf8") != std::string::npos) return "utf8";
+  if (m.find("json") != std::string::npos) return "json";
+  if (m.find("label") != std::string::npos || m.find("__name__") != std::string::npos) {
+    return "labels";
+  }
+  if (m.find("timestamp") != std::string::npos || m.find("time_unix") != std::string::npos) {
+    return "timestamp";
+  }
+  return "malformed";
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return d == 0;
+}
+
+void Counter(std::string* out, const char* name, const char* help, double v,
+             const char* type = "counter") {
+  *out += "# HELP ";
+  *out += name;
+  *out += ' ';
+  *out += help;
+  *out += "\n# TYPE ";
+  *out += name;
+  *out += ' ';
+  *out += type;
+  *out += '\n';
+  *out += name;
+  *out += ' ';
+  AppendNumber(v, out);
+  *out += '\n';
+}
+
+void Gauge(std::string* out, const char* name, const char* help, double v) {
+  Counter(out, name, help, v, "gauge");
+}
+
+}  // namespace
+
+Server::Server(ServeConfig config) : cfg_(std::move(config)) {}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  BACKSIGHT_RETURN_IF_ERROR(ValidateConfig(cfg_));
+  std::string host;
+  int port = 0;
+  BACKSIGHT_RETURN_IF_ERROR(SplitHostPort(cfg_.listen, &host, &port));
+  if (!cfg_.state_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(cfg_.state_dir, ec);
+    if (ec) {
+      return Status::IoError("state_dir '" + cfg_.state_dir + "': cannot create: " + ec.message());
+    }
+    store_ = std::make_unique<store::StateStore>();
+    BACKSIGHT_RETURN_IF_ERROR(store_->Open(cfg_.state_dir + "/backsight.db"));
+    BACKSIGHT_RETURN_IF_ERROR(store_->CloseOpenEvents(WallNowNs(), nullptr));
+  }
+
+  http_ = std::make_unique<httplib::Server>();
+  SetupRoutes();
+  if (port == 0) {
+    port_ = http_->bind_to_any_port(host);
+  } else {
+    port_ = http_->bind_to_port(host, port) ? port : -1;
+  }
+  if (port_ <= 0) {
+    http_.reset();
+    return Status::IoError("listen " + cfg_.listen + ": cannot bind (address in use or invalid)");
+  }
+  if (cfg_.external_url.empty()) {
+    cfg_.external_url = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+                        ":" + std::to_string(port_);
+  }
+
+  AlertOptions ao;
+  ao.alertmanager_url = cfg_.alertmanager_url;
+  ao.for_ms = cfg_.alert_for_ms;
+  ao.resend_ms = cfg_.alert_resend_ms;
+  ao.generator_base_url = cfg_.external_url;
+  tracker_ = std::make_unique<EpisodeTracker>(ao, store_.get());
+  EngineOptions eo;
+  eo.workers = cfg_.workers > 0 ? cfg_.workers
+                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  eo.max_series = cfg_.max_series;
+  eo.queue_max_samples = cfg_.queue_max_samples;
+  eo.stale_after_ms = cfg_.series_stale_after_ms;
+  eo.counters_as_rates = cfg_.counters_as_rates;
+  engine_ = std::make_unique<Engine>(eo, tracker_.get());
+  if (store_) {
+    auto t0 = std::chrono::steady_clock::now();
+    uint64_t restored = 0, skipped = 0;
+    BACKSIGHT_RETURN_IF_ERROR(engine_->Restore(store_.get(), &restored, &skipped));
+    restore_skipped_ = skipped;
+    restore_ms_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::steady_clock::now() - t0)
+                                            .count());
+  }
+  tracker_->Start();
+  engine_->Start();
+  stopping_ = false;
+  http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+  if (store_) checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
+  if (!cfg_.scrape_jobs.empty()) scrape_thread_ = std::thread([this] { ScrapeLoop(); });
+  if (!cfg_.output_remote_write_url.empty()) {
+    push_thread_ = std::thread([this] { OutputPushLoop(); });
+  }
+  started_ = true;
+  return Status::OK();
+}
+
+void Server::Stop() {
+  if (!started_) return;
+  started_ = false;
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stopping_ = true;
+    stop_cv_.notify_all();
+  }
+  if (http_) http_->stop();
+  if (http_thread_.joinable()) http_thread_.join();
+  if (scrape_thread_.joinable()) scrape_thread_.join();
+  if (push_thread_.joinable()) push_thread_.join();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+  engine_->Stop();  // drains the queues
+  if (store_) CheckpointNow();
+  tracker_->Stop();  // flushes events
+}
+
+Status Server::CheckpointNow() {
+  if (!store_) return Status::Unavailable("no state_dir configured");
+  std::lock_guard<std::mutex> lock(checkpoint_mu_);
+  auto t0 = std::chrono::steady_clock::now();
+  Status st = engine_->Checkpoint(store_.get());
+  checkpoint_last_ms_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::steady_clock::now() - t0)
+                                                  .count());
+  if (st.ok()) ++checkpoints_;
+  else ++checkpoint_errors_;
+  return st;
+}
+
+void Server::CheckpointLoop() {
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  while (!stopping_) {
+    stop_cv_.wait_for(lock, std::chrono::milliseconds(cfg_.checkpoint_interval_ms));
+    if (stopping_) break;
+    lock.unlock();
+    Status st = CheckpointNow();
+    if (!st.ok()) std::fprintf(stderr, "backsight: checkpoint failed: %s\n", st.ToString().c_str());
+    lock.lock();
+  }
+}
+
+void Server::CountDecodeError(const std::string& endpoint, const std::string& reason) {
+  std::lock_guard<std::mutex> lock(counters_mu_);
+  ++decode_errors_[{endpoint, reason}];
+}
+
+void Server::CountRequest(const std::string& endpoint, int code) {
+  std::lock_guard<std::mutex> lock(counters_mu_);
+  ++requests_[{endpoint, code}];
+}
+
+void Server::SetupRoutes() {
+  httplib::Server& s = *http_;
+  s.set_payload_max_length(cfg_.max_body_bytes);
+  s.set_keep_alive_max_count(10000);
+  s.set_keep_alive_timeout(30);
+  s.set_read_timeout(30, 0);
+  s.set_write_timeout(30, 0);
+  s.new_task_queue = [] { return new httplib::ThreadPool(8); };
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (cfg_.bearer_token.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0 &&
+        ConstantTimeEquals(std::string_view(auth).substr(7), cfg_.bearer_token)) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Bearer realm=\"backsight\"");
+    res.set_content("401 unauthorized: a valid 'Authorization: Bearer <token>' header is required\n",
+                    "text/plain");
+    CountRequest(req.path, 401);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        res.status = 500;
+        res.set_content("500 internal error: " + what + "\n", "text/plain");
+      });
+
+  s.Post("/api/v1/write", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string enc = req.get_header_value("Content-Encoding");
+    if (!enc.empty() && enc != "snappy") {
+      CountDecodeError("remote_write", "content_encoding");
+      res.status = 415;
+      res.set_content("415: Content-Encoding must be snappy, got '" + enc + "'\n", "text/plain");
+      CountRequest("remote_write", res.status);
+      return;
+    }
+    std::vector<TimeSeries> series;
+    Status st = ingest::DecodeRemoteWrite(req.body, &series, cfg_.max_decompressed_bytes);
+    if (!st.ok()) {
+      CountDecodeError("remote_write", Reason(st));
+      res.status = 400;
+      res.set_content("400 bad remote_write payload: " + st.message() + "\n", "text/plain");
+      CountRequest("remote_write", res.status);
+      return;
+    }
+    st = engine_->Submit(std::move(series));
+    if (!st.ok()) {
+      res.status = 429;
+      res.set_header("Retry-After", "1");
+      res.set_content("429: " + st.message() + "\n", "text/plain");
+    } else {
+      res.status = 204;
+    }
+    CountRequest("remote_write", res.status);
+  });
+
+  s.Post("/v1/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    std::string ct = req.get_header_value("Content-Type");
+    ct = ct.substr(0, ct.find(';'));
+    const bool json = ct == "application/json";
+    if (!json && ct != "application/x-protobuf") {
+      CountDecodeError("otlp", "content_type");
+      res.status = 415;
+      res.set_content("415: Content-Type must be application/x-protobuf or application/json\n",
+                      "text/plain");
+      CountRequest("otlp", res.status);
+      return;
+    }
+    std::vector<TimeSeries> series;
+    Status st = json ? ingest::DecodeOtlpMetricsJson(req.body, &series, cfg_.max_decompressed_bytes)
+                     : ingest::DecodeOtlpMetricsProto(req.body, &series,
+                                                      cfg_.max_decompressed_bytes);
+    if (!st.ok()) {
+      CountDecodeError("otlp", Reason(st));
+      res.status = 400;
+      // OTLP/HTTP: a Status message is expected; plain text is accepted by clients as message.
+      if (json) {
+        res.set_content(JsonDump({{"code", 3}, {"message", st.message()}}), "application/json");
+      } else {
+        res.set_content("400 bad OTLP payload: " + st.message() + "\n", "text/plain");
+      }
+      CountRequest("otlp", res.status);
+      return;
+    }
+    st = engine_->Submit(std::move(series));
+    if (!st.ok()) {
+      res.status = 429;
+      res.set_header("Retry-After", "1");
+      res.set_content("429: " + st.message() + "\n", "text/plain");
+    } else {
+      res.status = 200;
+      if (json) res.set_content("{}", "application/json");
+      else res.set_content("", "application/x-protobuf");
+    }
+    CountRequest("otlp", res.status);
+  });
+
+  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(RenderMetrics(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+
+  s.Get("/api/v1/anomalies", [this](const httplib::Request& req, httplib::Response& res) {
+    size_t limit = 100;
+    uint64_t fp = 0;
+    if (req.has_param("limit")) {
+      const std::string v = req.get_param_value("limit");
+      char* end = nullptr;
+      unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n == 0 || n > 10000) {
+        res.status = 400;
+        res.set_content(JsonDump({{"error", "limit must be 1..10000, got '" + v + "'"}}),
+                        "application/json");
+        return;
+      }
+      limit = n;
+    }
+    if (req.has_param("fingerprint")) {
+      const std::string v = req.get_param_value("fingerprint");
+      char* end = nullptr;
+      fp = std::strtoull(v.c_str(), &end, 16);
+      if (v.empty() || v.size() > 16 || *end != '\0') {
+        res.status = 400;
+        res.set_content(JsonDump({{"error", "fingerprint must be 1-16 hex digits"}}),
+                        "application/json");
+        return;
+      }
+    }
+    std::vector<store::AnomalyEvent> events;
+    if (store_) {
+      Status st = store_->RecentEvents(limit, fp, &events);
+      if (!st.ok()) {
+        res.status = 500;
+        res.set_content(JsonDump({{"error", st.ToString()}}), "application/json");
+        return;
+      }
+    } else {
+      events = tracker_->Recent(limit, fp);
+    }
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& e : events) {
+      arr.push_back({{"series", LabelsJson(e.labels)},
+                     {"fingerprint", Hex(e.fp)},
+                     {"start", FormatRfc3339(e.start_ns)},
+                     {"end", e.end_ns ? nlohmann::json(FormatRfc3339(e.end_ns)) : nullptr},
+                     {"peak_score", JsonNum(e.peak_score)}});
+    }
+    res.set_content(JsonDump({{"events", arr}}), "application/json");
+  });
+
+  s.Get("/api/v1/series/state", [this](const httplib::Request& req, httplib::Response& res) {
+    uint64_t fp = 0;
+    if (req.has_param("fingerprint")) {
+      const std::string v = req.get_param_value("fingerprint");
+      char* end = nullptr;
+      fp = std::strtoull(v.c_str(), &end, 16);
+      if (v.empty() || v.size() > 16 || *end != '\0') {
+        res.status = 400;
+        res.set_content(JsonDump({{"error", "fingerprint must be 1-16 hex digits"}}),
+                        "application/json");
+        return;
+      }
+    } else {
+      Labels labels;
+      for (const auto& [k, v] : req.params) labels.push_back({k, v});
+      if (labels.empty()) {
+        res.status = 400;
+        res.set_content(JsonDump({{"error",
+                                   "give ?fingerprint=HEX or the full label set as parameters, "
+                                   "e.g. ?__name__=up&job=node"}}),
+                        "application/json");
+        return;
+      }
+      SortLabels(&labels);
+      fp = Fingerprint(labels);
+    }
+    SeriesSnapshot s;
+    if (!engine_->GetSeries(fp, &s)) {
+      res.status = 404;
+      res.set_content(JsonDump({{"error", "no active series with fingerprint " + Hex(fp)}}),
+                      "application/json");
+      return;
+    }
+    nlohmann::json j = {{"series", LabelsJson(s.labels_copy)},
+                        {"fingerprint", Hex(s.fp)},
+                        {"counter_as_rate", s.is_counter},
+                        {"samples_accepted", s.accepted},
+                        {"samples_rejected", s.rejected},
+                        {"has_result", s.has_result},
+                        {"in_anomaly", s.in_episode}};
+    if (s.has_result) {
+      j["last_timestamp"] = FormatRfc3339(s.last_ts);
+      j["last_timestamp_ns"] = s.last_ts;
+      j["value"] = JsonNum(s.last_value);
+      j["anomaly_score"] = JsonNum(s.result.anomaly_score);
+      j["yhat"] = JsonNum(s.result.yhat);
+      j["yhat_lower"] = JsonNum(s.result.yhat_lower);
+      j["yhat_upper"] = JsonNum(s.result.yhat_upper);
+      j["is_anomaly"] = s.result.is_anomaly;
+      j["warming_up"] = s.result.warming_up;
+    }
+    if (s.in_episode) {
+      j["anomaly_start"] = FormatRfc3339(s.episode_start_ts);
+      j["anomaly_peak_score"] = JsonNum(s.episode_peak);
+    }
+    res.set_content(JsonDump(j), "application/json");
+  });
+
+  s.Post("/api/v1/checkpoint", [this](const httplib::Request&, httplib::Response& res) {
+    Status st = CheckpointNow();
+    if (!st.ok()) {
+      res.status = st.code() == Status::Code::kUnavailable ? 409 : 500;
+      res.set_content(JsonDump({{"error", st.ToString()}}), "application/json");
+      return;
+    }
+    res.set_content(JsonDump({{"status", "ok"}}), "application/json");
+  });
+  s.Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("Backsight is Healthy.\n", "text/plain");
+  });
+  s.Get("/-/ready", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("Backsight is Ready.\n", "text/plain");
+  });
+}
+
+std::string Server::RenderMetrics() {
+  std::string out;
+  const EngineStats es = engine_->stats();
+  const AlertStats as = tracker_->stats();
+  Counter(&out, "backsight_samples_ingested_total", "Samples accepted into the engine queues.",
+          es.samples_ingested);
+  Counter(&out, "backsight_samples_processed_total", "Samples scored by a detector.",
+          es.samples_processed);
+  Counter(&out, "backsight_samples_rejected_total",
+          "Samples refused by their detector (NaN/Inf, duplicate or out-of-order timestamp).",
+          es.samples_rejected);
+  Counter(&out, "backsight_samples_refused_total",
+          "Samples dropped because their series was refused (series cap reached).",
+          es.samples_refused);
+  Gauge(&out, "backsight_series_active", "Series with a detector in memory.", es.series_active);
+  Gauge(&out, "backsight_series_max", "Configured cap on active series.",
+        static_cast<double>(engine_->options().max_series));
+  Counter(&out, "backsight_series_created_total", "Series created on their first sample.",
+          es.series_created);
+  Counter(&out, "backsight_series_refused_total",
+          "Attempts to create a series refused because the series cap was reached.",
+          es.series_refused);
+  Counter(&out, "backsight_series_evicted_total", "Series evicted after going stale.",
+          es.series_evicted);
+  Gauge(&out, "backsight_series_restored", "Series restored from the last checkpoint at start.",
+        es.series_restored);
+  Gauge(&out, "backsight_queue_samples", "Samples waiting in the engine queues.",
+        es.queue_samples);
+  Gauge(&out, "backsight_queue_capacity_samples", "Capacity of the engine queues.",
+        es.queue_capacity);
+  Counter(&out, "backsight_overload_refusals_total",
+          "Requests answered 429 because the engine queues were full.", es.overload_refusals);
+  {
+    std::lock_guard<std::mutex> lock(counters_mu_);
+    out += "# HELP backsight_decode_errors_total Payloads refused as undecodable, by reason.\n";
+    out += "# TYPE backsight_decode_errors_total counter\n";
+    for (const auto& [k, v] : decode_errors_) {
+      out += "backsight_decode_errors_total{endpoint=\"" + k.first + "\",reason=\"" + k.second +
+             "\"} " + std::to_string(v) + "\n";
+    }
+    out += "# HELP backsight_requests_total Ingest requests by endpoint and HTTP status.\n";
+    out += "# TYPE backsight_requests_total counter\n";
+    for (const auto& [k, v] : requests_) {
+      std::string ep = k.first;
+      for (char& c : ep) {
+        if (c == '"' || c == '\\' || c == '\n') c = '_';
+      }
+      out += "backsight_requests_total{endpoint=\"" + ep + "\",code=\"" +
+             std::to_string(k.second) + "\"} " + std::to_string(v) + "\n";
+    }
+    out += "# HELP backsight_scrapes_total Scrapes of configured targets.\n";
+    out += "# TYPE backsight_scrapes_total counter\n";
+    for (const auto& [k, v] : scrapes_) {
+      out += "backsight_scrapes_total{job=\"" + k.first + "\",instance=\"" + k.second + "\"} " +
+             std::to_string(v.first) + "\n";
+    }
+    out += "# HELP backsight_scrape_errors_total Failed scrapes of configured targets.\n";
+    out += "# TYPE backsight_scrape_errors_total counter\n";
+    for (const auto& [k, v] : scrapes_) {
+      out += "backsight_scrape_errors_total{job=\"" + k.first + "\",instance=\"" + k.second +
+             "\"} " + std::to_string(v.second) + "\n";
+    }
+    Counter(&out, "backsight_output_pushes_total", "remote_write pushes of the output series.",
+            static_cast<double>(output_pushes_));
+    Counter(&out, "backsight_output_push_errors_total", "Failed output remote_write pushes.",
+            static_cast<double>(output_push_errors_));
+  }
+  out += "# HELP backsight_processing_latency_seconds Time from a request's arrival to its "
+         "samples being scored.\n# TYPE backsight_processing_latency_seconds histogram\n";
+  uint64_t cum = 0;
+  for (int i = 0; i <= kLatencyBuckets; ++i) {
+    cum += es.latency_bucket_counts[i];
+    out += "backsight_processing_latency_seconds_bucket{le=\"";
+    if (i < kLatencyBuckets) AppendNumber(kLatencyBucketsS[i], &out);
+    else out += "+Inf";
+    out += "\"} " + std::to_string(cum) + "\n";
+  }
+  out += "backsight_processing_latency_seconds_sum ";
+  AppendNumber(es.latency_sum_s, &out);
+  out += "\nbacksight_processing_latency_seconds_count " + std::to_string(es.latency_count) + "\n";
+  Counter(&out, "backsight_checkpoints_total", "Completed checkpoints of detector states.",
+          checkpoints_);
+  Counter(&out, "backsight_checkpoint_errors_total", "Failed checkpoints.", checkpoint_errors_);
+  Gauge(&out, "backsight_checkpoint_last_duration_seconds", "Duration of the last checkpoint.",
+        checkpoint_last_ms_ * 1e-3);
+  Gauge(&out, "backsight_restore_duration_seconds", "Time taken to restore states at start.",
+        restore_ms_ * 1e-3);
+  Gauge(&out, "backsight_restore_skipped", "Stored series that could not be restored at start.",
+        restore_skipped_);
+  Counter(&out, "backsight_anomaly_episodes_total", "Anomaly episodes started.",
+          as.episodes_started);
+  Counter(&out, "backsight_anomaly_episodes_ended_total", "Anomaly episodes ended.",
+          as.episodes_ended);
+  Counter(&out, "backsight_episode_changes_dropped_total",
+          "Episode changes dropped because the tracker queue was full.", as.changes_dropped);
+  Gauge(&out, "backsight_alerts_firing", "Alerts currently firing.", as.alerts_firing);
+  Gauge(&out, "backsight_alerts_pending", "Anomalous series not yet anomalous for alerting.for.",
+        as.alerts_pending);
+  Counter(&out, "backsight_alertmanager_posts_total", "POSTs to Alertmanager.", as.alert_posts);
+  Counter(&out, "backsight_alertmanager_post_errors_total", "Failed POSTs to Alertmanager.",
+          as.alert_post_errors);
+  Counter(&out, "backsight_event_write_errors_total", "Failed writes of anomaly events.",
+          as.event_write_errors);
+  WriteSeriesMetrics(engine_.get(), &out);
+  return out;
+}
+
+void Server::ScrapeLoop() {
+  struct Target {
+    const ScrapeJob* job;
+    std::string target;
+    int64_t interval_ms, timeout_ms;
+    std::chrono::steady_clock::time_point due;
+  };
+  std::vector<Target> targets;
+  auto now = std::chrono::steady_clock::now();
+  for (const auto& job : cfg_.scrape_jobs) {
+    int64_t iv = job.interval_ms > 0 ? job.interval_ms : cfg_.scrape_interval_ms;
+    int64_t to = job.timeout_ms > 0 ? job.timeout_ms : std::min(iv, cfg_.scrape_timeout_ms);
+    for (const auto& t : job.targets) targets.push_back({&job, t, iv, to, now});
+  }
+  std::vector<TimeSeries> series;
+  for (;;) {
+    auto next = std::chrono::steady_clock::time_point::max();
+    for (const auto& t : targets) next = std::min(next, t.due);
+    {
+      std::unique_lock<std::mutex> lock(stop_mu_);
+      stop_cv_.wait_until(lock, next, [this] { return stopping_; });
+      if (stopping_) return;
+    }
+    now = std::chrono::steady_clock::now();
+    for (auto& t : targets) {
+      if (t.due > now) continue;
+      t.due += std::chrono::milliseconds(t.interval_ms);
+      if (t.due < now) t.due = now + std::chrono::milliseconds(t.interval_ms);
+      httplib::Client cli("http://" + t.target);
+      cli.set_connection_timeout(std::chrono::milliseconds(t.timeout_ms));
+      cli.set_read_timeout(std::chrono::milliseconds(t.timeout_ms));
+      httplib::Headers headers = {{"Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1"}};
+      if (!cfg_.bearer_token.empty()) {
+        // Scrape targets get no credentials of ours.
+      }
+      const TimestampNs ts = WallNowNs();
+      auto res = cli.Get(t.job->metrics_path, headers);
+      bool ok = res && res->status == 200;
+      if (ok) {
+        Status st = ingest::ParseExposition(res->body, ts, &series);
+        if (!st.ok()) {
+          CountDecodeError("scrape", Reason(st));
+          ok = false;
+        }
+      }
+      if (ok) {
+        for (auto& s : series) {
+          bool has_job = false, has_instance = false;
+          for (auto& l : s.labels) {
+            if (l.name == "job") has_job = true;
+            if (l.name == "instance") has_instance = true;
+            if (!t.job->honor_labels && (l.name == "job" || l.name == "instance")) {
+              l.name = "exported_" + l.name;
+            }
+          }
+          if (t.job->honor_labels) {
+            if (!has_job) s.labels.push_back({"job", t.job->job_name});
+            if (!has_instance) s.labels.push_back({"instance", t.target});
+          } else {
+            s.labels.push_back({"job", t.job->job_name});
+            s.labels.push_back({"instance", t.target});
+          }
+          SortLabels(&s.labels);
+        }
+        ok = engine_->Submit(std::move(series)).ok();
+        series.clear();
+      }
+      std::lock_guard<std::mutex> lock(counters_mu_);
+      auto& c = scrapes_[{t.job->job_name, t.target}];
+      ++c.first;
+      if (!ok) ++c.second;
+    }
+  }
+}
+
+void Server::OutputPushLoop() {
+  const std::string& url = cfg_.output_remote_write_url;
+  size_t scheme_end = url.find("://");
+  size_t path_start = url.find('/', scheme_end + 3);
+  std::string base = path_start == std::string::npos ? url : url.substr(0, path_start);
+  std::string path = path_start == std::string::npos ? "/" : url.substr(path_start);
+  httplib::Client cli(base);
+  cli.set_connection_timeout(5, 0);
+  cli.set_read_timeout(30, 0);
+  httplib::Headers headers = {{"Content-Encoding", "snappy"},
+                              {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
+  std::vector<TimeSeries> all;
+  std::string body;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(stop_mu_);
+      stop_cv_.wait_for(lock, std::chrono::milliseconds(cfg_.output_remote_write_interval_ms),
+                        [this] { return stopping_; });
+      if (stopping_) return;
+    }
+    all.clear();
+    CollectOutputSeries(engine_.get(), &all);
+    constexpr size_t kPerRequest = 20'000;
+    for (size_t off = 0; off < all.size(); off += kPerRequest) {
+      std::vector<TimeSeries> chunk(
+          std::make_move_iterator(all.begin() + off),
+          std::make_move_iterator(all.begin() + std::min(all.size(), off + kPerRequest)));
+      ingest::EncodeRemoteWrite(chunk, &body);
+      auto res = cli.Post(path, headers, body, "application/x-protobuf");
+      std::lock_guard<std::mutex> lock(counters_mu_);
+      ++output_pushes_;
+      if (!res || res->status / 100 != 2) {
+        ++output_push_errors_;
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace backsight::server

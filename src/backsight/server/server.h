@@ -1,0 +1,99 @@
+// `backsight serve`: wires the ingest decoders, the engine, the store, alerts and the HTTP API.
+//
+// Endpoints (all require `Authorization: Bearer <token>` when a token is configured, else 401):
+//   POST /api/v1/write    Prometheus remote_write 1.0 (snappy + protobuf). 204 on success;
+//                         400 for data that cannot be decoded (not retried by senders); 413 for
+//                         a body above limits.max_body_bytes; 429 when the engine queues are
+//                         full (retried by senders).
+//   POST /v1/metrics      OTLP/HTTP metrics, protobuf (application/x-protobuf) or JSON
+//                         (application/json); 200 with an empty ExportMetricsServiceResponse;
+//                         400 / 413 / 415 / 429 as above.
+//   GET  /metrics         Backsight's own health and the output series (metrics_writer.h).
+//   GET  /api/v1/anomalies?limit=N[&fingerprint=HEX]   recent anomaly episodes (JSON).
+//   GET  /api/v1/series/state?fingerprint=HEX | ?<label>=<value>&...   one series' state (JSON;
+//                         the query parameters form the full label set, `__name__` included).
+//   POST /api/v1/checkpoint  checkpoint now (200 with the count written).
+//   GET  /-/healthy, /-/ready
+#ifndef BACKSIGHT_SERVER_SERVER_H_
+#define BACKSIGHT_SERVER_SERVER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backsight/core/status.h"
+#include "backsight/server/alerts.h"
+#include "backsight/server/config.h"
+#include "backsight/server/engine.h"
+#include "backsight/store/state_store.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace backsight::server {
+
+class Server {
+ public:
+  explicit Server(ServeConfig config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Opens the store (creating state_dir), restores detector states, starts the engine, the
+  /// HTTP listener and the background loops. Returns IoError when the port cannot be bound or
+  /// the store cannot be opened.
+  Status Start();
+  /// Stops accepting requests, drains the engine, writes a final checkpoint, stops all threads.
+  /// Idempotent.
+  void Stop();
+
+  /// The port actually bound (useful with listen port 0).
+  int port() const { return port_; }
+  /// Checkpoints all changed series now; `*written` (may be null) gets the count.
+  Status CheckpointNow();
+  Engine* engine() { return engine_.get(); }
+  /// The full exposition body of GET /metrics.
+  std::string RenderMetrics();
+
+ private:
+  void SetupRoutes();
+  void CheckpointLoop();
+  void ScrapeLoop();
+  void OutputPushLoop();
+  void CountDecodeError(const std::string& endpoint, const std::string& reason);
+  void CountRequest(const std::string& endpoint, int code);
+
+  ServeConfig cfg_;
+  std::unique_ptr<store::StateStore> store_;
+  std::unique_ptr<EpisodeTracker> tracker_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread http_thread_, checkpoint_thread_, scrape_thread_, push_thread_;
+  int port_ = 0;
+  bool started_ = false;
+
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+
+  std::mutex checkpoint_mu_;  // one checkpoint at a time
+  std::atomic<uint64_t> checkpoints_{0}, checkpoint_errors_{0}, checkpoint_last_ms_{0},
+      restore_skipped_{0};
+  std::atomic<uint64_t> restore_ms_{0};
+
+  std::mutex counters_mu_;
+  std::map<std::pair<std::string, std::string>, uint64_t> decode_errors_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> scrapes_;
+  uint64_t output_pushes_ = 0, output_push_errors_ = 0;
+};
+
+}  // namespace backsight::server
+
+#endif  // BACKSIGHT_SERVER_SERVER_H_

@@ -1,0 +1,99 @@
+#include "backsight/server/config.h"
+
+#include <gtest/gtest.h>
+
+namespace backsight::server {
+namespace {
+
+TEST(ConfigTest, DefaultsAreValidAndLocal) {
+  ServeConfig c;
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  EXPECT_EQ(c.listen.rfind("127.0.0.1:", 0), 0u);
+  ServeConfig d;
+  EXPECT_TRUE(LoadConfigText("", "empty.yml", &d).ok());
+  EXPECT_EQ(d.listen, c.listen);
+}
+
+TEST(ConfigTest, FullConfigParses) {
+  ServeConfig c;
+  Status st = LoadConfigText(R"(
+listen: 127.0.0.1:0
+state_dir: /tmp/x
+checkpoint_interval: 30s
+workers: 2
+series: {max_active: 1000, stale_after: 10m}
+limits: {queue_max_samples: 50000, max_body_bytes: 1048576}
+auth: {bearer_token: secret}
+alerting:
+  alertmanager_url: http://127.0.0.1:9093
+  for: 1m30s
+  resend_interval: 500ms
+global: {scrape_interval: 5s, scrape_timeout: 2s}
+scrape_configs:
+  - job_name: node
+    scrape_interval: 1s
+    static_configs:
+      - targets: ["127.0.0.1:9100", "localhost:9101"]
+output_remote_write: {url: "http://127.0.0.1:9090/api/v1/write", interval: 10s}
+)",
+                             "t.yml", &c);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(c.checkpoint_interval_ms, 30'000);
+  EXPECT_EQ(c.max_series, 1000u);
+  EXPECT_EQ(c.series_stale_after_ms, 600'000);
+  EXPECT_EQ(c.alert_for_ms, 90'000);
+  EXPECT_EQ(c.alert_resend_ms, 500);
+  EXPECT_EQ(c.bearer_token, "secret");
+  ASSERT_EQ(c.scrape_jobs.size(), 1u);
+  EXPECT_EQ(c.scrape_jobs[0].interval_ms, 1000);
+  EXPECT_EQ(c.scrape_jobs[0].targets.size(), 2u);
+  EXPECT_EQ(c.output_remote_write_interval_ms, 10'000);
+}
+
+void ExpectError(const std::string& yaml, const std::string& key) {
+  ServeConfig c;
+  Status st = LoadConfigText(yaml, "bad.yml", &c);
+  ASSERT_FALSE(st.ok()) << yaml;
+  EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(st.message().find(key), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("bad.yml"), std::string::npos) << st.message();
+}
+
+TEST(ConfigTest, BadValuesNameTheKey) {
+  ExpectError("listen: nonsense", "listen");
+  ExpectError("listen: 127.0.0.1:70000", "listen");
+  ExpectError("checkpoint_interval: 5 parsecs", "checkpoint_interval");
+  ExpectError("series: {max_active: 0}", "series.max_active");
+  ExpectError("series: {max_active: -3}", "series.max_active");
+  ExpectError("series: {colour: red}", "series.colour");
+  ExpectError("unknown_top: 1", "unknown_top");
+  ExpectError("alerting: {alertmanager_url: ftp://x}", "alerting.alertmanager_url");
+  ExpectError("alerting: {for: soon}", "alerting.for");
+  ExpectError("scrape_configs: [{job_name: a, static_configs: [{targets: [nohostport]}]}]",
+              "scrape_configs[0].static_configs[0].targets[0]");
+  ExpectError("scrape_configs: [{static_configs: []}]", "scrape_configs[0].job_name");
+  ExpectError("scrape_configs: [{job_name: a}, {job_name: a}]", "scrape_configs[1].job_name");
+  ExpectError("workers: lots", "workers");
+  ExpectError("listen: [1, 2]", "listen");
+  ExpectError("auth: {bearer_token_file: /nonexistent/token}", "auth.bearer_token_file");
+}
+
+TEST(ConfigTest, SyntaxErrorNamesLine) {
+  ServeConfig c;
+  Status st = LoadConfigText("listen: a\n  bad: [", "s.yml", &c);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("s.yml:"), std::string::npos) << st.message();
+}
+
+TEST(ConfigTest, Durations) {
+  int64_t ms;
+  ASSERT_TRUE(ParseDurationMs("1h2m3s4ms", &ms).ok());
+  EXPECT_EQ(ms, 3'723'004);
+  EXPECT_FALSE(ParseDurationMs("", &ms).ok());
+  EXPECT_FALSE(ParseDurationMs("10", &ms).ok());
+  EXPECT_FALSE(ParseDurationMs("1.5s", &ms).ok());
+  EXPECT_FALSE(ParseDurationMs("99999999999999999999s", &ms).ok());
+}
+
+}  // namespace
+}  // namespace backsight::server

@@ -1,0 +1,240 @@
+#include "backsight/server/engine.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <mutex>
+
+#include "backsight/detect/default_detector.h"
+
+namespace backsight::server {
+namespace {
+
+constexpr int64_t kStep = 10 * kNanosPerSecond;
+constexpr int64_t kT0 = 1'700'000'000LL * kNanosPerSecond;
+
+double Value(int series, int i) {
+  return 100 + 10 * std::sin(i * 0.1 + series) + (i % 7) * 0.5 + (i == 400 ? 80 : 0);
+}
+
+TimeSeries Make(int series, int from, int to) {
+  TimeSeries ts;
+  ts.labels = {{"job", "j"}, {"__name__", "m"}, {"id", std::to_string(series)}};
+  ts.kind = MetricKind::kGauge;
+  for (int i = from; i < to; ++i) ts.samples.push_back({kT0 + i * kStep, Value(series, i)});
+  return ts;
+}
+
+Labels Sorted(Labels l) {
+  SortLabels(&l);
+  return l;
+}
+
+class CollectingSink : public EpisodeSink {
+ public:
+  void OnEpisodeChange(EpisodeChange&& c) override {
+    std::lock_guard<std::mutex> lock(mu);
+    changes.push_back(std::move(c));
+  }
+  std::mutex mu;
+  std::vector<EpisodeChange> changes;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("backsight_engine_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(EngineTest, ScoresEverySeriesLikeAStandaloneDetector) {
+  Engine e({.workers = 2}, nullptr);
+  e.Start();
+  std::vector<TimeSeries> batch;
+  for (int s = 0; s < 10; ++s) batch.push_back(Make(s, 0, 300));
+  ASSERT_TRUE(e.Submit(std::move(batch)).ok());
+  ASSERT_TRUE(e.WaitIdle(30'000));
+  EXPECT_EQ(e.stats().series_active, 10u);
+  EXPECT_EQ(e.stats().samples_processed, 3000u);
+  for (int s = 0; s < 10; ++s) {
+    auto det = detect::MakeDefaultDetector();
+    detect::DetectionResult r;
+    for (int i = 0; i < 300; ++i) ASSERT_TRUE(det->Update(kT0 + i * kStep, Value(s, i), &r).ok());
+    SeriesSnapshot snap;
+    ASSERT_TRUE(e.GetSeries(Fingerprint(Sorted(Make(s, 0, 0).labels)), &snap));
+    EXPECT_EQ(snap.accepted, 300u);
+    EXPECT_EQ(snap.result.anomaly_score, r.anomaly_score);
+    EXPECT_EQ(snap.result.yhat, r.yhat);
+    EXPECT_EQ(snap.last_ts, kT0 + 299 * kStep);
+  }
+}
+
+// The restart guarantee: scores after restoring a checkpoint equal those of an uninterrupted run.
+TEST_F(EngineTest, RestoredScoresEqualUninterruptedRun) {
+  const int kSeries = 20, kSplit = 250, kEnd = 500;
+  store::StateStore st;
+  ASSERT_TRUE(st.Open((dir_ / "s.db").string()).ok());
+  Engine a({.workers = 2}, nullptr);
+  a.Start();
+  std::vector<TimeSeries> b1;
+  for (int s = 0; s < kSeries; ++s) b1.push_back(Make(s, 0, kSplit));
+  ASSERT_TRUE(a.Submit(std::move(b1)).ok());
+  ASSERT_TRUE(a.WaitIdle(30'000));
+  ASSERT_TRUE(a.Checkpoint(&st).ok());
+  // Engine `a` continues uninterrupted; engine `b` restarts from the checkpoint.
+  Engine b({.workers = 3}, nullptr);  // a different shard count must not matter
+  uint64_t restored = 0, skipped = 0;
+  ASSERT_TRUE(b.Restore(&st, &restored, &skipped).ok());
+  EXPECT_EQ(restored, static_cast<uint64_t>(kSeries));
+  EXPECT_EQ(skipped, 0u);
+  b.Start();
+  for (int i = kSplit; i < kEnd; ++i) {
+    std::vector<TimeSeries> x, y;
+    for (int s = 0; s < kSeries; ++s) {
+      x.push_back(Make(s, i, i + 1));
+      y.push_back(Make(s, i, i + 1));
+    }
+    ASSERT_TRUE(a.Submit(std::move(x)).ok());
+    ASSERT_TRUE(b.Submit(std::move(y)).ok());
+    ASSERT_TRUE(a.WaitIdle(30'000));
+    ASSERT_TRUE(b.WaitIdle(30'000));
+    for (int s = 0; s < kSeries; ++s) {
+      const uint64_t fp = Fingerprint(Sorted(Make(s, 0, 0).labels));
+      SeriesSnapshot sa, sb;
+      ASSERT_TRUE(a.GetSeries(fp, &sa));
+      ASSERT_TRUE(b.GetSeries(fp, &sb));
+      ASSERT_EQ(sa.result.anomaly_score, sb.result.anomaly_score) << "series " << s << " i " << i;
+      ASSERT_EQ(sa.result.yhat, sb.result.yhat);
+      ASSERT_EQ(sa.result.yhat_lower, sb.result.yhat_lower);
+      ASSERT_EQ(sa.result.is_anomaly, sb.result.is_anomaly);
+    }
+  }
+}
+
+TEST_F(EngineTest, SeriesCapRefusesNewSeriesButKeepsScoringKnownOnes) {
+  Engine e({.workers = 2, .max_series = 5}, nullptr);
+  e.Start();
+  std::vector<TimeSeries> batch;
+  for (int s = 0; s < 5; ++s) batch.push_back(Make(s, 0, 10));
+  ASSERT_TRUE(e.Submit(std::move(batch)).ok());
+  ASSERT_TRUE(e.WaitIdle(30'000));
+  batch.clear();
+  for (int s = 0; s < 8; ++s) batch.push_back(Make(s, 10, 20));
+  ASSERT_TRUE(e.Submit(std::move(batch)).ok());  // still accepted: refusal is per series
+  ASSERT_TRUE(e.WaitIdle(30'000));
+  EngineStats st = e.stats();
+  EXPECT_EQ(st.series_active, 5u);
+  EXPECT_EQ(st.series_refused, 3u);
+  EXPECT_EQ(st.samples_refused, 30u);
+  EXPECT_EQ(st.samples_processed, 100u);
+}
+
+TEST_F(EngineTest, FullQueuesRefuseWholeRequestAndAcceptLater) {
+  Engine e({.workers = 1, .queue_max_samples = 1000}, nullptr);
+  // Not started: nothing drains, so the queue fills.
+  std::vector<TimeSeries> b;
+  b.push_back(Make(0, 0, 800));
+  ASSERT_TRUE(e.Submit(std::move(b)).ok());
+  b.clear();
+  b.push_back(Make(1, 0, 300));
+  Status st = e.Submit(std::move(b));
+  EXPECT_EQ(st.code(), Status::Code::kResourceExhausted);
+  EXPECT_EQ(e.stats().overload_refusals, 1u);
+  EXPECT_EQ(e.stats().queue_samples, 800u);
+  e.Start();
+  ASSERT_TRUE(e.WaitIdle(30'000));
+  b.clear();
+  b.push_back(Make(1, 0, 300));
+  EXPECT_TRUE(e.Submit(std::move(b)).ok());
+  ASSERT_TRUE(e.WaitIdle(30'000));
+  EXPECT_EQ(e.stats().samples_processed, 1100u);
+}
+
+TEST_F(EngineTest, StaleSeriesAreEvictedAndDeletedFromStore) {
+  store::StateStore st;
+  ASSERT_TRUE(st.Open((dir_ / "s.db").string()).ok());
+  Engine e({.workers = 1, .stale_after_ms = 1}, nullptr);
+  e.Start();
+  std::vector<TimeSeries> b;
+  b.push_back(Make(0, 0, 10));
+  ASSERT_TRUE(e.Submit(std::move(b)).ok());
+  ASSERT_TRUE(e.WaitIdle(30'000));
+  ASSERT_TRUE(e.Checkpoint(&st).ok());
+  uint64_t n = 0;
+  ASSERT_TRUE(st.CountStates(&n).ok());
+  EXPECT_EQ(n, 1u);
+  // The worker scans at least once per second when idle.
+  for (int i = 0; i < 100 && e.stats().series_evicted == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(e.stats().series_evicted, 1u);
+  EXPECT_EQ(e.stats().series_active, 0u);
+  ASSERT_TRUE(e.Checkpoint(&st).ok());
+  ASSERT_TRUE(st.CountStates(&n).ok());
+  EXPECT_EQ(n, 0u);
+}
+
+TEST_F(EngineTest, EpisodesStartAndEndAroundAnAnomaly) {
+  CollectingSink sink;
+  Engine e({.workers = 2}, &sink);
+  e.Start();
+  std::vector<TimeSeries> b;
+  b.push_back(Make(3, 0, 600));  // Value() has a spike at i == 400
+  ASSERT_TRUE(e.Submit(std::move(b)).ok());
+  ASSERT_TRUE(e.WaitIdle(30'000));
+  // Whatever the detector decides, episode changes must be well formed: start before end,
+  // alternating, labels on start.
+  auto det = detect::MakeDefaultDetector();
+  int expected_starts = 0;
+  bool in = false;
+  for (int i = 0; i < 600; ++i) {
+    detect::DetectionResult r;
+    ASSERT_TRUE(det->Update(kT0 + i * kStep, Value(3, i), &r).ok());
+    if (r.is_anomaly && !in) {
+      in = true;
+      ++expected_starts;
+    } else if (!r.is_anomaly && !r.warming_up && in) {
+      in = false;
+    }
+  }
+  std::lock_guard<std::mutex> lock(sink.mu);
+  int starts = 0;
+  bool open = false;
+  for (const auto& c : sink.changes) {
+    if (c.kind == EpisodeChange::Kind::kStart) {
+      EXPECT_FALSE(open);
+      EXPECT_EQ(GetLabel(c.labels, "id"), "3");
+      open = true;
+      ++starts;
+    } else if (c.kind == EpisodeChange::Kind::kEnd) {
+      EXPECT_TRUE(open);
+      open = false;
+    }
+  }
+  EXPECT_EQ(starts, expected_starts);
+}
+
+TEST_F(EngineTest, RejectedSamplesAreCountedNotFatal) {
+  Engine e({.workers = 1}, nullptr);
+  e.Start();
+  TimeSeries ts = Make(0, 0, 3);
+  ts.samples.push_back({kT0, 1.0});                      // out of order
+  ts.samples.push_back({kT0 + 9 * kStep, std::nan("")});  // NaN (staleness marker)
+  std::vector<TimeSeries> b;
+  b.push_back(ts);
+  ASSERT_TRUE(e.Submit(std::move(b)).ok());
+  ASSERT_TRUE(e.WaitIdle(30'000));
+  EXPECT_EQ(e.stats().samples_processed, 3u);
+  EXPECT_EQ(e.stats().samples_rejected, 2u);
+}
+
+}  // namespace
+}  // namespace backsight::server
