@@ -427,6 +427,33 @@ void Server::SetupRoutes() {
     res.set_content(JsonDump(j), "application/json");
   });
 
+  s.Get("/api/v1/series", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string metric = req.get_param_value("metric");
+    size_t limit = 1000;
+    if (req.has_param("limit")) {
+      const std::string v = req.get_param_value("limit");
+      char* end = nullptr;
+      unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n == 0 || n > 100000) {
+        res.status = 400;
+        res.set_content(JsonDump({{"error", "limit must be 1..100000, got '" + v + "'"}}),
+                        "application/json");
+        return;
+      }
+      limit = n;
+    }
+    nlohmann::json arr = nlohmann::json::array();
+    uint64_t matched = 0;
+    engine_->ForEachSeries([&](const SeriesSnapshot& s) {
+      if (!metric.empty() && GetLabel(*s.labels, "__name__") != metric) return;
+      ++matched;
+      if (arr.size() < limit) {
+        arr.push_back({{"series", LabelsJson(*s.labels)}, {"fingerprint", Hex(s.fp)}});
+      }
+    });
+    res.set_content(JsonDump({{"series", arr}, {"matched", matched}}), "application/json");
+  });
+
   s.Post("/api/v1/checkpoint", [this](const httplib::Request&, httplib::Response& res) {
     Status st = CheckpointNow();
     if (!st.ok()) {

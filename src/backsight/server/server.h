@@ -12,6 +12,7 @@
 //   GET  /api/v1/anomalies?limit=N[&fingerprint=HEX]   recent anomaly episodes (JSON).
 //   GET  /api/v1/series/state?fingerprint=HEX | ?<label>=<value>&...   one series' state (JSON;
 //                         the query parameters form the full label set, `__name__` included).
+//   GET  /api/v1/series?metric=NAME&limit=N   active series (labels, fingerprint), JSON.
 //   POST /api/v1/checkpoint  checkpoint now (200 with the count written).
 //   GET  /-/healthy, /-/ready
 #ifndef BACKSIGHT_SERVER_SERVER_H_

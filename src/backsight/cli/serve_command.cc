@@ -1,0 +1,80 @@
+// `backsight serve`: the live service (see server/server.h for endpoints, server/config.h for
+// the configuration).
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "backsight/cli/commands.h"
+#include "backsight/server/config.h"
+#include "backsight/server/server.h"
+
+namespace backsight::cli {
+
+void RegisterServe(CLI::App& app, int* exit_code) {
+  struct Opts {
+    std::string config, listen, state_dir;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand(
+      "serve",
+      "Run the live service: ingest Prometheus remote_write, OTLP metrics and scrapes, score every "
+      "series, expose anomaly_score/yhat/yhat_lower/yhat_upper on /metrics, alert Alertmanager, "
+      "checkpoint detector state to SQLite. Flags override the config file; with no config it "
+      "listens on 127.0.0.1:9465 and keeps state in ./backsight-state. SIGTERM/SIGINT checkpoint "
+      "and exit 0.");
+  cmd->add_option("--config", o->config, "YAML configuration file");
+  cmd->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0 = any free port)");
+  cmd->add_option("--state-dir", o->state_dir,
+                  "directory for the SQLite state database (\"\" disables persistence)");
+  cmd->callback([o, cmd, exit_code] {
+    server::ServeConfig cfg;
+    if (!o->config.empty()) {
+      Status st = server::LoadConfigFile(o->config, &cfg);
+      if (!st.ok()) {
+        std::fprintf(stderr, "backsight serve: bad config: %s\n", st.message().c_str());
+        *exit_code = st.code() == Status::Code::kIoError ? kExitIoError : kExitUsage;
+        return;
+      }
+    }
+    if (cmd->count("--listen")) cfg.listen = o->listen;
+    if (cmd->count("--state-dir")) cfg.state_dir = o->state_dir;
+    Status st = server::ValidateConfig(cfg);
+    if (!st.ok()) {
+      std::fprintf(stderr, "backsight serve: bad config: %s\n", st.message().c_str());
+      *exit_code = kExitUsage;
+      return;
+    }
+    // Block the stop signals in every thread; this thread waits for them below.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    server::Server srv(cfg);
+    st = srv.Start();
+    if (!st.ok()) {
+      std::fprintf(stderr, "backsight serve: cannot start: %s\n", st.ToString().c_str());
+      *exit_code = kExitIoError;
+      return;
+    }
+    std::string host, ignored;
+    int port;
+    server::SplitHostPort(cfg.listen, &host, &port);
+    std::fprintf(stderr, "backsight serve: listening on %s:%d (state_dir: %s, series restored: %llu)\n",
+                 host.c_str(), srv.port(), cfg.state_dir.empty() ? "(none)" : cfg.state_dir.c_str(),
+                 static_cast<unsigned long long>(srv.engine()->stats().series_restored));
+    std::fflush(stderr);
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::fprintf(stderr, "backsight serve: %s received, checkpointing and stopping\n",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    srv.Stop();
+    std::fprintf(stderr, "backsight serve: stopped\n");
+    *exit_code = kExitOk;
+  });
+}
+
+}  // namespace backsight::cli
