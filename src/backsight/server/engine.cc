@@ -6,10 +6,7 @@
 
 #include "backsight/core/byte_io.h"
 #include "backsight/detect/default_detector.h"
-#if __has_include("backsight/ingest/counter_rate.h")
 #include "backsight/ingest/counter_rate.h"
-#define BACKSIGHT_HAVE_COUNTER_RATE 1
-#endif
 
 namespace backsight::server {
 
@@ -28,9 +25,7 @@ struct Engine::Series {
   uint64_t fp = 0;
   Labels labels;
   std::unique_ptr<detect::Detector> det;
-#ifdef BACKSIGHT_HAVE_COUNTER_RATE
-  std::unique_ptr<ingest::CounterRate> rate;
-#endif
+  ingest::CounterRate rate;  // used when is_counter
   bool is_counter = false;
   bool has_result = false;
   bool dirty = true;
@@ -188,9 +183,6 @@ Engine::Series* Engine::FindOrCreate(Shard* shard, uint64_t fp, TimeSeries& ts, 
   s->labels = std::move(ts.labels);
   s->det = detect::MakeDefaultDetector();
   s->is_counter = opt_.counters_as_rates && IsCounter(s->labels, ts.kind);
-#ifdef BACKSIGHT_HAVE_COUNTER_RATE
-  if (s->is_counter) s->rate = std::make_unique<ingest::CounterRate>();
-#endif
   s->last_seen_wall_ns = now;
   uint32_t slot;
   if (!shard->free_slots.empty()) {
@@ -229,16 +221,14 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
       s->last_seen_wall_ns = now;
       for (const Sample& smp : item.ts.samples) {
         double v = smp.value;
-#ifdef BACKSIGHT_HAVE_COUNTER_RATE
-        if (s->rate) {
+        if (s->is_counter) {
           double r;
-          if (!s->rate->Update(smp.ts, smp.value, &r)) {
+          if (!s->rate.Update(smp.ts, smp.value, &r)) {
             ++first;
             continue;
           }
           v = r;
         }
-#endif
         detect::DetectionResult res;
         if (!s->det->Update(smp.ts, v, &res).ok()) {
           ++rejected;
@@ -304,7 +294,7 @@ void Engine::EvictStale(Shard* shard, int64_t now) {
 
 // Series state layout (version 1): u8 version, u8 flags (1 counter, 2 has_result, 4 in_episode),
 // i64 last_ts, f64 last_value, 8 x f64/u8 last result, i64 episode_start_ts, f64 episode_peak,
-// string detector_state.
+// string detector_state, then for counters the CounterRate state.
 void Engine::SaveSeries(const Series& s, std::string* out) {
   ByteWriter w(out);
   w.PutU8(kSeriesStateVersion);
@@ -323,6 +313,7 @@ void Engine::SaveSeries(const Series& s, std::string* out) {
   std::string det;
   s.det->SaveState(&det);
   w.PutString(det);
+  if (s.is_counter) s.rate.Save(&w);
 }
 
 Status Engine::RestoreSeries(Series* s, std::string_view in) {
@@ -350,14 +341,16 @@ Status Engine::RestoreSeries(Series* s, std::string_view in) {
   BACKSIGHT_RETURN_IF_ERROR(s->det->RestoreState(det));
   s->is_counter = flags & 1;
   s->has_result = flags & 2;
+  if (s->is_counter) BACKSIGHT_RETURN_IF_ERROR(s->rate.Load(&r));
   // Episodes are not carried over a restart: the series starts normal and a persisting anomaly
   // opens a new episode (the store closes episodes left open, see Server).
   s->in_episode = false;
   s->last.is_anomaly = rflags & 1;
   s->last.warming_up = rflags & 2;
-#ifdef BACKSIGHT_HAVE_COUNTER_RATE
-  if (s->is_counter) s->rate = std::make_unique<ingest::CounterRate>();
-#endif
+  if (!r.done()) {
+    return Status::Corruption("series state: " + std::to_string(r.remaining()) +
+                              " trailing bytes at offset " + std::to_string(r.position()));
+  }
   return Status::OK();
 }
 

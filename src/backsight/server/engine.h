@@ -36,10 +36,6 @@
 #include "backsight/detect/detector.h"
 #include "backsight/store/state_store.h"
 
-namespace backsight::ingest {
-class CounterRate;
-}
-
 namespace backsight::server {
 
 /// Wall clock, ns since the epoch.
