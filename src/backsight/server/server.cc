@@ -221,6 +221,19 @@ void Server::SetupRoutes() {
   s.set_write_timeout(30, 0);
   s.new_task_queue = [] { return new httplib::ThreadPool(8); };
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // Refuse oversized bodies before reading them (the declared length is checked here; a body
+    // longer than declared or chunked past the limit is cut by the payload limit).
+    const std::string len = req.get_header_value("Content-Length");
+    if (!len.empty() && (len.size() > 18 || std::strtoull(len.c_str(), nullptr, 10) >
+                                                 cfg_.max_body_bytes)) {
+      res.status = 413;
+      res.set_header("Connection", "close");
+      res.set_content("413 payload too large: body of " + len + " bytes exceeds " +
+                          "limits.max_body_bytes (" + std::to_string(cfg_.max_body_bytes) + ")\n",
+                      "text/plain");
+      CountDecodeError(req.path == "/v1/metrics" ? "otlp" : "remote_write", "too_large");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (cfg_.bearer_token.empty()) return httplib::Server::HandlerResponse::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
     if (auth.rfind("Bearer ", 0) == 0 &&

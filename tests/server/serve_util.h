@@ -1,0 +1,88 @@
+// Starting `backsight serve` as a child process and talking to it, for integration tests.
+#ifndef BACKSIGHT_TESTS_SERVER_SERVE_UTIL_H_
+#define BACKSIGHT_TESTS_SERVER_SERVE_UTIL_H_
+
+#include <httplib.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+
+#include "backsight/core/labels.h"
+#include "backsight/ingest/remote_write.h"
+#include "proc_util.h"
+
+namespace backsight::testing {
+
+/// `backsight serve --config <dir>/backsight.yml` as a child; port parsed from its log.
+class ServeProcess {
+ public:
+  ServeProcess(const TempDir& dir, const std::string& yaml, const std::string& tag = "serve") {
+    const std::string cfg = dir.file(tag + ".yml");
+    WriteFile(cfg, yaml);
+    proc_ = std::make_unique<Process>(
+        std::vector<std::string>{BACKSIGHT_BIN, "serve", "--config", cfg}, dir.file(tag + ".log"));
+    std::smatch m;
+    WaitFor(
+        [&] {
+          std::string log = proc_->log();
+          static const std::regex re("listening on [0-9.]+:([0-9]+)");
+          if (std::regex_search(log, m, re)) {
+            port_ = std::stoi(m[1]);
+            return true;
+          }
+          return !proc_->running();
+        },
+        20'000);
+  }
+  int port() const { return port_; }
+  bool ok() const { return port_ > 0; }
+  Process& proc() { return *proc_; }
+  std::unique_ptr<httplib::Client> Client() const {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
+    c->set_read_timeout(20, 0);
+    return c;
+  }
+  /// POSTs a remote_write body; returns the HTTP status (0 on connection failure).
+  int Write(const std::vector<TimeSeries>& series) const {
+    std::string body;
+    ingest::EncodeRemoteWrite(series, &body);
+    return PostRaw("/api/v1/write", body, "application/x-protobuf", "snappy");
+  }
+  int PostRaw(const std::string& path, const std::string& body, const std::string& type,
+              const std::string& encoding = "") const {
+    httplib::Headers h;
+    if (!encoding.empty()) h.emplace("Content-Encoding", encoding);
+    auto r = Client()->Post(path.c_str(), h, body, type.c_str());
+    return r ? r->status : 0;
+  }
+  std::string Get(const std::string& path) const {
+    auto r = Client()->Get(path.c_str());
+    return r ? r->body : "";
+  }
+  /// Value of an unlabelled metric on /metrics, or -1.
+  double Metric(const std::string& name) const {
+    std::string text = Get("/metrics");
+    std::regex re("\n" + name + " ([-+0-9.eE]+)\n");
+    std::smatch m;
+    if (!std::regex_search(text, m, re)) return -1;
+    return std::stod(m[1]);
+  }
+  /// JSON state of a series (GET /api/v1/series/state?<labels>); null if absent.
+  nlohmann::json State(const Labels& labels) const {
+    httplib::Params p;
+    for (const auto& l : labels) p.emplace(l.name, l.value);
+    auto r = Client()->Get("/api/v1/series/state", p, httplib::Headers{});
+    if (!r || r->status != 200) return nullptr;
+    return nlohmann::json::parse(r->body, nullptr, false);
+  }
+
+ private:
+  std::unique_ptr<Process> proc_;
+  int port_ = -1;
+};
+
+}  // namespace backsight::testing
+
+#endif  // BACKSIGHT_TESTS_SERVER_SERVE_UTIL_H_
