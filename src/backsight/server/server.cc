@@ -215,6 +215,7 @@ void Server::CountRequest(const std::string& endpoint, int code) {
 void Server::SetupRoutes() {
   httplib::Server& s = *http_;
   s.set_payload_max_length(cfg_.max_body_bytes);
+  s.set_tcp_nodelay(true);
   s.set_keep_alive_max_count(10000);
   s.set_keep_alive_timeout(30);
   s.set_read_timeout(30, 0);
