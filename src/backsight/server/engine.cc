@@ -75,24 +75,30 @@ bool Engine::IsCounter(const Labels& labels, MetricKind kind) const {
   return name.size() > 6 && name.substr(name.size() - 6) == "_total";
 }
 
-Status Engine::Submit(std::vector<TimeSeries>&& series) {
+Status Engine::SubmitView(std::vector<TimeSeries>& series) {
   const size_t n = shards_.size();
   std::vector<Batch> per_shard(n);
   const int64_t now = WallNowNs();
-  for (auto& b : per_shard) {
-    b.arrival_wall_ns = now;
-    b.samples = 0;
-  }
+  for (auto& b : per_shard) b.arrival_wall_ns = now;
   for (auto& ts : series) {
     if (ts.samples.empty()) continue;
     if (!std::is_sorted(ts.labels.begin(), ts.labels.end(),
                         [](const Label& a, const Label& b) { return a.name < b.name; })) {
       SortLabels(&ts.labels);
     }
-    uint64_t fp = Fingerprint(ts.labels);
+    const uint64_t fp = Fingerprint(ts.labels);
     Batch& b = per_shard[fp % n];
+    Item item;
+    item.fp = fp;
+    item.kind = ts.kind;
+    item.sample_begin = static_cast<uint32_t>(b.sample_buf.size());
+    item.sample_count = static_cast<uint32_t>(ts.samples.size());
+    b.sample_buf.insert(b.sample_buf.end(), ts.samples.begin(), ts.samples.end());
+    item.label_off = static_cast<uint32_t>(b.label_buf.size());
+    store::EncodeLabels(ts.labels, &b.label_buf);
+    item.label_len = static_cast<uint32_t>(b.label_buf.size() - item.label_off);
     b.samples += ts.samples.size();
-    b.items.push_back(Item{fp, std::move(ts)});
+    b.items.push_back(item);
   }
   // Reserve room in every shard touched; all or nothing.
   size_t reserved = 0;
@@ -170,9 +176,11 @@ void Engine::WorkerLoop(Shard* shard) {
   }
 }
 
-Engine::Series* Engine::FindOrCreate(Shard* shard, uint64_t fp, TimeSeries& ts, int64_t now) {
-  auto it = shard->index.find(fp);
-  if (it != shard->index.end()) return shard->slots[it->second].get();
+Engine::Series* Engine::FindOrCreate(Shard* shard, const Batch& batch, const Item& item,
+                                     int64_t now) {
+  const uint64_t fp = item.fp;
+  const uint32_t found = shard->index.Find(fp);
+  if (found != FlatIndex::kNone) return shard->slots[found].get();
   if (active_.fetch_add(1) >= opt_.max_series) {
     active_.fetch_sub(1);
     ++refused_series_;
@@ -180,9 +188,14 @@ Engine::Series* Engine::FindOrCreate(Shard* shard, uint64_t fp, TimeSeries& ts, 
   }
   auto s = std::make_unique<Series>();
   s->fp = fp;
-  s->labels = std::move(ts.labels);
+  if (!store::DecodeLabels(std::string_view(batch.label_buf).substr(item.label_off, item.label_len),
+                           &s->labels)
+           .ok()) {
+    active_.fetch_sub(1);
+    return nullptr;  // cannot happen: encoded by SubmitView
+  }
   s->det = detect::MakeDefaultDetector();
-  s->is_counter = opt_.counters_as_rates && IsCounter(s->labels, ts.kind);
+  s->is_counter = opt_.counters_as_rates && IsCounter(s->labels, item.kind);
   s->last_seen_wall_ns = now;
   uint32_t slot;
   if (!shard->free_slots.empty()) {
@@ -193,7 +206,7 @@ Engine::Series* Engine::FindOrCreate(Shard* shard, uint64_t fp, TimeSeries& ts, 
     slot = static_cast<uint32_t>(shard->slots.size());
     shard->slots.push_back(std::move(s));
   }
-  shard->index.emplace(fp, slot);
+  shard->index.Put(fp, slot);
   ++created_;
   return shard->slots[slot].get();
 }
@@ -212,14 +225,17 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
   std::vector<EpisodeChange> changes;
   {
     std::lock_guard<std::mutex> lock(shard->mu);
-    for (auto& item : batch.items) {
-      Series* s = FindOrCreate(shard, item.fp, item.ts, now);
+    for (const Item& item : batch.items) {
+      Series* s = FindOrCreate(shard, batch, item, now);
       if (s == nullptr) {
-        refused += item.ts.samples.size();
+        refused += item.sample_count;
         continue;
       }
       s->last_seen_wall_ns = now;
-      for (const Sample& smp : item.ts.samples) {
+      const Sample* first_sample = batch.sample_buf.data() + item.sample_begin;
+      for (const Sample* smp_p = first_sample; smp_p != first_sample + item.sample_count;
+           ++smp_p) {
+        const Sample& smp = *smp_p;
         double v = smp.value;
         if (s->is_counter) {
           double r;
@@ -284,7 +300,7 @@ void Engine::EvictStale(Shard* shard, int64_t now) {
                               s->last.yhat_upper});
     }
     shard->evicted.push_back(s->fp);
-    shard->index.erase(s->fp);
+    shard->index.Erase(s->fp);
     shard->slots[i].reset();
     shard->free_slots.push_back(i);
     active_.fetch_sub(1);
@@ -397,8 +413,8 @@ Status Engine::Checkpoint(store::StateStore* store) {
         // Mark them dirty again so the next checkpoint retries.
         std::lock_guard<std::mutex> lock(sh.mu);
         for (const auto& rec : records) {
-          auto it = sh.index.find(rec.fp);
-          if (it != sh.index.end()) sh.slots[it->second]->dirty = true;
+          uint32_t slot = sh.index.Find(rec.fp);
+          if (slot != FlatIndex::kNone) sh.slots[slot]->dirty = true;
         }
         return st;
       }
@@ -428,8 +444,8 @@ Status Engine::Restore(store::StateStore* store, uint64_t* restored, uint64_t* s
         s->last_seen_wall_ns = now;
         Shard& sh = *shards_[rec.fp % shards_.size()];
         std::lock_guard<std::mutex> lock(sh.mu);
-        if (sh.index.count(rec.fp)) return Status::OK();
-        sh.index.emplace(rec.fp, static_cast<uint32_t>(sh.slots.size()));
+        if (sh.index.Find(rec.fp) != FlatIndex::kNone) return Status::OK();
+        sh.index.Put(rec.fp, static_cast<uint32_t>(sh.slots.size()));
         sh.slots.push_back(std::move(s));
         ++active_;
         ++ok;
@@ -477,9 +493,9 @@ void Engine::ForEachSeries(const std::function<void(const SeriesSnapshot&)>& fn)
 bool Engine::GetSeries(uint64_t fp, SeriesSnapshot* out) {
   Shard& sh = *shards_[fp % shards_.size()];
   std::lock_guard<std::mutex> lock(sh.mu);
-  auto it = sh.index.find(fp);
-  if (it == sh.index.end()) return false;
-  const Series* s = sh.slots[it->second].get();
+  const uint32_t slot = sh.index.Find(fp);
+  if (slot == FlatIndex::kNone) return false;
+  const Series* s = sh.slots[slot].get();
   out->fp = s->fp;
   out->labels_copy = s->labels;
   out->labels = &out->labels_copy;

@@ -34,6 +34,7 @@
 #include "backsight/core/labels.h"
 #include "backsight/core/status.h"
 #include "backsight/detect/detector.h"
+#include "backsight/server/flat_index.h"
 #include "backsight/store/state_store.h"
 
 namespace backsight::server {
@@ -131,7 +132,10 @@ class Engine {
 
   /// Queues decoded series for scoring (labels are sorted here; `series` is consumed).
   /// Returns ResourceExhausted (nothing accepted) when the queues are full.
-  Status Submit(std::vector<TimeSeries>&& series);
+  Status Submit(std::vector<TimeSeries>&& series) { return SubmitView(series); }
+  /// As Submit, but leaves `series` with the caller (labels may be sorted in place), so a caller
+  /// can reuse the vector's capacity across requests.
+  Status SubmitView(std::vector<TimeSeries>& series);
   /// Blocks until every sample submitted before the call is processed, or `timeout_ms` passes.
   /// Returns false on timeout.
   bool WaitIdle(int64_t timeout_ms);
@@ -154,18 +158,24 @@ class Engine {
 
  private:
   struct Series;
+  // A batch is flat (a few allocations per request, not per series): per series its
+  // fingerprint, kind, samples range and encoded labels (decoded only to create a series).
   struct Item {
     uint64_t fp;
-    TimeSeries ts;
+    uint32_t sample_begin, sample_count;
+    uint32_t label_off, label_len;
+    MetricKind kind;
   };
   struct Batch {
-    int64_t arrival_wall_ns;
+    int64_t arrival_wall_ns = 0;
+    uint64_t samples = 0;
     std::vector<Item> items;
-    uint64_t samples;
+    std::vector<Sample> sample_buf;
+    std::string label_buf;
   };
   struct Shard {
     std::mutex mu;  // guards the registry below
-    std::unordered_map<uint64_t, uint32_t> index;
+    FlatIndex index;
     std::vector<std::unique_ptr<Series>> slots;
     std::vector<uint32_t> free_slots;
     std::vector<uint64_t> evicted;  // fingerprints to delete from the store
@@ -182,7 +192,7 @@ class Engine {
 
   void WorkerLoop(Shard* shard);
   void ProcessBatch(Shard* shard, Batch& batch);
-  Series* FindOrCreate(Shard* shard, uint64_t fp, TimeSeries& ts, int64_t now_ns);
+  Series* FindOrCreate(Shard* shard, const Batch& batch, const Item& item, int64_t now_ns);
   void EvictStale(Shard* shard, int64_t now_ns);
   void Observe(double latency_s);
   static void SaveSeries(const Series& s, std::string* out);
