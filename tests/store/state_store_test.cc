@@ -41,7 +41,7 @@ TEST_F(StateStoreTest, SaveLoadReplaceDeleteSurviveReopen) {
     ASSERT_TRUE(s.Open(path_).ok());
     std::vector<SeriesRecord> recs;
     for (int i = 0; i < 1000; ++i) {
-      recs.push_back({static_cast<uint64_t>(i + 1) * 0x9e3779b97f4a7c15ull,
+      recs.push_back({static_cast<uint64_t>(i + 1), static_cast<uint64_t>(i + 1) * 0x9e3779b97f4a7c15ull,
                       {{"__name__", "m"}, {"i", std::to_string(i)}},
                       std::string(10, static_cast<char>(i)),
                       i});
@@ -50,7 +50,7 @@ TEST_F(StateStoreTest, SaveLoadReplaceDeleteSurviveReopen) {
     recs.resize(1);
     recs[0].state = "new";
     ASSERT_TRUE(s.SaveStates(recs).ok());
-    ASSERT_TRUE(s.DeleteStates({2 * 0x9e3779b97f4a7c15ull}).ok());
+    ASSERT_TRUE(s.DeleteStates({2}).ok());
   }
   StateStore s;
   ASSERT_TRUE(s.Open(path_).ok());

@@ -23,6 +23,7 @@ constexpr size_t kChunk = 4096;
 
 struct Engine::Series {
   uint64_t fp = 0;
+  uint64_t store_key = 0;  // row key in the store (see store/state_store.h)
   Labels labels;
   std::unique_ptr<detect::Detector> det;
   ingest::CounterRate rate;  // used when is_counter
@@ -188,6 +189,7 @@ Engine::Series* Engine::FindOrCreate(Shard* shard, const Batch& batch, const Ite
   }
   auto s = std::make_unique<Series>();
   s->fp = fp;
+  s->store_key = next_store_key_.fetch_add(1);
   if (!store::DecodeLabels(std::string_view(batch.label_buf).substr(item.label_off, item.label_len),
                            &s->labels)
            .ok()) {
@@ -299,7 +301,7 @@ void Engine::EvictStale(Shard* shard, int64_t now) {
                               s->last.anomaly_score, s->last.yhat, s->last.yhat_lower,
                               s->last.yhat_upper});
     }
-    shard->evicted.push_back(s->fp);
+    shard->evicted.push_back(s->store_key);
     shard->index.Erase(s->fp);
     shard->slots[i].reset();
     shard->free_slots.push_back(i);
@@ -399,6 +401,7 @@ Status Engine::Checkpoint(store::StateStore* store) {
           Series* s = sh.slots[pos].get();
           if (s == nullptr || !s->dirty) continue;
           store::SeriesRecord rec;
+          rec.key = s->store_key;
           rec.fp = s->fp;
           rec.labels = s->labels;
           rec.updated_ns = now;
@@ -439,12 +442,17 @@ Status Engine::Restore(store::StateStore* store, uint64_t* restored, uint64_t* s
           return Status::OK();
         }
         s->fp = rec.fp;
+        s->store_key = rec.key;
+        if (rec.key >= next_store_key_) next_store_key_ = rec.key + 1;
         s->labels = std::move(rec.labels);
         s->dirty = false;
         s->last_seen_wall_ns = now;
         Shard& sh = *shards_[rec.fp % shards_.size()];
         std::lock_guard<std::mutex> lock(sh.mu);
-        if (sh.index.Find(rec.fp) != FlatIndex::kNone) return Status::OK();
+        if (sh.index.Find(rec.fp) != FlatIndex::kNone) {
+          sh.evicted.push_back(rec.key);  // duplicate row (crash between evict and delete)
+          return Status::OK();
+        }
         sh.index.Put(rec.fp, static_cast<uint32_t>(sh.slots.size()));
         sh.slots.push_back(std::move(s));
         ++active_;

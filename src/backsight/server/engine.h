@@ -178,7 +178,7 @@ class Engine {
     FlatIndex index;
     std::vector<std::unique_ptr<Series>> slots;
     std::vector<uint32_t> free_slots;
-    std::vector<uint64_t> evicted;  // fingerprints to delete from the store
+    std::vector<uint64_t> evicted;  // store keys to delete from the store
     int64_t last_evict_scan_ns = 0;
 
     std::mutex qmu;  // guards the queue
@@ -207,6 +207,7 @@ class Engine {
   std::atomic<bool> stopping_{false};
 
   std::atomic<uint64_t> active_{0};
+  std::atomic<uint64_t> next_store_key_{1};
   std::atomic<uint64_t> ingested_{0}, processed_{0}, rejected_{0}, refused_samples_{0},
       counter_first_{0}, created_{0}, refused_series_{0}, evicted_{0}, restored_{0},
       overload_{0};

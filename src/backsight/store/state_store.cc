@@ -82,8 +82,10 @@ Status StateStore::Open(const std::string& path) {
   Status st = Exec(
       "PRAGMA journal_mode=WAL;"
       "PRAGMA synchronous=NORMAL;"
-      "CREATE TABLE IF NOT EXISTS series(fp INTEGER PRIMARY KEY, labels BLOB NOT NULL,"
-      " state BLOB NOT NULL, updated_ns INTEGER NOT NULL);"
+      "PRAGMA cache_size=-131072;"
+      "PRAGMA wal_autocheckpoint=16384;"
+      "CREATE TABLE IF NOT EXISTS series(key INTEGER PRIMARY KEY, fp INTEGER NOT NULL,"
+      " labels BLOB NOT NULL, state BLOB NOT NULL, updated_ns INTEGER NOT NULL);"
       "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY AUTOINCREMENT, fp INTEGER NOT NULL,"
       " labels BLOB NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER, peak_score REAL);"
       "CREATE INDEX IF NOT EXISTS events_start ON events(start_ns);"
@@ -101,8 +103,8 @@ Status StateStore::SaveStates(const std::vector<SeriesRecord>& records) {
   BACKSIGHT_RETURN_IF_ERROR(Exec("BEGIN"));
   Stmt st;
   if (sqlite3_prepare_v2(db_,
-                         "INSERT OR REPLACE INTO series(fp, labels, state, updated_ns) "
-                         "VALUES(?,?,?,?)",
+                         "INSERT OR REPLACE INTO series(key, fp, labels, state, updated_ns) "
+                         "VALUES(?,?,?,?,?)",
                          -1, &st.s, nullptr) != SQLITE_OK) {
     Status e = Err("prepare insert");
     Exec("ROLLBACK");
@@ -112,10 +114,11 @@ Status StateStore::SaveStates(const std::vector<SeriesRecord>& records) {
   for (const auto& r : records) {
     buf.clear();
     EncodeLabels(r.labels, &buf);
-    sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(r.fp));
-    sqlite3_bind_blob(st.s, 2, buf.data(), static_cast<int>(buf.size()), SQLITE_STATIC);
-    sqlite3_bind_blob(st.s, 3, r.state.data(), static_cast<int>(r.state.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(st.s, 4, r.updated_ns);
+    sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(r.key));
+    sqlite3_bind_int64(st.s, 2, static_cast<int64_t>(r.fp));
+    sqlite3_bind_blob(st.s, 3, buf.data(), static_cast<int>(buf.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(st.s, 4, r.state.data(), static_cast<int>(r.state.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(st.s, 5, r.updated_ns);
     if (sqlite3_step(st.s) != SQLITE_DONE) {
       Status e = Err("insert series");
       Exec("ROLLBACK");
@@ -126,18 +129,18 @@ Status StateStore::SaveStates(const std::vector<SeriesRecord>& records) {
   return Exec("COMMIT");
 }
 
-Status StateStore::DeleteStates(const std::vector<uint64_t>& fps) {
+Status StateStore::DeleteStates(const std::vector<uint64_t>& keys) {
   std::lock_guard<std::mutex> lock(mu_);
   if (db_ == nullptr) return Status::Unavailable("state store not open");
   BACKSIGHT_RETURN_IF_ERROR(Exec("BEGIN"));
   Stmt st;
-  if (sqlite3_prepare_v2(db_, "DELETE FROM series WHERE fp=?", -1, &st.s, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, "DELETE FROM series WHERE key=?", -1, &st.s, nullptr) != SQLITE_OK) {
     Status e = Err("prepare delete");
     Exec("ROLLBACK");
     return e;
   }
-  for (uint64_t fp : fps) {
-    sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(fp));
+  for (uint64_t key : keys) {
+    sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(key));
     if (sqlite3_step(st.s) != SQLITE_DONE) {
       Status e = Err("delete series");
       Exec("ROLLBACK");
@@ -152,23 +155,24 @@ Status StateStore::LoadStates(const std::function<Status(SeriesRecord&&)>& fn, u
   std::lock_guard<std::mutex> lock(mu_);
   if (db_ == nullptr) return Status::Unavailable("state store not open");
   Stmt st;
-  if (sqlite3_prepare_v2(db_, "SELECT fp, labels, state, updated_ns FROM series ORDER BY fp", -1,
+  if (sqlite3_prepare_v2(db_, "SELECT key, fp, labels, state, updated_ns FROM series ORDER BY key", -1,
                          &st.s, nullptr) != SQLITE_OK) {
     return Err("prepare select");
   }
   int rc;
   while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
     SeriesRecord r;
-    r.fp = static_cast<uint64_t>(sqlite3_column_int64(st.s, 0));
-    const char* lb = static_cast<const char*>(sqlite3_column_blob(st.s, 1));
-    std::string_view labels(lb ? lb : "", static_cast<size_t>(sqlite3_column_bytes(st.s, 1)));
+    r.key = static_cast<uint64_t>(sqlite3_column_int64(st.s, 0));
+    r.fp = static_cast<uint64_t>(sqlite3_column_int64(st.s, 1));
+    const char* lb = static_cast<const char*>(sqlite3_column_blob(st.s, 2));
+    std::string_view labels(lb ? lb : "", static_cast<size_t>(sqlite3_column_bytes(st.s, 2)));
     if (!DecodeLabels(labels, &r.labels).ok()) {
       if (corrupt) ++*corrupt;
       continue;
     }
-    const char* sb = static_cast<const char*>(sqlite3_column_blob(st.s, 2));
-    r.state.assign(sb ? sb : "", static_cast<size_t>(sqlite3_column_bytes(st.s, 2)));
-    r.updated_ns = sqlite3_column_int64(st.s, 3);
+    const char* sb = static_cast<const char*>(sqlite3_column_blob(st.s, 3));
+    r.state.assign(sb ? sb : "", static_cast<size_t>(sqlite3_column_bytes(st.s, 3)));
+    r.updated_ns = sqlite3_column_int64(st.s, 4);
     BACKSIGHT_RETURN_IF_ERROR(fn(std::move(r)));
   }
   if (rc != SQLITE_DONE) return Err("select series");
