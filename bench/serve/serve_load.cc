@@ -10,7 +10,8 @@
 //   listening, restore duration) for the series loaded.
 //
 // Usage: serve_load [--series N] [--samples-per-series M] [--series-per-request K]
-//                   [--rounds R] [--threads T] [--workers W] [--restart] [--keep DIR]
+//                   [--rounds R] [--threads T] [--workers W] [--rate SAMPLES_PER_S]
+//                   [--restart]
 #include <httplib.h>
 #include <sys/wait.h>
 
@@ -43,6 +44,7 @@ struct Args {
   int threads = 2;
   int workers = 2;
   bool restart = false;
+  double rate = 0;  // offered samples/s over all client threads; 0 = as fast as possible
 };
 
 double Secs(Clock::time_point a, Clock::time_point b) {
@@ -123,6 +125,7 @@ int main(int argc, char** argv) {
     else if (k == "--threads") a.threads = next();
     else if (k == "--workers") a.workers = next();
     else if (k == "--restart") a.restart = true;
+    else if (k == "--rate") a.rate = i + 1 < argc ? std::atof(argv[++i]) : 0;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -199,8 +202,17 @@ int main(int argc, char** argv) {
       cli.set_read_timeout(60, 0);
       httplib::Headers h = {{"Content-Encoding", "snappy"},
                             {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
+      // Pacing: request j of this thread is due at t0 + j * per_request.
+      const double per_request_s =
+          a.rate > 0 ? a.series_per_request * double(a.samples_per_series) * a.threads / a.rate : 0;
+      int64_t j = 0;
       for (int r = 0; r < a.rounds; ++r) {
         for (int c = t; c < chunks; c += a.threads) {
+          if (per_request_s > 0) {
+            std::this_thread::sleep_until(
+                t0 + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(per_request_s * double(j++))));
+          }
           for (;;) {
             auto res = cli.Post("/api/v1/write", h, bodies[c][r], "application/x-protobuf");
             if (res && res->status == 204) break;

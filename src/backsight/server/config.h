@@ -29,7 +29,7 @@ struct ServeConfig {
   uint64_t max_series = 1'000'000;          ///< cap on active series; new ones past it are refused
   int64_t series_stale_after_ms = 3'600'000;  ///< series without samples for this long are evicted
   int workers = 0;                          ///< engine threads; 0 = number of cores
-  uint64_t queue_max_samples = 4'000'000;   ///< samples waiting in engine queues before 429
+  uint64_t queue_max_samples = 1'000'000;   ///< samples waiting in engine queues before 429 (~1 s)
   uint64_t max_body_bytes = 32ull << 20;    ///< largest accepted compressed request body
   uint64_t max_decompressed_bytes = 64ull << 20;  ///< largest decompressed remote_write body
   std::string bearer_token;                 ///< when set, every endpoint requires it
