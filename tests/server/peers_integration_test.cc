@@ -113,6 +113,44 @@ remote_write:
   EXPECT_GE(std::stod(health["data"]["result"][0]["value"][1].get<std::string>()), 300);
 }
 
+TEST(PeersIntegration, OutputSeriesArePushedToPrometheusByRemoteWrite) {
+  REQUIRE_BINARY(kPrometheus);
+  TempDir dir;
+  const int pport = FreePort();
+  WriteFile(dir.file("prometheus.yml"), "global: {scrape_interval: 1m}\n");
+  Process prom({kPrometheus, "--config.file=" + dir.file("prometheus.yml"),
+                "--storage.tsdb.path=" + dir.file("tsdb"), "--web.enable-remote-write-receiver",
+                "--web.listen-address=127.0.0.1:" + std::to_string(pport)},
+               dir.file("prometheus.log"));
+  ASSERT_TRUE(WaitFor([&] { return GetJson(pport, "/api/v1/status/buildinfo").is_object(); },
+                      30'000))
+      << prom.log();
+  ServeProcess b(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+                          "\noutput_remote_write:\n  url: http://127.0.0.1:" +
+                          std::to_string(pport) + "/api/v1/write\n  interval: 200ms\n");
+  ASSERT_TRUE(b.ok()) << b.proc().log();
+  // Recent timestamps: Prometheus' TSDB refuses samples far in the past.
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  TimeSeries ts;
+  ts.labels = {{"__name__", "pushed_metric"}, {"id", "7"}};
+  for (int i = 0; i < 300; ++i) {
+    ts.samples.push_back({(now_ms - (300 - i) * 100) * kNanosPerMilli, Normal(i)});
+  }
+  ASSERT_EQ(b.Write({ts}), 204);
+  nlohmann::json q;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        q = GetJson(pport, "/api/v1/query?query=yhat_upper%7Bmetric%3D%22pushed_metric%22%7D");
+        return q.is_object() && q["data"]["result"].size() == 1;
+      },
+      30'000))
+      << prom.log() << "\n" << b.Get("/metrics");
+  EXPECT_EQ(q["data"]["result"][0]["metric"]["id"], "7");
+  EXPECT_EQ(b.Metric("backsight_output_push_errors_total"), 0);
+}
+
 TEST(PeersIntegration, BacksightScrapesNodeExporter) {
   REQUIRE_BINARY(kNodeExporter);
   TempDir dir;
