@@ -325,9 +325,11 @@ class Parser {
         return Err(name.empty() ? "expected metric name" : "invalid metric name " + Quote(name));
       }
     }
+    size_t after_name = pos_;
+    if (!name.empty()) SkipSpace();  // "name {labels}" is allowed
     if (pos_ < line_.size() && line_[pos_] == '{') {
       BACKSIGHT_RETURN_IF_ERROR(LabelSet(&name, &labels));
-    } else if (pos_ < line_.size() && !IsSpace(line_[pos_])) {
+    } else if (pos_ == after_name && pos_ < line_.size()) {
       return Err("unexpected character " + Quote(line_.substr(pos_, 1)) + " after metric name");
     }
     if (name.empty()) {

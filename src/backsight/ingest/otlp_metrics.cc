@@ -877,7 +877,7 @@ Status DecodeOtlpMetricsJson(std::string_view body, std::vector<TimeSeries>* out
       Json again = Json::parse(body.begin(), body.end());
       (void)again;
     } catch (const Json::parse_error& e) {
-      return Status::InvalidArgument("otlp json: byte " + std::to_string(e.byte) +
+      return Status::InvalidArgument("otlp json: byte " + std::to_string(e.byte > 0 ? e.byte - 1 : 0) +
                                      ": invalid JSON (" + e.what() + ")");
     }
     return Status::InvalidArgument("otlp json: invalid JSON");
