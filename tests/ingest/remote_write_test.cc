@@ -198,7 +198,7 @@ TEST(RemoteWrite, GarbageGivesInvalidArgumentWithReason) {
   std::string raw = "\x0a\x7f\x0a\x02";
   st = DecodeRemoteWrite(Snappy(raw), &out);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(st.message().find("byte 0 in WriteRequest.timeseries[0]"), std::string::npos)
+  EXPECT_NE(st.message().find("byte 0 in timeseries[0]"), std::string::npos)
       << st.message();
   // Uncompressed protobuf sent without snappy.
   Wire ts;
