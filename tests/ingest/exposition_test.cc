@@ -184,6 +184,7 @@ TEST(Exposition, BadLinesNameLineColumnAndReason) {
       {"a 1 1.5\n", "line 1, column 5", "expected integer milliseconds"},
       {"a\n", "line 1, column 2", "expected sample value"},
       {"a{b=\"1\",b=\"2\"} 1\n", "line 1, column 1", "duplicate label name \"b\""},
+      {"a{m=\"\",t=\"1\",c=\"2\",t=\"1\"} 1\n", "line 1, column 1", "duplicate label name \"t\""},
       {"# TYPE a counter\n# TYPE a gauge\n", "line 2, column 8", "second TYPE line"},
       {"# TYPE a countr\n", "line 1, column 10", "unknown metric type"},
       {"# TYPE 1a counter\n", "line 1, column 8", "invalid metric name"},

@@ -364,12 +364,14 @@ class Parser {
     if (drop) return Status::OK();
     labels.push_back({"__name__", std::move(name)});
     SortLabels(&labels);
-    size_t kept = 0;
-    for (size_t i = 0; i < labels.size(); ++i) {
-      if (i > 0 && labels[i].name == labels[i - 1].name) {
+    for (size_t i = 1; i < labels.size(); ++i) {
+      if (labels[i].name == labels[i - 1].name) {
         pos_ = name_pos;
         return Err("duplicate label name " + Quote(labels[i].name));
       }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < labels.size(); ++i) {
       if (labels[i].value.empty()) continue;
       if (kept != i) labels[kept] = std::move(labels[i]);
       ++kept;

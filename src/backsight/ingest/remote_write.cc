@@ -168,14 +168,15 @@ class WireDecoder {
 
   bool Tag(size_t* pos, size_t end, uint32_t* field, int* wt, const Path& path) const {
     size_t tag_pos = *pos;
-    uint64_t tag;
-    // Fast path: one-byte tags.
-    if (*pos < end && p_[*pos] < 0x80) {
-      tag = p_[(*pos)++];
-    } else if (!Varint(pos, end, &tag) || tag > UINT32_MAX) {
-      return At(tag_pos, path, "truncated or overlong field tag");
+    // As protobuf's ReadTag: at most 5 bytes, value taken modulo 2^32.
+    uint32_t tag = 0;
+    for (int i = 0;; ++i) {
+      if (i == 5 || *pos >= end) return At(tag_pos, path, "truncated or overlong field tag");
+      uint8_t b = p_[(*pos)++];
+      tag |= static_cast<uint32_t>(b & 0x7F) << (7 * i);
+      if (!(b & 0x80)) break;
     }
-    *field = static_cast<uint32_t>(tag >> 3);
+    *field = tag >> 3;
     *wt = static_cast<int>(tag & 7);
     if (*field == 0) return At(tag_pos, path, "invalid field number 0");
     return true;
@@ -183,11 +184,14 @@ class WireDecoder {
 
   bool Len(size_t* pos, size_t end, size_t tag_pos, size_t* len,
              const Path& path) const {
-    uint64_t v;
-    if (*pos < end && p_[*pos] < 0x80) {
-      v = p_[(*pos)++];
-    } else if (!Varint(pos, end, &v)) {
-      return At(tag_pos, path, "truncated length");
+    // As protobuf's ReadSize: at most 5 bytes and below 2^31.
+    uint64_t v = 0;
+    for (int i = 0;; ++i) {
+      if (i == 5 || *pos >= end) return At(tag_pos, path, "truncated or overlong length");
+      uint8_t b = p_[(*pos)++];
+      if (i == 4 && b >= 8) return At(tag_pos, path, "length of 2 GiB or more");
+      v |= static_cast<uint64_t>(b & 0x7F) << (7 * i);
+      if (!(b & 0x80)) break;
     }
     if (v > end - *pos) {
       return At(tag_pos, path,
