@@ -33,15 +33,15 @@ std::vector<TimeSeries> MakeSeries(int n_series, int n_samples) {
   };
   for (int i = 0; i < n_series; ++i) {
     TimeSeries ts;
-    ts.labels = {{"__name__", kNames[i % 5]},
-                 {"cluster", "prod-eu-west-1"},
-                 {"instance", "10.12." + std::to_string(i / 256) + "." + std::to_string(i % 256) +
-                                  ":9100"},
-                 {"job", "node-exporter"},
-                 {"namespace", "payments"},
-                 {"pod", "checkout-api-7d9f8b6c5-" + std::to_string(10000 + i)},
-                 {"method", (i % 3) ? "GET" : "POST"},
-                 {"code", (i % 7) ? "200" : "503"}};
+    ts.labels = {
+        {"__name__", kNames[i % 5]},
+        {"cluster", "prod-eu-west-1"},
+        {"instance", "10.12." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ":9100"},
+        {"job", "node-exporter"},
+        {"namespace", "payments"},
+        {"pod", "checkout-api-7d9f8b6c5-" + std::to_string(10000 + i)},
+        {"method", (i % 3) ? "GET" : "POST"},
+        {"code", (i % 7) ? "200" : "503"}};
     backsight::SortLabels(&ts.labels);
     ts.kind = MetricKind::kCounter;
     double v = static_cast<double>(next() % 100000);
@@ -79,27 +79,36 @@ void BenchRemoteWrite(int n_series, int n_samples, double seconds) {
     std::exit(1);
   }
   long iters;
-  double el = Run(seconds, [&] { (void)ingest::DecodeRemoteWrite(body, &out); }, &iters);
+  double el = Run(
+      seconds, [&] { (void)ingest::DecodeRemoteWrite(body, &out); }, &iters);
   double samples = static_cast<double>(iters) * n_series * n_samples;
-  std::printf("remote_write decode  %5d series x %2d samples, 8 labels: body %7zu B  "
-              "%8.0f bodies/s  %6.2f M samples/s  %6.2f M series/s  %7.1f MB/s (compressed)\n",
-              n_series, n_samples, body.size(), iters / el, samples / el / 1e6,
-              static_cast<double>(iters) * n_series / el / 1e6,
-              static_cast<double>(iters) * body.size() / el / 1e6);
+  std::printf(
+      "remote_write decode  %5d series x %2d samples, 8 labels: body %7zu B  "
+      "%8.0f bodies/s  %6.2f M samples/s  %6.2f M series/s  %7.1f MB/s (compressed)\n",
+      n_series, n_samples, body.size(), iters / el, samples / el / 1e6,
+      static_cast<double>(iters) * n_series / el / 1e6,
+      static_cast<double>(iters) * body.size() / el / 1e6);
   // Fresh output vector every time (no reuse): cost of allocating the TimeSeries.
-  el = Run(seconds, [&] {
-    std::vector<TimeSeries> fresh;
-    (void)ingest::DecodeRemoteWrite(body, &fresh);
-  }, &iters);
+  el = Run(
+      seconds,
+      [&] {
+        std::vector<TimeSeries> fresh;
+        (void)ingest::DecodeRemoteWrite(body, &fresh);
+      },
+      &iters);
   samples = static_cast<double>(iters) * n_series * n_samples;
-  std::printf("  (fresh output vector each call)                                        "
-              "%8.0f bodies/s  %6.2f M samples/s\n", iters / el, samples / el / 1e6);
+  std::printf(
+      "  (fresh output vector each call)                                        "
+      "%8.0f bodies/s  %6.2f M samples/s\n",
+      iters / el, samples / el / 1e6);
   std::string enc;
-  el = Run(seconds, [&] { ingest::EncodeRemoteWrite(in, &enc); }, &iters);
+  el = Run(
+      seconds, [&] { ingest::EncodeRemoteWrite(in, &enc); }, &iters);
   samples = static_cast<double>(iters) * n_series * n_samples;
-  std::printf("remote_write encode  %5d series x %2d samples                                "
-              "%8.0f bodies/s  %6.2f M samples/s\n", n_series, n_samples, iters / el,
-              samples / el / 1e6);
+  std::printf(
+      "remote_write encode  %5d series x %2d samples                                "
+      "%8.0f bodies/s  %6.2f M samples/s\n",
+      n_series, n_samples, iters / el, samples / el / 1e6);
 }
 
 void BenchExposition(int n_series, double seconds) {
@@ -108,11 +117,13 @@ void BenchExposition(int n_series, double seconds) {
   ingest::WriteExposition(in, &text);
   std::vector<TimeSeries> out;
   long iters;
-  double el = Run(seconds, [&] { (void)ingest::ParseExposition(text, 0, &out); }, &iters);
-  std::printf("exposition parse     %5d series, 8 labels: text %7zu B                   "
-              "%8.0f scrapes/s %6.2f M samples/s  %7.1f MB/s\n",
-              n_series, text.size(), iters / el, static_cast<double>(iters) * n_series / el / 1e6,
-              static_cast<double>(iters) * text.size() / el / 1e6);
+  double el = Run(
+      seconds, [&] { (void)ingest::ParseExposition(text, 0, &out); }, &iters);
+  std::printf(
+      "exposition parse     %5d series, 8 labels: text %7zu B                   "
+      "%8.0f scrapes/s %6.2f M samples/s  %7.1f MB/s\n",
+      n_series, text.size(), iters / el, static_cast<double>(iters) * n_series / el / 1e6,
+      static_cast<double>(iters) * text.size() / el / 1e6);
 }
 
 }  // namespace

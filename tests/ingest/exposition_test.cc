@@ -62,8 +62,8 @@ TEST(Exposition, ParsesPrometheusDocsExample) {
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(out.size(), 20u);
 
-  const TimeSeries* s = Find(out, {{"__name__", "http_requests_total"}, {"code", "200"},
-                                   {"method", "post"}});
+  const TimeSeries* s =
+      Find(out, {{"__name__", "http_requests_total"}, {"code", "200"}, {"method", "post"}});
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->kind, MetricKind::kCounter);
   ASSERT_EQ(s->samples.size(), 1u);
@@ -103,8 +103,8 @@ TEST(Exposition, ParsesPrometheusDocsExample) {
 
 TEST(Exposition, SpecialValuesWhitespaceAndTrailingComma) {
   std::vector<TimeSeries> out;
-  Status st = ParseExposition(
-      "a NaN\nb -Inf\nc{x=\"1\",} +Inf\n\td { y = \"2\" , z=\"\" }\t5\r\n", kDefault, &out);
+  Status st = ParseExposition("a NaN\nb -Inf\nc{x=\"1\",} +Inf\n\td { y = \"2\" , z=\"\" }\t5\r\n",
+                              kDefault, &out);
   ASSERT_TRUE(st.ok()) << st.ToString();
   ASSERT_EQ(out.size(), 4u);
   EXPECT_TRUE(std::isnan(out[0].samples[0].value));
@@ -219,12 +219,14 @@ TEST(Exposition, SizeLimit) {
 
 TEST(Exposition, WriteThenParseRoundTrips) {
   std::vector<TimeSeries> in;
-  in.push_back({{{"__name__", "req_total"}, {"path", "/a \"b\"\\c\nd"}}, MetricKind::kCounter,
+  in.push_back({{{"__name__", "req_total"}, {"path", "/a \"b\"\\c\nd"}},
+                MetricKind::kCounter,
                 {{1'000'000'000, 1}, {2'000'000'000, 42}}});
-  in.push_back({{{"__name__", "lat_bucket"}, {"le", "0.5"}}, MetricKind::kHistogram,
-                {{3'000'000'000, 3}}});
+  in.push_back(
+      {{{"__name__", "lat_bucket"}, {"le", "0.5"}}, MetricKind::kHistogram, {{3'000'000'000, 3}}});
   in.push_back({{{"__name__", "lat_count"}}, MetricKind::kHistogram, {{3'000'000'000, 4}}});
-  in.push_back({{{"__name__", "temp"}}, MetricKind::kGauge,
+  in.push_back({{{"__name__", "temp"}},
+                MetricKind::kGauge,
                 {{4'000'000'000, std::numeric_limits<double>::quiet_NaN()}}});
   in.push_back({{{"__name__", "tiny"}}, MetricKind::kUnknown, {{5'000'000'000, 1.25e-300}}});
   in.push_back({{{"__name__", "skipped"}}, MetricKind::kGauge, {}});

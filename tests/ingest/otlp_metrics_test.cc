@@ -141,8 +141,7 @@ mv1::ExportMetricsServiceRequest ExampleProto() {
   auto* sm = rm->add_scope_metrics();
   sm->mutable_scope()->set_name("my.library");
   sm->mutable_scope()->set_version("1.0.0");
-  add_attr(sm->mutable_scope()->mutable_attributes(), "my.scope.attribute",
-           "some scope attribute");
+  add_attr(sm->mutable_scope()->mutable_attributes(), "my.scope.attribute", "some scope attribute");
   constexpr uint64_t kTs = 1544712660300000000;
 
   auto* m = sm->add_metrics();
@@ -232,31 +231,42 @@ TEST(OtlpProto, TruncatedAndGarbageBodies) {
 
 TEST(OtlpProto, SemanticErrorsNameTheField) {
   auto req = ExampleProto();
-  req.mutable_resource_metrics(0)->mutable_scope_metrics(0)->mutable_metrics(2)
-      ->mutable_gauge()->mutable_data_points(1)->set_time_unix_nano(0);
+  req.mutable_resource_metrics(0)
+      ->mutable_scope_metrics(0)
+      ->mutable_metrics(2)
+      ->mutable_gauge()
+      ->mutable_data_points(1)
+      ->set_time_unix_nano(0);
   std::vector<TimeSeries> out;
   Status st = DecodeOtlpMetricsProto(req.SerializeAsString(), &out);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(st.message().find(
-                "resource_metrics[0].scope_metrics[0].metrics[2].gauge.data_points[1]."
-                "time_unix_nano: missing"),
-            std::string::npos)
+  EXPECT_NE(
+      st.message().find("resource_metrics[0].scope_metrics[0].metrics[2].gauge.data_points[1]."
+                        "time_unix_nano: missing"),
+      std::string::npos)
       << st.message();
   EXPECT_TRUE(out.empty());
 
   req = ExampleProto();
-  req.mutable_resource_metrics(0)->mutable_scope_metrics(0)->mutable_metrics(3)
-      ->mutable_histogram()->mutable_data_points(0)->add_bucket_counts(5);
+  req.mutable_resource_metrics(0)
+      ->mutable_scope_metrics(0)
+      ->mutable_metrics(3)
+      ->mutable_histogram()
+      ->mutable_data_points(0)
+      ->add_bucket_counts(5);
   st = DecodeOtlpMetricsProto(req.SerializeAsString(), &out);
   EXPECT_NE(st.message().find("3 bucket counts for 1 explicit bounds"), std::string::npos)
       << st.message();
 
   req = ExampleProto();
-  req.mutable_resource_metrics(0)->mutable_scope_metrics(0)->mutable_metrics(0)
-      ->mutable_sum()->mutable_data_points(0)->clear_value();
+  req.mutable_resource_metrics(0)
+      ->mutable_scope_metrics(0)
+      ->mutable_metrics(0)
+      ->mutable_sum()
+      ->mutable_data_points(0)
+      ->clear_value();
   st = DecodeOtlpMetricsProto(req.SerializeAsString(), &out);
-  EXPECT_NE(st.message().find("neither as_double nor as_int"), std::string::npos)
-      << st.message();
+  EXPECT_NE(st.message().find("neither as_double nor as_int"), std::string::npos) << st.message();
 }
 
 TEST(OtlpJson, ErrorsNameByteOrPath) {

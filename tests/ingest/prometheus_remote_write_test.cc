@@ -2,14 +2,13 @@
 // cpp-httplib receiver here, which decodes every body with DecodeRemoteWrite. ctest label
 // `integration`; skipped when Prometheus is not installed.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -97,8 +96,8 @@ TEST(PrometheusRemoteWrite, RealPrometheusBodiesDecode) {
 
   int pport = FreePort();
   ASSERT_GT(pport, 0);
-  auto dir = std::filesystem::temp_directory_path() /
-             ("backsight_prom_" + std::to_string(getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("backsight_prom_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir / "data");
   {
     std::ofstream cfg(dir / "prometheus.yml");

@@ -98,7 +98,8 @@ TEST(RemoteWrite, ReusesOutputVectorAndShrinksIt) {
     big.push_back(MakeSeries({{"__name__", "m"}, {"i", std::to_string(i)}}, MetricKind::kGauge,
                              {{1000000, double(i)}}));
   }
-  small.push_back(MakeSeries({{"__name__", "x"}}, MetricKind::kUnknown, {{2000000, 1}, {3000000, 2}}));
+  small.push_back(
+      MakeSeries({{"__name__", "x"}}, MetricKind::kUnknown, {{2000000, 1}, {3000000, 2}}));
   std::string b1, b2;
   EncodeRemoteWrite(big, &b1);
   EncodeRemoteWrite(small, &b2);
@@ -113,7 +114,8 @@ TEST(RemoteWrite, ReusesOutputVectorAndShrinksIt) {
 }
 
 TEST(RemoteWrite, DecodesHandCraftedBodyWithMetadataAndStaleNaN) {
-  // WriteRequest{timeseries: [{labels: __name__=up, job=node; samples: (1, 1000ms), (stale, 2000)}],
+  // WriteRequest{timeseries: [{labels: __name__=up, job=node; samples: (1, 1000ms), (stale,
+  // 2000)}],
   //              metadata: [{type: GAUGE, metric_family_name: "up", help: "..."}]}
   double stale;
   uint64_t stale_bits = 0x7ff0000000000002ull;  // Prometheus staleness marker
@@ -171,8 +173,9 @@ TEST(RemoteWrite, DecodesHandMadeSnappyLiteralBlock) {
 std::string ValidBody() {
   std::vector<TimeSeries> in;
   for (int i = 0; i < 20; ++i) {
-    in.push_back(MakeSeries({{"__name__", "metric_name"}, {"instance", "host-" + std::to_string(i)}},
-                            MetricKind::kGauge, {{1'000'000'000LL * i, 1.0 * i}}));
+    in.push_back(
+        MakeSeries({{"__name__", "metric_name"}, {"instance", "host-" + std::to_string(i)}},
+                   MetricKind::kGauge, {{1'000'000'000LL * i, 1.0 * i}}));
   }
   std::string body;
   EncodeRemoteWrite(in, &body);
@@ -198,8 +201,7 @@ TEST(RemoteWrite, GarbageGivesInvalidArgumentWithReason) {
   std::string raw = "\x0a\x7f\x0a\x02";
   st = DecodeRemoteWrite(Snappy(raw), &out);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(st.message().find("byte 0 in timeseries[0]"), std::string::npos)
-      << st.message();
+  EXPECT_NE(st.message().find("byte 0 in timeseries[0]"), std::string::npos) << st.message();
   // Uncompressed protobuf sent without snappy.
   Wire ts;
   ts.Bytes(1, LabelMsg("__name__", "a"));

@@ -1,13 +1,12 @@
 #include "backsight/ingest/remote_write.h"
 
+#include <google/protobuf/arena.h>
 #include <snappy.h>
 
 #include <algorithm>
 #include <climits>
 #include <cstring>
 #include <memory>
-
-#include <google/protobuf/arena.h>
 
 #include "backsight/ingest/ingest_util.h"
 #include "backsight/ingest/proto/remote.pb.h"
@@ -25,24 +24,35 @@ constexpr int64_t kMaxAbsMs = INT64_MAX / kNanosPerMilli;
 
 MetricKind KindFromProto(int t) {
   switch (t) {
-    case prometheus::MetricMetadata::COUNTER: return MetricKind::kCounter;
-    case prometheus::MetricMetadata::GAUGE: return MetricKind::kGauge;
+    case prometheus::MetricMetadata::COUNTER:
+      return MetricKind::kCounter;
+    case prometheus::MetricMetadata::GAUGE:
+      return MetricKind::kGauge;
     case prometheus::MetricMetadata::HISTOGRAM:
-    case prometheus::MetricMetadata::GAUGEHISTOGRAM: return MetricKind::kHistogram;
-    case prometheus::MetricMetadata::SUMMARY: return MetricKind::kSummary;
+    case prometheus::MetricMetadata::GAUGEHISTOGRAM:
+      return MetricKind::kHistogram;
+    case prometheus::MetricMetadata::SUMMARY:
+      return MetricKind::kSummary;
     case prometheus::MetricMetadata::INFO:
-    case prometheus::MetricMetadata::STATESET: return MetricKind::kGauge;
-    default: return MetricKind::kUnknown;
+    case prometheus::MetricMetadata::STATESET:
+      return MetricKind::kGauge;
+    default:
+      return MetricKind::kUnknown;
   }
 }
 
 prometheus::MetricMetadata::MetricType KindToProto(MetricKind k) {
   switch (k) {
-    case MetricKind::kCounter: return prometheus::MetricMetadata::COUNTER;
-    case MetricKind::kGauge: return prometheus::MetricMetadata::GAUGE;
-    case MetricKind::kHistogram: return prometheus::MetricMetadata::HISTOGRAM;
-    case MetricKind::kSummary: return prometheus::MetricMetadata::SUMMARY;
-    default: return prometheus::MetricMetadata::UNKNOWN;
+    case MetricKind::kCounter:
+      return prometheus::MetricMetadata::COUNTER;
+    case MetricKind::kGauge:
+      return prometheus::MetricMetadata::GAUGE;
+    case MetricKind::kHistogram:
+      return prometheus::MetricMetadata::HISTOGRAM;
+    case MetricKind::kSummary:
+      return prometheus::MetricMetadata::SUMMARY;
+    default:
+      return prometheus::MetricMetadata::UNKNOWN;
   }
 }
 
@@ -91,8 +101,8 @@ struct Path {
   }
 };
 
-#define CHECK_OK(expr) \
-  do {                \
+#define CHECK_OK(expr)         \
+  do {                         \
     if (!(expr)) return false; \
   } while (0)
 
@@ -149,7 +159,7 @@ class WireDecoder {
   }
   bool At(size_t pos, const Path& path, const std::string& why) const {
     return BadF("malformed protobuf at byte " + std::to_string(pos) + " in " + path.Str() + ": " +
-               why);
+                why);
   }
 
   bool Varint(size_t* pos, size_t end, uint64_t* v) const {
@@ -182,8 +192,7 @@ class WireDecoder {
     return true;
   }
 
-  bool Len(size_t* pos, size_t end, size_t tag_pos, size_t* len,
-             const Path& path) const {
+  bool Len(size_t* pos, size_t end, size_t tag_pos, size_t* len, const Path& path) const {
     // As protobuf's ReadSize: at most 5 bytes and below 2^31.
     uint64_t v = 0;
     for (int i = 0;; ++i) {
@@ -233,7 +242,7 @@ class WireDecoder {
 
   // Parses a Label or MetricMetadata-like message of string fields: returns fields 1 and 2.
   bool Label(size_t pos, size_t end, const Path& path, std::string_view* name,
-               std::string_view* value) const {
+             std::string_view* value) const {
     *name = {};
     *value = {};
     while (pos < end) {
@@ -275,7 +284,7 @@ class WireDecoder {
     }
     if (ms > kMaxAbsMs || ms < -kMaxAbsMs) {
       return BadF(path.Leaf("timestamp").Str() + ": " + std::to_string(ms) +
-                 " ms is outside the representable range (±292 years)");
+                  " ms is outside the representable range (±292 years)");
     }
     s->ts = ms * kNanosPerMilli;
     s->value = value;
@@ -304,24 +313,23 @@ class WireDecoder {
         // The field path is built only on error: parse again with it to get the message.
         bool st = Label(start, pos, Path{}, &name, &value);
         if (!st) {
-          CHECK_OK(Label(start, pos, Sub(TsPath(index), "labels", j), &name,
-                                          &value));
+          CHECK_OK(Label(start, pos, Sub(TsPath(index), "labels", j), &name, &value));
         }
         if (!IsValidLabelName(name)) {
-          return BadF(Sub(TsPath(index), "labels", j).Str() + ": invalid label name " + Quote(name) +
-                     " (must match [a-zA-Z_][a-zA-Z0-9_]*)");
+          return BadF(Sub(TsPath(index), "labels", j).Str() + ": invalid label name " +
+                      Quote(name) + " (must match [a-zA-Z_][a-zA-Z0-9_]*)");
         }
         if (j > 0 && name <= prev) {
-          return BadF(Sub(TsPath(index), "labels", j).Str() + ": label name " + Quote(name) +
-                     (name == prev ? " is duplicated"
-                                   : " is not sorted (follows " + Quote(prev) + ")"));
+          return BadF(
+              Sub(TsPath(index), "labels", j).Str() + ": label name " + Quote(name) +
+              (name == prev ? " is duplicated" : " is not sorted (follows " + Quote(prev) + ")"));
         }
         prev = name;
         size_t bad;
         if (!IsValidUtf8(value, &bad)) {
           return BadF(Sub(TsPath(index), "labels", j).Str() + " (" + std::string(name) +
-                     "): value is not valid UTF-8 at byte " + std::to_string(start) +
-                     "+" + std::to_string(bad));
+                      "): value is not valid UTF-8 at byte " + std::to_string(start) + "+" +
+                      std::to_string(bad));
         }
         if (value.empty()) continue;  // empty value == label absent
         if (name == "__name__") has_name = true;
@@ -378,8 +386,7 @@ class WireDecoder {
     MetricKind k = KindFromProto(type);
     if (k != MetricKind::kUnknown) kinds_.emplace(std::string(family), k);
     if (metadata_) {
-      metadata_->push_back(
-          {std::string(family), k, std::string(help), std::string(unit)});
+      metadata_->push_back({std::string(family), k, std::string(help), std::string(unit)});
     }
     return true;
   }
