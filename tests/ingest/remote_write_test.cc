@@ -263,5 +263,32 @@ TEST(RemoteWrite, LabelValidation) {
   EXPECT_EQ(out[0].labels, (Labels{{"__name__", "a"}}));
 }
 
+TEST(RemoteWrite, SkipsUnknownFieldsAndDropsHistogramOnlySeries) {
+  // Series 0: labels + a native histogram (field 4) only → dropped. Series 1: unknown fields of
+  // every wire type, a known field with the wrong wire type, then a sample → kept.
+  Wire hist_only;
+  hist_only.Bytes(1, LabelMsg("__name__", "h"));
+  hist_only.Bytes(4, "\x08\x01");
+  Wire ts;
+  ts.Int(9, 5);        // unknown varint
+  ts.Double(10, 1.0);  // unknown fixed64
+  ts.Tag(11, 5);       // unknown fixed32
+  ts.b.append("\0\0\0\0", 4);
+  ts.Int(1, 7);  // field 1 (labels) as varint: skipped like protobuf does
+  ts.Bytes(1, LabelMsg("__name__", "kept"));
+  ts.Bytes(2, SampleMsg(3, 4));
+  Wire req;
+  req.Bytes(1, hist_only.b);
+  req.Bytes(1, ts.b);
+  req.Int(2, 1);  // reserved field 2
+  std::vector<TimeSeries> out;
+  Status st = DecodeRemoteWrite(Snappy(req.b), &out);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].labels, (Labels{{"__name__", "kept"}}));
+  EXPECT_EQ(out[0].samples[0].ts, 4'000'000);
+  EXPECT_EQ(out[0].samples[0].value, 3);
+}
+
 }  // namespace
 }  // namespace backsight::ingest

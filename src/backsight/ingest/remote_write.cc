@@ -58,6 +58,36 @@ prometheus::MetricMetadata::MetricType KindToProto(MetricKind k) {
 
 Status Bad(std::string msg) { return Status::InvalidArgument("remote_write: " + std::move(msg)); }
 
+// Hot-path helpers (inlined; the generic versions call into libc for a few bytes).
+struct LabelCharTable {
+  bool first[256] = {};
+  bool rest[256] = {};
+  constexpr LabelCharTable() {
+    for (int c = 0; c < 256; ++c) {
+      bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+      first[c] = alpha;
+      rest[c] = alpha || (c >= '0' && c <= '9');
+    }
+  }
+};
+constexpr LabelCharTable kLabelChars;
+
+inline bool FastLabelName(std::string_view s) {
+  if (s.empty() || !kLabelChars.first[static_cast<uint8_t>(s[0])]) return false;
+  for (size_t i = 1; i < s.size(); ++i) {
+    if (!kLabelChars.rest[static_cast<uint8_t>(s[i])]) return false;
+  }
+  return true;
+}
+
+inline bool StrictlyLess(std::string_view a, std::string_view b) {
+  size_t n = a.size() < b.size() ? a.size() : b.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return static_cast<uint8_t>(a[i]) < static_cast<uint8_t>(b[i]);
+  }
+  return a.size() < b.size();
+}
+
 // Per-thread decompression buffer (released when a body above kKeepScratchBytes was seen).
 struct Scratch {
   std::unique_ptr<char[]> buf;
@@ -315,11 +345,11 @@ class WireDecoder {
         if (!st) {
           CHECK_OK(Label(start, pos, Sub(TsPath(index), "labels", j), &name, &value));
         }
-        if (!IsValidLabelName(name)) {
+        if (!FastLabelName(name)) {
           return BadF(Sub(TsPath(index), "labels", j).Str() + ": invalid label name " +
                       Quote(name) + " (must match [a-zA-Z_][a-zA-Z0-9_]*)");
         }
-        if (j > 0 && name <= prev) {
+        if (j > 0 && !StrictlyLess(prev, name)) {
           return BadF(
               Sub(TsPath(index), "labels", j).Str() + ": label name " + Quote(name) +
               (name == prev ? " is duplicated" : " is not sorted (follows " + Quote(prev) + ")"));
@@ -332,7 +362,7 @@ class WireDecoder {
                       std::to_string(bad));
         }
         if (value.empty()) continue;  // empty value == label absent
-        if (name == "__name__") has_name = true;
+        if (!has_name && name.size() == 8 && name == "__name__") has_name = true;
         if (n_labels == ts.labels.size()) ts.labels.emplace_back();
         backsight::Label& dst = ts.labels[n_labels++];
         dst.name.assign(name);
