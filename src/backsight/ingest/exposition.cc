@@ -14,33 +14,56 @@ namespace {
 using internal::IsValidMetricName;
 using internal::Quote;
 
-enum class FamilyType { kCounter, kGauge, kHistogram, kGaugeHistogram, kSummary, kInfo,
-                        kStateSet, kUntyped };
+enum class FamilyType {
+  kCounter,
+  kGauge,
+  kHistogram,
+  kGaugeHistogram,
+  kSummary,
+  kInfo,
+  kStateSet,
+  kUntyped
+};
 
 bool ParseFamilyType(std::string_view s, bool om, FamilyType* t) {
-  if (s == "counter") *t = FamilyType::kCounter;
-  else if (s == "gauge") *t = FamilyType::kGauge;
-  else if (s == "histogram") *t = FamilyType::kHistogram;
-  else if (s == "summary") *t = FamilyType::kSummary;
-  else if (s == "untyped" && !om) *t = FamilyType::kUntyped;
-  else if (s == "unknown" && om) *t = FamilyType::kUntyped;
-  else if (s == "gaugehistogram" && om) *t = FamilyType::kGaugeHistogram;
-  else if (s == "info" && om) *t = FamilyType::kInfo;
-  else if (s == "stateset" && om) *t = FamilyType::kStateSet;
-  else return false;
+  if (s == "counter")
+    *t = FamilyType::kCounter;
+  else if (s == "gauge")
+    *t = FamilyType::kGauge;
+  else if (s == "histogram")
+    *t = FamilyType::kHistogram;
+  else if (s == "summary")
+    *t = FamilyType::kSummary;
+  else if (s == "untyped" && !om)
+    *t = FamilyType::kUntyped;
+  else if (s == "unknown" && om)
+    *t = FamilyType::kUntyped;
+  else if (s == "gaugehistogram" && om)
+    *t = FamilyType::kGaugeHistogram;
+  else if (s == "info" && om)
+    *t = FamilyType::kInfo;
+  else if (s == "stateset" && om)
+    *t = FamilyType::kStateSet;
+  else
+    return false;
   return true;
 }
 
 MetricKind KindOf(FamilyType t) {
   switch (t) {
-    case FamilyType::kCounter: return MetricKind::kCounter;
+    case FamilyType::kCounter:
+      return MetricKind::kCounter;
     case FamilyType::kGauge:
     case FamilyType::kInfo:
-    case FamilyType::kStateSet: return MetricKind::kGauge;
+    case FamilyType::kStateSet:
+      return MetricKind::kGauge;
     case FamilyType::kHistogram:
-    case FamilyType::kGaugeHistogram: return MetricKind::kHistogram;
-    case FamilyType::kSummary: return MetricKind::kSummary;
-    case FamilyType::kUntyped: return MetricKind::kUnknown;
+    case FamilyType::kGaugeHistogram:
+      return MetricKind::kHistogram;
+    case FamilyType::kSummary:
+      return MetricKind::kSummary;
+    case FamilyType::kUntyped:
+      return MetricKind::kUnknown;
   }
   return MetricKind::kUnknown;
 }
@@ -246,7 +269,8 @@ class Parser {
       if (r.ec != std::errc() || r.ptr != tok.data() + tok.size()) {
         return Err("invalid timestamp " + Quote(tok) + " (expected integer milliseconds)");
       }
-      if (ms > kMaxAbsMs || ms < -kMaxAbsMs) return Err("timestamp " + Quote(tok) + " out of range");
+      if (ms > kMaxAbsMs || ms < -kMaxAbsMs)
+        return Err("timestamp " + Quote(tok) + " out of range");
       *ts = ms * kNanosPerMilli;
       return Status::OK();
     }
@@ -325,9 +349,11 @@ class Parser {
         return Err(name.empty() ? "expected metric name" : "invalid metric name " + Quote(name));
       }
     }
+    size_t after_name = pos_;
+    if (!name.empty()) SkipSpace();  // "name {labels}" is allowed
     if (pos_ < line_.size() && line_[pos_] == '{') {
       BACKSIGHT_RETURN_IF_ERROR(LabelSet(&name, &labels));
-    } else if (pos_ < line_.size() && !IsSpace(line_[pos_])) {
+    } else if (pos_ == after_name && pos_ < line_.size()) {
       return Err("unexpected character " + Quote(line_.substr(pos_, 1)) + " after metric name");
     }
     if (name.empty()) {
@@ -362,12 +388,14 @@ class Parser {
     if (drop) return Status::OK();
     labels.push_back({"__name__", std::move(name)});
     SortLabels(&labels);
-    size_t kept = 0;
-    for (size_t i = 0; i < labels.size(); ++i) {
-      if (i > 0 && labels[i].name == labels[i - 1].name) {
+    for (size_t i = 1; i < labels.size(); ++i) {
+      if (labels[i].name == labels[i - 1].name) {
         pos_ = name_pos;
         return Err("duplicate label name " + Quote(labels[i].name));
       }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < labels.size(); ++i) {
       if (labels[i].value.empty()) continue;
       if (kept != i) labels[kept] = std::move(labels[i]);
       ++kept;
@@ -415,20 +443,29 @@ std::string_view FamilyName(std::string_view name, MetricKind kind) {
 
 const char* TypeName(MetricKind k) {
   switch (k) {
-    case MetricKind::kCounter: return "counter";
-    case MetricKind::kGauge: return "gauge";
-    case MetricKind::kHistogram: return "histogram";
-    case MetricKind::kSummary: return "summary";
-    default: return "untyped";
+    case MetricKind::kCounter:
+      return "counter";
+    case MetricKind::kGauge:
+      return "gauge";
+    case MetricKind::kHistogram:
+      return "histogram";
+    case MetricKind::kSummary:
+      return "summary";
+    default:
+      return "untyped";
   }
 }
 
 void AppendEscaped(std::string_view s, bool quote_escape, std::string* out) {
   for (char c : s) {
-    if (c == '\\') out->append("\\\\");
-    else if (c == '\n') out->append("\\n");
-    else if (c == '"' && quote_escape) out->append("\\\"");
-    else out->push_back(c);
+    if (c == '\\')
+      out->append("\\\\");
+    else if (c == '\n')
+      out->append("\\n");
+    else if (c == '"' && quote_escape)
+      out->append("\\\"");
+    else
+      out->push_back(c);
   }
 }
 

@@ -199,8 +199,7 @@ struct Walker {
   }
 
   // Walks [begin, end) as message `d`. Returns false (with error set) at the first problem.
-  bool Walk(const pb::Descriptor* d, size_t begin, size_t end, const std::string& path,
-            int depth) {
+  bool Walk(const pb::Descriptor* d, size_t begin, size_t end, const std::string& path, int depth) {
     if (depth > 100) return Fail(begin, path, "messages nested deeper than 100 levels");
     std::unordered_map<int, int> counts;
     size_t pos = begin;
@@ -246,8 +245,8 @@ struct Walker {
         }
         case 3:
         case 4:
-          return Fail(tag_pos, fpath, "groups (wire type " + std::to_string(wt) +
-                                          ") are not supported");
+          return Fail(tag_pos, fpath,
+                      "groups (wire type " + std::to_string(wt) + ") are not supported");
         default:
           return Fail(tag_pos, fpath, "invalid wire type " + std::to_string(wt));
       }

@@ -48,15 +48,16 @@ std::string SanitizeMetricName(std::string_view s) {
 std::string SanitizeLabelName(std::string_view s) {
   std::string out;
   if (s.empty()) return out;
-  if (s[0] >= '0' && s[0] <= '9') out = "key_";
-  else if (s.starts_with("__")) out = "key";
+  if (s[0] >= '0' && s[0] <= '9')
+    out = "key_";
+  else if (s.starts_with("__"))
+    out = "key";
   for (char c : s) out.push_back(IsNameChar(c, false) ? c : '_');
   return out;
 }
 
 void AppendBase64(std::string_view in, std::string* out) {
-  static constexpr char kTab[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kTab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t i = 0;
   auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(in[k])); };
   for (; i + 3 <= in.size(); i += 3) {
@@ -97,12 +98,20 @@ void AnyToString(const cv1::AnyValue& v, bool nested, int depth, std::string* ou
   }
   switch (v.value_case()) {
     case cv1::AnyValue::kStringValue:
-      if (nested) AppendJsonString(v.string_value(), out);
-      else out->append(v.string_value());
+      if (nested)
+        AppendJsonString(v.string_value(), out);
+      else
+        out->append(v.string_value());
       break;
-    case cv1::AnyValue::kBoolValue: out->append(v.bool_value() ? "true" : "false"); break;
-    case cv1::AnyValue::kIntValue: out->append(std::to_string(v.int_value())); break;
-    case cv1::AnyValue::kDoubleValue: internal::AppendDouble(v.double_value(), out); break;
+    case cv1::AnyValue::kBoolValue:
+      out->append(v.bool_value() ? "true" : "false");
+      break;
+    case cv1::AnyValue::kIntValue:
+      out->append(std::to_string(v.int_value()));
+      break;
+    case cv1::AnyValue::kDoubleValue:
+      internal::AppendDouble(v.double_value(), out);
+      break;
     case cv1::AnyValue::kBytesValue: {
       if (nested) out->push_back('"');
       AppendBase64(v.bytes_value(), out);
@@ -130,7 +139,8 @@ void AnyToString(const cv1::AnyValue& v, bool nested, int depth, std::string* ou
       out->push_back('}');
       break;
     }
-    case cv1::AnyValue::VALUE_NOT_SET: break;
+    case cv1::AnyValue::VALUE_NOT_SET:
+      break;
   }
 }
 
@@ -351,9 +361,8 @@ class Converter {
       }
       case mv1::Metric::kExponentialHistogram: {
         const auto& pts = m.exponential_histogram().data_points();
-        std::string ppath =
-            path + "." + F("exponential_histogram", "exponentialHistogram") + "." +
-            F("data_points", "dataPoints");
+        std::string ppath = path + "." + F("exponential_histogram", "exponentialHistogram") + "." +
+                            F("data_points", "dataPoints");
         for (int i = 0; i < pts.size(); ++i) {
           const auto& p = pts.Get(i);
           std::string pp = ppath + Idx(i);
@@ -383,7 +392,8 @@ class Converter {
         }
         break;
       }
-      case mv1::Metric::DATA_NOT_SET: break;
+      case mv1::Metric::DATA_NOT_SET:
+        break;
     }
     return Status::OK();
   }
@@ -493,9 +503,12 @@ class JsonFiller {
     }
     if (f.is_string()) {
       const auto& s = f.get_ref<const std::string&>();
-      if (s == "NaN") *out = std::nan("");
-      else if (s == "Infinity") *out = INFINITY;
-      else if (s == "-Infinity") *out = -INFINITY;
+      if (s == "NaN")
+        *out = std::nan("");
+      else if (s == "Infinity")
+        *out = INFINITY;
+      else if (s == "-Infinity")
+        *out = -INFINITY;
       else {
         auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
         if (r.ec != std::errc() || r.ptr != s.data() + s.size() || s.empty()) {
@@ -506,8 +519,8 @@ class JsonFiller {
     }
     return Err(path, "expected a number");
   }
-  static Status Bool(const Json& obj, const char* camel, const char* snake,
-                     const std::string& path, bool* out) {
+  static Status Bool(const Json& obj, const char* camel, const char* snake, const std::string& path,
+                     bool* out) {
     const Json* f = Field(obj, camel, snake);
     if (!f) return Status::OK();
     if (!f->is_boolean()) return Err(path + "." + camel, "expected true or false");
@@ -561,7 +574,8 @@ class JsonFiller {
         std::string vp = path + ".arrayValue.values";
         BACKSIGHT_RETURN_IF_ERROR(IsArray(*vals, vp));
         for (size_t i = 0; i < vals->size(); ++i) {
-          BACKSIGHT_RETURN_IF_ERROR(AnyValue((*vals)[i], vp + Idx(i), depth + 1, arr->add_values()));
+          BACKSIGHT_RETURN_IF_ERROR(
+              AnyValue((*vals)[i], vp + Idx(i), depth + 1, arr->add_values()));
         }
       }
     } else if (const Json* f = Field(j, "kvlistValue", "kvlist_value")) {
@@ -571,7 +585,8 @@ class JsonFiller {
         std::string vp = path + ".kvlistValue.values";
         BACKSIGHT_RETURN_IF_ERROR(IsArray(*vals, vp));
         for (size_t i = 0; i < vals->size(); ++i) {
-          BACKSIGHT_RETURN_IF_ERROR(KeyValue((*vals)[i], vp + Idx(i), depth + 1, kvl->add_values()));
+          BACKSIGHT_RETURN_IF_ERROR(
+              KeyValue((*vals)[i], vp + Idx(i), depth + 1, kvl->add_values()));
         }
       }
     }
@@ -822,11 +837,14 @@ size_t NestingViolation(std::string_view s, int max_depth) {
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (in_str) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_str = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_str = false;
       continue;
     }
-    if (c == '"') in_str = true;
+    if (c == '"')
+      in_str = true;
     else if (c == '{' || c == '[') {
       if (++depth > max_depth) return i;
     } else if (c == '}' || c == ']') {
@@ -877,7 +895,8 @@ Status DecodeOtlpMetricsJson(std::string_view body, std::vector<TimeSeries>* out
       Json again = Json::parse(body.begin(), body.end());
       (void)again;
     } catch (const Json::parse_error& e) {
-      return Status::InvalidArgument("otlp json: byte " + std::to_string(e.byte) +
+      return Status::InvalidArgument("otlp json: byte " +
+                                     std::to_string(e.byte > 0 ? e.byte - 1 : 0) +
                                      ": invalid JSON (" + e.what() + ")");
     }
     return Status::InvalidArgument("otlp json: invalid JSON");
