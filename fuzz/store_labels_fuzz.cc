@@ -1,0 +1,13 @@
+// libFuzzer target: label sets read back from the SQLite state store (bytes on disk).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "backsight/store/state_store.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  backsight::Labels labels;
+  (void)backsight::store::DecodeLabels(
+      std::string_view(reinterpret_cast<const char*>(data), size), &labels);
+  return 0;
+}
