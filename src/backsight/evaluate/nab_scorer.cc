@@ -56,10 +56,9 @@ bool ParseDouble(std::string_view s, double* out) {
 
 // Calls `row(line_number, fields)` for every non-empty line after the header; `header(fields)`
 // is called first with the header's fields.
+// `path` only names the source in error messages.
 template <typename HeaderFn, typename RowFn>
-Status ForEachCsvRow(const std::string& path, HeaderFn header, RowFn row) {
-  std::string text;
-  BACKSIGHT_RETURN_IF_ERROR(ReadWholeFile(path, &text));
+Status ForEachCsvRow(std::string_view text, const std::string& path, HeaderFn header, RowFn row) {
   std::string_view rest(text);
   std::vector<std::string_view> fields;
   int64_t line_no = 0;
@@ -107,6 +106,22 @@ Status ReadTimestampValueCsv(const std::string& path, std::vector<TimestampNs>* 
                              std::vector<double>* values) {
   timestamps->clear();
   values->clear();
+  std::string text;
+  BACKSIGHT_RETURN_IF_ERROR(ReadWholeFile(path, &text));
+  return ParseTimestampValueCsv(text, path, timestamps, values);
+}
+
+Status ReadAnomalyScoreCsv(const std::string& path, std::vector<double>* scores) {
+  scores->clear();
+  std::string text;
+  BACKSIGHT_RETURN_IF_ERROR(ReadWholeFile(path, &text));
+  return ParseAnomalyScoreCsv(text, path, scores);
+}
+
+Status ParseTimestampValueCsv(std::string_view text, const std::string& path,
+                              std::vector<TimestampNs>* timestamps, std::vector<double>* values) {
+  timestamps->clear();
+  values->clear();
   auto header = [](const std::vector<std::string_view>& f) -> Status {
     if (f.size() < 2 || f[0] != "timestamp") {
       return Status::InvalidArgument("header must be 'timestamp,value'");
@@ -129,10 +144,11 @@ Status ReadTimestampValueCsv(const std::string& path, std::vector<TimestampNs>* 
     values->push_back(v);
     return Status::OK();
   };
-  return ForEachCsvRow(path, header, row);
+  return ForEachCsvRow(text, path, header, row);
 }
 
-Status ReadAnomalyScoreCsv(const std::string& path, std::vector<double>* scores) {
+Status ParseAnomalyScoreCsv(std::string_view text, const std::string& path,
+                            std::vector<double>* scores) {
   scores->clear();
   size_t col = 0, ncols = 0;
   auto header = [&](const std::vector<std::string_view>& f) -> Status {
@@ -162,7 +178,7 @@ Status ReadAnomalyScoreCsv(const std::string& path, std::vector<double>* scores)
     scores->push_back(v);
     return Status::OK();
   };
-  return ForEachCsvRow(path, header, row);
+  return ForEachCsvRow(text, path, header, row);
 }
 
 Status LoadNabCorpus(const std::string& nab_dir, NabCorpus* corpus) {

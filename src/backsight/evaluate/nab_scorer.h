@@ -69,6 +69,13 @@ Status ReadTimestampValueCsv(const std::string& path, std::vector<TimestampNs>* 
 /// or a score outside [0, 1.1) is InvalidArgument naming `path:line`.
 Status ReadAnomalyScoreCsv(const std::string& path, std::vector<double>* scores);
 
+/// In-memory forms of the two readers above: parse `text`; `path` only names the source in
+/// error messages. Same errors (except IoError).
+Status ParseTimestampValueCsv(std::string_view text, const std::string& path,
+                              std::vector<TimestampNs>* timestamps, std::vector<double>* values);
+Status ParseAnomalyScoreCsv(std::string_view text, const std::string& path,
+                            std::vector<double>* scores);
+
 /// Loads a NAB corpus from `nab_dir` (holding data/, labels/combined_windows.json and
 /// config/profiles.json). Each window edge must equal a timestamp of its file (else
 /// InvalidArgument naming the file and edge). Errors from reading are passed on.
