@@ -19,8 +19,8 @@ std::string NabDir() {
     std::string d = std::string(env) + "/nab";
     return fs::is_directory(d) ? d : std::string();
   }
-  for (std::string base : {std::string("../shared/data"),
-                           std::string(BACKSIGHT_SOURCE_DIR) + "/../shared/data"}) {
+  for (std::string base :
+       {std::string("../shared/data"), std::string(BACKSIGHT_SOURCE_DIR) + "/../shared/data"}) {
     if (fs::is_directory(base + "/nab/data")) return base + "/nab";
   }
   return {};
@@ -92,9 +92,7 @@ TEST_F(NabPublishedTest, CorpusShape) {
 }
 
 TEST_F(NabPublishedTest, Null) { Check("null", 0.0, 0.0, 0.0); }
-TEST_F(NabPublishedTest, WindowedGaussian) {
-  Check("windowedGaussian", 39.6495, 20.8680, 47.4100);
-}
+TEST_F(NabPublishedTest, WindowedGaussian) { Check("windowedGaussian", 39.6495, 20.8680, 47.4100); }
 TEST_F(NabPublishedTest, Numenta) { Check("numenta", 70.1011, 63.2092, 74.3202); }
 TEST_F(NabPublishedTest, ARTime) { Check("ARTime", 74.8538, 65.1540, 80.3623); }
 

@@ -59,8 +59,8 @@ double ScoreAt(const NabCorpus& c, const NabResults& r, double thr, size_t profi
 }
 
 TEST(NabScorerTest, ProbationIsFifteenPercentCappedAt750) {
-  for (auto [rows, expected] : {std::pair{100, 15}, {4032, 604}, {15902, 750}, {5000, 750},
-                                {4999, 749}}) {
+  for (auto [rows, expected] :
+       {std::pair{100, 15}, {4032, 604}, {15902, 750}, {5000, 750}, {4999, 749}}) {
     NabCorpus c;
     c.profiles = Profiles();
     c.files.push_back(MakeFile("c/f.csv", rows, {}));
@@ -121,8 +121,7 @@ TEST(NabScorerTest, FalsePositiveWeights) {
   // Far after (y > 3): -A_FP.
   EXPECT_NEAR(ScoreAt(c, Spikes(c, {{80, 0.9}}), 0.5, 1), -1.0 - 0.22, 1e-12);
   // Every FP counts (no de-duplication).
-  EXPECT_NEAR(ScoreAt(c, Spikes(c, {{20, 0.9}, {21, 0.9}, {22, 0.9}}), 0.5, 0), -1.0 - 0.33,
-              1e-12);
+  EXPECT_NEAR(ScoreAt(c, Spikes(c, {{20, 0.9}, {21, 0.9}, {22, 0.9}}), 0.5, 0), -1.0 - 0.33, 1e-12);
 }
 
 TEST(NabScorerTest, OnlyThePrecedingWindowShapesAnFalsePositive) {
@@ -269,8 +268,8 @@ TEST(NabCsvTest, ParsesTimestampValueWithCrLf) {
 TEST(NabCsvTest, ErrorsNameFileLineAndField) {
   std::vector<TimestampNs> ts;
   std::vector<double> v;
-  Status st = ParseTimestampValueCsv("timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,x\n",
-                                     "d.csv", &ts, &v);
+  Status st = ParseTimestampValueCsv(
+      "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,x\n", "d.csv", &ts, &v);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(st.message().find("d.csv:3"), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("value"), std::string::npos) << st.message();
@@ -289,8 +288,8 @@ TEST(NabCsvTest, ErrorsNameFileLineAndField) {
 
 TEST(NabCsvTest, AnomalyScoreColumnByName) {
   std::vector<double> s;
-  Status st = ParseAnomalyScoreCsv(
-      "timestamp,value,anomaly_score,label\nA,1,0.25,0\nB,2,1,1\n", "r.csv", &s);
+  Status st = ParseAnomalyScoreCsv("timestamp,value,anomaly_score,label\nA,1,0.25,0\nB,2,1,1\n",
+                                   "r.csv", &s);
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(s, (std::vector<double>{0.25, 1.0}));
   st = ParseAnomalyScoreCsv("timestamp,score\nA,1\n", "r.csv", &s);
