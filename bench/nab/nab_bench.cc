@@ -74,11 +74,15 @@ double Norm(const std::vector<NabProfileScore>& scores, const char* name) {
 void PrintScores(const std::string& label, const std::vector<NabProfileScore>& scores) {
   std::printf("\nNAB v1.1 scores of %s (threshold re-optimised per profile, exhaustive sweep):\n",
               label.c_str());
-  std::printf("  %-20s %10s %14s %12s %7s %7s %7s %8s\n", "profile", "NAB score", "threshold",
-              "raw score", "TP", "FP", "FN", "TN");
+  std::printf("  %-20s %10s %14s %12s %9s %7s %7s %7s %8s\n", "profile", "NAB score", "threshold",
+              "raw score", "windows", "TP", "FP", "FN", "TN");
   for (const auto& s : scores) {
-    std::printf("  %-20s %10.4f %14.10g %12.4f %7lld %7lld %7lld %8lld\n", s.profile.c_str(),
-                s.normalized, s.threshold, s.raw_score, static_cast<long long>(s.tp),
+    int detected = 0, total = 0;
+    for (const auto& f : s.files) detected += f.windows_detected, total += f.windows_total;
+    char win[32];
+    std::snprintf(win, sizeof win, "%d/%d", detected, total);
+    std::printf("  %-20s %10.4f %14.10g %12.4f %9s %7lld %7lld %7lld %8lld\n", s.profile.c_str(),
+                s.normalized, s.threshold, s.raw_score, win, static_cast<long long>(s.tp),
                 static_cast<long long>(s.fp), static_cast<long long>(s.fn),
                 static_cast<long long>(s.tn));
   }
