@@ -11,7 +11,6 @@
 //   nab_bench [--data DIR] [--out DIR] [--per-file] [--quiet]
 //   nab_bench --score RESULTS_DIR --detector-name NAME [--data DIR] [--per-file]
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -75,11 +74,15 @@ double Norm(const std::vector<NabProfileScore>& scores, const char* name) {
 void PrintScores(const std::string& label, const std::vector<NabProfileScore>& scores) {
   std::printf("\nNAB v1.1 scores of %s (threshold re-optimised per profile, exhaustive sweep):\n",
               label.c_str());
-  std::printf("  %-20s %10s %14s %12s %7s %7s %7s %8s\n", "profile", "NAB score", "threshold",
-              "raw score", "TP", "FP", "FN", "TN");
+  std::printf("  %-20s %10s %14s %12s %9s %7s %7s %7s %8s\n", "profile", "NAB score", "threshold",
+              "raw score", "windows", "TP", "FP", "FN", "TN");
   for (const auto& s : scores) {
-    std::printf("  %-20s %10.4f %14.10g %12.4f %7lld %7lld %7lld %8lld\n", s.profile.c_str(),
-                s.normalized, s.threshold, s.raw_score, static_cast<long long>(s.tp),
+    int detected = 0, total = 0;
+    for (const auto& f : s.files) detected += f.windows_detected, total += f.windows_total;
+    char win[32];
+    std::snprintf(win, sizeof win, "%d/%d", detected, total);
+    std::printf("  %-20s %10.4f %14.10g %12.4f %9s %7lld %7lld %7lld %8lld\n", s.profile.c_str(),
+                s.normalized, s.threshold, s.raw_score, win, static_cast<long long>(s.tp),
                 static_cast<long long>(s.fp), static_cast<long long>(s.fn),
                 static_cast<long long>(s.tn));
   }
@@ -106,8 +109,9 @@ void PrintScores(const std::string& label, const std::vector<NabProfileScore>& s
 void PrintPerFile(const std::vector<NabProfileScore>& scores,
                   const std::vector<std::string>& notes) {
   if (scores.empty()) return;
-  std::printf("\nPer file at the chosen thresholds (win = windows detected/total, fp = FP rows, "
-              "S = file's raw score contribution):\n");
+  std::printf(
+      "\nPer file at the chosen thresholds (win = windows detected/total, fp = FP rows, "
+      "S = file's raw score contribution):\n");
   std::printf("  %-58s", "file");
   for (const auto& s : scores) std::printf(" | %-24s", s.profile.c_str());
   std::printf("\n");
@@ -265,7 +269,7 @@ int main(int argc, char** argv) {
                   corpus.files.size(), static_cast<long long>(total_rows),
                   static_cast<long long>(corpus.num_windows));
       std::printf("Detector: MakeDefaultDetector(), one fresh instance per file, one pass\n");
-      std::printf("Rejected rows (scored 0): %lld in %lld files (", 
+      std::printf("Rejected rows (scored 0): %lld in %lld files (",
                   static_cast<long long>(other_errors + rejected[0] + rejected[1] + rejected[2]),
                   static_cast<long long>(files_with_rejects));
       for (int r = 0; r < static_cast<int>(detect::RejectReason::kCount); ++r) {
@@ -277,13 +281,14 @@ int main(int argc, char** argv) {
         std::printf("WARNING: %lld likelihoods were NaN or outside [0,1] (clamped)\n",
                     static_cast<long long>(bad_scores));
       }
-      std::printf("Throughput (1 thread): detector Update only %.3f s = %.2f M samples/s; "
-                  "end-to-end incl. CSV parsing %.3f s = %.2f M samples/s\n",
-                  det_s, total_rows / det_s / 1e6, det_s + load_s,
-                  total_rows / (det_s + load_s) / 1e6);
-      std::printf("Detector state (SaveState bytes at end of file): mean %.0f, max %zu per "
-                  "series\n",
-                  state_sum / static_cast<double>(corpus.files.size()), state_max);
+      std::printf(
+          "Throughput (1 thread): detector Update only %.3f s = %.2f M samples/s; "
+          "end-to-end incl. CSV parsing %.3f s = %.2f M samples/s\n",
+          det_s, total_rows / det_s / 1e6, det_s + load_s, total_rows / (det_s + load_s) / 1e6);
+      std::printf(
+          "Detector state (SaveState bytes at end of file): mean %.0f, max %zu per "
+          "series\n",
+          state_sum / static_cast<double>(corpus.files.size()), state_max);
       if (!out_dir.empty()) {
         std::printf("Results written to %s/backsight/<category>/backsight_<name>.csv\n",
                     out_dir.c_str());

@@ -6,11 +6,10 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <sstream>
 #include <unordered_map>
-
-#include <nlohmann/json.hpp>
 
 namespace backsight::evaluate {
 namespace {
@@ -26,7 +25,8 @@ Status ReadWholeFile(const std::string& path, std::string* out) {
 }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   return s;
 }
@@ -56,10 +56,9 @@ bool ParseDouble(std::string_view s, double* out) {
 
 // Calls `row(line_number, fields)` for every non-empty line after the header; `header(fields)`
 // is called first with the header's fields.
+// `path` only names the source in error messages.
 template <typename HeaderFn, typename RowFn>
-Status ForEachCsvRow(const std::string& path, HeaderFn header, RowFn row) {
-  std::string text;
-  BACKSIGHT_RETURN_IF_ERROR(ReadWholeFile(path, &text));
+Status ForEachCsvRow(std::string_view text, const std::string& path, HeaderFn header, RowFn row) {
   std::string_view rest(text);
   std::vector<std::string_view> fields;
   int64_t line_no = 0;
@@ -99,12 +98,29 @@ std::string NabFile::Category() const {
 std::string NabFile::Name() const {
   size_t slash = key.rfind('/');
   std::string base = slash == std::string::npos ? key : key.substr(slash + 1);
-  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".csv") == 0) base.resize(base.size() - 4);
+  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".csv") == 0)
+    base.resize(base.size() - 4);
   return base;
 }
 
 Status ReadTimestampValueCsv(const std::string& path, std::vector<TimestampNs>* timestamps,
                              std::vector<double>* values) {
+  timestamps->clear();
+  values->clear();
+  std::string text;
+  BACKSIGHT_RETURN_IF_ERROR(ReadWholeFile(path, &text));
+  return ParseTimestampValueCsv(text, path, timestamps, values);
+}
+
+Status ReadAnomalyScoreCsv(const std::string& path, std::vector<double>* scores) {
+  scores->clear();
+  std::string text;
+  BACKSIGHT_RETURN_IF_ERROR(ReadWholeFile(path, &text));
+  return ParseAnomalyScoreCsv(text, path, scores);
+}
+
+Status ParseTimestampValueCsv(std::string_view text, const std::string& path,
+                              std::vector<TimestampNs>* timestamps, std::vector<double>* values) {
   timestamps->clear();
   values->clear();
   auto header = [](const std::vector<std::string_view>& f) -> Status {
@@ -129,10 +145,11 @@ Status ReadTimestampValueCsv(const std::string& path, std::vector<TimestampNs>* 
     values->push_back(v);
     return Status::OK();
   };
-  return ForEachCsvRow(path, header, row);
+  return ForEachCsvRow(text, path, header, row);
 }
 
-Status ReadAnomalyScoreCsv(const std::string& path, std::vector<double>* scores) {
+Status ParseAnomalyScoreCsv(std::string_view text, const std::string& path,
+                            std::vector<double>* scores) {
   scores->clear();
   size_t col = 0, ncols = 0;
   auto header = [&](const std::vector<std::string_view>& f) -> Status {
@@ -162,7 +179,7 @@ Status ReadAnomalyScoreCsv(const std::string& path, std::vector<double>* scores)
     scores->push_back(v);
     return Status::OK();
   };
-  return ForEachCsvRow(path, header, row);
+  return ForEachCsvRow(text, path, header, row);
 }
 
 Status LoadNabCorpus(const std::string& nab_dir, NabCorpus* corpus) {
@@ -177,7 +194,8 @@ Status LoadNabCorpus(const std::string& nab_dir, NabCorpus* corpus) {
       return Status::InvalidArgument(path + ": not a JSON object");
     }
     for (auto& [name, prof] : j.items()) {
-      const auto* cm = prof.is_object() && prof.contains("CostMatrix") ? &prof["CostMatrix"] : nullptr;
+      const auto* cm =
+          prof.is_object() && prof.contains("CostMatrix") ? &prof["CostMatrix"] : nullptr;
       NabProfile p;
       p.name = name;
       for (auto [field, dst] : {std::pair<const char*, double*>{"tpWeight", &p.tp_weight},
@@ -185,8 +203,8 @@ Status LoadNabCorpus(const std::string& nab_dir, NabCorpus* corpus) {
                                 {"fnWeight", &p.fn_weight}}) {
         if (cm == nullptr || !cm->is_object() || !cm->contains(field) ||
             !(*cm)[field].is_number()) {
-          return Status::InvalidArgument(path + ": profile " + name + ": missing number CostMatrix." +
-                                         field);
+          return Status::InvalidArgument(path + ": profile " + name +
+                                         ": missing number CostMatrix." + field);
         }
         *dst = (*cm)[field].get<double>();
       }
@@ -279,8 +297,8 @@ Status NabScorer::Create(const NabCorpus& corpus, NabScorer* scorer) {
     // §3: per-row base weights.
     g.window_of_row.assign(g.rows, -1);
     g.base_weight.assign(g.rows, -1.0);
-    size_t k = 0;        // next window not yet ended
-    int64_t prev = -1;   // index of the most recent window that ended before i
+    size_t k = 0;       // next window not yet ended
+    int64_t prev = -1;  // index of the most recent window that ended before i
     for (int64_t i = 0; i < g.rows; ++i) {
       while (k < g.windows.size() && g.windows[k].right < i) prev = static_cast<int64_t>(k++);
       if (k < g.windows.size() && g.windows[k].left <= i) {
@@ -388,8 +406,8 @@ Status NabScorer::ScoreCorpus(const NabResults& results, std::vector<NabProfileS
     // §6 normalisation.
     best.null_score = -prof.fn_weight * static_cast<double>(num_windows_);
     best.perfect_score = prof.tp_weight * static_cast<double>(num_windows_);
-    best.normalized = 100.0 * (best.raw_score - best.null_score) /
-                      (best.perfect_score - best.null_score);
+    best.normalized =
+        100.0 * (best.raw_score - best.null_score) / (best.perfect_score - best.null_score);
     // Per-file breakdown at theta*.
     NabProfileScore at;
     BACKSIGHT_RETURN_IF_ERROR(ScoreAtThreshold(results, p, best.threshold, &at));

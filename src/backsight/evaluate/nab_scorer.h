@@ -69,6 +69,13 @@ Status ReadTimestampValueCsv(const std::string& path, std::vector<TimestampNs>* 
 /// or a score outside [0, 1.1) is InvalidArgument naming `path:line`.
 Status ReadAnomalyScoreCsv(const std::string& path, std::vector<double>* scores);
 
+/// In-memory forms of the two readers above: parse `text`; `path` only names the source in
+/// error messages. Same errors (except IoError).
+Status ParseTimestampValueCsv(std::string_view text, const std::string& path,
+                              std::vector<TimestampNs>* timestamps, std::vector<double>* values);
+Status ParseAnomalyScoreCsv(std::string_view text, const std::string& path,
+                            std::vector<double>* scores);
+
 /// Loads a NAB corpus from `nab_dir` (holding data/, labels/combined_windows.json and
 /// config/profiles.json). Each window edge must equal a timestamp of its file (else
 /// InvalidArgument naming the file and edge). Errors from reading are passed on.
@@ -84,19 +91,19 @@ Status LoadNabResults(const std::string& detector_dir, std::string_view detector
 struct NabFileScore {
   std::string key;
   int windows_detected = 0;
-  int windows_total = 0;   // scorable windows (at least one row after probation)
-  int64_t fp_rows = 0;     // detected rows outside windows (after probation)
-  double score = 0;        // S_file(threshold), raw, for the profile
+  int windows_total = 0;  // scorable windows (at least one row after probation)
+  int64_t fp_rows = 0;    // detected rows outside windows (after probation)
+  double score = 0;       // S_file(threshold), raw, for the profile
 };
 
 /// Result for one profile.
 struct NabProfileScore {
   std::string profile;
-  double threshold = 1.1;       // theta*: rows with score >= threshold are detections
-  double raw_score = 0;         // S(theta*)
-  double null_score = 0;        // S_null = -A_FN * K
-  double perfect_score = 0;     // S_perfect = A_TP * K
-  double normalized = 0;        // 100 (S - S_null) / (S_perfect - S_null)
+  double threshold = 1.1;                  // theta*: rows with score >= threshold are detections
+  double raw_score = 0;                    // S(theta*)
+  double null_score = 0;                   // S_null = -A_FN * K
+  double perfect_score = 0;                // S_perfect = A_TP * K
+  double normalized = 0;                   // 100 (S - S_null) / (S_perfect - S_null)
   int64_t tp = 0, fp = 0, fn = 0, tn = 0;  // row counts after probation
   std::vector<NabFileScore> files;         // per-file breakdown at theta*, corpus order
 };
