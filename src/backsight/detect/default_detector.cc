@@ -1,135 +1,250 @@
-// The default detector.
+// The default detector: streaming multi-feature novelty detection.
 //
-// Model (raw score): three one-step predictors run side by side — naive (last value), exponentially
-// weighted level (Brown's simple exponential smoothing), and level + seasonal profile once a period is
-// found in the data. Each predictor's residual is scaled by its own robust scale (exponentially
-// weighted mean absolute residual, updated with residuals clipped at kClip scales so that anomalies do
-// not inflate the baseline). The raw score is the smallest scaled residual: a sample is surprising
-// only when no predictor explains it (so a lasting level shift is scored at its onset, then absorbed).
-//
-// Calibration: the anomaly likelihood of Ahmad et al. (2017) over the raw scores gives a Gaussian tail
-// surprise s = -log10(tail); anomaly_score = s / kSurpriseAtOne, so > 1 means a tail probability below
-// 10^-kSurpriseAtOne.
-//
+// Model (raw evidence, see calibrator.h for the fields):
+//  * Forecast residual. Three one-step predictors run side by side: naive (last value),
+//    exponentially weighted level (simple exponential smoothing, Brown 1956) and, once a period is
+//    found in the data (seasonality.h), level + seasonal profile (additive Holt-Winters without
+//    trend). Each residual is scaled by its own robust scale: the exponentially weighted mean
+//    absolute residual, updated with residuals clipped at kClip scales so that anomalies do not
+//    inflate the baseline. For strongly seasonal series the seasonal residual is used; otherwise
+//    the larger of the naive and level residuals, but no larger than the seasonal one when a
+//    weak period exists. Its log1p, and its 10-sample mean, are compared with their decayed
+//    maxima (record ratios, half-life kRecordHalfLife samples); after a record the feature rests
+//    for kRestSamples samples (its ratio is damped), so one event is reported once.
+//  * Novelty of the value and of its 10-sample rolling mean against the whole-history envelope
+//    (Numenta's "spatial anomaly" rule), and of the value against a forgetting envelope of the
+//    recent regime (time constant kLocalTau samples).
+// Calibration (calibrator.h): evidence -> likelihood with a fixed severity order -> anomaly_score.
 // Decision: is_anomaly = anomaly_score > 1 after warm-up.
+//
+// Everything is O(1) per sample; the state is about 1.5 KiB and restores bit-exactly.
 #include "backsight/detect/default_detector.h"
 
 #include <algorithm>
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
 #include "backsight/core/byte_io.h"
 #include "backsight/detect/calibrator.h"
+#include "backsight/detect/novelty.h"
 #include "backsight/detect/seasonality.h"
 
 namespace backsight::detect {
 namespace {
 
-constexpr uint32_t kStateMagic = 0x42534430;  // "BSD0"
-constexpr double kClip = 4.0;
-constexpr double kLevelAlpha = 0.1;
-constexpr double kScaleAlpha = 0.02;
-constexpr double kSurpriseAtOne = 4.0;
-constexpr int kShortWindow = 10;
-constexpr double kLongAlpha = 1.0 / 2000;
-constexpr int kMaxBins = 96;
-constexpr double kProfileAlpha = 0.1;
-constexpr int kSelect = 0;  // 0 = min over predictors, 1 = best model, 2 = seasonal when strong
+constexpr uint32_t kStateMagic = 0x42534431;  // "BSD1"
+constexpr double kClip = 4.0;                 // residual clipping, in robust scales
+constexpr double kLevelAlpha = 0.1;           // smoothing weight of the level
+constexpr double kScaleAlpha = 0.02;          // smoothing weight of the robust scales
+constexpr double kProfileAlpha = 0.1;         // smoothing weight of a seasonal profile bin
+constexpr int kMaxBins = 96;                  // seasonal profile resolution (bins per period)
+constexpr double kStrongSeasonality = 0.6;    // ACF above which the seasonal model is trusted
+constexpr double kRecordHalfLife = 20000;     // samples
+constexpr double kRecordTrigger = 0.9;        // record ratio that starts a rest period
+constexpr int kRestSamples = 200;
+constexpr double kRestDamping = 0.3;
+constexpr uint32_t kGlobalMinSamples = 50;    // envelope must have seen this many values
+constexpr uint32_t kLocalMinSamples = 100;
+constexpr double kLocalTau = 500;             // samples
+constexpr double kBandScales = 5.0;           // yhat band half-width in robust scales
 
 /// Robust scale of a residual stream: EW mean absolute residual with clipped updates.
 struct RobustScale {
   double s = 0;
   uint32_t n = 0;
   void Update(double abs_resid) {
-    ++n;
-    if (n == 1) { s = abs_resid; return; }
+    if (n < UINT32_MAX) ++n;
+    if (n == 1) {
+      s = abs_resid;
+      return;
+    }
     const double a = std::max(kScaleAlpha, 1.0 / n);
     const double clipped = s > 0 ? std::min(abs_resid, kClip * s) : abs_resid;
     s += a * (clipped - s);
   }
+  void Save(ByteWriter* w) const {
+    w->PutDouble(s);
+    w->PutU32(n);
+  }
+  Status Restore(ByteReader* r) {
+    BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&s, "scale.s"));
+    return r->GetU32(&n, "scale.n");
+  }
 };
+
+/// Everything that changes per sample; replaced as a whole on restore.
+struct State {
+  DetectorStats stats;
+  TimestampNs last_ts = 0;
+  double step_ns = 0;     // typical sampling step (EW, outlier-limited)
+  double resolution = 0;  // smallest non-zero |difference| seen (integer series: 1)
+  double level = 0;
+  double last = 0;
+  RobustScale naive_scale;
+  RobustScale level_scale;
+  // Seasonal model.
+  PeriodFinder period_finder;
+  int64_t period_ns = 0;  // active period, 0 = none
+  int bins = 0;
+  double seas_level = 0;
+  RobustScale seas_scale;
+  std::array<float, kMaxBins> profile{};
+  // Novelty features.
+  GlobalEnvelope value_env;
+  GlobalEnvelope mean_env;
+  LocalEnvelope local_env;
+  RollingMean value_mean;
+  RollingMean residual_mean;
+  RecordRatio residual_record;
+  RecordRatio residual_mean_record;
+  int rest = 0;  // samples left in the residual record's rest period
+
+  void Save(ByteWriter* w) const;
+  Status Restore(ByteReader* r);
+};
+
+void PutFloat(ByteWriter* w, float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  w->PutU32(bits);
+}
+
+Status GetFloat(ByteReader* r, float* f, const char* field) {
+  uint32_t bits;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&bits, field));
+  std::memcpy(f, &bits, 4);
+  return Status::OK();
+}
+
+void State::Save(ByteWriter* w) const {
+  w->PutU64(stats.accepted);
+  for (uint64_t c : stats.rejected) w->PutU64(c);
+  w->PutU64(stats.gaps);
+  w->PutI64(last_ts);
+  w->PutDouble(step_ns);
+  w->PutDouble(resolution);
+  w->PutDouble(level);
+  w->PutDouble(last);
+  naive_scale.Save(w);
+  level_scale.Save(w);
+  period_finder.Save(w);
+  w->PutI64(period_ns);
+  w->PutU8(static_cast<uint8_t>(bins));
+  w->PutDouble(seas_level);
+  seas_scale.Save(w);
+  for (int i = 0; i < bins; ++i) PutFloat(w, profile[i]);
+  value_env.Save(w);
+  mean_env.Save(w);
+  local_env.Save(w);
+  value_mean.Save(w);
+  residual_mean.Save(w);
+  residual_record.Save(w);
+  residual_mean_record.Save(w);
+  w->PutU32(static_cast<uint32_t>(rest));
+}
+
+Status State::Restore(ByteReader* r) {
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU64(&stats.accepted, "accepted"));
+  for (uint64_t& c : stats.rejected) BACKSIGHT_RETURN_IF_ERROR(r->GetU64(&c, "rejected"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU64(&stats.gaps, "gaps"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetI64(&last_ts, "last_ts"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&step_ns, "step_ns"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&resolution, "resolution"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&level, "level"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&last, "last"));
+  BACKSIGHT_RETURN_IF_ERROR(naive_scale.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(level_scale.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(period_finder.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetI64(&period_ns, "period_ns"));
+  uint8_t b;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&b, "bins"));
+  if (b > kMaxBins || (b == 0) != (period_ns == 0) || period_ns < 0) {
+    return Status::Corruption("inconsistent seasonal state (bins " + std::to_string(b) +
+                              ", period_ns " + std::to_string(period_ns) + ")");
+  }
+  bins = b;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&seas_level, "seas_level"));
+  BACKSIGHT_RETURN_IF_ERROR(seas_scale.Restore(r));
+  for (int i = 0; i < bins; ++i) BACKSIGHT_RETURN_IF_ERROR(GetFloat(r, &profile[i], "profile"));
+  BACKSIGHT_RETURN_IF_ERROR(value_env.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(mean_env.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(local_env.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(value_mean.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(residual_mean.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(residual_record.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(residual_mean_record.Restore(r));
+  uint32_t rest_u;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&rest_u, "rest"));
+  if (rest_u > kRestSamples) return Status::Corruption("rest period out of range");
+  rest = static_cast<int>(rest_u);
+  return Status::OK();
+}
 
 class DefaultDetector final : public Detector {
  public:
-  explicit DefaultDetector(const DefaultDetectorOptions& o)
-      : opt_(o) {}
+  explicit DefaultDetector(const DefaultDetectorOptions& o) : opt_(o) {}
 
   Status Update(TimestampNs ts, double x, DetectionResult* r) override {
     if (!std::isfinite(x)) {
       ++st_.stats.rejected[static_cast<int>(RejectReason::kNonFiniteValue)];
-      return Status::InvalidArgument("non-finite value");
+      return Status::InvalidArgument(std::string("rejected sample: ") +
+                                     RejectReasonName(RejectReason::kNonFiniteValue));
     }
     if (st_.stats.accepted > 0 && ts <= st_.last_ts) {
       const RejectReason why =
           ts == st_.last_ts ? RejectReason::kDuplicateTimestamp : RejectReason::kOutOfOrder;
       ++st_.stats.rejected[static_cast<int>(why)];
-      return Status::OutOfRange(RejectReasonName(why));
+      return Status::OutOfRange(std::string("rejected sample: ") + RejectReasonName(why));
     }
-    if (st_.stats.accepted == 0) {
-      st_.level = x;
-      st_.last = x;
-    } else {
-      const double step = static_cast<double>(ts - st_.last_ts);
-      if (st_.step_ns > 0 && step > 1.5 * st_.step_ns) ++st_.stats.gaps;
-      st_.step_ns = st_.step_ns == 0 ? step : st_.step_ns + 0.05 * (std::min(step, 4 * st_.step_ns) - st_.step_ns);
-      const double d = std::fabs(x - st_.last);
-      if (d > 0 && (st_.resolution == 0 || d < st_.resolution)) st_.resolution = d;
-    }
+    TrackSampling(ts, x);
 
+    // Forecast residuals of the three predictors, each in its own robust scale.
     const double floor = std::max(st_.resolution * 0.5, 1e-9 * (std::fabs(st_.level) + 1e-12));
     const double e_naive = x - st_.last;
     const double e_level = x - st_.level;
-    double z_naive = std::fabs(e_naive) / std::max(st_.naive.s, floor);
-    double z_level = std::fabs(e_level) / std::max(st_.level_scale.s, floor);
-    double z = std::min(z_naive, z_level);
+    double z = std::max(std::fabs(e_naive) / std::max(st_.naive_scale.s, floor),
+                        std::fabs(e_level) / std::max(st_.level_scale.s, floor));
+    double yhat = st_.level;
+    double yscale = std::max(st_.level_scale.s, floor);
     int bin = -1;
     double e_seas = 0;
     if (st_.period_ns > 0) {
       bin = PhaseBin(ts);
-      e_seas = x - (st_.seas_level + st_.profile[bin]);
-      const double z_seas = std::fabs(e_seas) / std::max(st_.seas_scale.s, floor);
+      const double pred = st_.seas_level + st_.profile[bin];
+      e_seas = x - pred;
       if (st_.seas_scale.n > 10) {
-        if (kSelect == 0) {
-          z = std::min(z, z_seas);
-        } else if (kSelect == 1) {
-          if (st_.seas_scale.s < std::min(st_.naive.s, st_.level_scale.s)) z = z_seas;
+        const double z_seas = std::fabs(e_seas) / std::max(st_.seas_scale.s, floor);
+        if (st_.period_finder.strength() > kStrongSeasonality) {
+          z = z_seas;
+          yhat = pred;
+          yscale = std::max(st_.seas_scale.s, floor);
         } else {
-          if (st_.period_finder.strength() > 0.6) z = z_seas;
-          else z = std::min(z, z_seas);
+          z = std::min(z, z_seas);
         }
       }
     }
     if (st_.stats.accepted < 2) z = 0;
 
-    const double raw = std::log1p(z);
-    const double surprise = st_.likelihood.Update(raw);
+    NoveltyEvidence ev;
+    ev.residual_record = ResidualRecord(std::log1p(z));
+    const double mean10 = st_.value_mean.Add(x);
+    ev.global_excess = std::max(st_.value_env.Update(x, kGlobalMinSamples),
+                                st_.mean_env.Update(mean10, kGlobalMinSamples + 10));
+    ev.local_excess = st_.local_env.Update(x, kLocalTau, kLocalMinSamples);
 
-    r->raw_score = raw;
-    r->anomaly_score = surprise / kSurpriseAtOne;
-    r->likelihood = 1.0 - std::pow(10.0, -surprise);
+    // Calibration and decision.
+    r->raw_score = std::max({ev.global_excess, ev.local_excess, ev.residual_record});
+    r->likelihood = NoveltyLikelihood(ev);
+    r->anomaly_score = AnomalyScoreFromLikelihood(r->likelihood);
     r->warming_up = st_.stats.accepted < static_cast<uint64_t>(opt_.warmup_samples);
     r->is_anomaly = !r->warming_up && r->anomaly_score > 1.0;
-    const double band = kClip * std::max(st_.level_scale.s, floor);
-    r->yhat = st_.level;
-    r->yhat_lower = st_.level - band;
-    r->yhat_upper = st_.level + band;
+    r->yhat = yhat;
+    r->yhat_lower = yhat - kBandScales * yscale;
+    r->yhat_upper = yhat + kBandScales * yscale;
 
-    if (bin >= 0) {
-      const double sc = std::max(st_.seas_scale.s, floor);
-      const double ce = std::clamp(e_seas, -kClip * sc, kClip * sc);
-      st_.seas_scale.Update(std::fabs(e_seas));
-      st_.seas_level += kLevelAlpha * ce;
-      st_.profile[bin] += static_cast<float>(kProfileAlpha * ce);
-    }
-    if (st_.period_finder.Add(ts, x)) MaybeAdoptPeriod();
-    st_.naive.Update(std::fabs(e_naive));
-    st_.level_scale.Update(std::fabs(e_level));
-    st_.level += kLevelAlpha * e_level;
-    st_.last = x;
-    st_.last_ts = ts;
-    ++st_.stats.accepted;
+    LearnPredictors(ts, x, e_naive, e_level, bin, e_seas, floor);
     return Status::OK();
   }
 
@@ -137,73 +252,25 @@ class DefaultDetector final : public Detector {
     ByteWriter w(out);
     w.PutU32(kStateMagic);
     w.PutU32(static_cast<uint32_t>(opt_.warmup_samples));
-    w.PutU64(st_.stats.accepted);
-    for (uint64_t c : st_.stats.rejected) w.PutU64(c);
-    w.PutU64(st_.stats.gaps);
-    w.PutI64(st_.last_ts);
-    w.PutDouble(st_.step_ns);
-    w.PutDouble(st_.resolution);
-    w.PutDouble(st_.level);
-    w.PutDouble(st_.last);
-    w.PutDouble(st_.naive.s);
-    w.PutU32(st_.naive.n);
-    w.PutDouble(st_.level_scale.s);
-    w.PutU32(st_.level_scale.n);
-    st_.likelihood.Save(&w);
-    st_.period_finder.Save(&w);
-    w.PutI64(st_.period_ns);
-    w.PutU8(static_cast<uint8_t>(st_.bins));
-    w.PutDouble(st_.seas_level);
-    w.PutDouble(st_.seas_scale.s);
-    w.PutU32(st_.seas_scale.n);
-    for (int i = 0; i < st_.bins; ++i) {
-      uint32_t bits;
-      std::memcpy(&bits, &st_.profile[i], 4);
-      w.PutU32(bits);
-    }
+    st_.Save(&w);
   }
 
   Status RestoreState(std::string_view in) override {
-    State tmp;
-    DefaultDetectorOptions tmp_opt = opt_;
     ByteReader rd(in);
     uint32_t magic, warm;
     BACKSIGHT_RETURN_IF_ERROR(rd.GetU32(&magic, "magic"));
-    if (magic != kStateMagic) return Status::Corruption("not a default-detector state (bad magic)");
+    if (magic != kStateMagic) {
+      return Status::Corruption("not a default-detector state (bad magic at byte 0)");
+    }
     BACKSIGHT_RETURN_IF_ERROR(rd.GetU32(&warm, "warmup_samples"));
-    tmp_opt.warmup_samples = static_cast<int>(warm);
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetU64(&tmp.stats.accepted, "accepted"));
-    for (uint64_t& c : tmp.stats.rejected) BACKSIGHT_RETURN_IF_ERROR(rd.GetU64(&c, "rejected"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetU64(&tmp.stats.gaps, "gaps"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetI64(&tmp.last_ts, "last_ts"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetDouble(&tmp.step_ns, "step_ns"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetDouble(&tmp.resolution, "resolution"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetDouble(&tmp.level, "level"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetDouble(&tmp.last, "last"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetDouble(&tmp.naive.s, "naive.s"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetU32(&tmp.naive.n, "naive.n"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetDouble(&tmp.level_scale.s, "level_scale.s"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetU32(&tmp.level_scale.n, "level_scale.n"));
-    BACKSIGHT_RETURN_IF_ERROR(tmp.likelihood.Restore(&rd));
-    BACKSIGHT_RETURN_IF_ERROR(tmp.period_finder.Restore(&rd));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetI64(&tmp.period_ns, "period_ns"));
-    uint8_t bins;
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetU8(&bins, "bins"));
-    if (bins > kMaxBins || (bins == 0) != (tmp.period_ns == 0) || tmp.period_ns < 0) {
-      return Status::Corruption("inconsistent seasonal state (bins/period_ns)");
+    State tmp;
+    BACKSIGHT_RETURN_IF_ERROR(tmp.Restore(&rd));
+    if (!rd.done()) {
+      return Status::Corruption("trailing bytes after detector state at byte " +
+                                std::to_string(rd.position()));
     }
-    tmp.bins = bins;
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetDouble(&tmp.seas_level, "seas_level"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetDouble(&tmp.seas_scale.s, "seas_scale.s"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetU32(&tmp.seas_scale.n, "seas_scale.n"));
-    for (int i = 0; i < tmp.bins; ++i) {
-      uint32_t bits;
-      BACKSIGHT_RETURN_IF_ERROR(rd.GetU32(&bits, "profile"));
-      std::memcpy(&tmp.profile[i], &bits, 4);
-    }
-    if (!rd.done()) return Status::Corruption("trailing bytes after detector state");
+    opt_.warmup_samples = static_cast<int>(warm);
     st_ = tmp;
-    opt_ = tmp_opt;
     return Status::OK();
   }
 
@@ -211,24 +278,35 @@ class DefaultDetector final : public Detector {
   std::string_view name() const override { return "default"; }
 
  private:
-  /// Everything that changes per sample; copied as a whole on restore.
-  struct State {
-    DetectorStats stats;
-    TimestampNs last_ts = 0;
-    double step_ns = 0;
-    double resolution = 0;
-    double level = 0;
-    double last = 0;
-    RobustScale naive;
-    RobustScale level_scale;
-    AnomalyLikelihood likelihood{kShortWindow, kLongAlpha, 0.1};
-    PeriodFinder period_finder;
-    int64_t period_ns = 0;  // active seasonal period, 0 = none
-    int bins = 0;
-    double seas_level = 0;
-    RobustScale seas_scale;
-    std::array<float, kMaxBins> profile{};
-  };
+  void TrackSampling(TimestampNs ts, double x) {
+    if (st_.stats.accepted == 0) {
+      st_.level = x;
+      st_.last = x;
+      return;
+    }
+    const double step = static_cast<double>(ts - st_.last_ts);
+    if (st_.step_ns > 0 && step > 1.5 * st_.step_ns) ++st_.stats.gaps;
+    st_.step_ns = st_.step_ns == 0
+                      ? step
+                      : st_.step_ns + 0.05 * (std::min(step, 4 * st_.step_ns) - st_.step_ns);
+    const double d = std::fabs(x - st_.last);
+    if (d > 0 && (st_.resolution == 0 || d < st_.resolution)) st_.resolution = d;
+  }
+
+  // Record ratio of the residual (point and 10-sample mean), with a rest period after a record.
+  double ResidualRecord(double raw) {
+    static const double kDecay = std::exp(-std::log(2.0) / kRecordHalfLife);
+    const double point = st_.residual_record.Update(raw, kDecay, 1e-3);
+    const double mean = st_.residual_mean_record.Update(st_.residual_mean.Add(raw), kDecay, 1e-3);
+    double rec = std::max(point, mean);
+    if (st_.rest > 0) {
+      --st_.rest;
+      rec *= kRestDamping;
+    } else if (rec > kRecordTrigger) {
+      st_.rest = kRestSamples;
+    }
+    return rec;
+  }
 
   int PhaseBin(TimestampNs ts) const {
     const int64_t p = st_.period_ns;
@@ -237,6 +315,25 @@ class DefaultDetector final : public Detector {
     return std::min(st_.bins - 1, static_cast<int>(static_cast<double>(m) / p * st_.bins));
   }
 
+  void LearnPredictors(TimestampNs ts, double x, double e_naive, double e_level, int bin,
+                       double e_seas, double floor) {
+    if (bin >= 0) {
+      const double sc = std::max(st_.seas_scale.s, floor);
+      const double ce = std::clamp(e_seas, -kClip * sc, kClip * sc);
+      st_.seas_scale.Update(std::fabs(e_seas));
+      st_.seas_level += kLevelAlpha * ce;
+      st_.profile[bin] += static_cast<float>(kProfileAlpha * ce);
+    }
+    if (st_.period_finder.Add(ts, x)) MaybeAdoptPeriod();
+    st_.naive_scale.Update(std::fabs(e_naive));
+    st_.level_scale.Update(std::fabs(e_level));
+    st_.level += kLevelAlpha * e_level;
+    st_.last = x;
+    st_.last_ts = ts;
+    ++st_.stats.accepted;
+  }
+
+  // Switches to a newly found period (warm-starting its profile from the period finder's summary).
   void MaybeAdoptPeriod() {
     const int64_t p = st_.period_finder.period_ns();
     if (p <= 0 || st_.step_ns <= 0) return;

@@ -7,7 +7,7 @@
 namespace backsight::detect {
 
 namespace {
-constexpr double kMinAcf = 0.3;
+constexpr double kMinAcf = 0.5;
 constexpr int kMinCycles = 3;  // the summary must span at least this many periods
 }  // namespace
 
@@ -44,8 +44,6 @@ void PeriodFinder::Analyse() {
     y[i] = sum_[i] - (icpt + slope * i);
     var += y[i] * y[i];
   }
-  period_ns_ = 0;
-  strength_ = 0;
   if (var <= 0) return;
   std::array<double, kCapacity> acf{};
   const int max_lag = n / kMinCycles;
@@ -54,19 +52,32 @@ void PeriodFinder::Analyse() {
     for (int i = 0; i + lag < n; ++i) c += y[i] * y[i + lag];
     acf[lag] = c / var * n / (n - lag);  // unbiased-ish normalisation
   }
+  // Highest local maximum of the ACF above kMinAcf (lag 1 excluded: it only says "smooth").
+  int best = -1;
   for (int lag = 2; lag < max_lag; ++lag) {
-    if (acf[lag] > kMinAcf && acf[lag] >= acf[lag - 1] && acf[lag] >= acf[lag + 1]) {
-      // Refine with a parabola through the peak, then convert buckets to ns.
-      const double a = acf[lag - 1], b = acf[lag], c = acf[lag + 1];
-      const double den = a - 2 * b + c;
-      const double off = den != 0 ? std::clamp(0.5 * (a - c) / den, -0.5, 0.5) : 0.0;
-      const double step_ns =
-          n_ > 1 ? static_cast<double>(last_ts_ - first_ts_) / static_cast<double>(n_ - 1) : 0;
-      period_ns_ = static_cast<int64_t>(std::llround((lag + off) * agg_ * step_ns));
-      strength_ = b;
-      return;
+    if (acf[lag] > kMinAcf && acf[lag] >= acf[lag - 1] && acf[lag] >= acf[lag + 1] &&
+        (best < 0 || acf[lag] > acf[best] + 0.05)) {
+      best = lag;
     }
   }
+  // A period found earlier at a finer resolution is kept unless this one is clearly stronger
+  // (coarser summaries alias short periods away; they must not erase them).
+  if (best < 0 || (period_ns_ != 0 && acf[best] < strength_ + 0.1)) return;
+  // Refine with a parabola through the peak, then convert buckets to ns.
+  const double a = acf[best - 1], b = acf[best], c = acf[best + 1];
+  const double den = a - 2 * b + c;
+  const double off = den != 0 ? std::clamp(0.5 * (a - c) / den, -0.5, 0.5) : 0.0;
+  const double step_ns =
+      n_ > 1 ? static_cast<double>(last_ts_ - first_ts_) / static_cast<double>(n_ - 1) : 0;
+  double p = (best + off) * agg_ * step_ns;
+  // Calendar periods are by far the most common in telemetry: snap to an hour, a day or a week
+  // when the estimate is within the bucket resolution of one.
+  const double kCal[] = {3600e9, 86400e9, 604800e9};
+  for (double cal : kCal) {
+    if (std::fabs(p - cal) <= std::max(0.03 * cal, agg_ * step_ns)) p = cal;
+  }
+  period_ns_ = static_cast<int64_t>(std::llround(p));
+  strength_ = b;
 }
 
 void PeriodFinder::PhaseMeans(int64_t p, int bins, float* out) const {
