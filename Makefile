@@ -6,10 +6,14 @@ JOBS ?= $(shell nproc)
 BACKSIGHT_DATA ?= ../shared/data
 export BACKSIGHT_DATA
 
-.PHONY: deps build run test asan bench nab fuzz format clean
+.PHONY: deps deps-test build run test asan bench nab fuzz format clean
 
 deps:
 	./scripts/install-deps.sh
+
+# Test dependencies: adds the real Prometheus, Alertmanager and node-exporter used by the tests.
+deps-test:
+	./scripts/install-deps.sh --test
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
@@ -21,11 +25,11 @@ run: build
 	$(BUILD)/backsight detect data/demo/machine_temperature_system_failure.csv -o $(BUILD)/demo_scores.csv --plot $(BUILD)/demo.png
 	@echo "scores: $(BUILD)/demo_scores.csv  plot: $(BUILD)/demo.png"
 
-test: build
+test: deps-test build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # Test configuration with AddressSanitizer + UndefinedBehaviorSanitizer.
-asan: deps
+asan: deps-test
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBACKSIGHT_SANITIZE=ON -DBACKSIGHT_BUILD_BENCH=OFF
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)

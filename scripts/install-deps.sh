@@ -16,8 +16,8 @@ PKGS=(
   libcairo2-dev                                # --plot PNG/SVG rendering
   zlib1g-dev                                   # gzip log input
 )
-if [[ "${BACKSIGHT_WITH_SERVICES:-0}" == "1" ]]; then
-  # Real peers for integration tests of `backsight serve`.
+if [[ "${1:-}" == "--test" ]]; then
+  # Real peers for the integration tests of `backsight serve` (started by the tests on 127.0.0.1).
   PKGS+=(prometheus prometheus-alertmanager prometheus-node-exporter curl)
 fi
 

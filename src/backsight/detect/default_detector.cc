@@ -49,6 +49,13 @@ constexpr uint32_t kGlobalMinSamples = 50;    // envelope must have seen this ma
 constexpr uint32_t kLocalMinSamples = 100;
 constexpr double kLocalTau = 500;             // samples
 constexpr double kBandScales = 5.0;           // yhat band half-width in robust scales
+constexpr double kPhaseStrength = 0.8;        // ACF above which per-phase envelopes are used
+constexpr uint8_t kPhaseMinSamples = 10;
+constexpr double kPhaseWidthFloor = 0.1;      // fraction of the global envelope width
+constexpr double kGlobalTrigger = 0.02;       // global excess that starts a rest period
+constexpr int kGlobalRest = 30;               // samples
+constexpr double kLocalTrigger = 1.0;         // local excess that starts a rest period
+constexpr int kLocalRest = 100;               // samples
 
 /// Robust scale of a residual stream: EW mean absolute residual with clipped updates.
 struct RobustScale {
@@ -95,6 +102,10 @@ struct State {
   GlobalEnvelope value_env;
   GlobalEnvelope mean_env;
   LocalEnvelope local_env;
+  std::array<float, kMaxBins> phase_lo{}, phase_hi{};  // per-phase envelopes (strong periods)
+  std::array<uint8_t, kMaxBins> phase_n{};
+  int global_rest = 0;  // samples left in the rest periods of the envelope evidence
+  int local_rest = 0;
   RollingMean value_mean;
   RollingMean residual_mean;
   RecordRatio residual_record;
@@ -143,6 +154,13 @@ void State::Save(ByteWriter* w) const {
   residual_record.Save(w);
   residual_mean_record.Save(w);
   w->PutU32(static_cast<uint32_t>(rest));
+  for (int i = 0; i < bins; ++i) {
+    PutFloat(w, phase_lo[i]);
+    PutFloat(w, phase_hi[i]);
+    w->PutU8(phase_n[i]);
+  }
+  w->PutU32(static_cast<uint32_t>(global_rest));
+  w->PutU32(static_cast<uint32_t>(local_rest));
 }
 
 Status State::Restore(ByteReader* r) {
@@ -179,6 +197,17 @@ Status State::Restore(ByteReader* r) {
   BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&rest_u, "rest"));
   if (rest_u > kRestSamples) return Status::Corruption("rest period out of range");
   rest = static_cast<int>(rest_u);
+  for (int i = 0; i < bins; ++i) {
+    BACKSIGHT_RETURN_IF_ERROR(GetFloat(r, &phase_lo[i], "phase_lo"));
+    BACKSIGHT_RETURN_IF_ERROR(GetFloat(r, &phase_hi[i], "phase_hi"));
+    BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&phase_n[i], "phase_n"));
+  }
+  uint32_t g, l;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&g, "global_rest"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&l, "local_rest"));
+  if (g > kGlobalRest || l > kLocalRest) return Status::Corruption("rest period out of range");
+  global_rest = static_cast<int>(g);
+  local_rest = static_cast<int>(l);
   return Status::OK();
 }
 
@@ -233,7 +262,9 @@ class DefaultDetector final : public Detector {
     ev.global_excess = std::max(st_.value_env.Update(x, kGlobalMinSamples),
                                 st_.mean_env.Update(mean10, kGlobalMinSamples + 10));
     ev.local_excess = st_.local_env.Update(x, kLocalTau, kLocalMinSamples);
+    if (bin >= 0) ev.local_excess = std::max(ev.local_excess, PhaseExcess(bin, x));
 
+    ApplyRestPeriods(&ev);
     // Calibration and decision.
     r->raw_score = std::max({ev.global_excess, ev.local_excess, ev.residual_record});
     r->likelihood = NoveltyLikelihood(ev);
@@ -308,6 +339,42 @@ class DefaultDetector final : public Detector {
     return rec;
   }
 
+  // Novelty of x against the envelope of values seen at the same phase of a strong period, in
+  // units of that envelope's width (floored at kPhaseWidthFloor of the global width); 0 until the
+  // bin has kPhaseMinSamples values. Then widens the bin's envelope.
+  double PhaseExcess(int bin, double x) {
+    double ex = 0;
+    const double gw = st_.value_env.hi() - st_.value_env.lo();
+    if (st_.period_finder.strength() >= kPhaseStrength && st_.phase_n[bin] >= kPhaseMinSamples &&
+        gw > 0) {
+      const double wb = std::max<double>(st_.phase_hi[bin] - st_.phase_lo[bin], kPhaseWidthFloor * gw);
+      ex = std::max(0.0, std::max(x - st_.phase_hi[bin], st_.phase_lo[bin] - x) / wb);
+    }
+    const float xf = static_cast<float>(x);
+    if (st_.phase_n[bin] == 0) st_.phase_lo[bin] = st_.phase_hi[bin] = xf;
+    st_.phase_lo[bin] = std::min(st_.phase_lo[bin], xf);
+    st_.phase_hi[bin] = std::max(st_.phase_hi[bin], xf);
+    if (st_.phase_n[bin] < 255) ++st_.phase_n[bin];
+    return ex;
+  }
+
+  // One event is reported once: after a global novelty the global evidence rests for
+  // kGlobalRest samples, after a strong local novelty the local evidence rests for kLocalRest.
+  void ApplyRestPeriods(NoveltyEvidence* ev) {
+    if (st_.global_rest > 0) {
+      --st_.global_rest;
+      ev->global_excess = 0;
+    } else if (ev->global_excess > kGlobalTrigger) {
+      st_.global_rest = kGlobalRest;
+    }
+    if (st_.local_rest > 0) {
+      --st_.local_rest;
+      ev->local_excess = 0;
+    } else if (ev->local_excess > kLocalTrigger) {
+      st_.local_rest = kLocalRest;
+    }
+  }
+
   int PhaseBin(TimestampNs ts) const {
     const int64_t p = st_.period_ns;
     int64_t m = ts % p;
@@ -345,6 +412,7 @@ class DefaultDetector final : public Detector {
     st_.period_finder.PhaseMeans(p, st_.bins, st_.profile.data());
     st_.seas_level = st_.level;
     st_.seas_scale = RobustScale{};
+    st_.phase_n.fill(0);
   }
 
   DefaultDetectorOptions opt_;
