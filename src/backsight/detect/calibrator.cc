@@ -12,7 +12,6 @@ constexpr double kLocalTolerance = 0.1;
 
 double NoveltyLikelihood(const NoveltyEvidence& e) {
   double l = 0;
-  if (e.residual_record > 0) l = 0.99 * e.residual_record / (1 + e.residual_record);
   if (e.local_excess > kLocalTolerance) {
     l = std::max(l, 0.98 * (1 - 0.01 * std::exp(-e.local_excess)));
   }

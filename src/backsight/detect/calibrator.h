@@ -10,17 +10,15 @@ struct NoveltyEvidence {
   /// Excess beyond the whole-history envelope of the value or of its 10-sample rolling mean, in
   /// envelope widths (0 = inside).
   double global_excess = 0;
-  /// Excess beyond the recent-regime (forgetting) envelope of the value, in envelope widths.
+  /// Excess beyond the recent-regime (forgetting) envelope of the value, or beyond the envelope
+  /// of values seen at the same phase of a strong period, in envelope widths.
   double local_excess = 0;
-  /// Record ratio of the forecast residual (>1 = largest residual in recent memory), after the
-  /// record's rest period has been applied.
-  double residual_record = 0;
 };
 
 /// Maps evidence to a likelihood in [0, 1) with a fixed severity order: a value or level never
 /// seen in the whole history (likelihood in [0.99, 1)) ranks above a value outside the recent
-/// regime ([0.9702, 0.98)), which ranks above the forecast-residual record (0.99 * r / (1 + r)).
-/// Within each class a larger excess ranks higher. The tolerances (2% of the global envelope
+/// regime or outside its phase's usual range ([0.9702, 0.98)); 0 when neither applies. Within each
+/// class a larger excess ranks higher. The tolerances (2% of the global envelope
 /// width, 10% of the local one) are product defaults, not per-series settings.
 double NoveltyLikelihood(const NoveltyEvidence& e);
 

@@ -1,23 +1,23 @@
 // The default detector: streaming multi-feature novelty detection.
 //
-// Model (raw evidence, see calibrator.h for the fields):
-//  * Forecast residual. Three one-step predictors run side by side: naive (last value),
-//    exponentially weighted level (simple exponential smoothing, Brown 1956) and, once a period is
-//    found in the data (seasonality.h), level + seasonal profile (additive Holt-Winters without
-//    trend). Each residual is scaled by its own robust scale: the exponentially weighted mean
-//    absolute residual, updated with residuals clipped at kClip scales so that anomalies do not
-//    inflate the baseline. For strongly seasonal series the seasonal residual is used; otherwise
-//    the larger of the naive and level residuals, but no larger than the seasonal one when a
-//    weak period exists. Its log1p, and its 10-sample mean, are compared with their decayed
-//    maxima (record ratios, half-life kRecordHalfLife samples); after a record the feature rests
-//    for kRestSamples samples (its ratio is damped), so one event is reported once.
-//  * Novelty of the value and of its 10-sample rolling mean against the whole-history envelope
-//    (Numenta's "spatial anomaly" rule), and of the value against a forgetting envelope of the
-//    recent regime (time constant kLocalTau samples).
+// Model (raw evidence, fields in calibrator.h), all scale-free so no per-series setting exists:
+//  * Global novelty: the value, or its 10-sample rolling mean, leaves the envelope of everything
+//    seen so far (Numenta's "spatial anomaly" rule, Ahmad et al., Neurocomputing 2017, 4.3, applied
+//    to two features). Catches new levels, spikes beyond precedent, lasting shifts.
+//  * Local novelty: the value leaves a forgetting envelope of the recent regime (edges relax
+//    toward an EW centre with time constant kLocalTau samples), or — for series with a strong period
+//    found in the data (seasonality.h) — the envelope of values seen at the same phase (bin) of the
+//    period. Catches bursts after quiet spells and "wrong for this time of day" values.
+//  * Rest periods: after a novelty, the same class of evidence rests (kGlobalRest / kLocalRest
+//    samples), so one event is reported once and a ramp does not alarm at every new maximum.
+// Forecast (for yhat and its band only): exponentially weighted level (Brown's simple exponential
+// smoothing), or level + seasonal profile (additive Holt-Winters without trend) once a strong period
+// is found; robust scale = EW mean absolute residual with clipped updates.
 // Calibration (calibrator.h): evidence -> likelihood with a fixed severity order -> anomaly_score.
 // Decision: is_anomaly = anomaly_score > 1 after warm-up.
 //
-// Everything is O(1) per sample; the state is about 1.5 KiB and restores bit-exactly.
+// O(1) per sample; the state is 1-2.2 KiB (most of it the seasonal profile) and restores
+// bit-exactly.
 #include "backsight/detect/default_detector.h"
 
 #include <algorithm>
@@ -41,10 +41,6 @@ constexpr double kScaleAlpha = 0.02;          // smoothing weight of the robust 
 constexpr double kProfileAlpha = 0.1;         // smoothing weight of a seasonal profile bin
 constexpr int kMaxBins = 96;                  // seasonal profile resolution (bins per period)
 constexpr double kStrongSeasonality = 0.6;    // ACF above which the seasonal model is trusted
-constexpr double kRecordHalfLife = 20000;     // samples
-constexpr double kRecordTrigger = 0.9;        // record ratio that starts a rest period
-constexpr int kRestSamples = 200;
-constexpr double kRestDamping = 0.3;
 constexpr uint32_t kGlobalMinSamples = 50;    // envelope must have seen this many values
 constexpr uint32_t kLocalMinSamples = 100;
 constexpr double kLocalTau = 500;             // samples
@@ -89,7 +85,6 @@ struct State {
   double resolution = 0;  // smallest non-zero |difference| seen (integer series: 1)
   double level = 0;
   double last = 0;
-  RobustScale naive_scale;
   RobustScale level_scale;
   // Seasonal model.
   PeriodFinder period_finder;
@@ -107,10 +102,6 @@ struct State {
   int global_rest = 0;  // samples left in the rest periods of the envelope evidence
   int local_rest = 0;
   RollingMean value_mean;
-  RollingMean residual_mean;
-  RecordRatio residual_record;
-  RecordRatio residual_mean_record;
-  int rest = 0;  // samples left in the residual record's rest period
 
   void Save(ByteWriter* w) const;
   Status Restore(ByteReader* r);
@@ -138,7 +129,6 @@ void State::Save(ByteWriter* w) const {
   w->PutDouble(resolution);
   w->PutDouble(level);
   w->PutDouble(last);
-  naive_scale.Save(w);
   level_scale.Save(w);
   period_finder.Save(w);
   w->PutI64(period_ns);
@@ -150,10 +140,6 @@ void State::Save(ByteWriter* w) const {
   mean_env.Save(w);
   local_env.Save(w);
   value_mean.Save(w);
-  residual_mean.Save(w);
-  residual_record.Save(w);
-  residual_mean_record.Save(w);
-  w->PutU32(static_cast<uint32_t>(rest));
   for (int i = 0; i < bins; ++i) {
     PutFloat(w, phase_lo[i]);
     PutFloat(w, phase_hi[i]);
@@ -172,7 +158,6 @@ Status State::Restore(ByteReader* r) {
   BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&resolution, "resolution"));
   BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&level, "level"));
   BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&last, "last"));
-  BACKSIGHT_RETURN_IF_ERROR(naive_scale.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(level_scale.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(period_finder.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(r->GetI64(&period_ns, "period_ns"));
@@ -190,13 +175,6 @@ Status State::Restore(ByteReader* r) {
   BACKSIGHT_RETURN_IF_ERROR(mean_env.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(local_env.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(value_mean.Restore(r));
-  BACKSIGHT_RETURN_IF_ERROR(residual_mean.Restore(r));
-  BACKSIGHT_RETURN_IF_ERROR(residual_record.Restore(r));
-  BACKSIGHT_RETURN_IF_ERROR(residual_mean_record.Restore(r));
-  uint32_t rest_u;
-  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&rest_u, "rest"));
-  if (rest_u > kRestSamples) return Status::Corruption("rest period out of range");
-  rest = static_cast<int>(rest_u);
   for (int i = 0; i < bins; ++i) {
     BACKSIGHT_RETURN_IF_ERROR(GetFloat(r, &phase_lo[i], "phase_lo"));
     BACKSIGHT_RETURN_IF_ERROR(GetFloat(r, &phase_hi[i], "phase_hi"));
@@ -229,12 +207,9 @@ class DefaultDetector final : public Detector {
     }
     TrackSampling(ts, x);
 
-    // Forecast residuals of the three predictors, each in its own robust scale.
+    // Expected value: the seasonal forecast for strongly periodic series, else the smoothed level.
     const double floor = std::max(st_.resolution * 0.5, 1e-9 * (std::fabs(st_.level) + 1e-12));
-    const double e_naive = x - st_.last;
     const double e_level = x - st_.level;
-    double z = std::max(std::fabs(e_naive) / std::max(st_.naive_scale.s, floor),
-                        std::fabs(e_level) / std::max(st_.level_scale.s, floor));
     double yhat = st_.level;
     double yscale = std::max(st_.level_scale.s, floor);
     int bin = -1;
@@ -243,21 +218,13 @@ class DefaultDetector final : public Detector {
       bin = PhaseBin(ts);
       const double pred = st_.seas_level + st_.profile[bin];
       e_seas = x - pred;
-      if (st_.seas_scale.n > 10) {
-        const double z_seas = std::fabs(e_seas) / std::max(st_.seas_scale.s, floor);
-        if (st_.period_finder.strength() > kStrongSeasonality) {
-          z = z_seas;
-          yhat = pred;
-          yscale = std::max(st_.seas_scale.s, floor);
-        } else {
-          z = std::min(z, z_seas);
-        }
+      if (st_.seas_scale.n > 10 && st_.period_finder.strength() > kStrongSeasonality) {
+        yhat = pred;
+        yscale = std::max(st_.seas_scale.s, floor);
       }
     }
-    if (st_.stats.accepted < 2) z = 0;
 
     NoveltyEvidence ev;
-    ev.residual_record = ResidualRecord(std::log1p(z));
     const double mean10 = st_.value_mean.Add(x);
     ev.global_excess = std::max(st_.value_env.Update(x, kGlobalMinSamples),
                                 st_.mean_env.Update(mean10, kGlobalMinSamples + 10));
@@ -266,7 +233,7 @@ class DefaultDetector final : public Detector {
 
     ApplyRestPeriods(&ev);
     // Calibration and decision.
-    r->raw_score = std::max({ev.global_excess, ev.local_excess, ev.residual_record});
+    r->raw_score = std::max(ev.global_excess, ev.local_excess);
     r->likelihood = NoveltyLikelihood(ev);
     r->anomaly_score = AnomalyScoreFromLikelihood(r->likelihood);
     r->warming_up = st_.stats.accepted < static_cast<uint64_t>(opt_.warmup_samples);
@@ -275,7 +242,7 @@ class DefaultDetector final : public Detector {
     r->yhat_lower = yhat - kBandScales * yscale;
     r->yhat_upper = yhat + kBandScales * yscale;
 
-    LearnPredictors(ts, x, e_naive, e_level, bin, e_seas, floor);
+    LearnPredictors(ts, x, e_level, bin, e_seas, floor);
     return Status::OK();
   }
 
@@ -324,21 +291,6 @@ class DefaultDetector final : public Detector {
     if (d > 0 && (st_.resolution == 0 || d < st_.resolution)) st_.resolution = d;
   }
 
-  // Record ratio of the residual (point and 10-sample mean), with a rest period after a record.
-  double ResidualRecord(double raw) {
-    static const double kDecay = std::exp(-std::log(2.0) / kRecordHalfLife);
-    const double point = st_.residual_record.Update(raw, kDecay, 1e-3);
-    const double mean = st_.residual_mean_record.Update(st_.residual_mean.Add(raw), kDecay, 1e-3);
-    double rec = std::max(point, mean);
-    if (st_.rest > 0) {
-      --st_.rest;
-      rec *= kRestDamping;
-    } else if (rec > kRecordTrigger) {
-      st_.rest = kRestSamples;
-    }
-    return rec;
-  }
-
   // Novelty of x against the envelope of values seen at the same phase of a strong period, in
   // units of that envelope's width (floored at kPhaseWidthFloor of the global width); 0 until the
   // bin has kPhaseMinSamples values. Then widens the bin's envelope.
@@ -382,7 +334,7 @@ class DefaultDetector final : public Detector {
     return std::min(st_.bins - 1, static_cast<int>(static_cast<double>(m) / p * st_.bins));
   }
 
-  void LearnPredictors(TimestampNs ts, double x, double e_naive, double e_level, int bin,
+  void LearnPredictors(TimestampNs ts, double x, double e_level, int bin,
                        double e_seas, double floor) {
     if (bin >= 0) {
       const double sc = std::max(st_.seas_scale.s, floor);
@@ -392,7 +344,6 @@ class DefaultDetector final : public Detector {
       st_.profile[bin] += static_cast<float>(kProfileAlpha * ce);
     }
     if (st_.period_finder.Add(ts, x)) MaybeAdoptPeriod();
-    st_.naive_scale.Update(std::fabs(e_naive));
     st_.level_scale.Update(std::fabs(e_level));
     st_.level += kLevelAlpha * e_level;
     st_.last = x;

@@ -89,14 +89,4 @@ Status RollingMean::Restore(ByteReader* r) {
   return r->GetDouble(&sum_, "rolling_mean.sum");
 }
 
-double RecordRatio::Update(double v, double decay, double floor) {
-  const double ratio = v / std::max(max_, floor);
-  max_ = std::max(max_ * decay, v);
-  return ratio;
-}
-
-void RecordRatio::Save(ByteWriter* w) const { w->PutDouble(max_); }
-
-Status RecordRatio::Restore(ByteReader* r) { return r->GetDouble(&max_, "record.max"); }
-
 }  // namespace backsight::detect

@@ -63,21 +63,6 @@ class RollingMean {
   double sum_ = 0;
 };
 
-/// Record ratio: how a value compares with the largest value seen before it, where that maximum
-/// decays with half-life `half_life` samples (so old records are slowly forgotten). Ratio > 1 means
-/// a new record. Scale-free, so one threshold serves series of any unit.
-class RecordRatio {
- public:
-  /// Returns v / max(decayed previous maximum, floor), then updates the maximum. `decay` is the
-  /// per-sample factor exp(-ln 2 / half_life).
-  double Update(double v, double decay, double floor);
-  void Save(ByteWriter* w) const;
-  Status Restore(ByteReader* r);
-
- private:
-  double max_ = 0;
-};
-
 }  // namespace backsight::detect
 
 #endif  // BACKSIGHT_DETECT_NOVELTY_H_
