@@ -8,6 +8,9 @@
 //    toward an EW centre with time constant kLocalTau samples), or — for series with a strong period
 //    found in the data (seasonality.h) — the envelope of values seen at the same phase (bin) of the
 //    period. Catches bursts after quiet spells and "wrong for this time of day" values.
+//  * Changepoint: a two-sided CUSUM (Page, "Continuous inspection schemes", Biometrika 1954) of the
+//    value standardised by its slowly updated mean and variance; catches drifts and shifts that
+//    stay inside the envelopes (a slow decline, a level change within the usual range).
 //  * Rest periods: after a novelty, the same class of evidence rests (kGlobalRest / kLocalRest
 //    samples), so one event is reported once and a ramp does not alarm at every new maximum.
 // Forecast (for yhat and its band only): exponentially weighted level (Brown's simple exponential
@@ -51,6 +54,10 @@ constexpr double kPhaseWidthFloor = 0.1;      // fraction of the global envelope
 constexpr double kGlobalTrigger = 0.02;       // global excess that starts a rest period
 constexpr int kGlobalRest = 30;               // samples
 constexpr double kLocalTrigger = 1.0;         // local excess that starts a rest period
+constexpr double kCusumAlpha = 0.001;         // weight of a sample in the CUSUM's mean/variance
+constexpr double kCusumDrift = 1.0;           // k, in standard deviations
+constexpr double kCusumThreshold = 50.0;      // h, in standard deviations
+constexpr uint64_t kCusumMinSamples = 100;
 constexpr int kLocalRest = 100;               // samples
 
 /// Robust scale of a residual stream: EW mean absolute residual with clipped updates.
@@ -97,6 +104,7 @@ struct State {
   GlobalEnvelope value_env;
   GlobalEnvelope mean_env;
   LocalEnvelope local_env;
+  Cusum cusum{kCusumAlpha, kCusumDrift, kCusumThreshold};
   std::array<float, kMaxBins> phase_lo{}, phase_hi{};  // per-phase envelopes (strong periods)
   std::array<uint8_t, kMaxBins> phase_n{};
   int global_rest = 0;  // samples left in the rest periods of the envelope evidence
@@ -139,6 +147,7 @@ void State::Save(ByteWriter* w) const {
   value_env.Save(w);
   mean_env.Save(w);
   local_env.Save(w);
+  cusum.Save(w);
   value_mean.Save(w);
   for (int i = 0; i < bins; ++i) {
     PutFloat(w, phase_lo[i]);
@@ -174,6 +183,7 @@ Status State::Restore(ByteReader* r) {
   BACKSIGHT_RETURN_IF_ERROR(value_env.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(mean_env.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(local_env.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(cusum.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(value_mean.Restore(r));
   for (int i = 0; i < bins; ++i) {
     BACKSIGHT_RETURN_IF_ERROR(GetFloat(r, &phase_lo[i], "phase_lo"));
@@ -231,6 +241,9 @@ class DefaultDetector final : public Detector {
     ev.local_excess = st_.local_env.Update(x, kLocalTau, kLocalMinSamples);
     if (bin >= 0) ev.local_excess = std::max(ev.local_excess, PhaseExcess(bin, x));
 
+    // A changepoint (two-sided CUSUM alarm) counts as local evidence of excess 2 * S / h.
+    const double cp = st_.cusum.Update(x, floor, st_.stats.accepted >= kCusumMinSamples);
+    if (cp > 1) ev.local_excess = std::max(ev.local_excess, 2 * cp);
     ApplyRestPeriods(&ev);
     // Calibration and decision.
     r->raw_score = std::max(ev.global_excess, ev.local_excess);

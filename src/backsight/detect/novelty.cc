@@ -89,4 +89,38 @@ Status RollingMean::Restore(ByteReader* r) {
   return r->GetDouble(&sum_, "rolling_mean.sum");
 }
 
+double Cusum::Update(double x, double floor, bool armed) {
+  if (n_ == 0) mean_ = x;
+  const double sd = std::max(std::sqrt(var_), floor);
+  const double z = std::clamp((x - mean_) / sd, -10.0, 10.0);
+  if (armed) {
+    pos_ = std::max(0.0, pos_ + z - k_);
+    neg_ = std::max(0.0, neg_ - z - k_);
+  }
+  const double stat = std::max(pos_, neg_) / h_;
+  if (stat > 1) pos_ = neg_ = 0;
+  ++n_;
+  const double a = std::max(alpha_, 1.0 / static_cast<double>(n_));
+  const double d = x - mean_;
+  mean_ += a * d;
+  var_ = (1 - a) * (var_ + a * d * d);
+  return stat;
+}
+
+void Cusum::Save(ByteWriter* w) const {
+  w->PutDouble(mean_);
+  w->PutDouble(var_);
+  w->PutDouble(pos_);
+  w->PutDouble(neg_);
+  w->PutU64(n_);
+}
+
+Status Cusum::Restore(ByteReader* r) {
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&mean_, "cusum.mean"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&var_, "cusum.var"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&pos_, "cusum.pos"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&neg_, "cusum.neg"));
+  return r->GetU64(&n_, "cusum.n");
+}
+
 }  // namespace backsight::detect

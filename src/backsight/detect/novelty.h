@@ -63,6 +63,27 @@ class RollingMean {
   double sum_ = 0;
 };
 
+/// Two-sided CUSUM changepoint statistic (E. S. Page, "Continuous inspection schemes",
+/// Biometrika 41, 1954). The value is standardised by an exponentially weighted mean and variance
+/// (weight `alpha`, updated after scoring); S+ = max(0, S+ + z - k), S- = max(0, S- - z - k).
+/// Both sums restart after an alarm.
+class Cusum {
+ public:
+  /// `alpha` in (0, 1): weight of a new sample in the mean/variance; `k`, `h` in standard
+  /// deviations: drift allowance and alarm threshold.
+  Cusum(double alpha, double k, double h) : alpha_(alpha), k_(k), h_(h) {}
+  /// Feeds x (series units; `floor` = smallest meaningful standard deviation, > 0). Accumulates
+  /// only when `armed`. Returns max(S+, S-) / h before the restart: > 1 means a changepoint alarm.
+  double Update(double x, double floor, bool armed);
+  void Save(ByteWriter* w) const;
+  Status Restore(ByteReader* r);
+
+ private:
+  double alpha_, k_, h_;
+  double mean_ = 0, var_ = 0, pos_ = 0, neg_ = 0;
+  uint64_t n_ = 0;
+};
+
 }  // namespace backsight::detect
 
 #endif  // BACKSIGHT_DETECT_NOVELTY_H_
