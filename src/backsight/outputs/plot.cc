@@ -428,7 +428,8 @@ void DrawPanel(cairo_t* cr, const PlotSeries& s, const PlotOptions& o, double to
   for (const auto& k : b) {
     vmin = std::min(vmin, k.v_min);
     vmax = std::max(vmax, k.v_max);
-    smax = std::max(smax, k.score_max);
+    // Warm-up scores are not meaningful; they do not set the score scale.
+    if (!s.has_warmup() || k.t_first > s.warmup_end_ns()) smax = std::max(smax, k.score_max);
   }
   if (vmax - vmin < 1e-12 * std::max(1.0, std::fabs(vmax))) {
     const double pad = std::max(1.0, std::fabs(vmax) * 0.05);
@@ -443,7 +444,7 @@ void DrawPanel(cairo_t* cr, const PlotSeries& s, const PlotOptions& o, double to
     t1 += 1;
   }
   Mapping mm{main, t0, t1, vmin - vpad, vmax + vpad};
-  const int target_time_ticks = std::max(2, static_cast<int>(width / 120));
+  const int target_time_ticks = std::max(2, static_cast<int>(width / 95));
   const auto ticks = TimeTicks(static_cast<int64_t>(std::ceil(t0)),
                                static_cast<int64_t>(std::floor(t1)), target_time_ticks);
 
