@@ -34,8 +34,8 @@ std::string TempPath(const std::string& stem) {
 
 TEST(CsvSeriesTest, ReadsGoodFileWithIsoTimestamps) {
   std::vector<SeriesRow> rows;
-  ASSERT_TRUE(ReadAll("timestamp,value\n2014-07-01 00:00:00,1.5\n2014-07-01T00:05:00Z,-2e3\n",
-                      &rows).ok());
+  ASSERT_TRUE(
+      ReadAll("timestamp,value\n2014-07-01 00:00:00,1.5\n2014-07-01T00:05:00Z,-2e3\n", &rows).ok());
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].ts, kT0 * kNanosPerSecond);
   EXPECT_DOUBLE_EQ(rows[0].value, 1.5);
@@ -47,8 +47,8 @@ TEST(CsvSeriesTest, ReadsGoodFileWithIsoTimestamps) {
 
 TEST(CsvSeriesTest, ReadsEpochSecondsAndMillis) {
   std::vector<SeriesRow> rows;
-  ASSERT_TRUE(ReadAll("timestamp,value\n1404172800,1\n1404172800500,2\n1404172801.25,3", &rows)
-                  .ok());
+  ASSERT_TRUE(
+      ReadAll("timestamp,value\n1404172800,1\n1404172800500,2\n1404172801.25,3", &rows).ok());
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0].ts, kT0 * kNanosPerSecond);
   EXPECT_EQ(rows[1].ts, kT0 * kNanosPerSecond + 500 * kNanosPerMilli);
@@ -60,9 +60,9 @@ TEST(CsvSeriesTest, FindsColumnsByNameCaseInsensitiveAndIgnoresOthers) {
   std::vector<SeriesRow> rows;
   CsvSeriesReader* seen = nullptr;
   std::unique_ptr<CsvSeriesReader> r;
-  ASSERT_TRUE(CsvSeriesReader::FromBuffer("host, Value ,TimeStamp\nA,7,1404172800\n", "x.csv", {},
-                                          &r)
-                  .ok());
+  ASSERT_TRUE(
+      CsvSeriesReader::FromBuffer("host, Value ,TimeStamp\nA,7,1404172800\n", "x.csv", {}, &r)
+          .ok());
   seen = r.get();
   EXPECT_EQ(seen->timestamp_column(), "TimeStamp");
   EXPECT_EQ(seen->value_column(), "Value");
@@ -91,8 +91,7 @@ TEST(CsvSeriesTest, TwoColumnFallbackAndExplicitNames) {
   rows.clear();
   Status s = ReadAll("a,b,c\n1,2,3\n", &rows);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("test.csv:1: no timestamp column"), std::string::npos)
-      << s.message();
+  EXPECT_NE(s.message().find("test.csv:1: no timestamp column"), std::string::npos) << s.message();
   o.value_column = "nope";
   s = ReadAll("cpu,t,mem\n1,1404172800,42\n", &rows, o);
   ASSERT_FALSE(s.ok());
@@ -188,6 +187,17 @@ TEST(CsvSeriesTest, BadTimestampNamesFileLineColumnAndReason) {
       << s.message();
 }
 
+TEST(CsvSeriesTest, TimestampsOutsideTheNanosecondRangeAreErrors) {
+  std::vector<SeriesRow> rows;
+  Status s = ReadAll("timestamp,value\n9999-12-31 23:59:59,1\n", &rows);
+  EXPECT_NE(s.message().find("test.csv:2: bad timestamp '9999-12-31 23:59:59'"), std::string::npos)
+      << s.message();
+  s = ReadAll("timestamp,value\n99999999999.5,1\n", &rows);  // ms magnitude: fine
+  EXPECT_TRUE(s.ok()) << s.message();
+  s = ReadAll("timestamp,value\n1e30,1\n", &rows);
+  EXPECT_FALSE(s.ok());
+}
+
 TEST(CsvSeriesTest, TooFewFieldsAndUnterminatedQuote) {
   std::vector<SeriesRow> rows;
   Status s = ReadAll("timestamp,value\n1404172800\n", &rows);
@@ -208,7 +218,9 @@ TEST(CsvSeriesTest, ReadsLargeFileAcrossBufferRefills) {
     for (int i = 0; i < 100000; ++i) {
       f << (kT0 + i * 60) << ',' << i * 0.5;
       // Every 1000th row has a long quoted comment with a newline inside.
-      if (i % 1000 == 7) f << ",\"" << std::string(3000, 'q') << "\n" << "tail\"";
+      if (i % 1000 == 7)
+        f << ",\"" << std::string(3000, 'q') << "\n"
+          << "tail\"";
       f << "\r\n";
     }
   }

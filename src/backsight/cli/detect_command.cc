@@ -10,10 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "backsight/cli/commands.h"
 #include "backsight/core/time.h"
@@ -77,7 +76,8 @@ class Output {
 
  private:
   void Drain() {
-    if (f_ != nullptr && !buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size()) {
+    if (f_ != nullptr && !buf_.empty() &&
+        std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size()) {
       ok_ = false;
     }
     buf_.clear();
@@ -92,17 +92,18 @@ class Output {
 // Appends a double: shortest round-trip form (precision 0) or `precision` significant digits.
 void AppendDouble(std::string* out, double v, int precision = 0) {
   char buf[64];
-  std::to_chars_result r = precision > 0
-                               ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general,
-                                               precision)
-                               : std::to_chars(buf, buf + sizeof buf, v);
+  std::to_chars_result r =
+      precision > 0 ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, precision)
+                    : std::to_chars(buf, buf + sizeof buf, v);
   out->append(buf, r.ptr);
 }
 
 // JSON number or null (JSON has no NaN/inf).
 void AppendJsonNumber(std::string* out, double v, int precision = 0) {
-  if (std::isfinite(v)) AppendDouble(out, v, precision);
-  else out->append("null");
+  if (std::isfinite(v))
+    AppendDouble(out, v, precision);
+  else
+    out->append("null");
 }
 
 // Fast `YYYY-MM-DD HH:MM:SS[.ffffff]`, identical to FormatTimestamp; the date part is cached per
@@ -188,8 +189,8 @@ void PrintSummary(const FileReport& r) {
   std::string out = "backsight detect: " + r.name + "\n";
   uint64_t rejected = r.rejected_other;
   for (uint64_t c : r.rejected) rejected += c;
-  out += "  rows: " + std::to_string(r.rows) + " read, " + std::to_string(r.scored) +
-         " scored, " + std::to_string(rejected) + " rejected\n";
+  out += "  rows: " + std::to_string(r.rows) + " read, " + std::to_string(r.scored) + " scored, " +
+         std::to_string(rejected) + " rejected\n";
   if (rejected > 0) {
     out += "  rejected:";
     const char* sep = " ";
@@ -216,9 +217,8 @@ void PrintSummary(const FileReport& r) {
     std::vector<size_t> idx(ivs.size());
     for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
     if (idx.size() > kShown) {
-      std::partial_sort(idx.begin(), idx.begin() + kShown, idx.end(), [&](size_t a, size_t b) {
-        return ivs[a].peak_score > ivs[b].peak_score;
-      });
+      std::partial_sort(idx.begin(), idx.begin() + kShown, idx.end(),
+                        [&](size_t a, size_t b) { return ivs[a].peak_score > ivs[b].peak_score; });
       idx.resize(kShown);
       std::sort(idx.begin(), idx.end());
     }
@@ -269,8 +269,9 @@ int RunDetect(const DetectArgs& args) {
     return kExitIoError;
   }
   std::string& buf = out.buf();
-  if (!jsonl) buf += several ? "file,timestamp,value,anomaly_score,is_anomaly\n"
-                             : "timestamp,value,anomaly_score,is_anomaly\n";
+  if (!jsonl)
+    buf += several ? "file,timestamp,value,anomaly_score,is_anomaly\n"
+                   : "timestamp,value,anomaly_score,is_anomaly\n";
   ingest::CsvSeriesOptions copt;
   copt.timestamp_column = args.timestamp_column;
   copt.value_column = args.value_column;
@@ -293,8 +294,9 @@ int RunDetect(const DetectArgs& args) {
     // Per-file prefixes for several files: CSV column / JSON field.
     const std::string csv_prefix = several ? CsvField(rep.name) + "," : "";
     const std::string json_prefix =
-        several ? "{\"file\":" + nlohmann::json(rep.name).dump(-1, ' ', false,
-                                                               nlohmann::json::error_handler_t::replace) +
+        several ? "{\"file\":" +
+                      nlohmann::json(rep.name).dump(-1, ' ', false,
+                                                    nlohmann::json::error_handler_t::replace) +
                       ","
                 : "{";
     std::unique_ptr<outputs::PlotSeries> plot;
@@ -366,7 +368,9 @@ int RunDetect(const DetectArgs& args) {
           AppendJsonNumber(&buf, res.yhat_upper, 8);
           buf += res.warming_up ? ",\"warming_up\":true}\n" : ",\"warming_up\":false}\n";
         } else {
-          buf += ",\"anomaly_score\":null,\"is_anomaly\":null,\"rejected\":\"";
+          buf +=
+              ",\"anomaly_score\":null,\"is_anomaly\":null,\"yhat\":null,\"yhat_lower\":null,"
+              "\"yhat_upper\":null,\"warming_up\":null,\"rejected\":\"";
           buf += reject_reason;
           buf += "\"}\n";
         }
@@ -408,7 +412,8 @@ int RunDetect(const DetectArgs& args) {
       PrintError(ps.message());
       return kExitIoError;
     }
-    if (!args.quiet) std::fprintf(stderr, "backsight detect: plot written to %s\n", args.plot.c_str());
+    if (!args.quiet)
+      std::fprintf(stderr, "backsight detect: plot written to %s\n", args.plot.c_str());
   }
   return args.fail_on_anomaly && any_anomaly ? kExitAnomalies : kExitOk;
 }
@@ -431,7 +436,8 @@ anomaly_score > 1 means anomalous; is_anomaly is never set during the detector's
 
 Rows the detector refuses are not errors: a non-finite or missing value, a duplicate timestamp
 or one earlier than the previous row. They are written with an empty anomaly_score and
-is_anomaly (JSON: null, plus "rejected":"<reason>"), and counted by reason in the summary.
+is_anomaly (JSON: those and yhat* null, plus "rejected":"<reason>"), and counted by reason in the
+summary.
 A malformed row (unparseable timestamp or value, too few fields, broken quoting) is an error:
 'file:line: reason' is printed, output written so far is kept, and the exit code is 3.
 
@@ -450,8 +456,7 @@ void RegisterDetect(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "detect", "Score metric series (CSV timestamp,value) for anomalies, streaming");
   cmd->add_option("FILE", args->files, "Input CSV files ('-' or none: stdin)");
-  cmd->add_option("-o,--output", args->output, "Output file ('-': stdout)")
-      ->default_str("-");
+  cmd->add_option("-o,--output", args->output, "Output file ('-': stdout)")->default_str("-");
   cmd->add_option("--format", args->format, "Output format: csv or jsonl")
       ->check(CLI::IsMember({"csv", "jsonl"}))
       ->default_str("csv");

@@ -75,7 +75,8 @@ Status ParseEpoch(std::string_view text, TimestampNs* out) {
   // Exact path for plain decimals (`1404172801.25`): integer part and fraction kept apart, since a
   // double has only ~256 ns resolution at today's epoch in nanoseconds.
   const size_t dot = text.find('.');
-  if (dot != std::string_view::npos && dot > 0 && text.find_first_of("eE") == std::string_view::npos) {
+  if (dot != std::string_view::npos && dot > 0 &&
+      text.find_first_of("eE") == std::string_view::npos) {
     int64_t ip = 0;
     const bool neg = text[0] == '-';
     auto [p3, ec3] = std::from_chars(text.data(), text.data() + dot, ip);

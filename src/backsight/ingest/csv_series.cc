@@ -255,7 +255,8 @@ Status CsvSeriesReader::SplitRecord(std::string_view rec, size_t max_fields) {
         unquoted_ += rec[j++];
       }
       if (!closed) {
-        return Error(current_line_, "unterminated quoted field " + std::to_string(fields_.size() + 1));
+        return Error(current_line_,
+                     "unterminated quoted field " + std::to_string(fields_.size() + 1));
       }
       while (j < rec.size() && IsSpace(rec[j])) ++j;
       if (j < rec.size() && rec[j] != ',') {
@@ -379,12 +380,12 @@ Status CsvSeriesReader::Next(SeriesRow* row, bool* eof) {
     std::string_view why = st.message();
     const size_t at = why.rfind("': ");
     why = at == std::string_view::npos ? why : why.substr(at + 3);
-    return Error(current_line_, "bad timestamp '" + Shown(ts_text) + "' in column '" + Shown(ts_name_) +
-                                    "': " + std::string(why));
+    return Error(current_line_, "bad timestamp '" + Shown(ts_text) + "' in column '" +
+                                    Shown(ts_name_) + "': " + std::string(why));
   }
   if (!ParseValue(fields_[value_col_], &row->value)) {
-    return Error(current_line_, "bad value '" + Shown(Trim(fields_[value_col_])) +
-                                    "' in column '" + Shown(value_name_) + "'");
+    return Error(current_line_, "bad value '" + Shown(Trim(fields_[value_col_])) + "' in column '" +
+                                    Shown(value_name_) + "'");
   }
   row->line = current_line_;
   return Status::OK();

@@ -140,10 +140,14 @@ double NiceStep(double span, int target) {
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   const double f = raw / mag;
   double nice = 10;
-  if (f <= 1) nice = 1;
-  else if (f <= 2) nice = 2;
-  else if (f <= 2.5) nice = 2.5;
-  else if (f <= 5) nice = 5;
+  if (f <= 1)
+    nice = 1;
+  else if (f <= 2)
+    nice = 2;
+  else if (f <= 2.5)
+    nice = 2.5;
+  else if (f <= 5)
+    nice = 5;
   return nice * mag;
 }
 
@@ -158,7 +162,8 @@ std::string FormatTick(double v, double step) {
         1e-6) {
       ++decimals;  // e.g. 2.5
     }
-    std::snprintf(buf, sizeof buf, "%.*f", std::min(decimals, 8), std::fabs(v) < step * 1e-9 ? 0.0 : v);
+    std::snprintf(buf, sizeof buf, "%.*f", std::min(decimals, 8),
+                  std::fabs(v) < step * 1e-9 ? 0.0 : v);
   }
   return buf;
 }
@@ -180,9 +185,9 @@ struct TimeTick {
 std::vector<TimeTick> TimeTicks(int64_t t0, int64_t t1, int target) {
   std::vector<TimeTick> ticks;
   const int64_t span = std::max<int64_t>(t1 - t0, 1);
-  static const int64_t kSteps[] = {1,     2,     5,     10,    15,     30,     60,     120,
-                                   300,   600,   900,   1800,  3600,   7200,   10800,  21600,
-                                   43200, 86400, 172800, 604800};
+  static const int64_t kSteps[] = {1,     2,     5,     10,    15,     30,    60,
+                                   120,   300,   600,   900,   1800,   3600,  7200,
+                                   10800, 21600, 43200, 86400, 172800, 604800};
   int64_t step = 0;
   for (int64_t s : kSteps) {
     if (span / s <= target) {
@@ -410,8 +415,7 @@ void DrawPanel(cairo_t* cr, const PlotSeries& s, const PlotOptions& o, double to
   // Title line.
   Text(cr, left, top + 20, s.title(), 15, kInk, 0.0, true);
   if (!s.subtitle().empty()) {
-    Text(cr, left + TextWidth(cr, s.title(), 15) * 1.08 + 14, top + 20, s.subtitle(), 12.5,
-         kMuted);
+    Text(cr, left + TextWidth(cr, s.title(), 15) * 1.08 + 14, top + 20, s.subtitle(), 12.5, kMuted);
   }
   DrawLegend(cr, left + width, top + 20, 12, s.has_warmup());
 
@@ -490,8 +494,10 @@ void DrawPanel(cairo_t* cr, const PlotSeries& s, const PlotOptions& o, double to
   cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
   for (size_t i = 0; i < b.size(); ++i) {
     const double xf = mm.X(b[i].t_first), xl = mm.X(b[i].t_last);
-    if (i == 0) cairo_move_to(cr, xf, mm.Y(b[i].v_first));
-    else cairo_line_to(cr, xf, mm.Y(b[i].v_first));
+    if (i == 0)
+      cairo_move_to(cr, xf, mm.Y(b[i].v_first));
+    else
+      cairo_line_to(cr, xf, mm.Y(b[i].v_first));
     if (b[i].n > 2) {
       const double xm = (xf + xl) / 2;
       const bool rising = b[i].v_last >= b[i].v_first;
@@ -591,11 +597,20 @@ std::string HtmlEscape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -622,7 +637,8 @@ Status RenderSvg(const std::vector<const PlotSeries*>& series, const PlotOptions
   const cairo_status_t st = cairo_surface_status(surface);
   cairo_surface_destroy(surface);
   if (st != CAIRO_STATUS_SUCCESS) {
-    return Status::Internal(std::string("cairo SVG rendering failed: ") + cairo_status_to_string(st));
+    return Status::Internal(std::string("cairo SVG rendering failed: ") +
+                            cairo_status_to_string(st));
   }
   return Status::OK();
 }
@@ -661,10 +677,9 @@ std::string HtmlPage(const std::vector<const PlotSeries*>& series, const PlotOpt
         "<th>peak at</th><th>rows</th></tr>\n";
     for (const AnomalyInterval& iv : s->intervals()) {
       std::snprintf(buf, sizeof buf, "%.3f", iv.peak_score);
-      html += "<tr><td>" + FormatTimestamp(iv.start_ns) + "</td><td>" +
-              FormatTimestamp(iv.end_ns) + "</td><td class=\"num\">" + buf + "</td><td>" +
-              FormatTimestamp(iv.peak_ns) + "</td><td class=\"num\">" +
-              std::to_string(iv.rows) + "</td></tr>\n";
+      html += "<tr><td>" + FormatTimestamp(iv.start_ns) + "</td><td>" + FormatTimestamp(iv.end_ns) +
+              "</td><td class=\"num\">" + buf + "</td><td>" + FormatTimestamp(iv.peak_ns) +
+              "</td><td class=\"num\">" + std::to_string(iv.rows) + "</td></tr>\n";
     }
     html += "</table>\n";
   }

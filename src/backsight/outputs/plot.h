@@ -23,13 +23,13 @@ class PlotSeries {
  public:
   /// One time bucket of points.
   struct Bucket {
-    TimestampNs t_first = 0, t_last = 0;  ///< first/last timestamp (ns)
+    TimestampNs t_first = 0, t_last = 0;                   ///< first/last timestamp (ns)
     double v_first = 0, v_last = 0, v_min = 0, v_max = 0;  ///< values (series units)
     /// Envelope of the expected band over the bucket; meaningful only if has_band.
     double band_lo = 0, band_hi = 0;
     bool has_band = false;
-    double score_max = 0;  ///< largest finite anomaly_score in the bucket
-    bool anomaly = false;  ///< any point with is_anomaly
+    double score_max = 0;        ///< largest finite anomaly_score in the bucket
+    bool anomaly = false;        ///< any point with is_anomaly
     TimestampNs anomaly_ts = 0;  ///< time and value of the highest-scoring anomalous point
     double anomaly_value = 0;
     double anomaly_score = -1;
