@@ -192,7 +192,9 @@ TEST(CsvSeriesTest, TimestampsOutsideTheNanosecondRangeAreErrors) {
   Status s = ReadAll("timestamp,value\n9999-12-31 23:59:59,1\n", &rows);
   EXPECT_NE(s.message().find("test.csv:2: bad timestamp '9999-12-31 23:59:59'"), std::string::npos)
       << s.message();
-  s = ReadAll("timestamp,value\n99999999999.5,1\n", &rows);  // ms magnitude: fine
+  s = ReadAll("timestamp,value\n99999999999,1\n", &rows);  // year 5138 in seconds: too late
+  EXPECT_NE(s.message().find("out of range"), std::string::npos) << s.message();
+  s = ReadAll("timestamp,value\n100000000000.5,1\n", &rows);  // milliseconds (1973): fine
   EXPECT_TRUE(s.ok()) << s.message();
   s = ReadAll("timestamp,value\n1e30,1\n", &rows);
   EXPECT_FALSE(s.ok());
