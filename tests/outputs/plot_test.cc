@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -102,6 +103,24 @@ TEST(PlotTest, WritesSvgAndHtmlWithSeveralPanels) {
   EXPECT_NE(html.find("<table>"), std::string::npos);  // interval table
   std::remove(svg_path.c_str());
   std::remove(html_path.c_str());
+}
+
+TEST(PlotTest, DegenerateSeriesDoNotCrashOrHang) {
+  PlotSeries one("one");
+  one.Add(1404172800LL * kNanosPerSecond, 5, 4, 6, 0.1, false);
+  PlotSeries flat("flat");
+  PlotSeries huge("huge");
+  PlotSeries tiny("tiny");
+  for (int i = 0; i < 100; ++i) {
+    flat.Add(i * kNanosPerSecond, 3, 3, 3, 0, false);
+    huge.Add(i * kNanosPerSecond, (i % 2 ? 1 : -1) * 1e308, -1e308, 1e308, 1e300, i == 50);
+    tiny.Add(i, 1e-300 * i, 0, 1e-299, 0.5, false);  // 100 ns span
+  }
+  const std::string path = TempPath("degenerate.png");
+  if (std::getenv("BACKSIGHT_KEEP_PLOTS")) std::fprintf(stderr, "%s\n", path.c_str());
+  ASSERT_TRUE(WritePlot({&one, &flat, &huge, &tiny}, PlotOptions{}, path).ok());
+  EXPECT_GT(ReadFile(path).size(), 1000u);
+  if (!std::getenv("BACKSIGHT_KEEP_PLOTS")) std::remove(path.c_str());
 }
 
 TEST(PlotTest, RejectsUnknownExtensionAndUnwritablePath) {

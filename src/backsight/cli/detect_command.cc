@@ -124,7 +124,21 @@ class TimestampFormatter {
       --day;
     }
     if (day != cached_day_ || date_.empty()) {
-      date_ = FormatTimestamp(day * 86400 * kNanosPerSecond).substr(0, 11);  // "YYYY-MM-DD "
+      // Civil date from days since the epoch (H. Hinnant, civil_from_days).
+      const int64_t z = day + 719468;
+      const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+      const int64_t doe = z - era * 146097;
+      const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+      const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+      const int64_t mp = (5 * doy + 2) / 153;
+      const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+      const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+      const int64_t y = yoe + era * 400 + (m <= 2);
+      char date[32];
+      const int n =
+          std::snprintf(date, sizeof date, "%04lld-%02lld-%02lld ", static_cast<long long>(y),
+                        static_cast<long long>(m), static_cast<long long>(d));
+      date_.assign(date, n);
       cached_day_ = day;
     }
     out->append(date_);

@@ -280,7 +280,10 @@ struct Mapping {
   double X(TimestampNs ts) const {
     return r.x + (static_cast<double>(ts) * 1e-9 - t0) / (t1 - t0) * r.w;
   }
-  double Y(double v) const { return r.y + r.h - (v - v0) / (v1 - v0) * r.h; }
+  // Halves keep the arithmetic finite even for a +-1e308 range.
+  double Y(double v) const {
+    return r.y + r.h - (v * 0.5 - v0 * 0.5) / (v1 * 0.5 - v0 * 0.5) * r.h;
+  }
 };
 
 void DrawFrame(cairo_t* cr, const Rect& r) {
@@ -292,8 +295,12 @@ void DrawFrame(cairo_t* cr, const Rect& r) {
 
 void DrawValueAxis(cairo_t* cr, const Mapping& m, int target_ticks, double font) {
   const double step = NiceStep(m.v1 - m.v0, target_ticks);
+  if (!std::isfinite(m.v1 - m.v0) || !((m.v1 - m.v0) / step < 100)) return;  // no sane ticks
   cairo_set_line_width(cr, 1.0);
-  for (double v = std::ceil(m.v0 / step) * step; v <= m.v1 + step * 1e-9; v += step) {
+  const double first = std::ceil(m.v0 / step) * step;
+  for (int i = 0; i < 100; ++i) {
+    const double v = first + i * step;
+    if (v > m.v1 + step * 1e-9) break;
     const double y = std::round(m.Y(v)) + 0.5;
     SetColor(cr, kGrid);
     cairo_move_to(cr, m.r.x, y);
@@ -322,9 +329,13 @@ void DrawTimeLabels(cairo_t* cr, const Mapping& m, const std::vector<TimeTick>& 
     cairo_move_to(cr, std::round(x) + 0.5, m.r.y + m.r.h);
     cairo_line_to(cr, std::round(x) + 0.5, m.r.y + m.r.h + 5);
     cairo_stroke(cr);
-    Text(cr, x, m.r.y + m.r.h + 7 + font, t.top, font, kMuted, 0.5);
+    // Keep labels inside the image: at most 20 px past the chart's right edge.
+    const double right = m.r.x + m.r.w + 20;
+    const double wt = TextWidth(cr, t.top, font), wb = TextWidth(cr, t.bottom, font) * 1.1;
+    Text(cr, std::min(x, right - wt / 2), m.r.y + m.r.h + 7 + font, t.top, font, kMuted, 0.5);
     if (!t.bottom.empty()) {
-      Text(cr, x, m.r.y + m.r.h + 10 + 2 * font, t.bottom, font, kInk, 0.5, true);
+      Text(cr, std::min(x, right - wb / 2), m.r.y + m.r.h + 10 + 2 * font, t.bottom, font, kInk,
+           0.5, true);
     }
   }
 }
@@ -507,6 +518,14 @@ void DrawPanel(cairo_t* cr, const PlotSeries& s, const PlotOptions& o, double to
     cairo_line_to(cr, xl, mm.Y(b[i].v_last));
   }
   cairo_stroke(cr);
+  // Few points: mark each one, so that single points are visible.
+  if (s.points() <= 200) {
+    SetColor(cr, kLine);
+    for (const auto& k : b) {
+      cairo_arc(cr, mm.X(k.t_last), mm.Y(k.v_last), 2.2, 0, 2 * M_PI);
+      cairo_fill(cr);
+    }
+  }
   // Anomalous points.
   for (const auto& k : b) {
     if (!k.anomaly) continue;
