@@ -325,8 +325,9 @@ Status CsvSeriesReader::Init(const CsvSeriesOptions& options) {
     }
     if (ts == npos && names.size() == 2) ts = 0;
     if (ts == npos) {
-      return Error(header_line, "no timestamp column in header (columns: " + list_columns() +
-                                    "); name it 'timestamp' or choose one explicitly");
+      return Error(header_line,
+                   "no timestamp column in header (columns: " + list_columns() +
+                       "); name it 'timestamp' or pick it by name (CLI: --timestamp-column)");
     }
   }
   if (!options.value_column.empty()) {
@@ -340,7 +341,7 @@ Status CsvSeriesReader::Init(const CsvSeriesOptions& options) {
     if (val == npos && names.size() == 2) val = 1 - ts;
     if (val == npos) {
       return Error(header_line, "no value column in header (columns: " + list_columns() +
-                                    "); name it 'value' or choose one explicitly");
+                                    "); name it 'value' or pick it by name (CLI: --value-column)");
     }
   }
   if (val == ts) {
