@@ -124,9 +124,10 @@ void Text(cairo_t* cr, double x, double y, std::string_view s, double size, Rgb 
   cairo_show_text(cr, str.c_str());
 }
 
-double TextWidth(cairo_t* cr, std::string_view s, double size) {
+double TextWidth(cairo_t* cr, std::string_view s, double size, bool bold = false) {
   std::string str(s);
-  cairo_select_font_face(cr, kFont, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_select_font_face(cr, kFont, CAIRO_FONT_SLANT_NORMAL,
+                         bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, size);
   cairo_text_extents_t ext;
   cairo_text_extents(cr, str.c_str(), &ext);
@@ -426,7 +427,7 @@ void DrawPanel(cairo_t* cr, const PlotSeries& s, const PlotOptions& o, double to
   // Title line.
   Text(cr, left, top + 20, s.title(), 15, kInk, 0.0, true);
   if (!s.subtitle().empty()) {
-    Text(cr, left + TextWidth(cr, s.title(), 15) * 1.08 + 14, top + 20, s.subtitle(), 12.5, kMuted);
+    Text(cr, left + TextWidth(cr, s.title(), 15, true) + 12, top + 20, s.subtitle(), 12.5, kMuted);
   }
   DrawLegend(cr, left + width, top + 20, 12, s.has_warmup());
 
@@ -578,6 +579,11 @@ void DrawPanel(cairo_t* cr, const PlotSeries& s, const PlotOptions& o, double to
     cairo_restore(cr);
     Text(cr, score.x - 8, ms.Y(1) + font * 0.35, "1", font, kRed, 1.0);
     Text(cr, score.x - 8, ms.Y(0) + font * 0.35, "0", font, kMuted, 1.0);
+    // Further ticks at even steps (2, 4, ...) when there is room above the threshold.
+    const double sstep = std::max(2.0, std::ceil(NiceStep(top_score, 3)));
+    for (double v = sstep; v <= top_score + 1e-9; v += sstep) {
+      Text(cr, score.x - 8, ms.Y(v) + font * 0.35, FormatTick(v, 1), font, kMuted, 1.0);
+    }
     Text(cr, score.x + 6, score.y + font + 3, "anomaly score", 11, kMuted);
     DrawFrame(cr, score);
     axis_rect = score;
