@@ -13,7 +13,7 @@ PKGS=(
   libcpp-httplib-dev libssl-dev                # HTTP server and client
   libprotobuf-dev protobuf-compiler libsnappy-dev  # remote_write (snappy + protobuf)
   libsqlite3-dev                               # embedded state store
-  libcairo2-dev                                # --plot PNG/SVG rendering
+  libcairo2-dev fonts-dejavu-core              # --plot PNG/SVG rendering (and its font)
   zlib1g-dev                                   # gzip log input
 )
 if [[ "${1:-}" == "--test" ]]; then
