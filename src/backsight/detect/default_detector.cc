@@ -52,6 +52,7 @@ constexpr double kPhaseStrength = 0.8;        // ACF above which per-phase envel
 constexpr uint8_t kPhaseMinSamples = 10;
 constexpr double kPhaseWidthFloor = 0.1;      // fraction of the global envelope width
 constexpr double kGlobalTrigger = 0.02;       // global excess that starts a rest period
+constexpr double kGlobalEscalation = 0.5;     // global excess that is reported even at rest
 constexpr int kGlobalRest = 30;               // samples
 constexpr double kLocalTrigger = 0.5;         // local excess that starts a rest period
 constexpr double kCusumAlpha = 0.001;         // weight of a sample in the CUSUM's mean/variance
@@ -324,9 +325,12 @@ class DefaultDetector final : public Detector {
   }
 
   // One event is reported once: after a global novelty the global evidence rests for
-  // kGlobalRest samples, after a strong local novelty the local evidence rests for kLocalRest.
+  // kGlobalRest samples (unless the value jumps a further kGlobalEscalation envelope widths), after
+  // a local novelty the local evidence rests for kLocalRest samples.
   void ApplyRestPeriods(NoveltyEvidence* ev) {
-    if (st_.global_rest > 0) {
+    if (st_.global_rest > 0 && ev->global_excess > kGlobalEscalation) {  // much worse: report again
+      st_.global_rest = kGlobalRest;
+    } else if (st_.global_rest > 0) {
       --st_.global_rest;
       ev->global_excess = 0;
     } else if (ev->global_excess > kGlobalTrigger) {
