@@ -1,0 +1,222 @@
+// Loghub-2k log-parsing benchmark: runs the template miner with its one default configuration on
+// the 11 datasets of ../shared/data/loghub2k, prints GA/PA/FGA/FTA per dataset and their means next
+// to Drain's published figures (README.md of the data set), then measures single-core mining
+// throughput on a >= 1,000,000-line input made by concatenating the datasets' messages.
+//
+// Usage: loghub_bench [--data DIR] [--lines N] [--show-errors DATASET]
+//   --data DIR          the loghub2k directory (default $BACKSIGHT_DATA/loghub2k, else
+//                       ../shared/data/loghub2k)
+//   --lines N           lines for the throughput run (default 1000000)
+//   --show-errors D     print the lines of dataset D whose template differs from the truth
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "backsight/logs/header.h"
+#include "backsight/logs/miner.h"
+#include "backsight/logs/parse_eval.h"
+
+namespace {
+
+using backsight::Status;
+using namespace backsight::logs;
+
+struct Dataset {
+  const char* name;
+  const char* log_format;  // benchmark protocol (README.md of loghub2k)
+  double drain[4];         // GA, PA, FGA, FTA
+};
+
+const Dataset kDatasets[] = {
+    {"HDFS", "<Date> <Time> <Pid> <Level> <Component>: <Content>", {0.998, 0.354, 0.867, 0.267}},
+    {"Hadoop", "<Date> <Time> <Level> \\[<Process>\\] <Component>: <Content>",
+     {0.948, 0.269, 0.820, 0.276}},
+    {"Spark", "<Date> <Time> <Level> <Component>: <Content>", {0.922, 0.362, 0.870, 0.493}},
+    {"Zookeeper", "<Date> <Time> - <Level>  \\[<Node>:<Component>@<Id>\\] - <Content>",
+     {0.967, 0.497, 0.854, 0.354}},
+    {"BGL", "<Label> <Timestamp> <Date> <Node> <Time> <NodeRepeat> <Type> <Component> <Level> <Content>",
+     {0.963, 0.342, 0.833, 0.211}},
+    {"HPC", "<LogId> <Node> <Component> <State> <Time> <Flag> <Content>",
+     {0.887, 0.635, 0.753, 0.366}},
+    {"Windows", "<Date> <Time>, <Level>                  <Component>    <Content>",
+     {0.997, 0.462, 0.932, 0.408}},
+    {"Android", "<Date> <Time>  <Pid>  <Tid> <Level> <Component>: <Content>",
+     {0.857, 0.530, 0.770, 0.516}},
+    {"HealthApp", "<Time>\\|<Component>\\|<Pid>\\|<Content>", {0.780, 0.231, 0.351, 0.109}},
+    {"Apache", "\\[<Time>\\] \\[<Level>\\] <Content>", {1.000, 0.694, 1.000, 0.500}},
+    {"OpenSSH", "<Date> <Day> <Time> <Component> sshd\\[<Pid>\\]: <Content>",
+     {0.789, 0.508, 0.880, 0.440}},
+};
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t e = text.find('\n', pos);
+    if (e == std::string::npos) e = text.size();
+    std::string l = text.substr(pos, e - pos);
+    if (!l.empty() && l.back() == '\r') l.pop_back();
+    lines.push_back(std::move(l));
+    pos = e + 1;
+  }
+  return lines;
+}
+
+long PeakRssKb() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data;
+  if (const char* env = std::getenv("BACKSIGHT_DATA")) data = std::string(env) + "/loghub2k";
+  else data = "../shared/data/loghub2k";
+  long target_lines = 1000000;
+  std::string show_errors;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--data" && i + 1 < argc) data = argv[++i];
+    else if (a == "--lines" && i + 1 < argc) target_lines = std::atol(argv[++i]);
+    else if (a == "--show-errors" && i + 1 < argc) show_errors = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: %s [--data DIR] [--lines N] [--show-errors DATASET]\n", argv[0]);
+      return 2;
+    }
+  }
+
+  std::printf("Loghub-2k, one generic configuration (MinerOptions defaults), data %s\n\n",
+              data.c_str());
+  std::printf("%-10s %6s %6s %6s %6s | %6s %6s %6s %6s | %5s %5s %7s\n", "dataset", "GA", "PA",
+              "FGA", "FTA", "D.GA", "D.PA", "D.FGA", "D.FTA", "#gt", "#ours", "unmatch");
+  double sum[4] = {}, dsum[4] = {};
+  int nds = 0;
+  std::vector<std::string> all_contents;
+  for (const Dataset& d : kDatasets) {
+    std::string dir = data + "/" + d.name + "/";
+    std::string log_text, gt_text;
+    if (!ReadFile(dir + d.name + "_2k.log", &log_text) ||
+        !ReadFile(dir + d.name + "_2k.log_structured_corrected.csv", &gt_text)) {
+      std::fprintf(stderr, "cannot read dataset %s under %s\n", d.name, data.c_str());
+      return 4;
+    }
+    HeaderLayout layout;
+    Status st = HeaderLayout::Parse(d.log_format, &layout);
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s: %s\n", d.name, st.ToString().c_str());
+      return 4;
+    }
+    std::vector<std::vector<std::string>> rows;
+    st = ParseCsv(gt_text, &rows);
+    if (!st.ok() || rows.empty()) {
+      std::fprintf(stderr, "%s: ground truth: %s\n", d.name, st.ToString().c_str());
+      return 4;
+    }
+    int col = -1;
+    for (size_t c = 0; c < rows[0].size(); ++c) {
+      if (rows[0][c] == "EventTemplate") col = static_cast<int>(c);
+    }
+    std::vector<std::string> truth;
+    for (size_t r = 1; r < rows.size(); ++r) truth.push_back(rows[r].at(col));
+
+    std::vector<std::string> lines = SplitLines(log_text);
+    TemplateMiner miner;
+    HeaderFields f;
+    std::vector<uint32_t> ids;
+    std::vector<std::string> contents;
+    size_t unmatched = 0;
+    for (const std::string& line : lines) {
+      std::string content;
+      if (layout.Match(line, &f)) {
+        content.assign(f.values[layout.content_index()]);
+      } else {
+        ++unmatched;
+        content = line;
+      }
+      ids.push_back(miner.Add(content).template_id);
+      contents.push_back(content);
+      all_contents.push_back(content);
+    }
+    std::vector<std::string> parsed;
+    for (uint32_t id : ids) parsed.push_back(miner.Find(id)->text);
+    ParsingScores s;
+    st = EvaluateParsing(truth, parsed, &s);
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s: %s\n", d.name, st.ToString().c_str());
+      return 4;
+    }
+    double v[4] = {s.ga, s.pa, s.fga, s.fta};
+    for (int k = 0; k < 4; ++k) {
+      sum[k] += v[k];
+      dsum[k] += d.drain[k];
+    }
+    ++nds;
+    std::printf("%-10s %6.3f %6.3f %6.3f %6.3f | %6.3f %6.3f %6.3f %6.3f | %5zu %5zu %7zu\n",
+                d.name, v[0], v[1], v[2], v[3], d.drain[0], d.drain[1], d.drain[2], d.drain[3],
+                s.truth_templates, s.parsed_templates, unmatched);
+    if (show_errors == d.name) {
+      std::map<std::pair<std::string, std::string>, std::pair<int, std::string>> diff;
+      for (size_t i = 0; i < truth.size(); ++i) {
+        if (truth[i] != parsed[i]) {
+          auto& e = diff[{truth[i], parsed[i]}];
+          if (e.first++ == 0) e.second = contents[i];
+        }
+      }
+      for (const auto& [k, e] : diff) {
+        std::printf("  x%-4d truth : %s\n        ours  : %s\n        line  : %s\n", e.first,
+                    k.first.c_str(), k.second.c_str(), e.second.c_str());
+      }
+    }
+  }
+  std::printf("%-10s %6.3f %6.3f %6.3f %6.3f | %6.3f %6.3f %6.3f %6.3f\n", "mean", sum[0] / nds,
+              sum[1] / nds, sum[2] / nds, sum[3] / nds, dsum[0] / nds, dsum[1] / nds,
+              dsum[2] / nds, dsum[3] / nds);
+
+  // Throughput: the datasets' messages concatenated and repeated up to target_lines.
+  std::vector<std::string_view> input;
+  size_t bytes = 0;
+  while (static_cast<long>(input.size()) < target_lines) {
+    for (const std::string& c : all_contents) {
+      if (static_cast<long>(input.size()) >= target_lines) break;
+      input.push_back(c);
+      bytes += c.size() + 1;
+    }
+  }
+  long rss_before = PeakRssKb();
+  TemplateMiner miner;
+  auto t0 = std::chrono::steady_clock::now();
+  uint64_t check = 0;
+  for (std::string_view c : input) check += miner.Add(c).template_id;
+  auto t1 = std::chrono::steady_clock::now();
+  double secs = std::chrono::duration<double>(t1 - t0).count();
+  std::printf("\nthroughput: %zu lines (%.1f MB of messages) mined in %.3f s on one thread = "
+              "%.0f lines/s (%.1f MB/s); %zu templates, cache hits %.1f%% (checksum %llu)\n",
+              input.size(), bytes / 1e6, secs, input.size() / secs, bytes / 1e6 / secs,
+              miner.num_templates(),
+              100.0 * miner.stats().cache_hits / std::max<uint64_t>(1, miner.stats().lines),
+              static_cast<unsigned long long>(check));
+  std::string state;
+  miner.SaveState(&state);
+  std::printf("memory: peak RSS %.1f MB (input held in memory: %.1f MB; before mining %.1f MB); "
+              "miner state %zu bytes\n",
+              PeakRssKb() / 1024.0, bytes / 1e6, rss_before / 1024.0, state.size());
+  return 0;
+}

@@ -1,0 +1,47 @@
+// Variable masking for log messages: a hand-written, allocation-free tokenizer and classifier
+// that turns raw tokens into masked tokens (`<*>` for variables), plus the canonical template
+// normalisation used by Loghub-2.0 (Khan et al., "Guidelines for Assessing the Accuracy of Log
+// Message Template Identification Techniques", ICSE 2022: rules DS, PS, BL, US, DG, WV, DV, CV).
+#ifndef BACKSIGHT_LOGS_MASKER_H_
+#define BACKSIGHT_LOGS_MASKER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace backsight::logs {
+
+/// The wildcard written for a variable part of a template.
+inline constexpr std::string_view kWildcard = "<*>";
+
+/// True for ' ', '\t', '\r', '\n', '\v', '\f'.
+inline bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+/// Splits `text` on runs of whitespace into `*tokens` (views into `text`; cleared first).
+void SplitTokens(std::string_view text, std::vector<std::string_view>* tokens);
+
+/// Masks one whitespace-free token and appends the result to `*out`.
+///
+/// The token is split on the "path delimiters" `, ! ; : = | " ' [ ] ( ) { }`; a unit that is a
+/// Unix path (`/a/b`) becomes `<*>`. Other units are split further on `. - + @ # $ % & /`; a
+/// sub-unit is a variable (`<*>`) when it is a number (with sign), holds two or more digits, starts
+/// with a digit, is hex-like, or is a boolean/null/root/admin word. Units of the form `word<*>word`
+/// collapse to `<*>`, and `<*>.<*>` / `<*><*>` chains collapse to one `<*>` (the Loghub-2.0
+/// correction rules), so IPs, ports, UUIDs, timestamps, key=value values, URLs' hosts and paths are
+/// all masked. Allocation-free when `*out` has capacity.
+void MaskToken(std::string_view token, std::string* out);
+
+/// Applies the Loghub-2.0 template correction rules (ICSE'22: DS, PS, BL, US, DG, WV, DV, CV)
+/// to a whole template string and returns the canonical form. Idempotent. Used for output and by
+/// tests; pure function of its input.
+std::string CorrectTemplate(std::string_view tmpl);
+
+/// 64-bit FNV-1a-style hash with a final avalanche (stable across runs and platforms).
+uint64_t HashBytes(std::string_view s, uint64_t seed = 0x9E3779B97F4A7C15ull);
+
+}  // namespace backsight::logs
+
+#endif  // BACKSIGHT_LOGS_MASKER_H_
