@@ -8,6 +8,8 @@
 //                       ../shared/data/loghub2k)
 //   --lines N           lines for the throughput run (default 1000000)
 //   --show-errors D     print the lines of dataset D whose template differs from the truth
+//   --threshold X, --prefix N   override MinerOptions (ablation only; the defaults are the
+//                       reported configuration)
 #include <sys/resource.h>
 
 #include <chrono>
@@ -92,13 +94,16 @@ int main(int argc, char** argv) {
   else data = "../shared/data/loghub2k";
   long target_lines = 1000000;
   std::string show_errors;
+  MinerOptions opts;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--data" && i + 1 < argc) data = argv[++i];
     else if (a == "--lines" && i + 1 < argc) target_lines = std::atol(argv[++i]);
     else if (a == "--show-errors" && i + 1 < argc) show_errors = argv[++i];
+    else if (a == "--threshold" && i + 1 < argc) opts.similarity_threshold = std::atof(argv[++i]);
+    else if (a == "--prefix" && i + 1 < argc) opts.prefix_tokens = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--data DIR] [--lines N] [--show-errors DATASET]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--data DIR] [--lines N] [--show-errors DATASET] [--threshold X] [--prefix N]\n", argv[0]);
       return 2;
     }
   }
@@ -138,7 +143,7 @@ int main(int argc, char** argv) {
     for (size_t r = 1; r < rows.size(); ++r) truth.push_back(rows[r].at(col));
 
     std::vector<std::string> lines = SplitLines(log_text);
-    TemplateMiner miner;
+    TemplateMiner miner(opts);
     HeaderFields f;
     std::vector<uint32_t> ids;
     std::vector<std::string> contents;
@@ -201,7 +206,7 @@ int main(int argc, char** argv) {
     }
   }
   long rss_before = PeakRssKb();
-  TemplateMiner miner;
+  TemplateMiner miner(opts);
   auto t0 = std::chrono::steady_clock::now();
   uint64_t check = 0;
   for (std::string_view c : input) check += miner.Add(c).template_id;

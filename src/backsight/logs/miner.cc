@@ -24,7 +24,7 @@ TemplateMiner::TemplateMiner(const MinerOptions& options) : options_(options) {
   if (options_.max_templates < 1) options_.max_templates = 1;
   if (options_.max_cache_entries < 16) options_.max_cache_entries = 16;
   if (options_.max_tokens < 2) options_.max_tokens = 2;
-  if (!(options_.similarity_threshold > 0)) options_.similarity_threshold = 0.5;
+  if (!(options_.similarity_threshold > 0)) options_.similarity_threshold = 0.7;
   if (options_.similarity_threshold > 1) options_.similarity_threshold = 1;
   CacheClear();
 }
@@ -34,6 +34,7 @@ void TemplateMiner::MaskLine(std::string_view content) {
   arena_.clear();
   offsets_.clear();
   line_hashes_.clear();
+  line_kinds_.clear();
   size_t n = raw_tokens_.size();
   const size_t cap = options_.max_tokens;
   if (n > cap) n = cap;
@@ -45,7 +46,9 @@ void TemplateMiner::MaskLine(std::string_view content) {
       MaskToken(raw_tokens_[i], &arena_);
     }
     std::string_view m(arena_.data() + offsets_.back(), arena_.size() - offsets_.back());
-    line_hashes_.push_back(m == kWildcard ? kWildcardHash : HashBytes(m));
+    const bool wild = m == kWildcard;
+    line_hashes_.push_back(wild ? kWildcardHash : HashBytes(m));
+    line_kinds_.push_back(wild ? 2 : (m.find(kWildcard) != std::string_view::npos ? 1 : 0));
   }
   offsets_.push_back(static_cast<uint32_t>(arena_.size()));
 }
@@ -120,7 +123,9 @@ void TemplateMiner::Touch(uint32_t s) {
 bool TemplateMiner::Matches(const LogTemplate& t) const {
   if (t.hashes.size() != line_hashes_.size()) return false;
   for (size_t i = 0; i < line_hashes_.size(); ++i) {
-    if (t.hashes[i] != kWildcardHash && t.hashes[i] != line_hashes_[i]) return false;
+    if (t.hashes[i] == kWildcardHash || t.hashes[i] == line_hashes_[i]) continue;
+    if (t.kinds[i] == 1 && TokenMatches(t.tokens[i], LineToken(i))) continue;
+    return false;
   }
   return true;
 }
@@ -180,16 +185,32 @@ ParseResult TemplateMiner::Add(std::string_view content) {
   uint32_t best = kEmptySlot;
   double best_sim = -1;
   uint32_t best_id = 0;
+  const size_t prefix = std::min<size_t>(options_.prefix_tokens, n);
   for (uint32_t cand : by_length_[n]) {
     const LogTemplate& t = slots_[cand].t;
+    bool reject = false;
+    for (size_t i = 0; i < prefix; ++i) {
+      if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i]) {
+        reject = true;
+        break;
+      }
+    }
+    if (reject) continue;
     int eq = 0;
     int denom = 0;
     for (size_t i = 0; i < n; ++i) {
       const uint64_t th = t.hashes[i];
       const uint64_t lh = line_hashes_[i];
-      if (th == kWildcardHash && lh == kWildcardHash) continue;
+      if (th == lh) {
+        if (t.kinds[i] == 0) {
+          ++eq;
+          ++denom;
+        }
+        continue;
+      }
+      if (t.kinds[i] == 1 && TokenMatches(t.tokens[i], LineToken(i))) continue;
+      if (t.kinds[i] == 2 && line_kinds_[i] != 0) continue;
       ++denom;
-      if (th == lh) ++eq;
     }
     double sim = denom == 0 ? 1.0 : static_cast<double>(eq) / denom;
     if (sim > best_sim || (sim == best_sim && t.id < best_id)) {
@@ -202,11 +223,15 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     LogTemplate& t = slots_[best].t;
     bool changed = false;
     for (size_t i = 0; i < n; ++i) {
-      if (t.hashes[i] != kWildcardHash && t.hashes[i] != line_hashes_[i]) {
-        t.hashes[i] = kWildcardHash;
-        t.tokens[i].assign(kWildcard);
-        changed = true;
-      }
+      if (t.hashes[i] == kWildcardHash || t.hashes[i] == line_hashes_[i]) continue;
+      if (t.kinds[i] == 1 && TokenMatches(t.tokens[i], LineToken(i))) continue;
+      std::string merged = MergeTokens(t.tokens[i], LineToken(i));
+      if (merged == t.tokens[i]) continue;
+      t.tokens[i] = std::move(merged);
+      const bool wild = t.tokens[i] == kWildcard;
+      t.hashes[i] = wild ? kWildcardHash : HashBytes(t.tokens[i]);
+      t.kinds[i] = wild ? 2 : 1;
+      changed = true;
     }
     if (changed) {
       RebuildText(&t);
@@ -242,6 +267,7 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     t.tokens.emplace_back(arena_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
   }
   t.hashes = line_hashes_;
+  t.kinds = line_kinds_;
   t.count = 1;
   t.first_line = t.last_line = line_no;
   t.refinements = 0;
@@ -283,6 +309,7 @@ void TemplateMiner::SaveState(std::string* out) const {
   w.PutU32(options_.max_cache_entries);
   w.PutU32(options_.max_tokens);
   w.PutU32(options_.example_bytes);
+  w.PutU32(options_.prefix_tokens);
   w.PutU64(stats_.lines);
   w.PutU64(stats_.cache_hits);
   w.PutU64(stats_.templates_created);
@@ -338,6 +365,7 @@ Status TemplateMiner::RestoreState(std::string_view in) {
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.max_cache_entries, "max_cache_entries"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.max_tokens, "max_tokens"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.example_bytes, "example_bytes"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.prefix_tokens, "prefix_tokens"));
   if (m.options_.max_templates < 1 || m.options_.max_cache_entries < 16 ||
       m.options_.max_tokens < 2 || !(m.options_.similarity_threshold > 0) ||
       m.options_.similarity_threshold > 1) {
@@ -371,9 +399,12 @@ Status TemplateMiner::RestoreState(std::string_view in) {
     }
     t.tokens.resize(ntok);
     t.hashes.resize(ntok);
+    t.kinds.resize(ntok);
     for (uint64_t k = 0; k < ntok; ++k) {
       BACKSIGHT_RETURN_IF_ERROR(r.GetString(&t.tokens[k], "token"));
-      t.hashes[k] = t.tokens[k] == kWildcard ? kWildcardHash : HashBytes(t.tokens[k]);
+      const bool wild = t.tokens[k] == kWildcard;
+      t.hashes[k] = wild ? kWildcardHash : HashBytes(t.tokens[k]);
+      t.kinds[k] = wild ? 2 : (t.tokens[k].find(kWildcard) != std::string::npos ? 1 : 0);
     }
     BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&t.count, "count"));
     BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&t.first_line, "first_line"));
@@ -447,6 +478,52 @@ Status TemplateMiner::RestoreState(std::string_view in) {
                                            std::to_string(r.position()));
   *this = std::move(m);
   return Status::OK();
+}
+
+namespace {
+inline bool IsDelim(char c) {
+  static const std::string_view kDelims = ",!;:=|\"'[](){}.-+@#$%&/\\ ";
+  return kDelims.find(c) != std::string_view::npos;
+}
+}  // namespace
+
+std::string MergeTokens(std::string_view a, std::string_view b) {
+  if (a == b) return std::string(a);
+  if (a == kWildcard || b == kWildcard) return std::string(kWildcard);
+  const size_t m = std::min(a.size(), b.size());
+  size_t p = 0;
+  while (p < m && a[p] == b[p]) ++p;
+  while (p > 0 && !IsDelim(a[p - 1])) --p;
+  size_t s = 0;
+  while (s < m - p && a[a.size() - 1 - s] == b[b.size() - 1 - s]) ++s;
+  while (s > 0 && !IsDelim(a[a.size() - s])) --s;
+  if (p == 0 && s == 0) return std::string(kWildcard);
+  std::string out(a.substr(0, p));
+  out.append(kWildcard);
+  out.append(a.substr(a.size() - s));
+  return CorrectTemplate(out);
+}
+
+bool TokenMatches(std::string_view pattern, std::string_view token) {
+  size_t f = pattern.find(kWildcard);
+  if (f == std::string_view::npos) return pattern == token;
+  std::string_view head = pattern.substr(0, f);
+  if (token.substr(0, head.size()) != head) return false;
+  size_t at = head.size();
+  size_t pos = f + kWildcard.size();
+  while (true) {
+    size_t g = pattern.find(kWildcard, pos);
+    if (g == std::string_view::npos) {
+      std::string_view tail = pattern.substr(pos);
+      return token.size() >= at + tail.size() &&
+             token.substr(token.size() - tail.size()) == tail;
+    }
+    std::string_view mid = pattern.substr(pos, g - pos);
+    size_t h = token.find(mid, at);
+    if (h == std::string_view::npos) return false;
+    at = h + mid.size();
+    pos = g + kWildcard.size();
+  }
 }
 
 bool ExtractParameters(std::string_view template_text, std::string_view content,

@@ -36,7 +36,7 @@ namespace backsight::logs {
 /// Options of the miner. The defaults are the product's one generic configuration.
 struct MinerOptions {
   /// A line joins the most similar template of its length when similarity >= this (0..1].
-  double similarity_threshold = 0.5;
+  double similarity_threshold = 0.7;
   /// Cap on live templates; the least recently matched one is evicted beyond it (>= 1).
   uint32_t max_templates = 50000;
   /// Cap on exact-sequence cache entries; the cache is cleared when full (>= 16).
@@ -44,6 +44,9 @@ struct MinerOptions {
   /// Lines with more whitespace tokens than this keep the first max_tokens - 1 tokens and
   /// fold the rest into one last `<*>` token (>= 2).
   uint32_t max_tokens = 400;
+  /// Leading tokens that must be equal when constant in both template and line (Drain's
+  /// prefix-tree depth minus 2).
+  uint32_t prefix_tokens = 2;
   /// Bytes of the first line kept as each template's example (0 = none).
   uint32_t example_bytes = 512;
 };
@@ -54,6 +57,7 @@ struct LogTemplate {
   std::string text;                  ///< Canonical template text, variables written `<*>`.
   std::vector<std::string> tokens;   ///< Masked tokens (`<*>` for a variable position).
   std::vector<uint64_t> hashes;      ///< Hash of each token; kWildcardHash for `<*>`.
+  std::vector<uint8_t> kinds;        ///< Per token: 0 constant, 1 contains `<*>`, 2 is `<*>`.
   uint64_t count = 0;                ///< Lines matched so far.
   uint64_t first_line = 0;           ///< 0-based index (in Add order) of the first line.
   uint64_t last_line = 0;            ///< Index of the latest line.
@@ -124,6 +128,9 @@ class TemplateMiner {
   void LruUnlink(uint32_t s);
   void LruPushFront(uint32_t s);
   bool Matches(const LogTemplate& t) const;
+  std::string_view LineToken(size_t i) const {
+    return std::string_view(arena_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
+  }
   void Touch(uint32_t s);
   uint32_t Evict();
   void RebuildText(LogTemplate* t);
@@ -147,11 +154,22 @@ class TemplateMiner {
   std::string arena_;
   std::vector<uint32_t> offsets_;
   std::vector<uint64_t> line_hashes_;
+  std::vector<uint8_t> line_kinds_;
+  std::vector<uint8_t> diff_;
 };
 
 /// Extracts the values of the `<*>` slots of `template_text` from `content` (whitespace runs in
 /// the content count as one space). Returns false, leaving `*params` empty, when the template
 /// does not match the content.
+/// Merges two different masked tokens into the most specific pattern covering both: the common
+/// prefix up to a delimiter and the common suffix from a delimiter are kept, the middle becomes
+/// `<*>` (`rhost=a.com` + `rhost=<*>` -> `rhost=<*>`); canonicalised by CorrectTemplate.
+std::string MergeTokens(std::string_view a, std::string_view b);
+
+/// True when masked token `token` is an instance of `pattern`, where each `<*>` in the pattern
+/// matches any (possibly empty) run of characters.
+bool TokenMatches(std::string_view pattern, std::string_view token);
+
 bool ExtractParameters(std::string_view template_text, std::string_view content,
                        std::vector<std::string>* params);
 
