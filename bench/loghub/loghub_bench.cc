@@ -8,7 +8,7 @@
 //                       ../shared/data/loghub2k)
 //   --lines N           lines for the throughput run (default 1000000)
 //   --show-errors D     print the lines of dataset D whose template differs from the truth
-//   --threshold X, --prefix N   override MinerOptions (ablation only; the defaults are the
+//   --threshold X, --prefix N, --lock N   override MinerOptions (ablation only; the defaults are the
 //                       reported configuration)
 #include <sys/resource.h>
 
@@ -102,8 +102,9 @@ int main(int argc, char** argv) {
     else if (a == "--show-errors" && i + 1 < argc) show_errors = argv[++i];
     else if (a == "--threshold" && i + 1 < argc) opts.similarity_threshold = std::atof(argv[++i]);
     else if (a == "--prefix" && i + 1 < argc) opts.prefix_tokens = std::atoi(argv[++i]);
+    else if (a == "--lock" && i + 1 < argc) opts.lock_after = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--data DIR] [--lines N] [--show-errors DATASET] [--threshold X] [--prefix N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--data DIR] [--lines N] [--show-errors DATASET] [--threshold X] [--prefix N] [--lock N]\n", argv[0]);
       return 2;
     }
   }

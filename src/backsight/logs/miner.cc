@@ -196,6 +196,15 @@ ParseResult TemplateMiner::Add(std::string_view content) {
       }
     }
     if (reject) continue;
+    if (options_.lock_after > 0 && t.count >= options_.lock_after) {
+      for (size_t i = 0; i < n; ++i) {
+        if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i]) {
+          reject = true;
+          break;
+        }
+      }
+      if (reject) continue;
+    }
     int eq = 0;
     int denom = 0;
     for (size_t i = 0; i < n; ++i) {
@@ -310,6 +319,7 @@ void TemplateMiner::SaveState(std::string* out) const {
   w.PutU32(options_.max_tokens);
   w.PutU32(options_.example_bytes);
   w.PutU32(options_.prefix_tokens);
+  w.PutU32(options_.lock_after);
   w.PutU64(stats_.lines);
   w.PutU64(stats_.cache_hits);
   w.PutU64(stats_.templates_created);
@@ -366,6 +376,7 @@ Status TemplateMiner::RestoreState(std::string_view in) {
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.max_tokens, "max_tokens"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.example_bytes, "example_bytes"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.prefix_tokens, "prefix_tokens"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.lock_after, "lock_after"));
   if (m.options_.max_templates < 1 || m.options_.max_cache_entries < 16 ||
       m.options_.max_tokens < 2 || !(m.options_.similarity_threshold > 0) ||
       m.options_.similarity_threshold > 1) {

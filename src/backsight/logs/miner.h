@@ -47,6 +47,10 @@ struct MinerOptions {
   /// Leading tokens that must be equal when constant in both template and line (Drain's
   /// prefix-tree depth minus 2).
   uint32_t prefix_tokens = 2;
+  /// A template matched by at least this many lines no longer lets a line with a different
+  /// constant word join it at a position that has never varied (0 = off). Long-lived constants
+  /// are words of the message, not values (the frequency intuition of Brain, Yu et al. 2023).
+  uint32_t lock_after = 20;
   /// Bytes of the first line kept as each template's example (0 = none).
   uint32_t example_bytes = 512;
 };
