@@ -111,23 +111,24 @@ void MaskUnit(std::string_view u, std::string* out) {
   }
 }
 
+inline bool WildAt(const std::string& s, size_t r) {
+  return r + 3 <= s.size() && s[r] == '<' && s[r + 1] == '*' && s[r + 2] == '>';
+}
+
 // Collapses `<*>.<*>` (DV) and then `<*><*>` (CV) chains in out[start..] in place.
 void CollapseChains(std::string* out, size_t start) {
   std::string& s = *out;
   for (int pass = 0; pass < 2; ++pass) {
-    const std::string_view sep = pass == 0 ? std::string_view(".") : std::string_view("");
+    const size_t sep = pass == 0 ? 1 : 0;
     size_t w = start;
     size_t r = start;
     while (r < s.size()) {
-      if (s.compare(r, 3, kWildcard) == 0) {
+      if (WildAt(s, r)) {
         // Copy the wildcard, then swallow (sep <*>)* that follow.
         if (w != r) std::memmove(&s[w], &s[r], 3);
         w += 3;
         r += 3;
-        while (r + sep.size() + 3 <= s.size() && s.compare(r, sep.size(), sep) == 0 &&
-               s.compare(r + sep.size(), 3, kWildcard) == 0) {
-          r += sep.size() + 3;
-        }
+        while ((sep == 0 || (r < s.size() && s[r] == '.')) && WildAt(s, r + sep)) r += sep + 3;
       } else {
         s[w++] = s[r++];
       }
@@ -174,7 +175,56 @@ void MaskToken(std::string_view t, std::string* out) {
     MaskUnit(t.substr(i, j - i), out);
     i = j;
   }
-  CollapseChains(out, start);
+  // Chains need two wildcards at least.
+  const size_t first = out->find(kWildcard, start);
+  if (first != std::string::npos && out->find(kWildcard, first + 3) != std::string::npos) {
+    CollapseChains(out, start);
+  }
+}
+
+size_t MaskMessage(std::string_view text, size_t max_tokens, std::string* arena,
+                   std::vector<uint32_t>* offsets) {
+  arena->clear();
+  offsets->clear();
+  if (max_tokens < 1) max_tokens = 1;
+  size_t i = 0;
+  const size_t n = text.size();
+  size_t count = 0;
+  while (i < n) {
+    while (i < n && (Cls(text[i]) & kSpace)) ++i;
+    if (i >= n) break;
+    size_t j = i;
+    uint8_t acc = 0;
+    while (j < n) {
+      const uint8_t c = Cls(text[j]);
+      if (c & kSpace) break;
+      acc |= c;
+      ++j;
+    }
+    offsets->push_back(static_cast<uint32_t>(arena->size()));
+    if (count + 1 == max_tokens) {
+      // Is there another token after this one? Then fold everything into <*>.
+      size_t k = j;
+      while (k < n && (Cls(text[k]) & kSpace)) ++k;
+      if (k < n) {
+        arena->append(kWildcard);
+        arena->push_back(' ');
+        ++count;
+        break;
+      }
+    }
+    std::string_view tok = text.substr(i, j - i);
+    if (!(acc & (kDigit | kSlash | kPathDelim | kSubDelim))) {
+      arena->append(IsValueWord(tok) ? kWildcard : tok);
+    } else {
+      MaskToken(tok, arena);
+    }
+    arena->push_back(' ');
+    ++count;
+    i = j;
+  }
+  offsets->push_back(static_cast<uint32_t>(arena->size()));
+  return count;
 }
 
 namespace {

@@ -13,11 +13,9 @@ namespace {
 constexpr uint32_t kStateMagic = 0x4D4C5342;  // "BSLM"
 constexpr uint32_t kStateVersion = 1;
 constexpr uint32_t kEmptySlot = 0xFFFFFFFFu;
+constexpr uint64_t kEmptyValue = ~0ull;
+inline uint64_t CacheValue(uint32_t id, uint32_t slot) { return (uint64_t{id} << 32) | slot; }
 
-inline uint64_t Mix(uint64_t h, uint64_t v) {
-  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-  return h;
-}
 }  // namespace
 
 TemplateMiner::TemplateMiner(const MinerOptions& options) : options_(options) {
@@ -30,41 +28,33 @@ TemplateMiner::TemplateMiner(const MinerOptions& options) : options_(options) {
 }
 
 void TemplateMiner::MaskLine(std::string_view content) {
-  SplitTokens(content, &raw_tokens_);
-  arena_.clear();
-  offsets_.clear();
-  line_hashes_.clear();
-  line_kinds_.clear();
-  size_t n = raw_tokens_.size();
-  const size_t cap = options_.max_tokens;
-  if (n > cap) n = cap;
-  for (size_t i = 0; i < n; ++i) {
-    offsets_.push_back(static_cast<uint32_t>(arena_.size()));
-    if (i + 1 == cap && raw_tokens_.size() > cap) {
-      arena_.append(kWildcard);
-    } else {
-      MaskToken(raw_tokens_[i], &arena_);
-    }
-    std::string_view m(arena_.data() + offsets_.back(), arena_.size() - offsets_.back());
-    const bool wild = m == kWildcard;
-    line_hashes_.push_back(wild ? kWildcardHash : HashBytes(m));
-    line_kinds_.push_back(wild ? 2 : (m.find(kWildcard) != std::string_view::npos ? 1 : 0));
-  }
-  offsets_.push_back(static_cast<uint32_t>(arena_.size()));
+  MaskMessage(content, options_.max_tokens, &arena_, &offsets_);
 }
 
-uint32_t TemplateMiner::CacheFind(uint64_t key) const {
+void TemplateMiner::ComputeLineHashes() {
+  const size_t n = offsets_.size() - 1;
+  line_hashes_.resize(n);
+  line_kinds_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::string_view m = LineToken(i);
+    const bool wild = m == kWildcard;
+    line_hashes_[i] = wild ? kWildcardHash : HashBytes(m);
+    line_kinds_[i] = wild ? 2 : (m.find(kWildcard) != std::string_view::npos ? 1 : 0);
+  }
+}
+
+uint64_t TemplateMiner::CacheFind(uint64_t key) const {
   const size_t mask = cache_keys_.size() - 1;
   size_t i = key & mask;
   while (true) {
     uint64_t k = cache_keys_[i];
     if (k == key) return cache_vals_[i];
-    if (k == 0) return kEmptySlot;
+    if (k == 0) return kEmptyValue;
     i = (i + 1) & mask;
   }
 }
 
-void TemplateMiner::CacheInsert(uint64_t key, uint32_t slot) {
+void TemplateMiner::CacheInsert(uint64_t key, uint64_t value) {
   if (cache_size_ + 1 > options_.max_cache_entries) {
     CacheClear();
     ++stats_.cache_clears;
@@ -72,7 +62,7 @@ void TemplateMiner::CacheInsert(uint64_t key, uint32_t slot) {
   if ((cache_size_ + 1) * 2 > cache_keys_.size()) {
     // Grow (load factor <= 1/2).
     std::vector<uint64_t> keys(cache_keys_.size() * 2, 0);
-    std::vector<uint32_t> vals(cache_keys_.size() * 2, kEmptySlot);
+    std::vector<uint64_t> vals(cache_keys_.size() * 2, kEmptyValue);
     const size_t mask = keys.size() - 1;
     for (size_t j = 0; j < cache_keys_.size(); ++j) {
       if (cache_keys_[j] == 0) continue;
@@ -89,12 +79,12 @@ void TemplateMiner::CacheInsert(uint64_t key, uint32_t slot) {
   while (cache_keys_[i] != 0 && cache_keys_[i] != key) i = (i + 1) & mask;
   if (cache_keys_[i] == 0) ++cache_size_;
   cache_keys_[i] = key;
-  cache_vals_[i] = slot;
+  cache_vals_[i] = value;
 }
 
 void TemplateMiner::CacheClear() {
   cache_keys_.assign(64, 0);
-  cache_vals_.assign(64, kEmptySlot);
+  cache_vals_.assign(64, kEmptyValue);
   cache_size_ = 0;
 }
 
@@ -118,16 +108,6 @@ void TemplateMiner::Touch(uint32_t s) {
   if (lru_head_ == s) return;
   LruUnlink(s);
   LruPushFront(s);
-}
-
-bool TemplateMiner::Matches(const LogTemplate& t) const {
-  if (t.hashes.size() != line_hashes_.size()) return false;
-  for (size_t i = 0; i < line_hashes_.size(); ++i) {
-    if (t.hashes[i] == kWildcardHash || t.hashes[i] == line_hashes_[i]) continue;
-    if (t.kinds[i] == 1 && TokenMatches(t.tokens[i], LineToken(i))) continue;
-    return false;
-  }
-  return true;
 }
 
 uint32_t TemplateMiner::Evict() {
@@ -163,22 +143,27 @@ ParseResult TemplateMiner::Add(std::string_view content) {
   ParseResult r;
   const uint64_t line_no = stats_.lines++;
   MaskLine(content);
-  const size_t n = line_hashes_.size();
-  uint64_t key = Mix(0x51ED27F1ull, n);
-  for (uint64_t h : line_hashes_) key = Mix(key, h);
+  const size_t n = offsets_.size() - 1;
+  uint64_t key = HashBytes(arena_);
   if (key == 0) key = 1;
 
-  // 1. Exact masked sequence seen before.
-  uint32_t s = CacheFind(key);
-  if (s != kEmptySlot && s < slots_.size() && slots_[s].alive && Matches(slots_[s].t)) {
-    ++stats_.cache_hits;
-    LogTemplate& t = slots_[s].t;
-    ++t.count;
-    t.last_line = line_no;
-    Touch(s);
-    r.template_id = t.id;
-    return r;
+  // 1. Exact masked sequence seen before: its template (which can only have generalised since)
+  //    is still alive in the same slot.
+  const uint64_t v = CacheFind(key);
+  if (v != kEmptyValue) {
+    const uint32_t s = static_cast<uint32_t>(v);
+    const uint32_t id = static_cast<uint32_t>(v >> 32);
+    if (s < slots_.size() && slots_[s].alive && slots_[s].t.id == id) {
+      ++stats_.cache_hits;
+      LogTemplate& t = slots_[s].t;
+      ++t.count;
+      t.last_line = line_no;
+      Touch(s);
+      r.template_id = t.id;
+      return r;
+    }
   }
+  ComputeLineHashes();
 
   // 2. Most similar template of the same length.
   if (by_length_.size() <= n) by_length_.resize(n + 1);
@@ -251,7 +236,7 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     ++t.count;
     t.last_line = line_no;
     Touch(best);
-    CacheInsert(key, best);
+    CacheInsert(key, CacheValue(t.id, best));
     r.template_id = t.id;
     return r;
   }
@@ -272,9 +257,7 @@ ParseResult TemplateMiner::Add(std::string_view content) {
   t.id = next_id_++;
   t.tokens.clear();
   t.tokens.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    t.tokens.emplace_back(arena_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
-  }
+  for (size_t i = 0; i < n; ++i) t.tokens.emplace_back(LineToken(i));
   t.hashes = line_hashes_;
   t.kinds = line_kinds_;
   t.count = 1;
@@ -287,7 +270,7 @@ ParseResult TemplateMiner::Add(std::string_view content) {
   LruPushFront(slot);
   ++live_;
   ++stats_.templates_created;
-  CacheInsert(key, slot);
+  CacheInsert(key, CacheValue(t.id, slot));
   r.template_id = t.id;
   r.created = true;
   return r;
@@ -356,7 +339,7 @@ void TemplateMiner::SaveState(std::string* out) const {
   for (size_t i = 0; i < cache_keys_.size(); ++i) {
     if (cache_keys_[i] == 0) continue;
     w.PutU64(cache_keys_[i]);
-    w.PutU32(cache_vals_[i]);
+    w.PutU64(cache_vals_[i]);
   }
 }
 
@@ -475,9 +458,9 @@ Status TemplateMiner::RestoreState(std::string_view in) {
   if (ncache > m.options_.max_cache_entries) return Status::Corruption("miner state: cache size");
   for (uint64_t i = 0; i < ncache; ++i) {
     uint64_t k = 0;
-    uint32_t v = 0;
+    uint64_t v = 0;
     BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&k, "cache_key"));
-    BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&v, "cache_value"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&v, "cache_value"));
     if (k == 0) return Status::Corruption("miner state: zero cache key");
     // Insert without triggering the clear rule (sizes are within the cap).
     uint32_t saved = m.options_.max_cache_entries;

@@ -126,14 +126,14 @@ class TemplateMiner {
   static constexpr uint32_t kNone = 0xFFFFFFFFu;
 
   void MaskLine(std::string_view content);
-  uint32_t CacheFind(uint64_t key) const;
-  void CacheInsert(uint64_t key, uint32_t slot);
+  void ComputeLineHashes();
+  uint64_t CacheFind(uint64_t key) const;
+  void CacheInsert(uint64_t key, uint64_t value);
   void CacheClear();
   void LruUnlink(uint32_t s);
   void LruPushFront(uint32_t s);
-  bool Matches(const LogTemplate& t) const;
   std::string_view LineToken(size_t i) const {
-    return std::string_view(arena_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
+    return std::string_view(arena_.data() + offsets_[i], offsets_[i + 1] - offsets_[i] - 1);
   }
   void Touch(uint32_t s);
   uint32_t Evict();
@@ -151,10 +151,9 @@ class TemplateMiner {
   size_t live_ = 0;
   // Open-addressing cache: key (sequence hash, never 0) -> slot; power-of-two capacity.
   std::vector<uint64_t> cache_keys_;
-  std::vector<uint32_t> cache_vals_;
+  std::vector<uint64_t> cache_vals_;  // (template id << 32) | slot
   uint32_t cache_size_ = 0;
   // Scratch (reused across lines).
-  std::vector<std::string_view> raw_tokens_;
   std::string arena_;
   std::vector<uint32_t> offsets_;
   std::vector<uint64_t> line_hashes_;
