@@ -85,8 +85,21 @@ inline bool DashSeparates(std::string_view t, size_t i) {
          (Cls(t[i + 1]) & (kAlpha | kDigit));
 }
 
+// 8-4-4-4-12 hex digits.
+bool IsUuid(std::string_view u) {
+  if (u.size() != 36) return false;
+  for (size_t i = 0; i < 36; ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (u[i] != '-') return false;
+    } else if (!(Cls(u[i]) & kHex)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 void MaskUnit(std::string_view u, std::string* out) {
-  if (u[0] == '/' && IsUnixPath(u)) {
+  if ((u[0] == '/' && IsUnixPath(u)) || IsUuid(u)) {
     out->append(kWildcard);
     return;
   }

@@ -335,11 +335,17 @@ void TemplateMiner::SaveState(std::string* out) const {
     w.PutVarint(b.size());
     for (uint32_t s : b) w.PutU32(s);
   }
-  w.PutVarint(cache_size_);
+  // Cache entries sorted by key, so equal contents give equal bytes whatever the table layout.
+  std::vector<std::pair<uint64_t, uint64_t>> entries;
+  entries.reserve(cache_size_);
   for (size_t i = 0; i < cache_keys_.size(); ++i) {
-    if (cache_keys_[i] == 0) continue;
-    w.PutU64(cache_keys_[i]);
-    w.PutU64(cache_vals_[i]);
+    if (cache_keys_[i] != 0) entries.emplace_back(cache_keys_[i], cache_vals_[i]);
+  }
+  std::sort(entries.begin(), entries.end());
+  w.PutVarint(entries.size());
+  for (const auto& [k, v] : entries) {
+    w.PutU64(k);
+    w.PutU64(v);
   }
 }
 
