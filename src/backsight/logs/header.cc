@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backsight/core/time.h"
 #include "backsight/logs/masker.h"
 
 namespace backsight::logs {
@@ -307,6 +308,29 @@ bool HeaderLayout::Match(std::string_view line, HeaderFields* fields) const {
     }
   }
   return false;
+}
+
+bool ExtractTimestamp(const HeaderLayout& layout, const HeaderFields& fields, int64_t* ts_ns) {
+  auto field = [&](const char* name) -> std::string_view {
+    int i = layout.FieldIndex(name);
+    return i < 0 ? std::string_view() : fields.values[i];
+  };
+  auto try_parse = [&](std::string_view text) {
+    if (text.empty()) return false;
+    TimestampNs t = 0;
+    if (!ParseTimestamp(text, &t).ok()) return false;
+    *ts_ns = t;
+    return true;
+  };
+  if (try_parse(field("Timestamp"))) return true;
+  std::string_view date = field("Date"), time = field("Time");
+  if (!date.empty() && !time.empty()) {
+    std::string joined(date);
+    joined.push_back(' ');
+    joined.append(time);
+    if (try_parse(joined)) return true;
+  }
+  return try_parse(time) || try_parse(date);
 }
 
 }  // namespace backsight::logs

@@ -10,6 +10,7 @@
 #ifndef BACKSIGHT_LOGS_HEADER_H_
 #define BACKSIGHT_LOGS_HEADER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,6 +65,11 @@ class HeaderLayout {
   int level_ = -1;
   enum class Kind { kPattern, kRaw, kJson } kind_ = Kind::kRaw;
 };
+
+/// The line's time from its header fields: the first of `Timestamp`, `Date`+` `+`Time`, `Time`,
+/// `Date` that core's ParseTimestamp accepts (ISO 8601 / RFC 3339 or epoch numbers). Returns false
+/// when none parses.
+bool ExtractTimestamp(const HeaderLayout& layout, const HeaderFields& fields, int64_t* ts_ns);
 
 }  // namespace backsight::logs
 
