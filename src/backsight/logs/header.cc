@@ -322,15 +322,20 @@ bool ExtractTimestamp(const HeaderLayout& layout, const HeaderFields& fields, in
     *ts_ns = t;
     return true;
   };
+  // Only a field named Timestamp may be a bare epoch number; "203615" in a Time field is a
+  // clock time, not seconds since 1970.
+  auto not_bare = [](std::string_view t) {
+    return t.find_first_not_of("0123456789.") != std::string_view::npos;
+  };
   if (try_parse(field("Timestamp"))) return true;
   std::string_view date = field("Date"), time = field("Time");
   if (!date.empty() && !time.empty()) {
     std::string joined(date);
     joined.push_back(' ');
     joined.append(time);
-    if (try_parse(joined)) return true;
+    if (not_bare(joined) && try_parse(joined)) return true;
   }
-  return try_parse(time) || try_parse(date);
+  return (not_bare(time) && try_parse(time)) || (not_bare(date) && try_parse(date));
 }
 
 }  // namespace backsight::logs

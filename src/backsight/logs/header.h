@@ -67,8 +67,8 @@ class HeaderLayout {
 };
 
 /// The line's time from its header fields: the first of `Timestamp`, `Date`+` `+`Time`, `Time`,
-/// `Date` that core's ParseTimestamp accepts (ISO 8601 / RFC 3339 or epoch numbers). Returns false
-/// when none parses.
+/// `Date` that core's ParseTimestamp accepts (ISO 8601 / RFC 3339; bare epoch numbers only in a
+/// `Timestamp` field). Returns false when none parses.
 bool ExtractTimestamp(const HeaderLayout& layout, const HeaderFields& fields, int64_t* ts_ns);
 
 }  // namespace backsight::logs
