@@ -68,17 +68,6 @@ bool IsUnixPath(std::string_view s) {
   return true;
 }
 
-// Is one sub-unit (no delimiters inside, except an inner '-' or leading sign) a variable?
-bool IsVariable(std::string_view s) {
-  if (s.empty()) return false;
-  int digits = 0;
-  for (char ch : s) digits += (Cls(ch) & kDigit) ? 1 : 0;
-  if (digits == 0) return IsValueWord(s);
-  size_t first = (s[0] == '-' || s[0] == '+') ? 1 : 0;
-  if (first < s.size() && (Cls(s[first]) & kDigit)) return true;
-  return digits >= 2;
-}
-
 // Is the '-' at t[i] a separator (between two alphanumerics) rather than a sign or part of a word?
 inline bool DashSeparates(std::string_view t, size_t i) {
   return i > 0 && i + 1 < t.size() && (Cls(t[i - 1]) & (kAlpha | kDigit)) &&
@@ -112,10 +101,25 @@ void MaskUnit(std::string_view u, std::string* out) {
       ++i;
       continue;
     }
+    // Scan one sub-unit, counting digits on the way (same decision as IsVariable).
+    int digits = (Cls(ch) & kDigit) ? 1 : 0;
     size_t j = i + 1;
-    while (j < n && !((Cls(u[j]) & kSubDelim) && (u[j] != '-' || DashSeparates(u, j)))) ++j;
+    while (j < n) {
+      const uint8_t c = Cls(u[j]);
+      if ((c & kSubDelim) && (u[j] != '-' || DashSeparates(u, j))) break;
+      digits += (c & kDigit) ? 1 : 0;
+      ++j;
+    }
     std::string_view s = u.substr(i, j - i);
-    if (IsVariable(s)) {
+    bool var;
+    if (digits == 0) {
+      var = IsValueWord(s);
+    } else if (digits >= 2 || (Cls(ch) & kDigit)) {
+      var = true;
+    } else {
+      var = (ch == '-' || ch == '+') && s.size() > 1 && (Cls(s[1]) & kDigit);
+    }
+    if (var) {
       out->append(kWildcard);
     } else {
       out->append(s);
