@@ -13,6 +13,7 @@
 //                       reported configuration)
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -216,6 +217,7 @@ int main(int argc, char** argv) {
     size_t tp = 0, fp = 0, fn = 0, tn = 0;
     std::map<std::string, std::pair<size_t, size_t>> by_reason;  // reason -> (tp, fp)
     int64_t ts = 0;
+    std::vector<std::pair<double, bool>> scored;
     for (const std::string& line : SplitLines(log_text)) {
       if (!layout.Match(line, &f)) continue;
       bool alert = f.values[layout.FieldIndex("Label")] != "-";
@@ -223,6 +225,7 @@ int main(int argc, char** argv) {
       ParseResult pr = miner.Add(f.values[layout.content_index()]);
       LineScores ls = scorer.Observe(ts, pr.template_id,
                                      LevelClass(f.values[layout.level_index()]));
+      scored.emplace_back(ls.score, alert);
       if (ls.is_anomaly) {
         (alert ? tp : fp)++;
         auto& br = by_reason[ls.reason];
@@ -241,6 +244,24 @@ int main(int argc, char** argv) {
                 static_cast<long long>(aopts.bucket_ns / backsight::kNanosPerSecond),
                 static_cast<unsigned long long>(aopts.warmup_lines), tp + fn, tp + fp, prec, rec, prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0,
                 tp, fp, fn, tn);
+    // Threshold-free separation: ROC AUC of the line score (ties get the average rank).
+    std::sort(scored.begin(), scored.end());
+    double rank_sum = 0, npos = 0;
+    for (size_t i = 0; i < scored.size();) {
+      size_t j = i;
+      while (j < scored.size() && scored[j].first == scored[i].first) ++j;
+      const double avg_rank = (i + 1 + j) / 2.0;
+      for (size_t k = i; k < j; ++k) {
+        if (scored[k].second) {
+          rank_sum += avg_rank;
+          ++npos;
+        }
+      }
+      i = j;
+    }
+    const double nneg = scored.size() - npos;
+    std::printf("  ROC AUC of the line score: %.3f\n",
+                npos > 0 && nneg > 0 ? (rank_sum - npos * (npos + 1) / 2) / (npos * nneg) : 0.0);
     for (const auto& [reason, c] : by_reason) {
       std::printf("  flagged by %-6s tp %zu fp %zu\n", reason.c_str(), c.first, c.second);
     }

@@ -59,6 +59,22 @@ double LogAnomalyScorer::PoissonSurgeScore(uint64_t k, double lambda) {
   return std::max(0.0, -log10_p / 3.0);
 }
 
+double LogAnomalyScorer::BinomialSurgeScore(uint64_t k, uint64_t n, double p) {
+  if (n == 0 || static_cast<double>(k) <= p * n) return 0;
+  p = std::min(std::max(p, 1e-9), 1 - 1e-9);
+  // log P(X >= k) = log sum_{j=k..n} C(n,j) p^j (1-p)^(n-j), summed in log space.
+  auto log_pmf = [&](uint64_t j) {
+    const double nn = static_cast<double>(n), jj = static_cast<double>(j);
+    return std::lgamma(nn + 1) - std::lgamma(jj + 1) - std::lgamma(nn - jj + 1) +
+           jj * std::log(p) + (nn - jj) * std::log1p(-p);
+  };
+  const double top = log_pmf(k);
+  double sum = 0;
+  for (uint64_t j = k; j <= n; ++j) sum += std::exp(log_pmf(j) - top);
+  const double log10_p = (top + std::log(sum)) / std::log(10.0);
+  return std::max(0.0, -log10_p / 3.0);
+}
+
 void LogAnomalyScorer::CloseBucket(uint32_t id, TemplateActivity* a, int64_t now_bucket) {
   // Fold the closed bucket (a->last_bucket) and the empty buckets up to now_bucket into the rate.
   const double alpha = options_.ewma_alpha;
@@ -124,12 +140,29 @@ LineScores LogAnomalyScorer::Observe(TimestampNs ts, uint32_t template_id, int l
     level_.first_seen_ns = ts;
   }
   if (bucket != level_.last_bucket) CloseBucket(0, &level_, bucket);
+  // Line-count window of level flags.
+  const size_t w = std::max<uint32_t>(1, options_.level_window_lines);
+  if (level_window_.size() < w) {
+    level_window_.push_back(level_class > 0);
+  } else {
+    level_window_errors_ -= level_window_[level_window_pos_];
+    level_window_[level_window_pos_] = level_class > 0;
+    level_window_pos_ = (level_window_pos_ + 1) % w;
+  }
+  level_window_errors_ += level_class > 0 ? 1 : 0;
   if (level_class > 0) {
     ++level_.count;
     ++level_.bucket_count;
+    ++level_errors_total_;
     if (level_.buckets_seen >= options_.rate_warmup_buckets &&
         level_.bucket_count >= options_.min_surge_count) {
       s.level_score = PoissonSurgeScore(level_.bucket_count, level_.rate);
+    }
+    if (warm && level_window_.size() == w && lines_ > w) {
+      const double before_err = static_cast<double>(level_errors_total_ - level_window_errors_);
+      const double before_n = static_cast<double>(lines_ - w);
+      const double p = (before_err + 1) / (before_n + 2);
+      s.level_score = std::max(s.level_score, BinomialSurgeScore(level_window_errors_, w, p));
     }
   }
   s.score = s.new_score;

@@ -12,8 +12,12 @@
 //           / 3 under a Poisson model (> 1 when the surge has p < 0.001), once the template has
 //           `rate_warmup_buckets` buckets of history and at least `min_surge_count` lines in the
 //           bucket.
-//   level - the same Poisson surge score for the count of error/warning-level lines per bucket
-//           (all templates together), applied to error/warning lines.
+//   level - for error/warning lines: the largest of (1) the same Poisson surge score for the count
+//           of error/warning-level lines per time bucket (all templates together) and (2) a
+//           binomial surge score over the last `level_window_lines` lines, -log10 P(X >= k) / 3
+//           with p the long-run share of error/warning lines before that window (Laplace-
+//           smoothed), after the warm-up. (2) needs no timestamps, so it also works on sampled
+//           or time-less logs.
 // Template-level rate anomalies use the metric detectors too: when a bucket closes, each
 // template's count in it is fed to its own detect::MakeDefaultDetector() series, and buckets whose
 // anomaly_score > 1 are reported as TemplateRateEvents. Only buckets in which the template occurs
@@ -45,6 +49,7 @@ struct LogAnomalyOptions {
   double ewma_alpha = 0.05;                        ///< Weight of the newest bucket in the rate.
   int rate_warmup_buckets = 10;                    ///< Buckets of history before rate scores.
   uint64_t min_surge_count = 5;  ///< A bucket with fewer lines than this is never a surge.
+  uint32_t level_window_lines = 50;  ///< Window of the line-count level surge score (>= 1).
 };
 
 /// Scores of one line.
@@ -102,6 +107,7 @@ class LogAnomalyScorer {
  private:
   void CloseBucket(uint32_t id, TemplateActivity* a, int64_t now_bucket);
   static double PoissonSurgeScore(uint64_t k, double lambda);
+  static double BinomialSurgeScore(uint64_t k, uint64_t n, double p);
 
   LogAnomalyOptions options_;
   uint64_t lines_ = 0;
@@ -110,6 +116,10 @@ class LogAnomalyScorer {
   std::unordered_map<uint32_t, TemplateActivity> templates_;
   // Error/warning-level lines per bucket, same EWMA model.
   TemplateActivity level_;
+  std::vector<uint8_t> level_window_;  // ring of the last level_window_lines level flags
+  size_t level_window_pos_ = 0;
+  uint64_t level_window_errors_ = 0;
+  uint64_t level_errors_total_ = 0;
   std::vector<TemplateRateEvent> events_;
 };
 
