@@ -28,7 +28,8 @@ TEST(MaskTokenTest, AddressesPathsUuidsTimes) {
   EXPECT_EQ(Mask("/10.10.34.11:45307"), "<*>:<*>");
   EXPECT_EQ(Mask("/etc/httpd/conf/workers2.properties"), "<*>");
   EXPECT_EQ(Mask("{d16d444c-56d8-11d5-882d-0080c847b195}"), "{<*>}");
-  EXPECT_EQ(Mask("2016-09-28"), "<*>-<*>-<*>");
+  EXPECT_EQ(Mask("2016-09-28"), "<*>");  // the tail of a dotted/dashed value is absorbed
+  EXPECT_EQ(Mask("MSRA-SA-39.fareast.corp.com"), "MSRA-SA-<*>");
   EXPECT_EQ(Mask("20:30:31.455"), "<*>:<*>:<*>");
   EXPECT_EQ(Mask("node-246"), "node-<*>");
 }

@@ -87,6 +87,8 @@ bool IsUuid(std::string_view u) {
   return true;
 }
 
+constexpr bool kAbsorbTail = true;
+
 void MaskUnit(std::string_view u, std::string* out) {
   if ((u[0] == '/' && IsUnixPath(u)) || IsUuid(u)) {
     out->append(kWildcard);
@@ -94,9 +96,15 @@ void MaskUnit(std::string_view u, std::string* out) {
   }
   size_t i = 0;
   const size_t n = u.size();
+  bool absorbing = false;  // after a variable, the rest of a `.`/`-` chain belongs to it
   while (i < n) {
     char ch = u[i];
     if ((Cls(ch) & kSubDelim) && (ch != '-' || DashSeparates(u, i))) {
+      if (absorbing && (ch == '.' || ch == '-')) {
+        ++i;
+        continue;
+      }
+      absorbing = false;
       out->push_back(ch);
       ++i;
       continue;
@@ -119,8 +127,11 @@ void MaskUnit(std::string_view u, std::string* out) {
     } else {
       var = (ch == '-' || ch == '+') && s.size() > 1 && (Cls(s[1]) & kDigit);
     }
-    if (var) {
+    if (absorbing) {
+      // Part of the preceding variable.
+    } else if (var) {
       out->append(kWildcard);
+      absorbing = kAbsorbTail;
     } else {
       out->append(s);
     }
