@@ -26,12 +26,15 @@ void SplitTokens(std::string_view text, std::vector<std::string_view>* tokens);
 /// Masks one whitespace-free token and appends the result to `*out`.
 ///
 /// The token is split on the "path delimiters" `, ! ; : = | " ' [ ] ( ) { }`; a unit that is a
-/// Unix path (`/a/b`) becomes `<*>`. Other units are split further on `. - + @ # $ % & /`; a
-/// sub-unit is a variable (`<*>`) when it is a number (with sign), holds two or more digits, starts
-/// with a digit, is hex-like, or is a boolean/null/root/admin word. Units of the form `word<*>word`
-/// collapse to `<*>`, and `<*>.<*>` / `<*><*>` chains collapse to one `<*>` (the Loghub-2.0
-/// correction rules), so IPs, ports, UUIDs, timestamps, key=value values, URLs' hosts and paths are
-/// all masked. Allocation-free when `*out` has capacity.
+/// Unix path (`/a/b`) or a UUID becomes `<*>`. Other units are split further on
+/// `. + @ # $ % & /` and on `-` between two alphanumerics; a sub-unit is a variable (`<*>`) when
+/// it starts with a digit (or a sign and a digit), holds two or more digits (ids such as
+/// `blk_-123`, hex such as `0x7fed8`, `9f4ef63`), or is a boolean/null/root/admin word. Words with
+/// one digit (`ssh2`, `L3`, `jk2_init`) stay. After a variable, the rest of its `.`/`-` chain is
+/// part of it (`10.0.0.1` -> `<*>`, `MSRA-SA-39.corp.com` -> `MSRA-SA-<*>`). Finally `<*>.<*>` and
+/// `<*><*>` chains collapse to one `<*>` (the Loghub-2.0 DV/CV rules), so IPs with ports become
+/// `<*>:<*>`, key=value values `key=<*>`, timestamps `<*>:<*>:<*>`. Allocation-free when `*out`
+/// has capacity.
 void MaskToken(std::string_view token, std::string* out);
 
 /// Splits `text` on whitespace and masks every token (MaskToken) in one pass. Writes the masked

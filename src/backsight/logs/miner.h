@@ -1,7 +1,7 @@
 // Online log template mining.
 //
 // Method: the Drain family (He et al., "Drain: An Online Log Parsing Approach with Fixed Depth
-// Tree", ICWS 2017; Drain3), changed in three ways that the benchmark in bench/loghub measures:
+// Tree", ICWS 2017; Drain3), changed in five ways that the benchmark in bench/loghub measures:
 //   1. Masking is character-level and generic (masker.h): variables inside a token are replaced
 //      (`(HWID=<*>)`, `<*>:<*>`), so templates come out in the Loghub-2.0 canonical form and no
 //      per-log regexes are needed.
@@ -11,7 +11,13 @@
 //   3. The similarity search is over templates of the same token count. Similarity is the share
 //      of positions where template and line agree on a constant, counted over positions that are
 //      not variables in both (Drain counts over all positions, which under-merges masked lines);
-//      ties go to the lowest template id, so results never depend on container order.
+//      ties go to the lowest template id, so results never depend on container order. As in
+//      Drain's prefix tree, the first `prefix_tokens` tokens must agree when both are constants.
+//   4. Long-lived constants are locked (the frequency intuition of Brain, Yu et al. 2023): once a
+//      template has `lock_after` lines, a line that differs from it in a constant word at a
+//      position that never varied does not join it (it starts a new template instead).
+//   5. When tokens differ, the merge is character-level (`rhost=a.com` + `rhost=b.org` ->
+//      `rhost=<*>`), keeping common prefixes/suffixes that end/start at a delimiter.
 // Lines are processed once, in arrival order. When a line joins a template and differs from it in
 // a constant position, that position becomes `<*>` ("refinement"); the template id stays the same
 // and the refinement is reported in ParseResult.
@@ -25,8 +31,8 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "backsight/core/status.h"
