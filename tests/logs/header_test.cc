@@ -57,6 +57,7 @@ TEST(HeaderLayoutTest, BadLayoutsNameTheByte) {
   EXPECT_FALSE(HeaderLayout::Parse("<A> <A> <Content>", &h).ok());
   EXPECT_FALSE(HeaderLayout::Parse("<> <Content>", &h).ok());
   EXPECT_FALSE(HeaderLayout::Parse("<Content>\\", &h).ok());
+  EXPECT_FALSE(HeaderLayout::Parse(std::string(5000, 'x') + "<Content>", &h).ok());
 }
 
 TEST(HeaderLayoutTest, Presets) {

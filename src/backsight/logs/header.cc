@@ -217,6 +217,11 @@ struct Matcher {
 }  // namespace
 
 Status HeaderLayout::Parse(std::string_view format, HeaderLayout* out) {
+  // The matcher recurses once per layout node; a bound on the layout keeps the stack small.
+  if (format.size() > 4096) {
+    return Status::InvalidArgument("header layout: longer than 4096 bytes (" +
+                                   std::to_string(format.size()) + ")");
+  }
   HeaderLayout h;
   auto nodes = std::make_shared<std::vector<Node>>();
   Parser p{format, 0, &h.names_};
