@@ -328,7 +328,21 @@ int Run(const LogsArgs& args) {
                        {"count", t->count},
                        {"first_line", t->first_line + 1},
                        {"example", t->example}};
-      if (a != nullptr && have_time) e["first_seen"] = FormatRfc3339(a->first_seen_ns);
+      e["refinements"] = t->refinements;
+      if (a != nullptr) {
+        if (have_time) e["first_seen"] = FormatRfc3339(a->first_seen_ns);
+        // Counts per time bucket: the latest closed buckets plus the open one.
+        nlohmann::json buckets = nlohmann::json::array();
+        auto add = [&](int64_t b, uint64_t c) {
+          if (c == 0) return;
+          buckets.push_back({{"start", have_time ? nlohmann::json(FormatRfc3339(b * aopts.bucket_ns))
+                                                 : nlohmann::json(b * aopts.bucket_ns / kNanosPerSecond)},
+                             {"count", c}});
+        };
+        for (const auto& [b, c] : a->recent) add(b, c);
+        add(a->last_bucket, a->bucket_count);
+        e["buckets"] = std::move(buckets);
+      }
       j["templates"].push_back(std::move(e));
     }
     j["anomalous_lines"] = anomalous;

@@ -41,6 +41,9 @@ LogAnomalyScorer::LogAnomalyScorer(const LogAnomalyOptions& options) : options_(
   if (options_.bucket_ns <= 0) options_.bucket_ns = 60 * kNanosPerSecond;
   if (!(options_.rare_fraction > 0 && options_.rare_fraction < 1)) options_.rare_fraction = 1e-3;
   if (!(options_.ewma_alpha > 0 && options_.ewma_alpha <= 1)) options_.ewma_alpha = 0.05;
+  if (!(options_.level_share_alpha > 0 && options_.level_share_alpha <= 1)) {
+    options_.level_share_alpha = 1.0 / 1000;
+  }
 }
 
 double LogAnomalyScorer::PoissonSurgeScore(uint64_t k, double lambda) {
@@ -75,17 +78,32 @@ double LogAnomalyScorer::BinomialSurgeScore(uint64_t k, uint64_t n, double p) {
   return std::max(0.0, -log10_p / 3.0);
 }
 
+double LogAnomalyScorer::QuasiPoissonSurgeScore(uint64_t k, double mean, double var) {
+  // Over-dispersed counts (bursty logs): scale counts by the dispersion d = var/mean >= 1.
+  mean = std::max(mean, 0.01);
+  const double d = std::max(1.0, var / mean);
+  return PoissonSurgeScore(static_cast<uint64_t>(static_cast<double>(k) / d), mean / d);
+}
+
 void LogAnomalyScorer::CloseBucket(uint32_t id, TemplateActivity* a, int64_t now_bucket) {
   // Fold the closed bucket (a->last_bucket) and the empty buckets up to now_bucket into the rate.
   const double alpha = options_.ewma_alpha;
   const double c = static_cast<double>(a->bucket_count);
-  a->rate = a->buckets_seen == 0 ? c : (1 - alpha) * a->rate + alpha * c;
-  ++a->buckets_seen;
-  const int64_t empty = now_bucket - a->last_bucket - 1;
-  if (empty > 0) {
-    a->rate *= std::pow(1 - alpha, static_cast<double>(std::min<int64_t>(empty, 100000)));
-    a->buckets_seen += static_cast<int>(std::min<int64_t>(empty, 1 << 20));
+  auto fold = [&](double x) {  // EWMA mean and variance (West 1979, exponentially weighted)
+    const double delta = x - a->rate;
+    a->rate += alpha * delta;
+    a->var = (1 - alpha) * (a->var + alpha * delta * delta);
+  };
+  if (a->buckets_seen == 0) {
+    a->rate = c;
+    a->var = 0;
+  } else {
+    fold(c);
   }
+  ++a->buckets_seen;
+  const int64_t empty = std::min<int64_t>(now_bucket - a->last_bucket - 1, 2000);
+  for (int64_t e = 0; e < empty; ++e) fold(0);
+  if (empty > 0) a->buckets_seen += static_cast<int>(empty);
   if (a->detector) {
     detect::DetectionResult r;
     if (a->detector->Update(a->last_bucket * options_.bucket_ns, c, &r).ok() && r.is_anomaly &&
@@ -131,7 +149,7 @@ LineScores LogAnomalyScorer::Observe(TimestampNs ts, uint32_t template_id, int l
   }
   if (a.buckets_seen >= options_.rate_warmup_buckets &&
       a.bucket_count >= options_.min_surge_count) {
-    s.rate_score = PoissonSurgeScore(a.bucket_count, a.rate);
+    s.rate_score = QuasiPoissonSurgeScore(a.bucket_count, a.rate, a.var);
   }
   // Error/warning-level lines, all templates together.
   if (level_.buckets_seen == 0 && level_.count == 0 && !level_.detector) {
@@ -145,6 +163,10 @@ LineScores LogAnomalyScorer::Observe(TimestampNs ts, uint32_t template_id, int l
   if (level_window_.size() < w) {
     level_window_.push_back(level_class > 0);
   } else {
+    // The flag leaving the window joins the long-run share (EWMA over lines before the window).
+    const double leaving = level_window_[level_window_pos_];
+    const double beta = std::max(1.0 / static_cast<double>(lines_ - w), options_.level_share_alpha);
+    level_share_ += beta * (leaving - level_share_);
     level_window_errors_ -= level_window_[level_window_pos_];
     level_window_[level_window_pos_] = level_class > 0;
     level_window_pos_ = (level_window_pos_ + 1) % w;
@@ -153,15 +175,13 @@ LineScores LogAnomalyScorer::Observe(TimestampNs ts, uint32_t template_id, int l
   if (level_class > 0) {
     ++level_.count;
     ++level_.bucket_count;
-    ++level_errors_total_;
+
     if (level_.buckets_seen >= options_.rate_warmup_buckets &&
         level_.bucket_count >= options_.min_surge_count) {
-      s.level_score = PoissonSurgeScore(level_.bucket_count, level_.rate);
+      s.level_score = QuasiPoissonSurgeScore(level_.bucket_count, level_.rate, level_.var);
     }
     if (warm && level_window_.size() == w && lines_ > w) {
-      const double before_err = static_cast<double>(level_errors_total_ - level_window_errors_);
-      const double before_n = static_cast<double>(lines_ - w);
-      const double p = (before_err + 1) / (before_n + 2);
+      const double p = (level_share_ * (lines_ - w) + 1) / ((lines_ - w) + 2.0);
       s.level_score = std::max(s.level_score, BinomialSurgeScore(level_window_errors_, w, p));
     }
   }

@@ -8,14 +8,15 @@
 //   rare  - log(1/p) / log(1/rare_fraction), p = the template's share of all lines so far
 //           (> 1 when rarer than rare_fraction), after the warm-up.
 //   rate  - the template's count in the current time bucket against its own normal: an
-//           exponentially weighted rate lambda per bucket; score = -log10 P(X >= count | lambda)
-//           / 3 under a Poisson model (> 1 when the surge has p < 0.001), once the template has
+//           exponentially weighted mean m and variance v of its count per bucket; score =
+//           -log10 P(X >= count/d | m/d) / 3 under a quasi-Poisson model with dispersion
+//           d = max(1, v/m) (> 1 when the surge has p < 0.001), once the template has
 //           `rate_warmup_buckets` buckets of history and at least `min_surge_count` lines in the
 //           bucket.
 //   level - for error/warning lines: the largest of (1) the same Poisson surge score for the count
 //           of error/warning-level lines per time bucket (all templates together) and (2) a
 //           binomial surge score over the last `level_window_lines` lines, -log10 P(X >= k) / 3
-//           with p the long-run share of error/warning lines before that window (Laplace-
+//           with p the long-run (EWMA) share of error/warning lines before that window (Laplace-
 //           smoothed), after the warm-up. (2) needs no timestamps, so it also works on sampled
 //           or time-less logs.
 // Template-level rate anomalies use the metric detectors too: when a bucket closes, each
@@ -50,6 +51,9 @@ struct LogAnomalyOptions {
   int rate_warmup_buckets = 10;                    ///< Buckets of history before rate scores.
   uint64_t min_surge_count = 5;  ///< A bucket with fewer lines than this is never a surge.
   uint32_t level_window_lines = 50;  ///< Window of the line-count level surge score (>= 1).
+  /// Weight of each line in the long-run error/warning share (EWMA; a cumulative mean until
+  /// 1/alpha lines have passed), so a lasting change becomes the new normal.
+  double level_share_alpha = 1.0 / 1000;
 };
 
 /// Scores of one line.
@@ -76,6 +80,7 @@ struct TemplateActivity {
   int64_t last_bucket = 0;      ///< Index of the bucket of the latest line.
   uint64_t bucket_count = 0;    ///< Lines in that bucket.
   double rate = 0;              ///< EWMA of lines per bucket, up to last_bucket - 1.
+  double var = 0;               ///< EWMA variance of lines per bucket.
   int buckets_seen = 0;         ///< Buckets of history folded into `rate`.
   std::vector<std::pair<int64_t, uint64_t>> recent;  ///< Last buckets (index, count), <= 64.
   bool new_after_warmup = false;  ///< First seen after the warm-up.
@@ -107,6 +112,7 @@ class LogAnomalyScorer {
  private:
   void CloseBucket(uint32_t id, TemplateActivity* a, int64_t now_bucket);
   static double PoissonSurgeScore(uint64_t k, double lambda);
+  static double QuasiPoissonSurgeScore(uint64_t k, double mean, double var);
   static double BinomialSurgeScore(uint64_t k, uint64_t n, double p);
 
   LogAnomalyOptions options_;
@@ -119,7 +125,7 @@ class LogAnomalyScorer {
   std::vector<uint8_t> level_window_;  // ring of the last level_window_lines level flags
   size_t level_window_pos_ = 0;
   uint64_t level_window_errors_ = 0;
-  uint64_t level_errors_total_ = 0;
+  double level_share_ = 0;  // long-run share of error/warning lines before the window
   std::vector<TemplateRateEvent> events_;
 };
 
