@@ -32,6 +32,8 @@ TEST(MaskTokenTest, AddressesPathsUuidsTimes) {
   EXPECT_EQ(Mask("MSRA-SA-39.fareast.corp.com"), "MSRA-SA-<*>");
   EXPECT_EQ(Mask("20:30:31.455"), "<*>:<*>:<*>");
   EXPECT_EQ(Mask("node-246"), "node-<*>");
+  EXPECT_EQ(Mask("hdfs://10.10.34.11:9000/pjhe/logs/2kSOSP.log:21876+7292"), "hdfs://<*>");
+  EXPECT_EQ(Mask(":[akka.tcp://sys@mesos-slave-07:55904]"), ":[akka.tcp://<*>]");
 }
 
 TEST(MaskTokenTest, KeyValuesAndBooleans) {

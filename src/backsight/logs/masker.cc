@@ -189,6 +189,24 @@ void MaskToken(std::string_view t, std::string* out) {
     out->append(IsValueWord(t) ? kWildcard : t);
     return;
   }
+  // URL: keep what precedes the scheme and the scheme, the rest (authority, path, query) is one
+  // value; closing brackets/quotes/punctuation at the end stay.
+  if (acc & kSlash) {
+    const size_t sep = t.find("://");
+    if (sep != std::string_view::npos && sep > 0 && (Cls(t[sep - 1]) & (kAlpha | kDigit)) &&
+        sep + 3 < t.size()) {
+      MaskToken(t.substr(0, sep), out);
+      out->append("://");
+      size_t end = t.size();
+      while (end > sep + 3 && std::string_view("])}>\"',;.").find(t[end - 1]) !=
+                                  std::string_view::npos) {
+        --end;
+      }
+      if (end > sep + 3) out->append(kWildcard);
+      out->append(t.substr(end));
+      return;
+    }
+  }
   const size_t start = out->size();
   size_t i = 0;
   const size_t n = t.size();

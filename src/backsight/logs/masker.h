@@ -25,7 +25,8 @@ void SplitTokens(std::string_view text, std::vector<std::string_view>* tokens);
 
 /// Masks one whitespace-free token and appends the result to `*out`.
 ///
-/// The token is split on the "path delimiters" `, ! ; : = | " ' [ ] ( ) { }`; a unit that is a
+/// A URL (`scheme://rest`) keeps its scheme and trailing closing punctuation; the rest is one
+/// `<*>`. Otherwise the token is split on the "path delimiters" `, ! ; : = | " ' [ ] ( ) { }`; a unit that is a
 /// Unix path (`/a/b`) or a UUID becomes `<*>`. Other units are split further on
 /// `. + @ # $ % & /` and on `-` between two alphanumerics; a sub-unit is a variable (`<*>`) when
 /// it starts with a digit (or a sign and a digit), holds two or more digits (ids such as
