@@ -203,6 +203,8 @@ TEST(MinerTest, AnyBytesAccepted) {
   }
   ParseResult l = m.Add(longline);
   EXPECT_LE(m.Find(l.template_id)->tokens.size(), m.options().max_tokens);
+  ParseResult blob = m.Add("payload " + std::string(5000, 'Q') + " end");
+  EXPECT_EQ(m.Find(blob.template_id)->text, "payload <*> end");
 }
 
 }  // namespace

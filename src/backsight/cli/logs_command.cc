@@ -79,14 +79,16 @@ class LineReader {
       }
       const char* start = buf_ + pos_;
       const void* nl = memchr(start, '\n', len_ - pos_);
+      const size_t room = line->size() < kMaxLineBytes ? kMaxLineBytes - line->size() : 0;
       if (nl == nullptr) {
-        line->append(start, len_ - pos_);
+        line->append(start, std::min(room, len_ - pos_));  // the rest of a huge line is dropped
         partial_ = true;
         pos_ = len_;
         continue;
       }
       size_t k = static_cast<const char*>(nl) - start;
-      line->append(start, k);
+      if (k > room) ++truncated_;
+      line->append(start, std::min(room, k));
       pos_ += k + 1;
       partial_ = false;
       if (!line->empty() && line->back() == '\r') line->pop_back();
@@ -94,6 +96,9 @@ class LineReader {
     }
   }
   const Status& status() const { return status_; }
+  /// Lines longer than kMaxLineBytes (their tail was dropped).
+  uint64_t truncated() const { return truncated_; }
+  static constexpr size_t kMaxLineBytes = 1 << 20;
 
  private:
   gzFile gz_ = nullptr;
@@ -102,6 +107,7 @@ class LineReader {
   size_t pos_ = 0, len_ = 0;
   uint64_t bytes_ = 0;
   bool partial_ = false;
+  uint64_t truncated_ = 0;
   Status status_;
 };
 
@@ -192,7 +198,7 @@ int Run(const LogsArgs& args) {
 
   std::vector<std::string> files = args.files;
   if (files.empty()) files.push_back("-");
-  uint64_t lines = 0, records = 0, continuations = 0, unmatched = 0, anomalous = 0;
+  uint64_t lines = 0, records = 0, continuations = 0, unmatched = 0, anomalous = 0, truncated = 0;
   std::vector<AnomalyLine> anomalies;
   std::vector<StructuredRow> rows;
   const bool structured = !args.structured.empty();
@@ -256,6 +262,7 @@ int Run(const LogsArgs& args) {
         rows.push_back(std::move(row));
       }
     }
+    truncated += reader.truncated();
     if (!reader.status().ok()) {
       if (progress_shown) std::fprintf(stderr, "\r\033[K");
       std::fprintf(stderr, "backsight logs: %s\n", reader.status().message().c_str());
@@ -315,6 +322,7 @@ int Run(const LogsArgs& args) {
     j["records"] = records;
     j["continuation_lines"] = continuations;
     j["unmatched_header_lines"] = unmatched;
+    j["truncated_lines"] = truncated;
     j["templates_total"] = ts_sorted.size();
     j["refinements"] = miner.stats().refinements;
     j["evictions"] = miner.stats().evictions;
@@ -371,11 +379,12 @@ int Run(const LogsArgs& args) {
   } else {
     char buf[256];
     std::snprintf(buf, sizeof(buf),
-                  "%llu lines (%llu continuation, %llu not matching the header) -> %zu templates "
-                  "in %.2f s\n\n",
+                  "%llu lines (%llu continuation, %llu not matching the header, %llu truncated "
+                  "at 1 MiB) -> %zu templates in %.2f s\n\n",
                   static_cast<unsigned long long>(lines),
                   static_cast<unsigned long long>(continuations),
-                  static_cast<unsigned long long>(unmatched), ts_sorted.size(), secs);
+                  static_cast<unsigned long long>(unmatched),
+                  static_cast<unsigned long long>(truncated), ts_sorted.size(), secs);
     out += buf;
     out += "   COUNT  ID      TEMPLATE\n";
     for (size_t i = 0; i < shown; ++i) {

@@ -229,7 +229,7 @@ void MaskToken(std::string_view t, std::string* out) {
 }
 
 size_t MaskMessage(std::string_view text, size_t max_tokens, std::string* arena,
-                   std::vector<uint32_t>* offsets) {
+                   std::vector<uint32_t>* offsets, size_t max_token_bytes) {
   arena->clear();
   offsets->clear();
   if (max_tokens < 1) max_tokens = 1;
@@ -260,10 +260,16 @@ size_t MaskMessage(std::string_view text, size_t max_tokens, std::string* arena,
       }
     }
     std::string_view tok = text.substr(i, j - i);
-    if (!(acc & (kDigit | kSlash | kPathDelim | kSubDelim))) {
+    if (tok.size() > 4 * max_token_bytes + 16) {
+      arena->append(kWildcard);  // a blob: no need to mask it first
+    } else if (!(acc & (kDigit | kSlash | kPathDelim | kSubDelim))) {
       arena->append(IsValueWord(tok) ? kWildcard : tok);
     } else {
       MaskToken(tok, arena);
+    }
+    if (arena->size() - offsets->back() > max_token_bytes) {
+      arena->resize(offsets->back());
+      arena->append(kWildcard);
     }
     arena->push_back(' ');
     ++count;

@@ -41,10 +41,11 @@ void MaskToken(std::string_view token, std::string* out);
 /// Splits `text` on whitespace and masks every token (MaskToken) in one pass. Writes the masked
 /// tokens to `*arena`, each followed by one ' ', and their start offsets to `*offsets` plus a
 /// final entry arena->size(), so token i is arena[offsets[i], offsets[i+1] - 1). Beyond
-/// `max_tokens` (>= 1) tokens, the last kept token is `<*>` and stands for the rest. Both outputs
-/// are cleared first. Returns the token count. Allocation-free once the buffers have grown.
+/// `max_tokens` (>= 1) tokens, the last kept token is `<*>` and stands for the rest; a masked
+/// token longer than `max_token_bytes` (a blob) becomes `<*>`. Both outputs are cleared first.
+/// Returns the token count. Allocation-free once the buffers have grown.
 size_t MaskMessage(std::string_view text, size_t max_tokens, std::string* arena,
-                   std::vector<uint32_t>* offsets);
+                   std::vector<uint32_t>* offsets, size_t max_token_bytes = 256);
 
 /// Applies the Loghub-2.0 template correction rules (ICSE'22: DS, PS, BL, US, DG, WV, DV, CV)
 /// to a whole template string and returns the canonical form. Idempotent. Used for output and by

@@ -22,13 +22,14 @@ TemplateMiner::TemplateMiner(const MinerOptions& options) : options_(options) {
   if (options_.max_templates < 1) options_.max_templates = 1;
   if (options_.max_cache_entries < 16) options_.max_cache_entries = 16;
   if (options_.max_tokens < 2) options_.max_tokens = 2;
+  if (options_.max_token_bytes < 16) options_.max_token_bytes = 16;
   if (!(options_.similarity_threshold > 0)) options_.similarity_threshold = 0.7;
   if (options_.similarity_threshold > 1) options_.similarity_threshold = 1;
   CacheClear();
 }
 
 void TemplateMiner::MaskLine(std::string_view content) {
-  MaskMessage(content, options_.max_tokens, &arena_, &offsets_);
+  MaskMessage(content, options_.max_tokens, &arena_, &offsets_, options_.max_token_bytes);
 }
 
 void TemplateMiner::ComputeLineHashes() {
@@ -303,6 +304,7 @@ void TemplateMiner::SaveState(std::string* out) const {
   w.PutU32(options_.example_bytes);
   w.PutU32(options_.prefix_tokens);
   w.PutU32(options_.lock_after);
+  w.PutU32(options_.max_token_bytes);
   w.PutU64(stats_.lines);
   w.PutU64(stats_.cache_hits);
   w.PutU64(stats_.templates_created);
@@ -366,8 +368,10 @@ Status TemplateMiner::RestoreState(std::string_view in) {
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.example_bytes, "example_bytes"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.prefix_tokens, "prefix_tokens"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.lock_after, "lock_after"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.max_token_bytes, "max_token_bytes"));
   if (m.options_.max_templates < 1 || m.options_.max_cache_entries < 16 ||
-      m.options_.max_tokens < 2 || !(m.options_.similarity_threshold > 0) ||
+      m.options_.max_tokens < 2 || m.options_.max_token_bytes < 16 ||
+      !(m.options_.similarity_threshold > 0) ||
       m.options_.similarity_threshold > 1) {
     return Status::Corruption("miner state: options out of range");
   }

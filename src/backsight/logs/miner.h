@@ -22,7 +22,8 @@
 // a constant position, that position becomes `<*>` ("refinement"); the template id stays the same
 // and the refinement is reported in ParseResult.
 //
-// Memory is bounded: at most `max_templates` templates (when a new one would exceed the cap, the
+// Memory is bounded (a template holds at most max_tokens x max_token_bytes bytes of tokens, about
+// 100 bytes typically): at most `max_templates` templates (when a new one would exceed the cap, the
 // least recently matched template is evicted; its id is never reused) and at most
 // `max_cache_entries` cache entries (when full, the cache is cleared). SaveState/RestoreState
 // reproduce the full state, so a restored miner gives identical results on any later input.
@@ -44,12 +45,14 @@ struct MinerOptions {
   /// A line joins the most similar template of its length when similarity >= this (0..1].
   double similarity_threshold = 0.7;
   /// Cap on live templates; the least recently matched one is evicted beyond it (>= 1).
-  uint32_t max_templates = 50000;
+  uint32_t max_templates = 10000;
   /// Cap on exact-sequence cache entries; the cache is cleared when full (>= 16).
   uint32_t max_cache_entries = 1u << 20;
   /// Lines with more whitespace tokens than this keep the first max_tokens - 1 tokens and
   /// fold the rest into one last `<*>` token (>= 2).
   uint32_t max_tokens = 400;
+  /// A masked token longer than this many bytes (a blob) becomes `<*>` (>= 16).
+  uint32_t max_token_bytes = 256;
   /// Leading tokens that must be equal when constant in both template and line (Drain's
   /// prefix-tree depth minus 2).
   uint32_t prefix_tokens = 2;
