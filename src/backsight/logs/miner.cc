@@ -445,7 +445,9 @@ Status TemplateMiner::RestoreState(std::string_view in) {
   for (size_t i = lru.size(); i-- > 0;) m.LruPushFront(lru[i]);
   uint64_t nb = 0;
   BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&nb, "bucket_count"));
-  if (nb > m.options_.max_tokens + 1ull) return Status::Corruption("miner state: bucket count");
+  if (nb > m.options_.max_tokens + 1ull || nb > r.remaining()) {
+    return Status::Corruption("miner state: bucket count");
+  }
   m.by_length_.resize(nb);
   uint64_t in_buckets = 0;
   for (uint64_t b = 0; b < nb; ++b) {
@@ -465,7 +467,9 @@ Status TemplateMiner::RestoreState(std::string_view in) {
   if (in_buckets != m.live_) return Status::Corruption("miner state: bucket/live mismatch");
   uint64_t ncache = 0;
   BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&ncache, "cache_count"));
-  if (ncache > m.options_.max_cache_entries) return Status::Corruption("miner state: cache size");
+  if (ncache > m.options_.max_cache_entries || ncache > r.remaining() / 16) {
+    return Status::Corruption("miner state: cache size");
+  }
   for (uint64_t i = 0; i < ncache; ++i) {
     uint64_t k = 0;
     uint64_t v = 0;
