@@ -408,7 +408,14 @@ int Run(const LogsArgs& args) {
                     static_cast<unsigned long long>(a.line_no), a.scores.reason, a.scores.score,
                     a.template_id);
       out += buf;
-      out += a.text;
+      // The text view shows at most 200 bytes of a line (JSON output keeps it whole).
+      constexpr size_t kShown = 200;
+      if (a.text.size() > kShown) {
+        out.append(a.text, 0, kShown);
+        out += " ...";
+      } else {
+        out += a.text;
+      }
       out += '\n';
     }
     if (!scorer.rate_events().empty()) {
