@@ -6,10 +6,14 @@ JOBS ?= $(shell nproc)
 BACKSIGHT_DATA ?= ../shared/data
 export BACKSIGHT_DATA
 
-.PHONY: deps build run test asan bench nab fuzz format clean
+.PHONY: deps deps-test build run test asan bench nab loghub fuzz format clean
 
 deps:
 	./scripts/install-deps.sh
+
+# Test dependencies: adds the real Prometheus, Alertmanager and node-exporter used by the tests.
+deps-test:
+	./scripts/install-deps.sh --test
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
@@ -21,11 +25,11 @@ run: build
 	$(BUILD)/backsight detect data/demo/machine_temperature_system_failure.csv -o $(BUILD)/demo_scores.csv --plot $(BUILD)/demo.png
 	@echo "scores: $(BUILD)/demo_scores.csv  plot: $(BUILD)/demo.png"
 
-test: build
+test: deps-test build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # Test configuration with AddressSanitizer + UndefinedBehaviorSanitizer.
-asan: deps
+asan: deps-test
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBACKSIGHT_SANITIZE=ON -DBACKSIGHT_BUILD_BENCH=OFF
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
@@ -36,8 +40,22 @@ bench: build
 nab: build
 	$(BUILD)/bench/nab/nab_bench --data $(BACKSIGHT_DATA)/nab --out $(BUILD)/nab_results
 
+loghub: build
+	$(BUILD)/bench/loghub/loghub_bench --data $(BACKSIGHT_DATA)/loghub2k
+
+# libFuzzer targets (clang): builds every fuzz/*_fuzz.cc and runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBACKSIGHT_FUZZ=ON -DBACKSIGHT_BUILD_TESTS=OFF -DBACKSIGHT_BUILD_BENCH=OFF
+	cmake --build build-fuzz -j $(JOBS)
+	for f in build-fuzz/fuzz/*_fuzz; do \
+	  n=$$(basename $$f _fuzz); mkdir -p build-fuzz/corpus/$$n; \
+	  if [ -d fuzz/corpus/$$n ]; then cp -n fuzz/corpus/$$n/* build-fuzz/corpus/$$n/ 2>/dev/null || true; fi; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$n || exit 1; \
+	done
+
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

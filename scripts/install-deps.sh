@@ -13,11 +13,11 @@ PKGS=(
   libcpp-httplib-dev libssl-dev                # HTTP server and client
   libprotobuf-dev protobuf-compiler libsnappy-dev  # remote_write (snappy + protobuf)
   libsqlite3-dev                               # embedded state store
-  libcairo2-dev                                # --plot PNG/SVG rendering
+  libcairo2-dev fonts-dejavu-core              # --plot PNG/SVG rendering (and its font)
   zlib1g-dev                                   # gzip log input
 )
-if [[ "${BACKSIGHT_WITH_SERVICES:-0}" == "1" ]]; then
-  # Real peers for integration tests of `backsight serve`.
+if [[ "${1:-}" == "--test" ]]; then
+  # Real peers for the integration tests of `backsight serve` (started by the tests on 127.0.0.1).
   PKGS+=(prometheus prometheus-alertmanager prometheus-node-exporter curl)
 fi
 

@@ -18,6 +18,9 @@ inline constexpr int kExitIoError = 4;
 /// `backsight detect`: streaming metric anomaly detection over CSV files.
 void RegisterDetect(CLI::App& app, int* exit_code);
 
+/// `backsight logs`: online log template mining and log anomalies over files or stdin.
+void RegisterLogs(CLI::App& app, int* exit_code);
+
 /// `backsight serve`: the live service (remote_write/OTLP/scrape in, /metrics, alerts, state).
 void RegisterServe(CLI::App& app, int* exit_code);
 

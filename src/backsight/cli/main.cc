@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "backsight 0.1.0");
   int exit_code = backsight::cli::kExitOk;
   backsight::cli::RegisterDetect(app, &exit_code);
+  backsight::cli::RegisterLogs(app, &exit_code);
   backsight::cli::RegisterServe(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -1,67 +1,390 @@
-// PLACEHOLDER (being replaced): exponentially weighted mean/deviation z-score.
+// The default detector: streaming multi-feature novelty detection.
+//
+// Model (raw evidence, fields in calibrator.h), all scale-free so no per-series setting exists:
+//  * Global novelty: the value, or its 10-sample rolling mean, leaves the envelope of everything
+//    seen so far (Numenta's "spatial anomaly" rule, Ahmad et al., Neurocomputing 2017, 4.3, applied
+//    to two features). Catches new levels, spikes beyond precedent, lasting shifts.
+//  * Local novelty: the value leaves a forgetting envelope of the recent regime (edges relax
+//    toward an EW centre with time constant kLocalTau samples), or — for series with a strong period
+//    found in the data (seasonality.h) — the envelope of values seen at the same phase (bin) of the
+//    period. Catches bursts after quiet spells and "wrong for this time of day" values.
+//  * Changepoint: a two-sided CUSUM (Page, "Continuous inspection schemes", Biometrika 1954) of the
+//    value standardised by its slowly updated mean and variance; catches drifts and shifts that
+//    stay inside the envelopes (a slow decline, a level change within the usual range).
+//  * Rest periods: after a novelty, the same class of evidence rests (kGlobalRest / kLocalRest
+//    samples), so one event is reported once and a ramp does not alarm at every new maximum.
+// Forecast (for yhat and its band only): exponentially weighted level (Brown's simple exponential
+// smoothing), or level + seasonal profile (additive Holt-Winters without trend) once a strong period
+// is found; robust scale = EW mean absolute residual with clipped updates.
+// Calibration (calibrator.h): evidence -> likelihood with a fixed severity order -> anomaly_score.
+// Decision: is_anomaly = anomaly_score > 1 after warm-up.
+//
+// O(1) per sample; the state is 1-2.2 KiB (most of it the seasonal profile) and restores
+// bit-exactly.
 #include "backsight/detect/default_detector.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include "backsight/core/byte_io.h"
+#include "backsight/detect/calibrator.h"
+#include "backsight/detect/novelty.h"
+#include "backsight/detect/seasonality.h"
 
 namespace backsight::detect {
 namespace {
+
+constexpr uint32_t kStateMagic = 0x42534431;  // "BSD1"
+constexpr double kClip = 4.0;                 // residual clipping, in robust scales
+constexpr double kLevelAlpha = 0.1;           // smoothing weight of the level
+constexpr double kScaleAlpha = 0.02;          // smoothing weight of the robust scales
+constexpr double kProfileAlpha = 0.1;         // smoothing weight of a seasonal profile bin
+constexpr int kMaxBins = 96;                  // seasonal profile resolution (bins per period)
+constexpr double kStrongSeasonality = 0.6;    // ACF above which the seasonal model is trusted
+constexpr uint32_t kGlobalMinSamples = 50;    // envelope must have seen this many values
+constexpr uint32_t kLocalMinSamples = 100;
+constexpr double kLocalTau = 500;             // samples
+constexpr double kBandScales = 5.0;           // yhat band half-width in robust scales
+constexpr double kPhaseStrength = 0.8;        // ACF above which per-phase envelopes are used
+constexpr uint8_t kPhaseMinSamples = 10;
+constexpr double kPhaseWidthFloor = 0.1;      // fraction of the global envelope width
+constexpr double kGlobalTrigger = 0.02;       // global excess that starts a rest period
+constexpr double kGlobalEscalation = 0.5;     // global excess that is reported even at rest
+constexpr int kGlobalRest = 30;               // samples
+constexpr double kLocalTrigger = 0.5;         // local excess that starts a rest period
+constexpr double kCusumAlpha = 0.001;         // weight of a sample in the CUSUM's mean/variance
+constexpr double kCusumDrift = 1.0;           // k, in standard deviations
+constexpr double kCusumThreshold = 50.0;      // h, in standard deviations
+constexpr uint64_t kCusumMinSamples = 100;
+constexpr int kLocalRest = 100;               // samples
+
+/// Robust scale of a residual stream: EW mean absolute residual with clipped updates.
+struct RobustScale {
+  double s = 0;
+  uint32_t n = 0;
+  void Update(double abs_resid) {
+    if (n < UINT32_MAX) ++n;
+    if (n == 1) {
+      s = abs_resid;
+      return;
+    }
+    const double a = std::max(kScaleAlpha, 1.0 / n);
+    const double clipped = s > 0 ? std::min(abs_resid, kClip * s) : abs_resid;
+    s += a * (clipped - s);
+  }
+  void Save(ByteWriter* w) const {
+    w->PutDouble(s);
+    w->PutU32(n);
+  }
+  Status Restore(ByteReader* r) {
+    BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&s, "scale.s"));
+    return r->GetU32(&n, "scale.n");
+  }
+};
+
+/// Everything that changes per sample; replaced as a whole on restore.
+struct State {
+  DetectorStats stats;
+  TimestampNs last_ts = 0;
+  double step_ns = 0;     // typical sampling step (EW, outlier-limited)
+  double resolution = 0;  // smallest non-zero |difference| seen (integer series: 1)
+  double level = 0;
+  double last = 0;
+  RobustScale level_scale;
+  // Seasonal model.
+  PeriodFinder period_finder;
+  int64_t period_ns = 0;  // active period, 0 = none
+  int bins = 0;
+  double seas_level = 0;
+  RobustScale seas_scale;
+  std::array<float, kMaxBins> profile{};
+  // Novelty features.
+  GlobalEnvelope value_env;
+  GlobalEnvelope mean_env;
+  LocalEnvelope local_env;
+  Cusum cusum{kCusumAlpha, kCusumDrift, kCusumThreshold};
+  std::array<float, kMaxBins> phase_lo{}, phase_hi{};  // per-phase envelopes (strong periods)
+  std::array<uint8_t, kMaxBins> phase_n{};
+  int global_rest = 0;  // samples left in the rest periods of the envelope evidence
+  int local_rest = 0;
+  RollingMean value_mean;
+
+  void Save(ByteWriter* w) const;
+  Status Restore(ByteReader* r);
+};
+
+void PutFloat(ByteWriter* w, float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  w->PutU32(bits);
+}
+
+Status GetFloat(ByteReader* r, float* f, const char* field) {
+  uint32_t bits;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&bits, field));
+  std::memcpy(f, &bits, 4);
+  return Status::OK();
+}
+
+void State::Save(ByteWriter* w) const {
+  w->PutU64(stats.accepted);
+  for (uint64_t c : stats.rejected) w->PutU64(c);
+  w->PutU64(stats.gaps);
+  w->PutI64(last_ts);
+  w->PutDouble(step_ns);
+  w->PutDouble(resolution);
+  w->PutDouble(level);
+  w->PutDouble(last);
+  level_scale.Save(w);
+  period_finder.Save(w);
+  w->PutI64(period_ns);
+  w->PutU8(static_cast<uint8_t>(bins));
+  w->PutDouble(seas_level);
+  seas_scale.Save(w);
+  for (int i = 0; i < bins; ++i) PutFloat(w, profile[i]);
+  value_env.Save(w);
+  mean_env.Save(w);
+  local_env.Save(w);
+  cusum.Save(w);
+  value_mean.Save(w);
+  for (int i = 0; i < bins; ++i) {
+    PutFloat(w, phase_lo[i]);
+    PutFloat(w, phase_hi[i]);
+    w->PutU8(phase_n[i]);
+  }
+  w->PutU32(static_cast<uint32_t>(global_rest));
+  w->PutU32(static_cast<uint32_t>(local_rest));
+}
+
+Status State::Restore(ByteReader* r) {
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU64(&stats.accepted, "accepted"));
+  for (uint64_t& c : stats.rejected) BACKSIGHT_RETURN_IF_ERROR(r->GetU64(&c, "rejected"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU64(&stats.gaps, "gaps"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetI64(&last_ts, "last_ts"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&step_ns, "step_ns"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&resolution, "resolution"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&level, "level"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&last, "last"));
+  BACKSIGHT_RETURN_IF_ERROR(level_scale.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(period_finder.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetI64(&period_ns, "period_ns"));
+  uint8_t b;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&b, "bins"));
+  if (b > kMaxBins || (b == 0) != (period_ns == 0) || period_ns < 0) {
+    return Status::Corruption("inconsistent seasonal state (bins " + std::to_string(b) +
+                              ", period_ns " + std::to_string(period_ns) + ")");
+  }
+  bins = b;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&seas_level, "seas_level"));
+  BACKSIGHT_RETURN_IF_ERROR(seas_scale.Restore(r));
+  for (int i = 0; i < bins; ++i) BACKSIGHT_RETURN_IF_ERROR(GetFloat(r, &profile[i], "profile"));
+  BACKSIGHT_RETURN_IF_ERROR(value_env.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(mean_env.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(local_env.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(cusum.Restore(r));
+  BACKSIGHT_RETURN_IF_ERROR(value_mean.Restore(r));
+  for (int i = 0; i < bins; ++i) {
+    BACKSIGHT_RETURN_IF_ERROR(GetFloat(r, &phase_lo[i], "phase_lo"));
+    BACKSIGHT_RETURN_IF_ERROR(GetFloat(r, &phase_hi[i], "phase_hi"));
+    BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&phase_n[i], "phase_n"));
+  }
+  uint32_t g, l;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&g, "global_rest"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&l, "local_rest"));
+  if (g > kGlobalRest || l > kLocalRest) return Status::Corruption("rest period out of range");
+  global_rest = static_cast<int>(g);
+  local_rest = static_cast<int>(l);
+  return Status::OK();
+}
 
 class DefaultDetector final : public Detector {
  public:
   explicit DefaultDetector(const DefaultDetectorOptions& o) : opt_(o) {}
 
-  Status Update(TimestampNs ts, double value, DetectionResult* r) override {
-    if (!std::isfinite(value)) {
-      ++stats_.rejected[static_cast<int>(RejectReason::kNonFiniteValue)];
-      return Status::InvalidArgument("non-finite value");
+  Status Update(TimestampNs ts, double x, DetectionResult* r) override {
+    if (!std::isfinite(x)) {
+      ++st_.stats.rejected[static_cast<int>(RejectReason::kNonFiniteValue)];
+      return Status::InvalidArgument(std::string("rejected sample: ") +
+                                     RejectReasonName(RejectReason::kNonFiniteValue));
     }
-    if (stats_.accepted > 0 && ts <= last_ts_) {
-      RejectReason why = ts == last_ts_ ? RejectReason::kDuplicateTimestamp : RejectReason::kOutOfOrder;
-      ++stats_.rejected[static_cast<int>(why)];
-      return Status::OutOfRange(RejectReasonName(why));
+    if (st_.stats.accepted > 0 && ts <= st_.last_ts) {
+      const RejectReason why =
+          ts == st_.last_ts ? RejectReason::kDuplicateTimestamp : RejectReason::kOutOfOrder;
+      ++st_.stats.rejected[static_cast<int>(why)];
+      return Status::OutOfRange(std::string("rejected sample: ") + RejectReasonName(why));
     }
-    if (stats_.accepted == 0) { mean_ = value; dev_ = 0; }
-    double scale = dev_ > 1e-12 ? dev_ : 1e-12;
-    double z = std::fabs(value - mean_) / scale;
-    r->raw_score = z;
-    r->anomaly_score = z / 4.0;
-    r->likelihood = 1.0 - std::exp(-r->anomaly_score);
-    r->warming_up = static_cast<int>(stats_.accepted) < opt_.warmup_samples;
+    TrackSampling(ts, x);
+
+    // Expected value: the seasonal forecast for strongly periodic series, else the smoothed level.
+    const double floor = std::max(st_.resolution * 0.5, 1e-9 * (std::fabs(st_.level) + 1e-12));
+    const double e_level = x - st_.level;
+    double yhat = st_.level;
+    double yscale = std::max(st_.level_scale.s, floor);
+    int bin = -1;
+    double e_seas = 0;
+    if (st_.period_ns > 0) {
+      bin = PhaseBin(ts);
+      const double pred = st_.seas_level + st_.profile[bin];
+      e_seas = x - pred;
+      if (st_.seas_scale.n > 10 && st_.period_finder.strength() > kStrongSeasonality) {
+        yhat = pred;
+        yscale = std::max(st_.seas_scale.s, floor);
+      }
+    }
+
+    NoveltyEvidence ev;
+    const double mean10 = st_.value_mean.Add(x);
+    ev.global_excess = std::max(st_.value_env.Update(x, kGlobalMinSamples),
+                                st_.mean_env.Update(mean10, kGlobalMinSamples + 10));
+    ev.local_excess = st_.local_env.Update(x, kLocalTau, kLocalMinSamples);
+    if (bin >= 0) ev.local_excess = std::max(ev.local_excess, PhaseExcess(bin, x));
+
+    // A changepoint (two-sided CUSUM alarm) counts as local evidence of excess 2 * S / h.
+    const double cp = st_.cusum.Update(x, floor, st_.stats.accepted >= kCusumMinSamples);
+    if (cp > 1) ev.local_excess = std::max(ev.local_excess, 2 * cp);
+    ApplyRestPeriods(&ev);
+    // Calibration and decision.
+    r->raw_score = std::max(ev.global_excess, ev.local_excess);
+    r->likelihood = NoveltyLikelihood(ev);
+    r->anomaly_score = AnomalyScoreFromLikelihood(r->likelihood);
+    r->warming_up = st_.stats.accepted < static_cast<uint64_t>(opt_.warmup_samples);
     r->is_anomaly = !r->warming_up && r->anomaly_score > 1.0;
-    r->yhat = mean_;
-    r->yhat_lower = mean_ - 4 * scale;
-    r->yhat_upper = mean_ + 4 * scale;
-    const double a = 0.02;
-    dev_ = (1 - a) * dev_ + a * std::fabs(value - mean_);
-    mean_ = (1 - a) * mean_ + a * value;
-    last_ts_ = ts;
-    ++stats_.accepted;
+    r->yhat = yhat;
+    r->yhat_lower = yhat - kBandScales * yscale;
+    r->yhat_upper = yhat + kBandScales * yscale;
+
+    LearnPredictors(ts, x, e_level, bin, e_seas, floor);
     return Status::OK();
   }
+
   void SaveState(std::string* out) const override {
     ByteWriter w(out);
-    w.PutI64(last_ts_); w.PutDouble(mean_); w.PutDouble(dev_); w.PutU64(stats_.accepted);
+    w.PutU32(kStateMagic);
+    w.PutU32(static_cast<uint32_t>(opt_.warmup_samples));
+    st_.Save(&w);
   }
+
   Status RestoreState(std::string_view in) override {
     ByteReader rd(in);
-    int64_t ts; double m, d; uint64_t acc;
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetI64(&ts, "last_ts"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetDouble(&m, "mean"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetDouble(&d, "dev"));
-    BACKSIGHT_RETURN_IF_ERROR(rd.GetU64(&acc, "accepted"));
-    last_ts_ = ts; mean_ = m; dev_ = d; stats_.accepted = acc;
+    uint32_t magic, warm;
+    BACKSIGHT_RETURN_IF_ERROR(rd.GetU32(&magic, "magic"));
+    if (magic != kStateMagic) {
+      return Status::Corruption("not a default-detector state (bad magic at byte 0)");
+    }
+    BACKSIGHT_RETURN_IF_ERROR(rd.GetU32(&warm, "warmup_samples"));
+    State tmp;
+    BACKSIGHT_RETURN_IF_ERROR(tmp.Restore(&rd));
+    if (!rd.done()) {
+      return Status::Corruption("trailing bytes after detector state at byte " +
+                                std::to_string(rd.position()));
+    }
+    opt_.warmup_samples = static_cast<int>(warm);
+    st_ = tmp;
     return Status::OK();
   }
-  const DetectorStats& stats() const override { return stats_; }
+
+  const DetectorStats& stats() const override { return st_.stats; }
   std::string_view name() const override { return "default"; }
 
  private:
+  void TrackSampling(TimestampNs ts, double x) {
+    if (st_.stats.accepted == 0) {
+      st_.level = x;
+      st_.last = x;
+      return;
+    }
+    const double step = static_cast<double>(ts - st_.last_ts);
+    if (st_.step_ns > 0 && step > 1.5 * st_.step_ns) ++st_.stats.gaps;
+    st_.step_ns = st_.step_ns == 0
+                      ? step
+                      : st_.step_ns + 0.05 * (std::min(step, 4 * st_.step_ns) - st_.step_ns);
+    const double d = std::fabs(x - st_.last);
+    if (d > 0 && (st_.resolution == 0 || d < st_.resolution)) st_.resolution = d;
+  }
+
+  // Novelty of x against the envelope of values seen at the same phase of a strong period, in
+  // units of that envelope's width (floored at kPhaseWidthFloor of the global width); 0 until the
+  // bin has kPhaseMinSamples values. Then widens the bin's envelope.
+  double PhaseExcess(int bin, double x) {
+    double ex = 0;
+    const double gw = st_.value_env.hi() - st_.value_env.lo();
+    if (st_.period_finder.strength() >= kPhaseStrength && st_.phase_n[bin] >= kPhaseMinSamples &&
+        gw > 0) {
+      const double wb = std::max<double>(st_.phase_hi[bin] - st_.phase_lo[bin], kPhaseWidthFloor * gw);
+      ex = std::max(0.0, std::max(x - st_.phase_hi[bin], st_.phase_lo[bin] - x) / wb);
+    }
+    const float xf = static_cast<float>(x);
+    if (st_.phase_n[bin] == 0) st_.phase_lo[bin] = st_.phase_hi[bin] = xf;
+    st_.phase_lo[bin] = std::min(st_.phase_lo[bin], xf);
+    st_.phase_hi[bin] = std::max(st_.phase_hi[bin], xf);
+    if (st_.phase_n[bin] < 255) ++st_.phase_n[bin];
+    return ex;
+  }
+
+  // One event is reported once: after a global novelty the global evidence rests for
+  // kGlobalRest samples (unless the value jumps a further kGlobalEscalation envelope widths), after
+  // a local novelty the local evidence rests for kLocalRest samples.
+  void ApplyRestPeriods(NoveltyEvidence* ev) {
+    if (st_.global_rest > 0 && ev->global_excess > kGlobalEscalation) {  // much worse: report again
+      st_.global_rest = kGlobalRest;
+    } else if (st_.global_rest > 0) {
+      --st_.global_rest;
+      ev->global_excess = 0;
+    } else if (ev->global_excess > kGlobalTrigger) {
+      st_.global_rest = kGlobalRest;
+    }
+    if (st_.local_rest > 0) {
+      --st_.local_rest;
+      ev->local_excess = 0;
+    } else if (ev->local_excess > kLocalTrigger) {
+      st_.local_rest = kLocalRest;
+    }
+  }
+
+  int PhaseBin(TimestampNs ts) const {
+    const int64_t p = st_.period_ns;
+    int64_t m = ts % p;
+    if (m < 0) m += p;
+    return std::min(st_.bins - 1, static_cast<int>(static_cast<double>(m) / p * st_.bins));
+  }
+
+  void LearnPredictors(TimestampNs ts, double x, double e_level, int bin,
+                       double e_seas, double floor) {
+    if (bin >= 0) {
+      const double sc = std::max(st_.seas_scale.s, floor);
+      const double ce = std::clamp(e_seas, -kClip * sc, kClip * sc);
+      st_.seas_scale.Update(std::fabs(e_seas));
+      st_.seas_level += kLevelAlpha * ce;
+      st_.profile[bin] += static_cast<float>(kProfileAlpha * ce);
+    }
+    if (st_.period_finder.Add(ts, x)) MaybeAdoptPeriod();
+    st_.level_scale.Update(std::fabs(e_level));
+    st_.level += kLevelAlpha * e_level;
+    st_.last = x;
+    st_.last_ts = ts;
+    ++st_.stats.accepted;
+  }
+
+  // Switches to a newly found period (warm-starting its profile from the period finder's summary).
+  void MaybeAdoptPeriod() {
+    const int64_t p = st_.period_finder.period_ns();
+    if (p <= 0 || st_.step_ns <= 0) return;
+    if (st_.period_ns > 0 && std::llabs(p - st_.period_ns) < st_.period_ns / 20) return;
+    const double steps = p / st_.step_ns;
+    if (steps < 4) return;
+    st_.period_ns = p;
+    st_.bins = std::clamp(static_cast<int>(steps), 4, kMaxBins);
+    st_.period_finder.PhaseMeans(p, st_.bins, st_.profile.data());
+    st_.seas_level = st_.level;
+    st_.seas_scale = RobustScale{};
+    st_.phase_n.fill(0);
+  }
+
   DefaultDetectorOptions opt_;
-  DetectorStats stats_;
-  TimestampNs last_ts_ = 0;
-  double mean_ = 0, dev_ = 0;
+  State st_;
 };
 
 }  // namespace

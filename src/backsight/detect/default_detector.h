@@ -11,8 +11,9 @@ namespace backsight::detect {
 /// Options of the default detector. The defaults are the product's defaults; nothing here is meant
 /// to be tuned per series.
 struct DefaultDetectorOptions {
-  /// Number of accepted samples before results leave warm-up (scores are still computed).
-  int warmup_samples = 150;
+  /// Number of accepted samples before is_anomaly can be true (scores are computed from the first
+  /// sample on; the envelopes need history before "never seen" means something).
+  int warmup_samples = 500;
 };
 
 /// Creates the default detector (see default_detector.cc for the method and its sources).

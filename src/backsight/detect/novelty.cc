@@ -1,0 +1,126 @@
+#include "backsight/detect/novelty.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace backsight::detect {
+
+namespace {
+double Excess(double f, double lo, double hi) {
+  const double w = hi - lo;
+  if (w > 0) return std::max(0.0, std::max(f - hi, lo - f) / w);
+  return f != hi ? 1e9 : 0.0;
+}
+}  // namespace
+
+double GlobalEnvelope::Update(double f, uint32_t min_n) {
+  const double ex = n_ >= min_n ? Excess(f, lo_, hi_) : 0.0;
+  if (n_ == 0) lo_ = hi_ = f;
+  lo_ = std::min(lo_, f);
+  hi_ = std::max(hi_, f);
+  if (n_ < UINT32_MAX) ++n_;
+  return ex;
+}
+
+void GlobalEnvelope::Save(ByteWriter* w) const {
+  w->PutDouble(lo_);
+  w->PutDouble(hi_);
+  w->PutU32(n_);
+}
+
+Status GlobalEnvelope::Restore(ByteReader* r) {
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&lo_, "envelope.lo"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&hi_, "envelope.hi"));
+  return r->GetU32(&n_, "envelope.n");
+}
+
+double LocalEnvelope::Update(double f, double tau, uint32_t min_n) {
+  if (n_ == 0) lo_ = hi_ = centre_ = f;
+  const double ex = n_ >= min_n ? Excess(f, lo_, hi_) : 0.0;
+  if (n_ < UINT32_MAX) ++n_;
+  const double lam = 1.0 / tau;
+  centre_ += lam * (f - centre_);
+  lo_ = std::min(lo_ + lam * (centre_ - lo_), f);
+  hi_ = std::max(hi_ - lam * (hi_ - centre_), f);
+  return ex;
+}
+
+void LocalEnvelope::Save(ByteWriter* w) const {
+  w->PutDouble(lo_);
+  w->PutDouble(hi_);
+  w->PutDouble(centre_);
+  w->PutU32(n_);
+}
+
+Status LocalEnvelope::Restore(ByteReader* r) {
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&lo_, "local_envelope.lo"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&hi_, "local_envelope.hi"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&centre_, "local_envelope.centre"));
+  return r->GetU32(&n_, "local_envelope.n");
+}
+
+double RollingMean::Add(double x) {
+  sum_ += x - ring_[pos_];
+  ring_[pos_] = x;
+  pos_ = (pos_ + 1) % kWindow;
+  if (n_ < UINT32_MAX) ++n_;
+  if (pos_ == 0) {  // re-sum exactly once per cycle
+    double s = 0;
+    for (double v : ring_) s += v;
+    sum_ = s;
+  }
+  return sum_ / std::min<uint32_t>(n_, kWindow);
+}
+
+void RollingMean::Save(ByteWriter* w) const {
+  for (double v : ring_) w->PutDouble(v);
+  w->PutU8(static_cast<uint8_t>(pos_));
+  w->PutU32(n_);
+  w->PutDouble(sum_);
+}
+
+Status RollingMean::Restore(ByteReader* r) {
+  for (double& v : ring_) BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&v, "rolling_mean.ring"));
+  uint8_t pos;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&pos, "rolling_mean.pos"));
+  if (pos >= kWindow) return Status::Corruption("rolling_mean.pos out of range");
+  pos_ = pos;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&n_, "rolling_mean.n"));
+  return r->GetDouble(&sum_, "rolling_mean.sum");
+}
+
+double Cusum::Update(double x, double floor, bool armed) {
+  if (n_ == 0) mean_ = x;
+  const double sd = std::max(std::sqrt(var_), floor);
+  const double z = std::clamp((x - mean_) / sd, -10.0, 10.0);
+  if (armed) {
+    pos_ = std::max(0.0, pos_ + z - k_);
+    neg_ = std::max(0.0, neg_ - z - k_);
+  }
+  const double stat = std::max(pos_, neg_) / h_;
+  if (stat > 1) pos_ = neg_ = 0;
+  ++n_;
+  const double a = std::max(alpha_, 1.0 / static_cast<double>(n_));
+  const double d = x - mean_;
+  mean_ += a * d;
+  var_ = (1 - a) * (var_ + a * d * d);
+  return stat;
+}
+
+void Cusum::Save(ByteWriter* w) const {
+  w->PutDouble(mean_);
+  w->PutDouble(var_);
+  w->PutDouble(pos_);
+  w->PutDouble(neg_);
+  w->PutU64(n_);
+}
+
+Status Cusum::Restore(ByteReader* r) {
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&mean_, "cusum.mean"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&var_, "cusum.var"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&pos_, "cusum.pos"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&neg_, "cusum.neg"));
+  return r->GetU64(&n_, "cusum.n");
+}
+
+}  // namespace backsight::detect

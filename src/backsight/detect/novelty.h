@@ -1,0 +1,89 @@
+// Streaming novelty features used by the default detector. Each is O(1) per sample, a few bytes of
+// state, and serialisable bit-exactly.
+#ifndef BACKSIGHT_DETECT_NOVELTY_H_
+#define BACKSIGHT_DETECT_NOVELTY_H_
+
+#include <array>
+#include <cstdint>
+
+#include "backsight/core/byte_io.h"
+#include "backsight/core/status.h"
+
+namespace backsight::detect {
+
+/// Envelope of a feature over the whole history: [lo, hi] of every value seen. A value outside it
+/// by more than a tolerance times the envelope width is novel. This is the "spatial anomaly" rule of
+/// Numenta's NAB detector (Ahmad et al., Neurocomputing 2017, section 4.3) applied to any feature.
+class GlobalEnvelope {
+ public:
+  /// Returns the excess of `f` beyond the envelope in units of its width (0 inside, 1e9 when the
+  /// envelope has zero width and `f` differs), or 0 while fewer than `min_n` values were seen; then
+  /// widens the envelope to include `f`.
+  double Update(double f, uint32_t min_n);
+  double lo() const { return lo_; }
+  double hi() const { return hi_; }
+  void Save(ByteWriter* w) const;
+  Status Restore(ByteReader* r);
+
+ private:
+  double lo_ = 0, hi_ = 0;
+  uint32_t n_ = 0;
+};
+
+/// Envelope that forgets: its edges relax exponentially (time constant `tau` samples) toward an
+/// exponentially weighted centre, so it describes the recent regime rather than all history.
+class LocalEnvelope {
+ public:
+  /// Same contract as GlobalEnvelope::Update, with forgetting rate 1/tau (tau > 1, samples).
+  double Update(double f, double tau, uint32_t min_n);
+  double lo() const { return lo_; }
+  double hi() const { return hi_; }
+  void Save(ByteWriter* w) const;
+  Status Restore(ByteReader* r);
+
+ private:
+  double lo_ = 0, hi_ = 0, centre_ = 0;
+  uint32_t n_ = 0;
+};
+
+/// Mean of the last `kWindow` values (ring buffer; exact running sum is recomputed from the ring
+/// every kWindow samples so rounding error cannot accumulate).
+class RollingMean {
+ public:
+  static constexpr int kWindow = 10;
+  /// Adds `x` and returns the mean of the last min(n, kWindow) values.
+  double Add(double x);
+  void Save(ByteWriter* w) const;
+  Status Restore(ByteReader* r);
+
+ private:
+  std::array<double, kWindow> ring_{};
+  int pos_ = 0;
+  uint32_t n_ = 0;
+  double sum_ = 0;
+};
+
+/// Two-sided CUSUM changepoint statistic (E. S. Page, "Continuous inspection schemes",
+/// Biometrika 41, 1954). The value is standardised by an exponentially weighted mean and variance
+/// (weight `alpha`, updated after scoring); S+ = max(0, S+ + z - k), S- = max(0, S- - z - k).
+/// Both sums restart after an alarm.
+class Cusum {
+ public:
+  /// `alpha` in (0, 1): weight of a new sample in the mean/variance; `k`, `h` in standard
+  /// deviations: drift allowance and alarm threshold.
+  Cusum(double alpha, double k, double h) : alpha_(alpha), k_(k), h_(h) {}
+  /// Feeds x (series units; `floor` = smallest meaningful standard deviation, > 0). Accumulates
+  /// only when `armed`. Returns max(S+, S-) / h before the restart: > 1 means a changepoint alarm.
+  double Update(double x, double floor, bool armed);
+  void Save(ByteWriter* w) const;
+  Status Restore(ByteReader* r);
+
+ private:
+  double alpha_, k_, h_;
+  double mean_ = 0, var_ = 0, pos_ = 0, neg_ = 0;
+  uint64_t n_ = 0;
+};
+
+}  // namespace backsight::detect
+
+#endif  // BACKSIGHT_DETECT_NOVELTY_H_

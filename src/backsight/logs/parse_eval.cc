@@ -1,0 +1,137 @@
+#include "backsight/logs/parse_eval.h"
+
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace backsight::logs {
+
+Status EvaluateParsing(const std::vector<std::string>& truth,
+                       const std::vector<std::string>& parsed, ParsingScores* out) {
+  if (truth.size() != parsed.size()) {
+    return Status::InvalidArgument("evaluate: " + std::to_string(truth.size()) +
+                                   " truth rows but " + std::to_string(parsed.size()) +
+                                   " parsed rows");
+  }
+  if (truth.empty()) return Status::InvalidArgument("evaluate: no rows");
+  const size_t n = truth.size();
+  ParsingScores s;
+  // Rows per truth template; parsed template counts.
+  std::unordered_map<std::string_view, std::vector<size_t>> by_truth;
+  std::unordered_map<std::string_view, size_t> parsed_count;
+  for (size_t i = 0; i < n; ++i) {
+    by_truth[truth[i]].push_back(i);
+    ++parsed_count[parsed[i]];
+  }
+  size_t correct_groups = 0;
+  size_t correct_rows = 0;
+  for (const auto& [g, rows] : by_truth) {
+    std::string_view p = parsed[rows[0]];
+    bool same = true;
+    for (size_t i : rows) {
+      if (parsed[i] != p) {
+        same = false;
+        break;
+      }
+    }
+    if (same && parsed_count[p] == rows.size()) {
+      ++correct_groups;
+      correct_rows += rows.size();
+    }
+  }
+  size_t pa_rows = 0;
+  for (size_t i = 0; i < n; ++i) pa_rows += truth[i] == parsed[i] ? 1 : 0;
+  // Template accuracy: parsed template p is correct iff every row of p has truth exactly p.
+  std::unordered_map<std::string_view, bool> p_ok;
+  for (size_t i = 0; i < n; ++i) {
+    auto [it, inserted] = p_ok.emplace(parsed[i], true);
+    if (truth[i] != parsed[i]) it->second = false;
+  }
+  size_t correct_templates = 0;
+  for (const auto& [p, ok] : p_ok) correct_templates += ok ? 1 : 0;
+
+  s.truth_templates = by_truth.size();
+  s.parsed_templates = parsed_count.size();
+  s.ga = static_cast<double>(correct_rows) / n;
+  s.pa = static_cast<double>(pa_rows) / n;
+  s.pga = static_cast<double>(correct_groups) / s.parsed_templates;
+  s.rga = static_cast<double>(correct_groups) / s.truth_templates;
+  s.fga = (s.pga + s.rga) > 0 ? 2 * s.pga * s.rga / (s.pga + s.rga) : 0;
+  s.pta = static_cast<double>(correct_templates) / s.parsed_templates;
+  s.rta = static_cast<double>(correct_templates) / s.truth_templates;
+  s.fta = (s.pta + s.rta) > 0 ? 2 * s.pta * s.rta / (s.pta + s.rta) : 0;
+  *out = s;
+  return Status::OK();
+}
+
+Status ParseCsv(std::string_view text, std::vector<std::vector<std::string>>* rows) {
+  rows->clear();
+  std::vector<std::string> row;
+  std::string field;
+  bool in_quotes = false;
+  bool field_started = false;
+  size_t line = 1;
+  size_t quote_line = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_quotes) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          field.push_back('"');
+          ++i;
+        } else {
+          in_quotes = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        field.push_back(c);
+      }
+      continue;
+    }
+    if (c == '"' && !field_started) {
+      in_quotes = true;
+      field_started = true;
+      quote_line = line;
+    } else if (c == ',') {
+      row.push_back(std::move(field));
+      field.clear();
+      field_started = false;
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      row.push_back(std::move(field));
+      field.clear();
+      field_started = false;
+      rows->push_back(std::move(row));
+      row.clear();
+      ++line;
+    } else {
+      field.push_back(c);
+      field_started = true;
+    }
+  }
+  if (in_quotes) {
+    return Status::InvalidArgument("csv: unterminated quoted field starting on line " +
+                                   std::to_string(quote_line));
+  }
+  if (field_started || !row.empty()) {
+    row.push_back(std::move(field));
+    rows->push_back(std::move(row));
+  }
+  return Status::OK();
+}
+
+void AppendCsvField(std::string_view f, std::string* out) {
+  bool quote = f.find_first_of(",\"\r\n") != std::string_view::npos;
+  if (!quote) {
+    out->append(f);
+    return;
+  }
+  out->push_back('"');
+  for (char c : f) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+}  // namespace backsight::logs

@@ -1,0 +1,40 @@
+// Log-parsing accuracy metrics of Loghub-2.0 (Jiang et al., "A Large-Scale Evaluation for Log
+// Parsing Techniques: How Far Are We?", ISSTA 2024; logpai/loghub-2.0 evaluator), exactly as
+// written down in ../shared/data/loghub2k/METRICS.md: GA, PA, FGA and FTA. Rows are aligned by
+// position and groups are keyed by template text (not ids).
+#ifndef BACKSIGHT_LOGS_PARSE_EVAL_H_
+#define BACKSIGHT_LOGS_PARSE_EVAL_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backsight/core/status.h"
+
+namespace backsight::logs {
+
+/// The four scores, each in [0, 1], plus the counts behind them.
+struct ParsingScores {
+  double ga = 0;   ///< Grouping accuracy (message level).
+  double pa = 0;   ///< Parsing accuracy: share of rows whose template text equals the truth.
+  double fga = 0;  ///< F1 of grouping accuracy (template level).
+  double fta = 0;  ///< F1 of template accuracy (template level).
+  double pga = 0, rga = 0, pta = 0, rta = 0;
+  size_t truth_templates = 0;   ///< Distinct ground-truth templates.
+  size_t parsed_templates = 0;  ///< Distinct parsed templates.
+};
+
+/// Scores `parsed[i]` against `truth[i]`. Returns InvalidArgument when the sizes differ or are 0.
+Status EvaluateParsing(const std::vector<std::string>& truth,
+                       const std::vector<std::string>& parsed, ParsingScores* out);
+
+/// Reads an RFC 4180 CSV text (quoted fields, `""` escapes, CRLF or LF) into rows of fields.
+/// Returns InvalidArgument naming the 1-based line for an unterminated quote.
+Status ParseCsv(std::string_view text, std::vector<std::vector<std::string>>* rows);
+
+/// Writes one CSV field, quoting it when needed (RFC 4180).
+void AppendCsvField(std::string_view field, std::string* out);
+
+}  // namespace backsight::logs
+
+#endif  // BACKSIGHT_LOGS_PARSE_EVAL_H_

@@ -1,0 +1,89 @@
+#include "backsight/logs/log_anomaly.h"
+
+#include <gtest/gtest.h>
+
+namespace backsight::logs {
+namespace {
+
+constexpr int64_t kSec = kNanosPerSecond;
+
+TEST(LevelClassTest, Words) {
+  EXPECT_EQ(LevelClass("ERROR"), 2);
+  EXPECT_EQ(LevelClass("fatal"), 2);
+  EXPECT_EQ(LevelClass("E"), 2);
+  EXPECT_EQ(LevelClass("Warning"), 1);
+  EXPECT_EQ(LevelClass("INFO"), 0);
+  EXPECT_EQ(LevelClass(""), 0);
+}
+
+TEST(LogAnomalyTest, NewTemplateAfterWarmupIsFlagged) {
+  LogAnomalyOptions o;
+  o.warmup_lines = 100;
+  LogAnomalyScorer s(o);
+  for (int i = 0; i < 200; ++i) {
+    LineScores r = s.Observe(i * kSec, 1 + i % 3, 0);
+    EXPECT_FALSE(r.is_anomaly) << i;
+  }
+  LineScores r = s.Observe(200 * kSec, 99, 0);
+  EXPECT_TRUE(r.is_anomaly);
+  EXPECT_STREQ(r.reason, "new");
+  EXPECT_DOUBLE_EQ(r.new_score, 2.0);
+  EXPECT_GT(r.rare_score, 0.0);
+  ASSERT_NE(s.Activity(99), nullptr);
+  EXPECT_EQ(s.Activity(99)->first_seen_ns, 200 * kSec);
+  // Long after the novelty window the same template is no longer new.
+  LineScores later = s.Observe(200 * kSec + o.novelty_window_ns + kSec, 99, 0);
+  EXPECT_DOUBLE_EQ(later.new_score, 0.0);
+}
+
+TEST(LogAnomalyTest, TemplatesSeenDuringWarmupAreNotNew) {
+  LogAnomalyOptions o;
+  o.warmup_lines = 10;
+  LogAnomalyScorer s(o);
+  s.Observe(0, 5, 0);
+  for (int i = 1; i < 50; ++i) s.Observe(i * kSec, 1, 0);
+  EXPECT_DOUBLE_EQ(s.Observe(50 * kSec, 5, 0).new_score, 0.0);
+}
+
+TEST(LogAnomalyTest, RateSurgeAgainstOwnNormal) {
+  LogAnomalyScorer s;
+  int64_t t = 0;
+  // 2 lines per minute for an hour.
+  for (int m = 0; m < 60; ++m) {
+    for (int k = 0; k < 2; ++k) {
+      LineScores r = s.Observe(t + m * 60 * kSec + k * kSec, 7, 0);
+      EXPECT_LT(r.rate_score, 1.0) << m;
+    }
+  }
+  // Then 40 lines in one minute.
+  LineScores last;
+  for (int k = 0; k < 40; ++k) last = s.Observe(t + 60 * 60 * kSec + k * kSec, 7, 0);
+  EXPECT_GT(last.rate_score, 1.0);
+  EXPECT_TRUE(last.is_anomaly);
+  EXPECT_STREQ(last.reason, "rate");
+}
+
+TEST(LogAnomalyTest, ErrorSurge) {
+  LogAnomalyScorer s;
+  for (int m = 0; m < 60; ++m) {
+    for (int k = 0; k < 10; ++k) s.Observe(m * 60 * kSec + k * kSec, 1 + k, k == 0 ? 2 : 0);
+  }
+  LineScores last;
+  for (int k = 0; k < 30; ++k) last = s.Observe(60 * 60 * kSec + k * kSec, 1 + k % 10, 2);
+  EXPECT_GT(last.level_score, 1.0);
+}
+
+TEST(LogAnomalyTest, OutOfOrderTimeIsClampedAndForgetDropsState) {
+  LogAnomalyScorer s;
+  s.Observe(100 * kSec, 1, 0);
+  s.Observe(50 * kSec, 2, 0);  // clamped to 100 s
+  ASSERT_NE(s.Activity(2), nullptr);
+  EXPECT_EQ(s.Activity(2)->first_seen_ns, 100 * kSec);
+  s.Forget(2);
+  EXPECT_EQ(s.Activity(2), nullptr);
+  s.Finish();
+  EXPECT_EQ(s.lines(), 2u);
+}
+
+}  // namespace
+}  // namespace backsight::logs

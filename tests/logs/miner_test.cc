@@ -1,0 +1,211 @@
+#include "backsight/logs/miner.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+namespace backsight::logs {
+namespace {
+
+TEST(MinerTest, NumbersAreMaskedWithoutRefinement) {
+  TemplateMiner m;
+  ParseResult a = m.Add("took 12 ms to flush /var/lib/x");
+  ParseResult b = m.Add("took 345 ms to flush /tmp/y");
+  EXPECT_TRUE(a.created);
+  EXPECT_FALSE(b.created);
+  EXPECT_FALSE(b.refined);
+  EXPECT_EQ(a.template_id, b.template_id);
+  EXPECT_EQ(m.Find(a.template_id)->text, "took <*> ms to flush <*>");
+  EXPECT_EQ(m.Find(a.template_id)->count, 2u);
+}
+
+TEST(MinerTest, RefinementKeepsIdAndIsReported) {
+  TemplateMiner m;
+  ParseResult a = m.Add("login of user alice from host");
+  EXPECT_EQ(m.Find(a.template_id)->text, "login of user alice from host");
+  ParseResult b = m.Add("login of user bob from host");
+  EXPECT_EQ(b.template_id, a.template_id);
+  EXPECT_TRUE(b.refined);
+  EXPECT_EQ(m.Find(a.template_id)->text, "login of user <*> from host");
+  ParseResult c = m.Add("login of user carol from host");
+  EXPECT_EQ(c.template_id, a.template_id);
+  EXPECT_FALSE(c.refined);
+  EXPECT_EQ(m.stats().refinements, 1u);
+  EXPECT_EQ(m.Find(a.template_id)->refinements, 1u);
+}
+
+TEST(MinerTest, CharacterLevelMerge) {
+  TemplateMiner m;
+  uint32_t id = m.Add("auth failure; ruser= rhost=a.example.com user=x").template_id;
+  EXPECT_EQ(m.Add("auth failure; ruser= rhost=b.example.org user=x").template_id, id);
+  EXPECT_EQ(m.Find(id)->text, "auth failure; ruser= rhost=<*> user=x");
+  EXPECT_EQ(MergeTokens("rhost=a.com", "rhost=<*>"), "rhost=<*>");
+  EXPECT_EQ(MergeTokens("[preauth]", "user"), "<*>");
+  EXPECT_EQ(MergeTokens("abc,", "<*>,"), "<*>,");
+  EXPECT_TRUE(TokenMatches("rhost=<*>", "rhost=x.y"));
+  EXPECT_TRUE(TokenMatches("<*>:<*>", "a:b"));
+  EXPECT_FALSE(TokenMatches("rhost=<*>", "ruser=x"));
+}
+
+TEST(MinerTest, DifferentWordsDoNotMergeAfterLock) {
+  TemplateMiner m;
+  uint32_t id = 0;
+  for (int i = 0; i < 30; ++i) {
+    id = m.Add("Session: " + std::to_string(1000 + i) + " initialized by client WindowsUpdate.")
+             .template_id;
+  }
+  ParseResult r = m.Add("Session: 77 initialized by client SPP.");
+  EXPECT_NE(r.template_id, id);
+  EXPECT_TRUE(r.created);
+}
+
+TEST(MinerTest, LeadingWordsMustMatch) {
+  TemplateMiner m;
+  uint32_t a = m.Add("Accepted password for u from 1.2.3.4 port 22 ssh2").template_id;
+  uint32_t b = m.Add("Failed password for u from 1.2.3.4 port 22 ssh2").template_id;
+  EXPECT_NE(a, b);
+}
+
+TEST(MinerTest, ParametersExtracted) {
+  std::vector<std::string> p;
+  ASSERT_TRUE(ExtractParameters("user <*> from <*>:<*>", "user  bob from 1.2.3.4:22", &p));
+  EXPECT_EQ(p, (std::vector<std::string>{"bob", "1.2.3.4", "22"}));
+  EXPECT_FALSE(ExtractParameters("user <*> from", "admin x to", &p));
+  EXPECT_TRUE(p.empty());
+  ASSERT_TRUE(ExtractParameters("no vars", "no   vars", &p));
+  EXPECT_TRUE(p.empty());
+}
+
+std::vector<std::string> MixedLines(int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const char* words[] = {"alpha", "beta", "gamma", "delta", "eps"};
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    switch (rng() % 4) {
+      case 0:
+        out.push_back("Received block blk_" + std::to_string(rng()) + " of size " +
+                      std::to_string(rng() % 100000));
+        break;
+      case 1:
+        out.push_back(std::string("Invalid user ") + words[rng() % 5] + " from 10.0.0." +
+                      std::to_string(rng() % 255));
+        break;
+      case 2:
+        out.push_back(std::string(words[rng() % 5]) + " " + words[rng() % 5] + " done in " +
+                      std::to_string(rng() % 100) + "ms");
+        break;
+      default:
+        out.push_back("unique" + std::string(1, static_cast<char>('a' + rng() % 26)) + " " +
+                      words[rng() % 5] + " x=" + words[rng() % 5]);
+    }
+  }
+  return out;
+}
+
+TEST(MinerTest, SaveRestoreIsExact) {
+  MinerOptions o;
+  o.max_templates = 8;  // exercise eviction state too
+  TemplateMiner a(o);
+  for (const std::string& l : MixedLines(500, 1)) a.Add(l);
+  std::string state;
+  a.SaveState(&state);
+  TemplateMiner b;
+  ASSERT_TRUE(b.RestoreState(state).ok());
+  std::string state_b;
+  b.SaveState(&state_b);
+  EXPECT_TRUE(state == state_b);
+  for (const std::string& l : MixedLines(500, 2)) {
+    ParseResult ra = a.Add(l);
+    ParseResult rb = b.Add(l);
+    ASSERT_EQ(ra.template_id, rb.template_id) << l;
+    ASSERT_EQ(ra.created, rb.created);
+    ASSERT_EQ(ra.refined, rb.refined);
+    ASSERT_EQ(ra.evicted_id, rb.evicted_id);
+  }
+  std::string end_a, end_b;
+  a.SaveState(&end_a);
+  b.SaveState(&end_b);
+  EXPECT_TRUE(end_a == end_b);
+}
+
+TEST(MinerTest, RestoreRejectsBadBytesAndKeepsState) {
+  TemplateMiner a;
+  a.Add("hello world 1");
+  std::string state;
+  a.SaveState(&state);
+  TemplateMiner b;
+  b.Add("something else entirely");
+  for (size_t cut : {size_t{0}, size_t{3}, state.size() / 2, state.size() - 1}) {
+    Status st = b.RestoreState(std::string_view(state).substr(0, cut));
+    EXPECT_EQ(st.code(), Status::Code::kCorruption) << cut;
+  }
+  std::string bad = state;
+  bad[0] ^= 0xFF;
+  EXPECT_FALSE(b.RestoreState(bad).ok());
+  EXPECT_FALSE(b.RestoreState(state + "x").ok());
+  ASSERT_EQ(b.num_templates(), 1u);
+  EXPECT_EQ(b.Templates()[0]->text, "something else entirely");
+}
+
+TEST(MinerTest, EvictsLeastRecentlyMatched) {
+  MinerOptions o;
+  o.max_templates = 3;
+  TemplateMiner m(o);
+  uint32_t a = m.Add("one").template_id;
+  uint32_t b = m.Add("two words").template_id;
+  uint32_t c = m.Add("three words here").template_id;
+  EXPECT_EQ(m.Add("one").template_id, a);  // touch a: b is now least recent
+  ParseResult d = m.Add("four words are here");
+  EXPECT_TRUE(d.created);
+  EXPECT_EQ(d.evicted_id, b);
+  EXPECT_EQ(m.Find(b), nullptr);
+  EXPECT_NE(m.Find(a), nullptr);
+  EXPECT_NE(m.Find(c), nullptr);
+  EXPECT_EQ(m.num_templates(), 3u);
+  EXPECT_GT(d.template_id, c);  // ids are never reused
+}
+
+TEST(MinerTest, FloodOfUniqueLinesStaysBounded) {
+  MinerOptions o;
+  o.max_templates = 100;
+  o.max_cache_entries = 256;
+  TemplateMiner m(o);
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    std::string line;
+    int n = 1 + static_cast<int>(rng() % 6);
+    for (int k = 0; k < n; ++k) {
+      if (k) line.push_back(' ');
+      for (int c = 0; c < 6; ++c) line.push_back(static_cast<char>('a' + rng() % 26));
+    }
+    m.Add(line);
+  }
+  EXPECT_LE(m.num_templates(), 100u);
+  EXPECT_GT(m.stats().evictions, 0u);
+  EXPECT_GT(m.stats().cache_clears, 0u);
+  EXPECT_EQ(m.stats().lines, 20000u);
+}
+
+TEST(MinerTest, AnyBytesAccepted) {
+  TemplateMiner m;
+  std::string weird = std::string("\0\xff\x01 <*> \t\t", 10);
+  ParseResult r = m.Add(weird);
+  EXPECT_TRUE(r.created);
+  m.Add("");
+  m.Add("   ");
+  std::string longline;
+  for (int i = 0; i < 2000; ++i) {
+    longline.push_back('w');
+    longline.append(std::to_string(i % 7));
+    longline.push_back(' ');
+  }
+  ParseResult l = m.Add(longline);
+  EXPECT_LE(m.Find(l.template_id)->tokens.size(), m.options().max_tokens);
+  ParseResult blob = m.Add("payload " + std::string(5000, 'Q') + " end");
+  EXPECT_EQ(m.Find(blob.template_id)->text, "payload <*> end");
+}
+
+}  // namespace
+}  // namespace backsight::logs
