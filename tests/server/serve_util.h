@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -82,6 +83,26 @@ class ServeProcess {
   std::unique_ptr<Process> proc_;
   int port_ = -1;
 };
+
+/// Pushes `make(from, to)` in chunks of 100 samples until the series `labels` has left the
+/// detector's warm-up (whatever its length); returns the next sample index, or -1 if it is
+/// still warming up after `max_samples`.
+inline int WarmUp(const ServeProcess& s, const Labels& labels,
+                  const std::function<std::vector<TimeSeries>(int, int)>& make,
+                  int max_samples = 5000) {
+  for (int i = 0; i < max_samples; i += 100) {
+    if (s.Write(make(i, i + 100)) != 204) return -1;
+    nlohmann::json st;
+    WaitFor(
+        [&] {
+          st = s.State(labels);
+          return st.is_object() && st["samples_accepted"].get<int>() >= i + 100;
+        },
+        10'000);
+    if (st.is_object() && st.value("warming_up", true) == false) return i + 100;
+  }
+  return -1;
+}
 
 }  // namespace backsight::testing
 

@@ -12,6 +12,8 @@ void AppendNumber(double v, std::string* out) {
     *out += "NaN";
   } else if (std::isinf(v)) {
     *out += v > 0 ? "+Inf" : "-Inf";
+  } else if (v == 0) {
+    out->push_back('0');  // also for -0
   } else {
     char buf[32];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
