@@ -227,8 +227,29 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
   std::vector<EpisodeChange> changes;
   {
     std::lock_guard<std::mutex> lock(shard->mu);
-    for (const Item& item : batch.items) {
-      Series* s = FindOrCreate(shard, batch, item, now);
+    // Pass 1: resolve known series with prefetching, so the cache misses of the index, the
+    // series and its detector overlap instead of being paid one after the other.
+    thread_local std::vector<Series*> resolved;
+    const size_t n_items = batch.items.size();
+    resolved.assign(n_items, nullptr);
+    constexpr size_t kAhead = 8;
+    for (size_t k = 0; k < std::min(n_items, kAhead); ++k) {
+      shard->index.Prefetch(batch.items[k].fp);
+    }
+    for (size_t k = 0; k < n_items; ++k) {
+      if (k + kAhead < n_items) shard->index.Prefetch(batch.items[k + kAhead].fp);
+      const uint32_t slot = shard->index.Find(batch.items[k].fp);
+      if (slot != FlatIndex::kNone) {
+        resolved[k] = shard->slots[slot].get();
+        __builtin_prefetch(resolved[k]);
+      }
+    }
+    for (size_t k = 0; k < n_items; ++k) {
+      const Item& item = batch.items[k];
+      if (k + 4 < n_items && resolved[k + 4] != nullptr) {
+        __builtin_prefetch(resolved[k + 4]->det.get());
+      }
+      Series* s = resolved[k] != nullptr ? resolved[k] : FindOrCreate(shard, batch, item, now);
       if (s == nullptr) {
         refused += item.sample_count;
         continue;
