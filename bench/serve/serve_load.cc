@@ -45,6 +45,7 @@ struct Args {
   int workers = 2;
   bool restart = false;
   double rate = 0;  // offered samples/s over all client threads; 0 = as fast as possible
+  int warm_rounds = 0;  // rounds sent (creating the series) before measuring
 };
 
 double Secs(Clock::time_point a, Clock::time_point b) {
@@ -72,12 +73,12 @@ double MetricValue(const std::string& text, const std::string& name) {
 std::string GetMetrics(int port) {
   httplib::Client c("127.0.0.1", port);
   c.set_read_timeout(120, 0);
-  auto r = c.Get("/metrics?x=1");
+  auto r = c.Get("/metrics?outputs=false");
   return r ? "\n" + r->body : "";
 }
 
 // Quantile from a cumulative Prometheus histogram on /metrics (upper bucket bound).
-double HistQuantile(const std::string& text, double q) {
+std::vector<std::pair<double, double>> Buckets(const std::string& text) {
   std::regex re("backsight_processing_latency_seconds_bucket\\{le=\"([^\"]+)\"\\} ([0-9]+)");
   std::vector<std::pair<double, double>> b;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator();
@@ -85,6 +86,14 @@ double HistQuantile(const std::string& text, double q) {
     std::string le = (*it)[1];
     b.push_back({le == "+Inf" ? INFINITY : std::stod(le), std::stod((*it)[2])});
   }
+  return b;
+}
+
+// Quantile of the observations made between two /metrics texts (`before` may be empty).
+double HistQuantile(const std::string& text, double q, const std::string& before = "") {
+  auto b = Buckets(text);
+  auto b0 = Buckets(before);
+  for (size_t i = 0; i < b.size() && i < b0.size(); ++i) b[i].second -= b0[i].second;
   if (b.empty() || b.back().second == 0) return NAN;
   double target = q * b.back().second;
   for (auto& [le, c] : b) {
@@ -125,6 +134,7 @@ int main(int argc, char** argv) {
     else if (k == "--threads") a.threads = next();
     else if (k == "--workers") a.workers = next();
     else if (k == "--restart") a.restart = true;
+    else if (k == "--warm-rounds") a.warm_rounds = next();
     else if (k == "--rate") a.rate = i + 1 < argc ? std::atof(argv[++i]) : 0;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
@@ -192,58 +202,78 @@ int main(int argc, char** argv) {
   std::printf("backsight serve started in %.3f s on port %d\n", Secs(t_start, Clock::now()), port);
 
   std::atomic<uint64_t> retries{0}, errors{0};
-  auto t0 = Clock::now();
-  std::vector<std::thread> clients;
-  for (int t = 0; t < a.threads; ++t) {
-    clients.emplace_back([&, t] {
-      httplib::Client cli("127.0.0.1", port);
-      cli.set_keep_alive(true);
-      cli.set_tcp_nodelay(true);
-      cli.set_read_timeout(60, 0);
-      httplib::Headers h = {{"Content-Encoding", "snappy"},
-                            {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
-      // Pacing: request j of this thread is due at t0 + j * per_request.
-      const double per_request_s =
-          a.rate > 0 ? a.series_per_request * double(a.samples_per_series) * a.threads / a.rate : 0;
-      int64_t j = 0;
-      for (int r = 0; r < a.rounds; ++r) {
-        for (int c = t; c < chunks; c += a.threads) {
-          if (per_request_s > 0) {
-            std::this_thread::sleep_until(
-                t0 + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(per_request_s * double(j++))));
-          }
-          for (;;) {
-            auto res = cli.Post("/api/v1/write", h, bodies[c][r], "application/x-protobuf");
-            if (res && res->status == 204) break;
-            if (res && res->status == 429) {
-              ++retries;
-              std::this_thread::sleep_for(std::chrono::milliseconds(2));
-              continue;
+  auto send_rounds = [&](int r_begin, int r_end, Clock::time_point t0) {
+    std::vector<std::thread> clients;
+    for (int t = 0; t < a.threads; ++t) {
+      clients.emplace_back([&, t] {
+        httplib::Client cli("127.0.0.1", port);
+        cli.set_keep_alive(true);
+        cli.set_tcp_nodelay(true);
+        cli.set_read_timeout(60, 0);
+        httplib::Headers h = {{"Content-Encoding", "snappy"},
+                              {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
+        // Pacing: request j of this thread is due at t0 + j * per_request.
+        const double per_request_s =
+            a.rate > 0 ? a.series_per_request * double(a.samples_per_series) * a.threads / a.rate
+                       : 0;
+        int64_t j = 0;
+        for (int r = r_begin; r < r_end; ++r) {
+          for (int c = t; c < chunks; c += a.threads) {
+            if (per_request_s > 0) {
+              std::this_thread::sleep_until(
+                  t0 + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(per_request_s * double(j++))));
             }
-            ++errors;
-            std::fprintf(stderr, "request failed: %d\n", res ? res->status : -1);
-            break;
+            for (;;) {
+              auto res = cli.Post("/api/v1/write", h, bodies[c][r], "application/x-protobuf");
+              if (res && res->status == 204) break;
+              if (res && res->status == 429) {
+                ++retries;
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                continue;
+              }
+              ++errors;
+              std::fprintf(stderr, "request failed: %d\n", res ? res->status : -1);
+              break;
+            }
           }
         }
-      }
-    });
+      });
+    }
+    for (auto& c : clients) c.join();
+  };
+  auto drain = [&](double expected) {
+    std::string text;
+    WaitFor(
+        [&] {
+          text = GetMetrics(port);
+          return MetricValue(text, "backsight_samples_processed_total") +
+                     MetricValue(text, "backsight_samples_rejected_total") >=
+                 expected;
+        },
+        600'000);
+    return text;
+  };
+  double base = 0;
+  std::string mw;
+  if (a.warm_rounds > 0) {
+    auto tw = Clock::now();
+    send_rounds(0, a.warm_rounds, tw);
+    mw = drain(static_cast<double>(a.series) * a.samples_per_series * a.warm_rounds);
+    base = MetricValue(mw, "backsight_samples_processed_total");
+    std::printf("warm-up: %d rounds (%.0f samples, creating the series) in %.2f s\n",
+                a.warm_rounds, base, Secs(tw, Clock::now()));
   }
-  for (auto& c : clients) c.join();
+  auto t0 = Clock::now();
+  send_rounds(a.warm_rounds, a.rounds, t0);
   auto t_sent = Clock::now();
-  std::string m;
-  WaitFor(
-      [&] {
-        m = GetMetrics(port);
-        return MetricValue(m, "backsight_samples_processed_total") +
-                   MetricValue(m, "backsight_samples_rejected_total") >=
-               total;
-      },
-      600'000);
+  std::string m = drain(total);
   auto t1 = Clock::now();
-  const double processed = MetricValue(m, "backsight_samples_processed_total");
+  const double processed = MetricValue(m, "backsight_samples_processed_total") - base;
+  const double measured =
+      static_cast<double>(a.series) * a.samples_per_series * (a.rounds - a.warm_rounds);
   std::printf("sent %.0f samples in %.2f s (%.0f samples/s offered), 429 retries %llu, errors %llu\n",
-              total, Secs(t0, t_sent), total / Secs(t0, t_sent),
+              measured, Secs(t0, t_sent), measured / Secs(t0, t_sent),
               static_cast<unsigned long long>(retries.load()),
               static_cast<unsigned long long>(errors.load()));
   std::printf("THROUGHPUT: %.0f samples decoded+scored in %.2f s = %.0f samples/s\n", processed,
@@ -251,8 +281,8 @@ int main(int argc, char** argv) {
   std::printf("series active: %.0f; server RSS %s (peak %s)\n",
               MetricValue(m, "backsight_series_active"), ProcStatus(proc->pid(), "VmRSS").c_str(),
               ProcStatus(proc->pid(), "VmHWM").c_str());
-  std::printf("LATENCY arrival->score (histogram bucket bounds): p50 <= %.4f s, p99 <= %.4f s\n",
-              HistQuantile(m, 0.5), HistQuantile(m, 0.99));
+  std::printf("LATENCY arrival->score of the measured rounds (histogram bucket bounds): p50 <= %.4f s, p99 <= %.4f s\n",
+              HistQuantile(m, 0.5, mw), HistQuantile(m, 0.99, mw));
 
   if (a.restart) {
     auto ts = Clock::now();

@@ -332,8 +332,10 @@ void Server::SetupRoutes() {
     CountRequest("otlp", res.status);
   });
 
-  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(RenderMetrics(), "text/plain; version=0.0.4; charset=utf-8");
+  s.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    // ?outputs=false: health only (cheap with 1M series, whose outputs are 4M lines).
+    const bool outputs = req.get_param_value("outputs") != "false";
+    res.set_content(RenderMetrics(outputs), "text/plain; version=0.0.4; charset=utf-8");
   });
 
   s.Get("/api/v1/anomalies", [this](const httplib::Request& req, httplib::Response& res) {
@@ -486,7 +488,7 @@ void Server::SetupRoutes() {
   });
 }
 
-std::string Server::RenderMetrics() {
+std::string Server::RenderMetrics(bool with_outputs) {
   std::string out;
   const EngineStats es = engine_->stats();
   const AlertStats as = tracker_->stats();
@@ -589,7 +591,7 @@ std::string Server::RenderMetrics() {
           as.alert_post_errors);
   Counter(&out, "backsight_event_write_errors_total", "Failed writes of anomaly events.",
           as.event_write_errors);
-  WriteSeriesMetrics(engine_.get(), &out);
+  if (with_outputs) WriteSeriesMetrics(engine_.get(), &out);
   return out;
 }
 

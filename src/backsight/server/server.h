@@ -8,7 +8,8 @@
 //   POST /v1/metrics      OTLP/HTTP metrics, protobuf (application/x-protobuf) or JSON
 //                         (application/json); 200 with an empty ExportMetricsServiceResponse;
 //                         400 / 413 / 415 / 429 as above.
-//   GET  /metrics         Backsight's own health and the output series (metrics_writer.h).
+//   GET  /metrics         Backsight's own health and the output series (metrics_writer.h);
+//                         `?outputs=false` gives the health metrics only.
 //   GET  /api/v1/anomalies?limit=N[&fingerprint=HEX]   recent anomaly episodes (JSON).
 //   GET  /api/v1/series/state?fingerprint=HEX | ?<label>=<value>&...   one series' state (JSON;
 //                         the query parameters form the full label set, `__name__` included).
@@ -59,8 +60,8 @@ class Server {
   /// Checkpoints all changed series now; `*written` (may be null) gets the count.
   Status CheckpointNow();
   Engine* engine() { return engine_.get(); }
-  /// The full exposition body of GET /metrics.
-  std::string RenderMetrics();
+  /// The exposition body of GET /metrics (health metrics, plus the output series if asked).
+  std::string RenderMetrics(bool with_outputs = true);
 
  private:
   void SetupRoutes();
