@@ -627,9 +627,6 @@ void Server::ScrapeLoop() {
       cli.set_connection_timeout(std::chrono::milliseconds(t.timeout_ms));
       cli.set_read_timeout(std::chrono::milliseconds(t.timeout_ms));
       httplib::Headers headers = {{"Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1"}};
-      if (!cfg_.bearer_token.empty()) {
-        // Scrape targets get no credentials of ours.
-      }
       const TimestampNs ts = WallNowNs();
       auto res = cli.Get(t.job->metrics_path, headers);
       bool ok = res && res->status == 200;
