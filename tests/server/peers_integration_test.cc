@@ -1,7 +1,7 @@
 // Integration tests with real Debian-packaged peers: Prometheus (remote_write into Backsight, and
 // scraping Backsight's /metrics), prometheus-node-exporter (scraped by Backsight) and
 // prometheus-alertmanager (receiving Backsight's alerts). Each test is skipped with a message
-// when its peer binary is not installed (set BACKSIGHT_WITH_SERVICES=1 for install-deps.sh).
+// when its peer binary is not installed (`make test` installs them via scripts/install-deps.sh --test).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -19,8 +19,7 @@ constexpr const char* kNodeExporter = "/usr/bin/prometheus-node-exporter";
 #define REQUIRE_BINARY(path)                                                              \
   if (!HaveBinary(path)) {                                                                \
     GTEST_SKIP() << path << " is not installed (apt-get install "                        \
-                 << std::string(path).substr(9) << ", or BACKSIGHT_WITH_SERVICES=1 "      \
-                 << "scripts/install-deps.sh)";                                          \
+                 << std::string(path).substr(9) << ", or run scripts/install-deps.sh --test)";    \
   }
 
 nlohmann::json GetJson(int port, const std::string& path) {
