@@ -3,7 +3,7 @@
 #   make test   - builds everything and runs all tests (ctest)
 BUILD ?= build
 JOBS ?= $(shell nproc)
-BACKSIGHT_DATA ?= ../shared/data
+BACKSIGHT_DATA ?= $(abspath ../shared/data)
 export BACKSIGHT_DATA
 
 .PHONY: deps deps-test build run test asan bench nab loghub fuzz format clean
