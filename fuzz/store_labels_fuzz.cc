@@ -7,7 +7,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   backsight::Labels labels;
-  (void)backsight::store::DecodeLabels(
-      std::string_view(reinterpret_cast<const char*>(data), size), &labels);
+  (void)backsight::store::DecodeLabels(std::string_view(reinterpret_cast<const char*>(data), size),
+                                       &labels);
   return 0;
 }

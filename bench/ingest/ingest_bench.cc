@@ -42,8 +42,9 @@ bool WriteSynthetic(const std::string& path, int64_t rows, int kind) {
       const int64_t d = doy - (153 * mp + 2) / 5 + 1;
       const int64_t m = mp < 10 ? mp + 3 : mp - 9;
       const int64_t y = yoe + era * 400 + (m <= 2);
-      std::fprintf(f, "%04" PRId64 "-%02" PRId64 "-%02" PRId64 " %02" PRId64 ":%02" PRId64
-                      ":%02" PRId64 ",%.8f\n",
+      std::fprintf(f,
+                   "%04" PRId64 "-%02" PRId64 "-%02" PRId64 " %02" PRId64 ":%02" PRId64
+                   ":%02" PRId64 ",%.8f\n",
                    y, m, d, sod / 3600, sod / 60 % 60, sod % 60, v);
     } else if (kind == 1) {
       std::fprintf(f, "%" PRId64 ",%.6f\n", t, v);

@@ -9,7 +9,8 @@
 //   --lines N           lines for the throughput run (default 1000000)
 //   --show-errors D     print the lines of dataset D whose template differs from the truth
 //   --bucket-seconds S, --warmup-lines N   override LogAnomalyOptions for the BGL part
-//   --threshold X, --prefix N, --lock N   override MinerOptions (ablation only; the defaults are the
+//   --threshold X, --prefix N, --lock N   override MinerOptions (ablation only; the defaults are
+//   the
 //                       reported configuration)
 #include <sys/resource.h>
 #include <time.h>
@@ -42,22 +43,29 @@ struct Dataset {
 
 const Dataset kDatasets[] = {
     {"HDFS", "<Date> <Time> <Pid> <Level> <Component>: <Content>", {0.998, 0.354, 0.867, 0.267}},
-    {"Hadoop", "<Date> <Time> <Level> \\[<Process>\\] <Component>: <Content>",
+    {"Hadoop",
+     "<Date> <Time> <Level> \\[<Process>\\] <Component>: <Content>",
      {0.948, 0.269, 0.820, 0.276}},
     {"Spark", "<Date> <Time> <Level> <Component>: <Content>", {0.922, 0.362, 0.870, 0.493}},
-    {"Zookeeper", "<Date> <Time> - <Level>  \\[<Node>:<Component>@<Id>\\] - <Content>",
+    {"Zookeeper",
+     "<Date> <Time> - <Level>  \\[<Node>:<Component>@<Id>\\] - <Content>",
      {0.967, 0.497, 0.854, 0.354}},
-    {"BGL", "<Label> <Timestamp> <Date> <Node> <Time> <NodeRepeat> <Type> <Component> <Level> <Content>",
+    {"BGL",
+     "<Label> <Timestamp> <Date> <Node> <Time> <NodeRepeat> <Type> <Component> <Level> <Content>",
      {0.963, 0.342, 0.833, 0.211}},
-    {"HPC", "<LogId> <Node> <Component> <State> <Time> <Flag> <Content>",
+    {"HPC",
+     "<LogId> <Node> <Component> <State> <Time> <Flag> <Content>",
      {0.887, 0.635, 0.753, 0.366}},
-    {"Windows", "<Date> <Time>, <Level>                  <Component>    <Content>",
+    {"Windows",
+     "<Date> <Time>, <Level>                  <Component>    <Content>",
      {0.997, 0.462, 0.932, 0.408}},
-    {"Android", "<Date> <Time>  <Pid>  <Tid> <Level> <Component>: <Content>",
+    {"Android",
+     "<Date> <Time>  <Pid>  <Tid> <Level> <Component>: <Content>",
      {0.857, 0.530, 0.770, 0.516}},
     {"HealthApp", "<Time>\\|<Component>\\|<Pid>\\|<Content>", {0.780, 0.231, 0.351, 0.109}},
     {"Apache", "\\[<Time>\\] \\[<Level>\\] <Content>", {1.000, 0.694, 1.000, 0.500}},
-    {"OpenSSH", "<Date> <Day> <Time> <Component> sshd\\[<Pid>\\]: <Content>",
+    {"OpenSSH",
+     "<Date> <Day> <Time> <Component> sshd\\[<Pid>\\]: <Content>",
      {0.789, 0.508, 0.880, 0.440}},
 };
 
@@ -101,25 +109,37 @@ long PeakRssKb() {
 
 int main(int argc, char** argv) {
   std::string data;
-  if (const char* env = std::getenv("BACKSIGHT_DATA")) data = std::string(env) + "/loghub2k";
-  else data = "../shared/data/loghub2k";
+  if (const char* env = std::getenv("BACKSIGHT_DATA"))
+    data = std::string(env) + "/loghub2k";
+  else
+    data = "../shared/data/loghub2k";
   long target_lines = 1000000;
   std::string show_errors;
   MinerOptions opts;
   LogAnomalyOptions aopts;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--data" && i + 1 < argc) data = argv[++i];
-    else if (a == "--lines" && i + 1 < argc) target_lines = std::atol(argv[++i]);
-    else if (a == "--show-errors" && i + 1 < argc) show_errors = argv[++i];
-    else if (a == "--threshold" && i + 1 < argc) opts.similarity_threshold = std::atof(argv[++i]);
-    else if (a == "--prefix" && i + 1 < argc) opts.prefix_tokens = std::atoi(argv[++i]);
-    else if (a == "--lock" && i + 1 < argc) opts.lock_after = std::atoi(argv[++i]);
+    if (a == "--data" && i + 1 < argc)
+      data = argv[++i];
+    else if (a == "--lines" && i + 1 < argc)
+      target_lines = std::atol(argv[++i]);
+    else if (a == "--show-errors" && i + 1 < argc)
+      show_errors = argv[++i];
+    else if (a == "--threshold" && i + 1 < argc)
+      opts.similarity_threshold = std::atof(argv[++i]);
+    else if (a == "--prefix" && i + 1 < argc)
+      opts.prefix_tokens = std::atoi(argv[++i]);
+    else if (a == "--lock" && i + 1 < argc)
+      opts.lock_after = std::atoi(argv[++i]);
     else if (a == "--bucket-seconds" && i + 1 < argc)
       aopts.bucket_ns = std::atoll(argv[++i]) * backsight::kNanosPerSecond;
-    else if (a == "--warmup-lines" && i + 1 < argc) aopts.warmup_lines = std::atoll(argv[++i]);
+    else if (a == "--warmup-lines" && i + 1 < argc)
+      aopts.warmup_lines = std::atoll(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--data DIR] [--lines N] [--show-errors DATASET] [--threshold X] [--prefix N] [--lock N] [--bucket-seconds S] [--warmup-lines N]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--data DIR] [--lines N] [--show-errors DATASET] [--threshold X] "
+                   "[--prefix N] [--lock N] [--bucket-seconds S] [--warmup-lines N]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -216,12 +236,13 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("%-10s %6.3f %6.3f %6.3f %6.3f | %6.3f %6.3f %6.3f %6.3f\n", "mean", sum[0] / nds,
-              sum[1] / nds, sum[2] / nds, sum[3] / nds, dsum[0] / nds, dsum[1] / nds,
-              dsum[2] / nds, dsum[3] / nds);
+              sum[1] / nds, sum[2] / nds, sum[3] / nds, dsum[0] / nds, dsum[1] / nds, dsum[2] / nds,
+              dsum[3] / nds);
 
-  std::printf("%-10s %6.3f %6.3f %6.3f %6.3f   (online: each line scored with the template text "
-              "as reported when it was parsed)\n",
-              "mean@line", osum[0] / nds, osum[1] / nds, osum[2] / nds, osum[3] / nds);
+  std::printf(
+      "%-10s %6.3f %6.3f %6.3f %6.3f   (online: each line scored with the template text "
+      "as reported when it was parsed)\n",
+      "mean@line", osum[0] / nds, osum[1] / nds, osum[2] / nds, osum[3] / nds);
 
   // Log anomalies on BGL: the first column labels alert lines ('-' is normal). It is read here
   // only to score the result; the scorer sees the message's template, time and level.
@@ -243,8 +264,8 @@ int main(int argc, char** argv) {
       bool alert = f.values[layout.FieldIndex("Label")] != "-";
       ExtractTimestamp(layout, f, &ts);
       ParseResult pr = miner.Add(f.values[layout.content_index()]);
-      LineScores ls = scorer.Observe(ts, pr.template_id,
-                                     LevelClass(f.values[layout.level_index()]));
+      LineScores ls =
+          scorer.Observe(ts, pr.template_id, LevelClass(f.values[layout.level_index()]));
       scored.emplace_back(ls.score, alert);
       if (ls.is_anomaly) {
         (alert ? tp : fp)++;
@@ -257,13 +278,14 @@ int main(int argc, char** argv) {
     scorer.Finish();
     double prec = tp + fp ? static_cast<double>(tp) / (tp + fp) : 0;
     double rec = tp + fn ? static_cast<double>(tp) / (tp + fn) : 0;
-    std::printf("\nBGL_2k anomaly lines (bucket %lld s, warm-up %llu lines; label column not "
-                "used): "
-                "%zu alert lines, %zu flagged; precision %.3f recall %.3f F1 %.3f "
-                "(tp %zu fp %zu fn %zu tn %zu)\n",
-                static_cast<long long>(aopts.bucket_ns / backsight::kNanosPerSecond),
-                static_cast<unsigned long long>(aopts.warmup_lines), tp + fn, tp + fp, prec, rec, prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0,
-                tp, fp, fn, tn);
+    std::printf(
+        "\nBGL_2k anomaly lines (bucket %lld s, warm-up %llu lines; label column not "
+        "used): "
+        "%zu alert lines, %zu flagged; precision %.3f recall %.3f F1 %.3f "
+        "(tp %zu fp %zu fn %zu tn %zu)\n",
+        static_cast<long long>(aopts.bucket_ns / backsight::kNanosPerSecond),
+        static_cast<unsigned long long>(aopts.warmup_lines), tp + fn, tp + fp, prec, rec,
+        prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0, tp, fp, fn, tn);
     // Threshold-free separation: ROC AUC of the line score (ties get the average rank).
     std::sort(scored.begin(), scored.end());
     double rank_sum = 0, npos = 0;
@@ -308,14 +330,14 @@ int main(int argc, char** argv) {
   const double cpu = ThreadCpuSeconds() - cpu0;
   auto t1 = std::chrono::steady_clock::now();
   double secs = std::chrono::duration<double>(t1 - t0).count();
-  std::printf("\nthroughput: %zu lines (%.1f MB of messages) mined on one thread: %.3f s CPU = "
-              "%.0f lines/s (%.1f MB/s); wall %.3f s = %.0f lines/s; %zu templates, cache hits "
-              "%.1f%% (checksum %llu)\n",
-              input.size(), bytes / 1e6, cpu, input.size() / cpu, bytes / 1e6 / cpu, secs,
-              input.size() / secs,
-              miner.num_templates(),
-              100.0 * miner.stats().cache_hits / std::max<uint64_t>(1, miner.stats().lines),
-              static_cast<unsigned long long>(check));
+  std::printf(
+      "\nthroughput: %zu lines (%.1f MB of messages) mined on one thread: %.3f s CPU = "
+      "%.0f lines/s (%.1f MB/s); wall %.3f s = %.0f lines/s; %zu templates, cache hits "
+      "%.1f%% (checksum %llu)\n",
+      input.size(), bytes / 1e6, cpu, input.size() / cpu, bytes / 1e6 / cpu, secs,
+      input.size() / secs, miner.num_templates(),
+      100.0 * miner.stats().cache_hits / std::max<uint64_t>(1, miner.stats().lines),
+      static_cast<unsigned long long>(check));
   // Cold start: fresh miners over the 22,000 distinct messages (every template is new, most
   // lines miss the cache at first), repeated to get a measurable time.
   {
@@ -328,15 +350,17 @@ int main(int argc, char** argv) {
       misses += cold.stats().lines - cold.stats().cache_hits;
     }
     double cs = ThreadCpuSeconds() - c0;
-    std::printf("cold start: %d x %zu lines through fresh miners in %.3f s CPU = %.0f lines/s "
-                "(%.1f%% cache misses)\n",
-                reps, all_contents.size(), cs, reps * all_contents.size() / cs,
-                100.0 * misses / (reps * all_contents.size()));
+    std::printf(
+        "cold start: %d x %zu lines through fresh miners in %.3f s CPU = %.0f lines/s "
+        "(%.1f%% cache misses)\n",
+        reps, all_contents.size(), cs, reps * all_contents.size() / cs,
+        100.0 * misses / (reps * all_contents.size()));
   }
   std::string state;
   miner.SaveState(&state);
-  std::printf("memory: peak RSS of the process %.1f MB (%.1f MB before the throughput run, "
-              "which holds the 22,000 messages and views of them); miner state %zu bytes\n",
-              PeakRssKb() / 1024.0, rss_before / 1024.0, state.size());
+  std::printf(
+      "memory: peak RSS of the process %.1f MB (%.1f MB before the throughput run, "
+      "which holds the 22,000 messages and views of them); miner state %zu bytes\n",
+      PeakRssKb() / 1024.0, rss_before / 1024.0, state.size());
   return 0;
 }

@@ -12,7 +12,9 @@ void BM_DefaultDetectorUpdate(benchmark::State& state) {
   std::vector<double> xs(1 << 16);
   uint64_t s = 88172645463325252ull;
   for (size_t i = 0; i < xs.size(); ++i) {
-    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
     xs[i] = 100 + 10 * std::sin(2 * M_PI * i / 288.0) + (s % 1000) / 100.0;
   }
   auto d = backsight::detect::MakeDefaultDetector();

@@ -44,7 +44,7 @@ struct Args {
   int threads = 2;
   int workers = 2;
   bool restart = false;
-  double rate = 0;  // offered samples/s over all client threads; 0 = as fast as possible
+  double rate = 0;      // offered samples/s over all client threads; 0 = as fast as possible
   int warm_rounds = 0;  // rounds sent (creating the series) before measuring
 };
 
@@ -127,15 +127,24 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     auto next = [&] { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
-    if (k == "--series") a.series = next();
-    else if (k == "--samples-per-series") a.samples_per_series = next();
-    else if (k == "--series-per-request") a.series_per_request = next();
-    else if (k == "--rounds") a.rounds = next();
-    else if (k == "--threads") a.threads = next();
-    else if (k == "--workers") a.workers = next();
-    else if (k == "--restart") a.restart = true;
-    else if (k == "--warm-rounds") a.warm_rounds = next();
-    else if (k == "--rate") a.rate = i + 1 < argc ? std::atof(argv[++i]) : 0;
+    if (k == "--series")
+      a.series = next();
+    else if (k == "--samples-per-series")
+      a.samples_per_series = next();
+    else if (k == "--series-per-request")
+      a.series_per_request = next();
+    else if (k == "--rounds")
+      a.rounds = next();
+    else if (k == "--threads")
+      a.threads = next();
+    else if (k == "--workers")
+      a.workers = next();
+    else if (k == "--restart")
+      a.restart = true;
+    else if (k == "--warm-rounds")
+      a.warm_rounds = next();
+    else if (k == "--rate")
+      a.rate = i + 1 < argc ? std::atof(argv[++i]) : 0;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -261,8 +270,8 @@ int main(int argc, char** argv) {
     send_rounds(0, a.warm_rounds, tw);
     mw = drain(static_cast<double>(a.series) * a.samples_per_series * a.warm_rounds);
     base = MetricValue(mw, "backsight_samples_processed_total");
-    std::printf("warm-up: %d rounds (%.0f samples, creating the series) in %.2f s\n",
-                a.warm_rounds, base, Secs(tw, Clock::now()));
+    std::printf("warm-up: %d rounds (%.0f samples, creating the series) in %.2f s\n", a.warm_rounds,
+                base, Secs(tw, Clock::now()));
   }
   auto t0 = Clock::now();
   send_rounds(a.warm_rounds, a.rounds, t0);
@@ -272,17 +281,20 @@ int main(int argc, char** argv) {
   const double processed = MetricValue(m, "backsight_samples_processed_total") - base;
   const double measured =
       static_cast<double>(a.series) * a.samples_per_series * (a.rounds - a.warm_rounds);
-  std::printf("sent %.0f samples in %.2f s (%.0f samples/s offered), 429 retries %llu, errors %llu\n",
-              measured, Secs(t0, t_sent), measured / Secs(t0, t_sent),
-              static_cast<unsigned long long>(retries.load()),
-              static_cast<unsigned long long>(errors.load()));
+  std::printf(
+      "sent %.0f samples in %.2f s (%.0f samples/s offered), 429 retries %llu, errors %llu\n",
+      measured, Secs(t0, t_sent), measured / Secs(t0, t_sent),
+      static_cast<unsigned long long>(retries.load()),
+      static_cast<unsigned long long>(errors.load()));
   std::printf("THROUGHPUT: %.0f samples decoded+scored in %.2f s = %.0f samples/s\n", processed,
               Secs(t0, t1), processed / Secs(t0, t1));
   std::printf("series active: %.0f; server RSS %s (peak %s)\n",
               MetricValue(m, "backsight_series_active"), ProcStatus(proc->pid(), "VmRSS").c_str(),
               ProcStatus(proc->pid(), "VmHWM").c_str());
-  std::printf("LATENCY arrival->score of the measured rounds (histogram bucket bounds): p50 <= %.4f s, p99 <= %.4f s\n",
-              HistQuantile(m, 0.5, mw), HistQuantile(m, 0.99, mw));
+  std::printf(
+      "LATENCY arrival->score of the measured rounds (histogram bucket bounds): p50 <= %.4f s, p99 "
+      "<= %.4f s\n",
+      HistQuantile(m, 0.5, mw), HistQuantile(m, 0.99, mw));
 
   if (a.restart) {
     auto ts = Clock::now();
@@ -296,9 +308,10 @@ int main(int argc, char** argv) {
     port = ParsePort(*proc);
     const double restart_s = Secs(tr, Clock::now());
     std::string m2 = GetMetrics(port);
-    std::printf("RESTART: %.2f s from exec to listening with %.0f series restored (restore %.2f s)\n",
-                restart_s, MetricValue(m2, "backsight_series_restored"),
-                MetricValue(m2, "backsight_restore_duration_seconds"));
+    std::printf(
+        "RESTART: %.2f s from exec to listening with %.0f series restored (restore %.2f s)\n",
+        restart_s, MetricValue(m2, "backsight_series_restored"),
+        MetricValue(m2, "backsight_restore_duration_seconds"));
   }
   proc->Signal(SIGTERM);
   proc->Wait(600'000);

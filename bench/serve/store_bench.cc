@@ -29,7 +29,9 @@ int main(int argc, char** argv) {
       store::SeriesRecord r;
       r.key = static_cast<uint64_t>(i);
       r.fp = keys();
-      r.labels = {{"__name__", "bench_metric"}, {"instance", "host-1:9100"}, {"job", "bench"},
+      r.labels = {{"__name__", "bench_metric"},
+                  {"instance", "host-1:9100"},
+                  {"job", "bench"},
                   {"series", std::to_string(i)}};
       r.state.assign(state_bytes, static_cast<char>(rng()));
       batch.push_back(std::move(r));

@@ -1,10 +1,10 @@
 #include "backsight/core/byte_io.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstring>
 #include <limits>
-
-#include <gtest/gtest.h>
 
 namespace backsight {
 
@@ -19,7 +19,12 @@ TEST(ByteIoTest, RoundTripsExactly) {
   w.PutVarint(300);
   w.PutString("hello");
   ByteReader r(buf);
-  uint8_t u8; uint32_t u32; int64_t i64; double d1, d2; uint64_t v; std::string s;
+  uint8_t u8;
+  uint32_t u32;
+  int64_t i64;
+  double d1, d2;
+  uint64_t v;
+  std::string s;
   ASSERT_TRUE(r.GetU8(&u8, "a").ok());
   ASSERT_TRUE(r.GetU32(&u32, "b").ok());
   ASSERT_TRUE(r.GetI64(&i64, "c").ok());

@@ -1,12 +1,12 @@
 #include "backsight/detect/default_detector.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace backsight::detect {
 namespace {

@@ -9,7 +9,7 @@ namespace backsight::detect {
 TEST(GlobalEnvelopeTest, ExcessInWidthsAfterMinSamples) {
   GlobalEnvelope e;
   EXPECT_EQ(e.Update(0, 2), 0);
-  EXPECT_EQ(e.Update(10, 2), 0);  // still warming up (n = 1 < 2)
+  EXPECT_EQ(e.Update(10, 2), 0);           // still warming up (n = 1 < 2)
   EXPECT_DOUBLE_EQ(e.Update(15, 2), 0.5);  // 5 beyond a width of 10
   EXPECT_EQ(e.Update(12, 2), 0);           // inside [0, 15]
   EXPECT_DOUBLE_EQ(e.Update(-15, 2), 1.0);

@@ -11,9 +11,10 @@ TEST(HeaderLayoutTest, LoghubHdfsLayout) {
   HeaderLayout h;
   ASSERT_TRUE(HeaderLayout::Parse("<Date> <Time> <Pid> <Level> <Component>: <Content>", &h).ok());
   HeaderFields f;
-  ASSERT_TRUE(h.Match("081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 "
-                      "for block blk_38 terminating",
-                      &f));
+  ASSERT_TRUE(
+      h.Match("081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 "
+              "for block blk_38 terminating",
+              &f));
   EXPECT_EQ(f.values[h.content_index()], "PacketResponder 1 for block blk_38 terminating");
   EXPECT_EQ(f.values[h.level_index()], "INFO");
   EXPECT_EQ(f.values[h.FieldIndex("component")], "dfs.DataNode$PacketResponder");

@@ -33,7 +33,8 @@ TEST(LoghubDataTest, MeansBeatDrainWithOneConfiguration) {
       {"Spark", "<Date> <Time> <Level> <Component>: <Content>"},
       {"Zookeeper", "<Date> <Time> - <Level>  \\[<Node>:<Component>@<Id>\\] - <Content>"},
       {"BGL",
-       "<Label> <Timestamp> <Date> <Node> <Time> <NodeRepeat> <Type> <Component> <Level> <Content>"},
+       "<Label> <Timestamp> <Date> <Node> <Time> <NodeRepeat> <Type> <Component> <Level> "
+       "<Content>"},
       {"HPC", "<LogId> <Node> <Component> <State> <Time> <Flag> <Content>"},
       {"Windows", "<Date> <Time>, <Level>                  <Component>    <Content>"},
       {"Android", "<Date> <Time>  <Pid>  <Tid> <Level> <Component>: <Content>"},

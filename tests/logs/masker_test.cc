@@ -65,7 +65,7 @@ TEST(MaskMessageTest, SplitsMasksAndCaps) {
 }
 
 TEST(CorrectTemplateTest, EachRule) {
-  EXPECT_EQ(CorrectTemplate("  a \t b  "), "a b");                       // DS
+  EXPECT_EQ(CorrectTemplate("  a \t b  "), "a b");                        // DS
   EXPECT_EQ(CorrectTemplate("open /var/log/x.log now"), "open <*> now");  // PS
   EXPECT_EQ(CorrectTemplate("flag TRUE null"), "flag <*> <*>");           // BL, US
   EXPECT_EQ(CorrectTemplate("took 123 ms"), "took <*> ms");               // DG

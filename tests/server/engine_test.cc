@@ -226,7 +226,7 @@ TEST_F(EngineTest, RejectedSamplesAreCountedNotFatal) {
   Engine e({.workers = 1}, nullptr);
   e.Start();
   TimeSeries ts = Make(0, 0, 3);
-  ts.samples.push_back({kT0, 1.0});                      // out of order
+  ts.samples.push_back({kT0, 1.0});                       // out of order
   ts.samples.push_back({kT0 + 9 * kStep, std::nan("")});  // NaN (staleness marker)
   std::vector<TimeSeries> b;
   b.push_back(ts);

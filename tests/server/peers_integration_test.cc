@@ -1,7 +1,8 @@
 // Integration tests with real Debian-packaged peers: Prometheus (remote_write into Backsight, and
 // scraping Backsight's /metrics), prometheus-node-exporter (scraped by Backsight) and
 // prometheus-alertmanager (receiving Backsight's alerts). Each test is skipped with a message
-// when its peer binary is not installed (`make test` installs them via scripts/install-deps.sh --test).
+// when its peer binary is not installed (`make test` installs them via scripts/install-deps.sh
+// --test).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,10 +17,10 @@ constexpr const char* kPrometheus = "/usr/bin/prometheus";
 constexpr const char* kAlertmanager = "/usr/bin/prometheus-alertmanager";
 constexpr const char* kNodeExporter = "/usr/bin/prometheus-node-exporter";
 
-#define REQUIRE_BINARY(path)                                                              \
-  if (!HaveBinary(path)) {                                                                \
-    GTEST_SKIP() << path << " is not installed (apt-get install "                        \
-                 << std::string(path).substr(9) << ", or run scripts/install-deps.sh --test)";    \
+#define REQUIRE_BINARY(path)                                                                     \
+  if (!HaveBinary(path)) {                                                                       \
+    GTEST_SKIP() << path << " is not installed (apt-get install " << std::string(path).substr(9) \
+                 << ", or run scripts/install-deps.sh --test)";                                  \
   }
 
 nlohmann::json GetJson(int port, const std::string& path) {
@@ -83,7 +84,8 @@ remote_write:
         return st.is_object() && st["samples_accepted"].get<int>() >= 2;
       },
       45'000))
-      << prom.log() << "\n" << b.Get("/metrics");
+      << prom.log() << "\n"
+      << b.Get("/metrics");
   EXPECT_EQ(b.State(up)["value"], 1.0);
 
   // 2. Prometheus scraped Backsight's /metrics: the output series are queryable with the input's
@@ -101,8 +103,8 @@ remote_write:
   EXPECT_EQ(metric["job"], "it");
   EXPECT_EQ(metric["__name__"], "anomaly_score");
   for (const char* fam : {"yhat", "yhat_lower", "yhat_upper"}) {
-    auto y = GetJson(pport, std::string("/api/v1/query?query=") + fam +
-                                "%7Bmetric%3D%22it_metric%22%7D");
+    auto y = GetJson(pport,
+                     std::string("/api/v1/query?query=") + fam + "%7Bmetric%3D%22it_metric%22%7D");
     ASSERT_TRUE(y.is_object());
     EXPECT_EQ(y["data"]["result"].size(), 1u) << fam;
   }
@@ -121,8 +123,8 @@ TEST(PeersIntegration, OutputSeriesArePushedToPrometheusByRemoteWrite) {
                 "--storage.tsdb.path=" + dir.file("tsdb"), "--web.enable-remote-write-receiver",
                 "--web.listen-address=127.0.0.1:" + std::to_string(pport)},
                dir.file("prometheus.log"));
-  ASSERT_TRUE(WaitFor([&] { return GetJson(pport, "/api/v1/status/buildinfo").is_object(); },
-                      30'000))
+  ASSERT_TRUE(
+      WaitFor([&] { return GetJson(pport, "/api/v1/status/buildinfo").is_object(); }, 30'000))
       << prom.log();
   ServeProcess b(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
                           "\noutput_remote_write:\n  url: http://127.0.0.1:" +
@@ -133,29 +135,29 @@ TEST(PeersIntegration, OutputSeriesArePushedToPrometheusByRemoteWrite) {
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
   const Labels pushed = {{"__name__", "pushed_metric"}, {"id", "7"}};
-  ASSERT_GT(WarmUp(b, pushed,
-                   [&](int from, int to) {
-                     TimeSeries ts;
-                     ts.labels = pushed;
-                     for (int i = from; i < to; ++i) {
-                       ts.samples.push_back({(now_ms - 1'000'000 + i * 100) * kNanosPerMilli,
-                                             Normal(i)});
-                     }
-                     return std::vector<TimeSeries>{ts};
-                   }),
-            0);
+  ASSERT_GT(
+      WarmUp(b, pushed,
+             [&](int from, int to) {
+               TimeSeries ts;
+               ts.labels = pushed;
+               for (int i = from; i < to; ++i) {
+                 ts.samples.push_back({(now_ms - 1'000'000 + i * 100) * kNanosPerMilli, Normal(i)});
+               }
+               return std::vector<TimeSeries>{ts};
+             }),
+      0);
   // Output samples carry the input's last timestamp: query Prometheus at that time.
   const int64_t last_ns = b.State(pushed)["last_timestamp_ns"].get<int64_t>();
   const std::string at = "&time=" + std::to_string(last_ns / kNanosPerMilli / 1000.0);
   nlohmann::json q;
   ASSERT_TRUE(WaitFor(
       [&] {
-        q = GetJson(pport,
-                    "/api/v1/query?query=yhat_upper%7Bmetric%3D%22pushed_metric%22%7D" + at);
+        q = GetJson(pport, "/api/v1/query?query=yhat_upper%7Bmetric%3D%22pushed_metric%22%7D" + at);
         return q.is_object() && q["data"]["result"].size() == 1;
       },
       30'000))
-      << prom.log() << "\n" << b.Get("/metrics");
+      << prom.log() << "\n"
+      << b.Get("/metrics");
   EXPECT_EQ(q["data"]["result"][0]["metric"]["id"], "7");
   EXPECT_EQ(b.Metric("backsight_output_push_errors_total"), 0);
 }
@@ -171,14 +173,15 @@ TEST(PeersIntegration, BacksightScrapesNodeExporter) {
   const std::string target = "127.0.0.1:" + std::to_string(nport);
   ServeProcess b(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
                           "\nscrape_configs:\n  - job_name: node\n    scrape_interval: 200ms\n"
-                          "    static_configs: [{targets: ['" + target + "']}]\n");
+                          "    static_configs: [{targets: ['" +
+                          target + "']}]\n");
   ASSERT_TRUE(b.ok()) << b.proc().log();
   // node_cpu_seconds_total is a counter: scored as a rate once two scrapes arrived.
   nlohmann::json list;
   ASSERT_TRUE(WaitFor(
       [&] {
-        list = nlohmann::json::parse(b.Get("/api/v1/series?metric=node_cpu_seconds_total"),
-                                     nullptr, false);
+        list = nlohmann::json::parse(b.Get("/api/v1/series?metric=node_cpu_seconds_total"), nullptr,
+                                     false);
         if (!list.is_object() || list["matched"].get<int>() == 0) return false;
         Labels l;
         for (auto& [k, v] : list["series"][0]["series"].items()) l.push_back({k, v});
@@ -186,7 +189,9 @@ TEST(PeersIntegration, BacksightScrapesNodeExporter) {
         return st.is_object() && st["samples_accepted"].get<int>() >= 2;
       },
       30'000))
-      << ne.log() << "\n" << b.proc().log() << "\n" << b.Get("/metrics");
+      << ne.log() << "\n"
+      << b.proc().log() << "\n"
+      << b.Get("/metrics");
   const auto& labels = list["series"][0]["series"];
   EXPECT_EQ(labels["job"], "node");
   EXPECT_EQ(labels["instance"], target);
@@ -212,11 +217,10 @@ TEST(PeersIntegration, AlertmanagerReceivesAndResolvesAlerts) {
   WriteFile(dir.file("am.yml"),
             "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\n"
             "receivers: [{name: blackhole}]\n");
-  Process am({kAlertmanager, "--config.file=" + dir.file("am.yml"),
-              "--storage.path=" + dir.file("am"),
-              "--web.listen-address=127.0.0.1:" + std::to_string(aport),
-              "--cluster.listen-address="},
-             dir.file("am.log"));
+  Process am(
+      {kAlertmanager, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
+       "--web.listen-address=127.0.0.1:" + std::to_string(aport), "--cluster.listen-address="},
+      dir.file("am.log"));
   ASSERT_TRUE(WaitFor([&] { return GetJson(aport, "/api/v2/status").is_object(); }, 30'000))
       << am.log();
   // resend_interval 10s: a firing alert's endsAt is 40 s ahead, so it can only leave
@@ -226,8 +230,7 @@ TEST(PeersIntegration, AlertmanagerReceivesAndResolvesAlerts) {
                           std::to_string(aport) + "\n  for: 1s\n  resend_interval: 10s\n");
   ASSERT_TRUE(b.ok()) << b.proc().log();
   const Labels series = {{"__name__", "checkout_latency"}, {"service", "shop"}};
-  const int next =
-      WarmUp(b, series, [&](int from, int to) { return OneSeries(series, from, to); });
+  const int next = WarmUp(b, series, [&](int from, int to) { return OneSeries(series, from, to); });
   ASSERT_GT(next, 0);
   ASSERT_EQ(b.State(series)["in_anomaly"], false);
   // Inject an anomaly: one sample far outside anything seen.
@@ -254,7 +257,8 @@ TEST(PeersIntegration, AlertmanagerReceivesAndResolvesAlerts) {
         return alert.is_object();
       },
       20'000))
-      << am.log() << "\n" << b.Get("/metrics");
+      << am.log() << "\n"
+      << b.Get("/metrics");
   const double fired_after_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - injected).count();
   std::printf("alert visible in Alertmanager %.3f s after injection (alerting.for = 1 s)\n",

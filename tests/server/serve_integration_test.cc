@@ -70,7 +70,8 @@ TEST(ServeIntegration, RemoteWriteIsScoredAndExposed) {
   for (const char* fam : {"anomaly_score", "yhat", "yhat_lower", "yhat_upper"}) {
     EXPECT_NE(m.find(std::string(fam) + "{id=\"1\",job=\"it\",metric=\"it_metric\"} "),
               std::string::npos)
-        << fam << "\n" << m;
+        << fam << "\n"
+        << m;
   }
   EXPECT_NE(m.find("backsight_processing_latency_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
 }
@@ -88,9 +89,9 @@ TEST(ServeIntegration, HostilePayloadsGetClear4xxAndNothingIsLost) {
   EXPECT_EQ(s.PostRaw("/api/v1/write", good.substr(0, good.size() / 2), pb, "snappy"), 400);
   EXPECT_EQ(s.PostRaw("/api/v1/write", "", pb, "snappy"), 400);
   // Snappy header claiming 1 GiB of output (decompression bomb).
-  EXPECT_EQ(s.PostRaw("/api/v1/write", std::string("\x80\x80\x80\x80\x04", 5) + "\x00\x41", pb,
-                      "snappy"),
-            400);
+  EXPECT_EQ(
+      s.PostRaw("/api/v1/write", std::string("\x80\x80\x80\x80\x04", 5) + "\x00\x41", pb, "snappy"),
+      400);
   EXPECT_EQ(s.PostRaw("/api/v1/write", std::string(100'000, 'x'), pb, "snappy"), 413);
   EXPECT_EQ(s.PostRaw("/api/v1/write", good, pb, "zstd"), 415);
   EXPECT_EQ(s.PostRaw("/api/v1/write", good, pb, "gzip"), 400);  // not gzip data
@@ -199,8 +200,8 @@ void CheckRestart(bool kill9) {
     if (kill9) {
       // Two periodic checkpoints after processing: the second one started after it.
       const double c0 = s.Metric("backsight_checkpoints_total");
-      ASSERT_TRUE(WaitFor([&] { return s.Metric("backsight_checkpoints_total") >= c0 + 2; },
-                          20'000));
+      ASSERT_TRUE(
+          WaitFor([&] { return s.Metric("backsight_checkpoints_total") >= c0 + 2; }, 20'000));
       s.proc().Signal(SIGKILL);
       EXPECT_EQ(s.proc().Wait(20'000), 128 + SIGKILL);
     } else {
@@ -215,7 +216,8 @@ void CheckRestart(bool kill9) {
   for (int k = 0; k < kSeries; ++k) {
     ref.push_back(detect::MakeDefaultDetector());
     detect::DetectionResult r;
-    for (int i = 0; i < kSplit; ++i) ASSERT_TRUE(ref[k]->Update(kT0 + i * kStep, Value(k, i), &r).ok());
+    for (int i = 0; i < kSplit; ++i)
+      ASSERT_TRUE(ref[k]->Update(kT0 + i * kStep, Value(k, i), &r).ok());
   }
   for (int from = kSplit; from < kEnd; from += 50) {
     ASSERT_EQ(s.Write(Range(kSeries, from, from + 50)), 204);

@@ -41,7 +41,8 @@ TEST_F(StateStoreTest, SaveLoadReplaceDeleteSurviveReopen) {
     ASSERT_TRUE(s.Open(path_).ok());
     std::vector<SeriesRecord> recs;
     for (int i = 0; i < 1000; ++i) {
-      recs.push_back({static_cast<uint64_t>(i + 1), static_cast<uint64_t>(i + 1) * 0x9e3779b97f4a7c15ull,
+      recs.push_back({static_cast<uint64_t>(i + 1),
+                      static_cast<uint64_t>(i + 1) * 0x9e3779b97f4a7c15ull,
                       {{"__name__", "m"}, {"i", std::to_string(i)}},
                       std::string(10, static_cast<char>(i)),
                       i});

@@ -1,5 +1,5 @@
-// Subcommands of the `backsight` executable. Each Register* adds one CLI11 subcommand whose callback
-// stores the exit code in *exit_code. Exit codes (documented in `backsight --help`):
+// Subcommands of the `backsight` executable. Each Register* adds one CLI11 subcommand whose
+// callback stores the exit code in *exit_code. Exit codes (documented in `backsight --help`):
 //   0 success, 1 anomalies found when --fail-on-anomaly is given, 2 usage error,
 //   3 bad input data (a file/line/field error was printed), 4 I/O or internal error.
 #ifndef BACKSIGHT_CLI_COMMANDS_H_

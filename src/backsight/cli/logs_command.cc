@@ -114,8 +114,7 @@ class LineReader {
 bool IsContinuation(std::string_view line) {
   if (line.empty()) return false;
   if (line[0] == ' ' || line[0] == '\t') return true;
-  return line.rfind("Caused by:", 0) == 0 || line.rfind("at ", 0) == 0 ||
-         line.rfind("...", 0) == 0;
+  return line.rfind("Caused by:", 0) == 0 || line.rfind("at ", 0) == 0 || line.rfind("...", 0) == 0;
 }
 
 struct AnomalyLine {
@@ -219,8 +218,8 @@ int Run(const LogsArgs& args) {
         auto now = std::chrono::steady_clock::now();
         if (now - last_progress > std::chrono::milliseconds(500)) {
           double secs = std::chrono::duration<double>(now - t0).count();
-          std::fprintf(stderr, "\r%llu lines, %.0f lines/s ", static_cast<unsigned long long>(lines),
-                       lines / secs);
+          std::fprintf(stderr, "\r%llu lines, %.0f lines/s ",
+                       static_cast<unsigned long long>(lines), lines / secs);
           last_progress = now;
           progress_shown = true;
         }
@@ -271,8 +270,7 @@ int Run(const LogsArgs& args) {
   }
   scorer.Finish();
   if (progress_shown) std::fprintf(stderr, "\r\033[K");
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   if (structured) {
     FILE* f = std::fopen(args.structured.c_str(), "wb");
@@ -343,9 +341,10 @@ int Run(const LogsArgs& args) {
         nlohmann::json buckets = nlohmann::json::array();
         auto add = [&](int64_t b, uint64_t c) {
           if (c == 0) return;
-          buckets.push_back({{"start", have_time ? nlohmann::json(FormatRfc3339(b * aopts.bucket_ns))
-                                                 : nlohmann::json(b * aopts.bucket_ns / kNanosPerSecond)},
-                             {"count", c}});
+          buckets.push_back(
+              {{"start", have_time ? nlohmann::json(FormatRfc3339(b * aopts.bucket_ns))
+                                   : nlohmann::json(b * aopts.bucket_ns / kNanosPerSecond)},
+               {"count", c}});
         };
         for (const auto& [b, c] : a->recent) add(b, c);
         add(a->last_bucket, a->bucket_count);

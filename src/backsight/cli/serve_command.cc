@@ -63,7 +63,8 @@ void RegisterServe(CLI::App& app, int* exit_code) {
     std::string host, ignored;
     int port;
     server::SplitHostPort(cfg.listen, &host, &port);
-    std::fprintf(stderr, "backsight serve: listening on %s:%d (state_dir: %s, series restored: %llu)\n",
+    std::fprintf(stderr,
+                 "backsight serve: listening on %s:%d (state_dir: %s, series restored: %llu)\n",
                  host.c_str(), srv.port(), cfg.state_dir.empty() ? "(none)" : cfg.state_dir.c_str(),
                  static_cast<unsigned long long>(srv.engine()->stats().series_restored));
     std::fflush(stderr);

@@ -50,7 +50,8 @@ Status ByteReader::GetU8(uint8_t* v, const char* field) {
 Status ByteReader::GetU32(uint32_t* v, const char* field) {
   if (remaining() < 4) return Short(field, 4);
   uint32_t r = 0;
-  for (int i = 0; i < 4; ++i) r |= static_cast<uint32_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    r |= static_cast<uint32_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
   pos_ += 4;
   *v = r;
   return Status::OK();
@@ -59,7 +60,8 @@ Status ByteReader::GetU32(uint32_t* v, const char* field) {
 Status ByteReader::GetU64(uint64_t* v, const char* field) {
   if (remaining() < 8) return Short(field, 8);
   uint64_t r = 0;
-  for (int i = 0; i < 8; ++i) r |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    r |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
   pos_ += 8;
   *v = r;
   return Status::OK();

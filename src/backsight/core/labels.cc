@@ -44,9 +44,12 @@ std::string LabelsToString(const Labels& labels) {
     out += l.name;
     out += "=\"";
     for (char c : l.value) {
-      if (c == '\\' || c == '"') out += '\\', out += c;
-      else if (c == '\n') out += "\\n";
-      else out += c;
+      if (c == '\\' || c == '"')
+        out += '\\', out += c;
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out += c;
     }
     out += '"';
   }

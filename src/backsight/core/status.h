@@ -12,14 +12,25 @@ namespace backsight {
 /// where (file, line, byte, field) and why. Copyable and movable; cheap when OK.
 class Status {
  public:
-  enum class Code { kOk = 0, kInvalidArgument, kNotFound, kCorruption, kIoError, kOutOfRange,
-                    kResourceExhausted, kUnavailable, kInternal };
+  enum class Code {
+    kOk = 0,
+    kInvalidArgument,
+    kNotFound,
+    kCorruption,
+    kIoError,
+    kOutOfRange,
+    kResourceExhausted,
+    kUnavailable,
+    kInternal
+  };
 
   /// The OK status.
   Status() = default;
   static Status OK() { return Status(); }
   /// Bad input from a caller or an outside source (bad CSV row, bad option, bad payload).
-  static Status InvalidArgument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {Code::kInvalidArgument, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
   /// Stored bytes (serialised state) that cannot be decoded.
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
@@ -49,10 +60,10 @@ class Status {
 
 }  // namespace backsight
 
-#define BACKSIGHT_RETURN_IF_ERROR(expr)          \
-  do {                                           \
-    ::backsight::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                   \
+#define BACKSIGHT_RETURN_IF_ERROR(expr) \
+  do {                                  \
+    ::backsight::Status _st = (expr);   \
+    if (!_st.ok()) return _st;          \
   } while (0)
 
 #endif  // BACKSIGHT_CORE_STATUS_H_

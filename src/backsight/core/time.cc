@@ -56,20 +56,28 @@ Status ParseEpoch(std::string_view text, TimestampNs* out) {
   }
   const double a = std::fabs(v);
   double ns;
-  if (a < 1e11) ns = v * 1e9;
-  else if (a < 1e14) ns = v * 1e6;
-  else if (a < 1e17) ns = v * 1e3;
-  else ns = v;
+  if (a < 1e11)
+    ns = v * 1e9;
+  else if (a < 1e14)
+    ns = v * 1e6;
+  else if (a < 1e17)
+    ns = v * 1e3;
+  else
+    ns = v;
   if (std::fabs(ns) > 9.2e18) return Bad(text, "out of range");
   // Integer path keeps exactness for integral epoch values.
   int64_t iv = 0;
   auto [p2, ec2] = std::from_chars(text.data(), text.data() + text.size(), iv);
   if (ec2 == std::errc() && p2 == text.data() + text.size()) {
     const int64_t ia = iv < 0 ? -iv : iv;
-    if (ia < 100'000'000'000LL) *out = iv * kNanosPerSecond;
-    else if (ia < 100'000'000'000'000LL) *out = iv * kNanosPerMilli;
-    else if (ia < 100'000'000'000'000'000LL) *out = iv * 1000;
-    else *out = iv;
+    if (ia < 100'000'000'000LL)
+      *out = iv * kNanosPerSecond;
+    else if (ia < 100'000'000'000'000LL)
+      *out = iv * kNanosPerMilli;
+    else if (ia < 100'000'000'000'000'000LL)
+      *out = iv * 1000;
+    else
+      *out = iv;
     return Status::OK();
   }
   // Exact path for plain decimals (`1404172801.25`): integer part and fraction kept apart, since a
@@ -83,9 +91,12 @@ Status ParseEpoch(std::string_view text, TimestampNs* out) {
     if (ec3 == std::errc() && p3 == text.data() + dot) {
       const int64_t ia = ip < 0 ? -ip : ip;  // |ns| <= 9.2e18 checked above, so no overflow
       int64_t unit = 1;
-      if (ia < 100'000'000'000LL) unit = kNanosPerSecond;
-      else if (ia < 100'000'000'000'000LL) unit = kNanosPerMilli;
-      else if (ia < 100'000'000'000'000'000LL) unit = 1000;
+      if (ia < 100'000'000'000LL)
+        unit = kNanosPerSecond;
+      else if (ia < 100'000'000'000'000LL)
+        unit = kNanosPerMilli;
+      else if (ia < 100'000'000'000'000'000LL)
+        unit = 1000;
       int64_t frac = 0;
       int64_t scale = unit;
       for (size_t i = dot + 1; i < text.size(); ++i) {
@@ -103,9 +114,12 @@ Status ParseEpoch(std::string_view text, TimestampNs* out) {
 }  // namespace
 
 Status ParseTimestamp(std::string_view text, TimestampNs* out) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"')
+    text = text.substr(1, text.size() - 2);
   if (text.empty()) return Bad(text, "empty");
   // ISO form starts with YYYY-.
   if (text.size() >= 10 && text[4] == '-' && std::isdigit(static_cast<unsigned char>(text[0]))) {
@@ -119,7 +133,8 @@ Status ParseTimestamp(std::string_view text, TimestampNs* out) {
     int64_t frac_ns = 0;
     int64_t offset_s = 0;
     if (pos < text.size()) {
-      if (text[pos] != 'T' && text[pos] != ' ' && text[pos] != 't') return Bad(text, "expected 'T' or ' ' after date");
+      if (text[pos] != 'T' && text[pos] != ' ' && text[pos] != 't')
+        return Bad(text, "expected 'T' or ' ' after date");
       ++pos;
       if (!ReadDigits(text, &pos, 2, &h) || pos >= text.size() || text[pos++] != ':' ||
           !ReadDigits(text, &pos, 2, &mi)) {
@@ -150,7 +165,8 @@ Status ParseTimestamp(std::string_view text, TimestampNs* out) {
           int oh, om = 0;
           if (!ReadDigits(text, &pos, 2, &oh)) return Bad(text, "bad UTC offset");
           if (pos < text.size() && text[pos] == ':') ++pos;
-          if (pos < text.size() && !ReadDigits(text, &pos, 2, &om)) return Bad(text, "bad UTC offset");
+          if (pos < text.size() && !ReadDigits(text, &pos, 2, &om))
+            return Bad(text, "bad UTC offset");
           offset_s = (oh * 3600 + om * 60) * (c == '+' ? 1 : -1);
         } else if (c == ' ') {
           // Trailing " UTC" and the like.
@@ -174,11 +190,18 @@ Status ParseTimestamp(std::string_view text, TimestampNs* out) {
 static std::string FormatImpl(TimestampNs ts, char sep, bool z) {
   int64_t secs = ts / kNanosPerSecond;
   int64_t ns = ts % kNanosPerSecond;
-  if (ns < 0) { ns += kNanosPerSecond; --secs; }
+  if (ns < 0) {
+    ns += kNanosPerSecond;
+    --secs;
+  }
   int64_t days = secs / 86400;
   int64_t sod = secs % 86400;
-  if (sod < 0) { sod += 86400; --days; }
-  int64_t y; unsigned m, d;
+  if (sod < 0) {
+    sod += 86400;
+    --days;
+  }
+  int64_t y;
+  unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
   char buf[64];
   int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u%c%02lld:%02lld:%02lld",

@@ -15,10 +15,11 @@ using TimestampNs = int64_t;
 inline constexpr int64_t kNanosPerSecond = 1'000'000'000;
 inline constexpr int64_t kNanosPerMilli = 1'000'000;
 
-/// Parses a timestamp written as ISO-8601 / RFC 3339 (`2014-07-01 00:00:00`, `2014-07-01T00:00:00Z`,
-/// fractional seconds, `+02:00` offsets; no offset means UTC) or as a bare epoch number. Bare numbers
-/// are interpreted by magnitude: < 1e11 seconds, < 1e14 milliseconds, < 1e17 microseconds, else
-/// nanoseconds (fractional seconds allowed). Returns InvalidArgument naming the offending text.
+/// Parses a timestamp written as ISO-8601 / RFC 3339 (`2014-07-01 00:00:00`,
+/// `2014-07-01T00:00:00Z`, fractional seconds, `+02:00` offsets; no offset means UTC) or as a bare
+/// epoch number. Bare numbers are interpreted by magnitude: < 1e11 seconds, < 1e14 milliseconds, <
+/// 1e17 microseconds, else nanoseconds (fractional seconds allowed). Returns InvalidArgument naming
+/// the offending text.
 Status ParseTimestamp(std::string_view text, TimestampNs* out);
 
 /// Formats as `YYYY-MM-DD HH:MM:SS` (UTC), with `.ffffff` appended only if sub-second digits exist.

@@ -5,19 +5,19 @@
 //    seen so far (Numenta's "spatial anomaly" rule, Ahmad et al., Neurocomputing 2017, 4.3, applied
 //    to two features). Catches new levels, spikes beyond precedent, lasting shifts.
 //  * Local novelty: the value leaves a forgetting envelope of the recent regime (edges relax
-//    toward an EW centre with time constant kLocalTau samples), or — for series with a strong period
-//    found in the data (seasonality.h) — the envelope of values seen at the same phase (bin) of the
-//    period. Catches bursts after quiet spells and "wrong for this time of day" values.
+//    toward an EW centre with time constant kLocalTau samples), or — for series with a strong
+//    period found in the data (seasonality.h) — the envelope of values seen at the same phase (bin)
+//    of the period. Catches bursts after quiet spells and "wrong for this time of day" values.
 //  * Changepoint: a two-sided CUSUM (Page, "Continuous inspection schemes", Biometrika 1954) of the
 //    value standardised by its slowly updated mean and variance; catches drifts and shifts that
 //    stay inside the envelopes (a slow decline, a level change within the usual range).
 //  * Rest periods: after a novelty, the same class of evidence rests (kGlobalRest / kLocalRest
 //    samples), so one event is reported once and a ramp does not alarm at every new maximum.
 // Forecast (for yhat and its band only): exponentially weighted level (Brown's simple exponential
-// smoothing), or level + seasonal profile (additive Holt-Winters without trend) once a strong period
-// is found; robust scale = EW mean absolute residual with clipped updates.
-// Calibration (calibrator.h): evidence -> likelihood with a fixed severity order -> anomaly_score.
-// Decision: is_anomaly = anomaly_score > 1 after warm-up.
+// smoothing), or level + seasonal profile (additive Holt-Winters without trend) once a strong
+// period is found; robust scale = EW mean absolute residual with clipped updates. Calibration
+// (calibrator.h): evidence -> likelihood with a fixed severity order -> anomaly_score. Decision:
+// is_anomaly = anomaly_score > 1 after warm-up.
 //
 // O(1) per sample; the state is 1-2.2 KiB (most of it the seasonal profile) and restores
 // bit-exactly.
@@ -46,20 +46,20 @@ constexpr int kMaxBins = 96;                  // seasonal profile resolution (bi
 constexpr double kStrongSeasonality = 0.6;    // ACF above which the seasonal model is trusted
 constexpr uint32_t kGlobalMinSamples = 50;    // envelope must have seen this many values
 constexpr uint32_t kLocalMinSamples = 100;
-constexpr double kLocalTau = 500;             // samples
-constexpr double kBandScales = 5.0;           // yhat band half-width in robust scales
-constexpr double kPhaseStrength = 0.8;        // ACF above which per-phase envelopes are used
+constexpr double kLocalTau = 500;       // samples
+constexpr double kBandScales = 5.0;     // yhat band half-width in robust scales
+constexpr double kPhaseStrength = 0.8;  // ACF above which per-phase envelopes are used
 constexpr uint8_t kPhaseMinSamples = 10;
-constexpr double kPhaseWidthFloor = 0.1;      // fraction of the global envelope width
-constexpr double kGlobalTrigger = 0.02;       // global excess that starts a rest period
-constexpr double kGlobalEscalation = 0.5;     // global excess that is reported even at rest
-constexpr int kGlobalRest = 30;               // samples
-constexpr double kLocalTrigger = 0.5;         // local excess that starts a rest period
-constexpr double kCusumAlpha = 0.001;         // weight of a sample in the CUSUM's mean/variance
-constexpr double kCusumDrift = 1.0;           // k, in standard deviations
-constexpr double kCusumThreshold = 50.0;      // h, in standard deviations
+constexpr double kPhaseWidthFloor = 0.1;   // fraction of the global envelope width
+constexpr double kGlobalTrigger = 0.02;    // global excess that starts a rest period
+constexpr double kGlobalEscalation = 0.5;  // global excess that is reported even at rest
+constexpr int kGlobalRest = 30;            // samples
+constexpr double kLocalTrigger = 0.5;      // local excess that starts a rest period
+constexpr double kCusumAlpha = 0.001;      // weight of a sample in the CUSUM's mean/variance
+constexpr double kCusumDrift = 1.0;        // k, in standard deviations
+constexpr double kCusumThreshold = 50.0;   // h, in standard deviations
 constexpr uint64_t kCusumMinSamples = 100;
-constexpr int kLocalRest = 100;               // samples
+constexpr int kLocalRest = 100;  // samples
 
 /// Robust scale of a residual stream: EW mean absolute residual with clipped updates.
 struct RobustScale {
@@ -313,7 +313,8 @@ class DefaultDetector final : public Detector {
     const double gw = st_.value_env.hi() - st_.value_env.lo();
     if (st_.period_finder.strength() >= kPhaseStrength && st_.phase_n[bin] >= kPhaseMinSamples &&
         gw > 0) {
-      const double wb = std::max<double>(st_.phase_hi[bin] - st_.phase_lo[bin], kPhaseWidthFloor * gw);
+      const double wb =
+          std::max<double>(st_.phase_hi[bin] - st_.phase_lo[bin], kPhaseWidthFloor * gw);
       ex = std::max(0.0, std::max(x - st_.phase_hi[bin], st_.phase_lo[bin] - x) / wb);
     }
     const float xf = static_cast<float>(x);
@@ -351,8 +352,8 @@ class DefaultDetector final : public Detector {
     return std::min(st_.bins - 1, static_cast<int>(static_cast<double>(m) / p * st_.bins));
   }
 
-  void LearnPredictors(TimestampNs ts, double x, double e_level, int bin,
-                       double e_seas, double floor) {
+  void LearnPredictors(TimestampNs ts, double x, double e_level, int bin, double e_seas,
+                       double floor) {
     if (bin >= 0) {
       const double sc = std::max(st_.seas_scale.s, floor);
       const double ce = std::clamp(e_seas, -kClip * sc, kClip * sc);

@@ -1,7 +1,8 @@
 // Streaming per-series anomaly detection: the interface every detector implements.
 //
-// A detector watches one series. Samples are fed one at a time in time order; each call returns that
-// sample's result at once (no look-ahead). Work per sample is O(1) amortised and memory is bounded.
+// A detector watches one series. Samples are fed one at a time in time order; each call returns
+// that sample's result at once (no look-ahead). Work per sample is O(1) amortised and memory is
+// bounded.
 //
 // Results follow Merlion's three steps, kept apart:
 //   model (raw score, expected value) -> calibrator (anomaly_score, likelihood) -> threshold rule

@@ -12,8 +12,9 @@
 namespace backsight::detect {
 
 /// Envelope of a feature over the whole history: [lo, hi] of every value seen. A value outside it
-/// by more than a tolerance times the envelope width is novel. This is the "spatial anomaly" rule of
-/// Numenta's NAB detector (Ahmad et al., Neurocomputing 2017, section 4.3) applied to any feature.
+/// by more than a tolerance times the envelope width is novel. This is the "spatial anomaly" rule
+/// of Numenta's NAB detector (Ahmad et al., Neurocomputing 2017, section 4.3) applied to any
+/// feature.
 class GlobalEnvelope {
  public:
   /// Returns the excess of `f` beyond the envelope in units of its width (0 inside, 1e9 when the

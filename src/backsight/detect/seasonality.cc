@@ -33,7 +33,10 @@ void PeriodFinder::Analyse() {
   // Linear detrend (least squares) so a trend does not look like a long period.
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (int i = 0; i < n; ++i) {
-    sx += i; sy += sum_[i]; sxx += double(i) * i; sxy += double(i) * sum_[i];
+    sx += i;
+    sy += sum_[i];
+    sxx += double(i) * i;
+    sxy += double(i) * sum_[i];
   }
   const double denom = n * sxx - sx * sx;
   const double slope = denom != 0 ? (n * sxy - sx * sy) / denom : 0;

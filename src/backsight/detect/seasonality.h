@@ -3,8 +3,8 @@
 #define BACKSIGHT_DETECT_SEASONALITY_H_
 
 #include <array>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 
 #include "backsight/core/byte_io.h"
 #include "backsight/core/status.h"
@@ -15,13 +15,13 @@ namespace backsight::detect {
 /// Finds the dominant period of a series online with bounded memory.
 ///
 /// Keeps a multi-resolution summary of the whole history: kCapacity buckets, each the mean of `agg`
-/// consecutive samples; when full, neighbouring buckets are merged pairwise and `agg` doubles, so the
-/// summary always spans the full history. Each time the summary fills up, the autocorrelation function
-/// of the (linearly detrended) bucket means is computed for every lag, and the first lag at which the
-/// ACF has a local maximum above kMinAcf is taken as the period (the classic ACF peak-picking of
-/// e.g. Wang, Smith, Hyndman, "Characteristic-based clustering for time series data", 2006, and
-/// Vlachos et al., "On periodicity detection and structural periodic similarity", SDM 2005).
-/// Periods are reported in nanoseconds; 0 means "none found".
+/// consecutive samples; when full, neighbouring buckets are merged pairwise and `agg` doubles, so
+/// the summary always spans the full history. Each time the summary fills up, the autocorrelation
+/// function of the (linearly detrended) bucket means is computed for every lag, and the first lag
+/// at which the ACF has a local maximum above kMinAcf is taken as the period (the classic ACF
+/// peak-picking of e.g. Wang, Smith, Hyndman, "Characteristic-based clustering for time series
+/// data", 2006, and Vlachos et al., "On periodicity detection and structural periodic similarity",
+/// SDM 2005). Periods are reported in nanoseconds; 0 means "none found".
 class PeriodFinder {
  public:
   static constexpr int kCapacity = 128;
@@ -45,12 +45,12 @@ class PeriodFinder {
 
  private:
   void Analyse();
-  std::array<float, kCapacity> sum_{};   // bucket means
-  int count_ = 0;                        // full buckets
-  uint32_t agg_ = 1;                     // samples per bucket
-  uint32_t partial_n_ = 0;               // samples in the open bucket
+  std::array<float, kCapacity> sum_{};  // bucket means
+  int count_ = 0;                       // full buckets
+  uint32_t agg_ = 1;                    // samples per bucket
+  uint32_t partial_n_ = 0;              // samples in the open bucket
   double partial_sum_ = 0;
-  TimestampNs first_ts_ = 0;             // time of the first sample
+  TimestampNs first_ts_ = 0;  // time of the first sample
   TimestampNs last_ts_ = 0;
   uint64_t n_ = 0;
   int64_t period_ns_ = 0;

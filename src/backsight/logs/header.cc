@@ -9,10 +9,10 @@ namespace backsight::logs {
 
 struct HeaderLayout::Node {
   enum class Kind { kLiteral, kSpace, kAny, kField, kGroup } kind = Kind::kLiteral;
-  std::string text;          // kLiteral
-  int field = -1;            // kField
-  bool optional = false;     // kGroup
-  std::vector<Node> children;  // kGroup
+  std::string text;               // kLiteral
+  int field = -1;                 // kField
+  bool optional = false;          // kGroup
+  std::vector<Node> children;     // kGroup
   std::vector<int> group_fields;  // fields inside a group (to clear when skipped)
 };
 
@@ -161,8 +161,7 @@ struct Matcher {
     Frame nf{fr->seq, fr->idx + 1, fr->next};
     switch (n.kind) {
       case Node::Kind::kLiteral:
-        if (line.size() - pos >= n.text.size() &&
-            line.compare(pos, n.text.size(), n.text) == 0) {
+        if (line.size() - pos >= n.text.size() && line.compare(pos, n.text.size(), n.text) == 0) {
           return M(&nf, pos + n.text.size());
         }
         return false;

@@ -30,9 +30,9 @@ struct HeaderFields {
 class HeaderLayout {
  public:
   /// Compiles a Loghub log_format string (at most 4096 bytes). It must contain a `<Content>`
-  /// field. Returns InvalidArgument naming the byte offset for unbalanced groups, unterminated `<...>`, an empty
-  /// or repeated field name, or unsupported regex syntax (`* + | { } ^ $ [ ]` unescaped, `?` not
-  /// after a group).
+  /// field. Returns InvalidArgument naming the byte offset for unbalanced groups, unterminated
+  /// `<...>`, an empty or repeated field name, or unsupported regex syntax (`* + | { } ^ $ [ ]`
+  /// unescaped, `?` not after a group).
   static Status Parse(std::string_view format, HeaderLayout* out);
 
   /// A named preset: "raw" (the whole line is Content), "syslog"

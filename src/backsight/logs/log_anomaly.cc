@@ -68,8 +68,8 @@ double LogAnomalyScorer::BinomialSurgeScore(uint64_t k, uint64_t n, double p) {
   // log P(X >= k) = log sum_{j=k..n} C(n,j) p^j (1-p)^(n-j), summed in log space.
   auto log_pmf = [&](uint64_t j) {
     const double nn = static_cast<double>(n), jj = static_cast<double>(j);
-    return std::lgamma(nn + 1) - std::lgamma(jj + 1) - std::lgamma(nn - jj + 1) +
-           jj * std::log(p) + (nn - jj) * std::log1p(-p);
+    return std::lgamma(nn + 1) - std::lgamma(jj + 1) - std::lgamma(nn - jj + 1) + jj * std::log(p) +
+           (nn - jj) * std::log1p(-p);
   };
   const double top = log_pmf(k);
   double sum = 0;
@@ -108,8 +108,8 @@ void LogAnomalyScorer::CloseBucket(uint32_t id, TemplateActivity* a, int64_t now
     detect::DetectionResult r;
     if (a->detector->Update(a->last_bucket * options_.bucket_ns, c, &r).ok() && r.is_anomaly &&
         !r.warming_up) {
-      events_.push_back({id, a->last_bucket * options_.bucket_ns, a->bucket_count,
-                         r.anomaly_score});
+      events_.push_back(
+          {id, a->last_bucket * options_.bucket_ns, a->bucket_count, r.anomaly_score});
     }
   }
   a->recent.emplace_back(a->last_bucket, a->bucket_count);

@@ -43,13 +43,13 @@ int LevelClass(std::string_view level);
 
 /// Options; defaults are the product defaults (no per-log tuning).
 struct LogAnomalyOptions {
-  int64_t bucket_ns = 60 * kNanosPerSecond;       ///< Time bucket for counts.
-  uint64_t warmup_lines = 500;                     ///< No new/rare scores before this many lines.
+  int64_t bucket_ns = 60 * kNanosPerSecond;  ///< Time bucket for counts.
+  uint64_t warmup_lines = 500;               ///< No new/rare scores before this many lines.
   int64_t novelty_window_ns = 3600 * kNanosPerSecond;  ///< How long a new template stays "new".
-  double rare_fraction = 1e-3;                     ///< Share below which a template is rare.
-  double ewma_alpha = 0.05;                        ///< Weight of the newest bucket in the rate.
-  int rate_warmup_buckets = 10;                    ///< Buckets of history before rate scores.
-  uint64_t min_surge_count = 5;  ///< A bucket with fewer lines than this is never a surge.
+  double rare_fraction = 1e-3;                         ///< Share below which a template is rare.
+  double ewma_alpha = 0.05;                            ///< Weight of the newest bucket in the rate.
+  int rate_warmup_buckets = 10;                        ///< Buckets of history before rate scores.
+  uint64_t min_surge_count = 5;      ///< A bucket with fewer lines than this is never a surge.
   uint32_t level_window_lines = 50;  ///< Window of the line-count level surge score (>= 1).
   /// Weight of each line in the long-run error/warning share (EWMA; a cumulative mean until
   /// 1/alpha lines have passed), so a lasting change becomes the new normal.
@@ -59,8 +59,8 @@ struct LogAnomalyOptions {
 /// Scores of one line.
 struct LineScores {
   double new_score = 0, rare_score = 0, rate_score = 0, level_score = 0;
-  double score = 0;        ///< Maximum of the four.
-  bool is_anomaly = false; ///< score > 1.
+  double score = 0;         ///< Maximum of the four.
+  bool is_anomaly = false;  ///< score > 1.
   const char* reason = "";  ///< Name of the largest signal ("new", "rare", "rate", "level").
 };
 
@@ -77,13 +77,13 @@ struct TemplateRateEvent {
 struct TemplateActivity {
   TimestampNs first_seen_ns = 0;
   uint64_t count = 0;
-  int64_t last_bucket = 0;      ///< Index of the bucket of the latest line.
-  uint64_t bucket_count = 0;    ///< Lines in that bucket.
-  double rate = 0;              ///< EWMA of lines per bucket, up to last_bucket - 1.
-  double var = 0;               ///< EWMA variance of lines per bucket.
-  int buckets_seen = 0;         ///< Buckets of history folded into `rate`.
+  int64_t last_bucket = 0;    ///< Index of the bucket of the latest line.
+  uint64_t bucket_count = 0;  ///< Lines in that bucket.
+  double rate = 0;            ///< EWMA of lines per bucket, up to last_bucket - 1.
+  double var = 0;             ///< EWMA variance of lines per bucket.
+  int buckets_seen = 0;       ///< Buckets of history folded into `rate`.
   std::vector<std::pair<int64_t, uint64_t>> recent;  ///< Last buckets (index, count), <= 64.
-  bool new_after_warmup = false;  ///< First seen after the warm-up.
+  bool new_after_warmup = false;                     ///< First seen after the warm-up.
   std::unique_ptr<detect::Detector> detector;
 };
 

@@ -198,8 +198,8 @@ void MaskToken(std::string_view t, std::string* out) {
       MaskToken(t.substr(0, sep), out);
       out->append("://");
       size_t end = t.size();
-      while (end > sep + 3 && std::string_view("])}>\"',;.").find(t[end - 1]) !=
-                                  std::string_view::npos) {
+      while (end > sep + 3 &&
+             std::string_view("])}>\"',;.").find(t[end - 1]) != std::string_view::npos) {
         --end;
       }
       if (end > sep + 3) out->append(kWildcard);

@@ -26,8 +26,8 @@ void SplitTokens(std::string_view text, std::vector<std::string_view>* tokens);
 /// Masks one whitespace-free token and appends the result to `*out`.
 ///
 /// A URL (`scheme://rest`) keeps its scheme and trailing closing punctuation; the rest is one
-/// `<*>`. Otherwise the token is split on the "path delimiters" `, ! ; : = | " ' [ ] ( ) { }`; a unit that is a
-/// Unix path (`/a/b`) or a UUID becomes `<*>`. Other units are split further on
+/// `<*>`. Otherwise the token is split on the "path delimiters" `, ! ; : = | " ' [ ] ( ) { }`; a
+/// unit that is a Unix path (`/a/b`) or a UUID becomes `<*>`. Other units are split further on
 /// `. + @ # $ % & /` and on `-` between two alphanumerics; a sub-unit is a variable (`<*>`) when
 /// it starts with a digit (or a sign and a digit), holds two or more digits (ids such as
 /// `blk_-123`, hex such as `0x7fed8`, `9f4ef63`), or is a boolean/null/root/admin word. Words with

@@ -91,8 +91,14 @@ void TemplateMiner::CacheClear() {
 
 void TemplateMiner::LruUnlink(uint32_t s) {
   Slot& x = slots_[s];
-  if (x.lru_prev != kNone) slots_[x.lru_prev].lru_next = x.lru_next; else lru_head_ = x.lru_next;
-  if (x.lru_next != kNone) slots_[x.lru_next].lru_prev = x.lru_prev; else lru_tail_ = x.lru_prev;
+  if (x.lru_prev != kNone)
+    slots_[x.lru_prev].lru_next = x.lru_next;
+  else
+    lru_head_ = x.lru_next;
+  if (x.lru_next != kNone)
+    slots_[x.lru_next].lru_prev = x.lru_prev;
+  else
+    lru_tail_ = x.lru_prev;
   x.lru_prev = x.lru_next = kNone;
 }
 
@@ -371,8 +377,7 @@ Status TemplateMiner::RestoreState(std::string_view in) {
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.max_token_bytes, "max_token_bytes"));
   if (m.options_.max_templates < 1 || m.options_.max_cache_entries < 16 ||
       m.options_.max_tokens < 2 || m.options_.max_token_bytes < 16 ||
-      !(m.options_.similarity_threshold > 0) ||
-      m.options_.similarity_threshold > 1) {
+      !(m.options_.similarity_threshold > 0) || m.options_.similarity_threshold > 1) {
     return Status::Corruption("miner state: options out of range");
   }
   BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&m.stats_.lines, "lines"));
@@ -482,8 +487,9 @@ Status TemplateMiner::RestoreState(std::string_view in) {
     m.CacheInsert(k, v);
     m.options_.max_cache_entries = saved;
   }
-  if (!r.done()) return Status::Corruption("miner state: trailing bytes at byte " +
-                                           std::to_string(r.position()));
+  if (!r.done())
+    return Status::Corruption("miner state: trailing bytes at byte " +
+                              std::to_string(r.position()));
   *this = std::move(m);
   return Status::OK();
 }
@@ -523,8 +529,7 @@ bool TokenMatches(std::string_view pattern, std::string_view token) {
     size_t g = pattern.find(kWildcard, pos);
     if (g == std::string_view::npos) {
       std::string_view tail = pattern.substr(pos);
-      return token.size() >= at + tail.size() &&
-             token.substr(token.size() - tail.size()) == tail;
+      return token.size() >= at + tail.size() && token.substr(token.size() - tail.size()) == tail;
     }
     std::string_view mid = pattern.substr(pos, g - pos);
     size_t h = token.find(mid, at);

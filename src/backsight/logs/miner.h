@@ -66,23 +66,23 @@ struct MinerOptions {
 
 /// One template (a cluster of lines).
 struct LogTemplate {
-  uint32_t id = 0;                   ///< Stable id, 1-based, never reused.
-  std::string text;                  ///< Canonical template text, variables written `<*>`.
-  std::vector<std::string> tokens;   ///< Masked tokens (`<*>` for a variable position).
-  std::vector<uint64_t> hashes;      ///< Hash of each token; kWildcardHash for `<*>`.
-  std::vector<uint8_t> kinds;        ///< Per token: 0 constant, 1 contains `<*>`, 2 is `<*>`.
-  uint64_t count = 0;                ///< Lines matched so far.
-  uint64_t first_line = 0;           ///< 0-based index (in Add order) of the first line.
-  uint64_t last_line = 0;            ///< Index of the latest line.
-  uint32_t refinements = 0;          ///< Times the text was generalised.
-  std::string example;               ///< First line's content (truncated to example_bytes).
+  uint32_t id = 0;                  ///< Stable id, 1-based, never reused.
+  std::string text;                 ///< Canonical template text, variables written `<*>`.
+  std::vector<std::string> tokens;  ///< Masked tokens (`<*>` for a variable position).
+  std::vector<uint64_t> hashes;     ///< Hash of each token; kWildcardHash for `<*>`.
+  std::vector<uint8_t> kinds;       ///< Per token: 0 constant, 1 contains `<*>`, 2 is `<*>`.
+  uint64_t count = 0;               ///< Lines matched so far.
+  uint64_t first_line = 0;          ///< 0-based index (in Add order) of the first line.
+  uint64_t last_line = 0;           ///< Index of the latest line.
+  uint32_t refinements = 0;         ///< Times the text was generalised.
+  std::string example;              ///< First line's content (truncated to example_bytes).
 };
 
 /// The outcome of Add for one line.
 struct ParseResult {
   uint32_t template_id = 0;
-  bool created = false;  ///< The line started a new template.
-  bool refined = false;  ///< The line generalised an existing template (its text changed).
+  bool created = false;     ///< The line started a new template.
+  bool refined = false;     ///< The line generalised an existing template (its text changed).
   uint32_t evicted_id = 0;  ///< Id of a template evicted to make room (0 = none).
 };
 

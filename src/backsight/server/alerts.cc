@@ -44,8 +44,10 @@ std::string AlertsToJson(const std::vector<AlertToSend>& alerts, const std::stri
     nlohmann::json labels = nlohmann::json::object();
     labels["alertname"] = "BacksightAnomaly";
     for (const auto& l : OutputLabels(a.labels)) {
-      if (l.name == "alertname") labels["exported_alertname"] = l.value;
-      else labels[l.name] = l.value;
+      if (l.name == "alertname")
+        labels["exported_alertname"] = l.value;
+      else
+        labels[l.name] = l.value;
     }
     std::string summary = LabelsToString(a.labels) + " is anomalous: value " + Num(a.value) +
                           " outside expected band [" + Num(a.yhat_lower) + ", " +
@@ -228,8 +230,10 @@ void EpisodeTracker::Tick(int64_t now) {
         } else if (e.firing && now - e.last_sent_wall_ns >= resend_ns) {
           send = true;
         }
-        if (e.firing) ++firing;
-        else ++pending;
+        if (e.firing)
+          ++firing;
+        else
+          ++pending;
       } else if (e.resolved_sends_left > 0) {
         send = e.resolved_sends_left == 3 || now - e.last_sent_wall_ns >= resend_ns;
       }
@@ -242,7 +246,8 @@ void EpisodeTracker::Tick(int64_t now) {
       a.yhat_lower = e.lower;
       a.yhat_upper = e.upper;
       a.starts_wall_ns = e.start_wall_ns;
-      a.ends_wall_ns = e.ended ? e.end_wall_ns : now + 4 * std::max<int64_t>(resend_ns, 1'000'000'000);
+      a.ends_wall_ns =
+          e.ended ? e.end_wall_ns : now + 4 * std::max<int64_t>(resend_ns, 1'000'000'000);
       a.fp = fp;
       batch.push_back(std::move(a));
       batch_fps.push_back(fp);

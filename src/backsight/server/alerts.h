@@ -43,8 +43,8 @@ struct AlertStats {
   uint64_t episodes_started = 0;
   uint64_t episodes_ended = 0;
   uint64_t changes_dropped = 0;
-  uint64_t alerts_firing = 0;  ///< gauge
-  uint64_t alerts_pending = 0; ///< gauge: anomalous, not yet for `for`
+  uint64_t alerts_firing = 0;   ///< gauge
+  uint64_t alerts_pending = 0;  ///< gauge: anomalous, not yet for `for`
   uint64_t alert_posts = 0;
   uint64_t alert_post_errors = 0;
   uint64_t event_write_errors = 0;

@@ -23,7 +23,8 @@ Status KeyError(const std::string& source, const std::string& key, const std::st
 // Walks a YAML map, rejecting keys not in `allowed`.
 Status CheckKeys(const YAML::Node& map, const std::string& source, const std::string& prefix,
                  const std::set<std::string>& allowed) {
-  if (!map.IsMap()) return KeyError(source, prefix.empty() ? "(root)" : prefix, "must be a map", map);
+  if (!map.IsMap())
+    return KeyError(source, prefix.empty() ? "(root)" : prefix, "must be a map", map);
   for (const auto& kv : map) {
     std::string k = kv.first.as<std::string>("");
     if (!allowed.count(k)) {
@@ -85,8 +86,8 @@ struct Reader {
 Status ValidateUrl(const std::string& url, const std::string& key) {
   if (url.empty()) return Status::OK();
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-    return Status::InvalidArgument("key '" + key + "': URL must start with http:// or https://, got '" +
-                                   url + "'");
+    return Status::InvalidArgument("key '" + key +
+                                   "': URL must start with http:// or https://, got '" + url + "'");
   }
   std::string rest = url.substr(url.find("://") + 3);
   std::string hostport = rest.substr(0, rest.find('/'));
@@ -99,15 +100,16 @@ Status ValidateUrl(const std::string& url, const std::string& key) {
 Status ParseDurationMs(const std::string& text, int64_t* ms) {
   if (text.empty()) return Status::InvalidArgument("empty duration");
   static const std::pair<const char*, int64_t> kUnits[] = {
-      {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000},
-      {"w", 604'800'000}, {"y", 31'536'000'000}};
+      {"ms", 1},         {"s", 1000},        {"m", 60'000},        {"h", 3'600'000},
+      {"d", 86'400'000}, {"w", 604'800'000}, {"y", 31'536'000'000}};
   size_t i = 0;
   int64_t total = 0;
   while (i < text.size()) {
     size_t j = i;
     while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
     if (j == i || j - i > 12) {
-      return Status::InvalidArgument("bad duration '" + text + "' (expected e.g. 500ms, 15s, 1m30s)");
+      return Status::InvalidArgument("bad duration '" + text +
+                                     "' (expected e.g. 500ms, 15s, 1m30s)");
     }
     int64_t n = std::stoll(text.substr(i, j - i));
     size_t k = j;
@@ -224,7 +226,8 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
                                        1024, &c->max_decompressed_bytes));
     }
     if (YAML::Node a = root["auth"]) {
-      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(a, source, "auth", {"bearer_token", "bearer_token_file"}));
+      BACKSIGHT_RETURN_IF_ERROR(
+          CheckKeys(a, source, "auth", {"bearer_token", "bearer_token_file"}));
       BACKSIGHT_RETURN_IF_ERROR(r.Str(a["bearer_token"], "auth.bearer_token", &c->bearer_token));
       std::string file;
       BACKSIGHT_RETURN_IF_ERROR(r.Str(a["bearer_token_file"], "auth.bearer_token_file", &file));
@@ -235,8 +238,8 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
                           a["bearer_token_file"]);
         }
         std::getline(in, c->bearer_token);
-        while (!c->bearer_token.empty() && std::isspace(static_cast<unsigned char>(
-                                               c->bearer_token.back()))) {
+        while (!c->bearer_token.empty() &&
+               std::isspace(static_cast<unsigned char>(c->bearer_token.back()))) {
           c->bearer_token.pop_back();
         }
         if (c->bearer_token.empty()) {
@@ -251,16 +254,18 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       BACKSIGHT_RETURN_IF_ERROR(
           r.Str(a["alertmanager_url"], "alerting.alertmanager_url", &c->alertmanager_url));
       BACKSIGHT_RETURN_IF_ERROR(r.Duration(a["for"], "alerting.for", 0, &c->alert_for_ms));
-      BACKSIGHT_RETURN_IF_ERROR(r.Duration(a["resend_interval"], "alerting.resend_interval", 100,
-                                           &c->alert_resend_ms));
-      BACKSIGHT_RETURN_IF_ERROR(r.Str(a["external_url"], "alerting.external_url", &c->external_url));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(a["resend_interval"], "alerting.resend_interval", 100, &c->alert_resend_ms));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Str(a["external_url"], "alerting.external_url", &c->external_url));
       Status st = ValidateUrl(c->alertmanager_url, "alerting.alertmanager_url");
       if (!st.ok()) return KeyError(source, "alerting.alertmanager_url", st.message(), a);
     }
     if (YAML::Node g = root["global"]) {
-      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(g, source, "global", {"scrape_interval", "scrape_timeout"}));
-      BACKSIGHT_RETURN_IF_ERROR(r.Duration(g["scrape_interval"], "global.scrape_interval", 100,
-                                           &c->scrape_interval_ms));
+      BACKSIGHT_RETURN_IF_ERROR(
+          CheckKeys(g, source, "global", {"scrape_interval", "scrape_timeout"}));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(g["scrape_interval"], "global.scrape_interval", 100, &c->scrape_interval_ms));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Duration(g["scrape_timeout"], "global.scrape_timeout", 10, &c->scrape_timeout_ms));
     }
@@ -280,19 +285,23 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
           return KeyError(source, key + ".job_name", "duplicate job_name '" + job.job_name + "'",
                           j["job_name"]);
         }
-        BACKSIGHT_RETURN_IF_ERROR(r.Str(j["metrics_path"], key + ".metrics_path", &job.metrics_path));
+        BACKSIGHT_RETURN_IF_ERROR(
+            r.Str(j["metrics_path"], key + ".metrics_path", &job.metrics_path));
         BACKSIGHT_RETURN_IF_ERROR(
             r.Duration(j["scrape_interval"], key + ".scrape_interval", 100, &job.interval_ms));
         BACKSIGHT_RETURN_IF_ERROR(
             r.Duration(j["scrape_timeout"], key + ".scrape_timeout", 10, &job.timeout_ms));
-        BACKSIGHT_RETURN_IF_ERROR(r.Bool(j["honor_labels"], key + ".honor_labels", &job.honor_labels));
+        BACKSIGHT_RETURN_IF_ERROR(
+            r.Bool(j["honor_labels"], key + ".honor_labels", &job.honor_labels));
         if (YAML::Node st = j["static_configs"]) {
-          if (!st.IsSequence()) return KeyError(source, key + ".static_configs", "must be a list", st);
+          if (!st.IsSequence())
+            return KeyError(source, key + ".static_configs", "must be a list", st);
           for (size_t s = 0; s < st.size(); ++s) {
             const std::string skey = key + ".static_configs[" + std::to_string(s) + "]";
             BACKSIGHT_RETURN_IF_ERROR(CheckKeys(st[s], source, skey, {"targets"}));
             const YAML::Node t = st[s]["targets"];
-            if (!t || !t.IsSequence()) return KeyError(source, skey + ".targets", "must be a list", st[s]);
+            if (!t || !t.IsSequence())
+              return KeyError(source, skey + ".targets", "must be a list", st[s]);
             for (size_t k = 0; k < t.size(); ++k) {
               const std::string tkey = skey + ".targets[" + std::to_string(k) + "]";
               std::string target;
@@ -313,7 +322,8 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
     }
     if (YAML::Node o = root["output_remote_write"]) {
       BACKSIGHT_RETURN_IF_ERROR(CheckKeys(o, source, "output_remote_write", {"url", "interval"}));
-      BACKSIGHT_RETURN_IF_ERROR(r.Str(o["url"], "output_remote_write.url", &c->output_remote_write_url));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Str(o["url"], "output_remote_write.url", &c->output_remote_write_url));
       BACKSIGHT_RETURN_IF_ERROR(r.Duration(o["interval"], "output_remote_write.interval", 100,
                                            &c->output_remote_write_interval_ms));
     }

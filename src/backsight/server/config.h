@@ -23,21 +23,21 @@ struct ScrapeJob {
 
 /// Everything `backsight serve` can be told. Units are in the field names.
 struct ServeConfig {
-  std::string listen = "127.0.0.1:9465";   ///< HOST:PORT of the HTTP endpoints (port 0 = any)
+  std::string listen = "127.0.0.1:9465";      ///< HOST:PORT of the HTTP endpoints (port 0 = any)
   std::string state_dir = "backsight-state";  ///< SQLite database lives here; "" = no persistence
-  int64_t checkpoint_interval_ms = 60'000;  ///< periodic checkpoint of detector states
-  uint64_t max_series = 1'000'000;          ///< cap on active series; new ones past it are refused
+  int64_t checkpoint_interval_ms = 60'000;    ///< periodic checkpoint of detector states
+  uint64_t max_series = 1'000'000;  ///< cap on active series; new ones past it are refused
   int64_t series_stale_after_ms = 3'600'000;  ///< series without samples for this long are evicted
-  int workers = 0;                          ///< engine threads; 0 = number of cores
-  uint64_t queue_max_samples = 1'000'000;   ///< samples waiting in engine queues before 429 (~1 s)
-  uint64_t max_body_bytes = 32ull << 20;    ///< largest accepted compressed request body
+  int workers = 0;                            ///< engine threads; 0 = number of cores
+  uint64_t queue_max_samples = 1'000'000;  ///< samples waiting in engine queues before 429 (~1 s)
+  uint64_t max_body_bytes = 32ull << 20;   ///< largest accepted compressed request body
   uint64_t max_decompressed_bytes = 64ull << 20;  ///< largest decompressed remote_write body
-  std::string bearer_token;                 ///< when set, every endpoint requires it
+  std::string bearer_token;                       ///< when set, every endpoint requires it
   // Alerts.
-  std::string alertmanager_url;             ///< e.g. http://127.0.0.1:9093 ("" = no alerts)
-  int64_t alert_for_ms = 60'000;            ///< anomalous this long before an alert fires
-  int64_t alert_resend_ms = 60'000;         ///< firing alerts are re-sent this often
-  std::string external_url;                 ///< generatorURL base; default http://<listen>
+  std::string alertmanager_url;      ///< e.g. http://127.0.0.1:9093 ("" = no alerts)
+  int64_t alert_for_ms = 60'000;     ///< anomalous this long before an alert fires
+  int64_t alert_resend_ms = 60'000;  ///< firing alerts are re-sent this often
+  std::string external_url;          ///< generatorURL base; default http://<listen>
   // Scraping.
   int64_t scrape_interval_ms = 15'000;
   int64_t scrape_timeout_ms = 10'000;

@@ -256,8 +256,7 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
       }
       s->last_seen_wall_ns = now;
       const Sample* first_sample = batch.sample_buf.data() + item.sample_begin;
-      for (const Sample* smp_p = first_sample; smp_p != first_sample + item.sample_count;
-           ++smp_p) {
+      for (const Sample* smp_p = first_sample; smp_p != first_sample + item.sample_count; ++smp_p) {
         const Sample& smp = *smp_p;
         double v = smp.value;
         if (s->is_counter) {
@@ -288,13 +287,29 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
                                res.anomaly_score, res.yhat, res.yhat_lower, res.yhat_upper});
           } else if (res.anomaly_score > s->episode_peak) {
             s->episode_peak = res.anomaly_score;
-            changes.push_back({EpisodeChange::Kind::kPeak, s->fp, {}, smp.ts, now, v,
-                               res.anomaly_score, res.yhat, res.yhat_lower, res.yhat_upper});
+            changes.push_back({EpisodeChange::Kind::kPeak,
+                               s->fp,
+                               {},
+                               smp.ts,
+                               now,
+                               v,
+                               res.anomaly_score,
+                               res.yhat,
+                               res.yhat_lower,
+                               res.yhat_upper});
           }
         } else if (s->in_episode && !res.warming_up) {
           s->in_episode = false;
-          changes.push_back({EpisodeChange::Kind::kEnd, s->fp, {}, smp.ts, now, v,
-                             res.anomaly_score, res.yhat, res.yhat_lower, res.yhat_upper});
+          changes.push_back({EpisodeChange::Kind::kEnd,
+                             s->fp,
+                             {},
+                             smp.ts,
+                             now,
+                             v,
+                             res.anomaly_score,
+                             res.yhat,
+                             res.yhat_lower,
+                             res.yhat_upper});
         }
       }
     }
@@ -318,8 +333,15 @@ void Engine::EvictStale(Shard* shard, int64_t now) {
     Series* s = shard->slots[i].get();
     if (s == nullptr || s->last_seen_wall_ns >= limit) continue;
     if (s->in_episode && sink_ != nullptr) {
-      sink_->OnEpisodeChange({EpisodeChange::Kind::kEnd, s->fp, {}, s->last_ts, now, s->last_value,
-                              s->last.anomaly_score, s->last.yhat, s->last.yhat_lower,
+      sink_->OnEpisodeChange({EpisodeChange::Kind::kEnd,
+                              s->fp,
+                              {},
+                              s->last_ts,
+                              now,
+                              s->last_value,
+                              s->last.anomaly_score,
+                              s->last.yhat,
+                              s->last.yhat_lower,
                               s->last.yhat_upper});
     }
     shard->evicted.push_back(s->store_key);
@@ -558,7 +580,8 @@ EngineStats Engine::stats() const {
   for (const auto& s : shards_) st.queue_samples += s->queued_samples.load();
   st.queue_capacity = shard_capacity_ * shards_.size();
   st.overload_refusals = overload_;
-  for (int i = 0; i <= kLatencyBuckets; ++i) st.latency_bucket_counts.push_back(latency_buckets_[i]);
+  for (int i = 0; i <= kLatencyBuckets; ++i)
+    st.latency_bucket_counts.push_back(latency_buckets_[i]);
   st.latency_count = latency_count_;
   st.latency_sum_s = static_cast<double>(latency_sum_ns_.load()) * 1e-9;
   return st;

@@ -43,11 +43,11 @@ namespace backsight::server {
 int64_t WallNowNs();
 
 struct EngineOptions {
-  int workers = 2;                        ///< shards / worker threads (>= 1)
-  uint64_t max_series = 1'000'000;        ///< active series cap
-  uint64_t queue_max_samples = 4'000'000; ///< total queued samples before Submit refuses
-  int64_t stale_after_ms = 3'600'000;     ///< evict series idle this long (wall clock)
-  bool counters_as_rates = true;          ///< counters -> per-second rate before detection
+  int workers = 2;                         ///< shards / worker threads (>= 1)
+  uint64_t max_series = 1'000'000;         ///< active series cap
+  uint64_t queue_max_samples = 4'000'000;  ///< total queued samples before Submit refuses
+  int64_t stale_after_ms = 3'600'000;      ///< evict series idle this long (wall clock)
+  bool counters_as_rates = true;           ///< counters -> per-second rate before detection
 };
 
 /// A change of a series' anomaly episode, reported by worker threads to an EpisodeSink.
@@ -57,11 +57,11 @@ struct EpisodeChange {
   enum class Kind : uint8_t { kStart, kPeak, kEnd };
   Kind kind = Kind::kStart;
   uint64_t fp = 0;
-  Labels labels;             ///< set for kStart only
-  TimestampNs sample_ts = 0; ///< timestamp of the sample that caused the change
-  int64_t wall_ns = 0;       ///< wall time the change was seen
-  double value = 0;          ///< detector input (rate for counters)
-  double score = 0;          ///< anomaly_score of that sample
+  Labels labels;              ///< set for kStart only
+  TimestampNs sample_ts = 0;  ///< timestamp of the sample that caused the change
+  int64_t wall_ns = 0;        ///< wall time the change was seen
+  double value = 0;           ///< detector input (rate for counters)
+  double score = 0;           ///< anomaly_score of that sample
   double yhat = 0, yhat_lower = 0, yhat_upper = 0;
 };
 
@@ -92,15 +92,15 @@ struct SeriesSnapshot {
 
 /// Counters of the engine (monotonic unless noted).
 struct EngineStats {
-  uint64_t samples_ingested = 0;   ///< accepted into queues
-  uint64_t samples_processed = 0;  ///< scored by a detector
-  uint64_t samples_rejected = 0;   ///< refused by a detector (NaN, duplicate, out of order)
-  uint64_t samples_refused = 0;    ///< dropped because their series was refused (cap)
+  uint64_t samples_ingested = 0;       ///< accepted into queues
+  uint64_t samples_processed = 0;      ///< scored by a detector
+  uint64_t samples_rejected = 0;       ///< refused by a detector (NaN, duplicate, out of order)
+  uint64_t samples_refused = 0;        ///< dropped because their series was refused (cap)
   uint64_t samples_counter_first = 0;  ///< counter samples used only to start a rate
   uint64_t series_created = 0;
-  uint64_t series_refused = 0;     ///< new-series attempts refused past the cap
+  uint64_t series_refused = 0;  ///< new-series attempts refused past the cap
   uint64_t series_evicted = 0;
-  uint64_t series_active = 0;      ///< gauge
+  uint64_t series_active = 0;  ///< gauge
   uint64_t series_restored = 0;
   uint64_t queue_samples = 0;      ///< gauge: samples waiting
   uint64_t queue_capacity = 0;     ///< gauge
@@ -114,7 +114,7 @@ struct EngineStats {
 
 /// Upper bounds (seconds) of the latency histogram buckets (+Inf implied).
 inline constexpr double kLatencyBucketsS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                              0.1,    0.25,  0.5,    1,     2.5,   5,     10};
+                                              0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 inline constexpr int kLatencyBuckets = sizeof(kLatencyBucketsS) / sizeof(double);
 
 class Engine {
@@ -209,8 +209,7 @@ class Engine {
   std::atomic<uint64_t> active_{0};
   std::atomic<uint64_t> next_store_key_{1};
   std::atomic<uint64_t> ingested_{0}, processed_{0}, rejected_{0}, refused_samples_{0},
-      counter_first_{0}, created_{0}, refused_series_{0}, evicted_{0}, restored_{0},
-      overload_{0};
+      counter_first_{0}, created_{0}, refused_series_{0}, evicted_{0}, restored_{0}, overload_{0};
   std::atomic<uint64_t> latency_buckets_[kLatencyBuckets + 1] = {};
   std::atomic<uint64_t> latency_count_{0};
   std::atomic<uint64_t> latency_sum_ns_{0};

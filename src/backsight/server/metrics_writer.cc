@@ -30,10 +30,14 @@ void AppendLabelSet(const Labels& labels, std::string* out) {
     *out += l.name;
     *out += "=\"";
     for (char c : l.value) {
-      if (c == '\\') *out += "\\\\";
-      else if (c == '"') *out += "\\\"";
-      else if (c == '\n') *out += "\\n";
-      else out->push_back(c);
+      if (c == '\\')
+        *out += "\\\\";
+      else if (c == '"')
+        *out += "\\\"";
+      else if (c == '\n')
+        *out += "\\n";
+      else
+        out->push_back(c);
     }
     out->push_back('"');
   }
@@ -70,7 +74,7 @@ void WriteSeriesMetrics(Engine* engine, std::string* out) {
     *out += " gauge\n";
     engine->ForEachSeries([&](const SeriesSnapshot& s) {
       if (!s.has_result || s.result.warming_up) return;
-      double v = f == 0 ? s.result.anomaly_score
+      double v = f == 0   ? s.result.anomaly_score
                  : f == 1 ? s.result.yhat
                  : f == 2 ? s.result.yhat_lower
                           : s.result.yhat_upper;

@@ -119,8 +119,9 @@ Status Server::Start() {
     return Status::IoError("listen " + cfg_.listen + ": cannot bind (address in use or invalid)");
   }
   if (cfg_.external_url.empty()) {
-    cfg_.external_url = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
-                        ":" + std::to_string(port_);
+    cfg_.external_url = "http://" +
+                        (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                        std::to_string(port_);
   }
 
   AlertOptions ao;
@@ -130,8 +131,9 @@ Status Server::Start() {
   ao.generator_base_url = cfg_.external_url;
   tracker_ = std::make_unique<EpisodeTracker>(ao, store_.get());
   EngineOptions eo;
-  eo.workers = cfg_.workers > 0 ? cfg_.workers
-                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  eo.workers = cfg_.workers > 0
+                   ? cfg_.workers
+                   : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   eo.max_series = cfg_.max_series;
   eo.queue_max_samples = cfg_.queue_max_samples;
   eo.stale_after_ms = cfg_.series_stale_after_ms;
@@ -142,9 +144,9 @@ Status Server::Start() {
     uint64_t restored = 0, skipped = 0;
     BACKSIGHT_RETURN_IF_ERROR(engine_->Restore(store_.get(), &restored, &skipped));
     restore_skipped_ = skipped;
-    restore_ms_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            std::chrono::steady_clock::now() - t0)
-                                            .count());
+    restore_ms_ = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
   }
   tracker_->Start();
   engine_->Start();
@@ -182,11 +184,13 @@ Status Server::CheckpointNow() {
   std::lock_guard<std::mutex> lock(checkpoint_mu_);
   auto t0 = std::chrono::steady_clock::now();
   Status st = engine_->Checkpoint(store_.get());
-  checkpoint_last_ms_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  std::chrono::steady_clock::now() - t0)
-                                                  .count());
-  if (st.ok()) ++checkpoints_;
-  else ++checkpoint_errors_;
+  checkpoint_last_ms_ = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+  if (st.ok())
+    ++checkpoints_;
+  else
+    ++checkpoint_errors_;
   return st;
 }
 
@@ -225,8 +229,8 @@ void Server::SetupRoutes() {
     // Refuse oversized bodies before reading them (the declared length is checked here; a body
     // longer than declared or chunked past the limit is cut by the payload limit).
     const std::string len = req.get_header_value("Content-Length");
-    if (!len.empty() && (len.size() > 18 || std::strtoull(len.c_str(), nullptr, 10) >
-                                                 cfg_.max_body_bytes)) {
+    if (!len.empty() &&
+        (len.size() > 18 || std::strtoull(len.c_str(), nullptr, 10) > cfg_.max_body_bytes)) {
       res.status = 413;
       res.set_header("Connection", "close");
       res.set_content("413 payload too large: body of " + len + " bytes exceeds " +
@@ -243,8 +247,9 @@ void Server::SetupRoutes() {
     }
     res.status = 401;
     res.set_header("WWW-Authenticate", "Bearer realm=\"backsight\"");
-    res.set_content("401 unauthorized: a valid 'Authorization: Bearer <token>' header is required\n",
-                    "text/plain");
+    res.set_content(
+        "401 unauthorized: a valid 'Authorization: Bearer <token>' header is required\n",
+        "text/plain");
     CountRequest(req.path, 401);
     return httplib::Server::HandlerResponse::Handled;
   });
@@ -304,9 +309,9 @@ void Server::SetupRoutes() {
       return;
     }
     std::vector<TimeSeries> series;
-    Status st = json ? ingest::DecodeOtlpMetricsJson(req.body, &series, cfg_.max_decompressed_bytes)
-                     : ingest::DecodeOtlpMetricsProto(req.body, &series,
-                                                      cfg_.max_decompressed_bytes);
+    Status st =
+        json ? ingest::DecodeOtlpMetricsJson(req.body, &series, cfg_.max_decompressed_bytes)
+             : ingest::DecodeOtlpMetricsProto(req.body, &series, cfg_.max_decompressed_bytes);
     if (!st.ok()) {
       CountDecodeError("otlp", Reason(st));
       res.status = 400;
@@ -326,8 +331,10 @@ void Server::SetupRoutes() {
       res.set_content("429: " + st.message() + "\n", "text/plain");
     } else {
       res.status = 200;
-      if (json) res.set_content("{}", "application/json");
-      else res.set_content("", "application/x-protobuf");
+      if (json)
+        res.set_content("{}", "application/json");
+      else
+        res.set_content("", "application/x-protobuf");
     }
     CountRequest("otlp", res.status);
   });
@@ -419,12 +426,9 @@ void Server::SetupRoutes() {
                       "application/json");
       return;
     }
-    nlohmann::json j = {{"series", LabelsJson(s.labels_copy)},
-                        {"fingerprint", Hex(s.fp)},
-                        {"counter_as_rate", s.is_counter},
-                        {"samples_accepted", s.accepted},
-                        {"samples_rejected", s.rejected},
-                        {"has_result", s.has_result},
+    nlohmann::json j = {{"series", LabelsJson(s.labels_copy)}, {"fingerprint", Hex(s.fp)},
+                        {"counter_as_rate", s.is_counter},     {"samples_accepted", s.accepted},
+                        {"samples_rejected", s.rejected},      {"has_result", s.has_result},
                         {"in_anomaly", s.in_episode}};
     if (s.has_result) {
       j["last_timestamp"] = FormatRfc3339(s.last_ts);
@@ -514,8 +518,7 @@ std::string Server::RenderMetrics(bool with_outputs) {
           es.series_evicted);
   Gauge(&out, "backsight_series_restored", "Series restored from the last checkpoint at start.",
         es.series_restored);
-  Gauge(&out, "backsight_queue_samples", "Samples waiting in the engine queues.",
-        es.queue_samples);
+  Gauge(&out, "backsight_queue_samples", "Samples waiting in the engine queues.", es.queue_samples);
   Gauge(&out, "backsight_queue_capacity_samples", "Capacity of the engine queues.",
         es.queue_capacity);
   Counter(&out, "backsight_overload_refusals_total",
@@ -535,8 +538,8 @@ std::string Server::RenderMetrics(bool with_outputs) {
       for (char& c : ep) {
         if (c == '"' || c == '\\' || c == '\n') c = '_';
       }
-      out += "backsight_requests_total{endpoint=\"" + ep + "\",code=\"" +
-             std::to_string(k.second) + "\"} " + std::to_string(v) + "\n";
+      out += "backsight_requests_total{endpoint=\"" + ep + "\",code=\"" + std::to_string(k.second) +
+             "\"} " + std::to_string(v) + "\n";
     }
     out += "# HELP backsight_scrapes_total Scrapes of configured targets.\n";
     out += "# TYPE backsight_scrapes_total counter\n";
@@ -555,14 +558,17 @@ std::string Server::RenderMetrics(bool with_outputs) {
     Counter(&out, "backsight_output_push_errors_total", "Failed output remote_write pushes.",
             static_cast<double>(output_push_errors_));
   }
-  out += "# HELP backsight_processing_latency_seconds Time from a request's arrival to its "
-         "samples being scored.\n# TYPE backsight_processing_latency_seconds histogram\n";
+  out +=
+      "# HELP backsight_processing_latency_seconds Time from a request's arrival to its "
+      "samples being scored.\n# TYPE backsight_processing_latency_seconds histogram\n";
   uint64_t cum = 0;
   for (int i = 0; i <= kLatencyBuckets; ++i) {
     cum += es.latency_bucket_counts[i];
     out += "backsight_processing_latency_seconds_bucket{le=\"";
-    if (i < kLatencyBuckets) AppendNumber(kLatencyBucketsS[i], &out);
-    else out += "+Inf";
+    if (i < kLatencyBuckets)
+      AppendNumber(kLatencyBucketsS[i], &out);
+    else
+      out += "+Inf";
     out += "\"} " + std::to_string(cum) + "\n";
   }
   out += "backsight_processing_latency_seconds_sum ";

@@ -155,8 +155,8 @@ Status StateStore::LoadStates(const std::function<Status(SeriesRecord&&)>& fn, u
   std::lock_guard<std::mutex> lock(mu_);
   if (db_ == nullptr) return Status::Unavailable("state store not open");
   Stmt st;
-  if (sqlite3_prepare_v2(db_, "SELECT key, fp, labels, state, updated_ns FROM series ORDER BY key", -1,
-                         &st.s, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, "SELECT key, fp, labels, state, updated_ns FROM series ORDER BY key",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
     return Err("prepare select");
   }
   int rc;
@@ -216,13 +216,17 @@ Status StateStore::WriteEvents(std::vector<AnomalyEvent>* events) {
       sqlite3_bind_int64(s, 1, static_cast<int64_t>(e.fp));
       sqlite3_bind_blob(s, 2, buf.data(), static_cast<int>(buf.size()), SQLITE_STATIC);
       sqlite3_bind_int64(s, 3, e.start_ns);
-      if (e.end_ns == 0) sqlite3_bind_null(s, 4);
-      else sqlite3_bind_int64(s, 4, e.end_ns);
+      if (e.end_ns == 0)
+        sqlite3_bind_null(s, 4);
+      else
+        sqlite3_bind_int64(s, 4, e.end_ns);
       sqlite3_bind_double(s, 5, e.peak_score);
     } else {
       s = upd.s;
-      if (e.end_ns == 0) sqlite3_bind_null(s, 1);
-      else sqlite3_bind_int64(s, 1, e.end_ns);
+      if (e.end_ns == 0)
+        sqlite3_bind_null(s, 1);
+      else
+        sqlite3_bind_int64(s, 1, e.end_ns);
       sqlite3_bind_double(s, 2, e.peak_score);
       sqlite3_bind_int64(s, 3, e.id);
     }
