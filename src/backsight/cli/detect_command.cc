@@ -106,70 +106,6 @@ void AppendJsonNumber(std::string* out, double v, int precision = 0) {
     out->append("null");
 }
 
-// Fast `YYYY-MM-DD HH:MM:SS[.ffffff]`, identical to FormatTimestamp; the date part is cached per
-// day so that the per-row path does not allocate.
-class TimestampFormatter {
- public:
-  void Append(std::string* out, TimestampNs ts) {
-    int64_t secs = ts / kNanosPerSecond;
-    int64_t ns = ts % kNanosPerSecond;
-    if (ns < 0) {
-      ns += kNanosPerSecond;
-      --secs;
-    }
-    int64_t day = secs / 86400;
-    int64_t sod = secs % 86400;
-    if (sod < 0) {
-      sod += 86400;
-      --day;
-    }
-    if (day != cached_day_ || date_.empty()) {
-      // Civil date from days since the epoch (H. Hinnant, civil_from_days).
-      const int64_t z = day + 719468;
-      const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-      const int64_t doe = z - era * 146097;
-      const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-      const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-      const int64_t mp = (5 * doy + 2) / 153;
-      const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-      const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-      const int64_t y = yoe + era * 400 + (m <= 2);
-      char date[32];
-      const int n =
-          std::snprintf(date, sizeof date, "%04lld-%02lld-%02lld ", static_cast<long long>(y),
-                        static_cast<long long>(m), static_cast<long long>(d));
-      date_.assign(date, n);
-      cached_day_ = day;
-    }
-    out->append(date_);
-    char buf[24];
-    const int h = static_cast<int>(sod / 3600), m = static_cast<int>(sod / 60 % 60),
-              s = static_cast<int>(sod % 60);
-    buf[0] = static_cast<char>('0' + h / 10);
-    buf[1] = static_cast<char>('0' + h % 10);
-    buf[2] = ':';
-    buf[3] = static_cast<char>('0' + m / 10);
-    buf[4] = static_cast<char>('0' + m % 10);
-    buf[5] = ':';
-    buf[6] = static_cast<char>('0' + s / 10);
-    buf[7] = static_cast<char>('0' + s % 10);
-    out->append(buf, 8);
-    if (ns != 0) {
-      int64_t us = ns / 1000;
-      buf[0] = '.';
-      for (int i = 6; i >= 1; --i) {
-        buf[i] = static_cast<char>('0' + us % 10);
-        us /= 10;
-      }
-      out->append(buf, 7);
-    }
-  }
-
- private:
-  int64_t cached_day_ = 0;
-  std::string date_;
-};
-
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string q = "\"";
@@ -289,7 +225,6 @@ int RunDetect(const DetectArgs& args) {
   ingest::CsvSeriesOptions copt;
   copt.timestamp_column = args.timestamp_column;
   copt.value_column = args.value_column;
-  TimestampFormatter tsf;
   std::vector<std::unique_ptr<outputs::PlotSeries>> plots;
   bool any_anomaly = false;
   int rc = kExitOk;
@@ -354,7 +289,7 @@ int RunDetect(const DetectArgs& args) {
       }
       if (!jsonl) {
         buf += csv_prefix;
-        tsf.Append(&buf, row.ts);
+        AppendTimestamp(&buf, row.ts);
         buf += ',';
         AppendDouble(&buf, row.value);
         buf += ',';
@@ -367,7 +302,7 @@ int RunDetect(const DetectArgs& args) {
       } else {
         buf += json_prefix;
         buf += "\"timestamp\":\"";
-        tsf.Append(&buf, row.ts);
+        AppendTimestamp(&buf, row.ts);
         buf += "\",\"value\":";
         AppendJsonNumber(&buf, row.value);
         if (ds.ok()) {

@@ -187,7 +187,10 @@ Status ParseTimestamp(std::string_view text, TimestampNs* out) {
   return ParseEpoch(text, out);
 }
 
-static std::string FormatImpl(TimestampNs ts, char sep, bool z) {
+// Appends the UTC date-time of `ts` with `sep` between date and time, `.ffffff` only when there
+// are sub-second digits, and a trailing 'Z' if asked. Formats into a stack buffer: no allocation
+// beyond the growth of *out.
+static void AppendImpl(std::string* out, TimestampNs ts, char sep, bool z) {
   int64_t secs = ts / kNanosPerSecond;
   int64_t ns = ts % kNanosPerSecond;
   if (ns < 0) {
@@ -207,16 +210,25 @@ static std::string FormatImpl(TimestampNs ts, char sep, bool z) {
   int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u%c%02lld:%02lld:%02lld",
                         static_cast<long long>(y), m, d, sep, static_cast<long long>(sod / 3600),
                         static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60));
-  std::string out(buf, n);
   if (ns != 0) {
-    n = std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(ns / 1000));
-    out.append(buf, n);
+    n += std::snprintf(buf + n, sizeof buf - n, ".%06lld", static_cast<long long>(ns / 1000));
   }
-  if (z) out += 'Z';
+  if (z) buf[n++] = 'Z';
+  out->append(buf, n);
+}
+
+void AppendTimestamp(std::string* out, TimestampNs ts) { AppendImpl(out, ts, ' ', false); }
+
+std::string FormatTimestamp(TimestampNs ts) {
+  std::string out;
+  AppendImpl(&out, ts, ' ', false);
   return out;
 }
 
-std::string FormatTimestamp(TimestampNs ts) { return FormatImpl(ts, ' ', false); }
-std::string FormatRfc3339(TimestampNs ts) { return FormatImpl(ts, 'T', true); }
+std::string FormatRfc3339(TimestampNs ts) {
+  std::string out;
+  AppendImpl(&out, ts, 'T', true);
+  return out;
+}
 
 }  // namespace backsight

@@ -25,6 +25,9 @@ Status ParseTimestamp(std::string_view text, TimestampNs* out);
 /// Formats as `YYYY-MM-DD HH:MM:SS` (UTC), with `.ffffff` appended only if sub-second digits exist.
 std::string FormatTimestamp(TimestampNs ts);
 
+/// Appends FormatTimestamp(ts) to *out without a temporary string (for per-row output paths).
+void AppendTimestamp(std::string* out, TimestampNs ts);
+
 /// Formats as RFC 3339 `YYYY-MM-DDTHH:MM:SS(.fff)Z` (UTC).
 std::string FormatRfc3339(TimestampNs ts);
 
