@@ -696,6 +696,32 @@ class JsonFiller {
     return Dbl(*f, path + ".sum", v);
   }
 
+  // Walks obj.dataPoints of a histogram, exponential histogram or summary: each element gets a
+  // point from `add`, the fields every such point has (attributes, times, count, optional sum),
+  // then its kind-specific fields from `extra(json, path, point)`.
+  template <class Add, class Extra>
+  Status CountedPoints(const Json& obj, const std::string& path, Add add, Extra extra) {
+    const Json* dps = Field(obj, "dataPoints", "data_points");
+    if (dps == nullptr) return Status::OK();
+    std::string dp = path + ".dataPoints";
+    BACKSIGHT_RETURN_IF_ERROR(IsArray(*dps, dp));
+    for (size_t i = 0; i < dps->size(); ++i) {
+      const Json& pj = (*dps)[i];
+      std::string pp = dp + Idx(i);
+      auto* p = add();
+      BACKSIGHT_RETURN_IF_ERROR(CommonPoint(pj, pp, p));
+      uint64_t count = 0;
+      BACKSIGHT_RETURN_IF_ERROR(U64(pj, "count", nullptr, pp, &count));
+      p->set_count(count);
+      double sum = 0;
+      bool has_sum = false;
+      BACKSIGHT_RETURN_IF_ERROR(OptionalSum(pj, pp, &sum, &has_sum));
+      if (has_sum) p->set_sum(sum);
+      BACKSIGHT_RETURN_IF_ERROR(extra(pj, pp, p));
+    }
+    return Status::OK();
+  }
+
   Status Metric(const Json& j, const std::string& path, mv1::Metric* m) {
     BACKSIGHT_RETURN_IF_ERROR(IsObject(j, path));
     BACKSIGHT_RETURN_IF_ERROR(Str(j, "name", nullptr, path, m->mutable_name()));
@@ -723,42 +749,30 @@ class JsonFiller {
       mv1::AggregationTemporality t = mv1::AGGREGATION_TEMPORALITY_UNSPECIFIED;
       BACKSIGHT_RETURN_IF_ERROR(Temporality(*h, hp, &t));
       hist->set_aggregation_temporality(t);
-      if (const Json* dps = Field(*h, "dataPoints", "data_points")) {
-        std::string dp = hp + ".dataPoints";
-        BACKSIGHT_RETURN_IF_ERROR(IsArray(*dps, dp));
-        for (size_t i = 0; i < dps->size(); ++i) {
-          const Json& pj = (*dps)[i];
-          std::string pp = dp + Idx(i);
-          auto* p = hist->add_data_points();
-          BACKSIGHT_RETURN_IF_ERROR(CommonPoint(pj, pp, p));
-          uint64_t count = 0;
-          BACKSIGHT_RETURN_IF_ERROR(U64(pj, "count", nullptr, pp, &count));
-          p->set_count(count);
-          double sum;
-          bool has_sum;
-          BACKSIGHT_RETURN_IF_ERROR(OptionalSum(pj, pp, &sum, &has_sum));
-          if (has_sum) p->set_sum(sum);
-          if (const Json* bc = Field(pj, "bucketCounts", "bucket_counts")) {
-            std::string bp = pp + ".bucketCounts";
-            BACKSIGHT_RETURN_IF_ERROR(IsArray(*bc, bp));
-            for (size_t b = 0; b < bc->size(); ++b) {
-              Json wrap = {{"v", (*bc)[b]}};
-              uint64_t c = 0;
-              BACKSIGHT_RETURN_IF_ERROR(U64(wrap, "v", nullptr, bp + Idx(b), &c));
-              p->add_bucket_counts(c);
+      BACKSIGHT_RETURN_IF_ERROR(CountedPoints(
+          *h, hp, [hist] { return hist->add_data_points(); },
+          [this](const Json& pj, const std::string& pp, mv1::HistogramDataPoint* p) -> Status {
+            if (const Json* bc = Field(pj, "bucketCounts", "bucket_counts")) {
+              std::string bp = pp + ".bucketCounts";
+              BACKSIGHT_RETURN_IF_ERROR(IsArray(*bc, bp));
+              for (size_t b = 0; b < bc->size(); ++b) {
+                Json wrap = {{"v", (*bc)[b]}};
+                uint64_t c = 0;
+                BACKSIGHT_RETURN_IF_ERROR(U64(wrap, "v", nullptr, bp + Idx(b), &c));
+                p->add_bucket_counts(c);
+              }
             }
-          }
-          if (const Json* eb = Field(pj, "explicitBounds", "explicit_bounds")) {
-            std::string bp = pp + ".explicitBounds";
-            BACKSIGHT_RETURN_IF_ERROR(IsArray(*eb, bp));
-            for (size_t b = 0; b < eb->size(); ++b) {
-              double d;
-              BACKSIGHT_RETURN_IF_ERROR(Dbl((*eb)[b], bp + Idx(b), &d));
-              p->add_explicit_bounds(d);
+            if (const Json* eb = Field(pj, "explicitBounds", "explicit_bounds")) {
+              std::string bp = pp + ".explicitBounds";
+              BACKSIGHT_RETURN_IF_ERROR(IsArray(*eb, bp));
+              for (size_t b = 0; b < eb->size(); ++b) {
+                double d;
+                BACKSIGHT_RETURN_IF_ERROR(Dbl((*eb)[b], bp + Idx(b), &d));
+                p->add_explicit_bounds(d);
+              }
             }
-          }
-        }
-      }
+            return Status::OK();
+          }));
     } else if (const Json* e = Field(j, "exponentialHistogram", "exponential_histogram")) {
       std::string ep = path + ".exponentialHistogram";
       BACKSIGHT_RETURN_IF_ERROR(IsObject(*e, ep));
@@ -766,64 +780,40 @@ class JsonFiller {
       mv1::AggregationTemporality t = mv1::AGGREGATION_TEMPORALITY_UNSPECIFIED;
       BACKSIGHT_RETURN_IF_ERROR(Temporality(*e, ep, &t));
       eh->set_aggregation_temporality(t);
-      if (const Json* dps = Field(*e, "dataPoints", "data_points")) {
-        std::string dp = ep + ".dataPoints";
-        BACKSIGHT_RETURN_IF_ERROR(IsArray(*dps, dp));
-        for (size_t i = 0; i < dps->size(); ++i) {
-          const Json& pj = (*dps)[i];
-          std::string pp = dp + Idx(i);
-          auto* p = eh->add_data_points();
-          BACKSIGHT_RETURN_IF_ERROR(CommonPoint(pj, pp, p));
-          uint64_t count = 0;
-          BACKSIGHT_RETURN_IF_ERROR(U64(pj, "count", nullptr, pp, &count));
-          p->set_count(count);
-          double sum;
-          bool has_sum;
-          BACKSIGHT_RETURN_IF_ERROR(OptionalSum(pj, pp, &sum, &has_sum));
-          if (has_sum) p->set_sum(sum);
-        }
-      }
+      BACKSIGHT_RETURN_IF_ERROR(CountedPoints(
+          *e, ep, [eh] { return eh->add_data_points(); },
+          [](const Json&, const std::string&, mv1::ExponentialHistogramDataPoint*) {
+            return Status::OK();
+          }));
     } else if (const Json* s = Field(j, "summary", nullptr)) {
       std::string sp = path + ".summary";
       BACKSIGHT_RETURN_IF_ERROR(IsObject(*s, sp));
       auto* summary = m->mutable_summary();
-      if (const Json* dps = Field(*s, "dataPoints", "data_points")) {
-        std::string dp = sp + ".dataPoints";
-        BACKSIGHT_RETURN_IF_ERROR(IsArray(*dps, dp));
-        for (size_t i = 0; i < dps->size(); ++i) {
-          const Json& pj = (*dps)[i];
-          std::string pp = dp + Idx(i);
-          auto* p = summary->add_data_points();
-          BACKSIGHT_RETURN_IF_ERROR(CommonPoint(pj, pp, p));
-          uint64_t count = 0;
-          BACKSIGHT_RETURN_IF_ERROR(U64(pj, "count", nullptr, pp, &count));
-          p->set_count(count);
-          double sum = 0;
-          bool has_sum;
-          BACKSIGHT_RETURN_IF_ERROR(OptionalSum(pj, pp, &sum, &has_sum));
-          p->set_sum(sum);
-          if (const Json* qv = Field(pj, "quantileValues", "quantile_values")) {
-            std::string qp = pp + ".quantileValues";
-            BACKSIGHT_RETURN_IF_ERROR(IsArray(*qv, qp));
-            for (size_t q = 0; q < qv->size(); ++q) {
-              const Json& qj = (*qv)[q];
-              std::string qq = qp + Idx(q);
-              BACKSIGHT_RETURN_IF_ERROR(IsObject(qj, qq));
-              auto* out_q = p->add_quantile_values();
-              double d = 0;
-              if (const Json* f = Field(qj, "quantile", nullptr)) {
-                BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, qq + ".quantile", &d));
+      BACKSIGHT_RETURN_IF_ERROR(CountedPoints(
+          *s, sp, [summary] { return summary->add_data_points(); },
+          [this](const Json& pj, const std::string& pp, mv1::SummaryDataPoint* p) -> Status {
+            if (const Json* qv = Field(pj, "quantileValues", "quantile_values")) {
+              std::string qp = pp + ".quantileValues";
+              BACKSIGHT_RETURN_IF_ERROR(IsArray(*qv, qp));
+              for (size_t q = 0; q < qv->size(); ++q) {
+                const Json& qj = (*qv)[q];
+                std::string qq = qp + Idx(q);
+                BACKSIGHT_RETURN_IF_ERROR(IsObject(qj, qq));
+                auto* out_q = p->add_quantile_values();
+                double d = 0;
+                if (const Json* f = Field(qj, "quantile", nullptr)) {
+                  BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, qq + ".quantile", &d));
+                }
+                out_q->set_quantile(d);
+                d = 0;
+                if (const Json* f = Field(qj, "value", nullptr)) {
+                  BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, qq + ".value", &d));
+                }
+                out_q->set_value(d);
               }
-              out_q->set_quantile(d);
-              d = 0;
-              if (const Json* f = Field(qj, "value", nullptr)) {
-                BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, qq + ".value", &d));
-              }
-              out_q->set_value(d);
             }
-          }
-        }
-      }
+            return Status::OK();
+          }));
     }
     return Status::OK();
   }
