@@ -37,6 +37,39 @@ std::string JsonDump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+// Answers 400 with {"error": msg}.
+void BadRequest(httplib::Response* res, const std::string& msg) {
+  res->status = 400;
+  res->set_content(JsonDump({{"error", msg}}), "application/json");
+}
+
+// Reads ?limit= (1..max) into *limit when present. On a bad value answers 400 and returns false.
+bool LimitParam(const httplib::Request& req, unsigned long long max, size_t* limit,
+                httplib::Response* res) {
+  if (!req.has_param("limit")) return true;
+  const std::string v = req.get_param_value("limit");
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n == 0 || n > max) {
+    BadRequest(res, "limit must be 1.." + std::to_string(max) + ", got '" + v + "'");
+    return false;
+  }
+  *limit = n;
+  return true;
+}
+
+// Reads ?fingerprint= (1-16 hex digits) into *fp. On a bad value answers 400 and returns false.
+bool FingerprintParam(const httplib::Request& req, uint64_t* fp, httplib::Response* res) {
+  const std::string v = req.get_param_value("fingerprint");
+  char* end = nullptr;
+  *fp = std::strtoull(v.c_str(), &end, 16);
+  if (v.empty() || v.size() > 16 || *end != '\0') {
+    BadRequest(res, "fingerprint must be 1-16 hex digits");
+    return false;
+  }
+  return true;
+}
+
 // Classifies a decoder error message into a short, bounded reason label.
 std::string Reason(const Status& st) {
   std::string m = st.message();
@@ -348,28 +381,9 @@ void Server::SetupRoutes() {
   s.Get("/api/v1/anomalies", [this](const httplib::Request& req, httplib::Response& res) {
     size_t limit = 100;
     uint64_t fp = 0;
-    if (req.has_param("limit")) {
-      const std::string v = req.get_param_value("limit");
-      char* end = nullptr;
-      unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n == 0 || n > 10000) {
-        res.status = 400;
-        res.set_content(JsonDump({{"error", "limit must be 1..10000, got '" + v + "'"}}),
-                        "application/json");
-        return;
-      }
-      limit = n;
-    }
+    if (!LimitParam(req, 10000, &limit, &res)) return;
     if (req.has_param("fingerprint")) {
-      const std::string v = req.get_param_value("fingerprint");
-      char* end = nullptr;
-      fp = std::strtoull(v.c_str(), &end, 16);
-      if (v.empty() || v.size() > 16 || *end != '\0') {
-        res.status = 400;
-        res.set_content(JsonDump({{"error", "fingerprint must be 1-16 hex digits"}}),
-                        "application/json");
-        return;
-      }
+      if (!FingerprintParam(req, &fp, &res)) return;
     }
     std::vector<store::AnomalyEvent> events;
     if (store_) {
@@ -396,15 +410,7 @@ void Server::SetupRoutes() {
   s.Get("/api/v1/series/state", [this](const httplib::Request& req, httplib::Response& res) {
     uint64_t fp = 0;
     if (req.has_param("fingerprint")) {
-      const std::string v = req.get_param_value("fingerprint");
-      char* end = nullptr;
-      fp = std::strtoull(v.c_str(), &end, 16);
-      if (v.empty() || v.size() > 16 || *end != '\0') {
-        res.status = 400;
-        res.set_content(JsonDump({{"error", "fingerprint must be 1-16 hex digits"}}),
-                        "application/json");
-        return;
-      }
+      if (!FingerprintParam(req, &fp, &res)) return;
     } else {
       Labels labels;
       for (const auto& [k, v] : req.params) labels.push_back({k, v});
@@ -451,18 +457,7 @@ void Server::SetupRoutes() {
   s.Get("/api/v1/series", [this](const httplib::Request& req, httplib::Response& res) {
     const std::string metric = req.get_param_value("metric");
     size_t limit = 1000;
-    if (req.has_param("limit")) {
-      const std::string v = req.get_param_value("limit");
-      char* end = nullptr;
-      unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n == 0 || n > 100000) {
-        res.status = 400;
-        res.set_content(JsonDump({{"error", "limit must be 1..100000, got '" + v + "'"}}),
-                        "application/json");
-        return;
-      }
-      limit = n;
-    }
+    if (!LimitParam(req, 100000, &limit, &res)) return;
     nlohmann::json arr = nlohmann::json::array();
     uint64_t matched = 0;
     engine_->ForEachSeries([&](const SeriesSnapshot& s) {
