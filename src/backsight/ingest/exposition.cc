@@ -425,22 +425,6 @@ bool IsOpenMetrics(std::string_view text) {
   return last == "# EOF";
 }
 
-std::string_view FamilyName(std::string_view name, MetricKind kind) {
-  auto strip = [&](std::string_view suffix) {
-    if (name.size() > suffix.size() && name.ends_with(suffix)) {
-      name.remove_suffix(suffix.size());
-      return true;
-    }
-    return false;
-  };
-  if (kind == MetricKind::kHistogram) {
-    strip("_bucket") || strip("_sum") || strip("_count");
-  } else if (kind == MetricKind::kSummary) {
-    strip("_sum") || strip("_count");
-  }
-  return name;
-}
-
 const char* TypeName(MetricKind k) {
   switch (k) {
     case MetricKind::kCounter:
@@ -507,7 +491,7 @@ void WriteExposition(const std::vector<TimeSeries>& series, std::string* out,
     const TimeSeries& s = series[i];
     std::string_view name = GetLabel(s.labels, "__name__");
     if (name.empty() || s.samples.empty()) continue;
-    std::string_view family = FamilyName(name, s.kind);
+    std::string_view family = internal::FamilyName(name, s.kind);
     auto& m = members[family];
     if (m.empty()) order.emplace_back(family, i);
     m.push_back(i);

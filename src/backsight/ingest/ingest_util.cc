@@ -263,4 +263,20 @@ std::string DiagnoseProtobuf(const google::protobuf::Descriptor* d, std::string_
   return "malformed " + d->name() + " message (" + std::to_string(bytes.size()) + " bytes)";
 }
 
+std::string_view FamilyName(std::string_view name, MetricKind kind) {
+  auto strip = [&](std::string_view suffix) {
+    if (name.size() > suffix.size() && name.ends_with(suffix)) {
+      name.remove_suffix(suffix.size());
+      return true;
+    }
+    return false;
+  };
+  if (kind == MetricKind::kHistogram) {
+    strip("_bucket") || strip("_sum") || strip("_count");
+  } else if (kind == MetricKind::kSummary) {
+    strip("_sum") || strip("_count");
+  }
+  return name;
+}
+
 }  // namespace backsight::ingest::internal

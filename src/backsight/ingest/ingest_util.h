@@ -62,6 +62,10 @@ class SeriesBuilder {
 /// "byte N in <path>: <reason>", or a generic text if no structural problem is found.
 std::string DiagnoseProtobuf(const google::protobuf::Descriptor* d, std::string_view bytes);
 
+// Metric family of a sample name: strips _bucket/_sum/_count for histograms and _sum/_count for
+// summaries (Prometheus exposition format, "Histograms and summaries"); other names unchanged.
+std::string_view FamilyName(std::string_view name, MetricKind kind);
+
 }  // namespace backsight::ingest::internal
 
 #endif  // BACKSIGHT_INGEST_INGEST_UTIL_H_

@@ -462,22 +462,6 @@ Status Decode(std::string_view body, std::vector<TimeSeries>* out,
   return st;
 }
 
-std::string_view FamilyOf(std::string_view name, MetricKind kind) {
-  auto strip = [&](std::string_view suffix) {
-    if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
-      name.remove_suffix(suffix.size());
-      return true;
-    }
-    return false;
-  };
-  if (kind == MetricKind::kHistogram) {
-    strip("_bucket") || strip("_sum") || strip("_count");
-  } else if (kind == MetricKind::kSummary) {
-    strip("_sum") || strip("_count");
-  }
-  return name;
-}
-
 }  // namespace
 
 Status DecodeRemoteWrite(std::string_view body, std::vector<TimeSeries>* out,
@@ -527,7 +511,7 @@ void EncodeRemoteWrite(const std::vector<TimeSeries>& series, std::string* body)
       ps->set_value(smp.value);
     }
     if (s.kind != MetricKind::kUnknown) {
-      std::string_view family = FamilyOf(GetLabel(s.labels, "__name__"), s.kind);
+      std::string_view family = internal::FamilyName(GetLabel(s.labels, "__name__"), s.kind);
       if (!family.empty() && !families.contains(family)) {
         families.emplace(std::string(family), s.kind);
         auto* md = req->add_metadata();
