@@ -278,38 +278,24 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
         s->last = res;
         s->last_ts = smp.ts;
         s->last_value = v;
+        // Episode changes carry the sample and its result; only a start carries the labels.
+        auto emit = [&](EpisodeChange::Kind kind, const Labels& labels) {
+          changes.push_back({kind, s->fp, labels, smp.ts, now, v, res.anomaly_score, res.yhat,
+                             res.yhat_lower, res.yhat_upper});
+        };
         if (res.is_anomaly) {
           if (!s->in_episode) {
             s->in_episode = true;
             s->episode_start_ts = smp.ts;
             s->episode_peak = res.anomaly_score;
-            changes.push_back({EpisodeChange::Kind::kStart, s->fp, s->labels, smp.ts, now, v,
-                               res.anomaly_score, res.yhat, res.yhat_lower, res.yhat_upper});
+            emit(EpisodeChange::Kind::kStart, s->labels);
           } else if (res.anomaly_score > s->episode_peak) {
             s->episode_peak = res.anomaly_score;
-            changes.push_back({EpisodeChange::Kind::kPeak,
-                               s->fp,
-                               {},
-                               smp.ts,
-                               now,
-                               v,
-                               res.anomaly_score,
-                               res.yhat,
-                               res.yhat_lower,
-                               res.yhat_upper});
+            emit(EpisodeChange::Kind::kPeak, Labels{});
           }
         } else if (s->in_episode && !res.warming_up) {
           s->in_episode = false;
-          changes.push_back({EpisodeChange::Kind::kEnd,
-                             s->fp,
-                             {},
-                             smp.ts,
-                             now,
-                             v,
-                             res.anomaly_score,
-                             res.yhat,
-                             res.yhat_lower,
-                             res.yhat_upper});
+          emit(EpisodeChange::Kind::kEnd, Labels{});
         }
       }
     }
