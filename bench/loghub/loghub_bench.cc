@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "backsight/core/file_util.h"
 #include "backsight/logs/header.h"
 #include "backsight/logs/log_anomaly.h"
 #include "backsight/logs/miner.h"
@@ -34,49 +35,6 @@ namespace {
 
 using backsight::Status;
 using namespace backsight::logs;
-
-struct Dataset {
-  const char* name;
-  const char* log_format;  // benchmark protocol (README.md of loghub2k)
-  double drain[4];         // GA, PA, FGA, FTA
-};
-
-const Dataset kDatasets[] = {
-    {"HDFS", "<Date> <Time> <Pid> <Level> <Component>: <Content>", {0.998, 0.354, 0.867, 0.267}},
-    {"Hadoop",
-     "<Date> <Time> <Level> \\[<Process>\\] <Component>: <Content>",
-     {0.948, 0.269, 0.820, 0.276}},
-    {"Spark", "<Date> <Time> <Level> <Component>: <Content>", {0.922, 0.362, 0.870, 0.493}},
-    {"Zookeeper",
-     "<Date> <Time> - <Level>  \\[<Node>:<Component>@<Id>\\] - <Content>",
-     {0.967, 0.497, 0.854, 0.354}},
-    {"BGL",
-     "<Label> <Timestamp> <Date> <Node> <Time> <NodeRepeat> <Type> <Component> <Level> <Content>",
-     {0.963, 0.342, 0.833, 0.211}},
-    {"HPC",
-     "<LogId> <Node> <Component> <State> <Time> <Flag> <Content>",
-     {0.887, 0.635, 0.753, 0.366}},
-    {"Windows",
-     "<Date> <Time>, <Level>                  <Component>    <Content>",
-     {0.997, 0.462, 0.932, 0.408}},
-    {"Android",
-     "<Date> <Time>  <Pid>  <Tid> <Level> <Component>: <Content>",
-     {0.857, 0.530, 0.770, 0.516}},
-    {"HealthApp", "<Time>\\|<Component>\\|<Pid>\\|<Content>", {0.780, 0.231, 0.351, 0.109}},
-    {"Apache", "\\[<Time>\\] \\[<Level>\\] <Content>", {1.000, 0.694, 1.000, 0.500}},
-    {"OpenSSH",
-     "<Date> <Day> <Time> <Component> sshd\\[<Pid>\\]: <Content>",
-     {0.789, 0.508, 0.880, 0.440}},
-};
-
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
 
 std::vector<std::string> SplitLines(const std::string& text) {
   std::vector<std::string> lines;
@@ -108,11 +66,7 @@ long PeakRssKb() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data;
-  if (const char* env = std::getenv("BACKSIGHT_DATA"))
-    data = std::string(env) + "/loghub2k";
-  else
-    data = "../shared/data/loghub2k";
+  std::string data = backsight::DataDir() + "/loghub2k";
   long target_lines = 1000000;
   std::string show_errors;
   MinerOptions opts;
@@ -151,11 +105,12 @@ int main(int argc, char** argv) {
   double sum[4] = {}, dsum[4] = {}, osum[4] = {};
   int nds = 0;
   std::vector<std::string> all_contents;
-  for (const Dataset& d : kDatasets) {
+  for (const LoghubDataset& d : LoghubDatasets()) {
     std::string dir = data + "/" + d.name + "/";
     std::string log_text, gt_text;
-    if (!ReadFile(dir + d.name + "_2k.log", &log_text) ||
-        !ReadFile(dir + d.name + "_2k.log_structured_corrected.csv", &gt_text)) {
+    if (!backsight::ReadFileToString(dir + d.name + "_2k.log", &log_text).ok() ||
+        !backsight::ReadFileToString(dir + d.name + "_2k.log_structured_corrected.csv", &gt_text)
+             .ok()) {
       std::fprintf(stderr, "cannot read dataset %s under %s\n", d.name, data.c_str());
       return 4;
     }
@@ -247,9 +202,9 @@ int main(int argc, char** argv) {
   // Log anomalies on BGL: the first column labels alert lines ('-' is normal). It is read here
   // only to score the result; the scorer sees the message's template, time and level.
   {
-    const Dataset& d = kDatasets[4];
+    const LoghubDataset& d = LoghubDatasets()[4];
     std::string log_text;
-    ReadFile(data + "/BGL/BGL_2k.log", &log_text);
+    if (!backsight::ReadFileToString(data + "/BGL/BGL_2k.log", &log_text).ok()) return 4;
     HeaderLayout layout;
     HeaderLayout::Parse(d.log_format, &layout);
     TemplateMiner miner(opts);

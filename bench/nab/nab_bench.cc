@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "backsight/core/file_util.h"
 #include "backsight/detect/default_detector.h"
 #include "backsight/evaluate/nab_scorer.h"
 
@@ -155,10 +156,7 @@ Status WriteResults(const std::string& out_dir, const NabCorpus& corpus,
   return Status::OK();
 }
 
-std::string DefaultDataDir() {
-  const char* env = std::getenv("BACKSIGHT_DATA");
-  return std::string(env && *env ? env : "../shared/data") + "/nab";
-}
+std::string DefaultDataDir() { return backsight::DataDir() + "/nab"; }
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "backsight/core/file_util.h"
 #include "backsight/evaluate/nab_scorer.h"
 
 namespace backsight::evaluate {
@@ -16,11 +17,10 @@ namespace {
 std::string NabDir() {
   namespace fs = std::filesystem;
   if (const char* env = std::getenv("BACKSIGHT_DATA"); env != nullptr && *env != '\0') {
-    std::string d = std::string(env) + "/nab";
+    std::string d = DataDir() + "/nab";
     return fs::is_directory(d) ? d : std::string();
   }
-  for (std::string base :
-       {std::string("../shared/data"), std::string(BACKSIGHT_SOURCE_DIR) + "/../shared/data"}) {
+  for (std::string base : {DataDir(), std::string(BACKSIGHT_SOURCE_DIR) + "/../shared/data"}) {
     if (fs::is_directory(base + "/nab/data")) return base + "/nab";
   }
   return {};

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "backsight/core/file_util.h"
 #include "backsight/logs/header.h"
 #include "backsight/logs/miner.h"
 #include "backsight/logs/parse_eval.h"
@@ -15,38 +16,16 @@
 namespace backsight::logs {
 namespace {
 
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
 TEST(LoghubDataTest, MeansBeatDrainWithOneConfiguration) {
-  const char* env = std::getenv("BACKSIGHT_DATA");
-  const std::string dir = std::string(env ? env : "../shared/data") + "/loghub2k/";
-  const std::pair<const char*, const char*> sets[] = {
-      {"HDFS", "<Date> <Time> <Pid> <Level> <Component>: <Content>"},
-      {"Hadoop", "<Date> <Time> <Level> \\[<Process>\\] <Component>: <Content>"},
-      {"Spark", "<Date> <Time> <Level> <Component>: <Content>"},
-      {"Zookeeper", "<Date> <Time> - <Level>  \\[<Node>:<Component>@<Id>\\] - <Content>"},
-      {"BGL",
-       "<Label> <Timestamp> <Date> <Node> <Time> <NodeRepeat> <Type> <Component> <Level> "
-       "<Content>"},
-      {"HPC", "<LogId> <Node> <Component> <State> <Time> <Flag> <Content>"},
-      {"Windows", "<Date> <Time>, <Level>                  <Component>    <Content>"},
-      {"Android", "<Date> <Time>  <Pid>  <Tid> <Level> <Component>: <Content>"},
-      {"HealthApp", "<Time>\\|<Component>\\|<Pid>\\|<Content>"},
-      {"Apache", "\\[<Time>\\] \\[<Level>\\] <Content>"},
-      {"OpenSSH", "<Date> <Day> <Time> <Component> sshd\\[<Pid>\\]: <Content>"},
-  };
+  const std::string dir = DataDir() + "/loghub2k/";
   double sum[4] = {};
-  for (const auto& [name, format] : sets) {
+  for (const LoghubDataset& d : LoghubDatasets()) {
+    const char* name = d.name;
+    const char* format = d.log_format;
     std::string log, gt;
     const std::string base = dir + name + "/" + name + "_2k.log";
-    if (!ReadFile(base, &log) || !ReadFile(base + "_structured_corrected.csv", &gt)) {
+    if (!ReadFileToString(base, &log).ok() ||
+        !ReadFileToString(base + "_structured_corrected.csv", &gt).ok()) {
       GTEST_SKIP() << "Loghub-2k data not found under " << dir;
     }
     HeaderLayout h;
@@ -75,7 +54,7 @@ TEST(LoghubDataTest, MeansBeatDrainWithOneConfiguration) {
     sum[2] += s.fga;
     sum[3] += s.fta;
   }
-  const double n = std::size(sets);
+  const double n = static_cast<double>(LoghubDatasets().size());
   EXPECT_GT(sum[0] / n, 0.919);  // Drain GA
   EXPECT_GT(sum[1] / n, 0.444);  // Drain PA
   EXPECT_GT(sum[2] / n, 0.812);  // Drain FGA

@@ -11,18 +11,10 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "backsight/core/file_util.h"
+
 namespace backsight::evaluate {
 namespace {
-
-Status ReadWholeFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError("cannot open " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Status::IoError("read error on " + path);
-  *out = std::move(ss).str();
-  return Status::OK();
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
@@ -108,14 +100,14 @@ Status ReadTimestampValueCsv(const std::string& path, std::vector<TimestampNs>* 
   timestamps->clear();
   values->clear();
   std::string text;
-  BACKSIGHT_RETURN_IF_ERROR(ReadWholeFile(path, &text));
+  BACKSIGHT_RETURN_IF_ERROR(ReadFileToString(path, &text));
   return ParseTimestampValueCsv(text, path, timestamps, values);
 }
 
 Status ReadAnomalyScoreCsv(const std::string& path, std::vector<double>* scores) {
   scores->clear();
   std::string text;
-  BACKSIGHT_RETURN_IF_ERROR(ReadWholeFile(path, &text));
+  BACKSIGHT_RETURN_IF_ERROR(ReadFileToString(path, &text));
   return ParseAnomalyScoreCsv(text, path, scores);
 }
 
@@ -188,7 +180,7 @@ Status LoadNabCorpus(const std::string& nab_dir, NabCorpus* corpus) {
   {
     const std::string path = nab_dir + "/config/profiles.json";
     std::string text;
-    BACKSIGHT_RETURN_IF_ERROR(ReadWholeFile(path, &text));
+    BACKSIGHT_RETURN_IF_ERROR(ReadFileToString(path, &text));
     nlohmann::ordered_json j = nlohmann::ordered_json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
       return Status::InvalidArgument(path + ": not a JSON object");
@@ -215,7 +207,7 @@ Status LoadNabCorpus(const std::string& nab_dir, NabCorpus* corpus) {
   // Windows and data.
   const std::string path = nab_dir + "/labels/combined_windows.json";
   std::string text;
-  BACKSIGHT_RETURN_IF_ERROR(ReadWholeFile(path, &text));
+  BACKSIGHT_RETURN_IF_ERROR(ReadFileToString(path, &text));
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);  // std::map: sorted keys
   if (j.is_discarded() || !j.is_object()) {
     return Status::InvalidArgument(path + ": not a JSON object");

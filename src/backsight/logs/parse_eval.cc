@@ -134,4 +134,37 @@ void AppendCsvField(std::string_view f, std::string* out) {
   out->push_back('"');
 }
 
+namespace {
+const LoghubDataset kLoghubDatasets[] = {
+    {"HDFS", "<Date> <Time> <Pid> <Level> <Component>: <Content>", {0.998, 0.354, 0.867, 0.267}},
+    {"Hadoop",
+     "<Date> <Time> <Level> \\[<Process>\\] <Component>: <Content>",
+     {0.948, 0.269, 0.820, 0.276}},
+    {"Spark", "<Date> <Time> <Level> <Component>: <Content>", {0.922, 0.362, 0.870, 0.493}},
+    {"Zookeeper",
+     "<Date> <Time> - <Level>  \\[<Node>:<Component>@<Id>\\] - <Content>",
+     {0.967, 0.497, 0.854, 0.354}},
+    {"BGL",
+     "<Label> <Timestamp> <Date> <Node> <Time> <NodeRepeat> <Type> <Component> <Level> <Content>",
+     {0.963, 0.342, 0.833, 0.211}},
+    {"HPC",
+     "<LogId> <Node> <Component> <State> <Time> <Flag> <Content>",
+     {0.887, 0.635, 0.753, 0.366}},
+    {"Windows",
+     "<Date> <Time>, <Level>                  <Component>    <Content>",
+     {0.997, 0.462, 0.932, 0.408}},
+    {"Android",
+     "<Date> <Time>  <Pid>  <Tid> <Level> <Component>: <Content>",
+     {0.857, 0.530, 0.770, 0.516}},
+    {"HealthApp", "<Time>\\|<Component>\\|<Pid>\\|<Content>", {0.780, 0.231, 0.351, 0.109}},
+    {"Apache", "\\[<Time>\\] \\[<Level>\\] <Content>", {1.000, 0.694, 1.000, 0.500}},
+    {"OpenSSH",
+     "<Date> <Day> <Time> <Component> sshd\\[<Pid>\\]: <Content>",
+     {0.789, 0.508, 0.880, 0.440}},
+};
+
+}  // namespace
+
+std::span<const LoghubDataset> LoghubDatasets() { return kLoghubDatasets; }
+
 }  // namespace backsight::logs

@@ -5,6 +5,7 @@
 #ifndef BACKSIGHT_LOGS_PARSE_EVAL_H_
 #define BACKSIGHT_LOGS_PARSE_EVAL_H_
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,17 @@ Status ParseCsv(std::string_view text, std::vector<std::vector<std::string>>* ro
 
 /// Writes one CSV field, quoting it when needed (RFC 4180).
 void AppendCsvField(std::string_view field, std::string* out);
+
+/// One Loghub-2k dataset of the benchmark protocol (../shared/data/loghub2k/README.md): its folder
+/// name, its header layout (`log_format`) and Drain's published GA, PA, FGA, FTA on it.
+struct LoghubDataset {
+  const char* name;
+  const char* log_format;
+  double drain[4];
+};
+
+/// The 11 datasets, in the README's order.
+std::span<const LoghubDataset> LoghubDatasets();
 
 }  // namespace backsight::logs
 

@@ -1,0 +1,24 @@
+#include "backsight/core/file_util.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace backsight {
+
+Status ReadFileToString(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IoError("cannot open " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Status::IoError("read error on " + path);
+  *out = std::move(ss).str();
+  return Status::OK();
+}
+
+std::string DataDir() {
+  const char* env = std::getenv("BACKSIGHT_DATA");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string("../shared/data");
+}
+
+}  // namespace backsight

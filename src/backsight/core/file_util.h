@@ -1,0 +1,21 @@
+// Small file-system helpers shared by the library, the benchmarks and the tests.
+#ifndef BACKSIGHT_CORE_FILE_UTIL_H_
+#define BACKSIGHT_CORE_FILE_UTIL_H_
+
+#include <string>
+
+#include "backsight/core/status.h"
+
+namespace backsight {
+
+/// Reads the whole file at `path` (bytes, no newline translation) into *out.
+/// Returns IoError naming the path when it cannot be opened or read; *out is then unchanged.
+Status ReadFileToString(const std::string& path, std::string* out);
+
+/// Root of the benchmark corpora: $BACKSIGHT_DATA when set and non-empty, else "../shared/data"
+/// (relative to the working directory). Does not check that it exists.
+std::string DataDir();
+
+}  // namespace backsight
+
+#endif  // BACKSIGHT_CORE_FILE_UTIL_H_
