@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backsight/cli/commands.h"
+#include "backsight/core/csv.h"
 #include "backsight/core/time.h"
 #include "backsight/detect/default_detector.h"
 #include "backsight/ingest/csv_series.h"
@@ -104,16 +105,6 @@ void AppendJsonNumber(std::string* out, double v, int precision = 0) {
     AppendDouble(out, v, precision);
   else
     out->append("null");
-}
-
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + "\"";
 }
 
 // What happened in one file.
@@ -241,7 +232,11 @@ int RunDetect(const DetectArgs& args) {
     FileReport rep;
     rep.name = reader->name();
     // Per-file prefixes for several files: CSV column / JSON field.
-    const std::string csv_prefix = several ? CsvField(rep.name) + "," : "";
+    std::string csv_prefix;
+    if (several) {
+      AppendCsvField(rep.name, &csv_prefix);
+      csv_prefix += ',';
+    }
     const std::string json_prefix =
         several ? "{\"file\":" +
                       nlohmann::json(rep.name).dump(-1, ' ', false,

@@ -120,20 +120,6 @@ Status ParseCsv(std::string_view text, std::vector<std::vector<std::string>>* ro
   return Status::OK();
 }
 
-void AppendCsvField(std::string_view f, std::string* out) {
-  bool quote = f.find_first_of(",\"\r\n") != std::string_view::npos;
-  if (!quote) {
-    out->append(f);
-    return;
-  }
-  out->push_back('"');
-  for (char c : f) {
-    if (c == '"') out->push_back('"');
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
-
 namespace {
 const LoghubDataset kLoghubDatasets[] = {
     {"HDFS", "<Date> <Time> <Pid> <Level> <Component>: <Content>", {0.998, 0.354, 0.867, 0.267}},

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backsight/core/csv.h"  // AppendCsvField, used with ParseCsv
 #include "backsight/core/status.h"
 
 namespace backsight::logs {
@@ -32,9 +33,6 @@ Status EvaluateParsing(const std::vector<std::string>& truth,
 /// Reads an RFC 4180 CSV text (quoted fields, `""` escapes, CRLF or LF) into rows of fields.
 /// Returns InvalidArgument naming the 1-based line for an unterminated quote.
 Status ParseCsv(std::string_view text, std::vector<std::vector<std::string>>* rows);
-
-/// Writes one CSV field, quoting it when needed (RFC 4180).
-void AppendCsvField(std::string_view field, std::string* out);
 
 /// One Loghub-2k dataset of the benchmark protocol (../shared/data/loghub2k/README.md): its folder
 /// name, its header layout (`log_format`) and Drain's published GA, PA, FGA, FTA on it.
