@@ -171,6 +171,15 @@ TEST(PeersIntegration, BacksightScrapesNodeExporter) {
               "--collector.loadavg"},
              dir.file("node_exporter.log"));
   const std::string target = "127.0.0.1:" + std::to_string(nport);
+  // Backsight's first scrape must find node-exporter listening, or it rightly counts an error.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        httplib::Client c("127.0.0.1", nport);
+        auto r = c.Get("/metrics");
+        return r && r->status == 200;
+      },
+      30'000))
+      << ne.log();
   ServeProcess b(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
                           "\nscrape_configs:\n  - job_name: node\n    scrape_interval: 200ms\n"
                           "    static_configs: [{targets: ['" +

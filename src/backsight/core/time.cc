@@ -44,15 +44,13 @@ bool ReadDigits(std::string_view s, size_t* pos, int n, int* out) {
   return true;
 }
 
-Status Bad(std::string_view text, const char* why) {
-  return Status::InvalidArgument("bad timestamp '" + std::string(text) + "': " + why);
-}
-
-Status ParseEpoch(std::string_view text, TimestampNs* out) {
+// The parsers below return nullptr on success and the reason on failure, so that callers which
+// only need yes/no (TryParseTimestamp, on per-line paths) never build an error message.
+const char* ParseEpoch(std::string_view text, TimestampNs* out) {
   double v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v)) {
-    return Bad(text, "not an ISO-8601 date or epoch number");
+    return "not an ISO-8601 date or epoch number";
   }
   const double a = std::fabs(v);
   double ns;
@@ -64,7 +62,7 @@ Status ParseEpoch(std::string_view text, TimestampNs* out) {
     ns = v * 1e3;
   else
     ns = v;
-  if (std::fabs(ns) > 9.2e18) return Bad(text, "out of range");
+  if (std::fabs(ns) > 9.2e18) return "out of range";
   // Integer path keeps exactness for integral epoch values.
   int64_t iv = 0;
   auto [p2, ec2] = std::from_chars(text.data(), text.data() + text.size(), iv);
@@ -78,7 +76,7 @@ Status ParseEpoch(std::string_view text, TimestampNs* out) {
       *out = iv * 1000;
     else
       *out = iv;
-    return Status::OK();
+    return nullptr;
   }
   // Exact path for plain decimals (`1404172801.25`): integer part and fraction kept apart, since a
   // double has only ~256 ns resolution at today's epoch in nanoseconds.
@@ -104,47 +102,46 @@ Status ParseEpoch(std::string_view text, TimestampNs* out) {
         frac += (text[i] - '0') * scale;
       }
       *out = ip * unit + (neg ? -frac : frac);
-      return Status::OK();
+      return nullptr;
     }
   }
   *out = static_cast<int64_t>(std::llround(ns));
-  return Status::OK();
+  return nullptr;
 }
 
-}  // namespace
-
-Status ParseTimestamp(std::string_view text, TimestampNs* out) {
+// Trims `text` in place (the caller's error message shows the trimmed text), then parses it.
+const char* ParseImpl(std::string_view& text, TimestampNs* out) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
     text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
     text.remove_suffix(1);
   if (text.size() >= 2 && text.front() == '"' && text.back() == '"')
     text = text.substr(1, text.size() - 2);
-  if (text.empty()) return Bad(text, "empty");
+  if (text.empty()) return "empty";
   // ISO form starts with YYYY-.
   if (text.size() >= 10 && text[4] == '-' && std::isdigit(static_cast<unsigned char>(text[0]))) {
     size_t pos = 0;
     int y, mo, d, h = 0, mi = 0, s = 0;
     if (!ReadDigits(text, &pos, 4, &y) || text[pos++] != '-' || !ReadDigits(text, &pos, 2, &mo) ||
         pos >= text.size() || text[pos++] != '-' || !ReadDigits(text, &pos, 2, &d)) {
-      return Bad(text, "expected YYYY-MM-DD");
+      return "expected YYYY-MM-DD";
     }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31) return Bad(text, "month or day out of range");
+    if (mo < 1 || mo > 12 || d < 1 || d > 31) return "month or day out of range";
     int64_t frac_ns = 0;
     int64_t offset_s = 0;
     if (pos < text.size()) {
       if (text[pos] != 'T' && text[pos] != ' ' && text[pos] != 't')
-        return Bad(text, "expected 'T' or ' ' after date");
+        return "expected 'T' or ' ' after date";
       ++pos;
       if (!ReadDigits(text, &pos, 2, &h) || pos >= text.size() || text[pos++] != ':' ||
           !ReadDigits(text, &pos, 2, &mi)) {
-        return Bad(text, "expected HH:MM");
+        return "expected HH:MM";
       }
       if (pos < text.size() && text[pos] == ':') {
         ++pos;
-        if (!ReadDigits(text, &pos, 2, &s)) return Bad(text, "expected seconds");
+        if (!ReadDigits(text, &pos, 2, &s)) return "expected seconds";
       }
-      if (h > 23 || mi > 59 || s > 60) return Bad(text, "time of day out of range");
+      if (h > 23 || mi > 59 || s > 60) return "time of day out of range";
       if (pos < text.size() && (text[pos] == '.' || text[pos] == ',')) {
         ++pos;
         int64_t scale = 100'000'000;
@@ -154,7 +151,7 @@ Status ParseTimestamp(std::string_view text, TimestampNs* out) {
           scale /= 10;
           ++pos;
         }
-        if (pos == start) return Bad(text, "empty fraction");
+        if (pos == start) return "empty fraction";
       }
       if (pos < text.size()) {
         char c = text[pos];
@@ -163,28 +160,39 @@ Status ParseTimestamp(std::string_view text, TimestampNs* out) {
         } else if (c == '+' || c == '-') {
           ++pos;
           int oh, om = 0;
-          if (!ReadDigits(text, &pos, 2, &oh)) return Bad(text, "bad UTC offset");
+          if (!ReadDigits(text, &pos, 2, &oh)) return "bad UTC offset";
           if (pos < text.size() && text[pos] == ':') ++pos;
-          if (pos < text.size() && !ReadDigits(text, &pos, 2, &om))
-            return Bad(text, "bad UTC offset");
+          if (pos < text.size() && !ReadDigits(text, &pos, 2, &om)) return "bad UTC offset";
           offset_s = (oh * 3600 + om * 60) * (c == '+' ? 1 : -1);
         } else if (c == ' ') {
           // Trailing " UTC" and the like.
           std::string_view rest = text.substr(pos + 1);
-          if (rest != "UTC" && rest != "GMT") return Bad(text, "unexpected trailing text");
+          if (rest != "UTC" && rest != "GMT") return "unexpected trailing text";
           pos = text.size();
         }
       }
-      if (pos != text.size()) return Bad(text, "unexpected trailing text");
+      if (pos != text.size()) return "unexpected trailing text";
     }
     const int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
     const int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset_s;
     // TimestampNs covers 1677-09-21 .. 2262-04-11.
-    if (secs > 9'223'372'035LL || secs < -9'223'372'035LL) return Bad(text, "out of range");
+    if (secs > 9'223'372'035LL || secs < -9'223'372'035LL) return "out of range";
     *out = secs * kNanosPerSecond + frac_ns;
-    return Status::OK();
+    return nullptr;
   }
   return ParseEpoch(text, out);
+}
+
+}  // namespace
+
+Status ParseTimestamp(std::string_view text, TimestampNs* out) {
+  const char* why = ParseImpl(text, out);
+  if (why == nullptr) return Status::OK();
+  return Status::InvalidArgument("bad timestamp '" + std::string(text) + "': " + why);
+}
+
+bool TryParseTimestamp(std::string_view text, TimestampNs* out) {
+  return ParseImpl(text, out) == nullptr;
 }
 
 // Appends the UTC date-time of `ts` with `sep` between date and time, `.ffffff` only when there

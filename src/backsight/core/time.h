@@ -22,6 +22,10 @@ inline constexpr int64_t kNanosPerMilli = 1'000'000;
 /// the offending text.
 Status ParseTimestamp(std::string_view text, TimestampNs* out);
 
+/// Same rules as ParseTimestamp, for per-line paths that only need yes/no: returns false on bad
+/// text without building an error message (no allocation). *out is written only on success.
+bool TryParseTimestamp(std::string_view text, TimestampNs* out);
+
 /// Formats as `YYYY-MM-DD HH:MM:SS` (UTC), with `.ffffff` appended only if sub-second digits exist.
 std::string FormatTimestamp(TimestampNs ts);
 

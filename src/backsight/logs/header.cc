@@ -320,11 +320,7 @@ bool ExtractTimestamp(const HeaderLayout& layout, const HeaderFields& fields, in
     return i < 0 ? std::string_view() : fields.values[i];
   };
   auto try_parse = [&](std::string_view text) {
-    if (text.empty()) return false;
-    TimestampNs t = 0;
-    if (!ParseTimestamp(text, &t).ok()) return false;
-    *ts_ns = t;
-    return true;
+    return !text.empty() && TryParseTimestamp(text, ts_ns);
   };
   // Only a field named Timestamp may be a bare epoch number; "203615" in a Time field is a
   // clock time, not seconds since 1970.
@@ -333,10 +329,12 @@ bool ExtractTimestamp(const HeaderLayout& layout, const HeaderFields& fields, in
   };
   if (try_parse(field("Timestamp"))) return true;
   std::string_view date = field("Date"), time = field("Time");
-  if (!date.empty() && !time.empty()) {
-    std::string joined(date);
-    joined.push_back(' ');
-    joined.append(time);
+  if (!date.empty() && !time.empty() && date.size() + time.size() < 128) {
+    char buf[128];  // "Date Time" joined on the stack: this runs once per log line
+    date.copy(buf, date.size());
+    buf[date.size()] = ' ';
+    time.copy(buf + date.size() + 1, time.size());
+    const std::string_view joined(buf, date.size() + 1 + time.size());
     if (not_bare(joined) && try_parse(joined)) return true;
   }
   return (not_bare(time) && try_parse(time)) || (not_bare(date) && try_parse(date));
