@@ -73,6 +73,23 @@ TEST(LogAnomalyTest, ErrorSurge) {
   EXPECT_GT(last.level_score, 1.0);
 }
 
+TEST(LogAnomalyTest, ErrorBurstDuringTemplateWarmupIsFlagged) {
+  // The line-window level test needs only a window's worth of history, not the template warm-up
+  // (500 lines): 150 lines with 1 error in 30, then a burst of 30 errors.
+  LogAnomalyScorer s;
+  for (int i = 0; i < 150; ++i) {
+    LineScores r = s.Observe(i * 3600 * kSec, 1 + i % 5, i % 30 == 0 ? 2 : 0);
+    EXPECT_LT(r.level_score, 1.0) << i;
+  }
+  LineScores last;
+  for (int k = 0; k < 30; ++k) last = s.Observe((150 + k) * 3600 * kSec, 9, 2);
+  EXPECT_GT(last.level_score, 1.0);
+  EXPECT_STREQ(last.reason, "level");
+  // Too little history (fewer than two windows of lines): no level score at all.
+  LogAnomalyScorer fresh;
+  for (int k = 0; k < 60; ++k) EXPECT_EQ(fresh.Observe(k * kSec, 9, 2).level_score, 0.0);
+}
+
 TEST(LogAnomalyTest, OutOfOrderTimeIsClampedAndForgetDropsState) {
   LogAnomalyScorer s;
   s.Observe(100 * kSec, 1, 0);

@@ -180,7 +180,9 @@ LineScores LogAnomalyScorer::Observe(TimestampNs ts, uint32_t template_id, int l
         level_.bucket_count >= options_.min_surge_count) {
       s.level_score = QuasiPoissonSurgeScore(level_.bucket_count, level_.rate, level_.var);
     }
-    if (warm && level_window_.size() == w && lines_ > w) {
+    // The window test needs only a history as long as the window itself (not the template
+    // warm-up): a burst of errors early in a stream is still a burst.
+    if (level_window_.size() == w && lines_ >= 2 * w) {
       const double p = (level_share_ * (lines_ - w) + 1) / ((lines_ - w) + 2.0);
       s.level_score = std::max(s.level_score, BinomialSurgeScore(level_window_errors_, w, p));
     }

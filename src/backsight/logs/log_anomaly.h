@@ -17,7 +17,8 @@
 //           of error/warning-level lines per time bucket (all templates together) and (2) a
 //           binomial surge score over the last `level_window_lines` lines, -log10 P(X >= k) / 3
 //           with p the long-run (EWMA) share of error/warning lines before that window (Laplace-
-//           smoothed), after the warm-up. (2) needs no timestamps, so it also works on sampled
+//           smoothed), once 2 x level_window_lines lines have passed (not the template
+//           warm-up, so an early burst counts). (2) needs no timestamps, so it also works on sampled
 //           or time-less logs.
 // Template-level rate anomalies use the metric detectors too: when a bucket closes, each
 // template's count in it is fed to its own detect::MakeDefaultDetector() series, and buckets whose
