@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "backsight/detect/calibrator.h"
 
 namespace backsight::detect {
@@ -48,6 +50,7 @@ TEST(CalibratorTest, SeverityOrderAndScoreOne) {
   EXPECT_GT(NoveltyLikelihood(local), 0.97);
   EXPECT_NEAR(AnomalyScoreFromLikelihood(kLikelihoodAtScoreOne), 1.0, 1e-12);
   EXPECT_EQ(AnomalyScoreFromLikelihood(0), 0);
+  EXPECT_FALSE(std::signbit(AnomalyScoreFromLikelihood(0)));  // +0, never printed as "-0"
   EXPECT_GT(AnomalyScoreFromLikelihood(NoveltyLikelihood(global)), 1);
   EXPECT_LE(AnomalyScoreFromLikelihood(1.0), 20);
 }

@@ -24,7 +24,8 @@ double NoveltyLikelihood(const NoveltyEvidence& e) {
 double AnomalyScoreFromLikelihood(double likelihood) {
   const double tail = std::max(1.0 - likelihood, 1e-300);
   const double s = std::log(tail) / std::log(1.0 - kLikelihoodAtScoreOne);
-  return std::clamp(s, 0.0, 20.0);
+  if (!(s > 0)) return 0.0;  // also turns -0 (log(1) / negative) into +0
+  return std::min(s, 20.0);
 }
 
 }  // namespace backsight::detect

@@ -18,8 +18,8 @@
 //           binomial surge score over the last `level_window_lines` lines, -log10 P(X >= k) / 3
 //           with p the long-run (EWMA) share of error/warning lines before that window (Laplace-
 //           smoothed), once 2 x level_window_lines lines have passed (not the template
-//           warm-up, so an early burst counts). (2) needs no timestamps, so it also works on sampled
-//           or time-less logs.
+//           warm-up, so an early burst counts). (2) needs no timestamps, so it also works on
+//           sampled or time-less logs.
 // Template-level rate anomalies use the metric detectors too: when a bucket closes, each
 // template's count in it is fed to its own detect::MakeDefaultDetector() series, and buckets whose
 // anomaly_score > 1 are reported as TemplateRateEvents. Only buckets in which the template occurs
