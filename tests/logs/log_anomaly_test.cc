@@ -31,6 +31,10 @@ TEST(LogAnomalyTest, NewTemplateAfterWarmupIsFlagged) {
   EXPECT_GT(r.rare_score, 0.0);
   ASSERT_NE(s.Activity(99), nullptr);
   EXPECT_EQ(s.Activity(99)->first_seen_ns, 200 * kSec);
+  // The next two lines of the new template still stand out; from the fourth on it fades below 1.
+  EXPECT_GT(s.Observe(201 * kSec, 99, 0).new_score, 1.0);
+  EXPECT_GT(s.Observe(202 * kSec, 99, 0).new_score, 1.0);
+  EXPECT_LE(s.Observe(203 * kSec, 99, 0).new_score, 1.0);
   // Long after the novelty window the same template is no longer new.
   LineScores later = s.Observe(200 * kSec + o.novelty_window_ns + kSec, 99, 0);
   EXPECT_DOUBLE_EQ(later.new_score, 0.0);

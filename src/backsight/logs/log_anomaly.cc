@@ -141,7 +141,7 @@ LineScores LogAnomalyScorer::Observe(TimestampNs ts, uint32_t template_id, int l
   const bool warm = lines_ > options_.warmup_lines;
   if (inserted) a.new_after_warmup = warm;
   if (a.new_after_warmup && ts - a.first_seen_ns <= options_.novelty_window_ns) {
-    s.new_score = a.count == 1 ? 2.0 : 1.0 + 1.0 / std::sqrt(static_cast<double>(a.count));
+    s.new_score = 2.0 / std::sqrt(static_cast<double>(a.count));
   }
   if (warm) {
     const double p = static_cast<double>(a.count) / static_cast<double>(lines_);

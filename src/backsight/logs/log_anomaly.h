@@ -3,8 +3,9 @@
 // For every line (after its template is known) the scorer returns a score per signal and their
 // maximum; a score > 1 means anomalous (the vmanomaly convention used across Backsight):
 //   new   - the template first appeared after the warm-up, within the last `novelty_window_ns`:
-//           2 on its first line, then 1 + 1/sqrt(count) (so every early line of a new kind of
-//           message stands out, fading as it repeats).
+//           2 / sqrt(count), so its first three lines are anomalous (2, 1.41, 1.15) and later
+//           ones fade below 1 (the template itself stays reported as new; a new template that
+//           stays uncommon keeps its rare score).
 //   rare  - log(1/p) / log(1/rare_fraction), p = the template's share of all lines so far
 //           (> 1 when rarer than rare_fraction), after the warm-up.
 //   rate  - the template's count in the current time bucket against its own normal: an
