@@ -10,7 +10,9 @@
 //    of the period. Catches bursts after quiet spells and "wrong for this time of day" values.
 //  * Changepoint: a two-sided CUSUM (Page, "Continuous inspection schemes", Biometrika 1954) of the
 //    value standardised by its slowly updated mean and variance; catches drifts and shifts that
-//    stay inside the envelopes (a slow decline, a level change within the usual range).
+//    stay inside the envelopes (a slow decline, a level change within the usual range). An
+//    alarm's severity is Page's estimate of the shift size, k + S/N in standard deviations (N =
+//    samples since the alarming sum left zero): an abrupt shift ranks above a slow accumulation.
 //  * Rest periods: after a novelty, the same class of evidence rests (kGlobalRest / kLocalRest
 //    samples), so one event is reported once and a ramp does not alarm at every new maximum.
 // Forecast (for yhat and its band only): exponentially weighted level (Brown's simple exponential
@@ -242,9 +244,10 @@ class DefaultDetector final : public Detector {
     ev.local_excess = st_.local_env.Update(x, kLocalTau, kLocalMinSamples);
     if (bin >= 0) ev.local_excess = std::max(ev.local_excess, PhaseExcess(bin, x));
 
-    // A changepoint (two-sided CUSUM alarm) counts as local evidence of excess 2 * S / h.
+    // A changepoint (two-sided CUSUM alarm) counts as local evidence whose excess is the estimated
+    // size of the shift in standard deviations.
     const double cp = st_.cusum.Update(x, floor, st_.stats.accepted >= kCusumMinSamples);
-    if (cp > 1) ev.local_excess = std::max(ev.local_excess, 2 * cp);
+    if (cp > 1) ev.local_excess = std::max(ev.local_excess, st_.cusum.shift());
     ApplyRestPeriods(&ev);
     // Calibration and decision.
     r->raw_score = std::max(ev.global_excess, ev.local_excess);
