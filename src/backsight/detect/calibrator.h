@@ -11,7 +11,8 @@ struct NoveltyEvidence {
   /// envelope widths (0 = inside).
   double global_excess = 0;
   /// Excess beyond the recent-regime (forgetting) envelope of the value, or beyond the envelope
-  /// of values seen at the same phase of a strong period, in envelope widths.
+  /// of values seen at the same phase of a strong period, in envelope widths; or, at a CUSUM
+  /// changepoint alarm, the estimated shift size in standard deviations.
   double local_excess = 0;
 };
 

@@ -10,7 +10,11 @@
 //    of the period. Catches bursts after quiet spells and "wrong for this time of day" values.
 //  * Changepoint: a two-sided CUSUM (Page, "Continuous inspection schemes", Biometrika 1954) of the
 //    value standardised by its slowly updated mean and variance; catches drifts and shifts that
-//    stay inside the envelopes (a slow decline, a level change within the usual range).
+//    stay inside the envelopes (a slow decline, a level change within the usual range). For series
+//    whose period is strong enough for per-phase envelopes the CUSUM watches the deseasonalised
+//    value (value minus its phase's profile), so the seasonal swing is not taken for a shift. An
+//    alarm's severity is Page's estimate of the shift size, k + S/N in standard deviations (N =
+//    samples since the alarming sum left zero): an abrupt shift ranks above a slow accumulation.
 //  * Rest periods: after a novelty, the same class of evidence rests (kGlobalRest / kLocalRest
 //    samples), so one event is reported once and a ramp does not alarm at every new maximum.
 // Forecast (for yhat and its band only): exponentially weighted level (Brown's simple exponential
@@ -242,9 +246,16 @@ class DefaultDetector final : public Detector {
     ev.local_excess = st_.local_env.Update(x, kLocalTau, kLocalMinSamples);
     if (bin >= 0) ev.local_excess = std::max(ev.local_excess, PhaseExcess(bin, x));
 
-    // A changepoint (two-sided CUSUM alarm) counts as local evidence of excess 2 * S / h.
-    const double cp = st_.cusum.Update(x, floor, st_.stats.accepted >= kCusumMinSamples);
-    if (cp > 1) ev.local_excess = std::max(ev.local_excess, 2 * cp);
+    // A changepoint (two-sided CUSUM alarm) counts as local evidence whose excess is the estimated
+    // size of the shift in standard deviations. For series with a period strong enough for
+    // per-phase envelopes, the CUSUM watches the deseasonalised value (x minus its phase's
+    // profile), so the daily swing itself is not mistaken for a shift.
+    double x_cusum = x;
+    if (bin >= 0 && st_.seas_scale.n > 10 && st_.period_finder.strength() >= kPhaseStrength) {
+      x_cusum = x - st_.profile[bin];
+    }
+    const double cp = st_.cusum.Update(x_cusum, floor, st_.stats.accepted >= kCusumMinSamples);
+    if (cp > 1) ev.local_excess = std::max(ev.local_excess, st_.cusum.shift());
     ApplyRestPeriods(&ev);
     // Calibration and decision.
     r->raw_score = std::max(ev.global_excess, ev.local_excess);

@@ -96,9 +96,18 @@ double Cusum::Update(double x, double floor, bool armed) {
   if (armed) {
     pos_ = std::max(0.0, pos_ + z - k_);
     neg_ = std::max(0.0, neg_ - z - k_);
+    pos_n_ = pos_ > 0 ? pos_n_ + 1 : 0;
+    neg_n_ = neg_ > 0 ? neg_n_ + 1 : 0;
   }
   const double stat = std::max(pos_, neg_) / h_;
-  if (stat > 1) pos_ = neg_ = 0;
+  if (stat > 1) {
+    // Page's estimate of the shift: k + S / (samples since the sum last left zero).
+    const bool up = pos_ >= neg_;
+    shift_ =
+        up ? k_ + pos_ / std::max<uint32_t>(pos_n_, 1) : k_ + neg_ / std::max<uint32_t>(neg_n_, 1);
+    pos_ = neg_ = 0;
+    pos_n_ = neg_n_ = 0;
+  }
   ++n_;
   const double a = std::max(alpha_, 1.0 / static_cast<double>(n_));
   const double d = x - mean_;
@@ -112,6 +121,9 @@ void Cusum::Save(ByteWriter* w) const {
   w->PutDouble(var_);
   w->PutDouble(pos_);
   w->PutDouble(neg_);
+  w->PutU32(pos_n_);
+  w->PutU32(neg_n_);
+  w->PutDouble(shift_);
   w->PutU64(n_);
 }
 
@@ -120,6 +132,10 @@ Status Cusum::Restore(ByteReader* r) {
   BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&var_, "cusum.var"));
   BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&pos_, "cusum.pos"));
   BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&neg_, "cusum.neg"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&pos_n_, "cusum.pos_n"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&neg_n_, "cusum.neg_n"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&shift_, "cusum.shift"));
+  if (!(shift_ >= 0) || !std::isfinite(shift_)) return Status::Corruption("cusum.shift invalid");
   return r->GetU64(&n_, "cusum.n");
 }
 

@@ -67,7 +67,7 @@ class RollingMean {
 /// Two-sided CUSUM changepoint statistic (E. S. Page, "Continuous inspection schemes",
 /// Biometrika 41, 1954). The value is standardised by an exponentially weighted mean and variance
 /// (weight `alpha`, updated after scoring); S+ = max(0, S+ + z - k), S- = max(0, S- - z - k).
-/// Both sums restart after an alarm.
+/// Both sums restart after an alarm; the alarm's shift estimate (see shift()) is kept.
 class Cusum {
  public:
   /// `alpha` in (0, 1): weight of a new sample in the mean/variance; `k`, `h` in standard
@@ -76,12 +76,17 @@ class Cusum {
   /// Feeds x (series units; `floor` = smallest meaningful standard deviation, > 0). Accumulates
   /// only when `armed`. Returns max(S+, S-) / h before the restart: > 1 means a changepoint alarm.
   double Update(double x, double floor, bool armed);
+  /// Estimated size of the shift behind the latest alarm, in standard deviations: k + S / N, N =
+  /// samples since the alarming sum last left zero (Page 1954; Montgomery, "Introduction to
+  /// Statistical Quality Control", 9.1). 0 before the first alarm.
+  double shift() const { return shift_; }
   void Save(ByteWriter* w) const;
   Status Restore(ByteReader* r);
 
  private:
   double alpha_, k_, h_;
-  double mean_ = 0, var_ = 0, pos_ = 0, neg_ = 0;
+  double mean_ = 0, var_ = 0, pos_ = 0, neg_ = 0, shift_ = 0;
+  uint32_t pos_n_ = 0, neg_n_ = 0;
   uint64_t n_ = 0;
 };
 
