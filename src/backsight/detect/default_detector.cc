@@ -41,7 +41,7 @@
 namespace backsight::detect {
 namespace {
 
-constexpr uint32_t kStateMagic = 0x42534431;  // "BSD1"
+constexpr uint32_t kStateMagic = 0x42534432;  // "BSD2" (BSD1 had no CUSUM run lengths/shift)
 constexpr double kClip = 4.0;                 // residual clipping, in robust scales
 constexpr double kLevelAlpha = 0.1;           // smoothing weight of the level
 constexpr double kScaleAlpha = 0.02;          // smoothing weight of the robust scales
