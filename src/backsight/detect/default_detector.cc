@@ -41,14 +41,20 @@
 namespace backsight::detect {
 namespace {
 
-constexpr uint32_t kStateMagic = 0x42534432;  // "BSD2" (BSD1 had no CUSUM run lengths/shift)
-constexpr double kClip = 4.0;                 // residual clipping, in robust scales
-constexpr double kLevelAlpha = 0.1;           // smoothing weight of the level
-constexpr double kScaleAlpha = 0.02;          // smoothing weight of the robust scales
-constexpr double kProfileAlpha = 0.1;         // smoothing weight of a seasonal profile bin
-constexpr int kMaxBins = 96;                  // seasonal profile resolution (bins per period)
-constexpr double kStrongSeasonality = 0.6;    // ACF above which the seasonal model is trusted
-constexpr uint32_t kGlobalMinSamples = 50;    // envelope must have seen this many values
+// State format. BSD3: the rolling mean's ring holds x / 16; learning from winsorised values.
+// BSD2 had no such scaling, BSD1 no CUSUM run lengths/shift; both are refused on restore.
+constexpr uint32_t kStateMagic = 0x42534433;  // "BSD3"
+constexpr uint32_t kOldStateMagics[] = {0x42534431, 0x42534432};
+constexpr double kClip = 4.0;  // Huber clipping of residuals, in robust scales
+// Learning uses the value winsorised to the whole-history envelope widened by this many widths on
+// each side, so an extreme value widens the envelope at most (1 + 2 kWinsorWidths)-fold.
+constexpr double kWinsorWidths = 3.0;
+constexpr double kLevelAlpha = 0.1;         // smoothing weight of the level
+constexpr double kScaleAlpha = 0.02;        // smoothing weight of the robust scales
+constexpr double kProfileAlpha = 0.1;       // smoothing weight of a seasonal profile bin
+constexpr int kMaxBins = 96;                // seasonal profile resolution (bins per period)
+constexpr double kStrongSeasonality = 0.6;  // ACF above which the seasonal model is trusted
+constexpr uint32_t kGlobalMinSamples = 50;  // envelope must have seen this many values
 constexpr uint32_t kLocalMinSamples = 100;
 constexpr double kLocalTau = 500;       // samples
 constexpr double kBandScales = 5.0;     // yhat band half-width in robust scales
@@ -221,10 +227,12 @@ class DefaultDetector final : public Detector {
       return Status::OutOfRange(std::string("rejected sample: ") + RejectReasonName(why));
     }
     TrackSampling(ts, x);
+    // Evidence is computed from x, every part of the state learns from xw.
+    const double xw = Winsorise(x);
 
     // Expected value: the seasonal forecast for strongly periodic series, else the smoothed level.
     const double floor = std::max(st_.resolution * 0.5, 1e-9 * (std::fabs(st_.level) + 1e-12));
-    const double e_level = x - st_.level;
+    const double e_level = SaturatingDiff(xw, st_.level);
     double yhat = st_.level;
     double yscale = std::max(st_.level_scale.s, floor);
     int bin = -1;
@@ -232,7 +240,7 @@ class DefaultDetector final : public Detector {
     if (st_.period_ns > 0) {
       bin = PhaseBin(ts);
       const double pred = st_.seas_level + st_.profile[bin];
-      e_seas = x - pred;
+      e_seas = SaturatingDiff(xw, pred);
       if (st_.seas_scale.n > 10 && st_.period_finder.strength() > kStrongSeasonality) {
         yhat = pred;
         yscale = std::max(st_.seas_scale.s, floor);
@@ -240,19 +248,19 @@ class DefaultDetector final : public Detector {
     }
 
     NoveltyEvidence ev;
-    const double mean10 = st_.value_mean.Add(x);
-    ev.global_excess = std::max(st_.value_env.Update(x, kGlobalMinSamples),
+    const double mean10 = st_.value_mean.Add(xw);
+    ev.global_excess = std::max(st_.value_env.Update(x, xw, kGlobalMinSamples),
                                 st_.mean_env.Update(mean10, kGlobalMinSamples + 10));
-    ev.local_excess = st_.local_env.Update(x, kLocalTau, kLocalMinSamples);
-    if (bin >= 0) ev.local_excess = std::max(ev.local_excess, PhaseExcess(bin, x));
+    ev.local_excess = st_.local_env.Update(x, xw, kLocalTau, kLocalMinSamples);
+    if (bin >= 0) ev.local_excess = std::max(ev.local_excess, PhaseExcess(bin, x, xw));
 
     // A changepoint (two-sided CUSUM alarm) counts as local evidence whose excess is the estimated
     // size of the shift in standard deviations. For series with a period strong enough for
     // per-phase envelopes, the CUSUM watches the deseasonalised value (x minus its phase's
     // profile), so the daily swing itself is not mistaken for a shift.
-    double x_cusum = x;
+    double x_cusum = xw;
     if (bin >= 0 && st_.seas_scale.n > 10 && st_.period_finder.strength() >= kPhaseStrength) {
-      x_cusum = x - st_.profile[bin];
+      x_cusum = xw - st_.profile[bin];
     }
     const double cp = st_.cusum.Update(x_cusum, floor, st_.stats.accepted >= kCusumMinSamples);
     if (cp > 1) ev.local_excess = std::max(ev.local_excess, st_.cusum.shift());
@@ -267,7 +275,7 @@ class DefaultDetector final : public Detector {
     r->yhat_lower = yhat - kBandScales * yscale;
     r->yhat_upper = yhat + kBandScales * yscale;
 
-    LearnPredictors(ts, x, e_level, bin, e_seas, floor);
+    LearnPredictors(ts, x, xw, e_level, bin, e_seas, floor);
     return Status::OK();
   }
 
@@ -283,6 +291,14 @@ class DefaultDetector final : public Detector {
     uint32_t magic, warm;
     BACKSIGHT_RETURN_IF_ERROR(rd.GetU32(&magic, "magic"));
     if (magic != kStateMagic) {
+      for (uint32_t old : kOldStateMagics) {
+        if (magic == old) {
+          return Status::Corruption(
+              std::string("default-detector state in an older format (magic at byte 0 is BSD") +
+              static_cast<char>(old & 0xff) +
+              "); this version (BSD3) cannot restore it, the series must be learnt afresh");
+        }
+      }
       return Status::Corruption("not a default-detector state (bad magic at byte 0)");
     }
     BACKSIGHT_RETURN_IF_ERROR(rd.GetU32(&warm, "warmup_samples"));
@@ -312,23 +328,39 @@ class DefaultDetector final : public Detector {
     st_.step_ns = st_.step_ns == 0
                       ? step
                       : st_.step_ns + 0.05 * (std::min(step, 4 * st_.step_ns) - st_.step_ns);
-    const double d = std::fabs(x - st_.last);
+    const double d = std::fabs(SaturatingDiff(x, st_.last));
     if (d > 0 && (st_.resolution == 0 || d < st_.resolution)) st_.resolution = d;
+  }
+
+  // Winsorised copy of x that the state learns from: x clamped to the whole-history envelope
+  // widened by kWinsorWidths widths on each side (the width floored at the series' resolution). The
+  // cleaned-value form of robust exponential smoothing (Gelper, Fried & Croux, "Robust forecasting
+  // with exponential and Holt-Winters smoothing", J. Forecasting 29, 2010), with a bound taken from
+  // the range seen instead of a scale: a single value far outside anything seen moves every part of
+  // the state by a bounded amount, while a lasting new level widens the envelope geometrically and
+  // is learnt within a few dozen samples. Before the envelope has a width, x is returned as is.
+  double Winsorise(double x) const {
+    if (st_.value_env.n() == 0) return x;
+    const double w =
+        std::max(SaturatingDiff(st_.value_env.hi(), st_.value_env.lo()), st_.resolution);
+    if (!(w > 0)) return x;
+    const double m = kWinsorWidths * w;  // +inf when w is near DBL_MAX: then no clipping
+    return std::clamp(x, st_.value_env.lo() - m, st_.value_env.hi() + m);
   }
 
   // Novelty of x against the envelope of values seen at the same phase of a strong period, in
   // units of that envelope's width (floored at kPhaseWidthFloor of the global width); 0 until the
-  // bin has kPhaseMinSamples values. Then widens the bin's envelope.
-  double PhaseExcess(int bin, double x) {
+  // bin has kPhaseMinSamples values. Then widens the bin's envelope with the winsorised xw.
+  double PhaseExcess(int bin, double x, double xw) {
     double ex = 0;
-    const double gw = st_.value_env.hi() - st_.value_env.lo();
+    const double gw = SaturatingDiff(st_.value_env.hi(), st_.value_env.lo());
     if (st_.period_finder.strength() >= kPhaseStrength && st_.phase_n[bin] >= kPhaseMinSamples &&
         gw > 0) {
       const double wb =
           std::max<double>(st_.phase_hi[bin] - st_.phase_lo[bin], kPhaseWidthFloor * gw);
       ex = std::max(0.0, std::max(x - st_.phase_hi[bin], st_.phase_lo[bin] - x) / wb);
     }
-    const float xf = static_cast<float>(x);
+    const float xf = SaturatingFloat(xw);
     if (st_.phase_n[bin] == 0) st_.phase_lo[bin] = st_.phase_hi[bin] = xf;
     st_.phase_lo[bin] = std::min(st_.phase_lo[bin], xf);
     st_.phase_hi[bin] = std::max(st_.phase_hi[bin], xf);
@@ -363,18 +395,23 @@ class DefaultDetector final : public Detector {
     return std::min(st_.bins - 1, static_cast<int>(static_cast<double>(m) / p * st_.bins));
   }
 
-  void LearnPredictors(TimestampNs ts, double x, double e_level, int bin, double e_seas,
+  // Learning with bounded influence: the level and the seasonal model take Huber-clipped
+  // residuals (at kClip robust scales; P. J. Huber, Ann. Math. Statist. 35, 1964, as used by
+  // Gelper, Fried & Croux 2010), the scales clipped absolute residuals, the period finder xw.
+  void LearnPredictors(TimestampNs ts, double x, double xw, double e_level, int bin, double e_seas,
                        double floor) {
     if (bin >= 0) {
       const double sc = std::max(st_.seas_scale.s, floor);
       const double ce = std::clamp(e_seas, -kClip * sc, kClip * sc);
       st_.seas_scale.Update(std::fabs(e_seas));
       st_.seas_level += kLevelAlpha * ce;
-      st_.profile[bin] += static_cast<float>(kProfileAlpha * ce);
+      const float p = st_.profile[bin] + SaturatingFloat(kProfileAlpha * ce);
+      if (std::isfinite(p)) st_.profile[bin] = p;
     }
-    if (st_.period_finder.Add(ts, x)) MaybeAdoptPeriod();
+    if (st_.period_finder.Add(ts, xw)) MaybeAdoptPeriod();
+    const double sl = std::max(st_.level_scale.s, floor);
     st_.level_scale.Update(std::fabs(e_level));
-    st_.level += kLevelAlpha * e_level;
+    st_.level += kLevelAlpha * std::clamp(e_level, -kClip * sl, kClip * sl);
     st_.last = x;
     st_.last_ts = ts;
     ++st_.stats.accepted;
