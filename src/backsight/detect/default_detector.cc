@@ -70,6 +70,9 @@ constexpr double kCusumDrift = 1.0;        // k, in standard deviations
 constexpr double kCusumThreshold = 50.0;   // h, in standard deviations
 constexpr uint64_t kCusumMinSamples = 100;
 constexpr int kLocalRest = 100;  // samples
+// Changepoint alarms in the same direction less than this many samples apart are one drift, whose
+// severity is the sum of their shift estimates (one rest period: the alarms a rest would hide).
+constexpr uint32_t kDriftWindow = kLocalRest;
 
 /// Robust scale of a residual stream: EW mean absolute residual with clipped updates.
 struct RobustScale {
@@ -120,6 +123,9 @@ struct State {
   std::array<uint8_t, kMaxBins> phase_n{};
   int global_rest = 0;  // samples left in the rest periods of the envelope evidence
   int local_rest = 0;
+  double drift = 0;          // accumulated shift of the current drift, in standard deviations
+  uint32_t since_alarm = 0;  // samples since the latest changepoint alarm (saturates)
+  int8_t drift_dir = 0;      // direction of the current drift (+1 up, -1 down, 0 none)
   RollingMean value_mean;
 
   void Save(ByteWriter* w) const;
@@ -167,6 +173,9 @@ void State::Save(ByteWriter* w) const {
   }
   w->PutU32(static_cast<uint32_t>(global_rest));
   w->PutU32(static_cast<uint32_t>(local_rest));
+  w->PutDouble(drift);
+  w->PutU32(since_alarm);
+  w->PutU8(static_cast<uint8_t>(drift_dir + 1));
 }
 
 Status State::Restore(ByteReader* r) {
@@ -207,6 +216,13 @@ Status State::Restore(ByteReader* r) {
   if (g > kGlobalRest || l > kLocalRest) return Status::Corruption("rest period out of range");
   global_rest = static_cast<int>(g);
   local_rest = static_cast<int>(l);
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&drift, "drift"));
+  if (!(drift >= 0) || !std::isfinite(drift)) return Status::Corruption("drift invalid");
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&since_alarm, "since_alarm"));
+  uint8_t dir;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&dir, "drift_dir"));
+  if (dir > 2) return Status::Corruption("drift_dir out of range");
+  drift_dir = static_cast<int8_t>(dir - 1);
   return Status::OK();
 }
 
@@ -263,13 +279,27 @@ class DefaultDetector final : public Detector {
       x_cusum = xw - st_.profile[bin];
     }
     const double cp = st_.cusum.Update(x_cusum, floor, st_.stats.accepted >= kCusumMinSamples);
-    if (cp > 1) ev.local_excess = std::max(ev.local_excess, st_.cusum.shift());
+    // Alarms in the same direction in quick succession are one drift that keeps going: its
+    // accumulated shift ranks it (anomaly_score only; the likelihood and the decision use the
+    // alarm's own shift), so a long decline outranks a single step of the same size.
+    if (cp > 1) {
+      const bool same = st_.cusum.direction() == st_.drift_dir && st_.since_alarm <= kDriftWindow;
+      st_.drift = (same ? st_.drift : 0.0) + st_.cusum.shift();
+      st_.drift_dir = static_cast<int8_t>(st_.cusum.direction());
+      st_.since_alarm = 0;
+      ev.local_excess = std::max(ev.local_excess, st_.cusum.shift());
+      ev.drift = st_.drift;
+    } else if (st_.since_alarm < UINT32_MAX) {
+      ++st_.since_alarm;
+    }
     ApplyRestPeriods(&ev);
     // Calibration and decision.
     r->raw_score = std::max(ev.global_excess, ev.local_excess);
     r->likelihood = NoveltyLikelihood(ev);
-    r->anomaly_score = AnomalyScoreFromLikelihood(r->likelihood);
     r->warming_up = st_.stats.accepted < static_cast<uint64_t>(opt_.warmup_samples);
+    // During warm-up the score is capped at 1 (never "anomalous" while is_anomaly cannot be set).
+    r->anomaly_score = AnomalyScore(ev);
+    if (r->warming_up) r->anomaly_score = std::min(r->anomaly_score, 1.0);
     r->is_anomaly = !r->warming_up && r->anomaly_score > 1.0;
     r->yhat = yhat;
     r->yhat_lower = yhat - kBandScales * yscale;
@@ -383,6 +413,7 @@ class DefaultDetector final : public Detector {
     if (st_.local_rest > 0) {
       --st_.local_rest;
       ev->local_excess = 0;
+      ev->drift = 0;
     } else if (ev->local_excess > kLocalTrigger) {
       st_.local_rest = kLocalRest;
     }

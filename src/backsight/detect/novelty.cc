@@ -122,6 +122,7 @@ double Cusum::Update(double x, double floor, bool armed) {
   if (stat > 1) {
     // Page's estimate of the shift: k + S / (samples since the sum last left zero).
     const bool up = pos_ >= neg_;
+    dir_ = up ? 1 : -1;
     shift_ =
         up ? k_ + pos_ / std::max<uint32_t>(pos_n_, 1) : k_ + neg_ / std::max<uint32_t>(neg_n_, 1);
     pos_ = neg_ = 0;
@@ -144,6 +145,7 @@ void Cusum::Save(ByteWriter* w) const {
   w->PutU32(neg_n_);
   w->PutDouble(shift_);
   w->PutU64(n_);
+  w->PutU8(static_cast<uint8_t>(dir_ + 1));
 }
 
 Status Cusum::Restore(ByteReader* r) {
@@ -155,7 +157,12 @@ Status Cusum::Restore(ByteReader* r) {
   BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&neg_n_, "cusum.neg_n"));
   BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&shift_, "cusum.shift"));
   if (!(shift_ >= 0) || !std::isfinite(shift_)) return Status::Corruption("cusum.shift invalid");
-  return r->GetU64(&n_, "cusum.n");
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU64(&n_, "cusum.n"));
+  uint8_t dir;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&dir, "cusum.direction"));
+  if (dir > 2) return Status::Corruption("cusum.direction out of range");
+  dir_ = static_cast<int8_t>(dir - 1);
+  return Status::OK();
 }
 
 }  // namespace backsight::detect

@@ -97,6 +97,8 @@ class Cusum {
   /// samples since the alarming sum last left zero (Page 1954; Montgomery, "Introduction to
   /// Statistical Quality Control", 9.1). 0 before the first alarm.
   double shift() const { return shift_; }
+  /// Direction of the latest alarm: +1 upward shift, -1 downward, 0 before the first alarm.
+  int direction() const { return dir_; }
   void Save(ByteWriter* w) const;
   Status Restore(ByteReader* r);
 
@@ -105,6 +107,7 @@ class Cusum {
   double mean_ = 0, var_ = 0, pos_ = 0, neg_ = 0, shift_ = 0;
   uint32_t pos_n_ = 0, neg_n_ = 0;
   uint64_t n_ = 0;
+  int8_t dir_ = 0;
 };
 
 }  // namespace backsight::detect
