@@ -21,7 +21,10 @@
 // smoothing), or level + seasonal profile (additive Holt-Winters without trend) once a strong
 // period is found; robust scale = EW mean absolute residual with clipped updates. Calibration
 // (calibrator.h): evidence -> likelihood with a fixed severity order -> anomaly_score. Decision:
-// is_anomaly = anomaly_score > 1 after warm-up.
+// is_anomaly = anomaly_score > 1 after warm-up (the score is capped at 1 during warm-up).
+// Robustness: evidence comes from the raw value, but every part of the state learns from the value
+// winsorised to the whole-history envelope +- kWinsorWidths widths (see Winsorise), so one extreme
+// value is an anomaly, not a new normal; arithmetic saturates instead of overflowing.
 //
 // O(1) per sample; the state is 1-2.2 KiB (most of it the seasonal profile) and restores
 // bit-exactly.
