@@ -51,7 +51,7 @@ constexpr uint32_t kOldStateMagics[] = {0x42534431, 0x42534432};
 constexpr double kClip = 4.0;  // Huber clipping of residuals, in robust scales
 // Learning uses the value winsorised to the whole-history envelope widened by this many widths on
 // each side, so an extreme value widens the envelope at most (1 + 2 kWinsorWidths)-fold.
-constexpr double kWinsorWidths = 3.0;
+constexpr double kWinsorWidths = 4.0;
 constexpr double kLevelAlpha = 0.1;         // smoothing weight of the level
 constexpr double kScaleAlpha = 0.02;        // smoothing weight of the robust scales
 constexpr double kProfileAlpha = 0.1;       // smoothing weight of a seasonal profile bin
