@@ -91,6 +91,37 @@ TEST_F(DetectCliTest, ScoresAFileWithHeaderAndSummary) {
   EXPECT_NE(r.err.find("warm-up"), std::string::npos) << r.err;
 }
 
+// The bundled demo: the summary lists intervals highest peak first, the machine failure (the
+// long temperature decline of 2014-02-07..09, NAB realKnownCause) is among the ten listed, and no
+// warm-up row scores above 1.
+TEST_F(DetectCliTest, DemoSummaryRanksByPeakAndShowsTheFailure) {
+  RunResult r = Run(std::string("detect '") + BACKSIGHT_DEMO_CSV + "'");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::vector<double> peaks;
+  bool failure = false, in_table = false;
+  for (const std::string& line : Lines(r.err)) {
+    if (line.find("peak score") != std::string::npos) {
+      in_table = true;
+      continue;
+    }
+    if (!in_table || line.rfind("    20", 0) != 0) continue;
+    // "    start(19)  end(19)  peak(10)  peak at(19)  rows"
+    peaks.push_back(std::stod(line.substr(4 + 19 + 2 + 19 + 2, 10)));
+    failure = failure || line.find("2014-02-08") != std::string::npos;
+  }
+  ASSERT_EQ(peaks.size(), 10u) << r.err;
+  for (size_t i = 1; i < peaks.size(); ++i) EXPECT_GE(peaks[i - 1], peaks[i]) << r.err;
+  EXPECT_TRUE(failure) << r.err;
+  const auto rows = Lines(r.out);
+  int scored = 0;
+  for (size_t i = 1; i < rows.size() && scored < 500; ++i) {
+    const std::string score = rows[i].substr(rows[i].find(',', 20) + 1);
+    if (score[0] == ',') continue;  // rejected row
+    ++scored;
+    ASSERT_LE(std::stod(score), 1.0) << rows[i];
+  }
+}
+
 TEST_F(DetectCliTest, QuietWritesNothingOnStderrAndOutputGoesToFile) {
   const std::string in = Write("cpu.csv", Series(50));
   const std::string out = dir_ + "/scores.csv";

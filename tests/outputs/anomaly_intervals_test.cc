@@ -50,5 +50,19 @@ TEST(AnomalyIntervalTrackerTest, PeakIsFirstRowWithTheMaximum) {
   EXPECT_EQ(t.intervals()[0].end_ns, 30);
 }
 
+TEST(TopIntervalsByPeakTest, HighestPeakFirstTiesByTime) {
+  std::vector<AnomalyInterval> ivs;
+  const double peaks[] = {1.2, 5.0, 1.7, 5.0, 3.1, 1.01};
+  for (int i = 0; i < 6; ++i) ivs.push_back(AnomalyInterval{i * 10, i * 10, peaks[i], i * 10, 1});
+  const auto top = TopIntervalsByPeak(ivs, 4);
+  ASSERT_EQ(top.size(), 4u);
+  EXPECT_EQ(top[0].start_ns, 10);  // 5.0, earlier of the two
+  EXPECT_EQ(top[1].start_ns, 30);  // 5.0
+  EXPECT_EQ(top[2].start_ns, 40);  // 3.1
+  EXPECT_EQ(top[3].start_ns, 20);  // 1.7
+  EXPECT_EQ(TopIntervalsByPeak(ivs, 100).size(), 6u);
+  EXPECT_TRUE(TopIntervalsByPeak({}, 10).empty());
+}
+
 }  // namespace
 }  // namespace backsight::outputs

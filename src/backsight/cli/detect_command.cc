@@ -153,22 +153,14 @@ void PrintSummary(const FileReport& r) {
   out += "  anomalies: " + std::to_string(r.tracker.anomalous_rows()) + " rows in " +
          std::to_string(ivs.size()) + (ivs.size() == 1 ? " interval\n" : " intervals\n");
   if (!ivs.empty()) {
-    // The 10 intervals with the highest peaks, listed in time order.
+    // The 10 intervals with the highest peaks, highest first.
     constexpr size_t kShown = 10;
-    std::vector<size_t> idx(ivs.size());
-    for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-    if (idx.size() > kShown) {
-      std::partial_sort(idx.begin(), idx.begin() + kShown, idx.end(),
-                        [&](size_t a, size_t b) { return ivs[a].peak_score > ivs[b].peak_score; });
-      idx.resize(kShown);
-      std::sort(idx.begin(), idx.end());
-    }
+    const std::vector<outputs::AnomalyInterval> top = outputs::TopIntervalsByPeak(ivs, kShown);
     char line[256];
     std::snprintf(line, sizeof line, "    %-19s  %-19s  %10s  %-19s  %6s\n", "start", "end",
                   "peak score", "peak at", "rows");
     out += line;
-    for (size_t i : idx) {
-      const auto& iv = ivs[i];
+    for (const outputs::AnomalyInterval& iv : top) {
       std::snprintf(line, sizeof line, "    %-19s  %-19s  %10s  %-19s  %6llu\n",
                     FormatTimestamp(iv.start_ns).c_str(), FormatTimestamp(iv.end_ns).c_str(),
                     PrintScore(iv.peak_score).c_str(), FormatTimestamp(iv.peak_ns).c_str(),
@@ -177,7 +169,7 @@ void PrintSummary(const FileReport& r) {
     }
     if (ivs.size() > kShown) {
       out += "    ... and " + std::to_string(ivs.size() - kShown) +
-             " more (the 10 highest peaks are shown)\n";
+             " more (the 10 highest peaks are shown, highest first)\n";
     }
   }
   std::fputs(out.c_str(), stderr);
@@ -376,7 +368,8 @@ Output (-o, default stdout), one line per input row, timestamps as 'YYYY-MM-DD H
   jsonl  {"timestamp","value","anomaly_score","is_anomaly","yhat","yhat_lower","yhat_upper",
           "warming_up"}  (yhat* are null while unknown)
 With several files, CSV gets a leading 'file' column and JSON lines a "file" field.
-anomaly_score > 1 means anomalous; is_anomaly is never set during the detector's warm-up.
+anomaly_score > 1 means anomalous; during the detector's warm-up (the first 500 rows) is_anomaly
+is never set and anomaly_score is capped at 1 (JSON lines mark those rows "warming_up":true).
 
 Rows the detector refuses are not errors: a non-finite or missing value, a duplicate timestamp
 or one earlier than the previous row. They are written with an empty anomaly_score and
@@ -386,7 +379,7 @@ A malformed row (unparseable timestamp or value, too few fields, broken quoting)
 'file:line: reason' is printed, output written so far is kept, and the exit code is 3.
 
 Summary (stderr, unless --quiet): per file rows read/scored/rejected by reason, warm-up length,
-anomalous intervals (start, end, peak score, peak time, rows; the 10 highest peaks).
+anomalous intervals (start, end, peak score, peak time, rows; the 10 highest peaks, highest first).
 --plot draws the series, its expected band (yhat_lower..yhat_upper), anomalies in red and the
 anomaly score; .png or .svg image, or .html page embedding the SVG and a table of intervals.
 

@@ -21,7 +21,10 @@
 // smoothing), or level + seasonal profile (additive Holt-Winters without trend) once a strong
 // period is found; robust scale = EW mean absolute residual with clipped updates. Calibration
 // (calibrator.h): evidence -> likelihood with a fixed severity order -> anomaly_score. Decision:
-// is_anomaly = anomaly_score > 1 after warm-up.
+// is_anomaly = anomaly_score > 1 after warm-up (the score is capped at 1 during warm-up).
+// Robustness: evidence comes from the raw value, but every part of the state learns from the value
+// winsorised to the whole-history envelope +- kWinsorWidths widths (see Winsorise), so one extreme
+// value is an anomaly, not a new normal; arithmetic saturates instead of overflowing.
 //
 // O(1) per sample; the state is 1-2.2 KiB (most of it the seasonal profile) and restores
 // bit-exactly.
@@ -41,14 +44,20 @@
 namespace backsight::detect {
 namespace {
 
-constexpr uint32_t kStateMagic = 0x42534432;  // "BSD2" (BSD1 had no CUSUM run lengths/shift)
-constexpr double kClip = 4.0;                 // residual clipping, in robust scales
-constexpr double kLevelAlpha = 0.1;           // smoothing weight of the level
-constexpr double kScaleAlpha = 0.02;          // smoothing weight of the robust scales
-constexpr double kProfileAlpha = 0.1;         // smoothing weight of a seasonal profile bin
-constexpr int kMaxBins = 96;                  // seasonal profile resolution (bins per period)
-constexpr double kStrongSeasonality = 0.6;    // ACF above which the seasonal model is trusted
-constexpr uint32_t kGlobalMinSamples = 50;    // envelope must have seen this many values
+// State format. BSD3: the rolling mean's ring holds x / 16; learning from winsorised values.
+// BSD2 had no such scaling, BSD1 no CUSUM run lengths/shift; both are refused on restore.
+constexpr uint32_t kStateMagic = 0x42534433;  // "BSD3"
+constexpr uint32_t kOldStateMagics[] = {0x42534431, 0x42534432};
+constexpr double kClip = 4.0;  // Huber clipping of residuals, in robust scales
+// Learning uses the value winsorised to the whole-history envelope widened by this many widths on
+// each side, so an extreme value widens the envelope at most (1 + 2 kWinsorWidths)-fold.
+constexpr double kWinsorWidths = 4.0;
+constexpr double kLevelAlpha = 0.1;         // smoothing weight of the level
+constexpr double kScaleAlpha = 0.02;        // smoothing weight of the robust scales
+constexpr double kProfileAlpha = 0.1;       // smoothing weight of a seasonal profile bin
+constexpr int kMaxBins = 96;                // seasonal profile resolution (bins per period)
+constexpr double kStrongSeasonality = 0.6;  // ACF above which the seasonal model is trusted
+constexpr uint32_t kGlobalMinSamples = 50;  // envelope must have seen this many values
 constexpr uint32_t kLocalMinSamples = 100;
 constexpr double kLocalTau = 500;       // samples
 constexpr double kBandScales = 5.0;     // yhat band half-width in robust scales
@@ -64,6 +73,9 @@ constexpr double kCusumDrift = 1.0;        // k, in standard deviations
 constexpr double kCusumThreshold = 50.0;   // h, in standard deviations
 constexpr uint64_t kCusumMinSamples = 100;
 constexpr int kLocalRest = 100;  // samples
+// Changepoint alarms in the same direction less than this many samples apart are one drift, whose
+// severity is the sum of their shift estimates (one rest period: the alarms a rest would hide).
+constexpr uint32_t kDriftWindow = kLocalRest;
 
 /// Robust scale of a residual stream: EW mean absolute residual with clipped updates.
 struct RobustScale {
@@ -114,6 +126,9 @@ struct State {
   std::array<uint8_t, kMaxBins> phase_n{};
   int global_rest = 0;  // samples left in the rest periods of the envelope evidence
   int local_rest = 0;
+  double drift = 0;          // accumulated shift of the current drift, in standard deviations
+  uint32_t since_alarm = 0;  // samples since the latest changepoint alarm (saturates)
+  int8_t drift_dir = 0;      // direction of the current drift (+1 up, -1 down, 0 none)
   RollingMean value_mean;
 
   void Save(ByteWriter* w) const;
@@ -161,6 +176,9 @@ void State::Save(ByteWriter* w) const {
   }
   w->PutU32(static_cast<uint32_t>(global_rest));
   w->PutU32(static_cast<uint32_t>(local_rest));
+  w->PutDouble(drift);
+  w->PutU32(since_alarm);
+  w->PutU8(static_cast<uint8_t>(drift_dir + 1));
 }
 
 Status State::Restore(ByteReader* r) {
@@ -201,6 +219,13 @@ Status State::Restore(ByteReader* r) {
   if (g > kGlobalRest || l > kLocalRest) return Status::Corruption("rest period out of range");
   global_rest = static_cast<int>(g);
   local_rest = static_cast<int>(l);
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&drift, "drift"));
+  if (!(drift >= 0) || !std::isfinite(drift)) return Status::Corruption("drift invalid");
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&since_alarm, "since_alarm"));
+  uint8_t dir;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&dir, "drift_dir"));
+  if (dir > 2) return Status::Corruption("drift_dir out of range");
+  drift_dir = static_cast<int8_t>(dir - 1);
   return Status::OK();
 }
 
@@ -221,10 +246,12 @@ class DefaultDetector final : public Detector {
       return Status::OutOfRange(std::string("rejected sample: ") + RejectReasonName(why));
     }
     TrackSampling(ts, x);
+    // Evidence is computed from x, every part of the state learns from xw.
+    const double xw = Winsorise(x);
 
     // Expected value: the seasonal forecast for strongly periodic series, else the smoothed level.
     const double floor = std::max(st_.resolution * 0.5, 1e-9 * (std::fabs(st_.level) + 1e-12));
-    const double e_level = x - st_.level;
+    const double e_level = SaturatingDiff(xw, st_.level);
     double yhat = st_.level;
     double yscale = std::max(st_.level_scale.s, floor);
     int bin = -1;
@@ -232,7 +259,7 @@ class DefaultDetector final : public Detector {
     if (st_.period_ns > 0) {
       bin = PhaseBin(ts);
       const double pred = st_.seas_level + st_.profile[bin];
-      e_seas = x - pred;
+      e_seas = SaturatingDiff(xw, pred);
       if (st_.seas_scale.n > 10 && st_.period_finder.strength() > kStrongSeasonality) {
         yhat = pred;
         yscale = std::max(st_.seas_scale.s, floor);
@@ -240,34 +267,48 @@ class DefaultDetector final : public Detector {
     }
 
     NoveltyEvidence ev;
-    const double mean10 = st_.value_mean.Add(x);
-    ev.global_excess = std::max(st_.value_env.Update(x, kGlobalMinSamples),
+    const double mean10 = st_.value_mean.Add(xw);
+    ev.global_excess = std::max(st_.value_env.Update(x, xw, kGlobalMinSamples),
                                 st_.mean_env.Update(mean10, kGlobalMinSamples + 10));
-    ev.local_excess = st_.local_env.Update(x, kLocalTau, kLocalMinSamples);
-    if (bin >= 0) ev.local_excess = std::max(ev.local_excess, PhaseExcess(bin, x));
+    ev.local_excess = st_.local_env.Update(x, xw, kLocalTau, kLocalMinSamples);
+    if (bin >= 0) ev.local_excess = std::max(ev.local_excess, PhaseExcess(bin, x, xw));
 
     // A changepoint (two-sided CUSUM alarm) counts as local evidence whose excess is the estimated
     // size of the shift in standard deviations. For series with a period strong enough for
     // per-phase envelopes, the CUSUM watches the deseasonalised value (x minus its phase's
     // profile), so the daily swing itself is not mistaken for a shift.
-    double x_cusum = x;
+    double x_cusum = xw;
     if (bin >= 0 && st_.seas_scale.n > 10 && st_.period_finder.strength() >= kPhaseStrength) {
-      x_cusum = x - st_.profile[bin];
+      x_cusum = xw - st_.profile[bin];
     }
     const double cp = st_.cusum.Update(x_cusum, floor, st_.stats.accepted >= kCusumMinSamples);
-    if (cp > 1) ev.local_excess = std::max(ev.local_excess, st_.cusum.shift());
+    // Alarms in the same direction in quick succession are one drift that keeps going: its
+    // accumulated shift ranks it (anomaly_score only; the likelihood and the decision use the
+    // alarm's own shift), so a long decline outranks a single step of the same size.
+    if (cp > 1) {
+      const bool same = st_.cusum.direction() == st_.drift_dir && st_.since_alarm <= kDriftWindow;
+      st_.drift = (same ? st_.drift : 0.0) + st_.cusum.shift();
+      st_.drift_dir = static_cast<int8_t>(st_.cusum.direction());
+      st_.since_alarm = 0;
+      ev.local_excess = std::max(ev.local_excess, st_.cusum.shift());
+      ev.drift = st_.drift;
+    } else if (st_.since_alarm < UINT32_MAX) {
+      ++st_.since_alarm;
+    }
     ApplyRestPeriods(&ev);
     // Calibration and decision.
     r->raw_score = std::max(ev.global_excess, ev.local_excess);
     r->likelihood = NoveltyLikelihood(ev);
-    r->anomaly_score = AnomalyScoreFromLikelihood(r->likelihood);
     r->warming_up = st_.stats.accepted < static_cast<uint64_t>(opt_.warmup_samples);
+    // During warm-up the score is capped at 1 (never "anomalous" while is_anomaly cannot be set).
+    r->anomaly_score = AnomalyScore(ev);
+    if (r->warming_up) r->anomaly_score = std::min(r->anomaly_score, 1.0);
     r->is_anomaly = !r->warming_up && r->anomaly_score > 1.0;
     r->yhat = yhat;
     r->yhat_lower = yhat - kBandScales * yscale;
     r->yhat_upper = yhat + kBandScales * yscale;
 
-    LearnPredictors(ts, x, e_level, bin, e_seas, floor);
+    LearnPredictors(ts, x, xw, e_level, bin, e_seas, floor);
     return Status::OK();
   }
 
@@ -283,6 +324,14 @@ class DefaultDetector final : public Detector {
     uint32_t magic, warm;
     BACKSIGHT_RETURN_IF_ERROR(rd.GetU32(&magic, "magic"));
     if (magic != kStateMagic) {
+      for (uint32_t old : kOldStateMagics) {
+        if (magic == old) {
+          return Status::Corruption(
+              std::string("default-detector state in an older format (magic at byte 0 is BSD") +
+              static_cast<char>(old & 0xff) +
+              "); this version (BSD3) cannot restore it, the series must be learnt afresh");
+        }
+      }
       return Status::Corruption("not a default-detector state (bad magic at byte 0)");
     }
     BACKSIGHT_RETURN_IF_ERROR(rd.GetU32(&warm, "warmup_samples"));
@@ -312,23 +361,39 @@ class DefaultDetector final : public Detector {
     st_.step_ns = st_.step_ns == 0
                       ? step
                       : st_.step_ns + 0.05 * (std::min(step, 4 * st_.step_ns) - st_.step_ns);
-    const double d = std::fabs(x - st_.last);
+    const double d = std::fabs(SaturatingDiff(x, st_.last));
     if (d > 0 && (st_.resolution == 0 || d < st_.resolution)) st_.resolution = d;
+  }
+
+  // Winsorised copy of x that the state learns from: x clamped to the whole-history envelope
+  // widened by kWinsorWidths widths on each side (the width floored at the series' resolution). The
+  // cleaned-value form of robust exponential smoothing (Gelper, Fried & Croux, "Robust forecasting
+  // with exponential and Holt-Winters smoothing", J. Forecasting 29, 2010), with a bound taken from
+  // the range seen instead of a scale: a single value far outside anything seen moves every part of
+  // the state by a bounded amount, while a lasting new level widens the envelope geometrically and
+  // is learnt within a few dozen samples. Before the envelope has a width, x is returned as is.
+  double Winsorise(double x) const {
+    if (st_.value_env.n() == 0) return x;
+    const double w =
+        std::max(SaturatingDiff(st_.value_env.hi(), st_.value_env.lo()), st_.resolution);
+    if (!(w > 0)) return x;
+    const double m = kWinsorWidths * w;  // +inf when w is near DBL_MAX: then no clipping
+    return std::clamp(x, st_.value_env.lo() - m, st_.value_env.hi() + m);
   }
 
   // Novelty of x against the envelope of values seen at the same phase of a strong period, in
   // units of that envelope's width (floored at kPhaseWidthFloor of the global width); 0 until the
-  // bin has kPhaseMinSamples values. Then widens the bin's envelope.
-  double PhaseExcess(int bin, double x) {
+  // bin has kPhaseMinSamples values. Then widens the bin's envelope with the winsorised xw.
+  double PhaseExcess(int bin, double x, double xw) {
     double ex = 0;
-    const double gw = st_.value_env.hi() - st_.value_env.lo();
+    const double gw = SaturatingDiff(st_.value_env.hi(), st_.value_env.lo());
     if (st_.period_finder.strength() >= kPhaseStrength && st_.phase_n[bin] >= kPhaseMinSamples &&
         gw > 0) {
       const double wb =
           std::max<double>(st_.phase_hi[bin] - st_.phase_lo[bin], kPhaseWidthFloor * gw);
       ex = std::max(0.0, std::max(x - st_.phase_hi[bin], st_.phase_lo[bin] - x) / wb);
     }
-    const float xf = static_cast<float>(x);
+    const float xf = SaturatingFloat(xw);
     if (st_.phase_n[bin] == 0) st_.phase_lo[bin] = st_.phase_hi[bin] = xf;
     st_.phase_lo[bin] = std::min(st_.phase_lo[bin], xf);
     st_.phase_hi[bin] = std::max(st_.phase_hi[bin], xf);
@@ -351,6 +416,7 @@ class DefaultDetector final : public Detector {
     if (st_.local_rest > 0) {
       --st_.local_rest;
       ev->local_excess = 0;
+      ev->drift = 0;
     } else if (ev->local_excess > kLocalTrigger) {
       st_.local_rest = kLocalRest;
     }
@@ -363,18 +429,23 @@ class DefaultDetector final : public Detector {
     return std::min(st_.bins - 1, static_cast<int>(static_cast<double>(m) / p * st_.bins));
   }
 
-  void LearnPredictors(TimestampNs ts, double x, double e_level, int bin, double e_seas,
+  // Learning with bounded influence: the level and the seasonal model take Huber-clipped
+  // residuals (at kClip robust scales; P. J. Huber, Ann. Math. Statist. 35, 1964, as used by
+  // Gelper, Fried & Croux 2010), the scales clipped absolute residuals, the period finder xw.
+  void LearnPredictors(TimestampNs ts, double x, double xw, double e_level, int bin, double e_seas,
                        double floor) {
     if (bin >= 0) {
       const double sc = std::max(st_.seas_scale.s, floor);
       const double ce = std::clamp(e_seas, -kClip * sc, kClip * sc);
       st_.seas_scale.Update(std::fabs(e_seas));
       st_.seas_level += kLevelAlpha * ce;
-      st_.profile[bin] += static_cast<float>(kProfileAlpha * ce);
+      const float p = st_.profile[bin] + SaturatingFloat(kProfileAlpha * ce);
+      if (std::isfinite(p)) st_.profile[bin] = p;
     }
-    if (st_.period_finder.Add(ts, x)) MaybeAdoptPeriod();
+    if (st_.period_finder.Add(ts, xw)) MaybeAdoptPeriod();
+    const double sl = std::max(st_.level_scale.s, floor);
     st_.level_scale.Update(std::fabs(e_level));
-    st_.level += kLevelAlpha * e_level;
+    st_.level += kLevelAlpha * std::clamp(e_level, -kClip * sl, kClip * sl);
     st_.last = x;
     st_.last_ts = ts;
     ++st_.stats.accepted;

@@ -1,23 +1,40 @@
 #include "backsight/detect/novelty.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 
 namespace backsight::detect {
 
 namespace {
+// Excess of f beyond [lo, hi] in widths. Differences are taken of halves (exact power-of-two
+// scaling, so the ratio is bit-identical to the unscaled one) so they cannot overflow.
 double Excess(double f, double lo, double hi) {
-  const double w = hi - lo;
-  if (w > 0) return std::max(0.0, std::max(f - hi, lo - f) / w);
-  return f != hi ? 1e9 : 0.0;
+  const double w = 0.5 * hi - 0.5 * lo;
+  const double d = std::max(0.5 * f - 0.5 * hi, 0.5 * lo - 0.5 * f);
+  if (w > 0) return std::min(std::max(0.0, d / w), GlobalEnvelope::kMaxExcess);
+  return f != hi ? GlobalEnvelope::kMaxExcess : 0.0;
 }
+// Deviations that update the moments are clamped here so their squares stay below DBL_MAX.
+constexpr double kMaxDeviation = 1e150;
+// The z-score fed to the sums is clamped at this many standard deviations.
+constexpr double kZClamp = 10.0;
 }  // namespace
 
-double GlobalEnvelope::Update(double f, uint32_t min_n) {
+double SaturatingDiff(double a, double b) {
+  const double d = a - b;
+  return std::isfinite(d) ? d : std::copysign(DBL_MAX, d);
+}
+
+float SaturatingFloat(double x) {
+  return static_cast<float>(std::clamp(x, -static_cast<double>(FLT_MAX), double{FLT_MAX}));
+}
+
+double GlobalEnvelope::Update(double f, double learn, uint32_t min_n) {
   const double ex = n_ >= min_n ? Excess(f, lo_, hi_) : 0.0;
-  if (n_ == 0) lo_ = hi_ = f;
-  lo_ = std::min(lo_, f);
-  hi_ = std::max(hi_, f);
+  if (n_ == 0) lo_ = hi_ = learn;
+  lo_ = std::min(lo_, learn);
+  hi_ = std::max(hi_, learn);
   if (n_ < UINT32_MAX) ++n_;
   return ex;
 }
@@ -34,14 +51,14 @@ Status GlobalEnvelope::Restore(ByteReader* r) {
   return r->GetU32(&n_, "envelope.n");
 }
 
-double LocalEnvelope::Update(double f, double tau, uint32_t min_n) {
-  if (n_ == 0) lo_ = hi_ = centre_ = f;
+double LocalEnvelope::Update(double f, double learn, double tau, uint32_t min_n) {
+  if (n_ == 0) lo_ = hi_ = centre_ = learn;
   const double ex = n_ >= min_n ? Excess(f, lo_, hi_) : 0.0;
   if (n_ < UINT32_MAX) ++n_;
   const double lam = 1.0 / tau;
-  centre_ += lam * (f - centre_);
-  lo_ = std::min(lo_ + lam * (centre_ - lo_), f);
-  hi_ = std::max(hi_ - lam * (hi_ - centre_), f);
+  centre_ += lam * SaturatingDiff(learn, centre_);
+  lo_ = std::min(lo_ + lam * SaturatingDiff(centre_, lo_), learn);
+  hi_ = std::max(hi_ - lam * SaturatingDiff(hi_, centre_), learn);
   return ex;
 }
 
@@ -60,6 +77,8 @@ Status LocalEnvelope::Restore(ByteReader* r) {
 }
 
 double RollingMean::Add(double x) {
+  constexpr double kScale = 1.0 / 16;  // exact; keeps the sum of kWindow values finite
+  x *= kScale;
   sum_ += x - ring_[pos_];
   ring_[pos_] = x;
   pos_ = (pos_ + 1) % kWindow;
@@ -69,7 +88,7 @@ double RollingMean::Add(double x) {
     for (double v : ring_) s += v;
     sum_ = s;
   }
-  return sum_ / std::min<uint32_t>(n_, kWindow);
+  return sum_ / std::min<uint32_t>(n_, kWindow) / kScale;
 }
 
 void RollingMean::Save(ByteWriter* w) const {
@@ -92,7 +111,7 @@ Status RollingMean::Restore(ByteReader* r) {
 double Cusum::Update(double x, double floor, bool armed) {
   if (n_ == 0) mean_ = x;
   const double sd = std::max(std::sqrt(var_), floor);
-  const double z = std::clamp((x - mean_) / sd, -10.0, 10.0);
+  const double z = std::clamp(SaturatingDiff(x, mean_) / sd, -kZClamp, kZClamp);
   if (armed) {
     pos_ = std::max(0.0, pos_ + z - k_);
     neg_ = std::max(0.0, neg_ - z - k_);
@@ -103,6 +122,7 @@ double Cusum::Update(double x, double floor, bool armed) {
   if (stat > 1) {
     // Page's estimate of the shift: k + S / (samples since the sum last left zero).
     const bool up = pos_ >= neg_;
+    dir_ = up ? 1 : -1;
     shift_ =
         up ? k_ + pos_ / std::max<uint32_t>(pos_n_, 1) : k_ + neg_ / std::max<uint32_t>(neg_n_, 1);
     pos_ = neg_ = 0;
@@ -110,7 +130,7 @@ double Cusum::Update(double x, double floor, bool armed) {
   }
   ++n_;
   const double a = std::max(alpha_, 1.0 / static_cast<double>(n_));
-  const double d = x - mean_;
+  const double d = std::clamp(SaturatingDiff(x, mean_), -kMaxDeviation, kMaxDeviation);
   mean_ += a * d;
   var_ = (1 - a) * (var_ + a * d * d);
   return stat;
@@ -125,6 +145,7 @@ void Cusum::Save(ByteWriter* w) const {
   w->PutU32(neg_n_);
   w->PutDouble(shift_);
   w->PutU64(n_);
+  w->PutU8(static_cast<uint8_t>(dir_ + 1));
 }
 
 Status Cusum::Restore(ByteReader* r) {
@@ -136,7 +157,12 @@ Status Cusum::Restore(ByteReader* r) {
   BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&neg_n_, "cusum.neg_n"));
   BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&shift_, "cusum.shift"));
   if (!(shift_ >= 0) || !std::isfinite(shift_)) return Status::Corruption("cusum.shift invalid");
-  return r->GetU64(&n_, "cusum.n");
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU64(&n_, "cusum.n"));
+  uint8_t dir;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&dir, "cusum.direction"));
+  if (dir > 2) return Status::Corruption("cusum.direction out of range");
+  dir_ = static_cast<int8_t>(dir - 1);
+  return Status::OK();
 }
 
 }  // namespace backsight::detect

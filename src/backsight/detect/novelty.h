@@ -11,18 +11,29 @@
 
 namespace backsight::detect {
 
+/// a - b for finite a, b, saturated to +-DBL_MAX instead of overflowing to +-inf (1e308 - -1e308).
+double SaturatingDiff(double a, double b);
+
+/// `x` converted to float, saturated to +-FLT_MAX instead of becoming +-inf (x finite).
+float SaturatingFloat(double x);
+
 /// Envelope of a feature over the whole history: [lo, hi] of every value seen. A value outside it
 /// by more than a tolerance times the envelope width is novel. This is the "spatial anomaly" rule
 /// of Numenta's NAB detector (Ahmad et al., Neurocomputing 2017, section 4.3) applied to any
 /// feature.
 class GlobalEnvelope {
  public:
-  /// Returns the excess of `f` beyond the envelope in units of its width (0 inside, 1e9 when the
-  /// envelope has zero width and `f` differs), or 0 while fewer than `min_n` values were seen; then
-  /// widens the envelope to include `f`.
-  double Update(double f, uint32_t min_n);
+  /// Returns the excess of `f` beyond the envelope in units of its width (0 inside, capped at
+  /// kMaxExcess; kMaxExcess when the envelope has zero width and `f` differs), or 0 while fewer
+  /// than `min_n` values were seen; then widens the envelope to include `learn` (pass `f` itself,
+  /// or a winsorised `f` so that one extreme value cannot stretch the envelope without bound).
+  double Update(double f, double learn, uint32_t min_n);
+  double Update(double f, uint32_t min_n) { return Update(f, f, min_n); }
   double lo() const { return lo_; }
   double hi() const { return hi_; }
+  uint32_t n() const { return n_; }
+  /// Largest excess reported, in envelope widths.
+  static constexpr double kMaxExcess = 1e9;
   void Save(ByteWriter* w) const;
   Status Restore(ByteReader* r);
 
@@ -36,7 +47,8 @@ class GlobalEnvelope {
 class LocalEnvelope {
  public:
   /// Same contract as GlobalEnvelope::Update, with forgetting rate 1/tau (tau > 1, samples).
-  double Update(double f, double tau, uint32_t min_n);
+  double Update(double f, double learn, double tau, uint32_t min_n);
+  double Update(double f, double tau, uint32_t min_n) { return Update(f, f, tau, min_n); }
   double lo() const { return lo_; }
   double hi() const { return hi_; }
   void Save(ByteWriter* w) const;
@@ -48,7 +60,8 @@ class LocalEnvelope {
 };
 
 /// Mean of the last `kWindow` values (ring buffer; exact running sum is recomputed from the ring
-/// every kWindow samples so rounding error cannot accumulate).
+/// every kWindow samples so rounding error cannot accumulate). The ring holds x / 16 (an exact
+/// power-of-two scaling) so that the sum of ten values near DBL_MAX cannot overflow.
 class RollingMean {
  public:
   static constexpr int kWindow = 10;
@@ -68,6 +81,10 @@ class RollingMean {
 /// Biometrika 41, 1954). The value is standardised by an exponentially weighted mean and variance
 /// (weight `alpha`, updated after scoring); S+ = max(0, S+ + z - k), S- = max(0, S- - z - k).
 /// Both sums restart after an alarm; the alarm's shift estimate (see shift()) is kept.
+/// The z-score is clamped at +-10. The caller bounds the influence of one sample on the mean and
+/// variance by feeding a winsorised value (default_detector.cc); deviations are also clamped at
+/// 1e150 so the variance cannot overflow. (Huber-clipping the moment updates at 10 or 30 sd was
+/// tried and cost 1-3 NAB points: the variance a spike adds damps the alarms that follow it.)
 class Cusum {
  public:
   /// `alpha` in (0, 1): weight of a new sample in the mean/variance; `k`, `h` in standard
@@ -80,6 +97,8 @@ class Cusum {
   /// samples since the alarming sum last left zero (Page 1954; Montgomery, "Introduction to
   /// Statistical Quality Control", 9.1). 0 before the first alarm.
   double shift() const { return shift_; }
+  /// Direction of the latest alarm: +1 upward shift, -1 downward, 0 before the first alarm.
+  int direction() const { return dir_; }
   void Save(ByteWriter* w) const;
   Status Restore(ByteReader* r);
 
@@ -88,6 +107,7 @@ class Cusum {
   double mean_ = 0, var_ = 0, pos_ = 0, neg_ = 0, shift_ = 0;
   uint32_t pos_n_ = 0, neg_n_ = 0;
   uint64_t n_ = 0;
+  int8_t dir_ = 0;
 };
 
 }  // namespace backsight::detect

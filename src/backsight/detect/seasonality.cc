@@ -9,13 +9,16 @@ namespace backsight::detect {
 namespace {
 constexpr double kMinAcf = 0.5;
 constexpr int kMinCycles = 3;  // the summary must span at least this many periods
+// Values are clamped to +-kMaxValue: bucket means are floats (max 3.4e38), and squares of detrended
+// buckets summed over kCapacity lags must stay finite in double.
+constexpr double kMaxValue = 1e37;
 }  // namespace
 
 bool PeriodFinder::Add(TimestampNs ts, double value) {
   if (n_ == 0) first_ts_ = ts;
   last_ts_ = ts;
   ++n_;
-  partial_sum_ += value;
+  partial_sum_ += std::clamp(value, -kMaxValue, kMaxValue);
   if (++partial_n_ < agg_) return false;
   sum_[count_++] = static_cast<float>(partial_sum_ / partial_n_);
   partial_sum_ = 0;

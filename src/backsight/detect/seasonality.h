@@ -26,7 +26,9 @@ class PeriodFinder {
  public:
   static constexpr int kCapacity = 128;
 
-  /// Adds one sample (time in ns since the epoch, value in series units). Amortised O(1):
+  /// Adds one sample (time in ns since the epoch, value in series units; the caller passes a
+  /// winsorised value so one outlier cannot dominate a bucket, and values are clamped to +-1e37 so
+  /// float buckets cannot overflow). Amortised O(1):
   /// an O(kCapacity^2) ACF runs only when the summary fills (at doubling sample counts).
   /// Returns true when the period estimate may have changed (a new analysis ran).
   bool Add(TimestampNs ts, double value);

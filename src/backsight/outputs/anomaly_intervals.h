@@ -2,6 +2,7 @@
 #ifndef BACKSIGHT_OUTPUTS_ANOMALY_INTERVALS_H_
 #define BACKSIGHT_OUTPUTS_ANOMALY_INTERVALS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -40,6 +41,11 @@ class AnomalyIntervalTracker {
   bool open_ = false;
   uint64_t anomalous_rows_ = 0;
 };
+
+/// The `n` intervals with the highest peak_score, highest first (equal peaks: earlier first).
+/// O(k log n) for k intervals.
+std::vector<AnomalyInterval> TopIntervalsByPeak(const std::vector<AnomalyInterval>& intervals,
+                                                size_t n);
 
 }  // namespace backsight::outputs
 

@@ -1,0 +1,64 @@
+// The default detector's anomaly_score: it ranks severity above 1 and is capped during warm-up.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "backsight/detect/default_detector.h"
+
+namespace backsight::detect {
+namespace {
+
+constexpr int64_t kStep = 60 * kNanosPerSecond;
+constexpr int kNormal = 2500;  // 500 warm-up samples + 2,000 scored ones, around 50 with sigma 1
+
+std::vector<double> Noise(int n, uint32_t seed, double mean) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> g(0, 1);
+  std::vector<double> v(n);
+  for (double& x : v) x = mean + g(rng);
+  return v;
+}
+
+std::vector<DetectionResult> Feed(Detector* d, const std::vector<double>& v) {
+  std::vector<DetectionResult> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    EXPECT_TRUE(d->Update(static_cast<int64_t>(i) * kStep, v[i], &out[i]).ok()) << i;
+  }
+  return out;
+}
+
+// Severity: a 30-sigma jump scores well above a 4-sigma blip; both are anomalous.
+TEST(SeverityTest, LargerDeviationsScoreHigher) {
+  std::vector<double> blip = Noise(kNormal + 100, 14, 50);
+  std::vector<double> jump = blip;
+  blip[kNormal] = 54;
+  for (size_t i = kNormal; i < jump.size(); ++i) jump[i] += 30;
+  auto d1 = MakeDefaultDetector();
+  auto d2 = MakeDefaultDetector();
+  const double s_blip = Feed(d1.get(), blip)[kNormal].anomaly_score;
+  const double s_jump = Feed(d2.get(), jump)[kNormal].anomaly_score;
+  EXPECT_GT(s_blip, 1.0);
+  EXPECT_GE(s_jump, 2.0 * s_blip) << "blip " << s_blip << ", jump " << s_jump;
+}
+
+// Warm-up rows never score above 1 (is_anomaly is false there, so the score agrees with it).
+TEST(WarmupTest, NoScoreAboveOneDuringWarmup) {
+  std::vector<double> v = Noise(1000, 15, 50);
+  for (int i = 100; i < 500; i += 37) v[i] += 40 * (i % 2 ? 1 : -1);
+  auto d = MakeDefaultDetector();
+  const auto r = Feed(d.get(), v);
+  int strong_warmup_evidence = 0;
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (!r[i].warming_up) continue;
+    ASSERT_LE(r[i].anomaly_score, 1.0) << i;
+    ASSERT_FALSE(r[i].is_anomaly) << i;
+    strong_warmup_evidence += r[i].likelihood > 0.978;  // would score above 1 after warm-up
+  }
+  EXPECT_GT(strong_warmup_evidence, 0) << "the spikes are seen; only their score is capped";
+  EXPECT_TRUE(r[499].warming_up);
+  EXPECT_FALSE(r[500].warming_up);
+}
+
+}  // namespace
+}  // namespace backsight::detect
