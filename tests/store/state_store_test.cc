@@ -131,9 +131,10 @@ TEST_F(StateStoreTest, DamagedRowsAreReportedWithKeyFingerprintAndReason) {
     std::vector<AnomalyEvent> ev = {{0, 0x123, {{"__name__", "a"}}, 5, 0, 2.0}};
     ASSERT_TRUE(s.WriteEvents(&ev).ok());
   }
-  RawSql(path_,
-         "UPDATE series SET labels = x'05ff' WHERE key = 2;"
-         "INSERT INTO events(fp, labels, start_ns, end_ns, peak_score) VALUES(4660, x'ff', 1, 2, 3);");
+  RawSql(
+      path_,
+      "UPDATE series SET labels = x'05ff' WHERE key = 2;"
+      "INSERT INTO events(fp, labels, start_ns, end_ns, peak_score) VALUES(4660, x'ff', 1, 2, 3);");
   StateStore s;
   ASSERT_TRUE(s.Open(path_).ok());
   std::vector<std::string> bad;
@@ -166,8 +167,11 @@ TEST_F(StateStoreTest, DamagedPagesGiveCorruption) {
     ASSERT_TRUE(s.Open(path_).ok());
     std::vector<SeriesRecord> recs;
     for (int i = 0; i < 400; ++i) {
-      recs.push_back({static_cast<uint64_t>(i + 1), static_cast<uint64_t>(i),
-                      {{"__name__", "m"}, {"i", std::to_string(i)}}, std::string(1500, 'q'), i});
+      recs.push_back({static_cast<uint64_t>(i + 1),
+                      static_cast<uint64_t>(i),
+                      {{"__name__", "m"}, {"i", std::to_string(i)}},
+                      std::string(1500, 'q'),
+                      i});
     }
     ASSERT_TRUE(s.SaveStates(recs).ok());
   }  // closing checkpoints SQLite's own WAL into the file
@@ -183,8 +187,7 @@ TEST_F(StateStoreTest, DamagedPagesGiveCorruption) {
   StateStore s;
   Status st = s.Open(path_);
   if (st.ok()) {
-    st = s.LoadStates([](SeriesRecord&&) { return Status::OK(); },
-                      static_cast<uint64_t*>(nullptr));
+    st = s.LoadStates([](SeriesRecord&&) { return Status::OK(); }, static_cast<uint64_t*>(nullptr));
   }
   EXPECT_EQ(st.code(), Status::Code::kCorruption) << st.ToString();
   EXPECT_NE(st.message().find(path_), std::string::npos) << st.ToString();

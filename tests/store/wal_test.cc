@@ -143,8 +143,8 @@ TEST_F(WalTest, TornTailIsToleratedAndReported) {
     EXPECT_NE(bad[0].reason.find("torn"), std::string::npos);
   }
   // Zeros at the end (a crash after the file grew but before its data landed) are a torn tail.
-  std::filesystem::resize_file(seg0, 3 * kWalHeaderBytes + Rec(0).size() + Rec(1).size() +
-                                         Rec(2).size());
+  std::filesystem::resize_file(seg0,
+                               3 * kWalHeaderBytes + Rec(0).size() + Rec(1).size() + Rec(2).size());
   std::ofstream(seg0, std::ios::app | std::ios::binary) << std::string(64, '\0');
   std::unique_ptr<Wal> w;
   ASSERT_TRUE(Wal::Open(dir_, {}, &w).ok());

@@ -147,7 +147,7 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, bool replay) {
   std::unique_lock<std::mutex> order_lock;
   if (wal_ != nullptr && !replay) {
     thread_local std::string record;
-    record.clear();
+    record.assign(store::kWalHeaderBytes, '\0');  // room for the framing header
     for (const Batch& b : per_shard) {
       for (const Item& item : b.items) {
         store::AppendBatchSeries(
@@ -156,15 +156,17 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, bool replay) {
             b.sample_buf.data() + item.sample_begin, item.sample_count, &record);
       }
     }
+    const bool any = record.size() > store::kWalHeaderBytes;
+    if (any) store::FrameWalRecord(&record);  // the CRC, before taking the lock
     order_lock = std::unique_lock<std::mutex>(submit_mu_);
-    Status st = record.empty() ? Status::OK() : wal_->Append(record);
+    Status st = any ? wal_->AppendFramed(record) : Status::OK();
     if (!st.ok()) {
       order_lock.unlock();
       for (size_t i = 0; i < n; ++i) shards_[i]->queued_samples.fetch_sub(per_shard[i].samples);
       ++wal_errors_;
       return st.WithContext("write-ahead log");
     }
-    if (!record.empty()) ++wal_records_;
+    if (any) ++wal_records_;
   }
   uint64_t total = 0;
   for (size_t i = 0; i < n; ++i) {

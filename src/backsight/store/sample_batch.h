@@ -3,9 +3,10 @@
 //
 // Layout (repeated until the record ends; varints and fixed-width fields as in core/byte_io.h):
 //   u64 fingerprint | u8 kind | varint labels_len | labels (EncodeLabels) |
-//   varint n_samples | n x (zigzag varint timestamp delta | f64 value bits)
-// The first delta of each series is from 0, so a timestamp costs 5 bytes at steady scrape
-// intervals instead of 8, and a value keeps its exact bit pattern (replay is bit-exact).
+//   varint n_samples | n x (zigzag varint timestamp delta-of-delta | f64 value bits)
+// Timestamps are delta-of-delta coded as in Gorilla (Pelkonen et al., VLDB 2015), from a delta of
+// 0 before the first sample, so steady scrape intervals cost 1 byte per timestamp instead of 8;
+// a value keeps its exact bit pattern (replay is bit-exact).
 #ifndef BACKSIGHT_STORE_SAMPLE_BATCH_H_
 #define BACKSIGHT_STORE_SAMPLE_BATCH_H_
 

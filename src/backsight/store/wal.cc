@@ -67,6 +67,10 @@ void AppendWalRecord(std::string_view payload, std::string* out) {
   out->append(payload);
 }
 
+void FrameWalRecord(std::string* buf) {
+  EncodeHeader(std::string_view(*buf).substr(kWalHeaderBytes), buf->data());
+}
+
 bool WalSegmentReader::Next(std::string_view* payload) {
   if (!status_.ok() || pos_ >= data_.size()) return false;
   const size_t left = data_.size() - pos_;
@@ -159,19 +163,34 @@ Status Wal::Append(std::string_view payload) {
   }
   char h[kWalHeaderBytes];
   EncodeHeader(payload, h);
+  iovec iov[2] = {{h, kWalHeaderBytes}, {const_cast<char*>(payload.data()), payload.size()}};
   std::lock_guard<std::mutex> lock(mu_);
-  const uint64_t rec_bytes = kWalHeaderBytes + payload.size();
+  return WriteLocked(iov, 2, kWalHeaderBytes + payload.size());
+}
+
+Status Wal::AppendFramed(std::string_view framed) {
+  if (framed.size() < kWalHeaderBytes ||
+      framed.size() - kWalHeaderBytes > std::numeric_limits<uint32_t>::max()) {
+    return Status::InvalidArgument("wal: framed record of " + std::to_string(framed.size()) +
+                                   " bytes");
+  }
+  iovec iov[1] = {{const_cast<char*>(framed.data()), framed.size()}};
+  std::lock_guard<std::mutex> lock(mu_);
+  return WriteLocked(iov, 1, framed.size());
+}
+
+Status Wal::WriteLocked(const iovec* iov, int n_iov, uint64_t rec_bytes) {
   if (current_bytes_ > 0 && current_bytes_ + rec_bytes > opt_.segment_bytes) {
     BACKSIGHT_RETURN_IF_ERROR(OpenSegment(current_ + 1));
   }
-  iovec iov[2] = {{h, kWalHeaderBytes}, {const_cast<char*>(payload.data()), payload.size()}};
   size_t done = 0;
   while (done < rec_bytes) {
     // Skip what was written already (a short write is rare: signals, disk full).
     iovec cur[2];
     int n = 0;
     size_t skip = done;
-    for (const iovec& v : iov) {
+    for (int i = 0; i < n_iov; ++i) {
+      const iovec& v = iov[i];
       if (skip >= v.iov_len) {
         skip -= v.iov_len;
         continue;

@@ -31,6 +31,8 @@
 
 #include "backsight/core/status.h"
 
+struct iovec;
+
 namespace backsight::store {
 
 /// Bytes of a record header: type, length, CRC32.
@@ -71,8 +73,12 @@ class WalSegmentReader {
   std::string_view bad_payload_;
 };
 
-/// Appends the framing header and `payload` to *out (used by Wal::Append and by tests).
+/// Appends the framing header and `payload` to *out (used by tests and tools).
 void AppendWalRecord(std::string_view payload, std::string* out);
+/// Frames a record in place: `*buf` holds kWalHeaderBytes of room, then the payload; fills in the
+/// header (length, CRC32). Lets a caller pay for the CRC before taking its own lock around
+/// Wal::AppendFramed.
+void FrameWalRecord(std::string* buf);
 
 /// A bad record found by Replay.
 struct WalCorruption {
@@ -107,6 +113,8 @@ class Wal {
   /// segment first when the current one would pass options.segment_bytes. IoError on failure
   /// (the record may then be partly written; a later Open starts a new segment after it).
   Status Append(std::string_view payload);
+  /// As Append, for a record already framed by FrameWalRecord (just the write).
+  Status AppendFramed(std::string_view framed);
   /// Starts a new segment; *segment (may be null) gets its number: every record appended before
   /// the call is in a lower-numbered segment.
   Status Rotate(uint64_t* segment);
@@ -133,6 +141,7 @@ class Wal {
   Wal(std::string dir, const WalOptions& options) : dir_(std::move(dir)), opt_(options) {}
   Status OpenSegment(uint64_t n);  // requires mu_
   Status RotateLocked(uint64_t* segment);
+  Status WriteLocked(const iovec* iov, int n, uint64_t bytes);
 
   const std::string dir_;
   const WalOptions opt_;
