@@ -7,11 +7,13 @@
 //   samples/s decoded and scored, 429 count, server RSS (VmRSS, VmHWM from /proc/<pid>/status),
 //   arrival->score latency p50/p99 (from backsight_processing_latency_seconds on /metrics),
 //   and with --restart: SIGTERM-to-exit time (final checkpoint) and restart time (start to
-//   listening, restore duration) for the series loaded.
+//   listening, restore duration) for the series loaded; with --restart --kill9 the server is
+//   killed instead (nothing checkpointed) and the restart replays the write-ahead log (records/s).
+//   --no-wal runs the server without its write-ahead log (config wal.enabled: false).
 //
 // Usage: serve_load [--series N] [--samples-per-series M] [--series-per-request K]
 //                   [--rounds R] [--threads T] [--workers W] [--rate SAMPLES_PER_S]
-//                   [--restart]
+//                   [--restart [--kill9]] [--no-wal]
 #include <httplib.h>
 #include <sys/wait.h>
 
@@ -22,6 +24,7 @@
 #include <cstring>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +47,8 @@ struct Args {
   int threads = 2;
   int workers = 2;
   bool restart = false;
+  bool kill9 = false;   // restart after kill -9 (replays the WAL) instead of SIGTERM
+  bool no_wal = false;  // wal.enabled: false
   double rate = 0;      // offered samples/s over all client threads; 0 = as fast as possible
   int warm_rounds = 0;  // rounds sent (creating the series) before measuring
 };
@@ -60,6 +65,21 @@ std::string ProcStatus(int pid, const char* key) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1f MiB", std::stod(m[1]) / 1024.0);
   return buf;
+}
+
+// CPU seconds (user + system) used so far by process `pid`, from /proc/<pid>/stat.
+double CpuSeconds(int pid) {
+  std::string s = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t p = s.rfind(')');
+  if (p == std::string::npos) return NAN;
+  std::istringstream in(s.substr(p + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double MetricValue(const std::string& text, const std::string& name) {
@@ -141,6 +161,10 @@ int main(int argc, char** argv) {
       a.workers = next();
     else if (k == "--restart")
       a.restart = true;
+    else if (k == "--kill9")
+      a.kill9 = true;
+    else if (k == "--no-wal")
+      a.no_wal = true;
     else if (k == "--warm-rounds")
       a.warm_rounds = next();
     else if (k == "--rate")
@@ -154,7 +178,8 @@ int main(int argc, char** argv) {
   const std::string cfg = dir.file("serve.yml");
   WriteFile(cfg, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
                      "\ncheckpoint_interval: 1h\nworkers: " + std::to_string(a.workers) +
-                     "\nseries: {max_active: 2000000}\n");
+                     "\nseries: {max_active: 2000000}\nwal: {enabled: " +
+                     (a.no_wal ? "false" : "true") + "}\n");
 
   // Pre-encode: chunk c holds series [c*K, (c+1)*K); round r holds steps [r*M, (r+1)*M).
   const int chunks = (a.series + a.series_per_request - 1) / a.series_per_request;
@@ -274,10 +299,12 @@ int main(int argc, char** argv) {
                 base, Secs(tw, Clock::now()));
   }
   auto t0 = Clock::now();
+  const double cpu0 = CpuSeconds(proc->pid());
   send_rounds(a.warm_rounds, a.rounds, t0);
   auto t_sent = Clock::now();
   std::string m = drain(total);
   auto t1 = Clock::now();
+  const double cpu = CpuSeconds(proc->pid()) - cpu0;
   const double processed = MetricValue(m, "backsight_samples_processed_total") - base;
   const double measured =
       static_cast<double>(a.series) * a.samples_per_series * (a.rounds - a.warm_rounds);
@@ -288,6 +315,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(errors.load()));
   std::printf("THROUGHPUT: %.0f samples decoded+scored in %.2f s = %.0f samples/s\n", processed,
               Secs(t0, t1), processed / Secs(t0, t1));
+  std::printf("SERVER CPU: %.2f s user+sys = %.1f ns per sample (less sensitive to other load)\n",
+              cpu, cpu / processed * 1e9);
   std::printf("series active: %.0f; server RSS %s (peak %s)\n",
               MetricValue(m, "backsight_series_active"), ProcStatus(proc->pid(), "VmRSS").c_str(),
               ProcStatus(proc->pid(), "VmHWM").c_str());
@@ -296,12 +325,18 @@ int main(int argc, char** argv) {
       "<= %.4f s\n",
       HistQuantile(m, 0.5, mw), HistQuantile(m, 0.99, mw));
 
+  std::printf("WAL: %.0f segments, %.1f MiB\n", MetricValue(m, "backsight_wal_segments"),
+              MetricValue(m, "backsight_wal_size_bytes") / 1048576.0);
   if (a.restart) {
     auto ts = Clock::now();
-    proc->Signal(SIGTERM);
+    proc->Signal(a.kill9 ? SIGKILL : SIGTERM);
     int rc = proc->Wait(600'000);
-    std::printf("SIGTERM -> exit (final checkpoint of %.0f series): %.2f s, exit code %d\n",
-                MetricValue(m, "backsight_series_active"), Secs(ts, Clock::now()), rc);
+    if (a.kill9) {
+      std::printf("kill -9 (nothing checkpointed), exit code %d\n", rc);
+    } else {
+      std::printf("SIGTERM -> exit (final checkpoint of %.0f series): %.2f s, exit code %d\n",
+                  MetricValue(m, "backsight_series_active"), Secs(ts, Clock::now()), rc);
+    }
     auto tr = Clock::now();
     proc = std::make_unique<Process>(
         std::vector<std::string>{BACKSIGHT_BIN, "serve", "--config", cfg}, dir.file("serve2.log"));
@@ -312,6 +347,12 @@ int main(int argc, char** argv) {
         "RESTART: %.2f s from exec to listening with %.0f series restored (restore %.2f s)\n",
         restart_s, MetricValue(m2, "backsight_series_restored"),
         MetricValue(m2, "backsight_restore_duration_seconds"));
+    const double rec = MetricValue(m2, "backsight_wal_replay_records");
+    const double smp = MetricValue(m2, "backsight_wal_replay_samples");
+    const double rs = MetricValue(m2, "backsight_wal_replay_duration_seconds");
+    std::printf(
+        "REPLAY: %.0f WAL records (%.0f samples) in %.2f s = %.0f records/s, %.0f samples/s\n", rec,
+        smp, rs, rs > 0 ? rec / rs : 0, rs > 0 ? smp / rs : 0);
   }
   proc->Signal(SIGTERM);
   proc->Wait(600'000);

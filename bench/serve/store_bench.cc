@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
         ++loaded;
         return Status::OK();
       },
-      nullptr);
+      static_cast<uint64_t*>(nullptr));
   std::printf("load: %llu states in %.2f s\n", static_cast<unsigned long long>(loaded),
               std::chrono::duration<double>(Clock::now() - tl).count());
   std::filesystem::remove_all(dir);

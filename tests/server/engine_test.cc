@@ -119,6 +119,83 @@ TEST_F(EngineTest, RestoredScoresEqualUninterruptedRun) {
   }
 }
 
+// Gauges and a counter (scored as a rate), `from` to `to`.
+std::vector<TimeSeries> Mixed(int from, int to) {
+  std::vector<TimeSeries> out;
+  for (int s = 0; s < 3; ++s) out.push_back(Make(s, from, to));
+  TimeSeries c;
+  c.labels = {{"__name__", "reqs_total"}};
+  c.kind = MetricKind::kCounter;
+  for (int i = from; i < to; ++i) c.samples.push_back({kT0 + i * kStep, i * 10.0 + (i % 5)});
+  out.push_back(std::move(c));
+  return out;
+}
+
+// The kill -9 guarantee at engine level: a checkpoint taken mid-way plus the log of everything
+// accepted gives exactly the state of an uninterrupted run; samples the checkpoint already holds
+// are skipped silently (not rejected); a checkpoint then truncates the log.
+TEST_F(EngineTest, WalReplayOnTopOfCheckpointEqualsUninterruptedRun) {
+  const std::string wal_dir = (dir_ / "wal").string();
+  const int kEnd = 200, kCheckpointed = 150;
+  {  // Run A logs everything and dies without a checkpoint.
+    std::unique_ptr<store::Wal> wal;
+    ASSERT_TRUE(store::Wal::Open(wal_dir, {}, &wal).ok());
+    Engine a({.workers = 2}, nullptr);
+    a.SetWal(wal.get());
+    a.Start();
+    for (int from = 0; from < kEnd; from += 20) ASSERT_TRUE(a.Submit(Mixed(from, from + 20)).ok());
+    ASSERT_TRUE(a.WaitIdle(30'000));
+    EXPECT_EQ(a.stats().wal_records, static_cast<uint64_t>(kEnd / 20));
+  }
+  store::StateStore st;
+  ASSERT_TRUE(st.Open((dir_ / "s.db").string()).ok());
+  {  // A checkpoint holding the first kCheckpointed samples of every series.
+    Engine b({.workers = 2}, nullptr);
+    b.Start();
+    ASSERT_TRUE(b.Submit(Mixed(0, kCheckpointed)).ok());
+    ASSERT_TRUE(b.WaitIdle(30'000));
+    ASSERT_TRUE(b.Checkpoint(&st).ok());
+  }
+  Engine ref({.workers = 1}, nullptr);
+  ref.Start();
+  ASSERT_TRUE(ref.Submit(Mixed(0, kEnd)).ok());
+  ASSERT_TRUE(ref.WaitIdle(30'000));
+
+  std::unique_ptr<store::Wal> wal;
+  ASSERT_TRUE(store::Wal::Open(wal_dir, {}, &wal).ok());
+  Engine c({.workers = 3}, nullptr);
+  c.SetWal(wal.get());
+  uint64_t restored = 0, skipped = 0;
+  ASSERT_TRUE(c.Restore(&st, &restored, &skipped).ok());
+  EXPECT_EQ(restored, 4u);
+  c.Start();
+  WalReplayResult r;
+  std::vector<std::string> problems;
+  ASSERT_TRUE(c.ReplayWal(wal.get(), &r, [&](auto&, auto& series, auto& why) {
+                 problems.push_back(series + ": " + why);
+               }).ok());
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(r.log.records, static_cast<uint64_t>(kEnd / 20));
+  EXPECT_EQ(r.samples, 4u * kEnd);
+  EXPECT_EQ(r.samples_skipped, 4u * kCheckpointed);
+  EXPECT_EQ(c.stats().samples_rejected, 0u);
+  ref.ForEachSeries([&](const SeriesSnapshot& want) {
+    SeriesSnapshot got;
+    ASSERT_TRUE(c.GetSeries(want.fp, &got));
+    EXPECT_EQ(got.accepted, want.accepted) << LabelsToString(*want.labels);
+    EXPECT_EQ(got.last_ts, want.last_ts);
+    EXPECT_EQ(std::bit_cast<uint64_t>(got.result.anomaly_score),
+              std::bit_cast<uint64_t>(want.result.anomaly_score));
+    EXPECT_EQ(std::bit_cast<uint64_t>(got.result.yhat), std::bit_cast<uint64_t>(want.result.yhat));
+    EXPECT_EQ(std::bit_cast<uint64_t>(got.result.yhat_upper),
+              std::bit_cast<uint64_t>(want.result.yhat_upper));
+  });
+  // A checkpoint covers the replayed segments: they are deleted, only the live one is left.
+  ASSERT_TRUE(c.Checkpoint(&st).ok());
+  EXPECT_EQ(wal->segment_count(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(wal->SegmentPath(0)));
+}
+
 TEST_F(EngineTest, SeriesCapRefusesNewSeriesButKeepsScoringKnownOnes) {
   Engine e({.workers = 2, .max_series = 5}, nullptr);
   e.Start();

@@ -1,6 +1,7 @@
 #include "backsight/store/state_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -106,7 +107,89 @@ TEST_F(StateStoreTest, OpenFailsClearlyOnGarbageFile) {
   fclose(f);
   StateStore s;
   Status st = s.Open(path_);
-  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Status::Code::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find(path_), std::string::npos) << st.ToString();
+}
+
+// Runs raw SQL on the database file (to plant damaged rows).
+void RawSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+TEST_F(StateStoreTest, DamagedRowsAreReportedWithKeyFingerprintAndReason) {
+  {
+    StateStore s;
+    ASSERT_TRUE(s.Open(path_).ok());
+    ASSERT_TRUE(s.SaveStates({{1, 0xabc, {{"__name__", "a"}}, "s1", 0},
+                              {2, 0xdef, {{"__name__", "b"}}, "s2", 0}})
+                    .ok());
+    std::vector<AnomalyEvent> ev = {{0, 0x123, {{"__name__", "a"}}, 5, 0, 2.0}};
+    ASSERT_TRUE(s.WriteEvents(&ev).ok());
+  }
+  RawSql(
+      path_,
+      "UPDATE series SET labels = x'05ff' WHERE key = 2;"
+      "INSERT INTO events(fp, labels, start_ns, end_ns, peak_score) VALUES(4660, x'ff', 1, 2, 3);");
+  StateStore s;
+  ASSERT_TRUE(s.Open(path_).ok());
+  std::vector<std::string> bad;
+  std::vector<std::string> loaded;
+  ASSERT_TRUE(s.LoadStates(
+                   [&](SeriesRecord&& r) {
+                     loaded.push_back(r.state);
+                     return Status::OK();
+                   },
+                   [&](uint64_t key, uint64_t fp, const Status& why) {
+                     bad.push_back(std::to_string(key) + "/" + std::to_string(fp) + ": " +
+                                   why.message());
+                   })
+                  .ok());
+  EXPECT_EQ(loaded, std::vector<std::string>{"s1"});
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0].rfind("2/3567: labels: ", 0), 0u) << bad[0];
+  bad.clear();
+  ASSERT_TRUE(s.CheckEvents([&](uint64_t id, uint64_t fp, const Status& why) {
+                 bad.push_back(std::to_string(id) + "/" + std::to_string(fp) + ": " +
+                               why.message());
+               }).ok());
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0].rfind("2/4660: labels: ", 0), 0u) << bad[0];
+}
+
+TEST_F(StateStoreTest, DamagedPagesGiveCorruption) {
+  {
+    StateStore s;
+    ASSERT_TRUE(s.Open(path_).ok());
+    std::vector<SeriesRecord> recs;
+    for (int i = 0; i < 400; ++i) {
+      recs.push_back({static_cast<uint64_t>(i + 1),
+                      static_cast<uint64_t>(i),
+                      {{"__name__", "m"}, {"i", std::to_string(i)}},
+                      std::string(1500, 'q'),
+                      i});
+    }
+    ASSERT_TRUE(s.SaveStates(recs).ok());
+  }  // closing checkpoints SQLite's own WAL into the file
+  const auto size = std::filesystem::file_size(path_);
+  ASSERT_GT(size, 100u * 4096);
+  {
+    FILE* f = fopen(path_.c_str(), "r+b");
+    std::string junk(20 * 4096, '\x5a');
+    fseek(f, 40 * 4096, SEEK_SET);
+    fwrite(junk.data(), 1, junk.size(), f);
+    fclose(f);
+  }
+  StateStore s;
+  Status st = s.Open(path_);
+  if (st.ok()) {
+    st = s.LoadStates([](SeriesRecord&&) { return Status::OK(); }, static_cast<uint64_t*>(nullptr));
+  }
+  EXPECT_EQ(st.code(), Status::Code::kCorruption) << st.ToString();
   EXPECT_NE(st.message().find(path_), std::string::npos) << st.ToString();
 }
 

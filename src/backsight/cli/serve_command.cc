@@ -56,8 +56,11 @@ void RegisterServe(CLI::App& app, int* exit_code) {
     server::Server srv(cfg);
     st = srv.Start();
     if (!st.ok()) {
-      std::fprintf(stderr, "backsight serve: cannot start: %s\n", st.ToString().c_str());
-      *exit_code = kExitIoError;
+      // A damaged state database is a setup problem, like a bad config (exit 2).
+      const bool damaged = st.code() == Status::Code::kCorruption;
+      std::fprintf(stderr, "backsight serve: cannot start: %s\n",
+                   damaged ? st.message().c_str() : st.ToString().c_str());
+      *exit_code = damaged ? kExitUsage : kExitIoError;
       return;
     }
     std::string host, ignored;

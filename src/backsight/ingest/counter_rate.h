@@ -26,6 +26,8 @@ class CounterRate {
 
   /// True if a previous sample is held.
   bool primed() const { return primed_; }
+  /// Timestamp of the previous sample (meaningful when primed()).
+  TimestampNs last_ts() const { return last_ts_; }
   /// Number of resets (value drops) seen since construction.
   uint64_t resets() const { return resets_; }
 

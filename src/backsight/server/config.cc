@@ -195,10 +195,11 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
   if (!root || root.IsNull()) return ValidateConfig(*c);
   Reader r{source};
   try {
-    BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
-        root, source, "",
-        {"listen", "state_dir", "checkpoint_interval", "series", "workers", "limits", "auth",
-         "alerting", "global", "scrape_configs", "output_remote_write", "counters_as_rates"}));
+    BACKSIGHT_RETURN_IF_ERROR(
+        CheckKeys(root, source, "",
+                  {"listen", "state_dir", "checkpoint_interval", "series", "workers", "limits",
+                   "auth", "alerting", "global", "scrape_configs", "output_remote_write",
+                   "counters_as_rates", "wal"}));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["listen"], "listen", &c->listen));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["state_dir"], "state_dir", &c->state_dir));
     BACKSIGHT_RETURN_IF_ERROR(r.Duration(root["checkpoint_interval"], "checkpoint_interval", 100,
@@ -214,6 +215,11 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       BACKSIGHT_RETURN_IF_ERROR(r.Uint(s["max_active"], "series.max_active", 1, &c->max_series));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Duration(s["stale_after"], "series.stale_after", 1000, &c->series_stale_after_ms));
+    }
+    if (YAML::Node w = root["wal"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(w, source, "wal", {"enabled", "fsync"}));
+      BACKSIGHT_RETURN_IF_ERROR(r.Bool(w["enabled"], "wal.enabled", &c->wal_enabled));
+      BACKSIGHT_RETURN_IF_ERROR(r.Bool(w["fsync"], "wal.fsync", &c->wal_fsync));
     }
     if (YAML::Node l = root["limits"]) {
       BACKSIGHT_RETURN_IF_ERROR(CheckKeys(

@@ -26,6 +26,10 @@ struct ServeConfig {
   std::string listen = "127.0.0.1:9465";      ///< HOST:PORT of the HTTP endpoints (port 0 = any)
   std::string state_dir = "backsight-state";  ///< SQLite database lives here; "" = no persistence
   int64_t checkpoint_interval_ms = 60'000;    ///< periodic checkpoint of detector states
+  /// Write-ahead log of accepted samples in <state_dir>/wal (nothing acknowledged is lost on
+  /// kill -9); `wal_fsync` also survives power loss at one disk flush per request.
+  bool wal_enabled = true;
+  bool wal_fsync = false;
   uint64_t max_series = 1'000'000;  ///< cap on active series; new ones past it are refused
   int64_t series_stale_after_ms = 3'600'000;  ///< series without samples for this long are evicted
   int workers = 0;                            ///< engine threads; 0 = number of cores

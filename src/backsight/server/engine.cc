@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
+#include <limits>
+#include <thread>
 
 #include "backsight/core/byte_io.h"
 #include "backsight/detect/default_detector.h"
 #include "backsight/ingest/counter_rate.h"
+#include "backsight/store/sample_batch.h"
 
 namespace backsight::server {
 
@@ -19,6 +24,14 @@ int64_t WallNowNs() {
 namespace {
 constexpr uint8_t kSeriesStateVersion = 1;
 constexpr size_t kChunk = 4096;
+// Series named per damaged log record in a problem report (the rest are counted).
+constexpr size_t kSeriesNamedPerRecord = 3;
+
+std::string HexFp(uint64_t fp) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, fp);
+  return buf;
+}
 }  // namespace
 
 struct Engine::Series {
@@ -37,6 +50,8 @@ struct Engine::Series {
   TimestampNs episode_start_ts = 0;
   double episode_peak = 0;
   int64_t last_seen_wall_ns = 0;
+  // Replayed samples at or before this are already in the restored state (see ReplayWal).
+  TimestampNs replay_floor_ts = std::numeric_limits<TimestampNs>::min();
 };
 
 Engine::Engine(const EngineOptions& options, EpisodeSink* sink) : opt_(options), sink_(sink) {
@@ -76,11 +91,14 @@ bool Engine::IsCounter(const Labels& labels, MetricKind kind) const {
   return name.size() > 6 && name.substr(name.size() - 6) == "_total";
 }
 
-Status Engine::SubmitView(std::vector<TimeSeries>& series) {
+Status Engine::SubmitInternal(std::vector<TimeSeries>& series, bool replay) {
   const size_t n = shards_.size();
   std::vector<Batch> per_shard(n);
   const int64_t now = WallNowNs();
-  for (auto& b : per_shard) b.arrival_wall_ns = now;
+  for (auto& b : per_shard) {
+    b.arrival_wall_ns = now;
+    b.replay = replay;
+  }
   for (auto& ts : series) {
     if (ts.samples.empty()) continue;
     if (!std::is_sorted(ts.labels.begin(), ts.labels.end(),
@@ -119,10 +137,36 @@ Status Engine::SubmitView(std::vector<TimeSeries>& series) {
     for (size_t i = 0; i < reserved; ++i) {
       shards_[i]->queued_samples.fetch_sub(per_shard[i].samples);
     }
-    ++overload_;
+    if (!replay) ++overload_;
     return Status::ResourceExhausted("ingest queues are full (" +
                                      std::to_string(opt_.queue_max_samples) +
                                      " samples); retry later");
+  }
+  // With a log: encode the accepted batch (outside the lock), then append it and queue it under
+  // submit_mu_, so the log's order is the queues' order. Replayed batches are in the log already.
+  std::unique_lock<std::mutex> order_lock;
+  if (wal_ != nullptr && !replay) {
+    thread_local std::string record;
+    record.assign(store::kWalHeaderBytes, '\0');  // room for the framing header
+    for (const Batch& b : per_shard) {
+      for (const Item& item : b.items) {
+        store::AppendBatchSeries(
+            item.fp, item.kind,
+            std::string_view(b.label_buf).substr(item.label_off, item.label_len),
+            b.sample_buf.data() + item.sample_begin, item.sample_count, &record);
+      }
+    }
+    const bool any = record.size() > store::kWalHeaderBytes;
+    if (any) store::FrameWalRecord(&record);  // the CRC, before taking the lock
+    order_lock = std::unique_lock<std::mutex>(submit_mu_);
+    Status st = any ? wal_->AppendFramed(record) : Status::OK();
+    if (!st.ok()) {
+      order_lock.unlock();
+      for (size_t i = 0; i < n; ++i) shards_[i]->queued_samples.fetch_sub(per_shard[i].samples);
+      ++wal_errors_;
+      return st.WithContext("write-ahead log");
+    }
+    if (any) ++wal_records_;
   }
   uint64_t total = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -136,6 +180,16 @@ Status Engine::SubmitView(std::vector<TimeSeries>& series) {
   }
   ingested_ += total;
   return Status::OK();
+}
+
+bool Engine::WaitBatches(const std::vector<uint64_t>& targets) {
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    while (shards_[i]->batches_done.load() < targets[i]) {
+      if (!running_) return false;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+  return true;
 }
 
 bool Engine::WaitIdle(int64_t timeout_ms) {
@@ -223,7 +277,7 @@ void Engine::Observe(double latency_s) {
 
 void Engine::ProcessBatch(Shard* shard, Batch& batch) {
   const int64_t now = WallNowNs();
-  uint64_t processed = 0, rejected = 0, refused = 0, first = 0;
+  uint64_t processed = 0, rejected = 0, refused = 0, first = 0, skipped = 0;
   std::vector<EpisodeChange> changes;
   {
     std::lock_guard<std::mutex> lock(shard->mu);
@@ -258,6 +312,10 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
       const Sample* first_sample = batch.sample_buf.data() + item.sample_begin;
       for (const Sample* smp_p = first_sample; smp_p != first_sample + item.sample_count; ++smp_p) {
         const Sample& smp = *smp_p;
+        if (batch.replay && smp.ts <= s->replay_floor_ts) {
+          ++skipped;  // in the restored checkpoint already
+          continue;
+        }
         double v = smp.value;
         if (s->is_counter) {
           double r;
@@ -305,6 +363,7 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
   rejected_ += rejected;
   refused_samples_ += refused;
   counter_first_ += first;
+  if (skipped > 0) replay_skipped_ += skipped;
   const double latency = static_cast<double>(WallNowNs() - batch.arrival_wall_ns) * 1e-9;
   Observe(latency);
   if (sink_ != nullptr) {
@@ -402,6 +461,28 @@ Status Engine::RestoreSeries(Series* s, std::string_view in) {
 }
 
 Status Engine::Checkpoint(store::StateStore* store) {
+  // With a log: rotate, then wait until every batch logged before the rotation is applied, so
+  // the states written below cover the older segments entirely.
+  uint64_t keep_from = 0;
+  bool truncate = false;
+  if (wal_ != nullptr) {
+    std::vector<uint64_t> targets;
+    {
+      std::lock_guard<std::mutex> order(submit_mu_);
+      BACKSIGHT_RETURN_IF_ERROR(wal_->Rotate(&keep_from));
+      for (auto& s : shards_) {
+        std::lock_guard<std::mutex> lock(s->qmu);
+        targets.push_back(s->batches_pushed);
+      }
+    }
+    truncate = WaitBatches(targets);
+  }
+  BACKSIGHT_RETURN_IF_ERROR(WriteStates(store));
+  if (truncate) BACKSIGHT_RETURN_IF_ERROR(wal_->RemoveBefore(keep_from));
+  return Status::OK();
+}
+
+Status Engine::WriteStates(store::StateStore* store) {
   const int64_t now = WallNowNs();
   std::vector<store::SeriesRecord> records;
   for (auto& shp : shards_) {
@@ -455,21 +536,35 @@ Status Engine::Checkpoint(store::StateStore* store) {
   return Status::OK();
 }
 
-Status Engine::Restore(store::StateStore* store, uint64_t* restored, uint64_t* skipped) {
+Status Engine::Restore(store::StateStore* store, uint64_t* restored, uint64_t* skipped,
+                       const RestoreProblemFn& on_problem) {
   uint64_t ok = 0, bad = 0;
   const int64_t now = WallNowNs();
+  auto problem = [&](const std::string& series, const std::string& why) {
+    ++bad;
+    if (on_problem) on_problem("series_state", series, why);
+  };
   Status st = store->LoadStates(
       [&](store::SeriesRecord&& rec) {
         SortLabels(&rec.labels);
-        if (Fingerprint(rec.labels) != rec.fp || active_.load() >= opt_.max_series) {
-          ++bad;
+        if (Fingerprint(rec.labels) != rec.fp) {
+          problem(LabelsToString(rec.labels), "stored fingerprint " + HexFp(rec.fp) +
+                                                  " does not match the labels (row key " +
+                                                  std::to_string(rec.key) + ")");
+          return Status::OK();
+        }
+        if (active_.load() >= opt_.max_series) {
+          problem(LabelsToString(rec.labels), "series cap (series.max_active) reached");
           return Status::OK();
         }
         auto s = std::make_unique<Series>();
-        if (!RestoreSeries(s.get(), rec.state).ok()) {
-          ++bad;
+        if (Status rs = RestoreSeries(s.get(), rec.state); !rs.ok()) {
+          problem(LabelsToString(rec.labels), "detector state unreadable: " + rs.message());
           return Status::OK();
         }
+        s->replay_floor_ts = s->is_counter && s->rate.primed()
+                                 ? std::max(s->last_ts, s->rate.last_ts())
+                                 : s->last_ts;
         s->fp = rec.fp;
         s->store_key = rec.key;
         if (rec.key >= next_store_key_) next_store_key_ = rec.key + 1;
@@ -488,10 +583,67 @@ Status Engine::Restore(store::StateStore* store, uint64_t* restored, uint64_t* s
         ++ok;
         return Status::OK();
       },
-      &bad);
+      [&](uint64_t key, uint64_t fp, const Status& why) {
+        problem(HexFp(fp), why.message() + " (row key " + std::to_string(key) + ")");
+      });
   restored_ += ok;
   if (restored) *restored = ok;
   if (skipped) *skipped = bad;
+  return st;
+}
+
+Status Engine::ReplayWal(store::Wal* wal, WalReplayResult* result,
+                         const RestoreProblemFn& on_problem) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const uint64_t skipped0 = replay_skipped_.load();
+  WalReplayResult res;
+  std::vector<store::BatchSeries> decoded;
+  std::vector<TimeSeries> batch;
+  // Names up to kSeriesNamedPerRecord series of a (possibly partial) record.
+  auto name_series = [&](std::string_view payload) {
+    (void)store::DecodeSampleBatch(payload, &decoded);
+    std::string names;
+    for (size_t i = 0; i < decoded.size() && i < kSeriesNamedPerRecord; ++i) {
+      if (!names.empty()) names += ", ";
+      names += LabelsToString(decoded[i].series.labels);
+    }
+    if (decoded.size() > kSeriesNamedPerRecord) {
+      names += " and " + std::to_string(decoded.size() - kSeriesNamedPerRecord) + " more";
+    }
+    return names.empty() ? std::string("(unknown: record unreadable)") : names;
+  };
+  Status st = wal->Replay(
+      wal->first_segment(),
+      [&](std::string_view rec) {
+        Status ds = store::DecodeSampleBatch(rec, &decoded);
+        if (!ds.ok()) {
+          ++res.undecodable;
+          if (on_problem) on_problem("wal_record", name_series(rec), ds.message());
+          return Status::OK();
+        }
+        batch.clear();
+        for (auto& b : decoded) {
+          res.samples += b.series.samples.size();
+          batch.push_back(std::move(b.series));
+        }
+        for (;;) {
+          Status s = SubmitInternal(batch, true);
+          if (s.code() != Status::Code::kResourceExhausted) return s;
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      },
+      [&](const store::WalCorruption& c) {
+        if (!on_problem) return;
+        on_problem("wal_record", name_series(c.payload),
+                   "segment " + wal->SegmentPath(c.segment) + ": " + c.reason + "; " +
+                       std::to_string(c.bytes_lost) + " bytes from there to the segment end " +
+                       (c.torn ? "dropped (torn write at a crash)" : "dropped"));
+      },
+      &res.log);
+  WaitIdle(std::numeric_limits<int32_t>::max());
+  res.samples_skipped = replay_skipped_.load() - skipped0;
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (result) *result = res;
   return st;
 }
 
@@ -566,6 +718,8 @@ EngineStats Engine::stats() const {
   for (const auto& s : shards_) st.queue_samples += s->queued_samples.load();
   st.queue_capacity = shard_capacity_ * shards_.size();
   st.overload_refusals = overload_;
+  st.wal_records = wal_records_;
+  st.wal_append_errors = wal_errors_;
   for (int i = 0; i <= kLatencyBuckets; ++i)
     st.latency_bucket_counts.push_back(latency_buckets_[i]);
   st.latency_count = latency_count_;

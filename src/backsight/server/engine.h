@@ -16,6 +16,12 @@
 //    frees up as stale series are evicted.
 //  * A series with no sample for `stale_after_ms` (wall clock) is evicted: its detector is
 //    dropped from memory and from the store at the next checkpoint.
+//
+// Durability (with SetWal): every accepted batch is appended to the write-ahead log before
+// Submit returns, under the same lock that queues it, so the log holds each series' samples in
+// the order its detector sees them. Checkpoint rotates the log, waits until the older segments
+// are applied, writes the states, then deletes those segments. At start, Restore then ReplayWal
+// rebuild exactly the state the detectors had when the process died.
 #ifndef BACKSIGHT_SERVER_ENGINE_H_
 #define BACKSIGHT_SERVER_ENGINE_H_
 
@@ -36,6 +42,7 @@
 #include "backsight/detect/detector.h"
 #include "backsight/server/flat_index.h"
 #include "backsight/store/state_store.h"
+#include "backsight/store/wal.h"
 
 namespace backsight::server {
 
@@ -105,6 +112,8 @@ struct EngineStats {
   uint64_t queue_samples = 0;      ///< gauge: samples waiting
   uint64_t queue_capacity = 0;     ///< gauge
   uint64_t overload_refusals = 0;  ///< Submit calls refused with ResourceExhausted
+  uint64_t wal_records = 0;        ///< batches appended to the write-ahead log
+  uint64_t wal_append_errors = 0;  ///< Submit calls refused because the log append failed
   /// Latency from arrival (Submit) to score, histogram over kLatencyBucketsS (cumulative
   /// counts computed by the writer), plus sum and count.
   std::vector<uint64_t> latency_bucket_counts;
@@ -116,6 +125,20 @@ struct EngineStats {
 inline constexpr double kLatencyBucketsS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                               0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 inline constexpr int kLatencyBuckets = sizeof(kLatencyBucketsS) / sizeof(double);
+
+/// Figures of one Engine::ReplayWal.
+struct WalReplayResult {
+  store::WalReplayStats log;     ///< segments, intact records, bytes, corrupt records
+  uint64_t samples = 0;          ///< samples in the intact records
+  uint64_t samples_skipped = 0;  ///< already covered by the restored state (ts <= its last ts)
+  uint64_t undecodable = 0;      ///< intact records whose contents could not be decoded
+  double seconds = 0;            ///< wall time of the replay, queues drained
+};
+
+/// Receives what could not be restored or replayed: the series (labels, or fingerprint when
+/// the labels are unknown), the kind of entry ("series_state", "wal_record", ...) and why.
+using RestoreProblemFn =
+    std::function<void(const std::string& kind, const std::string& series, const std::string& why)>;
 
 class Engine {
  public:
@@ -131,21 +154,36 @@ class Engine {
   void Stop();
 
   /// Queues decoded series for scoring (labels are sorted here; `series` is consumed).
-  /// Returns ResourceExhausted (nothing accepted) when the queues are full.
+  /// Returns ResourceExhausted (nothing accepted) when the queues are full, or the IoError of
+  /// the write-ahead log append (nothing accepted). Once it returns OK, the samples are in the
+  /// log (when one is set).
   Status Submit(std::vector<TimeSeries>&& series) { return SubmitView(series); }
   /// As Submit, but leaves `series` with the caller (labels may be sorted in place), so a caller
   /// can reuse the vector's capacity across requests.
-  Status SubmitView(std::vector<TimeSeries>& series);
+  Status SubmitView(std::vector<TimeSeries>& series) { return SubmitInternal(series, false); }
+
+  /// Logs every accepted batch to `wal` from now on (may be null: no log); Checkpoint truncates
+  /// it. `wal` must outlive the engine. Call before Start.
+  void SetWal(store::Wal* wal) { wal_ = wal; }
+  /// Feeds every record of `wal`'s segments below wal->first_segment() through the engine (call
+  /// after Restore and Start, before ingesting). Samples not newer than a restored series' last
+  /// timestamp are skipped (counted in samples_skipped); bad records go to `on_problem` (may be
+  /// null). Returns once everything replayed is scored; IoError if a segment cannot be read.
+  Status ReplayWal(store::Wal* wal, WalReplayResult* result, const RestoreProblemFn& on_problem);
   /// Blocks until every sample submitted before the call is processed, or `timeout_ms` passes.
   /// Returns false on timeout.
   bool WaitIdle(int64_t timeout_ms);
 
   /// Writes every series changed since the last checkpoint (and deletes evicted ones) to
-  /// `store`, shard by shard in batches of 4096. Safe while ingesting.
+  /// `store`, shard by shard in batches of 4096. Safe while ingesting. With a write-ahead log:
+  /// rotates it first, waits until every batch queued before the rotation is scored, and after
+  /// the states are written deletes the segments before the rotation.
   Status Checkpoint(store::StateStore* store);
   /// Loads all series from `store` (call before Start). Records that cannot be restored are
-  /// counted in `*skipped`. Series beyond max_series are skipped too.
-  Status Restore(store::StateStore* store, uint64_t* restored, uint64_t* skipped);
+  /// counted in `*skipped` and passed to `on_problem` (may be null) with the reason. Series
+  /// beyond max_series are skipped too. A damaged database file gives Corruption.
+  Status Restore(store::StateStore* store, uint64_t* restored, uint64_t* skipped,
+                 const RestoreProblemFn& on_problem = nullptr);
 
   /// Calls `fn` for each active series, shard by shard, holding that shard's lock in chunks;
   /// `fn` must not call back into the engine.
@@ -168,6 +206,7 @@ class Engine {
   };
   struct Batch {
     int64_t arrival_wall_ns = 0;
+    bool replay = false;  // from the write-ahead log at start: skip samples a restore covers
     uint64_t samples = 0;
     std::vector<Item> items;
     std::vector<Sample> sample_buf;
@@ -190,6 +229,11 @@ class Engine {
     std::thread thread;
   };
 
+  Status SubmitInternal(std::vector<TimeSeries>& series, bool replay);
+  // Waits until every shard has finished the batches counted in `targets`; false if the workers
+  // stopped first with some left.
+  bool WaitBatches(const std::vector<uint64_t>& targets);
+  Status WriteStates(store::StateStore* store);
   void WorkerLoop(Shard* shard);
   void ProcessBatch(Shard* shard, Batch& batch);
   Series* FindOrCreate(Shard* shard, const Batch& batch, const Item& item, int64_t now_ns);
@@ -203,13 +247,16 @@ class Engine {
   EpisodeSink* sink_;
   std::vector<std::unique_ptr<Shard>> shards_;
   uint64_t shard_capacity_;
-  bool running_ = false;
+  std::atomic<bool> running_{false};
+  store::Wal* wal_ = nullptr;
+  std::mutex submit_mu_;  // with a WAL: orders log appends, queue pushes and rotations
   std::atomic<bool> stopping_{false};
 
   std::atomic<uint64_t> active_{0};
   std::atomic<uint64_t> next_store_key_{1};
   std::atomic<uint64_t> ingested_{0}, processed_{0}, rejected_{0}, refused_samples_{0},
-      counter_first_{0}, created_{0}, refused_series_{0}, evicted_{0}, restored_{0}, overload_{0};
+      counter_first_{0}, created_{0}, refused_series_{0}, evicted_{0}, restored_{0}, overload_{0},
+      replay_skipped_{0}, wal_records_{0}, wal_errors_{0};
   std::atomic<uint64_t> latency_buckets_[kLatencyBuckets + 1] = {};
   std::atomic<uint64_t> latency_count_{0};
   std::atomic<uint64_t> latency_sum_ns_{0};

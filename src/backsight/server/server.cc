@@ -135,9 +135,7 @@ Status Server::Start() {
     if (ec) {
       return Status::IoError("state_dir '" + cfg_.state_dir + "': cannot create: " + ec.message());
     }
-    store_ = std::make_unique<store::StateStore>();
-    BACKSIGHT_RETURN_IF_ERROR(store_->Open(cfg_.state_dir + "/backsight.db"));
-    BACKSIGHT_RETURN_IF_ERROR(store_->CloseOpenEvents(WallNowNs(), nullptr));
+    BACKSIGHT_RETURN_IF_ERROR(OpenStore());
   }
 
   http_ = std::make_unique<httplib::Server>();
@@ -172,17 +170,11 @@ Status Server::Start() {
   eo.stale_after_ms = cfg_.series_stale_after_ms;
   eo.counters_as_rates = cfg_.counters_as_rates;
   engine_ = std::make_unique<Engine>(eo, tracker_.get());
-  if (store_) {
-    auto t0 = std::chrono::steady_clock::now();
-    uint64_t restored = 0, skipped = 0;
-    BACKSIGHT_RETURN_IF_ERROR(engine_->Restore(store_.get(), &restored, &skipped));
-    restore_skipped_ = skipped;
-    restore_ms_ = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-            .count());
-  }
+  engine_->SetWal(wal_.get());
+  if (store_) BACKSIGHT_RETURN_IF_ERROR(RestoreStates());
   tracker_->Start();
   engine_->Start();
+  if (wal_) BACKSIGHT_RETURN_IF_ERROR(ReplayWal());
   stopping_ = false;
   http_thread_ = std::thread([this] { http_->listen_after_bind(); });
   if (store_) checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
@@ -479,6 +471,9 @@ void Server::SetupRoutes() {
     }
     res.set_content(JsonDump({{"status", "ok"}}), "application/json");
   });
+  s.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(JsonDump(StatusJson()), "application/json");
+  });
   s.Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("Backsight is Healthy.\n", "text/plain");
   });
@@ -592,6 +587,7 @@ std::string Server::RenderMetrics(bool with_outputs) {
           as.alert_post_errors);
   Counter(&out, "backsight_event_write_errors_total", "Failed writes of anomaly events.",
           as.event_write_errors);
+  RenderDurabilityMetrics(&out);
   if (with_outputs) WriteSeriesMetrics(engine_.get(), &out);
   return out;
 }

@@ -15,6 +15,7 @@
 //                         the query parameters form the full label set, `__name__` included).
 //   GET  /api/v1/series?metric=NAME&limit=N   active series (labels, fingerprint), JSON.
 //   POST /api/v1/checkpoint  checkpoint now (200 with the count written).
+//   GET  /api/v1/status   start-up report and configuration summary (JSON, see StatusJson).
 //   GET  /-/healthy, /-/ready
 #ifndef BACKSIGHT_SERVER_SERVER_H_
 #define BACKSIGHT_SERVER_SERVER_H_
@@ -24,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,7 +34,9 @@
 #include "backsight/server/alerts.h"
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
+#include "backsight/server/startup_report.h"
 #include "backsight/store/state_store.h"
+#include "backsight/store/wal.h"
 
 namespace httplib {
 class Server;
@@ -47,9 +51,10 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  /// Opens the store (creating state_dir), restores detector states, starts the engine, the
-  /// HTTP listener and the background loops. Returns IoError when the port cannot be bound or
-  /// the store cannot be opened.
+  /// Opens the store (creating state_dir) and the write-ahead log, restores detector states,
+  /// starts the engine, replays the log, then starts the HTTP listener and the background loops.
+  /// Returns IoError when the port cannot be bound or the store cannot be opened, Corruption
+  /// (naming the file and how to recover) when the database file is damaged or not SQLite.
   Status Start();
   /// Stops accepting requests, drains the engine, writes a final checkpoint, stops all threads.
   /// Idempotent.
@@ -62,9 +67,18 @@ class Server {
   Engine* engine() { return engine_.get(); }
   /// The exposition body of GET /metrics (health metrics, plus the output series if asked).
   std::string RenderMetrics(bool with_outputs = true);
+  /// The body of GET /api/v1/status, in the style of Prometheus' /api/v1/status/runtimeinfo:
+  /// {"status": "success", "data": {start time, config summary, restore and WAL replay figures,
+  /// entries skipped at start-up with reasons, WAL size, checkpoints}}.
+  nlohmann::json StatusJson();
 
  private:
   void SetupRoutes();
+  // Durability (durability.cc): open the store and the WAL, restore, replay, report.
+  Status OpenStore();
+  Status RestoreStates();
+  Status ReplayWal();
+  void RenderDurabilityMetrics(std::string* out);
   void CheckpointLoop();
   void ScrapeLoop();
   void OutputPushLoop();
@@ -73,6 +87,9 @@ class Server {
 
   ServeConfig cfg_;
   std::unique_ptr<store::StateStore> store_;
+  std::unique_ptr<store::Wal> wal_;
+  StartupReport report_;
+  int64_t start_wall_ns_ = 0;
   std::unique_ptr<EpisodeTracker> tracker_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<httplib::Server> http_;

@@ -52,17 +52,25 @@ void StateStore::Close() {
   db_ = nullptr;
 }
 
+Status StateStore::ErrCode(int rc, const std::string& what, const std::string& msg) const {
+  const std::string m = "sqlite " + path_ + ": " + what + ": " + msg;
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) return Status::Corruption(m);
+  return Status::IoError(m);
+}
+
 Status StateStore::Err(const char* what) {
-  return Status::IoError(std::string("sqlite ") + path_ + ": " + what + ": " +
-                         (db_ ? sqlite3_errmsg(db_) : "not open"));
+  if (db_ == nullptr) return Status::IoError(std::string("sqlite ") + path_ + ": " + what);
+  return ErrCode(sqlite3_extended_errcode(db_), what, sqlite3_errmsg(db_));
 }
 
 Status StateStore::Exec(const char* sql) {
   char* msg = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
+  if (rc != SQLITE_OK) {
     std::string m = msg ? msg : "unknown error";
     sqlite3_free(msg);
-    return Status::IoError("sqlite " + path_ + ": " + sql + ": " + m);
+    return ErrCode(rc, sql, m);
   }
   return Status::OK();
 }
@@ -152,6 +160,13 @@ Status StateStore::DeleteStates(const std::vector<uint64_t>& keys) {
 }
 
 Status StateStore::LoadStates(const std::function<Status(SeriesRecord&&)>& fn, uint64_t* corrupt) {
+  return LoadStates(fn, [corrupt](uint64_t, uint64_t, const Status&) {
+    if (corrupt) ++*corrupt;
+  });
+}
+
+Status StateStore::LoadStates(const std::function<Status(SeriesRecord&&)>& fn,
+                              const CorruptRowFn& on_corrupt) {
   std::lock_guard<std::mutex> lock(mu_);
   if (db_ == nullptr) return Status::Unavailable("state store not open");
   Stmt st;
@@ -166,8 +181,9 @@ Status StateStore::LoadStates(const std::function<Status(SeriesRecord&&)>& fn, u
     r.fp = static_cast<uint64_t>(sqlite3_column_int64(st.s, 1));
     const char* lb = static_cast<const char*>(sqlite3_column_blob(st.s, 2));
     std::string_view labels(lb ? lb : "", static_cast<size_t>(sqlite3_column_bytes(st.s, 2)));
-    if (!DecodeLabels(labels, &r.labels).ok()) {
-      if (corrupt) ++*corrupt;
+    Status ds = DecodeLabels(labels, &r.labels);
+    if (!ds.ok()) {
+      if (on_corrupt) on_corrupt(r.key, r.fp, ds.WithContext("labels"));
       continue;
     }
     const char* sb = static_cast<const char*>(sqlite3_column_blob(st.s, 3));
@@ -252,6 +268,29 @@ Status StateStore::CloseOpenEvents(TimestampNs end_ns, uint64_t* closed) {
   sqlite3_bind_int64(st.s, 1, end_ns);
   if (sqlite3_step(st.s) != SQLITE_DONE) return Err("close events");
   if (closed) *closed = static_cast<uint64_t>(sqlite3_changes(db_));
+  return Status::OK();
+}
+
+Status StateStore::CheckEvents(const CorruptRowFn& on_corrupt) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT id, fp, labels FROM events", -1, &st.s, nullptr) !=
+      SQLITE_OK) {
+    return Err("prepare check events");
+  }
+  Labels labels;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    const char* lb = static_cast<const char*>(sqlite3_column_blob(st.s, 2));
+    std::string_view bytes(lb ? lb : "", static_cast<size_t>(sqlite3_column_bytes(st.s, 2)));
+    Status bad = DecodeLabels(bytes, &labels);
+    if (!bad.ok() && on_corrupt) {
+      on_corrupt(static_cast<uint64_t>(sqlite3_column_int64(st.s, 0)),
+                 static_cast<uint64_t>(sqlite3_column_int64(st.s, 1)), bad.WithContext("labels"));
+    }
+  }
+  if (rc != SQLITE_DONE) return Err("select events");
   return Status::OK();
 }
 

@@ -62,7 +62,9 @@ class StateStore {
   ~StateStore();
 
   /// Opens (creating if needed) the database at `path` (the directory must exist). Returns
-  /// IoError with SQLite's message when the file cannot be opened or is not a Backsight store.
+  /// Corruption when the file is not a SQLite database or is damaged (SQLITE_NOTADB,
+  /// SQLITE_CORRUPT; any later call reports those the same way), IoError with SQLite's message
+  /// for other failures.
   Status Open(const std::string& path);
   void Close();
   bool is_open() const { return db_ != nullptr; }
@@ -71,9 +73,15 @@ class StateStore {
   Status SaveStates(const std::vector<SeriesRecord>& records);
   /// Deletes the given series by storage key (e.g. evicted ones) in one transaction.
   Status DeleteStates(const std::vector<uint64_t>& keys);
+  /// Called for a stored row that cannot be decoded: its storage key, fingerprint and why.
+  using CorruptRowFn = std::function<void(uint64_t key, uint64_t fp, const Status& why)>;
+
   /// Calls `fn` for every stored series, in storage key order. A record whose labels cannot be
-  /// decoded is skipped and counted in `*corrupt` (may be null). Stops early and returns the
-  /// error if `fn` returns a non-OK status.
+  /// decoded is skipped and passed to `on_corrupt` (may be null). Stops early and returns the
+  /// error if `fn` returns a non-OK status. A damaged database file gives Corruption.
+  Status LoadStates(const std::function<Status(SeriesRecord&&)>& fn,
+                    const CorruptRowFn& on_corrupt);
+  /// As above, counting skipped records in `*corrupt` (may be null).
   Status LoadStates(const std::function<Status(SeriesRecord&&)>& fn, uint64_t* corrupt);
   /// Number of stored series.
   Status CountStates(uint64_t* n);
@@ -84,6 +92,9 @@ class StateStore {
   /// Closes every open event (end_ns NULL) with `end_ns`; used at start-up, since episodes do
   /// not survive a restart. Returns the number closed in `*closed` (may be null).
   Status CloseOpenEvents(TimestampNs end_ns, uint64_t* closed);
+  /// Reads every stored event and passes those that cannot be decoded to `on_corrupt` (key =
+  /// event id); they are left in place and skipped by RecentEvents. Used at start-up.
+  Status CheckEvents(const CorruptRowFn& on_corrupt);
   /// The `limit` most recent events (by start, newest first); when `fp` is non-zero, only that
   /// series' events.
   Status RecentEvents(size_t limit, uint64_t fp, std::vector<AnomalyEvent>* out);
@@ -91,6 +102,7 @@ class StateStore {
  private:
   Status Exec(const char* sql);
   Status Err(const char* what);
+  Status ErrCode(int rc, const std::string& what, const std::string& msg) const;
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;
