@@ -345,7 +345,7 @@ TEST(OtlpJson, NumbersOutOfRangeNameTheField) {
       {R"({"name":"s","summary":{"dataPoints":[{"timeUnixNano":"1","count":-3e40}]}})",
        m + "summary.dataPoints[0].count: negative value -3e+40 for an unsigned field"},
       {R"({"name":"h","histogram":{"dataPoints":[{"timeUnixNano":"1","bucketCounts":[1,-1]}]}})",
-       m + "histogram.dataPoints[0].bucketCounts[1].v: negative value"},
+       m + "histogram.dataPoints[0].bucketCounts[1]: negative value -1"},
       {R"({"name":"h","histogram":{"dataPoints":[{"timeUnixNano":"1","explicitBounds":[1,2e400]}]}})",
        m + "histogram.dataPoints[0].explicitBounds[1]: number out of range"},
       {R"({"name":"s","summary":{"dataPoints":[{"timeUnixNano":"1","quantileValues":[{"quantile":0.5,"value":1E+1000}]}]}})",

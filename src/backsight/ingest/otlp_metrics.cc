@@ -462,7 +462,10 @@ class JsonFiller {
                     uint64_t* out) {
     const Json* f = Field(obj, camel, snake);
     if (!f) return Status::OK();
-    const std::string p = path + "." + camel;
+    return U64Value(*f, path + "." + camel, out);
+  }
+  static Status U64Value(const Json& value, const std::string& p, uint64_t* out) {
+    const Json* f = &value;
     if (f->is_number_unsigned()) {
       *out = f->get<uint64_t>();
     } else if (f->is_number_integer()) {
@@ -784,9 +787,8 @@ class JsonFiller {
               std::string bp = pp + ".bucketCounts";
               BACKSIGHT_RETURN_IF_ERROR(IsArray(*bc, bp));
               for (size_t b = 0; b < bc->size(); ++b) {
-                Json wrap = {{"v", (*bc)[b]}};
                 uint64_t c = 0;
-                BACKSIGHT_RETURN_IF_ERROR(U64(wrap, "v", nullptr, bp + Idx(b), &c));
+                BACKSIGHT_RETURN_IF_ERROR(U64Value((*bc)[b], bp + Idx(b), &c));
                 p->add_bucket_counts(c);
               }
             }
