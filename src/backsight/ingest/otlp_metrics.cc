@@ -782,7 +782,7 @@ class JsonFiller {
       hist->set_aggregation_temporality(t);
       BACKSIGHT_RETURN_IF_ERROR(CountedPoints(
           *h, hp, [hist] { return hist->add_data_points(); },
-          [this](const Json& pj, const std::string& pp, mv1::HistogramDataPoint* p) -> Status {
+          [](const Json& pj, const std::string& pp, mv1::HistogramDataPoint* p) -> Status {
             if (const Json* bc = Field(pj, "bucketCounts", "bucket_counts")) {
               std::string bp = pp + ".bucketCounts";
               BACKSIGHT_RETURN_IF_ERROR(IsArray(*bc, bp));
@@ -821,7 +821,7 @@ class JsonFiller {
       auto* summary = m->mutable_summary();
       BACKSIGHT_RETURN_IF_ERROR(CountedPoints(
           *s, sp, [summary] { return summary->add_data_points(); },
-          [this](const Json& pj, const std::string& pp, mv1::SummaryDataPoint* p) -> Status {
+          [](const Json& pj, const std::string& pp, mv1::SummaryDataPoint* p) -> Status {
             if (const Json* qv = Field(pj, "quantileValues", "quantile_values")) {
               std::string qp = pp + ".quantileValues";
               BACKSIGHT_RETURN_IF_ERROR(IsArray(*qv, qp));
