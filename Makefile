@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 BACKSIGHT_DATA ?= $(abspath ../shared/data)
 export BACKSIGHT_DATA
 
-.PHONY: deps deps-test build run test asan bench nab loghub fuzz format clean
+.PHONY: deps deps-test build run install test asan bench nab loghub fuzz format clean
 
 deps:
 	./scripts/install-deps.sh
@@ -24,6 +24,11 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/backsight detect data/demo/machine_temperature_system_failure.csv -o $(BUILD)/demo_scores.csv --plot $(BUILD)/demo.png
 	@echo "scores: $(BUILD)/demo_scores.csv  plot: $(BUILD)/demo.png"
+
+# Installs PREFIX/bin/backsight (default /usr/local/bin, on PATH; may need sudo).
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 test: deps-test build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -43,16 +48,33 @@ nab: build
 loghub: build
 	$(BUILD)/bench/loghub/loghub_bench --data $(BACKSIGHT_DATA)/loghub2k
 
-# libFuzzer targets (clang): builds every fuzz/*_fuzz.cc and runs each for FUZZ_SECONDS.
+# libFuzzer targets (clang): builds every fuzz/*_fuzz.cc and runs each for FUZZ_SECONDS, all of
+# them even when one crashes. Per target: corpus in build-fuzz/corpus/<target>/, libFuzzer's log in
+# build-fuzz/logs/<target>.log, crash/leak/timeout inputs in build-fuzz/artifacts/<target>/. Prints
+# which targets crashed and fails at the end if any did.
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBACKSIGHT_FUZZ=ON -DBACKSIGHT_BUILD_TESTS=OFF -DBACKSIGHT_BUILD_BENCH=OFF
 	cmake --build build-fuzz -j $(JOBS)
+	@failed=""; total=0; \
 	for f in build-fuzz/fuzz/*_fuzz; do \
-	  n=$$(basename $$f _fuzz); mkdir -p build-fuzz/corpus/$$n; \
+	  n=$$(basename $$f _fuzz); total=$$((total + 1)); \
+	  mkdir -p build-fuzz/corpus/$$n build-fuzz/artifacts/$$n build-fuzz/logs; \
 	  if [ -d fuzz/corpus/$$n ]; then cp -n fuzz/corpus/$$n/* build-fuzz/corpus/$$n/ 2>/dev/null || true; fi; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$n || exit 1; \
-	done
+	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	  if $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build-fuzz/artifacts/$$n/ \
+	       build-fuzz/corpus/$$n >build-fuzz/logs/$$n.log 2>&1; then \
+	    tail -n 1 build-fuzz/logs/$$n.log; \
+	  else \
+	    failed="$$failed $$n"; echo "fuzz: $$n CRASHED; log build-fuzz/logs/$$n.log:"; \
+	    grep -E "ERROR|SUMMARY|threw|Test unit written" build-fuzz/logs/$$n.log | head -n 8; \
+	  fi; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	  echo "fuzz: $$(echo $$failed | wc -w) of $$total targets crashed:$$failed (inputs in build-fuzz/artifacts/<target>/)"; \
+	  exit 1; \
+	fi; \
+	echo "fuzz: all $$total targets ran $(FUZZ_SECONDS) s without a crash"
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

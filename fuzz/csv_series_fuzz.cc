@@ -6,8 +6,9 @@
 #include <string_view>
 
 #include "backsight/ingest/csv_series.h"
+#include "fuzz_util.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+static int FuzzOne(const uint8_t* data, size_t size) {
   backsight::ingest::CsvSeriesOptions options;
   if (size > 0) {
     if (data[0] & 1) options.timestamp_column = "t";
@@ -27,3 +28,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   return 0;
 }
+
+BACKSIGHT_FUZZ_TARGET(FuzzOne)

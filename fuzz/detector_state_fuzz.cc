@@ -5,8 +5,9 @@
 #include <string_view>
 
 #include "backsight/detect/default_detector.h"
+#include "fuzz_util.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+static int FuzzOne(const uint8_t* data, size_t size) {
   auto d = backsight::detect::MakeDefaultDetector();
   std::string_view in(reinterpret_cast<const char*>(data), size);
   if (d->RestoreState(in).ok()) {
@@ -19,3 +20,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   return 0;
 }
+
+BACKSIGHT_FUZZ_TARGET(FuzzOne)

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backsight/ingest/exposition.h"
+#include "fuzz_util.h"
 
 static bool Classic(const backsight::TimeSeries& s) {
   auto ok = [](std::string_view n, bool colon) {
@@ -25,7 +26,7 @@ static bool Classic(const backsight::TimeSeries& s) {
   return true;
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+static int FuzzOne(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   std::vector<backsight::TimeSeries> out;
   backsight::Status st = backsight::ingest::ParseExposition(text, 42, &out, 1 << 20);
@@ -47,3 +48,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   return 0;
 }
+
+BACKSIGHT_FUZZ_TARGET(FuzzOne)

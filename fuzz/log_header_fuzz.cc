@@ -10,10 +10,11 @@
 #include "backsight/logs/header.h"
 #include "backsight/logs/masker.h"
 #include "backsight/logs/miner.h"
+#include "fuzz_util.h"
 
 using namespace backsight::logs;
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+static int FuzzOne(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   std::vector<HeaderLayout> layouts;
   std::string_view lines = in;
@@ -60,3 +61,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   restored.RestoreState(lines);  // arbitrary bytes must be rejected or accepted, never crash
   return 0;
 }
+
+BACKSIGHT_FUZZ_TARGET(FuzzOne)

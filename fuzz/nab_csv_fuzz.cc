@@ -6,12 +6,15 @@
 #include <vector>
 
 #include "backsight/evaluate/nab_scorer.h"
+#include "fuzz_util.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  std::string_view text(reinterpret_cast<const char *>(data), size);
+static int FuzzOne(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
   std::vector<backsight::TimestampNs> ts;
   std::vector<double> values, scores;
   (void)backsight::evaluate::ParseTimestampValueCsv(text, "fuzz.csv", &ts, &values);
   (void)backsight::evaluate::ParseAnomalyScoreCsv(text, "fuzz.csv", &scores);
   return 0;
 }
+
+BACKSIGHT_FUZZ_TARGET(FuzzOne)

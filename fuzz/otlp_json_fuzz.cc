@@ -4,8 +4,9 @@
 #include <vector>
 
 #include "backsight/ingest/otlp_metrics.h"
+#include "fuzz_util.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+static int FuzzOne(const uint8_t* data, size_t size) {
   std::vector<backsight::TimeSeries> out;
   backsight::Status st = backsight::ingest::DecodeOtlpMetricsJson(
       std::string_view(reinterpret_cast<const char*>(data), size), &out, 1 << 20);
@@ -17,3 +18,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   return 0;
 }
+
+BACKSIGHT_FUZZ_TARGET(FuzzOne)

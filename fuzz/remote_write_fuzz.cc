@@ -14,6 +14,7 @@
 
 #include "backsight/ingest/proto/remote.pb.h"
 #include "backsight/ingest/remote_write.h"
+#include "fuzz_util.h"
 
 using backsight::TimeSeries;
 
@@ -26,7 +27,7 @@ static bool SameSamples(const TimeSeries& a, const TimeSeries& b) {
   return true;
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+static int FuzzOne(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::vector<TimeSeries> out;
@@ -65,3 +66,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   return 0;
 }
+
+BACKSIGHT_FUZZ_TARGET(FuzzOne)

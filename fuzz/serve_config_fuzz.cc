@@ -5,8 +5,9 @@
 #include <string>
 
 #include "backsight/server/config.h"
+#include "fuzz_util.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+static int FuzzOne(const uint8_t* data, size_t size) {
   backsight::server::ServeConfig c;
   (void)backsight::server::LoadConfigText(std::string(reinterpret_cast<const char*>(data), size),
                                           "fuzz.yml", &c);
@@ -15,3 +16,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                            &ms);
   return 0;
 }
+
+BACKSIGHT_FUZZ_TARGET(FuzzOne)

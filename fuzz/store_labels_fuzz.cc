@@ -4,10 +4,13 @@
 #include <string_view>
 
 #include "backsight/store/state_store.h"
+#include "fuzz_util.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+static int FuzzOne(const uint8_t* data, size_t size) {
   backsight::Labels labels;
   (void)backsight::store::DecodeLabels(std::string_view(reinterpret_cast<const char*>(data), size),
                                        &labels);
   return 0;
 }
+
+BACKSIGHT_FUZZ_TARGET(FuzzOne)

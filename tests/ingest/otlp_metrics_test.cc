@@ -304,6 +304,81 @@ TEST(OtlpJson, ErrorsNameByteOrPath) {
   EXPECT_NE(st.message().find("exceeds the limit"), std::string::npos);
 }
 
+// A request whose third metric is `metric` (JSON text), after two valid ones.
+std::string ThirdMetric(const std::string& metric) {
+  const std::string ok =
+      R"({"name":"ok","gauge":{"dataPoints":[{"asDouble":1,"timeUnixNano":"1"}]}})";
+  return R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[)" + ok + "," + ok + "," + metric +
+         "]}]}]}";
+}
+
+// Every JSON number out of range is a decode error naming its field, never an exception.
+TEST(OtlpJson, NumbersOutOfRangeNameTheField) {
+  const std::string m = "resourceMetrics[0].scopeMetrics[0].metrics[2].";
+  struct Case {
+    std::string metric;
+    std::string want;  // expected substring of the message
+  };
+  const Case cases[] = {
+      {R"({"name":"g","gauge":{"dataPoints":[{"asDouble":1e999,"timeUnixNano":"1"}]}})",
+       m + "gauge.dataPoints[0].asDouble: number out of range"},
+      {R"({"name":"g","gauge":{"dataPoints":[{"timeUnixNano":"1","asDouble":-1e999}]}})",
+       m + "gauge.dataPoints[0].asDouble: number out of range"},
+      {R"({"name":"g","gauge":{"dataPoints":[{"asDouble":"1e999","timeUnixNano":"1"}]}})",
+       m + "gauge.dataPoints[0].asDouble: \"1e999\" is out of the double range"},
+      {R"({"name":"g","gauge":{"dataPoints":[{"asDouble":1,"timeUnixNano":"99999999999999999999"}]}})",
+       m + "gauge.dataPoints[0].timeUnixNano: \"99999999999999999999\" is out of the uint64 range"},
+      {R"({"name":"g","gauge":{"dataPoints":[{"asDouble":1,"timeUnixNano":99999999999999999999}]}})",
+       m + "gauge.dataPoints[0].timeUnixNano: 1e+20 is out of the uint64 range"},
+      {R"({"name":"g","gauge":{"dataPoints":[{"asDouble":1,"timeUnixNano":"18446744073709551615"}]}})",
+       m + "gauge.dataPoints[0].timeUnixNano: 18446744073709551615 ns is beyond the int64 range"},
+      {R"({"name":"g","gauge":{"dataPoints":[{"asInt":"9223372036854775808","timeUnixNano":"1"}]}})",
+       m + "gauge.dataPoints[0].asInt: \"9223372036854775808\" is out of the int64 range"},
+      {R"({"name":"g","gauge":{"dataPoints":[{"asInt":9223372036854775808,"timeUnixNano":"1"}]}})",
+       m + "gauge.dataPoints[0].asInt: 9223372036854775808 is out of the int64 range"},
+      {R"({"name":"g","gauge":{"dataPoints":[{"asInt":-1e30,"timeUnixNano":"1"}]}})",
+       m + "gauge.dataPoints[0].asInt: -1e+30 is out of the int64 range"},
+      {R"({"name":"g","gauge":{"dataPoints":[{"asInt":1,"timeUnixNano":"1","flags":4294967296}]}})",
+       m + "gauge.dataPoints[0].flags: 4294967296 is out of the uint32 range"},
+      {R"({"name":"s","summary":{"dataPoints":[{"timeUnixNano":"1","count":-3}]}})",
+       m + "summary.dataPoints[0].count: negative value -3 for an unsigned field"},
+      {R"({"name":"s","summary":{"dataPoints":[{"timeUnixNano":"1","count":-3e40}]}})",
+       m + "summary.dataPoints[0].count: negative value -3e+40 for an unsigned field"},
+      {R"({"name":"h","histogram":{"dataPoints":[{"timeUnixNano":"1","bucketCounts":[1,-1]}]}})",
+       m + "histogram.dataPoints[0].bucketCounts[1]: negative value -1"},
+      {R"({"name":"h","histogram":{"dataPoints":[{"timeUnixNano":"1","explicitBounds":[1,2e400]}]}})",
+       m + "histogram.dataPoints[0].explicitBounds[1]: number out of range"},
+      {R"({"name":"s","summary":{"dataPoints":[{"timeUnixNano":"1","quantileValues":[{"quantile":0.5,"value":1E+1000}]}]}})",
+       m + "summary.dataPoints[0].quantileValues[0].value: number out of range"},
+      {R"({"name":"x","sum":{"aggregationTemporality":1e300,"dataPoints":[]}})",
+       m + "sum.aggregationTemporality: 1e+300 is out of the int64 range"},
+  };
+  for (const Case& c : cases) {
+    std::vector<TimeSeries> out;
+    Status st;
+    ASSERT_NO_THROW(st = DecodeOtlpMetricsJson(ThirdMetric(c.metric), &out)) << c.metric;
+    EXPECT_EQ(st.code(), Status::Code::kInvalidArgument) << c.metric;
+    EXPECT_NE(st.message().find(c.want), std::string::npos)
+        << "want: " << c.want << "\ngot:  " << st.message();
+    EXPECT_TRUE(out.empty());
+  }
+  // A number out of range inside an attribute value, at the top level, and in a syntax error.
+  std::vector<TimeSeries> out;
+  Status st = DecodeOtlpMetricsJson(
+      R"({"resourceMetrics":[{"resource":{"attributes":[{"key":"k","value":{"doubleValue":1e999}}]}}]})",
+      &out);
+  EXPECT_NE(st.message().find("resourceMetrics[0].resource.attributes[0].value.doubleValue: number "
+                              "out of range"),
+            std::string::npos)
+      << st.message();
+  st = DecodeOtlpMetricsJson("1e999", &out);
+  EXPECT_NE(st.message().find("(root): number out of range"), std::string::npos) << st.message();
+  st = DecodeOtlpMetricsJson(R"({"resourceMetrics":[{"scopeMetrics":[1,}]})", &out);
+  EXPECT_NE(st.message().find("byte 39 in resourceMetrics[0].scopeMetrics[1]: invalid JSON"),
+            std::string::npos)
+      << st.message();
+}
+
 TEST(OtlpJson, AttributeMappingRules) {
   constexpr char kJson[] = R"({"resourceMetrics":[{
     "resource":{"attributes":[

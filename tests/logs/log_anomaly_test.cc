@@ -67,6 +67,50 @@ TEST(LogAnomalyTest, RateSurgeAgainstOwnNormal) {
   EXPECT_STREQ(last.reason, "rate");
 }
 
+// A steady log, one line per second of one template for 10 hours, starting 3 s into a minute,
+// so that its last one-minute bucket is cut by the end of input after 3 lines. `quiet_minute` >= 0
+// gives that minute only 5 lines (a real collapse). Returns the rate events of template 1.
+constexpr int64_t kSteadyStartSec = 1'699'999'983;  // 3 s past a minute boundary
+std::vector<TemplateRateEvent> SteadyLogRateEvents(int quiet_minute) {
+  LogAnomalyScorer s;
+  const int64_t start = kSteadyStartSec * kSec;
+  constexpr int kSeconds = 10 * 3600;
+  for (int i = 0; i < kSeconds; ++i) {
+    const int64_t ts = start + i * kSec;
+    if (quiet_minute >= 0 && (ts / (60 * kSec)) == start / (60 * kSec) + quiet_minute &&
+        (ts / kSec) % 12 != 0) {
+      continue;
+    }
+    s.Observe(ts, 1, 0);
+  }
+  s.Finish();
+  std::vector<TemplateRateEvent> events;
+  for (const TemplateRateEvent& e : s.rate_events()) {
+    if (e.template_id == 1) events.push_back(e);
+  }
+  return events;
+}
+
+TEST(LogAnomalyTest, PartialLastBucketIsNoCollapse) {
+  std::vector<TemplateRateEvent> events = SteadyLogRateEvents(-1);
+  for (const TemplateRateEvent& e : events) {
+    ADD_FAILURE() << "rate event at " << e.bucket_start_ns << " count " << e.count << " score "
+                  << e.anomaly_score;
+  }
+}
+
+TEST(LogAnomalyTest, CollapseInsideTheFileIsReported) {
+  constexpr int kQuietMinute = 540;  // hour 9, after the detector's warm-up
+  const int64_t quiet_start = (kSteadyStartSec / 60 + kQuietMinute) * 60 * kSec;
+  std::vector<TemplateRateEvent> events = SteadyLogRateEvents(kQuietMinute);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0].bucket_start_ns, quiet_start);
+  EXPECT_EQ(events[0].count, 5u);
+  EXPECT_GT(events[0].anomaly_score, 1.0);
+  // The partial last bucket is still not reported.
+  for (const TemplateRateEvent& e : events) EXPECT_LT(e.bucket_start_ns, quiet_start + 3600 * kSec);
+}
+
 TEST(LogAnomalyTest, ErrorSurge) {
   LogAnomalyScorer s;
   for (int m = 0; m < 60; ++m) {

@@ -134,5 +134,38 @@ TEST(PlotTest, RejectsUnknownExtensionAndUnwritablePath) {
   EXPECT_FALSE(st.ok());
 }
 
+TEST(PlotLabelTest, UnitFromPrometheusStyleNames) {
+  EXPECT_EQ(UnitFromName("http_request_duration_seconds"), "seconds");
+  EXPECT_EQ(UnitFromName("node_cpu_seconds_total"), "seconds");
+  EXPECT_EQ(UnitFromName("http_request_duration_seconds_sum"), "seconds");
+  EXPECT_EQ(UnitFromName("http_request_duration_seconds_count"), "");
+  EXPECT_EQ(UnitFromName("http_request_duration_seconds_bucket"), "");
+  EXPECT_EQ(UnitFromName("process_resident_memory_bytes"), "bytes");
+  EXPECT_EQ(UnitFromName("cache_hit_ratio"), "ratio");
+  EXPECT_EQ(UnitFromName("CPU_Percent"), "percent");
+  EXPECT_EQ(UnitFromName("node_hwmon_temp_celsius"), "celsius");
+  EXPECT_EQ(UnitFromName("machine_temperature"), "");
+  EXPECT_EQ(UnitFromName("seconds"), "");      // a bare unit is no name
+  EXPECT_EQ(UnitFromName("lastseconds"), "");  // the unit is a whole word
+}
+
+TEST(PlotLabelTest, ValueAxisLabelUsesColumnOrFileStem) {
+  EXPECT_EQ(ValueAxisLabel("latency_seconds", "a.csv"), "latency_seconds (seconds)");
+  EXPECT_EQ(ValueAxisLabel("value", "data/disk_used_bytes.csv"), "disk_used_bytes (bytes)");
+  EXPECT_EQ(ValueAxisLabel("Value", "machine_temperature.csv"), "machine_temperature");
+  EXPECT_EQ(ValueAxisLabel("value", "<stdin>"), "value");
+  EXPECT_EQ(ValueAxisLabel("", "-"), "value");
+  EXPECT_EQ(ValueAxisLabel("temp_celsius", "x/y.tar.csv"), "temp_celsius (celsius)");
+}
+
+TEST(PlotLabelTest, HtmlPageNamesTheValueAxis) {
+  PlotSeries s = MakeSeries(300);
+  s.set_value_label(ValueAxisLabel("value", "cpu_usage_ratio.csv"));
+  const std::string path = TempPath("label.html");
+  ASSERT_TRUE(WritePlot({&s}, PlotOptions{}, path).ok());
+  EXPECT_NE(ReadFile(path).find("values: cpu_usage_ratio (ratio)"), std::string::npos);
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace backsight::outputs

@@ -236,7 +236,10 @@ int RunDetect(const DetectArgs& args) {
                       ","
                 : "{";
     std::unique_ptr<outputs::PlotSeries> plot;
-    if (!args.plot.empty()) plot = std::make_unique<outputs::PlotSeries>(rep.name);
+    if (!args.plot.empty()) {
+      plot = std::make_unique<outputs::PlotSeries>(rep.name);
+      plot->set_value_label(outputs::ValueAxisLabel(reader->value_column(), rep.name));
+    }
     std::unique_ptr<detect::Detector> detector = detect::MakeDefaultDetector();
     detect::DetectionResult res;
     ingest::SeriesRow row;

@@ -1,17 +1,21 @@
 // `backsight logs [FILE...]`: online log template mining and log anomalies over files or stdin.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "backsight/cli/commands.h"
+#include "backsight/core/file_util.h"
 #include "backsight/logs/header.h"
 #include "backsight/logs/log_anomaly.h"
 #include "backsight/logs/miner.h"
@@ -38,42 +42,59 @@ struct LogsArgs {
   bool quiet = false;
 };
 
-// Reads lines from a plain or gzip file (zlib detects the format), or stdin for "-".
+// Reads lines from a plain or gzip file, or stdin for "-". Gzip (RFC 1952, recognised by its
+// magic bytes 1f 8b; concatenated members are read in turn, trailing zero padding is ignored) is
+// inflated with zlib's inflate(); a corrupt or truncated stream is an error naming the compressed
+// byte offset where zlib stopped, e.g. "app.log.gz: byte offset 4096: invalid block type" or
+// "...: truncated: gzip stream ended before its trailer". After an error the partial line that
+// was being read is dropped (it would be cut at an arbitrary byte).
 class LineReader {
  public:
+  ~LineReader() {
+    if (zinit_) inflateEnd(&zs_);
+    if (f_ != nullptr) std::fclose(f_);
+  }
   Status Open(const std::string& path) {
     name_ = path == "-" ? "<stdin>" : path;
     if (path == "-") {
       int fd = dup(STDIN_FILENO);
-      gz_ = fd < 0 ? nullptr : gzdopen(fd, "rb");
+      f_ = fd < 0 ? nullptr : fdopen(fd, "rb");
     } else {
-      gz_ = gzopen(path.c_str(), "rb");
+      f_ = std::fopen(path.c_str(), "rb");
     }
-    if (gz_ == nullptr) return Status::IoError(name_ + ": cannot open");
-    gzbuffer(gz_, 1 << 17);
+    if (f_ == nullptr) return Status::IoError(name_ + ": cannot open: " + std::strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f_), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+      return Status::IoError(name_ + ": is a directory (a log file is expected)");
+    }
+    // Sniff the format from the first bytes.
+    if (!Refill()) return status_;
+    gzip_ = raw_len_ >= 2 && static_cast<unsigned char>(raw_[0]) == kGzipMagic0 &&
+            static_cast<unsigned char>(raw_[1]) == kGzipMagic1;
+    if (gzip_) {
+      std::memset(&zs_, 0, sizeof zs_);
+      if (inflateInit2(&zs_, kGzipWindowBits) != Z_OK) {
+        return Status::IoError(name_ + ": zlib initialisation failed");
+      }
+      zinit_ = true;
+      zs_.next_in = reinterpret_cast<Bytef*>(raw_);
+      zs_.avail_in = static_cast<uInt>(raw_len_);
+      raw_pos_ = raw_len_;
+    }
     return Status::OK();
-  }
-  ~LineReader() {
-    if (gz_ != nullptr) gzclose(gz_);
   }
   // Next line without its '\n' (and '\r'); false at end of input or on error (see status()).
   bool Next(std::string* line) {
     line->clear();
     while (true) {
       if (pos_ >= len_) {
-        int n = gzread(gz_, buf_, sizeof(buf_));
-        if (n < 0) {
-          int err = 0;
-          status_ = Status::InvalidArgument(name_ + ": read error after byte " +
-                                            std::to_string(bytes_) + ": " + gzerror(gz_, &err));
-          return false;
-        }
+        size_t n = Read(buf_, sizeof(buf_));
+        if (!status_.ok()) return false;
         if (n == 0) {
           if (line->empty() && !partial_) return false;
           partial_ = false;
           return true;
         }
-        bytes_ += n;
         len_ = n;
         pos_ = 0;
       }
@@ -95,19 +116,110 @@ class LineReader {
       return true;
     }
   }
+  /// OK, IoError (read failure) or InvalidArgument (corrupt or truncated gzip).
   const Status& status() const { return status_; }
   /// Lines longer than kMaxLineBytes (their tail was dropped).
   uint64_t truncated() const { return truncated_; }
   static constexpr size_t kMaxLineBytes = 1 << 20;
 
  private:
-  gzFile gz_ = nullptr;
+  // Gzip member header magic (RFC 1952 section 2.3.1) and zlib's windowBits for "gzip only".
+  static constexpr unsigned char kGzipMagic0 = 0x1f, kGzipMagic1 = 0x8b;
+  static constexpr int kGzipWindowBits = 16 + MAX_WBITS;
+
+  // Reads the next raw chunk into raw_; false (status_ set) on a read error. At end of file
+  // sets raw_eof_ and raw_len_ = 0.
+  bool Refill() {
+    raw_len_ = std::fread(raw_, 1, sizeof(raw_), f_);
+    raw_pos_ = 0;
+    raw_offset_ += raw_len_;
+    if (raw_len_ == 0) {
+      if (std::ferror(f_)) {
+        status_ = Status::IoError(name_ + ": read error at byte offset " +
+                                  std::to_string(raw_offset_) + ": " + std::strerror(errno));
+        return false;
+      }
+      raw_eof_ = true;
+    }
+    return true;
+  }
+  Status GzipError(uint64_t offset, const std::string& why) const {
+    return Status::InvalidArgument(name_ + ": byte offset " + std::to_string(offset) + ": " + why);
+  }
+  // Up to `cap` decoded bytes into dst; 0 at end of input or on error (status_ set).
+  size_t Read(char* dst, size_t cap) {
+    if (!gzip_) {
+      if (raw_pos_ >= raw_len_ && !raw_eof_ && !Refill()) return 0;
+      size_t n = std::min(cap, raw_len_ - raw_pos_);
+      std::memcpy(dst, raw_ + raw_pos_, n);
+      raw_pos_ += n;
+      return n;
+    }
+    if (!pending_.ok()) {
+      status_ = pending_;
+      return 0;
+    }
+    while (true) {
+      if (zs_.avail_in == 0 && !raw_eof_) {
+        if (!Refill()) return 0;
+        zs_.next_in = reinterpret_cast<Bytef*>(raw_);
+        zs_.avail_in = static_cast<uInt>(raw_len_);
+      }
+      const uint64_t consumed = raw_offset_ - zs_.avail_in;  // compressed bytes used so far
+      if (!in_member_) {
+        // Between members: more members, zero padding, or the end.
+        while (zs_.avail_in > 0 && *zs_.next_in == 0) {
+          ++zs_.next_in;
+          --zs_.avail_in;
+        }
+        if (zs_.avail_in == 0) {
+          if (raw_eof_) return 0;
+          continue;
+        }
+        if (*zs_.next_in != kGzipMagic0) {
+          status_ = GzipError(consumed, "unexpected data after the end of the gzip stream");
+          return 0;
+        }
+        inflateReset(&zs_);
+        in_member_ = true;
+      }
+      zs_.next_out = reinterpret_cast<Bytef*>(dst);
+      zs_.avail_out = static_cast<uInt>(cap);
+      const int ret = inflate(&zs_, Z_NO_FLUSH);
+      const size_t produced = cap - zs_.avail_out;
+      if (ret == Z_STREAM_END) {
+        in_member_ = false;
+      } else if (ret == Z_BUF_ERROR || (ret == Z_OK && produced == 0)) {
+        if (zs_.avail_in == 0 && raw_eof_) {
+          status_ = GzipError(raw_offset_, "truncated: gzip stream ended before its trailer");
+          return 0;
+        }
+      } else if (ret != Z_OK) {
+        // Bytes decoded in this call are still delivered; the error comes with the next call.
+        pending_ = GzipError(raw_offset_ - zs_.avail_in,
+                             zs_.msg != nullptr ? zs_.msg : "corrupt gzip data");
+        if (produced == 0) status_ = pending_;
+        return produced;
+      }
+      if (produced > 0) return produced;
+    }
+  }
+
+  std::FILE* f_ = nullptr;
   std::string name_;
-  char buf_[1 << 16];
+  bool gzip_ = false;
+  z_stream zs_;
+  bool zinit_ = false;
+  bool in_member_ = true;
+  char raw_[1 << 17];  // compressed (or plain) bytes as read
+  size_t raw_len_ = 0, raw_pos_ = 0;
+  uint64_t raw_offset_ = 0;  // bytes read from the file so far
+  bool raw_eof_ = false;
+  char buf_[1 << 16];  // decoded bytes
   size_t pos_ = 0, len_ = 0;
-  uint64_t bytes_ = 0;
   bool partial_ = false;
   uint64_t truncated_ = 0;
+  Status pending_;  // a gzip error found while decoding bytes not yet delivered
   Status status_;
 };
 
@@ -166,15 +278,11 @@ int Run(const LogsArgs& args) {
   TemplateMiner miner(mopts);
   if (!args.state_in.empty()) {
     std::string all;
-    FILE* f = std::fopen(args.state_in.c_str(), "rb");
-    if (f == nullptr) {
-      std::fprintf(stderr, "backsight logs: %s: cannot open state file\n", args.state_in.c_str());
+    st = ReadFileToString(args.state_in, &all);
+    if (!st.ok()) {
+      std::fprintf(stderr, "backsight logs: --state-in: %s\n", st.message().c_str());
       return kExitIoError;
     }
-    char b[65536];
-    size_t n;
-    while ((n = std::fread(b, 1, sizeof(b), f)) > 0) all.append(b, n);
-    std::fclose(f);
     st = miner.RestoreState(all);
     if (!st.ok()) {
       std::fprintf(stderr, "backsight logs: %s: %s\n", args.state_in.c_str(),
@@ -205,6 +313,7 @@ int Run(const LogsArgs& args) {
   std::string line;
   int64_t ts = 0;
   bool have_time = false;
+  Status read_error;
   for (const std::string& path : files) {
     LineReader reader;
     st = reader.Open(path);
@@ -263,9 +372,9 @@ int Run(const LogsArgs& args) {
     }
     truncated += reader.truncated();
     if (!reader.status().ok()) {
-      if (progress_shown) std::fprintf(stderr, "\r\033[K");
-      std::fprintf(stderr, "backsight logs: %s\n", reader.status().message().c_str());
-      return kExitBadInput;
+      // Report what was read, then the error (below); later files are not read.
+      read_error = reader.status();
+      break;
     }
   }
   scorer.Finish();
@@ -427,9 +536,13 @@ int Run(const LogsArgs& args) {
       }
     }
   }
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-    return kExitOk;  // stdout closed (e.g. piped into head): stop quietly
+  const bool written =
+      std::fwrite(out.data(), 1, out.size(), stdout) == out.size() && std::fflush(stdout) == 0;
+  if (!read_error.ok()) {
+    std::fprintf(stderr, "backsight logs: error: %s\n", read_error.message().c_str());
+    return read_error.code() == Status::Code::kIoError ? kExitIoError : kExitBadInput;
   }
+  if (!written) return kExitOk;  // stdout closed (e.g. piped into head): stop quietly
   if (!args.state_out.empty()) {
     std::string state;
     miner.SaveState(&state);
@@ -442,6 +555,22 @@ int Run(const LogsArgs& args) {
   }
   return args.fail_on_anomaly && anomalous > 0 ? kExitAnomalies : kExitOk;
 }
+
+constexpr const char* kFooter = R"(
+Input: plain or gzip files (gzip is recognised by its magic bytes; concatenated members are read
+in turn), or stdin. Every file continues the same miner and scorer.
+
+Output (stdout): the templates by count, the anomalous lines and the template rate anomalies
+(text), or the same as one JSON object (--format json). A rate anomaly is a time bucket in which
+a template's count departs from its own normal; the bucket in which the input ends is partial and
+is reported only when its count already exceeds a whole bucket's expected count.
+
+Exit codes: 0 ok; 1 anomalous lines found (only with --fail-on-anomaly); 2 usage error;
+3 bad input data: a truncated or corrupt gzip stream ('file: byte offset N: reason', N the
+compressed byte offset where zlib stopped; what was read before is reported first and the cut
+line is dropped) or a bad --state-in file; 4 I/O error (cannot open or read a file, a directory
+given as a file, cannot write --structured or --state-out). --state-out is not written after an
+error.)";
 
 }  // namespace
 
@@ -478,6 +607,7 @@ void RegisterLogs(CLI::App& app, int* exit_code) {
                 "Exit with code 1 when any line is anomalous");
   cmd->add_flag("--progress", args->progress, "Show progress on stderr even when not a terminal");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress output");
+  cmd->footer(kFooter);
   cmd->callback([args, exit_code] { *exit_code = Run(*args); });
 }
 

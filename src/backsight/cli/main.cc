@@ -1,5 +1,6 @@
 // The `backsight` executable: a thin layer over the library, one subcommand per capability.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "backsight/cli/commands.h"
 
@@ -14,6 +15,13 @@ int main(int argc, char** argv) {
   backsight::cli::RegisterDetect(app, &exit_code);
   backsight::cli::RegisterLogs(app, &exit_code);
   backsight::cli::RegisterServe(app, &exit_code);
+  // A first word that is no option and no subcommand is most likely a typo: say so plainly
+  // (CLI11 would say only that a subcommand is required).
+  if (argc > 1 && argv[1][0] != '-' &&
+      app.get_subcommands([&](const CLI::App* sub) { return sub->check_name(argv[1]); }).empty()) {
+    std::fprintf(stderr, "backsight: unknown subcommand '%s'; see backsight --help\n", argv[1]);
+    return backsight::cli::kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -12,6 +12,55 @@
 
 namespace backsight::cli {
 
+namespace {
+
+// The configuration file reference (keys and defaults from server/config.h; README "Config file").
+constexpr const char* kFooter = R"(
+Config file (YAML, Prometheus style; every key optional, unknown keys rejected; durations like
+500ms, 15s, 1m30s, 2h, 1d):
+  listen: 127.0.0.1:9465              HOST:PORT of the HTTP endpoints (port 0 = any free port)
+  state_dir: backsight-state          SQLite state directory ("" = no persistence)
+  checkpoint_interval: 60s            periodic checkpoint of detector states
+  workers: 0                          engine threads (0 = number of cores, at most 256)
+  series:
+    max_active: 1000000               new series past this are refused and counted
+    stale_after: 1h                   series idle this long are evicted
+  limits:
+    queue_max_samples: 1000000        samples queued before requests get 429
+    max_body_bytes: 33554432          largest request body (32 MiB)
+    max_decompressed_bytes: 67108864  largest decompressed remote_write body (64 MiB)
+  auth:
+    bearer_token: ""                  when set, every endpoint requires it
+    bearer_token_file: ""             or read the token from this file
+  alerting:
+    alertmanager_url: ""              e.g. http://127.0.0.1:9093 ("" = no alerts)
+    for: 1m                           anomalous this long before an alert fires
+    resend_interval: 1m               firing alerts are re-sent this often
+    external_url: ""                  generatorURL base (default http://<listen>)
+  global:
+    scrape_interval: 15s
+    scrape_timeout: 10s
+  scrape_configs:                     Prometheus subset; adds job and instance labels
+    - job_name: node                  required, unique
+      metrics_path: /metrics
+      scrape_interval: (global)
+      scrape_timeout: (global, at most the interval)
+      honor_labels: false
+      static_configs: [{targets: ["127.0.0.1:9100"]}]
+  output_remote_write:
+    url: ""                           remote_write the output series here ("" = off)
+    interval: 15s
+  counters_as_rates: true             counters become per-second rates before detection
+  wal:
+    enabled: true                     write-ahead log of accepted samples (<state_dir>/wal)
+    fsync: false                      fdatasync every append (survives power loss)
+
+Exit codes: 0 stopped by SIGTERM/SIGINT; 2 bad config or flags (file, line, key and reason
+printed) or a damaged state database (move it aside to start fresh); 4 cannot read the config
+file or start (e.g. address in use).)";
+
+}  // namespace
+
 void RegisterServe(CLI::App& app, int* exit_code) {
   struct Opts {
     std::string config, listen, state_dir;
@@ -24,10 +73,11 @@ void RegisterServe(CLI::App& app, int* exit_code) {
       "checkpoint detector state to SQLite. Flags override the config file; with no config it "
       "listens on 127.0.0.1:9465 and keeps state in ./backsight-state. SIGTERM/SIGINT checkpoint "
       "and exit 0.");
-  cmd->add_option("--config", o->config, "YAML configuration file");
+  cmd->add_option("--config", o->config, "YAML configuration file (keys below)");
   cmd->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0 = any free port)");
   cmd->add_option("--state-dir", o->state_dir,
                   "directory for the SQLite state database (\"\" disables persistence)");
+  cmd->footer(kFooter);
   cmd->callback([o, cmd, exit_code] {
     server::ServeConfig cfg;
     if (!o->config.empty()) {

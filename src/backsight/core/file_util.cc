@@ -1,12 +1,16 @@
 #include "backsight/core/file_util.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 namespace backsight {
 
 Status ReadFileToString(const std::string& path, std::string* out) {
+  // A directory opens as a stream on Linux and reads as empty: say what it is.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return Status::IoError(path + ": is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IoError("cannot open " + path);
   std::ostringstream ss;

@@ -9,7 +9,8 @@
 namespace backsight {
 
 /// Reads the whole file at `path` (bytes, no newline translation) into *out.
-/// Returns IoError naming the path when it cannot be opened or read; *out is then unchanged.
+/// Returns IoError naming the path when it cannot be opened or read, or is a directory
+/// ("<path>: is a directory"); *out is then unchanged.
 Status ReadFileToString(const std::string& path, std::string* out);
 
 /// Root of the benchmark corpora: $BACKSIGHT_DATA when set and non-empty, else "../shared/data"

@@ -1,5 +1,7 @@
 #include "backsight/ingest/csv_series.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -90,6 +92,11 @@ Status CsvSeriesReader::Open(const std::string& path, const CsvSeriesOptions& op
       return Status::IoError("cannot open '" + path + "': " + std::strerror(errno));
     }
     r->owns_file_ = true;
+    // fopen() succeeds on a directory and the first read fails with EISDIR: say so up front.
+    struct stat sb;
+    if (fstat(fileno(r->file_), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+      return Status::IoError("cannot open '" + path + "': is a directory (a CSV file is expected)");
+    }
   }
   r->storage_.resize(kInitialBuffer);
   r->buf_ = r->storage_.data();
@@ -135,7 +142,9 @@ Status CsvSeriesReader::Fill() {
   buf_ = storage_.data();
   const size_t n = std::fread(storage_.data() + end_, 1, storage_.size() - end_, file_);
   if (n == 0) {
-    if (std::ferror(file_)) return Status::IoError("cannot read '" + name_ + "': read error");
+    if (std::ferror(file_)) {
+      return Status::IoError("cannot read '" + name_ + "': " + std::strerror(errno));
+    }
     at_eof_ = true;
   }
   end_ += n;

@@ -23,6 +23,12 @@ namespace rv1 = opentelemetry::proto::resource::v1;
 using internal::Quote;
 
 constexpr int kMaxAnyDepth = 32;
+// nlohmann/json's exception id for "number overflow parsing" (out_of_range.406, see its
+// exceptions page): a number whose magnitude exceeds the double range, e.g. 1e999.
+constexpr int kJsonNumberOverflow = 406;
+// 2^64 and 2^63 as doubles: the first values beyond uint64 / int64.
+constexpr double kTwoPow64 = 18446744073709551616.0;
+constexpr double kTwoPow63 = 9223372036854775808.0;
 
 // "[i]" (built by appending; GCC 12 gives a false -Wrestrict on "[" + std::to_string(i)).
 std::string Bracket(size_t i) {
@@ -447,28 +453,44 @@ class JsonFiller {
     *out = f->get_ref<const std::string&>();
     return Status::OK();
   }
+  // A JSON number that is integral but beyond the 64-bit range arrives as a double (nlohmann/json
+  // parses integers that overflow as floating point); these say which.
+  static Status OutOfRange(const std::string& path, const std::string& text, const char* type) {
+    return Err(path, text + " is out of the " + type + " range");
+  }
   static Status U64(const Json& obj, const char* camel, const char* snake, const std::string& path,
                     uint64_t* out) {
     const Json* f = Field(obj, camel, snake);
     if (!f) return Status::OK();
+    return U64Value(*f, path + "." + camel, out);
+  }
+  static Status U64Value(const Json& value, const std::string& p, uint64_t* out) {
+    const Json* f = &value;
     if (f->is_number_unsigned()) {
       *out = f->get<uint64_t>();
     } else if (f->is_number_integer()) {
-      return Err(path + "." + camel, "negative value for an unsigned field");
+      return Err(p,
+                 "negative value " + std::to_string(f->get<int64_t>()) + " for an unsigned field");
     } else if (f->is_number_float()) {
       double d = f->get<double>();
-      if (!(d >= 0 && d < 1.8446744073709552e19) || d != std::floor(d)) {
-        return Err(path + "." + camel, "expected an unsigned integer");
+      if (d != std::floor(d)) {
+        return Err(p, "expected an unsigned integer, got " + internal::FormatDouble(d));
       }
+      if (d < 0)
+        return Err(p, "negative value " + internal::FormatDouble(d) + " for an unsigned field");
+      if (!(d < kTwoPow64)) return OutOfRange(p, internal::FormatDouble(d), "uint64");
       *out = static_cast<uint64_t>(d);
     } else if (f->is_string()) {
       const auto& s = f->get_ref<const std::string&>();
       auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+      if (r.ec == std::errc::result_out_of_range && r.ptr == s.data() + s.size()) {
+        return OutOfRange(p, Quote(s), "uint64");
+      }
       if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
-        return Err(path + "." + camel, "expected an unsigned integer, got " + Quote(s));
+        return Err(p, "expected an unsigned integer, got " + Quote(s));
       }
     } else {
-      return Err(path + "." + camel, "expected an unsigned integer (number or string)");
+      return Err(p, "expected an unsigned integer (number or string)");
     }
     return Status::OK();
   }
@@ -477,17 +499,22 @@ class JsonFiller {
       *out = f.get<int64_t>();
     } else if (f.is_number_unsigned()) {
       uint64_t u = f.get<uint64_t>();
-      if (u > static_cast<uint64_t>(INT64_MAX)) return Err(path, "integer out of int64 range");
+      if (u > static_cast<uint64_t>(INT64_MAX)) return OutOfRange(path, std::to_string(u), "int64");
       *out = static_cast<int64_t>(u);
     } else if (f.is_number_float()) {
       double d = f.get<double>();
-      if (!(d >= -9.2233720368547758e18 && d < 9.2233720368547758e18) || d != std::floor(d)) {
-        return Err(path, "expected an integer");
+      if (d != std::floor(d))
+        return Err(path, "expected an integer, got " + internal::FormatDouble(d));
+      if (!(d >= -kTwoPow63 && d < kTwoPow63)) {
+        return OutOfRange(path, internal::FormatDouble(d), "int64");
       }
       *out = static_cast<int64_t>(d);
     } else if (f.is_string()) {
       const auto& s = f.get_ref<const std::string&>();
       auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+      if (r.ec == std::errc::result_out_of_range && r.ptr == s.data() + s.size()) {
+        return OutOfRange(path, Quote(s), "int64");
+      }
       if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
         return Err(path, "expected an integer, got " + Quote(s));
       }
@@ -511,6 +538,9 @@ class JsonFiller {
         *out = -INFINITY;
       else {
         auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+        if (r.ec == std::errc::result_out_of_range && r.ptr == s.data() + s.size()) {
+          return OutOfRange(path, Quote(s), "double");
+        }
         if (r.ec != std::errc() || r.ptr != s.data() + s.size() || s.empty()) {
           return Err(path, "expected a number, got " + Quote(s));
         }
@@ -661,6 +691,7 @@ class JsonFiller {
     p->set_time_unix_nano(t);
     uint64_t flags = 0;
     BACKSIGHT_RETURN_IF_ERROR(U64(j, "flags", nullptr, path, &flags));
+    if (flags > UINT32_MAX) return OutOfRange(path + ".flags", std::to_string(flags), "uint32");
     p->set_flags(static_cast<uint32_t>(flags));
     return Status::OK();
   }
@@ -751,14 +782,13 @@ class JsonFiller {
       hist->set_aggregation_temporality(t);
       BACKSIGHT_RETURN_IF_ERROR(CountedPoints(
           *h, hp, [hist] { return hist->add_data_points(); },
-          [this](const Json& pj, const std::string& pp, mv1::HistogramDataPoint* p) -> Status {
+          [](const Json& pj, const std::string& pp, mv1::HistogramDataPoint* p) -> Status {
             if (const Json* bc = Field(pj, "bucketCounts", "bucket_counts")) {
               std::string bp = pp + ".bucketCounts";
               BACKSIGHT_RETURN_IF_ERROR(IsArray(*bc, bp));
               for (size_t b = 0; b < bc->size(); ++b) {
-                Json wrap = {{"v", (*bc)[b]}};
                 uint64_t c = 0;
-                BACKSIGHT_RETURN_IF_ERROR(U64(wrap, "v", nullptr, bp + Idx(b), &c));
+                BACKSIGHT_RETURN_IF_ERROR(U64Value((*bc)[b], bp + Idx(b), &c));
                 p->add_bucket_counts(c);
               }
             }
@@ -791,7 +821,7 @@ class JsonFiller {
       auto* summary = m->mutable_summary();
       BACKSIGHT_RETURN_IF_ERROR(CountedPoints(
           *s, sp, [summary] { return summary->add_data_points(); },
-          [this](const Json& pj, const std::string& pp, mv1::SummaryDataPoint* p) -> Status {
+          [](const Json& pj, const std::string& pp, mv1::SummaryDataPoint* p) -> Status {
             if (const Json* qv = Field(pj, "quantileValues", "quantile_values")) {
               std::string qp = pp + ".quantileValues";
               BACKSIGHT_RETURN_IF_ERROR(IsArray(*qv, qp));
@@ -844,6 +874,96 @@ size_t NestingViolation(std::string_view s, int max_depth) {
   return std::string_view::npos;
 }
 
+// SAX handler that builds nothing and only follows where the parser is, so that a parse failure
+// (a syntax error, or a number out of the double range such as 1e999, which nlohmann/json reports
+// as out_of_range 406 while parsing) can name the JSON path of the value being read.
+class JsonPathTracker : public nlohmann::json_sax<Json> {
+ public:
+  bool null() override { return Scalar(); }
+  bool boolean(bool) override { return Scalar(); }
+  bool number_integer(number_integer_t) override { return Scalar(); }
+  bool number_unsigned(number_unsigned_t) override { return Scalar(); }
+  bool number_float(number_float_t, const string_t&) override { return Scalar(); }
+  bool string(string_t&) override { return Scalar(); }
+  bool binary(binary_t&) override { return Scalar(); }
+  bool start_object(std::size_t) override {
+    stack_.push_back({false, 0, {}});
+    return true;
+  }
+  bool key(string_t& k) override {
+    stack_.back().key = k;
+    return true;
+  }
+  bool end_object() override { return End(); }
+  bool start_array(std::size_t) override {
+    stack_.push_back({true, 0, {}});
+    return true;
+  }
+  bool end_array() override { return End(); }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& ex) override {
+    position_ = position;
+    error_id_ = ex.id;
+    what_ = ex.what();
+    path_ = Path();
+    return false;
+  }
+
+  /// Byte offset (0-based) where the parser stopped, the error's nlohmann id (406 = number out
+  /// of range), its text, and the path of the value being parsed ("(root)" at the top).
+  size_t position() const { return position_; }
+  int error_id() const { return error_id_; }
+  const std::string& what() const { return what_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Level {
+    bool array;
+    size_t index;     // next element of an array
+    std::string key;  // current key of an object
+  };
+  bool Scalar() {
+    if (!stack_.empty() && stack_.back().array) ++stack_.back().index;
+    return true;
+  }
+  bool End() {
+    stack_.pop_back();
+    return Scalar();
+  }
+  std::string Path() const {
+    std::string p;
+    for (const Level& l : stack_) {
+      if (l.array) {
+        p += Bracket(l.index);
+      } else if (!l.key.empty()) {
+        if (!p.empty()) p += '.';
+        p += l.key;
+      }
+    }
+    return p.empty() ? "(root)" : p;
+  }
+
+  std::vector<Level> stack_;
+  size_t position_ = 0;
+  int error_id_ = 0;
+  std::string what_;
+  std::string path_;
+};
+
+// Error for a body nlohmann/json refused: byte offset and path for syntax errors; the path for a
+// number out of range (JSON allows any magnitude, a double does not).
+Status DiagnoseJson(std::string_view body) {
+  JsonPathTracker tracker;
+  Json::sax_parse(body.begin(), body.end(), &tracker);
+  const size_t byte = tracker.position() > 0 ? tracker.position() - 1 : 0;
+  if (tracker.error_id() == kJsonNumberOverflow) {
+    return Status::InvalidArgument("otlp json: " + tracker.path() + ": number out of range (byte " +
+                                   std::to_string(byte) + ": " + tracker.what() + ")");
+  }
+  return Status::InvalidArgument("otlp json: byte " + std::to_string(byte) + " in " +
+                                 tracker.path() + ": invalid JSON (" + tracker.what() + ")");
+}
+
 Status TooLarge(const char* what, size_t size, size_t max) {
   return Status::InvalidArgument(std::string(what) + ": body of " + std::to_string(size) +
                                  " bytes exceeds the limit of " + std::to_string(max) + " bytes");
@@ -879,18 +999,7 @@ Status DecodeOtlpMetricsJson(std::string_view body, std::vector<TimeSeries>* out
                                    ": JSON nested deeper than 64 levels");
   }
   Json j = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    // Re-parse with exceptions only on the error path to learn the byte offset.
-    try {
-      Json again = Json::parse(body.begin(), body.end());
-      (void)again;
-    } catch (const Json::parse_error& e) {
-      return Status::InvalidArgument("otlp json: byte " +
-                                     std::to_string(e.byte > 0 ? e.byte - 1 : 0) +
-                                     ": invalid JSON (" + e.what() + ")");
-    }
-    return Status::InvalidArgument("otlp json: invalid JSON");
-  }
+  if (j.is_discarded()) return DiagnoseJson(body);
   google::protobuf::Arena arena;
   auto* req = google::protobuf::Arena::CreateMessage<mv1::ExportMetricsServiceRequest>(&arena);
   JsonFiller filler;

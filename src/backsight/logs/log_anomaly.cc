@@ -85,7 +85,8 @@ double LogAnomalyScorer::QuasiPoissonSurgeScore(uint64_t k, double mean, double 
   return PoissonSurgeScore(static_cast<uint64_t>(static_cast<double>(k) / d), mean / d);
 }
 
-void LogAnomalyScorer::CloseBucket(uint32_t id, TemplateActivity* a, int64_t now_bucket) {
+void LogAnomalyScorer::CloseBucket(uint32_t id, TemplateActivity* a, int64_t now_bucket,
+                                   bool partial) {
   // Fold the closed bucket (a->last_bucket) and the empty buckets up to now_bucket into the rate.
   const double alpha = options_.ewma_alpha;
   const double c = static_cast<double>(a->bucket_count);
@@ -106,8 +107,10 @@ void LogAnomalyScorer::CloseBucket(uint32_t id, TemplateActivity* a, int64_t now
   if (empty > 0) a->buckets_seen += static_cast<int>(empty);
   if (a->detector) {
     detect::DetectionResult r;
+    // A partial bucket's count is low only because the input ended: it is reported only when it
+    // already exceeds the expected count of a whole bucket (a surge), never as a collapse.
     if (a->detector->Update(a->last_bucket * options_.bucket_ns, c, &r).ok() && r.is_anomaly &&
-        !r.warming_up) {
+        !r.warming_up && (!partial || c > r.yhat)) {
       events_.push_back(
           {id, a->last_bucket * options_.bucket_ns, a->bucket_count, r.anomaly_score});
     }
@@ -207,10 +210,19 @@ LineScores LogAnomalyScorer::Observe(TimestampNs ts, uint32_t template_id, int l
 }
 
 void LogAnomalyScorer::Finish() {
+  // The bucket holding the last line seen is cut by the end of input (unless that line fell in
+  // its last nanosecond); buckets a template left earlier were whole.
+  const int64_t end_bucket = FloorDiv(last_ts_, options_.bucket_ns);
+  const bool end_partial = FloorDiv(last_ts_ + 1, options_.bucket_ns) == end_bucket;
   for (auto& [id, a] : templates_) {
-    if (a.bucket_count > 0) CloseBucket(id, &a, a.last_bucket + 1);
+    if (a.bucket_count > 0) {
+      CloseBucket(id, &a, a.last_bucket + 1, end_partial && a.last_bucket == end_bucket);
+    }
   }
-  if (level_.detector && level_.bucket_count > 0) CloseBucket(0, &level_, level_.last_bucket + 1);
+  if (level_.detector && level_.bucket_count > 0) {
+    CloseBucket(0, &level_, level_.last_bucket + 1,
+                end_partial && level_.last_bucket == end_bucket);
+  }
 }
 
 void LogAnomalyScorer::Forget(uint32_t template_id) { templates_.erase(template_id); }

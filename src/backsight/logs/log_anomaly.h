@@ -24,7 +24,9 @@
 // Template-level rate anomalies use the metric detectors too: when a bucket closes, each
 // template's count in it is fed to its own detect::MakeDefaultDetector() series, and buckets whose
 // anomaly_score > 1 are reported as TemplateRateEvents. Only buckets in which the template occurs
-// are fed (a drop to zero is not seen by this series).
+// are fed (a drop to zero is not seen by this series). The bucket in which the input ends
+// (Finish()) is partial: it is reported only as a surge (count above the detector's expected
+// count for a whole bucket), never as a collapse.
 #ifndef BACKSIGHT_LOGS_LOG_ANOMALY_H_
 #define BACKSIGHT_LOGS_LOG_ANOMALY_H_
 
@@ -99,7 +101,8 @@ class LogAnomalyScorer {
   /// (LevelClass()).
   LineScores Observe(TimestampNs ts, uint32_t template_id, int level_class);
 
-  /// Closes every open bucket (call at end of input) so their rate events are reported.
+  /// Closes every open bucket (call at end of input) so their rate events are reported; the
+  /// bucket cut by the end of input is scored as partial (see the file comment).
   void Finish();
 
   /// Drops a template's statistics (call when the miner evicts it, to keep memory bounded).
@@ -112,7 +115,8 @@ class LogAnomalyScorer {
   uint64_t lines() const { return lines_; }
 
  private:
-  void CloseBucket(uint32_t id, TemplateActivity* a, int64_t now_bucket);
+  // Folds a->last_bucket into the rate and its detector; `partial`: the input ended inside it.
+  void CloseBucket(uint32_t id, TemplateActivity* a, int64_t now_bucket, bool partial = false);
   static double PoissonSurgeScore(uint64_t k, double lambda);
   static double QuasiPoissonSurgeScore(uint64_t k, double mean, double var);
   static double BinomialSurgeScore(uint64_t k, uint64_t n, double p);

@@ -4,9 +4,11 @@
 #include <cairo.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <numbers>
 #include <string_view>
 
 namespace backsight::outputs {
@@ -91,6 +93,48 @@ void PlotSeries::Merge() {
 
 // ---------------------------------------------------------------------------------------------
 // Drawing
+
+std::string UnitFromName(std::string_view name) {
+  std::string n;
+  for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto strip = [&n](std::string_view suffix) {
+    if (n.size() > suffix.size() && n.ends_with(suffix)) {
+      n.resize(n.size() - suffix.size());
+      return true;
+    }
+    return false;
+  };
+  if (strip("_count") || strip("_bucket")) return "";  // counts of observations
+  if (!strip("_total")) strip("_sum");
+  // Prometheus base units and common non-base ones.
+  static constexpr std::string_view kUnits[] = {
+      "seconds", "milliseconds", "microseconds", "nanoseconds", "bytes",  "bits",
+      "ratio",   "percent",      "celsius",      "fahrenheit",  "kelvin", "meters",
+      "volts",   "amperes",      "joules",       "grams",       "watts",  "hertz"};
+  for (std::string_view u : kUnits) {
+    if (n.size() > u.size() && n.ends_with(u) && n[n.size() - u.size() - 1] == '_') {
+      return std::string(u);
+    }
+  }
+  return "";
+}
+
+std::string ValueAxisLabel(std::string_view column, std::string_view file) {
+  std::string name(column);
+  std::string lower;
+  for (char c : column) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if ((lower.empty() || lower == "value" || lower == "y") && !file.empty() && file != "-" &&
+      file != "<stdin>") {
+    std::string_view stem = file.substr(file.find_last_of('/') + 1);  // npos + 1 == 0
+    if (const size_t dot = stem.rfind('.'); dot != std::string_view::npos && dot > 0) {
+      stem = stem.substr(0, dot);
+    }
+    name = std::string(stem);
+  }
+  if (name.empty()) name = "value";
+  const std::string unit = UnitFromName(name);
+  return unit.empty() ? name : name + " (" + unit + ")";
+}
 
 namespace {
 
@@ -415,6 +459,27 @@ void ShadeWarmup(cairo_t* cr, const Mapping& m, const PlotSeries& s, bool label,
   }
 }
 
+// The value-axis label, rotated a quarter turn, centred on the chart's height in the left margin
+// (left of the tick labels); cut with "..." to the chart's height.
+void DrawValueLabel(cairo_t* cr, const Rect& chart, std::string label, double font) {
+  if (label.empty()) return;
+  const double room = chart.h - 8;
+  if (TextWidth(cr, label, font) > room) {
+    while (!label.empty() && TextWidth(cr, label + "...", font) > room) label.pop_back();
+    // Do not end inside a UTF-8 sequence.
+    while (!label.empty() && (static_cast<unsigned char>(label.back()) & 0xC0) == 0x80) {
+      label.pop_back();
+    }
+    if (!label.empty() && (static_cast<unsigned char>(label.back()) & 0x80)) label.pop_back();
+    label += "...";
+  }
+  cairo_save(cr);
+  cairo_translate(cr, 16, chart.y + chart.h / 2);
+  cairo_rotate(cr, -std::numbers::pi / 2);
+  Text(cr, 0, 0, label, font, kMuted, 0.5);
+  cairo_restore(cr);
+}
+
 // Height of one panel (title, value chart, score strip, time labels) in pixels.
 double PanelHeight(const PlotOptions& o) {
   return 34 + o.main_height_px + (o.score_height_px > 0 ? 10 + o.score_height_px : 0) + 46;
@@ -460,6 +525,7 @@ void DrawPanel(cairo_t* cr, const PlotSeries& s, const PlotOptions& o, double to
     t1 += 1;
   }
   Mapping mm{main, t0, t1, vmin - vpad, vmax + vpad};
+  DrawValueLabel(cr, main, s.value_label(), 11.5);
   const int target_time_ticks = std::max(2, static_cast<int>(width / 95));
   const auto ticks = TimeTicks(static_cast<int64_t>(std::ceil(t0)),
                                static_cast<int64_t>(std::floor(t1)), target_time_ticks);
@@ -691,8 +757,10 @@ std::string HtmlPage(const std::vector<const PlotSeries*>& series, const PlotOpt
   html += "\n";
   char buf[64];
   for (const PlotSeries* s : series) {
-    html += "<h2>" + HtmlEscape(s->title()) + "</h2>\n<p class=\"muted\">" +
-            HtmlEscape(s->subtitle()) + "</p>\n";
+    html +=
+        "<h2>" + HtmlEscape(s->title()) + "</h2>\n<p class=\"muted\">" + HtmlEscape(s->subtitle());
+    if (!s->value_label().empty()) html += "; values: " + HtmlEscape(s->value_label());
+    html += "</p>\n";
     if (s->intervals().empty()) {
       html += "<p>No anomalous intervals.</p>\n";
       continue;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backsight/core/status.h"
@@ -53,9 +54,12 @@ class PlotSeries {
   void set_intervals(std::vector<AnomalyInterval> intervals) { intervals_ = std::move(intervals); }
   /// Text drawn after the title (e.g. "22695 rows, 4 anomalous intervals").
   void set_subtitle(std::string subtitle) { subtitle_ = std::move(subtitle); }
+  /// Label of the value (y) axis, drawn vertically left of the chart (see ValueAxisLabel()).
+  void set_value_label(std::string label) { value_label_ = std::move(label); }
 
   const std::string& title() const { return title_; }
   const std::string& subtitle() const { return subtitle_; }
+  const std::string& value_label() const { return value_label_; }
   const std::vector<Bucket>& buckets() const { return buckets_; }
   const std::vector<AnomalyInterval>& intervals() const { return intervals_; }
   bool has_warmup() const { return has_warmup_; }
@@ -68,6 +72,7 @@ class PlotSeries {
 
   std::string title_;
   std::string subtitle_;
+  std::string value_label_;
   size_t max_buckets_;
   uint64_t per_bucket_ = 1;  // points per bucket before a new one starts
   uint64_t points_ = 0;
@@ -76,6 +81,20 @@ class PlotSeries {
   TimestampNs warmup_end_ns_ = 0;
   bool has_warmup_ = false;
 };
+
+/// Unit named by the suffix of a metric name, per the Prometheus naming conventions
+/// (https://prometheus.io/docs/practices/naming/, "base units"; `_total` and `_sum` are skipped
+/// over, `_count` and `_bucket` carry no unit): "seconds" for `request_duration_seconds`, "bytes"
+/// for `heap_bytes_total`, also ratio, percent, celsius, meters, volts, amperes, joules, grams,
+/// watts, hertz, bits and milli/microseconds. "" when none applies. Case-insensitive.
+std::string UnitFromName(std::string_view name);
+
+/// Value-axis label of a series: `column` (e.g. the CSV value column header), or `file`'s stem
+/// when the column has a generic name ("value", "y", "") and a file is given ("-" and "<stdin>"
+/// are not), followed by " (<unit>)" when UnitFromName finds one.
+/// E.g. ("latency_seconds", "a.csv") -> "latency_seconds (seconds)";
+/// ("value", "dir/disk_used_bytes.csv") -> "disk_used_bytes (bytes)".
+std::string ValueAxisLabel(std::string_view column, std::string_view file);
 
 /// Layout of a plot.
 struct PlotOptions {
