@@ -94,7 +94,7 @@ TEST(ServeIntegration, HostilePayloadsGetClear4xxAndNothingIsLost) {
       400);
   EXPECT_EQ(s.PostRaw("/api/v1/write", std::string(100'000, 'x'), pb, "snappy"), 413);
   EXPECT_EQ(s.PostRaw("/api/v1/write", good, pb, "zstd"), 415);
-  EXPECT_EQ(s.PostRaw("/api/v1/write", good, pb, "gzip"), 400);  // not gzip data
+  EXPECT_EQ(s.PostRaw("/api/v1/write", good, pb, "gzip"), 415);  // remote_write is snappy only
   // Invalid label name and missing metric name.
   std::vector<TimeSeries> bad = Range(1, 0, 1);
   bad[0].labels.push_back({"1bad", "x"});
