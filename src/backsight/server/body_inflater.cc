@@ -1,5 +1,7 @@
 #include "backsight/server/body_inflater.h"
 
+#include "backsight/server/http_server.h"
+
 namespace backsight::server {
 namespace {
 // zlib's windowBits: 15 (32 KiB window, the maximum) + 32 = detect a gzip or zlib header.
@@ -43,6 +45,7 @@ Status BodyInflater::Feed(std::string_view in, std::string* out) {
       return Status::ResourceExhausted("decompressed body exceeds limits.max_decompressed_bytes (" +
                                        std::to_string(max_output_) + " bytes)");
     }
+    GrowToLimit(out, n, max_output_);
     out->append(reinterpret_cast<const char*>(block), n);
     produced_ += n;
     if (rc == Z_STREAM_END) {

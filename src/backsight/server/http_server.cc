@@ -78,6 +78,11 @@ std::string Join(const std::vector<std::string>& v) {
 
 }  // namespace
 
+void GrowToLimit(std::string* s, size_t add, uint64_t limit) {
+  const size_t need = s->size() + add;
+  if (need > s->capacity() && need > kGrowToLimitFrom && need <= limit) s->reserve(limit);
+}
+
 std::string PercentDecode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
@@ -414,6 +419,7 @@ class Session : public std::enable_shared_from_this<Session> {
         Status st = inflater_->Feed(piece, &req_.body);
         if (!st.ok()) return BodyError(st);
       } else {
+        GrowToLimit(&req_.body, piece.size(), srv_->opt.max_body_bytes);
         req_.body.append(piece);
       }
       if (!Account(req_.body.size())) return;
