@@ -11,7 +11,7 @@
 //
 // Usage: serve_load [--series N] [--samples-per-series M] [--series-per-request K]
 //                   [--rounds R] [--threads T] [--workers W] [--rate SAMPLES_PER_S]
-//                   [--restart]
+//                   [--restart] [--bin PATH_TO_BACKSIGHT]
 #include <httplib.h>
 #include <sys/wait.h>
 
@@ -22,6 +22,7 @@
 #include <cstring>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +47,7 @@ struct Args {
   bool restart = false;
   double rate = 0;      // offered samples/s over all client threads; 0 = as fast as possible
   int warm_rounds = 0;  // rounds sent (creating the series) before measuring
+  std::string bin = BACKSIGHT_BIN;  // --bin: another build to compare with
 };
 
 double Secs(Clock::time_point a, Clock::time_point b) {
@@ -60,6 +62,21 @@ std::string ProcStatus(int pid, const char* key) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1f MiB", std::stod(m[1]) / 1024.0);
   return buf;
+}
+
+// CPU seconds (user + system) used so far by process `pid`, from /proc/<pid>/stat.
+double CpuSeconds(int pid) {
+  const std::string s = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  const size_t close = s.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream in(s.substr(close + 2));
+  std::string f;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> f; ++i) {
+    if (i == 14) utime = std::stod(f);
+    if (i == 15) stime = std::stod(f);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double MetricValue(const std::string& text, const std::string& name) {
@@ -143,6 +160,8 @@ int main(int argc, char** argv) {
       a.restart = true;
     else if (k == "--warm-rounds")
       a.warm_rounds = next();
+    else if (k == "--bin")
+      a.bin = i + 1 < argc ? argv[++i] : "";
     else if (k == "--rate")
       a.rate = i + 1 < argc ? std::atof(argv[++i]) : 0;
     else {
@@ -201,8 +220,8 @@ int main(int argc, char** argv) {
   std::printf("encoded %.0f samples in %.1f MiB of snappy bodies\n", total, bytes / 1048576.0);
 
   auto t_start = Clock::now();
-  auto proc = std::make_unique<Process>(
-      std::vector<std::string>{BACKSIGHT_BIN, "serve", "--config", cfg}, dir.file("serve.log"));
+  auto proc = std::make_unique<Process>(std::vector<std::string>{a.bin, "serve", "--config", cfg},
+                                        dir.file("serve.log"));
   int port = ParsePort(*proc);
   if (port <= 0) {
     std::fprintf(stderr, "serve did not start:\n%s\n", proc->log().c_str());
@@ -273,6 +292,7 @@ int main(int argc, char** argv) {
     std::printf("warm-up: %d rounds (%.0f samples, creating the series) in %.2f s\n", a.warm_rounds,
                 base, Secs(tw, Clock::now()));
   }
+  const double cpu0 = CpuSeconds(proc->pid());
   auto t0 = Clock::now();
   send_rounds(a.warm_rounds, a.rounds, t0);
   auto t_sent = Clock::now();
@@ -288,6 +308,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(errors.load()));
   std::printf("THROUGHPUT: %.0f samples decoded+scored in %.2f s = %.0f samples/s\n", processed,
               Secs(t0, t1), processed / Secs(t0, t1));
+  std::printf("server CPU %.2f s over the measured rounds (%.0f ns per sample)\n",
+              CpuSeconds(proc->pid()) - cpu0, (CpuSeconds(proc->pid()) - cpu0) / processed * 1e9);
   std::printf("series active: %.0f; server RSS %s (peak %s)\n",
               MetricValue(m, "backsight_series_active"), ProcStatus(proc->pid(), "VmRSS").c_str(),
               ProcStatus(proc->pid(), "VmHWM").c_str());
@@ -303,8 +325,8 @@ int main(int argc, char** argv) {
     std::printf("SIGTERM -> exit (final checkpoint of %.0f series): %.2f s, exit code %d\n",
                 MetricValue(m, "backsight_series_active"), Secs(ts, Clock::now()), rc);
     auto tr = Clock::now();
-    proc = std::make_unique<Process>(
-        std::vector<std::string>{BACKSIGHT_BIN, "serve", "--config", cfg}, dir.file("serve2.log"));
+    proc = std::make_unique<Process>(std::vector<std::string>{a.bin, "serve", "--config", cfg},
+                                     dir.file("serve2.log"));
     port = ParsePort(*proc);
     const double restart_s = Secs(tr, Clock::now());
     std::string m2 = GetMetrics(port);

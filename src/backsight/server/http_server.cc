@@ -236,6 +236,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Keep-alive: waits up to idle_timeout for the first bytes of the next request.
   void WaitNext() {
     if (buffer_.size() > 0) return ReadHeader();  // pipelined request already here
+    // Going idle: keep only the socket and a small buffer.
+    buffer_.shrink_to_fit();
+    chunk_.reset();
     stream_.expires_after(std::chrono::milliseconds(srv_->opt.idle_timeout_ms));
     stream_.async_read_some(buffer_.prepare(512),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
@@ -357,6 +360,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void StartBody(boost::optional<uint64_t> declared) {
     if (!chunk_) chunk_ = std::make_unique<char[]>(kBodyChunk);
+    // Beast reads at most the buffer's free capacity per call: without this, 512-byte reads.
+    buffer_.reserve(kBodyChunk);
     parser_->body_limit(srv_->opt.max_body_bytes);
     stream_.expires_after(std::chrono::milliseconds(srv_->opt.body_timeout_ms));
     if (declared && !early_ && !inflater_) {
