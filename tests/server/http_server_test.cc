@@ -174,6 +174,22 @@ TEST_F(HttpServerTest, QueryAndPathAreDecodedAndPipeliningWorks) {
   EXPECT_EQ(r->get_header_value("Allow"), "GET");
 }
 
+TEST_F(HttpServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  StartServer();
+  RawConn c(port());
+  ASSERT_TRUE(c.Send(
+      "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+  EXPECT_EQ(c.ReadUntil("\r\n\r\n").rfind("HTTP/1.1 100", 0), 0u);
+  ASSERT_TRUE(c.Send("hello"));
+  EXPECT_NE(c.ReadUntil("hello").find("got 5 bytes: hello"), std::string::npos);
+  // Refused from the header alone: the final answer comes at once, no 100, body never read.
+  RawConn d(port());
+  ASSERT_TRUE(
+      d.Send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+             "Content-Encoding: br\r\nExpect: 100-continue\r\n\r\n"));
+  EXPECT_EQ(d.ReadAll().rfind("HTTP/1.1 415", 0), 0u);
+}
+
 TEST_F(HttpServerTest, SlowlorisHeaderIsCutByTheHeaderTimeout) {
   HttpServerOptions opt;
   opt.header_timeout_ms = 300;
