@@ -10,7 +10,8 @@ PKGS=(
   libcli11-dev                                 # command-line parsing
   nlohmann-json3-dev                           # JSON in/out (NAB labels, JSON lines, REST)
   libyaml-cpp-dev                              # YAML configuration
-  libcpp-httplib-dev libssl-dev                # HTTP server and client
+  libboost-dev                                 # HTTP server (Boost.Beast + Asio, header-only)
+  libcpp-httplib-dev libssl-dev                # HTTP clients (scrape, Alertmanager, push, tests)
   libprotobuf-dev protobuf-compiler libsnappy-dev  # remote_write (snappy + protobuf)
   libsqlite3-dev                               # embedded state store
   libcairo2-dev fonts-dejavu-core              # --plot PNG/SVG rendering (and its font)

@@ -13,7 +13,7 @@
 //
 // Usage: serve_load [--series N] [--samples-per-series M] [--series-per-request K]
 //                   [--rounds R] [--threads T] [--workers W] [--rate SAMPLES_PER_S]
-//                   [--restart [--kill9]] [--no-wal]
+//                   [--restart [--kill9]] [--no-wal] [--bin PATH_TO_BACKSIGHT]
 #include <httplib.h>
 #include <sys/wait.h>
 
@@ -51,6 +51,7 @@ struct Args {
   bool no_wal = false;  // wal.enabled: false
   double rate = 0;      // offered samples/s over all client threads; 0 = as fast as possible
   int warm_rounds = 0;  // rounds sent (creating the series) before measuring
+  std::string bin = BACKSIGHT_BIN;  // --bin: another build to compare with
 };
 
 double Secs(Clock::time_point a, Clock::time_point b) {
@@ -167,6 +168,8 @@ int main(int argc, char** argv) {
       a.no_wal = true;
     else if (k == "--warm-rounds")
       a.warm_rounds = next();
+    else if (k == "--bin")
+      a.bin = i + 1 < argc ? argv[++i] : "";
     else if (k == "--rate")
       a.rate = i + 1 < argc ? std::atof(argv[++i]) : 0;
     else {
@@ -226,8 +229,8 @@ int main(int argc, char** argv) {
   std::printf("encoded %.0f samples in %.1f MiB of snappy bodies\n", total, bytes / 1048576.0);
 
   auto t_start = Clock::now();
-  auto proc = std::make_unique<Process>(
-      std::vector<std::string>{BACKSIGHT_BIN, "serve", "--config", cfg}, dir.file("serve.log"));
+  auto proc = std::make_unique<Process>(std::vector<std::string>{a.bin, "serve", "--config", cfg},
+                                        dir.file("serve.log"));
   int port = ParsePort(*proc);
   if (port <= 0) {
     std::fprintf(stderr, "serve did not start:\n%s\n", proc->log().c_str());
@@ -298,8 +301,8 @@ int main(int argc, char** argv) {
     std::printf("warm-up: %d rounds (%.0f samples, creating the series) in %.2f s\n", a.warm_rounds,
                 base, Secs(tw, Clock::now()));
   }
-  auto t0 = Clock::now();
   const double cpu0 = CpuSeconds(proc->pid());
+  auto t0 = Clock::now();
   send_rounds(a.warm_rounds, a.rounds, t0);
   auto t_sent = Clock::now();
   std::string m = drain(total);
@@ -338,8 +341,8 @@ int main(int argc, char** argv) {
                   MetricValue(m, "backsight_series_active"), Secs(ts, Clock::now()), rc);
     }
     auto tr = Clock::now();
-    proc = std::make_unique<Process>(
-        std::vector<std::string>{BACKSIGHT_BIN, "serve", "--config", cfg}, dir.file("serve2.log"));
+    proc = std::make_unique<Process>(std::vector<std::string>{a.bin, "serve", "--config", cfg},
+                                     dir.file("serve2.log"));
     port = ParsePort(*proc);
     const double restart_s = Secs(tr, Clock::now());
     std::string m2 = GetMetrics(port);

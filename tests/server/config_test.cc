@@ -78,6 +78,28 @@ TEST(ConfigTest, BadValuesNameTheKey) {
   ExpectError("auth: {bearer_token_file: /nonexistent/token}", "auth.bearer_token_file");
 }
 
+TEST(ConfigTest, HttpLimitsParseAndAreValidated) {
+  ServeConfig c;
+  Status st = LoadConfigText(
+      "limits: {max_connections: 100, max_inflight_body_bytes: 268435456, header_timeout: 5s,\n"
+      "         idle_timeout: 1m, body_timeout: 2m}\n",
+      "t.yml", &c);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(c.max_connections, 100u);
+  EXPECT_EQ(c.max_inflight_body_bytes, 268435456u);
+  EXPECT_EQ(c.header_timeout_ms, 5'000);
+  EXPECT_EQ(c.idle_timeout_ms, 60'000);
+  EXPECT_EQ(c.body_timeout_ms, 120'000);
+  ExpectError("limits: {max_connections: 0}", "limits.max_connections");
+  ExpectError("limits: {max_connections: 2000000}", "limits.max_connections");
+  ExpectError("limits: {max_connections: many}", "limits.max_connections");
+  ExpectError("limits: {header_timeout: 10ms}", "limits.header_timeout");
+  ExpectError("limits: {idle_timeout: never}", "limits.idle_timeout");
+  ExpectError("limits: {body_timeout: -1s}", "limits.body_timeout");
+  // Smaller than one largest request: nothing of that size could ever be accepted.
+  ExpectError("limits: {max_inflight_body_bytes: 1048576}", "limits.max_inflight_body_bytes");
+}
+
 TEST(ConfigTest, SyntaxErrorNamesLine) {
   ServeConfig c;
   Status st = LoadConfigText("listen: a\n  bad: [", "s.yml", &c);

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <regex>
+#include <thread>
 
 #include "backsight/detect/default_detector.h"
 #include "backsight/ingest/proto/metrics.pb.h"
+#include "http_test_util.h"
 #include "serve_util.h"
 
 namespace backsight::testing {
@@ -94,7 +97,7 @@ TEST(ServeIntegration, HostilePayloadsGetClear4xxAndNothingIsLost) {
       400);
   EXPECT_EQ(s.PostRaw("/api/v1/write", std::string(100'000, 'x'), pb, "snappy"), 413);
   EXPECT_EQ(s.PostRaw("/api/v1/write", good, pb, "zstd"), 415);
-  EXPECT_EQ(s.PostRaw("/api/v1/write", good, pb, "gzip"), 400);  // not gzip data
+  EXPECT_EQ(s.PostRaw("/api/v1/write", good, pb, "gzip"), 415);  // remote_write is snappy only
   // Invalid label name and missing metric name.
   std::vector<TimeSeries> bad = Range(1, 0, 1);
   bad[0].labels.push_back({"1bad", "x"});
@@ -123,6 +126,71 @@ TEST(ServeIntegration, HostilePayloadsGetClear4xxAndNothingIsLost) {
             std::string::npos)
       << m;
   EXPECT_NE(m.find("backsight_decode_errors_total{endpoint=\"otlp\""), std::string::npos);
+}
+
+// Resident memory of a process in KiB (VmRSS or VmHWM, the peak, from /proc/<pid>/status).
+double ProcKiB(int pid, const char* key) {
+  const std::string s = ReadFile("/proc/" + std::to_string(pid) + "/status");
+  std::smatch m;
+  if (!std::regex_search(s, m, std::regex(std::string(key) + ":\\s+([0-9]+) kB"))) return -1;
+  return std::stod(m[1]);
+}
+
+// A 1 GiB chunked body and a gzip bomb (1 MB inflating to 1 GiB) are refused with 413 while
+// they stream in: the bomb raises the server's peak RSS by at most 64 MiB, the chunked body is
+// not read past the limit. (cpp-httplib inflated the bomb before any limit check and read the
+// chunked body whole: 1-2 GiB.)
+TEST(ServeIntegration, HugeBodiesAreCutWhileStreaming) {
+  TempDir dir;
+  ServeProcess s(dir, BaseConfig(dir, "limits: {max_decompressed_bytes: 16777216}\n"));
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  const std::string bomb = CompressZeros(1ull << 30);
+  ASSERT_LT(bomb.size(), 2u << 20);
+  ASSERT_EQ(s.Get("/-/healthy"), "Backsight is Healthy.\n");
+  const double rss0 = ProcKiB(s.proc().pid(), "VmRSS");
+  ASSERT_GT(rss0, 0);
+
+  httplib::Headers h = {{"Content-Encoding", "gzip"}};
+  auto r = s.Client()->Post("/v1/metrics", h, bomb, "application/x-protobuf");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("max_decompressed_bytes"), std::string::npos) << r->body;
+  // At most max_decompressed_bytes (16 MiB) of output was held, plus its string's growth.
+  const double hwm_gzip = ProcKiB(s.proc().pid(), "VmHWM");
+  EXPECT_LE(hwm_gzip - rss0, 64 * 1024) << "RSS " << rss0 << " KiB before, peak " << hwm_gzip;
+
+  RawConn c(s.port());
+  ASSERT_TRUE(
+      c.Send("POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Encoding: snappy\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n"));
+  std::string response;
+  std::thread reader([&] { response = c.ReadAll(); });
+  const std::string chunk = "10000\r\n" + std::string(0x10000, 'a') + "\r\n";
+  uint64_t sent = 0;
+  while (sent < (1ull << 30) && c.Send(chunk)) sent += 0x10000;
+  reader.join();
+  EXPECT_EQ(response.rfind("HTTP/1.1 413", 0), 0u) << response;
+  EXPECT_NE(response.find("limits.max_body_bytes"), std::string::npos) << response;
+  EXPECT_LT(sent, 256ull << 20);  // 32 MiB limit + lingering drain + socket buffers
+  const double hwm = ProcKiB(s.proc().pid(), "VmHWM");
+  EXPECT_LE(hwm - rss0, 64 * 1024) << "peak " << hwm << " KiB after the chunked body";
+  std::printf(
+      "HugeBodies: RSS %.1f MiB before; peak %.1f MiB after the gzip bomb, %.1f MiB after the "
+      "chunked body (%.1f MiB of its 1 GiB sent before the server closed)\n",
+      rss0 / 1024, hwm_gzip / 1024, hwm / 1024, sent / 1048576.0);
+
+  h = {{"Content-Encoding", "br"}};
+  r = s.Client()->Post("/api/v1/write", h, "x", "application/x-protobuf");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 415);
+  EXPECT_NE(r->body.find("'br'"), std::string::npos) << r->body;
+  const std::string m = s.Get("/metrics?outputs=false");
+  EXPECT_NE(m.find("backsight_decode_errors_total{endpoint=\"otlp\",reason=\"too_large\"} 1"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("backsight_requests_total{endpoint=\"remote_write\",code=\"415\"} 1"),
+            std::string::npos)
+      << m;
 }
 
 TEST(ServeIntegration, OtlpJsonAndProtobuf) {

@@ -28,7 +28,12 @@ Config file (YAML, Prometheus style; every key optional, unknown keys rejected; 
   limits:
     queue_max_samples: 1000000        samples queued before requests get 429
     max_body_bytes: 33554432          largest request body (32 MiB)
-    max_decompressed_bytes: 67108864  largest decompressed remote_write body (64 MiB)
+    max_decompressed_bytes: 67108864  largest decompressed body (64 MiB), checked while inflating
+    max_connections: 4096             one more connection gets 503 + Connection: close
+    max_inflight_body_bytes: 536870912  bodies held at once, all connections (512 MiB); then 503
+    header_timeout: 10s               whole request header must arrive within this
+    idle_timeout: 30s                 kept-alive connection closed after this without a request
+    body_timeout: 60s                 reading one body / writing one response
   auth:
     bearer_token: ""                  when set, every endpoint requires it
     bearer_token_file: ""             or read the token from this file

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <set>
@@ -9,6 +10,10 @@
 
 namespace backsight::server {
 namespace {
+
+// Upper bound on limits.max_connections: 1 M sockets is past any sane single-process setting
+// (and past the default hard RLIMIT_NOFILE of Debian, 1,048,576).
+constexpr uint64_t kMaxConnectionsCap = 1'000'000;
 
 Status KeyError(const std::string& source, const std::string& key, const std::string& why,
                 const YAML::Node& node = YAML::Node()) {
@@ -164,6 +169,15 @@ Status ValidateConfig(const ServeConfig& c) {
   if (c.queue_max_samples < 1000) {
     return Status::InvalidArgument("key 'limits.queue_max_samples': must be >= 1000");
   }
+  if (c.max_connections < 1 || c.max_connections > kMaxConnectionsCap) {
+    return Status::InvalidArgument("key 'limits.max_connections': must be 1.." +
+                                   std::to_string(kMaxConnectionsCap));
+  }
+  if (c.max_inflight_body_bytes < std::max(c.max_body_bytes, c.max_decompressed_bytes)) {
+    return Status::InvalidArgument(
+        "key 'limits.max_inflight_body_bytes': must be at least max_body_bytes and "
+        "max_decompressed_bytes (else a single largest request could never be accepted)");
+  }
   BACKSIGHT_RETURN_IF_ERROR(ValidateUrl(c.alertmanager_url, "alerting.alertmanager_url"));
   BACKSIGHT_RETURN_IF_ERROR(ValidateUrl(c.output_remote_write_url, "output_remote_write.url"));
   for (size_t i = 0; i < c.scrape_jobs.size(); ++i) {
@@ -223,13 +237,26 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
     }
     if (YAML::Node l = root["limits"]) {
       BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
-          l, source, "limits", {"queue_max_samples", "max_body_bytes", "max_decompressed_bytes"}));
+          l, source, "limits",
+          {"queue_max_samples", "max_body_bytes", "max_decompressed_bytes", "max_connections",
+           "max_inflight_body_bytes", "header_timeout", "idle_timeout", "body_timeout"}));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Uint(l["queue_max_samples"], "limits.queue_max_samples", 1000, &c->queue_max_samples));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Uint(l["max_body_bytes"], "limits.max_body_bytes", 1024, &c->max_body_bytes));
       BACKSIGHT_RETURN_IF_ERROR(r.Uint(l["max_decompressed_bytes"], "limits.max_decompressed_bytes",
                                        1024, &c->max_decompressed_bytes));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(l["max_connections"], "limits.max_connections", 1, &c->max_connections));
+      BACKSIGHT_RETURN_IF_ERROR(r.Uint(l["max_inflight_body_bytes"],
+                                       "limits.max_inflight_body_bytes", 1024,
+                                       &c->max_inflight_body_bytes));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(l["header_timeout"], "limits.header_timeout", 100, &c->header_timeout_ms));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(l["idle_timeout"], "limits.idle_timeout", 100, &c->idle_timeout_ms));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(l["body_timeout"], "limits.body_timeout", 100, &c->body_timeout_ms));
     }
     if (YAML::Node a = root["auth"]) {
       BACKSIGHT_RETURN_IF_ERROR(

@@ -36,7 +36,15 @@ struct ServeConfig {
   uint64_t queue_max_samples = 1'000'000;  ///< samples waiting in engine queues before 429 (~1 s)
   uint64_t max_body_bytes = 32ull << 20;   ///< largest accepted compressed request body
   uint64_t max_decompressed_bytes = 64ull << 20;  ///< largest decompressed remote_write body
-  std::string bearer_token;                       ///< when set, every endpoint requires it
+  // HTTP connections (http_server.h).
+  uint64_t max_connections = 4096;  ///< open connections; one more gets 503 + close
+  /// Request bodies held at once over all connections (8 bodies of the default 64 MiB
+  /// decompressed limit); past it 503 + Retry-After.
+  uint64_t max_inflight_body_bytes = 512ull << 20;
+  int64_t header_timeout_ms = 10'000;  ///< whole request header (slowloris guard)
+  int64_t idle_timeout_ms = 30'000;    ///< kept-alive connection without a new request
+  int64_t body_timeout_ms = 60'000;    ///< reading one request body / writing one response
+  std::string bearer_token;            ///< when set, every endpoint requires it
   // Alerts.
   std::string alertmanager_url;      ///< e.g. http://127.0.0.1:9093 ("" = no alerts)
   int64_t alert_for_ms = 60'000;     ///< anomalous this long before an alert fires

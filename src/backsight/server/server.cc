@@ -1,6 +1,6 @@
 #include "backsight/server/server.h"
 
-#include <httplib.h>
+#include <httplib.h>  // clients: scrape targets, output remote_write
 
 #include <algorithm>
 #include <cinttypes>
@@ -16,6 +16,13 @@
 
 namespace backsight::server {
 namespace {
+
+// HTTP io threads: they only move bytes and parse headers; two keep one busy core from
+// delaying the other connections.
+constexpr int kHttpIoThreads = 2;
+// Lower bound on the HTTP worker pool (decode + submit, JSON API, /metrics with outputs):
+// at least this many, else one per core.
+constexpr int kMinHttpPoolThreads = 4;
 
 std::string Hex(uint64_t v) {
   char buf[24];
@@ -38,16 +45,15 @@ std::string JsonDump(const nlohmann::json& j) {
 }
 
 // Answers 400 with {"error": msg}.
-void BadRequest(httplib::Response* res, const std::string& msg) {
+void BadRequest(HttpResponse* res, const std::string& msg) {
   res->status = 400;
-  res->set_content(JsonDump({{"error", msg}}), "application/json");
+  res->SetContent(JsonDump({{"error", msg}}), "application/json");
 }
 
 // Reads ?limit= (1..max) into *limit when present. On a bad value answers 400 and returns false.
-bool LimitParam(const httplib::Request& req, unsigned long long max, size_t* limit,
-                httplib::Response* res) {
+bool LimitParam(const HttpRequest& req, unsigned long long max, size_t* limit, HttpResponse* res) {
   if (!req.has_param("limit")) return true;
-  const std::string v = req.get_param_value("limit");
+  const std::string v = req.param("limit");
   char* end = nullptr;
   const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || n == 0 || n > max) {
@@ -59,8 +65,8 @@ bool LimitParam(const httplib::Request& req, unsigned long long max, size_t* lim
 }
 
 // Reads ?fingerprint= (1-16 hex digits) into *fp. On a bad value answers 400 and returns false.
-bool FingerprintParam(const httplib::Request& req, uint64_t* fp, httplib::Response* res) {
-  const std::string v = req.get_param_value("fingerprint");
+bool FingerprintParam(const HttpRequest& req, uint64_t* fp, HttpResponse* res) {
+  const std::string v = req.param("fingerprint");
   char* end = nullptr;
   *fp = std::strtoull(v.c_str(), &end, 16);
   if (v.empty() || v.size() > 16 || *end != '\0') {
@@ -138,17 +144,26 @@ Status Server::Start() {
     BACKSIGHT_RETURN_IF_ERROR(OpenStore());
   }
 
-  http_ = std::make_unique<httplib::Server>();
+  HttpServerOptions ho;
+  ho.io_threads = kHttpIoThreads;
+  ho.pool_threads =
+      std::max(kMinHttpPoolThreads, static_cast<int>(std::thread::hardware_concurrency()));
+  ho.max_connections = cfg_.max_connections;
+  ho.max_body_bytes = cfg_.max_body_bytes;
+  ho.max_decompressed_bytes = cfg_.max_decompressed_bytes;
+  ho.max_inflight_body_bytes = cfg_.max_inflight_body_bytes;
+  ho.header_timeout_ms = cfg_.header_timeout_ms;
+  ho.idle_timeout_ms = cfg_.idle_timeout_ms;
+  ho.body_timeout_ms = cfg_.body_timeout_ms;
+  RaiseFileLimit();
+  http_ = std::make_unique<HttpServer>(ho);
   SetupRoutes();
-  if (port == 0) {
-    port_ = http_->bind_to_any_port(host);
-  } else {
-    port_ = http_->bind_to_port(host, port) ? port : -1;
-  }
-  if (port_ <= 0) {
+  Status bs = http_->Bind(host, port);
+  if (!bs.ok()) {
     http_.reset();
-    return Status::IoError("listen " + cfg_.listen + ": cannot bind (address in use or invalid)");
+    return Status::IoError("listen " + cfg_.listen + ": cannot bind: " + bs.message());
   }
+  port_ = http_->port();
   if (cfg_.external_url.empty()) {
     cfg_.external_url = "http://" +
                         (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
@@ -176,7 +191,7 @@ Status Server::Start() {
   engine_->Start();
   if (wal_) BACKSIGHT_RETURN_IF_ERROR(ReplayWal());
   stopping_ = false;
-  http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+  BACKSIGHT_RETURN_IF_ERROR(http_->Start());  // serve once the engine runs
   if (store_) checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
   if (!cfg_.scrape_jobs.empty()) scrape_thread_ = std::thread([this] { ScrapeLoop(); });
   if (!cfg_.output_remote_write_url.empty()) {
@@ -194,8 +209,7 @@ void Server::Stop() {
     stopping_ = true;
     stop_cv_.notify_all();
   }
-  if (http_) http_->stop();
-  if (http_thread_.joinable()) http_thread_.join();
+  if (http_) http_->Stop();
   if (scrape_thread_.joinable()) scrape_thread_.join();
   if (push_thread_.joinable()) push_thread_.join();
   if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
@@ -242,147 +256,142 @@ void Server::CountRequest(const std::string& endpoint, int code) {
 }
 
 void Server::SetupRoutes() {
-  httplib::Server& s = *http_;
-  s.set_payload_max_length(cfg_.max_body_bytes);
-  s.set_tcp_nodelay(true);
-  s.set_keep_alive_max_count(10000);
-  s.set_keep_alive_timeout(30);
-  s.set_read_timeout(30, 0);
-  s.set_write_timeout(30, 0);
-  s.new_task_queue = [] { return new httplib::ThreadPool(8); };
-  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    // Refuse oversized bodies before reading them (the declared length is checked here; a body
-    // longer than declared or chunked past the limit is cut by the payload limit).
-    const std::string len = req.get_header_value("Content-Length");
-    if (!len.empty() &&
-        (len.size() > 18 || std::strtoull(len.c_str(), nullptr, 10) > cfg_.max_body_bytes)) {
-      res.status = 413;
-      res.set_header("Connection", "close");
-      res.set_content("413 payload too large: body of " + len + " bytes exceeds " +
-                          "limits.max_body_bytes (" + std::to_string(cfg_.max_body_bytes) + ")\n",
-                      "text/plain");
-      CountDecodeError(req.path == "/v1/metrics" ? "otlp" : "remote_write", "too_large");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (cfg_.bearer_token.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    const std::string auth = req.get_header_value("Authorization");
+  HttpServer& s = *http_;
+  s.SetPreRoute([this](const HttpRequest& req, HttpResponse* res) {
+    if (cfg_.bearer_token.empty()) return false;
+    const std::string auth = req.header("Authorization");
     if (auth.rfind("Bearer ", 0) == 0 &&
         ConstantTimeEquals(std::string_view(auth).substr(7), cfg_.bearer_token)) {
-      return httplib::Server::HandlerResponse::Unhandled;
+      return false;
     }
-    res.status = 401;
-    res.set_header("WWW-Authenticate", "Bearer realm=\"backsight\"");
-    res.set_content(
+    res->status = 401;
+    res->SetHeader("WWW-Authenticate", "Bearer realm=\"backsight\"");
+    res->SetContent(
         "401 unauthorized: a valid 'Authorization: Bearer <token>' header is required\n",
         "text/plain");
     CountRequest(req.path, 401);
-    return httplib::Server::HandlerResponse::Handled;
+    return true;
   });
-  s.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown";
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
+  // The server's own refusals (limits, encodings) on the ingest endpoints are counted like the
+  // handlers' answers.
+  s.SetObserver([this](const HttpRequest& req, const HttpResponse& res) {
+    const char* ep = req.path == "/v1/metrics"     ? "otlp"
+                     : req.path == "/api/v1/write" ? "remote_write"
+                                                   : nullptr;
+    if (!ep) return;
+    if (res.status == 413) CountDecodeError(ep, "too_large");
+    if (res.status == 415) CountDecodeError(ep, "content_encoding");
+    if (res.status == 400) CountDecodeError(ep, "compression");
+    CountRequest(ep, res.status);
+  });
+
+  // One Route() call per endpoint; handlers run on the worker pool unless said otherwise.
+  RouteOptions snappy;  // remote_write framing, decoded by the handler
+  snappy.passthrough_encodings = {"snappy"};
+  RouteOptions inflate;  // OTLP/HTTP allows gzip (and deflate) request bodies
+  inflate.inflate_encodings = {"gzip", "deflate"};
+  RouteOptions health_only_inline;  // /metrics?outputs=false is cheap: answer on the io thread
+  health_only_inline.inline_if = [](const HttpRequest& req) {
+    return req.param("outputs") == "false";
+  };
+  RouteOptions inline_opts;
+  inline_opts.dispatch = Dispatch::kInline;
+
+  s.Route(
+      "POST", "/api/v1/write",
+      [this](const HttpRequest& req, HttpResponse* res) {
+        // Content-Encoding is "" or snappy here (others got 415 from the server); snappy is the
+        // remote_write framing, undone by the decoder.
+        // Reused per pool thread: the decoder keeps its strings' and vectors' capacity.
+        thread_local std::vector<TimeSeries> series;
+        Status st = ingest::DecodeRemoteWrite(req.body, &series, cfg_.max_decompressed_bytes);
+        if (!st.ok()) {
+          CountDecodeError("remote_write", Reason(st));
+          res->status = 400;
+          res->SetContent("400 bad remote_write payload: " + st.message() + "\n", "text/plain");
+          CountRequest("remote_write", res->status);
+          return;
         }
-        res.status = 500;
-        res.set_content("500 internal error: " + what + "\n", "text/plain");
-      });
+        st = engine_->SubmitView(series);
+        if (!st.ok()) {
+          res->status = 429;
+          res->SetHeader("Retry-After", "1");
+          res->SetContent("429: " + st.message() + "\n", "text/plain");
+        } else {
+          res->status = 204;
+        }
+        CountRequest("remote_write", res->status);
+      },
+      snappy);
 
-  s.Post("/api/v1/write", [this](const httplib::Request& req, httplib::Response& res) {
-    const std::string enc = req.get_header_value("Content-Encoding");
-    if (!enc.empty() && enc != "snappy") {
-      CountDecodeError("remote_write", "content_encoding");
-      res.status = 415;
-      res.set_content("415: Content-Encoding must be snappy, got '" + enc + "'\n", "text/plain");
-      CountRequest("remote_write", res.status);
-      return;
-    }
-    // Reused per HTTP thread: the decoder keeps its strings' and vectors' capacity.
-    thread_local std::vector<TimeSeries> series;
-    Status st = ingest::DecodeRemoteWrite(req.body, &series, cfg_.max_decompressed_bytes);
-    if (!st.ok()) {
-      CountDecodeError("remote_write", Reason(st));
-      res.status = 400;
-      res.set_content("400 bad remote_write payload: " + st.message() + "\n", "text/plain");
-      CountRequest("remote_write", res.status);
-      return;
-    }
-    st = engine_->SubmitView(series);
-    if (!st.ok()) {
-      res.status = 429;
-      res.set_header("Retry-After", "1");
-      res.set_content("429: " + st.message() + "\n", "text/plain");
-    } else {
-      res.status = 204;
-    }
-    CountRequest("remote_write", res.status);
-  });
+  s.Route(
+      "POST", "/v1/metrics",
+      [this](const HttpRequest& req, HttpResponse* res) {
+        std::string ct = req.header("Content-Type");
+        ct = ct.substr(0, ct.find(';'));
+        const bool json = ct == "application/json";
+        if (!json && ct != "application/x-protobuf") {
+          CountDecodeError("otlp", "content_type");
+          res->status = 415;
+          res->SetContent("415: Content-Type must be application/x-protobuf or application/json\n",
+                          "text/plain");
+          CountRequest("otlp", res->status);
+          return;
+        }
+        std::vector<TimeSeries> series;
+        Status st =
+            json ? ingest::DecodeOtlpMetricsJson(req.body, &series, cfg_.max_decompressed_bytes)
+                 : ingest::DecodeOtlpMetricsProto(req.body, &series, cfg_.max_decompressed_bytes);
+        if (!st.ok()) {
+          CountDecodeError("otlp", Reason(st));
+          res->status = 400;
+          // OTLP/HTTP: a Status message is expected; plain text is accepted by clients as message.
+          if (json) {
+            res->SetContent(JsonDump({{"code", 3}, {"message", st.message()}}), "application/json");
+          } else {
+            res->SetContent("400 bad OTLP payload: " + st.message() + "\n", "text/plain");
+          }
+          CountRequest("otlp", res->status);
+          return;
+        }
+        st = engine_->Submit(std::move(series));
+        if (!st.ok()) {
+          res->status = 429;
+          res->SetHeader("Retry-After", "1");
+          res->SetContent("429: " + st.message() + "\n", "text/plain");
+        } else {
+          res->status = 200;
+          if (json)
+            res->SetContent("{}", "application/json");
+          else
+            res->SetContent("", "application/x-protobuf");
+        }
+        CountRequest("otlp", res->status);
+      },
+      inflate);
 
-  s.Post("/v1/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-    std::string ct = req.get_header_value("Content-Type");
-    ct = ct.substr(0, ct.find(';'));
-    const bool json = ct == "application/json";
-    if (!json && ct != "application/x-protobuf") {
-      CountDecodeError("otlp", "content_type");
-      res.status = 415;
-      res.set_content("415: Content-Type must be application/x-protobuf or application/json\n",
-                      "text/plain");
-      CountRequest("otlp", res.status);
-      return;
-    }
-    std::vector<TimeSeries> series;
-    Status st =
-        json ? ingest::DecodeOtlpMetricsJson(req.body, &series, cfg_.max_decompressed_bytes)
-             : ingest::DecodeOtlpMetricsProto(req.body, &series, cfg_.max_decompressed_bytes);
-    if (!st.ok()) {
-      CountDecodeError("otlp", Reason(st));
-      res.status = 400;
-      // OTLP/HTTP: a Status message is expected; plain text is accepted by clients as message.
-      if (json) {
-        res.set_content(JsonDump({{"code", 3}, {"message", st.message()}}), "application/json");
-      } else {
-        res.set_content("400 bad OTLP payload: " + st.message() + "\n", "text/plain");
-      }
-      CountRequest("otlp", res.status);
-      return;
-    }
-    st = engine_->Submit(std::move(series));
-    if (!st.ok()) {
-      res.status = 429;
-      res.set_header("Retry-After", "1");
-      res.set_content("429: " + st.message() + "\n", "text/plain");
-    } else {
-      res.status = 200;
-      if (json)
-        res.set_content("{}", "application/json");
-      else
-        res.set_content("", "application/x-protobuf");
-    }
-    CountRequest("otlp", res.status);
-  });
+  s.Route(
+      "GET", "/metrics",
+      [this](const HttpRequest& req, HttpResponse* res) {
+        // ?outputs=false: health only (cheap with 1M series, whose outputs are 4M lines).
+        const bool outputs = req.param("outputs") != "false";
+        res->SetContent(RenderMetrics(outputs), "text/plain; version=0.0.4; charset=utf-8");
+      },
+      health_only_inline);
 
-  s.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-    // ?outputs=false: health only (cheap with 1M series, whose outputs are 4M lines).
-    const bool outputs = req.get_param_value("outputs") != "false";
-    res.set_content(RenderMetrics(outputs), "text/plain; version=0.0.4; charset=utf-8");
-  });
-
-  s.Get("/api/v1/anomalies", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Route("GET", "/api/v1/anomalies", [this](const HttpRequest& req, HttpResponse* res) {
     size_t limit = 100;
     uint64_t fp = 0;
-    if (!LimitParam(req, 10000, &limit, &res)) return;
+    if (!LimitParam(req, 10000, &limit, res)) return;
     if (req.has_param("fingerprint")) {
-      if (!FingerprintParam(req, &fp, &res)) return;
+      if (!FingerprintParam(req, &fp, res)) return;
     }
     std::vector<store::AnomalyEvent> events;
     if (store_) {
       Status st = store_->RecentEvents(limit, fp, &events);
       if (!st.ok()) {
-        res.status = 500;
-        res.set_content(JsonDump({{"error", st.ToString()}}), "application/json");
+        res->status = 500;
+        res->SetContent(JsonDump({{"error", st.ToString()}}), "application/json");
         return;
       }
     } else {
@@ -396,19 +405,19 @@ void Server::SetupRoutes() {
                      {"end", e.end_ns ? nlohmann::json(FormatRfc3339(e.end_ns)) : nullptr},
                      {"peak_score", JsonNum(e.peak_score)}});
     }
-    res.set_content(JsonDump({{"events", arr}}), "application/json");
+    res->SetContent(JsonDump({{"events", arr}}), "application/json");
   });
 
-  s.Get("/api/v1/series/state", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Route("GET", "/api/v1/series/state", [this](const HttpRequest& req, HttpResponse* res) {
     uint64_t fp = 0;
     if (req.has_param("fingerprint")) {
-      if (!FingerprintParam(req, &fp, &res)) return;
+      if (!FingerprintParam(req, &fp, res)) return;
     } else {
       Labels labels;
       for (const auto& [k, v] : req.params) labels.push_back({k, v});
       if (labels.empty()) {
-        res.status = 400;
-        res.set_content(JsonDump({{"error",
+        res->status = 400;
+        res->SetContent(JsonDump({{"error",
                                    "give ?fingerprint=HEX or the full label set as parameters, "
                                    "e.g. ?__name__=up&job=node"}}),
                         "application/json");
@@ -419,8 +428,8 @@ void Server::SetupRoutes() {
     }
     SeriesSnapshot s;
     if (!engine_->GetSeries(fp, &s)) {
-      res.status = 404;
-      res.set_content(JsonDump({{"error", "no active series with fingerprint " + Hex(fp)}}),
+      res->status = 404;
+      res->SetContent(JsonDump({{"error", "no active series with fingerprint " + Hex(fp)}}),
                       "application/json");
       return;
     }
@@ -443,13 +452,13 @@ void Server::SetupRoutes() {
       j["anomaly_start"] = FormatRfc3339(s.episode_start_ts);
       j["anomaly_peak_score"] = JsonNum(s.episode_peak);
     }
-    res.set_content(JsonDump(j), "application/json");
+    res->SetContent(JsonDump(j), "application/json");
   });
 
-  s.Get("/api/v1/series", [this](const httplib::Request& req, httplib::Response& res) {
-    const std::string metric = req.get_param_value("metric");
+  s.Route("GET", "/api/v1/series", [this](const HttpRequest& req, HttpResponse* res) {
+    const std::string metric = req.param("metric");
     size_t limit = 1000;
-    if (!LimitParam(req, 100000, &limit, &res)) return;
+    if (!LimitParam(req, 100000, &limit, res)) return;
     nlohmann::json arr = nlohmann::json::array();
     uint64_t matched = 0;
     engine_->ForEachSeries([&](const SeriesSnapshot& s) {
@@ -459,27 +468,33 @@ void Server::SetupRoutes() {
         arr.push_back({{"series", LabelsJson(*s.labels)}, {"fingerprint", Hex(s.fp)}});
       }
     });
-    res.set_content(JsonDump({{"series", arr}, {"matched", matched}}), "application/json");
+    res->SetContent(JsonDump({{"series", arr}, {"matched", matched}}), "application/json");
   });
 
-  s.Post("/api/v1/checkpoint", [this](const httplib::Request&, httplib::Response& res) {
+  s.Route("POST", "/api/v1/checkpoint", [this](const HttpRequest&, HttpResponse* res) {
     Status st = CheckpointNow();
     if (!st.ok()) {
-      res.status = st.code() == Status::Code::kUnavailable ? 409 : 500;
-      res.set_content(JsonDump({{"error", st.ToString()}}), "application/json");
+      res->status = st.code() == Status::Code::kUnavailable ? 409 : 500;
+      res->SetContent(JsonDump({{"error", st.ToString()}}), "application/json");
       return;
     }
-    res.set_content(JsonDump({{"status", "ok"}}), "application/json");
+    res->SetContent(JsonDump({{"status", "ok"}}), "application/json");
   });
-  s.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(JsonDump(StatusJson()), "application/json");
+  s.Route("GET", "/api/v1/status", [this](const HttpRequest&, HttpResponse* res) {
+    res->SetContent(JsonDump(StatusJson()), "application/json");
   });
-  s.Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("Backsight is Healthy.\n", "text/plain");
-  });
-  s.Get("/-/ready", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("Backsight is Ready.\n", "text/plain");
-  });
+  s.Route(
+      "GET", "/-/healthy",
+      [](const HttpRequest&, HttpResponse* res) {
+        res->SetContent("Backsight is Healthy.\n", "text/plain");
+      },
+      inline_opts);
+  s.Route(
+      "GET", "/-/ready",
+      [](const HttpRequest&, HttpResponse* res) {
+        res->SetContent("Backsight is Ready.\n", "text/plain");
+      },
+      inline_opts);
 }
 
 std::string Server::RenderMetrics(bool with_outputs) {
@@ -513,6 +528,20 @@ std::string Server::RenderMetrics(bool with_outputs) {
         es.queue_capacity);
   Counter(&out, "backsight_overload_refusals_total",
           "Requests answered 429 because the engine queues were full.", es.overload_refusals);
+  if (http_) {
+    const HttpServerStats hs = http_->stats();
+    Gauge(&out, "backsight_http_connections_open", "Open HTTP connections.", hs.connections_open);
+    Counter(&out, "backsight_http_connections_refused_total",
+            "Connections answered 503 because limits.max_connections were open.",
+            hs.connections_refused);
+    Counter(&out, "backsight_http_timeouts_total",
+            "Connections closed by the header, idle or body timeout.", hs.timeouts);
+    Counter(&out, "backsight_http_inflight_refusals_total",
+            "Requests answered 503 because limits.max_inflight_body_bytes were held.",
+            hs.inflight_refusals);
+    Gauge(&out, "backsight_http_inflight_body_bytes", "Request body bytes held in memory.",
+          hs.inflight_body_bytes);
+  }
   {
     std::lock_guard<std::mutex> lock(counters_mu_);
     out += "# HELP backsight_decode_errors_total Payloads refused as undecodable, by reason.\n";

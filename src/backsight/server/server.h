@@ -3,11 +3,12 @@
 // Endpoints (all require `Authorization: Bearer <token>` when a token is configured, else 401):
 //   POST /api/v1/write    Prometheus remote_write 1.0 (snappy + protobuf). 204 on success;
 //                         400 for data that cannot be decoded (not retried by senders); 413 for
-//                         a body above limits.max_body_bytes; 429 when the engine queues are
-//                         full (retried by senders).
+//                         a body above limits.max_body_bytes; 415 for a Content-Encoding other
+//                         than snappy; 429 when the engine queues are full (retried by senders).
 //   POST /v1/metrics      OTLP/HTTP metrics, protobuf (application/x-protobuf) or JSON
 //                         (application/json); 200 with an empty ExportMetricsServiceResponse;
-//                         400 / 413 / 415 / 429 as above.
+//                         `Content-Encoding: gzip|deflate` accepted (inflated within
+//                         limits.max_decompressed_bytes, else 413); 400 / 413 / 415 / 429 as above.
 //   GET  /metrics         Backsight's own health and the output series (metrics_writer.h);
 //                         `?outputs=false` gives the health metrics only.
 //   GET  /api/v1/anomalies?limit=N[&fingerprint=HEX]   recent anomaly episodes (JSON).
@@ -17,6 +18,9 @@
 //   POST /api/v1/checkpoint  checkpoint now (200 with the count written).
 //   GET  /api/v1/status   start-up report and configuration summary (JSON, see StatusJson).
 //   GET  /-/healthy, /-/ready
+// Any endpoint: 503 + Connection: close past limits.max_connections open connections, 503 +
+// Retry-After past limits.max_inflight_body_bytes of bodies held (http_server.h). /-/healthy,
+// /-/ready and /metrics?outputs=false run on the io threads and answer while the workers are busy.
 #ifndef BACKSIGHT_SERVER_SERVER_H_
 #define BACKSIGHT_SERVER_SERVER_H_
 
@@ -34,13 +38,10 @@
 #include "backsight/server/alerts.h"
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
+#include "backsight/server/http_server.h"
 #include "backsight/server/startup_report.h"
 #include "backsight/store/state_store.h"
 #include "backsight/store/wal.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace backsight::server {
 
@@ -92,8 +93,8 @@ class Server {
   int64_t start_wall_ns_ = 0;
   std::unique_ptr<EpisodeTracker> tracker_;
   std::unique_ptr<Engine> engine_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread http_thread_, checkpoint_thread_, scrape_thread_, push_thread_;
+  std::unique_ptr<HttpServer> http_;
+  std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;
   bool started_ = false;
 
