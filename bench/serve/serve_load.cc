@@ -181,8 +181,10 @@ int main(int argc, char** argv) {
   const std::string cfg = dir.file("serve.yml");
   WriteFile(cfg, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
                      "\ncheckpoint_interval: 1h\nworkers: " + std::to_string(a.workers) +
-                     "\nseries: {max_active: 2000000}\nwal: {enabled: " +
-                     (a.no_wal ? "false" : "true") + "}\n");
+                     "\nseries: {max_active: 2000000}\n" +
+                     // The WAL is on by default; the key is written only to turn it off, so
+                     // that --bin can run builds older than the WAL.
+                     (a.no_wal ? "wal: {enabled: false}\n" : ""));
 
   // Pre-encode: chunk c holds series [c*K, (c+1)*K); round r holds steps [r*M, (r+1)*M).
   const int chunks = (a.series + a.series_per_request - 1) / a.series_per_request;

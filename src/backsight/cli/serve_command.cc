@@ -28,7 +28,7 @@ Config file (YAML, Prometheus style; every key optional, unknown keys rejected; 
   limits:
     queue_max_samples: 1000000        samples queued before requests get 429
     max_body_bytes: 33554432          largest request body (32 MiB)
-    max_decompressed_bytes: 67108864  largest decompressed body (64 MiB), checked while inflating
+    max_decompressed_bytes: 33554432  largest decompressed body (32 MiB), checked while inflating
     max_connections: 4096             one more connection gets 503 + Connection: close
     max_inflight_body_bytes: 536870912  bodies held at once, all connections (512 MiB); then 503
     header_timeout: 10s               whole request header must arrive within this

@@ -35,10 +35,13 @@ struct ServeConfig {
   int workers = 0;                            ///< engine threads; 0 = number of cores
   uint64_t queue_max_samples = 1'000'000;  ///< samples waiting in engine queues before 429 (~1 s)
   uint64_t max_body_bytes = 32ull << 20;   ///< largest accepted compressed request body
-  uint64_t max_decompressed_bytes = 64ull << 20;  ///< largest decompressed remote_write body
+  /// Largest decompressed body (snappy, gzip, deflate), checked while inflating. 32 MiB, as
+  /// vmagent's -maxInsertRequestSize: a Prometheus remote_write body (max_samples_per_send 2000)
+  /// is well under 1 MiB, and a decompression bomb then costs at most this much memory.
+  uint64_t max_decompressed_bytes = 32ull << 20;
   // HTTP connections (http_server.h).
   uint64_t max_connections = 4096;  ///< open connections; one more gets 503 + close
-  /// Request bodies held at once over all connections (8 bodies of the default 64 MiB
+  /// Request bodies held at once over all connections (16 bodies of the default 32 MiB
   /// decompressed limit); past it 503 + Retry-After.
   uint64_t max_inflight_body_bytes = 512ull << 20;
   int64_t header_timeout_ms = 10'000;  ///< whole request header (slowloris guard)

@@ -105,7 +105,7 @@ struct HttpServerOptions {
   int pool_threads = 4;
   uint64_t max_connections = 4096;
   uint64_t max_body_bytes = 32ull << 20;
-  uint64_t max_decompressed_bytes = 64ull << 20;
+  uint64_t max_decompressed_bytes = 32ull << 20;
   uint64_t max_inflight_body_bytes = 512ull << 20;
   uint32_t max_header_bytes = 16 * 1024;
   int64_t header_timeout_ms = 10'000;
