@@ -11,6 +11,7 @@
 
 #include "backsight/server/body_inflater.h"
 #include "backsight/server/http_server.h"
+#include "fuzz_util.h"
 
 namespace {
 
@@ -28,7 +29,9 @@ backsight::Status Inflate(std::string_view in, size_t piece, std::string* out) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+namespace {
+
+int FuzzOne(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (data[0] & 1) {
@@ -48,3 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (a.ok() && whole != pieces) std::abort();
   return 0;
 }
+
+}  // namespace
+
+BACKSIGHT_FUZZ_TARGET(FuzzOne)

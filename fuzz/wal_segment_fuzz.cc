@@ -7,8 +7,11 @@
 
 #include "backsight/store/sample_batch.h"
 #include "backsight/store/wal.h"
+#include "fuzz_util.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+namespace {
+
+int FuzzOne(const uint8_t* data, size_t size) {
   backsight::store::WalSegmentReader reader(
       std::string_view(reinterpret_cast<const char*>(data), size));
   std::vector<backsight::store::BatchSeries> batch;
@@ -18,3 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)backsight::store::DecodeSampleBatch(reader.bad_payload(), &batch);
   return 0;
 }
+
+}  // namespace
+
+BACKSIGHT_FUZZ_TARGET(FuzzOne)
