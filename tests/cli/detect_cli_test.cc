@@ -12,19 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "cli_util.h"
+
 namespace {
 
-struct RunResult {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using backsight::testing::CliResult;
+using backsight::testing::ReadWholeFile;
 
 std::vector<std::string> Lines(const std::string& s) {
   std::vector<std::string> lines;
@@ -34,33 +27,12 @@ std::vector<std::string> Lines(const std::string& s) {
   return lines;
 }
 
-class DetectCliTest : public ::testing::Test {
+class DetectCliTest : public backsight::testing::CliTest {
  protected:
-  void SetUp() override {
-    dir_ = ::testing::TempDir() + "/backsight_cli_" + std::to_string(::getpid()) + "_" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    ASSERT_EQ(std::system(("mkdir -p '" + dir_ + "'").c_str()), 0);
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
-
-  std::string Write(const std::string& name, const std::string& content) {
-    const std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
-  }
-
-  // Runs `backsight <args>` (args are passed to sh; quote as needed), optional stdin file.
-  RunResult Run(const std::string& args, const std::string& stdin_path = "") {
-    const std::string out = dir_ + "/stdout.txt", err = dir_ + "/stderr.txt";
-    std::string cmd =
-        std::string("'") + BACKSIGHT_BIN + "' " + args + " >'" + out + "' 2>'" + err + "'";
-    if (!stdin_path.empty()) cmd += " <'" + stdin_path + "'";
-    const int status = std::system(cmd.c_str());
-    RunResult r;
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(out);
-    r.err = ReadFile(err);
-    return r;
+  using CliTest::Run;
+  // Runs `backsight <args>` with stdin from the file `stdin_path`.
+  CliResult Run(const std::string& args, const std::string& stdin_path) {
+    return Shell(std::string("'") + BACKSIGHT_BIN + "' " + args + " <'" + stdin_path + "'");
   }
 
   // A series of `n` rows, 1 minute apart, a smooth wave; `spike_at` >= 0 adds a big outlier.
@@ -80,7 +52,7 @@ class DetectCliTest : public ::testing::Test {
 
 TEST_F(DetectCliTest, ScoresAFileWithHeaderAndSummary) {
   const std::string in = Write("cpu.csv", Series(300));
-  RunResult r = Run("detect '" + in + "'");
+  CliResult r = Run("detect '" + in + "'");
   ASSERT_EQ(r.rc, 0) << r.err;
   auto lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 301u);
@@ -95,7 +67,7 @@ TEST_F(DetectCliTest, ScoresAFileWithHeaderAndSummary) {
 // long temperature decline of 2014-02-07..09, NAB realKnownCause) is among the ten listed, and no
 // warm-up row scores above 1.
 TEST_F(DetectCliTest, DemoSummaryRanksByPeakAndShowsTheFailure) {
-  RunResult r = Run(std::string("detect '") + BACKSIGHT_DEMO_CSV + "'");
+  CliResult r = Run(std::string("detect '") + BACKSIGHT_DEMO_CSV + "'");
   ASSERT_EQ(r.rc, 0) << r.err;
   std::vector<double> peaks;
   bool failure = false, in_table = false;
@@ -125,19 +97,19 @@ TEST_F(DetectCliTest, DemoSummaryRanksByPeakAndShowsTheFailure) {
 TEST_F(DetectCliTest, QuietWritesNothingOnStderrAndOutputGoesToFile) {
   const std::string in = Write("cpu.csv", Series(50));
   const std::string out = dir_ + "/scores.csv";
-  RunResult r = Run("detect --quiet -o '" + out + "' '" + in + "'");
+  CliResult r = Run("detect --quiet -o '" + out + "' '" + in + "'");
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_TRUE(r.err.empty()) << r.err;
   EXPECT_TRUE(r.out.empty());
-  EXPECT_EQ(Lines(ReadFile(out)).size(), 51u);
+  EXPECT_EQ(Lines(ReadWholeFile(out)).size(), 51u);
 }
 
 TEST_F(DetectCliTest, ReadsStdin) {
   const std::string in = Write("cpu.csv", Series(20));
-  RunResult a = Run("detect -q", in);
+  CliResult a = Run("detect -q", in);
   ASSERT_EQ(a.rc, 0) << a.err;
   EXPECT_EQ(Lines(a.out).size(), 21u);
-  RunResult b = Run("detect -q -", in);
+  CliResult b = Run("detect -q -", in);
   ASSERT_EQ(b.rc, 0) << b.err;
   EXPECT_EQ(a.out, b.out);
 }
@@ -146,7 +118,7 @@ TEST_F(DetectCliTest, MalformedRowIsExit3WithFileLineAndPartialOutput) {
   std::string data = Series(10);
   data += "1404173400,abc\n1404173460,5\n";  // line 12 is bad
   const std::string in = Write("bad.csv", data);
-  RunResult r = Run("detect -q '" + in + "'");
+  CliResult r = Run("detect -q '" + in + "'");
   EXPECT_EQ(r.rc, 3);
   EXPECT_NE(r.err.find("bad.csv:12: bad value 'abc' in column 'value'"), std::string::npos)
       << r.err;
@@ -172,7 +144,7 @@ TEST_F(DetectCliTest, UsageErrorsAreExit2) {
 }
 
 TEST_F(DetectCliTest, MissingFileIsExit4) {
-  RunResult r = Run("detect -q '" + dir_ + "/nope.csv'");
+  CliResult r = Run("detect -q '" + dir_ + "/nope.csv'");
   EXPECT_EQ(r.rc, 4);
   EXPECT_NE(r.err.find("nope.csv"), std::string::npos);
 }
@@ -185,7 +157,7 @@ TEST_F(DetectCliTest, RejectedRowsAreCountedNotErrors) {
   data += "2014-07-01 00:02:00,\n";   // missing value
   data += "2014-07-01 00:03:00,5\n";
   const std::string in = Write("rej.csv", data);
-  RunResult r = Run("detect '" + in + "'");
+  CliResult r = Run("detect '" + in + "'");
   ASSERT_EQ(r.rc, 0) << r.err;
   auto lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 7u);
@@ -201,7 +173,7 @@ TEST_F(DetectCliTest, RejectedRowsAreCountedNotErrors) {
 TEST_F(DetectCliTest, JsonLinesParseAndCarryFileFieldForSeveralFiles) {
   const std::string a = Write("a.csv", Series(30));
   const std::string b = Write("b.csv", "timestamp,value\n1404172800,1\n1404172800,2\n");
-  RunResult r = Run("detect -q --format jsonl '" + a + "' '" + b + "'");
+  CliResult r = Run("detect -q --format jsonl '" + a + "' '" + b + "'");
   ASSERT_EQ(r.rc, 0) << r.err;
   auto lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 32u);
@@ -234,7 +206,7 @@ TEST_F(DetectCliTest, JsonLinesParseAndCarryFileFieldForSeveralFiles) {
 TEST_F(DetectCliTest, SeveralFilesInCsvGetAFileColumn) {
   const std::string a = Write("a.csv", Series(3));
   const std::string b = Write("b.csv", Series(2));
-  RunResult r = Run("detect -q '" + a + "' '" + b + "'");
+  CliResult r = Run("detect -q '" + a + "' '" + b + "'");
   ASSERT_EQ(r.rc, 0) << r.err;
   auto lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 6u);
@@ -245,7 +217,7 @@ TEST_F(DetectCliTest, SeveralFilesInCsvGetAFileColumn) {
 
 TEST_F(DetectCliTest, FailOnAnomalyExitCodeFollowsTheOutput) {
   const std::string in = Write("spike.csv", Series(600, 500));
-  RunResult r = Run("detect -q --fail-on-anomaly '" + in + "'");
+  CliResult r = Run("detect -q --fail-on-anomaly '" + in + "'");
   bool any = false;
   for (const std::string& line : Lines(r.out)) {
     if (line.size() > 2 && line.substr(line.size() - 2) == ",1") any = true;
@@ -260,9 +232,9 @@ TEST_F(DetectCliTest, WritesPlots) {
   const std::string in = Write("cpu.csv", Series(400, 300));
   for (const char* ext : {"png", "svg", "html"}) {
     const std::string plot = dir_ + "/plot." + ext;
-    RunResult r = Run("detect -q -o /dev/null --plot '" + plot + "' '" + in + "'");
+    CliResult r = Run("detect -q -o /dev/null --plot '" + plot + "' '" + in + "'");
     ASSERT_EQ(r.rc, 0) << r.err;
-    const std::string data = ReadFile(plot);
+    const std::string data = ReadWholeFile(plot);
     ASSERT_GT(data.size(), 100u) << ext;
     if (std::string(ext) == "png") {
       EXPECT_EQ(data.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
@@ -275,7 +247,7 @@ TEST_F(DetectCliTest, WritesPlots) {
 }
 
 TEST_F(DetectCliTest, HelpDocumentsFormatsAndExitCodes) {
-  RunResult r = Run("detect --help");
+  CliResult r = Run("detect --help");
   EXPECT_EQ(r.rc, 0);
   EXPECT_NE(r.out.find("--fail-on-anomaly"), std::string::npos);
   EXPECT_NE(r.out.find("jsonl"), std::string::npos);

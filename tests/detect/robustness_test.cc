@@ -11,29 +11,17 @@
 #include <vector>
 
 #include "backsight/detect/default_detector.h"
+#include "series_util.h"
 
 namespace backsight::detect {
 namespace {
 
-constexpr int64_t kStep = 60 * kNanosPerSecond;
 constexpr int kNormal = 2500;  // 500 warm-up samples + 2,000 scored ones, around 50 with sigma 1
 constexpr int kAfterSpike = 50;
 
-std::vector<double> Noise(int n, uint32_t seed, double mean) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> g(0, 1);
-  std::vector<double> v(n);
-  for (double& x : v) x = mean + g(rng);
-  return v;
-}
-
-std::vector<DetectionResult> Feed(Detector* d, const std::vector<double>& v) {
-  std::vector<DetectionResult> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    EXPECT_TRUE(d->Update(static_cast<int64_t>(i) * kStep, v[i], &out[i]).ok()) << i;
-  }
-  return out;
-}
+using testing::Feed;
+using testing::kStep;
+using testing::Noise;
 
 class ExtremeSpikeTest : public ::testing::TestWithParam<double> {};
 
