@@ -62,22 +62,6 @@ double Secs(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-double MetricValue(const std::string& text, const std::string& name) {
-  std::regex re("\n" + name + " ([-+0-9.eE]+)\n");
-  std::smatch m;
-  if (!std::regex_search(text, m, re)) return -1;
-  return std::stod(m[1]);
-}
-
-std::string ProcStatusMiB(int pid, const char* key) {
-  std::string s = ReadFile("/proc/" + std::to_string(pid) + "/status");
-  std::smatch m;
-  if (!std::regex_search(s, m, std::regex(std::string(key) + ":\\s+([0-9]+) kB"))) return "?";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", std::stod(m[1]) / 1024.0);
-  return buf;
-}
-
 int Connect(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;

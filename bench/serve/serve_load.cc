@@ -58,39 +58,6 @@ double Secs(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-std::string ProcStatus(int pid, const char* key) {
-  std::string s = ReadFile("/proc/" + std::to_string(pid) + "/status");
-  std::regex re(std::string(key) + ":\\s+([0-9]+) kB");
-  std::smatch m;
-  if (!std::regex_search(s, m, re)) return "?";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", std::stod(m[1]) / 1024.0);
-  return buf;
-}
-
-// CPU seconds (user + system) used so far by process `pid`, from /proc/<pid>/stat.
-double CpuSeconds(int pid) {
-  std::string s = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t p = s.rfind(')');
-  if (p == std::string::npos) return NAN;
-  std::istringstream in(s.substr(p + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double MetricValue(const std::string& text, const std::string& name) {
-  std::regex re("\n" + std::regex_replace(name, std::regex(R"([{}+."])"), R"(\$&)") +
-                " ([-+0-9.eE]+|NaN)\n");
-  std::smatch m;
-  if (!std::regex_search(text, m, re)) return -1;
-  return std::stod(m[1]);
-}
-
 std::string GetMetrics(int port) {
   httplib::Client c("127.0.0.1", port);
   c.set_read_timeout(120, 0);
@@ -322,9 +289,9 @@ int main(int argc, char** argv) {
               Secs(t0, t1), processed / Secs(t0, t1));
   std::printf("SERVER CPU: %.2f s user+sys = %.1f ns per sample (less sensitive to other load)\n",
               cpu, cpu / processed * 1e9);
-  std::printf("series active: %.0f; server RSS %s (peak %s)\n",
-              MetricValue(m, "backsight_series_active"), ProcStatus(proc->pid(), "VmRSS").c_str(),
-              ProcStatus(proc->pid(), "VmHWM").c_str());
+  std::printf(
+      "series active: %.0f; server RSS %s (peak %s)\n", MetricValue(m, "backsight_series_active"),
+      ProcStatusMiB(proc->pid(), "VmRSS").c_str(), ProcStatusMiB(proc->pid(), "VmHWM").c_str());
   std::printf(
       "LATENCY arrival->score of the measured rounds (histogram bucket bounds): p50 <= %.4f s, p99 "
       "<= %.4f s\n",

@@ -11,9 +11,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -128,6 +131,48 @@ class Process {
 };
 
 inline bool HaveBinary(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
+
+/// A `key:  N kB` line of /proc/<pid>/status (VmRSS, VmHWM = peak RSS), in KiB; -1 if absent.
+inline double ProcStatusKiB(int pid, const char* key) {
+  const std::string s = ReadFile("/proc/" + std::to_string(pid) + "/status");
+  std::smatch m;
+  if (!std::regex_search(s, m, std::regex(std::string(key) + ":\\s+([0-9]+) kB"))) return -1;
+  return std::stod(m[1]);
+}
+
+/// ProcStatusKiB as text in MiB ("12.3 MiB"), "?" if absent.
+inline std::string ProcStatusMiB(int pid, const char* key) {
+  const double kib = ProcStatusKiB(pid, key);
+  if (kib < 0) return "?";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", kib / 1024.0);
+  return buf;
+}
+
+/// CPU seconds (user + system) used so far by process `pid`, from /proc/<pid>/stat; NaN if gone.
+inline double CpuSeconds(int pid) {
+  const std::string s = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  const size_t p = s.rfind(')');
+  if (p == std::string::npos) return NAN;
+  std::istringstream in(s.substr(p + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// Value of the sample `name` (with its labels, written as exposed) in exposition `text`; -1 if
+/// absent.
+inline double MetricValue(const std::string& text, const std::string& name) {
+  std::regex re("\n" + std::regex_replace(name, std::regex(R"([{}+."])"), R"(\$&)") +
+                " ([-+0-9.eE]+|NaN)\n");
+  std::smatch m;
+  if (!std::regex_search(text, m, re)) return -1;
+  return std::stod(m[1]);
+}
 
 }  // namespace backsight::testing
 

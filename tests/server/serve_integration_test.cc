@@ -128,14 +128,6 @@ TEST(ServeIntegration, HostilePayloadsGetClear4xxAndNothingIsLost) {
   EXPECT_NE(m.find("backsight_decode_errors_total{endpoint=\"otlp\""), std::string::npos);
 }
 
-// Resident memory of a process in KiB (VmRSS or VmHWM, the peak, from /proc/<pid>/status).
-double ProcKiB(int pid, const char* key) {
-  const std::string s = ReadFile("/proc/" + std::to_string(pid) + "/status");
-  std::smatch m;
-  if (!std::regex_search(s, m, std::regex(std::string(key) + ":\\s+([0-9]+) kB"))) return -1;
-  return std::stod(m[1]);
-}
-
 // A 1 GiB chunked body and a gzip bomb (1 MB inflating to 1 GiB) are refused with 413 while
 // they stream in: the bomb raises the server's peak RSS by at most 64 MiB, the chunked body is
 // not read past the limit. (cpp-httplib inflated the bomb before any limit check and read the
@@ -147,7 +139,7 @@ TEST(ServeIntegration, HugeBodiesAreCutWhileStreaming) {
   const std::string bomb = CompressZeros(1ull << 30);
   ASSERT_LT(bomb.size(), 2u << 20);
   ASSERT_EQ(s.Get("/-/healthy"), "Backsight is Healthy.\n");
-  const double rss0 = ProcKiB(s.proc().pid(), "VmRSS");
+  const double rss0 = ProcStatusKiB(s.proc().pid(), "VmRSS");
   ASSERT_GT(rss0, 0);
 
   httplib::Headers h = {{"Content-Encoding", "gzip"}};
@@ -156,7 +148,7 @@ TEST(ServeIntegration, HugeBodiesAreCutWhileStreaming) {
   EXPECT_EQ(r->status, 413);
   EXPECT_NE(r->body.find("max_decompressed_bytes"), std::string::npos) << r->body;
   // At most max_decompressed_bytes (32 MiB) of output was held.
-  const double hwm_gzip = ProcKiB(s.proc().pid(), "VmHWM");
+  const double hwm_gzip = ProcStatusKiB(s.proc().pid(), "VmHWM");
   EXPECT_LE(hwm_gzip - rss0, 64 * 1024) << "RSS " << rss0 << " KiB before, peak " << hwm_gzip;
 
   RawConn c(s.port());
@@ -172,7 +164,7 @@ TEST(ServeIntegration, HugeBodiesAreCutWhileStreaming) {
   EXPECT_EQ(response.rfind("HTTP/1.1 413", 0), 0u) << response;
   EXPECT_NE(response.find("limits.max_body_bytes"), std::string::npos) << response;
   EXPECT_LT(sent, 256ull << 20);  // 32 MiB limit + lingering drain + socket buffers
-  const double hwm = ProcKiB(s.proc().pid(), "VmHWM");
+  const double hwm = ProcStatusKiB(s.proc().pid(), "VmHWM");
   EXPECT_LE(hwm - rss0, 64 * 1024) << "peak " << hwm << " KiB after the chunked body";
   std::printf(
       "HugeBodies: RSS %.1f MiB before; peak %.1f MiB after the gzip bomb, %.1f MiB after the "
