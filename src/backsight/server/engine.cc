@@ -399,7 +399,9 @@ void Engine::EvictStale(Shard* shard, int64_t now) {
 }
 
 // Series state layout (version 1): u8 version, u8 flags (1 counter, 2 has_result, 4 in_episode),
-// i64 last_ts, f64 last_value, 8 x f64/u8 last result, i64 episode_start_ts, f64 episode_peak,
+// i64 last_ts, f64 last_value, last result (f64 raw_score, f64 anomaly_score, f64 likelihood,
+// u8 flags: 1 is_anomaly, 2 warming_up; f64 yhat, f64 yhat_lower, f64 yhat_upper),
+// i64 episode_start_ts, f64 episode_peak (docs/formats.md),
 // string detector_state, then for counters the CounterRate state.
 void Engine::SaveSeries(const Series& s, std::string* out) {
   ByteWriter w(out);
@@ -427,7 +429,10 @@ Status Engine::RestoreSeries(Series* s, std::string_view in) {
   uint8_t version, flags, rflags;
   BACKSIGHT_RETURN_IF_ERROR(r.GetU8(&version, "version"));
   if (version != kSeriesStateVersion) {
-    return Status::Corruption("series state version " + std::to_string(version) + " unknown");
+    return Status::Corruption("series state version " + std::to_string(version) +
+                              " unknown (this build reads version " +
+                              std::to_string(kSeriesStateVersion) +
+                              "); the series is skipped and learnt afresh");
   }
   BACKSIGHT_RETURN_IF_ERROR(r.GetU8(&flags, "flags"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s->last_ts, "last_ts"));

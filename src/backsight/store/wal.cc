@@ -86,7 +86,8 @@ bool WalSegmentReader::Next(std::string_view* payload) {
     // Zeros up to the end are what a crash after the file grew (but before the data landed) leaves.
     const bool zero_tail = std::all_of(p, p + left, [](char c) { return c == 0; });
     return bad(zero_tail, zero_tail ? std::to_string(left) + " zero bytes up to the end"
-                                    : "unknown record type " + std::to_string(type));
+                                    : "unknown record type " + std::to_string(type) +
+                                          " (a record format this build does not read)");
   }
   if (left < kWalHeaderBytes) {
     return bad(true, "header cut short (" + std::to_string(left) + " of " +

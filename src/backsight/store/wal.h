@@ -8,7 +8,11 @@
 // write(2)), a 4-byte little-endian length, and zlib's CRC32 (IEEE) instead of CRC32C. Record
 // framing:
 //
-//   u8 type (1 = full record) | u32 LE payload length | u32 LE crc32(payload) | payload
+//   u8 type | u32 LE payload length | u32 LE crc32(payload) | payload
+//
+// The type is the payload's format version: 1 = a sample batch in the layout of sample_batch.h.
+// A changed batch layout takes a new type, which older builds refuse as corrupt, never misread
+// (docs/formats.md).
 //
 // Durability: Append() returns once the record is in the page cache (write(2)), which survives the
 // process being killed. With `fsync`, it also fdatasync(2)s, which survives power loss at the cost
@@ -37,7 +41,8 @@ namespace backsight::store {
 
 /// Bytes of a record header: type, length, CRC32.
 inline constexpr size_t kWalHeaderBytes = 9;
-/// Record type of a complete record (Prometheus' "full" type is 1 too).
+/// Record type of a complete record holding a sample batch, layout version 1 (sample_batch.h).
+/// A new batch layout gets a new type: the type is the format version.
 inline constexpr uint8_t kWalFullRecord = 1;
 
 struct WalOptions {
