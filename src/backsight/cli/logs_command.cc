@@ -424,10 +424,9 @@ int Run(const LogsArgs& args) {
         nlohmann::json buckets = nlohmann::json::array();
         auto add = [&](int64_t b, uint64_t c) {
           if (c == 0) return;
-          buckets.push_back(
-              {{"start", have_time ? nlohmann::json(FormatRfc3339(b * bucket_ns))
-                                   : nlohmann::json(b * bucket_ns / kNanosPerSecond)},
-               {"count", c}});
+          buckets.push_back({{"start", have_time ? nlohmann::json(FormatRfc3339(b * bucket_ns))
+                                                 : nlohmann::json(b * bucket_ns / kNanosPerSecond)},
+                             {"count", c}});
         };
         for (const auto& [b, c] : a->recent) add(b, c);
         add(a->last_bucket, a->bucket_count);

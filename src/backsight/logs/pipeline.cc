@@ -123,8 +123,7 @@ Status LogPipeline::RestoreState(std::string_view in) {
   if (magic != kStateMagic) return Status::Corruption("log pipeline state: bad magic at byte 0");
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&version, "version"));
   if (version != kStateVersion) {
-    return Status::Corruption("log pipeline state: unsupported version " +
-                              std::to_string(version));
+    return Status::Corruption("log pipeline state: unsupported version " + std::to_string(version));
   }
   LogPipelineStats stats;
   TimestampNs ts = 0;

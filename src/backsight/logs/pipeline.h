@@ -56,7 +56,7 @@ struct LogPipelineOptions {
 
 /// One structured entry, as a server receives it (Loki push, OTLP logs): no header to parse.
 struct LogEntry {
-  TimestampNs ts = 0;       ///< ns since the epoch.
+  TimestampNs ts = 0;        ///< ns since the epoch.
   std::string_view message;  ///< The message (mined as the Content).
   std::string_view level;    ///< Severity text ("error", "WARN", ...), "" when unknown.
 };
@@ -64,9 +64,9 @@ struct LogEntry {
 /// Everything known about one record once it is mined and scored. Views are valid until the next
 /// call on the pipeline.
 struct LogRecord {
-  uint64_t line_no = 0;    ///< 1-based number of the record's first line among all lines given.
-  uint64_t record_no = 0;  ///< 1-based record number.
-  std::string_view line;   ///< The first line as given (for an entry: its message).
+  uint64_t line_no = 0;        ///< 1-based number of the record's first line among all lines given.
+  uint64_t record_no = 0;      ///< 1-based record number.
+  std::string_view line;       ///< The first line as given (for an entry: its message).
   bool header_matched = true;  ///< False: the line did not match the layout (Content = line).
   /// Header field values in layout order (empty for an entry); unmatched lines have all fields
   /// empty except Content.
