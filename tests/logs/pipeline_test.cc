@@ -31,9 +31,9 @@ TEST(LogPipelineTest, LineInRecordOut) {
   EXPECT_EQ(r.ts, 1700000000 * kSec);
   EXPECT_EQ(r.level_class, 2);
   EXPECT_TRUE(r.parse.created);
-  ASSERT_NE(r.tmpl, nullptr);
-  EXPECT_EQ(r.tmpl->id, r.parse.template_id);
-  EXPECT_EQ(r.tmpl->text, "disk <*> full on <*>");
+  const LogTemplate* t = p.Template(r.parse.template_id);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->text, "disk <*> full on <*>");
   const uint32_t id = r.parse.template_id;
 
   ASSERT_TRUE(p.AddLine("1700000001 INFO disk 4 full on /dev/sdb", &r));
@@ -42,7 +42,7 @@ TEST(LogPipelineTest, LineInRecordOut) {
   EXPECT_FALSE(r.parse.created);
   EXPECT_EQ(r.level_class, 0);
   std::vector<std::string> params;
-  ASSERT_TRUE(ExtractParameters(r.tmpl->text, r.content, &params));
+  ASSERT_TRUE(ExtractParameters(p.Template(id)->text, r.content, &params));
   EXPECT_EQ(params, (std::vector<std::string>{"4", "/dev/sdb"}));
   EXPECT_EQ(p.stats().lines, 2u);
   EXPECT_EQ(p.stats().records, 2u);

@@ -84,7 +84,6 @@ void LogPipeline::Process(std::string_view content, int level_class, LogRecord* 
   record->level_class = level_class;
   record->parse = miner_.Add(content);
   if (record->parse.evicted_id != 0) scorer_.Forget(record->parse.evicted_id);
-  record->tmpl = miner_.Find(record->parse.template_id);
   const size_t events_before = scorer_.rate_events().size();
   record->scores = scorer_.Observe(ts_, record->parse.template_id, level_class);
   if (record->scores.is_anomaly) ++stats_.anomalous;

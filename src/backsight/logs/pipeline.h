@@ -75,10 +75,7 @@ struct LogRecord {
   TimestampNs ts = 0;        ///< The time the record was scored at (see the file comment).
   int level_class = 0;       ///< LevelClass() of the level field: 0 other, 1 warning, 2 error.
   ParseResult parse;         ///< Template id; created / refined / evicted notices.
-  /// The template as it is after this record (its text may refine later). Valid until the next
-  /// call.
-  const LogTemplate* tmpl = nullptr;
-  LineScores scores;  ///< The record's anomaly scores (score > 1: anomalous).
+  LineScores scores;         ///< The record's anomaly scores (score > 1: anomalous).
   /// Template rate anomalies reported while scoring this record (buckets it closed).
   std::span<const TemplateRateEvent> rate_events;
 };
@@ -114,6 +111,10 @@ class LogPipeline {
   const HeaderLayout& layout() const { return options_.layout; }
   const TemplateMiner& miner() const { return miner_; }
   const LogAnomalyScorer& scorer() const { return scorer_; }
+  /// The template with this id as it is now (text, count, ...), or nullptr when evicted; for a
+  /// record just returned, its template after that record. Valid until the next call. (A lookup,
+  /// kept off the per-line path.)
+  const LogTemplate* Template(uint32_t id) const { return miner_.Find(id); }
   /// Whether any record has had a timestamp (else times are record numbers in seconds).
   bool have_time() const { return have_time_; }
 
