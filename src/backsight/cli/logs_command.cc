@@ -20,6 +20,7 @@
 #include "backsight/logs/log_anomaly.h"
 #include "backsight/logs/miner.h"
 #include "backsight/logs/parse_eval.h"
+#include "backsight/logs/pipeline.h"
 
 namespace backsight::cli {
 namespace {
@@ -223,12 +224,6 @@ class LineReader {
   Status status_;
 };
 
-bool IsContinuation(std::string_view line) {
-  if (line.empty()) return false;
-  if (line[0] == ' ' || line[0] == '\t') return true;
-  return line.rfind("Caused by:", 0) == 0 || line.rfind("at ", 0) == 0 || line.rfind("...", 0) == 0;
-}
-
 struct AnomalyLine {
   uint64_t line_no;
   uint32_t template_id;
@@ -257,10 +252,8 @@ std::string PyList(const std::vector<std::string>& v) {
 
 int Run(const LogsArgs& args) {
   signal(SIGPIPE, SIG_IGN);  // a closed pipe becomes a write error, handled below
-  HeaderLayout layout;
-  Status st = args.header.find('<') != std::string::npos
-                  ? HeaderLayout::Parse(args.header, &layout)
-                  : HeaderLayout::Preset(args.header, &layout);
+  LogPipelineOptions popts;
+  Status st = ParseHeaderSpec(args.header, &popts.layout);
   if (!st.ok()) {
     std::fprintf(stderr, "backsight logs: --header: %s\n", st.message().c_str());
     return kExitUsage;
@@ -273,9 +266,11 @@ int Run(const LogsArgs& args) {
     std::fprintf(stderr, "backsight logs: --multiline must be indent or none\n");
     return kExitUsage;
   }
-  MinerOptions mopts;
-  mopts.max_templates = std::max<uint32_t>(1, args.max_templates);
-  TemplateMiner miner(mopts);
+  popts.multiline = args.multiline == "indent" ? MultilineMode::kIndent : MultilineMode::kNone;
+  popts.miner.max_templates = std::max<uint32_t>(1, args.max_templates);
+  // An invalid bucket is refused below, after --state-in is checked (the order of the messages).
+  popts.anomaly.bucket_ns = static_cast<int64_t>(args.bucket_seconds * 1e9);
+  LogPipeline pipeline(popts);
   if (!args.state_in.empty()) {
     std::string all;
     st = ReadFileToString(args.state_in, &all);
@@ -283,20 +278,18 @@ int Run(const LogsArgs& args) {
       std::fprintf(stderr, "backsight logs: --state-in: %s\n", st.message().c_str());
       return kExitIoError;
     }
-    st = miner.RestoreState(all);
+    st = pipeline.RestoreMinerState(all);
     if (!st.ok()) {
       std::fprintf(stderr, "backsight logs: %s: %s\n", args.state_in.c_str(),
                    st.ToString().c_str());
       return kExitBadInput;
     }
   }
-  LogAnomalyOptions aopts;
-  aopts.bucket_ns = static_cast<int64_t>(args.bucket_seconds * 1e9);
-  if (aopts.bucket_ns <= 0) {
+  if (popts.anomaly.bucket_ns <= 0) {
     std::fprintf(stderr, "backsight logs: --bucket must be > 0 seconds\n");
     return kExitUsage;
   }
-  LogAnomalyScorer scorer(aopts);
+  const HeaderLayout& layout = pipeline.layout();
 
   const bool show_progress = args.progress || (!args.quiet && isatty(STDERR_FILENO));
   const auto t0 = std::chrono::steady_clock::now();
@@ -305,14 +298,12 @@ int Run(const LogsArgs& args) {
 
   std::vector<std::string> files = args.files;
   if (files.empty()) files.push_back("-");
-  uint64_t lines = 0, records = 0, continuations = 0, unmatched = 0, anomalous = 0, truncated = 0;
+  uint64_t truncated = 0;
   std::vector<AnomalyLine> anomalies;
   std::vector<StructuredRow> rows;
   const bool structured = !args.structured.empty();
-  HeaderFields fields;
   std::string line;
-  int64_t ts = 0;
-  bool have_time = false;
+  LogRecord rec;
   Status read_error;
   for (const std::string& path : files) {
     LineReader reader;
@@ -322,7 +313,8 @@ int Run(const LogsArgs& args) {
       return kExitIoError;
     }
     while (reader.Next(&line)) {
-      ++lines;
+      const bool is_record = pipeline.AddLine(line, &rec);
+      const uint64_t lines = pipeline.stats().lines;
       if (show_progress && (lines & 0xFFFF) == 0) {
         auto now = std::chrono::steady_clock::now();
         if (now - last_progress > std::chrono::milliseconds(500)) {
@@ -333,40 +325,14 @@ int Run(const LogsArgs& args) {
           progress_shown = true;
         }
       }
-      if (args.multiline == "indent" && records > 0 && IsContinuation(line)) {
-        ++continuations;
-        continue;
-      }
-      ++records;
-      std::string_view content;
-      if (layout.Match(line, &fields)) {
-        content = fields.values[layout.content_index()];
-        int64_t t;
-        if (ExtractTimestamp(layout, fields, &t)) {
-          ts = t;
-          have_time = true;
-        }
-      } else {
-        ++unmatched;
-        content = line;
-        fields.values.assign(layout.fields().size(), std::string_view());
-        fields.values[layout.content_index()] = line;
-      }
-      if (!have_time) ts = static_cast<int64_t>(records) * kNanosPerSecond;
-      ParseResult pr = miner.Add(content);
-      if (pr.evicted_id != 0) scorer.Forget(pr.evicted_id);
-      int level = layout.level_index() >= 0 ? LevelClass(fields.values[layout.level_index()]) : 0;
-      LineScores ls = scorer.Observe(ts, pr.template_id, level);
-      if (ls.is_anomaly) {
-        ++anomalous;
-        if (static_cast<int>(anomalies.size()) < args.max_anomalies) {
-          anomalies.push_back({lines, pr.template_id, ls, line});
-        }
+      if (!is_record) continue;
+      if (rec.scores.is_anomaly && static_cast<int>(anomalies.size()) < args.max_anomalies) {
+        anomalies.push_back({rec.line_no, rec.parse.template_id, rec.scores, line});
       }
       if (structured) {
         StructuredRow row;
-        row.fields.assign(fields.values.begin(), fields.values.end());
-        row.template_id = pr.template_id;
+        row.fields.assign(rec.fields.begin(), rec.fields.end());
+        row.template_id = rec.parse.template_id;
         rows.push_back(std::move(row));
       }
     }
@@ -377,7 +343,15 @@ int Run(const LogsArgs& args) {
       break;
     }
   }
-  scorer.Finish();
+  pipeline.Finish();
+  const TemplateMiner& miner = pipeline.miner();
+  const LogAnomalyScorer& scorer = pipeline.scorer();
+  const LogPipelineStats& counts = pipeline.stats();
+  const uint64_t lines = counts.lines, records = counts.records;
+  const uint64_t continuations = counts.continuations, unmatched = counts.unmatched;
+  const uint64_t anomalous = counts.anomalous;
+  const bool have_time = pipeline.have_time();
+  const int64_t bucket_ns = scorer.options().bucket_ns;
   if (progress_shown) std::fprintf(stderr, "\r\033[K");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -450,10 +424,9 @@ int Run(const LogsArgs& args) {
         nlohmann::json buckets = nlohmann::json::array();
         auto add = [&](int64_t b, uint64_t c) {
           if (c == 0) return;
-          buckets.push_back(
-              {{"start", have_time ? nlohmann::json(FormatRfc3339(b * aopts.bucket_ns))
-                                   : nlohmann::json(b * aopts.bucket_ns / kNanosPerSecond)},
-               {"count", c}});
+          buckets.push_back({{"start", have_time ? nlohmann::json(FormatRfc3339(b * bucket_ns))
+                                                 : nlohmann::json(b * bucket_ns / kNanosPerSecond)},
+                             {"count", c}});
         };
         for (const auto& [b, c] : a->recent) add(b, c);
         add(a->last_bucket, a->bucket_count);
@@ -545,7 +518,7 @@ int Run(const LogsArgs& args) {
   if (!written) return kExitOk;  // stdout closed (e.g. piped into head): stop quietly
   if (!args.state_out.empty()) {
     std::string state;
-    miner.SaveState(&state);
+    pipeline.SaveMinerState(&state);
     FILE* f = std::fopen(args.state_out.c_str(), "wb");
     if (f == nullptr || std::fwrite(state.data(), 1, state.size(), f) != state.size() ||
         std::fclose(f) != 0) {

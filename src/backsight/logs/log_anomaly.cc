@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backsight/core/byte_io.h"
 #include "backsight/detect/default_detector.h"
 
 namespace backsight::logs {
@@ -16,6 +17,73 @@ bool IEq(std::string_view a, std::string_view b) {
     if (x != b[i]) return false;
   }
   return true;
+}
+
+// Scorer state header: "BSLA" little-endian, then the format version.
+constexpr uint32_t kScorerStateMagic = 0x414C5342;
+constexpr uint32_t kScorerStateVersion = 1;
+// TemplateActivity::recent holds at most this many buckets (see CloseBucket).
+constexpr uint64_t kMaxRecentBuckets = 64;
+
+void PutActivity(const TemplateActivity& a, ByteWriter* w) {
+  w->PutI64(a.first_seen_ns);
+  w->PutU64(a.count);
+  w->PutI64(a.last_bucket);
+  w->PutU64(a.bucket_count);
+  w->PutDouble(a.rate);
+  w->PutDouble(a.var);
+  w->PutU32(static_cast<uint32_t>(a.buckets_seen));
+  w->PutVarint(a.recent.size());
+  for (const auto& [b, c] : a.recent) {
+    w->PutI64(b);
+    w->PutU64(c);
+  }
+  w->PutU8(a.new_after_warmup ? 1 : 0);
+  w->PutU8(a.detector ? 1 : 0);
+  if (a.detector) {
+    std::string d;
+    a.detector->SaveState(&d);
+    w->PutString(d);
+  }
+}
+
+Status GetActivity(ByteReader* r, TemplateActivity* a) {
+  uint32_t buckets_seen = 0;
+  uint64_t nrecent = 0;
+  uint8_t new_after_warmup = 0, has_detector = 0;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetI64(&a->first_seen_ns, "first_seen_ns"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU64(&a->count, "count"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetI64(&a->last_bucket, "last_bucket"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU64(&a->bucket_count, "bucket_count"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&a->rate, "rate"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&a->var, "var"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU32(&buckets_seen, "buckets_seen"));
+  if (buckets_seen > static_cast<uint32_t>(INT32_MAX)) {
+    return Status::Corruption("scorer state: buckets_seen out of range");
+  }
+  a->buckets_seen = static_cast<int>(buckets_seen);
+  BACKSIGHT_RETURN_IF_ERROR(r->GetVarint(&nrecent, "recent size"));
+  if (nrecent > kMaxRecentBuckets) return Status::Corruption("scorer state: recent too long");
+  a->recent.resize(nrecent);
+  for (auto& [b, c] : a->recent) {
+    BACKSIGHT_RETURN_IF_ERROR(r->GetI64(&b, "recent bucket"));
+    BACKSIGHT_RETURN_IF_ERROR(r->GetU64(&c, "recent count"));
+  }
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&new_after_warmup, "new_after_warmup"));
+  BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&has_detector, "has_detector"));
+  if (new_after_warmup > 1 || has_detector > 1) {
+    return Status::Corruption("scorer state: bad flag at byte " + std::to_string(r->position()));
+  }
+  a->new_after_warmup = new_after_warmup == 1;
+  a->detector.reset();
+  if (has_detector) {
+    std::string d;
+    BACKSIGHT_RETURN_IF_ERROR(r->GetString(&d, "detector state"));
+    a->detector = detect::MakeDefaultDetector();
+    Status st = a->detector->RestoreState(d);
+    if (!st.ok()) return Status::Corruption("scorer state: template detector: " + st.message());
+  }
+  return Status::OK();
 }
 
 int64_t FloorDiv(int64_t a, int64_t b) {
@@ -223,6 +291,136 @@ void LogAnomalyScorer::Finish() {
     CloseBucket(0, &level_, level_.last_bucket + 1,
                 end_partial && level_.last_bucket == end_bucket);
   }
+}
+
+void LogAnomalyScorer::SaveState(std::string* out) const {
+  ByteWriter w(out);
+  w.PutU32(kScorerStateMagic);
+  w.PutU32(kScorerStateVersion);
+  w.PutI64(options_.bucket_ns);
+  w.PutU64(options_.warmup_lines);
+  w.PutI64(options_.novelty_window_ns);
+  w.PutDouble(options_.rare_fraction);
+  w.PutDouble(options_.ewma_alpha);
+  w.PutU32(static_cast<uint32_t>(options_.rate_warmup_buckets));
+  w.PutU64(options_.min_surge_count);
+  w.PutU32(options_.level_window_lines);
+  w.PutDouble(options_.level_share_alpha);
+  w.PutU64(lines_);
+  w.PutI64(last_ts_);
+  w.PutU8(have_ts_ ? 1 : 0);
+  // Iteration order and bucket count: RestoreState rebuilds the same order (see there).
+  w.PutVarint(templates_.bucket_count());
+  w.PutVarint(templates_.size());
+  for (const auto& [id, a] : templates_) {
+    w.PutU32(id);
+    PutActivity(a, &w);
+  }
+  PutActivity(level_, &w);
+  w.PutVarint(level_window_.size());
+  for (uint8_t f : level_window_) w.PutU8(f);
+  w.PutVarint(level_window_pos_);
+  w.PutU64(level_window_errors_);
+  w.PutDouble(level_share_);
+  w.PutVarint(events_.size());
+  for (const TemplateRateEvent& e : events_) {
+    w.PutU32(e.template_id);
+    w.PutI64(e.bucket_start_ns);
+    w.PutU64(e.count);
+    w.PutDouble(e.anomaly_score);
+  }
+}
+
+Status LogAnomalyScorer::RestoreState(std::string_view in) {
+  ByteReader r(in);
+  uint32_t magic = 0, version = 0;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&magic, "magic"));
+  if (magic != kScorerStateMagic) return Status::Corruption("scorer state: bad magic at byte 0");
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&version, "version"));
+  if (version != kScorerStateVersion) {
+    return Status::Corruption("scorer state: unsupported version " + std::to_string(version));
+  }
+  LogAnomalyScorer s;
+  LogAnomalyOptions& o = s.options_;
+  uint32_t rate_warmup = 0;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&o.bucket_ns, "bucket_ns"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&o.warmup_lines, "warmup_lines"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&o.novelty_window_ns, "novelty_window_ns"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&o.rare_fraction, "rare_fraction"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&o.ewma_alpha, "ewma_alpha"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&rate_warmup, "rate_warmup_buckets"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&o.min_surge_count, "min_surge_count"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&o.level_window_lines, "level_window_lines"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&o.level_share_alpha, "level_share_alpha"));
+  // The constructor's validity rules: a state breaking them was not written by SaveState.
+  if (o.bucket_ns <= 0 || !(o.rare_fraction > 0 && o.rare_fraction < 1) ||
+      !(o.ewma_alpha > 0 && o.ewma_alpha <= 1) ||
+      !(o.level_share_alpha > 0 && o.level_share_alpha <= 1) ||
+      rate_warmup > static_cast<uint32_t>(INT32_MAX)) {
+    return Status::Corruption("scorer state: options out of range");
+  }
+  o.rate_warmup_buckets = static_cast<int>(rate_warmup);
+  uint8_t have_ts = 0;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&s.lines_, "lines"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.last_ts_, "last_ts"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU8(&have_ts, "have_ts"));
+  if (have_ts > 1) return Status::Corruption("scorer state: bad have_ts flag");
+  s.have_ts_ = have_ts == 1;
+  uint64_t nbuckets = 0, ntemplates = 0;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&nbuckets, "bucket count"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&ntemplates, "template count"));
+  // Each entry takes well over 8 bytes; a larger count is corrupt (and must not allocate).
+  if (ntemplates > r.remaining() / 8 || nbuckets > 2 * r.remaining() + 16) {
+    return Status::Corruption("scorer state: template count too large");
+  }
+  std::vector<std::pair<uint32_t, TemplateActivity>> entries(ntemplates);
+  for (auto& [id, a] : entries) {
+    BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&id, "template id"));
+    BACKSIGHT_RETURN_IF_ERROR(GetActivity(&r, &a));
+  }
+  // With a fixed bucket count, an insertion goes to the front of its bucket's group (or of the
+  // list when the bucket is empty), so inserting in reverse iteration order rebuilds that order
+  // (libstdc++'s node list); Finish() iterates in it.
+  s.templates_.rehash(nbuckets);
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (!s.templates_.emplace(it->first, std::move(it->second)).second) {
+      return Status::Corruption("scorer state: duplicate template id");
+    }
+  }
+  BACKSIGHT_RETURN_IF_ERROR(GetActivity(&r, &s.level_));
+  uint64_t nwindow = 0, pos = 0;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&nwindow, "level window size"));
+  if (nwindow > std::max<uint32_t>(1, o.level_window_lines) || nwindow > r.remaining()) {
+    return Status::Corruption("scorer state: level window too long");
+  }
+  s.level_window_.resize(nwindow);
+  for (uint8_t& f : s.level_window_) {
+    BACKSIGHT_RETURN_IF_ERROR(r.GetU8(&f, "level flag"));
+    if (f > 1) return Status::Corruption("scorer state: bad level flag");
+  }
+  BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&pos, "level window position"));
+  if (pos >= std::max<uint64_t>(1, nwindow)) {
+    return Status::Corruption("scorer state: level window position out of range");
+  }
+  s.level_window_pos_ = pos;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&s.level_window_errors_, "level window errors"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s.level_share_, "level share"));
+  uint64_t nevents = 0;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&nevents, "event count"));
+  if (nevents > r.remaining() / 28) return Status::Corruption("scorer state: event count");
+  s.events_.resize(nevents);
+  for (TemplateRateEvent& e : s.events_) {
+    BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&e.template_id, "event template id"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&e.bucket_start_ns, "event bucket"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&e.count, "event count"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&e.anomaly_score, "event score"));
+  }
+  if (!r.done()) {
+    return Status::Corruption("scorer state: trailing bytes at byte " +
+                              std::to_string(r.position()));
+  }
+  *this = std::move(s);
+  return Status::OK();
 }
 
 void LogAnomalyScorer::Forget(uint32_t template_id) { templates_.erase(template_id); }

@@ -32,10 +32,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "backsight/core/status.h"
 #include "backsight/core/time.h"
 #include "backsight/detect/detector.h"
 
@@ -113,6 +115,16 @@ class LogAnomalyScorer {
   /// Activity of a template, or nullptr.
   const TemplateActivity* Activity(uint32_t template_id) const;
   uint64_t lines() const { return lines_; }
+  const LogAnomalyOptions& options() const { return options_; }
+
+  /// Appends the complete state (options, per-template statistics with their detectors' states,
+  /// the level window and the rate events so far) to `*out`. The per-template table is written in
+  /// its iteration order with its bucket count, so a restored scorer closes buckets in Finish()
+  /// in the same order and reports the same events in the same order.
+  void SaveState(std::string* out) const;
+  /// Replaces the state by one produced by SaveState. Returns Corruption naming the byte offset
+  /// and field on truncated, foreign or inconsistent bytes; then the scorer is unchanged.
+  Status RestoreState(std::string_view in);
 
  private:
   // Folds a->last_bucket into the rate and its detector; `partial`: the input ended inside it.
