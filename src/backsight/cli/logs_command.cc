@@ -519,10 +519,10 @@ int Run(const LogsArgs& args) {
   if (!args.state_out.empty()) {
     std::string state;
     pipeline.SaveMinerState(&state);
-    FILE* f = std::fopen(args.state_out.c_str(), "wb");
-    if (f == nullptr || std::fwrite(state.data(), 1, state.size(), f) != state.size() ||
-        std::fclose(f) != 0) {
-      std::fprintf(stderr, "backsight logs: %s: cannot write state\n", args.state_out.c_str());
+    // Written to a temporary file and renamed: a crash never leaves a truncated state behind.
+    const Status st = WriteFileAtomically(args.state_out, state);
+    if (!st.ok()) {
+      std::fprintf(stderr, "backsight logs: %s\n", st.message().c_str());
       return kExitIoError;
     }
   }
