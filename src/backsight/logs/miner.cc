@@ -51,6 +51,21 @@ bool HasDigit(std::string_view s) {
   return false;
 }
 
+// A necessary condition for IsValueChange(x, token): the token holds a digit, a '=' or a day or
+// month name between non-letters.
+bool MayHoldValue(std::string_view token) {
+  size_t run = 0;  // start of the current letter run
+  for (size_t i = 0; i <= token.size(); ++i) {
+    const char c = i < token.size() ? token[i] : ' ';
+    if ((c >= '0' && c <= '9') || c == '=') return true;
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (letter) continue;
+    if (i > run && IsTimeWord(token.substr(run, i - run))) return true;
+    run = i + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool IsValueChange(std::string_view a, std::string_view b) {
@@ -86,15 +101,21 @@ void TemplateMiner::MaskLine(std::string_view content) {
   MaskMessage(content, options_.max_tokens, &arena_, &offsets_, options_.max_token_bytes);
 }
 
+bool TemplateMiner::LineValueChange(const LogTemplate& t, size_t i) const {
+  return line_maybe_value_[i] && IsValueChange(t.tokens[i], LineToken(i));
+}
+
 void TemplateMiner::ComputeLineHashes() {
   const size_t n = offsets_.size() - 1;
   line_hashes_.resize(n);
   line_kinds_.resize(n);
+  line_maybe_value_.resize(n);
   for (size_t i = 0; i < n; ++i) {
     std::string_view m = LineToken(i);
     const bool wild = m == kWildcard;
     line_hashes_[i] = wild ? kWildcardHash : HashBytes(m);
     line_kinds_[i] = wild ? 2 : (m.find(kWildcard) != std::string_view::npos ? 1 : 0);
+    line_maybe_value_[i] = MayHoldValue(m);
   }
 }
 
@@ -239,27 +260,12 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     // (Drain sends tokens with digits down its `<*>` branch for the same reason).
     for (size_t i = 0; i < prefix; ++i) {
       if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
-          !IsValueChange(t.tokens[i], LineToken(i))) {
+          !LineValueChange(t, i)) {
         reject = true;
         break;
       }
     }
     if (reject) continue;
-    // Locked template: a constant that never varied over lock_after lines is a word of the
-    // message, so a line with another word there is another event. A value that changes slowly
-    // (the day, the month, a version) looks locked the same way until it changes; it is told
-    // apart by the tokens themselves (IsValueChange) and releases the lock instead of forking
-    // the template, whatever its age.
-    if (options_.lock_after > 0 && t.count >= options_.lock_after) {
-      for (size_t i = 0; i < n; ++i) {
-        if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
-            !IsValueChange(t.tokens[i], LineToken(i))) {
-          reject = true;
-          break;
-        }
-      }
-      if (reject) continue;
-    }
     // Similarity: share of agreeing constants among the positions that are not variables in
     // both. A position where the two differ only in a value (IsValueChange: a day or month name,
     // a version, a key's value) counts as a variable, as it would once merged, but only when the
@@ -279,20 +285,37 @@ ParseResult TemplateMiner::Add(std::string_view content) {
       }
       if (t.kinds[i] == 1 && TokenMatches(t.tokens[i], LineToken(i))) continue;
       if (t.kinds[i] == 2 && line_kinds_[i] != 0) continue;
-      if (t.kinds[i] != 2 && IsValueChange(t.tokens[i], LineToken(i))) {
+      if (t.kinds[i] != 2 && LineValueChange(t, i)) {
         ++values;
         continue;
       }
       ++denom;
     }
     double sim = denom == 0 ? (values > 0 && eq == 0 ? 0.0 : 1.0) : static_cast<double>(eq) / denom;
-    if (sim > best_sim || (sim == best_sim && t.id < best_id)) {
-      best_sim = sim;
-      best = cand;
-      best_id = t.id;
+    // Only a candidate that would win is checked further (same outcome, fewer calls).
+    if (sim < options_.similarity_threshold) continue;
+    if (!(sim > best_sim || (sim == best_sim && t.id < best_id))) continue;
+    // Locked template: a
+    // constant that never varied over lock_after lines is a word of the message, so a line with
+    // another word there is another event. A value that changes slowly (the day, the month, a
+    // version) looks locked the same way until it changes; it is told apart by the tokens
+    // themselves (IsValueChange) and releases the lock instead of forking the template, whatever
+    // its age.
+    if (options_.lock_after > 0 && t.count >= options_.lock_after) {
+      for (size_t i = 0; i < n; ++i) {
+        if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
+            !LineValueChange(t, i)) {
+          reject = true;
+          break;
+        }
+      }
+      if (reject) continue;
     }
+    best_sim = sim;
+    best = cand;
+    best_id = t.id;
   }
-  if (best != kEmptySlot && best_sim >= options_.similarity_threshold) {
+  if (best != kEmptySlot) {
     LogTemplate& t = slots_[best].t;
     bool changed = false;
     for (size_t i = 0; i < n; ++i) {

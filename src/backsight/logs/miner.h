@@ -149,6 +149,9 @@ class TemplateMiner {
   std::string_view LineToken(size_t i) const {
     return std::string_view(arena_.data() + offsets_[i], offsets_[i + 1] - offsets_[i] - 1);
   }
+  // IsValueChange(t.tokens[i], line token i), skipping the call when the line token cannot be
+  // value-like.
+  bool LineValueChange(const LogTemplate& t, size_t i) const;
   void Touch(uint32_t s);
   uint32_t Evict();
   void RebuildText(LogTemplate* t);
@@ -172,6 +175,8 @@ class TemplateMiner {
   std::vector<uint32_t> offsets_;
   std::vector<uint64_t> line_hashes_;
   std::vector<uint8_t> line_kinds_;
+  // Per line token: 1 when it holds a digit, '=' or a day/month name, which IsValueChange needs.
+  std::vector<uint8_t> line_maybe_value_;
   std::vector<uint8_t> diff_;
 };
 
