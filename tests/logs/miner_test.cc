@@ -61,6 +61,107 @@ TEST(MinerTest, DifferentWordsDoNotMergeAfterLock) {
   EXPECT_TRUE(r.created);
 }
 
+// Lines a long-running service writes for 10,000 lines before a slowly changing field (a day or
+// month name, a date, a version) takes its next value: the template must not fork at that moment.
+constexpr int kSteadyLines = 10000;
+
+// Feeds kSteadyLines lines made by `line(i)` and returns their one template id.
+template <typename F>
+uint32_t FeedSteady(TemplateMiner* m, F line) {
+  uint32_t id = m->Add(line(0)).template_id;
+  for (int i = 1; i < kSteadyLines; ++i) {
+    EXPECT_EQ(m->Add(line(i)).template_id, id) << line(i);
+  }
+  return id;
+}
+
+TEST(MinerTest, SlowDayAndMonthChangeRefinesTheLockedTemplate) {
+  TemplateMiner m;
+  const uint32_t id = FeedSteady(
+      &m, [](int i) { return "Jobs done on Mon Dec 01 2025 for user " + std::to_string(i); });
+  EXPECT_EQ(m.Find(id)->text, "Jobs done on Mon Dec <*> <*> for user <*>");
+  ParseResult day = m.Add("Jobs done on Tue Dec 02 2025 for user 7");
+  EXPECT_EQ(day.template_id, id);
+  EXPECT_FALSE(day.created);
+  EXPECT_TRUE(day.refined);
+  EXPECT_EQ(m.Find(id)->text, "Jobs done on <*> Dec <*> <*> for user <*>");
+  ParseResult month = m.Add("Jobs done on Thu Jan 01 2026 for user 3");
+  EXPECT_EQ(month.template_id, id);
+  EXPECT_TRUE(month.refined);
+  EXPECT_EQ(m.Find(id)->text, "Jobs done on <*> <*> <*> <*> for user <*>");
+  EXPECT_EQ(m.num_templates(), 1u);
+}
+
+TEST(MinerTest, DateWordsInTheLeadingTokensDoNotFork) {
+  TemplateMiner m;
+  const uint32_t id = FeedSteady(&m, [](int i) {
+    return "Sun Jul 03 rotation finished, " + std::to_string(i) + " files kept";
+  });
+  ParseResult r = m.Add("Mon Jul 04 rotation finished, 12 files kept");
+  EXPECT_EQ(r.template_id, id);
+  EXPECT_EQ(m.Find(id)->text, "<*> Jul <*> rotation finished, <*> files kept");
+}
+
+TEST(MinerTest, VersionChangeRefinesTheLockedTemplate) {
+  TemplateMiner m;
+  const uint32_t id = FeedSteady(
+      &m, [](int i) { return "agent v1.9.7 started on node " + std::to_string(i % 50); });
+  ParseResult minor = m.Add("agent v1.9.8 started on node 3");  // masks like v1.9.7
+  EXPECT_EQ(minor.template_id, id);
+  ParseResult major = m.Add("agent v2.0.0 started on node 3");
+  EXPECT_EQ(major.template_id, id);
+  EXPECT_TRUE(major.refined);
+  EXPECT_EQ(m.Find(id)->text, "agent <*> started on node <*>");
+  // Short lines too: the version is the only token that changes.
+  TemplateMiner s;
+  const uint32_t sid = FeedSteady(&s, [](int) { return std::string("agent v1.2.3 started"); });
+  EXPECT_EQ(s.Add("agent v2.0.1 started").template_id, sid);
+  EXPECT_EQ(s.Find(sid)->text, "agent <*> started");
+}
+
+TEST(MinerTest, KeyedValueChangeRefinesTheLockedTemplate) {
+  TemplateMiner m;
+  const uint32_t id = FeedSteady(&m, [](int i) {
+    return "retry " + std::to_string(i) + " of upload mode=fast queue=default";
+  });
+  EXPECT_EQ(m.Add("retry 4 of upload mode=fast queue=batch").template_id, id);
+  EXPECT_EQ(m.Find(id)->text, "retry <*> of upload mode=fast queue=<*>");
+}
+
+TEST(MinerTest, DifferentKeywordsStayApartAfterLongRuns) {
+  TemplateMiner m;
+  const uint32_t opened = FeedSteady(&m, [](int i) {
+    return "pam_unix(sshd:session): session opened for user u" + std::to_string(100 + i);
+  });
+  ParseResult closed = m.Add("pam_unix(sshd:session): session closed for user u123");
+  EXPECT_NE(closed.template_id, opened);
+  EXPECT_TRUE(closed.created);
+  EXPECT_EQ(m.Find(opened)->text, "pam_unix(sshd:session): session opened for user <*>");
+
+  TemplateMiner v;
+  const uint32_t get = FeedSteady(&v, [](int i) {
+    return "client " + std::to_string(i) + " sent request GET for resource /a/" +
+           std::to_string(i) + " status 200";
+  });
+  ParseResult post = v.Add("client 9 sent request POST for resource /a/9 status 200");
+  EXPECT_NE(post.template_id, get);
+  EXPECT_TRUE(post.created);
+}
+
+TEST(MinerTest, ValueChangeClassifiesTokens) {
+  EXPECT_TRUE(IsValueChange("Mon", "Tue"));
+  EXPECT_TRUE(IsValueChange("(Dec", "(January"));
+  EXPECT_TRUE(IsValueChange("v1.<*>", "v2.<*>"));
+  EXPECT_TRUE(IsValueChange("state=open", "state=closed"));
+  EXPECT_FALSE(IsValueChange("opened", "closed"));
+  EXPECT_FALSE(IsValueChange("GET", "POST"));
+  EXPECT_FALSE(IsValueChange("may", "can"));  // lower-case "may" is a verb
+  EXPECT_FALSE(IsValueChange("Mon", "started"));
+  EXPECT_FALSE(IsValueChange("uid=<*>", "gid=<*>"));
+  EXPECT_FALSE(IsValueChange("<*>,", "<*>:"));
+  EXPECT_FALSE(IsValueChange("v1", "v1"));
+}
+
 TEST(MinerTest, LeadingWordsMustMatch) {
   TemplateMiner m;
   uint32_t a = m.Add("Accepted password for u from 1.2.3.4 port 22 ssh2").template_id;

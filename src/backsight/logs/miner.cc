@@ -16,7 +16,76 @@ constexpr uint32_t kEmptySlot = 0xFFFFFFFFu;
 constexpr uint64_t kEmptyValue = ~0ull;
 inline uint64_t CacheValue(uint32_t id, uint32_t slot) { return (uint64_t{id} << 32) | slot; }
 
+// Delimiters at which MergeTokens keeps a common prefix or suffix.
+inline bool IsDelim(char c) {
+  static const std::string_view kDelims = ",!;:=|\"'[](){}.-+@#$%&/\\ ";
+  return kDelims.find(c) != std::string_view::npos;
+}
+
+// Day and month names as C-locale strftime (%a %A %b %B), syslog (RFC 3164) and Java write them;
+// a capital first letter is required so that the verb "may" stays a word.
+bool IsTimeWord(std::string_view w) {
+  static constexpr std::string_view kNames[] = {
+      "mon",     "tue",       "wed",       "thu",     "fri",      "sat",     "sun",   "monday",
+      "tuesday", "wednesday", "thursday",  "friday",  "saturday", "sunday",  "jan",   "feb",
+      "mar",     "apr",       "may",       "jun",     "jul",      "aug",     "sep",   "sept",
+      "oct",     "nov",       "dec",       "january", "february", "march",   "april", "june",
+      "july",    "august",    "september", "october", "november", "december"};
+  if (w.size() < 3 || w.size() > 9 || !(w[0] >= 'A' && w[0] <= 'Z')) return false;
+  for (std::string_view n : kNames) {
+    if (n.size() != w.size()) continue;
+    bool eq = true;
+    for (size_t i = 0; i < n.size() && eq; ++i) {
+      const char c = w[i] >= 'A' && w[i] <= 'Z' ? static_cast<char>(w[i] + 32) : w[i];
+      eq = c == n[i];
+    }
+    if (eq) return true;
+  }
+  return false;
+}
+
+bool HasDigit(std::string_view s) {
+  for (char c : s) {
+    if (c >= '0' && c <= '9') return true;
+  }
+  return false;
+}
+
+// A necessary condition for IsValueChange(x, token): the token holds a digit, a '=' or a day or
+// month name between non-letters.
+bool MayHoldValue(std::string_view token) {
+  size_t run = 0;  // start of the current letter run
+  for (size_t i = 0; i <= token.size(); ++i) {
+    const char c = i < token.size() ? token[i] : ' ';
+    if ((c >= '0' && c <= '9') || c == '=') return true;
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (letter) continue;
+    if (i > run && IsTimeWord(token.substr(run, i - run))) return true;
+    run = i + 1;
+  }
+  return false;
+}
+
 }  // namespace
+
+bool IsValueChange(std::string_view a, std::string_view b) {
+  if (a == b) return false;
+  // The differing middles, after the common prefix that ends at a delimiter and the common
+  // suffix that starts at one (as MergeTokens keeps them).
+  const size_t m = std::min(a.size(), b.size());
+  size_t p = 0;
+  while (p < m && a[p] == b[p]) ++p;
+  while (p > 0 && !IsDelim(a[p - 1])) --p;
+  size_t s = 0;
+  while (s < m - p && a[a.size() - 1 - s] == b[b.size() - 1 - s]) ++s;
+  while (s > 0 && !IsDelim(a[a.size() - s])) --s;
+  const std::string_view ma = a.substr(p, a.size() - p - s);
+  const std::string_view mb = b.substr(p, b.size() - p - s);
+  if (ma.empty() || mb.empty()) return false;
+  if (p > 0 && a[p - 1] == '=') return true;  // key=value: the value changed, the key did not
+  if (HasDigit(ma) && HasDigit(mb)) return true;
+  return IsTimeWord(ma) && IsTimeWord(mb);
+}
 
 TemplateMiner::TemplateMiner(const MinerOptions& options) : options_(options) {
   if (options_.max_templates < 1) options_.max_templates = 1;
@@ -32,15 +101,21 @@ void TemplateMiner::MaskLine(std::string_view content) {
   MaskMessage(content, options_.max_tokens, &arena_, &offsets_, options_.max_token_bytes);
 }
 
+bool TemplateMiner::LineValueChange(const LogTemplate& t, size_t i) const {
+  return line_maybe_value_[i] && IsValueChange(t.tokens[i], LineToken(i));
+}
+
 void TemplateMiner::ComputeLineHashes() {
   const size_t n = offsets_.size() - 1;
   line_hashes_.resize(n);
   line_kinds_.resize(n);
+  line_maybe_value_.resize(n);
   for (size_t i = 0; i < n; ++i) {
     std::string_view m = LineToken(i);
     const bool wild = m == kWildcard;
     line_hashes_[i] = wild ? kWildcardHash : HashBytes(m);
     line_kinds_[i] = wild ? 2 : (m.find(kWildcard) != std::string_view::npos ? 1 : 0);
+    line_maybe_value_[i] = MayHoldValue(m);
   }
 }
 
@@ -181,24 +256,23 @@ ParseResult TemplateMiner::Add(std::string_view content) {
   for (uint32_t cand : by_length_[n]) {
     const LogTemplate& t = slots_[cand].t;
     bool reject = false;
+    // Drain's prefix tree: the leading constants must agree, except where only a value differs
+    // (Drain sends tokens with digits down its `<*>` branch for the same reason).
     for (size_t i = 0; i < prefix; ++i) {
-      if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i]) {
+      if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
+          !LineValueChange(t, i)) {
         reject = true;
         break;
       }
     }
     if (reject) continue;
-    if (options_.lock_after > 0 && t.count >= options_.lock_after) {
-      for (size_t i = 0; i < n; ++i) {
-        if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i]) {
-          reject = true;
-          break;
-        }
-      }
-      if (reject) continue;
-    }
+    // Similarity: share of agreeing constants among the positions that are not variables in
+    // both. A position where the two differ only in a value (IsValueChange: a day or month name,
+    // a version, a key's value) counts as a variable, as it would once merged, but only when the
+    // line agrees with the template on some constant: a value is known by the words around it.
     int eq = 0;
     int denom = 0;
+    int values = 0;
     for (size_t i = 0; i < n; ++i) {
       const uint64_t th = t.hashes[i];
       const uint64_t lh = line_hashes_[i];
@@ -211,16 +285,37 @@ ParseResult TemplateMiner::Add(std::string_view content) {
       }
       if (t.kinds[i] == 1 && TokenMatches(t.tokens[i], LineToken(i))) continue;
       if (t.kinds[i] == 2 && line_kinds_[i] != 0) continue;
+      if (t.kinds[i] != 2 && LineValueChange(t, i)) {
+        ++values;
+        continue;
+      }
       ++denom;
     }
-    double sim = denom == 0 ? 1.0 : static_cast<double>(eq) / denom;
-    if (sim > best_sim || (sim == best_sim && t.id < best_id)) {
-      best_sim = sim;
-      best = cand;
-      best_id = t.id;
+    double sim = denom == 0 ? (values > 0 && eq == 0 ? 0.0 : 1.0) : static_cast<double>(eq) / denom;
+    // Only a candidate that would win is checked further (same outcome, fewer calls).
+    if (sim < options_.similarity_threshold) continue;
+    if (!(sim > best_sim || (sim == best_sim && t.id < best_id))) continue;
+    // Locked template: a
+    // constant that never varied over lock_after lines is a word of the message, so a line with
+    // another word there is another event. A value that changes slowly (the day, the month, a
+    // version) looks locked the same way until it changes; it is told apart by the tokens
+    // themselves (IsValueChange) and releases the lock instead of forking the template, whatever
+    // its age.
+    if (options_.lock_after > 0 && t.count >= options_.lock_after) {
+      for (size_t i = 0; i < n; ++i) {
+        if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
+            !LineValueChange(t, i)) {
+          reject = true;
+          break;
+        }
+      }
+      if (reject) continue;
     }
+    best_sim = sim;
+    best = cand;
+    best_id = t.id;
   }
-  if (best != kEmptySlot && best_sim >= options_.similarity_threshold) {
+  if (best != kEmptySlot) {
     LogTemplate& t = slots_[best].t;
     bool changed = false;
     for (size_t i = 0; i < n; ++i) {
@@ -493,13 +588,6 @@ Status TemplateMiner::RestoreState(std::string_view in) {
   *this = std::move(m);
   return Status::OK();
 }
-
-namespace {
-inline bool IsDelim(char c) {
-  static const std::string_view kDelims = ",!;:=|\"'[](){}.-+@#$%&/\\ ";
-  return kDelims.find(c) != std::string_view::npos;
-}
-}  // namespace
 
 std::string MergeTokens(std::string_view a, std::string_view b) {
   if (a == b) return std::string(a);

@@ -15,7 +15,11 @@
 //      Drain's prefix tree, the first `prefix_tokens` tokens must agree when both are constants.
 //   4. Long-lived constants are locked (the frequency intuition of Brain, Yu et al. 2023): once a
 //      template has `lock_after` lines, a line that differs from it in a constant word at a
-//      position that never varied does not join it (it starts a new template instead).
+//      position that never varied does not join it (it starts a new template instead). A slowly
+//      changing value (a day or month name, a version, a key's value; IsValueChange) is not such
+//      a word: it releases the lock and refines the template, so templates do not fork at
+//      midnight. The same evidence relaxes the prefix rule and counts as a variable in the
+//      similarity.
 //   5. When tokens differ, the merge is character-level (`rhost=a.com` + `rhost=b.org` ->
 //      `rhost=<*>`), keeping common prefixes/suffixes that end/start at a delimiter.
 // Lines are processed once, in arrival order. When a line joins a template and differs from it in
@@ -58,7 +62,8 @@ struct MinerOptions {
   uint32_t prefix_tokens = 2;
   /// A template matched by at least this many lines no longer lets a line with a different
   /// constant word join it at a position that has never varied (0 = off). Long-lived constants
-  /// are words of the message, not values (the frequency intuition of Brain, Yu et al. 2023).
+  /// are words of the message, not values (the frequency intuition of Brain, Yu et al. 2023);
+  /// a difference that IsValueChange calls a value still joins, at any count.
   uint32_t lock_after = 20;
   /// Bytes of the first line kept as each template's example (0 = none).
   uint32_t example_bytes = 512;
@@ -144,6 +149,9 @@ class TemplateMiner {
   std::string_view LineToken(size_t i) const {
     return std::string_view(arena_.data() + offsets_[i], offsets_[i + 1] - offsets_[i] - 1);
   }
+  // IsValueChange(t.tokens[i], line token i), skipping the call when the line token cannot be
+  // value-like.
+  bool LineValueChange(const LogTemplate& t, size_t i) const;
   void Touch(uint32_t s);
   uint32_t Evict();
   void RebuildText(LogTemplate* t);
@@ -167,12 +175,11 @@ class TemplateMiner {
   std::vector<uint32_t> offsets_;
   std::vector<uint64_t> line_hashes_;
   std::vector<uint8_t> line_kinds_;
+  // Per line token: 1 when it holds a digit, '=' or a day/month name, which IsValueChange needs.
+  std::vector<uint8_t> line_maybe_value_;
   std::vector<uint8_t> diff_;
 };
 
-/// Extracts the values of the `<*>` slots of `template_text` from `content` (whitespace runs in
-/// the content count as one space). Returns false, leaving `*params` empty, when the template
-/// does not match the content.
 /// Merges two different masked tokens into the most specific pattern covering both: the common
 /// prefix up to a delimiter and the common suffix from a delimiter are kept, the middle becomes
 /// `<*>` (`rhost=a.com` + `rhost=<*>` -> `rhost=<*>`); canonicalised by CorrectTemplate.
@@ -182,6 +189,18 @@ std::string MergeTokens(std::string_view a, std::string_view b);
 /// matches any (possibly empty) run of characters.
 bool TokenMatches(std::string_view pattern, std::string_view token);
 
+/// True when masked tokens `a` and `b` differ in a value rather than in a word: once their common
+/// prefix ending at a delimiter and common suffix starting at one are set aside (as in
+/// MergeTokens), the differing middles are both value-like. Value-like means: the middle follows
+/// a `=` (a key=value whose key is unchanged), both middles hold a digit (versions `v1.<*>` ->
+/// `v2.<*>`, `ssh1` -> `ssh2`), or both are day or month names (`Mon` -> `Tue`, `Dec` -> `Jan`,
+/// capitalised as strftime and syslog write them). Two different alphabetic words (`opened` /
+/// `closed`, `GET` / `POST`) are not a value change: log writers put event keywords in words.
+bool IsValueChange(std::string_view a, std::string_view b);
+
+/// Extracts the values of the `<*>` slots of `template_text` from `content` (whitespace runs in
+/// the content count as one space). Returns false, leaving `*params` empty, when the template
+/// does not match the content.
 bool ExtractParameters(std::string_view template_text, std::string_view content,
                        std::vector<std::string>* params);
 
