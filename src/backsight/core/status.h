@@ -37,8 +37,9 @@ const char* ReasonName(Reason r);
 
 /// Outcome of an operation: OK, or an error code, a typed Reason and a human-readable message
 /// that says where (file, line, byte, field) and why. Copyable and movable; cheap when OK (ok() is
-/// one compare).
-class Status {
+/// one compare). [[nodiscard]]: ignoring a returned Status does not compile; handle it, or cast
+/// to void with a comment saying why that is safe.
+class [[nodiscard]] Status {
  public:
   enum class Code : uint8_t {
     kOk = 0,
