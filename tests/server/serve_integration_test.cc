@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <regex>
 #include <thread>
 
@@ -313,6 +314,22 @@ void CheckRestart(bool kill9) {
 }
 
 TEST(ServeIntegration, RestartAfterSigtermResumesFromCheckpoint) { CheckRestart(false); }
+
+// The checkpoint at shutdown can fail (here: its write-ahead log directory is gone, so the log
+// cannot rotate); the failure is said on stderr, not dropped, and shutdown still completes.
+TEST(ServeIntegration, FailedCheckpointAtShutdownIsLogged) {
+  TempDir dir;
+  ServeProcess s(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+                          "\ncheckpoint_interval: 1h\nworkers: 2\n");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  ASSERT_EQ(s.Write(Range(2, 0, 50)), 204);
+  ASSERT_TRUE(WaitProcessed(s, 100));
+  std::filesystem::remove_all(dir.file("state") + "/wal");
+  s.proc().Signal(SIGTERM);
+  EXPECT_EQ(s.proc().Wait(20'000), 0) << s.proc().log();
+  EXPECT_NE(s.proc().log().find("backsight: checkpoint at shutdown failed: "), std::string::npos)
+      << s.proc().log();
+}
 TEST(ServeIntegration, RestartAfterKill9ResumesFromLastCheckpoint) { CheckRestart(true); }
 
 }  // namespace
