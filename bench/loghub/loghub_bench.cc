@@ -162,7 +162,11 @@ int main(int argc, char** argv) {
       return 4;
     }
     ParsingScores so;
-    EvaluateParsing(truth, online, &so);
+    st = EvaluateParsing(truth, online, &so);
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s (online): %s\n", d.name, st.ToString().c_str());
+      return 4;
+    }
     osum[0] += so.ga;
     osum[1] += so.pa;
     osum[2] += so.fga;
@@ -206,7 +210,10 @@ int main(int argc, char** argv) {
     std::string log_text;
     if (!backsight::ReadFileToString(data + "/BGL/BGL_2k.log", &log_text).ok()) return 4;
     HeaderLayout layout;
-    HeaderLayout::Parse(d.log_format, &layout);
+    if (Status ls = HeaderLayout::Parse(d.log_format, &layout); !ls.ok()) {
+      std::fprintf(stderr, "BGL: %s\n", ls.ToString().c_str());
+      return 4;
+    }
     TemplateMiner miner(opts);
     LogAnomalyScorer scorer(aopts);
     HeaderFields f;

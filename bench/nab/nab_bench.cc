@@ -225,7 +225,7 @@ int main(int argc, char** argv) {
     label = detector_name;
   } else {
     Clock::duration update_time{};
-    int64_t rejected[static_cast<int>(detect::RejectReason::kCount)] = {};
+    int64_t rejected[detect::kRejectReasonCount] = {};
     int64_t other_errors = 0, bad_scores = 0, files_with_rejects = 0;
     double state_sum = 0;
     size_t state_max = 0;
@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
       }
       const auto& stats = det->stats();
       int64_t counted = 0;
-      for (int r = 0; r < static_cast<int>(detect::RejectReason::kCount); ++r) {
+      for (int r = 0; r < detect::kRejectReasonCount; ++r) {
         rejected[r] += static_cast<int64_t>(stats.rejected[r]);
         counted += static_cast<int64_t>(stats.rejected[r]);
       }
@@ -285,8 +285,8 @@ int main(int argc, char** argv) {
       std::printf("Rejected rows (scored 0): %lld in %lld files (",
                   static_cast<long long>(other_errors + rejected[0] + rejected[1] + rejected[2]),
                   static_cast<long long>(files_with_rejects));
-      for (int r = 0; r < static_cast<int>(detect::RejectReason::kCount); ++r) {
-        std::printf("%s=%lld, ", detect::RejectReasonName(static_cast<detect::RejectReason>(r)),
+      for (int r = 0; r < detect::kRejectReasonCount; ++r) {
+        std::printf("%s=%lld, ", ReasonName(detect::kRejectReasons[r]),
                     static_cast<long long>(rejected[r]));
       }
       std::printf("other=%lld)\n", static_cast<long long>(other_errors));

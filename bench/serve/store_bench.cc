@@ -47,12 +47,16 @@ int main(int argc, char** argv) {
   (void)t0;
   auto tl = Clock::now();
   uint64_t loaded = 0;
-  st.LoadStates(
+  const Status ls = st.LoadStates(
       [&](store::SeriesRecord&&) {
         ++loaded;
         return Status::OK();
       },
       static_cast<uint64_t*>(nullptr));
+  if (!ls.ok()) {
+    std::fprintf(stderr, "store_bench: load: %s\n", ls.ToString().c_str());
+    return 1;
+  }
   std::printf("load: %llu states in %.2f s\n", static_cast<unsigned long long>(loaded),
               std::chrono::duration<double>(Clock::now() - tl).count());
   std::filesystem::remove_all(dir);

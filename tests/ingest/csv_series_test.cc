@@ -165,6 +165,7 @@ TEST(CsvSeriesTest, BadValueNamesFileLineAndColumn) {
                      "cpu.csv");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.message(), "cpu.csv:4: bad value 'abc' in column 'value'");
+  EXPECT_EQ(s.reason(), Reason::kMalformed);
   EXPECT_EQ(rows.size(), 1u);
   rows.clear();
   s = ReadAll("timestamp,value\n1404172800,1.5x\n", &rows, {}, "cpu.csv");
@@ -185,6 +186,7 @@ TEST(CsvSeriesTest, BadTimestampNamesFileLineColumnAndReason) {
   s = ReadAll("timestamp,value\nyesterday,1\n", &rows, {}, "mem.csv");
   EXPECT_NE(s.message().find("mem.csv:2: bad timestamp 'yesterday'"), std::string::npos)
       << s.message();
+  EXPECT_EQ(s.reason(), Reason::kTimestamp);
 }
 
 TEST(CsvSeriesTest, TimestampsOutsideTheNanosecondRangeAreErrors) {
@@ -261,6 +263,7 @@ TEST(CsvSeriesTest, OverlongRecordIsAnErrorNotAHang) {
   Status s = ReadAll(data, &rows);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("test.csv:2: record longer than"), std::string::npos) << s.message();
+  EXPECT_EQ(s.reason(), Reason::kTooLarge);
 }
 
 }  // namespace

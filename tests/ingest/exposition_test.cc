@@ -215,6 +215,22 @@ TEST(Exposition, SizeLimit) {
   Status st = ParseExposition("a 1\nb 2\n", kDefault, &out, 4);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(st.message().find("exceeds the limit"), std::string::npos);
+  EXPECT_EQ(st.reason(), Reason::kTooLarge);
+}
+
+// The typed reason of an error (the decode_errors_total label), not found in the message.
+TEST(Exposition, ErrorsCarryATypedReason) {
+  const std::pair<const char*, Reason> cases[] = {
+      {"3bad 1\n", Reason::kMalformed},     {"a one\n", Reason::kMalformed},
+      {"a{1b=\"x\"} 1\n", Reason::kLabels}, {"a{b=\"1\",b=\"2\"} 1\n", Reason::kLabels},
+      {"a{b=x} 1\n", Reason::kLabels},      {"a{b=\"\xff\"} 1\n", Reason::kUtf8},
+      {"a 1 1.5\n", Reason::kTimestamp},    {"a 1 99999999999999999999\n", Reason::kTimestamp},
+  };
+  for (const auto& [text, reason] : cases) {
+    std::vector<TimeSeries> out;
+    const Status st = ParseExposition(text, kDefault, &out);
+    EXPECT_EQ(st.reason(), reason) << text << " -> " << st.ToString();
+  }
 }
 
 TEST(Exposition, WriteThenParseRoundTrips) {

@@ -225,8 +225,10 @@ TEST(OtlpProto, TruncatedAndGarbageBodies) {
   EXPECT_NE(st.message().find("byte 0 in ExportMetricsServiceRequest.resource_metrics[0]"),
             std::string::npos)
       << st.message();
+  EXPECT_EQ(st.reason(), Reason::kMalformed);
   st = DecodeOtlpMetricsProto(std::string(100, 'x'), &out, 10);
   EXPECT_NE(st.message().find("exceeds the limit"), std::string::npos);
+  EXPECT_EQ(st.reason(), Reason::kTooLarge);
 }
 
 TEST(OtlpProto, SemanticErrorsNameTheField) {
@@ -245,6 +247,7 @@ TEST(OtlpProto, SemanticErrorsNameTheField) {
                         "time_unix_nano: missing"),
       std::string::npos)
       << st.message();
+  EXPECT_EQ(st.reason(), Reason::kTimestamp);
   EXPECT_TRUE(out.empty());
 
   req = ExampleProto();
@@ -257,6 +260,7 @@ TEST(OtlpProto, SemanticErrorsNameTheField) {
   st = DecodeOtlpMetricsProto(req.SerializeAsString(), &out);
   EXPECT_NE(st.message().find("3 bucket counts for 1 explicit bounds"), std::string::npos)
       << st.message();
+  EXPECT_EQ(st.reason(), Reason::kMalformed);
 
   req = ExampleProto();
   req.mutable_resource_metrics(0)
@@ -274,6 +278,7 @@ TEST(OtlpJson, ErrorsNameByteOrPath) {
   Status st = DecodeOtlpMetricsJson("{\"resourceMetrics\": [", &out);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(st.message().find("byte 21"), std::string::npos) << st.message();
+  EXPECT_EQ(st.reason(), Reason::kJson);
 
   st = DecodeOtlpMetricsJson(
       R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"x","gauge":{"dataPoints":[
@@ -283,6 +288,7 @@ TEST(OtlpJson, ErrorsNameByteOrPath) {
                               ".timeUnixNano: expected an unsigned integer, got \"12x\""),
             std::string::npos)
       << st.message();
+  EXPECT_EQ(st.reason(), Reason::kJson);
 
   st = DecodeOtlpMetricsJson(
       R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"x","gauge":{"dataPoints":[
@@ -291,6 +297,7 @@ TEST(OtlpJson, ErrorsNameByteOrPath) {
   EXPECT_NE(st.message().find("metrics[0].gauge.dataPoints[0].timeUnixNano: missing"),
             std::string::npos)
       << st.message();
+  EXPECT_EQ(st.reason(), Reason::kTimestamp);
 
   st = DecodeOtlpMetricsJson(R"({"resourceMetrics": {}})", &out);
   EXPECT_NE(st.message().find("resourceMetrics: expected an array"), std::string::npos)
@@ -302,6 +309,7 @@ TEST(OtlpJson, ErrorsNameByteOrPath) {
 
   st = DecodeOtlpMetricsJson(std::string(100, ' '), &out, 10);
   EXPECT_NE(st.message().find("exceeds the limit"), std::string::npos);
+  EXPECT_EQ(st.reason(), Reason::kTooLarge);
 }
 
 // A request whose third metric is `metric` (JSON text), after two valid ones.

@@ -197,11 +197,14 @@ TEST(RemoteWrite, GarbageGivesInvalidArgumentWithReason) {
   Status st = DecodeRemoteWrite("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", &out);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(st.message().find("snappy"), std::string::npos) << st.message();
+  EXPECT_EQ(st.reason(), Reason::kSnappy);
   // Valid snappy around a protobuf whose length prefix overruns the message.
   std::string raw = "\x0a\x7f\x0a\x02";
   st = DecodeRemoteWrite(Snappy(raw), &out);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(st.message().find("byte 0 in timeseries[0]"), std::string::npos) << st.message();
+  // Malformed, not too large, though the message says "exceeds the ... bytes left".
+  EXPECT_EQ(st.reason(), Reason::kMalformed);
   // Uncompressed protobuf sent without snappy.
   Wire ts;
   ts.Bytes(1, LabelMsg("__name__", "a"));
@@ -209,6 +212,7 @@ TEST(RemoteWrite, GarbageGivesInvalidArgumentWithReason) {
   req.Bytes(1, ts.b);
   st = DecodeRemoteWrite(req.b, &out);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument) << st.ToString();
+  EXPECT_EQ(st.reason(), Reason::kSnappy) << st.ToString();
 }
 
 TEST(RemoteWrite, OversizedBodyIsRejectedBeforeDecompressing) {
@@ -217,10 +221,15 @@ TEST(RemoteWrite, OversizedBodyIsRejectedBeforeDecompressing) {
   Status st = DecodeRemoteWrite(Snappy(raw), &out, 1000);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(st.message().find("exceeds the limit of 1000"), std::string::npos) << st.message();
-  // A preamble claiming 4 GiB of output.
+  EXPECT_EQ(st.reason(), Reason::kTooLarge);
+  // A preamble claiming 4 GiB of output: beyond snappy's 32-bit length, so not snappy at all.
   std::string bomb = "\x80\x80\x80\x80\x10";
   st = DecodeRemoteWrite(bomb, &out);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(st.reason(), Reason::kSnappy);
+  // One claiming 1 GiB: valid snappy framing, above the default limit.
+  st = DecodeRemoteWrite(std::string("\x80\x80\x80\x80\x04", 5) + "\x00\x41", &out);
+  EXPECT_EQ(st.reason(), Reason::kTooLarge) << st.ToString();
 }
 
 Status DecodeOneSeries(const std::vector<std::pair<std::string, std::string>>& labels,
@@ -241,16 +250,22 @@ TEST(RemoteWrite, LabelValidation) {
   EXPECT_NE(st.message().find("timeseries[0].labels[1]: invalid label name \"bad-name\""),
             std::string::npos)
       << st.message();
+  EXPECT_EQ(st.reason(), Reason::kLabels);
   st = DecodeOneSeries({{"__name__", "a"}, {"z", "1"}, {"b", "2"}});
   EXPECT_NE(st.message().find("not sorted"), std::string::npos) << st.message();
+  EXPECT_EQ(st.reason(), Reason::kLabels);
   st = DecodeOneSeries({{"__name__", "a"}, {"b", "1"}, {"b", "2"}});
   EXPECT_NE(st.message().find("duplicated"), std::string::npos) << st.message();
+  EXPECT_EQ(st.reason(), Reason::kLabels);
   st = DecodeOneSeries({{"job", "x"}});
   EXPECT_NE(st.message().find("no __name__"), std::string::npos) << st.message();
+  EXPECT_EQ(st.reason(), Reason::kLabels);
   st = DecodeOneSeries({{"__name__", "a"}, {"b", "\xc3\x28"}});
   EXPECT_NE(st.message().find("UTF-8"), std::string::npos) << st.message();
+  EXPECT_EQ(st.reason(), Reason::kUtf8);
   st = DecodeOneSeries({{"__name__", "a"}}, INT64_MAX / 10);
   EXPECT_NE(st.message().find("samples[0].timestamp"), std::string::npos) << st.message();
+  EXPECT_EQ(st.reason(), Reason::kTimestamp);
   // Empty label values mean "absent" and are dropped.
   Wire ts;
   ts.Bytes(1, LabelMsg("__name__", "a"));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <regex>
 #include <thread>
 
@@ -91,10 +92,10 @@ TEST(ServeIntegration, HostilePayloadsGetClear4xxAndNothingIsLost) {
   EXPECT_EQ(s.PostRaw("/api/v1/write", "garbage", pb, "snappy"), 400);
   EXPECT_EQ(s.PostRaw("/api/v1/write", good.substr(0, good.size() / 2), pb, "snappy"), 400);
   EXPECT_EQ(s.PostRaw("/api/v1/write", "", pb, "snappy"), 400);
-  // Snappy header claiming 1 GiB of output (decompression bomb).
+  // Snappy header claiming 1 GiB of output (decompression bomb): too large, as a gzip bomb.
   EXPECT_EQ(
       s.PostRaw("/api/v1/write", std::string("\x80\x80\x80\x80\x04", 5) + "\x00\x41", pb, "snappy"),
-      400);
+      413);
   EXPECT_EQ(s.PostRaw("/api/v1/write", std::string(100'000, 'x'), pb, "snappy"), 413);
   EXPECT_EQ(s.PostRaw("/api/v1/write", good, pb, "zstd"), 415);
   EXPECT_EQ(s.PostRaw("/api/v1/write", good, pb, "gzip"), 415);  // remote_write is snappy only
@@ -126,6 +127,16 @@ TEST(ServeIntegration, HostilePayloadsGetClear4xxAndNothingIsLost) {
             std::string::npos)
       << m;
   EXPECT_NE(m.find("backsight_decode_errors_total{endpoint=\"otlp\""), std::string::npos);
+  // Labels come from the typed reasons (one each here).
+  for (const char* label :
+       {"remote_write\",reason=\"too_large\"} 2", "remote_write\",reason=\"labels\"} 2",
+        "remote_write\",reason=\"content_encoding\"} 2", "otlp\",reason=\"json\"} 1",
+        "otlp\",reason=\"malformed\"} 1", "otlp\",reason=\"content_type\"} 1"}) {
+    EXPECT_NE(m.find(std::string("backsight_decode_errors_total{endpoint=\"") + label),
+              std::string::npos)
+        << label << "\n"
+        << m;
+  }
 }
 
 // A 1 GiB chunked body and a gzip bomb (1 MB inflating to 1 GiB) are refused with 413 while
@@ -303,6 +314,22 @@ void CheckRestart(bool kill9) {
 }
 
 TEST(ServeIntegration, RestartAfterSigtermResumesFromCheckpoint) { CheckRestart(false); }
+
+// The checkpoint at shutdown can fail (here: its write-ahead log directory is gone, so the log
+// cannot rotate); the failure is said on stderr, not dropped, and shutdown still completes.
+TEST(ServeIntegration, FailedCheckpointAtShutdownIsLogged) {
+  TempDir dir;
+  ServeProcess s(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+                          "\ncheckpoint_interval: 1h\nworkers: 2\n");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  ASSERT_EQ(s.Write(Range(2, 0, 50)), 204);
+  ASSERT_TRUE(WaitProcessed(s, 100));
+  std::filesystem::remove_all(dir.file("state") + "/wal");
+  s.proc().Signal(SIGTERM);
+  EXPECT_EQ(s.proc().Wait(20'000), 0) << s.proc().log();
+  EXPECT_NE(s.proc().log().find("backsight: checkpoint at shutdown failed: "), std::string::npos)
+      << s.proc().log();
+}
 TEST(ServeIntegration, RestartAfterKill9ResumesFromLastCheckpoint) { CheckRestart(true); }
 
 }  // namespace

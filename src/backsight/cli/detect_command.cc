@@ -25,7 +25,7 @@
 namespace backsight::cli {
 namespace {
 
-constexpr int kReasons = static_cast<int>(detect::RejectReason::kCount);
+constexpr int kReasons = detect::kRejectReasonCount;
 
 struct DetectArgs {
   std::vector<std::string> files;
@@ -137,8 +137,7 @@ void PrintSummary(const FileReport& r) {
     const char* sep = " ";
     for (int i = 0; i < kReasons; ++i) {
       if (r.rejected[i] == 0) continue;
-      out += sep + std::to_string(r.rejected[i]) + " " +
-             detect::RejectReasonName(static_cast<detect::RejectReason>(i));
+      out += sep + std::to_string(r.rejected[i]) + " " + ReasonName(detect::kRejectReasons[i]);
       sep = ", ";
     }
     if (r.rejected_other > 0) out += sep + std::to_string(r.rejected_other) + " other";
@@ -249,9 +248,6 @@ int RunDetect(const DetectArgs& args) {
       if (!st.ok()) break;
       if (eof) break;
       ++rep.rows;
-      uint64_t before[kReasons];
-      std::copy(std::begin(detector->stats().rejected), std::end(detector->stats().rejected),
-                before);
       const Status ds = detector->Update(row.ts, row.value, &res);
       const char* reject_reason = nullptr;
       if (ds.ok()) {
@@ -267,15 +263,14 @@ int RunDetect(const DetectArgs& args) {
                     res.is_anomaly);
         }
       } else {
-        reject_reason = "rejected";
-        for (int i = 0; i < kReasons; ++i) {
-          if (detector->stats().rejected[i] != before[i]) {
-            ++rep.rejected[i];
-            reject_reason = detect::RejectReasonName(static_cast<detect::RejectReason>(i));
-            break;
-          }
+        const int i = detect::RejectIndex(ds.reason());
+        if (i >= 0) {
+          ++rep.rejected[i];
+          reject_reason = ReasonName(ds.reason());
+        } else {
+          ++rep.rejected_other;
+          reject_reason = "rejected";
         }
-        if (std::strcmp(reject_reason, "rejected") == 0) ++rep.rejected_other;
       }
       if (!jsonl) {
         buf += csv_prefix;

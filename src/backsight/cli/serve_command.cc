@@ -120,7 +120,8 @@ void RegisterServe(CLI::App& app, int* exit_code) {
     }
     std::string host, ignored;
     int port;
-    server::SplitHostPort(cfg.listen, &host, &port);
+    // Start() bound cfg.listen, so it parses; should it not, the address is shown as written.
+    if (!server::SplitHostPort(cfg.listen, &host, &port).ok()) host = cfg.listen;
     std::fprintf(stderr,
                  "backsight serve: listening on %s:%d (state_dir: %s, series restored: %llu)\n",
                  host.c_str(), srv.port(), cfg.state_dir.empty() ? "(none)" : cfg.state_dir.c_str(),

@@ -235,15 +235,14 @@ class DefaultDetector final : public Detector {
 
   Status Update(TimestampNs ts, double x, DetectionResult* r) override {
     if (!std::isfinite(x)) {
-      ++st_.stats.rejected[static_cast<int>(RejectReason::kNonFiniteValue)];
-      return Status::InvalidArgument(std::string("rejected sample: ") +
-                                     RejectReasonName(RejectReason::kNonFiniteValue));
+      ++st_.stats.rejected[RejectIndex(Reason::kNotFinite)];
+      return Status::InvalidArgument(
+          Reason::kNotFinite, std::string("rejected sample: ") + ReasonName(Reason::kNotFinite));
     }
     if (st_.stats.accepted > 0 && ts <= st_.last_ts) {
-      const RejectReason why =
-          ts == st_.last_ts ? RejectReason::kDuplicateTimestamp : RejectReason::kOutOfOrder;
-      ++st_.stats.rejected[static_cast<int>(why)];
-      return Status::OutOfRange(std::string("rejected sample: ") + RejectReasonName(why));
+      const Reason why = ts == st_.last_ts ? Reason::kDuplicateTimestamp : Reason::kOutOfOrder;
+      ++st_.stats.rejected[RejectIndex(why)];
+      return Status::OutOfRange(why, std::string("rejected sample: ") + ReasonName(why));
     }
     TrackSampling(ts, x);
     // Evidence is computed from x, every part of the state learns from xw.

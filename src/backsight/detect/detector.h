@@ -39,21 +39,28 @@ struct DetectionResult {
   double yhat_upper = std::numeric_limits<double>::quiet_NaN();
 };
 
-/// Why a sample was refused. Refused samples leave the state untouched and are counted.
-enum class RejectReason : uint8_t {
-  kNonFiniteValue = 0,  // NaN or +-inf value
-  kDuplicateTimestamp,  // same timestamp as the previous accepted sample
-  kOutOfOrder,          // timestamp earlier than the previous accepted sample
-  kCount
+/// Why a sample is refused: the Reason of a failed Update (Status::reason()), in the order of
+/// DetectorStats::rejected. Refused samples leave the state untouched and are counted.
+inline constexpr Reason kRejectReasons[] = {
+    Reason::kNotFinite,           // NaN or +-inf value
+    Reason::kDuplicateTimestamp,  // same timestamp as the previous accepted sample
+    Reason::kOutOfOrder,          // timestamp earlier than the previous accepted sample
 };
+inline constexpr int kRejectReasonCount = 3;
 
-/// Human-readable name of a reject reason ("non_finite_value", "duplicate_timestamp", ...).
-const char* RejectReasonName(RejectReason r);
+/// Index of `r` in kRejectReasons (and DetectorStats::rejected), or -1 if `r` is not one.
+constexpr int RejectIndex(Reason r) {
+  for (int i = 0; i < kRejectReasonCount; ++i) {
+    if (kRejectReasons[i] == r) return i;
+  }
+  return -1;
+}
 
 /// Counters kept by every detector.
 struct DetectorStats {
   uint64_t accepted = 0;
-  uint64_t rejected[static_cast<int>(RejectReason::kCount)] = {};
+  /// Refused samples per reason, indexed by RejectIndex (saved in this order).
+  uint64_t rejected[kRejectReasonCount] = {};
   /// Gaps: accepted samples that arrived more than 1.5 typical steps after the previous one.
   uint64_t gaps = 0;
 };
@@ -68,9 +75,10 @@ class Detector {
   virtual ~Detector() = default;
 
   /// Feeds one sample: `ts` in ns since the epoch, `value` in the series' units.
-  /// On success fills `*result` and returns OK. Returns InvalidArgument for a NaN/inf value and
-  /// OutOfRange for a duplicate or out-of-order timestamp; then the state is unchanged, the reason
-  /// is counted in stats(), and `*result` is not written.
+  /// On success fills `*result` and returns OK. Returns InvalidArgument with reason kNotFinite
+  /// for a NaN/inf value and OutOfRange with kDuplicateTimestamp or kOutOfOrder for a timestamp
+  /// equal to or before the previous accepted one; then the state is unchanged, the reason is
+  /// counted in stats().rejected[RejectIndex(reason)], and `*result` is not written.
   virtual Status Update(TimestampNs ts, double value, DetectionResult* result) = 0;
 
   /// Appends the complete state (configuration included) to `*out`. Restoring it into a fresh

@@ -118,11 +118,11 @@ Status CsvSeriesReader::FromBuffer(std::string_view data, std::string name,
   return Status::OK();
 }
 
-Status CsvSeriesReader::Error(uint64_t line, std::string_view reason) const {
+Status CsvSeriesReader::Error(uint64_t line, std::string_view reason, Reason r) const {
   std::string msg;
   msg.reserve(name_.size() + reason.size() + 24);
   msg.append(name_).append(":").append(std::to_string(line)).append(": ").append(reason);
-  return Status::InvalidArgument(std::move(msg));
+  return Status::InvalidArgument(r, std::move(msg));
 }
 
 Status CsvSeriesReader::Fill() {
@@ -201,13 +201,15 @@ Status CsvSeriesReader::NextRecord(std::string_view* record, bool* eof) {
     }
     if (!complete) {
       if (avail > kMaxRecordBytes) {
-        return Error(line_, "record longer than " + std::to_string(kMaxRecordBytes) + " bytes");
+        return Error(line_, "record longer than " + std::to_string(kMaxRecordBytes) + " bytes",
+                     Reason::kTooLarge);
       }
       BACKSIGHT_RETURN_IF_ERROR(Fill());
       continue;
     }
     if (len > kMaxRecordBytes) {
-      return Error(line_, "record longer than " + std::to_string(kMaxRecordBytes) + " bytes");
+      return Error(line_, "record longer than " + std::to_string(kMaxRecordBytes) + " bytes",
+                   Reason::kTooLarge);
     }
     std::string_view rec(base, len);
     if (!rec.empty() && rec.back() == '\r') rec.remove_suffix(1);
@@ -390,8 +392,10 @@ Status CsvSeriesReader::Next(SeriesRow* row, bool* eof) {
     std::string_view why = st.message();
     const size_t at = why.rfind("': ");
     why = at == std::string_view::npos ? why : why.substr(at + 3);
-    return Error(current_line_, "bad timestamp '" + Shown(ts_text) + "' in column '" +
-                                    Shown(ts_name_) + "': " + std::string(why));
+    return Error(current_line_,
+                 "bad timestamp '" + Shown(ts_text) + "' in column '" + Shown(ts_name_) +
+                     "': " + std::string(why),
+                 Reason::kTimestamp);
   }
   if (!ParseValue(fields_[value_col_], &row->value)) {
     return Error(current_line_, "bad value '" + Shown(Trim(fields_[value_col_])) + "' in column '" +

@@ -95,7 +95,8 @@ class CsvSeriesReader {
   // Splits a record into fields_ (at most max_fields; views into the buffer or into unquoted_).
   Status SplitRecord(std::string_view record, size_t max_fields);
   Status Fill();  // reads more bytes into the buffer; sets at_eof_ when none are left
-  Status Error(uint64_t line, std::string_view reason) const;
+  // InvalidArgument "<name>:<line>: <reason>" with the typed reason `r`.
+  Status Error(uint64_t line, std::string_view reason, Reason r = Reason::kMalformed) const;
 
   std::string name_;
   std::FILE* file_ = nullptr;

@@ -96,9 +96,10 @@ class Parser {
   }
 
  private:
-  Status Err(std::string why) const {
-    return Status::InvalidArgument("exposition: line " + std::to_string(line_no_) + ", column " +
-                                   std::to_string(pos_ + 1) + ": " + why);
+  // An error at the current line and column; `r` is the typed reason (default: bad grammar).
+  Status Err(std::string why, Reason r = Reason::kMalformed) const {
+    return Status::InvalidArgument(r, "exposition: line " + std::to_string(line_no_) + ", column " +
+                                          std::to_string(pos_ + 1) + ": " + why);
   }
   void SkipSpace() {
     while (pos_ < line_.size() && IsSpace(line_[pos_])) ++pos_;
@@ -182,7 +183,7 @@ class Parser {
     size_t bad;
     if (!internal::IsValidUtf8(*out, &bad)) {
       pos_ = start;
-      return Err("quoted string is not valid UTF-8");
+      return Err("quoted string is not valid UTF-8", Reason::kUtf8);
     }
     return Status::OK();
   }
@@ -192,7 +193,7 @@ class Parser {
     std::string text;
     while (true) {
       SkipSpace();
-      if (pos_ >= line_.size()) return Err("unterminated label set (missing '}')");
+      if (pos_ >= line_.size()) return Err("unterminated label set (missing '}')", Reason::kLabels);
       if (line_[pos_] == '}') {
         ++pos_;
         return Status::OK();
@@ -211,8 +212,9 @@ class Parser {
         lname.assign(line_.substr(item_pos, pos_ - item_pos));
         if (lname.empty() || (lname[0] >= '0' && lname[0] <= '9')) {
           pos_ = item_pos;
-          return Err(lname.empty() ? "expected label name or '}'"
-                                   : "invalid label name " + Quote(lname));
+          return Err(
+              lname.empty() ? "expected label name or '}'" : "invalid label name " + Quote(lname),
+              Reason::kLabels);
         }
       }
       SkipSpace();
@@ -225,12 +227,12 @@ class Parser {
         *name = std::move(lname);
       } else {
         if (pos_ >= line_.size() || line_[pos_] != '=') {
-          return Err("expected '=' after label name " + Quote(lname));
+          return Err("expected '=' after label name " + Quote(lname), Reason::kLabels);
         }
         ++pos_;
         SkipSpace();
         if (pos_ >= line_.size() || line_[pos_] != '"') {
-          return Err("expected '\"' to start the value of label " + Quote(lname));
+          return Err("expected '\"' to start the value of label " + Quote(lname), Reason::kLabels);
         }
         BACKSIGHT_RETURN_IF_ERROR(Quoted(&text));
         labels->push_back({std::move(lname), text});
@@ -239,7 +241,7 @@ class Parser {
       if (pos_ < line_.size() && line_[pos_] == ',') {
         ++pos_;
       } else if (pos_ >= line_.size() || line_[pos_] != '}') {
-        return Err("expected ',' or '}' in label set");
+        return Err("expected ',' or '}' in label set", Reason::kLabels);
       }
     }
   }
@@ -267,10 +269,11 @@ class Parser {
       int64_t ms;
       auto r = std::from_chars(tok.data(), tok.data() + tok.size(), ms);
       if (r.ec != std::errc() || r.ptr != tok.data() + tok.size()) {
-        return Err("invalid timestamp " + Quote(tok) + " (expected integer milliseconds)");
+        return Err("invalid timestamp " + Quote(tok) + " (expected integer milliseconds)",
+                   Reason::kTimestamp);
       }
       if (ms > kMaxAbsMs || ms < -kMaxAbsMs)
-        return Err("timestamp " + Quote(tok) + " out of range");
+        return Err("timestamp " + Quote(tok) + " out of range", Reason::kTimestamp);
       *ts = ms * kNanosPerMilli;
       return Status::OK();
     }
@@ -287,7 +290,7 @@ class Parser {
       int64_t sec;
       auto r = std::from_chars(ip.data(), ip.data() + ip.size(), sec);
       if (r.ec != std::errc() || sec > INT64_MAX / kNanosPerSecond - 1) {
-        return Err("timestamp " + Quote(tok) + " out of range");
+        return Err("timestamp " + Quote(tok) + " out of range", Reason::kTimestamp);
       }
       int64_t frac = 0;
       for (size_t i = 0; i < 9; ++i) frac = frac * 10 + (i < fp.size() ? fp[i] - '0' : 0);
@@ -298,9 +301,10 @@ class Parser {
     double s;
     auto r = std::from_chars(tok.data(), tok.data() + tok.size(), s);
     if (r.ec != std::errc() || r.ptr != tok.data() + tok.size() || !std::isfinite(s)) {
-      return Err("invalid timestamp " + Quote(tok) + " (expected seconds)");
+      return Err("invalid timestamp " + Quote(tok) + " (expected seconds)", Reason::kTimestamp);
     }
-    if (std::fabs(s) >= 9.2e9) return Err("timestamp " + Quote(tok) + " out of range");
+    if (std::fabs(s) >= 9.2e9)
+      return Err("timestamp " + Quote(tok) + " out of range", Reason::kTimestamp);
     *ts = static_cast<TimestampNs>(std::llround(s * 1e9));
     return Status::OK();
   }
@@ -391,7 +395,7 @@ class Parser {
     for (size_t i = 1; i < labels.size(); ++i) {
       if (labels[i].name == labels[i - 1].name) {
         pos_ = name_pos;
-        return Err("duplicate label name " + Quote(labels[i].name));
+        return Err("duplicate label name " + Quote(labels[i].name), Reason::kLabels);
       }
     }
     size_t kept = 0;
@@ -459,9 +463,10 @@ Status ParseExposition(std::string_view text, TimestampNs default_ts, std::vecto
                        size_t max_bytes) {
   out->clear();
   if (text.size() > max_bytes) {
-    return Status::InvalidArgument("exposition: body of " + std::to_string(text.size()) +
-                                   " bytes exceeds the limit of " + std::to_string(max_bytes) +
-                                   " bytes");
+    return Status::InvalidArgument(Reason::kTooLarge, "exposition: body of " +
+                                                          std::to_string(text.size()) +
+                                                          " bytes exceeds the limit of " +
+                                                          std::to_string(max_bytes) + " bytes");
   }
   Parser p(default_ts, IsOpenMetrics(text), out);
   size_t line_no = 0;

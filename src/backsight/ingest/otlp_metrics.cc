@@ -190,15 +190,18 @@ class Converter {
  private:
   std::string F(const char* snake, const char* camel) const { return json_ ? camel : snake; }
   static std::string Idx(int i) { return Bracket(static_cast<size_t>(i)); }
-  static Status Err(const std::string& path, const std::string& why) {
-    return Status::InvalidArgument("otlp: " + path + ": " + why);
+  // An error at field `path`; `r` is the typed reason (default: a malformed message).
+  static Status Err(const std::string& path, const std::string& why,
+                    Reason r = Reason::kMalformed) {
+    return Status::InvalidArgument(r, "otlp: " + path + ": " + why);
   }
 
   Status AddEntry(std::string name, std::string_view value, int layer, const std::string& path,
                   std::vector<Entry>* entries) {
     size_t bad;
     if (!internal::IsValidUtf8(value, &bad)) {
-      return Err(path, "value is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+      return Err(path, "value is not valid UTF-8 (byte " + std::to_string(bad) + ")",
+                 Reason::kUtf8);
     }
     if (name.empty() || value.empty()) return Status::OK();
     entries->push_back({std::move(name), std::string(value), layer});
@@ -247,10 +250,13 @@ class Converter {
   }
 
   Status Time(uint64_t t, const std::string& path, TimestampNs* ts) {
-    if (t == 0) return Err(path + "." + F("time_unix_nano", "timeUnixNano"), "missing (0)");
+    if (t == 0) {
+      return Err(path + "." + F("time_unix_nano", "timeUnixNano"), "missing (0)",
+                 Reason::kTimestamp);
+    }
     if (t > static_cast<uint64_t>(INT64_MAX)) {
       return Err(path + "." + F("time_unix_nano", "timeUnixNano"),
-                 std::to_string(t) + " ns is beyond the int64 range");
+                 std::to_string(t) + " ns is beyond the int64 range", Reason::kTimestamp);
     }
     *ts = static_cast<TimestampNs>(t);
     return Status::OK();
@@ -298,10 +304,12 @@ class Converter {
 
   Status Metric(const mv1::Metric& m, const std::string& path) {
     size_t bad;
-    if (!internal::IsValidUtf8(m.name(), &bad)) return Err(path + ".name", "not valid UTF-8");
+    if (!internal::IsValidUtf8(m.name(), &bad)) {
+      return Err(path + ".name", "not valid UTF-8", Reason::kUtf8);
+    }
     if (m.name().empty()) {
       if (m.data_case() == mv1::Metric::DATA_NOT_SET) return Status::OK();
-      return Err(path + ".name", "metric has no name");
+      return Err(path + ".name", "metric has no name", Reason::kLabels);
     }
     const std::string name = SanitizeMetricName(m.name());
     std::vector<Entry> point;
@@ -430,8 +438,9 @@ class JsonFiller {
 
  private:
   static std::string Idx(size_t i) { return Bracket(i); }
+  // A JSON document of the wrong shape at `path`.
   static Status Err(const std::string& path, const std::string& why) {
-    return Status::InvalidArgument("otlp json: " + path + ": " + why);
+    return Status::InvalidArgument(Reason::kJson, "otlp json: " + path + ": " + why);
   }
   static const Json* Field(const Json& obj, const char* camel, const char* snake) {
     auto it = obj.find(camel);
@@ -957,16 +966,19 @@ Status DiagnoseJson(std::string_view body) {
   Json::sax_parse(body.begin(), body.end(), &tracker);
   const size_t byte = tracker.position() > 0 ? tracker.position() - 1 : 0;
   if (tracker.error_id() == kJsonNumberOverflow) {
-    return Status::InvalidArgument("otlp json: " + tracker.path() + ": number out of range (byte " +
-                                   std::to_string(byte) + ": " + tracker.what() + ")");
+    return Status::InvalidArgument(Reason::kJson,
+                                   "otlp json: " + tracker.path() + ": number out of range (byte " +
+                                       std::to_string(byte) + ": " + tracker.what() + ")");
   }
-  return Status::InvalidArgument("otlp json: byte " + std::to_string(byte) + " in " +
-                                 tracker.path() + ": invalid JSON (" + tracker.what() + ")");
+  return Status::InvalidArgument(Reason::kJson, "otlp json: byte " + std::to_string(byte) + " in " +
+                                                    tracker.path() + ": invalid JSON (" +
+                                                    tracker.what() + ")");
 }
 
 Status TooLarge(const char* what, size_t size, size_t max) {
-  return Status::InvalidArgument(std::string(what) + ": body of " + std::to_string(size) +
-                                 " bytes exceeds the limit of " + std::to_string(max) + " bytes");
+  return Status::InvalidArgument(
+      Reason::kTooLarge, std::string(what) + ": body of " + std::to_string(size) +
+                             " bytes exceeds the limit of " + std::to_string(max) + " bytes");
 }
 
 }  // namespace
@@ -981,8 +993,9 @@ Status DecodeOtlpMetricsProto(std::string_view body, std::vector<TimeSeries>* ou
   auto* req = google::protobuf::Arena::CreateMessage<mv1::ExportMetricsServiceRequest>(&arena);
   if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     return Status::InvalidArgument(
+        Reason::kMalformed,
         "otlp: malformed protobuf ExportMetricsServiceRequest: " +
-        internal::DiagnoseProtobuf(mv1::ExportMetricsServiceRequest::descriptor(), body));
+            internal::DiagnoseProtobuf(mv1::ExportMetricsServiceRequest::descriptor(), body));
   }
   Converter conv(false, out);
   Status st = conv.Run(*req);
@@ -995,8 +1008,8 @@ Status DecodeOtlpMetricsJson(std::string_view body, std::vector<TimeSeries>* out
   out->clear();
   if (body.size() > max_bytes) return TooLarge("otlp json", body.size(), max_bytes);
   if (size_t at = NestingViolation(body, 64); at != std::string_view::npos) {
-    return Status::InvalidArgument("otlp json: byte " + std::to_string(at) +
-                                   ": JSON nested deeper than 64 levels");
+    return Status::InvalidArgument(Reason::kJson, "otlp json: byte " + std::to_string(at) +
+                                                      ": JSON nested deeper than 64 levels");
   }
   Json j = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return DiagnoseJson(body);

@@ -56,7 +56,10 @@ prometheus::MetricMetadata::MetricType KindToProto(MetricKind k) {
   }
 }
 
-Status Bad(std::string msg) { return Status::InvalidArgument("remote_write: " + std::move(msg)); }
+// InvalidArgument "remote_write: <msg>" with the typed reason `r`.
+Status Bad(Reason r, std::string msg) {
+  return Status::InvalidArgument(r, "remote_write: " + std::move(msg));
+}
 
 // Hot-path helpers (inlined; the generic versions call into libc for a few bytes).
 struct LabelCharTable {
@@ -183,13 +186,13 @@ class WireDecoder {
     base.j = j;
     return base;
   }
-  bool BadF(std::string msg) const {
-    err_ = Bad(std::move(msg));
+  bool BadF(Reason r, std::string msg) const {
+    err_ = Bad(r, std::move(msg));
     return false;
   }
   bool At(size_t pos, const Path& path, const std::string& why) const {
-    return BadF("malformed protobuf at byte " + std::to_string(pos) + " in " + path.Str() + ": " +
-                why);
+    return BadF(Reason::kMalformed, "malformed protobuf at byte " + std::to_string(pos) + " in " +
+                                        path.Str() + ": " + why);
   }
 
   bool Varint(size_t* pos, size_t end, uint64_t* v) const {
@@ -313,8 +316,8 @@ class WireDecoder {
       }
     }
     if (ms > kMaxAbsMs || ms < -kMaxAbsMs) {
-      return BadF(path.Leaf("timestamp").Str() + ": " + std::to_string(ms) +
-                  " ms is outside the representable range (±292 years)");
+      return BadF(Reason::kTimestamp, path.Leaf("timestamp").Str() + ": " + std::to_string(ms) +
+                                          " ms is outside the representable range (±292 years)");
     }
     s->ts = ms * kNanosPerMilli;
     s->value = value;
@@ -346,20 +349,23 @@ class WireDecoder {
           CHECK_OK(Label(start, pos, Sub(TsPath(index), "labels", j), &name, &value));
         }
         if (!FastLabelName(name)) {
-          return BadF(Sub(TsPath(index), "labels", j).Str() + ": invalid label name " +
-                      Quote(name) + " (must match [a-zA-Z_][a-zA-Z0-9_]*)");
+          return BadF(Reason::kLabels, Sub(TsPath(index), "labels", j).Str() +
+                                           ": invalid label name " + Quote(name) +
+                                           " (must match [a-zA-Z_][a-zA-Z0-9_]*)");
         }
         if (j > 0 && !StrictlyLess(prev, name)) {
-          return BadF(
-              Sub(TsPath(index), "labels", j).Str() + ": label name " + Quote(name) +
-              (name == prev ? " is duplicated" : " is not sorted (follows " + Quote(prev) + ")"));
+          return BadF(Reason::kLabels,
+                      Sub(TsPath(index), "labels", j).Str() + ": label name " + Quote(name) +
+                          (name == prev ? " is duplicated"
+                                        : " is not sorted (follows " + Quote(prev) + ")"));
         }
         prev = name;
         size_t bad;
         if (!IsValidUtf8(value, &bad)) {
-          return BadF(Sub(TsPath(index), "labels", j).Str() + " (" + std::string(name) +
-                      "): value is not valid UTF-8 at byte " + std::to_string(start) + "+" +
-                      std::to_string(bad));
+          return BadF(Reason::kUtf8, Sub(TsPath(index), "labels", j).Str() + " (" +
+                                         std::string(name) +
+                                         "): value is not valid UTF-8 at byte " +
+                                         std::to_string(start) + "+" + std::to_string(bad));
         }
         if (value.empty()) continue;  // empty value == label absent
         if (!has_name && name.size() == 8 && name == "__name__") has_name = true;
@@ -387,7 +393,7 @@ class WireDecoder {
     ts.samples.resize(n_samples);
     ts.kind = MetricKind::kUnknown;
     if (n_samples == 0) return true;  // only histograms/exemplars: dropped
-    if (!has_name) return BadF(TsPath(index).Str() + ": no __name__ label");
+    if (!has_name) return BadF(Reason::kLabels, TsPath(index).Str() + ": no __name__ label");
     ++kept_;
     return true;
   }
@@ -436,12 +442,14 @@ Status Decode(std::string_view body, std::vector<TimeSeries>* out,
   if (metadata) metadata->clear();
   size_t ulen = 0;
   if (!snappy::GetUncompressedLength(body.data(), body.size(), &ulen)) {
-    return Bad("body is not snappy block-compressed: bad length preamble at byte 0 (" +
-               std::to_string(body.size()) + " bytes received)");
+    return Bad(Reason::kSnappy,
+               "body is not snappy block-compressed: bad length preamble at byte 0 (" +
+                   std::to_string(body.size()) + " bytes received)");
   }
   if (ulen > max_bytes) {
-    return Bad("decompressed size " + std::to_string(ulen) + " bytes exceeds the limit of " +
-               std::to_string(max_bytes) + " bytes");
+    return Bad(Reason::kTooLarge, "decompressed size " + std::to_string(ulen) +
+                                      " bytes exceeds the limit of " + std::to_string(max_bytes) +
+                                      " bytes");
   }
   Scratch& sc = ThreadScratch();
   if (sc.cap < ulen) {
@@ -450,8 +458,9 @@ Status Decode(std::string_view body, std::vector<TimeSeries>* out,
     sc.cap = cap;
   }
   if (!snappy::RawUncompress(body.data(), body.size(), sc.buf.get())) {
-    return Bad("corrupt snappy data (" + std::to_string(body.size()) +
-               " bytes, declared decompressed size " + std::to_string(ulen) + ")");
+    return Bad(Reason::kSnappy, "corrupt snappy data (" + std::to_string(body.size()) +
+                                    " bytes, declared decompressed size " + std::to_string(ulen) +
+                                    ")");
   }
   WireDecoder dec(std::string_view(sc.buf.get(), ulen), out, metadata);
   Status st = dec.Run(ulen);

@@ -37,13 +37,15 @@ Status BodyInflater::Feed(std::string_view in, std::string* out) {
     consumed_ = base + (in.size() - zs_.avail_in);
     const size_t n = kOutBlock - zs_.avail_out;
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-      return Status::InvalidArgument("compressed body: byte " + std::to_string(consumed_) + ": " +
-                                     (zs_.msg ? zs_.msg : "invalid data"));
+      return Status::InvalidArgument(Reason::kCompression,
+                                     "compressed body: byte " + std::to_string(consumed_) + ": " +
+                                         (zs_.msg ? zs_.msg : "invalid data"));
     }
     if (produced_ + n > max_output_) {
       produced_ += n;
-      return Status::ResourceExhausted("decompressed body exceeds limits.max_decompressed_bytes (" +
-                                       std::to_string(max_output_) + " bytes)");
+      return Status::ResourceExhausted(Reason::kTooLarge,
+                                       "decompressed body exceeds limits.max_decompressed_bytes (" +
+                                           std::to_string(max_output_) + " bytes)");
     }
     GrowToLimit(out, n, max_output_);
     out->append(reinterpret_cast<const char*>(block), n);
@@ -60,8 +62,9 @@ Status BodyInflater::Feed(std::string_view in, std::string* out) {
 
 Status BodyInflater::Finish() const {
   if (!member_done_) {
-    return Status::InvalidArgument("compressed body is truncated (" + std::to_string(consumed_) +
-                                   " bytes, no end of stream)");
+    return Status::InvalidArgument(
+        Reason::kCompression,
+        "compressed body is truncated (" + std::to_string(consumed_) + " bytes, no end of stream)");
   }
   return Status::OK();
 }

@@ -138,9 +138,9 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, bool replay) {
       shards_[i]->queued_samples.fetch_sub(per_shard[i].samples);
     }
     if (!replay) ++overload_;
-    return Status::ResourceExhausted("ingest queues are full (" +
-                                     std::to_string(opt_.queue_max_samples) +
-                                     " samples); retry later");
+    return Status::ResourceExhausted(
+        Reason::kQueueFull, "ingest queues are full (" + std::to_string(opt_.queue_max_samples) +
+                                " samples); retry later");
   }
   // With a log: encode the accepted batch (outside the lock), then append it and queue it under
   // submit_mu_, so the log's order is the queues' order. Replayed batches are in the log already.
@@ -606,6 +606,8 @@ Status Engine::ReplayWal(store::Wal* wal, WalReplayResult* result,
   std::vector<TimeSeries> batch;
   // Names up to kSeriesNamedPerRecord series of a (possibly partial) record.
   auto name_series = [&](std::string_view payload) {
+    // Best effort on a damaged record: the series decoded before the damage are named; the
+    // damage itself is what the caller reports.
     (void)store::DecodeSampleBatch(payload, &decoded);
     std::string names;
     for (size_t i = 0; i < decoded.size() && i < kSeriesNamedPerRecord; ++i) {
@@ -633,7 +635,7 @@ Status Engine::ReplayWal(store::Wal* wal, WalReplayResult* result,
         }
         for (;;) {
           Status s = SubmitInternal(batch, true);
-          if (s.code() != Status::Code::kResourceExhausted) return s;
+          if (s.reason() != Reason::kQueueFull) return s;  // a full queue drains: retry
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
       },

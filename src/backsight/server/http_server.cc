@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "backsight/server/body_inflater.h"
+#include "backsight/server/http_status.h"
 
 namespace backsight::server {
 
@@ -279,7 +280,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) {
       server_made_ = true;
-      res_.Set(400, "400 bad request: " + ec.message() + "\n");
+      SetErrorResponse(Status::InvalidArgument(Reason::kMalformed, ec.message()),
+                       "400 bad request: " + ec.message() + "\n", "text/plain", &res_);
       return Finish(true);
     }
     const auto& h = parser_->get();
@@ -294,14 +296,17 @@ class Session : public std::enable_shared_from_this<Session> {
     if (declared && *declared > max_body) {
       ++srv_->too_large;
       server_made_ = true;
-      res_.Set(413, "413 payload too large: body of " + std::to_string(*declared) +
-                        " bytes exceeds limits.max_body_bytes (" + std::to_string(max_body) +
-                        ")\n");
+      const std::string why = "body of " + std::to_string(*declared) +
+                              " bytes exceeds limits.max_body_bytes (" + std::to_string(max_body) +
+                              ")";
+      SetErrorResponse(Status::ResourceExhausted(Reason::kTooLarge, why),
+                       "413 payload too large: " + why + "\n", "text/plain", &res_);
       return Finish(true);
     }
     if (srv_->stopping) {
       server_made_ = true;
-      res_.Set(503, "503 shutting down\n");
+      SetErrorResponse(Status::Unavailable("shutting down"), "503 shutting down\n", "text/plain",
+                       &res_);
       return Finish(true);
     }
     if (srv_->pre_route && srv_->pre_route(req_, &res_)) {
@@ -337,8 +342,10 @@ class Session : public std::enable_shared_from_this<Session> {
         std::vector<std::string> ok = ro.passthrough_encodings;
         ok.insert(ok.end(), ro.inflate_encodings.begin(), ro.inflate_encodings.end());
         server_made_ = true;
-        res_.Set(415, "415 unsupported Content-Encoding '" + enc + "' on " + req_.path +
-                          " (accepted: " + (ok.empty() ? "none" : Join(ok)) + ")\n");
+        const std::string why = "unsupported Content-Encoding '" + enc + "' on " + req_.path +
+                                " (accepted: " + (ok.empty() ? "none" : Join(ok)) + ")";
+        SetErrorResponse(Status::InvalidArgument(Reason::kUnsupportedEncoding, why),
+                         "415 " + why + "\n", "text/plain", &res_);
         early_ = true;
       }
     }
@@ -380,9 +387,10 @@ class Session : public std::enable_shared_from_this<Session> {
       ReleaseBody();
       res_ = HttpResponse();
       server_made_ = true;
-      res_.Set(503, "503 too many request bytes in flight (limits.max_inflight_body_bytes = " +
-                        std::to_string(srv_->opt.max_inflight_body_bytes) + "); retry later\n");
-      res_.headers.emplace_back("Retry-After", "1");
+      const std::string why =
+          "too many request bytes in flight (limits.max_inflight_body_bytes = " +
+          std::to_string(srv_->opt.max_inflight_body_bytes) + "); retry later";
+      SetErrorResponse(Status::ResourceExhausted(why), "503 " + why + "\n", "text/plain", &res_);
       Finish(true);
       return false;
     }
@@ -412,8 +420,10 @@ class Session : public std::enable_shared_from_this<Session> {
       ++srv_->too_large;
       res_ = HttpResponse();
       server_made_ = true;
-      res_.Set(413, "413 payload too large: body exceeds limits.max_body_bytes (" +
-                        std::to_string(srv_->opt.max_body_bytes) + ")\n");
+      const std::string why =
+          "body exceeds limits.max_body_bytes (" + std::to_string(srv_->opt.max_body_bytes) + ")";
+      SetErrorResponse(Status::ResourceExhausted(Reason::kTooLarge, why),
+                       "413 payload too large: " + why + "\n", "text/plain", &res_);
       return Finish(true);
     }
     if (ec) return Fail(ec);
@@ -439,14 +449,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void BodyError(const Status& st) {
     res_ = HttpResponse();
-    if (st.code() == Status::Code::kResourceExhausted) {
-      ++srv_->too_large;
-      server_made_ = true;
-      res_.Set(413, "413 payload too large: " + st.message() + "\n");
-    } else {
-      server_made_ = true;
-      res_.Set(400, "400 bad request body: " + st.message() + "\n");
-    }
+    server_made_ = true;
+    const int code = HttpStatusFor(st);
+    if (code == 413) ++srv_->too_large;
+    SetErrorResponse(st,
+                     std::to_string(code) +
+                         (code == 413 ? " payload too large: " : " bad request body: ") +
+                         st.message() + "\n",
+                     "text/plain", &res_);
     Finish(true);
   }
 

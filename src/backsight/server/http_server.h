@@ -58,6 +58,8 @@ struct HttpRequest {
 /// A response filled by a handler. status 200 and no body by default.
 struct HttpResponse {
   int status = 200;
+  /// Why the request was refused (set by SetErrorResponse); what the observer counts.
+  Reason reason = Reason::kNone;
   std::string body;
   std::string content_type;
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers

@@ -12,11 +12,14 @@
 #include "backsight/ingest/exposition.h"
 #include "backsight/ingest/otlp_metrics.h"
 #include "backsight/ingest/remote_write.h"
+#include "backsight/server/http_status.h"
 #include "backsight/server/metrics_writer.h"
 
 namespace backsight::server {
 namespace {
 
+// google.rpc.Code INVALID_ARGUMENT: the code of the Status message an OTLP/HTTP JSON error carries.
+constexpr int kGrpcInvalidArgument = 3;
 // HTTP io threads: they only move bytes and parse headers; two keep one busy core from
 // delaying the other connections.
 constexpr int kHttpIoThreads = 2;
@@ -46,8 +49,8 @@ std::string JsonDump(const nlohmann::json& j) {
 
 // Answers 400 with {"error": msg}.
 void BadRequest(HttpResponse* res, const std::string& msg) {
-  res->status = 400;
-  res->SetContent(JsonDump({{"error", msg}}), "application/json");
+  SetErrorResponse(Status::InvalidArgument(msg), JsonDump({{"error", msg}}), "application/json",
+                   res);
 }
 
 // Reads ?limit= (1..max) into *limit when present. On a bad value answers 400 and returns false.
@@ -74,26 +77,6 @@ bool FingerprintParam(const HttpRequest& req, uint64_t* fp, HttpResponse* res) {
     return false;
   }
   return true;
-}
-
-// Classifies a decoder error message into a short, bounded reason label.
-std::string Reason(const Status& st) {
-  std::string m = st.message();
-  std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (m.find("snappy") != std::string::npos) return "snappy";
-  if (m.find("larger") != std::string::npos || m.find("exceed") != std::string::npos ||
-      m.find("too large") != std::string::npos || m.find("above") != std::string::npos) {
-    return "too_large";
-  }
-  if (m.find("utf-8") != std::string::npos || m.find("utf8") != std::string::npos) return "utf8";
-  if (m.find("json") != std::string::npos) return "json";
-  if (m.find("label") != std::string::npos || m.find("__name__") != std::string::npos) {
-    return "labels";
-  }
-  if (m.find("timestamp") != std::string::npos || m.find("time_unix") != std::string::npos) {
-    return "timestamp";
-  }
-  return "malformed";
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -214,12 +197,23 @@ void Server::Stop() {
   if (push_thread_.joinable()) push_thread_.join();
   if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
   engine_->Stop();  // drains the queues
-  if (store_) CheckpointNow();
+  if (store_) {
+    // The last checkpoint. On failure a restart resumes from the previous one (plus the
+    // write-ahead log when enabled); say so on stderr. CheckpointNow counted the failure in
+    // backsight_checkpoint_errors_total.
+    Status st = CheckpointNow();
+    if (!st.ok()) {
+      std::fprintf(stderr,
+                   "backsight: checkpoint at shutdown failed: %s (a restart resumes from the "
+                   "previous checkpoint%s)\n",
+                   st.ToString().c_str(), wal_ ? " and replays the write-ahead log" : "");
+    }
+  }
   tracker_->Stop();  // flushes events
 }
 
 Status Server::CheckpointNow() {
-  if (!store_) return Status::Unavailable("no state_dir configured");
+  if (!store_) return Status::Unavailable(Reason::kNotConfigured, "no state_dir configured");
   std::lock_guard<std::mutex> lock(checkpoint_mu_);
   auto t0 = std::chrono::steady_clock::now();
   Status st = engine_->Checkpoint(store_.get());
@@ -279,9 +273,9 @@ void Server::SetupRoutes() {
                      : req.path == "/api/v1/write" ? "remote_write"
                                                    : nullptr;
     if (!ep) return;
-    if (res.status == 413) CountDecodeError(ep, "too_large");
-    if (res.status == 415) CountDecodeError(ep, "content_encoding");
-    if (res.status == 400) CountDecodeError(ep, "compression");
+    if (res.status == 400 || res.status == 413 || res.status == 415) {
+      CountDecodeError(ep, ReasonName(res.reason));
+    }
     CountRequest(ep, res.status);
   });
 
@@ -306,17 +300,18 @@ void Server::SetupRoutes() {
         thread_local std::vector<TimeSeries> series;
         Status st = ingest::DecodeRemoteWrite(req.body, &series, cfg_.max_decompressed_bytes);
         if (!st.ok()) {
-          CountDecodeError("remote_write", Reason(st));
-          res->status = 400;
-          res->SetContent("400 bad remote_write payload: " + st.message() + "\n", "text/plain");
+          CountDecodeError("remote_write", ReasonName(st.reason()));
+          SetErrorResponse(st,
+                           std::to_string(HttpStatusFor(st)) +
+                               " bad remote_write payload: " + st.message() + "\n",
+                           "text/plain", res);
           CountRequest("remote_write", res->status);
           return;
         }
         st = engine_->SubmitView(series);
         if (!st.ok()) {
-          res->status = 429;
-          res->SetHeader("Retry-After", "1");
-          res->SetContent("429: " + st.message() + "\n", "text/plain");
+          SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
+                           "text/plain", res);
         } else {
           res->status = 204;
         }
@@ -331,10 +326,12 @@ void Server::SetupRoutes() {
         ct = ct.substr(0, ct.find(';'));
         const bool json = ct == "application/json";
         if (!json && ct != "application/x-protobuf") {
-          CountDecodeError("otlp", "content_type");
-          res->status = 415;
-          res->SetContent("415: Content-Type must be application/x-protobuf or application/json\n",
-                          "text/plain");
+          const Status bad = Status::InvalidArgument(
+              Reason::kUnsupportedMediaType,
+              "Content-Type must be application/x-protobuf or application/json");
+          CountDecodeError("otlp", ReasonName(bad.reason()));
+          SetErrorResponse(bad, std::to_string(HttpStatusFor(bad)) + ": " + bad.message() + "\n",
+                           "text/plain", res);
           CountRequest("otlp", res->status);
           return;
         }
@@ -343,22 +340,24 @@ void Server::SetupRoutes() {
             json ? ingest::DecodeOtlpMetricsJson(req.body, &series, cfg_.max_decompressed_bytes)
                  : ingest::DecodeOtlpMetricsProto(req.body, &series, cfg_.max_decompressed_bytes);
         if (!st.ok()) {
-          CountDecodeError("otlp", Reason(st));
-          res->status = 400;
+          CountDecodeError("otlp", ReasonName(st.reason()));
           // OTLP/HTTP: a Status message is expected; plain text is accepted by clients as message.
           if (json) {
-            res->SetContent(JsonDump({{"code", 3}, {"message", st.message()}}), "application/json");
+            SetErrorResponse(st,
+                             JsonDump({{"code", kGrpcInvalidArgument}, {"message", st.message()}}),
+                             "application/json", res);
           } else {
-            res->SetContent("400 bad OTLP payload: " + st.message() + "\n", "text/plain");
+            SetErrorResponse(
+                st, std::to_string(HttpStatusFor(st)) + " bad OTLP payload: " + st.message() + "\n",
+                "text/plain", res);
           }
           CountRequest("otlp", res->status);
           return;
         }
         st = engine_->Submit(std::move(series));
         if (!st.ok()) {
-          res->status = 429;
-          res->SetHeader("Retry-After", "1");
-          res->SetContent("429: " + st.message() + "\n", "text/plain");
+          SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
+                           "text/plain", res);
         } else {
           res->status = 200;
           if (json)
@@ -390,8 +389,7 @@ void Server::SetupRoutes() {
     if (store_) {
       Status st = store_->RecentEvents(limit, fp, &events);
       if (!st.ok()) {
-        res->status = 500;
-        res->SetContent(JsonDump({{"error", st.ToString()}}), "application/json");
+        SetErrorResponse(st, JsonDump({{"error", st.ToString()}}), "application/json", res);
         return;
       }
     } else {
@@ -416,11 +414,9 @@ void Server::SetupRoutes() {
       Labels labels;
       for (const auto& [k, v] : req.params) labels.push_back({k, v});
       if (labels.empty()) {
-        res->status = 400;
-        res->SetContent(JsonDump({{"error",
-                                   "give ?fingerprint=HEX or the full label set as parameters, "
-                                   "e.g. ?__name__=up&job=node"}}),
-                        "application/json");
+        BadRequest(res,
+                   "give ?fingerprint=HEX or the full label set as parameters, "
+                   "e.g. ?__name__=up&job=node");
         return;
       }
       SortLabels(&labels);
@@ -428,9 +424,8 @@ void Server::SetupRoutes() {
     }
     SeriesSnapshot s;
     if (!engine_->GetSeries(fp, &s)) {
-      res->status = 404;
-      res->SetContent(JsonDump({{"error", "no active series with fingerprint " + Hex(fp)}}),
-                      "application/json");
+      const Status missing = Status::NotFound("no active series with fingerprint " + Hex(fp));
+      SetErrorResponse(missing, JsonDump({{"error", missing.message()}}), "application/json", res);
       return;
     }
     nlohmann::json j = {{"series", LabelsJson(s.labels_copy)}, {"fingerprint", Hex(s.fp)},
@@ -474,8 +469,7 @@ void Server::SetupRoutes() {
   s.Route("POST", "/api/v1/checkpoint", [this](const HttpRequest&, HttpResponse* res) {
     Status st = CheckpointNow();
     if (!st.ok()) {
-      res->status = st.code() == Status::Code::kUnavailable ? 409 : 500;
-      res->SetContent(JsonDump({{"error", st.ToString()}}), "application/json");
+      SetErrorResponse(st, JsonDump({{"error", st.ToString()}}), "application/json", res);
       return;
     }
     res->SetContent(JsonDump({{"status", "ok"}}), "application/json");
@@ -659,7 +653,7 @@ void Server::ScrapeLoop() {
       if (ok) {
         Status st = ingest::ParseExposition(res->body, ts, &series);
         if (!st.ok()) {
-          CountDecodeError("scrape", Reason(st));
+          CountDecodeError("scrape", ReasonName(st.reason()));
           ok = false;
         }
       }

@@ -64,6 +64,19 @@ Status StateStore::Err(const char* what) {
   return ErrCode(sqlite3_extended_errcode(db_), what, sqlite3_errmsg(db_));
 }
 
+void StateStore::RollbackAfterError() {
+  // Not reported: the caller returns the first error, which is the one that matters, and SQLite
+  // may have rolled back by itself already (SQLITE_FULL, SQLITE_IOERR, ...), when ROLLBACK fails
+  // with "no transaction is active".
+  (void)Exec("ROLLBACK");
+}
+
+Status StateStore::Commit() {
+  Status st = Exec("COMMIT");
+  if (!st.ok()) RollbackAfterError();
+  return st;
+}
+
 Status StateStore::Exec(const char* sql) {
   char* msg = nullptr;
   const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
@@ -115,7 +128,7 @@ Status StateStore::SaveStates(const std::vector<SeriesRecord>& records) {
                          "VALUES(?,?,?,?,?)",
                          -1, &st.s, nullptr) != SQLITE_OK) {
     Status e = Err("prepare insert");
-    Exec("ROLLBACK");
+    RollbackAfterError();
     return e;
   }
   std::string buf;
@@ -129,12 +142,12 @@ Status StateStore::SaveStates(const std::vector<SeriesRecord>& records) {
     sqlite3_bind_int64(st.s, 5, r.updated_ns);
     if (sqlite3_step(st.s) != SQLITE_DONE) {
       Status e = Err("insert series");
-      Exec("ROLLBACK");
+      RollbackAfterError();
       return e;
     }
     sqlite3_reset(st.s);
   }
-  return Exec("COMMIT");
+  return Commit();
 }
 
 Status StateStore::DeleteStates(const std::vector<uint64_t>& keys) {
@@ -144,19 +157,19 @@ Status StateStore::DeleteStates(const std::vector<uint64_t>& keys) {
   Stmt st;
   if (sqlite3_prepare_v2(db_, "DELETE FROM series WHERE key=?", -1, &st.s, nullptr) != SQLITE_OK) {
     Status e = Err("prepare delete");
-    Exec("ROLLBACK");
+    RollbackAfterError();
     return e;
   }
   for (uint64_t key : keys) {
     sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(key));
     if (sqlite3_step(st.s) != SQLITE_DONE) {
       Status e = Err("delete series");
-      Exec("ROLLBACK");
+      RollbackAfterError();
       return e;
     }
     sqlite3_reset(st.s);
   }
-  return Exec("COMMIT");
+  return Commit();
 }
 
 Status StateStore::LoadStates(const std::function<Status(SeriesRecord&&)>& fn, uint64_t* corrupt) {
@@ -219,7 +232,7 @@ Status StateStore::WriteEvents(std::vector<AnomalyEvent>* events) {
       sqlite3_prepare_v2(db_, "UPDATE events SET end_ns=?, peak_score=? WHERE id=?", -1, &upd.s,
                          nullptr) != SQLITE_OK) {
     Status e = Err("prepare events");
-    Exec("ROLLBACK");
+    RollbackAfterError();
     return e;
   }
   std::string buf;
@@ -248,13 +261,13 @@ Status StateStore::WriteEvents(std::vector<AnomalyEvent>* events) {
     }
     if (sqlite3_step(s) != SQLITE_DONE) {
       Status err = Err("write event");
-      Exec("ROLLBACK");
+      RollbackAfterError();
       return err;
     }
     if (e.id == 0) e.id = sqlite3_last_insert_rowid(db_);
     sqlite3_reset(s);
   }
-  return Exec("COMMIT");
+  return Commit();
 }
 
 Status StateStore::CloseOpenEvents(TimestampNs end_ns, uint64_t* closed) {

@@ -101,6 +101,10 @@ class StateStore {
 
  private:
   Status Exec(const char* sql);
+  // Rolls back the open transaction after an error that the caller is about to return.
+  void RollbackAfterError();
+  // COMMIT; on failure rolls back, so that the next BEGIN does not find a transaction open.
+  Status Commit();
   Status Err(const char* what);
   Status ErrCode(int rc, const std::string& what, const std::string& msg) const;
 
