@@ -77,6 +77,43 @@ TEST_F(EngineTest, ScoresEverySeriesLikeAStandaloneDetector) {
   }
 }
 
+// Warm-up is visible: per series the samples still needed, and a gauge of series still warming
+// up, kept across a checkpoint and restore.
+TEST_F(EngineTest, WarmupRemainingAndWarmingGauge) {
+  const uint64_t warmup = detect::DefaultDetectorOptions().warmup_samples;
+  store::StateStore store;
+  ASSERT_TRUE(store.Open((dir_ / "s.db").string()).ok());
+  {
+    Engine e({.workers = 2}, nullptr);
+    e.Start();
+    std::vector<TimeSeries> batch;
+    batch.push_back(Make(0, 0, 300));
+    batch.push_back(Make(1, 0, static_cast<int>(warmup) + 20));
+    batch.push_back(Make(2, 0, 1));
+    ASSERT_TRUE(e.Submit(std::move(batch)).ok());
+    ASSERT_TRUE(e.WaitIdle(30'000));
+    EXPECT_EQ(e.stats().series_warming_up, 2u);
+    SeriesSnapshot snap;
+    ASSERT_TRUE(e.GetSeries(Fingerprint(Sorted(Make(0, 0, 0).labels)), &snap));
+    EXPECT_EQ(snap.warmup_remaining, warmup - 300);
+    ASSERT_TRUE(e.GetSeries(Fingerprint(Sorted(Make(1, 0, 0).labels)), &snap));
+    EXPECT_EQ(snap.warmup_remaining, 0u);
+    ASSERT_TRUE(e.GetSeries(Fingerprint(Sorted(Make(2, 0, 0).labels)), &snap));
+    EXPECT_EQ(snap.warmup_remaining, warmup - 1);
+    // Series 0 finishes its warm-up: one series left warming.
+    ASSERT_TRUE(e.Submit({Make(0, 300, static_cast<int>(warmup) + 1)}).ok());
+    ASSERT_TRUE(e.WaitIdle(30'000));
+    EXPECT_EQ(e.stats().series_warming_up, 1u);
+    ASSERT_TRUE(e.Checkpoint(&store).ok());
+    e.Stop();
+  }
+  Engine r({.workers = 2}, nullptr);
+  uint64_t restored = 0, skipped = 0;
+  ASSERT_TRUE(r.Restore(&store, &restored, &skipped).ok());
+  EXPECT_EQ(restored, 3u);
+  EXPECT_EQ(r.stats().series_warming_up, 1u);
+}
+
 // The restart guarantee: scores after restoring a checkpoint equal those of an uninterrupted run.
 TEST_F(EngineTest, RestoredScoresEqualUninterruptedRun) {
   const int kSeries = 20, kSplit = 250, kEnd = 500;

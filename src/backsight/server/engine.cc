@@ -32,6 +32,14 @@ std::string HexFp(uint64_t fp) {
   std::snprintf(buf, sizeof buf, "%016" PRIx64, fp);
   return buf;
 }
+// Warm-up length of the detectors the engine creates (DefaultDetectorOptions' default).
+const uint64_t kWarmupSamples =
+    static_cast<uint64_t>(detect::DefaultDetectorOptions().warmup_samples);
+
+uint64_t WarmupRemaining(const detect::Detector& det) {
+  const uint64_t n = det.stats().accepted;
+  return n < kWarmupSamples ? kWarmupSamples - n : 0;
+}
 }  // namespace
 
 struct Engine::Series {
@@ -50,6 +58,7 @@ struct Engine::Series {
   TimestampNs episode_start_ts = 0;
   double episode_peak = 0;
   int64_t last_seen_wall_ns = 0;
+  bool warming_up = true;  // counted in warming_ until the detector's warm-up is over
   // Replayed samples at or before this are already in the restored state (see ReplayWal).
   TimestampNs replay_floor_ts = std::numeric_limits<TimestampNs>::min();
 };
@@ -251,6 +260,7 @@ Engine::Series* Engine::FindOrCreate(Shard* shard, const Batch& batch, const Ite
     return nullptr;  // cannot happen: encoded by SubmitView
   }
   s->det = detect::MakeDefaultDetector();
+  ++warming_;
   s->is_counter = opt_.counters_as_rates && IsCounter(s->labels, item.kind);
   s->last_seen_wall_ns = now;
   uint32_t slot;
@@ -331,6 +341,10 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
           continue;
         }
         ++processed;
+        if (s->warming_up && !res.warming_up) {
+          s->warming_up = false;
+          warming_.fetch_sub(1);
+        }
         s->has_result = true;
         s->dirty = true;
         s->last = res;
@@ -389,6 +403,7 @@ void Engine::EvictStale(Shard* shard, int64_t now) {
                               s->last.yhat_lower,
                               s->last.yhat_upper});
     }
+    if (s->warming_up) warming_.fetch_sub(1);
     shard->evicted.push_back(s->store_key);
     shard->index.Erase(s->fp);
     shard->slots[i].reset();
@@ -429,10 +444,9 @@ Status Engine::RestoreSeries(Series* s, std::string_view in) {
   uint8_t version, flags, rflags;
   BACKSIGHT_RETURN_IF_ERROR(r.GetU8(&version, "version"));
   if (version != kSeriesStateVersion) {
-    return Status::Corruption("series state version " + std::to_string(version) +
-                              " unknown (this build reads version " +
-                              std::to_string(kSeriesStateVersion) +
-                              "); the series is skipped and learnt afresh");
+    return Status::Corruption(
+        "series state version " + std::to_string(version) + " unknown (this build reads version " +
+        std::to_string(kSeriesStateVersion) + "); the series is skipped and learnt afresh");
   }
   BACKSIGHT_RETURN_IF_ERROR(r.GetU8(&flags, "flags"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s->last_ts, "last_ts"));
@@ -583,6 +597,8 @@ Status Engine::Restore(store::StateStore* store, uint64_t* restored, uint64_t* s
           return Status::OK();
         }
         sh.index.Put(rec.fp, static_cast<uint32_t>(sh.slots.size()));
+        s->warming_up = WarmupRemaining(*s->det) > 0;
+        if (s->warming_up) ++warming_;
         sh.slots.push_back(std::move(s));
         ++active_;
         ++ok;
@@ -674,6 +690,7 @@ void Engine::ForEachSeries(const std::function<void(const SeriesSnapshot&)>& fn)
         snap.last_value = s->last_value;
         snap.result = s->last;
         snap.accepted = s->det->stats().accepted;
+        snap.warmup_remaining = WarmupRemaining(*s->det);
         snap.rejected = 0;
         for (uint64_t r : s->det->stats().rejected) snap.rejected += r;
         snap.in_episode = s->in_episode;
@@ -701,6 +718,7 @@ bool Engine::GetSeries(uint64_t fp, SeriesSnapshot* out) {
   out->last_value = s->last_value;
   out->result = s->last;
   out->accepted = s->det->stats().accepted;
+  out->warmup_remaining = WarmupRemaining(*s->det);
   out->rejected = 0;
   for (uint64_t r : s->det->stats().rejected) out->rejected += r;
   out->in_episode = s->in_episode;
@@ -721,6 +739,7 @@ EngineStats Engine::stats() const {
   st.series_refused = refused_series_;
   st.series_evicted = evicted_;
   st.series_active = active_;
+  st.series_warming_up = warming_;
   st.series_restored = restored_;
   for (const auto& s : shards_) st.queue_samples += s->queued_samples.load();
   st.queue_capacity = shard_capacity_ * shards_.size();

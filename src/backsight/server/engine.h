@@ -91,6 +91,8 @@ struct SeriesSnapshot {
   detect::DetectionResult result;
   uint64_t accepted = 0;
   uint64_t rejected = 0;
+  /// Samples the detector still needs before it may call a sample anomalous (0 once warm).
+  uint64_t warmup_remaining = 0;
   bool in_episode = false;
   TimestampNs episode_start_ts = 0;
   double episode_peak = 0;
@@ -107,7 +109,8 @@ struct EngineStats {
   uint64_t series_created = 0;
   uint64_t series_refused = 0;  ///< new-series attempts refused past the cap
   uint64_t series_evicted = 0;
-  uint64_t series_active = 0;  ///< gauge
+  uint64_t series_active = 0;      ///< gauge
+  uint64_t series_warming_up = 0;  ///< gauge: active series still in their detector's warm-up
   uint64_t series_restored = 0;
   uint64_t queue_samples = 0;      ///< gauge: samples waiting
   uint64_t queue_capacity = 0;     ///< gauge
@@ -253,6 +256,7 @@ class Engine {
   std::atomic<bool> stopping_{false};
 
   std::atomic<uint64_t> active_{0};
+  std::atomic<uint64_t> warming_{0};  // active series whose detector is still warming up
   std::atomic<uint64_t> next_store_key_{1};
   std::atomic<uint64_t> ingested_{0}, processed_{0}, rejected_{0}, refused_samples_{0},
       counter_first_{0}, created_{0}, refused_series_{0}, evicted_{0}, restored_{0}, overload_{0},

@@ -428,10 +428,11 @@ void Server::SetupRoutes() {
       SetErrorResponse(missing, JsonDump({{"error", missing.message()}}), "application/json", res);
       return;
     }
-    nlohmann::json j = {{"series", LabelsJson(s.labels_copy)}, {"fingerprint", Hex(s.fp)},
-                        {"counter_as_rate", s.is_counter},     {"samples_accepted", s.accepted},
-                        {"samples_rejected", s.rejected},      {"has_result", s.has_result},
-                        {"in_anomaly", s.in_episode}};
+    nlohmann::json j = {
+        {"series", LabelsJson(s.labels_copy)}, {"fingerprint", Hex(s.fp)},
+        {"counter_as_rate", s.is_counter},     {"samples_accepted", s.accepted},
+        {"samples_rejected", s.rejected},      {"has_result", s.has_result},
+        {"in_anomaly", s.in_episode},          {"warmup_samples_remaining", s.warmup_remaining}};
     if (s.has_result) {
       j["last_timestamp"] = FormatRfc3339(s.last_ts);
       j["last_timestamp_ns"] = s.last_ts;
@@ -506,6 +507,9 @@ std::string Server::RenderMetrics(bool with_outputs) {
           "Samples dropped because their series was refused (series cap reached).",
           es.samples_refused);
   Gauge(&out, "backsight_series_active", "Series with a detector in memory.", es.series_active);
+  Gauge(&out, "backsight_series_warming_up",
+        "Active series whose detector is still in its warm-up (no anomaly_score above 1 yet).",
+        es.series_warming_up);
   Gauge(&out, "backsight_series_max", "Configured cap on active series.",
         static_cast<double>(engine_->options().max_series));
   Counter(&out, "backsight_series_created_total", "Series created on their first sample.",
