@@ -21,15 +21,6 @@ constexpr double kMaxDeviation = 1e150;
 constexpr double kZClamp = 10.0;
 }  // namespace
 
-double SaturatingDiff(double a, double b) {
-  const double d = a - b;
-  return std::isfinite(d) ? d : std::copysign(DBL_MAX, d);
-}
-
-float SaturatingFloat(double x) {
-  return static_cast<float>(std::clamp(x, -static_cast<double>(FLT_MAX), double{FLT_MAX}));
-}
-
 double GlobalEnvelope::Update(double f, double learn, uint32_t min_n) {
   const double ex = n_ >= min_n ? Excess(f, lo_, hi_) : 0.0;
   if (n_ == 0) lo_ = hi_ = learn;

@@ -3,7 +3,10 @@
 #ifndef BACKSIGHT_DETECT_NOVELTY_H_
 #define BACKSIGHT_DETECT_NOVELTY_H_
 
+#include <algorithm>
 #include <array>
+#include <cfloat>
+#include <cmath>
 #include <cstdint>
 
 #include "backsight/core/byte_io.h"
@@ -12,10 +15,16 @@
 namespace backsight::detect {
 
 /// a - b for finite a, b, saturated to +-DBL_MAX instead of overflowing to +-inf (1e308 - -1e308).
-double SaturatingDiff(double a, double b);
+/// Inline: it is on the per-sample path several times (the finite case costs one compare).
+inline double SaturatingDiff(double a, double b) {
+  const double d = a - b;
+  return std::isfinite(d) ? d : std::copysign(DBL_MAX, d);
+}
 
 /// `x` converted to float, saturated to +-FLT_MAX instead of becoming +-inf (x finite).
-float SaturatingFloat(double x);
+inline float SaturatingFloat(double x) {
+  return static_cast<float>(std::clamp(x, -static_cast<double>(FLT_MAX), double{FLT_MAX}));
+}
 
 /// Envelope of a feature over the whole history: [lo, hi] of every value seen. A value outside it
 /// by more than a tolerance times the envelope width is novel. This is the "spatial anomaly" rule
