@@ -300,7 +300,7 @@ class DefaultDetector final : public Detector {
     r->likelihood = NoveltyLikelihood(ev);
     r->warming_up = st_.stats.accepted < static_cast<uint64_t>(opt_.warmup_samples);
     // During warm-up the score is capped at 1 (never "anomalous" while is_anomaly cannot be set).
-    r->anomaly_score = AnomalyScore(ev);
+    r->anomaly_score = AnomalyScore(ev, r->likelihood);
     if (r->warming_up) r->anomaly_score = std::min(r->anomaly_score, 1.0);
     r->is_anomaly = !r->warming_up && r->anomaly_score > 1.0;
     r->yhat = yhat;
