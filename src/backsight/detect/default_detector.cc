@@ -372,6 +372,9 @@ class DefaultDetector final : public Detector {
   // the state by a bounded amount, while a lasting new level widens the envelope geometrically and
   // is learnt within a few dozen samples. Before the envelope has a width, x is returned as is.
   double Winsorise(double x) const {
+    // Common case: x inside the envelope is inside the widened one too (also when n() == 0 or the
+    // width is 0, where x is returned as is), so the bounds need not be computed.
+    if (x >= st_.value_env.lo() && x <= st_.value_env.hi()) return x;
     if (st_.value_env.n() == 0) return x;
     const double w =
         std::max(SaturatingDiff(st_.value_env.hi(), st_.value_env.lo()), st_.resolution);

@@ -161,7 +161,7 @@ inline double RollingMean::Add(double x) {
   x *= kScale;
   sum_ += x - ring_[pos_];
   ring_[pos_] = x;
-  pos_ = (pos_ + 1) % kWindow;
+  if (++pos_ == kWindow) pos_ = 0;
   if (n_ < UINT32_MAX) ++n_;
   if (pos_ == 0) {  // re-sum exactly once per cycle
     double s = 0;
