@@ -21,6 +21,8 @@ double LocalExcessAtScoreOne() {
 }
 
 double ScoreBelowThreshold(double likelihood) {
+  // No evidence (the common case): log(1) / log(...) is -0, returned as +0 below; skip the logs.
+  if (likelihood == 0) return 0.0;
   const double tail = std::max(1.0 - likelihood, 1e-300);
   const double s = std::log(tail) / std::log(1.0 - kLikelihoodAtScoreOne);
   if (!(s > 0)) return 0.0;  // also turns -0 (log(1) / negative) into +0
@@ -39,7 +41,11 @@ double NoveltyLikelihood(const NoveltyEvidence& e) {
 
 double AnomalyScore(const NoveltyEvidence& e) {
   if (e.global_excess > kGlobalTolerance) return 2.0 + std::log(e.global_excess / kGlobalTolerance);
-  const double l = NoveltyLikelihood(e);
+  return AnomalyScore(e, NoveltyLikelihood(e));
+}
+
+double AnomalyScore(const NoveltyEvidence& e, double l) {
+  if (e.global_excess > kGlobalTolerance) return 2.0 + std::log(e.global_excess / kGlobalTolerance);
   if (!(l > kLikelihoodAtScoreOne)) return ScoreBelowThreshold(l);
   const double x = std::max(e.local_excess, e.drift);
   const double t = std::max(0.0, std::log(x / LocalExcessAtScoreOne()));

@@ -46,6 +46,10 @@ inline constexpr double kLikelihoodAtScoreOne = 0.978;
 /// large global excesses; this mapping keeps growing logarithmically in the excess instead.
 double AnomalyScore(const NoveltyEvidence& e);
 
+/// AnomalyScore(e) for a caller that already has `likelihood` == NoveltyLikelihood(e) (the
+/// detector reports both; this spares computing the likelihood twice). Same result, bit for bit.
+double AnomalyScore(const NoveltyEvidence& e, double likelihood);
+
 }  // namespace backsight::detect
 
 #endif  // BACKSIGHT_DETECT_CALIBRATOR_H_

@@ -300,7 +300,7 @@ class DefaultDetector final : public Detector {
     r->likelihood = NoveltyLikelihood(ev);
     r->warming_up = st_.stats.accepted < static_cast<uint64_t>(opt_.warmup_samples);
     // During warm-up the score is capped at 1 (never "anomalous" while is_anomaly cannot be set).
-    r->anomaly_score = AnomalyScore(ev);
+    r->anomaly_score = AnomalyScore(ev, r->likelihood);
     if (r->warming_up) r->anomaly_score = std::min(r->anomaly_score, 1.0);
     r->is_anomaly = !r->warming_up && r->anomaly_score > 1.0;
     r->yhat = yhat;
@@ -372,6 +372,9 @@ class DefaultDetector final : public Detector {
   // the state by a bounded amount, while a lasting new level widens the envelope geometrically and
   // is learnt within a few dozen samples. Before the envelope has a width, x is returned as is.
   double Winsorise(double x) const {
+    // Common case: x inside the envelope is inside the widened one too (also when n() == 0 or the
+    // width is 0, where x is returned as is), so the bounds need not be computed.
+    if (x >= st_.value_env.lo() && x <= st_.value_env.hi()) return x;
     if (st_.value_env.n() == 0) return x;
     const double w =
         std::max(SaturatingDiff(st_.value_env.hi(), st_.value_env.lo()), st_.resolution);

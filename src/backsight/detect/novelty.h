@@ -3,7 +3,10 @@
 #ifndef BACKSIGHT_DETECT_NOVELTY_H_
 #define BACKSIGHT_DETECT_NOVELTY_H_
 
+#include <algorithm>
 #include <array>
+#include <cfloat>
+#include <cmath>
 #include <cstdint>
 
 #include "backsight/core/byte_io.h"
@@ -12,10 +15,27 @@
 namespace backsight::detect {
 
 /// a - b for finite a, b, saturated to +-DBL_MAX instead of overflowing to +-inf (1e308 - -1e308).
-double SaturatingDiff(double a, double b);
+/// Inline: it is on the per-sample path several times (the finite case costs one compare).
+inline double SaturatingDiff(double a, double b) {
+  const double d = a - b;
+  return std::isfinite(d) ? d : std::copysign(DBL_MAX, d);
+}
 
 /// `x` converted to float, saturated to +-FLT_MAX instead of becoming +-inf (x finite).
-float SaturatingFloat(double x);
+inline float SaturatingFloat(double x) {
+  return static_cast<float>(std::clamp(x, -static_cast<double>(FLT_MAX), double{FLT_MAX}));
+}
+
+/// Excess of `f` beyond [lo, hi] in units of the width hi - lo (0 inside, capped at `max_excess`;
+/// `max_excess` when the width is 0 and f != hi). Differences are taken of halves (exact
+/// power-of-two scaling, so the ratio is bit-identical to the unscaled one) so they cannot
+/// overflow.
+inline double EnvelopeExcess(double f, double lo, double hi, double max_excess) {
+  const double w = 0.5 * hi - 0.5 * lo;
+  const double d = std::max(0.5 * f - 0.5 * hi, 0.5 * lo - 0.5 * f);
+  if (w > 0) return std::min(std::max(0.0, d / w), max_excess);
+  return f != hi ? max_excess : 0.0;
+}
 
 /// Envelope of a feature over the whole history: [lo, hi] of every value seen. A value outside it
 /// by more than a tolerance times the envelope width is novel. This is the "spatial anomaly" rule
@@ -103,12 +123,81 @@ class Cusum {
   Status Restore(ByteReader* r);
 
  private:
+  // Deviations that update the moments are clamped here so their squares stay below DBL_MAX.
+  static constexpr double kMaxDeviation = 1e150;
+  // The z-score fed to the sums is clamped at this many standard deviations.
+  static constexpr double kZClamp = 10.0;
   double alpha_, k_, h_;
   double mean_ = 0, var_ = 0, pos_ = 0, neg_ = 0, shift_ = 0;
   uint32_t pos_n_ = 0, neg_n_ = 0;
   uint64_t n_ = 0;
   int8_t dir_ = 0;
 };
+
+// Per-sample methods, inline so the detector's Update keeps its values in registers across them.
+
+inline double GlobalEnvelope::Update(double f, double learn, uint32_t min_n) {
+  const double ex = n_ >= min_n ? EnvelopeExcess(f, lo_, hi_, kMaxExcess) : 0.0;
+  if (n_ == 0) lo_ = hi_ = learn;
+  lo_ = std::min(lo_, learn);
+  hi_ = std::max(hi_, learn);
+  if (n_ < UINT32_MAX) ++n_;
+  return ex;
+}
+
+inline double LocalEnvelope::Update(double f, double learn, double tau, uint32_t min_n) {
+  if (n_ == 0) lo_ = hi_ = centre_ = learn;
+  const double ex = n_ >= min_n ? EnvelopeExcess(f, lo_, hi_, GlobalEnvelope::kMaxExcess) : 0.0;
+  if (n_ < UINT32_MAX) ++n_;
+  const double lam = 1.0 / tau;
+  centre_ += lam * SaturatingDiff(learn, centre_);
+  lo_ = std::min(lo_ + lam * SaturatingDiff(centre_, lo_), learn);
+  hi_ = std::max(hi_ - lam * SaturatingDiff(hi_, centre_), learn);
+  return ex;
+}
+
+inline double RollingMean::Add(double x) {
+  constexpr double kScale = 1.0 / 16;  // exact; keeps the sum of kWindow values finite
+  x *= kScale;
+  sum_ += x - ring_[pos_];
+  ring_[pos_] = x;
+  if (++pos_ == kWindow) pos_ = 0;
+  if (n_ < UINT32_MAX) ++n_;
+  if (pos_ == 0) {  // re-sum exactly once per cycle
+    double s = 0;
+    for (double v : ring_) s += v;
+    sum_ = s;
+  }
+  return sum_ / std::min<uint32_t>(n_, kWindow) / kScale;
+}
+
+inline double Cusum::Update(double x, double floor, bool armed) {
+  if (n_ == 0) mean_ = x;
+  const double sd = std::max(std::sqrt(var_), floor);
+  const double z = std::clamp(SaturatingDiff(x, mean_) / sd, -kZClamp, kZClamp);
+  if (armed) {
+    pos_ = std::max(0.0, pos_ + z - k_);
+    neg_ = std::max(0.0, neg_ - z - k_);
+    pos_n_ = pos_ > 0 ? pos_n_ + 1 : 0;
+    neg_n_ = neg_ > 0 ? neg_n_ + 1 : 0;
+  }
+  const double stat = std::max(pos_, neg_) / h_;
+  if (stat > 1) {
+    // Page's estimate of the shift: k + S / (samples since the sum last left zero).
+    const bool up = pos_ >= neg_;
+    dir_ = up ? 1 : -1;
+    shift_ =
+        up ? k_ + pos_ / std::max<uint32_t>(pos_n_, 1) : k_ + neg_ / std::max<uint32_t>(neg_n_, 1);
+    pos_ = neg_ = 0;
+    pos_n_ = neg_n_ = 0;
+  }
+  ++n_;
+  const double a = std::max(alpha_, 1.0 / static_cast<double>(n_));
+  const double d = std::clamp(SaturatingDiff(x, mean_), -kMaxDeviation, kMaxDeviation);
+  mean_ += a * d;
+  var_ = (1 - a) * (var_ + a * d * d);
+  return stat;
+}
 
 }  // namespace backsight::detect
 
