@@ -8,7 +8,7 @@
 // counted.
 //
 // Usage:
-//   nab_bench [--data DIR] [--out DIR] [--per-file] [--quiet] [--half 0|1]
+//   nab_bench [--data DIR] [--out DIR] [--per-file] [--quiet] [--half 0|1] [--warmup N]
 //   nab_bench --score RESULTS_DIR --detector-name NAME [--data DIR] [--per-file]
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -166,6 +166,7 @@ int main(int argc, char** argv) {
   std::string out_dir, score_dir, detector_name;
   bool per_file = false, quiet = false;
   int half = -1;
+  int warmup = detect::DefaultDetectorOptions().warmup_samples;
   app.add_option("--data", data_dir, "NAB directory (data/, labels/, config/)")
       ->capture_default_str();
   app.add_option("--out", out_dir,
@@ -180,6 +181,11 @@ int main(int argc, char** argv) {
                  "keep only the even (0) or odd (1) indexed files in sorted key order (a "
                  "generalisation check: both halves are scored with their own thresholds)")
       ->check(CLI::Range(0, 1));
+  app.add_option("--warmup", warmup,
+                 "detector warm-up in samples (NAB scores the likelihood, which the warm-up does "
+                 "not cap, so this should not move the scores)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
   auto fail = [](const Status& st) {
@@ -237,7 +243,9 @@ int main(int argc, char** argv) {
       out.assign(n, 0.0);
       std::vector<char> ok(n, 0);
       std::vector<detect::DetectionResult> res(n);
-      auto det = detect::MakeDefaultDetector();
+      detect::DefaultDetectorOptions det_opt;
+      det_opt.warmup_samples = warmup;
+      auto det = detect::MakeDefaultDetector(det_opt);
       const auto t0 = Clock::now();
       for (size_t i = 0; i < n; ++i) {
         ok[i] = det->Update(file.timestamps[i], file.values[i], &res[i]).ok();

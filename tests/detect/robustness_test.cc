@@ -16,7 +16,8 @@
 namespace backsight::detect {
 namespace {
 
-constexpr int kNormal = 2500;  // 500 warm-up samples + 2,000 scored ones, around 50 with sigma 1
+constexpr int kNormal =
+    2500;  // warm-up (<= 500 samples), then >= 2,000 scored ones around 50, sigma 1
 constexpr int kAfterSpike = 50;
 
 using testing::Feed;

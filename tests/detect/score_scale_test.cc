@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
 #include <vector>
 
 #include "backsight/detect/default_detector.h"
@@ -10,7 +11,8 @@
 namespace backsight::detect {
 namespace {
 
-constexpr int kNormal = 2500;  // 500 warm-up samples + 2,000 scored ones, around 50 with sigma 1
+constexpr int kNormal =
+    2500;  // warm-up (<= 500 samples), then >= 2,000 scored ones around 50, sigma 1
 
 using testing::Feed;
 using testing::kStep;
@@ -33,7 +35,8 @@ TEST(SeverityTest, LargerDeviationsScoreHigher) {
 // Warm-up rows never score above 1 (is_anomaly is false there, so the score agrees with it).
 TEST(WarmupTest, NoScoreAboveOneDuringWarmup) {
   std::vector<double> v = Noise(1000, 15, 50);
-  for (int i = 100; i < 500; i += 37) v[i] += 40 * (i % 2 ? 1 : -1);
+  const int warmup = DefaultDetectorOptions().warmup_samples;
+  for (int i = 100; i < warmup; i += 37) v[i] += 40 * (i % 2 ? 1 : -1);
   auto d = MakeDefaultDetector();
   const auto r = Feed(d.get(), v);
   int strong_warmup_evidence = 0;
@@ -44,8 +47,35 @@ TEST(WarmupTest, NoScoreAboveOneDuringWarmup) {
     strong_warmup_evidence += r[i].likelihood > 0.978;  // would score above 1 after warm-up
   }
   EXPECT_GT(strong_warmup_evidence, 0) << "the spikes are seen; only their score is capped";
-  EXPECT_TRUE(r[499].warming_up);
-  EXPECT_FALSE(r[500].warming_up);
+  EXPECT_TRUE(r[warmup - 1].warming_up);
+  EXPECT_FALSE(r[warmup].warming_up);
+}
+
+// The default warm-up: 400 samples (100 min at a 15 s scrape interval, 6 h 40 min at 1 min);
+// the README states it, so a change must be deliberate.
+TEST(WarmupTest, DefaultIs400Samples) {
+  EXPECT_EQ(DefaultDetectorOptions().warmup_samples, 400);
+  EXPECT_EQ(MakeDefaultDetector()->warmup_samples(), 400u);
+}
+
+// A state keeps the warm-up it was created with: one saved by a detector with a 500-sample
+// warm-up stays silent until sample 500 after a restore into today's default detector.
+TEST(WarmupTest, RestoredStateKeepsItsWarmup) {
+  std::vector<double> v = Noise(600, 16, 50);
+  DefaultDetectorOptions old;
+  old.warmup_samples = 500;
+  auto a = MakeDefaultDetector(old);
+  Feed(a.get(), std::vector<double>(v.begin(), v.begin() + 100));
+  std::string state;
+  a->SaveState(&state);
+  auto b = MakeDefaultDetector();
+  ASSERT_TRUE(b->RestoreState(state).ok());
+  EXPECT_EQ(b->warmup_samples(), 500u);
+  DetectionResult r;
+  for (int i = 100; i < 600; ++i) {
+    ASSERT_TRUE(b->Update(i * kStep, v[i], &r).ok());
+    ASSERT_EQ(r.warming_up, i < 500) << i;
+  }
 }
 
 }  // namespace

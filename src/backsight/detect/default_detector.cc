@@ -346,6 +346,7 @@ class DefaultDetector final : public Detector {
   }
 
   const DetectorStats& stats() const override { return st_.stats; }
+  uint64_t warmup_samples() const override { return static_cast<uint64_t>(opt_.warmup_samples); }
   std::string_view name() const override { return "default"; }
 
  private:

@@ -92,6 +92,10 @@ class Detector {
   /// Counters since creation (part of the saved state).
   virtual const DetectorStats& stats() const = 0;
 
+  /// Accepted samples before is_anomaly can be true (this instance's, restored with its state);
+  /// 0 for a detector without a warm-up.
+  virtual uint64_t warmup_samples() const { return 0; }
+
   /// Short name of the algorithm, e.g. "default".
   virtual std::string_view name() const = 0;
 };

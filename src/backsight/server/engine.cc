@@ -32,13 +32,11 @@ std::string HexFp(uint64_t fp) {
   std::snprintf(buf, sizeof buf, "%016" PRIx64, fp);
   return buf;
 }
-// Warm-up length of the detectors the engine creates (DefaultDetectorOptions' default).
-const uint64_t kWarmupSamples =
-    static_cast<uint64_t>(detect::DefaultDetectorOptions().warmup_samples);
-
+// Samples `det` still needs before it can call one anomalous (its own warm-up, which a restored
+// state keeps even when the default has changed since).
 uint64_t WarmupRemaining(const detect::Detector& det) {
-  const uint64_t n = det.stats().accepted;
-  return n < kWarmupSamples ? kWarmupSamples - n : 0;
+  const uint64_t n = det.stats().accepted, warmup = det.warmup_samples();
+  return n < warmup ? warmup - n : 0;
 }
 }  // namespace
 
