@@ -51,30 +51,30 @@ TEST(WarmupTest, NoScoreAboveOneDuringWarmup) {
   EXPECT_FALSE(r[warmup].warming_up);
 }
 
-// The default warm-up: 400 samples (100 min at a 15 s scrape interval, 6 h 40 min at 1 min);
+// The default warm-up: 500 samples (2 h 05 min at a 15 s scrape interval, 8 h 20 min at 1 min);
 // the README states it, so a change must be deliberate.
-TEST(WarmupTest, DefaultIs400Samples) {
-  EXPECT_EQ(DefaultDetectorOptions().warmup_samples, 400);
-  EXPECT_EQ(MakeDefaultDetector()->warmup_samples(), 400u);
+TEST(WarmupTest, DefaultIs500Samples) {
+  EXPECT_EQ(DefaultDetectorOptions().warmup_samples, 500);
+  EXPECT_EQ(MakeDefaultDetector()->warmup_samples(), 500u);
 }
 
-// A state keeps the warm-up it was created with: one saved by a detector with a 500-sample
-// warm-up stays silent until sample 500 after a restore into today's default detector.
+// A state keeps the warm-up it was created with: one saved by a detector with a 300-sample
+// warm-up leaves it at sample 300 after a restore into a default (500-sample) detector.
 TEST(WarmupTest, RestoredStateKeepsItsWarmup) {
   std::vector<double> v = Noise(600, 16, 50);
   DefaultDetectorOptions old;
-  old.warmup_samples = 500;
+  old.warmup_samples = 300;
   auto a = MakeDefaultDetector(old);
   Feed(a.get(), std::vector<double>(v.begin(), v.begin() + 100));
   std::string state;
   a->SaveState(&state);
   auto b = MakeDefaultDetector();
   ASSERT_TRUE(b->RestoreState(state).ok());
-  EXPECT_EQ(b->warmup_samples(), 500u);
+  EXPECT_EQ(b->warmup_samples(), 300u);
   DetectionResult r;
   for (int i = 100; i < 600; ++i) {
     ASSERT_TRUE(b->Update(i * kStep, v[i], &r).ok());
-    ASSERT_EQ(r.warming_up, i < 500) << i;
+    ASSERT_EQ(r.warming_up, i < 300) << i;
   }
 }
 
