@@ -105,6 +105,16 @@ bool TemplateMiner::LineValueChange(const LogTemplate& t, size_t i) const {
   return line_maybe_value_[i] && IsValueChange(t.tokens[i], LineToken(i));
 }
 
+bool TemplateMiner::ConstantConflict(const LogTemplate& t, size_t end) const {
+  for (size_t i = 0; i < end; ++i) {
+    if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
+        !LineValueChange(t, i)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void TemplateMiner::ComputeLineHashes() {
   const size_t n = offsets_.size() - 1;
   line_hashes_.resize(n);
@@ -255,17 +265,9 @@ ParseResult TemplateMiner::Add(std::string_view content) {
   const size_t prefix = std::min<size_t>(options_.prefix_tokens, n);
   for (uint32_t cand : by_length_[n]) {
     const LogTemplate& t = slots_[cand].t;
-    bool reject = false;
     // Drain's prefix tree: the leading constants must agree, except where only a value differs
     // (Drain sends tokens with digits down its `<*>` branch for the same reason).
-    for (size_t i = 0; i < prefix; ++i) {
-      if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
-          !LineValueChange(t, i)) {
-        reject = true;
-        break;
-      }
-    }
-    if (reject) continue;
+    if (ConstantConflict(t, prefix)) continue;
     // Similarity: share of agreeing constants among the positions that are not variables in
     // both. A position where the two differ only in a value (IsValueChange: a day or month name,
     // a version, a key's value) counts as a variable, as it would once merged, but only when the
@@ -295,21 +297,13 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     // Only a candidate that would win is checked further (same outcome, fewer calls).
     if (sim < options_.similarity_threshold) continue;
     if (!(sim > best_sim || (sim == best_sim && t.id < best_id))) continue;
-    // Locked template: a
-    // constant that never varied over lock_after lines is a word of the message, so a line with
-    // another word there is another event. A value that changes slowly (the day, the month, a
-    // version) looks locked the same way until it changes; it is told apart by the tokens
-    // themselves (IsValueChange) and releases the lock instead of forking the template, whatever
-    // its age.
-    if (options_.lock_after > 0 && t.count >= options_.lock_after) {
-      for (size_t i = 0; i < n; ++i) {
-        if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
-            !LineValueChange(t, i)) {
-          reject = true;
-          break;
-        }
-      }
-      if (reject) continue;
+    // Locked template: a constant that never varied over lock_after lines is a word of the
+    // message, so a line with another word there is another event. A value that changes slowly
+    // (the day, the month, a version) looks locked the same way until it changes; it is told
+    // apart by the tokens themselves (IsValueChange) and releases the lock instead of forking the
+    // template, whatever its age.
+    if (options_.lock_after > 0 && t.count >= options_.lock_after && ConstantConflict(t, n)) {
+      continue;
     }
     best_sim = sim;
     best = cand;
