@@ -54,4 +54,20 @@ TEST(ByteIoTest, TruncationIsCorruptionWithOffset) {
   EXPECT_NE(s.message().find("byte 0"), std::string::npos);
 }
 
+TEST(ByteIoTest, StateHeaderChecksMagicThenVersion) {
+  std::string buf;
+  ByteWriter w(&buf);
+  w.PutU32(0x4d4c5342);
+  w.PutU32(2);
+  EXPECT_TRUE(ByteReader(buf).GetStateHeader(0x4d4c5342, 2, "miner state").ok());
+  const Status bad_magic = ByteReader(buf).GetStateHeader(0x11111111, 2, "miner state");
+  EXPECT_EQ(bad_magic.code(), Status::Code::kCorruption);
+  EXPECT_EQ(bad_magic.message(), "miner state: bad magic at byte 0");
+  const Status old = ByteReader(buf).GetStateHeader(0x4d4c5342, 3, "miner state");
+  EXPECT_EQ(old.code(), Status::Code::kCorruption);
+  EXPECT_NE(old.message().find("unsupported version 2 (this build reads version 3)"),
+            std::string::npos)
+      << old.message();
+}
+
 }  // namespace backsight

@@ -57,6 +57,19 @@ Status ByteReader::GetU32(uint32_t* v, const char* field) {
   return Status::OK();
 }
 
+Status ByteReader::GetStateHeader(uint32_t magic, uint32_t version, std::string_view what) {
+  uint32_t m = 0, v = 0;
+  BACKSIGHT_RETURN_IF_ERROR(GetU32(&m, "magic"));
+  if (m != magic) return Status::Corruption(std::string(what) + ": bad magic at byte 0");
+  BACKSIGHT_RETURN_IF_ERROR(GetU32(&v, "version"));
+  if (v != version) {
+    return Status::Corruption(std::string(what) + ": unsupported version " + std::to_string(v) +
+                              " (this build reads version " + std::to_string(version) +
+                              "); start without this state to rebuild it");
+  }
+  return Status::OK();
+}
+
 Status ByteReader::GetU64(uint64_t* v, const char* field) {
   if (remaining() < 8) return Short(field, 8);
   uint64_t r = 0;

@@ -44,6 +44,10 @@ class ByteReader {
   Status GetDouble(double* v, const char* field);
   Status GetVarint(uint64_t* v, const char* field);
   Status GetString(std::string* v, const char* field);
+  /// Reads the u32 magic and u32 version that open a saved state (docs/formats.md). Returns
+  /// Corruption naming `what` when the magic differs ("bad magic at byte 0") or the version is
+  /// not `version` (saying which one this build reads and that the state must be rebuilt).
+  Status GetStateHeader(uint32_t magic, uint32_t version, std::string_view what);
   size_t position() const { return pos_; }
   size_t remaining() const { return in_.size() - pos_; }
   bool done() const { return pos_ == in_.size(); }

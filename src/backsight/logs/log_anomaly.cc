@@ -333,13 +333,8 @@ void LogAnomalyScorer::SaveState(std::string* out) const {
 
 Status LogAnomalyScorer::RestoreState(std::string_view in) {
   ByteReader r(in);
-  uint32_t magic = 0, version = 0;
-  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&magic, "magic"));
-  if (magic != kScorerStateMagic) return Status::Corruption("scorer state: bad magic at byte 0");
-  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&version, "version"));
-  if (version != kScorerStateVersion) {
-    return Status::Corruption("scorer state: unsupported version " + std::to_string(version));
-  }
+  BACKSIGHT_RETURN_IF_ERROR(
+      r.GetStateHeader(kScorerStateMagic, kScorerStateVersion, "scorer state"));
   LogAnomalyScorer s;
   LogAnomalyOptions& o = s.options_;
   uint32_t rate_warmup = 0;

@@ -448,13 +448,7 @@ void TemplateMiner::SaveState(std::string* out) const {
 
 Status TemplateMiner::RestoreState(std::string_view in) {
   ByteReader r(in);
-  uint32_t magic = 0, version = 0;
-  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&magic, "magic"));
-  if (magic != kStateMagic) return Status::Corruption("miner state: bad magic at byte 0");
-  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&version, "version"));
-  if (version != kStateVersion) {
-    return Status::Corruption("miner state: unsupported version " + std::to_string(version));
-  }
+  BACKSIGHT_RETURN_IF_ERROR(r.GetStateHeader(kStateMagic, kStateVersion, "miner state"));
   TemplateMiner m;
   BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&m.options_.similarity_threshold, "similarity_threshold"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.max_templates, "max_templates"));

@@ -117,13 +117,7 @@ void LogPipeline::SaveState(std::string* out) const {
 
 Status LogPipeline::RestoreState(std::string_view in) {
   ByteReader r(in);
-  uint32_t magic = 0, version = 0;
-  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&magic, "magic"));
-  if (magic != kStateMagic) return Status::Corruption("log pipeline state: bad magic at byte 0");
-  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&version, "version"));
-  if (version != kStateVersion) {
-    return Status::Corruption("log pipeline state: unsupported version " + std::to_string(version));
-  }
+  BACKSIGHT_RETURN_IF_ERROR(r.GetStateHeader(kStateMagic, kStateVersion, "log pipeline state"));
   LogPipelineStats stats;
   TimestampNs ts = 0;
   uint8_t have_time = 0;
