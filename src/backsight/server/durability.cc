@@ -28,13 +28,6 @@ Status DatabaseError(const std::string& path, const Status& st) {
                             "detector states");
 }
 
-void Metric(std::string* out, const char* name, const char* type, const char* help, double v) {
-  *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-          name + " ";
-  AppendNumber(v, out);
-  *out += '\n';
-}
-
 }  // namespace
 
 Status Server::OpenStore() {
@@ -103,32 +96,32 @@ Status Server::ReplayWal() {
 
 void Server::RenderDurabilityMetrics(std::string* out) {
   const WalReplayResult& r = report_.wal;
-  Metric(out, "backsight_wal_enabled", "gauge", "1 when accepted samples are logged.",
-         wal_ ? 1 : 0);
-  Metric(out, "backsight_wal_segments", "gauge", "Segment files of the write-ahead log.",
-         wal_ ? static_cast<double>(wal_->segment_count()) : 0);
-  Metric(out, "backsight_wal_size_bytes", "gauge", "Size of the write-ahead log.",
-         wal_ ? static_cast<double>(wal_->size_bytes()) : 0);
+  AppendMetric(out, "backsight_wal_enabled", "gauge", "1 when accepted samples are logged.",
+               wal_ ? 1 : 0);
+  AppendMetric(out, "backsight_wal_segments", "gauge", "Segment files of the write-ahead log.",
+               wal_ ? static_cast<double>(wal_->segment_count()) : 0);
+  AppendMetric(out, "backsight_wal_size_bytes", "gauge", "Size of the write-ahead log.",
+               wal_ ? static_cast<double>(wal_->size_bytes()) : 0);
   const EngineStats es = engine_->stats();
-  Metric(out, "backsight_wal_records_appended_total", "counter",
-         "Accepted batches appended to the write-ahead log.", es.wal_records);
-  Metric(out, "backsight_wal_append_errors_total", "counter",
-         "Batches refused because the write-ahead log append failed.", es.wal_append_errors);
-  Metric(out, "backsight_wal_replay_duration_seconds", "gauge",
-         "Time taken to replay the write-ahead log at start.", r.seconds);
-  Metric(out, "backsight_wal_replay_records", "gauge",
-         "Intact write-ahead log records replayed at start.", r.log.records);
-  Metric(out, "backsight_wal_replay_samples", "gauge",
-         "Samples in the write-ahead log records replayed at start.", r.samples);
-  Metric(out, "backsight_wal_replay_samples_skipped", "gauge",
-         "Replayed samples skipped because the restored checkpoint already held them.",
-         r.samples_skipped);
-  Metric(out, "backsight_wal_replay_corrupt_records", "gauge",
-         "Damaged or torn write-ahead log records found at start (each ends its segment).",
-         r.log.corrupt + r.undecodable);
-  Metric(out, "backsight_startup_skipped_entries", "gauge",
-         "Entries (states, event rows, log records) skipped at start; see /api/v1/status.",
-         report_.problems());
+  AppendMetric(out, "backsight_wal_records_appended_total", "counter",
+               "Accepted batches appended to the write-ahead log.", es.wal_records);
+  AppendMetric(out, "backsight_wal_append_errors_total", "counter",
+               "Batches refused because the write-ahead log append failed.", es.wal_append_errors);
+  AppendMetric(out, "backsight_wal_replay_duration_seconds", "gauge",
+               "Time taken to replay the write-ahead log at start.", r.seconds);
+  AppendMetric(out, "backsight_wal_replay_records", "gauge",
+               "Intact write-ahead log records replayed at start.", r.log.records);
+  AppendMetric(out, "backsight_wal_replay_samples", "gauge",
+               "Samples in the write-ahead log records replayed at start.", r.samples);
+  AppendMetric(out, "backsight_wal_replay_samples_skipped", "gauge",
+               "Replayed samples skipped because the restored checkpoint already held them.",
+               r.samples_skipped);
+  AppendMetric(out, "backsight_wal_replay_corrupt_records", "gauge",
+               "Damaged or torn write-ahead log records found at start (each ends its segment).",
+               r.log.corrupt + r.undecodable);
+  AppendMetric(out, "backsight_startup_skipped_entries", "gauge",
+               "Entries (states, event rows, log records) skipped at start; see /api/v1/status.",
+               report_.problems());
 }
 
 nlohmann::json Server::StatusJson() {

@@ -14,6 +14,10 @@ namespace backsight::server {
 
 /// Appends `value` formatted for the exposition format (shortest round-trip, NaN, +Inf, -Inf).
 void AppendNumber(double value, std::string* out);
+/// Appends one unlabelled sample with its `# HELP` and `# TYPE` lines; `type` is "counter" or
+/// "gauge".
+void AppendMetric(std::string* out, const char* name, const char* type, const char* help,
+                  double value);
 /// Appends `{a="x",b="y"}` with values escaped per the exposition format (\\, \", \n).
 void AppendLabelSet(const Labels& labels, std::string* out);
 

@@ -86,25 +86,12 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return d == 0;
 }
 
-void Counter(std::string* out, const char* name, const char* help, double v,
-             const char* type = "counter") {
-  *out += "# HELP ";
-  *out += name;
-  *out += ' ';
-  *out += help;
-  *out += "\n# TYPE ";
-  *out += name;
-  *out += ' ';
-  *out += type;
-  *out += '\n';
-  *out += name;
-  *out += ' ';
-  AppendNumber(v, out);
-  *out += '\n';
+void Counter(std::string* out, const char* name, const char* help, double v) {
+  AppendMetric(out, name, "counter", help, v);
 }
 
 void Gauge(std::string* out, const char* name, const char* help, double v) {
-  Counter(out, name, help, v, "gauge");
+  AppendMetric(out, name, "gauge", help, v);
 }
 
 }  // namespace
