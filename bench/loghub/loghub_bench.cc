@@ -15,9 +15,9 @@
 //                       order (it scores time).
 //   --show-errors D     print the lines of dataset D whose template differs from the truth
 //   --bucket-seconds S, --warmup-lines N   override LogAnomalyOptions for the BGL part
-//   --threshold X, --prefix N, --lock N   override MinerOptions (ablation only; the defaults are
-//   the
-//                       reported configuration)
+//   --threshold X, --prefix N, --lock N, --lock-opens-at K
+//                       override MinerOptions (ablation only; the defaults are the reported
+//                       configuration)
 #include <sys/resource.h>
 #include <time.h>
 
@@ -114,6 +114,8 @@ int main(int argc, char** argv) {
       opts.prefix_tokens = std::atoi(argv[++i]);
     else if (a == "--lock" && i + 1 < argc)
       opts.lock_after = std::atoi(argv[++i]);
+    else if (a == "--lock-opens-at" && i + 1 < argc)
+      opts.lock_opens_at = std::atoi(argv[++i]);
     else if (a == "--bucket-seconds" && i + 1 < argc)
       aopts.bucket_ns = std::atoll(argv[++i]) * backsight::kNanosPerSecond;
     else if (a == "--warmup-lines" && i + 1 < argc)
@@ -134,11 +136,12 @@ int main(int argc, char** argv) {
       bad_args = true;
     }
     if (bad_args) {
-      std::fprintf(stderr,
-                   "usage: %s [--data DIR] [--lines N] [--show-errors DATASET] [--threshold X] "
-                   "[--prefix N] [--lock N] [--bucket-seconds S] [--warmup-lines N] "
-                   "[--order original|reversed|shuffled] [--seed N]\n",
-                   argv[0]);
+      std::fprintf(
+          stderr,
+          "usage: %s [--data DIR] [--lines N] [--show-errors DATASET] [--threshold X] "
+          "[--prefix N] [--lock N] [--lock-opens-at K] [--bucket-seconds S] [--warmup-lines N] "
+          "[--order original|reversed|shuffled] [--seed N]\n",
+          argv[0]);
       return 2;
     }
   }
