@@ -106,12 +106,14 @@ bool TemplateMiner::LineValueChange(const LogTemplate& t, size_t i) const {
   return line_maybe_value_[i] && IsValueChange(t.tokens[i], LineToken(i));
 }
 
+bool TemplateMiner::ConflictAt(const LogTemplate& t, size_t i) const {
+  return t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
+         !LineValueChange(t, i);
+}
+
 bool TemplateMiner::ConstantConflict(const LogTemplate& t, size_t end) const {
   for (size_t i = 0; i < end; ++i) {
-    if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
-        !LineValueChange(t, i)) {
-      return true;
-    }
+    if (ConflictAt(t, i)) return true;
   }
   return false;
 }
@@ -121,10 +123,7 @@ bool TemplateMiner::LockRefuses(uint32_t s) {
   const size_t n = t.hashes.size();
   conflicts_.clear();
   for (size_t i = 0; i < n; ++i) {
-    if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
-        !LineValueChange(t, i)) {
-      conflicts_.push_back(static_cast<uint32_t>(i));
-    }
+    if (ConflictAt(t, i)) conflicts_.push_back(static_cast<uint32_t>(i));
   }
   if (conflicts_.empty()) return false;
   const uint32_t k = options_.lock_opens_at;

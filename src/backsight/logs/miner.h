@@ -170,6 +170,9 @@ class TemplateMiner {
   // IsValueChange(t.tokens[i], line token i), skipping the call when the line token cannot be
   // value-like.
   bool LineValueChange(const LogTemplate& t, size_t i) const;
+  // True when constant i of `t` meets a different constant of the line that is not a value
+  // change: the line is another event at that position.
+  bool ConflictAt(const LogTemplate& t, size_t i) const;
   // True when, among the first `end` positions, a constant of `t` meets a different constant of
   // the line that is not a value change: the line is another event at that position.
   bool ConstantConflict(const LogTemplate& t, size_t end) const;
