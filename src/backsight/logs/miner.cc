@@ -11,7 +11,7 @@ const uint64_t TemplateMiner::kWildcardHash = HashBytes(kWildcard);
 
 namespace {
 constexpr uint32_t kStateMagic = 0x4D4C5342;  // "BSLM"
-// 2: MinerOptions::lock_opens_at and each template's refused words.
+// 2: MinerOptions::lock_opens_at, each template's refused words and retired template ids.
 constexpr uint32_t kStateVersion = 2;
 constexpr uint32_t kEmptySlot = 0xFFFFFFFFu;
 constexpr uint64_t kEmptyValue = ~0ull;
@@ -157,16 +157,20 @@ void TemplateMiner::ReleaseRefused(uint32_t s) {
   for (const auto& r : t.refused) (t.kinds[r.first] == 0 ? kept : released).push_back(r);
   if (released.empty()) return;
   t.refused = std::move(kept);
-  // A template started by a released word that is now an instance of `t` (every token equal
-  // to or matched by t's) stops taking lines: it leaves its length bucket and the cache.
+  // A younger template that a released word started (it holds that word, or a variable since
+  // it took others, at that position) and that is now an instance of `t` (every token equal to
+  // or matched by t's) is retired: it takes t's text (a refinement: all its lines are instances
+  // of it) and leaves its length bucket and the cache, so it takes no more lines.
   std::vector<uint32_t> drop;
   auto& bucket = by_length_[t.hashes.size()];
   for (size_t b = 0; b < bucket.size();) {
     const uint32_t other = bucket[b];
-    const LogTemplate& f = slots_[other].t;
+    LogTemplate& f = slots_[other].t;
     bool started = false;
-    for (const auto& [pos, hash] : released) started = started || f.hashes[pos] == hash;
-    bool instance = started && other != s;
+    for (const auto& [pos, hash] : released) {
+      started = started || f.hashes[pos] == hash || f.kinds[pos] == 2;
+    }
+    bool instance = started && f.id > t.id;
     for (size_t j = 0; instance && j < f.tokens.size(); ++j) {
       instance = t.kinds[j] == 2 || t.hashes[j] == f.hashes[j] ||
                  (t.kinds[j] == 1 && TokenMatches(t.tokens[j], f.tokens[j]));
@@ -175,11 +179,34 @@ void TemplateMiner::ReleaseRefused(uint32_t s) {
       ++b;
       continue;
     }
+    f.refused.clear();
+    t.retired.push_back(f.id);
+    t.retired.insert(t.retired.end(), f.retired.begin(), f.retired.end());
+    f.retired.clear();
     drop.push_back(other);
     bucket[b] = bucket.back();
     bucket.pop_back();
   }
   if (!drop.empty()) CacheDropSlots(drop);
+}
+
+void TemplateMiner::RefineRetired(LogTemplate* t) {
+  size_t kept = 0;
+  for (uint32_t id : t->retired) {
+    auto it = id_to_slot_.find(id);
+    if (it == id_to_slot_.end()) continue;  // evicted
+    LogTemplate& f = slots_[it->second].t;
+    if (f.hashes != t->hashes) {
+      f.tokens = t->tokens;
+      f.hashes = t->hashes;
+      f.kinds = t->kinds;
+      RebuildText(&f);
+      ++f.refinements;
+      ++stats_.refinements;
+    }
+    t->retired[kept++] = id;
+  }
+  t->retired.resize(kept);
 }
 
 void TemplateMiner::CacheDropSlots(const std::vector<uint32_t>& slots) {
@@ -414,6 +441,7 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     if (changed) {
       RebuildText(&t);
       ReleaseRefused(best);
+      RefineRetired(&t);
       ++t.refinements;
       ++stats_.refinements;
       r.refined = true;
@@ -515,6 +543,8 @@ void TemplateMiner::SaveState(std::string* out) const {
       w.PutVarint(pos);
       w.PutU64(hash);
     }
+    w.PutVarint(t.retired.size());
+    for (uint32_t id : t.retired) w.PutU32(id);
   }
   w.PutVarint(free_slots_.size());
   for (uint32_t f : free_slots_) w.PutU32(f);
@@ -613,6 +643,18 @@ Status TemplateMiner::RestoreState(std::string_view in) {
         return Status::Corruption("miner state: refused word at a bad position");
       }
       pos = static_cast<uint32_t>(p);
+    }
+    uint64_t nretired = 0;
+    BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&nretired, "retired_count"));
+    if (nretired > r.remaining() / 4) {
+      return Status::Corruption("miner state: retired template count too large");
+    }
+    t.retired.resize(nretired);
+    for (uint32_t& id : t.retired) {
+      BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&id, "retired_id"));
+      if (id <= t.id || id >= m.next_id_) {
+        return Status::Corruption("miner state: bad retired template id");
+      }
     }
     m.RebuildText(&t);
     if (!m.id_to_slot_.emplace(t.id, static_cast<uint32_t>(i)).second) {

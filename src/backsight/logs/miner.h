@@ -23,8 +23,10 @@
 //      met it at one position (a user, host or program name: a value written without digits),
 //      that position is a variable after all, and the line that brings the last of them joins
 //      and refines the template. A template that a refused word started and that is now an
-//      instance of the refined one is retired: it keeps its id, text and lines (Find, Templates)
-//      but takes no more lines, so later lines of that word join the refined template.
+//      instance of the refined one is retired into it: it keeps its id and count (Find,
+//      Templates) but takes no more lines, so later lines of that word join the refined template,
+//      and its text follows that template's text from then on (lines grouped by text are
+//      together).
 //   5. When tokens differ, the merge is character-level (`rhost=a.com` + `rhost=b.org` ->
 //      `rhost=<*>`), keeping common prefixes/suffixes that end/start at a delimiter.
 // Lines are processed once, in arrival order. When a line joins a template and differs from it in
@@ -99,6 +101,9 @@ struct LogTemplate {
   /// Words the lock refused, as (position, HashBytes of the masked word): at most
   /// lock_opens_at - 1 per position, dropped when the position becomes a variable.
   std::vector<std::pair<uint32_t, uint64_t>> refused;
+  /// Ids of the templates retired into this one (younger, started by refused words); they take
+  /// this template's text at each of its refinements and no lines of their own.
+  std::vector<uint32_t> retired;
 };
 
 /// The outcome of Add for one line.
@@ -186,6 +191,9 @@ class TemplateMiner {
   // position) that are now instances of `s`: out of their length bucket and the cache, so their
   // later lines join `s`.
   void ReleaseRefused(uint32_t s);
+  // Gives the live templates retired into `t` t's tokens and text (a refinement of each);
+  // forgets the evicted ones.
+  void RefineRetired(LogTemplate* t);
   // Removes the cache entries that point to any slot in `slots`.
   void CacheDropSlots(const std::vector<uint32_t>& slots);
   void Touch(uint32_t s);
