@@ -383,6 +383,13 @@ TEST(MinerTest, RestoreRejectsBadBytesAndKeepsState) {
   bad[0] ^= 0xFF;
   EXPECT_FALSE(b.RestoreState(bad).ok());
   EXPECT_FALSE(b.RestoreState(state + "x").ok());
+  // A version-1 state (before the lock's refused words were saved) is refused by name.
+  std::string v1 = state;
+  v1[4] = 1;
+  const Status old_version = b.RestoreState(v1);
+  EXPECT_EQ(old_version.code(), Status::Code::kCorruption);
+  EXPECT_NE(old_version.ToString().find("unsupported version 1"), std::string::npos)
+      << old_version.ToString();
   ASSERT_EQ(b.num_templates(), 1u);
   EXPECT_EQ(b.Templates()[0]->text, "something else entirely");
 }
