@@ -119,7 +119,8 @@ bool TemplateMiner::ConstantConflict(const LogTemplate& t, size_t end) const {
 }
 
 bool TemplateMiner::LockRefuses(uint32_t s) {
-  LogTemplate& t = slots_[s].t;
+  const LogTemplate& t = slots_[s].t;
+  std::vector<std::pair<uint32_t, uint64_t>>& refused = slots_[s].refused;
   const size_t n = t.hashes.size();
   conflicts_.clear();
   for (size_t i = 0; i < n; ++i) {
@@ -132,31 +133,32 @@ bool TemplateMiner::LockRefuses(uint32_t s) {
   bool opens = true;
   for (uint32_t i : conflicts_) {
     uint32_t others = 0;
-    for (const auto& [pos, hash] : t.refused) others += pos == i && hash != line_hashes_[i];
+    for (const auto& [pos, hash] : refused) others += pos == i && hash != line_hashes_[i];
     if (others + 1 < k) opens = false;
   }
   if (opens) return false;
   for (uint32_t i : conflicts_) {
     uint32_t at = 0;
     bool known = false;
-    for (const auto& [pos, hash] : t.refused) {
+    for (const auto& [pos, hash] : refused) {
       if (pos != i) continue;
       ++at;
       known = known || hash == line_hashes_[i];
     }
-    if (!known && at + 1 < k) t.refused.emplace_back(i, line_hashes_[i]);
+    if (!known && at + 1 < k) refused.emplace_back(i, line_hashes_[i]);
   }
   return true;
 }
 
 void TemplateMiner::ReleaseRefused(uint32_t s) {
-  LogTemplate& t = slots_[s].t;
-  if (t.refused.empty()) return;
+  Slot& x = slots_[s];
+  const LogTemplate& t = x.t;
+  if (x.refused.empty()) return;
   std::vector<std::pair<uint32_t, uint64_t>> released;
   std::vector<std::pair<uint32_t, uint64_t>> kept;
-  for (const auto& r : t.refused) (t.kinds[r.first] == 0 ? kept : released).push_back(r);
+  for (const auto& r : x.refused) (t.kinds[r.first] == 0 ? kept : released).push_back(r);
   if (released.empty()) return;
-  t.refused = std::move(kept);
+  x.refused = std::move(kept);
   // A younger template that a released word started (it holds that word, or a variable since
   // it took others, at that position) and that is now an instance of `t` (every token equal to
   // or matched by t's) is retired: it takes t's text (a refinement: all its lines are instances
@@ -165,7 +167,8 @@ void TemplateMiner::ReleaseRefused(uint32_t s) {
   auto& bucket = by_length_[t.hashes.size()];
   for (size_t b = 0; b < bucket.size();) {
     const uint32_t other = bucket[b];
-    LogTemplate& f = slots_[other].t;
+    Slot& y = slots_[other];
+    const LogTemplate& f = y.t;
     bool started = false;
     for (const auto& [pos, hash] : released) {
       started = started || f.hashes[pos] == hash || f.kinds[pos] == 2;
@@ -179,10 +182,10 @@ void TemplateMiner::ReleaseRefused(uint32_t s) {
       ++b;
       continue;
     }
-    f.refused.clear();
-    t.retired.push_back(f.id);
-    t.retired.insert(t.retired.end(), f.retired.begin(), f.retired.end());
-    f.retired.clear();
+    y.refused.clear();
+    x.retired.push_back(f.id);
+    x.retired.insert(x.retired.end(), y.retired.begin(), y.retired.end());
+    y.retired.clear();
     drop.push_back(other);
     bucket[b] = bucket.back();
     bucket.pop_back();
@@ -190,9 +193,11 @@ void TemplateMiner::ReleaseRefused(uint32_t s) {
   if (!drop.empty()) CacheDropSlots(drop);
 }
 
-void TemplateMiner::RefineRetired(LogTemplate* t) {
+void TemplateMiner::RefineRetired(uint32_t s) {
+  const LogTemplate* t = &slots_[s].t;
+  std::vector<uint32_t>& retired = slots_[s].retired;
   size_t kept = 0;
-  for (uint32_t id : t->retired) {
+  for (uint32_t id : retired) {
     auto it = id_to_slot_.find(id);
     if (it == id_to_slot_.end()) continue;  // evicted
     LogTemplate& f = slots_[it->second].t;
@@ -204,9 +209,9 @@ void TemplateMiner::RefineRetired(LogTemplate* t) {
       ++f.refinements;
       ++stats_.refinements;
     }
-    t->retired[kept++] = id;
+    retired[kept++] = id;
   }
-  t->retired.resize(kept);
+  retired.resize(kept);
 }
 
 void TemplateMiner::CacheDropSlots(const std::vector<uint32_t>& slots) {
@@ -330,6 +335,8 @@ uint32_t TemplateMiner::Evict() {
   id_to_slot_.erase(id);
   x.alive = false;
   x.t = LogTemplate();
+  x.refused.clear();
+  x.retired.clear();
   free_slots_.push_back(s);
   --live_;
   ++stats_.evictions;
@@ -441,7 +448,7 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     if (changed) {
       RebuildText(&t);
       ReleaseRefused(best);
-      RefineRetired(&t);
+      RefineRetired(best);
       ++t.refinements;
       ++stats_.refinements;
       r.refined = true;
@@ -538,13 +545,13 @@ void TemplateMiner::SaveState(std::string* out) const {
     w.PutU64(t.last_line);
     w.PutU32(t.refinements);
     w.PutString(t.example);
-    w.PutVarint(t.refused.size());
-    for (const auto& [pos, hash] : t.refused) {
+    w.PutVarint(x.refused.size());
+    for (const auto& [pos, hash] : x.refused) {
       w.PutVarint(pos);
       w.PutU64(hash);
     }
-    w.PutVarint(t.retired.size());
-    for (uint32_t id : t.retired) w.PutU32(id);
+    w.PutVarint(x.retired.size());
+    for (uint32_t id : x.retired) w.PutU32(id);
   }
   w.PutVarint(free_slots_.size());
   for (uint32_t f : free_slots_) w.PutU32(f);
@@ -634,8 +641,8 @@ Status TemplateMiner::RestoreState(std::string_view in) {
     if (nrefused > r.remaining() / 9 || nrefused > ntok * uint64_t{m.options_.lock_opens_at}) {
       return Status::Corruption("miner state: refused word count too large");
     }
-    t.refused.resize(nrefused);
-    for (auto& [pos, hash] : t.refused) {
+    x.refused.resize(nrefused);
+    for (auto& [pos, hash] : x.refused) {
       uint64_t p = 0;
       BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&p, "refused_position"));
       BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&hash, "refused_hash"));
@@ -649,8 +656,8 @@ Status TemplateMiner::RestoreState(std::string_view in) {
     if (nretired > r.remaining() / 4) {
       return Status::Corruption("miner state: retired template count too large");
     }
-    t.retired.resize(nretired);
-    for (uint32_t& id : t.retired) {
+    x.retired.resize(nretired);
+    for (uint32_t& id : x.retired) {
       BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&id, "retired_id"));
       if (id <= t.id || id >= m.next_id_) {
         return Status::Corruption("miner state: bad retired template id");

@@ -98,12 +98,6 @@ struct LogTemplate {
   uint64_t last_line = 0;           ///< Index of the latest line.
   uint32_t refinements = 0;         ///< Times the text was generalised.
   std::string example;              ///< First line's content (truncated to example_bytes).
-  /// Words the lock refused, as (position, HashBytes of the masked word): at most
-  /// lock_opens_at - 1 per position, dropped when the position becomes a variable.
-  std::vector<std::pair<uint32_t, uint64_t>> refused;
-  /// Ids of the templates retired into this one (younger, started by refused words); they take
-  /// this template's text at each of its refinements and no lines of their own.
-  std::vector<uint32_t> retired;
 };
 
 /// The outcome of Add for one line.
@@ -159,6 +153,13 @@ class TemplateMiner {
     bool alive = false;
     uint32_t lru_prev = kNone;
     uint32_t lru_next = kNone;
+    // Words the lock refused, as (position, HashBytes of the masked word): at most
+    // lock_opens_at - 1 per position, dropped when the position becomes a variable. Kept out of
+    // LogTemplate, after the fields every cache hit touches.
+    std::vector<std::pair<uint32_t, uint64_t>> refused;
+    // Ids of the templates retired into this one (younger, started by refused words); they take
+    // this template's text at each of its refinements and no lines of their own.
+    std::vector<uint32_t> retired;
   };
   static constexpr uint32_t kNone = 0xFFFFFFFFu;
 
@@ -191,9 +192,9 @@ class TemplateMiner {
   // position) that are now instances of `s`: out of their length bucket and the cache, so their
   // later lines join `s`.
   void ReleaseRefused(uint32_t s);
-  // Gives the live templates retired into `t` t's tokens and text (a refinement of each);
-  // forgets the evicted ones.
-  void RefineRetired(LogTemplate* t);
+  // Gives the live templates retired into the template in slot `s` its tokens and text (a
+  // refinement of each); forgets the evicted ones.
+  void RefineRetired(uint32_t s);
   // Removes the cache entries that point to any slot in `slots`.
   void CacheDropSlots(const std::vector<uint32_t>& slots);
   void Touch(uint32_t s);
