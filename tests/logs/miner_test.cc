@@ -148,6 +148,111 @@ TEST(MinerTest, DifferentKeywordsStayApartAfterLongRuns) {
   EXPECT_TRUE(post.created);
 }
 
+// Values written in letters (user, host, program names) that first vary only after the template
+// is locked (> lock_after lines with one value). `line(word, i)` makes the i-th line with `word`.
+// The first other word is refused (it may be another event: `opened` / `closed`); the second
+// other word at the same place opens the position, and later lines of the refused word join too.
+template <typename F>
+void ExpectLetterValueOpensLock(F line, const std::string& first, const std::string& refused,
+                                const std::vector<std::string>& later,
+                                const std::string& expected_text) {
+  SCOPED_TRACE(expected_text);
+  TemplateMiner m;
+  const uint32_t id = m.Add(line(first, 0)).template_id;
+  for (int i = 1; i < 30; ++i) ASSERT_EQ(m.Add(line(first, i)).template_id, id) << line(first, i);
+  const ParseResult fork = m.Add(line(refused, 30));
+  EXPECT_NE(fork.template_id, id);
+  EXPECT_TRUE(fork.created);
+  for (size_t k = 0; k < later.size(); ++k) {
+    const ParseResult r = m.Add(line(later[k], 31 + static_cast<int>(k)));
+    EXPECT_EQ(r.template_id, id) << line(later[k], 31);
+    EXPECT_FALSE(r.created);
+  }
+  EXPECT_EQ(m.Find(id)->text, expected_text);
+  // The template the refused word started is retired with the same text (so grouping lines by
+  // text puts them together), and its later lines (even one already seen, masked alike) join.
+  EXPECT_EQ(m.Find(fork.template_id)->text, expected_text);
+  EXPECT_EQ(m.Add(line(refused, 30)).template_id, id);
+  EXPECT_EQ(m.Add(line(refused, 99)).template_id, id);
+  EXPECT_EQ(m.Add(line(first, 100)).template_id, id);
+}
+
+TEST(MinerTest, LockOpensForSshUserNames) {
+  ExpectLetterValueOpensLock(
+      [](const std::string& user, int i) {
+        return "Accepted publickey for " + user + " from 10.0.3." + std::to_string(i % 200) +
+               " port " + std::to_string(40000 + i) + " ssh2";
+      },
+      "deploy", "alice", {"bob", "carol", "git"},
+      "Accepted publickey for <*> from <*> port <*> ssh2");
+}
+
+TEST(MinerTest, LockOpensForCronSessionUsers) {
+  ExpectLetterValueOpensLock(
+      [](const std::string& user, int) {
+        return "pam_unix(cron:session): session opened for user " + user + " by (uid=0)";
+      },
+      "backup", "www", {"postgres", "nobody"},
+      "pam_unix(cron:session): session opened for user <*> by (uid=<*>)");
+}
+
+TEST(MinerTest, LockOpensForHostNamesWithoutDigits) {
+  ExpectLetterValueOpensLock(
+      [](const std::string& host, int i) {
+        return "upstream timed out after " + std::to_string(1000 + i) +
+               " ms while connecting to upstream " + host + " for request GET";
+      },
+      "api.internal", "auth.internal", {"billing.internal", "search.example.com"},
+      "upstream timed out after <*> ms while connecting to upstream <*> for request GET");
+}
+
+TEST(MinerTest, LockOpensForKernelProgramNames) {
+  ExpectLetterValueOpensLock(
+      [](const std::string& prog, int i) {
+        return "Out of memory: Killed process " + std::to_string(3000 + i) + " (" + prog +
+               ") total-vm:" + std::to_string(100000 + i) +
+               "kB, anon-rss:" + std::to_string(5000 + i) + "kB";
+      },
+      "java", "postgres", {"chrome", "python"},
+      "Out of memory: Killed process <*> (<*>) total-vm:<*>, anon-rss:<*>");
+}
+
+TEST(MinerTest, LockOpensForSyslogProgramNames) {
+  ExpectLetterValueOpensLock(
+      [](const std::string& prog, int i) {
+        return "Reloaded configuration of " + prog + " service for session " + std::to_string(i);
+      },
+      "cron", "rsyslog", {"dbus", "udev"}, "Reloaded configuration of <*> service for session <*>");
+}
+
+// A lock that gives way at one position stays at the others: a line that also differs from the
+// template in another locked word is still another event.
+TEST(MinerTest, LockOpensOnlyWhereWordsVaried) {
+  TemplateMiner m;
+  auto line = [](const std::string& user, const std::string& verb) {
+    return "session " + verb + " for user " + user + " on console";
+  };
+  const uint32_t id = m.Add(line("deploy", "opened")).template_id;
+  for (int i = 0; i < 30; ++i) ASSERT_EQ(m.Add(line("deploy", "opened")).template_id, id);
+  EXPECT_NE(m.Add(line("alice", "opened")).template_id, id);  // refused
+  EXPECT_NE(m.Add(line("bob", "closed")).template_id, id);    // `closed` was never seen there
+  EXPECT_EQ(m.Add(line("carol", "opened")).template_id, id);  // opens the user position
+  EXPECT_EQ(m.Find(id)->text, "session opened for user <*> on console");
+  EXPECT_NE(m.Add(line("dave", "closed")).template_id, id);
+}
+
+TEST(MinerTest, LockOpensAtZeroNeverGivesWay) {
+  MinerOptions o;
+  o.lock_opens_at = 0;
+  TemplateMiner m(o);
+  const uint32_t id = m.Add("session opened for user deploy on console").template_id;
+  for (int i = 0; i < 30; ++i) m.Add("session opened for user deploy on console");
+  for (const char* u : {"alice", "bob", "carol"}) {
+    EXPECT_NE(m.Add(std::string("session opened for user ") + u + " on console").template_id, id);
+  }
+  EXPECT_EQ(m.Find(id)->text, "session opened for user deploy on console");
+}
+
 TEST(MinerTest, ValueChangeClassifiesTokens) {
   EXPECT_TRUE(IsValueChange("Mon", "Tue"));
   EXPECT_TRUE(IsValueChange("(Dec", "(January"));
@@ -231,6 +336,38 @@ TEST(MinerTest, SaveRestoreIsExact) {
   EXPECT_TRUE(end_a == end_b);
 }
 
+// The lock's refused words and retired templates are part of the state: a miner restored between
+// the refused word and the one that opens the lock (or after it) goes on exactly as the original.
+TEST(MinerTest, SaveRestoreKeepsRefusedWordsAndRetiredTemplates) {
+  auto line = [](const std::string& user, int i) {
+    return "session opened for user " + user + " from port " + std::to_string(i);
+  };
+  TemplateMiner a;
+  for (int i = 0; i < 30; ++i) a.Add(line("deploy", i));
+  const uint32_t alice = a.Add(line("alice", 0)).template_id;
+  std::string refused_state;
+  a.SaveState(&refused_state);
+  TemplateMiner b;
+  ASSERT_TRUE(b.RestoreState(refused_state).ok());
+  const ParseResult opens_a = a.Add(line("bob", 1));
+  const ParseResult opens_b = b.Add(line("bob", 1));
+  EXPECT_EQ(opens_a.template_id, opens_b.template_id);
+  EXPECT_TRUE(opens_b.refined);  // without the refused word, bob would start a template
+  std::string retired_state;
+  b.SaveState(&retired_state);
+  TemplateMiner c;
+  ASSERT_TRUE(c.RestoreState(retired_state).ok());
+  for (TemplateMiner* m : {&a, &b, &c}) {
+    EXPECT_EQ(m->Add(line("alice", 2)).template_id, opens_a.template_id);
+    ASSERT_NE(m->Find(alice), nullptr);  // retired, still known by its id, with the new text
+    EXPECT_EQ(m->Find(alice)->text, "session opened for user <*> from port <*>");
+  }
+  std::string end_a, end_c;
+  a.SaveState(&end_a);
+  c.SaveState(&end_c);
+  EXPECT_TRUE(end_a == end_c);
+}
+
 TEST(MinerTest, RestoreRejectsBadBytesAndKeepsState) {
   TemplateMiner a;
   a.Add("hello world 1");
@@ -246,6 +383,13 @@ TEST(MinerTest, RestoreRejectsBadBytesAndKeepsState) {
   bad[0] ^= 0xFF;
   EXPECT_FALSE(b.RestoreState(bad).ok());
   EXPECT_FALSE(b.RestoreState(state + "x").ok());
+  // A version-1 state (before the lock's refused words were saved) is refused by name.
+  std::string v1 = state;
+  v1[4] = 1;
+  const Status old_version = b.RestoreState(v1);
+  EXPECT_EQ(old_version.code(), Status::Code::kCorruption);
+  EXPECT_NE(old_version.ToString().find("unsupported version 1"), std::string::npos)
+      << old_version.ToString();
   ASSERT_EQ(b.num_templates(), 1u);
   EXPECT_EQ(b.Templates()[0]->text, "something else entirely");
 }
