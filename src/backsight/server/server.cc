@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "backsight/server/http_status.h"
+#include "backsight/server/metric_model.h"
 
 namespace backsight::server {
 namespace {
@@ -85,7 +86,7 @@ Status Server::Start() {
   eo.max_series = cfg_.max_series;
   eo.queue_max_samples = cfg_.queue_max_samples;
   eo.stale_after_ms = cfg_.series_stale_after_ms;
-  eo.counters_as_rates = cfg_.counters_as_rates;
+  eo.model_factory = MakeMetricModelFactory(cfg_.counters_as_rates);
   engine_ = std::make_unique<Engine>(eo, tracker_.get());
   engine_->SetWal(wal_.get());
   if (store_) BACKSIGHT_RETURN_IF_ERROR(RestoreStates());
