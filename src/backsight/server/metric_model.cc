@@ -18,7 +18,9 @@ constexpr std::string_view kTotalSuffix = "_total";
 
 class MetricModel final : public stream::Model {
  public:
-  explicit MetricModel(bool counter) : counter_(counter), det_(detect::MakeDefaultDetector()) {}
+  explicit MetricModel(bool counter) : counter_(counter), det_(detect::MakeDefaultDetector()) {
+    hot_state_ = det_.get();
+  }
 
   Status Update(TimestampNs ts, double value, stream::ModelOutput* out) override {
     if (counter_ && !rate_.Update(ts, value, &value)) {
@@ -65,6 +67,7 @@ class MetricModel final : public stream::Model {
     }
     counter_ = counter;
     det_ = std::move(det);
+    hot_state_ = det_.get();
     rate_ = rate;
     return Status::OK();
   }

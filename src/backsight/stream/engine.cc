@@ -58,7 +58,7 @@ struct Engine::Series {
   TimestampNs episode_start_ts = 0;
   double episode_peak = 0;
   int64_t last_seen_wall_ns = 0;
-  bool warming_up = true;  // counted in warming_ until the detector's warm-up is over
+  bool warming_up = true;  // counted in warming_ until the model's warm-up is over
   // Replayed samples at or before this are already in the restored state (see ReplayWal).
   TimestampNs replay_floor_ts = std::numeric_limits<TimestampNs>::min();
 };
@@ -290,7 +290,7 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
   {
     std::lock_guard<std::mutex> lock(shard->mu);
     // Pass 1: resolve known series with prefetching, so the cache misses of the index, the
-    // series and its detector overlap instead of being paid one after the other.
+    // series and its model state overlap instead of being paid one after the other.
     thread_local std::vector<Series*> resolved;
     const size_t n_items = batch.items.size();
     resolved.assign(n_items, nullptr);
@@ -310,6 +310,10 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
       const Item& item = batch.items[k];
       if (k + 4 < n_items && resolved[k + 4] != nullptr) {
         __builtin_prefetch(resolved[k + 4]->model.get());
+      }
+      // Two keys ahead the model is (likely) in cache: fetch what its Update reads first.
+      if (k + 2 < n_items && resolved[k + 2] != nullptr) {
+        __builtin_prefetch(resolved[k + 2]->model->hot_state());
       }
       Series* s = resolved[k] != nullptr ? resolved[k] : FindOrCreate(shard, batch, item, now);
       if (s == nullptr) {
@@ -412,7 +416,7 @@ void Engine::EvictStale(Shard* shard, int64_t now) {
 // 4 in_episode), i64 last_ts, f64 last_value, last result (f64 raw_score, f64 anomaly_score,
 // f64 likelihood, u8 flags: 1 is_anomaly, 2 warming_up; f64 yhat, f64 yhat_lower, f64 yhat_upper),
 // i64 episode_start_ts, f64 episode_peak, string model_state (Model::SaveState).
-// Version 1 had flag bit 1 = counter and, instead of model_state, the detector state string
+// Version 1 had flag bit 0 = counter and, instead of model_state, the detector state string
 // followed by the CounterRate state for counters; it is read by rewriting those into the metric
 // model's state (server/metric_model.cc), the only model that existed then.
 void Engine::SaveSeries(const Series& s, std::string* out) {

@@ -62,6 +62,14 @@ class Model {
   /// Timestamp of the newest sample held beyond the last scored one (a counter's previous
   /// reading), or the minimum when none: WAL replay skips samples up to it after a restore.
   virtual TimestampNs held_until_ts() const { return std::numeric_limits<TimestampNs>::min(); }
+
+  /// Memory the next Update reads first when the model keeps it out of line (e.g. a detector
+  /// held by pointer), or null. The engine prefetches it a few keys ahead so that cache miss
+  /// overlaps others; non-virtual, so reading it costs no miss of its own.
+  const void* hot_state() const { return hot_state_; }
+
+ protected:
+  const void* hot_state_ = nullptr;  ///< set by models with out-of-line state
 };
 
 /// Makes the model of a new key. Called from worker threads: must be thread-safe.
