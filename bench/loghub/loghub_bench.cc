@@ -21,7 +21,7 @@
 //                       turns the user names that Loghub-2.0's US rule masks into plain words
 //                       (the ground truth has `<*>` there either way).
 //   --bucket-seconds S, --warmup-lines N   override LogAnomalyOptions for the BGL part
-//   --threshold X, --prefix N, --lock N, --lock-opens-at K
+//   --threshold X, --prefix N, --lock N, --lock-opens-at K, --prefix-opens-at K
 //                       override MinerOptions (ablation only; the defaults are the reported
 //                       configuration)
 #include <sys/resource.h>
@@ -143,6 +143,8 @@ int main(int argc, char** argv) {
       opts.lock_after = std::atoi(argv[++i]);
     else if (a == "--lock-opens-at" && i + 1 < argc)
       opts.lock_opens_at = std::atoi(argv[++i]);
+    else if (a == "--prefix-opens-at" && i + 1 < argc)
+      opts.prefix_opens_at = std::atoi(argv[++i]);
     else if (a == "--bucket-seconds" && i + 1 < argc)
       aopts.bucket_ns = std::atoll(argv[++i]) * backsight::kNanosPerSecond;
     else if (a == "--warmup-lines" && i + 1 < argc)
@@ -168,12 +170,12 @@ int main(int argc, char** argv) {
       bad_args = true;
     }
     if (bad_args) {
-      std::fprintf(
-          stderr,
-          "usage: %s [--data DIR] [--lines N] [--show-errors DATASET] [--threshold X] "
-          "[--prefix N] [--lock N] [--lock-opens-at K] [--bucket-seconds S] [--warmup-lines N] "
-          "[--order original|reversed|shuffled] [--seed N] [--rename WORD=NEW]\n",
-          argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--data DIR] [--lines N] [--show-errors DATASET] [--threshold X] "
+                   "[--prefix N] [--lock N] [--lock-opens-at K] [--prefix-opens-at K] "
+                   "[--bucket-seconds S] [--warmup-lines N] "
+                   "[--order original|reversed|shuffled] [--seed N] [--rename WORD=NEW]\n",
+                   argv[0]);
       return 2;
     }
   }
