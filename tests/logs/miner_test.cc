@@ -498,6 +498,36 @@ TEST(MinerTest, SaveRestoreKeepsRefusedWordsAndRetiredTemplates) {
   EXPECT_TRUE(end_a == end_c);
 }
 
+// Words the prefix rule refused are part of the state: a miner restored one word before the
+// leading position gives way goes on exactly as the original, and its option is kept.
+TEST(MinerTest, SaveRestoreKeepsPrefixRefusedWords) {
+  auto line = [](int prog, int i) {
+    return "prog" + std::string(1, static_cast<char>('a' + prog)) + ".exe - " + std::to_string(i) +
+           " open through proxy HTTPS";
+  };
+  MinerOptions o;
+  o.prefix_opens_at = 4;
+  TemplateMiner a(o);
+  const uint32_t first = a.Add(line(0, 0)).template_id;
+  for (int p = 1; p < 4; ++p) EXPECT_NE(a.Add(line(p, p)).template_id, first);
+  std::string state;
+  a.SaveState(&state);
+  TemplateMiner b;  // default options: the state's option replaces them
+  ASSERT_TRUE(b.RestoreState(state).ok());
+  EXPECT_EQ(b.options().prefix_opens_at, 4u);
+  for (TemplateMiner* m : {&a, &b}) {
+    const ParseResult r = m->Add(line(4, 9));  // the 4th different word: the position opens
+    EXPECT_EQ(r.template_id, first);
+    EXPECT_TRUE(r.refined);
+    EXPECT_EQ(m->Find(first)->text, "<*> - <*> open through proxy HTTPS");
+    EXPECT_EQ(m->Add(line(2, 10)).template_id, first);  // a refused word's template is retired
+  }
+  std::string end_a, end_b;
+  a.SaveState(&end_a);
+  b.SaveState(&end_b);
+  EXPECT_TRUE(end_a == end_b);
+}
+
 TEST(MinerTest, RestoreRejectsBadBytesAndKeepsState) {
   TemplateMiner a;
   a.Add("hello world 1");
@@ -513,13 +543,17 @@ TEST(MinerTest, RestoreRejectsBadBytesAndKeepsState) {
   bad[0] ^= 0xFF;
   EXPECT_FALSE(b.RestoreState(bad).ok());
   EXPECT_FALSE(b.RestoreState(state + "x").ok());
-  // A version-1 state (before the lock's refused words were saved) is refused by name.
-  std::string v1 = state;
-  v1[4] = 1;
-  const Status old_version = b.RestoreState(v1);
-  EXPECT_EQ(old_version.code(), Status::Code::kCorruption);
-  EXPECT_NE(old_version.ToString().find("unsupported version 1"), std::string::npos)
-      << old_version.ToString();
+  // Version-1 (before the lock's refused words were saved) and version-2 (before
+  // prefix_opens_at) states are refused by name.
+  for (char version : {1, 2}) {
+    std::string old = state;
+    old[4] = version;
+    const Status old_version = b.RestoreState(old);
+    EXPECT_EQ(old_version.code(), Status::Code::kCorruption);
+    EXPECT_NE(old_version.ToString().find("unsupported version " + std::to_string(version)),
+              std::string::npos)
+        << old_version.ToString();
+  }
   ASSERT_EQ(b.num_templates(), 1u);
   EXPECT_EQ(b.Templates()[0]->text, "something else entirely");
 }

@@ -12,7 +12,10 @@
 //      of positions where template and line agree on a constant, counted over positions that are
 //      not variables in both (Drain counts over all positions, which under-merges masked lines);
 //      ties go to the lowest template id, so results never depend on container order. As in
-//      Drain's prefix tree, the first `prefix_tokens` tokens must agree when both are constants.
+//      Drain's prefix tree, the first `prefix_tokens` tokens must agree when both are constants,
+//      until `prefix_opens_at` different words have met a template there with the same rest of
+//      line (a program or user name leading the message); then that position is a variable, as
+//      with the lock below.
 //   4. Long-lived constants are locked (the frequency intuition of Brain, Yu et al. 2023): once a
 //      template has `lock_after` lines, a line that differs from it in a constant word at a
 //      position that never varied does not join it (it starts a new template instead). A slowly
