@@ -15,6 +15,9 @@ constexpr uint32_t kStateMagic = 0x4D4C5342;  // "BSLM"
 // 3: MinerOptions::prefix_opens_at (refused words at the first prefix_tokens positions).
 constexpr uint32_t kStateVersion = 3;
 constexpr uint32_t kEmptySlot = 0xFFFFFFFFu;
+// Slack, far above double rounding on counts <= max_tokens, in the early stop of the similarity
+// scan.
+constexpr double kSimilarityMargin = 1e-9;
 constexpr uint64_t kEmptyValue = ~0ull;
 inline uint64_t CacheValue(uint32_t id, uint32_t slot) { return (uint64_t{id} << 32) | slot; }
 
@@ -424,9 +427,13 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     // both. A position where the two differ only in a value (IsValueChange: a day or month name,
     // a version, a key's value) counts as a variable, as it would once merged, but only when the
     // line agrees with the template on some constant: a value is known by the words around it.
+    // The scan stops once the constants still to come could not lift the similarity to the
+    // threshold (the margin keeps rounding from stopping a candidate that would reach it).
+    const double th_sim = options_.similarity_threshold;
     int eq = 0;
     int denom = 0;
     int values = 0;
+    bool hopeless = false;
     for (size_t i = 0; i < n; ++i) {
       const uint64_t th = t.hashes[i];
       const uint64_t lh = line_hashes_[i];
@@ -444,7 +451,13 @@ ParseResult TemplateMiner::Add(std::string_view content) {
         continue;
       }
       ++denom;
+      const double best_eq = eq + static_cast<double>(n - i - 1);
+      if (best_eq * (1 - th_sim) < th_sim * (denom - eq) - kSimilarityMargin) {
+        hopeless = true;
+        break;
+      }
     }
+    if (hopeless) continue;
     double sim = denom == 0 ? (values > 0 && eq == 0 ? 0.0 : 1.0) : static_cast<double>(eq) / denom;
     // Only a candidate that would win is checked further (same outcome, fewer calls).
     if (sim < options_.similarity_threshold) continue;
