@@ -467,7 +467,7 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     // (the day, the month, a version) looks locked the same way until it changes; it is told
     // apart by the tokens themselves (IsValueChange) and releases the lock instead of forking the
     // template, whatever its age. A value written in letters is told apart by repetition: the
-    // lock_opens_at-th different word at one position opens it (LockRefuses).
+    // lock_opens_at-th different word at one position opens it (Refuses).
     // Drain's prefix tree: the leading constants must agree, except where only a value differs
     // (Drain sends tokens with digits down its `<*>` branch for the same reason) or where so many
     // different words met the template there with the same rest of line that the position is a
