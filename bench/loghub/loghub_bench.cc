@@ -20,8 +20,12 @@
 //                       the masker does not know: `--rename root=operator --rename admin=guest`
 //                       turns the user names that Loghub-2.0's US rule masks into plain words
 //                       (the ground truth has `<*>` there either way).
+//   --lead-with FIELD   write the value of header field FIELD (e.g. Component) in front of each
+//                       message, `VALUE - message`, and `<*> - ` in front of its true template: a
+//                       stand-in for logs whose program, class or host name leads the message
+//                       (datasets without that field are left as they are)
 //   --bucket-seconds S, --warmup-lines N   override LogAnomalyOptions for the BGL part
-//   --threshold X, --prefix N, --lock N, --lock-opens-at K
+//   --threshold X, --prefix N, --lock N, --lock-opens-at K, --prefix-opens-at K
 //                       override MinerOptions (ablation only; the defaults are the reported
 //                       configuration)
 #include <sys/resource.h>
@@ -124,6 +128,7 @@ int main(int argc, char** argv) {
   LogAnomalyOptions aopts;
   LineOrder order = LineOrder::kOriginal;
   std::string order_name = "original";
+  std::string lead_with;
   uint64_t seed = 1;
   std::vector<std::pair<std::string, std::string>> renames;
   bool bad_args = false;
@@ -143,6 +148,10 @@ int main(int argc, char** argv) {
       opts.lock_after = std::atoi(argv[++i]);
     else if (a == "--lock-opens-at" && i + 1 < argc)
       opts.lock_opens_at = std::atoi(argv[++i]);
+    else if (a == "--lead-with" && i + 1 < argc)
+      lead_with = argv[++i];
+    else if (a == "--prefix-opens-at" && i + 1 < argc)
+      opts.prefix_opens_at = std::atoi(argv[++i]);
     else if (a == "--bucket-seconds" && i + 1 < argc)
       aopts.bucket_ns = std::atoll(argv[++i]) * backsight::kNanosPerSecond;
     else if (a == "--warmup-lines" && i + 1 < argc)
@@ -168,12 +177,13 @@ int main(int argc, char** argv) {
       bad_args = true;
     }
     if (bad_args) {
-      std::fprintf(
-          stderr,
-          "usage: %s [--data DIR] [--lines N] [--show-errors DATASET] [--threshold X] "
-          "[--prefix N] [--lock N] [--lock-opens-at K] [--bucket-seconds S] [--warmup-lines N] "
-          "[--order original|reversed|shuffled] [--seed N] [--rename WORD=NEW]\n",
-          argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--data DIR] [--lines N] [--show-errors DATASET] [--threshold X] "
+                   "[--prefix N] [--lock N] [--lock-opens-at K] [--prefix-opens-at K] "
+                   "[--bucket-seconds S] [--warmup-lines N] "
+                   "[--order original|reversed|shuffled] [--seed N] [--rename WORD=NEW] "
+                   "[--lead-with FIELD]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -184,6 +194,7 @@ int main(int argc, char** argv) {
     std::printf(" (seed %llu)", static_cast<unsigned long long>(seed));
   }
   for (const auto& [from, to] : renames) std::printf(", %s renamed %s", from.c_str(), to.c_str());
+  if (!lead_with.empty()) std::printf(", messages led by %s", lead_with.c_str());
   std::printf("\n\n");
   std::printf("%-10s %6s %6s %6s %6s | %6s %6s %6s %6s | %5s %5s %7s\n", "dataset", "GA", "PA",
               "FGA", "FTA", "D.GA", "D.PA", "D.FGA", "D.FTA", "#gt", "#ours", "unmatch");
@@ -233,6 +244,10 @@ int main(int argc, char** argv) {
         truth.push_back(std::move(truth_in_file[k]));
       }
     }
+    const int lead = lead_with.empty() ? -1 : layout.FieldIndex(lead_with);
+    if (lead >= 0) {
+      for (std::string& t : truth) t = "<*> - " + t;
+    }
     TemplateMiner miner(opts);
     HeaderFields f;
     std::vector<uint32_t> ids;
@@ -243,6 +258,7 @@ int main(int argc, char** argv) {
       std::string content;
       if (layout.Match(line, &f)) {
         content.assign(f.values[layout.content_index()]);
+        if (lead >= 0) content = std::string(f.values[lead]) + " - " + content;
       } else {
         ++unmatched;
         content = line;

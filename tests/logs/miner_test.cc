@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+#include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -274,6 +278,132 @@ TEST(MinerTest, LeadingWordsMustMatch) {
   EXPECT_NE(a, b);
 }
 
+// Feeds `per_word` lines of each (word, event) pair, interleaved in a fixed pseudo-random order,
+// and returns, per event, the texts (at the end) of the templates its lines were given.
+std::map<std::string, std::set<std::string>> FinalTextsByEvent(
+    TemplateMiner* m, const std::vector<std::string>& words, const std::vector<std::string>& events,
+    const std::function<std::string(const std::string&, const std::string&, int)>& line,
+    int per_word) {
+  std::vector<std::pair<std::string, std::string>> order;
+  for (const std::string& w : words) {
+    for (const std::string& e : events) {
+      for (int i = 0; i < per_word; ++i) order.emplace_back(w, e);
+    }
+  }
+  std::shuffle(order.begin(), order.end(), std::mt19937(7));
+  std::vector<std::pair<std::string, uint32_t>> ids;
+  int i = 0;
+  for (const auto& [w, e] : order) ids.emplace_back(e, m->Add(line(w, e, i++)).template_id);
+  std::map<std::string, std::set<std::string>> texts;
+  for (const auto& [e, id] : ids) texts[e].insert(m->Find(id)->text);
+  return texts;
+}
+
+// A program name in the leading words (a proxy client's log) is a value once more different
+// names than any family of event words have met the same rest of line: the early names' templates
+// are retired into the refined one, and a new name starts no template.
+TEST(MinerTest, PrefixOpensForProgramNamesInTheFirstToken) {
+  const std::vector<std::string> programs = {
+      "chrome.exe",   "firefox.exe", "svchost.exe", "Dropbox.exe", "Skype.exe", "outlook.exe",
+      "iexplore.exe", "WINWORD.EXE", "putty.exe",   "Teams.exe",   "slack.exe", "git.exe"};
+  auto line = [](const std::string& prog, const std::string& event, int i) {
+    const std::string host = "mail.example.com:" + std::to_string(443 + i % 3);
+    if (event == "open")
+      return prog + " - " + host + " open through proxy proxy.example.com:5070 HTTPS";
+    return prog + " - " + host + " close, " + std::to_string(100 + i) + " bytes sent, " +
+           std::to_string(900 + i) + " bytes received, lifetime 00:0" + std::to_string(i % 10);
+  };
+  TemplateMiner m;
+  const auto texts = FinalTextsByEvent(&m, programs, {"open", "close"}, line, 30);
+  EXPECT_EQ(texts.at("open"), (std::set<std::string>{"<*> - mail.example.com:<*> open through "
+                                                     "proxy proxy.example.com:<*> HTTPS"}));
+  EXPECT_EQ(texts.at("close"),
+            (std::set<std::string>{"<*> - mail.example.com:<*> close, <*> bytes sent, <*> bytes "
+                                   "received, lifetime <*>:<*>"}));
+  EXPECT_FALSE(m.Add(line("notepad.exe", "open", 0)).created);
+}
+
+TEST(MinerTest, PrefixOpensForBundleIdentifiers) {
+  const std::vector<std::string> bundles = {
+      "com.apple.xpc.launchd",   "com.apple.cloudd",    "com.apple.bird",
+      "com.apple.Safari",        "com.apple.mdworker",  "com.apple.WindowServer",
+      "com.apple.sharingd",      "com.apple.locationd", "com.apple.syncdefaultsd",
+      "com.apple.nsurlsessiond", "com.apple.apsd",      "com.apple.CalendarAgent"};
+  auto line = [](const std::string& bundle, const std::string&, int i) {
+    return bundle + ": endpoint connection invalidated for pid " + std::to_string(100 + i) +
+           " after " + std::to_string(i % 60) + " seconds";
+  };
+  TemplateMiner m;
+  const auto texts = FinalTextsByEvent(&m, bundles, {"invalidated"}, line, 25);
+  EXPECT_EQ(texts.at("invalidated"),
+            (std::set<std::string>{
+                "<*>: endpoint connection invalidated for pid <*> after <*> seconds"}));
+}
+
+TEST(MinerTest, PrefixOpensForUserNamesInTheFirstToken) {
+  const std::vector<std::string> users = {"alice", "bob",   "carol", "dave", "erin",    "frank",
+                                          "grace", "heidi", "ivan",  "judy", "mallory", "oscar"};
+  auto line = [](const std::string& user, const std::string&, int i) {
+    return user + " : TTY=pts/" + std::to_string(i % 5) + " ; PWD=/home/" + user +
+           " ; USER=root ; COMMAND=/usr/bin/apt update";
+  };
+  TemplateMiner m;
+  const auto texts = FinalTextsByEvent(&m, users, {"sudo"}, line, 25);
+  EXPECT_EQ(texts.at("sudo"),
+            (std::set<std::string>{"<*> : TTY=pts/<*> ; PWD=<*> ; USER=<*> ; COMMAND=<*> update"}));
+}
+
+// Families of event words that share the rest of the message stay apart in the leading words,
+// however many lines each has.
+TEST(MinerTest, PrefixKeepsEventWordFamiliesApart) {
+  const std::vector<std::vector<std::string>> families = {
+      {"Start", "Stop", "Restart"},
+      {"Accepted", "Failed"},
+      {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}};
+  const std::vector<std::string> users = {"root", "deploy", "backup"};
+  for (const auto& verbs : families) {
+    auto line = [&](const std::string& user, const std::string& verb, int i) {
+      return verb + " request by " + user + " for unit backup.service from 10.0.0." +
+             std::to_string(i % 200) + " port " + std::to_string(40000 + i);
+    };
+    TemplateMiner m;
+    const auto texts = FinalTextsByEvent(&m, users, verbs, line, 40);
+    std::set<std::string> all;
+    for (const std::string& v : verbs) {
+      ASSERT_EQ(texts.at(v).size(), 1u) << v;
+      EXPECT_EQ(texts.at(v).begin()->rfind(v + " request by <*> for unit", 0), 0u)
+          << *texts.at(v).begin();
+      all.insert(*texts.at(v).begin());
+    }
+    EXPECT_EQ(all.size(), verbs.size());
+  }
+  // opened/closed as the second word.
+  auto session = [](const std::string& user, const std::string& verb, int) {
+    return "session " + verb + " for user " + user + " by (uid=0)";
+  };
+  TemplateMiner m;
+  const auto texts =
+      FinalTextsByEvent(&m, {"root", "deploy", "backup", "www"}, {"opened", "closed"}, session, 40);
+  EXPECT_EQ(texts.at("opened"),
+            (std::set<std::string>{"session opened for user <*> by (uid=<*>)"}));
+  EXPECT_EQ(texts.at("closed"),
+            (std::set<std::string>{"session closed for user <*> by (uid=<*>)"}));
+}
+
+TEST(MinerTest, PrefixOpensAtZeroNeverGivesWay) {
+  MinerOptions o;
+  o.prefix_opens_at = 0;
+  TemplateMiner m(o);
+  const uint32_t id = m.Add("chrome.exe - open through proxy HTTPS").template_id;
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_NE(m.Add("prog" + std::string(1, static_cast<char>('a' + i)) +
+                    ".exe - open through proxy HTTPS")
+                  .template_id,
+              id);
+  }
+  EXPECT_EQ(m.Find(id)->text, "chrome.exe - open through proxy HTTPS");
+}
+
 TEST(MinerTest, ParametersExtracted) {
   std::vector<std::string> p;
   ASSERT_TRUE(ExtractParameters("user <*> from <*>:<*>", "user  bob from 1.2.3.4:22", &p));
@@ -368,6 +498,36 @@ TEST(MinerTest, SaveRestoreKeepsRefusedWordsAndRetiredTemplates) {
   EXPECT_TRUE(end_a == end_c);
 }
 
+// Words the prefix rule refused are part of the state: a miner restored one word before the
+// leading position gives way goes on exactly as the original, and its option is kept.
+TEST(MinerTest, SaveRestoreKeepsPrefixRefusedWords) {
+  auto line = [](int prog, int i) {
+    return "prog" + std::string(1, static_cast<char>('a' + prog)) + ".exe - " + std::to_string(i) +
+           " open through proxy HTTPS";
+  };
+  MinerOptions o;
+  o.prefix_opens_at = 4;
+  TemplateMiner a(o);
+  const uint32_t first = a.Add(line(0, 0)).template_id;
+  for (int p = 1; p < 4; ++p) EXPECT_NE(a.Add(line(p, p)).template_id, first);
+  std::string state;
+  a.SaveState(&state);
+  TemplateMiner b;  // default options: the state's option replaces them
+  ASSERT_TRUE(b.RestoreState(state).ok());
+  EXPECT_EQ(b.options().prefix_opens_at, 4u);
+  for (TemplateMiner* m : {&a, &b}) {
+    const ParseResult r = m->Add(line(4, 9));  // the 4th different word: the position opens
+    EXPECT_EQ(r.template_id, first);
+    EXPECT_TRUE(r.refined);
+    EXPECT_EQ(m->Find(first)->text, "<*> - <*> open through proxy HTTPS");
+    EXPECT_EQ(m->Add(line(2, 10)).template_id, first);  // a refused word's template is retired
+  }
+  std::string end_a, end_b;
+  a.SaveState(&end_a);
+  b.SaveState(&end_b);
+  EXPECT_TRUE(end_a == end_b);
+}
+
 TEST(MinerTest, RestoreRejectsBadBytesAndKeepsState) {
   TemplateMiner a;
   a.Add("hello world 1");
@@ -383,13 +543,17 @@ TEST(MinerTest, RestoreRejectsBadBytesAndKeepsState) {
   bad[0] ^= 0xFF;
   EXPECT_FALSE(b.RestoreState(bad).ok());
   EXPECT_FALSE(b.RestoreState(state + "x").ok());
-  // A version-1 state (before the lock's refused words were saved) is refused by name.
-  std::string v1 = state;
-  v1[4] = 1;
-  const Status old_version = b.RestoreState(v1);
-  EXPECT_EQ(old_version.code(), Status::Code::kCorruption);
-  EXPECT_NE(old_version.ToString().find("unsupported version 1"), std::string::npos)
-      << old_version.ToString();
+  // Version-1 (before the lock's refused words were saved) and version-2 (before
+  // prefix_opens_at) states are refused by name.
+  for (char version : {1, 2}) {
+    std::string old = state;
+    old[4] = version;
+    const Status old_version = b.RestoreState(old);
+    EXPECT_EQ(old_version.code(), Status::Code::kCorruption);
+    EXPECT_NE(old_version.ToString().find("unsupported version " + std::to_string(version)),
+              std::string::npos)
+        << old_version.ToString();
+  }
   ASSERT_EQ(b.num_templates(), 1u);
   EXPECT_EQ(b.Templates()[0]->text, "something else entirely");
 }

@@ -12,8 +12,12 @@ const uint64_t TemplateMiner::kWildcardHash = HashBytes(kWildcard);
 namespace {
 constexpr uint32_t kStateMagic = 0x4D4C5342;  // "BSLM"
 // 2: MinerOptions::lock_opens_at, each template's refused words and retired template ids.
-constexpr uint32_t kStateVersion = 2;
+// 3: MinerOptions::prefix_opens_at (refused words at the first prefix_tokens positions).
+constexpr uint32_t kStateVersion = 3;
 constexpr uint32_t kEmptySlot = 0xFFFFFFFFu;
+// Slack, far above double rounding on counts <= max_tokens, in the early stop of the similarity
+// scan.
+constexpr double kSimilarityMargin = 1e-9;
 constexpr uint64_t kEmptyValue = ~0ull;
 inline uint64_t CacheValue(uint32_t id, uint32_t slot) { return (uint64_t{id} << 32) | slot; }
 
@@ -67,6 +71,27 @@ bool MayHoldValue(std::string_view token) {
   return false;
 }
 
+// The variable that covers two different words at a position that gave way to repeated
+// different words: their common leading and trailing punctuation is kept (`(java)` + `(postgres)`
+// -> `(<*>)`, `com.apple.cloudd:` + `com.apple.bird:` -> `<*>:`), letters and digits are not
+// (`chrome.exe` + `firefox.exe` -> `<*>`, which `WINWORD.EXE` also matches).
+std::string MergeKeepingPunctuation(std::string_view a, std::string_view b) {
+  auto alnum = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  };
+  const size_t m = std::min(a.size(), b.size());
+  size_t p = 0;
+  while (p < m && a[p] == b[p] && !alnum(a[p])) ++p;
+  size_t s = 0;
+  while (s < m - p && a[a.size() - 1 - s] == b[b.size() - 1 - s] && !alnum(a[a.size() - 1 - s])) {
+    ++s;
+  }
+  std::string out(a.substr(0, p));
+  out.append(kWildcard);
+  out.append(a.substr(a.size() - s));
+  return CorrectTemplate(out);
+}
+
 }  // namespace
 
 bool IsValueChange(std::string_view a, std::string_view b) {
@@ -118,26 +143,28 @@ bool TemplateMiner::ConstantConflict(const LogTemplate& t, size_t end) const {
   return false;
 }
 
-bool TemplateMiner::LockRefuses(uint32_t s) {
+bool TemplateMiner::Refuses(uint32_t s, bool locked) {
   const LogTemplate& t = slots_[s].t;
   std::vector<std::pair<uint32_t, uint64_t>>& refused = slots_[s].refused;
-  const size_t n = t.hashes.size();
+  const size_t n =
+      locked ? t.hashes.size() : std::min<size_t>(options_.prefix_tokens, t.hashes.size());
   conflicts_.clear();
   for (size_t i = 0; i < n; ++i) {
     if (ConflictAt(t, i)) conflicts_.push_back(static_cast<uint32_t>(i));
   }
   if (conflicts_.empty()) return false;
-  const uint32_t k = options_.lock_opens_at;
-  if (k == 0) return true;
   // Does every conflicting position give way, the line's word being the k-th different one?
   bool opens = true;
   for (uint32_t i : conflicts_) {
+    const uint32_t k = OpensAt(i);
+    if (k == 0) return true;
     uint32_t others = 0;
     for (const auto& [pos, hash] : refused) others += pos == i && hash != line_hashes_[i];
     if (others + 1 < k) opens = false;
   }
   if (opens) return false;
   for (uint32_t i : conflicts_) {
+    const uint32_t k = OpensAt(i);
     uint32_t at = 0;
     bool known = false;
     for (const auto& [pos, hash] : refused) {
@@ -148,6 +175,14 @@ bool TemplateMiner::LockRefuses(uint32_t s) {
     if (!known && at + 1 < k) refused.emplace_back(i, line_hashes_[i]);
   }
   return true;
+}
+
+bool TemplateMiner::OpenedAt(const Slot& x, size_t i) const {
+  if (!ConflictAt(x.t, i)) return false;
+  for (const auto& r : x.refused) {
+    if (r.first == i) return true;
+  }
+  return false;
 }
 
 void TemplateMiner::ReleaseRefused(uint32_t s) {
@@ -386,16 +421,19 @@ ParseResult TemplateMiner::Add(std::string_view content) {
   const size_t prefix = std::min<size_t>(options_.prefix_tokens, n);
   for (uint32_t cand : by_length_[n]) {
     const LogTemplate& t = slots_[cand].t;
-    // Drain's prefix tree: the leading constants must agree, except where only a value differs
-    // (Drain sends tokens with digits down its `<*>` branch for the same reason).
-    if (ConstantConflict(t, prefix)) continue;
+    const bool has_prefix_conflict = ConstantConflict(t, prefix);
+    if (has_prefix_conflict && options_.prefix_opens_at == 0) continue;
     // Similarity: share of agreeing constants among the positions that are not variables in
     // both. A position where the two differ only in a value (IsValueChange: a day or month name,
     // a version, a key's value) counts as a variable, as it would once merged, but only when the
     // line agrees with the template on some constant: a value is known by the words around it.
+    // The scan stops once the constants still to come could not lift the similarity to the
+    // threshold (the margin keeps rounding from stopping a candidate that would reach it).
+    const double th_sim = options_.similarity_threshold;
     int eq = 0;
     int denom = 0;
     int values = 0;
+    bool hopeless = false;
     for (size_t i = 0; i < n; ++i) {
       const uint64_t th = t.hashes[i];
       const uint64_t lh = line_hashes_[i];
@@ -413,7 +451,13 @@ ParseResult TemplateMiner::Add(std::string_view content) {
         continue;
       }
       ++denom;
+      const double best_eq = eq + static_cast<double>(n - i - 1);
+      if (best_eq * (1 - th_sim) < th_sim * (denom - eq) - kSimilarityMargin) {
+        hopeless = true;
+        break;
+      }
     }
+    if (hopeless) continue;
     double sim = denom == 0 ? (values > 0 && eq == 0 ? 0.0 : 1.0) : static_cast<double>(eq) / denom;
     // Only a candidate that would win is checked further (same outcome, fewer calls).
     if (sim < options_.similarity_threshold) continue;
@@ -423,10 +467,13 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     // (the day, the month, a version) looks locked the same way until it changes; it is told
     // apart by the tokens themselves (IsValueChange) and releases the lock instead of forking the
     // template, whatever its age. A value written in letters is told apart by repetition: the
-    // lock_opens_at-th different word at one position opens it (LockRefuses).
-    if (options_.lock_after > 0 && t.count >= options_.lock_after && LockRefuses(cand)) {
-      continue;
-    }
+    // lock_opens_at-th different word at one position opens it (Refuses).
+    // Drain's prefix tree: the leading constants must agree, except where only a value differs
+    // (Drain sends tokens with digits down its `<*>` branch for the same reason) or where so many
+    // different words met the template there with the same rest of line that the position is a
+    // value (prefix_opens_at).
+    const bool locked = options_.lock_after > 0 && t.count >= options_.lock_after;
+    if ((locked || has_prefix_conflict) && Refuses(cand, locked)) continue;
     best_sim = sim;
     best = cand;
     best_id = t.id;
@@ -437,7 +484,12 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     for (size_t i = 0; i < n; ++i) {
       if (t.hashes[i] == kWildcardHash || t.hashes[i] == line_hashes_[i]) continue;
       if (t.kinds[i] == 1 && TokenMatches(t.tokens[i], LineToken(i))) continue;
-      std::string merged = MergeTokens(t.tokens[i], LineToken(i));
+      // A position that gave way to repeated different words (Refuses) keeps only its
+      // punctuation: the refused words are kept only as hashes, and each must be an instance of
+      // it so that the templates they started are retired into this one.
+      std::string merged = OpenedAt(slots_[best], i)
+                               ? MergeKeepingPunctuation(t.tokens[i], LineToken(i))
+                               : MergeTokens(t.tokens[i], LineToken(i));
       if (merged == t.tokens[i]) continue;
       t.tokens[i] = std::move(merged);
       const bool wild = t.tokens[i] == kWildcard;
@@ -525,6 +577,7 @@ void TemplateMiner::SaveState(std::string* out) const {
   w.PutU32(options_.lock_after);
   w.PutU32(options_.max_token_bytes);
   w.PutU32(options_.lock_opens_at);
+  w.PutU32(options_.prefix_opens_at);
   w.PutU64(stats_.lines);
   w.PutU64(stats_.cache_hits);
   w.PutU64(stats_.templates_created);
@@ -591,6 +644,7 @@ Status TemplateMiner::RestoreState(std::string_view in) {
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.lock_after, "lock_after"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.max_token_bytes, "max_token_bytes"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.lock_opens_at, "lock_opens_at"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.prefix_opens_at, "prefix_opens_at"));
   if (m.options_.max_templates < 1 || m.options_.max_cache_entries < 16 ||
       m.options_.max_tokens < 2 || m.options_.max_token_bytes < 16 ||
       !(m.options_.similarity_threshold > 0) || m.options_.similarity_threshold > 1) {
@@ -638,7 +692,8 @@ Status TemplateMiner::RestoreState(std::string_view in) {
     BACKSIGHT_RETURN_IF_ERROR(r.GetString(&t.example, "example"));
     uint64_t nrefused = 0;
     BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&nrefused, "refused_count"));
-    if (nrefused > r.remaining() / 9 || nrefused > ntok * uint64_t{m.options_.lock_opens_at}) {
+    const uint64_t opens_at = std::max(m.options_.lock_opens_at, m.options_.prefix_opens_at);
+    if (nrefused > r.remaining() / 9 || nrefused > ntok * opens_at) {
       return Status::Corruption("miner state: refused word count too large");
     }
     x.refused.resize(nrefused);

@@ -12,7 +12,10 @@
 //      of positions where template and line agree on a constant, counted over positions that are
 //      not variables in both (Drain counts over all positions, which under-merges masked lines);
 //      ties go to the lowest template id, so results never depend on container order. As in
-//      Drain's prefix tree, the first `prefix_tokens` tokens must agree when both are constants.
+//      Drain's prefix tree, the first `prefix_tokens` tokens must agree when both are constants,
+//      until `prefix_opens_at` different words have met a template there with the same rest of
+//      line (a program or user name leading the message); then that position is a variable, as
+//      with the lock below.
 //   4. Long-lived constants are locked (the frequency intuition of Brain, Yu et al. 2023): once a
 //      template has `lock_after` lines, a line that differs from it in a constant word at a
 //      position that never varied does not join it (it starts a new template instead). A slowly
@@ -82,6 +85,19 @@ struct MinerOptions {
   /// position; a line that differs from a locked template at several positions joins only when
   /// each of them gives way.
   uint32_t lock_opens_at = 2;
+  /// The prefix rule at one of the first prefix_tokens positions gives way to the
+  /// `prefix_opens_at`-th different word that meets a template there while the rest of the line
+  /// would join it (similarity >= similarity_threshold): the words before it are refused and
+  /// start their own templates, that one joins, the position becomes a variable and the
+  /// templates the refused words started are retired into it (0 = never gives way). Leading words
+  /// are where a message names its event, and the closed families of event words that share the
+  /// rest of a message have at most 9 members: the 8 syslog severities (RFC 5424), the 9 HTTP
+  /// methods (RFC 9110 + PATCH), start/stop/restart/reload, accepted/failed, register/unregister,
+  /// a handful of configuration keys. A 10th different word with the same rest of line is
+  /// therefore a value written in letters: a program, process, user or host name
+  /// (`chrome.exe - ...`, `com.apple.xpc.launchd: ...`). Applies at any template count; at these
+  /// positions it replaces lock_opens_at.
+  uint32_t prefix_opens_at = 10;
   /// Bytes of the first line kept as each template's example (0 = none).
   uint32_t example_bytes = 512;
 };
@@ -153,9 +169,9 @@ class TemplateMiner {
     bool alive = false;
     uint32_t lru_prev = kNone;
     uint32_t lru_next = kNone;
-    // Words the lock refused, as (position, HashBytes of the masked word): at most
-    // lock_opens_at - 1 per position, dropped when the position becomes a variable. Kept out of
-    // LogTemplate, after the fields every cache hit touches.
+    // Words the prefix rule or the lock refused, as (position, HashBytes of the masked word): at
+    // most OpensAt(position) - 1 per position, dropped when the position becomes a variable. Kept
+    // out of LogTemplate, after the fields every cache hit touches.
     std::vector<std::pair<uint32_t, uint64_t>> refused;
     // Ids of the templates retired into this one (younger, started by refused words); they take
     // this template's text at each of its refinements and no lines of their own.
@@ -182,11 +198,19 @@ class TemplateMiner {
   // True when, among the first `end` positions, a constant of `t` meets a different constant of
   // the line that is not a value change: the line is another event at that position.
   bool ConstantConflict(const LogTemplate& t, size_t end) const;
-  // The lock of the template in slot `s` (old enough to be locked) against the current line:
-  // true when the line must not join it. A conflicting position gives way when the line's word
-  // would be the lock_opens_at-th different word seen there; otherwise the line's words are
-  // recorded in `refused` and the line is refused.
-  bool LockRefuses(uint32_t s);
+  // The prefix rule and, when `locked` (the template is old enough), the lock of the template in
+  // slot `s` against the current line: true when the line must not join it. A conflicting
+  // position gives way when the line's word would be the OpensAt-th different word seen there;
+  // otherwise the line's words are recorded in `refused` and the line is refused.
+  bool Refuses(uint32_t s, bool locked);
+  // Different words at which position `i` gives way: prefix_opens_at among the first
+  // prefix_tokens positions, lock_opens_at after them (0 = never).
+  uint32_t OpensAt(size_t i) const {
+    return i < options_.prefix_tokens ? options_.prefix_opens_at : options_.lock_opens_at;
+  }
+  // True when the current line joins the template in slot `x` because position `i` gave way in
+  // Refuses: the line has another constant there, and words were refused there before.
+  bool OpenedAt(const Slot& x, size_t i) const;
   // After template `s` was refined: drops the refused words of positions that are no longer
   // constants, and retires the templates those words started (same length, the word at that
   // position) that are now instances of `s`: out of their length bucket and the cache, so their
