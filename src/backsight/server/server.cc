@@ -233,3 +233,5 @@ void Server::SetupRoutes() {
       },
       inline_opts);
 }
+
+}  // namespace backsight::server
