@@ -21,23 +21,6 @@ void AppendNumber(double v, std::string* out) {
   }
 }
 
-void AppendMetric(std::string* out, const char* name, const char* type, const char* help,
-                  double value) {
-  *out += "# HELP ";
-  *out += name;
-  *out += ' ';
-  *out += help;
-  *out += "\n# TYPE ";
-  *out += name;
-  *out += ' ';
-  *out += type;
-  *out += '\n';
-  *out += name;
-  *out += ' ';
-  AppendNumber(value, out);
-  *out += '\n';
-}
-
 void AppendLabelSet(const Labels& labels, std::string* out) {
   out->push_back('{');
   bool first = true;
