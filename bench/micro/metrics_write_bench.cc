@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "backsight/core/number_format.h"
 #include "backsight/server/alerts.h"
 #include "backsight/server/metrics_writer.h"
 
@@ -42,7 +43,7 @@ std::vector<FakeSeries> MakeSeries(int n) {
 }
 
 // The loop of WriteSeriesMetrics over the same public pieces (HELP/TYPE, OutputLabels,
-// AppendLabelSet, AppendNumber).
+// AppendLabelSet, AppendDouble).
 void BM_HandWriter(benchmark::State& state) {
   const auto series = MakeSeries(static_cast<int>(state.range(0)));
   std::string out;
@@ -58,7 +59,7 @@ void BM_HandWriter(benchmark::State& state) {
         out += kNames[f];
         AppendLabelSet(OutputLabels(s.labels), &out);
         out.push_back(' ');
-        AppendNumber(s.values[f], &out);
+        AppendDouble(s.values[f], &out);
         out.push_back('\n');
       }
     }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "backsight/core/number_format.h"
 #include "backsight/ingest/ingest_util.h"
 #include "backsight/ingest/proto/metrics.pb.h"
 
@@ -116,7 +117,7 @@ void AnyToString(const cv1::AnyValue& v, bool nested, int depth, std::string* ou
       out->append(std::to_string(v.int_value()));
       break;
     case cv1::AnyValue::kDoubleValue:
-      internal::AppendDouble(v.double_value(), out);
+      AppendDouble(v.double_value(), out);
       break;
     case cv1::AnyValue::kBytesValue: {
       if (nested) out->push_back('"');
@@ -364,9 +365,8 @@ class Converter {
           uint64_t cum = 0;
           for (int b = 0; b < p.bucket_counts_size(); ++b) {
             cum += p.bucket_counts(b);
-            std::string le = b < p.explicit_bounds_size()
-                                 ? internal::FormatDouble(p.explicit_bounds(b))
-                                 : std::string("+Inf");
+            std::string le = b < p.explicit_bounds_size() ? FormatDouble(p.explicit_bounds(b))
+                                                          : std::string("+Inf");
             Emit(name + "_bucket", point, MetricKind::kHistogram, ts, static_cast<double>(cum),
                  "le", std::move(le));
           }
@@ -401,7 +401,7 @@ class Converter {
           Emit(name + "_sum", point, MetricKind::kSummary, ts, p.sum());
           for (const auto& q : p.quantile_values()) {
             Emit(name, point, MetricKind::kSummary, ts, q.value(), "quantile",
-                 internal::FormatDouble(q.quantile()));
+                 FormatDouble(q.quantile()));
           }
         }
         break;
@@ -483,11 +483,10 @@ class JsonFiller {
     } else if (f->is_number_float()) {
       double d = f->get<double>();
       if (d != std::floor(d)) {
-        return Err(p, "expected an unsigned integer, got " + internal::FormatDouble(d));
+        return Err(p, "expected an unsigned integer, got " + FormatDouble(d));
       }
-      if (d < 0)
-        return Err(p, "negative value " + internal::FormatDouble(d) + " for an unsigned field");
-      if (!(d < kTwoPow64)) return OutOfRange(p, internal::FormatDouble(d), "uint64");
+      if (d < 0) return Err(p, "negative value " + FormatDouble(d) + " for an unsigned field");
+      if (!(d < kTwoPow64)) return OutOfRange(p, FormatDouble(d), "uint64");
       *out = static_cast<uint64_t>(d);
     } else if (f->is_string()) {
       const auto& s = f->get_ref<const std::string&>();
@@ -512,10 +511,9 @@ class JsonFiller {
       *out = static_cast<int64_t>(u);
     } else if (f.is_number_float()) {
       double d = f.get<double>();
-      if (d != std::floor(d))
-        return Err(path, "expected an integer, got " + internal::FormatDouble(d));
+      if (d != std::floor(d)) return Err(path, "expected an integer, got " + FormatDouble(d));
       if (!(d >= -kTwoPow63 && d < kTwoPow63)) {
-        return OutOfRange(path, internal::FormatDouble(d), "int64");
+        return OutOfRange(path, FormatDouble(d), "int64");
       }
       *out = static_cast<int64_t>(d);
     } else if (f.is_string()) {

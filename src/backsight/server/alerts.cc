@@ -7,18 +7,18 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "backsight/core/number_format.h"
+
 namespace backsight::server {
 namespace {
 
 constexpr size_t kMaxQueued = 100'000;
 constexpr size_t kMaxRecent = 1000;
 
-std::string Num(double v) {
-  if (!std::isfinite(v)) return std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf");
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
+// Significant digits of the numbers in alert annotations (people read them).
+constexpr int kAnnotationDigits = 6;
+
+std::string Num(double v) { return FormatDouble(v, kAnnotationDigits); }
 
 }  // namespace
 

@@ -12,11 +12,6 @@
 
 namespace backsight::server {
 
-/// Appends `value` formatted for the exposition format (shortest round-trip, NaN, +Inf, -Inf).
-void AppendNumber(double value, std::string* out);
-/// Appends `{a="x",b="y"}` with values escaped per the exposition format (\\, \", \n).
-void AppendLabelSet(const Labels& labels, std::string* out);
-
 /// Appends the four output families for every series that has left warm-up. Series still
 /// warming up are left out (their scores are not meaningful yet).
 void WriteSeriesMetrics(Engine* engine, std::string* out);
