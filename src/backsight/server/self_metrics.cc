@@ -15,34 +15,32 @@
 
 namespace backsight::server {
 
+namespace {
+
+prometheus::Family<prometheus::Counter>* CounterFamily(prometheus::Registry* r,
+                                                       const std::string& name,
+                                                       const std::string& help) {
+  return &prometheus::BuildCounter().Name(name).Help(help).Register(*r);
+}
+
+}  // namespace
+
 SelfMetrics::SelfMetrics()
     : registry_(std::make_shared<prometheus::Registry>()),
-      decode_errors_(&prometheus::BuildCounter()
-                          .Name("backsight_decode_errors_total")
-                          .Help("Payloads refused as undecodable, by reason.")
-                          .Register(*registry_)),
-      requests_(&prometheus::BuildCounter()
-                     .Name("backsight_requests_total")
-                     .Help("Ingest requests by endpoint and HTTP status.")
-                     .Register(*registry_)),
-      scrapes_(&prometheus::BuildCounter()
-                    .Name("backsight_scrapes_total")
-                    .Help("Scrapes of configured targets.")
-                    .Register(*registry_)),
-      scrape_errors_(&prometheus::BuildCounter()
-                          .Name("backsight_scrape_errors_total")
-                          .Help("Failed scrapes of configured targets.")
-                          .Register(*registry_)),
-      output_pushes_(&prometheus::BuildCounter()
-                          .Name("backsight_output_pushes_total")
-                          .Help("remote_write pushes of the output series.")
-                          .Register(*registry_)
-                          .Add({})),
-      output_push_errors_(&prometheus::BuildCounter()
-                               .Name("backsight_output_push_errors_total")
-                               .Help("Failed output remote_write pushes.")
-                               .Register(*registry_)
-                               .Add({})) {}
+      decode_errors_(CounterFamily(registry_.get(), "backsight_decode_errors_total",
+                                   "Payloads refused as undecodable, by reason.")),
+      requests_(CounterFamily(registry_.get(), "backsight_requests_total",
+                              "Ingest requests by endpoint and HTTP status.")),
+      scrapes_(CounterFamily(registry_.get(), "backsight_scrapes_total",
+                             "Scrapes of configured targets.")),
+      scrape_errors_(CounterFamily(registry_.get(), "backsight_scrape_errors_total",
+                                   "Failed scrapes of configured targets.")),
+      output_pushes_(&CounterFamily(registry_.get(), "backsight_output_pushes_total",
+                                    "remote_write pushes of the output series.")
+                          ->Add({})),
+      output_push_errors_(&CounterFamily(registry_.get(), "backsight_output_push_errors_total",
+                                         "Failed output remote_write pushes.")
+                               ->Add({})) {}
 
 void SelfMetrics::CountDecodeError(const std::string& endpoint, const std::string& reason) {
   decode_errors_->Add({{"endpoint", endpoint}, {"reason", reason}}).Increment();
@@ -75,9 +73,7 @@ void SelfMetrics::SetGauge(const std::string& name, const std::string& help, dou
 void SelfMetrics::SetCounter(const std::string& name, const std::string& help, double total) {
   std::lock_guard<std::mutex> lock(mirrored_mu_);
   prometheus::Counter*& c = counters_[name];
-  if (c == nullptr) {
-    c = &prometheus::BuildCounter().Name(name).Help(help).Register(*registry_).Add({});
-  }
+  if (c == nullptr) c = &CounterFamily(registry_.get(), name, help)->Add({});
   const double delta = total - c->Value();
   if (delta > 0) c->Increment(delta);
 }
