@@ -25,5 +25,11 @@ TEST(LabelsTest, LabelSetSkipsTheNameAndIsEmptyWithoutLabels) {
   EXPECT_EQ(LabelsToString({{"__name__", "up"}}), "up");
 }
 
+TEST(LabelsTest, FingerprintIsSixteenLowercaseHexDigits) {
+  EXPECT_EQ(FormatFingerprint(0xabc), "0000000000000abc");
+  EXPECT_EQ(FormatFingerprint(0xFEDCBA9876543210ull), "fedcba9876543210");
+  EXPECT_EQ(FormatFingerprint(0), "0000000000000000");
+}
+
 }  // namespace
 }  // namespace backsight

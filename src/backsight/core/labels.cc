@@ -33,6 +33,13 @@ uint64_t Fingerprint(const Labels& sorted_labels) {
   return h;
 }
 
+std::string FormatFingerprint(uint64_t fingerprint) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, fingerprint >>= 4) out[i] = kDigits[fingerprint & 0xf];
+  return out;
+}
+
 void AppendEscaped(std::string_view s, bool quote, std::string* out) {
   for (char c : s) {
     if (c == '\\') {

@@ -34,6 +34,10 @@ std::string_view GetLabel(const Labels& labels, std::string_view name);
 /// separators, so {a="bc"} and {ab="c"} differ. Stable across runs and platforms (persisted).
 uint64_t Fingerprint(const Labels& sorted_labels);
 
+/// A fingerprint as 16 lowercase hex digits, zero-padded: the form the HTTP API prints and takes
+/// (`?fingerprint=`), the alerts' generatorURL and the start-up report use.
+std::string FormatFingerprint(uint64_t fingerprint);
+
 /// Appends `s` escaped as the Prometheus text format wants it: backslash as \\, line feed as \n,
 /// and, when `quote` (label values), double quote as \". `# HELP` text is escaped without
 /// `quote` (exposition format 0.0.4).

@@ -2,9 +2,7 @@
 
 #include <httplib.h>
 
-#include <cinttypes>
 #include <cmath>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "backsight/core/number_format.h"
@@ -60,13 +58,12 @@ std::string AlertsToJson(const std::vector<AlertToSend>& alerts, const std::stri
                           {"yhat", Num(a.yhat)},
                           {"yhat_lower", Num(a.yhat_lower)},
                           {"yhat_upper", Num(a.yhat_upper)}};
-    char fp[24];
-    std::snprintf(fp, sizeof fp, "%016" PRIx64, a.fp);
-    arr.push_back({{"labels", labels},
-                   {"annotations", ann},
-                   {"startsAt", FormatRfc3339(a.starts_wall_ns)},
-                   {"endsAt", FormatRfc3339(a.ends_wall_ns)},
-                   {"generatorURL", gen + "/api/v1/series/state?fingerprint=" + fp}});
+    arr.push_back(
+        {{"labels", labels},
+         {"annotations", ann},
+         {"startsAt", FormatRfc3339(a.starts_wall_ns)},
+         {"endsAt", FormatRfc3339(a.ends_wall_ns)},
+         {"generatorURL", gen + "/api/v1/series/state?fingerprint=" + FormatFingerprint(a.fp)}});
   }
   return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -37,9 +37,8 @@ Status Server::OpenStore() {
   if (st.ok()) st = store_->CloseOpenEvents(WallNowNs(), nullptr);
   if (st.ok()) {
     st = store_->CheckEvents([this](uint64_t id, uint64_t fp, const Status& why) {
-      char buf[24];
-      std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fp));
-      report_.Add("event_row", buf, why.message() + " (event id " + std::to_string(id) + ")");
+      report_.Add("event_row", FormatFingerprint(fp),
+                  why.message() + " (event id " + std::to_string(id) + ")");
     });
   }
   if (!st.ok()) {
