@@ -14,6 +14,7 @@ PKGS=(
   libcpp-httplib-dev libssl-dev                # HTTP clients (scrape, Alertmanager, push, tests)
   libprotobuf-dev protobuf-compiler libsnappy-dev  # remote_write (snappy + protobuf)
   libsqlite3-dev                               # embedded state store
+  prometheus-cpp-dev                           # registry of the server's own /metrics
   libcairo2-dev fonts-dejavu-core              # --plot PNG/SVG rendering (and its font)
   zlib1g-dev                                   # gzip log input
 )

@@ -45,6 +45,7 @@
 #include <utility>
 #include <vector>
 
+#include "backsight/core/csv.h"
 #include "backsight/core/file_util.h"
 #include "backsight/logs/header.h"
 #include "backsight/logs/log_anomaly.h"
@@ -217,7 +218,7 @@ int main(int argc, char** argv) {
       return 4;
     }
     std::vector<std::vector<std::string>> rows;
-    st = ParseCsv(gt_text, &rows);
+    st = backsight::ReadCsvRows(gt_text, &rows);
     if (!st.ok() || rows.empty()) {
       std::fprintf(stderr, "%s: ground truth: %s\n", d.name, st.ToString().c_str());
       return 4;

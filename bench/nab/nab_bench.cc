@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "backsight/core/file_util.h"
+#include "backsight/core/number_format.h"
 #include "backsight/detect/default_detector.h"
 #include "backsight/evaluate/nab_scorer.h"
 
@@ -141,12 +142,10 @@ Status WriteResults(const std::string& out_dir, const NabCorpus& corpus,
     if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
     fs::path path = dir / ("backsight_" + file.Name() + ".csv");
     std::string text = "timestamp,anomaly_score\n";
-    char buf[64];
     for (size_t i = 0; i < file.timestamps.size(); ++i) {
       text += backsight::FormatTimestamp(file.timestamps[i]);
       text += ',';
-      auto [end, e] = std::to_chars(buf, buf + sizeof buf, results[f][i]);
-      text.append(buf, end);
+      backsight::AppendDouble(results[f][i], &text);
       text += '\n';
     }
     std::ofstream out(path, std::ios::binary);

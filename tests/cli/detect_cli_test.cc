@@ -163,7 +163,7 @@ TEST_F(DetectCliTest, RejectedRowsAreCountedNotErrors) {
   ASSERT_EQ(lines.size(), 7u);
   EXPECT_EQ(lines[3], "2014-07-01 00:01:00,3,,");
   EXPECT_EQ(lines[4], "2014-07-01 00:00:30,4,,");
-  EXPECT_EQ(lines[5], "2014-07-01 00:02:00,nan,,");
+  EXPECT_EQ(lines[5], "2014-07-01 00:02:00,NaN,,");  // core/number_format.h spelling
   EXPECT_NE(r.err.find("3 rejected"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("1 duplicate_timestamp"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("1 out_of_order_timestamp"), std::string::npos) << r.err;

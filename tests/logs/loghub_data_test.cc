@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "backsight/core/csv.h"
 #include "backsight/core/file_util.h"
 #include "backsight/logs/header.h"
 #include "backsight/logs/miner.h"
@@ -31,7 +32,7 @@ TEST(LoghubDataTest, MeansBeatDrainWithOneConfiguration) {
     HeaderLayout h;
     ASSERT_TRUE(HeaderLayout::Parse(format, &h).ok()) << name;
     std::vector<std::vector<std::string>> rows;
-    ASSERT_TRUE(ParseCsv(gt, &rows).ok()) << name;
+    ASSERT_TRUE(ReadCsvRows(gt, &rows).ok()) << name;
     size_t col = 0;
     while (col < rows[0].size() && rows[0][col] != "EventTemplate") ++col;
     ASSERT_LT(col, rows[0].size());

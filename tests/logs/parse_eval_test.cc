@@ -54,17 +54,5 @@ TEST(ParseEvalTest, Errors) {
   EXPECT_FALSE(EvaluateParsing({}, {}, &s).ok());
 }
 
-TEST(CsvTest, QuotedFields) {
-  std::vector<std::vector<std::string>> rows;
-  ASSERT_TRUE(ParseCsv("a,\"b,\"\"c\"\"\",d\r\n1,2,3\n", &rows).ok());
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[0], (std::vector<std::string>{"a", "b,\"c\"", "d"}));
-  EXPECT_EQ(rows[1], (std::vector<std::string>{"1", "2", "3"}));
-  EXPECT_FALSE(ParseCsv("a,\"b\n", &rows).ok());
-  std::string out;
-  AppendCsvField("x,\"y\"", &out);
-  EXPECT_EQ(out, "\"x,\"\"y\"\"\"");
-}
-
 }  // namespace
 }  // namespace backsight::logs

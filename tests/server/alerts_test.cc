@@ -45,18 +45,5 @@ TEST(AlertsJsonTest, AlertmanagerV2Shape) {
   EXPECT_EQ(j[0]["generatorURL"], "http://h:1/api/v1/series/state?fingerprint=0000000000000abc");
 }
 
-TEST(MetricsWriterTest, NumbersAndEscapes) {
-  std::string s;
-  AppendNumber(0.1, &s);
-  s += ' ';
-  AppendNumber(std::nan(""), &s);
-  s += ' ';
-  AppendNumber(-INFINITY, &s);
-  EXPECT_EQ(s, "0.1 NaN -Inf");
-  s.clear();
-  AppendLabelSet({{"a", "x\"y\\z\n"}}, &s);
-  EXPECT_EQ(s, "{a=\"x\\\"y\\\\z\\n\"}");
-}
-
 }  // namespace
 }  // namespace backsight::server

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "backsight/core/labels.h"
+#include "backsight/ingest/exposition.h"
 #include "backsight/ingest/remote_write.h"
 #include "proc_util.h"
 
@@ -62,13 +63,17 @@ class ServeProcess {
     auto r = Client()->Get(path.c_str());
     return r ? r->body : "";
   }
-  /// Value of an unlabelled metric on /metrics, or -1.
-  double Metric(const std::string& name) const {
-    std::string text = Get("/metrics");
-    std::regex re("\n" + name + " ([-+0-9.eE]+)\n");
-    std::smatch m;
-    if (!std::regex_search(text, m, re)) return -1;
-    return std::stod(m[1]);
+  /// Value of the sample `name{labels}` on /metrics (read with the project's exposition
+  /// parser, so label order and number spelling do not matter), or -1 if absent.
+  double Metric(const std::string& name, Labels labels = {}) const {
+    std::vector<TimeSeries> series;
+    if (!ingest::ParseExposition(Get("/metrics?outputs=false"), 0, &series).ok()) return -1;
+    labels.push_back({"__name__", name});
+    SortLabels(&labels);
+    for (const TimeSeries& ts : series) {
+      if (ts.labels == labels && !ts.samples.empty()) return ts.samples.back().value;
+    }
+    return -1;
   }
   /// JSON state of a series (GET /api/v1/series/state?<labels>); null if absent.
   nlohmann::json State(const Labels& labels) const {

@@ -16,6 +16,7 @@
 
 #include "backsight/cli/commands.h"
 #include "backsight/core/csv.h"
+#include "backsight/core/number_format.h"
 #include "backsight/core/time.h"
 #include "backsight/detect/default_detector.h"
 #include "backsight/ingest/csv_series.h"
@@ -90,19 +91,10 @@ class Output {
   std::string buf_;
 };
 
-// Appends a double: shortest round-trip form (precision 0) or `precision` significant digits.
-void AppendDouble(std::string* out, double v, int precision = 0) {
-  char buf[64];
-  std::to_chars_result r =
-      precision > 0 ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, precision)
-                    : std::to_chars(buf, buf + sizeof buf, v);
-  out->append(buf, r.ptr);
-}
-
 // JSON number or null (JSON has no NaN/inf).
 void AppendJsonNumber(std::string* out, double v, int precision = 0) {
   if (std::isfinite(v))
-    AppendDouble(out, v, precision);
+    AppendDouble(v, out, precision);
   else
     out->append("null");
 }
@@ -276,10 +268,10 @@ int RunDetect(const DetectArgs& args) {
         buf += csv_prefix;
         AppendTimestamp(&buf, row.ts);
         buf += ',';
-        AppendDouble(&buf, row.value);
+        AppendDouble(row.value, &buf);
         buf += ',';
         if (ds.ok()) {
-          AppendDouble(&buf, res.anomaly_score, 6);
+          AppendDouble(res.anomaly_score, &buf, 6);
           buf += res.is_anomaly ? ",1\n" : ",0\n";
         } else {
           buf += ",\n";

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backsight/cli/commands.h"
+#include "backsight/core/csv.h"
 #include "backsight/core/file_util.h"
 #include "backsight/logs/header.h"
 #include "backsight/logs/log_anomaly.h"

@@ -33,27 +33,43 @@ uint64_t Fingerprint(const Labels& sorted_labels) {
   return h;
 }
 
+std::string FormatFingerprint(uint64_t fingerprint) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, fingerprint >>= 4) out[i] = kDigits[fingerprint & 0xf];
+  return out;
+}
+
+void AppendEscaped(std::string_view s, bool quote, std::string* out) {
+  for (char c : s) {
+    if (c == '\\') {
+      out->append("\\\\");
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else if (c == '"' && quote) {
+      out->append("\\\"");
+    } else {
+      out->push_back(c);
+    }
+  }
+}
+
+void AppendLabelSet(const Labels& labels, std::string* out) {
+  bool any = false;
+  for (const Label& l : labels) {
+    if (l.name == "__name__") continue;
+    out->push_back(any ? ',' : '{');
+    any = true;
+    out->append(l.name).append("=\"");
+    AppendEscaped(l.value, /*quote=*/true, out);
+    out->push_back('"');
+  }
+  if (any) out->push_back('}');
+}
+
 std::string LabelsToString(const Labels& labels) {
   std::string out(GetLabel(labels, "__name__"));
-  out += '{';
-  bool first = true;
-  for (const auto& l : labels) {
-    if (l.name == "__name__") continue;
-    if (!first) out += ',';
-    first = false;
-    out += l.name;
-    out += "=\"";
-    for (char c : l.value) {
-      if (c == '\\' || c == '"')
-        out += '\\', out += c;
-      else if (c == '\n')
-        out += "\\n";
-      else
-        out += c;
-    }
-    out += '"';
-  }
-  out += '}';
+  AppendLabelSet(labels, &out);
   return out;
 }
 

@@ -34,7 +34,20 @@ std::string_view GetLabel(const Labels& labels, std::string_view name);
 /// separators, so {a="bc"} and {ab="c"} differ. Stable across runs and platforms (persisted).
 uint64_t Fingerprint(const Labels& sorted_labels);
 
-/// Renders `name{a="x",b="y"}` in the Prometheus text style (values escaped).
+/// A fingerprint as 16 lowercase hex digits, zero-padded: the form the HTTP API prints and takes
+/// (`?fingerprint=`), the alerts' generatorURL and the start-up report use.
+std::string FormatFingerprint(uint64_t fingerprint);
+
+/// Appends `s` escaped as the Prometheus text format wants it: backslash as \\, line feed as \n,
+/// and, when `quote` (label values), double quote as \". `# HELP` text is escaped without
+/// `quote` (exposition format 0.0.4).
+void AppendEscaped(std::string_view s, bool quote, std::string* out);
+
+/// Appends `{a="x",b="y"}`: every label but `__name__`, in the given order, values escaped;
+/// appends nothing when there is no such label.
+void AppendLabelSet(const Labels& labels, std::string* out);
+
+/// Renders `name{a="x",b="y"}` in the Prometheus text style (AppendLabelSet after the name).
 std::string LabelsToString(const Labels& labels);
 
 /// Kind of a metric as sent by its source.

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "backsight/core/csv.h"
 #include "backsight/core/file_util.h"
 
 namespace backsight::evaluate {
@@ -23,21 +24,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Splits `line` on commas into `fields` (no quoting: NAB files never quote).
-void SplitCommas(std::string_view line, std::vector<std::string_view>* fields) {
-  fields->clear();
-  size_t start = 0;
-  while (true) {
-    size_t comma = line.find(',', start);
-    if (comma == std::string_view::npos) {
-      fields->push_back(Trim(line.substr(start)));
-      return;
-    }
-    fields->push_back(Trim(line.substr(start, comma - start)));
-    start = comma + 1;
-  }
-}
-
 bool ParseDouble(std::string_view s, double* out) {
   if (s.empty()) return false;
   if (s.front() == '+') s.remove_prefix(1);
@@ -46,29 +32,26 @@ bool ParseDouble(std::string_view s, double* out) {
   return ec == std::errc() && ptr == end;
 }
 
-// Calls `row(line_number, fields)` for every non-empty line after the header; `header(fields)`
-// is called first with the header's fields.
-// `path` only names the source in error messages.
+// Calls `row(line_number, fields)` for every non-blank record after the header (fields trimmed);
+// `header(fields)` is called first with the header's fields. `path` only names the source in
+// error messages (`path:line: reason`).
 template <typename HeaderFn, typename RowFn>
 Status ForEachCsvRow(std::string_view text, const std::string& path, HeaderFn header, RowFn row) {
-  std::string_view rest(text);
+  CsvReader reader(text);
   std::vector<std::string_view> fields;
-  int64_t line_no = 0;
   bool have_header = false;
-  while (!rest.empty()) {
-    size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    ++line_no;
-    if (Trim(line).empty()) continue;
-    SplitCommas(line, &fields);
+  for (;;) {
+    bool eof = false;
+    BACKSIGHT_RETURN_IF_ERROR(reader.Next(&fields, &eof).WithContext(path));
+    if (eof) break;
+    for (std::string_view& f : fields) f = Trim(f);
+    const std::string where = path + ":" + std::to_string(reader.line());
     if (!have_header) {
       have_header = true;
-      BACKSIGHT_RETURN_IF_ERROR(header(fields).WithContext(path + ":" + std::to_string(line_no)));
+      BACKSIGHT_RETURN_IF_ERROR(header(fields).WithContext(where));
       continue;
     }
-    BACKSIGHT_RETURN_IF_ERROR(
-        row(line_no, fields).WithContext(path + ":" + std::to_string(line_no)));
+    BACKSIGHT_RETURN_IF_ERROR(row(static_cast<int64_t>(reader.line()), fields).WithContext(where));
   }
   if (!have_header) return Status::InvalidArgument(path + ": empty file (no header line)");
   return Status::OK();

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <limits>
 
+#include "backsight/core/csv.h"
+
 namespace backsight::ingest {
 namespace {
 
@@ -155,50 +157,16 @@ Status CsvSeriesReader::NextRecord(std::string_view* record, bool* eof) {
   for (;;) {
     const char* base = buf_ + pos_;
     const size_t avail = end_ - pos_;
-    size_t len = 0;         // record length without its line end
-    size_t consumed = 0;    // bytes to consume, line end included
-    uint64_t newlines = 0;  // line ends consumed (record's own plus quoted ones)
-    bool complete = false;
-    const void* nl = avail ? std::memchr(base, '\n', avail) : nullptr;
-    if (nl != nullptr) {
-      len = static_cast<const char*>(nl) - base;
-      if (std::memchr(base, '"', len) == nullptr) {
-        complete = true;
-        consumed = len + 1;
-        newlines = 1;
-      }
+    if (avail == 0 && at_eof_) {
+      *eof = true;
+      return Status::OK();
     }
-    if (!complete) {
-      // Quote-aware scan (also the path for a last line without a line end).
-      bool in_quotes = false;
-      size_t i = 0;
-      uint64_t inner = 0;
-      for (; i < avail; ++i) {
-        const char c = base[i];
-        if (c == '"') {
-          in_quotes = !in_quotes;
-        } else if (c == '\n') {
-          if (!in_quotes) break;
-          ++inner;
-        }
-      }
-      if (i < avail) {
-        complete = true;
-        len = i;
-        consumed = i + 1;
-        newlines = inner + 1;
-      } else if (at_eof_) {
-        if (avail == 0) {
-          *eof = true;
-          return Status::OK();
-        }
-        if (in_quotes) return Error(line_, "unterminated quoted field");
-        complete = true;
-        len = avail;
-        consumed = avail;
-        newlines = inner;
-      }
-    }
+    CsvRecordSpan span;
+    const CsvScan scan = FindCsvRecord(std::string_view(base, avail), at_eof_, &span);
+    if (scan == CsvScan::kUnterminated) return Error(line_, "unterminated quoted field");
+    const bool complete = scan == CsvScan::kRecord;
+    const size_t len = span.length, consumed = span.consumed;
+    const uint64_t newlines = span.newlines;
     if (!complete) {
       if (avail > kMaxRecordBytes) {
         return Error(line_, "record longer than " + std::to_string(kMaxRecordBytes) + " bytes",
@@ -226,68 +194,8 @@ Status CsvSeriesReader::NextRecord(std::string_view* record, bool* eof) {
 }
 
 Status CsvSeriesReader::SplitRecord(std::string_view rec, size_t max_fields) {
-  fields_.clear();
-  if (std::memchr(rec.data(), '"', rec.size()) == nullptr) {
-    size_t start = 0;
-    while (fields_.size() < max_fields) {
-      const void* comma = std::memchr(rec.data() + start, ',', rec.size() - start);
-      if (comma == nullptr) {
-        fields_.push_back(rec.substr(start));
-        break;
-      }
-      const size_t at = static_cast<const char*>(comma) - rec.data();
-      fields_.push_back(rec.substr(start, at - start));
-      start = at + 1;
-    }
-    return Status::OK();
-  }
-  // Quoted fields: unescape into unquoted_, whose capacity never changes during the split.
-  unquoted_.clear();
-  unquoted_.reserve(rec.size());
-  size_t i = 0;
-  while (fields_.size() < max_fields) {
-    const size_t field_start = unquoted_.size();
-    size_t j = i;
-    while (j < rec.size() && (rec[j] == ' ' || rec[j] == '\t')) ++j;
-    if (j < rec.size() && rec[j] == '"') {
-      ++j;
-      bool closed = false;
-      while (j < rec.size()) {
-        if (rec[j] == '"') {
-          if (j + 1 < rec.size() && rec[j + 1] == '"') {
-            unquoted_ += '"';
-            j += 2;
-            continue;
-          }
-          closed = true;
-          ++j;
-          break;
-        }
-        unquoted_ += rec[j++];
-      }
-      if (!closed) {
-        return Error(current_line_,
-                     "unterminated quoted field " + std::to_string(fields_.size() + 1));
-      }
-      while (j < rec.size() && IsSpace(rec[j])) ++j;
-      if (j < rec.size() && rec[j] != ',') {
-        return Error(current_line_, "unexpected character '" + Shown(rec.substr(j, 1)) +
-                                        "' after closing quote in field " +
-                                        std::to_string(fields_.size() + 1));
-      }
-    } else {
-      j = i;
-      while (j < rec.size() && rec[j] != ',') unquoted_ += rec[j++];
-    }
-    fields_.emplace_back(unquoted_.data() + field_start, unquoted_.size() - field_start);
-    if (j >= rec.size()) break;
-    i = j + 1;  // skip ','
-    if (i == rec.size()) {
-      // Trailing comma: one more empty field.
-      if (fields_.size() < max_fields) fields_.emplace_back();
-      break;
-    }
-  }
+  Status st = SplitCsvRecord(rec, max_fields, &fields_, &unquoted_);
+  if (!st.ok()) return Error(current_line_, st.message());
   return Status::OK();
 }
 

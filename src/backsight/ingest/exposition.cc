@@ -5,6 +5,7 @@
 #include <climits>
 #include <cmath>
 
+#include "backsight/core/number_format.h"
 #include "backsight/ingest/ingest_util.h"
 
 namespace backsight::ingest {
@@ -444,19 +445,6 @@ const char* TypeName(MetricKind k) {
   }
 }
 
-void AppendEscaped(std::string_view s, bool quote_escape, std::string* out) {
-  for (char c : s) {
-    if (c == '\\')
-      out->append("\\\\");
-    else if (c == '\n')
-      out->append("\\n");
-    else if (c == '"' && quote_escape)
-      out->append("\\\"");
-    else
-      out->push_back(c);
-  }
-}
-
 }  // namespace
 
 Status ParseExposition(std::string_view text, TimestampNs default_ts, std::vector<TimeSeries>* out,
@@ -505,7 +493,7 @@ void WriteExposition(const std::vector<TimeSeries>& series, std::string* out,
     if (options.help) {
       if (auto it = options.help->find(std::string(family)); it != options.help->end()) {
         out->append("# HELP ").append(family).push_back(' ');
-        AppendEscaped(it->second, false, out);
+        AppendEscaped(it->second, /*quote=*/false, out);
         out->push_back('\n');
       }
     }
@@ -514,19 +502,10 @@ void WriteExposition(const std::vector<TimeSeries>& series, std::string* out,
     for (size_t i : members[family]) {
       const TimeSeries& s = series[i];
       out->append(GetLabel(s.labels, "__name__"));
-      bool any = false;
-      for (const Label& l : s.labels) {
-        if (l.name == "__name__") continue;
-        out->push_back(any ? ',' : '{');
-        any = true;
-        out->append(l.name).append("=\"");
-        AppendEscaped(l.value, true, out);
-        out->push_back('"');
-      }
-      if (any) out->push_back('}');
+      AppendLabelSet(s.labels, out);
       out->push_back(' ');
       const Sample& last = s.samples.back();
-      internal::AppendDouble(last.value, out);
+      AppendDouble(last.value, out);
       if (options.timestamps) {
         int64_t ms = last.ts / kNanosPerMilli;
         if (last.ts % kNanosPerMilli < 0) --ms;

@@ -101,24 +101,6 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
-void AppendDouble(double v, std::string* out) {
-  if (std::isnan(v)) {
-    out->append("NaN");
-  } else if (std::isinf(v)) {
-    out->append(v > 0 ? "+Inf" : "-Inf");
-  } else {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out->append(buf, r.ptr);
-  }
-}
-
-std::string FormatDouble(double v) {
-  std::string s;
-  AppendDouble(v, &s);
-  return s;
-}
-
 namespace {
 bool StripSuffix(std::string_view name, std::string_view suffix, std::string_view* base) {
   if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix) {

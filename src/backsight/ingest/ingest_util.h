@@ -30,10 +30,6 @@ bool IsValidUtf8(std::string_view s, size_t* bad_offset);
 /// `s` in double quotes for error messages: at most 64 bytes, control and non-ASCII bytes as \xNN.
 std::string Quote(std::string_view s);
 
-/// Shortest round-trip text of `v` (Go 'g' style, as Prometheus prints): NaN, +Inf, -Inf, 1e+06.
-void AppendDouble(double v, std::string* out);
-std::string FormatDouble(double v);
-
 /// Family-name kind table with string_view lookup.
 struct StringHash {
   using is_transparent = void;

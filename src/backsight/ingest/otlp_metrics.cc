@@ -6,10 +6,13 @@
 #include <charconv>
 #include <climits>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 
+#include "backsight/core/number_format.h"
 #include "backsight/ingest/ingest_util.h"
 #include "backsight/ingest/proto/metrics.pb.h"
 
@@ -116,7 +119,7 @@ void AnyToString(const cv1::AnyValue& v, bool nested, int depth, std::string* ou
       out->append(std::to_string(v.int_value()));
       break;
     case cv1::AnyValue::kDoubleValue:
-      internal::AppendDouble(v.double_value(), out);
+      AppendDouble(v.double_value(), out);
       break;
     case cv1::AnyValue::kBytesValue: {
       if (nested) out->push_back('"');
@@ -364,9 +367,8 @@ class Converter {
           uint64_t cum = 0;
           for (int b = 0; b < p.bucket_counts_size(); ++b) {
             cum += p.bucket_counts(b);
-            std::string le = b < p.explicit_bounds_size()
-                                 ? internal::FormatDouble(p.explicit_bounds(b))
-                                 : std::string("+Inf");
+            std::string le = b < p.explicit_bounds_size() ? FormatDouble(p.explicit_bounds(b))
+                                                          : std::string("+Inf");
             Emit(name + "_bucket", point, MetricKind::kHistogram, ts, static_cast<double>(cum),
                  "le", std::move(le));
           }
@@ -401,7 +403,7 @@ class Converter {
           Emit(name + "_sum", point, MetricKind::kSummary, ts, p.sum());
           for (const auto& q : p.quantile_values()) {
             Emit(name, point, MetricKind::kSummary, ts, q.value(), "quantile",
-                 internal::FormatDouble(q.quantile()));
+                 FormatDouble(q.quantile()));
           }
         }
         break;
@@ -474,61 +476,53 @@ class JsonFiller {
     return U64Value(*f, path + "." + camel, out);
   }
   static Status U64Value(const Json& value, const std::string& p, uint64_t* out) {
-    const Json* f = &value;
-    if (f->is_number_unsigned()) {
-      *out = f->get<uint64_t>();
-    } else if (f->is_number_integer()) {
-      return Err(p,
-                 "negative value " + std::to_string(f->get<int64_t>()) + " for an unsigned field");
-    } else if (f->is_number_float()) {
-      double d = f->get<double>();
-      if (d != std::floor(d)) {
-        return Err(p, "expected an unsigned integer, got " + internal::FormatDouble(d));
-      }
-      if (d < 0)
-        return Err(p, "negative value " + internal::FormatDouble(d) + " for an unsigned field");
-      if (!(d < kTwoPow64)) return OutOfRange(p, internal::FormatDouble(d), "uint64");
-      *out = static_cast<uint64_t>(d);
-    } else if (f->is_string()) {
-      const auto& s = f->get_ref<const std::string&>();
-      auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-      if (r.ec == std::errc::result_out_of_range && r.ptr == s.data() + s.size()) {
-        return OutOfRange(p, Quote(s), "uint64");
-      }
-      if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
-        return Err(p, "expected an unsigned integer, got " + Quote(s));
-      }
-    } else {
-      return Err(p, "expected an unsigned integer (number or string)");
-    }
-    return Status::OK();
+    return IntValue(value, p, out);
   }
   static Status I64(const Json& f, const std::string& path, int64_t* out) {
-    if (f.is_number_integer() && !f.is_number_unsigned()) {
-      *out = f.get<int64_t>();
-    } else if (f.is_number_unsigned()) {
-      uint64_t u = f.get<uint64_t>();
-      if (u > static_cast<uint64_t>(INT64_MAX)) return OutOfRange(path, std::to_string(u), "int64");
-      *out = static_cast<int64_t>(u);
-    } else if (f.is_number_float()) {
-      double d = f.get<double>();
-      if (d != std::floor(d))
-        return Err(path, "expected an integer, got " + internal::FormatDouble(d));
-      if (!(d >= -kTwoPow63 && d < kTwoPow63)) {
-        return OutOfRange(path, internal::FormatDouble(d), "int64");
+    return IntValue(f, path, out);
+  }
+  // A 64-bit integer field (uint64_t or int64_t) given as a JSON number or a decimal string (the
+  // OTLP/JSON encoding of 64-bit integers); fractions, values out of range and, for unsigned
+  // fields, negative values are errors naming the field.
+  template <typename T>
+  static Status IntValue(const Json& f, const std::string& p, T* out) {
+    static_assert(std::is_same_v<T, uint64_t> || std::is_same_v<T, int64_t>);
+    constexpr bool kUnsigned = std::is_unsigned_v<T>;
+    const std::string kind = kUnsigned ? "an unsigned integer" : "an integer";
+    const char* type = kUnsigned ? "uint64" : "int64";
+    const double lo = kUnsigned ? 0.0 : -kTwoPow63;
+    const double hi = kUnsigned ? kTwoPow64 : kTwoPow63;
+    if (f.is_number_unsigned()) {
+      const uint64_t u = f.get<uint64_t>();
+      if (u > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+        return OutOfRange(p, std::to_string(u), type);
       }
-      *out = static_cast<int64_t>(d);
+      *out = static_cast<T>(u);
+    } else if (f.is_number_integer()) {
+      const int64_t i = f.get<int64_t>();
+      if (kUnsigned) {
+        return Err(p, "negative value " + std::to_string(i) + " for an unsigned field");
+      }
+      *out = static_cast<T>(i);
+    } else if (f.is_number_float()) {
+      const double d = f.get<double>();
+      if (d != std::floor(d)) return Err(p, "expected " + kind + ", got " + FormatDouble(d));
+      if (kUnsigned && d < 0) {
+        return Err(p, "negative value " + FormatDouble(d) + " for an unsigned field");
+      }
+      if (!(d >= lo && d < hi)) return OutOfRange(p, FormatDouble(d), type);
+      *out = static_cast<T>(d);
     } else if (f.is_string()) {
       const auto& s = f.get_ref<const std::string&>();
       auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
       if (r.ec == std::errc::result_out_of_range && r.ptr == s.data() + s.size()) {
-        return OutOfRange(path, Quote(s), "int64");
+        return OutOfRange(p, Quote(s), type);
       }
       if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
-        return Err(path, "expected an integer, got " + Quote(s));
+        return Err(p, "expected " + kind + ", got " + Quote(s));
       }
     } else {
-      return Err(path, "expected an integer (number or string)");
+      return Err(p, "expected " + kind + " (number or string)");
     }
     return Status::OK();
   }

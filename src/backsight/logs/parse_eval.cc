@@ -64,62 +64,6 @@ Status EvaluateParsing(const std::vector<std::string>& truth,
   return Status::OK();
 }
 
-Status ParseCsv(std::string_view text, std::vector<std::vector<std::string>>* rows) {
-  rows->clear();
-  std::vector<std::string> row;
-  std::string field;
-  bool in_quotes = false;
-  bool field_started = false;
-  size_t line = 1;
-  size_t quote_line = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_quotes) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          field.push_back('"');
-          ++i;
-        } else {
-          in_quotes = false;
-        }
-      } else {
-        if (c == '\n') ++line;
-        field.push_back(c);
-      }
-      continue;
-    }
-    if (c == '"' && !field_started) {
-      in_quotes = true;
-      field_started = true;
-      quote_line = line;
-    } else if (c == ',') {
-      row.push_back(std::move(field));
-      field.clear();
-      field_started = false;
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      row.push_back(std::move(field));
-      field.clear();
-      field_started = false;
-      rows->push_back(std::move(row));
-      row.clear();
-      ++line;
-    } else {
-      field.push_back(c);
-      field_started = true;
-    }
-  }
-  if (in_quotes) {
-    return Status::InvalidArgument("csv: unterminated quoted field starting on line " +
-                                   std::to_string(quote_line));
-  }
-  if (field_started || !row.empty()) {
-    row.push_back(std::move(field));
-    rows->push_back(std::move(row));
-  }
-  return Status::OK();
-}
-
 namespace {
 const LoghubDataset kLoghubDatasets[] = {
     {"HDFS", "<Date> <Time> <Pid> <Level> <Component>: <Content>", {0.998, 0.354, 0.867, 0.267}},

@@ -10,7 +10,6 @@
 #include <string_view>
 #include <vector>
 
-#include "backsight/core/csv.h"  // AppendCsvField, used with ParseCsv
 #include "backsight/core/status.h"
 
 namespace backsight::logs {
@@ -29,10 +28,6 @@ struct ParsingScores {
 /// Scores `parsed[i]` against `truth[i]`. Returns InvalidArgument when the sizes differ or are 0.
 Status EvaluateParsing(const std::vector<std::string>& truth,
                        const std::vector<std::string>& parsed, ParsingScores* out);
-
-/// Reads an RFC 4180 CSV text (quoted fields, `""` escapes, CRLF or LF) into rows of fields.
-/// Returns InvalidArgument naming the 1-based line for an unterminated quote.
-Status ParseCsv(std::string_view text, std::vector<std::vector<std::string>>* rows);
 
 /// One Loghub-2k dataset of the benchmark protocol (../shared/data/loghub2k/README.md): its folder
 /// name, its header layout (`log_format`) and Drain's published GA, PA, FGA, FTA on it.

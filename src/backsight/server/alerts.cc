@@ -2,10 +2,10 @@
 
 #include <httplib.h>
 
-#include <cinttypes>
 #include <cmath>
-#include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include "backsight/core/number_format.h"
 
 namespace backsight::server {
 namespace {
@@ -13,12 +13,10 @@ namespace {
 constexpr size_t kMaxQueued = 100'000;
 constexpr size_t kMaxRecent = 1000;
 
-std::string Num(double v) {
-  if (!std::isfinite(v)) return std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf");
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
+// Significant digits of the numbers in alert annotations (people read them).
+constexpr int kAnnotationDigits = 6;
+
+std::string Num(double v) { return FormatDouble(v, kAnnotationDigits); }
 
 }  // namespace
 
@@ -60,13 +58,12 @@ std::string AlertsToJson(const std::vector<AlertToSend>& alerts, const std::stri
                           {"yhat", Num(a.yhat)},
                           {"yhat_lower", Num(a.yhat_lower)},
                           {"yhat_upper", Num(a.yhat_upper)}};
-    char fp[24];
-    std::snprintf(fp, sizeof fp, "%016" PRIx64, a.fp);
-    arr.push_back({{"labels", labels},
-                   {"annotations", ann},
-                   {"startsAt", FormatRfc3339(a.starts_wall_ns)},
-                   {"endsAt", FormatRfc3339(a.ends_wall_ns)},
-                   {"generatorURL", gen + "/api/v1/series/state?fingerprint=" + fp}});
+    arr.push_back(
+        {{"labels", labels},
+         {"annotations", ann},
+         {"startsAt", FormatRfc3339(a.starts_wall_ns)},
+         {"endsAt", FormatRfc3339(a.ends_wall_ns)},
+         {"generatorURL", gen + "/api/v1/series/state?fingerprint=" + FormatFingerprint(a.fp)}});
   }
   return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -5,7 +5,6 @@
 #include <cstdio>
 
 #include "backsight/core/time.h"
-#include "backsight/server/metrics_writer.h"
 #include "backsight/server/server.h"
 
 namespace backsight::server {
@@ -38,9 +37,8 @@ Status Server::OpenStore() {
   if (st.ok()) st = store_->CloseOpenEvents(WallNowNs(), nullptr);
   if (st.ok()) {
     st = store_->CheckEvents([this](uint64_t id, uint64_t fp, const Status& why) {
-      char buf[24];
-      std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fp));
-      report_.Add("event_row", buf, why.message() + " (event id " + std::to_string(id) + ")");
+      report_.Add("event_row", FormatFingerprint(fp),
+                  why.message() + " (event id " + std::to_string(id) + ")");
     });
   }
   if (!st.ok()) {
@@ -94,34 +92,34 @@ Status Server::ReplayWal() {
   return st;
 }
 
-void Server::RenderDurabilityMetrics(std::string* out) {
+void Server::MirrorDurabilityMetrics() {
+  SelfMetrics& m = self_metrics_;
   const WalReplayResult& r = report_.wal;
-  AppendMetric(out, "backsight_wal_enabled", "gauge", "1 when accepted samples are logged.",
-               wal_ ? 1 : 0);
-  AppendMetric(out, "backsight_wal_segments", "gauge", "Segment files of the write-ahead log.",
-               wal_ ? static_cast<double>(wal_->segment_count()) : 0);
-  AppendMetric(out, "backsight_wal_size_bytes", "gauge", "Size of the write-ahead log.",
-               wal_ ? static_cast<double>(wal_->size_bytes()) : 0);
+  m.SetGauge("backsight_wal_enabled", "1 when accepted samples are logged.", wal_ ? 1 : 0);
+  m.SetGauge("backsight_wal_segments", "Segment files of the write-ahead log.",
+             wal_ ? static_cast<double>(wal_->segment_count()) : 0);
+  m.SetGauge("backsight_wal_size_bytes", "Size of the write-ahead log.",
+             wal_ ? static_cast<double>(wal_->size_bytes()) : 0);
   const EngineStats es = engine_->stats();
-  AppendMetric(out, "backsight_wal_records_appended_total", "counter",
+  m.SetCounter("backsight_wal_records_appended_total",
                "Accepted batches appended to the write-ahead log.", es.wal_records);
-  AppendMetric(out, "backsight_wal_append_errors_total", "counter",
+  m.SetCounter("backsight_wal_append_errors_total",
                "Batches refused because the write-ahead log append failed.", es.wal_append_errors);
-  AppendMetric(out, "backsight_wal_replay_duration_seconds", "gauge",
-               "Time taken to replay the write-ahead log at start.", r.seconds);
-  AppendMetric(out, "backsight_wal_replay_records", "gauge",
-               "Intact write-ahead log records replayed at start.", r.log.records);
-  AppendMetric(out, "backsight_wal_replay_samples", "gauge",
-               "Samples in the write-ahead log records replayed at start.", r.samples);
-  AppendMetric(out, "backsight_wal_replay_samples_skipped", "gauge",
-               "Replayed samples skipped because the restored checkpoint already held them.",
-               r.samples_skipped);
-  AppendMetric(out, "backsight_wal_replay_corrupt_records", "gauge",
-               "Damaged or torn write-ahead log records found at start (each ends its segment).",
-               r.log.corrupt + r.undecodable);
-  AppendMetric(out, "backsight_startup_skipped_entries", "gauge",
-               "Entries (states, event rows, log records) skipped at start; see /api/v1/status.",
-               report_.problems());
+  m.SetGauge("backsight_wal_replay_duration_seconds",
+             "Time taken to replay the write-ahead log at start.", r.seconds);
+  m.SetGauge("backsight_wal_replay_records", "Intact write-ahead log records replayed at start.",
+             r.log.records);
+  m.SetGauge("backsight_wal_replay_samples",
+             "Samples in the write-ahead log records replayed at start.", r.samples);
+  m.SetGauge("backsight_wal_replay_samples_skipped",
+             "Replayed samples skipped because the restored checkpoint already held them.",
+             r.samples_skipped);
+  m.SetGauge("backsight_wal_replay_corrupt_records",
+             "Damaged or torn write-ahead log records found at start (each ends its segment).",
+             r.log.corrupt + r.undecodable);
+  m.SetGauge("backsight_startup_skipped_entries",
+             "Entries (states, event rows, log records) skipped at start; see /api/v1/status.",
+             report_.problems());
 }
 
 nlohmann::json Server::StatusJson() {

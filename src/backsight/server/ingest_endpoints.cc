@@ -153,10 +153,7 @@ void Server::ScrapeLoop() {
         ok = engine_->Submit(std::move(series)).ok();
         series.clear();
       }
-      std::lock_guard<std::mutex> lock(counters_mu_);
-      auto& c = scrapes_[{t.job->job_name, t.target}];
-      ++c.first;
-      if (!ok) ++c.second;
+      self_metrics_.CountScrape(t.job->job_name, t.target, ok);
     }
   }
 }

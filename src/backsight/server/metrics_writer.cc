@@ -1,65 +1,9 @@
 #include "backsight/server/metrics_writer.h"
 
-#include <charconv>
-#include <cmath>
-
+#include "backsight/core/number_format.h"
 #include "backsight/server/alerts.h"
 
 namespace backsight::server {
-
-void AppendNumber(double v, std::string* out) {
-  if (std::isnan(v)) {
-    *out += "NaN";
-  } else if (std::isinf(v)) {
-    *out += v > 0 ? "+Inf" : "-Inf";
-  } else if (v == 0) {
-    out->push_back('0');  // also for -0
-  } else {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out->append(buf, r.ptr);
-  }
-}
-
-void AppendMetric(std::string* out, const char* name, const char* type, const char* help,
-                  double value) {
-  *out += "# HELP ";
-  *out += name;
-  *out += ' ';
-  *out += help;
-  *out += "\n# TYPE ";
-  *out += name;
-  *out += ' ';
-  *out += type;
-  *out += '\n';
-  *out += name;
-  *out += ' ';
-  AppendNumber(value, out);
-  *out += '\n';
-}
-
-void AppendLabelSet(const Labels& labels, std::string* out) {
-  out->push_back('{');
-  bool first = true;
-  for (const auto& l : labels) {
-    if (!first) out->push_back(',');
-    first = false;
-    *out += l.name;
-    *out += "=\"";
-    for (char c : l.value) {
-      if (c == '\\')
-        *out += "\\\\";
-      else if (c == '"')
-        *out += "\\\"";
-      else if (c == '\n')
-        *out += "\\n";
-      else
-        out->push_back(c);
-    }
-    out->push_back('"');
-  }
-  out->push_back('}');
-}
 
 namespace {
 
@@ -98,7 +42,7 @@ void WriteSeriesMetrics(Engine* engine, std::string* out) {
       *out += kNames[f];
       AppendOutputLabels(*s.labels, out);
       out->push_back(' ');
-      AppendNumber(v, out);
+      AppendDouble(v, out);
       out->push_back('\n');
     });
   }

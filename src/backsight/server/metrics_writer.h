@@ -1,4 +1,4 @@
-// Prometheus text exposition (format 0.0.4) of Backsight's own health and of the output series
+// Prometheus text exposition (format 0.0.4) of the output series
 // `anomaly_score`, `yhat`, `yhat_lower`, `yhat_upper` (one of each per scored series, carrying the
 // input's labels with its metric name in the label `metric`, see OutputLabels in alerts.h).
 #ifndef BACKSIGHT_SERVER_METRICS_WRITER_H_
@@ -11,15 +11,6 @@
 #include "backsight/server/engine.h"
 
 namespace backsight::server {
-
-/// Appends `value` formatted for the exposition format (shortest round-trip, NaN, +Inf, -Inf).
-void AppendNumber(double value, std::string* out);
-/// Appends one unlabelled sample with its `# HELP` and `# TYPE` lines; `type` is "counter" or
-/// "gauge".
-void AppendMetric(std::string* out, const char* name, const char* type, const char* help,
-                  double value);
-/// Appends `{a="x",b="y"}` with values escaped per the exposition format (\\, \", \n).
-void AppendLabelSet(const Labels& labels, std::string* out);
 
 /// Appends the four output families for every series that has left warm-up. Series still
 /// warming up are left out (their scores are not meaningful yet).

@@ -1,8 +1,6 @@
 // `backsight serve` JSON API: recent anomalies, one series' state, the series list, checkpoint
 // and status (see server.h for the routes and their parameters).
-#include <cinttypes>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -12,12 +10,6 @@
 
 namespace backsight::server {
 namespace {
-
-std::string Hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
-  return buf;
-}
 
 nlohmann::json JsonNum(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
@@ -83,7 +75,7 @@ void Server::HandleAnomalies(const HttpRequest& req, HttpResponse* res) {
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& e : events) {
     arr.push_back({{"series", LabelsJson(e.labels)},
-                   {"fingerprint", Hex(e.fp)},
+                   {"fingerprint", FormatFingerprint(e.fp)},
                    {"start", FormatRfc3339(e.start_ns)},
                    {"end", e.end_ns ? nlohmann::json(FormatRfc3339(e.end_ns)) : nullptr},
                    {"peak_score", JsonNum(e.peak_score)}});
@@ -109,12 +101,13 @@ void Server::HandleSeriesState(const HttpRequest& req, HttpResponse* res) {
   }
   SeriesSnapshot s;
   if (!engine_->GetSeries(fp, &s)) {
-    const Status missing = Status::NotFound("no active series with fingerprint " + Hex(fp));
+    const Status missing =
+        Status::NotFound("no active series with fingerprint " + FormatFingerprint(fp));
     SetErrorResponse(missing, JsonDump({{"error", missing.message()}}), "application/json", res);
     return;
   }
   nlohmann::json j = {
-      {"series", LabelsJson(s.labels_copy)}, {"fingerprint", Hex(s.fp)},
+      {"series", LabelsJson(s.labels_copy)}, {"fingerprint", FormatFingerprint(s.fp)},
       {"counter_as_rate", s.is_counter},     {"samples_accepted", s.accepted},
       {"samples_rejected", s.rejected},      {"has_result", s.has_result},
       {"in_anomaly", s.in_episode},          {"warmup_samples_remaining", s.warmup_remaining}};
@@ -146,7 +139,7 @@ void Server::HandleSeriesList(const HttpRequest& req, HttpResponse* res) {
     if (!metric.empty() && GetLabel(*s.labels, "__name__") != metric) return;
     ++matched;
     if (arr.size() < limit) {
-      arr.push_back({{"series", LabelsJson(*s.labels)}, {"fingerprint", Hex(s.fp)}});
+      arr.push_back({{"series", LabelsJson(*s.labels)}, {"fingerprint", FormatFingerprint(s.fp)}});
     }
   });
   res->SetContent(JsonDump({{"series", arr}, {"matched", matched}}), "application/json");

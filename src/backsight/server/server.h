@@ -39,6 +39,7 @@
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
 #include "backsight/server/http_server.h"
+#include "backsight/server/self_metrics.h"
 #include "backsight/server/startup_report.h"
 #include "backsight/store/state_store.h"
 #include "backsight/store/wal.h"
@@ -94,7 +95,7 @@ class Server {
   Status OpenStore();
   Status RestoreStates();
   Status ReplayWal();
-  void RenderDurabilityMetrics(std::string* out);
+  void MirrorDurabilityMetrics();
   void CheckpointLoop();
 
   ServeConfig cfg_;
@@ -118,11 +119,7 @@ class Server {
       restore_skipped_{0};
   std::atomic<uint64_t> restore_ms_{0};
 
-  std::mutex counters_mu_;
-  std::map<std::pair<std::string, std::string>, uint64_t> decode_errors_;
-  std::map<std::pair<std::string, int>, uint64_t> requests_;
-  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> scrapes_;
-  uint64_t output_pushes_ = 0, output_push_errors_ = 0;
+  SelfMetrics self_metrics_;  // backsight_* on GET /metrics
 };
 
 }  // namespace backsight::server
