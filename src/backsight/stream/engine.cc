@@ -31,11 +31,6 @@ constexpr size_t kChunk = 4096;
 // Series named per damaged log record in a problem report (the rest are counted).
 constexpr size_t kSeriesNamedPerRecord = 3;
 
-std::string HexFp(uint64_t fp) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, fp);
-  return buf;
-}
 // Samples `m` still needs before it can call one anomalous (its own warm-up, which a restored
 // state keeps even when the default has changed since).
 uint64_t WarmupRemaining(const Model& m) {
@@ -579,7 +574,7 @@ Status Engine::Restore(store::StateStore* store, uint64_t* restored, uint64_t* s
       [&](store::SeriesRecord&& rec) {
         SortLabels(&rec.labels);
         if (Fingerprint(rec.labels) != rec.fp) {
-          problem(LabelsToString(rec.labels), "stored fingerprint " + HexFp(rec.fp) +
+          problem(LabelsToString(rec.labels), "stored fingerprint " + FormatFingerprint(rec.fp) +
                                                   " does not match the labels (row key " +
                                                   std::to_string(rec.key) + ")");
           return Status::OK();
@@ -615,7 +610,7 @@ Status Engine::Restore(store::StateStore* store, uint64_t* restored, uint64_t* s
         return Status::OK();
       },
       [&](uint64_t key, uint64_t fp, const Status& why) {
-        problem(HexFp(fp), why.message() + " (row key " + std::to_string(key) + ")");
+        problem(FormatFingerprint(fp), why.message() + " (row key " + std::to_string(key) + ")");
       });
   restored_ += ok;
   if (restored) *restored = ok;
