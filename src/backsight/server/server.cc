@@ -160,6 +160,16 @@ Status Server::Start() {
   tracker_->Start();
   engine_->Start();
   if (wal_) BACKSIGHT_RETURN_IF_ERROR(ReplayWal());
+  if (!cfg_.history_url.empty()) {
+    history_ = std::make_unique<PrometheusHistoryClient>(cfg_.history_url, cfg_.history_timeout_ms);
+    WarmStartOptions wo;
+    wo.lookback_ms = cfg_.history_lookback_ms;
+    wo.concurrency = cfg_.history_concurrency;
+    wo.default_step_ms = cfg_.history_step_ms;
+    wo.known_reset_ms = cfg_.series_stale_after_ms;
+    warm_ = std::make_unique<WarmStart>(wo, engine_.get(), history_.get());
+    warm_->Start();
+  }
   stopping_ = false;
   BACKSIGHT_RETURN_IF_ERROR(http_->Start());  // serve once the engine runs
   if (store_) checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
@@ -183,7 +193,8 @@ void Server::Stop() {
   if (scrape_thread_.joinable()) scrape_thread_.join();
   if (push_thread_.joinable()) push_thread_.join();
   if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
-  engine_->Stop();  // drains the queues
+  if (warm_) warm_->Stop();  // queues the live samples still held, cold
+  engine_->Stop();           // drains the queues
   if (store_) {
     // The last checkpoint. On failure a restart resumes from the previous one (plus the
     // write-ahead log when enabled); say so on stderr. CheckpointNow counted the failure in
@@ -295,7 +306,8 @@ void Server::SetupRoutes() {
           CountRequest("remote_write", res->status);
           return;
         }
-        st = engine_->SubmitView(series);
+        if (warm_) st = warm_->Intercept(&series);
+        if (st.ok()) st = engine_->SubmitView(series);
         if (!st.ok()) {
           SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
                            "text/plain", res);
@@ -341,7 +353,8 @@ void Server::SetupRoutes() {
           CountRequest("otlp", res->status);
           return;
         }
-        st = engine_->Submit(std::move(series));
+        if (warm_) st = warm_->Intercept(&series);
+        if (st.ok()) st = engine_->Submit(std::move(series));
         if (!st.ok()) {
           SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
                            "text/plain", res);
@@ -602,6 +615,7 @@ std::string Server::RenderMetrics(bool with_outputs) {
   Counter(&out, "backsight_event_write_errors_total", "Failed writes of anomaly events.",
           as.event_write_errors);
   RenderDurabilityMetrics(&out);
+  if (warm_) warm_->RenderMetrics(&out);
   if (with_outputs) WriteSeriesMetrics(engine_.get(), &out);
   return out;
 }
@@ -667,7 +681,7 @@ void Server::ScrapeLoop() {
           }
           SortLabels(&s.labels);
         }
-        ok = engine_->Submit(std::move(series)).ok();
+        ok = (!warm_ || warm_->Intercept(&series).ok()) && engine_->Submit(std::move(series)).ok();
         series.clear();
       }
       std::lock_guard<std::mutex> lock(counters_mu_);
