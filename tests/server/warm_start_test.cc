@@ -1,9 +1,11 @@
 #include "backsight/server/warm_start.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -160,6 +162,46 @@ TEST(WarmStartTest, TooManyHeldSamplesScoreTheSeriesColdWhileItsFetchHangs) {
   EXPECT_EQ(ws.stats().history_samples, 0u);
   ws.Stop();
   engine.Stop();
+}
+
+// Held live samples are in the write-ahead log once (before the request is acknowledged), the
+// history never: after a crash the log replays exactly the live samples.
+TEST(WarmStartTest, HeldSamplesAreLoggedOnceAndHistoryNever) {
+  const std::string wal_dir = (std::filesystem::temp_directory_path() /
+                               ("backsight_warm_start_test_" + std::to_string(getpid())))
+                                  .string();
+  std::filesystem::remove_all(wal_dir);
+  {
+    std::unique_ptr<store::Wal> wal;
+    ASSERT_TRUE(store::Wal::Open(wal_dir, {}, &wal).ok());
+    Engine a({.workers = 2}, nullptr);
+    a.SetWal(wal.get());
+    a.Start();
+    FakeSource src;
+    src.fn = [](const Labels&, TimestampNs, TimestampNs, std::vector<Sample>* out) {
+      for (int i = 0; i < kHistoryPoints; ++i) out->push_back({kT0 + i * kStep, Normal(i)});
+      return Status::OK();
+    };
+    WarmStart ws(FastOptions(), &a, &src);
+    ws.Start();
+    std::vector<TimeSeries> req = {Live(kHistoryPoints, kHistoryPoints + 3)};
+    ASSERT_TRUE(ws.Intercept(&req).ok());
+    ASSERT_TRUE(WaitFor([&] { return Accepted(&a) == kHistoryPoints + 3; }));
+    EXPECT_EQ(a.stats().wal_records, 1u);
+    ws.Stop();
+    a.Stop();
+  }  // "crash": no checkpoint
+  std::unique_ptr<store::Wal> wal;
+  ASSERT_TRUE(store::Wal::Open(wal_dir, {}, &wal).ok());
+  Engine c({.workers = 1}, nullptr);
+  c.SetWal(wal.get());
+  c.Start();
+  WalReplayResult r;
+  ASSERT_TRUE(c.ReplayWal(wal.get(), &r, nullptr).ok());
+  EXPECT_EQ(r.samples, 3u);
+  EXPECT_EQ(Accepted(&c), 3u);
+  c.Stop();
+  std::filesystem::remove_all(wal_dir);
 }
 
 TEST(WarmStartTest, SeriesTheEngineKnowsPassThrough) {

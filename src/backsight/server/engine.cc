@@ -107,6 +107,7 @@ bool Engine::HasSeries(uint64_t fp) {
 Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin) {
   const bool replay = origin == Origin::kReplay;
   const bool log = origin == Origin::kLive || origin == Origin::kLogOnly;
+  if (origin == Origin::kLogOnly && wal_ == nullptr) return Status::OK();  // nothing to log
   const size_t n = shards_.size();
   std::vector<Batch> per_shard(n);
   const int64_t now = WallNowNs();
