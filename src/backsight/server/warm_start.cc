@@ -84,9 +84,29 @@ void WarmStart::Stop() {
 }
 
 Status WarmStart::Intercept(std::vector<TimeSeries>* series) {
-  std::lock_guard<std::mutex> lock(mu_);
+  // Fast path, run by every request once its series are known: fingerprints outside any lock,
+  // lookups under a shared lock (one exclusive lock per request cost +29 % server CPU per
+  // sample in serve_load, the HTTP pool threads queueing on it).
+  thread_local std::vector<uint64_t> fps;
+  fps.assign(series->size(), 0);
+  for (size_t i = 0; i < series->size(); ++i) {
+    TimeSeries& ts = (*series)[i];
+    if (ts.samples.empty()) continue;
+    if (!LabelsSorted(ts.labels)) SortLabels(&ts.labels);
+    fps[i] = Fingerprint(ts.labels);
+  }
   const int64_t now = WallNowNs();
-  if (now - known_reset_at_ns_ > opt_.known_reset_ms * kNanosPerMilli) {
+  if (now - known_reset_at_ns_.load() <= opt_.known_reset_ms * kNanosPerMilli) {
+    std::shared_lock<std::shared_mutex> known_lock(known_mu_);
+    bool all_known = true;
+    for (size_t i = 0; i < series->size() && all_known; ++i) {
+      all_known = (*series)[i].samples.empty() || known_.count(fps[i]) != 0;
+    }
+    if (all_known) return Status::OK();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (now - known_reset_at_ns_.load() > opt_.known_reset_ms * kNanosPerMilli) {
+    std::lock_guard<std::shared_mutex> known_lock(known_mu_);
     known_.clear();
     known_reset_at_ns_ = now;
   }
@@ -105,16 +125,15 @@ Status WarmStart::Intercept(std::vector<TimeSeries>* series) {
     bool take = false, is_new = false;
     uint64_t fp = 0;
     if (!ts.samples.empty()) {
-      if (!LabelsSorted(ts.labels)) SortLabels(&ts.labels);
-      fp = Fingerprint(ts.labels);
-      if (known_.count(fp) == 0) {
+      fp = fps[i];
+      if (!IsKnown(fp)) {
         if (pending_.count(fp) != 0 || new_here.count(fp) != 0) {
           take = true;
         } else if (engine_->HasSeries(fp)) {
-          known_.insert(fp);
+          AddKnown(fp);
         } else if (stopping_ ||
                    held_total_ + new_samples + ts.samples.size() > opt_.max_held_samples) {
-          known_.insert(fp);
+          AddKnown(fp);
           cold_full_.fetch_add(1);
         } else {
           take = is_new = true;
@@ -160,6 +179,16 @@ Status WarmStart::Intercept(std::vector<TimeSeries>* series) {
     }
   }
   return Status::OK();
+}
+
+bool WarmStart::IsKnown(uint64_t fp) const {
+  std::shared_lock<std::shared_mutex> lock(known_mu_);
+  return known_.count(fp) != 0;
+}
+
+void WarmStart::AddKnown(uint64_t fp) {
+  std::lock_guard<std::shared_mutex> lock(known_mu_);
+  known_.insert(fp);
 }
 
 void WarmStart::ReleaseLocked(uint64_t fp, Pending* p) {
@@ -285,7 +314,7 @@ void WarmStart::ReleaseLoop() {
         Pending& p = it->second;
         if (p.held.empty()) {
           pending_.erase(it);
-          known_.insert(fp);
+          AddKnown(fp);
           break;
         }
         batch[0].labels = p.labels;

@@ -23,6 +23,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -102,6 +103,8 @@ class WarmStart {
 
   void FetchLoop();
   void ReleaseLoop();
+  bool IsKnown(uint64_t fp) const;
+  void AddKnown(uint64_t fp);
   // Marks `fp` for release (its held samples queued) and wakes the release thread. mu_ held.
   void ReleaseLocked(uint64_t fp, Pending* p);
   // Submits with retries while the queues are full; false if stopping first.
@@ -113,14 +116,17 @@ class WarmStart {
   Engine* engine_;
   HistorySource* source_;
 
+  // Fingerprints that pass straight through (the engine has them); read by every request.
+  mutable std::shared_mutex known_mu_;  // taken after mu_ when both are held
+  std::unordered_set<uint64_t> known_;
+  std::atomic<int64_t> known_reset_at_ns_{0};
+
   mutable std::mutex mu_;  // everything below
   std::condition_variable fetch_cv_, release_cv_, stop_cv_;
   bool stopping_ = false;
   bool started_ = false;
   bool release_done_ = false;  // Stop: the release thread ends when its queue is empty
   std::unordered_map<uint64_t, Pending> pending_;
-  std::unordered_set<uint64_t> known_;
-  int64_t known_reset_at_ns_ = 0;
   std::deque<uint64_t> fetch_queue_, release_queue_;
   uint64_t held_total_ = 0;
   std::vector<std::thread> threads_;
