@@ -14,6 +14,7 @@
 // Usage: serve_load [--series N] [--samples-per-series M] [--series-per-request K]
 //                   [--rounds R] [--threads T] [--workers W] [--rate SAMPLES_PER_S]
 //                   [--restart [--kill9]] [--no-wal] [--bin PATH_TO_BACKSIGHT]
+//                   [--history-url URL]  (warm start on, against that query API)
 #include <httplib.h>
 #include <sys/wait.h>
 
@@ -52,6 +53,7 @@ struct Args {
   double rate = 0;      // offered samples/s over all client threads; 0 = as fast as possible
   int warm_rounds = 0;  // rounds sent (creating the series) before measuring
   std::string bin = BACKSIGHT_BIN;  // --bin: another build to compare with
+  std::string history_url;          // --history-url: turn warm start on (a query API)
 };
 
 double Secs(Clock::time_point a, Clock::time_point b) {
@@ -137,6 +139,8 @@ int main(int argc, char** argv) {
       a.warm_rounds = next();
     else if (k == "--bin")
       a.bin = i + 1 < argc ? argv[++i] : "";
+    else if (k == "--history-url")
+      a.history_url = i + 1 < argc ? argv[++i] : "";
     else if (k == "--rate")
       a.rate = i + 1 < argc ? std::atof(argv[++i]) : 0;
     else {
@@ -151,7 +155,9 @@ int main(int argc, char** argv) {
                      "\nseries: {max_active: 2000000}\n" +
                      // The WAL is on by default; the key is written only to turn it off, so
                      // that --bin can run builds older than the WAL.
-                     (a.no_wal ? "wal: {enabled: false}\n" : ""));
+                     (a.no_wal ? "wal: {enabled: false}\n" : "") +
+                     // Warm start on: the cost of checking every series for a history fetch.
+                     (a.history_url.empty() ? "" : "history: {url: \"" + a.history_url + "\"}\n"));
 
   // Pre-encode: chunk c holds series [c*K, (c+1)*K); round r holds steps [r*M, (r+1)*M).
   const int chunks = (a.series + a.series_per_request - 1) / a.series_per_request;

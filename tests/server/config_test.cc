@@ -100,6 +100,27 @@ TEST(ConfigTest, HttpLimitsParseAndAreValidated) {
   ExpectError("limits: {max_inflight_body_bytes: 1048576}", "limits.max_inflight_body_bytes");
 }
 
+TEST(ConfigTest, HistoryParsesAndIsValidated) {
+  ServeConfig c;
+  ASSERT_TRUE(LoadConfigText("history: {url: \"http://prom:9090\", lookback: 72h, concurrency: 8, "
+                             "timeout: 2s, step: 1m}",
+                             "t", &c)
+                  .ok());
+  EXPECT_EQ(c.history_url, "http://prom:9090");
+  EXPECT_EQ(c.history_lookback_ms, 72 * 3'600'000LL);
+  EXPECT_EQ(c.history_concurrency, 8);
+  EXPECT_EQ(c.history_timeout_ms, 2'000);
+  EXPECT_EQ(c.history_step_ms, 60'000);
+  ServeConfig d;
+  EXPECT_TRUE(d.history_url.empty()) << "warm start is off by default";
+  EXPECT_EQ(d.history_lookback_ms, 7 * 86'400'000LL);
+  ExpectError("history: {url: prom:9090}", "history.url");
+  ExpectError("history: {concurrency: 0}", "history.concurrency");
+  ExpectError("history: {concurrency: 65}", "history.concurrency");
+  ExpectError("history: {lookback: forever}", "history.lookback");
+  ExpectError("history: {depth: 3}", "history.depth");
+}
+
 TEST(ConfigTest, SyntaxErrorNamesLine) {
   ServeConfig c;
   Status st = LoadConfigText("listen: a\n  bad: [", "s.yml", &c);

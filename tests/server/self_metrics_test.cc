@@ -72,6 +72,8 @@ TEST(SelfMetricsTest, ExpositionParsesAndCarriesEveryDocumentedMetric) {
   // A target nobody listens on, so that the scrape families have a sample.
   const std::string dead = "127.0.0.1:" + std::to_string(testing::FreePort());
   cfg.scrape_jobs.push_back({"dead", {dead}, "/metrics", 100, 100, false});
+  // A history source, so that the backsight_history_* families are registered.
+  cfg.history_url = "http://" + dead;
   Server server(cfg);
   ASSERT_TRUE(server.Start().ok());
   httplib::Client client("127.0.0.1", server.port());

@@ -56,6 +56,13 @@ Config file (YAML, Prometheus style; every key optional, unknown keys rejected; 
     url: ""                           remote_write the output series here ("" = off)
     interval: 15s
   counters_as_rates: true             counters become per-second rates before detection
+  history:                            warm start: a new series' past is replayed before scoring
+    url: ""                           Prometheus-compatible query API, e.g. http://prometheus:9090
+                                      (also VictoriaMetrics, Thanos, Mimir; "" = off)
+    lookback: 7d                      how far back to fetch (query_range at the series' step)
+    concurrency: 4                    fetches in flight at once (1..64)
+    timeout: 10s                      one request; failures retried with back-off, then cold
+    step: 15s                         step when a series' first request has one sample
   wal:
     enabled: true                     write-ahead log of accepted samples (<state_dir>/wal)
     fsync: false                      fdatasync every append (survives power loss)

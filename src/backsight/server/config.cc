@@ -14,6 +14,9 @@ namespace {
 // Upper bound on limits.max_connections: 1 M sockets is past any sane single-process setting
 // (and past the default hard RLIMIT_NOFILE of Debian, 1,048,576).
 constexpr uint64_t kMaxConnectionsCap = 1'000'000;
+// Upper bound on history.concurrency: one thread per fetch in flight; 64 is past what one
+// Prometheus serves well at once (its --query.max-concurrency defaults to 20).
+constexpr int kMaxHistoryConcurrency = 64;
 
 Status KeyError(const std::string& source, const std::string& key, const std::string& why,
                 const YAML::Node& node = YAML::Node()) {
@@ -180,6 +183,11 @@ Status ValidateConfig(const ServeConfig& c) {
   }
   BACKSIGHT_RETURN_IF_ERROR(ValidateUrl(c.alertmanager_url, "alerting.alertmanager_url"));
   BACKSIGHT_RETURN_IF_ERROR(ValidateUrl(c.output_remote_write_url, "output_remote_write.url"));
+  BACKSIGHT_RETURN_IF_ERROR(ValidateUrl(c.history_url, "history.url"));
+  if (c.history_concurrency < 1 || c.history_concurrency > kMaxHistoryConcurrency) {
+    return Status::InvalidArgument("key 'history.concurrency': must be 1.." +
+                                   std::to_string(kMaxHistoryConcurrency));
+  }
   for (size_t i = 0; i < c.scrape_jobs.size(); ++i) {
     const auto& j = c.scrape_jobs[i];
     const std::string key = "scrape_configs[" + std::to_string(i) + "]";
@@ -213,7 +221,7 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
         CheckKeys(root, source, "",
                   {"listen", "state_dir", "checkpoint_interval", "series", "workers", "limits",
                    "auth", "alerting", "global", "scrape_configs", "output_remote_write",
-                   "counters_as_rates", "wal"}));
+                   "counters_as_rates", "wal", "history"}));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["listen"], "listen", &c->listen));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["state_dir"], "state_dir", &c->state_dir));
     BACKSIGHT_RETURN_IF_ERROR(r.Duration(root["checkpoint_interval"], "checkpoint_interval", 100,
@@ -352,6 +360,26 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
         }
         c->scrape_jobs.push_back(std::move(job));
       }
+    }
+    if (YAML::Node h = root["history"]) {
+      BACKSIGHT_RETURN_IF_ERROR(
+          CheckKeys(h, source, "history", {"url", "lookback", "concurrency", "timeout", "step"}));
+      BACKSIGHT_RETURN_IF_ERROR(r.Str(h["url"], "history.url", &c->history_url));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(h["lookback"], "history.lookback", 1000, &c->history_lookback_ms));
+      uint64_t conc = static_cast<uint64_t>(c->history_concurrency);
+      BACKSIGHT_RETURN_IF_ERROR(r.Uint(h["concurrency"], "history.concurrency", 1, &conc));
+      if (conc > kMaxHistoryConcurrency) {
+        return KeyError(source, "history.concurrency",
+                        "must be at most " + std::to_string(kMaxHistoryConcurrency),
+                        h["concurrency"]);
+      }
+      c->history_concurrency = static_cast<int>(conc);
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(h["timeout"], "history.timeout", 10, &c->history_timeout_ms));
+      BACKSIGHT_RETURN_IF_ERROR(r.Duration(h["step"], "history.step", 1000, &c->history_step_ms));
+      Status st = ValidateUrl(c->history_url, "history.url");
+      if (!st.ok()) return KeyError(source, "history.url", st.message(), h);
     }
     if (YAML::Node o = root["output_remote_write"]) {
       BACKSIGHT_RETURN_IF_ERROR(CheckKeys(o, source, "output_remote_write", {"url", "interval"}));

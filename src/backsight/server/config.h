@@ -62,6 +62,13 @@ struct ServeConfig {
   int64_t output_remote_write_interval_ms = 15'000;
   // Counters (monotonic sums, `_total`) are turned into per-second rates before detection.
   bool counters_as_rates = true;
+  // Warm start (warm_start.h): a new series' past is fetched from this Prometheus-compatible
+  // query API (Prometheus, VictoriaMetrics, Thanos, Mimir) and replayed before its first score.
+  std::string history_url;                         ///< e.g. http://prometheus:9090 ("" = off)
+  int64_t history_lookback_ms = 7 * 86'400'000LL;  ///< how far back to fetch
+  int history_concurrency = 4;                     ///< fetches in flight at once
+  int64_t history_timeout_ms = 10'000;             ///< connect/read timeout of one request
+  int64_t history_step_ms = 15'000;  ///< step when a series' interval is unknown (one sample)
 };
 
 /// Parses a Prometheus-style duration ("500ms", "15s", "1m30s", "2h", "1d") into milliseconds.

@@ -34,7 +34,8 @@ void Server::HandleRemoteWrite(const HttpRequest& req, HttpResponse* res) {
     CountRequest("remote_write", res->status);
     return;
   }
-  st = engine_->SubmitView(series);
+  if (warm_) st = warm_->Intercept(&series);
+  if (st.ok()) st = engine_->SubmitView(series);
   if (!st.ok()) {
     SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
                      "text/plain", res);
@@ -75,7 +76,8 @@ void Server::HandleOtlpMetrics(const HttpRequest& req, HttpResponse* res) {
     CountRequest("otlp", res->status);
     return;
   }
-  st = engine_->Submit(std::move(series));
+  if (warm_) st = warm_->Intercept(&series);
+  if (st.ok()) st = engine_->Submit(std::move(series));
   if (!st.ok()) {
     SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
                      "text/plain", res);
@@ -150,7 +152,7 @@ void Server::ScrapeLoop() {
           }
           SortLabels(&s.labels);
         }
-        ok = engine_->Submit(std::move(series)).ok();
+        ok = (!warm_ || warm_->Intercept(&series).ok()) && engine_->Submit(std::move(series)).ok();
         series.clear();
       }
       self_metrics_.CountScrape(t.job->job_name, t.target, ok);

@@ -78,6 +78,16 @@ void SelfMetrics::SetCounter(const std::string& name, const std::string& help, d
   if (delta > 0) c->Increment(delta);
 }
 
+void SelfMetrics::SetCounter(const std::string& name, const std::string& help,
+                             const std::string& label, const std::string& value, double total) {
+  std::lock_guard<std::mutex> lock(mirrored_mu_);
+  // The key cannot clash with an unlabelled counter's: metric names hold no '{'.
+  prometheus::Counter*& c = counters_[name + '{' + label + '=' + value];
+  if (c == nullptr) c = &CounterFamily(registry_.get(), name, help)->Add({{label, value}});
+  const double delta = total - c->Value();
+  if (delta > 0) c->Increment(delta);
+}
+
 void SelfMetrics::SetHistogram(const std::string& name, const std::string& help,
                                const std::vector<double>& bounds,
                                const std::vector<uint64_t>& bucket_counts, double sum) {
@@ -196,9 +206,40 @@ std::string Server::RenderMetrics(bool with_outputs) {
   m.SetCounter("backsight_event_write_errors_total", "Failed writes of anomaly events.",
                as.event_write_errors);
   MirrorDurabilityMetrics();
+  if (warm_) MirrorWarmStartMetrics();
   std::string out = m.Serialize();
   if (with_outputs) WriteSeriesMetrics(engine_.get(), &out);
   return out;
+}
+
+void Server::MirrorWarmStartMetrics() {
+  SelfMetrics& m = self_metrics_;
+  const WarmStartStats s = warm_->stats();
+  m.SetCounter("backsight_history_fetches_started_total",
+               "History fetches (query_range) started for new series.", s.fetches_started);
+  m.SetCounter("backsight_history_fetches_succeeded_total",
+               "History fetches that succeeded (possibly with no points).", s.fetches_succeeded);
+  m.SetCounter("backsight_history_fetches_failed_total",
+               "History fetches that failed after their retries.", s.fetches_failed);
+  m.SetCounter("backsight_history_fetch_retries_total",
+               "History fetch tries repeated after a retryable error.", s.fetch_retries);
+  m.SetCounter("backsight_history_samples_total",
+               "Past samples fetched and replayed through new detectors.", s.history_samples);
+  m.SetCounter("backsight_history_series_warm_total",
+               "Series whose detector was warmed with history before its first live score.",
+               s.series_warm);
+  const std::pair<const char*, uint64_t> cold[] = {{"fetch_failed", s.cold_fetch_failed},
+                                                   {"held_overflow", s.cold_held_overflow},
+                                                   {"no_history", s.cold_no_history},
+                                                   {"pending_full", s.cold_pending_full}};
+  for (const auto& [reason, n] : cold) {
+    m.SetCounter("backsight_history_series_cold_total", "Series scored without history, by reason.",
+                 "reason", reason, static_cast<double>(n));
+  }
+  m.SetGauge("backsight_history_pending_samples",
+             "Live samples held until their series' history is replayed.", s.held_samples);
+  m.SetGauge("backsight_history_pending_series", "Series waiting for their history.",
+             s.pending_series);
 }
 
 void Server::OutputPushLoop() {

@@ -50,6 +50,9 @@ class SelfMetrics {
   /// Sets the unlabelled counter `name` (registered with `help` on first use) to `total`, a
   /// running total kept by its owner; a total below the last one is ignored (counters only rise).
   void SetCounter(const std::string& name, const std::string& help, double total);
+  /// As SetCounter, for the child of family `name` with the one label `label`=`value`.
+  void SetCounter(const std::string& name, const std::string& help, const std::string& label,
+                  const std::string& value, double total);
   /// Sets the unlabelled histogram `name` (registered with `help` and `bounds`, the buckets'
   /// upper bounds in increasing order, on first use) from its owner's per-bucket (not
   /// cumulative) counts, `bounds.size() + 1` of them (the last is +Inf), and sum of observations.

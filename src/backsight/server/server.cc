@@ -93,6 +93,16 @@ Status Server::Start() {
   tracker_->Start();
   engine_->Start();
   if (wal_) BACKSIGHT_RETURN_IF_ERROR(ReplayWal());
+  if (!cfg_.history_url.empty()) {
+    history_ = std::make_unique<PrometheusHistoryClient>(cfg_.history_url, cfg_.history_timeout_ms);
+    WarmStartOptions wo;
+    wo.lookback_ms = cfg_.history_lookback_ms;
+    wo.concurrency = cfg_.history_concurrency;
+    wo.default_step_ms = cfg_.history_step_ms;
+    wo.known_reset_ms = cfg_.series_stale_after_ms;
+    warm_ = std::make_unique<WarmStart>(wo, engine_.get(), history_.get());
+    warm_->Start();
+  }
   stopping_ = false;
   BACKSIGHT_RETURN_IF_ERROR(http_->Start());  // serve once the engine runs
   if (store_) checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
@@ -116,7 +126,8 @@ void Server::Stop() {
   if (scrape_thread_.joinable()) scrape_thread_.join();
   if (push_thread_.joinable()) push_thread_.join();
   if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
-  engine_->Stop();  // drains the queues
+  if (warm_) warm_->Stop();  // queues the live samples still held, cold
+  engine_->Stop();           // drains the queues
   if (store_) {
     // The last checkpoint. On failure a restart resumes from the previous one (plus the
     // write-ahead log when enabled); say so on stderr. CheckpointNow counted the failure in

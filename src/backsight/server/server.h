@@ -41,6 +41,7 @@
 #include "backsight/server/http_server.h"
 #include "backsight/server/self_metrics.h"
 #include "backsight/server/startup_report.h"
+#include "backsight/server/warm_start.h"
 #include "backsight/store/state_store.h"
 #include "backsight/store/wal.h"
 
@@ -96,6 +97,7 @@ class Server {
   Status RestoreStates();
   Status ReplayWal();
   void MirrorDurabilityMetrics();
+  void MirrorWarmStartMetrics();  // backsight_history_*, with history.url
   void CheckpointLoop();
 
   ServeConfig cfg_;
@@ -105,6 +107,8 @@ class Server {
   int64_t start_wall_ns_ = 0;
   std::unique_ptr<EpisodeTracker> tracker_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<HistorySource> history_;  // with history.url: warm start of new series
+  std::unique_ptr<WarmStart> warm_;
   std::unique_ptr<HttpServer> http_;
   std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;

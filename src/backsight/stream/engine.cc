@@ -89,13 +89,23 @@ void Engine::Stop() {
   running_ = false;
 }
 
-Status Engine::SubmitInternal(std::vector<TimeSeries>& series, bool replay) {
+bool Engine::HasSeries(uint64_t fp) {
+  Shard& sh = *shards_[fp % shards_.size()];
+  std::lock_guard<std::mutex> lock(sh.mu);
+  return sh.index.Find(fp) != FlatIndex::kNone;
+}
+
+Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin) {
+  const bool replay = origin == Origin::kReplay;
+  const bool log = origin == Origin::kLive || origin == Origin::kLogOnly;
+  if (origin == Origin::kLogOnly && wal_ == nullptr) return Status::OK();  // nothing to log
   const size_t n = shards_.size();
   std::vector<Batch> per_shard(n);
   const int64_t now = WallNowNs();
   for (auto& b : per_shard) {
     b.arrival_wall_ns = now;
     b.replay = replay;
+    b.history = origin == Origin::kHistory;
   }
   for (auto& ts : series) {
     if (ts.samples.empty()) continue;
@@ -135,7 +145,7 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, bool replay) {
     for (size_t i = 0; i < reserved; ++i) {
       shards_[i]->queued_samples.fetch_sub(per_shard[i].samples);
     }
-    if (!replay) ++overload_;
+    if (origin == Origin::kLive || origin == Origin::kLogOnly) ++overload_;
     return Status::ResourceExhausted(
         Reason::kQueueFull, "ingest queues are full (" + std::to_string(opt_.queue_max_samples) +
                                 " samples); retry later");
@@ -143,7 +153,7 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, bool replay) {
   // With a log: encode the accepted batch (outside the lock), then append it and queue it under
   // submit_mu_, so the log's order is the queues' order. Replayed batches are in the log already.
   std::unique_lock<std::mutex> order_lock;
-  if (wal_ != nullptr && !replay) {
+  if (wal_ != nullptr && log) {
     thread_local std::string record;
     record.assign(store::kWalHeaderBytes, '\0');  // room for the framing header
     for (const Batch& b : per_shard) {
@@ -166,6 +176,10 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, bool replay) {
     }
     if (any) ++wal_records_;
   }
+  if (origin == Origin::kLogOnly) {  // held by the caller, queued later by SubmitLogged
+    for (size_t i = 0; i < n; ++i) shards_[i]->queued_samples.fetch_sub(per_shard[i].samples);
+    return Status::OK();
+  }
   uint64_t total = 0;
   for (size_t i = 0; i < n; ++i) {
     if (per_shard[i].items.empty()) continue;
@@ -176,7 +190,7 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, bool replay) {
     ++s.batches_pushed;
     s.qcv.notify_one();
   }
-  ingested_ += total;
+  if (origin != Origin::kHistory) ingested_ += total;
   return Status::OK();
 }
 
@@ -345,6 +359,7 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
         s->last_ts = smp.ts;
         s->last_value = v;
         // Episode changes carry the sample and its result; only a start carries the labels.
+        if (batch.history) continue;  // the past raises no episode (warm start)
         auto emit = [&](EpisodeChange::Kind kind, const Labels& labels) {
           changes.push_back({kind, s->fp, labels, smp.ts, now, v, res.anomaly_score, res.yhat,
                              res.yhat_lower, res.yhat_upper});
@@ -372,8 +387,9 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
   refused_samples_ += refused;
   counter_first_ += first;
   if (skipped > 0) replay_skipped_ += skipped;
-  const double latency = static_cast<double>(WallNowNs() - batch.arrival_wall_ns) * 1e-9;
-  Observe(latency);
+  if (!batch.history) {
+    Observe(static_cast<double>(WallNowNs() - batch.arrival_wall_ns) * 1e-9);
+  }
   if (sink_ != nullptr) {
     for (auto& c : changes) sink_->OnEpisodeChange(std::move(c));
   }
@@ -655,7 +671,7 @@ Status Engine::ReplayWal(store::Wal* wal, WalReplayResult* result,
           batch.push_back(std::move(b.series));
         }
         for (;;) {
-          Status s = SubmitInternal(batch, true);
+          Status s = SubmitInternal(batch, Origin::kReplay);
           if (s.reason() != Reason::kQueueFull) return s;  // a full queue drains: retry
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }

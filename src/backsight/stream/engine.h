@@ -165,7 +165,28 @@ class Engine {
   Status Submit(std::vector<TimeSeries>&& series) { return SubmitView(series); }
   /// As Submit, but leaves `series` with the caller (labels may be sorted in place), so a caller
   /// can reuse the vector's capacity across requests.
-  Status SubmitView(std::vector<TimeSeries>& series) { return SubmitInternal(series, false); }
+  Status SubmitView(std::vector<TimeSeries>& series) {
+    return SubmitInternal(series, Origin::kLive);
+  }
+
+  // Warm start from history (server/warm_start.h) uses the four calls below.
+  /// True when a model for fingerprint `fp` is in memory (created, restored, not evicted).
+  bool HasSeries(uint64_t fp);
+  /// Queues past samples fetched from a history source: scored like live ones (the model
+  /// learns from them) but raising no episode or alert, not written to the write-ahead log and
+  /// not in the latency histogram. ResourceExhausted when the queues are full (retry later).
+  Status SubmitHistory(std::vector<TimeSeries>& series) {
+    return SubmitInternal(series, Origin::kHistory);
+  }
+  /// Appends live samples that are held back (not queued yet) to the write-ahead log, so they
+  /// survive a crash before SubmitLogged queues them. Errors as Submit; nothing is queued.
+  Status LogHeld(std::vector<TimeSeries>& series) {
+    return SubmitInternal(series, Origin::kLogOnly);
+  }
+  /// Queues live samples already logged by LogHeld (not logged again). Errors as Submit.
+  Status SubmitLogged(std::vector<TimeSeries>& series) {
+    return SubmitInternal(series, Origin::kLogged);
+  }
 
   /// Logs every accepted batch to `wal` from now on (may be null: no log); Checkpoint truncates
   /// it. `wal` must outlive the engine. Call before Start.
@@ -209,9 +230,18 @@ class Engine {
     uint32_t label_off, label_len;
     MetricKind kind;
   };
+  // Where a submitted batch comes from: decides logging, replay skipping and episodes.
+  enum class Origin : uint8_t {
+    kLive,     // ingest: logged, queued
+    kReplay,   // write-ahead log at start: queued, samples a restore covers skipped
+    kHistory,  // warm start: queued, no episodes, not logged
+    kLogOnly,  // held live samples: logged, not queued
+    kLogged,   // held live samples, logged earlier: queued
+  };
   struct Batch {
     int64_t arrival_wall_ns = 0;
-    bool replay = false;  // from the write-ahead log at start: skip samples a restore covers
+    bool replay = false;   // from the write-ahead log at start: skip samples a restore covers
+    bool history = false;  // warm-start history: no episode changes, no latency
     uint64_t samples = 0;
     std::vector<Item> items;
     std::vector<Sample> sample_buf;
@@ -234,7 +264,7 @@ class Engine {
     std::thread thread;
   };
 
-  Status SubmitInternal(std::vector<TimeSeries>& series, bool replay);
+  Status SubmitInternal(std::vector<TimeSeries>& series, Origin origin);
   // Waits until every shard has finished the batches counted in `targets`; false if the workers
   // stopped first with some left.
   bool WaitBatches(const std::vector<uint64_t>& targets);
