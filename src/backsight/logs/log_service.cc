@@ -76,48 +76,85 @@ LogService::Service* LogService::FindOrCreate(std::string_view service, bool* re
 
 Status LogService::Add(std::string_view service, std::span<const LogEntry> entries,
                        LogAddResult* result) {
+  const ServiceEntries one{service, entries};
+  return AddBatch({&one, 1}, nullptr, result);
+}
+
+Status LogService::AddBatch(std::span<const ServiceEntries> batch,
+                            const std::function<Status()>& before, LogAddResult* result) {
   LogAddResult local;
   if (!result) result = &local;
-  bool refused;
-  Service* s = FindOrCreate(service, &refused);
-  if (!s) {
-    std::lock_guard lock(stats_mu_);
-    ++stats_.services_refused;
-    stats_.lines_refused += entries.size();
-    return Status::ResourceExhausted(Reason::kQueueFull,
-                                     "logs: service " + std::string(service.substr(0, 128)) +
-                                         " refused: " + std::to_string(options_.max_services) +
-                                         " services known (logs.max_services)");
-  }
-  const int64_t bucket_ns = options_.pipeline.anomaly.bucket_ns;
-  const uint64_t anomalous_before = result->anomalous;
-  {
-    std::lock_guard lock(s->mu);
-    for (const LogEntry& e : entries) {
-      s->pipeline.AddEntry(e, &s->rec);
-      const int64_t b = BucketOf(e.ts, bucket_ns);
-      if (!s->have_bucket) {
-        s->have_bucket = true;
-        s->bucket = b;
-      } else if (b > s->bucket) {
-        for (const auto& [id, n] : s->counts) {
-          result->counts.push_back({id, s->bucket * bucket_ns, n});
-        }
-        s->counts.clear();
-        s->bucket = b;
-      }
-      ++s->counts[s->rec.parse.template_id];
-      if (s->rec.scores.is_anomaly) {
-        ++result->anomalous;
-        Record(s, s->rec, result);
-      }
-      for (const TemplateRateEvent& re : s->rec.rate_events) RateEvent(s, re, result);
+  std::vector<Service*> targets(batch.size(), nullptr);
+  std::string refused_name;
+  uint64_t refused_lines = 0, refused_items = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    bool refused;
+    targets[i] = FindOrCreate(batch[i].service, &refused);
+    if (!targets[i]) {
+      ++refused_items;
+      refused_lines += batch[i].entries.size();
+      refused_name = batch[i].service.substr(0, 128);
     }
   }
+  std::vector<Service*> order;
+  for (Service* s : targets) {
+    if (s) order.push_back(s);
+  }
+  std::sort(order.begin(), order.end(),
+            [](const Service* a, const Service* b) { return a->name < b->name; });
+  order.erase(std::unique(order.begin(), order.end()), order.end());
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(order.size());
+  for (Service* s : order) locks.emplace_back(s->mu);
+  if (before) BACKSIGHT_RETURN_IF_ERROR(before());
+  const uint64_t anomalous_before = result->anomalous;
+  uint64_t lines = 0;
+  int64_t templates_delta = 0;  // kept in stats_ so that stats() need not lock any service
+  for (Service* s : order)
+    templates_delta -= static_cast<int64_t>(s->pipeline.miner().num_templates());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!targets[i]) continue;
+    AddLocked(targets[i], batch[i].entries, result);
+    lines += batch[i].entries.size();
+  }
+  for (Service* s : order)
+    templates_delta += static_cast<int64_t>(s->pipeline.miner().num_templates());
+  locks.clear();
   std::lock_guard lock(stats_mu_);
-  stats_.lines += entries.size();
+  stats_.templates += templates_delta;
+  stats_.lines += lines;
   stats_.anomalous += result->anomalous - anomalous_before;
-  return Status::OK();
+  if (refused_items == 0) return Status::OK();
+  stats_.services_refused += refused_items;
+  stats_.lines_refused += refused_lines;
+  return Status::ResourceExhausted(Reason::kQueueFull,
+                                   "logs: service " + refused_name +
+                                       " refused: " + std::to_string(options_.max_services) +
+                                       " services known (logs.max_services)");
+}
+
+void LogService::AddLocked(Service* s, std::span<const LogEntry> entries, LogAddResult* result) {
+  const int64_t bucket_ns = options_.pipeline.anomaly.bucket_ns;
+  for (const LogEntry& e : entries) {
+    s->pipeline.AddEntry(e, &s->rec);
+    const int64_t b = BucketOf(e.ts, bucket_ns);
+    if (!s->have_bucket) {
+      s->have_bucket = true;
+      s->bucket = b;
+    } else if (b > s->bucket) {
+      for (const auto& [id, n] : s->counts) {
+        result->counts.push_back({s->name, id, s->bucket * bucket_ns, n});
+      }
+      s->counts.clear();
+      s->bucket = b;
+    }
+    ++s->counts[s->rec.parse.template_id];
+    if (s->rec.scores.is_anomaly) {
+      ++result->anomalous;
+      Record(s, s->rec, result);
+    }
+    for (const TemplateRateEvent& re : s->rec.rate_events) RateEvent(s, re, result);
+  }
 }
 
 LogAnomalyEvent* LogService::FindEvent(uint64_t id) {
@@ -237,11 +274,6 @@ LogServiceStats LogService::stats() const {
   }
   std::shared_lock lock(services_mu_);
   st.services = services_.size();
-  st.templates = 0;
-  for (const auto& [name, s] : services_) {
-    std::lock_guard slock(s->mu);
-    st.templates += s->pipeline.miner().num_templates();
-  }
   return st;
 }
 
@@ -343,8 +375,12 @@ Status LogService::RestoreState(std::string_view in) {
     return Status::Corruption("log service state: trailing bytes at byte " +
                               std::to_string(r.position()));
   }
+  uint64_t templates = 0;
+  for (const auto& [name, s] : services) templates += s->pipeline.miner().num_templates();
   std::unique_lock lock(services_mu_);
   services_ = std::move(services);
+  std::lock_guard slock(stats_mu_);
+  stats_.templates = templates;
   return Status::OK();
 }
 

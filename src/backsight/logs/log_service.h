@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,7 @@ struct LogServiceOptions {
 
 /// A template's line count in one closed time bucket.
 struct TemplateCount {
+  std::string service;
   uint32_t template_id = 0;
   TimestampNs bucket_start_ns = 0;
   uint64_t count = 0;
@@ -85,11 +87,12 @@ struct LogAddResult {
 
 /// Counters and gauges.
 struct LogServiceStats {
-  uint64_t lines = 0;             ///< Lines mined.
-  uint64_t anomalous = 0;         ///< Lines with score > 1.
-  uint64_t events = 0;            ///< Events opened.
-  uint64_t services = 0;          ///< Gauge.
-  uint64_t templates = 0;         ///< Gauge: live templates over all services.
+  uint64_t lines = 0;      ///< Lines mined.
+  uint64_t anomalous = 0;  ///< Lines with score > 1.
+  uint64_t events = 0;     ///< Events opened.
+  uint64_t services = 0;   ///< Gauge.
+  uint64_t templates = 0;  ///< Gauge: live templates over all services.
+  // (stats() takes no service lock: cheap enough for /metrics on an io thread.)
   uint64_t services_refused = 0;  ///< Add calls refused past max_services.
   uint64_t lines_refused = 0;     ///< Their lines.
 };
@@ -105,6 +108,20 @@ class LogService {
   /// scorer). Appends to `*result` (may be null). Returns ResourceExhausted (nothing mined) when
   /// the service is new and `max_services` are known.
   Status Add(std::string_view service, std::span<const LogEntry> entries, LogAddResult* result);
+
+  /// The lines of one service within an AddBatch.
+  struct ServiceEntries {
+    std::string_view service;
+    std::span<const LogEntry> entries;
+  };
+  /// Adds the lines of several services as one unit: locks every service involved (in name
+  /// order, so concurrent batches cannot deadlock), calls `before` (may be null; e.g. a
+  /// write-ahead log append, so the log holds each service's lines in the order they are mined;
+  /// when it fails, nothing is mined and its Status is returned), then mines each item's lines
+  /// in order. Items of services refused past `max_services` are skipped and counted; the
+  /// result is then ResourceExhausted, after the others were mined.
+  Status AddBatch(std::span<const ServiceEntries> batch, const std::function<Status()>& before,
+                  LogAddResult* result);
 
   /// Known services, sorted.
   std::vector<std::string> Services() const;
@@ -128,6 +145,7 @@ class LogService {
  private:
   struct Service;
   Service* FindOrCreate(std::string_view service, bool* refused);
+  void AddLocked(Service* s, std::span<const LogEntry> entries, LogAddResult* result);
   void Record(Service* s, const LogRecord& rec, LogAddResult* result);
   void RateEvent(Service* s, const TemplateRateEvent& e, LogAddResult* result);
   LogAnomalyEvent* FindEvent(uint64_t id);  // under events_mu_

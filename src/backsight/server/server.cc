@@ -127,6 +127,7 @@ Status Server::Start() {
   ho.body_timeout_ms = cfg_.body_timeout_ms;
   RaiseFileLimit();
   http_ = std::make_unique<HttpServer>(ho);
+  logs_ = std::make_unique<LogEndpoints>(cfg_, engine_);
   SetupRoutes();
   Status bs = http_->Bind(host, port);
   if (!bs.ok()) {
@@ -160,6 +161,7 @@ Status Server::Start() {
   tracker_->Start();
   engine_->Start();
   if (wal_) BACKSIGHT_RETURN_IF_ERROR(ReplayWal());
+  BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
   stopping_ = false;
   BACKSIGHT_RETURN_IF_ERROR(http_->Start());  // serve once the engine runs
   if (store_) checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
@@ -197,6 +199,7 @@ void Server::Stop() {
     }
   }
   tracker_->Stop();  // flushes events
+  logs_->Stop();
 }
 
 Status Server::CheckpointNow() {
@@ -204,6 +207,7 @@ Status Server::CheckpointNow() {
   std::lock_guard<std::mutex> lock(checkpoint_mu_);
   auto t0 = std::chrono::steady_clock::now();
   Status st = engine_->Checkpoint(store_.get());
+  if (st.ok()) st = logs_->Checkpoint();
   checkpoint_last_ms_ = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());
@@ -266,6 +270,7 @@ void Server::SetupRoutes() {
     CountRequest(ep, res.status);
   });
 
+  logs_->Register(&s);
   // One Route() call per endpoint; handlers run on the worker pool unless said otherwise.
   RouteOptions snappy;  // remote_write framing, decoded by the handler
   snappy.passthrough_encodings = {"snappy"};
@@ -390,6 +395,7 @@ void Server::SetupRoutes() {
                      {"end", e.end_ns ? nlohmann::json(FormatRfc3339(e.end_ns)) : nullptr},
                      {"peak_score", JsonNum(e.peak_score)}});
     }
+    if (fp == 0) logs_->MergeAnomalies(limit, &arr);
     res->SetContent(JsonDump({{"events", arr}}), "application/json");
   });
 
@@ -602,6 +608,7 @@ std::string Server::RenderMetrics(bool with_outputs) {
   Counter(&out, "backsight_event_write_errors_total", "Failed writes of anomaly events.",
           as.event_write_errors);
   RenderDurabilityMetrics(&out);
+  logs_->RenderMetrics(&out);
   if (with_outputs) WriteSeriesMetrics(engine_.get(), &out);
   return out;
 }

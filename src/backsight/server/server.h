@@ -39,6 +39,7 @@
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
 #include "backsight/server/http_server.h"
+#include "backsight/server/log_endpoints.h"
 #include "backsight/server/startup_report.h"
 #include "backsight/store/state_store.h"
 #include "backsight/store/wal.h"
@@ -94,6 +95,7 @@ class Server {
   std::unique_ptr<EpisodeTracker> tracker_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<LogEndpoints> logs_;  // logs ingest, API, alerts, state (log_endpoints.h)
   std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;
   bool started_ = false;
