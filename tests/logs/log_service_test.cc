@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace backsight::logs {
@@ -141,6 +145,55 @@ TEST(LogService, ServicesPastTheCapAreRefusedAndCounted) {
   svc.MemoryEstimate(&bytes, &templates);
   EXPECT_EQ(templates, 2u);
   EXPECT_GT(bytes, 0u);
+}
+
+// Letters-only word for n (the masker keeps it a constant): 0 -> "a", 26 -> "ba", ...
+std::string Word(int n) {
+  std::string w;
+  do {
+    w.insert(w.begin(), static_cast<char>('a' + n % 26));
+    n /= 26;
+  } while (n > 0);
+  return w;
+}
+
+TEST(LogService, ConcurrentBatchesAreMinedInTheOrderBeforeSawThem) {
+  LogService svc;
+  std::mutex mu;
+  std::vector<int> order;  // batch numbers in the order `before` ran
+  std::atomic<int> ready{0};
+  auto run = [&](int first) {
+    ++ready;
+    while (ready.load() < 2) std::this_thread::yield();  // start together
+    for (int b = first; b < first + 400; ++b) {
+      const std::string line = "zz" + Word(b) + " happened";
+      const LogEntry e{kSec, line, ""};
+      const LogService::ServiceEntries items[] = {{"x", {&e, 1}}, {"y", {&e, 1}}};
+      ASSERT_TRUE(svc.AddBatch(
+                         items,
+                         [&] {
+                           std::lock_guard lock(mu);
+                           order.push_back(b);
+                           return Status::OK();
+                         },
+                         nullptr)
+                      .ok());
+    }
+  };
+  std::thread t1(run, 0), t2(run, 100000);
+  t1.join();
+  t2.join();
+  ASSERT_EQ(order.size(), 800u);
+  for (const char* service : {"x", "y"}) {
+    std::vector<LogTemplateInfo> t;
+    ASSERT_TRUE(svc.Templates(service, 1000, &t).ok());
+    ASSERT_EQ(t.size(), 800u) << service;
+    std::sort(t.begin(), t.end(),
+              [](const LogTemplateInfo& a, const LogTemplateInfo& b) { return a.id < b.id; });
+    for (size_t i = 0; i < t.size(); ++i) {
+      ASSERT_EQ(t[i].text, "zz" + Word(order[i]) + " happened") << service << " #" << i;
+    }
+  }
 }
 
 }  // namespace

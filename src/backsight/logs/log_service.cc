@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <condition_variable>
 #include <unordered_map>
 #include <utility>
 
@@ -39,6 +40,12 @@ struct LogService::Service {
   Service(std::string n, const LogPipelineOptions& o) : name(std::move(n)), pipeline(o) {}
   std::string name;
   std::mutex mu;
+  // Batch order (AddBatch): tickets are issued under the locks of all of a batch's services;
+  // lines are mined in ticket order, one service at a time, so batches touching the same
+  // services pipeline over threads instead of holding every lock at once.
+  std::condition_variable turn;
+  uint64_t tickets_issued = 0;
+  uint64_t tickets_served = 0;
   LogPipeline pipeline;
   bool have_bucket = false;
   int64_t bucket = 0;                                 // index of the open bucket
@@ -103,23 +110,38 @@ Status LogService::AddBatch(std::span<const ServiceEntries> batch,
   std::sort(order.begin(), order.end(),
             [](const Service* a, const Service* b) { return a->name < b->name; });
   order.erase(std::unique(order.begin(), order.end()), order.end());
-  std::vector<std::unique_lock<std::mutex>> locks;
-  locks.reserve(order.size());
-  for (Service* s : order) locks.emplace_back(s->mu);
-  if (before) BACKSIGHT_RETURN_IF_ERROR(before());
+  // 1. Under the locks of every service involved (taken in name order: no deadlock), run
+  // `before` and take one ticket per service.
+  std::vector<uint64_t> tickets;  // (filled by push_back: GCC 12 warns on a sized vector here)
+  tickets.reserve(order.size());
+  {
+    std::vector<std::unique_lock<std::mutex>> locks;
+    locks.reserve(order.size());
+    for (Service* s : order) locks.emplace_back(s->mu);
+    if (before) BACKSIGHT_RETURN_IF_ERROR(before());
+    for (Service* s : order) tickets.push_back(s->tickets_issued++);
+  }
+  // 2. Per service, when its turn comes, mine its items in batch order. Tickets were issued in
+  // one total order of batches, and every batch visits its services in name order, so the
+  // batch holding the oldest unserved ticket can always proceed.
   const uint64_t anomalous_before = result->anomalous;
   uint64_t lines = 0;
   int64_t templates_delta = 0;  // kept in stats_ so that stats() need not lock any service
-  for (Service* s : order)
+  for (size_t k = 0; k < order.size(); ++k) {
+    Service* s = order[k];
+    std::unique_lock lock(s->mu);
+    s->turn.wait(lock, [&] { return s->tickets_served == tickets[k]; });
     templates_delta -= static_cast<int64_t>(s->pipeline.miner().num_templates());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (!targets[i]) continue;
-    AddLocked(targets[i], batch[i].entries, result);
-    lines += batch[i].entries.size();
-  }
-  for (Service* s : order)
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (targets[i] != s) continue;
+      AddLocked(s, batch[i].entries, result);
+      lines += batch[i].entries.size();
+    }
     templates_delta += static_cast<int64_t>(s->pipeline.miner().num_templates());
-  locks.clear();
+    ++s->tickets_served;
+    lock.unlock();
+    s->turn.notify_all();
+  }
   std::lock_guard lock(stats_mu_);
   stats_.templates += templates_delta;
   stats_.lines += lines;

@@ -16,7 +16,8 @@
 // the miner (MinerOptions::max_templates, least recently matched evicted).
 //
 // Thread-safety: all methods may be called from any thread. Each service has its own mutex (two
-// services are mined in parallel); the service table and the event ring have one each.
+// services are mined in parallel, see AddBatch); the service table and the event ring have one
+// each.
 #ifndef BACKSIGHT_LOGS_LOG_SERVICE_H_
 #define BACKSIGHT_LOGS_LOG_SERVICE_H_
 
@@ -114,12 +115,14 @@ class LogService {
     std::string_view service;
     std::span<const LogEntry> entries;
   };
-  /// Adds the lines of several services as one unit: locks every service involved (in name
-  /// order, so concurrent batches cannot deadlock), calls `before` (may be null; e.g. a
-  /// write-ahead log append, so the log holds each service's lines in the order they are mined;
-  /// when it fails, nothing is mined and its Status is returned), then mines each item's lines
-  /// in order. Items of services refused past `max_services` are skipped and counted; the
-  /// result is then ResourceExhausted, after the others were mined.
+  /// Adds the lines of several services as one unit: under the locks of every service involved
+  /// (taken in name order), calls `before` (may be null; e.g. a write-ahead log append; when it
+  /// fails, nothing is mined and its Status is returned) and takes a ticket per service; then
+  /// mines each service's items in batch order when its ticket's turn comes. So each service
+  /// mines batches in exactly the order `before` saw them (the order a log replays them in),
+  /// while batches sharing services pipeline over threads. Items of services refused past
+  /// `max_services` are skipped and counted; the result is then ResourceExhausted, after the
+  /// others were mined.
   Status AddBatch(std::span<const ServiceEntries> batch, const std::function<Status()>& before,
                   LogAddResult* result);
 
