@@ -29,10 +29,6 @@ using internal::Quote;
 using internal::SanitizeLabelName;
 using internal::TooLarge;
 
-// 2^64 and 2^63 as doubles: the first values beyond uint64 / int64.
-constexpr double kTwoPow64 = 18446744073709551616.0;
-constexpr double kTwoPow63 = 9223372036854775808.0;
-
 bool IsNameChar(char c, bool allow_colon) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          (allow_colon && c == ':');
