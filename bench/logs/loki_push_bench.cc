@@ -210,7 +210,7 @@ void RunServe(const std::vector<std::string>& bodies, long lines, const Args& a)
   }
   std::printf(
       "serve: %ld lines in %zu requests (%.1f MB snappy) from %d clients: %.3f s wall = %.0f "
-      "lines/s acknowledged (decoded, logged%s, mined, scored); server CPU %.2f s = %.2f "
+      "lines/s acknowledged (decoded%s, mined, scored); server CPU %.2f s = %.2f "
       "us/line; %d errors, %d 429 retries; peak RSS %s; memory %s\n",
       lines, bodies.size(),
       [&] {
@@ -218,8 +218,9 @@ void RunServe(const std::vector<std::string>& bodies, long lines, const Args& a)
         for (const auto& x : bodies) b += x.size();
         return b / 1e6;
       }(),
-      a.threads, s, lines / s, a.no_wal ? " (no WAL)" : " to the WAL", cpu, cpu / lines * 1e6,
-      errors.load(), retries.load(), ProcStatusMiB(proc.pid(), "VmHWM").c_str(), mem.c_str());
+      a.threads, s, lines / s, a.no_wal ? ", no WAL" : ", appended to the logs WAL", cpu,
+      cpu / lines * 1e6, errors.load(), retries.load(), ProcStatusMiB(proc.pid(), "VmHWM").c_str(),
+      mem.c_str());
   proc.Signal(SIGTERM);
   proc.Wait(60'000);
 }

@@ -57,10 +57,27 @@ bool IsLevelKey(std::string_view k) {
   return std::find(std::begin(kLevelLabels), std::end(kLevelLabels), k) != std::end(kLevelLabels);
 }
 
-Status CheckUtf8(std::string_view s, const std::string& path) {
+// A field path for error messages, built without allocating (one level per message on the
+// stack, pointing at its parent); Text() runs only when an error is reported.
+struct Path {
+  const Path* parent = nullptr;
+  const char* name = "";
+  size_t index = SIZE_MAX;  // SIZE_MAX: no "[i]"
+  std::string Text() const {
+    std::string s = parent ? parent->Text() : std::string();
+    if (*name) {
+      if (!s.empty()) s += '.';
+      s += name;
+    }
+    if (index != SIZE_MAX) s += Bracket(index);
+    return s;
+  }
+};
+
+Status CheckUtf8(std::string_view s, const Path& path) {
   size_t bad;
   if (!internal::IsValidUtf8(s, &bad)) {
-    return Bad(Reason::kUtf8, path + ": not valid UTF-8 (byte " + std::to_string(bad) + ")");
+    return Bad(Reason::kUtf8, path.Text() + ": not valid UTF-8 (byte " + std::to_string(bad) + ")");
   }
   return Status::OK();
 }
@@ -79,7 +96,7 @@ struct Field {
 // Walks the fields of one message (`msg` starts at byte `base` of the decompressed request) and
 // calls fn(field) for each; stops at the first error. Unknown fields are passed on too.
 template <typename Fn>
-Status ForEachField(std::string_view msg, size_t base, const std::string& path, Fn fn) {
+Status ForEachField(std::string_view msg, size_t base, const Path& path, Fn fn) {
   CodedInputStream in(reinterpret_cast<const uint8_t*>(msg.data()), static_cast<int>(msg.size()));
   while (true) {
     Field f;
@@ -88,7 +105,7 @@ Status ForEachField(std::string_view msg, size_t base, const std::string& path, 
     if (tag == 0) {
       if (static_cast<size_t>(in.CurrentPosition()) == msg.size()) return Status::OK();
       return Bad(Reason::kMalformed,
-                 "byte " + std::to_string(f.offset) + " in " + path + ": invalid field tag");
+                 "byte " + std::to_string(f.offset) + " in " + path.Text() + ": invalid field tag");
     }
     f.number = tag >> 3;
     f.wire = tag & 7;
@@ -114,7 +131,7 @@ Status ForEachField(std::string_view msg, size_t base, const std::string& path, 
           f.bytes = msg.substr(at, len);
           ok = in.Skip(static_cast<int>(len));
         } else if (ok) {
-          return Bad(Reason::kMalformed, "byte " + std::to_string(f.offset) + " in " + path +
+          return Bad(Reason::kMalformed, "byte " + std::to_string(f.offset) + " in " + path.Text() +
                                              ": field " + std::to_string(f.number) + " declares " +
                                              std::to_string(len) + " bytes, " +
                                              std::to_string(msg.size() - at) + " remain");
@@ -122,21 +139,21 @@ Status ForEachField(std::string_view msg, size_t base, const std::string& path, 
         break;
       }
       default:
-        return Bad(Reason::kMalformed, "byte " + std::to_string(f.offset) + " in " + path +
+        return Bad(Reason::kMalformed, "byte " + std::to_string(f.offset) + " in " + path.Text() +
                                            ": field " + std::to_string(f.number) +
                                            " has unsupported wire type " + std::to_string(f.wire));
     }
     if (!ok) {
-      return Bad(Reason::kMalformed, "byte " + std::to_string(f.offset) + " in " + path +
+      return Bad(Reason::kMalformed, "byte " + std::to_string(f.offset) + " in " + path.Text() +
                                          ": field " + std::to_string(f.number) + " is truncated");
     }
     BACKSIGHT_RETURN_IF_ERROR(fn(f));
   }
 }
 
-Status ExpectWire(const Field& f, uint32_t wire, const std::string& path) {
+Status ExpectWire(const Field& f, uint32_t wire, const Path& path) {
   if (f.wire == wire) return Status::OK();
-  return Bad(Reason::kMalformed, "byte " + std::to_string(f.offset) + " in " + path +
+  return Bad(Reason::kMalformed, "byte " + std::to_string(f.offset) + " in " + path.Text() +
                                      ": wire type " + std::to_string(f.wire) + ", expected " +
                                      std::to_string(wire));
 }
@@ -145,10 +162,10 @@ size_t OffsetIn(std::string_view whole, std::string_view part) {
   return static_cast<size_t>(part.data() - whole.data());
 }
 
-Status TimestampNsFrom(int64_t seconds, int64_t nanos, const std::string& path, TimestampNs* ts) {
+Status TimestampNsFrom(int64_t seconds, int64_t nanos, const Path& path, TimestampNs* ts) {
   if (seconds < 0 || nanos < 0 || nanos >= kNanosPerSecond ||
       seconds > (INT64_MAX - nanos) / kNanosPerSecond) {
-    return Bad(Reason::kTimestamp, path + ": " + std::to_string(seconds) + " s " +
+    return Bad(Reason::kTimestamp, path.Text() + ": " + std::to_string(seconds) + " s " +
                                        std::to_string(nanos) + " ns is outside 1970 .. int64 ns");
   }
   *ts = seconds * kNanosPerSecond + nanos;
@@ -161,35 +178,37 @@ class ProtoDecoder {
 
   Status Run() {
     size_t si = 0;
-    return ForEachField(msg_, 0, "PushRequest", [&](const Field& f) -> Status {
+    const Path root{nullptr, "PushRequest"};
+    return ForEachField(msg_, 0, root, [&](const Field& f) -> Status {
       if (f.number != 1) return Status::OK();
-      std::string path = "streams" + Bracket(si++);
+      const Path path{nullptr, "streams", si++};
       BACKSIGHT_RETURN_IF_ERROR(ExpectWire(f, kWireLength, path));
       return Stream(f.bytes, path);
     });
   }
 
  private:
-  Status Stream(std::string_view bytes, const std::string& path) {
+  Status Stream(std::string_view bytes, const Path& path) {
     LogStream& s = out_->streams.emplace_back();
     bool have_labels = false;
     size_t ei = 0;
     BACKSIGHT_RETURN_IF_ERROR(
         ForEachField(bytes, OffsetIn(msg_, bytes), path, [&](const Field& f) -> Status {
           if (f.number == 1) {
-            BACKSIGHT_RETURN_IF_ERROR(ExpectWire(f, kWireLength, path + ".labels"));
-            BACKSIGHT_RETURN_IF_ERROR(CheckUtf8(f.bytes, path + ".labels"));
+            const Path lp{&path, "labels"};
+            BACKSIGHT_RETURN_IF_ERROR(ExpectWire(f, kWireLength, lp));
+            BACKSIGHT_RETURN_IF_ERROR(CheckUtf8(f.bytes, lp));
             Status st = ParseLokiLabels(f.bytes, &s.labels);
-            if (!st.ok()) return Bad(Reason::kLabels, path + ".labels: " + st.message());
+            if (!st.ok()) return Bad(Reason::kLabels, lp.Text() + ": " + st.message());
             have_labels = true;
           } else if (f.number == 2) {
-            std::string ep = path + ".entries" + Bracket(ei++);
+            const Path ep{&path, "entries", ei++};
             BACKSIGHT_RETURN_IF_ERROR(ExpectWire(f, kWireLength, ep));
             BACKSIGHT_RETURN_IF_ERROR(Entry(f.bytes, ep, &s));
           }
           return Status::OK();
         }));
-    if (!have_labels) return Bad(Reason::kLabels, path + ".labels: missing");
+    if (!have_labels) return Bad(Reason::kLabels, path.Text() + ".labels: missing");
     s.service = ServiceOf(s.labels);
     std::string_view level = LevelOf(s.labels);
     for (LogLine& l : s.entries) {
@@ -198,29 +217,31 @@ class ProtoDecoder {
     return Status::OK();
   }
 
-  Status Entry(std::string_view bytes, const std::string& path, LogStream* s) {
+  Status Entry(std::string_view bytes, const Path& path, LogStream* s) {
     LogLine line;
     bool have_ts = false;
     BACKSIGHT_RETURN_IF_ERROR(
         ForEachField(bytes, OffsetIn(msg_, bytes), path, [&](const Field& f) -> Status {
           if (f.number == 1) {
-            BACKSIGHT_RETURN_IF_ERROR(ExpectWire(f, kWireLength, path + ".timestamp"));
+            const Path tp{&path, "timestamp"};
+            BACKSIGHT_RETURN_IF_ERROR(ExpectWire(f, kWireLength, tp));
             int64_t sec = 0, nanos = 0;
-            BACKSIGHT_RETURN_IF_ERROR(ForEachField(
-                f.bytes, OffsetIn(msg_, f.bytes), path + ".timestamp", [&](const Field& t) {
+            BACKSIGHT_RETURN_IF_ERROR(
+                ForEachField(f.bytes, OffsetIn(msg_, f.bytes), tp, [&](const Field& t) {
                   if (t.number == 1 && t.wire == kWireVarint) sec = static_cast<int64_t>(t.varint);
                   if (t.number == 2 && t.wire == kWireVarint)
                     nanos = static_cast<int32_t>(static_cast<uint32_t>(t.varint));
                   return Status::OK();
                 }));
-            BACKSIGHT_RETURN_IF_ERROR(TimestampNsFrom(sec, nanos, path + ".timestamp", &line.ts));
+            BACKSIGHT_RETURN_IF_ERROR(TimestampNsFrom(sec, nanos, tp, &line.ts));
             have_ts = true;
           } else if (f.number == 2) {
-            BACKSIGHT_RETURN_IF_ERROR(ExpectWire(f, kWireLength, path + ".line"));
-            BACKSIGHT_RETURN_IF_ERROR(CheckUtf8(f.bytes, path + ".line"));
+            const Path lp{&path, "line"};
+            BACKSIGHT_RETURN_IF_ERROR(ExpectWire(f, kWireLength, lp));
+            BACKSIGHT_RETURN_IF_ERROR(CheckUtf8(f.bytes, lp));
             line.line = f.bytes;
           } else if (f.number == 3) {
-            std::string mp = path + ".structuredMetadata";
+            const Path mp{&path, "structuredMetadata"};
             BACKSIGHT_RETURN_IF_ERROR(ExpectWire(f, kWireLength, mp));
             std::string_view name, value;
             BACKSIGHT_RETURN_IF_ERROR(
@@ -236,7 +257,7 @@ class ProtoDecoder {
           }
           return Status::OK();
         }));
-    if (!have_ts) return Bad(Reason::kTimestamp, path + ".timestamp: missing");
+    if (!have_ts) return Bad(Reason::kTimestamp, path.Text() + ".timestamp: missing");
     s->entries.push_back(line);
     return Status::OK();
   }
