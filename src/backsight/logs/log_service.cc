@@ -357,9 +357,11 @@ Status LogService::RestoreState(std::string_view in) {
   BACKSIGHT_RETURN_IF_ERROR(r.GetStateHeader(kStateMagic, kStateVersion, "log service state"));
   uint64_t n = 0;
   BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&n, "service count"));
-  if (n > options_.max_services) {
-    return Status::Corruption("log service state: " + std::to_string(n) +
-                              " services, more than logs.max_services");
+  // All saved services come back even past a lowered max_services (the cap refuses new ones);
+  // each takes at least 2 bytes, which bounds a corrupt count.
+  if (n > r.remaining() / 2) {
+    return Status::Corruption("log service state: " + std::to_string(n) + " services in " +
+                              std::to_string(r.remaining()) + " bytes");
   }
   std::map<std::string, std::unique_ptr<Service>, std::less<>> services;
   std::string name, part;
