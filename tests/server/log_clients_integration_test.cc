@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -218,6 +219,20 @@ TEST(LogClients, OpenTelemetrySdkLogs) {
   EXPECT_NE(TemplateId(t, "retrying payment gateway call <*>"), 0u) << t.dump();
   nlohmann::json services = GetJson(s, "/api/v1/log/templates");
   EXPECT_EQ(services["services"], nlohmann::json::array({"checkout"}));
+}
+
+// A damaged logs.state stops start-up with one message naming the file and the way out.
+TEST(LogState, DamagedStateStopsStartupNamingTheFile) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("state"));
+  WriteFile(dir.file("state/logs.state"), "BSLC\x01garbage");
+  WriteFile(dir.file("d.yml"), "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") + "\n");
+  Process p({BACKSIGHT_BIN, "serve", "--config", dir.file("d.yml")}, dir.file("d.log"));
+  const int code = p.Wait(20'000);
+  const std::string log = p.log();
+  EXPECT_NE(code, 0) << log;
+  EXPECT_NE(log.find(dir.file("state/logs.state")), std::string::npos) << log;
+  EXPECT_NE(log.find("aside"), std::string::npos) << log;
 }
 
 }  // namespace
