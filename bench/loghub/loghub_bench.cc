@@ -3,15 +3,31 @@
 // to Drain's published figures (README.md of the data set), then measures single-core mining
 // throughput on a >= 1,000,000-line input made by concatenating the datasets' messages.
 //
-// Usage: loghub_bench [--data DIR] [--lines N] [--show-errors DATASET]
+// Usage: loghub_bench [--data DIR] [--lines N] [--show-errors DATASET] [--order O] [--seed N]
+//                     [--rename WORD=NEW]...
 //   --data DIR          the loghub2k directory (default $BACKSIGHT_DATA/loghub2k, else
 //                       ../shared/data/loghub2k)
-//   --lines N           lines for the throughput run (default 1000000)
+//   --lines N           lines for the throughput run (default 1000000; 0 skips the throughput
+//                       and cold-start runs)
+//   --order O           order in which each dataset's lines reach the miner: original (default),
+//                       reversed, or shuffled (std::mt19937_64 seeded by --seed, default 1). A
+//                       proxy for unseen logs: a general rule should not depend on which variant
+//                       of a template comes first. The BGL anomaly part always uses the original
+//                       order (it scores time).
 //   --show-errors D     print the lines of dataset D whose template differs from the truth
+//   --rename WORD=NEW   (repeatable) replace WORD, where it stands between non-alphanumeric
+//                       characters, by NEW in every message before mining. A proxy for values
+//                       the masker does not know: `--rename root=operator --rename admin=guest`
+//                       turns the user names that Loghub-2.0's US rule masks into plain words
+//                       (the ground truth has `<*>` there either way).
+//   --lead-with FIELD   write the value of header field FIELD (e.g. Component) in front of each
+//                       message, `VALUE - message`, and `<*> - ` in front of its true template: a
+//                       stand-in for logs whose program, class or host name leads the message
+//                       (datasets without that field are left as they are)
 //   --bucket-seconds S, --warmup-lines N   override LogAnomalyOptions for the BGL part
-//   --threshold X, --prefix N, --lock N   override MinerOptions (ablation only; the defaults are
-//   the
-//                       reported configuration)
+//   --threshold X, --prefix N, --lock N, --lock-opens-at K, --prefix-opens-at K
+//                       override MinerOptions (ablation only; the defaults are the reported
+//                       configuration)
 #include <sys/resource.h>
 #include <time.h>
 
@@ -21,8 +37,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <numeric>
+#include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "backsight/core/file_util.h"
@@ -57,6 +77,41 @@ double ThreadCpuSeconds() {
   return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+// The order in which a dataset's lines are fed to the miner (--order).
+enum class LineOrder { kOriginal, kReversed, kShuffled };
+
+// Permutation of [0, n) for `order`; shuffled is std::shuffle with std::mt19937_64(seed), so a
+// seed gives the same order on every platform that implements the standard's mt19937_64 and
+// libstdc++'s shuffle.
+std::vector<size_t> LinePermutation(size_t n, LineOrder order, uint64_t seed) {
+  std::vector<size_t> p(n);
+  std::iota(p.begin(), p.end(), size_t{0});
+  if (order == LineOrder::kReversed) std::reverse(p.begin(), p.end());
+  if (order == LineOrder::kShuffled) {
+    std::mt19937_64 rng(seed);
+    std::shuffle(p.begin(), p.end(), rng);
+  }
+  return p;
+}
+
+// Replaces each occurrence of `from` in `*text` that has no letter or digit on either side by
+// `to` (--rename).
+void RenameWord(std::string_view from, std::string_view to, std::string* text) {
+  auto alnum = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  };
+  size_t pos = 0;
+  while ((pos = text->find(from, pos)) != std::string::npos) {
+    const size_t end = pos + from.size();
+    if ((pos > 0 && alnum((*text)[pos - 1])) || (end < text->size() && alnum((*text)[end]))) {
+      pos = end;
+      continue;
+    }
+    text->replace(pos, from.size(), to);
+    pos += to.size();
+  }
+}
+
 long PeakRssKb() {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -71,6 +126,12 @@ int main(int argc, char** argv) {
   std::string show_errors;
   MinerOptions opts;
   LogAnomalyOptions aopts;
+  LineOrder order = LineOrder::kOriginal;
+  std::string order_name = "original";
+  std::string lead_with;
+  uint64_t seed = 1;
+  std::vector<std::pair<std::string, std::string>> renames;
+  bool bad_args = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--data" && i + 1 < argc)
@@ -85,21 +146,56 @@ int main(int argc, char** argv) {
       opts.prefix_tokens = std::atoi(argv[++i]);
     else if (a == "--lock" && i + 1 < argc)
       opts.lock_after = std::atoi(argv[++i]);
+    else if (a == "--lock-opens-at" && i + 1 < argc)
+      opts.lock_opens_at = std::atoi(argv[++i]);
+    else if (a == "--lead-with" && i + 1 < argc)
+      lead_with = argv[++i];
+    else if (a == "--prefix-opens-at" && i + 1 < argc)
+      opts.prefix_opens_at = std::atoi(argv[++i]);
     else if (a == "--bucket-seconds" && i + 1 < argc)
       aopts.bucket_ns = std::atoll(argv[++i]) * backsight::kNanosPerSecond;
     else if (a == "--warmup-lines" && i + 1 < argc)
       aopts.warmup_lines = std::atoll(argv[++i]);
-    else {
+    else if (a == "--rename" && i + 1 < argc) {
+      const std::string r = argv[++i];
+      const size_t eq = r.find('=');
+      if (eq == 0 || eq == std::string::npos) bad_args = true;
+      if (!bad_args) renames.emplace_back(r.substr(0, eq), r.substr(eq + 1));
+    } else if (a == "--seed" && i + 1 < argc)
+      seed = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--order" && i + 1 < argc) {
+      order_name = argv[++i];
+      if (order_name == "original")
+        order = LineOrder::kOriginal;
+      else if (order_name == "reversed")
+        order = LineOrder::kReversed;
+      else if (order_name == "shuffled")
+        order = LineOrder::kShuffled;
+      else
+        bad_args = true;
+    } else {
+      bad_args = true;
+    }
+    if (bad_args) {
       std::fprintf(stderr,
                    "usage: %s [--data DIR] [--lines N] [--show-errors DATASET] [--threshold X] "
-                   "[--prefix N] [--lock N] [--bucket-seconds S] [--warmup-lines N]\n",
+                   "[--prefix N] [--lock N] [--lock-opens-at K] [--prefix-opens-at K] "
+                   "[--bucket-seconds S] [--warmup-lines N] "
+                   "[--order original|reversed|shuffled] [--seed N] [--rename WORD=NEW] "
+                   "[--lead-with FIELD]\n",
                    argv[0]);
       return 2;
     }
   }
 
-  std::printf("Loghub-2k, one generic configuration (MinerOptions defaults), data %s\n\n",
-              data.c_str());
+  std::printf("Loghub-2k, one generic configuration (MinerOptions defaults), data %s, order %s",
+              data.c_str(), order_name.c_str());
+  if (order == LineOrder::kShuffled) {
+    std::printf(" (seed %llu)", static_cast<unsigned long long>(seed));
+  }
+  for (const auto& [from, to] : renames) std::printf(", %s renamed %s", from.c_str(), to.c_str());
+  if (!lead_with.empty()) std::printf(", messages led by %s", lead_with.c_str());
+  std::printf("\n\n");
   std::printf("%-10s %6s %6s %6s %6s | %6s %6s %6s %6s | %5s %5s %7s\n", "dataset", "GA", "PA",
               "FGA", "FTA", "D.GA", "D.PA", "D.FGA", "D.FTA", "#gt", "#ours", "unmatch");
   double sum[4] = {}, dsum[4] = {}, osum[4] = {};
@@ -133,7 +229,25 @@ int main(int argc, char** argv) {
     std::vector<std::string> truth;
     for (size_t r = 1; r < rows.size(); ++r) truth.push_back(rows[r].at(col));
 
-    std::vector<std::string> lines = SplitLines(log_text);
+    std::vector<std::string> lines;
+    {
+      std::vector<std::string> in_file = SplitLines(log_text);
+      if (in_file.size() != truth.size()) {
+        std::fprintf(stderr, "%s: %zu log lines but %zu ground-truth rows\n", d.name,
+                     in_file.size(), truth.size());
+        return 4;
+      }
+      std::vector<std::string> truth_in_file = std::move(truth);
+      truth.clear();
+      for (size_t k : LinePermutation(in_file.size(), order, seed)) {
+        lines.push_back(std::move(in_file[k]));
+        truth.push_back(std::move(truth_in_file[k]));
+      }
+    }
+    const int lead = lead_with.empty() ? -1 : layout.FieldIndex(lead_with);
+    if (lead >= 0) {
+      for (std::string& t : truth) t = "<*> - " + t;
+    }
     TemplateMiner miner(opts);
     HeaderFields f;
     std::vector<uint32_t> ids;
@@ -144,10 +258,12 @@ int main(int argc, char** argv) {
       std::string content;
       if (layout.Match(line, &f)) {
         content.assign(f.values[layout.content_index()]);
+        if (lead >= 0) content = std::string(f.values[lead]) + " - " + content;
       } else {
         ++unmatched;
         content = line;
       }
+      for (const auto& [from, to] : renames) RenameWord(from, to, &content);
       ids.push_back(miner.Add(content).template_id);
       online.push_back(miner.Find(ids.back())->text);  // what a streaming consumer sees now
       contents.push_back(content);
@@ -273,6 +389,7 @@ int main(int argc, char** argv) {
                 scorer.rate_events().size());
   }
 
+  if (target_lines <= 0) return 0;
   // Throughput: the datasets' messages concatenated and repeated up to target_lines.
   std::vector<std::string_view> input;
   size_t bytes = 0;

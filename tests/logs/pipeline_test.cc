@@ -150,9 +150,11 @@ std::string KindWord(int k) {
   return std::string("op") + static_cast<char>('a' + k % 26) + static_cast<char>('a' + k / 26);
 }
 
-// A log with 40 kinds of lines (errors among them), refinements, unmatched and continuation
-// lines and one-off lines (evictions), 7 lines per second over many 1 s buckets, ending with a
-// burst of 40 lines of each of 10 kinds in the last second (rate events from Finish()).
+// A log with 40 kinds of lines (each names its kind twice, so that kinds differ in more than a
+// leading word, which 40 kinds would make a variable; errors among them), refinements, unmatched
+// and continuation lines and one-off lines (evictions), 7 lines per second over many 1 s buckets,
+// ending with a burst of 40 lines of each of 10 kinds in the last second (rate events from
+// Finish()).
 std::vector<std::string> MixedLog(int n) {
   std::vector<std::string> lines;
   uint64_t x = 12345;
@@ -164,7 +166,8 @@ std::vector<std::string> MixedLog(int n) {
     if (k == 9) {
       line += KindWord(i % 26 + 26) + KindWord(i / 26 % 26) + " once";  // a one-off template
     } else {
-      line += KindWord(k % 40) + " done in " + std::to_string(x % 1000) + " ms";
+      line +=
+          KindWord(k % 40) + " done in " + std::to_string(x % 1000) + " ms by " + KindWord(k % 40);
     }
     if (k == 5 && i > n / 2) line += " extra word" + std::to_string(i % 3);
     lines.push_back(line);
@@ -174,7 +177,8 @@ std::vector<std::string> MixedLog(int n) {
   const int64_t end = 1'700'000'000 + n / 7;
   for (int k = 0; k < 10; ++k) {
     for (int j = 0; j < 40; ++j) {
-      lines.push_back(std::to_string(end) + " INFO " + KindWord(k) + " done in 1 ms");
+      lines.push_back(std::to_string(end) + " INFO " + KindWord(k) + " done in 1 ms by " +
+                      KindWord(k));
     }
   }
   return lines;

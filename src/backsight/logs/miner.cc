@@ -11,8 +11,13 @@ const uint64_t TemplateMiner::kWildcardHash = HashBytes(kWildcard);
 
 namespace {
 constexpr uint32_t kStateMagic = 0x4D4C5342;  // "BSLM"
-constexpr uint32_t kStateVersion = 1;
+// 2: MinerOptions::lock_opens_at, each template's refused words and retired template ids.
+// 3: MinerOptions::prefix_opens_at (refused words at the first prefix_tokens positions).
+constexpr uint32_t kStateVersion = 3;
 constexpr uint32_t kEmptySlot = 0xFFFFFFFFu;
+// Slack, far above double rounding on counts <= max_tokens, in the early stop of the similarity
+// scan.
+constexpr double kSimilarityMargin = 1e-9;
 constexpr uint64_t kEmptyValue = ~0ull;
 inline uint64_t CacheValue(uint32_t id, uint32_t slot) { return (uint64_t{id} << 32) | slot; }
 
@@ -66,6 +71,27 @@ bool MayHoldValue(std::string_view token) {
   return false;
 }
 
+// The variable that covers two different words at a position that gave way to repeated
+// different words: their common leading and trailing punctuation is kept (`(java)` + `(postgres)`
+// -> `(<*>)`, `com.apple.cloudd:` + `com.apple.bird:` -> `<*>:`), letters and digits are not
+// (`chrome.exe` + `firefox.exe` -> `<*>`, which `WINWORD.EXE` also matches).
+std::string MergeKeepingPunctuation(std::string_view a, std::string_view b) {
+  auto alnum = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  };
+  const size_t m = std::min(a.size(), b.size());
+  size_t p = 0;
+  while (p < m && a[p] == b[p] && !alnum(a[p])) ++p;
+  size_t s = 0;
+  while (s < m - p && a[a.size() - 1 - s] == b[b.size() - 1 - s] && !alnum(a[a.size() - 1 - s])) {
+    ++s;
+  }
+  std::string out(a.substr(0, p));
+  out.append(kWildcard);
+  out.append(a.substr(a.size() - s));
+  return CorrectTemplate(out);
+}
+
 }  // namespace
 
 bool IsValueChange(std::string_view a, std::string_view b) {
@@ -105,14 +131,142 @@ bool TemplateMiner::LineValueChange(const LogTemplate& t, size_t i) const {
   return line_maybe_value_[i] && IsValueChange(t.tokens[i], LineToken(i));
 }
 
+bool TemplateMiner::ConflictAt(const LogTemplate& t, size_t i) const {
+  return t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
+         !LineValueChange(t, i);
+}
+
 bool TemplateMiner::ConstantConflict(const LogTemplate& t, size_t end) const {
   for (size_t i = 0; i < end; ++i) {
-    if (t.kinds[i] == 0 && line_kinds_[i] == 0 && t.hashes[i] != line_hashes_[i] &&
-        !LineValueChange(t, i)) {
-      return true;
-    }
+    if (ConflictAt(t, i)) return true;
   }
   return false;
+}
+
+bool TemplateMiner::Refuses(uint32_t s, bool locked) {
+  const LogTemplate& t = slots_[s].t;
+  std::vector<std::pair<uint32_t, uint64_t>>& refused = slots_[s].refused;
+  const size_t n =
+      locked ? t.hashes.size() : std::min<size_t>(options_.prefix_tokens, t.hashes.size());
+  conflicts_.clear();
+  for (size_t i = 0; i < n; ++i) {
+    if (ConflictAt(t, i)) conflicts_.push_back(static_cast<uint32_t>(i));
+  }
+  if (conflicts_.empty()) return false;
+  // Does every conflicting position give way, the line's word being the k-th different one?
+  bool opens = true;
+  for (uint32_t i : conflicts_) {
+    const uint32_t k = OpensAt(i);
+    if (k == 0) return true;
+    uint32_t others = 0;
+    for (const auto& [pos, hash] : refused) others += pos == i && hash != line_hashes_[i];
+    if (others + 1 < k) opens = false;
+  }
+  if (opens) return false;
+  for (uint32_t i : conflicts_) {
+    const uint32_t k = OpensAt(i);
+    uint32_t at = 0;
+    bool known = false;
+    for (const auto& [pos, hash] : refused) {
+      if (pos != i) continue;
+      ++at;
+      known = known || hash == line_hashes_[i];
+    }
+    if (!known && at + 1 < k) refused.emplace_back(i, line_hashes_[i]);
+  }
+  return true;
+}
+
+bool TemplateMiner::OpenedAt(const Slot& x, size_t i) const {
+  if (!ConflictAt(x.t, i)) return false;
+  for (const auto& r : x.refused) {
+    if (r.first == i) return true;
+  }
+  return false;
+}
+
+void TemplateMiner::ReleaseRefused(uint32_t s) {
+  Slot& x = slots_[s];
+  const LogTemplate& t = x.t;
+  if (x.refused.empty()) return;
+  std::vector<std::pair<uint32_t, uint64_t>> released;
+  std::vector<std::pair<uint32_t, uint64_t>> kept;
+  for (const auto& r : x.refused) (t.kinds[r.first] == 0 ? kept : released).push_back(r);
+  if (released.empty()) return;
+  x.refused = std::move(kept);
+  // A younger template that a released word started (it holds that word, or a variable since
+  // it took others, at that position) and that is now an instance of `t` (every token equal to
+  // or matched by t's) is retired: it takes t's text (a refinement: all its lines are instances
+  // of it) and leaves its length bucket and the cache, so it takes no more lines.
+  std::vector<uint32_t> drop;
+  auto& bucket = by_length_[t.hashes.size()];
+  for (size_t b = 0; b < bucket.size();) {
+    const uint32_t other = bucket[b];
+    Slot& y = slots_[other];
+    const LogTemplate& f = y.t;
+    bool started = false;
+    for (const auto& [pos, hash] : released) {
+      started = started || f.hashes[pos] == hash || f.kinds[pos] == 2;
+    }
+    bool instance = started && f.id > t.id;
+    for (size_t j = 0; instance && j < f.tokens.size(); ++j) {
+      instance = t.kinds[j] == 2 || t.hashes[j] == f.hashes[j] ||
+                 (t.kinds[j] == 1 && TokenMatches(t.tokens[j], f.tokens[j]));
+    }
+    if (!instance) {
+      ++b;
+      continue;
+    }
+    y.refused.clear();
+    x.retired.push_back(f.id);
+    x.retired.insert(x.retired.end(), y.retired.begin(), y.retired.end());
+    y.retired.clear();
+    drop.push_back(other);
+    bucket[b] = bucket.back();
+    bucket.pop_back();
+  }
+  if (!drop.empty()) CacheDropSlots(drop);
+}
+
+void TemplateMiner::RefineRetired(uint32_t s) {
+  const LogTemplate* t = &slots_[s].t;
+  std::vector<uint32_t>& retired = slots_[s].retired;
+  size_t kept = 0;
+  for (uint32_t id : retired) {
+    auto it = id_to_slot_.find(id);
+    if (it == id_to_slot_.end()) continue;  // evicted
+    LogTemplate& f = slots_[it->second].t;
+    if (f.hashes != t->hashes) {
+      f.tokens = t->tokens;
+      f.hashes = t->hashes;
+      f.kinds = t->kinds;
+      RebuildText(&f);
+      ++f.refinements;
+      ++stats_.refinements;
+    }
+    retired[kept++] = id;
+  }
+  retired.resize(kept);
+}
+
+void TemplateMiner::CacheDropSlots(const std::vector<uint32_t>& slots) {
+  std::vector<uint64_t> keys(cache_keys_.size(), 0);
+  std::vector<uint64_t> vals(cache_keys_.size(), kEmptyValue);
+  const size_t mask = keys.size() - 1;
+  uint32_t size = 0;
+  for (size_t j = 0; j < cache_keys_.size(); ++j) {
+    if (cache_keys_[j] == 0) continue;
+    const uint32_t slot = static_cast<uint32_t>(cache_vals_[j]);
+    if (std::find(slots.begin(), slots.end(), slot) != slots.end()) continue;
+    size_t i = cache_keys_[j] & mask;
+    while (keys[i] != 0) i = (i + 1) & mask;
+    keys[i] = cache_keys_[j];
+    vals[i] = cache_vals_[j];
+    ++size;
+  }
+  cache_keys_.swap(keys);
+  cache_vals_.swap(vals);
+  cache_size_ = size;
 }
 
 void TemplateMiner::ComputeLineHashes() {
@@ -216,6 +370,8 @@ uint32_t TemplateMiner::Evict() {
   id_to_slot_.erase(id);
   x.alive = false;
   x.t = LogTemplate();
+  x.refused.clear();
+  x.retired.clear();
   free_slots_.push_back(s);
   --live_;
   ++stats_.evictions;
@@ -265,16 +421,19 @@ ParseResult TemplateMiner::Add(std::string_view content) {
   const size_t prefix = std::min<size_t>(options_.prefix_tokens, n);
   for (uint32_t cand : by_length_[n]) {
     const LogTemplate& t = slots_[cand].t;
-    // Drain's prefix tree: the leading constants must agree, except where only a value differs
-    // (Drain sends tokens with digits down its `<*>` branch for the same reason).
-    if (ConstantConflict(t, prefix)) continue;
+    const bool has_prefix_conflict = ConstantConflict(t, prefix);
+    if (has_prefix_conflict && options_.prefix_opens_at == 0) continue;
     // Similarity: share of agreeing constants among the positions that are not variables in
     // both. A position where the two differ only in a value (IsValueChange: a day or month name,
     // a version, a key's value) counts as a variable, as it would once merged, but only when the
     // line agrees with the template on some constant: a value is known by the words around it.
+    // The scan stops once the constants still to come could not lift the similarity to the
+    // threshold (the margin keeps rounding from stopping a candidate that would reach it).
+    const double th_sim = options_.similarity_threshold;
     int eq = 0;
     int denom = 0;
     int values = 0;
+    bool hopeless = false;
     for (size_t i = 0; i < n; ++i) {
       const uint64_t th = t.hashes[i];
       const uint64_t lh = line_hashes_[i];
@@ -292,7 +451,13 @@ ParseResult TemplateMiner::Add(std::string_view content) {
         continue;
       }
       ++denom;
+      const double best_eq = eq + static_cast<double>(n - i - 1);
+      if (best_eq * (1 - th_sim) < th_sim * (denom - eq) - kSimilarityMargin) {
+        hopeless = true;
+        break;
+      }
     }
+    if (hopeless) continue;
     double sim = denom == 0 ? (values > 0 && eq == 0 ? 0.0 : 1.0) : static_cast<double>(eq) / denom;
     // Only a candidate that would win is checked further (same outcome, fewer calls).
     if (sim < options_.similarity_threshold) continue;
@@ -301,10 +466,14 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     // message, so a line with another word there is another event. A value that changes slowly
     // (the day, the month, a version) looks locked the same way until it changes; it is told
     // apart by the tokens themselves (IsValueChange) and releases the lock instead of forking the
-    // template, whatever its age.
-    if (options_.lock_after > 0 && t.count >= options_.lock_after && ConstantConflict(t, n)) {
-      continue;
-    }
+    // template, whatever its age. A value written in letters is told apart by repetition: the
+    // lock_opens_at-th different word at one position opens it (Refuses).
+    // Drain's prefix tree: the leading constants must agree, except where only a value differs
+    // (Drain sends tokens with digits down its `<*>` branch for the same reason) or where so many
+    // different words met the template there with the same rest of line that the position is a
+    // value (prefix_opens_at).
+    const bool locked = options_.lock_after > 0 && t.count >= options_.lock_after;
+    if ((locked || has_prefix_conflict) && Refuses(cand, locked)) continue;
     best_sim = sim;
     best = cand;
     best_id = t.id;
@@ -315,7 +484,12 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     for (size_t i = 0; i < n; ++i) {
       if (t.hashes[i] == kWildcardHash || t.hashes[i] == line_hashes_[i]) continue;
       if (t.kinds[i] == 1 && TokenMatches(t.tokens[i], LineToken(i))) continue;
-      std::string merged = MergeTokens(t.tokens[i], LineToken(i));
+      // A position that gave way to repeated different words (Refuses) keeps only its
+      // punctuation: the refused words are kept only as hashes, and each must be an instance of
+      // it so that the templates they started are retired into this one.
+      std::string merged = OpenedAt(slots_[best], i)
+                               ? MergeKeepingPunctuation(t.tokens[i], LineToken(i))
+                               : MergeTokens(t.tokens[i], LineToken(i));
       if (merged == t.tokens[i]) continue;
       t.tokens[i] = std::move(merged);
       const bool wild = t.tokens[i] == kWildcard;
@@ -325,6 +499,8 @@ ParseResult TemplateMiner::Add(std::string_view content) {
     }
     if (changed) {
       RebuildText(&t);
+      ReleaseRefused(best);
+      RefineRetired(best);
       ++t.refinements;
       ++stats_.refinements;
       r.refined = true;
@@ -400,6 +576,8 @@ void TemplateMiner::SaveState(std::string* out) const {
   w.PutU32(options_.prefix_tokens);
   w.PutU32(options_.lock_after);
   w.PutU32(options_.max_token_bytes);
+  w.PutU32(options_.lock_opens_at);
+  w.PutU32(options_.prefix_opens_at);
   w.PutU64(stats_.lines);
   w.PutU64(stats_.cache_hits);
   w.PutU64(stats_.templates_created);
@@ -420,6 +598,13 @@ void TemplateMiner::SaveState(std::string* out) const {
     w.PutU64(t.last_line);
     w.PutU32(t.refinements);
     w.PutString(t.example);
+    w.PutVarint(x.refused.size());
+    for (const auto& [pos, hash] : x.refused) {
+      w.PutVarint(pos);
+      w.PutU64(hash);
+    }
+    w.PutVarint(x.retired.size());
+    for (uint32_t id : x.retired) w.PutU32(id);
   }
   w.PutVarint(free_slots_.size());
   for (uint32_t f : free_slots_) w.PutU32(f);
@@ -458,6 +643,8 @@ Status TemplateMiner::RestoreState(std::string_view in) {
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.prefix_tokens, "prefix_tokens"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.lock_after, "lock_after"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.max_token_bytes, "max_token_bytes"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.lock_opens_at, "lock_opens_at"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&m.options_.prefix_opens_at, "prefix_opens_at"));
   if (m.options_.max_templates < 1 || m.options_.max_cache_entries < 16 ||
       m.options_.max_tokens < 2 || m.options_.max_token_bytes < 16 ||
       !(m.options_.similarity_threshold > 0) || m.options_.similarity_threshold > 1) {
@@ -503,6 +690,34 @@ Status TemplateMiner::RestoreState(std::string_view in) {
     BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&t.last_line, "last_line"));
     BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&t.refinements, "refinements"));
     BACKSIGHT_RETURN_IF_ERROR(r.GetString(&t.example, "example"));
+    uint64_t nrefused = 0;
+    BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&nrefused, "refused_count"));
+    const uint64_t opens_at = std::max(m.options_.lock_opens_at, m.options_.prefix_opens_at);
+    if (nrefused > r.remaining() / 9 || nrefused > ntok * opens_at) {
+      return Status::Corruption("miner state: refused word count too large");
+    }
+    x.refused.resize(nrefused);
+    for (auto& [pos, hash] : x.refused) {
+      uint64_t p = 0;
+      BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&p, "refused_position"));
+      BACKSIGHT_RETURN_IF_ERROR(r.GetU64(&hash, "refused_hash"));
+      if (p >= ntok || t.kinds[p] != 0) {
+        return Status::Corruption("miner state: refused word at a bad position");
+      }
+      pos = static_cast<uint32_t>(p);
+    }
+    uint64_t nretired = 0;
+    BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&nretired, "retired_count"));
+    if (nretired > r.remaining() / 4) {
+      return Status::Corruption("miner state: retired template count too large");
+    }
+    x.retired.resize(nretired);
+    for (uint32_t& id : x.retired) {
+      BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&id, "retired_id"));
+      if (id <= t.id || id >= m.next_id_) {
+        return Status::Corruption("miner state: bad retired template id");
+      }
+    }
     m.RebuildText(&t);
     if (!m.id_to_slot_.emplace(t.id, static_cast<uint32_t>(i)).second) {
       return Status::Corruption("miner state: duplicate template id");
@@ -552,7 +767,8 @@ Status TemplateMiner::RestoreState(std::string_view in) {
       ++in_buckets;
     }
   }
-  if (in_buckets != m.live_) return Status::Corruption("miner state: bucket/live mismatch");
+  // Live templates absent from the buckets were retired (ReleaseRefused).
+  if (in_buckets > m.live_) return Status::Corruption("miner state: bucket/live mismatch");
   uint64_t ncache = 0;
   BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&ncache, "cache_count"));
   if (ncache > m.options_.max_cache_entries || ncache > r.remaining() / 16) {

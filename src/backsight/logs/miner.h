@@ -12,14 +12,24 @@
 //      of positions where template and line agree on a constant, counted over positions that are
 //      not variables in both (Drain counts over all positions, which under-merges masked lines);
 //      ties go to the lowest template id, so results never depend on container order. As in
-//      Drain's prefix tree, the first `prefix_tokens` tokens must agree when both are constants.
+//      Drain's prefix tree, the first `prefix_tokens` tokens must agree when both are constants,
+//      until `prefix_opens_at` different words have met a template there with the same rest of
+//      line (a program or user name leading the message); then that position is a variable, as
+//      with the lock below.
 //   4. Long-lived constants are locked (the frequency intuition of Brain, Yu et al. 2023): once a
 //      template has `lock_after` lines, a line that differs from it in a constant word at a
 //      position that never varied does not join it (it starts a new template instead). A slowly
 //      changing value (a day or month name, a version, a key's value; IsValueChange) is not such
 //      a word: it releases the lock and refines the template, so templates do not fork at
 //      midnight. The same evidence relaxes the prefix rule and counts as a variable in the
-//      similarity.
+//      similarity. The lock gives way to repetition: once `lock_opens_at` different words have
+//      met it at one position (a user, host or program name: a value written without digits),
+//      that position is a variable after all, and the line that brings the last of them joins
+//      and refines the template. A template that a refused word started and that is now an
+//      instance of the refined one is retired into it: it keeps its id and count (Find,
+//      Templates) but takes no more lines, so later lines of that word join the refined template,
+//      and its text follows that template's text from then on (lines grouped by text are
+//      together).
 //   5. When tokens differ, the merge is character-level (`rhost=a.com` + `rhost=b.org` ->
 //      `rhost=<*>`), keeping common prefixes/suffixes that end/start at a delimiter.
 // Lines are processed once, in arrival order. When a line joins a template and differs from it in
@@ -38,6 +48,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "backsight/core/status.h"
@@ -65,6 +76,28 @@ struct MinerOptions {
   /// are words of the message, not values (the frequency intuition of Brain, Yu et al. 2023);
   /// a difference that IsValueChange calls a value still joins, at any count.
   uint32_t lock_after = 20;
+  /// The lock at one position gives way to the `lock_opens_at`-th different word that meets it
+  /// there: the words before it are refused (each starts its own template), that one joins and
+  /// the position becomes a variable (0 = never gives way). 2 because one other word at a place
+  /// is how two events that share a message differ (`opened` / `closed`, `client
+  /// WindowsUpdateAgent` / `client SPP`), while a third different word at the same place is a
+  /// value written in letters (a user, host or program name). Counted per template and
+  /// position; a line that differs from a locked template at several positions joins only when
+  /// each of them gives way.
+  uint32_t lock_opens_at = 2;
+  /// The prefix rule at one of the first prefix_tokens positions gives way to the
+  /// `prefix_opens_at`-th different word that meets a template there while the rest of the line
+  /// would join it (similarity >= similarity_threshold): the words before it are refused and
+  /// start their own templates, that one joins, the position becomes a variable and the
+  /// templates the refused words started are retired into it (0 = never gives way). Leading words
+  /// are where a message names its event, and the closed families of event words that share the
+  /// rest of a message have at most 9 members: the 8 syslog severities (RFC 5424), the 9 HTTP
+  /// methods (RFC 9110 + PATCH), start/stop/restart/reload, accepted/failed, register/unregister,
+  /// a handful of configuration keys. A 10th different word with the same rest of line is
+  /// therefore a value written in letters: a program, process, user or host name
+  /// (`chrome.exe - ...`, `com.apple.xpc.launchd: ...`). Applies at any template count; at these
+  /// positions it replaces lock_opens_at.
+  uint32_t prefix_opens_at = 10;
   /// Bytes of the first line kept as each template's example (0 = none).
   uint32_t example_bytes = 512;
 };
@@ -136,6 +169,13 @@ class TemplateMiner {
     bool alive = false;
     uint32_t lru_prev = kNone;
     uint32_t lru_next = kNone;
+    // Words the prefix rule or the lock refused, as (position, HashBytes of the masked word): at
+    // most OpensAt(position) - 1 per position, dropped when the position becomes a variable. Kept
+    // out of LogTemplate, after the fields every cache hit touches.
+    std::vector<std::pair<uint32_t, uint64_t>> refused;
+    // Ids of the templates retired into this one (younger, started by refused words); they take
+    // this template's text at each of its refinements and no lines of their own.
+    std::vector<uint32_t> retired;
   };
   static constexpr uint32_t kNone = 0xFFFFFFFFu;
 
@@ -152,9 +192,35 @@ class TemplateMiner {
   // IsValueChange(t.tokens[i], line token i), skipping the call when the line token cannot be
   // value-like.
   bool LineValueChange(const LogTemplate& t, size_t i) const;
+  // True when constant i of `t` meets a different constant of the line that is not a value
+  // change: the line is another event at that position.
+  bool ConflictAt(const LogTemplate& t, size_t i) const;
   // True when, among the first `end` positions, a constant of `t` meets a different constant of
   // the line that is not a value change: the line is another event at that position.
   bool ConstantConflict(const LogTemplate& t, size_t end) const;
+  // The prefix rule and, when `locked` (the template is old enough), the lock of the template in
+  // slot `s` against the current line: true when the line must not join it. A conflicting
+  // position gives way when the line's word would be the OpensAt-th different word seen there;
+  // otherwise the line's words are recorded in `refused` and the line is refused.
+  bool Refuses(uint32_t s, bool locked);
+  // Different words at which position `i` gives way: prefix_opens_at among the first
+  // prefix_tokens positions, lock_opens_at after them (0 = never).
+  uint32_t OpensAt(size_t i) const {
+    return i < options_.prefix_tokens ? options_.prefix_opens_at : options_.lock_opens_at;
+  }
+  // True when the current line joins the template in slot `x` because position `i` gave way in
+  // Refuses: the line has another constant there, and words were refused there before.
+  bool OpenedAt(const Slot& x, size_t i) const;
+  // After template `s` was refined: drops the refused words of positions that are no longer
+  // constants, and retires the templates those words started (same length, the word at that
+  // position) that are now instances of `s`: out of their length bucket and the cache, so their
+  // later lines join `s`.
+  void ReleaseRefused(uint32_t s);
+  // Gives the live templates retired into the template in slot `s` its tokens and text (a
+  // refinement of each); forgets the evicted ones.
+  void RefineRetired(uint32_t s);
+  // Removes the cache entries that point to any slot in `slots`.
+  void CacheDropSlots(const std::vector<uint32_t>& slots);
   void Touch(uint32_t s);
   uint32_t Evict();
   void RebuildText(LogTemplate* t);
@@ -181,6 +247,7 @@ class TemplateMiner {
   // Per line token: 1 when it holds a digit, '=' or a day/month name, which IsValueChange needs.
   std::vector<uint8_t> line_maybe_value_;
   std::vector<uint8_t> diff_;
+  std::vector<uint32_t> conflicts_;
 };
 
 /// Merges two different masked tokens into the most specific pattern covering both: the common

@@ -76,16 +76,27 @@ class Server {
 
  private:
   void SetupRoutes();
+  // Ingest endpoints (ingest_endpoints.cc): decode, then Submit to the engine.
+  void HandleRemoteWrite(const HttpRequest& req, HttpResponse* res);
+  void HandleOtlpMetrics(const HttpRequest& req, HttpResponse* res);
+  void ScrapeLoop();
+  // JSON API (query_api.cc).
+  void HandleAnomalies(const HttpRequest& req, HttpResponse* res);
+  void HandleSeriesState(const HttpRequest& req, HttpResponse* res);
+  void HandleSeriesList(const HttpRequest& req, HttpResponse* res);
+  void HandleCheckpoint(const HttpRequest& req, HttpResponse* res);
+  void HandleStatus(const HttpRequest& req, HttpResponse* res);
+  // Self-metrics and output series (self_metrics.cc).
+  void HandleMetrics(const HttpRequest& req, HttpResponse* res);
+  void OutputPushLoop();
+  void CountDecodeError(const std::string& endpoint, const std::string& reason);
+  void CountRequest(const std::string& endpoint, int code);
   // Durability (durability.cc): open the store and the WAL, restore, replay, report.
   Status OpenStore();
   Status RestoreStates();
   Status ReplayWal();
   void RenderDurabilityMetrics(std::string* out);
   void CheckpointLoop();
-  void ScrapeLoop();
-  void OutputPushLoop();
-  void CountDecodeError(const std::string& endpoint, const std::string& reason);
-  void CountRequest(const std::string& endpoint, int code);
 
   ServeConfig cfg_;
   std::unique_ptr<store::StateStore> store_;

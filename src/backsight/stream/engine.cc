@@ -1,4 +1,4 @@
-#include "backsight/server/engine.h"
+#include "backsight/stream/engine.h"
 
 #include <algorithm>
 #include <chrono>
@@ -9,11 +9,9 @@
 #include <thread>
 
 #include "backsight/core/byte_io.h"
-#include "backsight/detect/default_detector.h"
-#include "backsight/ingest/counter_rate.h"
 #include "backsight/store/sample_batch.h"
 
-namespace backsight::server {
+namespace backsight::stream {
 
 int64_t WallNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -22,7 +20,13 @@ int64_t WallNowNs() {
 }
 
 namespace {
-constexpr uint8_t kSeriesStateVersion = 1;
+// Series record versions (docs/formats.md section 2). Version 1 (before stream/) held the metric
+// model's fields in the record itself; it is still read, as the model state of version 2.
+constexpr uint8_t kSeriesStateVersion = 2;
+constexpr uint8_t kSeriesStateVersionV1 = 1;
+// Version of the metric model state (server/metric_model.cc kMetricModelStateVersion) that a
+// version-1 record is rewritten into.
+constexpr uint8_t kV1MetricModelStateVersion = 1;
 constexpr size_t kChunk = 4096;
 // Series named per damaged log record in a problem report (the rest are counted).
 constexpr size_t kSeriesNamedPerRecord = 3;
@@ -32,10 +36,10 @@ std::string HexFp(uint64_t fp) {
   std::snprintf(buf, sizeof buf, "%016" PRIx64, fp);
   return buf;
 }
-// Samples `det` still needs before it can call one anomalous (its own warm-up, which a restored
+// Samples `m` still needs before it can call one anomalous (its own warm-up, which a restored
 // state keeps even when the default has changed since).
-uint64_t WarmupRemaining(const detect::Detector& det) {
-  const uint64_t n = det.stats().accepted, warmup = det.warmup_samples();
+uint64_t WarmupRemaining(const Model& m) {
+  const uint64_t n = m.accepted(), warmup = m.warmup_samples();
   return n < warmup ? warmup - n : 0;
 }
 }  // namespace
@@ -44,9 +48,7 @@ struct Engine::Series {
   uint64_t fp = 0;
   uint64_t store_key = 0;  // row key in the store (see store/state_store.h)
   Labels labels;
-  std::unique_ptr<detect::Detector> det;
-  ingest::CounterRate rate;  // used when is_counter
-  bool is_counter = false;
+  std::unique_ptr<Model> model;
   bool has_result = false;
   bool dirty = true;
   bool in_episode = false;
@@ -56,7 +58,7 @@ struct Engine::Series {
   TimestampNs episode_start_ts = 0;
   double episode_peak = 0;
   int64_t last_seen_wall_ns = 0;
-  bool warming_up = true;  // counted in warming_ until the detector's warm-up is over
+  bool warming_up = true;  // counted in warming_ until the model's warm-up is over
   // Replayed samples at or before this are already in the restored state (see ReplayWal).
   TimestampNs replay_floor_ts = std::numeric_limits<TimestampNs>::min();
 };
@@ -90,12 +92,6 @@ void Engine::Stop() {
     if (s->thread.joinable()) s->thread.join();
   }
   running_ = false;
-}
-
-bool Engine::IsCounter(const Labels& labels, MetricKind kind) const {
-  if (kind == MetricKind::kCounter) return true;
-  std::string_view name = GetLabel(labels, "__name__");
-  return name.size() > 6 && name.substr(name.size() - 6) == "_total";
 }
 
 Status Engine::SubmitInternal(std::vector<TimeSeries>& series, bool replay) {
@@ -250,16 +246,20 @@ Engine::Series* Engine::FindOrCreate(Shard* shard, const Batch& batch, const Ite
   }
   auto s = std::make_unique<Series>();
   s->fp = fp;
-  s->store_key = next_store_key_.fetch_add(1);
   if (!store::DecodeLabels(std::string_view(batch.label_buf).substr(item.label_off, item.label_len),
                            &s->labels)
            .ok()) {
     active_.fetch_sub(1);
     return nullptr;  // cannot happen: encoded by SubmitView
   }
-  s->det = detect::MakeDefaultDetector();
+  if (opt_.model_factory) s->model = opt_.model_factory->Create(s->labels, item.kind);
+  if (s->model == nullptr) {
+    active_.fetch_sub(1);
+    ++refused_series_;
+    return nullptr;
+  }
+  s->store_key = next_store_key_.fetch_add(1);
   ++warming_;
-  s->is_counter = opt_.counters_as_rates && IsCounter(s->labels, item.kind);
   s->last_seen_wall_ns = now;
   uint32_t slot;
   if (!shard->free_slots.empty()) {
@@ -290,7 +290,7 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
   {
     std::lock_guard<std::mutex> lock(shard->mu);
     // Pass 1: resolve known series with prefetching, so the cache misses of the index, the
-    // series and its detector overlap instead of being paid one after the other.
+    // series and its model state overlap instead of being paid one after the other.
     thread_local std::vector<Series*> resolved;
     const size_t n_items = batch.items.size();
     resolved.assign(n_items, nullptr);
@@ -309,7 +309,11 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
     for (size_t k = 0; k < n_items; ++k) {
       const Item& item = batch.items[k];
       if (k + 4 < n_items && resolved[k + 4] != nullptr) {
-        __builtin_prefetch(resolved[k + 4]->det.get());
+        __builtin_prefetch(resolved[k + 4]->model.get());
+      }
+      // Two keys ahead the model is (likely) in cache: fetch what its Update reads first.
+      if (k + 2 < n_items && resolved[k + 2] != nullptr) {
+        __builtin_prefetch(resolved[k + 2]->model->hot_state());
       }
       Series* s = resolved[k] != nullptr ? resolved[k] : FindOrCreate(shard, batch, item, now);
       if (s == nullptr) {
@@ -324,20 +328,17 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
           ++skipped;  // in the restored checkpoint already
           continue;
         }
-        double v = smp.value;
-        if (s->is_counter) {
-          double r;
-          if (!s->rate.Update(smp.ts, smp.value, &r)) {
-            ++first;
-            continue;
-          }
-          v = r;
-        }
-        detect::DetectionResult res;
-        if (!s->det->Update(smp.ts, v, &res).ok()) {
+        ModelOutput out;
+        if (!s->model->Update(smp.ts, smp.value, &out).ok()) {
           ++rejected;
           continue;
         }
+        if (!out.scored) {
+          ++first;
+          continue;
+        }
+        const double v = out.value;
+        const detect::DetectionResult& res = out.result;
         ++processed;
         if (s->warming_up && !res.warming_up) {
           s->warming_up = false;
@@ -411,15 +412,17 @@ void Engine::EvictStale(Shard* shard, int64_t now) {
   }
 }
 
-// Series state layout (version 1): u8 version, u8 flags (1 counter, 2 has_result, 4 in_episode),
-// i64 last_ts, f64 last_value, last result (f64 raw_score, f64 anomaly_score, f64 likelihood,
-// u8 flags: 1 is_anomaly, 2 warming_up; f64 yhat, f64 yhat_lower, f64 yhat_upper),
-// i64 episode_start_ts, f64 episode_peak (docs/formats.md),
-// string detector_state, then for counters the CounterRate state.
+// Series record (docs/formats.md section 2), version 2: u8 version, u8 flags (2 has_result,
+// 4 in_episode), i64 last_ts, f64 last_value, last result (f64 raw_score, f64 anomaly_score,
+// f64 likelihood, u8 flags: 1 is_anomaly, 2 warming_up; f64 yhat, f64 yhat_lower, f64 yhat_upper),
+// i64 episode_start_ts, f64 episode_peak, string model_state (Model::SaveState).
+// Version 1 had flag bit 0 = counter and, instead of model_state, the detector state string
+// followed by the CounterRate state for counters; it is read by rewriting those into the metric
+// model's state (server/metric_model.cc), the only model that existed then.
 void Engine::SaveSeries(const Series& s, std::string* out) {
   ByteWriter w(out);
   w.PutU8(kSeriesStateVersion);
-  w.PutU8((s.is_counter ? 1 : 0) | (s.has_result ? 2 : 0) | (s.in_episode ? 4 : 0));
+  w.PutU8((s.has_result ? 2 : 0) | (s.in_episode ? 4 : 0));
   w.PutI64(s.last_ts);
   w.PutDouble(s.last_value);
   w.PutDouble(s.last.raw_score);
@@ -431,20 +434,20 @@ void Engine::SaveSeries(const Series& s, std::string* out) {
   w.PutDouble(s.last.yhat_upper);
   w.PutI64(s.episode_start_ts);
   w.PutDouble(s.episode_peak);
-  std::string det;
-  s.det->SaveState(&det);
-  w.PutString(det);
-  if (s.is_counter) s.rate.Save(&w);
+  std::string model_state;
+  s.model->SaveState(&model_state);
+  w.PutString(model_state);
 }
 
-Status Engine::RestoreSeries(Series* s, std::string_view in) {
+Status Engine::RestoreSeries(Series* s, const Labels& labels, std::string_view in) const {
   ByteReader r(in);
   uint8_t version, flags, rflags;
   BACKSIGHT_RETURN_IF_ERROR(r.GetU8(&version, "version"));
-  if (version != kSeriesStateVersion) {
+  if (version != kSeriesStateVersion && version != kSeriesStateVersionV1) {
     return Status::Corruption(
-        "series state version " + std::to_string(version) + " unknown (this build reads version " +
-        std::to_string(kSeriesStateVersion) + "); the series is skipped and learnt afresh");
+        "series state version " + std::to_string(version) + " unknown (this build reads versions " +
+        std::to_string(kSeriesStateVersionV1) + " and " + std::to_string(kSeriesStateVersion) +
+        "); the series is skipped and learnt afresh");
   }
   BACKSIGHT_RETURN_IF_ERROR(r.GetU8(&flags, "flags"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s->last_ts, "last_ts"));
@@ -458,22 +461,33 @@ Status Engine::RestoreSeries(Series* s, std::string_view in) {
   BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s->last.yhat_upper, "yhat_upper"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s->episode_start_ts, "episode_start_ts"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s->episode_peak, "episode_peak"));
-  std::string det;
-  BACKSIGHT_RETURN_IF_ERROR(r.GetString(&det, "detector_state"));
-  s->det = detect::MakeDefaultDetector();
-  BACKSIGHT_RETURN_IF_ERROR(s->det->RestoreState(det));
-  s->is_counter = flags & 1;
+  std::string model_state;
+  if (version == kSeriesStateVersion) {
+    BACKSIGHT_RETURN_IF_ERROR(r.GetString(&model_state, "model_state"));
+    if (!r.done()) {
+      return Status::Corruption("series state: " + std::to_string(r.remaining()) +
+                                " trailing bytes at offset " + std::to_string(r.position()));
+    }
+  } else {
+    // Version 1: the metric model's fields, rewritten as its state (version 1 of that state:
+    // u8 version, u8 counter flag, string detector state, the CounterRate bytes for counters).
+    std::string det;
+    BACKSIGHT_RETURN_IF_ERROR(r.GetString(&det, "detector_state"));
+    ByteWriter w(&model_state);
+    w.PutU8(kV1MetricModelStateVersion);
+    w.PutU8(flags & 1);
+    w.PutString(det);
+    model_state.append(in.substr(r.position()));
+  }
+  if (opt_.model_factory) s->model = opt_.model_factory->Create(labels, MetricKind::kUnknown);
+  if (s->model == nullptr) return Status::Corruption("no model for this series (refused)");
+  BACKSIGHT_RETURN_IF_ERROR(s->model->RestoreState(model_state));
   s->has_result = flags & 2;
-  if (s->is_counter) BACKSIGHT_RETURN_IF_ERROR(s->rate.Load(&r));
   // Episodes are not carried over a restart: the series starts normal and a persisting anomaly
   // opens a new episode (the store closes episodes left open, see Server).
   s->in_episode = false;
   s->last.is_anomaly = rflags & 1;
   s->last.warming_up = rflags & 2;
-  if (!r.done()) {
-    return Status::Corruption("series state: " + std::to_string(r.remaining()) +
-                              " trailing bytes at offset " + std::to_string(r.position()));
-  }
   return Status::OK();
 }
 
@@ -575,13 +589,11 @@ Status Engine::Restore(store::StateStore* store, uint64_t* restored, uint64_t* s
           return Status::OK();
         }
         auto s = std::make_unique<Series>();
-        if (Status rs = RestoreSeries(s.get(), rec.state); !rs.ok()) {
+        if (Status rs = RestoreSeries(s.get(), rec.labels, rec.state); !rs.ok()) {
           problem(LabelsToString(rec.labels), "detector state unreadable: " + rs.message());
           return Status::OK();
         }
-        s->replay_floor_ts = s->is_counter && s->rate.primed()
-                                 ? std::max(s->last_ts, s->rate.last_ts())
-                                 : s->last_ts;
+        s->replay_floor_ts = std::max(s->last_ts, s->model->held_until_ts());
         s->fp = rec.fp;
         s->store_key = rec.key;
         if (rec.key >= next_store_key_) next_store_key_ = rec.key + 1;
@@ -595,7 +607,7 @@ Status Engine::Restore(store::StateStore* store, uint64_t* restored, uint64_t* s
           return Status::OK();
         }
         sh.index.Put(rec.fp, static_cast<uint32_t>(sh.slots.size()));
-        s->warming_up = WarmupRemaining(*s->det) > 0;
+        s->warming_up = WarmupRemaining(*s->model) > 0;
         if (s->warming_up) ++warming_;
         sh.slots.push_back(std::move(s));
         ++active_;
@@ -682,15 +694,14 @@ void Engine::ForEachSeries(const std::function<void(const SeriesSnapshot&)>& fn)
         if (s == nullptr) continue;
         snap.fp = s->fp;
         snap.labels = &s->labels;
-        snap.is_counter = s->is_counter;
+        snap.is_counter = s->model->input_is_rate();
         snap.has_result = s->has_result;
         snap.last_ts = s->last_ts;
         snap.last_value = s->last_value;
         snap.result = s->last;
-        snap.accepted = s->det->stats().accepted;
-        snap.warmup_remaining = WarmupRemaining(*s->det);
-        snap.rejected = 0;
-        for (uint64_t r : s->det->stats().rejected) snap.rejected += r;
+        snap.accepted = s->model->accepted();
+        snap.warmup_remaining = WarmupRemaining(*s->model);
+        snap.rejected = s->model->rejected();
         snap.in_episode = s->in_episode;
         snap.episode_start_ts = s->episode_start_ts;
         snap.episode_peak = s->episode_peak;
@@ -710,15 +721,14 @@ bool Engine::GetSeries(uint64_t fp, SeriesSnapshot* out) {
   out->fp = s->fp;
   out->labels_copy = s->labels;
   out->labels = &out->labels_copy;
-  out->is_counter = s->is_counter;
+  out->is_counter = s->model->input_is_rate();
   out->has_result = s->has_result;
   out->last_ts = s->last_ts;
   out->last_value = s->last_value;
   out->result = s->last;
-  out->accepted = s->det->stats().accepted;
-  out->warmup_remaining = WarmupRemaining(*s->det);
-  out->rejected = 0;
-  for (uint64_t r : s->det->stats().rejected) out->rejected += r;
+  out->accepted = s->model->accepted();
+  out->warmup_remaining = WarmupRemaining(*s->model);
+  out->rejected = s->model->rejected();
   out->in_episode = s->in_episode;
   out->episode_start_ts = s->episode_start_ts;
   out->episode_peak = s->episode_peak;
@@ -751,4 +761,4 @@ EngineStats Engine::stats() const {
   return st;
 }
 
-}  // namespace backsight::server
+}  // namespace backsight::stream

@@ -1,4 +1,4 @@
-#include "backsight/server/engine.h"
+#include "backsight/stream/engine.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -7,9 +7,12 @@
 #include <filesystem>
 #include <mutex>
 
+#include "backsight/core/byte_io.h"
 #include "backsight/detect/default_detector.h"
+#include "backsight/ingest/counter_rate.h"
+#include "backsight/server/metric_model.h"
 
-namespace backsight::server {
+namespace backsight::stream {
 namespace {
 
 constexpr int64_t kStep = 10 * kNanosPerSecond;
@@ -25,6 +28,12 @@ TimeSeries Make(int series, int from, int to) {
   ts.kind = MetricKind::kGauge;
   for (int i = from; i < to; ++i) ts.samples.push_back({kT0 + i * kStep, Value(series, i)});
   return ts;
+}
+
+// `o` running the metric models of `backsight serve` (server/metric_model.h).
+EngineOptions Metric(EngineOptions o) {
+  o.model_factory = server::MakeMetricModelFactory(/*counters_as_rates=*/true);
+  return o;
 }
 
 Labels Sorted(Labels l) {
@@ -56,7 +65,7 @@ class EngineTest : public ::testing::Test {
 };
 
 TEST_F(EngineTest, ScoresEverySeriesLikeAStandaloneDetector) {
-  Engine e({.workers = 2}, nullptr);
+  Engine e(Metric({.workers = 2}), nullptr);
   e.Start();
   std::vector<TimeSeries> batch;
   for (int s = 0; s < 10; ++s) batch.push_back(Make(s, 0, 300));
@@ -84,7 +93,7 @@ TEST_F(EngineTest, WarmupRemainingAndWarmingGauge) {
   store::StateStore store;
   ASSERT_TRUE(store.Open((dir_ / "s.db").string()).ok());
   {
-    Engine e({.workers = 2}, nullptr);
+    Engine e(Metric({.workers = 2}), nullptr);
     e.Start();
     std::vector<TimeSeries> batch;
     batch.push_back(Make(0, 0, 300));
@@ -107,7 +116,7 @@ TEST_F(EngineTest, WarmupRemainingAndWarmingGauge) {
     ASSERT_TRUE(e.Checkpoint(&store).ok());
     e.Stop();
   }
-  Engine r({.workers = 2}, nullptr);
+  Engine r(Metric({.workers = 2}), nullptr);
   uint64_t restored = 0, skipped = 0;
   ASSERT_TRUE(r.Restore(&store, &restored, &skipped).ok());
   EXPECT_EQ(restored, 3u);
@@ -119,7 +128,7 @@ TEST_F(EngineTest, RestoredScoresEqualUninterruptedRun) {
   const int kSeries = 20, kSplit = 250, kEnd = 500;
   store::StateStore st;
   ASSERT_TRUE(st.Open((dir_ / "s.db").string()).ok());
-  Engine a({.workers = 2}, nullptr);
+  Engine a(Metric({.workers = 2}), nullptr);
   a.Start();
   std::vector<TimeSeries> b1;
   for (int s = 0; s < kSeries; ++s) b1.push_back(Make(s, 0, kSplit));
@@ -127,7 +136,7 @@ TEST_F(EngineTest, RestoredScoresEqualUninterruptedRun) {
   ASSERT_TRUE(a.WaitIdle(30'000));
   ASSERT_TRUE(a.Checkpoint(&st).ok());
   // Engine `a` continues uninterrupted; engine `b` restarts from the checkpoint.
-  Engine b({.workers = 3}, nullptr);  // a different shard count must not matter
+  Engine b(Metric({.workers = 3}), nullptr);  // a different shard count must not matter
   uint64_t restored = 0, skipped = 0;
   ASSERT_TRUE(b.Restore(&st, &restored, &skipped).ok());
   EXPECT_EQ(restored, static_cast<uint64_t>(kSeries));
@@ -177,7 +186,7 @@ TEST_F(EngineTest, WalReplayOnTopOfCheckpointEqualsUninterruptedRun) {
   {  // Run A logs everything and dies without a checkpoint.
     std::unique_ptr<store::Wal> wal;
     ASSERT_TRUE(store::Wal::Open(wal_dir, {}, &wal).ok());
-    Engine a({.workers = 2}, nullptr);
+    Engine a(Metric({.workers = 2}), nullptr);
     a.SetWal(wal.get());
     a.Start();
     for (int from = 0; from < kEnd; from += 20) ASSERT_TRUE(a.Submit(Mixed(from, from + 20)).ok());
@@ -187,20 +196,20 @@ TEST_F(EngineTest, WalReplayOnTopOfCheckpointEqualsUninterruptedRun) {
   store::StateStore st;
   ASSERT_TRUE(st.Open((dir_ / "s.db").string()).ok());
   {  // A checkpoint holding the first kCheckpointed samples of every series.
-    Engine b({.workers = 2}, nullptr);
+    Engine b(Metric({.workers = 2}), nullptr);
     b.Start();
     ASSERT_TRUE(b.Submit(Mixed(0, kCheckpointed)).ok());
     ASSERT_TRUE(b.WaitIdle(30'000));
     ASSERT_TRUE(b.Checkpoint(&st).ok());
   }
-  Engine ref({.workers = 1}, nullptr);
+  Engine ref(Metric({.workers = 1}), nullptr);
   ref.Start();
   ASSERT_TRUE(ref.Submit(Mixed(0, kEnd)).ok());
   ASSERT_TRUE(ref.WaitIdle(30'000));
 
   std::unique_ptr<store::Wal> wal;
   ASSERT_TRUE(store::Wal::Open(wal_dir, {}, &wal).ok());
-  Engine c({.workers = 3}, nullptr);
+  Engine c(Metric({.workers = 3}), nullptr);
   c.SetWal(wal.get());
   uint64_t restored = 0, skipped = 0;
   ASSERT_TRUE(c.Restore(&st, &restored, &skipped).ok());
@@ -234,7 +243,7 @@ TEST_F(EngineTest, WalReplayOnTopOfCheckpointEqualsUninterruptedRun) {
 }
 
 TEST_F(EngineTest, SeriesCapRefusesNewSeriesButKeepsScoringKnownOnes) {
-  Engine e({.workers = 2, .max_series = 5}, nullptr);
+  Engine e(Metric({.workers = 2, .max_series = 5}), nullptr);
   e.Start();
   std::vector<TimeSeries> batch;
   for (int s = 0; s < 5; ++s) batch.push_back(Make(s, 0, 10));
@@ -252,7 +261,7 @@ TEST_F(EngineTest, SeriesCapRefusesNewSeriesButKeepsScoringKnownOnes) {
 }
 
 TEST_F(EngineTest, FullQueuesRefuseWholeRequestAndAcceptLater) {
-  Engine e({.workers = 1, .queue_max_samples = 1000}, nullptr);
+  Engine e(Metric({.workers = 1, .queue_max_samples = 1000}), nullptr);
   // Not started: nothing drains, so the queue fills.
   std::vector<TimeSeries> b;
   b.push_back(Make(0, 0, 800));
@@ -275,7 +284,7 @@ TEST_F(EngineTest, FullQueuesRefuseWholeRequestAndAcceptLater) {
 TEST_F(EngineTest, StaleSeriesAreEvictedAndDeletedFromStore) {
   store::StateStore st;
   ASSERT_TRUE(st.Open((dir_ / "s.db").string()).ok());
-  Engine e({.workers = 1, .stale_after_ms = 1}, nullptr);
+  Engine e(Metric({.workers = 1, .stale_after_ms = 1}), nullptr);
   e.Start();
   std::vector<TimeSeries> b;
   b.push_back(Make(0, 0, 10));
@@ -298,7 +307,7 @@ TEST_F(EngineTest, StaleSeriesAreEvictedAndDeletedFromStore) {
 
 TEST_F(EngineTest, EpisodesStartAndEndAroundAnAnomaly) {
   CollectingSink sink;
-  Engine e({.workers = 2}, &sink);
+  Engine e(Metric({.workers = 2}), &sink);
   e.Start();
   std::vector<TimeSeries> b;
   b.push_back(Make(3, 0, 600));  // Value() has a spike at i == 400
@@ -337,7 +346,7 @@ TEST_F(EngineTest, EpisodesStartAndEndAroundAnAnomaly) {
 }
 
 TEST_F(EngineTest, RejectedSamplesAreCountedNotFatal) {
-  Engine e({.workers = 1}, nullptr);
+  Engine e(Metric({.workers = 1}), nullptr);
   e.Start();
   TimeSeries ts = Make(0, 0, 3);
   ts.samples.push_back({kT0, 1.0});                       // out of order
@@ -350,5 +359,92 @@ TEST_F(EngineTest, RejectedSamplesAreCountedNotFatal) {
   EXPECT_EQ(e.stats().samples_rejected, 2u);
 }
 
+// A series record of version 1 (before stream/: the counter flag, detector state and CounterRate
+// in the record itself, docs/formats.md section 2) is still restored, scores on bit-identically
+// to an uninterrupted counter -> rate -> detector, and the next checkpoint writes version 2.
+TEST_F(EngineTest, Version1SeriesRecordIsRestoredAndRewrittenAsVersion2) {
+  const int kSplit = 120, kEnd = 160;
+  Labels labels = {{"__name__", "reqs_total"}, {"job", "j"}};
+  auto sample = [](int i) { return Sample{kT0 + i * kStep, i * 10.0 + (i % 5)}; };
+  ingest::CounterRate rate;
+  auto det = detect::MakeDefaultDetector();
+  detect::DetectionResult last;
+  double last_value = 0;
+  TimestampNs last_ts = 0;
+  auto feed = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      double r;
+      if (!rate.Update(sample(i).ts, sample(i).value, &r)) continue;
+      ASSERT_TRUE(det->Update(sample(i).ts, r, &last).ok());
+      last_value = r;
+      last_ts = sample(i).ts;
+    }
+  };
+  feed(0, kSplit);
+  std::string v1;
+  ByteWriter w(&v1);
+  w.PutU8(1);      // version
+  w.PutU8(1 | 2);  // counter, has_result
+  w.PutI64(last_ts);
+  w.PutDouble(last_value);
+  w.PutDouble(last.raw_score);
+  w.PutDouble(last.anomaly_score);
+  w.PutDouble(last.likelihood);
+  w.PutU8((last.is_anomaly ? 1 : 0) | (last.warming_up ? 2 : 0));
+  w.PutDouble(last.yhat);
+  w.PutDouble(last.yhat_lower);
+  w.PutDouble(last.yhat_upper);
+  w.PutI64(0);     // episode_start_ts
+  w.PutDouble(0);  // episode_peak
+  std::string det_state;
+  det->SaveState(&det_state);
+  w.PutString(det_state);
+  rate.Save(&w);
+
+  store::StateStore st;
+  ASSERT_TRUE(st.Open((dir_ / "s.db").string()).ok());
+  const uint64_t fp = Fingerprint(labels);
+  ASSERT_TRUE(st.SaveStates({{.key = 1, .fp = fp, .labels = labels, .state = v1}}).ok());
+  Engine e(Metric({.workers = 2}), nullptr);
+  uint64_t restored = 0, skipped = 0;
+  ASSERT_TRUE(e.Restore(&st, &restored, &skipped).ok());
+  ASSERT_EQ(restored, 1u);
+  ASSERT_EQ(skipped, 0u);
+  e.Start();
+  TimeSeries ts;
+  ts.labels = labels;
+  ts.kind = MetricKind::kCounter;
+  for (int i = kSplit; i < kEnd; ++i) ts.samples.push_back(sample(i));
+  ASSERT_TRUE(e.Submit({ts}).ok());
+  ASSERT_TRUE(e.WaitIdle(30'000));
+  feed(kSplit, kEnd);
+  SeriesSnapshot snap;
+  ASSERT_TRUE(e.GetSeries(fp, &snap));
+  EXPECT_TRUE(snap.is_counter);
+  EXPECT_EQ(snap.accepted, det->stats().accepted);
+  EXPECT_EQ(snap.last_value, last_value);
+  EXPECT_EQ(snap.result.anomaly_score, last.anomaly_score);
+  EXPECT_EQ(snap.result.yhat, last.yhat);
+  EXPECT_EQ(snap.result.yhat_upper, last.yhat_upper);
+
+  ASSERT_TRUE(e.Checkpoint(&st).ok());
+  std::vector<std::string> states;
+  ASSERT_TRUE(st.LoadStates(
+                    [&](store::SeriesRecord&& r) {
+                      states.push_back(r.state);
+                      return Status::OK();
+                    },
+                    nullptr)
+                  .ok());
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0][0], 2);  // rewritten as version 2
+  Engine again(Metric({.workers = 1}), nullptr);
+  ASSERT_TRUE(again.Restore(&st, &restored, &skipped).ok());
+  EXPECT_EQ(restored, 1u);
+  ASSERT_TRUE(again.GetSeries(fp, &snap));
+  EXPECT_EQ(snap.result.yhat, last.yhat);
+  EXPECT_TRUE(snap.is_counter);
+}
+
 }  // namespace
-}  // namespace backsight::server
+}  // namespace backsight::stream

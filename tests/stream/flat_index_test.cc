@@ -1,11 +1,11 @@
-#include "backsight/server/flat_index.h"
+#include "backsight/stream/flat_index.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 #include <unordered_map>
 
-namespace backsight::server {
+namespace backsight::stream {
 namespace {
 
 TEST(FlatIndexTest, MatchesStdUnorderedMapUnderRandomOps) {
@@ -41,4 +41,4 @@ TEST(FlatIndexTest, MatchesStdUnorderedMapUnderRandomOps) {
 }
 
 }  // namespace
-}  // namespace backsight::server
+}  // namespace backsight::stream

@@ -2,14 +2,14 @@
 // Linear probing over 12-byte entries, load factor <= 1/2, backward-shift deletion (no
 // tombstones), so a lookup is usually one cache miss. Fingerprints are already well mixed
 // (FNV-1a); a final multiply-shift spreads them over the table. Not thread-safe.
-#ifndef BACKSIGHT_SERVER_FLAT_INDEX_H_
-#define BACKSIGHT_SERVER_FLAT_INDEX_H_
+#ifndef BACKSIGHT_STREAM_FLAT_INDEX_H_
+#define BACKSIGHT_STREAM_FLAT_INDEX_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-namespace backsight::server {
+namespace backsight::stream {
 
 class FlatIndex {
  public:
@@ -95,6 +95,6 @@ class FlatIndex {
   size_t size_ = 0;
 };
 
-}  // namespace backsight::server
+}  // namespace backsight::stream
 
-#endif  // BACKSIGHT_SERVER_FLAT_INDEX_H_
+#endif  // BACKSIGHT_STREAM_FLAT_INDEX_H_
