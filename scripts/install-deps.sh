@@ -21,6 +21,10 @@ PKGS=(
 if [[ "${1:-}" == "--test" ]]; then
   # Real peers for the integration tests of `backsight serve` (started by the tests on 127.0.0.1).
   PKGS+=(prometheus prometheus-alertmanager prometheus-node-exporter curl)
+  # Real log clients from npm (winston-loki, OpenTelemetry JS SDK) for the log tests.
+  # (Debian's npm only when no npm is on PATH: a NodeSource nodejs bundles its own.)
+  PKGS+=(nodejs)
+  if ! command -v npm >/dev/null; then PKGS+=(npm); fi
 fi
 
 missing=()
@@ -35,4 +39,8 @@ if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}" >&2
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  "$(dirname "$0")/install-js-test-deps.sh"
 fi

@@ -140,3 +140,36 @@ TEST(ConfigTest, Durations) {
 
 }  // namespace
 }  // namespace backsight::server
+
+namespace backsight::server {
+namespace {
+
+TEST(ConfigTest, LogsKeysParseAndAreChecked) {
+  ServeConfig c;
+  Status st = LoadConfigText(R"(
+logs:
+  enabled: false
+  max_services: 7
+  max_templates: 500
+  bucket: 30s
+  max_events: 20
+  template_series: false
+)",
+                             "logs.yml", &c);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(c.logs_enabled);
+  EXPECT_EQ(c.logs_max_services, 7u);
+  EXPECT_EQ(c.logs_max_templates, 500u);
+  EXPECT_EQ(c.logs_bucket_ms, 30'000);
+  EXPECT_EQ(c.logs_max_events, 20u);
+  EXPECT_FALSE(c.logs_template_series);
+  ServeConfig d;
+  st = LoadConfigText("logs:\n  buckets: 1m\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("logs"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("unknown key"), std::string::npos) << st.ToString();
+  st = LoadConfigText("logs:\n  bucket: 10ms\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("logs.bucket"), std::string::npos) << st.ToString();
+}
+
+}  // namespace
+}  // namespace backsight::server

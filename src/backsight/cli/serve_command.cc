@@ -66,6 +66,13 @@ Config file (YAML, Prometheus style; every key optional, unknown keys rejected; 
   wal:
     enabled: true                     write-ahead log of accepted samples (<state_dir>/wal)
     fsync: false                      fdatasync every append (survives power loss)
+  logs:                               POST /loki/api/v1/push, POST /v1/logs
+    enabled: true                     accept logs (templates mined per service)
+    max_services: 1000                new services past this get 429
+    max_templates: 10000              per service; least recently matched evicted
+    bucket: 1m                        template count bucket (step of the count series)
+    max_events: 1000                  log anomaly events kept (GET /api/v1/log/anomalies)
+    template_series: true             counts -> backsight_log_template_count{service,template_id}
 
 Exit codes: 0 stopped by SIGTERM/SIGINT; 2 bad config or flags (file, line, key and reason
 printed) or a damaged state database (move it aside to start fresh); 4 cannot read the config

@@ -6,14 +6,12 @@
 #include <charconv>
 #include <climits>
 #include <cmath>
-#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <type_traits>
 
-#include "backsight/core/number_format.h"
 #include "backsight/ingest/ingest_util.h"
+#include "backsight/ingest/otlp_common.h"
 #include "backsight/ingest/proto/metrics.pb.h"
 
 namespace backsight::ingest {
@@ -23,23 +21,13 @@ namespace {
 namespace mv1 = opentelemetry::proto::metrics::v1;
 namespace cv1 = opentelemetry::proto::common::v1;
 namespace rv1 = opentelemetry::proto::resource::v1;
+using internal::AnyToString;
+using internal::Bracket;
+using internal::DiagnoseJson;
+using internal::NestingViolation;
 using internal::Quote;
-
-constexpr int kMaxAnyDepth = 32;
-// nlohmann/json's exception id for "number overflow parsing" (out_of_range.406, see its
-// exceptions page): a number whose magnitude exceeds the double range, e.g. 1e999.
-constexpr int kJsonNumberOverflow = 406;
-// 2^64 and 2^63 as doubles: the first values beyond uint64 / int64.
-constexpr double kTwoPow64 = 18446744073709551616.0;
-constexpr double kTwoPow63 = 9223372036854775808.0;
-
-// "[i]" (built by appending; GCC 12 gives a false -Wrestrict on "[" + std::to_string(i)).
-std::string Bracket(size_t i) {
-  std::string s(1, '[');
-  s += std::to_string(i);
-  s += ']';
-  return s;
-}
+using internal::SanitizeLabelName;
+using internal::TooLarge;
 
 bool IsNameChar(char c, bool allow_colon) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -52,105 +40,6 @@ std::string SanitizeMetricName(std::string_view s) {
   if (!s.empty() && s[0] >= '0' && s[0] <= '9') out.push_back('_');
   for (char c : s) out.push_back(IsNameChar(c, true) ? c : '_');
   return out;
-}
-
-std::string SanitizeLabelName(std::string_view s) {
-  std::string out;
-  if (s.empty()) return out;
-  if (s[0] >= '0' && s[0] <= '9')
-    out = "key_";
-  else if (s.starts_with("__"))
-    out = "key";
-  for (char c : s) out.push_back(IsNameChar(c, false) ? c : '_');
-  return out;
-}
-
-void AppendBase64(std::string_view in, std::string* out) {
-  static constexpr char kTab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t i = 0;
-  auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(in[k])); };
-  for (; i + 3 <= in.size(); i += 3) {
-    uint32_t v = b(i) << 16 | b(i + 1) << 8 | b(i + 2);
-    for (int s = 18; s >= 0; s -= 6) out->push_back(kTab[(v >> s) & 63]);
-  }
-  if (size_t rest = in.size() - i; rest > 0) {
-    uint32_t v = b(i) << 16 | (rest == 2 ? b(i + 1) << 8 : 0);
-    out->push_back(kTab[(v >> 18) & 63]);
-    out->push_back(kTab[(v >> 12) & 63]);
-    out->push_back(rest == 2 ? kTab[(v >> 6) & 63] : '=');
-    out->push_back('=');
-  }
-}
-
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out->append(buf);
-    } else {
-      out->push_back(c);
-    }
-  }
-  out->push_back('"');
-}
-
-// Renders an attribute value as label text (strings verbatim; arrays/maps JSON-like).
-void AnyToString(const cv1::AnyValue& v, bool nested, int depth, std::string* out) {
-  if (depth > kMaxAnyDepth) {
-    out->append("...");
-    return;
-  }
-  switch (v.value_case()) {
-    case cv1::AnyValue::kStringValue:
-      if (nested)
-        AppendJsonString(v.string_value(), out);
-      else
-        out->append(v.string_value());
-      break;
-    case cv1::AnyValue::kBoolValue:
-      out->append(v.bool_value() ? "true" : "false");
-      break;
-    case cv1::AnyValue::kIntValue:
-      out->append(std::to_string(v.int_value()));
-      break;
-    case cv1::AnyValue::kDoubleValue:
-      AppendDouble(v.double_value(), out);
-      break;
-    case cv1::AnyValue::kBytesValue: {
-      if (nested) out->push_back('"');
-      AppendBase64(v.bytes_value(), out);
-      if (nested) out->push_back('"');
-      break;
-    }
-    case cv1::AnyValue::kArrayValue: {
-      out->push_back('[');
-      for (int i = 0; i < v.array_value().values_size(); ++i) {
-        if (i) out->push_back(',');
-        AnyToString(v.array_value().values(i), true, depth + 1, out);
-      }
-      out->push_back(']');
-      break;
-    }
-    case cv1::AnyValue::kKvlistValue: {
-      out->push_back('{');
-      for (int i = 0; i < v.kvlist_value().values_size(); ++i) {
-        const auto& kv = v.kvlist_value().values(i);
-        if (i) out->push_back(',');
-        AppendJsonString(kv.key(), out);
-        out->push_back(':');
-        AnyToString(kv.value(), true, depth + 1, out);
-      }
-      out->push_back('}');
-      break;
-    }
-    case cv1::AnyValue::VALUE_NOT_SET:
-      break;
-  }
 }
 
 struct Entry {
@@ -367,8 +256,9 @@ class Converter {
           uint64_t cum = 0;
           for (int b = 0; b < p.bucket_counts_size(); ++b) {
             cum += p.bucket_counts(b);
-            std::string le = b < p.explicit_bounds_size() ? FormatDouble(p.explicit_bounds(b))
-                                                          : std::string("+Inf");
+            std::string le = b < p.explicit_bounds_size()
+                                 ? FormatDouble(p.explicit_bounds(b))
+                                 : std::string("+Inf");
             Emit(name + "_bucket", point, MetricKind::kHistogram, ts, static_cast<double>(cum),
                  "le", std::move(le));
           }
@@ -424,7 +314,7 @@ class Converter {
 
 using Json = nlohmann::json;
 
-class JsonFiller {
+class JsonFiller : public internal::OtlpJsonReader {
  public:
   Status Request(const Json& j, mv1::ExportMetricsServiceRequest* req) {
     if (!j.is_object()) return Err("(root)", "expected a JSON object");
@@ -439,127 +329,6 @@ class JsonFiller {
   }
 
  private:
-  static std::string Idx(size_t i) { return Bracket(i); }
-  // A JSON document of the wrong shape at `path`.
-  static Status Err(const std::string& path, const std::string& why) {
-    return Status::InvalidArgument(Reason::kJson, "otlp json: " + path + ": " + why);
-  }
-  static const Json* Field(const Json& obj, const char* camel, const char* snake) {
-    auto it = obj.find(camel);
-    if (it == obj.end() && snake) it = obj.find(snake);
-    if (it == obj.end() || it->is_null()) return nullptr;
-    return &*it;
-  }
-  static Status IsObject(const Json& j, const std::string& path) {
-    return j.is_object() ? Status::OK() : Err(path, "expected an object");
-  }
-  static Status IsArray(const Json& j, const std::string& path) {
-    return j.is_array() ? Status::OK() : Err(path, "expected an array");
-  }
-  static Status Str(const Json& obj, const char* camel, const char* snake, const std::string& path,
-                    std::string* out) {
-    const Json* f = Field(obj, camel, snake);
-    if (!f) return Status::OK();
-    if (!f->is_string()) return Err(path + "." + camel, "expected a string");
-    *out = f->get_ref<const std::string&>();
-    return Status::OK();
-  }
-  // A JSON number that is integral but beyond the 64-bit range arrives as a double (nlohmann/json
-  // parses integers that overflow as floating point); these say which.
-  static Status OutOfRange(const std::string& path, const std::string& text, const char* type) {
-    return Err(path, text + " is out of the " + type + " range");
-  }
-  static Status U64(const Json& obj, const char* camel, const char* snake, const std::string& path,
-                    uint64_t* out) {
-    const Json* f = Field(obj, camel, snake);
-    if (!f) return Status::OK();
-    return U64Value(*f, path + "." + camel, out);
-  }
-  static Status U64Value(const Json& value, const std::string& p, uint64_t* out) {
-    return IntValue(value, p, out);
-  }
-  static Status I64(const Json& f, const std::string& path, int64_t* out) {
-    return IntValue(f, path, out);
-  }
-  // A 64-bit integer field (uint64_t or int64_t) given as a JSON number or a decimal string (the
-  // OTLP/JSON encoding of 64-bit integers); fractions, values out of range and, for unsigned
-  // fields, negative values are errors naming the field.
-  template <typename T>
-  static Status IntValue(const Json& f, const std::string& p, T* out) {
-    static_assert(std::is_same_v<T, uint64_t> || std::is_same_v<T, int64_t>);
-    constexpr bool kUnsigned = std::is_unsigned_v<T>;
-    const std::string kind = kUnsigned ? "an unsigned integer" : "an integer";
-    const char* type = kUnsigned ? "uint64" : "int64";
-    const double lo = kUnsigned ? 0.0 : -kTwoPow63;
-    const double hi = kUnsigned ? kTwoPow64 : kTwoPow63;
-    if (f.is_number_unsigned()) {
-      const uint64_t u = f.get<uint64_t>();
-      if (u > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
-        return OutOfRange(p, std::to_string(u), type);
-      }
-      *out = static_cast<T>(u);
-    } else if (f.is_number_integer()) {
-      const int64_t i = f.get<int64_t>();
-      if (kUnsigned) {
-        return Err(p, "negative value " + std::to_string(i) + " for an unsigned field");
-      }
-      *out = static_cast<T>(i);
-    } else if (f.is_number_float()) {
-      const double d = f.get<double>();
-      if (d != std::floor(d)) return Err(p, "expected " + kind + ", got " + FormatDouble(d));
-      if (kUnsigned && d < 0) {
-        return Err(p, "negative value " + FormatDouble(d) + " for an unsigned field");
-      }
-      if (!(d >= lo && d < hi)) return OutOfRange(p, FormatDouble(d), type);
-      *out = static_cast<T>(d);
-    } else if (f.is_string()) {
-      const auto& s = f.get_ref<const std::string&>();
-      auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-      if (r.ec == std::errc::result_out_of_range && r.ptr == s.data() + s.size()) {
-        return OutOfRange(p, Quote(s), type);
-      }
-      if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
-        return Err(p, "expected " + kind + ", got " + Quote(s));
-      }
-    } else {
-      return Err(p, "expected " + kind + " (number or string)");
-    }
-    return Status::OK();
-  }
-  static Status Dbl(const Json& f, const std::string& path, double* out) {
-    if (f.is_number()) {
-      *out = f.get<double>();
-      return Status::OK();
-    }
-    if (f.is_string()) {
-      const auto& s = f.get_ref<const std::string&>();
-      if (s == "NaN")
-        *out = std::nan("");
-      else if (s == "Infinity")
-        *out = INFINITY;
-      else if (s == "-Infinity")
-        *out = -INFINITY;
-      else {
-        auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-        if (r.ec == std::errc::result_out_of_range && r.ptr == s.data() + s.size()) {
-          return OutOfRange(path, Quote(s), "double");
-        }
-        if (r.ec != std::errc() || r.ptr != s.data() + s.size() || s.empty()) {
-          return Err(path, "expected a number, got " + Quote(s));
-        }
-      }
-      return Status::OK();
-    }
-    return Err(path, "expected a number");
-  }
-  static Status Bool(const Json& obj, const char* camel, const char* snake, const std::string& path,
-                     bool* out) {
-    const Json* f = Field(obj, camel, snake);
-    if (!f) return Status::OK();
-    if (!f->is_boolean()) return Err(path + "." + camel, "expected true or false");
-    *out = f->get<bool>();
-    return Status::OK();
-  }
   static Status Temporality(const Json& obj, const std::string& path,
                             mv1::AggregationTemporality* out) {
     const Json* f = Field(obj, "aggregationTemporality", "aggregation_temporality");
@@ -577,73 +346,6 @@ class JsonFiller {
     BACKSIGHT_RETURN_IF_ERROR(I64(*f, p, &v));
     if (v < INT32_MIN || v > INT32_MAX) return Err(p, "enum value out of range");
     *out = static_cast<mv1::AggregationTemporality>(v);  // open enum (proto3)
-    return Status::OK();
-  }
-
-  Status AnyValue(const Json& j, const std::string& path, int depth, cv1::AnyValue* out) {
-    if (depth > kMaxAnyDepth) return Err(path, "values nested deeper than 32 levels");
-    BACKSIGHT_RETURN_IF_ERROR(IsObject(j, path));
-    if (const Json* f = Field(j, "stringValue", "string_value")) {
-      if (!f->is_string()) return Err(path + ".stringValue", "expected a string");
-      out->set_string_value(f->get<std::string>());
-    } else if (const Json* f = Field(j, "boolValue", "bool_value")) {
-      if (!f->is_boolean()) return Err(path + ".boolValue", "expected true or false");
-      out->set_bool_value(f->get<bool>());
-    } else if (const Json* f = Field(j, "intValue", "int_value")) {
-      int64_t v;
-      BACKSIGHT_RETURN_IF_ERROR(I64(*f, path + ".intValue", &v));
-      out->set_int_value(v);
-    } else if (const Json* f = Field(j, "doubleValue", "double_value")) {
-      double v;
-      BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, path + ".doubleValue", &v));
-      out->set_double_value(v);
-    } else if (const Json* f = Field(j, "bytesValue", "bytes_value")) {
-      if (!f->is_string()) return Err(path + ".bytesValue", "expected a base64 string");
-      out->set_bytes_value(f->get<std::string>());  // kept as sent (base64 text)
-    } else if (const Json* f = Field(j, "arrayValue", "array_value")) {
-      BACKSIGHT_RETURN_IF_ERROR(IsObject(*f, path + ".arrayValue"));
-      auto* arr = out->mutable_array_value();
-      if (const Json* vals = Field(*f, "values", nullptr)) {
-        std::string vp = path + ".arrayValue.values";
-        BACKSIGHT_RETURN_IF_ERROR(IsArray(*vals, vp));
-        for (size_t i = 0; i < vals->size(); ++i) {
-          BACKSIGHT_RETURN_IF_ERROR(
-              AnyValue((*vals)[i], vp + Idx(i), depth + 1, arr->add_values()));
-        }
-      }
-    } else if (const Json* f = Field(j, "kvlistValue", "kvlist_value")) {
-      BACKSIGHT_RETURN_IF_ERROR(IsObject(*f, path + ".kvlistValue"));
-      auto* kvl = out->mutable_kvlist_value();
-      if (const Json* vals = Field(*f, "values", nullptr)) {
-        std::string vp = path + ".kvlistValue.values";
-        BACKSIGHT_RETURN_IF_ERROR(IsArray(*vals, vp));
-        for (size_t i = 0; i < vals->size(); ++i) {
-          BACKSIGHT_RETURN_IF_ERROR(
-              KeyValue((*vals)[i], vp + Idx(i), depth + 1, kvl->add_values()));
-        }
-      }
-    }
-    return Status::OK();
-  }
-
-  Status KeyValue(const Json& j, const std::string& path, int depth, cv1::KeyValue* out) {
-    BACKSIGHT_RETURN_IF_ERROR(IsObject(j, path));
-    BACKSIGHT_RETURN_IF_ERROR(Str(j, "key", nullptr, path, out->mutable_key()));
-    if (const Json* v = Field(j, "value", nullptr)) {
-      BACKSIGHT_RETURN_IF_ERROR(AnyValue(*v, path + ".value", depth, out->mutable_value()));
-    }
-    return Status::OK();
-  }
-
-  Status Attributes(const Json& obj, const char* key, const std::string& path,
-                    google::protobuf::RepeatedPtrField<cv1::KeyValue>* out) {
-    const Json* a = Field(obj, key, nullptr);
-    if (!a) return Status::OK();
-    std::string ap = path + "." + key;
-    BACKSIGHT_RETURN_IF_ERROR(IsArray(*a, ap));
-    for (size_t i = 0; i < a->size(); ++i) {
-      BACKSIGHT_RETURN_IF_ERROR(KeyValue((*a)[i], ap + Idx(i), 0, out->Add()));
-    }
     return Status::OK();
   }
 
@@ -851,129 +553,6 @@ class JsonFiller {
     return Status::OK();
   }
 };
-
-// Rejects JSON nested deeper than `max_depth` before handing it to the parser; returns the
-// offending byte offset or npos.
-size_t NestingViolation(std::string_view s, int max_depth) {
-  int depth = 0;
-  bool in_str = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (in_str) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_str = false;
-      continue;
-    }
-    if (c == '"')
-      in_str = true;
-    else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return i;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return std::string_view::npos;
-}
-
-// SAX handler that builds nothing and only follows where the parser is, so that a parse failure
-// (a syntax error, or a number out of the double range such as 1e999, which nlohmann/json reports
-// as out_of_range 406 while parsing) can name the JSON path of the value being read.
-class JsonPathTracker : public nlohmann::json_sax<Json> {
- public:
-  bool null() override { return Scalar(); }
-  bool boolean(bool) override { return Scalar(); }
-  bool number_integer(number_integer_t) override { return Scalar(); }
-  bool number_unsigned(number_unsigned_t) override { return Scalar(); }
-  bool number_float(number_float_t, const string_t&) override { return Scalar(); }
-  bool string(string_t&) override { return Scalar(); }
-  bool binary(binary_t&) override { return Scalar(); }
-  bool start_object(std::size_t) override {
-    stack_.push_back({false, 0, {}});
-    return true;
-  }
-  bool key(string_t& k) override {
-    stack_.back().key = k;
-    return true;
-  }
-  bool end_object() override { return End(); }
-  bool start_array(std::size_t) override {
-    stack_.push_back({true, 0, {}});
-    return true;
-  }
-  bool end_array() override { return End(); }
-  bool parse_error(std::size_t position, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
-    position_ = position;
-    error_id_ = ex.id;
-    what_ = ex.what();
-    path_ = Path();
-    return false;
-  }
-
-  /// Byte offset (0-based) where the parser stopped, the error's nlohmann id (406 = number out
-  /// of range), its text, and the path of the value being parsed ("(root)" at the top).
-  size_t position() const { return position_; }
-  int error_id() const { return error_id_; }
-  const std::string& what() const { return what_; }
-  const std::string& path() const { return path_; }
-
- private:
-  struct Level {
-    bool array;
-    size_t index;     // next element of an array
-    std::string key;  // current key of an object
-  };
-  bool Scalar() {
-    if (!stack_.empty() && stack_.back().array) ++stack_.back().index;
-    return true;
-  }
-  bool End() {
-    stack_.pop_back();
-    return Scalar();
-  }
-  std::string Path() const {
-    std::string p;
-    for (const Level& l : stack_) {
-      if (l.array) {
-        p += Bracket(l.index);
-      } else if (!l.key.empty()) {
-        if (!p.empty()) p += '.';
-        p += l.key;
-      }
-    }
-    return p.empty() ? "(root)" : p;
-  }
-
-  std::vector<Level> stack_;
-  size_t position_ = 0;
-  int error_id_ = 0;
-  std::string what_;
-  std::string path_;
-};
-
-// Error for a body nlohmann/json refused: byte offset and path for syntax errors; the path for a
-// number out of range (JSON allows any magnitude, a double does not).
-Status DiagnoseJson(std::string_view body) {
-  JsonPathTracker tracker;
-  Json::sax_parse(body.begin(), body.end(), &tracker);
-  const size_t byte = tracker.position() > 0 ? tracker.position() - 1 : 0;
-  if (tracker.error_id() == kJsonNumberOverflow) {
-    return Status::InvalidArgument(Reason::kJson,
-                                   "otlp json: " + tracker.path() + ": number out of range (byte " +
-                                       std::to_string(byte) + ": " + tracker.what() + ")");
-  }
-  return Status::InvalidArgument(Reason::kJson, "otlp json: byte " + std::to_string(byte) + " in " +
-                                                    tracker.path() + ": invalid JSON (" +
-                                                    tracker.what() + ")");
-}
-
-Status TooLarge(const char* what, size_t size, size_t max) {
-  return Status::InvalidArgument(
-      Reason::kTooLarge, std::string(what) + ": body of " + std::to_string(size) +
-                             " bytes exceeds the limit of " + std::to_string(max) + " bytes");
-}
 
 }  // namespace
 

@@ -221,7 +221,7 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
         CheckKeys(root, source, "",
                   {"listen", "state_dir", "checkpoint_interval", "series", "workers", "limits",
                    "auth", "alerting", "global", "scrape_configs", "output_remote_write",
-                   "counters_as_rates", "wal", "history"}));
+                   "counters_as_rates", "wal", "history", "logs"}));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["listen"], "listen", &c->listen));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["state_dir"], "state_dir", &c->state_dir));
     BACKSIGHT_RETURN_IF_ERROR(r.Duration(root["checkpoint_interval"], "checkpoint_interval", 100,
@@ -242,6 +242,23 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       BACKSIGHT_RETURN_IF_ERROR(CheckKeys(w, source, "wal", {"enabled", "fsync"}));
       BACKSIGHT_RETURN_IF_ERROR(r.Bool(w["enabled"], "wal.enabled", &c->wal_enabled));
       BACKSIGHT_RETURN_IF_ERROR(r.Bool(w["fsync"], "wal.fsync", &c->wal_fsync));
+    }
+    if (YAML::Node g = root["logs"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
+          g, source, "logs",
+          {"enabled", "max_services", "max_templates", "bucket", "max_events", "template_series"}));
+      BACKSIGHT_RETURN_IF_ERROR(r.Bool(g["enabled"], "logs.enabled", &c->logs_enabled));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(g["max_services"], "logs.max_services", 1, &c->logs_max_services));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(g["max_templates"], "logs.max_templates", 1, &c->logs_max_templates));
+      if (c->logs_max_templates > UINT32_MAX) {
+        return KeyError(source, "logs.max_templates", "must be below 2^32", g["max_templates"]);
+      }
+      BACKSIGHT_RETURN_IF_ERROR(r.Duration(g["bucket"], "logs.bucket", 1000, &c->logs_bucket_ms));
+      BACKSIGHT_RETURN_IF_ERROR(r.Uint(g["max_events"], "logs.max_events", 1, &c->logs_max_events));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Bool(g["template_series"], "logs.template_series", &c->logs_template_series));
     }
     if (YAML::Node l = root["limits"]) {
       BACKSIGHT_RETURN_IF_ERROR(CheckKeys(

@@ -69,6 +69,13 @@ struct ServeConfig {
   int history_concurrency = 4;                     ///< fetches in flight at once
   int64_t history_timeout_ms = 10'000;             ///< connect/read timeout of one request
   int64_t history_step_ms = 15'000;  ///< step when a series' interval is unknown (one sample)
+  // Logs (POST /loki/api/v1/push, POST /v1/logs; log_endpoints.h).
+  bool logs_enabled = true;
+  uint64_t logs_max_services = 1000;     ///< services past this are refused (429)
+  uint64_t logs_max_templates = 10'000;  ///< per service; least recently matched evicted
+  int64_t logs_bucket_ms = 60'000;       ///< template count bucket (series step)
+  uint64_t logs_max_events = 1000;       ///< log anomaly events kept in memory
+  bool logs_template_series = true;      ///< template counts become engine series
 };
 
 /// Parses a Prometheus-style duration ("500ms", "15s", "1m30s", "2h", "1d") into milliseconds.

@@ -80,6 +80,7 @@ void Server::HandleAnomalies(const HttpRequest& req, HttpResponse* res) {
                    {"end", e.end_ns ? nlohmann::json(FormatRfc3339(e.end_ns)) : nullptr},
                    {"peak_score", JsonNum(e.peak_score)}});
   }
+  if (fp == 0) logs_->MergeAnomalies(limit, &arr);
   res->SetContent(JsonDump({{"events", arr}}), "application/json");
 }
 

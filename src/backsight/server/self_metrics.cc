@@ -207,6 +207,7 @@ std::string Server::RenderMetrics(bool with_outputs) {
                as.event_write_errors);
   MirrorDurabilityMetrics();
   if (warm_) MirrorWarmStartMetrics();
+  logs_->MirrorMetrics(&m);
   std::string out = m.Serialize();
   if (with_outputs) WriteSeriesMetrics(engine_.get(), &out);
   return out;

@@ -60,6 +60,7 @@ Status Server::Start() {
   ho.body_timeout_ms = cfg_.body_timeout_ms;
   RaiseFileLimit();
   http_ = std::make_unique<HttpServer>(ho);
+  logs_ = std::make_unique<LogEndpoints>(cfg_, engine_, &self_metrics_);
   SetupRoutes();
   Status bs = http_->Bind(host, port);
   if (!bs.ok()) {
@@ -103,6 +104,7 @@ Status Server::Start() {
     warm_ = std::make_unique<WarmStart>(wo, engine_.get(), history_.get());
     warm_->Start();
   }
+  BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
   stopping_ = false;
   BACKSIGHT_RETURN_IF_ERROR(http_->Start());  // serve once the engine runs
   if (store_) checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
@@ -141,6 +143,7 @@ void Server::Stop() {
     }
   }
   tracker_->Stop();  // flushes events
+  logs_->Stop();
 }
 
 Status Server::CheckpointNow() {
@@ -148,6 +151,7 @@ Status Server::CheckpointNow() {
   std::lock_guard<std::mutex> lock(checkpoint_mu_);
   auto t0 = std::chrono::steady_clock::now();
   Status st = engine_->Checkpoint(store_.get());
+  if (st.ok()) st = logs_->Checkpoint();
   checkpoint_last_ms_ = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());
@@ -200,6 +204,7 @@ void Server::SetupRoutes() {
     CountRequest(ep, res.status);
   });
 
+  logs_->Register(&s);
   // One Route() call per endpoint; handlers run on the worker pool unless said otherwise.
   RouteOptions snappy;  // remote_write framing, decoded by the handler
   snappy.passthrough_encodings = {"snappy"};

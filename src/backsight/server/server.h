@@ -40,6 +40,7 @@
 #include "backsight/server/engine.h"
 #include "backsight/server/http_server.h"
 #include "backsight/server/self_metrics.h"
+#include "backsight/server/log_endpoints.h"
 #include "backsight/server/startup_report.h"
 #include "backsight/server/warm_start.h"
 #include "backsight/store/state_store.h"
@@ -110,6 +111,7 @@ class Server {
   std::unique_ptr<HistorySource> history_;  // with history.url: warm start of new series
   std::unique_ptr<WarmStart> warm_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<LogEndpoints> logs_;  // logs ingest, API, alerts, state (log_endpoints.h)
   std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;
   bool started_ = false;

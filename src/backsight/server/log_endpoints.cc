@@ -1,0 +1,504 @@
+#include "backsight/server/log_endpoints.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "backsight/core/byte_io.h"
+#include "backsight/core/file_util.h"
+#include "backsight/core/labels.h"
+#include "backsight/core/time.h"
+#include "backsight/ingest/log_batch.h"
+#include "backsight/ingest/loki_push.h"
+#include "backsight/ingest/otlp_logs.h"
+#include "backsight/server/http_status.h"
+
+namespace backsight::server {
+
+namespace {
+
+// <state_dir>/logs.state header (docs/formats.md): "BSLC" little-endian, version 1, then the
+// first write-ahead log segment not covered by the state, then LogService::SaveState.
+constexpr uint32_t kCheckpointMagic = 0x434C5342;
+constexpr uint32_t kCheckpointVersion = 1;
+constexpr const char* kStateFile = "logs.state";
+constexpr const char* kWalDir = "logs-wal";
+// Alerts waiting for the sender; past this new ones are dropped and counted.
+constexpr size_t kMaxQueuedAlerts = 10'000;
+// Alerts per POST, and how often the sender wakes up (ms).
+constexpr size_t kAlertsPerPost = 100;
+constexpr int kAlertTickMs = 200;
+// A log alert stays active this many resend intervals (Prometheus sends endsAt = 4 x resend).
+constexpr int64_t kAlertLifetimeResends = 4;
+// Query limits of the JSON API.
+constexpr size_t kDefaultLimit = 100;
+constexpr unsigned long long kMaxLimit = 10'000;
+constexpr const char* kTemplateSeriesName = "backsight_log_template_count";
+// Exact-line cache entries per service's miner (16 bytes each, so at most 1 MiB per service;
+// `backsight logs` uses the miner's default of 2^20 for one stream). Loghub's 11 datasets
+// repeated (24k distinct lines) fit; a miss only costs the tree walk.
+constexpr uint32_t kServiceMinerCacheEntries = 1u << 16;
+// OTLP/HTTP error body's code for a bad request (google.rpc.Code INVALID_ARGUMENT).
+constexpr int kGrpcInvalidArgument = 3;
+
+std::string JsonText(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// ?limit= (1..kMaxLimit); false (400 answered) on a bad value.
+bool Limit(const HttpRequest& req, size_t* limit, HttpResponse* res) {
+  *limit = kDefaultLimit;
+  if (!req.has_param("limit")) return true;
+  const std::string v = req.param("limit");
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n == 0 || n > kMaxLimit) {
+    const std::string msg = "limit must be 1.." + std::to_string(kMaxLimit) + ", got '" + v + "'";
+    SetErrorResponse(Status::InvalidArgument(msg), JsonText({{"error", msg}}), "application/json",
+                     res);
+    return false;
+  }
+  *limit = n;
+  return true;
+}
+
+Labels EventLabels(const logs::LogAnomalyEvent& e) {
+  Labels l = {{"__name__", "backsight_log_anomaly"},
+              {"kind", e.kind},
+              {"service", e.service},
+              {"template_id", std::to_string(e.template_id)}};
+  SortLabels(&l);
+  return l;
+}
+
+nlohmann::json EventJson(const logs::LogAnomalyEvent& e) {
+  return {{"id", e.id},
+          {"kind", e.kind},
+          {"service", e.service},
+          {"template_id", e.template_id},
+          {"template", e.template_text},
+          {"score", std::isfinite(e.score) ? nlohmann::json(e.score) : nlohmann::json(nullptr)},
+          {"start", FormatRfc3339(e.first_ts)},
+          {"end", FormatRfc3339(e.last_ts)},
+          {"lines", e.lines},
+          {"examples", e.examples}};
+}
+
+Status DecodeBody(LogEndpoints::Format f, std::string_view body, size_t max,
+                  ingest::LogBatch* out) {
+  switch (f) {
+    case LogEndpoints::Format::kLokiProto:
+      return ingest::DecodeLokiPushProto(body, out, max);
+    case LogEndpoints::Format::kLokiJson:
+      return ingest::DecodeLokiPushJson(body, out, max);
+    case LogEndpoints::Format::kOtlpProto:
+      return ingest::DecodeOtlpLogsProto(body, out, max);
+    case LogEndpoints::Format::kOtlpJson:
+      return ingest::DecodeOtlpLogsJson(body, out, max);
+  }
+  return Status::InvalidArgument(Reason::kMalformed, "unknown log body format");
+}
+
+}  // namespace
+
+LogEndpoints::LogEndpoints(const ServeConfig& config, const std::unique_ptr<Engine>& engine,
+                           SelfMetrics* metrics)
+    : cfg_(config), engine_(engine), service_([&config] {
+        logs::LogServiceOptions o;
+        o.max_services = config.logs_max_services;
+        o.max_events = config.logs_max_events;
+        o.pipeline.miner.max_templates = static_cast<uint32_t>(config.logs_max_templates);
+        o.pipeline.miner.max_cache_entries = kServiceMinerCacheEntries;
+        o.pipeline.anomaly.bucket_ns = config.logs_bucket_ms * 1'000'000;
+        o.pipeline.multiline = logs::MultilineMode::kNone;
+        return o;
+      }()),
+      metrics_(metrics) {}
+
+LogEndpoints::~LogEndpoints() { Stop(); }
+
+void LogEndpoints::Count(const char* endpoint, int code, const Status& st) {
+  metrics_->CountRequest(endpoint, code);
+  if (code == 400 || code == 413 || code == 415) {
+    metrics_->CountDecodeError(endpoint, ReasonName(st.reason()));
+  }
+}
+
+Status LogEndpoints::Ingest(Format format, std::string_view body, bool replay) {
+  thread_local ingest::LogBatch batch;  // keeps its capacity across requests
+  thread_local std::vector<std::vector<logs::LogEntry>> groups;
+  thread_local std::vector<std::string_view> names;
+  BACKSIGHT_RETURN_IF_ERROR(DecodeBody(format, body, cfg_.max_decompressed_bytes, &batch));
+  names.clear();
+  for (auto& g : groups) g.clear();
+  // Streams of one service are mined together, in time order (Loki splits a service's lines
+  // into streams by level, for instance).
+  for (const ingest::LogStream& s : batch.streams) {
+    size_t i = std::find(names.begin(), names.end(), s.service) - names.begin();
+    if (i == names.size()) {
+      names.push_back(s.service);
+      if (groups.size() < names.size()) groups.emplace_back();
+    }
+    for (const ingest::LogLine& l : s.entries) groups[i].push_back({l.ts, l.line, l.level});
+  }
+  std::vector<logs::LogService::ServiceEntries> items;
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto& g = groups[i];
+    auto by_ts = [](const logs::LogEntry& a, const logs::LogEntry& b) { return a.ts < b.ts; };
+    if (!std::is_sorted(g.begin(), g.end(), by_ts)) std::stable_sort(g.begin(), g.end(), by_ts);
+    items.push_back({names[i], g});
+  }
+  logs::LogAddResult result;
+  Status st;
+  {
+    std::shared_lock lock(checkpoint_mu_);
+    auto log_first = [&]() -> Status {
+      if (!wal_ || replay) return Status::OK();
+      std::string payload;
+      payload.reserve(body.size() + 1);
+      payload.push_back(static_cast<char>(format));
+      payload.append(body);
+      return wal_->Append(payload);
+    };
+    st = service_.AddBatch(items, log_first, &result);
+  }
+  if (st.code() == Status::Code::kIoError) return st;
+  if (cfg_.logs_template_series && !result.counts.empty() && engine_) {
+    std::vector<TimeSeries> series;
+    series.reserve(result.counts.size());
+    for (const logs::TemplateCount& c : result.counts) {
+      TimeSeries ts;
+      ts.labels = {{"__name__", kTemplateSeriesName},
+                   {"service", c.service},
+                   {"template_id", std::to_string(c.template_id)}};
+      ts.kind = MetricKind::kGauge;
+      ts.samples.push_back({c.bucket_start_ns, static_cast<double>(c.count)});
+      series.push_back(std::move(ts));
+    }
+    const size_t n = series.size();
+    if (engine_->Submit(std::move(series)).ok()) {
+      series_submitted_ += n;
+    } else {
+      series_dropped_ += n;  // queues full: these bucket counts are lost, the lines are not
+    }
+  }
+  if (!replay && !cfg_.alertmanager_url.empty() && !result.opened.empty()) {
+    const int64_t now = WallNowNs();
+    std::lock_guard lock(alert_mu_);
+    for (auto& e : result.opened) {
+      if (alerts_.size() >= kMaxQueuedAlerts) {
+        ++alerts_dropped_;
+        continue;
+      }
+      alerts_.push_back({std::move(e), now});
+    }
+    alert_cv_.notify_one();
+  }
+  return st;
+}
+
+void LogEndpoints::HandlePush(const char* endpoint, Format proto, Format json,
+                              const HttpRequest& req, HttpResponse* res) {
+  std::string ct = req.header("Content-Type");
+  ct = ct.substr(0, ct.find(';'));
+  const bool is_json = ct == "application/json";
+  const bool otlp = proto == Format::kOtlpProto;
+  if (!is_json && ct != "application/x-protobuf") {
+    const Status bad =
+        Status::InvalidArgument(Reason::kUnsupportedMediaType,
+                                "Content-Type must be application/x-protobuf or application/json");
+    SetErrorResponse(bad, std::to_string(HttpStatusFor(bad)) + ": " + bad.message() + "\n",
+                     "text/plain", res);
+    Count(endpoint, res->status, bad);
+    return;
+  }
+  Status st = Ingest(is_json ? json : proto, req.body, false);
+  if (!st.ok()) {
+    if (otlp && is_json) {
+      SetErrorResponse(st, JsonText({{"code", kGrpcInvalidArgument}, {"message", st.message()}}),
+                       "application/json", res);
+    } else {
+      SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
+                       "text/plain", res);
+    }
+  } else if (otlp) {
+    res->status = 200;
+    if (is_json)
+      res->SetContent("{}", "application/json");
+    else
+      res->SetContent("", "application/x-protobuf");
+  } else {
+    res->status = 204;  // as Loki's distributor answers
+  }
+  Count(endpoint, res->status, st);
+}
+
+void LogEndpoints::Register(HttpServer* http) {
+  if (!cfg_.logs_enabled) return;
+  RouteOptions push;
+  push.inflate_encodings = {"gzip", "deflate"};
+  push.passthrough_encodings = {"snappy"};  // the protobuf body's own framing
+  http->Route(
+      "POST", "/loki/api/v1/push",
+      [this](const HttpRequest& req, HttpResponse* res) {
+        HandlePush("loki", Format::kLokiProto, Format::kLokiJson, req, res);
+      },
+      push);
+  RouteOptions inflate;
+  inflate.inflate_encodings = {"gzip", "deflate"};
+  http->Route(
+      "POST", "/v1/logs",
+      [this](const HttpRequest& req, HttpResponse* res) {
+        HandlePush("otlp_logs", Format::kOtlpProto, Format::kOtlpJson, req, res);
+      },
+      inflate);
+  http->Route("GET", "/api/v1/log/templates", [this](const HttpRequest& req, HttpResponse* res) {
+    size_t limit;
+    if (!Limit(req, &limit, res)) return;
+    if (!req.has_param("service")) {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const std::string& s : service_.Services()) arr.push_back(s);
+      res->SetContent(JsonText({{"services", arr}}), "application/json");
+      return;
+    }
+    std::vector<logs::LogTemplateInfo> templates;
+    Status st = service_.Templates(req.param("service"), limit, &templates);
+    if (!st.ok()) {
+      SetErrorResponse(st, JsonText({{"error", st.message()}}), "application/json", res);
+      return;
+    }
+    uint64_t bytes = 0, n = 0;
+    service_.MemoryEstimate(&bytes, &n);
+    memory_bytes_ = bytes;
+    memory_templates_ = n;
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& t : templates) {
+      arr.push_back({{"id", t.id},
+                     {"template", t.text},
+                     {"count", t.count},
+                     {"first_seen", FormatRfc3339(t.first_seen_ns)},
+                     {"last_seen", FormatRfc3339(t.last_seen_ns)},
+                     {"example", t.example}});
+    }
+    nlohmann::json mem = {{"templates", n}, {"bytes", bytes}};
+    mem["bytes_per_template"] = n ? static_cast<double>(bytes) / n : 0.0;
+    res->SetContent(
+        JsonText(
+            {{"service", req.param("service")}, {"templates", arr}, {"memory_all_services", mem}}),
+        "application/json");
+  });
+  http->Route("GET", "/api/v1/log/anomalies", [this](const HttpRequest& req, HttpResponse* res) {
+    size_t limit;
+    if (!Limit(req, &limit, res)) return;
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& e : service_.RecentEvents(limit)) arr.push_back(EventJson(e));
+    res->SetContent(JsonText({{"events", arr}}), "application/json");
+  });
+}
+
+Status LogEndpoints::Open() {
+  if (!cfg_.logs_enabled) return Status::OK();
+  if (!cfg_.state_dir.empty()) {
+    const std::string path = cfg_.state_dir + "/" + kStateFile;
+    uint64_t segment = 0;
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+      std::string data;
+      BACKSIGHT_RETURN_IF_ERROR(ReadFileToString(path, &data));
+      ByteReader r(data);
+      Status st = r.GetStateHeader(kCheckpointMagic, kCheckpointVersion, "log state");
+      if (st.ok()) st = r.GetU64(&segment, "wal segment");
+      if (st.ok()) st = service_.RestoreState(std::string_view(data).substr(r.position()));
+      if (!st.ok()) {
+        return Status::Corruption(path + ": " + st.message() + " (move it and " + kWalDir +
+                                  " aside to start afresh)");
+      }
+    }
+    if (cfg_.wal_enabled) {
+      store::WalOptions wo;
+      wo.fsync = cfg_.wal_fsync;
+      BACKSIGHT_RETURN_IF_ERROR(store::Wal::Open(cfg_.state_dir + "/" + kWalDir, wo, &wal_));
+      BACKSIGHT_RETURN_IF_ERROR(wal_->RemoveBefore(segment));  // already in the state
+      store::WalReplayStats stats;
+      BACKSIGHT_RETURN_IF_ERROR(wal_->Replay(
+          wal_->first_segment(),
+          [this](std::string_view payload) {
+            ++replayed_records_;
+            Status st = payload.empty() || static_cast<uint8_t>(payload[0]) > 3
+                            ? Status::Corruption("unknown record format")
+                            : Ingest(static_cast<Format>(payload[0]), payload.substr(1), true);
+            if (!st.ok() && st.code() != Status::Code::kResourceExhausted) {
+              ++replay_errors_;
+              std::fprintf(stderr, "backsight: logs write-ahead log record skipped: %s\n",
+                           st.ToString().c_str());
+            }
+            return Status::OK();
+          },
+          [this](const store::WalCorruption& c) {
+            ++replay_errors_;
+            std::fprintf(stderr,
+                         "backsight: logs write-ahead log segment %" PRIu64 " byte %" PRIu64
+                         ": %s (%" PRIu64 " bytes lost)\n",
+                         c.segment, c.offset, c.reason.c_str(), c.bytes_lost);
+          },
+          &stats));
+    }
+  }
+  alert_stop_ = false;
+  if (!cfg_.alertmanager_url.empty()) alert_thread_ = std::thread([this] { AlertLoop(); });
+  return Status::OK();
+}
+
+Status LogEndpoints::Checkpoint() {
+  if (!cfg_.logs_enabled || cfg_.state_dir.empty()) return Status::OK();
+  std::string data;
+  uint64_t segment = 0;
+  {
+    std::unique_lock lock(checkpoint_mu_);  // no request between the rotation and the save
+    if (wal_) BACKSIGHT_RETURN_IF_ERROR(wal_->Rotate(&segment));
+    ByteWriter w(&data);
+    w.PutU32(kCheckpointMagic);
+    w.PutU32(kCheckpointVersion);
+    w.PutU64(segment);
+    service_.SaveState(&data);
+  }
+  BACKSIGHT_RETURN_IF_ERROR(WriteFileAtomically(cfg_.state_dir + "/" + kStateFile, data));
+  if (wal_) BACKSIGHT_RETURN_IF_ERROR(wal_->RemoveBefore(segment));
+  uint64_t bytes = 0, n = 0;
+  service_.MemoryEstimate(&bytes, &n);
+  memory_bytes_ = bytes;
+  memory_templates_ = n;
+  return Status::OK();
+}
+
+void LogEndpoints::MergeAnomalies(size_t limit, nlohmann::json* events) {
+  if (!cfg_.logs_enabled) return;
+  for (const auto& e : service_.RecentEvents(limit)) {
+    const Labels labels = EventLabels(e);
+    char fp[24];
+    std::snprintf(fp, sizeof fp, "%016" PRIx64, Fingerprint(labels));
+    nlohmann::json j = {
+        {"series", nlohmann::json::object()},
+        {"fingerprint", fp},
+        {"start", FormatRfc3339(e.first_ts)},
+        {"end", FormatRfc3339(e.last_ts)},
+        {"peak_score", std::isfinite(e.score) ? nlohmann::json(e.score) : nlohmann::json(nullptr)},
+        {"kind", "log"},
+        {"template", e.template_text},
+        {"examples", e.examples}};
+    for (const auto& l : labels) j["series"][l.name] = l.value;
+    events->push_back(std::move(j));
+  }
+  auto start_of = [](const nlohmann::json& j) {
+    TimestampNs ts = 0;
+    if (j.contains("start") && j["start"].is_string()) {
+      (void)TryParseTimestamp(j["start"].get<std::string>(), &ts);
+    }
+    return ts;
+  };
+  std::stable_sort(
+      events->begin(), events->end(),
+      [&](const nlohmann::json& a, const nlohmann::json& b) { return start_of(a) > start_of(b); });
+  while (events->size() > limit) events->erase(events->end() - 1);
+}
+
+void LogEndpoints::AlertLoop() {
+  const std::string& url = cfg_.alertmanager_url;
+  const size_t scheme_end = url.find("://");
+  const size_t path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  const std::string base = path_start == std::string::npos ? url : url.substr(0, path_start);
+  std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  std::unique_lock lock(alert_mu_);
+  while (!alert_stop_) {
+    alert_cv_.wait_for(lock, std::chrono::milliseconds(kAlertTickMs));
+    if (alerts_.empty()) continue;
+    std::vector<Alert> batch;
+    while (!alerts_.empty() && batch.size() < kAlertsPerPost) {
+      batch.push_back(std::move(alerts_.front()));
+      alerts_.pop_front();
+    }
+    lock.unlock();
+    nlohmann::json arr = nlohmann::json::array();
+    for (const Alert& a : batch) {
+      const auto& e = a.event;
+      char score[32];
+      std::snprintf(score, sizeof score, "%.3g", e.score);
+      const std::string example = e.examples.empty() ? "" : e.examples[0];
+      arr.push_back(
+          {{"labels",
+            {{"alertname", "BacksightLogAnomaly"},
+             {"service", e.service},
+             {"kind", e.kind},
+             {"template_id", std::to_string(e.template_id)}}},
+           {"annotations",
+            {{"summary", "log anomaly (" + e.kind + ") in " + e.service + ": " + e.template_text},
+             {"template", e.template_text},
+             {"example", example},
+             {"score", score}}},
+           {"startsAt", FormatRfc3339(a.wall_ns)},
+           {"endsAt",
+            FormatRfc3339(a.wall_ns + kAlertLifetimeResends * cfg_.alert_resend_ms * 1'000'000)},
+           {"generatorURL", cfg_.external_url + "/api/v1/log/anomalies"}});
+    }
+    httplib::Client cli(base);
+    cli.set_connection_timeout(2, 0);
+    cli.set_read_timeout(5, 0);
+    cli.set_write_timeout(5, 0);
+    ++alert_posts_;
+    auto res = cli.Post(path + "/api/v2/alerts", JsonText(arr), "application/json");
+    if (!res || res->status / 100 != 2) ++alert_errors_;  // log alerts are sent once
+    lock.lock();
+  }
+}
+
+void LogEndpoints::Stop() {
+  {
+    std::lock_guard lock(alert_mu_);
+    alert_stop_ = true;
+  }
+  alert_cv_.notify_all();
+  if (alert_thread_.joinable()) alert_thread_.join();
+}
+
+void LogEndpoints::MirrorMetrics(SelfMetrics* m) {
+  if (!cfg_.logs_enabled) return;
+  const logs::LogServiceStats st = service_.stats();
+  auto d = [](uint64_t v) { return static_cast<double>(v); };
+  m->SetCounter("backsight_log_lines_total", "Log lines mined and scored.", d(st.lines));
+  m->SetCounter("backsight_log_lines_anomalous_total", "Log lines with an anomaly score above 1.",
+                d(st.anomalous));
+  m->SetCounter("backsight_log_anomaly_events_total", "Log anomaly events opened.", d(st.events));
+  m->SetGauge("backsight_log_services", "Services with a template set.", d(st.services));
+  m->SetGauge("backsight_log_templates", "Live log templates over all services.", d(st.templates));
+  m->SetCounter("backsight_log_services_refused_total",
+                "Service batches refused past logs.max_services.", d(st.services_refused));
+  m->SetCounter("backsight_log_lines_refused_total", "Log lines refused past logs.max_services.",
+                d(st.lines_refused));
+  m->SetCounter("backsight_log_template_samples_dropped_total",
+                "Template count samples not submitted (engine queues full).",
+                d(series_dropped_.load()));
+  m->SetGauge("backsight_log_template_memory_bytes",
+              "Estimated bytes of mining and scoring state, all templates (at the last "
+              "checkpoint or templates query).",
+              d(memory_bytes_.load()));
+  const uint64_t n = memory_templates_.load();
+  m->SetGauge("backsight_log_template_memory_bytes_per_template",
+              "Estimated state bytes per template (same time).",
+              n ? d(memory_bytes_.load()) / d(n) : 0.0);
+  m->SetCounter("backsight_log_alert_posts_total", "Alertmanager POSTs of log alerts.",
+                d(alert_posts_.load()));
+  m->SetCounter("backsight_log_alert_post_errors_total",
+                "Failed Alertmanager POSTs of log alerts (not retried).", d(alert_errors_.load()));
+  m->SetCounter("backsight_log_wal_replayed_records_total",
+                "Log write-ahead log records replayed at start.", d(replayed_records_.load()));
+  m->SetCounter("backsight_log_wal_replay_errors_total",
+                "Log write-ahead log records skipped at start (damaged or undecodable).",
+                d(replay_errors_.load()));
+}
+
+}  // namespace backsight::server

@@ -1,0 +1,120 @@
+// Logs in `backsight serve`: the log ingest endpoints, the log query API, log anomaly alerts
+// and the log miners' durability. Kept apart from server.cc, which calls it at a few points.
+//
+// Endpoints:
+//   POST /loki/api/v1/push   Loki push: snappy-compressed protobuf PushRequest
+//                            (application/x-protobuf) or JSON (application/json, gzip/deflate
+//                            Content-Encoding accepted). 204 on success; 400 bad data, 413 too
+//                            large, 415 other Content-Type, 429 past logs.max_services.
+//   POST /v1/logs            OTLP/HTTP logs, protobuf or JSON (gzip/deflate accepted); 200 with an
+//                            empty ExportLogsServiceResponse; errors as above.
+//   GET  /api/v1/log/templates?service=S&limit=N   a service's templates, most frequent first
+//                            (id, template, count, first_seen, last_seen, example); without
+//                            `service`: the services. Also the estimated memory per template.
+//   GET  /api/v1/log/anomalies?limit=N   recent log anomaly events, newest first (kind, service,
+//                            template id and text, score, first/last time, lines, examples).
+// Log anomaly events also appear in GET /api/v1/anomalies (MergeAnomalies), and, with
+// alerting.alertmanager_url, each new event is sent to Alertmanager once as an alert with
+// alertname="BacksightLogAnomaly", labels service, kind, template_id and annotations summary,
+// template, example, score; it ends (endsAt) 4 resend intervals later.
+// Template counts per closed bucket are submitted to the engine as the gauge series
+// backsight_log_template_count{service="S",template_id="N"} (logs.template_series).
+//
+// Durability (with a state_dir): every accepted request body is appended to a write-ahead log
+// in <state_dir>/logs-wal (store/wal.h) under the locks of the services it touches, before it is
+// mined and acknowledged; a checkpoint (with the engine's) rotates that log, writes every
+// service's miner and scorer state to <state_dir>/logs.state (atomically) and deletes the older
+// segments. At start the state is restored and the log replayed (without alerts), so after a
+// restart, also after `kill -9`, template ids and scores continue as if nothing happened.
+#ifndef BACKSIGHT_SERVER_LOG_ENDPOINTS_H_
+#define BACKSIGHT_SERVER_LOG_ENDPOINTS_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backsight/core/status.h"
+#include "backsight/logs/log_service.h"
+#include "backsight/server/config.h"
+#include "backsight/server/engine.h"
+#include "backsight/server/http_server.h"
+#include "backsight/server/self_metrics.h"
+#include "backsight/store/wal.h"
+
+namespace backsight::server {
+
+class LogEndpoints {
+ public:
+  /// `config`, `engine` and `metrics` must outlive this object; `engine` may still be empty
+  /// until Open(). Requests and refused bodies are counted in `metrics`
+  /// (backsight_requests_total, backsight_decode_errors_total with endpoint loki or otlp_logs).
+  LogEndpoints(const ServeConfig& config, const std::unique_ptr<Engine>& engine,
+               SelfMetrics* metrics);
+  ~LogEndpoints();
+  LogEndpoints(const LogEndpoints&) = delete;
+  LogEndpoints& operator=(const LogEndpoints&) = delete;
+
+  /// Registers the routes (call before the HTTP server starts). No-op when logs are disabled.
+  void Register(HttpServer* http);
+  /// Restores <state_dir>/logs.state, replays the log's write-ahead log, opens it for appends
+  /// and starts the alert sender. Call once the engine runs, before serving. Corruption naming
+  /// the file on a damaged state (move it aside to start afresh); IoError on the log.
+  Status Open();
+  /// Saves every service's state and truncates the write-ahead log (see the file comment).
+  Status Checkpoint();
+  /// Adds the `limit` newest log events to `*events` (the array of GET /api/v1/anomalies, newest
+  /// first) and keeps the `limit` newest of both, by start time.
+  void MergeAnomalies(size_t limit, nlohmann::json* events);
+  /// Sets the backsight_log_* health metrics in `metrics` (call before serializing it).
+  void MirrorMetrics(SelfMetrics* metrics);
+  /// Stops the alert sender. Idempotent.
+  void Stop();
+
+  /// Wire formats of accepted bodies (also the first byte of a write-ahead log record).
+  enum class Format : uint8_t { kLokiProto = 0, kLokiJson = 1, kOtlpProto = 2, kOtlpJson = 3 };
+  /// Decodes, logs (unless `replay`) and mines one body. Returns the decoder's error, the log
+  /// append's IoError, or ResourceExhausted past logs.max_services.
+  Status Ingest(Format format, std::string_view body, bool replay);
+
+  logs::LogService& service() { return service_; }
+
+ private:
+  struct Alert {
+    logs::LogAnomalyEvent event;
+    int64_t wall_ns = 0;
+  };
+  void AlertLoop();
+  void Count(const char* endpoint, int code, const Status& st);
+  void HandlePush(const char* endpoint, Format proto, Format json, const HttpRequest& req,
+                  HttpResponse* res);
+
+  const ServeConfig& cfg_;
+  const std::unique_ptr<Engine>& engine_;
+  logs::LogService service_;
+  std::unique_ptr<store::Wal> wal_;
+  std::shared_mutex checkpoint_mu_;  // ingest: shared; checkpoint: exclusive (rotate + save)
+
+  std::mutex alert_mu_;
+  std::condition_variable alert_cv_;
+  std::deque<Alert> alerts_;
+  bool alert_stop_ = false;
+  std::thread alert_thread_;
+
+  SelfMetrics* metrics_;
+  std::atomic<uint64_t> series_dropped_{0}, series_submitted_{0}, alert_posts_{0}, alert_errors_{0},
+      alerts_dropped_{0}, replayed_records_{0}, replay_errors_{0};
+  std::atomic<uint64_t> memory_bytes_{0}, memory_templates_{0};
+};
+
+}  // namespace backsight::server
+
+#endif  // BACKSIGHT_SERVER_LOG_ENDPOINTS_H_
