@@ -236,6 +236,19 @@ class Differ {
         ops.emplace(std::string(m) + " " + key, std::move(e));
       }
     }
+    // OpenAPI 3.1 webhooks: operations the API calls, keyed apart from paths.
+    if (const Node* hooks = D(root->Get("webhooks")); hooks != nullptr && hooks->IsMap()) {
+      for (const auto& [name, item_raw] : hooks->map) {
+        const Node* item = D(item_raw);
+        if (item == nullptr || !item->IsMap()) continue;
+        for (std::string_view m : kMethods) {
+          const Node* op = D(item->Get(m));
+          if (op == nullptr || !op->IsMap()) continue;
+          ops.emplace(std::string(m) + " webhook:" + name,
+                      OpEntry{"webhook " + name, {}, item, op});
+        }
+      }
+    }
     return ops;
   }
 
@@ -250,6 +263,8 @@ class Differ {
       std::string pkey = key.substr(key.find(' ') + 1);
       std::string opname = Upper(method) + " " + be.display;
       auto it = rops.find(key);
+      bool webhook = pkey.rfind("webhook:", 0) == 0;  // reported by CompareWebhooks
+      if (it == rops.end() && webhook) continue;
       if (it == rops.end()) {
         bool deprecated = be.op->Flag("deprecated");
         bool path_gone = rpaths.count(pkey) == 0;
@@ -264,7 +279,7 @@ class Differ {
       CompareOperation(be, re, Upper(method) + " " + re.display, bpaths.count(pkey) > 0);
     }
     for (const auto& [key, re] : rops) {
-      if (bops.count(key) != 0) continue;
+      if (bops.count(key) != 0 || key.find(" webhook:") != std::string::npos) continue;
       std::string method = key.substr(0, key.find(' '));
       Emit("endpoint-added", Upper(method) + " " + re.display, nullptr, re.op, "operation added",
            Effect::kWidens, true);
@@ -735,15 +750,24 @@ class Differ {
 
   // Structural hash of a schema: `$ref`s followed, map keys unordered, allOf/anyOf/oneOf/
   // required/enum/type lists unordered; a node already on the path hashes as a back-reference.
-  uint64_t Hash(const Node* n) {
+  // With `named_parts`, a composition part that is a `$ref` also hashes its component name
+  // (oasdiff matches oneOf/anyOf/allOf parts by name; a discriminator maps by it).
+  uint64_t Hash(const Node* n, bool named_parts = false) {
     std::vector<const Node*> stack;
-    return HashRec(n, &stack);
+    return HashRec(n, &stack, named_parts);
   }
 
-  uint64_t HashRec(const Node* raw, std::vector<const Node*>* stack) {
+  static std::string_view RefName(const Node* n) {
+    std::string_view t = n != nullptr ? n->ref_text : std::string_view();
+    size_t slash = t.rfind('/');
+    return slash == std::string_view::npos ? t : t.substr(slash + 1);
+  }
+
+  uint64_t HashRec(const Node* raw, std::vector<const Node*>* stack, bool named) {
     const Node* n = D(raw);
     if (n == nullptr) return 0x9e3779b97f4a7c15ULL;
-    if (auto it = hash_memo_.find(n); it != hash_memo_.end()) return it->second;
+    auto& memo = named ? named_hash_memo_ : hash_memo_;
+    if (auto it = memo.find(n); it != memo.end()) return it->second;
     if (std::find(stack->begin(), stack->end(), n) != stack->end() ||
         stack->size() > kMaxSchemaDepth) {
       return 0xc0ffee;
@@ -760,7 +784,7 @@ class Differ {
         h = mix(h, std::hash<std::string>()(n->scalar));
         break;
       case Node::Kind::kSeq:
-        for (const Node* c : n->seq) h = mix(h, HashRec(c, stack));
+        for (const Node* c : n->seq) h = mix(h, HashRec(c, stack, named));
         break;
       case Node::Kind::kMap: {
         uint64_t acc = 0;
@@ -771,9 +795,14 @@ class Differ {
                             k == "oneOf" || (k == "allOf" && o_.unordered_all_of));
           if (unordered && v != nullptr && v->IsSeq()) {
             vh = 0;
-            for (const Node* c : v->seq) vh += HashRec(c, stack) * 0x100000001b3ULL;
+            bool parts = named && k != "required" && k != "enum" && k != "type";
+            for (const Node* c : v->seq) {
+              uint64_t ch = HashRec(c, stack, named);
+              if (parts) ch = mix(ch, std::hash<std::string_view>()(RefName(c)));
+              vh += ch * 0x100000001b3ULL;
+            }
           } else {
-            vh = HashRec(v, stack);
+            vh = HashRec(v, stack, named);
           }
           acc += mix(std::hash<std::string>()(k), vh);  // order-free sum over keys
         }
@@ -785,7 +814,7 @@ class Differ {
       }
     }
     stack->pop_back();
-    if (stack->empty()) hash_memo_[n] = h;
+    if (stack->empty()) memo[n] = h;
     return h;
   }
 
@@ -817,6 +846,21 @@ class Differ {
     Emit(Prefix(c) + "-" + what, op, b, r, Where(c) + ": " + text, e, c.request, std::move(note));
   }
 
+  // A keyword that cannot apply to the schema's (single, unchanged) type constrains nothing
+  // (JSON Schema validation, section 6: maxItems applies to arrays, maxLength to strings, ...).
+  static bool Inapplicable(std::string_view key, const Node* b, const Node* r) {
+    std::string_view t = b->Str("type");
+    if (t.empty() || t != r->Str("type")) return false;
+    if (key.find("Items") != std::string_view::npos ||
+        key.find("Contains") != std::string_view::npos) {
+      return t != "array";
+    }
+    if (key.find("Length") != std::string_view::npos) return t != "string";
+    if (key.find("Properties") != std::string_view::npos) return t != "object";
+    if (key.find("imum") != std::string_view::npos) return t != "number" && t != "integer";
+    return false;
+  }
+
   static bool HasKey(const Node* n, std::string_view k) { return n->Get(k) != nullptr; }
 
   void CompareSchema(const Node* braw, const Node* rraw, const SchemaCtx& c,
@@ -830,7 +874,7 @@ class Differ {
       SchemaEmit(c, op, "type-changed", b, r, "schema reference changed", Effect::kUnknown);
       return;
     }
-    if (Hash(b) == Hash(r)) return;
+    if (Hash(b, true) == Hash(r, true)) return;
     stack_.emplace_back(b, r);
     CompareType(b, r, c, op);
     CompareNullable(b, r, c, op);
@@ -846,7 +890,11 @@ class Differ {
     SchemaCtx child = c;
     child.top = false;
     child.path = Where(c) + "/items";
+    child.top = c.top && c.area == SchemaCtx::Area::kParameter;  // oasdiff: a parameter's items
     CompareSchema(b->Get("items"), r->Get("items"), child, op);
+    child.top = false;
+    child.path = Where(c) + "/not";
+    CompareSchema(b->Get("not"), r->Get("not"), child, op);
     const Node* bap = b->Get("additionalProperties");
     const Node* rap = r->Get("additionalProperties");
     if (bap != nullptr && rap != nullptr && D(bap)->IsMap() && D(rap)->IsMap()) {
@@ -856,14 +904,69 @@ class Differ {
     stack_.pop_back();
   }
 
-  static std::vector<std::string> Types(const Node* s) { return ScalarList(s->Get("type")); }
+  // The types a schema admits, "null" left out (it is nullability): `type` as a scalar or a list,
+  // else the types of bare-typed oneOf/anyOf parts (oasdiff's "list of types"). *composed is set
+  // when they came from parts; empty when unknown.
+  std::vector<std::string> EffectiveTypes(const Node* s, bool* composed) {
+    *composed = false;
+    std::vector<std::string> out;
+    if (const Node* t = s->Get("type"); t != nullptr) {
+      for (auto& v : ScalarList(t)) {
+        if (v != "null") out.push_back(v);
+      }
+      return out;
+    }
+    for (std::string_view key : {"oneOf", "anyOf"}) {
+      const Node* parts = s->Get(key);
+      if (parts == nullptr || !parts->IsSeq()) continue;
+      for (const Node* p : parts->seq) {
+        const Node* d = D(p);
+        const Node* t = d != nullptr ? d->Get("type") : nullptr;
+        if (t == nullptr || !t->IsScalar()) return {};
+        if (std::find(out.begin(), out.end(), t->scalar) == out.end()) out.push_back(t->scalar);
+      }
+      *composed = true;
+    }
+    return out;
+  }
+
+  static bool TypeListHasNull(const Node* s) {
+    for (auto& v : ScalarList(s->Get("type"))) {
+      if (v == "null") return true;
+    }
+    return false;
+  }
+
+  // Keywords that constrain the value, other than its type (a query parameter turned into an
+  // array is "generalized" only when its items add none of them).
+  static bool HasConstraints(const Node* s) {
+    if (s == nullptr || !s->IsMap()) return false;
+    for (const auto& [k, v] : s->map) {
+      if (k == "pattern" || k == "enum" || k == "const" || k == "format" || k == "minimum" ||
+          k == "maximum" || k == "minLength" || k == "maxLength" || k == "exclusiveMinimum" ||
+          k == "exclusiveMaximum" || k == "multipleOf") {
+        return true;
+      }
+    }
+    return false;
+  }
 
   void CompareType(const Node* b, const Node* r, const SchemaCtx& c, const std::string& op) {
-    const Node* bt = b->Get("type");
-    const Node* rt = r->Get("type");
-    auto btypes = Types(b), rtypes = Types(r);
-    bool list = (bt != nullptr && bt->IsSeq()) || (rt != nullptr && rt->IsSeq());
-    if (list && !(btypes.empty() || rtypes.empty())) {
+    bool bcomp = false, rcomp = false;
+    auto btypes = EffectiveTypes(b, &bcomp), rtypes = EffectiveTypes(r, &rcomp);
+    // A query/header parameter that becomes an array of what it was (form/explode style):
+    // every old single value is still a valid one-element array.
+    if (c.area == SchemaCtx::Area::kParameter && c.top && r->Str("type") == "array" &&
+        !btypes.empty() && std::find(btypes.begin(), btypes.end(), "array") == btypes.end()) {
+      const Node* items = D(r->Get("items"));
+      bool plain = items != nullptr && !HasConstraints(items);
+      SchemaEmit(c, op, plain ? "type-generalized" : "type-changed", b, r,
+                 "became an array" + std::string(plain ? "" : " with constrained items"),
+                 plain ? Effect::kWidens : Effect::kUnknown);
+      return;
+    }
+    bool list = btypes.size() > 1 || rtypes.size() > 1 || bcomp || rcomp;
+    if (list && !btypes.empty() && !rtypes.empty()) {
       std::set<std::string> bs(btypes.begin(), btypes.end()), rs(rtypes.begin(), rtypes.end());
       bool added = false, removed = false;
       for (const auto& t : rs) added |= bs.count(t) == 0;
@@ -874,8 +977,12 @@ class Differ {
       if (removed) {
         SchemaEmit(c, op, "list-of-types-narrowed", b, r, "types narrowed", Effect::kNarrows);
       }
-      return;
+      if (added || removed) return;
     }
+    // Same admitted types: compare the `type` keywords as written (a type dropped in favour of
+    // a oneOf of the same type is still a generalisation of the schema itself).
+    btypes = ScalarList(b->Get("type"));
+    rtypes = ScalarList(r->Get("type"));
     std::string bty = btypes.empty() ? "" : btypes[0];
     std::string rty = rtypes.empty() ? "" : rtypes[0];
     std::string bf(b->Str("format")), rf(r->Str("format"));
@@ -900,7 +1007,8 @@ class Differ {
   }
 
   void CompareNullable(const Node* b, const Node* r, const SchemaCtx& c, const std::string& op) {
-    bool bn = b->Flag("nullable"), rn = r->Flag("nullable");
+    bool bn = b->Flag("nullable") || TypeListHasNull(b);
+    bool rn = r->Flag("nullable") || TypeListHasNull(r);
     if (!bn && rn) {
       SchemaEmit(c, op, "became-nullable", b, r, "became nullable", Effect::kWidens);
     } else if (bn && !rn) {
@@ -940,10 +1048,6 @@ class Differ {
   }
 
   void CompareBounds(const Node* b, const Node* r, const SchemaCtx& c, const std::string& op) {
-    struct Bound {
-      std::string_view key, name;
-      bool upper;
-    };
     static constexpr Bound kBounds[] = {
         {"minimum", "min", false},
         {"maximum", "max", true},
@@ -959,10 +1063,30 @@ class Differ {
         {"maxProperties", "max-properties", true},
     };
     for (const Bound& bd : kBounds) {
+      size_t before = out_.size();
+      EmitBound(bd, b, r, c, op);
+      if (Inapplicable(bd.key, b, r)) {
+        for (size_t i = before; i < out_.size(); ++i) {
+          out_[i].level = Level::kInfo;
+          out_[i].text += " (no effect: the keyword does not apply to type " +
+                          std::string(b->Str("type")) + ")";
+        }
+      }
+    }
+  }
+
+  struct Bound {
+    std::string_view key, name;
+    bool upper;
+  };
+
+  void EmitBound(const Bound& bd, const Node* b, const Node* r, const SchemaCtx& c,
+                 const std::string& op) {
+    {
       double bv = 0, rv = 0;
       bool bh = ParseNumber(b->Get(bd.key), &bv), rh = ParseNumber(r->Get(bd.key), &rv);
       std::string name(bd.name);
-      if (!bh && !rh) continue;
+      if (!bh && !rh) return;
       if (!bh) {
         SchemaEmit(c, op, name + "-set", b, r, name + " set to " + r->Str(bd.key).data(),
                    Effect::kNarrows);
@@ -1040,6 +1164,10 @@ class Differ {
           if (c.request) {
             Emit("request-property-removed", op, bsd, r, "property '" + path(name) + "' removed",
                  Effect::kUnknown, true);
+            if (breq.count(name) > 0 && rreq.count(name) == 0) {
+              Emit("request-property-became-optional", op, bsd, r,
+                   "property '" + path(name) + "' became optional", Effect::kWidens, true);
+            }
           } else {
             bool wo = bsd != nullptr && bsd->Flag("writeOnly");
             std::string id = breq.count(name)
@@ -1118,17 +1246,15 @@ class Differ {
     }
     for (size_t i = 0; i < bs.size(); ++i) {
       for (size_t j = 0; j < rs.size(); ++j) {
-        if (!rused[j] && Hash(bs[i]) == Hash(rs[j])) {
+        bool both_named = !RefName(bs[i]).empty() && !RefName(rs[j]).empty();
+        if (!rused[j] && Hash(bs[i]) == Hash(rs[j]) &&
+            (!both_named || RefName(bs[i]) == RefName(rs[j]))) {
           rused[j] = bused[i] = true;
           break;
         }
       }
     }
-    auto ref_name = [](const Node* n) {
-      std::string_view t = n != nullptr ? n->ref_text : std::string_view();
-      size_t slash = t.rfind('/');
-      return slash == std::string_view::npos ? t : t.substr(slash + 1);
-    };
+    auto ref_name = [](const Node* n) { return RefName(n); };
     for (size_t i = 0; i < bs.size(); ++i) {
       if (bused[i]) continue;
       for (size_t j = 0; j < rs.size(); ++j) {
@@ -1325,6 +1451,7 @@ class Differ {
   std::vector<Change> out_;
   std::vector<std::pair<const Node*, const Node*>> stack_;
   std::unordered_map<const Node*, uint64_t> hash_memo_;
+  std::unordered_map<const Node*, uint64_t> named_hash_memo_;
   int comparisons_ = 0;
 };
 
