@@ -1,9 +1,11 @@
 // libFuzzer target: OpenAPI documents (outside input to `backsight api diff`) must load or fail
-// with a clear InvalidArgument, never crash or hang.
+// with a clear InvalidArgument, never crash or hang; a loaded document is then diffed
+// against itself (exercising every comparison on hostile input).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "backsight/analyze/api/differ.h"
 #include "backsight/analyze/api/document.h"
 #include "fuzz_util.h"
 
