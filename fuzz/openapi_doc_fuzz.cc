@@ -11,8 +11,9 @@
 
 static int FuzzOne(const uint8_t* data, size_t size) {
   backsight::api::Spec spec;
-  (void)backsight::api::LoadSpecText(std::string_view(reinterpret_cast<const char*>(data), size),
-                                     "fuzz.yaml", &spec);
+  backsight::Status st = backsight::api::LoadSpecText(
+      std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.yaml", &spec);
+  if (st.ok()) (void)backsight::api::DiffSpecs(spec, spec);
   return 0;
 }
 
