@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "backsight/analyze/api/differ.h"
 #include "test_data.h"
 
 namespace backsight::api {
@@ -64,7 +65,7 @@ TEST(DocumentTest, CrossFileRefs) {
   ASSERT_TRUE(st.ok()) << st.ToString();
 }
 
-// Every file of the corpus loads without a crash, a hang or an error.
+// Every file of the corpus loads without a crash, a hang or an error, and equals itself.
 TEST(DocumentTest, LoadsAllCorpusFiles) {
   std::string dir = OasdiffDir();
   if (dir.empty()) GTEST_SKIP() << "oasdiff corpus not found (set BACKSIGHT_DATA)";
@@ -77,6 +78,10 @@ TEST(DocumentTest, LoadsAllCorpusFiles) {
     Spec spec;
     Status st = LoadSpec(e.path().string(), &spec);
     EXPECT_TRUE(st.ok()) << st.ToString();
+    // A document compared with itself has no change (and the differ ends on every file).
+    auto changes = DiffSpecs(spec, spec);
+    EXPECT_TRUE(changes.empty()) << e.path() << ": " << changes.size() << " changes, first "
+                                 << (changes.empty() ? "" : changes[0].rule);
   }
   EXPECT_GE(files, 600);
 }
