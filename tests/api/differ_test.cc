@@ -244,6 +244,30 @@ TEST(DifferTest, RemovedOperationAndRequiredParameter) {
   }
 }
 
+TEST(DifferTest, ReadOnlyAndWriteOnlyFlips) {
+  auto spec = [](const std::string& flag) {
+    return std::string(kHead) +
+           "paths:\n"
+           "  /pets:\n"
+           "    get:\n"
+           "      responses:\n"
+           "        '200':\n"
+           "          description: ok\n"
+           "          content:\n"
+           "            application/json:\n"
+           "              schema:\n"
+           "                type: object\n"
+           "                required: [secret]\n"
+           "                properties: {secret: {type: string" +
+           flag + "}}\n";
+  };
+  auto changes = Diff(spec(", writeOnly: true"), spec(""));
+  ASSERT_TRUE(Has(changes, "response-required-property-became-not-write-only")) << Ids(changes);
+  EXPECT_EQ(changes[0].level, Level::kWarning);
+  EXPECT_TRUE(
+      Has(Diff(spec(""), spec(", readOnly: true")), "response-required-property-became-read-only"));
+}
+
 // ---- reports and ignore file ----
 
 TEST(ReportTest, IgnoreListMatchesRuleAndOperation) {

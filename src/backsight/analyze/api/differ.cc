@@ -1189,6 +1189,19 @@ class Differ {
                "property '" + path(name) + "' became optional", Effect::kWidens, c.request);
         }
         if (bsd != nullptr && rsd != nullptr && bsd->IsMap() && rsd->IsMap()) {
+          // readOnly / writeOnly flips: oasdiff's "<side>-<required|optional>-property-became-
+          // [not-]<read|write>-only" (info, but a required response property that is no longer
+          // write-only is a warning: clients now get it).
+          for (std::string_view flag : {"readOnly", "writeOnly"}) {
+            bool bf = bsd->Flag(flag), rf = rsd->Flag(flag);
+            if (bf == rf) continue;
+            std::string what = flag == "readOnly" ? "read-only" : "write-only";
+            std::string id = side + (is ? "-required" : "-optional") + "-property-became-" +
+                             (rf ? "" : "not-") + what;
+            Emit(id, op, bsd, rsd,
+                 "property '" + path(name) + "' became " + (rf ? "" : "not ") + what,
+                 Effect::kNeutral, c.request);
+          }
           bool bd = bsd->Flag("deprecated"), rd = rsd->Flag("deprecated");
           if (!bd && rd) {
             Emit(side + "-property-deprecated", op, bsd, rsd,
