@@ -268,6 +268,29 @@ TEST(DifferTest, ReadOnlyAndWriteOnlyFlips) {
       Has(Diff(spec(""), spec(", readOnly: true")), "response-required-property-became-read-only"));
 }
 
+TEST(DifferTest, SunsetDates) {
+  auto spec = [](const std::string& op) {
+    return std::string(kHead) + "paths:\n  /a:\n    get:\n" + op +
+           "      responses: {'200': {description: ok}}\n  /b: {get: {responses: {'200': "
+           "{description: ok}}}}\n";
+  };
+  std::string future = spec("      deprecated: true\n      x-sunset: '2030-01-01'\n");
+  std::string past = spec("      deprecated: true\n      x-sunset: '2020-01-01'\n");
+  std::string gone =
+      std::string(kHead) + "paths:\n  /b: {get: {responses: {'200': {description: ok}}}}\n";
+  DiffOptions o;
+  o.today = "2026-12-02";
+  auto changes = Diff(future, gone, o);
+  EXPECT_TRUE(Has(changes, "api-path-removed-before-sunset")) << Ids(changes);
+  changes = Diff(past, gone, o);
+  EXPECT_TRUE(Has(changes, "api-path-removed-with-deprecation")) << Ids(changes);
+  EXPECT_EQ(changes[0].level, Level::kInfo);
+  EXPECT_TRUE(Has(Diff(future, past, o), "api-sunset-date-changed-too-small"));
+  EXPECT_TRUE(Has(Diff(future, spec("      deprecated: true\n"), o), "sunset-deleted"));
+  EXPECT_TRUE(Has(Diff(spec(""), spec("      deprecated: true\n      x-sunset: soon\n"), o),
+                  "api-deprecated-sunset-parse"));
+}
+
 // ---- reports and ignore file ----
 
 TEST(ReportTest, IgnoreListMatchesRuleAndOperation) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <set>
@@ -144,6 +145,28 @@ bool IsAnnotation(std::string_view key) {
          key.substr(0, 2) == "x-";
 }
 
+// The date of an `x-sunset` value ("2025-08-10" or RFC 3339 "2025-08-10T00:00:00Z") as
+// "YYYY-MM-DD"; empty when it is no such date.
+std::string SunsetDate(const Node* n) {
+  if (n == nullptr || !n->IsScalar() || n->scalar.size() < 10) return "";
+  std::string d = n->scalar.substr(0, 10);
+  for (size_t i = 0; i < d.size(); ++i) {
+    bool dash = i == 4 || i == 7;
+    if (dash ? d[i] != '-' : !std::isdigit(static_cast<unsigned char>(d[i]))) return "";
+  }
+  if (n->scalar.size() > 10 && n->scalar[10] != 'T' && n->scalar[10] != ' ') return "";
+  return d;
+}
+
+std::string TodayUtc() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
 struct OpEntry {
   std::string display;                   // "/v1/pets/{id}" (server prefix joined)
   std::vector<std::string> param_names;  // path parameter names in order
@@ -167,7 +190,36 @@ struct SchemaCtx {
 
 class Differ {
  public:
-  Differ(const Spec& base, const Spec& rev, const DiffOptions& o) : base_(base), rev_(rev), o_(o) {}
+  Differ(const Spec& base, const Spec& rev, const DiffOptions& o) : base_(base), rev_(rev), o_(o) {
+    if (o_.today.empty()) o_.today = TodayUtc();
+  }
+
+  // Sunset rules shared by operations and parameters (oasdiff's policy): removing something
+  // deprecated before its sunset date, dropping the sunset date, or moving it earlier, breaks.
+  // `removed_before` etc. are the rule ids; returns true when a removal was reported.
+  bool RemovedBeforeSunset(const Node* b, const std::string& id, const std::string& op,
+                           const std::string& what, bool request) {
+    if (b == nullptr || !b->Flag("deprecated")) return false;
+    std::string date = SunsetDate(b->Get("x-sunset"));
+    if (date.empty() || date <= o_.today) return false;
+    Emit(id, op, b, nullptr, what + " removed before its sunset date " + date, Effect::kNarrows,
+         request);
+    return true;
+  }
+
+  void SunsetChanged(const Node* b, const Node* r, const std::string& deleted_id,
+                     const std::string& smaller_id, const std::string& op, const std::string& what,
+                     bool request) {
+    if (!b->Flag("deprecated") || !r->Flag("deprecated")) return;
+    std::string bd = SunsetDate(b->Get("x-sunset")), rd = SunsetDate(r->Get("x-sunset"));
+    if (!bd.empty() && r->Get("x-sunset") == nullptr) {
+      Emit(deleted_id, op, b, r, what + ": sunset date " + bd + " deleted", Effect::kNarrows,
+           request);
+    } else if (!bd.empty() && !rd.empty() && rd < bd) {
+      Emit(smaller_id, op, b, r, what + ": sunset date moved earlier, from " + bd + " to " + rd,
+           Effect::kNarrows, request);
+    }
+  }
 
   std::vector<Change> Run() {
     const Node* b = base_.root().root();
@@ -272,6 +324,11 @@ class Differ {
                                                  : "api-path-removed-without-deprecation")
                                    : (deprecated ? "api-removed-with-deprecation"
                                                  : "api-removed-without-deprecation");
+        if (RemovedBeforeSunset(
+                be.op, path_gone ? "api-path-removed-before-sunset" : "api-removed-before-sunset",
+                opname, "operation", true)) {
+          continue;
+        }
         Emit(id, opname, be.op, nullptr, "operation removed", Effect::kNarrows, true);
         continue;
       }
@@ -320,13 +377,21 @@ class Differ {
     // Lifecycle.
     bool bd = b->Flag("deprecated"), rd = r->Flag("deprecated");
     if (!bd && rd) {
-      bool sunset = r->Get("x-sunset") != nullptr;
-      Emit(sunset ? "endpoint-deprecated-with-sunset" : "endpoint-deprecated", op, b, r,
-           "operation deprecated", Effect::kNeutral, true);
+      const Node* sunset = r->Get("x-sunset");
+      if (sunset != nullptr && SunsetDate(sunset).empty()) {
+        Emit("api-deprecated-sunset-parse", op, b, r,
+             "operation deprecated with a sunset that is no date: '" + ValueText(sunset) + "'",
+             Effect::kUnknown, true);
+      } else {
+        Emit(sunset != nullptr ? "endpoint-deprecated-with-sunset" : "endpoint-deprecated", op, b,
+             r, "operation deprecated", Effect::kNeutral, true);
+      }
     } else if (bd && !rd) {
       Emit("endpoint-reactivated", op, b, r, "operation no longer deprecated", Effect::kNeutral,
            true);
     }
+    SunsetChanged(b, r, "sunset-deleted", "api-sunset-date-changed-too-small", op, "operation",
+                  true);
     // operationId and tags.
     std::string bid(b->Str("operationId")), rid(r->Str("operationId"));
     if (bid != rid) {
@@ -567,6 +632,10 @@ class Differ {
       auto it = rp.find(key);
       if (it == rp.end()) {
         bool dep = b.node->Flag("deprecated");
+        if (RemovedBeforeSunset(b.node, "request-parameter-removed-before-sunset", op,
+                                in + " parameter '" + name + "'", true)) {
+          continue;
+        }
         Emit(dep ? "request-parameter-removed-with-deprecation" : "request-parameter-removed", op,
              b.node, nullptr, in + " parameter '" + name + "' removed", Effect::kUnknown, true);
         continue;
@@ -581,6 +650,9 @@ class Differ {
         Emit("request-parameter-became-optional", op, b.node, r,
              in + " parameter '" + name + "' became optional", Effect::kWidens, true);
       }
+      SunsetChanged(b.node, r, "request-parameter-sunset-deleted",
+                    "request-parameter-sunset-date-changed-too-small", op,
+                    in + " parameter '" + name + "'", true);
       bool bd = b.node->Flag("deprecated"), rd = r->Flag("deprecated");
       if (!bd && rd) {
         Emit("request-parameter-deprecated", op, b.node, r,

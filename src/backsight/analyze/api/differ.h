@@ -2,6 +2,7 @@
 #ifndef BACKSIGHT_ANALYZE_API_DIFFER_H_
 #define BACKSIGHT_ANALYZE_API_DIFFER_H_
 
+#include <string>
 #include <vector>
 
 #include "backsight/analyze/api/change.h"
@@ -23,6 +24,8 @@ struct DiffOptions {
   bool follow_refs = true;
   /// `allOf` parts matched by content, not by position.
   bool unordered_all_of = true;
+  /// Today as "YYYY-MM-DD" for sunset dates (`x-sunset`); empty: the system clock's UTC date.
+  std::string today;
 };
 
 /// Compares `base` with `revision` and returns every change, ordered by operation, then by where
