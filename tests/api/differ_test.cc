@@ -268,6 +268,31 @@ TEST(DifferTest, ReadOnlyAndWriteOnlyFlips) {
       Has(Diff(spec(""), spec(", readOnly: true")), "response-required-property-became-read-only"));
 }
 
+// oasdiff's users report missed changes inside oneOf: parts are matched and compared inside.
+TEST(DifferTest, ChangeInsideOneOfPart) {
+  auto spec = [](const std::string& max) {
+    return std::string(kHead) +
+           "paths:\n"
+           "  /pets:\n"
+           "    post:\n"
+           "      requestBody:\n"
+           "        content:\n"
+           "          application/json:\n"
+           "            schema:\n"
+           "              oneOf:\n"
+           "                - {$ref: '#/components/schemas/Cat'}\n"
+           "                - {type: object, title: Dog, properties: {bark: {type: string}}}\n"
+           "      responses: {'200': {description: ok}}\n"
+           "components:\n"
+           "  schemas:\n"
+           "    Cat: {type: object, properties: {lives: {type: integer, maximum: " +
+           max + "}}}\n";
+  };
+  auto changes = Diff(spec("9"), spec("7"));
+  ASSERT_TRUE(Has(changes, "request-property-max-decreased")) << Ids(changes);
+  EXPECT_FALSE(Has(changes, "request-body-one-of-removed")) << Ids(changes);
+}
+
 TEST(DifferTest, SunsetDates) {
   auto spec = [](const std::string& op) {
     return std::string(kHead) + "paths:\n  /a:\n    get:\n" + op +
