@@ -24,6 +24,10 @@ void RegisterLogs(CLI::App& app, int* exit_code);
 /// `backsight serve`: the live service (remote_write/OTLP/scrape in, /metrics, alerts, state).
 void RegisterServe(CLI::App& app, int* exit_code);
 
+/// `backsight api diff`: breaking changes between two OpenAPI documents (exit 1 with --fail-on
+/// when a change at that level is found).
+void RegisterApi(CLI::App& app, int* exit_code);
+
 }  // namespace backsight::cli
 
 #endif  // BACKSIGHT_CLI_COMMANDS_H_

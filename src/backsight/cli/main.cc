@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   backsight::cli::RegisterDetect(app, &exit_code);
   backsight::cli::RegisterLogs(app, &exit_code);
   backsight::cli::RegisterServe(app, &exit_code);
+  backsight::cli::RegisterApi(app, &exit_code);
   // A first word that is no option and no subcommand is most likely a typo: say so plainly
   // (CLI11 would say only that a subcommand is required).
   if (argc > 1 && argv[1][0] != '-' &&

@@ -1,0 +1,56 @@
+// The oasdiff corpus (README there) as a regression guard: every case whose base and revision
+// are different files reports its expected rule ids, and every NONE case stays quiet at
+// error/warning level. bench/api/oasdiff_cases prints the figures and each miss.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "backsight/analyze/api/differ.h"
+#include "test_data.h"
+
+namespace backsight::api {
+namespace {
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string part; std::getline(ss, part, sep);) out.push_back(part);
+  return out;
+}
+
+TEST(OasdiffCorpusTest, ExpectedIdsFoundAndNoneCasesQuiet) {
+  std::string dir = OasdiffDir();
+  if (dir.empty()) GTEST_SKIP() << "oasdiff corpus not found (set BACKSIGHT_DATA)";
+  std::ifstream in(dir + "/cases.tsv");
+  std::string line;
+  std::getline(in, line);
+  int cases = 0;
+  while (std::getline(in, line)) {
+    auto f = Split(line, '\t');
+    if (f.size() < 5 || f[2] == f[3]) continue;  // same file: oasdiff's test edits it in code
+    ++cases;
+    Spec b, r;
+    ASSERT_TRUE(LoadSpec(dir + "/data/" + f[2], &b).ok()) << f[2];
+    ASSERT_TRUE(LoadSpec(dir + "/data/" + f[3], &r).ok()) << f[3];
+    std::set<std::string> got;
+    bool loud = false;
+    for (const Change& c : DiffSpecs(b, r)) {
+      got.insert(c.rule);
+      if (!c.note.empty()) got.insert(c.note);
+      loud |= c.level >= Level::kWarning;
+    }
+    if (f[4] == "NONE") {
+      EXPECT_FALSE(loud) << f[1];
+      continue;
+    }
+    for (const auto& id : Split(f[4], ';')) EXPECT_EQ(got.count(id), 1u) << f[1] << ": " << id;
+  }
+  EXPECT_GE(cases, 170);
+}
+
+}  // namespace
+}  // namespace backsight::api
