@@ -24,6 +24,9 @@ void RegisterLogs(CLI::App& app, int* exit_code);
 /// `backsight serve`: the live service (remote_write/OTLP/scrape in, /metrics, alerts, state).
 void RegisterServe(CLI::App& app, int* exit_code);
 
+/// `backsight api infer`, added under the given `api` subcommand: the API as access logs show it.
+void RegisterApiInfer(CLI::App& api, int* exit_code);
+
 }  // namespace backsight::cli
 
 #endif  // BACKSIGHT_CLI_COMMANDS_H_
