@@ -196,12 +196,29 @@ TNode Template(const std::vector<const ApiInferrer::Node*>& group, const InferOp
       ++c.first;
       c.second += hits[i];
     }
+    std::vector<uint64_t> param_hits;  // hits of each word joined by cardinality
     for (size_t i = 0; i < words.size(); ++i) {
       const auto& [values, comp_hits] = comp[uf.Find(i)];
       if (values < o.min_word_values) continue;
       const bool heavy =
           static_cast<double>(hits[i]) >= o.heavy_hitter_share * static_cast<double>(comp_hits);
-      if (!heavy) is_param[i] = true;
+      if (!heavy) {
+        is_param[i] = true;
+        param_hits.push_back(hits[i]);
+      }
+    }
+    // Once the position is a parameter, a word outside the group that draws no more requests than
+    // the group's median value is one more instance seen too rarely to share a continuation (a
+    // rare name whose only next segment is another rare name), not a route of its own.
+    if (!param_hits.empty()) {
+      std::nth_element(param_hits.begin(), param_hits.begin() + param_hits.size() / 2,
+                       param_hits.end());
+      const uint64_t median = param_hits[param_hits.size() / 2];
+      for (size_t i = 0; i < words.size(); ++i) {
+        if (!is_param[i] && comp[uf.Find(i)].first < o.min_word_values && hits[i] <= median) {
+          is_param[i] = true;
+        }
+      }
     }
   }
   for (size_t i = 0; i < words.size(); ++i) {

@@ -21,6 +21,9 @@ void EmitSchema(YAML::Emitter& y, SegmentKind kind) {
     case SegmentKind::kInteger:
       y << YAML::Key << "type" << YAML::Value << "integer";
       break;
+    case SegmentKind::kBoolean:
+      y << YAML::Key << "type" << YAML::Value << "boolean";
+      break;
     case SegmentKind::kUuid:
       y << YAML::Key << "type" << YAML::Value << "string";
       y << YAML::Key << "format" << YAML::Value << "uuid";

@@ -66,6 +66,7 @@ SegmentKind ClassifySegment(std::string_view s) {
   }
   if (all_digits)
     return s.size() <= kMaxIntegerDigits ? SegmentKind::kInteger : SegmentKind::kToken;
+  if (s == "true" || s == "false") return SegmentKind::kBoolean;
   if (IsUuid(s)) return SegmentKind::kUuid;
   if (IsDate(s)) return SegmentKind::kDate;
   if (IsEmail(s)) return SegmentKind::kEmail;
@@ -96,6 +97,8 @@ const char* SegmentKindName(SegmentKind k) {
       return "date";
     case SegmentKind::kEmail:
       return "email";
+    case SegmentKind::kBoolean:
+      return "boolean";
     case SegmentKind::kHex:
       return "hex";
     case SegmentKind::kToken:

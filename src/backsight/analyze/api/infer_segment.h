@@ -15,6 +15,7 @@ enum class SegmentKind : uint8_t {
   kUuid,     // RFC 9562 text form 8-4-4-4-12 hex digits, either case
   kDate,     // ISO 8601 calendar date "2024-05-01", optionally with a time "...T10:00:00Z"
   kEmail,    // local@domain.tld (also with '@' percent-encoded as %40)
+  kBoolean,  // "true" or "false": a value (a JSON/YAML literal), never a route name
   kHex,      // >= kMinHexIdLength hex digits with at least one digit and one letter (object ids,
              // hashes: MongoDB ObjectId is 24, git SHA-1 40)
   kToken,    // >= kMinTokenIdLength of [A-Za-z0-9_-] with letters and digits that change class
@@ -44,7 +45,8 @@ inline bool IsIdentifierKind(SegmentKind k) { return k != SegmentKind::kWord; }
 /// kToken; any other mix (or a word) widens to kWord (a plain string parameter).
 SegmentKind WidenKind(SegmentKind a, SegmentKind b);
 
-/// Stable lower-case name: "integer", "uuid", "date", "email", "hex", "token", "word".
+/// Stable lower-case name: "integer", "uuid", "date", "email", "boolean", "hex", "token",
+/// "word".
 const char* SegmentKindName(SegmentKind k);
 
 }  // namespace backsight::api
