@@ -142,8 +142,17 @@ Status AccessLogParser::ParseCombined(std::string_view line, AccessRecord* out) 
   if (p >= line.size() || line[p] != '[') return Malformed(p, "expected '[' opening the time");
   size_t close = line.find(']', p);
   if (close == std::string_view::npos) return Malformed(p, "no ']' closing the time");
-  int64_t ns;
-  if (ParseClfTime(line.substr(p + 1, close - p - 1), &ns)) out->time_ns = ns;
+  const std::string_view time = line.substr(p + 1, close - p - 1);
+  if (time.size() < sizeof(last_time_) && time == std::string_view(last_time_, last_time_len_)) {
+    out->time_ns = last_time_ns_;
+  } else if (int64_t ns; ParseClfTime(time, &ns)) {
+    out->time_ns = ns;
+    if (time.size() < sizeof(last_time_)) {
+      std::memcpy(last_time_, time.data(), time.size());
+      last_time_len_ = time.size();
+      last_time_ns_ = ns;
+    }
+  }
   p = close + 1;
   if (p + 1 >= line.size() || line[p] != ' ' || line[p + 1] != '"') {
     return Malformed(p, "expected ' \"' before the request line");

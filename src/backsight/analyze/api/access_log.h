@@ -59,6 +59,10 @@ class AccessLogParser {
 
   AccessLogOptions options_;
   std::string scratch_;  // JSON: copies of the fields the record points to
+  // The last CLF time text and its value: consecutive lines mostly share their second.
+  mutable char last_time_[32] = {};
+  mutable size_t last_time_len_ = 0;
+  mutable int64_t last_time_ns_ = -1;
 };
 
 /// Splits a request target "/a/b?x=1" into path and query (views into `target`). A target in

@@ -1,23 +1,20 @@
 #include "backsight/analyze/api/infer.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 
+#include "backsight/analyze/api/infer_trie.h"
+
 namespace backsight::api {
 
 namespace {
 
-// Heterogeneous lookup so a string_view segment finds its child without a temporary string.
-struct SvHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-};
-
 struct MethodStats {
-  std::string method;
+  uint32_t method = 0;  // index into Counts::methods
   uint64_t requests = 0;
   std::vector<std::pair<int, uint64_t>> statuses;             // few per operation: linear search
   std::vector<std::pair<std::string, uint64_t>> query_names;  // idem
@@ -34,18 +31,14 @@ V& FindOrAdd(std::vector<std::pair<K, V>>* v, const Q& key) {
 
 }  // namespace
 
-struct ApiInferrer::Node {
-  uint64_t hits = 0;  // requests through this node (ending here or below)
-  std::unordered_map<std::string, std::unique_ptr<Node>, SvHash, std::equal_to<>> children;
-  std::vector<MethodStats> ops;  // requests ending here, by method
+struct ApiInferrer::Counts {
+  SegmentTrie trie;
+  std::vector<std::string> methods;           // method names seen, interned (a handful)
+  std::vector<std::vector<MethodStats>> ops;  // by trie payload: requests ending at the node
 };
 
-namespace {
-using Node = ApiInferrer::Node;
-}  // namespace
-
 ApiInferrer::ApiInferrer(InferOptions options)
-    : options_(options), root_(std::make_unique<Node>()) {}
+    : options_(options), counts_(std::make_unique<Counts>()) {}
 ApiInferrer::~ApiInferrer() = default;
 
 void ApiInferrer::Add(const AccessRecord& r) {
@@ -54,32 +47,36 @@ void ApiInferrer::Add(const AccessRecord& r) {
     if (first_ns_ < 0 || r.time_ns < first_ns_) first_ns_ = r.time_ns;
     if (r.time_ns > last_ns_) last_ns_ = r.time_ns;
   }
-  Node* n = root_.get();
-  ++n->hits;
+  SegmentTrie& trie = counts_->trie;
+  uint32_t n = SegmentTrie::kRoot;
+  trie.AddHit(n);
   std::string_view p = r.path;
   size_t pos = 0;
   while (pos < p.size()) {
     size_t e = p.find('/', pos);
     if (e == std::string_view::npos) e = p.size();
     if (e > pos) {
-      std::string_view seg = p.substr(pos, e - pos);
-      auto it = n->children.find(seg);
-      if (it == n->children.end()) {
-        it = n->children.emplace(std::string(seg), std::make_unique<Node>()).first;
-      }
-      n = it->second.get();
-      ++n->hits;
+      n = trie.Child(n, p.substr(pos, e - pos));
+      trie.AddHit(n);
     }
     pos = e + 1;
   }
+  if (trie.payload(n) == SegmentTrie::kNone) {
+    trie.set_payload(n, static_cast<uint32_t>(counts_->ops.size()));
+    counts_->ops.emplace_back();
+  }
+  std::vector<MethodStats>& ops = counts_->ops[trie.payload(n)];
+  uint32_t method = 0;
+  while (method < counts_->methods.size() && counts_->methods[method] != r.method) ++method;
+  if (method == counts_->methods.size()) counts_->methods.emplace_back(r.method);
   MethodStats* m = nullptr;
-  for (MethodStats& s : n->ops) {
-    if (s.method == r.method) m = &s;
+  for (MethodStats& s : ops) {
+    if (s.method == method) m = &s;
   }
   if (m == nullptr) {
-    n->ops.emplace_back();
-    m = &n->ops.back();
-    m->method = r.method;
+    ops.emplace_back();
+    m = &ops.back();
+    m->method = method;
   }
   ++m->requests;
   ++FindOrAdd(&m->statuses, r.status);
@@ -111,7 +108,7 @@ struct TNode {
   std::unique_ptr<TNode> param;
   SegmentKind param_kind = SegmentKind::kWord;
   uint64_t param_values = 0;
-  std::map<std::string, MethodStats> ops;
+  std::map<uint32_t, MethodStats> ops;  // by method index
 };
 
 // Disjoint sets over word-children indices (path halving).
@@ -130,7 +127,7 @@ constexpr std::string_view kEndsHere = "";
 // The continuation key of every identifier-like next segment.
 constexpr std::string_view kAnyIdentifier = "{}";
 
-void MergeOps(const std::vector<MethodStats>& src, std::map<std::string, MethodStats>* dst) {
+void MergeOps(const std::vector<MethodStats>& src, std::map<uint32_t, MethodStats>* dst) {
   for (const MethodStats& s : src) {
     MethodStats& d = (*dst)[s.method];
     d.method = s.method;
@@ -140,20 +137,38 @@ void MergeOps(const std::vector<MethodStats>& src, std::map<std::string, MethodS
   }
 }
 
-// Templates the union of `group` (raw nodes standing at the same templated position).
-TNode Template(const std::vector<const ApiInferrer::Node*>& group, const InferOptions& o) {
+// What Template reads: the trie and the per-method counts of its nodes.
+struct TrieView {
+  const SegmentTrie& trie;
+  const std::vector<std::vector<MethodStats>>& ops;
+  const InferOptions& o;
+  bool has_ops(uint32_t n) const { return trie.payload(n) != SegmentTrie::kNone; }
+};
+
+// Templates the union of `group` (trie nodes standing at the same templated position).
+TNode Template(const std::vector<uint32_t>& group, const TrieView& v) {
+  const SegmentTrie& trie = v.trie;
+  const InferOptions& o = v.o;
   TNode t;
-  // Children of the whole group, by segment.
-  std::map<std::string_view, std::vector<const Node*>> kids;
-  for (const Node* n : group) {
-    MergeOps(n->ops, &t.ops);
-    for (const auto& [seg, child] : n->children) kids[seg].push_back(child.get());
+  // Children of the whole group, sorted by segment so equal segments form runs.
+  std::vector<std::pair<std::string_view, uint32_t>> all_kids;
+  for (uint32_t n : group) {
+    if (v.has_ops(n)) MergeOps(v.ops[trie.payload(n)], &t.ops);
+    for (uint32_t c = trie.first_child(n); c != SegmentTrie::kNone; c = trie.next_sibling(c)) {
+      all_kids.emplace_back(trie.segment(c), c);
+    }
+  }
+  std::sort(all_kids.begin(), all_kids.end());
+  std::vector<std::pair<std::string_view, std::vector<uint32_t>>> kids;
+  for (const auto& [seg, c] : all_kids) {
+    if (kids.empty() || kids.back().first != seg) kids.emplace_back(seg, std::vector<uint32_t>());
+    kids.back().second.push_back(c);
   }
   if (kids.empty()) return t;
 
-  std::vector<const Node*> param_group;
+  std::vector<uint32_t> param_group;
   bool have_kind = false;
-  auto join_param = [&](const std::vector<const Node*>& nodes, SegmentKind kind) {
+  auto join_param = [&](const std::vector<uint32_t>& nodes, SegmentKind kind) {
     param_group.insert(param_group.end(), nodes.begin(), nodes.end());
     t.param_kind = have_kind ? WidenKind(t.param_kind, kind) : kind;
     have_kind = true;
@@ -161,7 +176,7 @@ TNode Template(const std::vector<const ApiInferrer::Node*>& group, const InferOp
   };
 
   // 1. Identifier-like values; collect the words.
-  std::vector<std::pair<std::string_view, const std::vector<const Node*>*>> words;
+  std::vector<std::pair<std::string_view, const std::vector<uint32_t>*>> words;
   for (const auto& [seg, nodes] : kids) {
     SegmentKind k = ClassifySegment(seg);
     if (IsIdentifierKind(k)) {
@@ -181,17 +196,18 @@ TNode Template(const std::vector<const ApiInferrer::Node*>& group, const InferOp
       if (!fresh) uf.Union(i, it->second);
     };
     for (size_t i = 0; i < words.size(); ++i) {
-      for (const Node* n : *words[i].second) {
-        if (!n->ops.empty()) link(kEndsHere, i);
-        for (const auto& [seg, child] : n->children) {
-          link(IsIdentifierKind(ClassifySegment(seg)) ? kAnyIdentifier : std::string_view(seg), i);
+      for (uint32_t n : *words[i].second) {
+        if (v.has_ops(n)) link(kEndsHere, i);
+        for (uint32_t c = trie.first_child(n); c != SegmentTrie::kNone; c = trie.next_sibling(c)) {
+          const std::string_view seg = trie.segment(c);
+          link(IsIdentifierKind(ClassifySegment(seg)) ? kAnyIdentifier : seg, i);
         }
       }
     }
     std::unordered_map<size_t, std::pair<size_t, uint64_t>> comp;  // root -> (values, hits)
     std::vector<uint64_t> hits(words.size(), 0);
     for (size_t i = 0; i < words.size(); ++i) {
-      for (const Node* n : *words[i].second) hits[i] += n->hits;
+      for (uint32_t n : *words[i].second) hits[i] += trie.hits(n);
       auto& c = comp[uf.Find(i)];
       ++c.first;
       c.second += hits[i];
@@ -225,10 +241,10 @@ TNode Template(const std::vector<const ApiInferrer::Node*>& group, const InferOp
     if (is_param[i]) {
       join_param(*words[i].second, SegmentKind::kWord);
     } else {
-      t.constants.emplace(std::string(words[i].first), Template(*words[i].second, o));
+      t.constants.emplace(std::string(words[i].first), Template(*words[i].second, v));
     }
   }
-  if (!param_group.empty()) t.param = std::make_unique<TNode>(Template(param_group, o));
+  if (!param_group.empty()) t.param = std::make_unique<TNode>(Template(param_group, v));
   return t;
 }
 
@@ -260,14 +276,20 @@ std::string CamelCase(std::string_view w) {
   return out;
 }
 
+// What Flatten needs besides the tree: the time span (s; 0 = unknown) and the method names.
+struct FlattenContext {
+  double span_s;
+  const std::vector<std::string>& methods;
+};
+
 // Appends the operations of `t` (at templated `path`, under constant segment `parent`, or none
 // under a parameter) to *out.
 void Flatten(const TNode& t, const std::string& path, std::string_view parent,
-             std::vector<InferredParameter>* params, double span_s,
+             std::vector<InferredParameter>* params, const FlattenContext& ctx,
              std::vector<InferredOperation>* out) {
   for (const auto& [method, s] : t.ops) {
     InferredOperation op;
-    op.method = method;
+    op.method = ctx.methods[method];
     op.path = path.empty() ? "/" : path;
     op.parameters = *params;
     op.requests = s.requests;
@@ -277,11 +299,11 @@ void Flatten(const TNode& t, const std::string& path, std::string_view parent,
     }
     std::sort(op.query.begin(), op.query.end(),
               [](const auto& a, const auto& b) { return a.name < b.name; });
-    if (span_s > 0) op.rate_per_second = static_cast<double>(s.requests) / span_s;
+    if (ctx.span_s > 0) op.rate_per_second = static_cast<double>(s.requests) / ctx.span_s;
     out->push_back(std::move(op));
   }
   for (const auto& [seg, child] : t.constants) {
-    Flatten(child, path + "/" + seg, seg, params, span_s, out);
+    Flatten(child, path + "/" + seg, seg, params, ctx, out);
   }
   if (t.param) {
     std::string name = ParameterName(parent, t.param_kind);
@@ -295,7 +317,7 @@ void Flatten(const TNode& t, const std::string& path, std::string_view parent,
     }
     params->push_back({unique, t.param_kind, t.param_values});
     // Under a parameter the next name comes from this one's stem ("userId" -> "user...").
-    Flatten(*t.param, path + "/{" + unique + "}", std::string_view(), params, span_s, out);
+    Flatten(*t.param, path + "/{" + unique + "}", std::string_view(), params, ctx, out);
     params->pop_back();
   }
 }
@@ -331,11 +353,13 @@ InferredApi ApiInferrer::Infer() const {
   api.requests = requests_;
   api.first_time_ns = first_ns_;
   api.last_time_ns = last_ns_;
-  TNode root = Template({root_.get()}, options_);
+  const TrieView view{counts_->trie, counts_->ops, options_};
+  TNode root = Template({SegmentTrie::kRoot}, view);
   const double span_s =
       last_ns_ > first_ns_ ? static_cast<double>(last_ns_ - first_ns_) / 1e9 : 0.0;
   std::vector<InferredParameter> params;
-  Flatten(root, "", std::string_view(), &params, span_s, &api.operations);
+  Flatten(root, "", std::string_view(), &params, FlattenContext{span_s, counts_->methods},
+          &api.operations);
   std::sort(api.operations.begin(), api.operations.end(), [](const auto& a, const auto& b) {
     return a.path != b.path ? a.path < b.path : a.method < b.method;
   });

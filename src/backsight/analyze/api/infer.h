@@ -87,11 +87,10 @@ class ApiInferrer {
 
   uint64_t requests() const { return requests_; }
 
-  struct Node;  // a trie node (defined in infer.cc; public only for the templater there)
-
  private:
+  struct Counts;  // trie + per-node, per-method counts (infer.cc)
   InferOptions options_;
-  std::unique_ptr<Node> root_;
+  std::unique_ptr<Counts> counts_;
   uint64_t requests_ = 0;
   int64_t first_ns_ = -1, last_ns_ = -1;
 };
