@@ -36,6 +36,35 @@ std::string EraseNames(const std::string& t) {
   return out;
 }
 
+struct Score {
+  size_t hit = 0;
+  double precision = 0, recall = 0, f1 = 0;
+};
+
+Score Compare(const std::set<std::string>& inferred, const std::set<std::string>& truth) {
+  Score s;
+  for (const std::string& t : inferred) s.hit += truth.count(t);
+  s.precision = inferred.empty() ? 0 : static_cast<double>(s.hit) / inferred.size();
+  s.recall = truth.empty() ? 0 : static_cast<double>(s.hit) / truth.size();
+  s.f1 = s.precision + s.recall > 0 ? 2 * s.precision * s.recall / (s.precision + s.recall) : 0;
+  return s;
+}
+
+// True when `path` (names erased) is `tmpl` with some "{}" segments filled by literals.
+bool Instance(const std::string& path, const std::string& tmpl) {
+  size_t a = 0, b = 0;
+  while (a < path.size() && b < tmpl.size()) {
+    size_t ea = path.find('/', a + 1), eb = tmpl.find('/', b + 1);
+    if (ea == std::string::npos) ea = path.size();
+    if (eb == std::string::npos) eb = tmpl.size();
+    const std::string_view sa(path.data() + a, ea - a), sb(tmpl.data() + b, eb - b);
+    if (sb != "/{}" && sa != sb) return false;
+    a = ea;
+    b = eb;
+  }
+  return a == path.size() && b == tmpl.size();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,10 +102,19 @@ int main(int argc, char** argv) {
     lines.emplace_back(data.data() + pos, e - pos);
     pos = e + 1;
   }
-  std::set<std::string> truth, constants;
-  std::string kind, path;
-  while (std::getline(tf, kind, '\t') && std::getline(tf, path)) {
-    (kind == "template" ? truth : constants).insert(EraseNames(path));
+  std::set<std::string> truth, constants, enum_templates;
+  std::string row;
+  while (std::getline(tf, row)) {
+    std::vector<std::string> f;
+    for (size_t pos = 0; pos <= row.size();) {
+      size_t e = row.find('\t', pos);
+      if (e == std::string::npos) e = row.size();
+      f.push_back(row.substr(pos, e - pos));
+      pos = e + 1;
+    }
+    if (f.size() < 2) continue;
+    (f[0] == "template" ? truth : constants).insert(EraseNames(f[1]));
+    if (f.size() > 2 && f[2] == "enum") enum_templates.insert(EraseNames(f[1]));
   }
 
   backsight::api::InferredApi api;
@@ -104,11 +142,19 @@ int main(int argc, char** argv) {
 
   std::set<std::string> inferred;
   for (const auto& op : api.operations) inferred.insert(EraseNames(op.path));
-  size_t hit = 0;
-  for (const std::string& t : inferred) hit += truth.count(t);
-  const double precision = inferred.empty() ? 0 : static_cast<double>(hit) / inferred.size();
-  const double recall = truth.empty() ? 0 : static_cast<double>(hit) / truth.size();
-  const double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
+  const Score all = Compare(inferred, truth);
+  // Without the enum templates: drop them from the truth, and drop the inferred paths that are
+  // one of their instances (an enum value in a parameter's place).
+  std::set<std::string> truth_ne, inferred_ne;
+  for (const std::string& t : truth) {
+    if (!enum_templates.count(t)) truth_ne.insert(t);
+  }
+  for (const std::string& t : inferred) {
+    bool instance = false;
+    for (const std::string& e : enum_templates) instance |= Instance(t, e);
+    if (!instance || truth_ne.count(t)) inferred_ne.insert(t);
+  }
+  const Score ne = Compare(inferred_ne, truth_ne);
   size_t collapsed = 0;
   std::vector<std::string> collapsed_list;
   for (const std::string& c : constants) {
@@ -123,9 +169,15 @@ int main(int argc, char** argv) {
   }
   std::printf("lines %zu (malformed %llu), operations %zu\n", lines.size(),
               static_cast<unsigned long long>(bad), api.operations.size());
-  std::printf("templates: truth %zu, inferred %zu, matched %zu\n", truth.size(), inferred.size(),
-              hit);
-  std::printf("precision %.4f  recall %.4f  F1 %.4f\n", precision, recall, f1);
+  std::printf(
+      "all templates:        truth %zu, inferred %zu, matched %zu: precision %.4f  "
+      "recall %.4f  F1 %.4f\n",
+      truth.size(), inferred.size(), all.hit, all.precision, all.recall, all.f1);
+  std::printf(
+      "without %zu enum ones: truth %zu, inferred %zu, matched %zu: precision %.4f  "
+      "recall %.4f  F1 %.4f\n",
+      enum_templates.size(), truth_ne.size(), inferred_ne.size(), ne.hit, ne.precision, ne.recall,
+      ne.f1);
   std::printf("constant siblings collapsed: %zu of %zu\n", collapsed, constants.size());
   std::printf("throughput: %.2f M lines/s (parse + infer, best of %d, one core; Infer() %.1f ms)\n",
               static_cast<double>(lines.size()) / best_s / 1e6, repeat, infer_s * 1e3);

@@ -13,8 +13,10 @@
 // template ends in a parameter and the spec has no constant beside it, one constant sibling is
 // added (`/users/me` next to `/users/{userId}`, GET). With several specs each is mounted under
 // "/<file stem>". The truth file has lines "template\t<path>" for every template that got
-// traffic and "constant\t<path prefix>" for every constant that stands beside a parameter
-// (from the spec or added); a constant is collapsed when no inferred path starts with it.
+// traffic (with a third field "enum" when a path parameter is a small enum, whose values traffic
+// cannot tell from constant routes) and "constant\t<path prefix>" for every constant that stands
+// beside a parameter (from the spec or added); a constant is collapsed when no inferred path starts
+// with it.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -336,13 +338,16 @@ int main(int argc, char** argv) {
     std::perror(out_path.c_str());
     return 4;
   }
-  std::set<std::string> used;
-  int64_t t_ms = 1767225600000;  // 2026-01-01T00:00:00Z
+  std::set<std::string> used, with_enum;  // templates with traffic; those with an enum parameter
+  int64_t t_ms = 1767225600000;           // 2026-01-01T00:00:00Z
   static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   for (size_t r = 0; r < requests; ++r) {
     const Operation& o = ops[rng() % ops.size()];
     used.insert(o.path);
+    for (const Segment& sg : o.segments) {
+      if (sg.is_param && sg.kind == ValueKind::kEnum) with_enum.insert(o.path);
+    }
     std::string path;
     for (size_t i = 0; i < o.segments.size(); ++i) {
       const Segment& s = o.segments[i];
@@ -383,7 +388,9 @@ int main(int argc, char** argv) {
     std::perror(truth_path.c_str());
     return 4;
   }
-  for (const std::string& p : used) std::fprintf(truth, "template\t%s\n", p.c_str());
+  for (const std::string& p : used) {
+    std::fprintf(truth, "template\t%s%s\n", p.c_str(), with_enum.count(p) ? "\tenum" : "");
+  }
   for (const std::string& c : constants) std::fprintf(truth, "constant\t%s\n", c.c_str());
   std::fclose(truth);
   std::fprintf(stderr,
