@@ -66,6 +66,8 @@ TEST(AccessLogTest, ErrorsSayWhy) {
   EXPECT_NE(st.message().find("expected '['"), std::string::npos) << st.message();
   st = p.Parse("h - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 2000 1", &r);
   EXPECT_NE(st.message().find("three-digit"), std::string::npos) << st.message();
+  st = p.Parse("h - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 999 1", &r);
+  EXPECT_NE(st.message().find("100..599"), std::string::npos) << st.message();
   st = p.Parse("h - - [10/Oct/2000:13:55:36 -0700] \"GET\" 200 1", &r);
   EXPECT_NE(st.message().find("request line"), std::string::npos) << st.message();
   st = p.Parse("h - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0", &r);
