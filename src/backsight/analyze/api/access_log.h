@@ -4,10 +4,16 @@
 #define BACKSIGHT_ANALYZE_API_ACCESS_LOG_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "backsight/core/status.h"
+
+namespace simdjson::dom {
+class parser;
+}  // namespace simdjson::dom
 
 namespace backsight::api {
 
@@ -46,6 +52,9 @@ struct AccessLogOptions {
 class AccessLogParser {
  public:
   explicit AccessLogParser(AccessLogOptions options = {});
+  ~AccessLogParser();
+  AccessLogParser(AccessLogParser&&) noexcept;
+  AccessLogParser& operator=(AccessLogParser&&) noexcept;
 
   /// Parses `line` into *out. Errors (InvalidArgument, Reason::kMalformed or kJson) say what is
   /// wrong and at which byte, e.g. "byte 27: expected '\"' before the request line"; the caller
@@ -59,6 +68,9 @@ class AccessLogParser {
 
   AccessLogOptions options_;
   std::string scratch_;  // JSON: copies of the fields the record points to
+  std::vector<std::vector<std::string>> json_names_;  // options' JSON name lists, split
+  std::string json_buf_;                              // the line plus simdjson's padding
+  std::unique_ptr<simdjson::dom::parser> json_parser_;
   // The last CLF time text and its value: consecutive lines mostly share their second.
   mutable char last_time_[32] = {};
   mutable size_t last_time_len_ = 0;
