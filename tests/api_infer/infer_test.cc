@@ -117,6 +117,18 @@ TEST_F(InferTest, ManyWordsWithSharedContinuationBecomeParameterButNotTheHeavyHi
                                    "/members/{memberName}/settings"}));
 }
 
+TEST_F(InferTest, SparseWordPairsJoinThroughTheSegmentAfterNext) {
+  // 30 owners with one repository each: no two owners share a next segment, but all of them
+  // continue with <repo>/issues, so the owner position is a parameter, and the repo one too.
+  for (int i = 0; i < 30; ++i) {
+    Add("GET", "/repos/owner-" + std::string(1, static_cast<char>('a' + i % 26)) +
+                   std::string(1, static_cast<char>('a' + i / 26)) + "/project-" +
+                   std::string(1, static_cast<char>('k' + i % 13)) +
+                   std::string(1, static_cast<char>('a' + i / 13)) + "/issues");
+  }
+  EXPECT_EQ(Paths(), (std::set<std::string>{"/repos/{repoName}/{param}/issues"}));
+}
+
 TEST_F(InferTest, QueryParametersRequiredWhenAlwaysPresent) {
   Add("GET", "/search?q=a&page=2");
   Add("GET", "/search?q=b");

@@ -190,17 +190,28 @@ TNode Template(const std::vector<uint32_t>& group, const TrieView& v) {
   std::vector<bool> is_param(words.size(), false);
   if (words.size() >= o.min_word_values) {
     UnionFind uf(words.size());
-    std::unordered_map<std::string_view, size_t> first_with_key;
-    auto link = [&](std::string_view key, size_t i) {
-      auto [it, fresh] = first_with_key.emplace(key, i);
+    // Keys: the next segment (identifiers as one), and the segment after it (words whose next
+    // segments differ but lead to the same place, as /api/{owner}/{repo}/issues: with sparse
+    // traffic two owners rarely share a repo name, but their repos share "issues").
+    std::unordered_map<std::string_view, size_t> first_with_key, first_with_key2;
+    auto link = [&](std::unordered_map<std::string_view, size_t>* keys, std::string_view key,
+                    size_t i) {
+      auto [it, fresh] = keys->emplace(key, i);
       if (!fresh) uf.Union(i, it->second);
+    };
+    auto key_of = [&](uint32_t node) {
+      const std::string_view seg = trie.segment(node);
+      return IsIdentifierKind(ClassifySegment(seg)) ? kAnyIdentifier : seg;
     };
     for (size_t i = 0; i < words.size(); ++i) {
       for (uint32_t n : *words[i].second) {
-        if (v.has_ops(n)) link(kEndsHere, i);
+        if (v.has_ops(n)) link(&first_with_key, kEndsHere, i);
         for (uint32_t c = trie.first_child(n); c != SegmentTrie::kNone; c = trie.next_sibling(c)) {
-          const std::string_view seg = trie.segment(c);
-          link(IsIdentifierKind(ClassifySegment(seg)) ? kAnyIdentifier : seg, i);
+          link(&first_with_key, key_of(c), i);
+          for (uint32_t g = trie.first_child(c); g != SegmentTrie::kNone;
+               g = trie.next_sibling(g)) {
+            link(&first_with_key2, key_of(g), i);
+          }
         }
       }
     }

@@ -79,8 +79,8 @@ class ApiInferrer {
   /// so a position's evidence is every request through it):
   ///  1. identifier-like values (numbers, UUIDs, dates, hex, tokens, e-mails) become the parameter;
   ///  2. the other values are joined when they share a continuation (a next segment, with
-  ///     identifiers seen as one, or "the path ends here"); a group of at least
-  ///     options.min_word_values values joins the parameter, except its heavy hitters;
+  ///     identifiers seen as one, "the path ends here", or the segment after the next); a group of
+  ///     at least options.min_word_values values joins the parameter, except its heavy hitters;
   ///  3. the rest stay constants, each templated on its own.
   /// The subtrees of all values merged into a parameter are templated together.
   InferredApi Infer() const;
