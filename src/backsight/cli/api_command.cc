@@ -70,9 +70,8 @@ int RunApiDiff(const ApiDiffArgs& a) {
 
 }  // namespace
 
-void RegisterApi(CLI::App& app, int* exit_code) {
-  auto* api_cmd = app.add_subcommand("api", "API contracts: OpenAPI breaking changes");
-  api_cmd->require_subcommand(1);
+void RegisterApiDiff(CLI::App& api, int* exit_code) {
+  CLI::App* api_cmd = &api;
   auto args = std::make_shared<ApiDiffArgs>();
   auto* diff = api_cmd->add_subcommand(
       "diff",

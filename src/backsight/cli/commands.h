@@ -24,9 +24,11 @@ void RegisterLogs(CLI::App& app, int* exit_code);
 /// `backsight serve`: the live service (remote_write/OTLP/scrape in, /metrics, alerts, state).
 void RegisterServe(CLI::App& app, int* exit_code);
 
-/// `backsight api diff`: breaking changes between two OpenAPI documents (exit 1 with --fail-on
-/// when a change at that level is found).
-void RegisterApi(CLI::App& app, int* exit_code);
+/// `backsight api diff`, added under the given `api` subcommand: breaking changes between two
+/// OpenAPI documents (exit 1 with --fail-on when a change at that level is found).
+void RegisterApiDiff(CLI::App& api, int* exit_code);
+/// `backsight api infer`, added under the given `api` subcommand: the API as access logs show it.
+void RegisterApiInfer(CLI::App& api, int* exit_code);
 
 }  // namespace backsight::cli
 

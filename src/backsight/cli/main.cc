@@ -15,7 +15,12 @@ int main(int argc, char** argv) {
   backsight::cli::RegisterDetect(app, &exit_code);
   backsight::cli::RegisterLogs(app, &exit_code);
   backsight::cli::RegisterServe(app, &exit_code);
-  backsight::cli::RegisterApi(app, &exit_code);
+  CLI::App* api = app.add_subcommand(
+      "api", "HTTP API contracts: breaking changes between OpenAPI documents (diff), the API as "
+             "access logs show it (infer).");
+  api->require_subcommand(1);
+  backsight::cli::RegisterApiDiff(*api, &exit_code);
+  backsight::cli::RegisterApiInfer(*api, &exit_code);
   // A first word that is no option and no subcommand is most likely a typo: say so plainly
   // (CLI11 would say only that a subcommand is required).
   if (argc > 1 && argv[1][0] != '-' &&

@@ -1,0 +1,131 @@
+// `backsight api infer ACCESS_LOG...`: the HTTP API as access logs show it, as OpenAPI 3.0 YAML.
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backsight/analyze/api/access_log.h"
+#include "backsight/analyze/api/infer.h"
+#include "backsight/analyze/api/infer_openapi.h"
+#include "backsight/cli/commands.h"
+#include "backsight/core/file_util.h"
+#include "backsight/core/line_reader.h"
+
+namespace backsight::cli {
+namespace {
+
+// Bad lines printed with file:line before only their count is kept (a log of another format
+// would otherwise print every line).
+constexpr int kMaxErrorsShown = 10;
+
+struct ApiInferArgs {
+  std::vector<std::string> files;
+  std::string format = "auto";
+  std::string output = "-";
+  std::string title = "Inferred API";
+  api::AccessLogOptions log;
+  api::InferOptions infer;
+  bool strict = false;
+  bool quiet = false;
+};
+
+int RunApiInfer(const ApiInferArgs& a) {
+  api::AccessLogOptions lo = a.log;
+  if (a.format == "combined" || a.format == "common") {
+    lo.format = api::AccessLogFormat::kCombined;
+  } else if (a.format == "json") {
+    lo.format = api::AccessLogFormat::kJson;
+  }
+  api::AccessLogParser parser(lo);
+  api::ApiInferrer inferrer(a.infer);
+  uint64_t bad = 0, lines = 0;
+  std::string line;
+  api::AccessRecord rec;
+  for (const std::string& path : a.files) {
+    LineReader reader;
+    Status st = reader.Open(path);
+    if (!st.ok()) {
+      std::fprintf(stderr, "backsight api infer: %s\n", st.message().c_str());
+      return kExitIoError;
+    }
+    const std::string name = path == "-" ? "<stdin>" : path;
+    uint64_t line_no = 0;
+    while (reader.Next(&line)) {
+      ++line_no;
+      if (line.empty()) continue;
+      ++lines;
+      st = parser.Parse(line, &rec);
+      if (!st.ok()) {
+        if (++bad <= kMaxErrorsShown) {
+          std::fprintf(stderr, "%s:%llu: %s\n", name.c_str(),
+                       static_cast<unsigned long long>(line_no), st.message().c_str());
+        }
+        if (a.strict) return kExitBadInput;
+        continue;
+      }
+      inferrer.Add(rec);
+    }
+    if (!reader.status().ok()) {
+      std::fprintf(stderr, "backsight api infer: %s\n", reader.status().message().c_str());
+      return reader.status().code() == Status::Code::kIoError ? kExitIoError : kExitBadInput;
+    }
+  }
+  if (lines > 0 && inferrer.requests() == 0) {
+    std::fprintf(stderr, "backsight api infer: no line parsed as an access-log entry (%s)\n",
+                 a.format.c_str());
+    return kExitBadInput;
+  }
+  const api::InferredApi inferred = inferrer.Infer();
+  const std::string yaml = api::WriteInferredOpenApi(inferred, a.title);
+  if (a.output == "-") {
+    std::fwrite(yaml.data(), 1, yaml.size(), stdout);
+  } else {
+    Status st = WriteFileAtomically(a.output, yaml);
+    if (!st.ok()) {
+      std::fprintf(stderr, "backsight api infer: %s\n", st.message().c_str());
+      return kExitIoError;
+    }
+  }
+  if (!a.quiet) {
+    std::fprintf(stderr, "%llu requests, %zu operations, %llu lines skipped as malformed\n",
+                 static_cast<unsigned long long>(inferrer.requests()), inferred.operations.size(),
+                 static_cast<unsigned long long>(bad));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterApiInfer(CLI::App& api, int* exit_code) {
+  auto args = std::make_shared<ApiInferArgs>();
+  CLI::App* cmd = api.add_subcommand(
+      "infer",
+      "Infer the API as served from access logs (combined/common log format or JSON lines; "
+      "gzip read as is) and write it as OpenAPI 3.0 YAML: path templates, methods, status "
+      "codes, query parameters, request rates (x-backsight-rate, requests/s).");
+  cmd->add_option("files", args->files, "access logs; - for stdin")->required();
+  cmd->add_option("--format", args->format, "line format")
+      ->check(CLI::IsMember({"auto", "combined", "common", "json"}))
+      ->capture_default_str();
+  cmd->add_option("-o,--output", args->output, "OpenAPI YAML output; - for stdout")
+      ->capture_default_str();
+  cmd->add_option("--title", args->title, "info.title of the document")->capture_default_str();
+  cmd->add_option("--json-method", args->log.json_method,
+                  "JSON lines: method field names, first present wins")
+      ->capture_default_str();
+  cmd->add_option("--json-path", args->log.json_path, "JSON lines: path/URI field names")
+      ->capture_default_str();
+  cmd->add_option("--json-status", args->log.json_status, "JSON lines: status field names")
+      ->capture_default_str();
+  cmd->add_option("--json-time", args->log.json_time, "JSON lines: time field names")
+      ->capture_default_str();
+  cmd->add_option("--min-word-values", args->infer.min_word_values,
+                  "distinct non-identifier values sharing a continuation that make a parameter")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("--strict", args->strict, "stop with exit 3 at the first malformed line");
+  cmd->add_flag("-q,--quiet", args->quiet, "no summary on stderr");
+  cmd->callback([args, exit_code] { *exit_code = RunApiInfer(*args); });
+}
+
+}  // namespace backsight::cli
