@@ -56,6 +56,15 @@ std::vector<int64_t> ExclusiveNs(const std::vector<const ingest::Span*>& list,
   return excl;
 }
 
+// The p99 the tails report.
+constexpr double kTailQuantile = 0.99;
+
+// Nearest-rank q-quantile of sorted, non-empty `v`.
+int64_t NearestRank(const std::vector<int64_t>& v, double q) {
+  const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
+}
+
 std::vector<TraceSummary> Summarise(const std::vector<ingest::Span>& spans) {
   std::unordered_map<std::string, std::vector<const ingest::Span*>> by_trace;
   for (const auto& s : spans) by_trace[s.trace_id].push_back(&s);
@@ -139,6 +148,26 @@ Attribution AttributeLatency(const std::vector<ingest::Span>& baseline,
         static_cast<size_t>(std::ceil(kSlowQuantile * static_cast<double>(e.durations.size())));
     e.threshold_ns = e.durations[std::min(rank, e.durations.size()) - 1];
   }
+  // Tails per entry operation.
+  std::map<NodeKey, std::vector<int64_t>> win_durations;
+  for (const auto& t : win) win_durations[t.entry].push_back(t.duration_ns);
+  for (auto& [k, d] : win_durations) {
+    auto it = entries.find(k);
+    if (it == entries.end()) continue;
+    std::sort(d.begin(), d.end());
+    EntryTail e;
+    e.service = std::get<0>(k);
+    e.operation = std::get<1>(k);
+    e.baseline_traces = it->second.durations.size();
+    e.window_traces = d.size();
+    e.baseline_p99_ms = NearestRank(it->second.durations, kTailQuantile) / kNsPerMs;
+    e.window_p99_ms = NearestRank(d, kTailQuantile) / kNsPerMs;
+    a.entries.push_back(std::move(e));
+  }
+  std::sort(a.entries.begin(), a.entries.end(), [](const EntryTail& x, const EntryTail& y) {
+    const double rx = x.window_p99_ms - x.baseline_p99_ms, ry = y.window_p99_ms - y.baseline_p99_ms;
+    return rx != ry ? rx > ry : x.service + x.operation < y.service + y.operation;
+  });
   struct Acc {
     double extra_ns = 0, slow_self_ns = 0, normal_self_ns = 0, best = -1;
     std::string example;
@@ -183,9 +212,7 @@ Attribution AttributeLatency(const std::vector<ingest::Span>& baseline,
   std::sort(a.rows.begin(), a.rows.end(), [](const AttributionRow& x, const AttributionRow& y) {
     return x.extra_ms != y.extra_ms ? x.extra_ms > y.extra_ms : x.service < y.service;
   });
-  // Suspects: a service's own extra self time, plus the extra client wait of every call edge
-  // touching it divided by its number of call edges (a delayed service has all its edges slow;
-  // a caller of it has one slow edge among its others).
+  // Suspects (see SuspectService): call edges per service first.
   std::map<std::string, std::set<std::string>> edges_of;
   for (const auto& t : win) {
     for (const auto& [k, ns] : t.self_ns) {
@@ -215,7 +242,7 @@ Attribution AttributeLatency(const std::vector<ingest::Span>& baseline,
   for (const auto& [svc, v] : score) a.suspects.push_back({svc, v});
   std::sort(a.suspects.begin(), a.suspects.end(),
             [](const SuspectService& x, const SuspectService& y) {
-              return x.score_ms != y.score_ms ? x.score_ms > y.score_ms : x.service < y.service;
+              return x.score != y.score ? x.score > y.score : x.service < y.service;
             });
   return a;
 }

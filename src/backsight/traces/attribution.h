@@ -37,11 +37,23 @@ struct AttributionRow {
   std::string example_trace_id;  ///< The slow trace where the node's extra time was largest.
 };
 
-/// A service ranked by the extra time it explains: its own nodes' extra_ms plus, for every call
-/// edge touching it with extra client wait, that wait divided by the service's number of edges.
+/// A service ranked by the extra time it explains, weighted by how far its time rose: each node
+/// with extra_ms > 0 counts extra_ms x ln((slow self + 1 ms) / (normal self + 1 ms)) (a delay
+/// multiplies a fast node's time; a busy node's time wanders by a smaller factor), to its own
+/// service, or, for a client stub's wait, split over the two ends of the call edge, each end's
+/// part divided by its number of call edges (a delayed service has all its edges slow; its
+/// caller one slow edge among others).
 struct SuspectService {
   std::string service;
-  double score_ms = 0;
+  double score = 0;  ///< Sum of extra_ms x ln(slow self / normal self), see attribution.cc.
+};
+
+/// An entry operation's tail in the baseline and in the window.
+struct EntryTail {
+  std::string service;
+  std::string operation;
+  size_t baseline_traces = 0, window_traces = 0;
+  double baseline_p99_ms = 0, window_p99_ms = 0;  ///< Nearest-rank p99 of trace durations.
 };
 
 /// The attribution of one window.
@@ -51,6 +63,8 @@ struct Attribution {
   size_t baseline_traces = 0;
   std::vector<AttributionRow> rows;      ///< Largest extra_ms first; only nodes with extra_ms > 0.
   std::vector<SuspectService> suspects;  ///< Highest score first.
+  /// Entry operations seen in both periods, largest p99 rise (window - baseline) first.
+  std::vector<EntryTail> entries;
 };
 
 /// Attributes the rise of the window's latency over the baseline. Spans are grouped into traces by
