@@ -13,14 +13,15 @@ constexpr double kNsPerS = 1e9;
 }  // namespace
 
 void RedAggregator::Add(const ingest::Span& s) {
-  Key key{s.service, s.name, s.kind, s.status};
-  auto it = series_.find(key);
+  const std::tuple<std::string_view, std::string_view, ingest::SpanKind, ingest::SpanStatus> view{
+      s.service, s.name, s.kind, s.status};
+  auto it = series_.find(view);
   if (it == series_.end()) {
     if (series_.size() >= max_series_) {
       ++dropped_spans_;
       return;
     }
-    it = series_.emplace(std::move(key), LatencyHistogram()).first;
+    it = series_.emplace(Key{s.service, s.name, s.kind, s.status}, LatencyHistogram()).first;
   }
   it->second.Add(s.duration_ns());
   first_start_ns_ = std::min(first_start_ns_, s.start_ns);

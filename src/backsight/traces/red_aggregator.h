@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -51,7 +52,7 @@ class RedAggregator {
 
  private:
   using Key = std::tuple<std::string, std::string, ingest::SpanKind, ingest::SpanStatus>;
-  std::map<Key, LatencyHistogram> series_;
+  std::map<Key, LatencyHistogram, std::less<>> series_;  // transparent: found by views
   size_t max_series_;
   uint64_t dropped_spans_ = 0;
   int64_t first_start_ns_ = INT64_MAX, last_start_ns_ = INT64_MIN;
