@@ -83,6 +83,45 @@ TEST(TraceEndpoints, JsonAndChunkedProtobufIntoRedAndGraph) {
             2);
 }
 
+TEST(TraceEndpoints, PerMinuteRedSeriesReachTheEngine) {
+  TempDir dir;
+  ServeProcess s(dir, Config(dir));
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  opentelemetry::proto::trace::v1::ExportTraceServiceRequest req;
+  AddSpan(&req, "frontend", '\x01', 0, 2, 2);  // minute 0, an error
+  AddSpan(&req, "frontend", '\x03', 0, 2, 1);  // minute 0
+  ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  req.Clear();
+  AddSpan(&req, "frontend", '\x04', 0, 2, 1);
+  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_start_time_unix_nano(
+      1'700'000'120'000'000'000ULL);  // two minutes later: closes minute 0
+  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_end_time_unix_nano(
+      1'700'000'120'001'000'000ULL);
+  ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  const Labels op = {{"service_name", "frontend"}, {"span_name", "GET /"}};
+  auto state = [&](const char* name) {
+    Labels l = op;
+    l.push_back({"__name__", name});
+    nlohmann::json st;
+    WaitFor(
+        [&] {
+          st = s.State(l);
+          return st.is_object() && st["samples_accepted"].get<int>() >= 1;
+        },
+        10'000);
+    return st;
+  };
+  auto calls = state("backsight_trace_calls");
+  ASSERT_TRUE(calls.is_object());
+  EXPECT_EQ(calls["value"], 2);
+  auto errors = state("backsight_trace_error_ratio");
+  ASSERT_TRUE(errors.is_object());
+  EXPECT_EQ(errors["value"], 0.5);
+  auto p99 = state("backsight_trace_p99_seconds");
+  ASSERT_TRUE(p99.is_object());
+  EXPECT_NEAR(p99["value"].get<double>(), 0.003, 0.003 * 0.0625);
+}
+
 TEST(TraceEndpoints, BadBodiesAreRefusedWithTheirReason) {
   TempDir dir;
   ServeProcess s(dir, Config(dir));

@@ -61,7 +61,7 @@ Status Server::Start() {
   RaiseFileLimit();
   http_ = std::make_unique<HttpServer>(ho);
   logs_ = std::make_unique<LogEndpoints>(cfg_, engine_, &self_metrics_);
-  traces_ = std::make_unique<TraceEndpoints>(cfg_, &self_metrics_);
+  traces_ = std::make_unique<TraceEndpoints>(cfg_, engine_, &self_metrics_);
   SetupRoutes();
   Status bs = http_->Bind(host, port);
   if (!bs.ok()) {

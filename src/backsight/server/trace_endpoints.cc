@@ -11,10 +11,39 @@ namespace {
 // OTLP/HTTP error body's code for a bad request (google.rpc.Code INVALID_ARGUMENT).
 constexpr int kGrpcInvalidArgument = 3;
 constexpr const char* kEndpoint = "otlp_traces";
+// Per-minute RED series of every (service, operation) fed to the engine.
+constexpr const char* kCallsSeries = "backsight_trace_calls";
+constexpr const char* kErrorRatioSeries = "backsight_trace_error_ratio";
+constexpr const char* kP99Series = "backsight_trace_p99_seconds";
 }  // namespace
 
-TraceEndpoints::TraceEndpoints(const ServeConfig& config, SelfMetrics* metrics)
-    : cfg_(config), metrics_(metrics) {}
+TraceEndpoints::TraceEndpoints(const ServeConfig& config, const std::unique_ptr<Engine>& engine,
+                               SelfMetrics* metrics)
+    : cfg_(config), engine_(engine), metrics_(metrics) {}
+
+void TraceEndpoints::Submit(const std::vector<traces::RedBucket>& closed) {
+  if (closed.empty() || !engine_) return;
+  std::vector<TimeSeries> series;
+  series.reserve(3 * closed.size());
+  auto add = [&](const char* name, const traces::RedBucket& b, double v) {
+    TimeSeries ts;
+    ts.labels = {{"__name__", name}, {"service_name", b.service}, {"span_name", b.operation}};
+    ts.kind = MetricKind::kGauge;
+    ts.samples.push_back({b.bucket_start_ns, v});
+    series.push_back(std::move(ts));
+  };
+  for (const auto& b : closed) {
+    add(kCallsSeries, b, static_cast<double>(b.calls));
+    add(kErrorRatioSeries, b, b.calls ? static_cast<double>(b.errors) / b.calls : 0.0);
+    add(kP99Series, b, b.p99_seconds);
+  }
+  const size_t n = series.size();
+  if (engine_->Submit(std::move(series)).ok()) {
+    series_submitted_ += n;
+  } else {
+    series_dropped_ += n;  // queues full: these buckets are lost, the RED totals are not
+  }
+}
 
 void TraceEndpoints::Count(int code, const Status& st) {
   metrics_->CountRequest(kEndpoint, code);
@@ -58,14 +87,18 @@ void TraceEndpoints::HandlePush(const HttpRequest& req, HttpResponse* res) {
     Count(res->status, st);
     return;
   }
+  thread_local std::vector<traces::RedBucket> closed;
+  closed.clear();
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& s : batch.spans) {
       red_.Add(s);
       graph_.Add(s);
+      windows_.Add(s, &closed);
     }
     spans_ += batch.spans.size();
   }
+  Submit(closed);
   res->status = 200;
   if (is_json) {
     res->SetContent("{}", "application/json");
