@@ -52,5 +52,16 @@ TEST(ServiceGraph, OrphansWaitBoundedThenCountAsDropped) {
   EXPECT_GT(small.dropped_unpaired(), 0u);
 }
 
+TEST(ServiceGraph, AParentOutlivesTheWaitOfAnEarlierChild) {
+  ServiceGraph g(/*wait_ns=*/2'000'000'000, /*max_spans=*/100);
+  g.Add(MakeSpan("t1", "c1", "p", "cart", "GetCart", 0, 10));       // waits for p
+  g.Add(MakeSpan("t1", "p", "", "frontend", "GET /", 0, 100));      // pairs c1
+  g.Add(MakeSpan("t2", "x", "", "ad", "GetAds", 2000, 2060));       // time moves on: c1's wait ends
+  g.Add(MakeSpan("t1", "c2", "p", "cart", "GetCart", 2000, 2070));  // c1's wait is over, p's not
+  ASSERT_EQ(g.Edges().size(), 1u);
+  EXPECT_EQ(g.Edges()[0]->requests, 2u);
+  EXPECT_EQ(g.dropped_unpaired(), 0u);
+}
+
 }  // namespace
 }  // namespace backsight::traces

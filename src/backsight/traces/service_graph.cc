@@ -23,11 +23,12 @@ void ServiceGraph::Edge(const std::string& client, const std::string& server, in
 void ServiceGraph::Expire(int64_t now_ns) {
   // Entries leave in arrival order once their span ended more than wait_ns before the newest
   // span end seen, or while over the cap.
-  while (!order_.empty() && (order_.front().first < now_ns - wait_ns_ ||
+  while (!order_.empty() && (order_.front().end_ns < now_ns - wait_ns_ ||
                              known_.size() + pending_count_ > max_spans_)) {
-    const std::string& key = order_.front().second;
-    known_.erase(key);
-    if (auto p = pending_.find(key); p != pending_.end()) {
+    const Entry& e = order_.front();
+    if (!e.pending) {
+      known_.erase(e.key);
+    } else if (auto p = pending_.find(e.key); p != pending_.end()) {
       dropped_unpaired_ += p->second.size();
       pending_count_ -= p->second.size();
       pending_.erase(p);
@@ -55,12 +56,13 @@ void ServiceGraph::Add(const ingest::Span& s) {
         Edge(k->second.service, s.service, s.duration_ns(), error);
     } else {
       auto& list = pending_[pkey];
-      if (list.empty()) order_.emplace_back(s.end_ns, pkey);
-      list.push_back({s.service, s.duration_ns(), error, s.end_ns});
+      if (list.empty()) order_.push_back({s.end_ns, pkey, true});
+      list.push_back({s.service, s.duration_ns(), error});
       ++pending_count_;
     }
   }
-  if (known_.emplace(key, Known{s.service, s.end_ns}).second) order_.emplace_back(s.end_ns, key);
+  if (known_.emplace(key, Known{s.service, s.end_ns}).second)
+    order_.push_back({s.end_ns, key, false});
   Expire(now_ns_);
 }
 

@@ -63,7 +63,6 @@ class ServiceGraph {
     std::string service;
     int64_t duration_ns;
     bool error;
-    int64_t end_ns;
   };
   void Edge(const std::string& client, const std::string& server, int64_t ns, bool error);
   void Expire(int64_t now_ns);
@@ -73,7 +72,12 @@ class ServiceGraph {
   std::map<std::pair<std::string, std::string>, GraphEdge> edges_;
   std::unordered_map<std::string, Known> known_;                   // trace id + span id -> span
   std::unordered_map<std::string, std::vector<Waiting>> pending_;  // trace + parent id -> children
-  std::deque<std::pair<int64_t, std::string>> order_;              // (end ns, key) in arrival order
+  struct Entry {
+    int64_t end_ns;
+    std::string key;
+    bool pending;  // a pending_ list (else a known_ span)
+  };
+  std::deque<Entry> order_;  // arrival order
   size_t pending_count_ = 0;
   int64_t now_ns_ = INT64_MIN;
   uint64_t dropped_unpaired_ = 0;
