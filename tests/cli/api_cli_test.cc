@@ -94,7 +94,8 @@ TEST_F(ApiCliTest, InferAgainstSpecReportsAndExitCodes) {
   ASSERT_EQ(res.rc, 0) << res.err;  // no --fail-on: report only
   auto j = nlohmann::json::parse(res.out);
   std::vector<std::string> ids;
-  for (const auto& c : j)
+  EXPECT_EQ(j["verdict"], "breaking");  // a warning is possibly breaking
+  for (const auto& c : j["changes"])
     ids.push_back(c["id"].get<std::string>() + " " + c["operation"].get<std::string>());
   EXPECT_EQ(ids, (std::vector<std::string>{
                      "api-path-undocumented GET /admin", "api-path-never-called GET /orders",
@@ -119,12 +120,17 @@ TEST_F(ApiCliTest, JsonFormatAndIgnoreFile) {
   std::string b = Write("base.yaml", kBase), r = Write("rev.yaml", kRevision);
   CliResult res = Run("api diff " + b + " " + r + " --format json");
   ASSERT_EQ(res.rc, 0) << res.err;
-  auto j = nlohmann::json::parse(res.out);
+  auto doc = nlohmann::json::parse(res.out);
+  EXPECT_EQ(doc["verdict"], "breaking");
+  EXPECT_EQ(doc["counts"]["error"], 1);
+  const auto& j = doc["changes"];
   ASSERT_EQ(j.size(), 1u) << res.out;
   EXPECT_EQ(j[0]["id"], "api-path-removed-without-deprecation");
   EXPECT_EQ(j[0]["level"], "error");
   EXPECT_EQ(j[0]["operation"], "GET /toys");
   EXPECT_EQ(j[0]["base"], b + ":9");
+  res = Run("api diff " + b + " " + b);
+  EXPECT_NE(res.out.find("verdict: no-change"), std::string::npos) << res.out;
   std::string ignore = Write("ignore.txt", "api-path-removed-without-deprecation GET /toys\n");
   res = Run("api diff " + b + " " + r + " --fail-on error --ignore " + ignore);
   EXPECT_EQ(res.rc, 0) << res.out;
