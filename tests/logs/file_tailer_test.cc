@@ -172,6 +172,26 @@ TEST(TailPosition, RoundTripsAndRefusesBadFingerprints) {
   EXPECT_TRUE(r.done());
   ByteReader shortr(std::string_view(bytes).substr(0, 20));
   EXPECT_EQ(DecodeTailPosition(&shortr, &q).code(), Status::Code::kCorruption);
+  // A list round-trips, also with an empty path (the shortest entry: found by the fuzz target).
+  for (const auto& list : {std::vector<NamedTailPosition>{{"", p}},
+                           std::vector<NamedTailPosition>{{"", p}, {"/var/log/app.log", {}}}}) {
+    std::string lb;
+    ByteWriter lw(&lb);
+    EncodeTailPositions(list, &lw);
+    ByteReader lr(lb);
+    std::vector<NamedTailPosition> back;
+    ASSERT_TRUE(DecodeTailPositions(&lr, &back).ok()) << list.size();
+    EXPECT_EQ(back, list);
+    EXPECT_TRUE(lr.done());
+  }
+  const std::vector<NamedTailPosition> one = {{"", p}};
+  std::string lb;
+  ByteWriter lw(&lb);
+  EncodeTailPositions(one, &lw);
+  std::vector<NamedTailPosition> back;
+  lb[0] = 2;  // claims more entries than the bytes hold
+  ByteReader big(lb);
+  EXPECT_EQ(DecodeTailPositions(&big, &back).code(), Status::Code::kCorruption);
   p.offset = 10;  // fingerprint longer than the offset
   bytes.clear();
   EncodeTailPosition(p, &w);

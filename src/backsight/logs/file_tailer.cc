@@ -83,8 +83,8 @@ void EncodeTailPositions(std::span<const NamedTailPosition> positions, ByteWrite
 }
 
 Status DecodeTailPositions(ByteReader* r, std::vector<NamedTailPosition>* out) {
-  // Each entry takes at least 37 bytes (a 1-byte path length + 36): bounds a corrupt count.
-  constexpr uint64_t kMinEntryBytes = 37;
+  // Each entry takes at least 33 bytes (a 1-byte path length + 32): bounds a corrupt count.
+  constexpr uint64_t kMinEntryBytes = 33;
   uint64_t n = 0;
   BACKSIGHT_RETURN_IF_ERROR(r->GetU64(&n, "tailed file count"));
   if (n > r->remaining() / kMinEntryBytes) {

@@ -45,7 +45,7 @@ struct TailPosition {
   bool operator==(const TailPosition&) const = default;
 };
 
-/// Appends `p` to `*w` (36 bytes, little-endian).
+/// Appends `p` to `*w` (32 bytes, little-endian).
 void EncodeTailPosition(const TailPosition& p, ByteWriter* w);
 /// Reads one EncodeTailPosition; Corruption naming the field when short or inconsistent
 /// (fingerprint longer than the offset or than 1024 bytes).
