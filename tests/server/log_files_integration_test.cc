@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "backsight/core/byte_io.h"
+#include "backsight/logs/log_service.h"
 #include "proc_util.h"
 #include "serve_util.h"
 
@@ -204,6 +206,28 @@ TEST(LogFiles, RestartResumesAtTheCheckpointedOffsetAlsoAfterKill9) {
   ServeProcess s(dir, yaml, "serve3");
   ASSERT_TRUE(s.ok()) << s.proc().log();
   EXPECT_EQ(CountAfterSettling(s, "app.log", sum), static_cast<uint64_t>(sum));
+}
+
+// A logs.state written before log_files (BSLC version 1: no tailed files) is still restored.
+TEST(LogFiles, Version1LogStateIsStillRead) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("state"));
+  logs::LogService service;
+  const std::string msg = "user 42 logged in";
+  std::vector<logs::LogEntry> entries(3, logs::LogEntry{1'700'000'000'000'000'000, msg, "info"});
+  ASSERT_TRUE(service.Add("shop", entries, nullptr).ok());
+  std::string state;
+  ByteWriter w(&state);
+  w.PutU32(0x434C5342);  // BSLC
+  w.PutU32(1);
+  w.PutU64(0);  // first write-ahead log segment
+  service.SaveState(&state);
+  WriteFile(dir.file("state/logs.state"), state);
+  ServeProcess s(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") + "\n");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  uint64_t total = 0;
+  EXPECT_EQ(Templates(s, "shop", &total).size(), 1u);
+  EXPECT_EQ(total, 3u);
 }
 
 TEST(LogFiles, BadEntriesAreConfigErrors) {
