@@ -102,6 +102,18 @@ TEST_F(TailerTest, FollowsRotationByRenameFinishingTheOldFile) {
   EXPECT_EQ(Drain(&t), V{"b3"});
 }
 
+TEST_F(TailerTest, ADeletedFileIsFinishedAndClosed) {
+  FileTailer t(path_);
+  Append("x1\nx2-cut");
+  EXPECT_EQ(Drain(&t), V{"x1"});
+  std::filesystem::remove(path_);
+  EXPECT_EQ(Drain(&t), V{"x2-cut"});
+  EXPECT_FALSE(t.is_open());  // its disk space is freed
+  EXPECT_EQ(t.stats().deleted, 1u);
+  Append("y1\n");  // the path comes back
+  EXPECT_EQ(Drain(&t), V{"y1"});
+}
+
 TEST_F(TailerTest, CopyTruncateRestartsAtZero) {
   FileTailer t(path_);
   Append("first line of a long file\nsecond\n");

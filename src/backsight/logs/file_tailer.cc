@@ -303,9 +303,15 @@ Status FileTailer::Poll(const Sink& sink, bool* more) {
   }
   // At the end of the open file: has the path moved on to another file?
   struct stat now;
-  if (stat(path_.c_str(), &now) != 0 ||
-      (static_cast<uint64_t>(now.st_dev) == dev_ && static_cast<uint64_t>(now.st_ino) == inode_)) {
-    return Status::OK();  // same file, or renamed away and no new one yet: keep following it
+  const bool gone = stat(path_.c_str(), &now) != 0;
+  if (gone) {
+    // Renamed away and no new file yet: keep following it. Deleted (no name left): let it go,
+    // so that its disk space is freed, and wait for the path to come back.
+    struct stat open_st;
+    if (fstat(fd_, &open_st) != 0 || open_st.st_nlink > 0) return Status::OK();
+  } else if (static_cast<uint64_t>(now.st_dev) == dev_ &&
+             static_cast<uint64_t>(now.st_ino) == inode_) {
+    return Status::OK();  // the same file
   }
   // Rotated: what was written to the old file before the switch is read first.
   BACKSIGHT_RETURN_IF_ERROR(ReadSome(sink, options_.max_read_bytes, &got));
@@ -315,7 +321,7 @@ Status FileTailer::Poll(const Sink& sink, bool* more) {
   }
   Emit({}, true, sink);  // the old file is complete: its partial last line is a line
   Close();
-  ++stats_.rotations;
+  ++(gone ? stats_.deleted : stats_.rotations);
   pending_.clear();
   head_.clear();
   read_off_ = 0;

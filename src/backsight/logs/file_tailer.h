@@ -11,7 +11,8 @@
 //   - Truncation (copytruncate): the file is shorter than the offset -> restart at 0.
 //   - Rotation (rename + new file): at end of the open file, when the path names another file
 //     (device or inode changed), the old file is read to its end (a partial last line is then a
-//     line), closed, and the new one is read from 0.
+//     line), closed, and the new one is read from 0. A file renamed away is followed until a new
+//     one appears; a deleted one (no name left) is finished and closed, so its space is freed.
 // Position (TailPosition): device, inode, the offset just past the last line handed out, and a
 // fingerprint of the file's first bytes (CRC-32 of up to 1024 bytes, Filebeat's fingerprint
 // length), saved by the caller. Restore() before the first Poll resumes at the saved offset when
@@ -73,6 +74,7 @@ struct FileTailerStats {
   uint64_t long_lines = 0;   ///< Lines cut at LineReader::kMaxLineBytes.
   uint64_t rotations = 0;    ///< The path named a new file.
   uint64_t truncations = 0;  ///< The file became shorter than the offset.
+  uint64_t deleted = 0;      ///< The open file was deleted (closed after its last line).
   uint64_t missing = 0;      ///< Polls that found no file after having one or at start.
   uint64_t resumed = 0;      ///< Restore() positions taken up (1 when resumed after restart).
 };
@@ -97,6 +99,8 @@ class FileTailer {
   TailPosition position() const;
   const FileTailerStats& stats() const { return stats_; }
   const std::string& path() const { return path_; }
+  /// Whether a file is open (false while the path is missing and the last file was deleted).
+  bool is_open() const { return fd_ >= 0; }
 
  private:
   bool OpenPath();       // opens path_ at pos_ (or 0); false when missing
