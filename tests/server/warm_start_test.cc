@@ -108,7 +108,8 @@ TEST(WarmStartTest, HistoryWarmsTheDetectorBeforeItsFirstLiveScoreAndRaisesNoEpi
   ws.Start();
   std::vector<TimeSeries> req = {Live(kHistoryPoints, kHistoryPoints + 1)};
   ASSERT_TRUE(Intercept(&ws, &req).ok());
-  EXPECT_TRUE(req.empty()) << "a new series' samples are held";
+  ASSERT_EQ(req.size(), 1u);
+  EXPECT_TRUE(req[0].samples.empty()) << "a new series' samples are held";
   ASSERT_TRUE(WaitFor([&] { return Accepted(&engine) == kHistoryPoints + 1; }));
   SeriesSnapshot s;
   ASSERT_TRUE(engine.GetSeries(Fingerprint(SeriesLabels()), &s));
@@ -125,7 +126,8 @@ TEST(WarmStartTest, HistoryWarmsTheDetectorBeforeItsFirstLiveScoreAndRaisesNoEpi
   ASSERT_TRUE(WaitFor([&] { return ws.stats().pending_series == 0; }));
   req = {Live(kHistoryPoints + 1, kHistoryPoints + 2)};
   ASSERT_TRUE(Intercept(&ws, &req).ok());
-  EXPECT_EQ(req.size(), 1u);
+  ASSERT_EQ(req.size(), 1u);
+  EXPECT_EQ(req[0].samples.size(), 1u);
   EXPECT_EQ(src.calls, 1);
   ws.Stop();
   engine.Stop();
@@ -249,7 +251,7 @@ TEST(WarmStartTest, HeldSamplesSurviveACheckpointDuringTheFetchAndACrash) {
     ws.Start();
     std::vector<TimeSeries> req = {Live(0, 3)};
     ASSERT_TRUE(Intercept(&ws, &req).ok());
-    ASSERT_TRUE(req.empty());
+    ASSERT_TRUE(req[0].samples.empty());
     ASSERT_TRUE(WaitFor([&] { return src.calls == 1; }));
     ASSERT_TRUE(a.Checkpoint(&st).ok());  // during the hold
     go = true;                            // the fetch fails: scored cold, no checkpoint after
@@ -287,7 +289,8 @@ TEST(WarmStartTest, SeriesTheEngineKnowsPassThrough) {
   ws.Start();
   std::vector<TimeSeries> req = {Live(1, 2)};
   ASSERT_TRUE(Intercept(&ws, &req).ok());
-  EXPECT_EQ(req.size(), 1u);
+  ASSERT_EQ(req.size(), 1u);
+  EXPECT_EQ(req[0].samples.size(), 1u);
   ws.Stop();
   EXPECT_EQ(src.calls, 0);
   engine.Stop();

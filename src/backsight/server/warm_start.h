@@ -82,11 +82,12 @@ class WarmStart {
   /// has stopped). Idempotent.
   void Stop();
 
-  /// Call on every decoded ingest request before Engine::SubmitView: removes from `series` the
-  /// entries of series waiting for their history (labels are sorted in place) and holds them.
-  /// `*fingerprints` gets the Fingerprint of each entry left (0 for one without samples): pass
-  /// it to Engine::SubmitView so the labels are not hashed twice. Returns the write-ahead log's
-  /// error (then nothing was taken out or held).
+  /// Call on every decoded ingest request before Engine::SubmitView: holds the samples of the
+  /// entries of `series` waiting for their history and empties those entries' samples (the
+  /// engine skips such entries; labels are sorted in place). `*fingerprints` gets the
+  /// Fingerprint of each entry (0 for one without samples): pass it to Engine::SubmitView so the
+  /// labels are not hashed twice. Returns the write-ahead log's error (then nothing was held).
+  /// No allocation once every series of the request is known.
   Status Intercept(std::vector<TimeSeries>* series, std::vector<uint64_t>* fingerprints);
 
   WarmStartStats stats() const;

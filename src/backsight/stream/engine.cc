@@ -344,6 +344,10 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
     }
     for (size_t k = 0; k < n_items; ++k) {
       const Item& item = batch.items[k];
+      // The series object again (pass 1's prefetch may be evicted by now in a long batch):
+      // cheap when series were created in the order they arrive, needed when they were not
+      // (warm start creates them in the order their history fetches end).
+      if (k + 8 < n_items && resolved[k + 8] != nullptr) __builtin_prefetch(resolved[k + 8]);
       if (k + 4 < n_items && resolved[k + 4] != nullptr) {
         __builtin_prefetch(resolved[k + 4]->model.get());
       }
