@@ -108,6 +108,7 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin,
     b.replay = replay;
     b.history = origin == Origin::kHistory;
   }
+  if (fps != nullptr && fps->size() != series.size()) fps = nullptr;  // misaligned: recompute
   for (size_t i = 0; i < series.size(); ++i) {
     TimeSeries& ts = series[i];
     if (ts.samples.empty()) continue;
