@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 
 #include "backsight/ingest/ingest_util.h"
 #include "backsight/ingest/otlp_common.h"
@@ -194,6 +195,35 @@ class Converter {
     return Attributes(p.attributes(), 2, path + ".attributes", point);
   }
 
+  // Calls `fn(point, path, ts)` for every point of `points` (field path `points_path`) that has a
+  // recorded value (OTLP data point flag NO_RECORDED_VALUE unset), after checking its time.
+  // Stops at the first error.
+  template <typename Points, typename Fn>
+  Status ForEachPoint(const Points& points, const std::string& points_path, Fn&& fn) {
+    TimestampNs ts;
+    for (int i = 0; i < points.size(); ++i) {
+      const auto& p = points.Get(i);
+      std::string pp = points_path + Idx(i);
+      if (p.flags() & mv1::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK) continue;
+      BACKSIGHT_RETURN_IF_ERROR(Time(p.time_unix_nano(), pp, &ts));
+      BACKSIGHT_RETURN_IF_ERROR(fn(p, pp, ts));
+    }
+    return Status::OK();
+  }
+
+  // Emits `name`_count and `name`_sum of a histogram or summary point (the sum of a histogram
+  // only when set: it is optional in OTLP, required in a summary).
+  template <typename Point>
+  void EmitCountAndSum(const std::string& name, const std::vector<Entry>& point, MetricKind kind,
+                       TimestampNs ts, const Point& p) {
+    Emit(name + "_count", point, kind, ts, static_cast<double>(p.count()));
+    if constexpr (std::is_same_v<Point, mv1::SummaryDataPoint>) {
+      Emit(name + "_sum", point, kind, ts, p.sum());
+    } else {
+      if (p.has_sum()) Emit(name + "_sum", point, kind, ts, p.sum());
+    }
+  }
+
   Status Metric(const mv1::Metric& m, const std::string& path) {
     size_t bad;
     if (!internal::IsValidUtf8(m.name(), &bad)) {
@@ -205,99 +235,77 @@ class Converter {
     }
     const std::string name = SanitizeMetricName(m.name());
     std::vector<Entry> point;
-    TimestampNs ts;
     switch (m.data_case()) {
       case mv1::Metric::kGauge:
       case mv1::Metric::kSum: {
         bool is_sum = m.data_case() == mv1::Metric::kSum;
-        const auto& pts = is_sum ? m.sum().data_points() : m.gauge().data_points();
         MetricKind kind = MetricKind::kGauge;
         if (is_sum && m.sum().is_monotonic() &&
             m.sum().aggregation_temporality() == mv1::AGGREGATION_TEMPORALITY_CUMULATIVE) {
           kind = MetricKind::kCounter;
         }
-        std::string ppath = path + (is_sum ? ".sum." : ".gauge.") + F("data_points", "dataPoints");
-        for (int i = 0; i < pts.size(); ++i) {
-          const auto& p = pts.Get(i);
-          std::string pp = ppath + Idx(i);
-          if (p.flags() & mv1::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK) continue;
-          BACKSIGHT_RETURN_IF_ERROR(Time(p.time_unix_nano(), pp, &ts));
-          double v;
-          if (p.value_case() == mv1::NumberDataPoint::kAsDouble) {
-            v = p.as_double();
-          } else if (p.value_case() == mv1::NumberDataPoint::kAsInt) {
-            v = static_cast<double>(p.as_int());
-          } else {
-            return Err(pp, json_ ? "neither asDouble nor asInt is set"
-                                 : "neither as_double nor as_int is set");
-          }
-          BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
-          Emit(name, point, kind, ts, v);
-        }
-        break;
+        return ForEachPoint(
+            is_sum ? m.sum().data_points() : m.gauge().data_points(),
+            path + (is_sum ? ".sum." : ".gauge.") + F("data_points", "dataPoints"),
+            [&](const mv1::NumberDataPoint& p, const std::string& pp, TimestampNs ts) -> Status {
+              double v;
+              if (p.value_case() == mv1::NumberDataPoint::kAsDouble) {
+                v = p.as_double();
+              } else if (p.value_case() == mv1::NumberDataPoint::kAsInt) {
+                v = static_cast<double>(p.as_int());
+              } else {
+                return Err(pp, json_ ? "neither asDouble nor asInt is set"
+                                     : "neither as_double nor as_int is set");
+              }
+              BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
+              Emit(name, point, kind, ts, v);
+              return Status::OK();
+            });
       }
-      case mv1::Metric::kHistogram: {
-        const auto& pts = m.histogram().data_points();
-        std::string ppath = path + ".histogram." + F("data_points", "dataPoints");
-        for (int i = 0; i < pts.size(); ++i) {
-          const auto& p = pts.Get(i);
-          std::string pp = ppath + Idx(i);
-          if (p.flags() & mv1::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK) continue;
-          BACKSIGHT_RETURN_IF_ERROR(Time(p.time_unix_nano(), pp, &ts));
-          if (p.bucket_counts_size() != 0 &&
-              p.bucket_counts_size() != p.explicit_bounds_size() + 1) {
-            return Err(pp, std::to_string(p.bucket_counts_size()) + " bucket counts for " +
-                               std::to_string(p.explicit_bounds_size()) +
-                               " explicit bounds (must be bounds + 1)");
-          }
-          BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
-          Emit(name + "_count", point, MetricKind::kHistogram, ts, static_cast<double>(p.count()));
-          if (p.has_sum()) Emit(name + "_sum", point, MetricKind::kHistogram, ts, p.sum());
-          uint64_t cum = 0;
-          for (int b = 0; b < p.bucket_counts_size(); ++b) {
-            cum += p.bucket_counts(b);
-            std::string le = b < p.explicit_bounds_size()
-                                 ? FormatDouble(p.explicit_bounds(b))
-                                 : std::string("+Inf");
-            Emit(name + "_bucket", point, MetricKind::kHistogram, ts, static_cast<double>(cum),
-                 "le", std::move(le));
-          }
-        }
-        break;
-      }
-      case mv1::Metric::kExponentialHistogram: {
-        const auto& pts = m.exponential_histogram().data_points();
-        std::string ppath = path + "." + F("exponential_histogram", "exponentialHistogram") + "." +
-                            F("data_points", "dataPoints");
-        for (int i = 0; i < pts.size(); ++i) {
-          const auto& p = pts.Get(i);
-          std::string pp = ppath + Idx(i);
-          if (p.flags() & mv1::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK) continue;
-          BACKSIGHT_RETURN_IF_ERROR(Time(p.time_unix_nano(), pp, &ts));
-          BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
-          Emit(name + "_count", point, MetricKind::kHistogram, ts, static_cast<double>(p.count()));
-          if (p.has_sum()) Emit(name + "_sum", point, MetricKind::kHistogram, ts, p.sum());
-        }
-        break;
-      }
-      case mv1::Metric::kSummary: {
-        const auto& pts = m.summary().data_points();
-        std::string ppath = path + ".summary." + F("data_points", "dataPoints");
-        for (int i = 0; i < pts.size(); ++i) {
-          const auto& p = pts.Get(i);
-          std::string pp = ppath + Idx(i);
-          if (p.flags() & mv1::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK) continue;
-          BACKSIGHT_RETURN_IF_ERROR(Time(p.time_unix_nano(), pp, &ts));
-          BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
-          Emit(name + "_count", point, MetricKind::kSummary, ts, static_cast<double>(p.count()));
-          Emit(name + "_sum", point, MetricKind::kSummary, ts, p.sum());
-          for (const auto& q : p.quantile_values()) {
-            Emit(name, point, MetricKind::kSummary, ts, q.value(), "quantile",
-                 FormatDouble(q.quantile()));
-          }
-        }
-        break;
-      }
+      case mv1::Metric::kHistogram:
+        return ForEachPoint(
+            m.histogram().data_points(), path + ".histogram." + F("data_points", "dataPoints"),
+            [&](const mv1::HistogramDataPoint& p, const std::string& pp, TimestampNs ts) -> Status {
+              if (p.bucket_counts_size() != 0 &&
+                  p.bucket_counts_size() != p.explicit_bounds_size() + 1) {
+                return Err(pp, std::to_string(p.bucket_counts_size()) + " bucket counts for " +
+                                   std::to_string(p.explicit_bounds_size()) +
+                                   " explicit bounds (must be bounds + 1)");
+              }
+              BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
+              EmitCountAndSum(name, point, MetricKind::kHistogram, ts, p);
+              uint64_t cum = 0;
+              for (int b = 0; b < p.bucket_counts_size(); ++b) {
+                cum += p.bucket_counts(b);
+                std::string le = b < p.explicit_bounds_size() ? FormatDouble(p.explicit_bounds(b))
+                                                              : std::string("+Inf");
+                Emit(name + "_bucket", point, MetricKind::kHistogram, ts, static_cast<double>(cum),
+                     "le", std::move(le));
+              }
+              return Status::OK();
+            });
+      case mv1::Metric::kExponentialHistogram:
+        return ForEachPoint(m.exponential_histogram().data_points(),
+                            path + "." + F("exponential_histogram", "exponentialHistogram") + "." +
+                                F("data_points", "dataPoints"),
+                            [&](const mv1::ExponentialHistogramDataPoint& p, const std::string& pp,
+                                TimestampNs ts) -> Status {
+                              BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
+                              EmitCountAndSum(name, point, MetricKind::kHistogram, ts, p);
+                              return Status::OK();
+                            });
+      case mv1::Metric::kSummary:
+        return ForEachPoint(
+            m.summary().data_points(), path + ".summary." + F("data_points", "dataPoints"),
+            [&](const mv1::SummaryDataPoint& p, const std::string& pp, TimestampNs ts) -> Status {
+              BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
+              EmitCountAndSum(name, point, MetricKind::kSummary, ts, p);
+              for (const auto& q : p.quantile_values()) {
+                Emit(name, point, MetricKind::kSummary, ts, q.value(), "quantile",
+                     FormatDouble(q.quantile()));
+              }
+              return Status::OK();
+            });
       case mv1::Metric::DATA_NOT_SET:
         break;
     }
