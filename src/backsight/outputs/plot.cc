@@ -400,6 +400,12 @@ void DrawLegend(cairo_t* cr, double right, double y, double font, bool warmup) {
     Text(cr, x, y, it->label, font, kMuted);
     x -= 24;
     const double cy = y - font * 0.35;
+    // An 18 px wide filled rectangle `height` px high, centred on cy.
+    auto swatch = [&](Rgb color, double alpha, double height) {
+      SetColor(cr, color, alpha);
+      cairo_rectangle(cr, x, cy - height / 2, 18, height);
+      cairo_fill(cr);
+    };
     switch (it->kind) {
       case 0:
         SetColor(cr, kLine);
@@ -409,22 +415,16 @@ void DrawLegend(cairo_t* cr, double right, double y, double font, bool warmup) {
         cairo_stroke(cr);
         break;
       case 1:
-        SetColor(cr, kBand, 0.45);
-        cairo_rectangle(cr, x, cy - 6, 18, 12);
-        cairo_fill(cr);
+        swatch(kBand, 0.45, 12);
         break;
       case 2:
-        SetColor(cr, kRed, 0.15);
-        cairo_rectangle(cr, x, cy - 7, 18, 14);
-        cairo_fill(cr);
+        swatch(kRed, 0.15, 14);
         SetColor(cr, kRed);
         cairo_arc(cr, x + 9, cy, 3.5, 0, 2 * M_PI);
         cairo_fill(cr);
         break;
       case 3:
-        SetColor(cr, kMuted, 0.14);
-        cairo_rectangle(cr, x, cy - 7, 18, 14);
-        cairo_fill(cr);
+        swatch(kMuted, 0.14, 14);
         break;
     }
     x -= 18;
