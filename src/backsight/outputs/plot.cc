@@ -11,6 +11,8 @@
 #include <numbers>
 #include <string_view>
 
+#include "backsight/core/markup_escape.h"
+
 namespace backsight::outputs {
 
 // ---------------------------------------------------------------------------------------------
@@ -683,30 +685,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 Status WriteFile(const std::string& path, const std::string& data) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return Status::IoError("cannot write plot '" + path + "'");
@@ -743,7 +721,7 @@ std::string HtmlPage(const std::vector<const PlotSeries*>& series, const PlotOpt
   }
   std::string html;
   html += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>";
-  html += HtmlEscape(o.title);
+  html += XmlEscape(o.title);
   html +=
       "</title>\n<style>\n"
       "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:24px;color:#222;"
@@ -758,8 +736,8 @@ std::string HtmlPage(const std::vector<const PlotSeries*>& series, const PlotOpt
   char buf[64];
   for (const PlotSeries* s : series) {
     html +=
-        "<h2>" + HtmlEscape(s->title()) + "</h2>\n<p class=\"muted\">" + HtmlEscape(s->subtitle());
-    if (!s->value_label().empty()) html += "; values: " + HtmlEscape(s->value_label());
+        "<h2>" + XmlEscape(s->title()) + "</h2>\n<p class=\"muted\">" + XmlEscape(s->subtitle());
+    if (!s->value_label().empty()) html += "; values: " + XmlEscape(s->value_label());
     html += "</p>\n";
     if (s->intervals().empty()) {
       html += "<p>No anomalous intervals.</p>\n";
