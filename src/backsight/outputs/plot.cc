@@ -461,6 +461,20 @@ void ShadeWarmup(cairo_t* cr, const Mapping& m, const PlotSeries& s, bool label,
   }
 }
 
+// Saves the cairo state, clips to the panel rectangle of `m` and paints its background: white,
+// the warm-up shade (labelled when `label_warmup`) and the time grid. The caller draws the
+// panel's content and calls cairo_restore.
+void BeginPanel(cairo_t* cr, const Mapping& m, const PlotSeries& s, bool label_warmup,
+                const std::vector<TimeTick>& ticks) {
+  cairo_save(cr);
+  cairo_rectangle(cr, m.r.x, m.r.y, m.r.w, m.r.h);
+  cairo_clip(cr);
+  SetColor(cr, {1, 1, 1});
+  cairo_paint(cr);
+  ShadeWarmup(cr, m, s, label_warmup, 11);
+  DrawTimeGrid(cr, m, ticks);
+}
+
 // The value-axis label, rotated a quarter turn, centred on the chart's height in the left margin
 // (left of the tick labels); cut with "..." to the chart's height.
 void DrawValueLabel(cairo_t* cr, const Rect& chart, std::string label, double font) {
@@ -533,13 +547,7 @@ void DrawPanel(cairo_t* cr, const PlotSeries& s, const PlotOptions& o, double to
                                static_cast<int64_t>(std::floor(t1)), target_time_ticks);
 
   // Value chart.
-  cairo_save(cr);
-  cairo_rectangle(cr, main.x, main.y, main.w, main.h);
-  cairo_clip(cr);
-  SetColor(cr, {1, 1, 1});
-  cairo_paint(cr);
-  ShadeWarmup(cr, mm, s, true, 11);
-  DrawTimeGrid(cr, mm, ticks);
+  BeginPanel(cr, mm, s, /*label_warmup=*/true, ticks);
   cairo_restore(cr);
   DrawValueAxis(cr, mm, std::max(3, o.main_height_px / 60), font);
   cairo_save(cr);
@@ -615,13 +623,7 @@ void DrawPanel(cairo_t* cr, const PlotSeries& s, const PlotOptions& o, double to
     // capped at 10 (larger scores are clipped at the top).
     const double top_score = std::min(10.0, std::max(2.0, smax * 1.1));
     Mapping ms{score, t0, t1, 0, top_score};
-    cairo_save(cr);
-    cairo_rectangle(cr, score.x, score.y, score.w, score.h);
-    cairo_clip(cr);
-    SetColor(cr, {1, 1, 1});
-    cairo_paint(cr);
-    ShadeWarmup(cr, ms, s, false, 11);
-    DrawTimeGrid(cr, ms, ticks);
+    BeginPanel(cr, ms, s, /*label_warmup=*/false, ticks);
     ShadeIntervals(cr, ms, s);
     SetColor(cr, kScore, 0.35);
     cairo_move_to(cr, ms.X(b.front().t_first), ms.Y(0));
