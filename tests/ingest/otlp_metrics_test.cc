@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 
 #include "backsight/ingest/proto/metrics.pb.h"
 
@@ -346,6 +347,28 @@ TEST(OtlpJson, ErrorsNameByteOrPath) {
   st = DecodeOtlpMetricsJson(R"({"resourceMetrics": {}})", &out);
   EXPECT_NE(st.message().find("resourceMetrics: expected an array"), std::string::npos)
       << st.message();
+
+  // Every repeated field names its own path when it is not an array.
+  const std::pair<const char*, const char*> kNotArrays[] = {
+      {R"({"resourceMetrics":[{"resource":{"attributes":{}}}]})",
+       "resourceMetrics[0].resource.attributes: expected an array"},
+      {R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":{}}]}]})",
+       "resourceMetrics[0].scopeMetrics[0].metrics: expected an array"},
+      {R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","histogram":{
+         "dataPoints":[{"timeUnixNano":"1","bucketCounts":[1,"x"]}]}}]}]}]})",
+       "metrics[0].histogram.dataPoints[0].bucketCounts[1]: expected an unsigned integer"},
+      {R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"s","summary":{
+         "dataPoints":[{"timeUnixNano":"1","quantileValues":[1]}]}}]}]}]})",
+       "metrics[0].summary.dataPoints[0].quantileValues[0]: expected an object"},
+      {R"({"resourceMetrics":[{"resource":{"attributes":[{"key":"k","value":{"arrayValue":{
+         "values":[{"kvlistValue":{"values":5}}]}}}]}}]})",
+       "resource.attributes[0].value.arrayValue.values[0].kvlistValue.values: expected an array"},
+  };
+  for (const auto& [body, want] : kNotArrays) {
+    st = DecodeOtlpMetricsJson(body, &out);
+    EXPECT_NE(st.message().find(want), std::string::npos) << st.message();
+    EXPECT_EQ(st.reason(), Reason::kJson) << body;
+  }
 
   std::string deep(1000, '[');
   st = DecodeOtlpMetricsJson(deep, &out);

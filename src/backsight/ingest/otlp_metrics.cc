@@ -326,14 +326,10 @@ class JsonFiller : public internal::OtlpJsonReader {
  public:
   Status Request(const Json& j, mv1::ExportMetricsServiceRequest* req) {
     if (!j.is_object()) return Err("(root)", "expected a JSON object");
-    const Json* rms = Field(j, "resourceMetrics", "resource_metrics");
-    if (!rms) return Status::OK();
-    BACKSIGHT_RETURN_IF_ERROR(IsArray(*rms, "resourceMetrics"));
-    for (size_t i = 0; i < rms->size(); ++i) {
-      BACKSIGHT_RETURN_IF_ERROR(
-          ResourceMetrics((*rms)[i], "resourceMetrics" + Idx(i), req->add_resource_metrics()));
-    }
-    return Status::OK();
+    return ForEachElement(j, "resourceMetrics", "resource_metrics", "resourceMetrics",
+                          [&](const Json& rm, const std::string& rmp) {
+                            return ResourceMetrics(rm, rmp, req->add_resource_metrics());
+                          });
   }
 
  private:
@@ -359,37 +355,27 @@ class JsonFiller : public internal::OtlpJsonReader {
 
   Status ResourceMetrics(const Json& j, const std::string& path, mv1::ResourceMetrics* out) {
     BACKSIGHT_RETURN_IF_ERROR(IsObject(j, path));
-    if (const Json* r = Field(j, "resource", nullptr)) {
-      BACKSIGHT_RETURN_IF_ERROR(IsObject(*r, path + ".resource"));
-      BACKSIGHT_RETURN_IF_ERROR(Attributes(*r, "attributes", path + ".resource",
-                                           out->mutable_resource()->mutable_attributes()));
-    }
-    const Json* sms = Field(j, "scopeMetrics", "scope_metrics");
-    if (!sms) return Status::OK();
-    std::string sp = path + ".scopeMetrics";
-    BACKSIGHT_RETURN_IF_ERROR(IsArray(*sms, sp));
-    for (size_t i = 0; i < sms->size(); ++i) {
-      const Json& sm = (*sms)[i];
-      std::string smp = sp + Idx(i);
-      BACKSIGHT_RETURN_IF_ERROR(IsObject(sm, smp));
-      auto* osm = out->add_scope_metrics();
-      if (const Json* s = Field(sm, "scope", nullptr)) {
-        std::string scp = smp + ".scope";
-        BACKSIGHT_RETURN_IF_ERROR(IsObject(*s, scp));
-        auto* scope = osm->mutable_scope();
-        BACKSIGHT_RETURN_IF_ERROR(Str(*s, "name", nullptr, scp, scope->mutable_name()));
-        BACKSIGHT_RETURN_IF_ERROR(Str(*s, "version", nullptr, scp, scope->mutable_version()));
-        BACKSIGHT_RETURN_IF_ERROR(Attributes(*s, "attributes", scp, scope->mutable_attributes()));
-      }
-      if (const Json* ms = Field(sm, "metrics", nullptr)) {
-        std::string mp = smp + ".metrics";
-        BACKSIGHT_RETURN_IF_ERROR(IsArray(*ms, mp));
-        for (size_t k = 0; k < ms->size(); ++k) {
-          BACKSIGHT_RETURN_IF_ERROR(Metric((*ms)[k], mp + Idx(k), osm->add_metrics()));
-        }
-      }
-    }
-    return Status::OK();
+    BACKSIGHT_RETURN_IF_ERROR(
+        ResourceAttributes(j, path, out->mutable_resource()->mutable_attributes()));
+    return ForEachElement(
+        j, "scopeMetrics", "scope_metrics", path + ".scopeMetrics",
+        [&](const Json& sm, const std::string& smp) -> Status {
+          BACKSIGHT_RETURN_IF_ERROR(IsObject(sm, smp));
+          auto* osm = out->add_scope_metrics();
+          if (const Json* s = Field(sm, "scope", nullptr)) {
+            std::string scp = smp + ".scope";
+            BACKSIGHT_RETURN_IF_ERROR(IsObject(*s, scp));
+            auto* scope = osm->mutable_scope();
+            BACKSIGHT_RETURN_IF_ERROR(Str(*s, "name", nullptr, scp, scope->mutable_name()));
+            BACKSIGHT_RETURN_IF_ERROR(Str(*s, "version", nullptr, scp, scope->mutable_version()));
+            BACKSIGHT_RETURN_IF_ERROR(
+                Attributes(*s, "attributes", scp, scope->mutable_attributes()));
+          }
+          return ForEachElement(sm, "metrics", nullptr, smp + ".metrics",
+                                [&](const Json& m, const std::string& mp) {
+                                  return Metric(m, mp, osm->add_metrics());
+                                });
+        });
   }
 
   template <typename P>
@@ -411,26 +397,21 @@ class JsonFiller : public internal::OtlpJsonReader {
 
   Status NumberPoints(const Json& parent, const std::string& path,
                       google::protobuf::RepeatedPtrField<mv1::NumberDataPoint>* out) {
-    const Json* dps = Field(parent, "dataPoints", "data_points");
-    if (!dps) return Status::OK();
-    std::string dp = path + ".dataPoints";
-    BACKSIGHT_RETURN_IF_ERROR(IsArray(*dps, dp));
-    for (size_t i = 0; i < dps->size(); ++i) {
-      const Json& j = (*dps)[i];
-      std::string pp = dp + Idx(i);
-      auto* p = out->Add();
-      BACKSIGHT_RETURN_IF_ERROR(CommonPoint(j, pp, p));
-      if (const Json* v = Field(j, "asDouble", "as_double")) {
-        double d;
-        BACKSIGHT_RETURN_IF_ERROR(Dbl(*v, pp + ".asDouble", &d));
-        p->set_as_double(d);
-      } else if (const Json* v = Field(j, "asInt", "as_int")) {
-        int64_t n;
-        BACKSIGHT_RETURN_IF_ERROR(I64(*v, pp + ".asInt", &n));
-        p->set_as_int(n);
-      }
-    }
-    return Status::OK();
+    return ForEachElement(parent, "dataPoints", "data_points", path + ".dataPoints",
+                          [&](const Json& j, const std::string& pp) -> Status {
+                            auto* p = out->Add();
+                            BACKSIGHT_RETURN_IF_ERROR(CommonPoint(j, pp, p));
+                            if (const Json* v = Field(j, "asDouble", "as_double")) {
+                              double d;
+                              BACKSIGHT_RETURN_IF_ERROR(Dbl(*v, pp + ".asDouble", &d));
+                              p->set_as_double(d);
+                            } else if (const Json* v = Field(j, "asInt", "as_int")) {
+                              int64_t n;
+                              BACKSIGHT_RETURN_IF_ERROR(I64(*v, pp + ".asInt", &n));
+                              p->set_as_int(n);
+                            }
+                            return Status::OK();
+                          });
   }
 
   Status OptionalSum(const Json& j, const std::string& path, double* v, bool* present) {
@@ -445,25 +426,19 @@ class JsonFiller : public internal::OtlpJsonReader {
   // then its kind-specific fields from `extra(json, path, point)`.
   template <class Add, class Extra>
   Status CountedPoints(const Json& obj, const std::string& path, Add add, Extra extra) {
-    const Json* dps = Field(obj, "dataPoints", "data_points");
-    if (dps == nullptr) return Status::OK();
-    std::string dp = path + ".dataPoints";
-    BACKSIGHT_RETURN_IF_ERROR(IsArray(*dps, dp));
-    for (size_t i = 0; i < dps->size(); ++i) {
-      const Json& pj = (*dps)[i];
-      std::string pp = dp + Idx(i);
-      auto* p = add();
-      BACKSIGHT_RETURN_IF_ERROR(CommonPoint(pj, pp, p));
-      uint64_t count = 0;
-      BACKSIGHT_RETURN_IF_ERROR(U64(pj, "count", nullptr, pp, &count));
-      p->set_count(count);
-      double sum = 0;
-      bool has_sum = false;
-      BACKSIGHT_RETURN_IF_ERROR(OptionalSum(pj, pp, &sum, &has_sum));
-      if (has_sum) p->set_sum(sum);
-      BACKSIGHT_RETURN_IF_ERROR(extra(pj, pp, p));
-    }
-    return Status::OK();
+    return ForEachElement(obj, "dataPoints", "data_points", path + ".dataPoints",
+                          [&](const Json& pj, const std::string& pp) -> Status {
+                            auto* p = add();
+                            BACKSIGHT_RETURN_IF_ERROR(CommonPoint(pj, pp, p));
+                            uint64_t count = 0;
+                            BACKSIGHT_RETURN_IF_ERROR(U64(pj, "count", nullptr, pp, &count));
+                            p->set_count(count);
+                            double sum = 0;
+                            bool has_sum = false;
+                            BACKSIGHT_RETURN_IF_ERROR(OptionalSum(pj, pp, &sum, &has_sum));
+                            if (has_sum) p->set_sum(sum);
+                            return extra(pj, pp, p);
+                          });
   }
 
   Status Metric(const Json& j, const std::string& path, mv1::Metric* m) {
@@ -496,25 +471,21 @@ class JsonFiller : public internal::OtlpJsonReader {
       BACKSIGHT_RETURN_IF_ERROR(CountedPoints(
           *h, hp, [hist] { return hist->add_data_points(); },
           [](const Json& pj, const std::string& pp, mv1::HistogramDataPoint* p) -> Status {
-            if (const Json* bc = Field(pj, "bucketCounts", "bucket_counts")) {
-              std::string bp = pp + ".bucketCounts";
-              BACKSIGHT_RETURN_IF_ERROR(IsArray(*bc, bp));
-              for (size_t b = 0; b < bc->size(); ++b) {
-                uint64_t c = 0;
-                BACKSIGHT_RETURN_IF_ERROR(U64Value((*bc)[b], bp + Idx(b), &c));
-                p->add_bucket_counts(c);
-              }
-            }
-            if (const Json* eb = Field(pj, "explicitBounds", "explicit_bounds")) {
-              std::string bp = pp + ".explicitBounds";
-              BACKSIGHT_RETURN_IF_ERROR(IsArray(*eb, bp));
-              for (size_t b = 0; b < eb->size(); ++b) {
-                double d;
-                BACKSIGHT_RETURN_IF_ERROR(Dbl((*eb)[b], bp + Idx(b), &d));
-                p->add_explicit_bounds(d);
-              }
-            }
-            return Status::OK();
+            BACKSIGHT_RETURN_IF_ERROR(
+                ForEachElement(pj, "bucketCounts", "bucket_counts", pp + ".bucketCounts",
+                               [p](const Json& c, const std::string& cp) -> Status {
+                                 uint64_t n = 0;
+                                 BACKSIGHT_RETURN_IF_ERROR(U64Value(c, cp, &n));
+                                 p->add_bucket_counts(n);
+                                 return Status::OK();
+                               }));
+            return ForEachElement(pj, "explicitBounds", "explicit_bounds", pp + ".explicitBounds",
+                                  [p](const Json& b, const std::string& bp) -> Status {
+                                    double d;
+                                    BACKSIGHT_RETURN_IF_ERROR(Dbl(b, bp, &d));
+                                    p->add_explicit_bounds(d);
+                                    return Status::OK();
+                                  });
           }));
     } else if (const Json* e = Field(j, "exponentialHistogram", "exponential_histogram")) {
       std::string ep = path + ".exponentialHistogram";
@@ -535,27 +506,22 @@ class JsonFiller : public internal::OtlpJsonReader {
       BACKSIGHT_RETURN_IF_ERROR(CountedPoints(
           *s, sp, [summary] { return summary->add_data_points(); },
           [](const Json& pj, const std::string& pp, mv1::SummaryDataPoint* p) -> Status {
-            if (const Json* qv = Field(pj, "quantileValues", "quantile_values")) {
-              std::string qp = pp + ".quantileValues";
-              BACKSIGHT_RETURN_IF_ERROR(IsArray(*qv, qp));
-              for (size_t q = 0; q < qv->size(); ++q) {
-                const Json& qj = (*qv)[q];
-                std::string qq = qp + Idx(q);
-                BACKSIGHT_RETURN_IF_ERROR(IsObject(qj, qq));
-                auto* out_q = p->add_quantile_values();
-                double d = 0;
-                if (const Json* f = Field(qj, "quantile", nullptr)) {
-                  BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, qq + ".quantile", &d));
-                }
-                out_q->set_quantile(d);
-                d = 0;
-                if (const Json* f = Field(qj, "value", nullptr)) {
-                  BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, qq + ".value", &d));
-                }
-                out_q->set_value(d);
-              }
-            }
-            return Status::OK();
+            return ForEachElement(pj, "quantileValues", "quantile_values", pp + ".quantileValues",
+                                  [p](const Json& qj, const std::string& qq) -> Status {
+                                    BACKSIGHT_RETURN_IF_ERROR(IsObject(qj, qq));
+                                    auto* out_q = p->add_quantile_values();
+                                    double d = 0;
+                                    if (const Json* f = Field(qj, "quantile", nullptr)) {
+                                      BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, qq + ".quantile", &d));
+                                    }
+                                    out_q->set_quantile(d);
+                                    d = 0;
+                                    if (const Json* f = Field(qj, "value", nullptr)) {
+                                      BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, qq + ".value", &d));
+                                    }
+                                    out_q->set_value(d);
+                                    return Status::OK();
+                                  });
           }));
     }
     return Status::OK();
