@@ -157,27 +157,28 @@ void SetColor(cairo_t* cr, Rgb c, double alpha = 1.0) {
   cairo_set_source_rgba(cr, c.r, c.g, c.b, alpha);
 }
 
-void Text(cairo_t* cr, double x, double y, std::string_view s, double size, Rgb color,
-          double align_x = 0.0, bool bold = false) {
-  std::string str(s);
+// Selects the plot font at `size` px (bold or not) and returns the extents of `str` in it.
+cairo_text_extents_t SelectFontAndMeasure(cairo_t* cr, const std::string& str, double size,
+                                          bool bold) {
   cairo_select_font_face(cr, kFont, CAIRO_FONT_SLANT_NORMAL,
                          bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, size);
   cairo_text_extents_t ext;
   cairo_text_extents(cr, str.c_str(), &ext);
+  return ext;
+}
+
+void Text(cairo_t* cr, double x, double y, std::string_view s, double size, Rgb color,
+          double align_x = 0.0, bool bold = false) {
+  const std::string str(s);
+  const cairo_text_extents_t ext = SelectFontAndMeasure(cr, str, size, bold);
   SetColor(cr, color);
   cairo_move_to(cr, x - align_x * ext.x_advance, y);
   cairo_show_text(cr, str.c_str());
 }
 
 double TextWidth(cairo_t* cr, std::string_view s, double size, bool bold = false) {
-  std::string str(s);
-  cairo_select_font_face(cr, kFont, CAIRO_FONT_SLANT_NORMAL,
-                         bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size(cr, size);
-  cairo_text_extents_t ext;
-  cairo_text_extents(cr, str.c_str(), &ext);
-  return ext.x_advance;
+  return SelectFontAndMeasure(cr, std::string(s), size, bold).x_advance;
 }
 
 // "Nice" tick step (1, 2, 2.5 or 5 x 10^k) giving about `target` ticks over `span`.
