@@ -11,12 +11,14 @@
 #include "backsight/detect/default_detector.h"
 #include "backsight/ingest/counter_rate.h"
 #include "backsight/server/metric_model.h"
+#include "stream_test_util.h"
 
 namespace backsight::stream {
 namespace {
 
-constexpr int64_t kStep = 10 * kNanosPerSecond;
-constexpr int64_t kT0 = 1'700'000'000LL * kNanosPerSecond;
+using testing::CollectingSink;
+using testing::kStep;
+using testing::kT0;
 
 double Value(int series, int i) {
   return 100 + 10 * std::sin(i * 0.1 + series) + (i % 7) * 0.5 + (i == 400 ? 80 : 0);
@@ -40,16 +42,6 @@ Labels Sorted(Labels l) {
   SortLabels(&l);
   return l;
 }
-
-class CollectingSink : public EpisodeSink {
- public:
-  void OnEpisodeChange(EpisodeChange&& c) override {
-    std::lock_guard<std::mutex> lock(mu);
-    changes.push_back(std::move(c));
-  }
-  std::mutex mu;
-  std::vector<EpisodeChange> changes;
-};
 
 class EngineTest : public ::testing::Test {
  protected:
