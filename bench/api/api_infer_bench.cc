@@ -2,6 +2,7 @@
 // written by api_loggen, constant siblings collapsed, and throughput (lines/s, one core).
 //
 //   api_infer_bench --log access.log --truth truth.tsv [--repeat 3] [--show 20]
+//                   [--no-enum-rule] [--enum-ignore-statuses]   (InferOptions, infer.h)
 //
 // Templates are compared with parameter names erased ("/orders/{orderId}" = "/orders/{id}").
 // Throughput: the whole log is read into memory first; the timed part is parse + Add + Infer,
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   std::string log_path, truth_path;
   int repeat = 3;
   size_t show = 20;
+  backsight::api::InferOptions options;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -82,8 +84,14 @@ int main(int argc, char** argv) {
       repeat = std::stoi(next());
     else if (a == "--show")
       show = std::stoul(next());
+    else if (a == "--no-enum-rule")
+      options.min_enum_values = 0;
+    else if (a == "--enum-ignore-statuses")
+      options.enum_compare_statuses = false;
     else {
-      std::fprintf(stderr, "usage: api_infer_bench --log LOG --truth TSV [--repeat N]\n");
+      std::fprintf(stderr,
+                   "usage: api_infer_bench --log LOG --truth TSV [--repeat N] [--show N] "
+                   "[--no-enum-rule] [--enum-ignore-statuses]\n");
       return 2;
     }
   }
@@ -123,7 +131,7 @@ int main(int argc, char** argv) {
   for (int r = 0; r < repeat; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     backsight::api::AccessLogParser parser;
-    backsight::api::ApiInferrer inferrer;
+    backsight::api::ApiInferrer inferrer(options);
     backsight::api::AccessRecord rec;
     bad = 0;
     for (std::string_view line : lines) {

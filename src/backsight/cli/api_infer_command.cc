@@ -5,8 +5,11 @@
 #include <vector>
 
 #include "backsight/analyze/api/access_log.h"
+#include "backsight/analyze/api/conformance.h"
+#include "backsight/analyze/api/document.h"
 #include "backsight/analyze/api/infer.h"
 #include "backsight/analyze/api/infer_openapi.h"
+#include "backsight/analyze/api/report.h"
 #include "backsight/cli/commands.h"
 #include "backsight/core/file_util.h"
 #include "backsight/core/line_reader.h"
@@ -27,9 +30,36 @@ struct ApiInferArgs {
   api::InferOptions infer;
   bool strict = false;
   bool quiet = false;
+  std::string spec;  // documented API to compare with; empty: none
+  std::string report_format = "text";
+  std::string fail_on;
 };
 
 int RunApiInfer(const ApiInferArgs& a) {
+  api::ReportFormat report_format;
+  if (!api::ParseReportFormat(a.report_format, &report_format)) {
+    std::fprintf(stderr, "backsight api infer: unknown --report-format '%s'\n",
+                 a.report_format.c_str());
+    return kExitUsage;
+  }
+  api::Level fail_on = api::Level::kError;
+  if (!a.fail_on.empty() && !api::ParseLevel(a.fail_on, &fail_on)) {
+    std::fprintf(stderr, "backsight api infer: --fail-on takes error or warning, not '%s'\n",
+                 a.fail_on.c_str());
+    return kExitUsage;
+  }
+  if (!a.fail_on.empty() && a.spec.empty()) {
+    std::fprintf(stderr, "backsight api infer: --fail-on needs --spec\n");
+    return kExitUsage;
+  }
+  api::Spec documented;
+  if (!a.spec.empty()) {
+    Status st = api::LoadSpec(a.spec, &documented);
+    if (!st.ok()) {
+      std::fprintf(stderr, "backsight api infer: %s\n", st.message().c_str());
+      return kExitBadInput;  // unreadable or malformed: bad input either way (issue 13)
+    }
+  }
   api::AccessLogOptions lo = a.log;
   if (a.format == "combined" || a.format == "common") {
     lo.format = api::AccessLogFormat::kCombined;
@@ -46,7 +76,7 @@ int RunApiInfer(const ApiInferArgs& a) {
     Status st = reader.Open(path);
     if (!st.ok()) {
       std::fprintf(stderr, "backsight api infer: %s\n", st.message().c_str());
-      return kExitIoError;
+      return kExitBadInput;  // an unreadable log is bad input (issue 13)
     }
     const std::string name = path == "-" ? "<stdin>" : path;
     uint64_t line_no = 0;
@@ -67,7 +97,7 @@ int RunApiInfer(const ApiInferArgs& a) {
     }
     if (!reader.status().ok()) {
       std::fprintf(stderr, "backsight api infer: %s\n", reader.status().message().c_str());
-      return reader.status().code() == Status::Code::kIoError ? kExitIoError : kExitBadInput;
+      return kExitBadInput;
     }
   }
   if (lines > 0 && inferrer.requests() == 0) {
@@ -78,7 +108,8 @@ int RunApiInfer(const ApiInferArgs& a) {
   const api::InferredApi inferred = inferrer.Infer();
   const std::string yaml = api::WriteInferredOpenApi(inferred, a.title);
   if (a.output == "-") {
-    std::fwrite(yaml.data(), 1, yaml.size(), stdout);
+    // With --spec, stdout carries the report; the document only goes to an -o file.
+    if (a.spec.empty()) std::fwrite(yaml.data(), 1, yaml.size(), stdout);
   } else {
     Status st = WriteFileAtomically(a.output, yaml);
     if (!st.ok()) {
@@ -91,6 +122,18 @@ int RunApiInfer(const ApiInferArgs& a) {
                  static_cast<unsigned long long>(inferrer.requests()), inferred.operations.size(),
                  static_cast<unsigned long long>(bad));
   }
+  if (a.spec.empty()) return kExitOk;
+  std::string served_name = a.files.size() == 1 && a.files[0] != "-" ? a.files[0] : "<logs>";
+  if (a.files.size() == 1 && a.files[0] == "-") served_name = "<stdin>";
+  const std::vector<api::Change> changes =
+      api::CompareServedWithSpec(inferred, documented, served_name);
+  const std::string report = api::RenderReport(changes, report_format, fail_on);
+  std::fwrite(report.data(), 1, report.size(), stdout);
+  if (!a.fail_on.empty()) {
+    for (const api::Change& c : changes) {
+      if (c.level >= fail_on) return kExitAnomalies;
+    }
+  }
   return kExitOk;
 }
 
@@ -102,7 +145,13 @@ void RegisterApiInfer(CLI::App& api, int* exit_code) {
       "infer",
       "Infer the API as served from access logs (combined/common log format or JSON lines; "
       "gzip read as is) and write it as OpenAPI 3.0 YAML: path templates, methods, status "
-      "codes, query parameters, request rates (x-backsight-rate, requests/s).");
+      "codes, query parameters, request rates (x-backsight-rate, requests/s).\nWith --spec: "
+      "compare served with documented and print the changes as `api diff` does (undocumented "
+      "paths and operations, documented ones never called, statuses the contract does not "
+      "allow); the document then goes only to an -o file.\nExit codes: 0 done (no change at "
+      "the --fail-on level); 1 a change at or above --fail-on; 2 usage error; 3 bad input (a "
+      "log or spec that cannot be read or parsed, --strict on a malformed line); 4 the -o file "
+      "cannot be written.");
   cmd->add_option("files", args->files, "access logs; - for stdin")->required();
   cmd->add_option("--format", args->format, "line format")
       ->check(CLI::IsMember({"auto", "combined", "common", "json"}))
@@ -123,6 +172,14 @@ void RegisterApiInfer(CLI::App& api, int* exit_code) {
                   "distinct non-identifier values sharing a continuation that make a parameter")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--spec", args->spec, "documented API (OpenAPI 3.0/3.1) to compare with");
+  cmd->add_option("--report-format", args->report_format,
+                  "with --spec: text, json, markdown, junit or github")
+      ->check(CLI::IsMember({"text", "json", "markdown", "junit", "github"}))
+      ->capture_default_str();
+  cmd->add_option("--fail-on", args->fail_on,
+                  "with --spec: exit 1 on a change at this level or above")
+      ->check(CLI::IsMember({"error", "warning"}));
   cmd->add_flag("--strict", args->strict, "stop with exit 3 at the first malformed line");
   cmd->add_flag("-q,--quiet", args->quiet, "no summary on stderr");
   cmd->callback([args, exit_code] { *exit_code = RunApiInfer(*args); });

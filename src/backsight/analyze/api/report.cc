@@ -72,6 +72,26 @@ std::string MarkdownCell(std::string_view s) {
 
 }  // namespace
 
+Verdict Summarise(const std::vector<Change>& changes) {
+  if (changes.empty()) return Verdict::kNoChange;
+  for (const Change& c : changes) {
+    if (c.level >= Level::kWarning) return Verdict::kBreaking;
+  }
+  return Verdict::kCompatible;
+}
+
+const char* VerdictName(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kNoChange:
+      return "no-change";
+    case Verdict::kCompatible:
+      return "compatible";
+    case Verdict::kBreaking:
+      return "breaking";
+  }
+  return "breaking";
+}
+
 bool ParseReportFormat(std::string_view text, ReportFormat* out) {
   if (text == "text") {
     *out = ReportFormat::kText;
@@ -92,6 +112,7 @@ bool ParseReportFormat(std::string_view text, ReportFormat* out) {
 std::string RenderReport(const std::vector<Change>& changes, ReportFormat format, Level fail_on) {
   int counts[3] = {0, 0, 0};
   for (const Change& c : changes) ++counts[static_cast<int>(c.level)];
+  const char* verdict = VerdictName(Summarise(changes));
   std::ostringstream out;
   switch (format) {
     case ReportFormat::kText:
@@ -102,7 +123,8 @@ std::string RenderReport(const std::vector<Change>& changes, ReportFormat format
             << (c.revision_location.empty() ? "-" : c.revision_location) << "]\n";
       }
       out << changes.size() << " changes: " << counts[2] << " error, " << counts[1] << " warning, "
-          << counts[0] << " info\n";
+          << counts[0] << " info\n"
+          << "verdict: " << verdict << "\n";
       break;
     case ReportFormat::kJson: {
       nlohmann::json arr = nlohmann::json::array();
@@ -113,7 +135,11 @@ std::string RenderReport(const std::vector<Change>& changes, ReportFormat format
         if (!c.note.empty()) j["note"] = c.note;
         arr.push_back(std::move(j));
       }
-      out << arr.dump(2) << "\n";
+      nlohmann::json doc = {
+          {"verdict", verdict},
+          {"counts", {{"error", counts[2]}, {"warning", counts[1]}, {"info", counts[0]}}},
+          {"changes", std::move(arr)}};
+      out << doc.dump(2) << "\n";
       break;
     }
     case ReportFormat::kMarkdown:
@@ -126,7 +152,7 @@ std::string RenderReport(const std::vector<Change>& changes, ReportFormat format
       }
       out << "\n"
           << changes.size() << " changes: " << counts[2] << " error, " << counts[1] << " warning, "
-          << counts[0] << " info\n";
+          << counts[0] << " info; verdict: **" << verdict << "**\n";
       break;
     case ReportFormat::kJunit: {
       int failures = 0;
