@@ -136,5 +136,52 @@ TEST_F(ApiCliTest, JsonFormatAndIgnoreFile) {
   EXPECT_EQ(res.rc, 0) << res.out;
 }
 
+// One OTLP/JSON traces line (Collector file exporter): a server span for `id`, plus a client
+// span to a peer that must not show up in the served API.
+std::string OtlpLine(int id) {
+  const std::string sid = std::to_string(10 + id);
+  auto span = [&](const char* kind, const std::string& span_id, const std::string& path) {
+    return R"({"traceId":"5b8efff798038103d269b633813fc60c","spanId":"00000000000000)" + span_id +
+           R"(","name":"GET","kind":")" + kind +
+           R"(","startTimeUnixNano":"1767225600000000000","endTimeUnixNano":)"
+           R"("1767225600100000000","attributes":[)"
+           R"({"key":"http.request.method","value":{"stringValue":"GET"}},)"
+           R"({"key":"url.path","value":{"stringValue":")" +
+           path + R"("}},{"key":"http.response.status_code","value":{"intValue":"200"}}]})";
+  };
+  return R"({"resourceSpans":[{"scopeSpans":[{"spans":[)" +
+         span("SPAN_KIND_SERVER", sid, "/pets/" + std::to_string(id)) + "," +
+         span("SPAN_KIND_CLIENT", std::to_string(50 + id), "/peers/" + std::to_string(id)) +
+         "]}]}]}\n";
+}
+
+TEST_F(ApiCliTest, InferReadsOtlpServerSpans) {
+  std::string lines;
+  for (int i = 1; i <= 5; ++i) lines += OtlpLine(i);
+  const std::string traces = Write("traces.jsonl", lines);
+  for (const char* format : {"", " --input-format otlp"}) {
+    CliResult res = Run("api infer " + traces + format);
+    ASSERT_EQ(res.rc, 0) << res.err;
+    EXPECT_NE(res.out.find("/pets/{petId}:"), std::string::npos) << res.out;
+    EXPECT_EQ(res.out.find("/peers"), std::string::npos) << res.out;
+    EXPECT_NE(res.err.find("spans: 5 HTTP server requests, 5 of another kind ignored"),
+              std::string::npos)
+        << res.err;
+  }
+  // A bad line is reported with file:line and the JSON path, like the access-log readers.
+  const std::string bad = Write("bad.jsonl", OtlpLine(1) + R"({"resourceSpans":[{"x":})" + "\n");
+  CliResult res = Run("api infer -q --strict " + bad);
+  EXPECT_EQ(res.rc, 3);
+  EXPECT_NE(res.err.find(bad + ":2: "), std::string::npos) << res.err;
+  // Only client spans: nothing served, said as such (exit 3 as for a log of no known format).
+  std::string client_only = OtlpLine(1);
+  client_only.replace(client_only.find("SPAN_KIND_SERVER"), 16, "SPAN_KIND_CLIENT");
+  res = Run("api infer -q " + Write("clients.jsonl", client_only));
+  EXPECT_EQ(res.rc, 3);
+  EXPECT_NE(res.err.find("no HTTP server span in the traces (2 spans of another kind"),
+            std::string::npos)
+      << res.err;
+}
+
 }  // namespace
 }  // namespace backsight::testing

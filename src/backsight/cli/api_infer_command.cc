@@ -11,8 +11,11 @@
 #include "backsight/analyze/api/infer_openapi.h"
 #include "backsight/analyze/api/report.h"
 #include "backsight/cli/commands.h"
+#include "backsight/cli/span_access_log.h"
 #include "backsight/core/file_util.h"
 #include "backsight/core/line_reader.h"
+#include "backsight/ingest/otlp_traces.h"
+#include "backsight/ingest/span_batch.h"
 
 namespace backsight::cli {
 namespace {
@@ -20,6 +23,12 @@ namespace {
 // Bad lines printed with file:line before only their count is kept (a log of another format
 // would otherwise print every line).
 constexpr int kMaxErrorsShown = 10;
+
+// A file of one protobuf ExportTraceServiceRequest (the .pb/.binpb suffixes protobuf tooling and
+// the OTLP file exporter's proto encoding use); every other file is read as lines.
+bool IsProtobufFile(const std::string& path) {
+  return path.ends_with(".pb") || path.ends_with(".binpb");
+}
 
 struct ApiInferArgs {
   std::vector<std::string> files;
@@ -68,10 +77,31 @@ int RunApiInfer(const ApiInferArgs& a) {
   }
   api::AccessLogParser parser(lo);
   api::ApiInferrer inferrer(a.infer);
+  const bool otlp_only = a.format == "otlp";
+  const bool otlp_auto = a.format == "auto";
   uint64_t bad = 0, lines = 0;
   std::string line;
   api::AccessRecord rec;
+  ingest::SpanBatch spans;
+  SpanCounts span_counts;
   for (const std::string& path : a.files) {
+    if (IsProtobufFile(path)) {
+      ++lines;
+      std::string body;
+      Status st = ReadFileToString(path, &body);
+      if (!st.ok()) {
+        std::fprintf(stderr, "backsight api infer: %s\n", st.message().c_str());
+        return kExitBadInput;
+      }
+      spans.Clear();
+      st = ingest::DecodeOtlpTracesProto(body, &spans);
+      if (!st.ok()) {  // one request per file: a bad one is bad input, --strict or not
+        std::fprintf(stderr, "%s: %s\n", path.c_str(), st.message().c_str());
+        return kExitBadInput;
+      }
+      AddServerSpans(spans, &inferrer, &span_counts);
+      continue;
+    }
     LineReader reader;
     Status st = reader.Open(path);
     if (!st.ok()) {
@@ -84,16 +114,21 @@ int RunApiInfer(const ApiInferArgs& a) {
       ++line_no;
       if (line.empty()) continue;
       ++lines;
-      st = parser.Parse(line, &rec);
+      if (otlp_only || (otlp_auto && LooksLikeOtlpTracesLine(line))) {
+        spans.Clear();
+        st = ingest::DecodeOtlpTracesJson(line, &spans);
+        if (st.ok()) AddServerSpans(spans, &inferrer, &span_counts);
+      } else {
+        st = parser.Parse(line, &rec);
+        if (st.ok()) inferrer.Add(rec);
+      }
       if (!st.ok()) {
         if (++bad <= kMaxErrorsShown) {
           std::fprintf(stderr, "%s:%llu: %s\n", name.c_str(),
                        static_cast<unsigned long long>(line_no), st.message().c_str());
         }
         if (a.strict) return kExitBadInput;
-        continue;
       }
-      inferrer.Add(rec);
     }
     if (!reader.status().ok()) {
       std::fprintf(stderr, "backsight api infer: %s\n", reader.status().message().c_str());
@@ -101,8 +136,16 @@ int RunApiInfer(const ApiInferArgs& a) {
     }
   }
   if (lines > 0 && inferrer.requests() == 0) {
-    std::fprintf(stderr, "backsight api infer: no line parsed as an access-log entry (%s)\n",
-                 a.format.c_str());
+    if (span_counts.not_server + span_counts.incomplete > 0) {
+      std::fprintf(stderr,
+                   "backsight api infer: no HTTP server span in the traces (%llu spans of "
+                   "another kind, %llu without method, path or status)\n",
+                   static_cast<unsigned long long>(span_counts.not_server),
+                   static_cast<unsigned long long>(span_counts.incomplete));
+    } else {
+      std::fprintf(stderr, "backsight api infer: no line parsed as an access-log entry (%s)\n",
+                   a.format.c_str());
+    }
     return kExitBadInput;
   }
   const api::InferredApi inferred = inferrer.Infer();
@@ -121,6 +164,14 @@ int RunApiInfer(const ApiInferArgs& a) {
     std::fprintf(stderr, "%llu requests, %zu operations, %llu lines skipped as malformed\n",
                  static_cast<unsigned long long>(inferrer.requests()), inferred.operations.size(),
                  static_cast<unsigned long long>(bad));
+    if (span_counts.used + span_counts.not_server + span_counts.incomplete > 0) {
+      std::fprintf(stderr,
+                   "spans: %llu HTTP server requests, %llu of another kind ignored, %llu "
+                   "without method, path or status ignored\n",
+                   static_cast<unsigned long long>(span_counts.used),
+                   static_cast<unsigned long long>(span_counts.not_server),
+                   static_cast<unsigned long long>(span_counts.incomplete));
+    }
   }
   if (a.spec.empty()) return kExitOk;
   std::string served_name = a.files.size() == 1 && a.files[0] != "-" ? a.files[0] : "<logs>";
@@ -143,8 +194,10 @@ void RegisterApiInfer(CLI::App& api, int* exit_code) {
   auto args = std::make_shared<ApiInferArgs>();
   CLI::App* cmd = api.add_subcommand(
       "infer",
-      "Infer the API as served from access logs (combined/common log format or JSON lines; "
-      "gzip read as is) and write it as OpenAPI 3.0 YAML: path templates, methods, status "
+      "Infer the API as served from access logs (combined/common log format, JSON lines, or "
+      "OTLP HTTP server spans: OTLP/JSON lines as the OpenTelemetry Collector's file exporter "
+      "writes them, or a .pb file of one protobuf request; gzip read as is) and write it as "
+      "OpenAPI 3.0 YAML: path templates, methods, status "
       "codes, query parameters, request rates (x-backsight-rate, requests/s).\nWith --spec: "
       "compare served with documented and print the changes as `api diff` does (undocumented "
       "paths and operations, documented ones never called, statuses the contract does not "
@@ -152,9 +205,11 @@ void RegisterApiInfer(CLI::App& api, int* exit_code) {
       "the --fail-on level); 1 a change at or above --fail-on; 2 usage error; 3 bad input (a "
       "log or spec that cannot be read or parsed, --strict on a malformed line); 4 the -o file "
       "cannot be written.");
-  cmd->add_option("files", args->files, "access logs; - for stdin")->required();
-  cmd->add_option("--format", args->format, "line format")
-      ->check(CLI::IsMember({"auto", "combined", "common", "json"}))
+  cmd->add_option("files", args->files, "access logs or OTLP trace files; - for stdin")->required();
+  cmd->add_option("--format,--input-format", args->format,
+                  "line format (auto: OTLP when a JSON line's key is resourceSpans, other JSON "
+                  "lines as JSON, else combined)")
+      ->check(CLI::IsMember({"auto", "combined", "common", "json", "otlp"}))
       ->capture_default_str();
   cmd->add_option("-o,--output", args->output, "OpenAPI YAML output; - for stdout")
       ->capture_default_str();

@@ -1,0 +1,362 @@
+#include "backsight/ingest/otlp_traces.h"
+
+#include <google/protobuf/arena.h>
+
+#include <algorithm>
+#include <climits>
+#include <string>
+
+#include "backsight/ingest/ingest_util.h"
+#include "backsight/ingest/log_batch.h"
+#include "backsight/ingest/otlp_common.h"
+#include "backsight/ingest/proto/trace.pb.h"
+
+namespace backsight::ingest {
+
+namespace {
+
+namespace tv1 = opentelemetry::proto::trace::v1;
+using internal::Bracket;
+
+// Id sizes of trace.proto: trace_id 16 bytes, span_id / parent_span_id 8 bytes.
+constexpr size_t kTraceIdBytes = 16;
+constexpr size_t kSpanIdBytes = 8;
+// Highest SpanKind and StatusCode numbers of trace.proto.
+constexpr int kMaxSpanKind = 5;
+constexpr int kMaxStatusCode = 2;
+constexpr const char* kKindNames[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL",
+                                      "SPAN_KIND_SERVER",      "SPAN_KIND_CLIENT",
+                                      "SPAN_KIND_PRODUCER",    "SPAN_KIND_CONSUMER"};
+constexpr const char* kStatusNames[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+std::string ToHex(std::string_view bytes) {
+  std::string s(bytes.size() * 2, '0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    s[2 * i] = kHexDigits[b >> 4];
+    s[2 * i + 1] = kHexDigits[b & 15];
+  }
+  return s;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool AllZero(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == 0; });
+}
+
+class Converter {
+ public:
+  Converter(bool json, SpanBatch* out) : json_(json), out_(out) {}
+
+  Status Run(tv1::ExportTraceServiceRequest* req) {
+    for (int i = 0; i < req->resource_spans_size(); ++i) {
+      auto* rs = req->mutable_resource_spans(i);
+      std::string rpath = F("resource_spans", "resourceSpans") + Bracket(i);
+      std::string service, instance;
+      BACKSIGHT_RETURN_IF_ERROR(Resource(rs->resource(), rpath, &service, &instance));
+      for (int j = 0; j < rs->scope_spans_size(); ++j) {
+        auto* ss = rs->mutable_scope_spans(j);
+        std::string spath = rpath + "." + F("scope_spans", "scopeSpans") + Bracket(j);
+        for (int k = 0; k < ss->spans_size(); ++k) {
+          BACKSIGHT_RETURN_IF_ERROR(OneSpan(ss->mutable_spans(k),
+                                            spath + "." + F("spans", "spans") + Bracket(k), service,
+                                            instance));
+        }
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  std::string F(const char* snake, const char* camel) const { return json_ ? camel : snake; }
+  static Status Err(const std::string& path, const std::string& why, Reason r) {
+    return Status::InvalidArgument(r, "otlp traces: " + path + ": " + why);
+  }
+  static Status Utf8(std::string_view s, const std::string& path) {
+    size_t bad;
+    if (internal::IsValidUtf8(s, &bad)) return Status::OK();
+    return Err(path, "not valid UTF-8 (byte " + std::to_string(bad) + ")", Reason::kUtf8);
+  }
+
+  Status Resource(const opentelemetry::proto::resource::v1::Resource& r, const std::string& rpath,
+                  std::string* service, std::string* instance) {
+    std::string ns, text, pod, host;
+    for (int i = 0; i < r.attributes_size(); ++i) {
+      const auto& kv = r.attributes(i);
+      const std::string_view key = kv.key();
+      if (key != "service.name" && key != "service.namespace" && key != "service.instance.id" &&
+          key != "k8s.pod.name" && key != "host.name") {
+        continue;
+      }
+      text.clear();
+      internal::AnyToString(kv.value(), false, 0, &text);
+      BACKSIGHT_RETURN_IF_ERROR(Utf8(text, rpath + ".resource.attributes" + Bracket(i)));
+      if (key == "service.name") *service = text;
+      if (key == "service.namespace") ns = text;
+      if (key == "service.instance.id") *instance = text;
+      if (key == "k8s.pod.name") pod = text;
+      if (key == "host.name") host = text;
+    }
+    if (service->empty()) {
+      *service = std::string(kUnknownService);
+    } else if (!ns.empty()) {
+      *service = ns + "/" + *service;
+    }
+    if (instance->empty()) *instance = pod.empty() ? host : pod;
+    return Status::OK();
+  }
+
+  Status Id(const std::string& bytes, size_t want, bool optional, const std::string& path,
+            std::string* out) {
+    if (optional && bytes.empty()) return Status::OK();
+    if (bytes.size() != want) {
+      return Err(path,
+                 "expected " + std::to_string(want) + " bytes, got " + std::to_string(bytes.size()),
+                 Reason::kMalformed);
+    }
+    if (AllZero(bytes)) return Err(path, "all-zero id is invalid", Reason::kMalformed);
+    *out = ToHex(bytes);
+    return Status::OK();
+  }
+
+  Status OneSpan(tv1::Span* s, const std::string& path, const std::string& service,
+                 const std::string& instance) {
+    Span& sp = out_->spans.emplace_back();
+    BACKSIGHT_RETURN_IF_ERROR(Id(s->trace_id(), kTraceIdBytes, false,
+                                 path + "." + F("trace_id", "traceId"), &sp.trace_id));
+    BACKSIGHT_RETURN_IF_ERROR(
+        Id(s->span_id(), kSpanIdBytes, false, path + "." + F("span_id", "spanId"), &sp.span_id));
+    BACKSIGHT_RETURN_IF_ERROR(Id(s->parent_span_id(), kSpanIdBytes, true,
+                                 path + "." + F("parent_span_id", "parentSpanId"),
+                                 &sp.parent_span_id));
+    BACKSIGHT_RETURN_IF_ERROR(Utf8(s->name(), path + ".name"));
+    sp.name = std::move(*s->mutable_name());
+    sp.service = service;
+    sp.instance = instance;
+    if (s->kind() < 0 || s->kind() > kMaxSpanKind) {
+      return Err(path + ".kind", "unknown span kind " + std::to_string(s->kind()),
+                 Reason::kMalformed);
+    }
+    sp.kind = static_cast<SpanKind>(s->kind());
+    const int code = s->status().code();
+    if (code < 0 || code > kMaxStatusCode) {
+      return Err(path + ".status.code", "unknown status code " + std::to_string(code),
+                 Reason::kMalformed);
+    }
+    sp.status = static_cast<SpanStatus>(code);
+    const uint64_t start = s->start_time_unix_nano();
+    const uint64_t end = s->end_time_unix_nano();
+    const std::string spath = path + "." + F("start_time_unix_nano", "startTimeUnixNano");
+    const std::string epath = path + "." + F("end_time_unix_nano", "endTimeUnixNano");
+    if (start == 0) return Err(spath, "missing (0)", Reason::kTimestamp);
+    if (start > static_cast<uint64_t>(INT64_MAX)) {
+      return Err(spath, std::to_string(start) + " ns is beyond the int64 range",
+                 Reason::kTimestamp);
+    }
+    if (end > static_cast<uint64_t>(INT64_MAX)) {
+      return Err(epath, std::to_string(end) + " ns is beyond the int64 range", Reason::kTimestamp);
+    }
+    if (end < start) {
+      return Err(epath, std::to_string(end) + " is before the start " + std::to_string(start),
+                 Reason::kTimestamp);
+    }
+    sp.start_ns = static_cast<TimestampNs>(start);
+    sp.end_ns = static_cast<TimestampNs>(end);
+    std::string text;
+    for (int i = 0; i < s->attributes_size(); ++i) {
+      auto* kv = s->mutable_attributes(i);
+      if (!IsKeptSpanAttribute(kv->key())) continue;
+      if (sp.attributes.size() >= kMaxKeptAttributes) {
+        ++out_->dropped_attributes;
+        continue;
+      }
+      const std::string apath = path + ".attributes" + Bracket(i);
+      text.clear();
+      internal::AnyToString(kv->value(), false, 0, &text);
+      BACKSIGHT_RETURN_IF_ERROR(Utf8(kv->key(), apath));
+      BACKSIGHT_RETURN_IF_ERROR(Utf8(text, apath));
+      if (text.size() > kMaxAttributeValueBytes) {
+        size_t cut = kMaxAttributeValueBytes;
+        // Cut on a UTF-8 character boundary (never inside a continuation byte 10xxxxxx).
+        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+        text.resize(cut);
+      }
+      sp.attributes.push_back({std::move(*kv->mutable_key()), text});
+    }
+    return Status::OK();
+  }
+
+  bool json_;
+  SpanBatch* out_;
+};
+
+class JsonFiller : public internal::OtlpJsonReader {
+ public:
+  Status Request(const Json& j, tv1::ExportTraceServiceRequest* req) {
+    if (!j.is_object()) return Err("(root)", "expected a JSON object");
+    const Json* rss = Field(j, "resourceSpans", "resource_spans");
+    if (!rss) return Status::OK();
+    BACKSIGHT_RETURN_IF_ERROR(IsArray(*rss, "resourceSpans"));
+    for (size_t i = 0; i < rss->size(); ++i) {
+      BACKSIGHT_RETURN_IF_ERROR(
+          ResourceSpans((*rss)[i], "resourceSpans" + Idx(i), req->add_resource_spans()));
+    }
+    return Status::OK();
+  }
+
+ private:
+  Status ResourceSpans(const Json& j, const std::string& path, tv1::ResourceSpans* out) {
+    BACKSIGHT_RETURN_IF_ERROR(IsObject(j, path));
+    if (const Json* r = Field(j, "resource", nullptr)) {
+      BACKSIGHT_RETURN_IF_ERROR(IsObject(*r, path + ".resource"));
+      BACKSIGHT_RETURN_IF_ERROR(Attributes(*r, "attributes", path + ".resource",
+                                           out->mutable_resource()->mutable_attributes()));
+    }
+    const Json* sss = Field(j, "scopeSpans", "scope_spans");
+    if (!sss) return Status::OK();
+    std::string sp = path + ".scopeSpans";
+    BACKSIGHT_RETURN_IF_ERROR(IsArray(*sss, sp));
+    for (size_t i = 0; i < sss->size(); ++i) {
+      const Json& ss = (*sss)[i];
+      std::string ssp = sp + Idx(i);
+      BACKSIGHT_RETURN_IF_ERROR(IsObject(ss, ssp));
+      auto* oss = out->add_scope_spans();
+      const Json* spans = Field(ss, "spans", nullptr);
+      if (!spans) continue;
+      std::string p = ssp + ".spans";
+      BACKSIGHT_RETURN_IF_ERROR(IsArray(*spans, p));
+      for (size_t k = 0; k < spans->size(); ++k) {
+        BACKSIGHT_RETURN_IF_ERROR(OneSpan((*spans)[k], p + Idx(k), oss->add_spans()));
+      }
+    }
+    return Status::OK();
+  }
+
+  // An id as OTLP/JSON writes it: a hex string (case-insensitive), decoded to bytes.
+  static Status HexId(const Json& obj, const char* camel, const char* snake,
+                      const std::string& path, std::string* out) {
+    const Json* f = Field(obj, camel, snake);
+    if (!f) return Status::OK();
+    const std::string p = path + "." + camel;
+    if (!f->is_string()) return Err(p, "expected a hex string");
+    const auto& s = f->get_ref<const std::string&>();
+    if (s.size() % 2 != 0) return Err(p, "odd number of hex digits in " + internal::Quote(s));
+    out->resize(s.size() / 2);
+    for (size_t i = 0; i < out->size(); ++i) {
+      const int hi = HexValue(s[2 * i]);
+      const int lo = HexValue(s[2 * i + 1]);
+      if (hi < 0 || lo < 0) return Err(p, "not a hex string: " + internal::Quote(s));
+      (*out)[i] = static_cast<char>(hi * 16 + lo);
+    }
+    return Status::OK();
+  }
+
+  // An enum field given as its number or its name (names[0..max]).
+  static Status Enum(const Json& f, const std::string& p, const char* const* names, int max,
+                     int* out) {
+    if (f.is_string()) {
+      const auto& s = f.get_ref<const std::string&>();
+      for (int k = 0; k <= max; ++k) {
+        if (s == names[k]) {
+          *out = k;
+          return Status::OK();
+        }
+      }
+    }
+    int64_t v;
+    BACKSIGHT_RETURN_IF_ERROR(I64(f, p, &v));  // a number, or a number in a string
+    *out = static_cast<int>(std::clamp<int64_t>(v, -1, max + 1));  // out of range: refused later
+    return Status::OK();
+  }
+
+  Status OneSpan(const Json& j, const std::string& path, tv1::Span* s) {
+    BACKSIGHT_RETURN_IF_ERROR(IsObject(j, path));
+    BACKSIGHT_RETURN_IF_ERROR(HexId(j, "traceId", "trace_id", path, s->mutable_trace_id()));
+    BACKSIGHT_RETURN_IF_ERROR(HexId(j, "spanId", "span_id", path, s->mutable_span_id()));
+    BACKSIGHT_RETURN_IF_ERROR(
+        HexId(j, "parentSpanId", "parent_span_id", path, s->mutable_parent_span_id()));
+    BACKSIGHT_RETURN_IF_ERROR(Str(j, "name", nullptr, path, s->mutable_name()));
+    if (const Json* k = Field(j, "kind", nullptr)) {
+      int v = 0;
+      BACKSIGHT_RETURN_IF_ERROR(Enum(*k, path + ".kind", kKindNames, kMaxSpanKind, &v));
+      s->set_kind(v);
+    }
+    uint64_t t = 0;
+    BACKSIGHT_RETURN_IF_ERROR(U64(j, "startTimeUnixNano", "start_time_unix_nano", path, &t));
+    s->set_start_time_unix_nano(t);
+    t = 0;
+    BACKSIGHT_RETURN_IF_ERROR(U64(j, "endTimeUnixNano", "end_time_unix_nano", path, &t));
+    s->set_end_time_unix_nano(t);
+    if (const Json* st = Field(j, "status", nullptr)) {
+      const std::string sp = path + ".status";
+      BACKSIGHT_RETURN_IF_ERROR(IsObject(*st, sp));
+      if (const Json* c = Field(*st, "code", nullptr)) {
+        int v = 0;
+        BACKSIGHT_RETURN_IF_ERROR(Enum(*c, sp + ".code", kStatusNames, kMaxStatusCode, &v));
+        s->mutable_status()->set_code(v);
+      }
+      BACKSIGHT_RETURN_IF_ERROR(
+          Str(*st, "message", nullptr, sp, s->mutable_status()->mutable_message()));
+    }
+    return Attributes(j, "attributes", path, s->mutable_attributes());
+  }
+};
+
+// Runs the converter into a scratch batch so a failing request appends nothing.
+Status Convert(bool json, tv1::ExportTraceServiceRequest* req, SpanBatch* out) {
+  SpanBatch local;
+  Converter conv(json, &local);
+  BACKSIGHT_RETURN_IF_ERROR(conv.Run(req));
+  out->dropped_attributes += local.dropped_attributes;
+  if (out->spans.empty()) {
+    out->spans = std::move(local.spans);
+  } else {
+    out->spans.insert(out->spans.end(), std::make_move_iterator(local.spans.begin()),
+                      std::make_move_iterator(local.spans.end()));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status DecodeOtlpTracesProto(std::string_view body, SpanBatch* out, size_t max_bytes) {
+  if (body.size() > max_bytes || body.size() > static_cast<size_t>(INT_MAX)) {
+    return internal::TooLarge("otlp traces", body.size(), std::min<size_t>(max_bytes, INT_MAX));
+  }
+  google::protobuf::Arena arena;
+  auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(&arena);
+  if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    return Status::InvalidArgument(
+        Reason::kMalformed,
+        "otlp traces: malformed protobuf ExportTraceServiceRequest: " +
+            internal::DiagnoseProtobuf(tv1::ExportTraceServiceRequest::descriptor(), body));
+  }
+  return Convert(false, req, out);
+}
+
+Status DecodeOtlpTracesJson(std::string_view body, SpanBatch* out, size_t max_bytes) {
+  if (body.size() > max_bytes) {
+    return internal::TooLarge("otlp traces json", body.size(), max_bytes);
+  }
+  if (size_t at = internal::NestingViolation(body, 64); at != std::string_view::npos) {
+    return Status::InvalidArgument(Reason::kJson, "otlp json: byte " + std::to_string(at) +
+                                                      ": JSON nested deeper than 64 levels");
+  }
+  nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+  if (j.is_discarded()) return internal::DiagnoseJson(body);
+  google::protobuf::Arena arena;
+  auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(&arena);
+  JsonFiller filler;
+  BACKSIGHT_RETURN_IF_ERROR(filler.Request(j, req));
+  return Convert(true, req, out);
+}
+
+}  // namespace backsight::ingest

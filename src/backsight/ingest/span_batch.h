@@ -1,0 +1,90 @@
+// A decoded batch of spans (OTLP traces, span CSV) as flat records: identity, parent link,
+// service, kind, name, times, status and the database/HTTP semantic-convention attributes.
+// Semantic conventions: https://opentelemetry.io/docs/specs/semconv/ (database, HTTP).
+#ifndef BACKSIGHT_INGEST_SPAN_BATCH_H_
+#define BACKSIGHT_INGEST_SPAN_BATCH_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backsight/core/time.h"
+
+namespace backsight::ingest {
+
+/// OTLP SpanKind (trace.proto), same numbering.
+enum class SpanKind : uint8_t {
+  kUnspecified = 0,
+  kInternal = 1,
+  kServer = 2,
+  kClient = 3,
+  kProducer = 4,
+  kConsumer = 5
+};
+
+/// OTLP Status.code (trace.proto), same numbering.
+enum class SpanStatus : uint8_t { kUnset = 0, kOk = 1, kError = 2 };
+
+/// "SPAN_KIND_SERVER", ...: the OTLP enum names, which the spanmetrics connector uses as the
+/// `span_kind` label value.
+std::string_view SpanKindName(SpanKind k);
+/// "STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR" (the `status_code` label value).
+std::string_view SpanStatusName(SpanStatus s);
+
+/// A kept span attribute (key and value rendered as text).
+struct SpanAttribute {
+  std::string key;
+  std::string value;
+};
+
+/// One span. Ids are lowercase hex (trace 32 digits, span 16 digits, as OTLP/JSON writes them;
+/// span CSV ids are kept as written).
+struct Span {
+  std::string trace_id;
+  std::string span_id;
+  std::string parent_span_id;  ///< "" for a root span.
+  std::string service;         ///< Resource `service.name` ("unknown_service" when absent).
+  std::string instance;        ///< `service.instance.id`, else `k8s.pod.name`, else `host.name`.
+  std::string name;            ///< Span name (the operation).
+  SpanKind kind = SpanKind::kUnspecified;
+  SpanStatus status = SpanStatus::kUnset;
+  TimestampNs start_ns = 0;  ///< ns since the epoch.
+  TimestampNs end_ns = 0;    ///< ns since the epoch, >= start_ns.
+  /// Span attributes whose key starts with "db.", "http.", "url." or "rpc." (at most
+  /// kMaxKeptAttributes per span, values cut to kMaxAttributeValueBytes).
+  std::vector<SpanAttribute> attributes;
+
+  /// Duration in ns (end - start).
+  int64_t duration_ns() const { return end_ns - start_ns; }
+  /// The value of kept attribute `key`, or "" when absent.
+  std::string_view Attribute(std::string_view key) const {
+    for (const auto& a : attributes) {
+      if (a.key == key) return a.value;
+    }
+    return {};
+  }
+};
+
+/// Most attributes kept per span (further matching attributes are dropped and counted).
+inline constexpr size_t kMaxKeptAttributes = 16;
+/// Longest attribute value kept (a db.statement is cut here; 4 KiB holds typical SQL text).
+inline constexpr size_t kMaxAttributeValueBytes = 4096;
+
+/// A decoded request or file.
+struct SpanBatch {
+  std::vector<Span> spans;
+  uint64_t dropped_attributes = 0;  ///< Kept-prefix attributes beyond kMaxKeptAttributes.
+  void Clear() {
+    spans.clear();
+    dropped_attributes = 0;
+  }
+};
+
+/// True when attribute `key` is one the span batch keeps (db.*, http.*, url.*, rpc.*).
+bool IsKeptSpanAttribute(std::string_view key);
+
+}  // namespace backsight::ingest
+
+#endif  // BACKSIGHT_INGEST_SPAN_BATCH_H_

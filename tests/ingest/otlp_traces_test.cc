@@ -1,0 +1,177 @@
+#include "backsight/ingest/otlp_traces.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "backsight/ingest/proto/trace.pb.h"
+
+namespace backsight::ingest {
+namespace {
+
+namespace tv1 = opentelemetry::proto::trace::v1;
+
+std::string Bytes(std::initializer_list<int> v, size_t n) {
+  std::string s(n, '\0');
+  size_t i = 0;
+  for (int b : v) s[i++] = static_cast<char>(b);
+  return s;
+}
+
+tv1::ExportTraceServiceRequest OneSpanRequest() {
+  tv1::ExportTraceServiceRequest req;
+  auto* rs = req.add_resource_spans();
+  auto* a = rs->mutable_resource()->add_attributes();
+  a->set_key("service.name");
+  a->mutable_value()->set_string_value("checkout");
+  a = rs->mutable_resource()->add_attributes();
+  a->set_key("k8s.pod.name");
+  a->mutable_value()->set_string_value("checkout-7d-x1");
+  auto* s = rs->add_scope_spans()->add_spans();
+  s->set_trace_id(Bytes({0xab, 0x01}, 16));
+  s->set_span_id(Bytes({0x12}, 8));
+  s->set_parent_span_id(Bytes({0x34, 0xff}, 8));
+  s->set_name("SELECT orders");
+  s->set_kind(3);
+  s->set_start_time_unix_nano(1700000000000000000ULL);
+  s->set_end_time_unix_nano(1700000000250000000ULL);
+  s->mutable_status()->set_code(2);
+  auto* kv = s->add_attributes();
+  kv->set_key("db.statement");
+  kv->mutable_value()->set_string_value("SELECT * FROM orders WHERE id = 7");
+  kv = s->add_attributes();
+  kv->set_key("thread.id");  // not a kept prefix
+  kv->mutable_value()->set_int_value(3);
+  return req;
+}
+
+TEST(OtlpTracesProto, SpanFieldsAndKeptAttributes) {
+  SpanBatch b;
+  ASSERT_TRUE(DecodeOtlpTracesProto(OneSpanRequest().SerializeAsString(), &b).ok());
+  ASSERT_EQ(b.spans.size(), 1u);
+  const Span& s = b.spans[0];
+  EXPECT_EQ(s.trace_id, "ab010000000000000000000000000000");
+  EXPECT_EQ(s.span_id, "1200000000000000");
+  EXPECT_EQ(s.parent_span_id, "34ff000000000000");
+  EXPECT_EQ(s.service, "checkout");
+  EXPECT_EQ(s.instance, "checkout-7d-x1");
+  EXPECT_EQ(s.name, "SELECT orders");
+  EXPECT_EQ(s.kind, SpanKind::kClient);
+  EXPECT_EQ(s.status, SpanStatus::kError);
+  EXPECT_EQ(s.duration_ns(), 250000000);
+  ASSERT_EQ(s.attributes.size(), 1u);
+  EXPECT_EQ(s.Attribute("db.statement"), "SELECT * FROM orders WHERE id = 7");
+  EXPECT_EQ(SpanKindName(s.kind), "SPAN_KIND_CLIENT");
+  EXPECT_EQ(SpanStatusName(s.status), "STATUS_CODE_ERROR");
+}
+
+TEST(OtlpTracesProto, BadIdsAndTimesNameTheFieldAndAppendNothing) {
+  SpanBatch b;
+  b.spans.emplace_back();  // an earlier request's span stays
+  auto req = OneSpanRequest();
+  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_trace_id("abc");
+  Status st = DecodeOtlpTracesProto(req.SerializeAsString(), &b);
+  EXPECT_EQ(st.reason(), Reason::kMalformed);
+  EXPECT_NE(st.message().find("resource_spans[0].scope_spans[0].spans[0].trace_id"),
+            std::string::npos)
+      << st.message();
+  EXPECT_EQ(b.spans.size(), 1u);
+
+  req = OneSpanRequest();
+  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_span_id(
+      std::string(8, '\0'));
+  st = DecodeOtlpTracesProto(req.SerializeAsString(), &b);
+  EXPECT_NE(st.message().find("spans[0].span_id: all-zero"), std::string::npos) << st.message();
+
+  req = OneSpanRequest();
+  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_end_time_unix_nano(
+      5);
+  st = DecodeOtlpTracesProto(req.SerializeAsString(), &b);
+  EXPECT_EQ(st.reason(), Reason::kTimestamp);
+  EXPECT_NE(st.message().find("end_time_unix_nano"), std::string::npos) << st.message();
+
+  req = OneSpanRequest();
+  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_kind(9);
+  st = DecodeOtlpTracesProto(req.SerializeAsString(), &b);
+  EXPECT_NE(st.message().find("spans[0].kind: unknown span kind 9"), std::string::npos);
+
+  req = OneSpanRequest();
+  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_name("\xff");
+  st = DecodeOtlpTracesProto(req.SerializeAsString(), &b);
+  EXPECT_EQ(st.reason(), Reason::kUtf8);
+  EXPECT_EQ(b.spans.size(), 1u);
+}
+
+TEST(OtlpTracesProto, LimitsAndMalformedBytes) {
+  SpanBatch b;
+  const std::string body = OneSpanRequest().SerializeAsString();
+  EXPECT_EQ(DecodeOtlpTracesProto(body, &b, body.size() - 1).reason(), Reason::kTooLarge);
+  EXPECT_EQ(DecodeOtlpTracesProto("\x0a\x05\x01", &b).reason(), Reason::kMalformed);
+  EXPECT_TRUE(b.spans.empty());
+}
+
+TEST(OtlpTracesProto, AttributeCapCountsDrops) {
+  auto req = OneSpanRequest();
+  auto* s = req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0);
+  for (int i = 0; i < 20; ++i) {
+    auto* kv = s->add_attributes();
+    kv->set_key("http.x" + std::to_string(i));
+    kv->mutable_value()->set_string_value(std::string(5000, 'a'));
+  }
+  SpanBatch b;
+  ASSERT_TRUE(DecodeOtlpTracesProto(req.SerializeAsString(), &b).ok());
+  EXPECT_EQ(b.spans[0].attributes.size(), kMaxKeptAttributes);
+  EXPECT_EQ(b.dropped_attributes, 21u - kMaxKeptAttributes);
+  EXPECT_EQ(b.spans[0].attributes[1].value.size(), kMaxAttributeValueBytes);
+}
+
+constexpr const char* kJsonSpan = R"({"resourceSpans":[{"resource":{"attributes":[
+  {"key":"service.name","value":{"stringValue":"frontend"}}]},
+  "scopeSpans":[{"scope":{"name":"x"},"spans":[
+   {"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"EEE19B7EC3C1B174",
+    "parentSpanId":"","name":"GET /cart","kind":"SPAN_KIND_SERVER",
+    "startTimeUnixNano":"1544712660000000000","endTimeUnixNano":1544712661000000000,
+    "status":{"code":"STATUS_CODE_OK"},
+    "attributes":[{"key":"http.route","value":{"stringValue":"/cart"}},
+                  {"key":"http.response.status_code","value":{"intValue":"200"}}]},
+   {"trace_id":"5b8efff798038103d269b633813fc60c","span_id":"eee19b7ec3c1b175",
+    "parent_span_id":"eee19b7ec3c1b174","name":"redis","kind":3,
+    "start_time_unix_nano":1544712660100000000,"end_time_unix_nano":1544712660200000000}]}]}]})";
+
+TEST(OtlpTracesJson, HexIdsEnumNamesAndSnakeCase) {
+  SpanBatch b;
+  Status st = DecodeOtlpTracesJson(kJsonSpan, &b);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(b.spans.size(), 2u);
+  EXPECT_EQ(b.spans[0].trace_id, "5b8efff798038103d269b633813fc60c");
+  EXPECT_EQ(b.spans[0].parent_span_id, "");
+  EXPECT_EQ(b.spans[0].kind, SpanKind::kServer);
+  EXPECT_EQ(b.spans[0].status, SpanStatus::kOk);
+  EXPECT_EQ(b.spans[0].service, "frontend");
+  EXPECT_EQ(b.spans[0].Attribute("http.route"), "/cart");
+  EXPECT_EQ(b.spans[0].Attribute("http.response.status_code"), "200");
+  EXPECT_EQ(b.spans[1].parent_span_id, "eee19b7ec3c1b174");
+  EXPECT_EQ(b.spans[1].kind, SpanKind::kClient);
+  EXPECT_EQ(b.spans[1].duration_ns(), 100000000);
+}
+
+TEST(OtlpTracesJson, ErrorsNameThePath) {
+  SpanBatch b;
+  std::string bad = kJsonSpan;
+  bad.replace(bad.find("EEE19B7EC3C1B174"), 16, "EEE19B7EC3C1B17Z");
+  Status st = DecodeOtlpTracesJson(bad, &b);
+  EXPECT_EQ(st.reason(), Reason::kJson);
+  EXPECT_NE(st.message().find("resourceSpans[0].scopeSpans[0].spans[0].spanId: not a hex"),
+            std::string::npos)
+      << st.message();
+  bad = kJsonSpan;
+  bad.replace(bad.find("SPAN_KIND_SERVER"), 16, "SPAN_KIND_BOGUS!");
+  st = DecodeOtlpTracesJson(bad, &b);
+  EXPECT_NE(st.message().find("spans[0].kind"), std::string::npos) << st.message();
+  st = DecodeOtlpTracesJson("{\"resourceSpans\": [", &b);
+  EXPECT_EQ(st.reason(), Reason::kJson);
+  EXPECT_TRUE(b.spans.empty());
+}
+
+}  // namespace
+}  // namespace backsight::ingest
