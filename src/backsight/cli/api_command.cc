@@ -56,12 +56,7 @@ int RunApiDiff(const ApiDiffArgs& a) {
   }
   std::string report = api::RenderReport(changes, format, fail_on);
   std::fwrite(report.data(), 1, report.size(), stdout);
-  if (!a.fail_on.empty()) {
-    for (const api::Change& c : changes) {
-      if (c.level >= fail_on) return kExitAnomalies;
-    }
-  }
-  return kExitOk;
+  return api::FailsAt(changes, !a.fail_on.empty(), fail_on) ? kExitAnomalies : kExitOk;
 }
 
 }  // namespace

@@ -180,12 +180,7 @@ int RunApiInfer(const ApiInferArgs& a) {
       api::CompareServedWithSpec(inferred, documented, served_name);
   const std::string report = api::RenderReport(changes, report_format, fail_on);
   std::fwrite(report.data(), 1, report.size(), stdout);
-  if (!a.fail_on.empty()) {
-    for (const api::Change& c : changes) {
-      if (c.level >= fail_on) return kExitAnomalies;
-    }
-  }
-  return kExitOk;
+  return api::FailsAt(changes, !a.fail_on.empty(), fail_on) ? kExitAnomalies : kExitOk;
 }
 
 }  // namespace

@@ -4,31 +4,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "backsight/core/markup_escape.h"
+
 namespace backsight::api {
 namespace {
-
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // GitHub workflow command escaping (actions/toolkit, command.ts: escapeData / escapeProperty).
 std::string GithubData(std::string_view s) {
@@ -240,6 +219,14 @@ bool IgnoreList::Matches(const Change& c) const {
   for (const Entry& e : entries_) {
     if (e.rule != c.rule) continue;
     if (e.operation.empty() || e.operation == NormaliseOperation(c.operation)) return true;
+  }
+  return false;
+}
+
+bool FailsAt(const std::vector<Change>& changes, bool check_fail_on, Level fail_on) {
+  if (!check_fail_on) return false;
+  for (const Change& c : changes) {
+    if (c.level >= fail_on) return true;
   }
   return false;
 }

@@ -39,6 +39,10 @@ const char* VerdictName(Verdict verdict);
 /// the revision (else the base).
 std::string RenderReport(const std::vector<Change>& changes, ReportFormat format, Level fail_on);
 
+/// True when `check_fail_on` is set and some change in `changes` is at level `fail_on` or above
+/// (the `--fail-on` rule of `backsight api diff` and `api infer --spec`: exit 1).
+bool FailsAt(const std::vector<Change>& changes, bool check_fail_on, Level fail_on);
+
 /// Accepted changes: one per line, "RULE-ID" (any operation) or "RULE-ID METHOD /path"; path
 /// parameter names do not matter ("/pets/{id}" matches "/pets/{petId}"); '#' starts a comment.
 class IgnoreList {
