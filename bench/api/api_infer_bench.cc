@@ -2,10 +2,12 @@
 // written by api_loggen, constant siblings collapsed, and throughput (lines/s, one core).
 //
 //   api_infer_bench --log access.log --truth truth.tsv [--repeat 3] [--show 20]
+//                   [--no-enum-rule] [--enum-ignore-statuses]   (InferOptions, infer.h)
 //
 // Templates are compared with parameter names erased ("/orders/{orderId}" = "/orders/{id}").
-// Throughput: the whole log is read into memory first; the timed part is parse + Add + Infer,
-// best of --repeat runs.
+// OTLP/JSON trace lines (api_loggen --format otlp) go through the span adapter as in `api infer`
+// (requests/s then counts server spans). Throughput: the whole log is read into memory first; the
+// timed part is parse + Add + Infer, best of --repeat runs.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -16,6 +18,8 @@
 
 #include "backsight/analyze/api/access_log.h"
 #include "backsight/analyze/api/infer.h"
+#include "backsight/cli/span_access_log.h"
+#include "backsight/ingest/otlp_traces.h"
 
 namespace {
 
@@ -71,6 +75,7 @@ int main(int argc, char** argv) {
   std::string log_path, truth_path;
   int repeat = 3;
   size_t show = 20;
+  backsight::api::InferOptions options;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -82,8 +87,14 @@ int main(int argc, char** argv) {
       repeat = std::stoi(next());
     else if (a == "--show")
       show = std::stoul(next());
+    else if (a == "--no-enum-rule")
+      options.min_enum_values = 0;
+    else if (a == "--enum-ignore-statuses")
+      options.enum_compare_statuses = false;
     else {
-      std::fprintf(stderr, "usage: api_infer_bench --log LOG --truth TSV [--repeat N]\n");
+      std::fprintf(stderr,
+                   "usage: api_infer_bench --log LOG --truth TSV [--repeat N] [--show N] "
+                   "[--no-enum-rule] [--enum-ignore-statuses]\n");
       return 2;
     }
   }
@@ -123,11 +134,20 @@ int main(int argc, char** argv) {
   for (int r = 0; r < repeat; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     backsight::api::AccessLogParser parser;
-    backsight::api::ApiInferrer inferrer;
+    backsight::api::ApiInferrer inferrer(options);
     backsight::api::AccessRecord rec;
     bad = 0;
+    backsight::ingest::SpanBatch spans;
+    backsight::cli::SpanCounts span_counts;
     for (std::string_view line : lines) {
-      if (parser.Parse(line, &rec).ok()) {
+      if (backsight::cli::LooksLikeOtlpTracesLine(line)) {  // as `api infer --format auto`
+        spans.Clear();
+        if (backsight::ingest::DecodeOtlpTracesJson(line, &spans).ok()) {
+          backsight::cli::AddServerSpans(spans, &inferrer, &span_counts);
+        } else {
+          ++bad;
+        }
+      } else if (parser.Parse(line, &rec).ok()) {
         inferrer.Add(rec);
       } else {
         ++bad;
@@ -167,8 +187,9 @@ int main(int argc, char** argv) {
       collapsed_list.push_back(c);
     }
   }
-  std::printf("lines %zu (malformed %llu), operations %zu\n", lines.size(),
-              static_cast<unsigned long long>(bad), api.operations.size());
+  std::printf("lines %zu (malformed %llu), requests %llu, operations %zu\n", lines.size(),
+              static_cast<unsigned long long>(bad), static_cast<unsigned long long>(api.requests),
+              api.operations.size());
   std::printf(
       "all templates:        truth %zu, inferred %zu, matched %zu: precision %.4f  "
       "recall %.4f  F1 %.4f\n",
@@ -179,8 +200,11 @@ int main(int argc, char** argv) {
       enum_templates.size(), truth_ne.size(), inferred_ne.size(), ne.hit, ne.precision, ne.recall,
       ne.f1);
   std::printf("constant siblings collapsed: %zu of %zu\n", collapsed, constants.size());
-  std::printf("throughput: %.2f M lines/s (parse + infer, best of %d, one core; Infer() %.1f ms)\n",
-              static_cast<double>(lines.size()) / best_s / 1e6, repeat, infer_s * 1e3);
+  std::printf(
+      "throughput: %.2f M lines/s, %.2f M requests/s (parse + infer, best of %d, one core; "
+      "Infer() %.1f ms)\n",
+      static_cast<double>(lines.size()) / best_s / 1e6,
+      static_cast<double>(api.requests) / best_s / 1e6, repeat, infer_s * 1e3);
   size_t shown = 0;
   for (const std::string& t : inferred) {
     if (!truth.count(t) && shown++ < show) std::printf("  extra:  %s\n", t.c_str());

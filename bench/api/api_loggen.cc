@@ -2,7 +2,7 @@
 // templates), to benchmark `backsight api infer` (issue 13).
 //
 //   api_loggen --spec a.yaml [--spec b.yaml ...] --out access.log --truth truth.tsv
-//              [--requests 100000] [--seed 1] [--format combined|json]
+//              [--requests 100000] [--seed 1] [--format combined|json|otlp]
 //
 // Every operation of every spec gets traffic (uniform over operations). Path parameters get
 // values by their schema and name: integer -> integers; format uuid -> UUIDs; format date/
@@ -16,7 +16,9 @@
 // traffic (with a third field "enum" when a path parameter is a small enum, whose values traffic
 // cannot tell from constant routes) and "constant\t<path prefix>" for every constant that stands
 // beside a parameter (from the spec or added); a constant is collapsed when no inferred path starts
-// with it.
+// with it. --format otlp writes OTLP/JSON trace lines (Collector file exporter) instead: one server
+// span per request, alternating the stable and the pre-1.21 HTTP attribute names, the same
+// requests as the combined format for a seed, and client spans to a peer that are not served.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -63,6 +65,11 @@ const char* const kNouns[] = {"otter", "lynx",  "heron", "bison", "crane", "eagl
 // Pool size per identifier parameter: enough that most values are seen a few times at 100,000
 // requests spread over a few dozen operations.
 constexpr size_t kIdPoolSize = 3000;
+// --format otlp: server spans per ExportTraceServiceRequest line (the Collector's batch processor
+// sends batches of up to 8192 spans; 100 keeps lines short), and one client span (a call to a
+// peer, which `api infer` must ignore) every this many requests.
+constexpr size_t kOtlpSpansPerLine = 100;
+constexpr size_t kOtlpClientEvery = 10;
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -276,7 +283,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: api_loggen --spec FILE... --out LOG --truth TSV "
-                   "[--requests N] [--seed S] [--format combined|json]\n");
+                   "[--requests N] [--seed S] [--format combined|json|otlp]\n");
       return 2;
     }
   }
@@ -342,6 +349,8 @@ int main(int argc, char** argv) {
   int64_t t_ms = 1767225600000;           // 2026-01-01T00:00:00Z
   static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::string otlp_spans;  // --format otlp: the spans of the line being built
+  size_t otlp_in_line = 0;
   for (size_t r = 0; r < requests; ++r) {
     const Operation& o = ops[rng() % ops.size()];
     used.insert(o.path);
@@ -365,7 +374,61 @@ int main(int argc, char** argv) {
     const time_t secs = static_cast<time_t>(t_ms / 1000);
     std::tm tm;
     gmtime_r(&secs, &tm);
-    if (format == "json") {
+    if (format == "otlp") {
+      // Same draws as the combined format (3 address bytes, the size), so the requests match.
+      const uint64_t a = rng() % 256, b = rng() % 256, c = rng() % 256, d = rng() % 5000;
+      const int64_t start_ns = t_ms * 1000000;
+      char ids[64];
+      std::snprintf(ids, sizeof ids, "%016llx%02llx%02llx%02llx%010llx",
+                    static_cast<unsigned long long>(r + 1), static_cast<unsigned long long>(a),
+                    static_cast<unsigned long long>(b), static_cast<unsigned long long>(c),
+                    static_cast<unsigned long long>(d));
+      const std::string trace_id(ids, 32), span_id = std::string(ids, 16);
+      const bool stable = r % 2 == 0;  // alternate semantic-convention generations
+      std::string query = q.empty() ? "" : q.substr(1);
+      std::string attrs;
+      if (stable) {
+        attrs = "{\"key\":\"http.request.method\",\"value\":{\"stringValue\":\"" + o.method +
+                "\"}},{\"key\":\"url.path\",\"value\":{\"stringValue\":\"" + path + "\"}}," +
+                (query.empty()
+                     ? ""
+                     : "{\"key\":\"url.query\",\"value\":{\"stringValue\":\"" + query + "\"}},") +
+                "{\"key\":\"http.response.status_code\",\"value\":{\"intValue\":\"" +
+                std::to_string(status) + "\"}}";
+      } else {
+        attrs =
+            "{\"key\":\"http.method\",\"value\":{\"stringValue\":\"" + o.method +
+            "\"}},{\"key\":\"http.target\",\"value\":{\"stringValue\":\"" + path + q +
+            "\"}},{\"key\":\"http.status_code\",\"value\":{\"intValue\":" + std::to_string(status) +
+            "}}";
+      }
+      auto span = [&](const char* kind, const std::string& sid, const std::string& at) {
+        return "{\"traceId\":\"" + trace_id + "\",\"spanId\":\"" + sid + "\",\"name\":\"" +
+               o.method + "\",\"kind\":\"" + kind + "\",\"startTimeUnixNano\":\"" +
+               std::to_string(start_ns) + "\",\"endTimeUnixNano\":\"" +
+               std::to_string(start_ns + 2000000) + "\",\"attributes\":[" + at + "]}";
+      };
+      if (!otlp_spans.empty()) otlp_spans += ',';
+      otlp_spans += span("SPAN_KIND_SERVER", span_id, attrs);
+      if (r % kOtlpClientEvery == 0) {  // a call to a peer: must not enter the served API
+        otlp_spans += ',' + span("SPAN_KIND_CLIENT", "f" + span_id.substr(1),
+                                 "{\"key\":\"http.request.method\",\"value\":{\"stringValue\":"
+                                 "\"GET\"}},{\"key\":\"url.path\",\"value\":{\"stringValue\":"
+                                 "\"/peer-service/items/" +
+                                     std::to_string(r) +
+                                     "\"}},{\"key\":\"http.response.status_code\",\"value\":"
+                                     "{\"intValue\":\"200\"}}");
+      }
+      if (++otlp_in_line == kOtlpSpansPerLine || r + 1 == requests) {
+        std::fprintf(out,
+                     "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":"
+                     "\"service.name\",\"value\":{\"stringValue\":\"api\"}}]},"
+                     "\"scopeSpans\":[{\"spans\":[%s]}]}]}\n",
+                     otlp_spans.c_str());
+        otlp_spans.clear();
+        otlp_in_line = 0;
+      }
+    } else if (format == "json") {
       std::fprintf(out,
                    "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"method\":\"%s\","
                    "\"path\":\"%s%s\",\"status\":%d,\"bytes\":%d}\n",

@@ -2,6 +2,10 @@
 //   recall   = cases whose expected rule ids are all reported / cases with an id (also: any id);
 //   NONE     = cases that must report nothing at error/warning level;
 //   load     = files of data/ that fail to load (there should be none);
+//   verdict  = the verdict (report.h: no-change / compatible / breaking) against the expected
+//              id's level: ERR or WARN -> breaking; INFO -> a change, compatible unless another
+//              change of the pair breaks (many pairs share one schema between request and
+//              response, so the reverse direction breaks); NONE -> not breaking;
 //   speed    = data/checker/<rule>_base.yaml + _revision.yaml pairs loaded and diffed per second
 //              on one core (parsing included).
 // Usage: oasdiff_cases [OASDIFF_DIR] [--verbose]   (default $BACKSIGHT_DATA/oasdiff)
@@ -19,6 +23,8 @@
 
 #include "backsight/analyze/api/differ.h"
 #include "backsight/analyze/api/document.h"
+#include "backsight/analyze/api/report.h"
+#include "backsight/analyze/api/rules.h"
 #include "backsight/core/file_util.h"
 
 namespace fs = std::filesystem;
@@ -57,6 +63,8 @@ int main(int argc, char** argv) {
   std::getline(cases, line);  // header
   int with_id = 0, hit_all = 0, hit_any = 0, none_cases = 0, none_quiet = 0, same_file = 0;
   std::map<std::string, int> missed_ids;
+  int verdict_cases = 0, verdict_right = 0;  // cases whose sides are different files
+  int info_cases = 0, info_compatible = 0;   // INFO-level expected ids: strictly compatible
   while (std::getline(cases, line)) {
     auto f = Split(line, '\t');
     if (f.size() < 5) continue;
@@ -81,6 +89,38 @@ int main(int argc, char** argv) {
       }
       return s;
     };
+    // Verdict expected from the asserted id's level (the most severe when several).
+    const backsight::api::Verdict verdict = backsight::api::Summarise(changes);
+    if (base != rev) {
+      bool right;
+      std::string want;
+      if (expected == "NONE") {
+        right = verdict != backsight::api::Verdict::kBreaking;
+        want = "not breaking";
+      } else {
+        Level top = Level::kInfo;
+        for (const auto& id : Split(expected, ';')) {
+          const backsight::api::Rule* rule = backsight::api::FindRule(id);
+          if (rule != nullptr && rule->level > top) top = rule->level;
+        }
+        if (top >= Level::kWarning) {
+          right = verdict == backsight::api::Verdict::kBreaking;
+          want = "breaking";
+        } else {
+          right = verdict != backsight::api::Verdict::kNoChange;
+          want = "a change";
+          ++info_cases;
+          info_compatible += verdict == backsight::api::Verdict::kCompatible;
+        }
+      }
+      ++verdict_cases;
+      verdict_right += right;
+      if (!right) {
+        std::printf("VERDICT %s (%s -> %s) expected %s: %s, want %s\n%s", test.c_str(),
+                    base.c_str(), rev.c_str(), expected.c_str(),
+                    backsight::api::VerdictName(verdict), want.c_str(), dump().c_str());
+      }
+    }
     if (expected == "NONE") {
       ++none_cases;
       if (!loud) {
@@ -158,6 +198,12 @@ int main(int argc, char** argv) {
   std::printf("recall (any expected id found):  %d / %d = %.1f %%\n", hit_any, with_id,
               100.0 * hit_any / std::max(with_id, 1));
   std::printf("NONE cases quiet at error/warning: %d / %d\n", none_quiet, none_cases);
+  std::printf(
+      "verdict right (ERR/WARN id -> breaking, INFO -> not no-change, NONE -> not "
+      "breaking): %d / %d = %.1f %%; INFO cases verdict compatible: %d / %d (the rest "
+      "carry a breaking change beside the asserted one)\n",
+      verdict_right, verdict_cases, 100.0 * verdict_right / std::max(verdict_cases, 1),
+      info_compatible, info_cases);
   std::printf("files loaded: %d, errors or crashes: %d\n", files, load_errors);
   std::printf("speed: %zu checker pairs in %.2f s = %.0f pairs/s on one core (%zu changes)\n", done,
               secs, done / std::max(secs, 1e-9), changes_total);

@@ -3,6 +3,7 @@
 // error/warning level. bench/api/oasdiff_cases prints the figures and each miss.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "backsight/analyze/api/differ.h"
+#include "backsight/analyze/api/report.h"
+#include "backsight/analyze/api/rules.h"
 #include "test_data.h"
 
 namespace backsight::api {
@@ -50,6 +53,50 @@ TEST(OasdiffCorpusTest, ExpectedIdsFoundAndNoneCasesQuiet) {
     for (const auto& id : Split(f[4], ';')) EXPECT_EQ(got.count(id), 1u) << f[1] << ": " << id;
   }
   EXPECT_GE(cases, 170);
+}
+
+// The verdict (report.h) of every case whose sides are different files: breaking when an
+// expected id is at ERR or WARN level, a change (compatible, or breaking when another change of
+// the pair breaks: many pairs share one schema between request and response) when it is INFO,
+// not breaking for NONE.
+TEST(OasdiffCorpusTest, VerdictsFollowTheExpectedLevels) {
+  std::string dir = OasdiffDir();
+  if (dir.empty()) GTEST_SKIP() << "oasdiff corpus not found (set BACKSIGHT_DATA)";
+  // `maximum` on an array parameter: oasdiff says ERR, the differ says the keyword cannot apply
+  // to the type and reports it at info (README, `backsight api diff`).
+  const std::set<std::string> kDisagreements = {"TestRequestParameterMaxDecreased"};
+  std::ifstream in(dir + "/cases.tsv");
+  std::string line;
+  std::getline(in, line);
+  int cases = 0, breaking = 0, compatible = 0;
+  while (std::getline(in, line)) {
+    auto f = Split(line, '\t');
+    if (f.size() < 5 || f[2] == f[3] || kDisagreements.count(f[1]) != 0) continue;
+    ++cases;
+    Spec b, r;
+    ASSERT_TRUE(LoadSpec(dir + "/data/" + f[2], &b).ok()) << f[2];
+    ASSERT_TRUE(LoadSpec(dir + "/data/" + f[3], &r).ok()) << f[3];
+    const Verdict v = Summarise(DiffSpecs(b, r));
+    breaking += v == Verdict::kBreaking;
+    compatible += v == Verdict::kCompatible;
+    if (f[4] == "NONE") {
+      EXPECT_NE(v, Verdict::kBreaking) << f[1];
+      continue;
+    }
+    Level top = Level::kInfo;
+    for (const auto& id : Split(f[4], ';')) {
+      const Rule* rule = FindRule(id);  // nullptr: a comment id such as "pattern-added-..."
+      if (rule != nullptr) top = std::max(top, rule->level);
+    }
+    if (top >= Level::kWarning) {
+      EXPECT_EQ(v, Verdict::kBreaking) << f[1] << ": " << f[4];
+    } else {
+      EXPECT_NE(v, Verdict::kNoChange) << f[1] << ": " << f[4];
+    }
+  }
+  EXPECT_GE(cases, 170);
+  EXPECT_GT(compatible, 30);  // the verdict is not "breaking" everywhere
+  EXPECT_GT(breaking, 100);
 }
 
 }  // namespace

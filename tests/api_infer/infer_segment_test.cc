@@ -32,5 +32,14 @@ TEST(InferSegmentTest, Widening) {
   EXPECT_EQ(WidenKind(SegmentKind::kUuid, SegmentKind::kInteger), SegmentKind::kWord);
 }
 
+TEST(IsVersionSegmentTest, UriVersions) {
+  for (const char* v : {"v1", "V2", "v2.1", "v1beta1", "v2alpha", "v10"}) {
+    EXPECT_TRUE(IsVersionSegment(v)) << v;
+  }
+  for (const char* w : {"v", "vip", "v1-x", "v1.", "version", "1", "av1", "v2Beta"}) {
+    EXPECT_FALSE(IsVersionSegment(w)) << w;
+  }
+}
+
 }  // namespace
 }  // namespace backsight::api

@@ -161,6 +161,59 @@ TEST_F(InferTest, OpenApiDocumentHasTemplatesStatusesAndRates) {
   EXPECT_NEAR(item["get"]["x-backsight-rate"].as<double>(), 4.0 / 3.0, 1e-3);
 }
 
+TEST_F(InferTest, EnumValuesWithTheSameShapeBecomeParameter) {
+  // Three values, each with the same continuations, methods and statuses.
+  for (const char* period : {"daily", "weekly", "monthly"}) {
+    Add("GET", std::string("/api/reports/") + period + "/summary");
+    Add("POST", std::string("/api/reports/") + period + "/export", 202);
+  }
+  // A value that is not used like the others (no export) stays a constant.
+  Add("GET", "/api/reports/legacy/summary");
+  EXPECT_EQ(Paths(), (std::set<std::string>{"/api/reports/legacy/summary",
+                                            "/api/reports/{reportName}/export",
+                                            "/api/reports/{reportName}/summary"}));
+  // The rule off: every value stays a constant.
+  InferOptions off;
+  off.min_enum_values = 0;
+  ApiInferrer plain(off);
+  AccessRecord r;
+  r.method = "GET";
+  r.status = 200;
+  for (const char* p : {"/api/reports/daily/summary", "/api/reports/weekly/summary"}) {
+    r.path = p;
+    plain.Add(r);
+  }
+  EXPECT_EQ(plain.Infer().operations.size(), 2u);
+}
+
+TEST_F(InferTest, EnumRuleKeepsConstantRoutesCollectionsAndMounts) {
+  // Single-method leaves look like plain routes: /orders/pending, /orders/archived.
+  Add("GET", "/api/orders/pending");
+  Add("GET", "/api/orders/archived");
+  // Sibling collections with one CRUD shape hold items (an identifier right below).
+  for (const char* c : {"teams", "roles"}) {
+    Add("GET", std::string("/api/admin/") + c);
+    Add("GET", std::string("/api/admin/") + c + "/3");
+    Add("DELETE", std::string("/api/admin/") + c + "/4", 204);
+  }
+  // Words beside identifiers are constants (`/users/me`), whatever their shape.
+  Add("GET", "/api/users/17/settings");
+  Add("GET", "/api/users/me/settings");
+  Add("GET", "/api/users/you/settings");
+  // The first segment names a mount or service, and "v2" a version: identical copies stay apart.
+  for (const char* mount : {"/shop", "/blog", "/api/v1", "/api/v2"}) {
+    Add("GET", std::string(mount) + "/status/summary");
+    Add("PUT", std::string(mount) + "/status/summary");
+  }
+  EXPECT_EQ(Paths(),
+            (std::set<std::string>{
+                "/api/orders/pending", "/api/orders/archived", "/api/admin/teams",
+                "/api/admin/teams/{teamId}", "/api/admin/roles", "/api/admin/roles/{roleId}",
+                "/api/users/{userId}/settings", "/api/users/me/settings", "/api/users/you/settings",
+                "/shop/status/summary", "/blog/status/summary", "/api/v1/status/summary",
+                "/api/v2/status/summary"}));
+}
+
 TEST(ParameterNameTest, FromParent) {
   EXPECT_EQ(ParameterName("orders", SegmentKind::kInteger), "orderId");
   EXPECT_EQ(ParameterName("categories", SegmentKind::kUuid), "categoryId");

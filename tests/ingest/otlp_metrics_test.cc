@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 
 #include "backsight/ingest/proto/metrics.pb.h"
 
@@ -273,6 +274,50 @@ TEST(OtlpProto, SemanticErrorsNameTheField) {
   EXPECT_NE(st.message().find("neither as_double nor as_int"), std::string::npos) << st.message();
 }
 
+// _count and _sum per point type: a histogram's and an exponential histogram's sum is optional
+// (no _sum series without it), a summary's is not (a zero sum is a sample); an exponential
+// histogram yields no buckets; a point flagged NO_RECORDED_VALUE yields nothing.
+TEST(OtlpProto, CountAndSumPerPointType) {
+  constexpr uint64_t kTs = 1544712660300000000;
+  mv1::ExportMetricsServiceRequest req;
+  auto* sm = req.add_resource_metrics()->add_scope_metrics();
+  auto* m = sm->add_metrics();
+  m->set_name("h");
+  auto* hp = m->mutable_histogram()->add_data_points();
+  hp->set_time_unix_nano(kTs);
+  hp->set_count(3);
+  m = sm->add_metrics();
+  m->set_name("e");
+  auto* ep = m->mutable_exponential_histogram()->add_data_points();
+  ep->set_time_unix_nano(kTs);
+  ep->set_count(7);
+  ep->set_sum(1.5);
+  ep = m->mutable_exponential_histogram()->add_data_points();
+  ep->set_time_unix_nano(kTs + 1);
+  ep->set_count(8);
+  ep->set_flags(mv1::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK);
+  m = sm->add_metrics();
+  m->set_name("s");
+  auto* sp = m->mutable_summary()->add_data_points();
+  sp->set_time_unix_nano(kTs);
+  sp->set_count(2);
+  std::vector<TimeSeries> out;
+  Status st = DecodeOtlpMetricsProto(req.SerializeAsString(), &out);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_NE(Find(out, "h_count"), nullptr);
+  EXPECT_EQ(Find(out, "h_count")->samples[0].value, 3);
+  EXPECT_EQ(Find(out, "h_sum"), nullptr);
+  ASSERT_NE(Find(out, "e_count"), nullptr);
+  ASSERT_EQ(Find(out, "e_count")->samples.size(), 1u);
+  EXPECT_EQ(Find(out, "e_count")->samples[0].value, 7);
+  ASSERT_NE(Find(out, "e_sum"), nullptr);
+  EXPECT_EQ(Find(out, "e_sum")->samples[0].value, 1.5);
+  EXPECT_EQ(Find(out, "e_bucket"), nullptr);
+  ASSERT_NE(Find(out, "s_sum"), nullptr);
+  EXPECT_EQ(Find(out, "s_sum")->samples[0].value, 0);
+  EXPECT_EQ(out.size(), 5u);  // h_count, e_count, e_sum, s_count, s_sum
+}
+
 TEST(OtlpJson, ErrorsNameByteOrPath) {
   std::vector<TimeSeries> out;
   Status st = DecodeOtlpMetricsJson("{\"resourceMetrics\": [", &out);
@@ -302,6 +347,28 @@ TEST(OtlpJson, ErrorsNameByteOrPath) {
   st = DecodeOtlpMetricsJson(R"({"resourceMetrics": {}})", &out);
   EXPECT_NE(st.message().find("resourceMetrics: expected an array"), std::string::npos)
       << st.message();
+
+  // Every repeated field names its own path when it is not an array.
+  const std::pair<const char*, const char*> kNotArrays[] = {
+      {R"({"resourceMetrics":[{"resource":{"attributes":{}}}]})",
+       "resourceMetrics[0].resource.attributes: expected an array"},
+      {R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":{}}]}]})",
+       "resourceMetrics[0].scopeMetrics[0].metrics: expected an array"},
+      {R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","histogram":{
+         "dataPoints":[{"timeUnixNano":"1","bucketCounts":[1,"x"]}]}}]}]}]})",
+       "metrics[0].histogram.dataPoints[0].bucketCounts[1]: expected an unsigned integer"},
+      {R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"s","summary":{
+         "dataPoints":[{"timeUnixNano":"1","quantileValues":[1]}]}}]}]}]})",
+       "metrics[0].summary.dataPoints[0].quantileValues[0]: expected an object"},
+      {R"({"resourceMetrics":[{"resource":{"attributes":[{"key":"k","value":{"arrayValue":{
+         "values":[{"kvlistValue":{"values":5}}]}}}]}}]})",
+       "resource.attributes[0].value.arrayValue.values[0].kvlistValue.values: expected an array"},
+  };
+  for (const auto& [body, want] : kNotArrays) {
+    st = DecodeOtlpMetricsJson(body, &out);
+    EXPECT_NE(st.message().find(want), std::string::npos) << st.message();
+    EXPECT_EQ(st.reason(), Reason::kJson) << body;
+  }
 
   std::string deep(1000, '[');
   st = DecodeOtlpMetricsJson(deep, &out);

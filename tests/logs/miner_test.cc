@@ -48,6 +48,9 @@ TEST(MinerTest, CharacterLevelMerge) {
   EXPECT_EQ(MergeTokens("rhost=a.com", "rhost=<*>"), "rhost=<*>");
   EXPECT_EQ(MergeTokens("[preauth]", "user"), "<*>");
   EXPECT_EQ(MergeTokens("abc,", "<*>,"), "<*>,");
+  // A common prefix is kept only up to a delimiter, a common suffix only from one.
+  EXPECT_EQ(MergeTokens("job_abc,", "job_abd,"), "<*>,");
+  EXPECT_EQ(MergeTokens("(xfoo)", "(yfoo)"), "(<*>)");
   EXPECT_TRUE(TokenMatches("rhost=<*>", "rhost=x.y"));
   EXPECT_TRUE(TokenMatches("<*>:<*>", "a:b"));
   EXPECT_FALSE(TokenMatches("rhost=<*>", "ruser=x"));
@@ -262,6 +265,8 @@ TEST(MinerTest, ValueChangeClassifiesTokens) {
   EXPECT_TRUE(IsValueChange("(Dec", "(January"));
   EXPECT_TRUE(IsValueChange("v1.<*>", "v2.<*>"));
   EXPECT_TRUE(IsValueChange("state=open", "state=closed"));
+  // The common prefix "key=a" gives way to "key=": the value after the key changed.
+  EXPECT_TRUE(IsValueChange("key=ab", "key=ac"));
   EXPECT_FALSE(IsValueChange("opened", "closed"));
   EXPECT_FALSE(IsValueChange("GET", "POST"));
   EXPECT_FALSE(IsValueChange("may", "can"));  // lower-case "may" is a verb

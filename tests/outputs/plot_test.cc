@@ -167,5 +167,16 @@ TEST(PlotLabelTest, HtmlPageNamesTheValueAxis) {
   std::remove(path.c_str());
 }
 
+TEST(PlotLabelTest, HtmlPageEscapesTitlesAndLabels) {
+  PlotSeries s = MakeSeries(300);
+  s.set_value_label("p<50> & \"up\"");
+  const std::string path = TempPath("escape.html");
+  ASSERT_TRUE(WritePlot({&s}, PlotOptions{}, path).ok());
+  const std::string html = ReadFile(path);
+  EXPECT_NE(html.find("values: p&lt;50&gt; &amp; &quot;up&quot;"), std::string::npos);
+  EXPECT_EQ(html.find("p<50>"), std::string::npos);
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace backsight::outputs

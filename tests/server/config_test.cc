@@ -78,6 +78,33 @@ TEST(ConfigTest, BadValuesNameTheKey) {
   ExpectError("auth: {bearer_token_file: /nonexistent/token}", "auth.bearer_token_file");
 }
 
+TEST(ConfigTest, LogFilesParseWithDefaultsAndAreValidated) {
+  ServeConfig c;
+  ASSERT_TRUE(
+      LoadConfigText("log_files:\n  - path: /var/log/app.log\n"
+                     "  - {path: /tmp/b.log, header: syslog, multiline: none, service: b}\n",
+                     "ok.yml", &c)
+          .ok());
+  ASSERT_EQ(c.log_files.size(), 2u);
+  EXPECT_EQ(c.log_files[0].path, "/var/log/app.log");
+  EXPECT_EQ(c.log_files[0].header, "raw");
+  EXPECT_EQ(c.log_files[0].multiline, "indent");
+  EXPECT_EQ(c.log_files[0].service, "app.log");  // the base name
+  EXPECT_EQ(c.log_files[1].header, "syslog");
+  EXPECT_EQ(c.log_files[1].multiline, "none");
+  EXPECT_EQ(c.log_files[1].service, "b");
+  ExpectError("log_files: {path: a}", "log_files");
+  ExpectError("log_files: [{header: raw}]", "log_files[0].path");
+  ExpectError("log_files: [{path: /x/}]", "log_files[0].path");
+  ExpectError("log_files: [{path: a, header: '<Date'}]", "log_files[0].header");
+  ExpectError("log_files: [{path: a, header: nosuchpreset}]", "log_files[0].header");
+  ExpectError("log_files: [{path: a, multiline: yes}]", "log_files[0].multiline");
+  ExpectError("log_files: [{path: a, colour: red}]", "log_files[0].colour");
+  ExpectError("log_files: [{path: a}, {path: a}]", "log_files[1].path");
+  ExpectError("log_files: [{path: /x/a.log}, {path: /y/a.log}]", "log_files[1].service");
+  ExpectError("logs: {enabled: false}\nlog_files: [{path: a}]", "log_files");
+}
+
 TEST(ConfigTest, HttpLimitsParseAndAreValidated) {
   ServeConfig c;
   Status st = LoadConfigText(

@@ -35,9 +35,12 @@ bool HaveJsClients(std::string* why) {
   return true;
 }
 
-// Runs `node <script> args...`; returns its exit code and stdout+stderr in *out.
-int RunNode(const std::string& script, const std::string& args, std::string* out) {
-  const std::string cmd = "cd '" + kJsDir + "' && " + kNode + " " + script + " " + args + " 2>&1";
+// Runs `node <script> <url of s> args...` (the client scripts take the server's base URL first);
+// returns its exit code and stdout+stderr in *out.
+int RunNode(const std::string& script, const ServeProcess& s, const std::string& args,
+            std::string* out) {
+  const std::string cmd = "cd '" + kJsDir + "' && " + kNode + " " + script +
+                          " http://127.0.0.1:" + std::to_string(s.port()) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return -1;
   char buf[4096];
@@ -95,25 +98,31 @@ class AlertReceiver {
 
 constexpr const char* kUserTemplate = "user <*> logged in from <*> {\"level\":\"info\"}";
 constexpr const char* kDiskTemplate = "disk <*> failed: I/O error {\"level\":\"error\"}";
+// A server that keeps no state on disk.
+constexpr const char* kStatelessYaml = "listen: 127.0.0.1:0\nstate_dir: \"\"\n";
 
-TEST(LogClients, WinstonLokiProtobufIsMinedScoredAlertedAndSurvivesKill9) {
-  std::string why;
-  if (!HaveJsClients(&why)) GTEST_SKIP() << why;
-  TempDir dir;
+// Skips the test when node or the npm clients are missing; `dir_` holds the server's files.
+class LogClients : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!HaveJsClients(&why)) GTEST_SKIP() << why;
+  }
+  TempDir dir_;
+};
+
+TEST_F(LogClients, WinstonLokiProtobufIsMinedScoredAlertedAndSurvivesKill9) {
   AlertReceiver am;
   const std::string yaml =
-      "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+      "listen: 127.0.0.1:0\nstate_dir: " + dir_.file("state") +
       "\nalerting:\n  alertmanager_url: http://127.0.0.1:" + std::to_string(am.port()) + "\n";
   uint32_t user_id = 0, disk_id = 0;
   {
-    ServeProcess s(dir, yaml);
+    ServeProcess s(dir_, yaml);
     ASSERT_TRUE(s.ok()) << s.proc().log();
     std::string out;
     // 300 rounds = 600 info lines (past the 500-line warm-up), then 3 error lines.
-    ASSERT_EQ(RunNode("loki_winston.js",
-                      "http://127.0.0.1:" + std::to_string(s.port()) + " shop 300 proto", &out),
-              0)
-        << out;
+    ASSERT_EQ(RunNode("loki_winston.js", s, "shop 300 proto", &out), 0) << out;
     EXPECT_NE(out.find("json=false"), std::string::npos)
         << "winston-loki fell back to JSON: " << out;
     nlohmann::json t = GetJson(s, "/api/v1/log/templates?service=shop&limit=10");
@@ -165,7 +174,7 @@ TEST(LogClients, WinstonLokiProtobufIsMinedScoredAlertedAndSurvivesKill9) {
     s.proc().Signal(SIGKILL);  // no checkpoint: the ids must come back from the logs WAL
     s.proc().Wait(10'000);
   }
-  ServeProcess s2(dir, yaml, "serve2");
+  ServeProcess s2(dir_, yaml, "serve2");
   ASSERT_TRUE(s2.ok()) << s2.proc().log();
   nlohmann::json t = GetJson(s2, "/api/v1/log/templates?service=shop&limit=10");
   EXPECT_EQ(TemplateId(t, kUserTemplate), user_id) << t.dump();
@@ -173,44 +182,29 @@ TEST(LogClients, WinstonLokiProtobufIsMinedScoredAlertedAndSurvivesKill9) {
   EXPECT_EQ(t["templates"][0]["count"], 300);
   // The same client again: the lines join the existing templates (no new ids).
   std::string out;
-  ASSERT_EQ(RunNode("loki_winston.js",
-                    "http://127.0.0.1:" + std::to_string(s2.port()) + " shop 10 proto", &out),
-            0)
-      << out;
+  ASSERT_EQ(RunNode("loki_winston.js", s2, "shop 10 proto", &out), 0) << out;
   t = GetJson(s2, "/api/v1/log/templates?service=shop&limit=10");
   EXPECT_EQ(TemplateId(t, kUserTemplate), user_id);
   EXPECT_EQ(t["templates"][0]["count"], 310);
   EXPECT_EQ(t["templates"].size(), 3u) << t.dump();
 }
 
-TEST(LogClients, WinstonLokiJson) {
-  std::string why;
-  if (!HaveJsClients(&why)) GTEST_SKIP() << why;
-  TempDir dir;
-  ServeProcess s(dir, "listen: 127.0.0.1:0\nstate_dir: \"\"\n");
+TEST_F(LogClients, WinstonLokiJson) {
+  ServeProcess s(dir_, kStatelessYaml);
   ASSERT_TRUE(s.ok()) << s.proc().log();
   std::string out;
-  ASSERT_EQ(RunNode("loki_winston.js",
-                    "http://127.0.0.1:" + std::to_string(s.port()) + " web 20 json", &out),
-            0)
-      << out;
+  ASSERT_EQ(RunNode("loki_winston.js", s, "web 20 json", &out), 0) << out;
   EXPECT_NE(out.find("json=true"), std::string::npos) << out;
   nlohmann::json t = GetJson(s, "/api/v1/log/templates?service=web");
   EXPECT_NE(TemplateId(t, kUserTemplate), 0u) << t.dump();
   EXPECT_EQ(s.Metric("backsight_log_lines_total"), 43);
 }
 
-TEST(LogClients, OpenTelemetrySdkLogs) {
-  std::string why;
-  if (!HaveJsClients(&why)) GTEST_SKIP() << why;
-  TempDir dir;
-  ServeProcess s(dir, "listen: 127.0.0.1:0\nstate_dir: \"\"\n");
+TEST_F(LogClients, OpenTelemetrySdkLogs) {
+  ServeProcess s(dir_, kStatelessYaml);
   ASSERT_TRUE(s.ok()) << s.proc().log();
   std::string out;
-  ASSERT_EQ(RunNode("otel_logs.js", "http://127.0.0.1:" + std::to_string(s.port()) + " checkout 25",
-                    &out),
-            0)
-      << out;
+  ASSERT_EQ(RunNode("otel_logs.js", s, "checkout 25", &out), 0) << out;
   nlohmann::json t = GetJson(s, "/api/v1/log/templates?service=checkout");
   ASSERT_TRUE(t.is_object()) << s.Get("/api/v1/log/templates?service=checkout");
   EXPECT_EQ(TemplateId(t, "order <*> paid in <*> ms"), 1u) << t.dump();

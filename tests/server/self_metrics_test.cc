@@ -74,6 +74,8 @@ TEST(SelfMetricsTest, ExpositionParsesAndCarriesEveryDocumentedMetric) {
   cfg.scrape_jobs.push_back({"dead", {dead}, "/metrics", 100, 100, false});
   // A history source, so that the backsight_history_* families are registered.
   cfg.history_url = "http://" + dead;
+  // A tailed file (missing), so that the backsight_log_file_* families are registered.
+  cfg.log_files.push_back({dir.file("missing.log"), "raw", "indent", "missing.log"});
   Server server(cfg);
   ASSERT_TRUE(server.Start().ok());
   httplib::Client client("127.0.0.1", server.port());

@@ -11,12 +11,14 @@
 #include "backsight/detect/default_detector.h"
 #include "backsight/ingest/counter_rate.h"
 #include "backsight/server/metric_model.h"
+#include "stream_test_util.h"
 
 namespace backsight::stream {
 namespace {
 
-constexpr int64_t kStep = 10 * kNanosPerSecond;
-constexpr int64_t kT0 = 1'700'000'000LL * kNanosPerSecond;
+using testing::CollectingSink;
+using testing::kStep;
+using testing::kT0;
 
 double Value(int series, int i) {
   return 100 + 10 * std::sin(i * 0.1 + series) + (i % 7) * 0.5 + (i == 400 ? 80 : 0);
@@ -40,16 +42,6 @@ Labels Sorted(Labels l) {
   SortLabels(&l);
   return l;
 }
-
-class CollectingSink : public EpisodeSink {
- public:
-  void OnEpisodeChange(EpisodeChange&& c) override {
-    std::lock_guard<std::mutex> lock(mu);
-    changes.push_back(std::move(c));
-  }
-  std::mutex mu;
-  std::vector<EpisodeChange> changes;
-};
 
 class EngineTest : public ::testing::Test {
  protected:
@@ -240,6 +232,38 @@ TEST_F(EngineTest, WalReplayOnTopOfCheckpointEqualsUninterruptedRun) {
   ASSERT_TRUE(c.Checkpoint(&st).ok());
   EXPECT_EQ(wal->segment_count(), 1u);
   EXPECT_FALSE(std::filesystem::exists(wal->SegmentPath(0)));
+}
+
+// Held live samples (LogHeld, for warm start) are in no checkpointed state: checkpoints keep
+// their log segment until SubmitLogged queues them; the next checkpoint then deletes it.
+TEST_F(EngineTest, CheckpointKeepsSegmentsWithHeldSamplesUntilTheyAreQueued) {
+  std::unique_ptr<store::Wal> wal;
+  ASSERT_TRUE(store::Wal::Open((dir_ / "wal").string(), {}, &wal).ok());
+  store::StateStore st;
+  ASSERT_TRUE(st.Open((dir_ / "s.db").string()).ok());
+  Engine e(Metric({.workers = 2}), nullptr);
+  e.SetWal(wal.get());
+  e.Start();
+  std::vector<TimeSeries> held = {Make(1, 0, 5)};
+  HeldSegments segments;
+  ASSERT_TRUE(e.LogHeld(held, &segments).ok());
+  ASSERT_EQ(segments.size(), 1u);
+  EXPECT_EQ(segments.begin()->second, 5u);
+  const uint64_t held_segment = segments.begin()->first;
+  ASSERT_TRUE(e.Submit({Make(2, 0, 5)}).ok());
+  for (int i = 0; i < 2; ++i) {  // still held: kept by every checkpoint
+    ASSERT_TRUE(e.Checkpoint(&st).ok());
+    EXPECT_TRUE(std::filesystem::exists(wal->SegmentPath(held_segment))) << i;
+  }
+  ASSERT_TRUE(e.SubmitLogged(held, &segments).ok());
+  EXPECT_TRUE(segments.empty());
+  ASSERT_TRUE(e.Checkpoint(&st).ok());
+  EXPECT_FALSE(std::filesystem::exists(wal->SegmentPath(held_segment)));
+  EXPECT_EQ(wal->segment_count(), 1u);
+  SeriesSnapshot snap;
+  ASSERT_TRUE(e.GetSeries(Fingerprint(Sorted(Make(1, 0, 1).labels)), &snap));
+  EXPECT_EQ(snap.accepted, 5u);
+  e.Stop();
 }
 
 TEST_F(EngineTest, SeriesCapRefusesNewSeriesButKeepsScoringKnownOnes) {

@@ -10,12 +10,14 @@
 
 #include "backsight/core/byte_io.h"
 #include "backsight/stream/engine.h"
+#include "stream_test_util.h"
 
 namespace backsight::stream {
 namespace {
 
-constexpr int64_t kStep = 10 * kNanosPerSecond;
-constexpr int64_t kT0 = 1'700'000'000LL * kNanosPerSecond;
+using testing::CollectingSink;
+using testing::kStep;
+using testing::kT0;
 constexpr uint8_t kCountingStateVersion = 7;
 
 // Counts samples and sums them; `result.yhat` is the running sum, the scored value the running
@@ -72,16 +74,6 @@ class CountingFactory : public ModelFactory {
     return std::make_unique<CountingModel>();
   }
   mutable std::atomic<int> created{0};
-};
-
-class CollectingSink : public EpisodeSink {
- public:
-  void OnEpisodeChange(EpisodeChange&& c) override {
-    std::lock_guard<std::mutex> lock(mu);
-    changes.push_back(std::move(c));
-  }
-  std::mutex mu;
-  std::vector<EpisodeChange> changes;
 };
 
 TimeSeries Key(const std::string& id, int from, int to, double value) {

@@ -20,10 +20,6 @@ struct ApiDiffArgs {
   std::string ignore;
 };
 
-int ExitFor(const Status& st) {
-  return st.code() == Status::Code::kIoError ? kExitIoError : kExitBadInput;
-}
-
 int RunApiDiff(const ApiDiffArgs& a) {
   api::ReportFormat format;
   if (!api::ParseReportFormat(a.format, &format)) {
@@ -43,7 +39,7 @@ int RunApiDiff(const ApiDiffArgs& a) {
     if (st.ok()) st = ignore.Parse(text, a.ignore);
     if (!st.ok()) {
       std::fprintf(stderr, "backsight api diff: %s\n", st.message().c_str());
-      return ExitFor(st);
+      return kExitBadInput;  // unreadable or malformed (issue 13)
     }
   }
   api::Spec base, revision;
@@ -51,7 +47,7 @@ int RunApiDiff(const ApiDiffArgs& a) {
     Status st = api::LoadSpec(*path, spec);
     if (!st.ok()) {
       std::fprintf(stderr, "backsight api diff: %s\n", st.message().c_str());
-      return ExitFor(st);
+      return kExitBadInput;  // unreadable or malformed (issue 13)
     }
   }
   std::vector<api::Change> changes;
@@ -60,12 +56,7 @@ int RunApiDiff(const ApiDiffArgs& a) {
   }
   std::string report = api::RenderReport(changes, format, fail_on);
   std::fwrite(report.data(), 1, report.size(), stdout);
-  if (!a.fail_on.empty()) {
-    for (const api::Change& c : changes) {
-      if (c.level >= fail_on) return kExitAnomalies;
-    }
-  }
-  return kExitOk;
+  return api::FailsAt(changes, !a.fail_on.empty(), fail_on) ? kExitAnomalies : kExitOk;
 }
 
 }  // namespace
@@ -78,8 +69,8 @@ void RegisterApiDiff(CLI::App& api, int* exit_code) {
       "Changes from BASE to REVISION (OpenAPI 3.0/3.1, YAML or JSON), each with a rule id, a "
       "level (error = breaking for a client of BASE, warning = possibly breaking, info), the "
       "operation and both locations.\nExit codes: 0 no change at the --fail-on level (or no "
-      "--fail-on); 1 a change at or above it; 2 usage error; 3 a document that does not parse "
-      "or whose $ref points nowhere; 4 a file that cannot be read.");
+      "--fail-on); 1 a change at or above it; 2 usage error; 3 bad input: a document or ignore "
+      "file that cannot be read or parsed, or a $ref that points nowhere.");
   diff->add_option("base", args->base, "Base document")->required();
   diff->add_option("revision", args->revision, "Revision document")->required();
   diff->add_option("--format", args->format, "text, json, markdown, junit or github")

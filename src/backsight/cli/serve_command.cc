@@ -73,6 +73,11 @@ Config file (YAML, Prometheus style; every key optional, unknown keys rejected; 
     bucket: 1m                        template count bucket (step of the count series)
     max_events: 1000                  log anomaly events kept (GET /api/v1/log/anomalies)
     template_series: true             counts -> backsight_log_template_count{service,template_id}
+  log_files:                          local files followed like tail -F (rotation, truncation,
+    - path: /var/log/app.log          resumed at the checkpointed offset after a restart)
+      header: raw                     layout or preset, as `backsight logs --header`
+      multiline: indent               indent or none, as `backsight logs --multiline`
+      service: app.log                default: the file's base name
 
 Exit codes: 0 stopped by SIGTERM/SIGINT; 2 bad config or flags (file, line, key and reason
 printed) or a damaged state database (move it aside to start fresh); 4 cannot read the config

@@ -10,8 +10,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -77,6 +77,20 @@ class OtlpJsonReader {
   }
   static Status IsArray(const Json& j, const std::string& path) {
     return j.is_array() ? Status::OK() : Err(path, "expected an array");
+  }
+  // Calls `fn(element, element_path)` for each element of the array field `camel` (or `snake`)
+  // of `obj`; `array_path` names the field in errors, element paths add "[i]". An absent or null
+  // field is an empty array, any other non-array an error. Stops at the first error.
+  template <typename Fn>
+  static Status ForEachElement(const Json& obj, const char* camel, const char* snake,
+                               const std::string& array_path, Fn&& fn) {
+    const Json* a = Field(obj, camel, snake);
+    if (!a) return Status::OK();
+    BACKSIGHT_RETURN_IF_ERROR(IsArray(*a, array_path));
+    for (size_t i = 0; i < a->size(); ++i) {
+      BACKSIGHT_RETURN_IF_ERROR(fn((*a)[i], array_path + Idx(i)));
+    }
+    return Status::OK();
   }
   static Status Str(const Json& obj, const char* camel, const char* snake, const std::string& path,
                     std::string* out) {
@@ -207,25 +221,19 @@ class OtlpJsonReader {
     } else if (const Json* f = Field(j, "arrayValue", "array_value")) {
       BACKSIGHT_RETURN_IF_ERROR(IsObject(*f, path + ".arrayValue"));
       auto* arr = out->mutable_array_value();
-      if (const Json* vals = Field(*f, "values", nullptr)) {
-        std::string vp = path + ".arrayValue.values";
-        BACKSIGHT_RETURN_IF_ERROR(IsArray(*vals, vp));
-        for (size_t i = 0; i < vals->size(); ++i) {
-          BACKSIGHT_RETURN_IF_ERROR(
-              AnyValue((*vals)[i], vp + Idx(i), depth + 1, arr->add_values()));
-        }
-      }
+      BACKSIGHT_RETURN_IF_ERROR(ForEachElement(*f, "values", nullptr, path + ".arrayValue.values",
+                                               [&](const Json& v, const std::string& vp) {
+                                                 return AnyValue(v, vp, depth + 1,
+                                                                 arr->add_values());
+                                               }));
     } else if (const Json* f = Field(j, "kvlistValue", "kvlist_value")) {
       BACKSIGHT_RETURN_IF_ERROR(IsObject(*f, path + ".kvlistValue"));
       auto* kvl = out->mutable_kvlist_value();
-      if (const Json* vals = Field(*f, "values", nullptr)) {
-        std::string vp = path + ".kvlistValue.values";
-        BACKSIGHT_RETURN_IF_ERROR(IsArray(*vals, vp));
-        for (size_t i = 0; i < vals->size(); ++i) {
-          BACKSIGHT_RETURN_IF_ERROR(
-              KeyValue((*vals)[i], vp + Idx(i), depth + 1, kvl->add_values()));
-        }
-      }
+      BACKSIGHT_RETURN_IF_ERROR(ForEachElement(*f, "values", nullptr, path + ".kvlistValue.values",
+                                               [&](const Json& v, const std::string& vp) {
+                                                 return KeyValue(v, vp, depth + 1,
+                                                                 kvl->add_values());
+                                               }));
     }
     return Status::OK();
   }
@@ -240,17 +248,22 @@ class OtlpJsonReader {
     return Status::OK();
   }
 
+  // Reads obj.resource.attributes, if obj has a resource; `path` names obj.
+  Status ResourceAttributes(
+      const Json& obj, const std::string& path,
+      google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* out) {
+    const Json* r = Field(obj, "resource", nullptr);
+    if (!r) return Status::OK();
+    BACKSIGHT_RETURN_IF_ERROR(IsObject(*r, path + ".resource"));
+    return Attributes(*r, "attributes", path + ".resource", out);
+  }
+
   Status Attributes(
       const Json& obj, const char* key, const std::string& path,
       google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* out) {
-    const Json* a = Field(obj, key, nullptr);
-    if (!a) return Status::OK();
-    std::string ap = path + "." + key;
-    BACKSIGHT_RETURN_IF_ERROR(IsArray(*a, ap));
-    for (size_t i = 0; i < a->size(); ++i) {
-      BACKSIGHT_RETURN_IF_ERROR(KeyValue((*a)[i], ap + Idx(i), 0, out->Add()));
-    }
-    return Status::OK();
+    return ForEachElement(
+        obj, key, nullptr, path + "." + key,
+        [&](const Json& kv, const std::string& kvp) { return KeyValue(kv, kvp, 0, out->Add()); });
   }
 };
 

@@ -144,42 +144,27 @@ class JsonFiller : public internal::OtlpJsonReader {
  public:
   Status Request(const Json& j, lv1::ExportLogsServiceRequest* req) {
     if (!j.is_object()) return Err("(root)", "expected a JSON object");
-    const Json* rls = Field(j, "resourceLogs", "resource_logs");
-    if (!rls) return Status::OK();
-    BACKSIGHT_RETURN_IF_ERROR(IsArray(*rls, "resourceLogs"));
-    for (size_t i = 0; i < rls->size(); ++i) {
-      BACKSIGHT_RETURN_IF_ERROR(
-          ResourceLogs((*rls)[i], "resourceLogs" + Idx(i), req->add_resource_logs()));
-    }
-    return Status::OK();
+    return ForEachElement(j, "resourceLogs", "resource_logs", "resourceLogs",
+                          [&](const Json& rl, const std::string& rlp) {
+                            return ResourceLogs(rl, rlp, req->add_resource_logs());
+                          });
   }
 
  private:
   Status ResourceLogs(const Json& j, const std::string& path, lv1::ResourceLogs* out) {
     BACKSIGHT_RETURN_IF_ERROR(IsObject(j, path));
-    if (const Json* r = Field(j, "resource", nullptr)) {
-      BACKSIGHT_RETURN_IF_ERROR(IsObject(*r, path + ".resource"));
-      BACKSIGHT_RETURN_IF_ERROR(Attributes(*r, "attributes", path + ".resource",
-                                           out->mutable_resource()->mutable_attributes()));
-    }
-    const Json* sls = Field(j, "scopeLogs", "scope_logs");
-    if (!sls) return Status::OK();
-    std::string sp = path + ".scopeLogs";
-    BACKSIGHT_RETURN_IF_ERROR(IsArray(*sls, sp));
-    for (size_t i = 0; i < sls->size(); ++i) {
-      const Json& sl = (*sls)[i];
-      std::string slp = sp + Idx(i);
-      BACKSIGHT_RETURN_IF_ERROR(IsObject(sl, slp));
-      auto* osl = out->add_scope_logs();
-      const Json* recs = Field(sl, "logRecords", "log_records");
-      if (!recs) continue;
-      std::string rp = slp + ".logRecords";
-      BACKSIGHT_RETURN_IF_ERROR(IsArray(*recs, rp));
-      for (size_t k = 0; k < recs->size(); ++k) {
-        BACKSIGHT_RETURN_IF_ERROR(Record((*recs)[k], rp + Idx(k), osl->add_log_records()));
-      }
-    }
-    return Status::OK();
+    BACKSIGHT_RETURN_IF_ERROR(
+        ResourceAttributes(j, path, out->mutable_resource()->mutable_attributes()));
+    return ForEachElement(j, "scopeLogs", "scope_logs", path + ".scopeLogs",
+                          [&](const Json& sl, const std::string& slp) -> Status {
+                            BACKSIGHT_RETURN_IF_ERROR(IsObject(sl, slp));
+                            auto* osl = out->add_scope_logs();
+                            return ForEachElement(sl, "logRecords", "log_records",
+                                                  slp + ".logRecords",
+                                                  [&](const Json& rec, const std::string& rp) {
+                                                    return Record(rec, rp, osl->add_log_records());
+                                                  });
+                          });
   }
 
   Status Record(const Json& j, const std::string& path, lv1::LogRecord* r) {

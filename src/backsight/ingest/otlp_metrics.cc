@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 
 #include "backsight/ingest/ingest_util.h"
 #include "backsight/ingest/otlp_common.h"
@@ -194,6 +195,35 @@ class Converter {
     return Attributes(p.attributes(), 2, path + ".attributes", point);
   }
 
+  // Calls `fn(point, path, ts)` for every point of `points` (field path `points_path`) that has a
+  // recorded value (OTLP data point flag NO_RECORDED_VALUE unset), after checking its time.
+  // Stops at the first error.
+  template <typename Points, typename Fn>
+  Status ForEachPoint(const Points& points, const std::string& points_path, Fn&& fn) {
+    TimestampNs ts;
+    for (int i = 0; i < points.size(); ++i) {
+      const auto& p = points.Get(i);
+      std::string pp = points_path + Idx(i);
+      if (p.flags() & mv1::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK) continue;
+      BACKSIGHT_RETURN_IF_ERROR(Time(p.time_unix_nano(), pp, &ts));
+      BACKSIGHT_RETURN_IF_ERROR(fn(p, pp, ts));
+    }
+    return Status::OK();
+  }
+
+  // Emits `name`_count and `name`_sum of a histogram or summary point (the sum of a histogram
+  // only when set: it is optional in OTLP, required in a summary).
+  template <typename Point>
+  void EmitCountAndSum(const std::string& name, const std::vector<Entry>& point, MetricKind kind,
+                       TimestampNs ts, const Point& p) {
+    Emit(name + "_count", point, kind, ts, static_cast<double>(p.count()));
+    if constexpr (std::is_same_v<Point, mv1::SummaryDataPoint>) {
+      Emit(name + "_sum", point, kind, ts, p.sum());
+    } else {
+      if (p.has_sum()) Emit(name + "_sum", point, kind, ts, p.sum());
+    }
+  }
+
   Status Metric(const mv1::Metric& m, const std::string& path) {
     size_t bad;
     if (!internal::IsValidUtf8(m.name(), &bad)) {
@@ -205,99 +235,77 @@ class Converter {
     }
     const std::string name = SanitizeMetricName(m.name());
     std::vector<Entry> point;
-    TimestampNs ts;
     switch (m.data_case()) {
       case mv1::Metric::kGauge:
       case mv1::Metric::kSum: {
         bool is_sum = m.data_case() == mv1::Metric::kSum;
-        const auto& pts = is_sum ? m.sum().data_points() : m.gauge().data_points();
         MetricKind kind = MetricKind::kGauge;
         if (is_sum && m.sum().is_monotonic() &&
             m.sum().aggregation_temporality() == mv1::AGGREGATION_TEMPORALITY_CUMULATIVE) {
           kind = MetricKind::kCounter;
         }
-        std::string ppath = path + (is_sum ? ".sum." : ".gauge.") + F("data_points", "dataPoints");
-        for (int i = 0; i < pts.size(); ++i) {
-          const auto& p = pts.Get(i);
-          std::string pp = ppath + Idx(i);
-          if (p.flags() & mv1::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK) continue;
-          BACKSIGHT_RETURN_IF_ERROR(Time(p.time_unix_nano(), pp, &ts));
-          double v;
-          if (p.value_case() == mv1::NumberDataPoint::kAsDouble) {
-            v = p.as_double();
-          } else if (p.value_case() == mv1::NumberDataPoint::kAsInt) {
-            v = static_cast<double>(p.as_int());
-          } else {
-            return Err(pp, json_ ? "neither asDouble nor asInt is set"
-                                 : "neither as_double nor as_int is set");
-          }
-          BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
-          Emit(name, point, kind, ts, v);
-        }
-        break;
+        return ForEachPoint(
+            is_sum ? m.sum().data_points() : m.gauge().data_points(),
+            path + (is_sum ? ".sum." : ".gauge.") + F("data_points", "dataPoints"),
+            [&](const mv1::NumberDataPoint& p, const std::string& pp, TimestampNs ts) -> Status {
+              double v;
+              if (p.value_case() == mv1::NumberDataPoint::kAsDouble) {
+                v = p.as_double();
+              } else if (p.value_case() == mv1::NumberDataPoint::kAsInt) {
+                v = static_cast<double>(p.as_int());
+              } else {
+                return Err(pp, json_ ? "neither asDouble nor asInt is set"
+                                     : "neither as_double nor as_int is set");
+              }
+              BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
+              Emit(name, point, kind, ts, v);
+              return Status::OK();
+            });
       }
-      case mv1::Metric::kHistogram: {
-        const auto& pts = m.histogram().data_points();
-        std::string ppath = path + ".histogram." + F("data_points", "dataPoints");
-        for (int i = 0; i < pts.size(); ++i) {
-          const auto& p = pts.Get(i);
-          std::string pp = ppath + Idx(i);
-          if (p.flags() & mv1::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK) continue;
-          BACKSIGHT_RETURN_IF_ERROR(Time(p.time_unix_nano(), pp, &ts));
-          if (p.bucket_counts_size() != 0 &&
-              p.bucket_counts_size() != p.explicit_bounds_size() + 1) {
-            return Err(pp, std::to_string(p.bucket_counts_size()) + " bucket counts for " +
-                               std::to_string(p.explicit_bounds_size()) +
-                               " explicit bounds (must be bounds + 1)");
-          }
-          BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
-          Emit(name + "_count", point, MetricKind::kHistogram, ts, static_cast<double>(p.count()));
-          if (p.has_sum()) Emit(name + "_sum", point, MetricKind::kHistogram, ts, p.sum());
-          uint64_t cum = 0;
-          for (int b = 0; b < p.bucket_counts_size(); ++b) {
-            cum += p.bucket_counts(b);
-            std::string le = b < p.explicit_bounds_size()
-                                 ? FormatDouble(p.explicit_bounds(b))
-                                 : std::string("+Inf");
-            Emit(name + "_bucket", point, MetricKind::kHistogram, ts, static_cast<double>(cum),
-                 "le", std::move(le));
-          }
-        }
-        break;
-      }
-      case mv1::Metric::kExponentialHistogram: {
-        const auto& pts = m.exponential_histogram().data_points();
-        std::string ppath = path + "." + F("exponential_histogram", "exponentialHistogram") + "." +
-                            F("data_points", "dataPoints");
-        for (int i = 0; i < pts.size(); ++i) {
-          const auto& p = pts.Get(i);
-          std::string pp = ppath + Idx(i);
-          if (p.flags() & mv1::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK) continue;
-          BACKSIGHT_RETURN_IF_ERROR(Time(p.time_unix_nano(), pp, &ts));
-          BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
-          Emit(name + "_count", point, MetricKind::kHistogram, ts, static_cast<double>(p.count()));
-          if (p.has_sum()) Emit(name + "_sum", point, MetricKind::kHistogram, ts, p.sum());
-        }
-        break;
-      }
-      case mv1::Metric::kSummary: {
-        const auto& pts = m.summary().data_points();
-        std::string ppath = path + ".summary." + F("data_points", "dataPoints");
-        for (int i = 0; i < pts.size(); ++i) {
-          const auto& p = pts.Get(i);
-          std::string pp = ppath + Idx(i);
-          if (p.flags() & mv1::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK) continue;
-          BACKSIGHT_RETURN_IF_ERROR(Time(p.time_unix_nano(), pp, &ts));
-          BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
-          Emit(name + "_count", point, MetricKind::kSummary, ts, static_cast<double>(p.count()));
-          Emit(name + "_sum", point, MetricKind::kSummary, ts, p.sum());
-          for (const auto& q : p.quantile_values()) {
-            Emit(name, point, MetricKind::kSummary, ts, q.value(), "quantile",
-                 FormatDouble(q.quantile()));
-          }
-        }
-        break;
-      }
+      case mv1::Metric::kHistogram:
+        return ForEachPoint(
+            m.histogram().data_points(), path + ".histogram." + F("data_points", "dataPoints"),
+            [&](const mv1::HistogramDataPoint& p, const std::string& pp, TimestampNs ts) -> Status {
+              if (p.bucket_counts_size() != 0 &&
+                  p.bucket_counts_size() != p.explicit_bounds_size() + 1) {
+                return Err(pp, std::to_string(p.bucket_counts_size()) + " bucket counts for " +
+                                   std::to_string(p.explicit_bounds_size()) +
+                                   " explicit bounds (must be bounds + 1)");
+              }
+              BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
+              EmitCountAndSum(name, point, MetricKind::kHistogram, ts, p);
+              uint64_t cum = 0;
+              for (int b = 0; b < p.bucket_counts_size(); ++b) {
+                cum += p.bucket_counts(b);
+                std::string le = b < p.explicit_bounds_size() ? FormatDouble(p.explicit_bounds(b))
+                                                              : std::string("+Inf");
+                Emit(name + "_bucket", point, MetricKind::kHistogram, ts, static_cast<double>(cum),
+                     "le", std::move(le));
+              }
+              return Status::OK();
+            });
+      case mv1::Metric::kExponentialHistogram:
+        return ForEachPoint(m.exponential_histogram().data_points(),
+                            path + "." + F("exponential_histogram", "exponentialHistogram") + "." +
+                                F("data_points", "dataPoints"),
+                            [&](const mv1::ExponentialHistogramDataPoint& p, const std::string& pp,
+                                TimestampNs ts) -> Status {
+                              BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
+                              EmitCountAndSum(name, point, MetricKind::kHistogram, ts, p);
+                              return Status::OK();
+                            });
+      case mv1::Metric::kSummary:
+        return ForEachPoint(
+            m.summary().data_points(), path + ".summary." + F("data_points", "dataPoints"),
+            [&](const mv1::SummaryDataPoint& p, const std::string& pp, TimestampNs ts) -> Status {
+              BACKSIGHT_RETURN_IF_ERROR(PointLabels(p, pp, &point));
+              EmitCountAndSum(name, point, MetricKind::kSummary, ts, p);
+              for (const auto& q : p.quantile_values()) {
+                Emit(name, point, MetricKind::kSummary, ts, q.value(), "quantile",
+                     FormatDouble(q.quantile()));
+              }
+              return Status::OK();
+            });
       case mv1::Metric::DATA_NOT_SET:
         break;
     }
@@ -318,14 +326,10 @@ class JsonFiller : public internal::OtlpJsonReader {
  public:
   Status Request(const Json& j, mv1::ExportMetricsServiceRequest* req) {
     if (!j.is_object()) return Err("(root)", "expected a JSON object");
-    const Json* rms = Field(j, "resourceMetrics", "resource_metrics");
-    if (!rms) return Status::OK();
-    BACKSIGHT_RETURN_IF_ERROR(IsArray(*rms, "resourceMetrics"));
-    for (size_t i = 0; i < rms->size(); ++i) {
-      BACKSIGHT_RETURN_IF_ERROR(
-          ResourceMetrics((*rms)[i], "resourceMetrics" + Idx(i), req->add_resource_metrics()));
-    }
-    return Status::OK();
+    return ForEachElement(j, "resourceMetrics", "resource_metrics", "resourceMetrics",
+                          [&](const Json& rm, const std::string& rmp) {
+                            return ResourceMetrics(rm, rmp, req->add_resource_metrics());
+                          });
   }
 
  private:
@@ -351,37 +355,27 @@ class JsonFiller : public internal::OtlpJsonReader {
 
   Status ResourceMetrics(const Json& j, const std::string& path, mv1::ResourceMetrics* out) {
     BACKSIGHT_RETURN_IF_ERROR(IsObject(j, path));
-    if (const Json* r = Field(j, "resource", nullptr)) {
-      BACKSIGHT_RETURN_IF_ERROR(IsObject(*r, path + ".resource"));
-      BACKSIGHT_RETURN_IF_ERROR(Attributes(*r, "attributes", path + ".resource",
-                                           out->mutable_resource()->mutable_attributes()));
-    }
-    const Json* sms = Field(j, "scopeMetrics", "scope_metrics");
-    if (!sms) return Status::OK();
-    std::string sp = path + ".scopeMetrics";
-    BACKSIGHT_RETURN_IF_ERROR(IsArray(*sms, sp));
-    for (size_t i = 0; i < sms->size(); ++i) {
-      const Json& sm = (*sms)[i];
-      std::string smp = sp + Idx(i);
-      BACKSIGHT_RETURN_IF_ERROR(IsObject(sm, smp));
-      auto* osm = out->add_scope_metrics();
-      if (const Json* s = Field(sm, "scope", nullptr)) {
-        std::string scp = smp + ".scope";
-        BACKSIGHT_RETURN_IF_ERROR(IsObject(*s, scp));
-        auto* scope = osm->mutable_scope();
-        BACKSIGHT_RETURN_IF_ERROR(Str(*s, "name", nullptr, scp, scope->mutable_name()));
-        BACKSIGHT_RETURN_IF_ERROR(Str(*s, "version", nullptr, scp, scope->mutable_version()));
-        BACKSIGHT_RETURN_IF_ERROR(Attributes(*s, "attributes", scp, scope->mutable_attributes()));
-      }
-      if (const Json* ms = Field(sm, "metrics", nullptr)) {
-        std::string mp = smp + ".metrics";
-        BACKSIGHT_RETURN_IF_ERROR(IsArray(*ms, mp));
-        for (size_t k = 0; k < ms->size(); ++k) {
-          BACKSIGHT_RETURN_IF_ERROR(Metric((*ms)[k], mp + Idx(k), osm->add_metrics()));
-        }
-      }
-    }
-    return Status::OK();
+    BACKSIGHT_RETURN_IF_ERROR(
+        ResourceAttributes(j, path, out->mutable_resource()->mutable_attributes()));
+    return ForEachElement(
+        j, "scopeMetrics", "scope_metrics", path + ".scopeMetrics",
+        [&](const Json& sm, const std::string& smp) -> Status {
+          BACKSIGHT_RETURN_IF_ERROR(IsObject(sm, smp));
+          auto* osm = out->add_scope_metrics();
+          if (const Json* s = Field(sm, "scope", nullptr)) {
+            std::string scp = smp + ".scope";
+            BACKSIGHT_RETURN_IF_ERROR(IsObject(*s, scp));
+            auto* scope = osm->mutable_scope();
+            BACKSIGHT_RETURN_IF_ERROR(Str(*s, "name", nullptr, scp, scope->mutable_name()));
+            BACKSIGHT_RETURN_IF_ERROR(Str(*s, "version", nullptr, scp, scope->mutable_version()));
+            BACKSIGHT_RETURN_IF_ERROR(
+                Attributes(*s, "attributes", scp, scope->mutable_attributes()));
+          }
+          return ForEachElement(sm, "metrics", nullptr, smp + ".metrics",
+                                [&](const Json& m, const std::string& mp) {
+                                  return Metric(m, mp, osm->add_metrics());
+                                });
+        });
   }
 
   template <typename P>
@@ -403,26 +397,21 @@ class JsonFiller : public internal::OtlpJsonReader {
 
   Status NumberPoints(const Json& parent, const std::string& path,
                       google::protobuf::RepeatedPtrField<mv1::NumberDataPoint>* out) {
-    const Json* dps = Field(parent, "dataPoints", "data_points");
-    if (!dps) return Status::OK();
-    std::string dp = path + ".dataPoints";
-    BACKSIGHT_RETURN_IF_ERROR(IsArray(*dps, dp));
-    for (size_t i = 0; i < dps->size(); ++i) {
-      const Json& j = (*dps)[i];
-      std::string pp = dp + Idx(i);
-      auto* p = out->Add();
-      BACKSIGHT_RETURN_IF_ERROR(CommonPoint(j, pp, p));
-      if (const Json* v = Field(j, "asDouble", "as_double")) {
-        double d;
-        BACKSIGHT_RETURN_IF_ERROR(Dbl(*v, pp + ".asDouble", &d));
-        p->set_as_double(d);
-      } else if (const Json* v = Field(j, "asInt", "as_int")) {
-        int64_t n;
-        BACKSIGHT_RETURN_IF_ERROR(I64(*v, pp + ".asInt", &n));
-        p->set_as_int(n);
-      }
-    }
-    return Status::OK();
+    return ForEachElement(parent, "dataPoints", "data_points", path + ".dataPoints",
+                          [&](const Json& j, const std::string& pp) -> Status {
+                            auto* p = out->Add();
+                            BACKSIGHT_RETURN_IF_ERROR(CommonPoint(j, pp, p));
+                            if (const Json* v = Field(j, "asDouble", "as_double")) {
+                              double d;
+                              BACKSIGHT_RETURN_IF_ERROR(Dbl(*v, pp + ".asDouble", &d));
+                              p->set_as_double(d);
+                            } else if (const Json* v = Field(j, "asInt", "as_int")) {
+                              int64_t n;
+                              BACKSIGHT_RETURN_IF_ERROR(I64(*v, pp + ".asInt", &n));
+                              p->set_as_int(n);
+                            }
+                            return Status::OK();
+                          });
   }
 
   Status OptionalSum(const Json& j, const std::string& path, double* v, bool* present) {
@@ -437,25 +426,19 @@ class JsonFiller : public internal::OtlpJsonReader {
   // then its kind-specific fields from `extra(json, path, point)`.
   template <class Add, class Extra>
   Status CountedPoints(const Json& obj, const std::string& path, Add add, Extra extra) {
-    const Json* dps = Field(obj, "dataPoints", "data_points");
-    if (dps == nullptr) return Status::OK();
-    std::string dp = path + ".dataPoints";
-    BACKSIGHT_RETURN_IF_ERROR(IsArray(*dps, dp));
-    for (size_t i = 0; i < dps->size(); ++i) {
-      const Json& pj = (*dps)[i];
-      std::string pp = dp + Idx(i);
-      auto* p = add();
-      BACKSIGHT_RETURN_IF_ERROR(CommonPoint(pj, pp, p));
-      uint64_t count = 0;
-      BACKSIGHT_RETURN_IF_ERROR(U64(pj, "count", nullptr, pp, &count));
-      p->set_count(count);
-      double sum = 0;
-      bool has_sum = false;
-      BACKSIGHT_RETURN_IF_ERROR(OptionalSum(pj, pp, &sum, &has_sum));
-      if (has_sum) p->set_sum(sum);
-      BACKSIGHT_RETURN_IF_ERROR(extra(pj, pp, p));
-    }
-    return Status::OK();
+    return ForEachElement(obj, "dataPoints", "data_points", path + ".dataPoints",
+                          [&](const Json& pj, const std::string& pp) -> Status {
+                            auto* p = add();
+                            BACKSIGHT_RETURN_IF_ERROR(CommonPoint(pj, pp, p));
+                            uint64_t count = 0;
+                            BACKSIGHT_RETURN_IF_ERROR(U64(pj, "count", nullptr, pp, &count));
+                            p->set_count(count);
+                            double sum = 0;
+                            bool has_sum = false;
+                            BACKSIGHT_RETURN_IF_ERROR(OptionalSum(pj, pp, &sum, &has_sum));
+                            if (has_sum) p->set_sum(sum);
+                            return extra(pj, pp, p);
+                          });
   }
 
   Status Metric(const Json& j, const std::string& path, mv1::Metric* m) {
@@ -488,25 +471,21 @@ class JsonFiller : public internal::OtlpJsonReader {
       BACKSIGHT_RETURN_IF_ERROR(CountedPoints(
           *h, hp, [hist] { return hist->add_data_points(); },
           [](const Json& pj, const std::string& pp, mv1::HistogramDataPoint* p) -> Status {
-            if (const Json* bc = Field(pj, "bucketCounts", "bucket_counts")) {
-              std::string bp = pp + ".bucketCounts";
-              BACKSIGHT_RETURN_IF_ERROR(IsArray(*bc, bp));
-              for (size_t b = 0; b < bc->size(); ++b) {
-                uint64_t c = 0;
-                BACKSIGHT_RETURN_IF_ERROR(U64Value((*bc)[b], bp + Idx(b), &c));
-                p->add_bucket_counts(c);
-              }
-            }
-            if (const Json* eb = Field(pj, "explicitBounds", "explicit_bounds")) {
-              std::string bp = pp + ".explicitBounds";
-              BACKSIGHT_RETURN_IF_ERROR(IsArray(*eb, bp));
-              for (size_t b = 0; b < eb->size(); ++b) {
-                double d;
-                BACKSIGHT_RETURN_IF_ERROR(Dbl((*eb)[b], bp + Idx(b), &d));
-                p->add_explicit_bounds(d);
-              }
-            }
-            return Status::OK();
+            BACKSIGHT_RETURN_IF_ERROR(
+                ForEachElement(pj, "bucketCounts", "bucket_counts", pp + ".bucketCounts",
+                               [p](const Json& c, const std::string& cp) -> Status {
+                                 uint64_t n = 0;
+                                 BACKSIGHT_RETURN_IF_ERROR(U64Value(c, cp, &n));
+                                 p->add_bucket_counts(n);
+                                 return Status::OK();
+                               }));
+            return ForEachElement(pj, "explicitBounds", "explicit_bounds", pp + ".explicitBounds",
+                                  [p](const Json& b, const std::string& bp) -> Status {
+                                    double d;
+                                    BACKSIGHT_RETURN_IF_ERROR(Dbl(b, bp, &d));
+                                    p->add_explicit_bounds(d);
+                                    return Status::OK();
+                                  });
           }));
     } else if (const Json* e = Field(j, "exponentialHistogram", "exponential_histogram")) {
       std::string ep = path + ".exponentialHistogram";
@@ -527,27 +506,22 @@ class JsonFiller : public internal::OtlpJsonReader {
       BACKSIGHT_RETURN_IF_ERROR(CountedPoints(
           *s, sp, [summary] { return summary->add_data_points(); },
           [](const Json& pj, const std::string& pp, mv1::SummaryDataPoint* p) -> Status {
-            if (const Json* qv = Field(pj, "quantileValues", "quantile_values")) {
-              std::string qp = pp + ".quantileValues";
-              BACKSIGHT_RETURN_IF_ERROR(IsArray(*qv, qp));
-              for (size_t q = 0; q < qv->size(); ++q) {
-                const Json& qj = (*qv)[q];
-                std::string qq = qp + Idx(q);
-                BACKSIGHT_RETURN_IF_ERROR(IsObject(qj, qq));
-                auto* out_q = p->add_quantile_values();
-                double d = 0;
-                if (const Json* f = Field(qj, "quantile", nullptr)) {
-                  BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, qq + ".quantile", &d));
-                }
-                out_q->set_quantile(d);
-                d = 0;
-                if (const Json* f = Field(qj, "value", nullptr)) {
-                  BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, qq + ".value", &d));
-                }
-                out_q->set_value(d);
-              }
-            }
-            return Status::OK();
+            return ForEachElement(pj, "quantileValues", "quantile_values", pp + ".quantileValues",
+                                  [p](const Json& qj, const std::string& qq) -> Status {
+                                    BACKSIGHT_RETURN_IF_ERROR(IsObject(qj, qq));
+                                    auto* out_q = p->add_quantile_values();
+                                    double d = 0;
+                                    if (const Json* f = Field(qj, "quantile", nullptr)) {
+                                      BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, qq + ".quantile", &d));
+                                    }
+                                    out_q->set_quantile(d);
+                                    d = 0;
+                                    if (const Json* f = Field(qj, "value", nullptr)) {
+                                      BACKSIGHT_RETURN_IF_ERROR(Dbl(*f, qq + ".value", &d));
+                                    }
+                                    out_q->set_value(d);
+                                    return Status::OK();
+                                  });
           }));
     }
     return Status::OK();

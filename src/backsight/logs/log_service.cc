@@ -75,7 +75,7 @@ LogService::Service* LogService::FindOrCreate(std::string_view service, bool* re
     *refused = true;
     return nullptr;
   }
-  auto s = std::make_unique<Service>(std::string(service), options_.pipeline);
+  auto s = std::make_unique<Service>(std::string(service), PipelineOptions(service));
   Service* raw = s.get();
   services_.emplace(std::string(service), std::move(s));
   return raw;
@@ -155,28 +155,75 @@ Status LogService::AddBatch(std::span<const ServiceEntries> batch,
                                        " services known (logs.max_services)");
 }
 
+const LogPipelineOptions& LogService::PipelineOptions(std::string_view service) const {
+  auto it = options_.service_pipelines.find(service);
+  return it == options_.service_pipelines.end() ? options_.pipeline : it->second;
+}
+
+Status LogService::AddLines(std::string_view service, std::span<const std::string_view> lines,
+                            TimestampNs clock_ns, LogAddResult* result) {
+  LogAddResult local;
+  if (!result) result = &local;
+  bool refused;
+  Service* s = FindOrCreate(service, &refused);
+  if (!s) {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.services_refused;
+    stats_.lines_refused += lines.size();
+    return Status::ResourceExhausted(Reason::kQueueFull,
+                                     "logs: service " + std::string(service.substr(0, 128)) +
+                                         " refused: " + std::to_string(options_.max_services) +
+                                         " services known (logs.max_services)");
+  }
+  const uint64_t anomalous_before = result->anomalous;
+  int64_t templates_delta = 0;
+  {
+    std::unique_lock lock(s->mu);
+    // Take a turn like AddBatch so that batches of this service stay in order.
+    const uint64_t ticket = s->tickets_issued++;
+    s->turn.wait(lock, [&] { return s->tickets_served == ticket; });
+    templates_delta -= static_cast<int64_t>(s->pipeline.miner().num_templates());
+    for (std::string_view line : lines) {
+      if (s->pipeline.AddLine(line, &s->rec, clock_ns)) AfterRecord(s, result);
+    }
+    templates_delta += static_cast<int64_t>(s->pipeline.miner().num_templates());
+    ++s->tickets_served;
+    lock.unlock();
+    s->turn.notify_all();
+  }
+  std::lock_guard lock(stats_mu_);
+  stats_.templates += templates_delta;
+  stats_.lines += lines.size();
+  stats_.anomalous += result->anomalous - anomalous_before;
+  return Status::OK();
+}
+
 void LogService::AddLocked(Service* s, std::span<const LogEntry> entries, LogAddResult* result) {
-  const int64_t bucket_ns = options_.pipeline.anomaly.bucket_ns;
   for (const LogEntry& e : entries) {
     s->pipeline.AddEntry(e, &s->rec);
-    const int64_t b = BucketOf(e.ts, bucket_ns);
-    if (!s->have_bucket) {
-      s->have_bucket = true;
-      s->bucket = b;
-    } else if (b > s->bucket) {
-      for (const auto& [id, n] : s->counts) {
-        result->counts.push_back({s->name, id, s->bucket * bucket_ns, n});
-      }
-      s->counts.clear();
-      s->bucket = b;
-    }
-    ++s->counts[s->rec.parse.template_id];
-    if (s->rec.scores.is_anomaly) {
-      ++result->anomalous;
-      Record(s, s->rec, result);
-    }
-    for (const TemplateRateEvent& re : s->rec.rate_events) RateEvent(s, re, result);
+    AfterRecord(s, result);
   }
+}
+
+void LogService::AfterRecord(Service* s, LogAddResult* result) {
+  const int64_t bucket_ns = options_.pipeline.anomaly.bucket_ns;
+  const int64_t b = BucketOf(s->rec.ts, bucket_ns);
+  if (!s->have_bucket) {
+    s->have_bucket = true;
+    s->bucket = b;
+  } else if (b > s->bucket) {
+    for (const auto& [id, n] : s->counts) {
+      result->counts.push_back({s->name, id, s->bucket * bucket_ns, n});
+    }
+    s->counts.clear();
+    s->bucket = b;
+  }
+  ++s->counts[s->rec.parse.template_id];
+  if (s->rec.scores.is_anomaly) {
+    ++result->anomalous;
+    Record(s, s->rec, result);
+  }
+  for (const TemplateRateEvent& re : s->rec.rate_events) RateEvent(s, re, result);
 }
 
 LogAnomalyEvent* LogService::FindEvent(uint64_t id) {
@@ -368,7 +415,7 @@ Status LogService::RestoreState(std::string_view in) {
   for (uint64_t i = 0; i < n; ++i) {
     BACKSIGHT_RETURN_IF_ERROR(r.GetString(&name, "service name"));
     BACKSIGHT_RETURN_IF_ERROR(r.GetString(&part, "pipeline state"));
-    auto s = std::make_unique<Service>(name, options_.pipeline);
+    auto s = std::make_unique<Service>(name, PipelineOptions(name));
     Status st = s->pipeline.RestoreState(part);
     if (!st.ok()) {
       return Status::Corruption("log service state: service " + name + ": " + st.message());

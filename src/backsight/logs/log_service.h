@@ -46,6 +46,10 @@ struct LogServiceOptions {
   size_t max_events = 1000;       ///< Anomaly events kept, newest first.
   size_t examples_per_event = 3;  ///< Example lines kept per event.
   size_t example_bytes = 512;     ///< Bytes of each example line kept.
+  /// Services with pipeline options of their own (a header layout and multiline mode: tailed
+  /// files, `log_files`); their `anomaly.bucket_ns` must equal `pipeline`'s. Others use
+  /// `pipeline`.
+  std::map<std::string, LogPipelineOptions, std::less<>> service_pipelines;
 };
 
 /// A template's line count in one closed time bucket.
@@ -110,6 +114,12 @@ class LogService {
   /// the service is new and `max_services` are known.
   Status Add(std::string_view service, std::span<const LogEntry> entries, LogAddResult* result);
 
+  /// Mines raw `lines` of `service` (without newlines) through its pipeline's header layout and
+  /// multiline joining, exactly as `backsight logs` does (LogPipeline::AddLine; `clock_ns` is
+  /// the time of lines before any timestamp). ResourceExhausted as Add.
+  Status AddLines(std::string_view service, std::span<const std::string_view> lines,
+                  TimestampNs clock_ns, LogAddResult* result);
+
   /// The lines of one service within an AddBatch.
   struct ServiceEntries {
     std::string_view service;
@@ -148,7 +158,10 @@ class LogService {
  private:
   struct Service;
   Service* FindOrCreate(std::string_view service, bool* refused);
+  const LogPipelineOptions& PipelineOptions(std::string_view service) const;
   void AddLocked(Service* s, std::span<const LogEntry> entries, LogAddResult* result);
+  // Buckets, counts and events of the record just mined into s->rec.
+  void AfterRecord(Service* s, LogAddResult* result);
   void Record(Service* s, const LogRecord& rec, LogAddResult* result);
   void RateEvent(Service* s, const TemplateRateEvent& e, LogAddResult* result);
   LogAnomalyEvent* FindEvent(uint64_t id);  // under events_mu_

@@ -27,6 +27,24 @@ inline bool IsDelim(char c) {
   return kDelims.find(c) != std::string_view::npos;
 }
 
+// The lengths of the common prefix of `a` and `b` that ends at a delimiter (IsDelim) and of their
+// common suffix that starts at one, not overlapping within the shorter word: what MergeTokens
+// keeps around its wildcard.
+struct DelimitedAffix {
+  size_t prefix;
+  size_t suffix;
+};
+DelimitedAffix CommonDelimitedAffix(std::string_view a, std::string_view b) {
+  const size_t m = std::min(a.size(), b.size());
+  size_t p = 0;
+  while (p < m && a[p] == b[p]) ++p;
+  while (p > 0 && !IsDelim(a[p - 1])) --p;
+  size_t s = 0;
+  while (s < m - p && a[a.size() - 1 - s] == b[b.size() - 1 - s]) ++s;
+  while (s > 0 && !IsDelim(a[a.size() - s])) --s;
+  return {p, s};
+}
+
 // Day and month names as C-locale strftime (%a %A %b %B), syslog (RFC 3164) and Java write them;
 // a capital first letter is required so that the verb "may" stays a word.
 bool IsTimeWord(std::string_view w) {
@@ -71,6 +89,15 @@ bool MayHoldValue(std::string_view token) {
   return false;
 }
 
+// The first `prefix` and last `suffix` bytes of `word` with a wildcard between them, corrected
+// to the Loghub-2.0 canonical form (CorrectTemplate).
+std::string WildcardBetween(std::string_view word, size_t prefix, size_t suffix) {
+  std::string out(word.substr(0, prefix));
+  out.append(kWildcard);
+  out.append(word.substr(word.size() - suffix));
+  return CorrectTemplate(out);
+}
+
 // The variable that covers two different words at a position that gave way to repeated
 // different words: their common leading and trailing punctuation is kept (`(java)` + `(postgres)`
 // -> `(<*>)`, `com.apple.cloudd:` + `com.apple.bird:` -> `<*>:`), letters and digits are not
@@ -86,10 +113,7 @@ std::string MergeKeepingPunctuation(std::string_view a, std::string_view b) {
   while (s < m - p && a[a.size() - 1 - s] == b[b.size() - 1 - s] && !alnum(a[a.size() - 1 - s])) {
     ++s;
   }
-  std::string out(a.substr(0, p));
-  out.append(kWildcard);
-  out.append(a.substr(a.size() - s));
-  return CorrectTemplate(out);
+  return WildcardBetween(a, p, s);
 }
 
 }  // namespace
@@ -98,13 +122,7 @@ bool IsValueChange(std::string_view a, std::string_view b) {
   if (a == b) return false;
   // The differing middles, after the common prefix that ends at a delimiter and the common
   // suffix that starts at one (as MergeTokens keeps them).
-  const size_t m = std::min(a.size(), b.size());
-  size_t p = 0;
-  while (p < m && a[p] == b[p]) ++p;
-  while (p > 0 && !IsDelim(a[p - 1])) --p;
-  size_t s = 0;
-  while (s < m - p && a[a.size() - 1 - s] == b[b.size() - 1 - s]) ++s;
-  while (s > 0 && !IsDelim(a[a.size() - s])) --s;
+  const auto [p, s] = CommonDelimitedAffix(a, b);
   const std::string_view ma = a.substr(p, a.size() - p - s);
   const std::string_view mb = b.substr(p, b.size() - p - s);
   if (ma.empty() || mb.empty()) return false;
@@ -796,18 +814,9 @@ Status TemplateMiner::RestoreState(std::string_view in) {
 std::string MergeTokens(std::string_view a, std::string_view b) {
   if (a == b) return std::string(a);
   if (a == kWildcard || b == kWildcard) return std::string(kWildcard);
-  const size_t m = std::min(a.size(), b.size());
-  size_t p = 0;
-  while (p < m && a[p] == b[p]) ++p;
-  while (p > 0 && !IsDelim(a[p - 1])) --p;
-  size_t s = 0;
-  while (s < m - p && a[a.size() - 1 - s] == b[b.size() - 1 - s]) ++s;
-  while (s > 0 && !IsDelim(a[a.size() - s])) --s;
+  const auto [p, s] = CommonDelimitedAffix(a, b);
   if (p == 0 && s == 0) return std::string(kWildcard);
-  std::string out(a.substr(0, p));
-  out.append(kWildcard);
-  out.append(a.substr(a.size() - s));
-  return CorrectTemplate(out);
+  return WildcardBetween(a, p, s);
 }
 
 bool TokenMatches(std::string_view pattern, std::string_view token) {

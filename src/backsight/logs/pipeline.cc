@@ -35,7 +35,7 @@ LogPipelineOptions::LogPipelineOptions() : layout(RawLayout()) {}
 LogPipeline::LogPipeline(const LogPipelineOptions& options)
     : options_(options), miner_(options.miner), scorer_(options.anomaly) {}
 
-bool LogPipeline::AddLine(std::string_view line, LogRecord* record) {
+bool LogPipeline::AddLine(std::string_view line, LogRecord* record, TimestampNs clock_ns) {
   ++stats_.lines;
   if (options_.multiline == MultilineMode::kIndent && stats_.records > 0 &&
       IsContinuationLine(line)) {
@@ -56,7 +56,9 @@ bool LogPipeline::AddLine(std::string_view line, LogRecord* record) {
     fields_.values.assign(layout.fields().size(), std::string_view());
     fields_.values[layout.content_index()] = line;
   }
-  if (!have_time_) ts_ = static_cast<int64_t>(stats_.records) * kNanosPerSecond;
+  if (!have_time_) {
+    ts_ = clock_ns != kNoClock ? clock_ns : static_cast<int64_t>(stats_.records) * kNanosPerSecond;
+  }
   record->line = line;
   record->fields = fields_.values;
   const int level =

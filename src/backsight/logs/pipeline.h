@@ -19,6 +19,7 @@
 #ifndef BACKSIGHT_LOGS_PIPELINE_H_
 #define BACKSIGHT_LOGS_PIPELINE_H_
 
+#include <climits>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -95,10 +96,14 @@ class LogPipeline {
  public:
   explicit LogPipeline(const LogPipelineOptions& options = {});
 
+  /// `AddLine`'s clock_ns when there is none: records before any timestamp are at their number.
+  static constexpr TimestampNs kNoClock = INT64_MIN;
   /// Takes the next raw line (without its newline). Returns true and fills `*record` when the
   /// line starts a record; returns false for a continuation line (counted, joined to the previous
-  /// record, `*record` untouched).
-  bool AddLine(std::string_view line, LogRecord* record);
+  /// record, `*record` untouched). While no line has had a timestamp, a record is at `clock_ns`
+  /// (ns since the epoch; a server passes the time it read the line) instead of record number N
+  /// at N seconds (`backsight logs`). Template ids do not depend on it.
+  bool AddLine(std::string_view line, LogRecord* record, TimestampNs clock_ns = kNoClock);
 
   /// Takes one structured entry; it is always one record. Its timestamp is used as given.
   void AddEntry(const LogEntry& entry, LogRecord* record);

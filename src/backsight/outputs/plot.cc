@@ -11,6 +11,8 @@
 #include <numbers>
 #include <string_view>
 
+#include "backsight/core/markup_escape.h"
+
 namespace backsight::outputs {
 
 // ---------------------------------------------------------------------------------------------
@@ -155,27 +157,28 @@ void SetColor(cairo_t* cr, Rgb c, double alpha = 1.0) {
   cairo_set_source_rgba(cr, c.r, c.g, c.b, alpha);
 }
 
-void Text(cairo_t* cr, double x, double y, std::string_view s, double size, Rgb color,
-          double align_x = 0.0, bool bold = false) {
-  std::string str(s);
+// Selects the plot font at `size` px (bold or not) and returns the extents of `str` in it.
+cairo_text_extents_t SelectFontAndMeasure(cairo_t* cr, const std::string& str, double size,
+                                          bool bold) {
   cairo_select_font_face(cr, kFont, CAIRO_FONT_SLANT_NORMAL,
                          bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, size);
   cairo_text_extents_t ext;
   cairo_text_extents(cr, str.c_str(), &ext);
+  return ext;
+}
+
+void Text(cairo_t* cr, double x, double y, std::string_view s, double size, Rgb color,
+          double align_x = 0.0, bool bold = false) {
+  const std::string str(s);
+  const cairo_text_extents_t ext = SelectFontAndMeasure(cr, str, size, bold);
   SetColor(cr, color);
   cairo_move_to(cr, x - align_x * ext.x_advance, y);
   cairo_show_text(cr, str.c_str());
 }
 
 double TextWidth(cairo_t* cr, std::string_view s, double size, bool bold = false) {
-  std::string str(s);
-  cairo_select_font_face(cr, kFont, CAIRO_FONT_SLANT_NORMAL,
-                         bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size(cr, size);
-  cairo_text_extents_t ext;
-  cairo_text_extents(cr, str.c_str(), &ext);
-  return ext.x_advance;
+  return SelectFontAndMeasure(cr, std::string(s), size, bold).x_advance;
 }
 
 // "Nice" tick step (1, 2, 2.5 or 5 x 10^k) giving about `target` ticks over `span`.
@@ -400,6 +403,12 @@ void DrawLegend(cairo_t* cr, double right, double y, double font, bool warmup) {
     Text(cr, x, y, it->label, font, kMuted);
     x -= 24;
     const double cy = y - font * 0.35;
+    // An 18 px wide filled rectangle `height` px high, centred on cy.
+    auto swatch = [&](Rgb color, double alpha, double height) {
+      SetColor(cr, color, alpha);
+      cairo_rectangle(cr, x, cy - height / 2, 18, height);
+      cairo_fill(cr);
+    };
     switch (it->kind) {
       case 0:
         SetColor(cr, kLine);
@@ -409,22 +418,16 @@ void DrawLegend(cairo_t* cr, double right, double y, double font, bool warmup) {
         cairo_stroke(cr);
         break;
       case 1:
-        SetColor(cr, kBand, 0.45);
-        cairo_rectangle(cr, x, cy - 6, 18, 12);
-        cairo_fill(cr);
+        swatch(kBand, 0.45, 12);
         break;
       case 2:
-        SetColor(cr, kRed, 0.15);
-        cairo_rectangle(cr, x, cy - 7, 18, 14);
-        cairo_fill(cr);
+        swatch(kRed, 0.15, 14);
         SetColor(cr, kRed);
         cairo_arc(cr, x + 9, cy, 3.5, 0, 2 * M_PI);
         cairo_fill(cr);
         break;
       case 3:
-        SetColor(cr, kMuted, 0.14);
-        cairo_rectangle(cr, x, cy - 7, 18, 14);
-        cairo_fill(cr);
+        swatch(kMuted, 0.14, 14);
         break;
     }
     x -= 18;
@@ -457,6 +460,20 @@ void ShadeWarmup(cairo_t* cr, const Mapping& m, const PlotSeries& s, bool label,
   if (label && x1 - x0 > TextWidth(cr, "warm-up", font) + 8) {
     Text(cr, x0 + 4, m.r.y + font + 4, "warm-up", font, kMuted);
   }
+}
+
+// Saves the cairo state, clips to the panel rectangle of `m` and paints its background: white,
+// the warm-up shade (labelled when `label_warmup`) and the time grid. The caller draws the
+// panel's content and calls cairo_restore.
+void BeginPanel(cairo_t* cr, const Mapping& m, const PlotSeries& s, bool label_warmup,
+                const std::vector<TimeTick>& ticks) {
+  cairo_save(cr);
+  cairo_rectangle(cr, m.r.x, m.r.y, m.r.w, m.r.h);
+  cairo_clip(cr);
+  SetColor(cr, {1, 1, 1});
+  cairo_paint(cr);
+  ShadeWarmup(cr, m, s, label_warmup, 11);
+  DrawTimeGrid(cr, m, ticks);
 }
 
 // The value-axis label, rotated a quarter turn, centred on the chart's height in the left margin
@@ -531,13 +548,7 @@ void DrawPanel(cairo_t* cr, const PlotSeries& s, const PlotOptions& o, double to
                                static_cast<int64_t>(std::floor(t1)), target_time_ticks);
 
   // Value chart.
-  cairo_save(cr);
-  cairo_rectangle(cr, main.x, main.y, main.w, main.h);
-  cairo_clip(cr);
-  SetColor(cr, {1, 1, 1});
-  cairo_paint(cr);
-  ShadeWarmup(cr, mm, s, true, 11);
-  DrawTimeGrid(cr, mm, ticks);
+  BeginPanel(cr, mm, s, /*label_warmup=*/true, ticks);
   cairo_restore(cr);
   DrawValueAxis(cr, mm, std::max(3, o.main_height_px / 60), font);
   cairo_save(cr);
@@ -613,13 +624,7 @@ void DrawPanel(cairo_t* cr, const PlotSeries& s, const PlotOptions& o, double to
     // capped at 10 (larger scores are clipped at the top).
     const double top_score = std::min(10.0, std::max(2.0, smax * 1.1));
     Mapping ms{score, t0, t1, 0, top_score};
-    cairo_save(cr);
-    cairo_rectangle(cr, score.x, score.y, score.w, score.h);
-    cairo_clip(cr);
-    SetColor(cr, {1, 1, 1});
-    cairo_paint(cr);
-    ShadeWarmup(cr, ms, s, false, 11);
-    DrawTimeGrid(cr, ms, ticks);
+    BeginPanel(cr, ms, s, /*label_warmup=*/false, ticks);
     ShadeIntervals(cr, ms, s);
     SetColor(cr, kScore, 0.35);
     cairo_move_to(cr, ms.X(b.front().t_first), ms.Y(0));
@@ -683,30 +688,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 Status WriteFile(const std::string& path, const std::string& data) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return Status::IoError("cannot write plot '" + path + "'");
@@ -743,7 +724,7 @@ std::string HtmlPage(const std::vector<const PlotSeries*>& series, const PlotOpt
   }
   std::string html;
   html += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>";
-  html += HtmlEscape(o.title);
+  html += XmlEscape(o.title);
   html +=
       "</title>\n<style>\n"
       "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:24px;color:#222;"
@@ -758,8 +739,8 @@ std::string HtmlPage(const std::vector<const PlotSeries*>& series, const PlotOpt
   char buf[64];
   for (const PlotSeries* s : series) {
     html +=
-        "<h2>" + HtmlEscape(s->title()) + "</h2>\n<p class=\"muted\">" + HtmlEscape(s->subtitle());
-    if (!s->value_label().empty()) html += "; values: " + HtmlEscape(s->value_label());
+        "<h2>" + XmlEscape(s->title()) + "</h2>\n<p class=\"muted\">" + XmlEscape(s->subtitle());
+    if (!s->value_label().empty()) html += "; values: " + XmlEscape(s->value_label());
     html += "</p>\n";
     if (s->intervals().empty()) {
       html += "<p>No anomalous intervals.</p>\n";

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "backsight/logs/pipeline.h"
+
 namespace backsight::server {
 namespace {
 
@@ -188,6 +190,9 @@ Status ValidateConfig(const ServeConfig& c) {
     return Status::InvalidArgument("key 'history.concurrency': must be 1.." +
                                    std::to_string(kMaxHistoryConcurrency));
   }
+  if (!c.log_files.empty() && !c.logs_enabled) {
+    return Status::InvalidArgument("key 'log_files': needs logs.enabled: true");
+  }
   for (size_t i = 0; i < c.scrape_jobs.size(); ++i) {
     const auto& j = c.scrape_jobs[i];
     const std::string key = "scrape_configs[" + std::to_string(i) + "]";
@@ -221,7 +226,7 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
         CheckKeys(root, source, "",
                   {"listen", "state_dir", "checkpoint_interval", "series", "workers", "limits",
                    "auth", "alerting", "global", "scrape_configs", "output_remote_write",
-                   "counters_as_rates", "wal", "history", "logs"}));
+                   "counters_as_rates", "wal", "history", "logs", "log_files"}));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["listen"], "listen", &c->listen));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["state_dir"], "state_dir", &c->state_dir));
     BACKSIGHT_RETURN_IF_ERROR(r.Duration(root["checkpoint_interval"], "checkpoint_interval", 100,
@@ -259,6 +264,41 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       BACKSIGHT_RETURN_IF_ERROR(r.Uint(g["max_events"], "logs.max_events", 1, &c->logs_max_events));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Bool(g["template_series"], "logs.template_series", &c->logs_template_series));
+    }
+    if (YAML::Node lf = root["log_files"]) {
+      if (!lf.IsSequence()) return KeyError(source, "log_files", "must be a list", lf);
+      std::set<std::string> services, paths;
+      for (size_t i = 0; i < lf.size(); ++i) {
+        const std::string key = "log_files[" + std::to_string(i) + "]";
+        const YAML::Node f = lf[i];
+        if (!f.IsMap()) return KeyError(source, key, "must be a map with a path", f);
+        BACKSIGHT_RETURN_IF_ERROR(
+            CheckKeys(f, source, key, {"path", "header", "multiline", "service"}));
+        LogFile file;
+        BACKSIGHT_RETURN_IF_ERROR(r.Str(f["path"], key + ".path", &file.path));
+        BACKSIGHT_RETURN_IF_ERROR(r.Str(f["header"], key + ".header", &file.header));
+        BACKSIGHT_RETURN_IF_ERROR(r.Str(f["multiline"], key + ".multiline", &file.multiline));
+        BACKSIGHT_RETURN_IF_ERROR(r.Str(f["service"], key + ".service", &file.service));
+        if (file.path.empty() || file.path.back() == '/') {
+          return KeyError(source, key + ".path", "required, a file name", f);
+        }
+        logs::HeaderLayout layout;
+        Status hs = logs::ParseHeaderSpec(file.header, &layout);
+        if (!hs.ok()) return KeyError(source, key + ".header", hs.message(), f["header"]);
+        if (file.multiline != "indent" && file.multiline != "none") {
+          return KeyError(source, key + ".multiline", "must be indent or none", f["multiline"]);
+        }
+        if (file.service.empty()) file.service = file.path.substr(file.path.rfind('/') + 1);
+        if (!paths.insert(file.path).second) {
+          return KeyError(source, key + ".path", "duplicate path '" + file.path + "'", f["path"]);
+        }
+        if (!services.insert(file.service).second) {
+          return KeyError(source, key + ".service",
+                          "duplicate service '" + file.service + "' (set service: to tell apart)",
+                          f);
+        }
+        c->log_files.push_back(std::move(file));
+      }
     }
     if (YAML::Node l = root["limits"]) {
       BACKSIGHT_RETURN_IF_ERROR(CheckKeys(

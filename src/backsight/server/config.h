@@ -21,6 +21,14 @@ struct ScrapeJob {
   bool honor_labels = false;
 };
 
+/// One local log file followed by `backsight serve` (`log_files[]`, logs/file_tailer.h).
+struct LogFile {
+  std::string path;                  ///< The file's name, followed across rotation and truncation.
+  std::string header = "raw";        ///< Header layout or preset, as `backsight logs --header`.
+  std::string multiline = "indent";  ///< indent or none, as `backsight logs --multiline`.
+  std::string service;               ///< Service name of its lines (default: the file's base name).
+};
+
 /// Everything `backsight serve` can be told. Units are in the field names.
 struct ServeConfig {
   std::string listen = "127.0.0.1:9465";      ///< HOST:PORT of the HTTP endpoints (port 0 = any)
@@ -76,6 +84,7 @@ struct ServeConfig {
   int64_t logs_bucket_ms = 60'000;       ///< template count bucket (series step)
   uint64_t logs_max_events = 1000;       ///< log anomaly events kept in memory
   bool logs_template_series = true;      ///< template counts become engine series
+  std::vector<LogFile> log_files;        ///< local files tailed into the log services
 };
 
 /// Parses a Prometheus-style duration ("500ms", "15s", "1m30s", "2h", "1d") into milliseconds.

@@ -13,6 +13,7 @@ using stream::EngineOptions;
 using stream::EngineStats;
 using stream::EpisodeChange;
 using stream::EpisodeSink;
+using stream::HeldSegments;
 using stream::kLatencyBuckets;
 using stream::kLatencyBucketsS;
 using stream::RestoreProblemFn;

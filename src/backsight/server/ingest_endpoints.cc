@@ -34,8 +34,9 @@ void Server::HandleRemoteWrite(const HttpRequest& req, HttpResponse* res) {
     CountRequest("remote_write", res->status);
     return;
   }
-  if (warm_) st = warm_->Intercept(&series);
-  if (st.ok()) st = engine_->SubmitView(series);
+  thread_local std::vector<uint64_t> fps;  // computed by warm start, reused by the engine
+  if (warm_) st = warm_->Intercept(&series, &fps);
+  if (st.ok()) st = engine_->SubmitView(series, warm_ ? &fps : nullptr);
   if (!st.ok()) {
     SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
                      "text/plain", res);
@@ -76,8 +77,9 @@ void Server::HandleOtlpMetrics(const HttpRequest& req, HttpResponse* res) {
     CountRequest("otlp", res->status);
     return;
   }
-  if (warm_) st = warm_->Intercept(&series);
-  if (st.ok()) st = engine_->Submit(std::move(series));
+  std::vector<uint64_t> fps;
+  if (warm_) st = warm_->Intercept(&series, &fps);
+  if (st.ok()) st = engine_->SubmitView(series, warm_ ? &fps : nullptr);
   if (!st.ok()) {
     SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
                      "text/plain", res);
@@ -152,7 +154,9 @@ void Server::ScrapeLoop() {
           }
           SortLabels(&s.labels);
         }
-        ok = (!warm_ || warm_->Intercept(&series).ok()) && engine_->Submit(std::move(series)).ok();
+        std::vector<uint64_t> fps;
+        ok = (!warm_ || warm_->Intercept(&series, &fps).ok()) &&
+             engine_->SubmitView(series, warm_ ? &fps : nullptr).ok();
         series.clear();
       }
       self_metrics_.CountScrape(t.job->job_name, t.target, ok);

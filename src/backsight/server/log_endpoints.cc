@@ -21,10 +21,16 @@ namespace backsight::server {
 
 namespace {
 
-// <state_dir>/logs.state header (docs/formats.md): "BSLC" little-endian, version 1, then the
-// first write-ahead log segment not covered by the state, then LogService::SaveState.
+// <state_dir>/logs.state header (docs/formats.md): "BSLC" little-endian, version 2, then the
+// first write-ahead log segment not covered by the state, the tailed files' positions (count,
+// then path + logs::EncodeTailPosition each; not in version 1, which is still read), then
+// LogService::SaveState.
 constexpr uint32_t kCheckpointMagic = 0x434C5342;
-constexpr uint32_t kCheckpointVersion = 1;
+constexpr uint32_t kCheckpointVersion = 2;
+constexpr uint32_t kCheckpointVersionNoTails = 1;
+// How often the tailed files are polled (ms): a line is mined at most this long after it is
+// written (Promtail's default sync period is 10 s; 250 ms keeps the latency well under a bucket).
+constexpr int kTailPollMs = 250;
 constexpr const char* kStateFile = "logs.state";
 constexpr const char* kWalDir = "logs-wal";
 // Alerts waiting for the sender; past this new ones are dropped and counted.
@@ -107,7 +113,9 @@ Status DecodeBody(LogEndpoints::Format f, std::string_view body, size_t max,
 
 LogEndpoints::LogEndpoints(const ServeConfig& config, const std::unique_ptr<Engine>& engine,
                            SelfMetrics* metrics)
-    : cfg_(config), engine_(engine), service_([&config] {
+    : cfg_(config),
+      engine_(engine),
+      service_([&config] {
         logs::LogServiceOptions o;
         o.max_services = config.logs_max_services;
         o.max_events = config.logs_max_events;
@@ -115,9 +123,21 @@ LogEndpoints::LogEndpoints(const ServeConfig& config, const std::unique_ptr<Engi
         o.pipeline.miner.max_cache_entries = kServiceMinerCacheEntries;
         o.pipeline.anomaly.bucket_ns = config.logs_bucket_ms * 1'000'000;
         o.pipeline.multiline = logs::MultilineMode::kNone;
+        for (const LogFile& f : config.log_files) {
+          logs::LogPipelineOptions p = o.pipeline;
+          // Validated by LoadConfigText; a bad spec here leaves the raw layout.
+          (void)logs::ParseHeaderSpec(f.header, &p.layout);
+          p.multiline =
+              f.multiline == "none" ? logs::MultilineMode::kNone : logs::MultilineMode::kIndent;
+          o.service_pipelines[f.service] = p;
+        }
         return o;
       }()),
-      metrics_(metrics) {}
+      metrics_(metrics) {
+  for (const LogFile& f : config.log_files) {
+    tails_.push_back({f.service, std::make_unique<logs::FileTailer>(f.path)});
+  }
+}
 
 LogEndpoints::~LogEndpoints() { Stop(); }
 
@@ -167,10 +187,15 @@ Status LogEndpoints::Ingest(Format format, std::string_view body, bool replay) {
     st = service_.AddBatch(items, log_first, &result);
   }
   if (st.code() == Status::Code::kIoError) return st;
-  if (cfg_.logs_template_series && !result.counts.empty() && engine_) {
+  Deliver(&result, replay);
+  return st;
+}
+
+void LogEndpoints::Deliver(logs::LogAddResult* result, bool replay) {
+  if (cfg_.logs_template_series && !result->counts.empty() && engine_) {
     std::vector<TimeSeries> series;
-    series.reserve(result.counts.size());
-    for (const logs::TemplateCount& c : result.counts) {
+    series.reserve(result->counts.size());
+    for (const logs::TemplateCount& c : result->counts) {
       TimeSeries ts;
       ts.labels = {{"__name__", kTemplateSeriesName},
                    {"service", c.service},
@@ -186,10 +211,10 @@ Status LogEndpoints::Ingest(Format format, std::string_view body, bool replay) {
       series_dropped_ += n;  // queues full: these bucket counts are lost, the lines are not
     }
   }
-  if (!replay && !cfg_.alertmanager_url.empty() && !result.opened.empty()) {
+  if (!replay && !cfg_.alertmanager_url.empty() && !result->opened.empty()) {
     const int64_t now = WallNowNs();
     std::lock_guard lock(alert_mu_);
-    for (auto& e : result.opened) {
+    for (auto& e : result->opened) {
       if (alerts_.size() >= kMaxQueuedAlerts) {
         ++alerts_dropped_;
         continue;
@@ -198,7 +223,6 @@ Status LogEndpoints::Ingest(Format format, std::string_view body, bool replay) {
     }
     alert_cv_.notify_one();
   }
-  return st;
 }
 
 void LogEndpoints::HandlePush(const char* endpoint, Format proto, Format json,
@@ -311,7 +335,23 @@ Status LogEndpoints::Open() {
       BACKSIGHT_RETURN_IF_ERROR(ReadFileToString(path, &data));
       ByteReader r(data);
       Status st = r.GetStateHeader(kCheckpointMagic, kCheckpointVersion, "log state");
+      bool have_tails = true;
+      if (!st.ok()) {  // a state written before tailed files (version 1)?
+        ByteReader r1(data);
+        if (r1.GetStateHeader(kCheckpointMagic, kCheckpointVersionNoTails, "log state").ok()) {
+          r = r1;
+          st = Status::OK();
+          have_tails = false;
+        }
+      }
       if (st.ok()) st = r.GetU64(&segment, "wal segment");
+      std::vector<logs::NamedTailPosition> positions;
+      if (st.ok() && have_tails) st = logs::DecodeTailPositions(&r, &positions);
+      for (const logs::NamedTailPosition& p : positions) {
+        for (Tail& t : tails_) {
+          if (t.tailer->path() == p.path) t.tailer->Restore(p.position);
+        }
+      }
       if (st.ok()) st = service_.RestoreState(std::string_view(data).substr(r.position()));
       if (!st.ok()) {
         return Status::Corruption(path + ": " + st.message() + " (move it and " + kWalDir +
@@ -350,6 +390,8 @@ Status LogEndpoints::Open() {
   }
   alert_stop_ = false;
   if (!cfg_.alertmanager_url.empty()) alert_thread_ = std::thread([this] { AlertLoop(); });
+  tail_stop_ = false;
+  if (!tails_.empty()) tail_thread_ = std::thread([this] { TailLoop(); });
   return Status::OK();
 }
 
@@ -364,6 +406,11 @@ Status LogEndpoints::Checkpoint() {
     w.PutU32(kCheckpointMagic);
     w.PutU32(kCheckpointVersion);
     w.PutU64(segment);
+    std::vector<logs::NamedTailPosition> positions;
+    for (const Tail& t : tails_) {  // in step with the services: TailLoop polls under the lock
+      positions.push_back({t.tailer->path(), t.tailer->position()});
+    }
+    logs::EncodeTailPositions(positions, &w);
     service_.SaveState(&data);
   }
   BACKSIGHT_RETURN_IF_ERROR(WriteFileAtomically(cfg_.state_dir + "/" + kStateFile, data));
@@ -456,7 +503,57 @@ void LogEndpoints::AlertLoop() {
   }
 }
 
+void LogEndpoints::TailLoop() {
+  logs::LogAddResult result;
+  for (;;) {
+    bool more = false;
+    for (Tail& t : tails_) {
+      result = {};
+      bool again = false;
+      Status st;
+      {
+        std::shared_lock lock(checkpoint_mu_);
+        st = t.tailer->Poll(
+            [&](std::span<const std::string_view> lines) {
+              Status add = service_.AddLines(t.service, lines, WallNowNs(), &result);
+              (void)add;  // refused past logs.max_services: counted by the service
+            },
+            &again);
+      }
+      if (!st.ok()) {
+        ++file_read_errors_;
+        std::fprintf(stderr, "backsight: log file %s\n", st.ToString().c_str());
+      }
+      more = more || again;
+      Deliver(&result, false);
+    }
+    uint64_t lines = 0, rotations = 0, truncations = 0, long_lines = 0, resumed = 0;
+    for (const Tail& t : tails_) {
+      const logs::FileTailerStats& fs = t.tailer->stats();
+      lines += fs.lines;
+      rotations += fs.rotations;
+      truncations += fs.truncations;
+      long_lines += fs.long_lines;
+      resumed += fs.resumed;
+    }
+    file_lines_ = lines;
+    file_rotations_ = rotations;
+    file_truncations_ = truncations;
+    file_long_lines_ = long_lines;
+    file_resumed_ = resumed;
+    std::unique_lock lock(tail_mu_);
+    if (!more) tail_cv_.wait_for(lock, std::chrono::milliseconds(kTailPollMs));
+    if (tail_stop_) return;
+  }
+}
+
 void LogEndpoints::Stop() {
+  {
+    std::lock_guard lock(tail_mu_);
+    tail_stop_ = true;
+  }
+  tail_cv_.notify_all();
+  if (tail_thread_.joinable()) tail_thread_.join();
   {
     std::lock_guard lock(alert_mu_);
     alert_stop_ = true;
@@ -494,6 +591,23 @@ void LogEndpoints::MirrorMetrics(SelfMetrics* m) {
                 d(alert_posts_.load()));
   m->SetCounter("backsight_log_alert_post_errors_total",
                 "Failed Alertmanager POSTs of log alerts (not retried).", d(alert_errors_.load()));
+  if (!tails_.empty()) {
+    m->SetCounter("backsight_log_file_lines_total", "Lines read from tailed log files (log_files).",
+                  d(file_lines_.load()));
+    m->SetCounter("backsight_log_file_rotations_total",
+                  "Tailed log files found rotated (the path named a new file).",
+                  d(file_rotations_.load()));
+    m->SetCounter("backsight_log_file_truncations_total",
+                  "Tailed log files found shorter than the read offset (read again from 0).",
+                  d(file_truncations_.load()));
+    m->SetCounter("backsight_log_file_long_lines_total", "Lines of tailed log files cut at 1 MiB.",
+                  d(file_long_lines_.load()));
+    m->SetCounter("backsight_log_file_read_errors_total", "Failed reads of tailed log files.",
+                  d(file_read_errors_.load()));
+    m->SetCounter("backsight_log_file_resumed_total",
+                  "Tailed log files resumed at their saved position at start.",
+                  d(file_resumed_.load()));
+  }
   m->SetCounter("backsight_log_wal_replayed_records_total",
                 "Log write-ahead log records replayed at start.", d(replayed_records_.load()));
   m->SetCounter("backsight_log_wal_replay_errors_total",

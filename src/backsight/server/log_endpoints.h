@@ -26,6 +26,15 @@
 // service's miner and scorer state to <state_dir>/logs.state (atomically) and deletes the older
 // segments. At start the state is restored and the log replayed (without alerts), so after a
 // restart, also after `kill -9`, template ids and scores continue as if nothing happened.
+//
+// Local files (config `log_files`): one thread polls a logs::FileTailer per file every 250 ms;
+// each file is a service whose lines go through its own header layout and multiline joining
+// (LogService::AddLines, as `backsight logs`). File lines are not written to the log's WAL: the
+// tailers' positions are saved in logs.state in the same checkpoint as the services' state
+// (a poll mines its lines and advances its position under the shared lock the checkpoint takes
+// exclusively), so after a restart, also after `kill -9`, each file is read again from the
+// position of the last checkpoint: every line is mined exactly once (unless the file was
+// truncated, or rotated twice, while the server was down).
 #ifndef BACKSIGHT_SERVER_LOG_ENDPOINTS_H_
 #define BACKSIGHT_SERVER_LOG_ENDPOINTS_H_
 
@@ -43,6 +52,7 @@
 #include <vector>
 
 #include "backsight/core/status.h"
+#include "backsight/logs/file_tailer.h"
 #include "backsight/logs/log_service.h"
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
@@ -76,7 +86,7 @@ class LogEndpoints {
   void MergeAnomalies(size_t limit, nlohmann::json* events);
   /// Sets the backsight_log_* health metrics in `metrics` (call before serializing it).
   void MirrorMetrics(SelfMetrics* metrics);
-  /// Stops the alert sender. Idempotent.
+  /// Stops the file tailers and the alert sender. Idempotent.
   void Stop();
 
   /// Wire formats of accepted bodies (also the first byte of a write-ahead log record).
@@ -92,7 +102,14 @@ class LogEndpoints {
     logs::LogAnomalyEvent event;
     int64_t wall_ns = 0;
   };
+  struct Tail {
+    std::string service;
+    std::unique_ptr<logs::FileTailer> tailer;
+  };
   void AlertLoop();
+  void TailLoop();
+  // Template count series to the engine and, unless `replay`, alerts for the opened events.
+  void Deliver(logs::LogAddResult* result, bool replay);
   void Count(const char* endpoint, int code, const Status& st);
   void HandlePush(const char* endpoint, Format proto, Format json, const HttpRequest& req,
                   HttpResponse* res);
@@ -103,6 +120,12 @@ class LogEndpoints {
   std::unique_ptr<store::Wal> wal_;
   std::shared_mutex checkpoint_mu_;  // ingest: shared; checkpoint: exclusive (rotate + save)
 
+  std::vector<Tail> tails_;
+  std::mutex tail_mu_;
+  std::condition_variable tail_cv_;
+  bool tail_stop_ = false;
+  std::thread tail_thread_;
+
   std::mutex alert_mu_;
   std::condition_variable alert_cv_;
   std::deque<Alert> alerts_;
@@ -112,6 +135,8 @@ class LogEndpoints {
   SelfMetrics* metrics_;
   std::atomic<uint64_t> series_dropped_{0}, series_submitted_{0}, alert_posts_{0}, alert_errors_{0},
       alerts_dropped_{0}, replayed_records_{0}, replay_errors_{0};
+  std::atomic<uint64_t> file_lines_{0}, file_rotations_{0}, file_truncations_{0},
+      file_long_lines_{0}, file_read_errors_{0}, file_resumed_{0};
   std::atomic<uint64_t> memory_bytes_{0}, memory_templates_{0};
 };
 

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <random>
 
-
 namespace backsight::server {
 namespace {
 
@@ -19,6 +18,9 @@ constexpr int64_t kMinStepMs = 1000;
 constexpr size_t kHistoryChunk = 10'000;
 // Wait between tries while the engine queues are full.
 constexpr auto kQueueFullWait = std::chrono::milliseconds(2);
+// Known-set lookups are prefetched this many series ahead (as Engine::ProcessBatch does for
+// its index), so their cache misses overlap.
+constexpr size_t kKnownPrefetchAhead = 8;
 
 bool LabelsSorted(const Labels& labels) {
   return std::is_sorted(labels.begin(), labels.end(),
@@ -82,11 +84,11 @@ void WarmStart::Stop() {
   threads.back().join();
 }
 
-Status WarmStart::Intercept(std::vector<TimeSeries>* series) {
+Status WarmStart::Intercept(std::vector<TimeSeries>* series, std::vector<uint64_t>* fingerprints) {
   // Fast path, run by every request once its series are known: fingerprints outside any lock,
   // lookups under a shared lock (one exclusive lock per request cost +29 % server CPU per
   // sample in serve_load, the HTTP pool threads queueing on it).
-  thread_local std::vector<uint64_t> fps;
+  std::vector<uint64_t>& fps = *fingerprints;
   fps.assign(series->size(), 0);
   for (size_t i = 0; i < series->size(); ++i) {
     TimeSeries& ts = (*series)[i];
@@ -98,19 +100,23 @@ Status WarmStart::Intercept(std::vector<TimeSeries>* series) {
   if (now - known_reset_at_ns_.load() <= opt_.known_reset_ms * kNanosPerMilli) {
     std::shared_lock<std::shared_mutex> known_lock(known_mu_);
     bool all_known = true;
-    for (size_t i = 0; i < series->size() && all_known; ++i) {
-      all_known = (*series)[i].samples.empty() || known_.count(fps[i]) != 0;
+    const size_t n = series->size();
+    for (size_t i = 0; i < std::min(n, kKnownPrefetchAhead); ++i) known_.Prefetch(fps[i]);
+    for (size_t i = 0; i < n && all_known; ++i) {
+      if (i + kKnownPrefetchAhead < n) known_.Prefetch(fps[i + kKnownPrefetchAhead]);
+      all_known = (*series)[i].samples.empty() || known_.Find(fps[i]) != stream::FlatIndex::kNone;
     }
     if (all_known) return Status::OK();
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (now - known_reset_at_ns_.load() > opt_.known_reset_ms * kNanosPerMilli) {
     std::lock_guard<std::shared_mutex> known_lock(known_mu_);
-    known_.clear();
+    known_ = stream::FlatIndex();
     known_reset_at_ns_ = now;
   }
   // Pass 1: pick the entries to hold (nothing changes yet, so a failed log append undoes nothing).
   struct Take {
+    size_t index;  // in *series
     uint64_t fp;
     bool is_new;
   };
@@ -118,7 +124,6 @@ Status WarmStart::Intercept(std::vector<TimeSeries>* series) {
   std::vector<TimeSeries> hold;
   std::unordered_set<uint64_t> new_here;  // a series twice in one request
   uint64_t new_samples = 0;
-  size_t keep = 0;
   for (size_t i = 0; i < series->size(); ++i) {
     TimeSeries& ts = (*series)[i];
     bool take = false, is_new = false;
@@ -142,16 +147,18 @@ Status WarmStart::Intercept(std::vector<TimeSeries>* series) {
       }
     }
     if (take) {
-      takes.push_back({fp, is_new});
-      hold.push_back(std::move(ts));
-    } else {
-      if (keep != i) (*series)[keep] = std::move(ts);
-      ++keep;
+      takes.push_back({i, fp, is_new});
+      hold.push_back(ts);  // a copy: the caller's entry keeps its buffers (see below)
     }
   }
-  series->resize(keep);
   if (hold.empty()) return Status::OK();
-  BACKSIGHT_RETURN_IF_ERROR(engine_->LogHeld(hold));
+  HeldSegments logged;  // one record: at most one segment
+  BACKSIGHT_RETURN_IF_ERROR(engine_->LogHeld(hold, &logged));
+  // Held entries stay in *series with no samples (the engine skips those) instead of being
+  // moved out: the decoders reuse a request vector's strings and vectors, and entries freed and
+  // regrown here during a burst of new series scatter them over the heap for good (remote_write
+  // decoding took ~2x the CPU per series afterwards in serve_load).
+  for (const Take& t : takes) (*series)[t.index].samples.clear();
   // Pass 2: hold them.
   for (size_t i = 0; i < hold.size(); ++i) {
     TimeSeries& ts = hold[i];
@@ -170,6 +177,7 @@ Status WarmStart::Intercept(std::vector<TimeSeries>* series) {
       fetch_cv_.notify_one();
     }
     p.held.insert(p.held.end(), ts.samples.begin(), ts.samples.end());
+    for (const auto& [segment, samples] : logged) p.held_segments[segment] += ts.samples.size();
     held_total_ += ts.samples.size();
     if (p.held.size() > opt_.max_held_per_series &&
         (p.state == State::kQueued || p.state == State::kFetching)) {
@@ -182,12 +190,12 @@ Status WarmStart::Intercept(std::vector<TimeSeries>* series) {
 
 bool WarmStart::IsKnown(uint64_t fp) const {
   std::shared_lock<std::shared_mutex> lock(known_mu_);
-  return known_.count(fp) != 0;
+  return known_.Find(fp) != stream::FlatIndex::kNone;
 }
 
 void WarmStart::AddKnown(uint64_t fp) {
   std::lock_guard<std::shared_mutex> lock(known_mu_);
-  known_.insert(fp);
+  known_.Put(fp, 0);
 }
 
 void WarmStart::ReleaseLocked(uint64_t fp, Pending* p) {
@@ -201,10 +209,10 @@ bool WarmStart::Sleep(int64_t ms) {
   return !stop_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
 }
 
-bool WarmStart::SubmitRetrying(std::vector<TimeSeries>& series, bool history) {
+bool WarmStart::SubmitRetrying(std::vector<TimeSeries>& series, bool history, HeldSegments* held) {
   for (;;) {
     std::vector<TimeSeries> copy = series;  // Submit sorts labels but leaves the samples
-    Status st = history ? engine_->SubmitHistory(copy) : engine_->SubmitLogged(copy);
+    Status st = history ? engine_->SubmitHistory(copy) : engine_->SubmitLogged(copy, held);
     if (st.ok()) return true;
     if (st.reason() != Reason::kQueueFull) return false;
     if (history) {
@@ -278,7 +286,7 @@ void WarmStart::FetchLoop() {
       chunk[0].kind = kind;
       chunk[0].samples.assign(past.begin() + off,
                               past.begin() + std::min(past.size(), off + kHistoryChunk));
-      queued = SubmitRetrying(chunk, true);
+      queued = SubmitRetrying(chunk, true, nullptr);
       if (queued) history_samples_.fetch_add(chunk[0].samples.size());
     }
     if (queued) warm_.fetch_add(1);
@@ -306,6 +314,7 @@ void WarmStart::ReleaseLoop() {
     // samples of the series go straight to the engine (after these in its queue).
     for (;;) {
       std::vector<TimeSeries> batch(1);
+      HeldSegments segments;
       {
         std::lock_guard<std::mutex> lock(mu_);
         auto it = pending_.find(fp);
@@ -319,11 +328,12 @@ void WarmStart::ReleaseLoop() {
         batch[0].labels = p.labels;
         batch[0].kind = p.kind;
         batch[0].samples.swap(p.held);
+        segments.swap(p.held_segments);
         held_total_ -= batch[0].samples.size();
       }
       std::stable_sort(batch[0].samples.begin(), batch[0].samples.end(),
                        [](const Sample& a, const Sample& b) { return a.ts < b.ts; });
-      (void)SubmitRetrying(batch, false);  // live samples: retried until queued
+      (void)SubmitRetrying(batch, false, &segments);  // live samples: retried until queued
     }
   }
 }

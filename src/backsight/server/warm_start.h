@@ -34,6 +34,7 @@
 #include "backsight/core/status.h"
 #include "backsight/server/engine.h"
 #include "backsight/server/history_client.h"
+#include "backsight/stream/flat_index.h"
 
 namespace backsight::server {
 
@@ -81,10 +82,13 @@ class WarmStart {
   /// has stopped). Idempotent.
   void Stop();
 
-  /// Call on every decoded ingest request before Engine::Submit: removes from `series` the
-  /// entries of series waiting for their history (labels are sorted in place) and holds them.
-  /// Returns the write-ahead log's error (then nothing was taken out or held).
-  Status Intercept(std::vector<TimeSeries>* series);
+  /// Call on every decoded ingest request before Engine::SubmitView: holds the samples of the
+  /// entries of `series` waiting for their history and empties those entries' samples (the
+  /// engine skips such entries; labels are sorted in place). `*fingerprints` gets the
+  /// Fingerprint of each entry (0 for one without samples): pass it to Engine::SubmitView so the
+  /// labels are not hashed twice. Returns the write-ahead log's error (then nothing was held).
+  /// No allocation once every series of the request is known.
+  Status Intercept(std::vector<TimeSeries>* series, std::vector<uint64_t>* fingerprints);
 
   WarmStartStats stats() const;
 
@@ -97,6 +101,7 @@ class WarmStart {
     int64_t step_ms = 0;
     State state = State::kQueued;
     std::vector<Sample> held;
+    HeldSegments held_segments;  // where `held` is in the write-ahead log (Engine::LogHeld)
   };
 
   void FetchLoop();
@@ -106,7 +111,8 @@ class WarmStart {
   // Marks `fp` for release (its held samples queued) and wakes the release thread. mu_ held.
   void ReleaseLocked(uint64_t fp, Pending* p);
   // Submits with retries while the queues are full; false if stopping first.
-  bool SubmitRetrying(std::vector<TimeSeries>& series, bool history);
+  // `held`: where held live samples are logged (null for history).
+  bool SubmitRetrying(std::vector<TimeSeries>& series, bool history, HeldSegments* held);
   // Waits `ms` or until Stop; false if stopping.
   bool Sleep(int64_t ms);
 
@@ -116,7 +122,7 @@ class WarmStart {
 
   // Fingerprints that pass straight through (the engine has them); read by every request.
   mutable std::shared_mutex known_mu_;  // taken after mu_ when both are held
-  std::unordered_set<uint64_t> known_;
+  stream::FlatIndex known_;  // fingerprint -> 0 (a set; flat, so a lookup is one cache miss)
   std::atomic<int64_t> known_reset_at_ns_{0};
 
   mutable std::mutex mu_;  // everything below

@@ -169,7 +169,7 @@ Status Wal::Append(std::string_view payload) {
   return WriteLocked(iov, 2, kWalHeaderBytes + payload.size());
 }
 
-Status Wal::AppendFramed(std::string_view framed) {
+Status Wal::AppendFramed(std::string_view framed, uint64_t* segment) {
   if (framed.size() < kWalHeaderBytes ||
       framed.size() - kWalHeaderBytes > std::numeric_limits<uint32_t>::max()) {
     return Status::InvalidArgument("wal: framed record of " + std::to_string(framed.size()) +
@@ -177,7 +177,9 @@ Status Wal::AppendFramed(std::string_view framed) {
   }
   iovec iov[1] = {{const_cast<char*>(framed.data()), framed.size()}};
   std::lock_guard<std::mutex> lock(mu_);
-  return WriteLocked(iov, 1, framed.size());
+  Status st = WriteLocked(iov, 1, framed.size());
+  if (segment) *segment = current_;  // WriteLocked starts a new segment before writing, if any
+  return st;
 }
 
 Status Wal::WriteLocked(const iovec* iov, int n_iov, uint64_t rec_bytes) {

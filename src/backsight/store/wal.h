@@ -118,8 +118,9 @@ class Wal {
   /// segment first when the current one would pass options.segment_bytes. IoError on failure
   /// (the record may then be partly written; a later Open starts a new segment after it).
   Status Append(std::string_view payload);
-  /// As Append, for a record already framed by FrameWalRecord (just the write).
-  Status AppendFramed(std::string_view framed);
+  /// As Append, for a record already framed by FrameWalRecord (just the write). *segment (may be
+  /// null) gets the number of the segment the record went into.
+  Status AppendFramed(std::string_view framed, uint64_t* segment = nullptr);
   /// Starts a new segment; *segment (may be null) gets its number: every record appended before
   /// the call is in a lower-numbered segment.
   Status Rotate(uint64_t* segment);

@@ -95,7 +95,8 @@ bool Engine::HasSeries(uint64_t fp) {
   return sh.index.Find(fp) != FlatIndex::kNone;
 }
 
-Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin) {
+Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin,
+                              const std::vector<uint64_t>* fps, HeldSegments* held) {
   const bool replay = origin == Origin::kReplay;
   const bool log = origin == Origin::kLive || origin == Origin::kLogOnly;
   if (origin == Origin::kLogOnly && wal_ == nullptr) return Status::OK();  // nothing to log
@@ -107,13 +108,20 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin) {
     b.replay = replay;
     b.history = origin == Origin::kHistory;
   }
-  for (auto& ts : series) {
+  if (fps != nullptr && fps->size() != series.size()) fps = nullptr;  // misaligned: recompute
+  for (size_t i = 0; i < series.size(); ++i) {
+    TimeSeries& ts = series[i];
     if (ts.samples.empty()) continue;
-    if (!std::is_sorted(ts.labels.begin(), ts.labels.end(),
-                        [](const Label& a, const Label& b) { return a.name < b.name; })) {
-      SortLabels(&ts.labels);
+    uint64_t fp;
+    if (fps != nullptr) {
+      fp = (*fps)[i];  // labels sorted and hashed by the caller
+    } else {
+      if (!std::is_sorted(ts.labels.begin(), ts.labels.end(),
+                          [](const Label& a, const Label& b) { return a.name < b.name; })) {
+        SortLabels(&ts.labels);
+      }
+      fp = Fingerprint(ts.labels);
     }
-    const uint64_t fp = Fingerprint(ts.labels);
     Batch& b = per_shard[fp % n];
     Item item;
     item.fp = fp;
@@ -167,7 +175,8 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin) {
     const bool any = record.size() > store::kWalHeaderBytes;
     if (any) store::FrameWalRecord(&record);  // the CRC, before taking the lock
     order_lock = std::unique_lock<std::mutex>(submit_mu_);
-    Status st = any ? wal_->AppendFramed(record) : Status::OK();
+    uint64_t segment = 0;
+    Status st = any ? wal_->AppendFramed(record, &segment) : Status::OK();
     if (!st.ok()) {
       order_lock.unlock();
       for (size_t i = 0; i < n; ++i) shards_[i]->queued_samples.fetch_sub(per_shard[i].samples);
@@ -175,11 +184,21 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin) {
       return st.WithContext("write-ahead log");
     }
     if (any) ++wal_records_;
+    if (any && origin == Origin::kLogOnly) {  // kept by Checkpoint until SubmitLogged
+      uint64_t samples = 0;
+      for (const Batch& b : per_shard) samples += b.samples;
+      held_segments_[segment] += samples;
+      if (held != nullptr) (*held)[segment] += samples;
+    }
   }
   if (origin == Origin::kLogOnly) {  // held by the caller, queued later by SubmitLogged
     for (size_t i = 0; i < n; ++i) shards_[i]->queued_samples.fetch_sub(per_shard[i].samples);
     return Status::OK();
   }
+  // Held samples leave held_segments_ in the same critical section that queues them, so a
+  // checkpoint either waits for their batch or keeps their segment.
+  const bool release = origin == Origin::kLogged && held != nullptr && !held->empty();
+  if (release) order_lock = std::unique_lock<std::mutex>(submit_mu_);
   uint64_t total = 0;
   for (size_t i = 0; i < n; ++i) {
     if (per_shard[i].items.empty()) continue;
@@ -189,6 +208,15 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin) {
     s.queue.push_back(std::move(per_shard[i]));
     ++s.batches_pushed;
     s.qcv.notify_one();
+  }
+  if (release) {
+    for (const auto& [segment, samples] : *held) {
+      auto it = held_segments_.find(segment);
+      if (it == held_segments_.end()) continue;
+      it->second -= std::min(it->second, samples);
+      if (it->second == 0) held_segments_.erase(it);
+    }
+    held->clear();
   }
   if (origin != Origin::kHistory) ingested_ += total;
   return Status::OK();
@@ -317,6 +345,10 @@ void Engine::ProcessBatch(Shard* shard, Batch& batch) {
     }
     for (size_t k = 0; k < n_items; ++k) {
       const Item& item = batch.items[k];
+      // The series object again (pass 1's prefetch may be evicted by now in a long batch):
+      // cheap when series were created in the order they arrive, needed when they were not
+      // (warm start creates them in the order their history fetches end).
+      if (k + 8 < n_items && resolved[k + 8] != nullptr) __builtin_prefetch(resolved[k + 8]);
       if (k + 4 < n_items && resolved[k + 4] != nullptr) {
         __builtin_prefetch(resolved[k + 4]->model.get());
       }
@@ -512,6 +544,8 @@ Status Engine::Checkpoint(store::StateStore* store) {
     {
       std::lock_guard<std::mutex> order(submit_mu_);
       BACKSIGHT_RETURN_IF_ERROR(wal_->Rotate(&keep_from));
+      // Segments with held samples (LogHeld, not queued yet) stay: no state covers them.
+      if (!held_segments_.empty()) keep_from = std::min(keep_from, held_segments_.begin()->first);
       for (auto& s : shards_) {
         std::lock_guard<std::mutex> lock(s->qmu);
         targets.push_back(s->batches_pushed);
@@ -671,7 +705,7 @@ Status Engine::ReplayWal(store::Wal* wal, WalReplayResult* result,
           batch.push_back(std::move(b.series));
         }
         for (;;) {
-          Status s = SubmitInternal(batch, Origin::kReplay);
+          Status s = SubmitInternal(batch, Origin::kReplay, nullptr, nullptr);
           if (s.reason() != Reason::kQueueFull) return s;  // a full queue drains: retry
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }

@@ -20,8 +20,9 @@
 // Durability (with SetWal): every accepted batch is appended to the write-ahead log before
 // Submit returns, under the same lock that queues it, so the log holds each series' samples in
 // the order its model sees them. Checkpoint rotates the log, waits until the older segments
-// are applied, writes the states, then deletes those segments. At start, Restore then ReplayWal
-// rebuild exactly the state the models had when the process died.
+// are applied, writes the states, then deletes those segments, except any that still holds
+// samples logged by LogHeld and not yet queued (warm start holds them while it fetches history). At
+// start, Restore then ReplayWal rebuild exactly the state the models had when the process died.
 #ifndef BACKSIGHT_STREAM_ENGINE_H_
 #define BACKSIGHT_STREAM_ENGINE_H_
 
@@ -30,6 +31,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -140,6 +142,11 @@ struct WalReplayResult {
   double seconds = 0;            ///< wall time of the replay, queues drained
 };
 
+/// Write-ahead log segments holding live samples that LogHeld logged and SubmitLogged has not
+/// queued yet: segment number -> samples. Checkpoint does not delete these segments (the held
+/// samples are in no checkpointed state yet), so a crash during a long hold loses nothing.
+using HeldSegments = std::map<uint64_t, uint64_t>;
+
 /// Receives what could not be restored or replayed: the series (labels, or fingerprint when
 /// the labels are unknown), the kind of entry ("series_state", "wal_record", ...) and why.
 using RestoreProblemFn =
@@ -164,9 +171,12 @@ class Engine {
   /// log (when one is set).
   Status Submit(std::vector<TimeSeries>&& series) { return SubmitView(series); }
   /// As Submit, but leaves `series` with the caller (labels may be sorted in place), so a caller
-  /// can reuse the vector's capacity across requests.
-  Status SubmitView(std::vector<TimeSeries>& series) {
-    return SubmitInternal(series, Origin::kLive);
+  /// can reuse the vector's capacity across requests. `fingerprints` (may be null): the
+  /// Fingerprint of each entry's labels, already sorted (WarmStart::Intercept computes them), so
+  /// they are not sorted and hashed a second time.
+  Status SubmitView(std::vector<TimeSeries>& series,
+                    const std::vector<uint64_t>* fingerprints = nullptr) {
+    return SubmitInternal(series, Origin::kLive, fingerprints, nullptr);
   }
 
   // Warm start from history (server/warm_start.h) uses the four calls below.
@@ -176,16 +186,20 @@ class Engine {
   /// learns from them) but raising no episode or alert, not written to the write-ahead log and
   /// not in the latency histogram. ResourceExhausted when the queues are full (retry later).
   Status SubmitHistory(std::vector<TimeSeries>& series) {
-    return SubmitInternal(series, Origin::kHistory);
+    return SubmitInternal(series, Origin::kHistory, nullptr, nullptr);
   }
   /// Appends live samples that are held back (not queued yet) to the write-ahead log, so they
-  /// survive a crash before SubmitLogged queues them. Errors as Submit; nothing is queued.
-  Status LogHeld(std::vector<TimeSeries>& series) {
-    return SubmitInternal(series, Origin::kLogOnly);
+  /// survive a crash before SubmitLogged queues them, and adds the segment they went into to
+  /// `*held` (may be null; pass it to SubmitLogged). Until then Checkpoint keeps that segment.
+  /// Errors as Submit; nothing is queued.
+  Status LogHeld(std::vector<TimeSeries>& series, HeldSegments* held) {
+    return SubmitInternal(series, Origin::kLogOnly, nullptr, held);
   }
-  /// Queues live samples already logged by LogHeld (not logged again). Errors as Submit.
-  Status SubmitLogged(std::vector<TimeSeries>& series) {
-    return SubmitInternal(series, Origin::kLogged);
+  /// Queues live samples already logged by LogHeld (not logged again); `held` lists where
+  /// LogHeld put them (their segments may be deleted by a checkpoint from now on; null: none).
+  /// Errors as Submit (then the segments stay kept).
+  Status SubmitLogged(std::vector<TimeSeries>& series, HeldSegments* held) {
+    return SubmitInternal(series, Origin::kLogged, nullptr, held);
   }
 
   /// Logs every accepted batch to `wal` from now on (may be null: no log); Checkpoint truncates
@@ -203,7 +217,9 @@ class Engine {
   /// Writes every series changed since the last checkpoint (and deletes evicted ones) to
   /// `store`, shard by shard in batches of 4096. Safe while ingesting. With a write-ahead log:
   /// rotates it first, waits until every batch queued before the rotation is scored, and after
-  /// the states are written deletes the segments before the rotation.
+  /// the states are written deletes the segments before the rotation, from the oldest one
+  /// holding held samples (LogHeld without SubmitLogged yet) on kept: replayed after a crash,
+  /// their other records are skipped as covered by the states.
   Status Checkpoint(store::StateStore* store);
   /// Loads all series from `store` (call before Start). Records that cannot be restored are
   /// counted in `*skipped` and passed to `on_problem` (may be null) with the reason. Series
@@ -264,7 +280,10 @@ class Engine {
     std::thread thread;
   };
 
-  Status SubmitInternal(std::vector<TimeSeries>& series, Origin origin);
+  // `fps`: precomputed fingerprints (labels sorted) or null. `held`: kLogOnly adds the segment
+  // it logged into, kLogged releases it (under submit_mu_, with the queue push); else unused.
+  Status SubmitInternal(std::vector<TimeSeries>& series, Origin origin,
+                        const std::vector<uint64_t>* fps, HeldSegments* held);
   // Waits until every shard has finished the batches counted in `targets`; false if the workers
   // stopped first with some left.
   bool WaitBatches(const std::vector<uint64_t>& targets);
@@ -283,7 +302,8 @@ class Engine {
   uint64_t shard_capacity_;
   std::atomic<bool> running_{false};
   store::Wal* wal_ = nullptr;
-  std::mutex submit_mu_;  // with a WAL: orders log appends, queue pushes and rotations
+  std::mutex submit_mu_;        // with a WAL: orders log appends, queue pushes and rotations
+  HeldSegments held_segments_;  // guarded by submit_mu_: all LogHeld samples not queued yet
   std::atomic<bool> stopping_{false};
 
   std::atomic<uint64_t> active_{0};

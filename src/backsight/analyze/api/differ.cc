@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "backsight/analyze/api/operations.h"
 #include "backsight/analyze/api/rules.h"
 
 namespace backsight::api {
@@ -23,9 +24,6 @@ namespace {
 constexpr int kMaxSchemaComparisons = 200'000;
 // Depth of property nesting compared (deeper levels of a recursive schema repeat the same pairs).
 constexpr int kMaxSchemaDepth = 64;
-
-constexpr std::string_view kMethods[] = {"get",     "put",  "post",  "delete",
-                                         "options", "head", "patch", "trace"};
 
 // What a change does to the set of values a schema accepts; drives the level of a rule that is
 // not in the catalogue (request: narrowing breaks; response: widening breaks).
@@ -87,48 +85,6 @@ std::vector<std::string> ScalarList(const Node* n) {
   return out;
 }
 
-// The path part of a server URL ("https://h/api/v1" -> "/api/v1"), with `{var}`s replaced by
-// their defaults; "" for the root.
-std::string ServerPath(const Node* server) {
-  if (server == nullptr) return "";
-  std::string url(server->Str("url"));
-  if (const Node* vars = server->Get("variables"); vars != nullptr && vars->IsMap()) {
-    for (const auto& [name, v] : vars->map) {
-      std::string token = "{" + name + "}";
-      std::string def(v != nullptr ? v->Str("default") : "");
-      for (size_t p; (p = url.find(token)) != std::string::npos;) url.replace(p, token.size(), def);
-    }
-  }
-  if (size_t scheme = url.find("://"); scheme != std::string::npos) {
-    size_t slash = url.find('/', scheme + 3);
-    url = slash == std::string::npos ? "" : url.substr(slash);
-  } else if (!url.empty() && url[0] != '/') {
-    size_t slash = url.find('/');
-    url = slash == std::string::npos ? "" : url.substr(slash);
-  }
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
-// "/pets/{id}/toys" -> "/pets/{}/toys", and the names in order ("id").
-std::string TemplateKey(std::string_view path, std::vector<std::string>* names) {
-  std::string key;
-  for (size_t i = 0; i < path.size(); ++i) {
-    if (path[i] == '{') {
-      size_t close = path.find('}', i);
-      if (close != std::string_view::npos) {
-        if (names != nullptr) names->emplace_back(path.substr(i + 1, close - i - 1));
-        key += "{}";
-        i = close;
-        continue;
-      }
-    }
-    key.push_back(path[i]);
-  }
-  while (key.size() > 1 && key.back() == '/') key.pop_back();
-  return key;
-}
-
 // Is this media type loosely typed (XML, forms, plain text), where object <-> string is no
 // real type change? Source: oasdiff's "type-change-loosely-typed-comment".
 bool LooselyTyped(std::string_view media) {
@@ -167,12 +123,7 @@ std::string TodayUtc() {
   return buf;
 }
 
-struct OpEntry {
-  std::string display;                   // "/v1/pets/{id}" (server prefix joined)
-  std::vector<std::string> param_names;  // path parameter names in order
-  const Node* path_item = nullptr;
-  const Node* op = nullptr;
-};
+using OpEntry = SpecOperation;
 
 struct Param {
   const Node* node = nullptr;  // dereferenced
@@ -260,48 +211,12 @@ class Differ {
 
   // ---- paths and operations ----
 
-  std::map<std::string, OpEntry> Operations(const Node* root) {
-    std::map<std::string, OpEntry> ops;
-    std::string prefix;
-    const Node* servers = root->Get("servers");
-    if (o_.join_server_prefix && servers != nullptr && servers->IsSeq() && !servers->seq.empty()) {
-      prefix = ServerPath(D(servers->seq[0]));
-    }
-    const Node* paths = root->Get("paths");
-    if (paths == nullptr || !paths->IsMap()) return ops;
-    for (const auto& [path, item_raw] : paths->map) {
-      const Node* item = D(item_raw);
-      if (item == nullptr || !item->IsMap()) continue;
-      std::string p = prefix;
-      if (const Node* s = item->Get("servers");
-          o_.join_server_prefix && s != nullptr && s->IsSeq() && !s->seq.empty()) {
-        p = ServerPath(D(s->seq[0]));
-      }
-      std::string full = p + path;
-      std::vector<std::string> names;
-      std::string key = o_.positional_path_params ? TemplateKey(full, &names) : full;
-      if (!o_.positional_path_params) TemplateKey(full, &names);
-      for (std::string_view m : kMethods) {
-        const Node* op = D(item->Get(m));
-        if (op == nullptr || !op->IsMap()) continue;
-        OpEntry e{full, names, item, op};
-        ops.emplace(std::string(m) + " " + key, std::move(e));
-      }
-    }
-    // OpenAPI 3.1 webhooks: operations the API calls, keyed apart from paths.
-    if (const Node* hooks = D(root->Get("webhooks")); hooks != nullptr && hooks->IsMap()) {
-      for (const auto& [name, item_raw] : hooks->map) {
-        const Node* item = D(item_raw);
-        if (item == nullptr || !item->IsMap()) continue;
-        for (std::string_view m : kMethods) {
-          const Node* op = D(item->Get(m));
-          if (op == nullptr || !op->IsMap()) continue;
-          ops.emplace(std::string(m) + " webhook:" + name,
-                      OpEntry{"webhook " + name, {}, item, op});
-        }
-      }
-    }
-    return ops;
+  std::map<std::string, OpEntry> Operations(const Node* root) const {
+    OperationListOptions lo;
+    lo.follow_refs = o_.follow_refs;
+    lo.join_server_prefix = o_.join_server_prefix;
+    lo.positional_path_params = o_.positional_path_params;
+    return ListOperations(root, lo);
   }
 
   void ComparePaths(const Node* b, const Node* r) {

@@ -104,6 +104,9 @@ namespace {
 
 // A templated tree: constants by segment, at most one parameter child, operations by method.
 struct TNode {
+  TNode() = default;
+  TNode(TNode&&) = default;
+  TNode& operator=(TNode&&) = default;
   std::map<std::string, TNode> constants;
   std::unique_ptr<TNode> param;
   SegmentKind param_kind = SegmentKind::kWord;
@@ -137,6 +140,50 @@ void MergeOps(const std::vector<MethodStats>& src, std::map<uint32_t, MethodStat
   }
 }
 
+// The shape of a templated subtree: per node its methods (with their status sets when
+// options.enum_compare_statuses), its constant continuations by name and its parameter,
+// recursively; the values of parameters and the request counts are left out.
+void AppendShape(const TNode& t, const InferOptions& o, std::string* out) {
+  out->push_back('(');
+  for (const auto& [method, s] : t.ops) {
+    *out += std::to_string(method);
+    if (o.enum_compare_statuses) {
+      std::vector<int> codes;
+      for (const auto& [code, n] : s.statuses) codes.push_back(code);
+      std::sort(codes.begin(), codes.end());
+      for (int c : codes) {
+        out->push_back(':');
+        *out += std::to_string(c);
+      }
+    }
+    out->push_back(';');
+  }
+  for (const auto& [seg, child] : t.constants) {
+    *out += seg;
+    AppendShape(child, o, out);
+  }
+  if (t.param) {
+    *out += "{}";
+    AppendShape(*t.param, o, out);
+  }
+  out->push_back(')');
+}
+
+std::string Shape(const TNode& t, const InferOptions& o) {
+  std::string s;
+  AppendShape(t, o, &s);
+  return s;
+}
+
+// Can `t` be the subtree of an enum value? It must say more than a single-method route (a
+// continuation, or two methods: two plain routes look alike), and it must not hold a collection's
+// items (an identifier right below, `/teams/{teamId}`): sibling collections often share one CRUD
+// shape, enum values select a variant (`/reports/daily/summary`).
+bool EnumValueShape(const TNode& t) {
+  if (t.param && IsIdentifierKind(t.param_kind)) return false;
+  return !t.constants.empty() || t.param || t.ops.size() >= 2;
+}
+
 // What Template reads: the trie and the per-method counts of its nodes.
 struct TrieView {
   const SegmentTrie& trie;
@@ -147,6 +194,7 @@ struct TrieView {
 
 // Templates the union of `group` (trie nodes standing at the same templated position).
 TNode Template(const std::vector<uint32_t>& group, const TrieView& v) {
+  const bool at_root = group.size() == 1 && group[0] == SegmentTrie::kRoot;
   const SegmentTrie& trie = v.trie;
   const InferOptions& o = v.o;
   TNode t;
@@ -177,9 +225,11 @@ TNode Template(const std::vector<uint32_t>& group, const TrieView& v) {
 
   // 1. Identifier-like values; collect the words.
   std::vector<std::pair<std::string_view, const std::vector<uint32_t>*>> words;
+  bool has_identifiers = false;
   for (const auto& [seg, nodes] : kids) {
     SegmentKind k = ClassifySegment(seg);
     if (IsIdentifierKind(k)) {
+      has_identifiers = true;
       join_param(nodes, k);
     } else {
       words.emplace_back(seg, &nodes);
@@ -248,11 +298,33 @@ TNode Template(const std::vector<uint32_t>& group, const TrieView& v) {
       }
     }
   }
+  // 3. Enum-like words: at a position without identifiers, below the first segment, words whose
+  // templated subtrees have the same shape (continuations, methods, status sets; Shape) are
+  // values of one parameter (`/zones/basement/quiet`, `/zones/attic/quiet`). Kept apart: shapes
+  // that are a single-method route or a collection (EnumValueShape), version segments ("v2":
+  // copies of an API under URI versioning), and first segments (mounts, services, versions, as a
+  // gateway routes them). A constant beside ids (`/users/me`) is never at such a position.
+  std::vector<std::unique_ptr<TNode>> trees(words.size());
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (!is_param[i]) trees[i] = std::make_unique<TNode>(Template(*words[i].second, v));
+  }
+  if (o.min_enum_values > 0 && !has_identifiers && !at_root) {
+    std::map<std::string, std::vector<size_t>> by_shape;
+    for (size_t i = 0; i < words.size(); ++i) {
+      if (!is_param[i] && !IsVersionSegment(words[i].first) && EnumValueShape(*trees[i])) {
+        by_shape[Shape(*trees[i], o)].push_back(i);
+      }
+    }
+    for (const auto& [shape, members] : by_shape) {
+      if (members.size() < o.min_enum_values) continue;
+      for (size_t i : members) is_param[i] = true;
+    }
+  }
   for (size_t i = 0; i < words.size(); ++i) {
     if (is_param[i]) {
       join_param(*words[i].second, SegmentKind::kWord);
     } else {
-      t.constants.emplace(std::string(words[i].first), Template(*words[i].second, v));
+      t.constants.emplace(std::string(words[i].first), std::move(*trees[i]));
     }
   }
   if (!param_group.empty()) t.param = std::make_unique<TNode>(Template(param_group, v));

@@ -29,6 +29,13 @@ struct InferOptions {
   /// one instance of a parameter a small part (a share of 1/5 would need a single name to be as
   /// busy as the four next-busiest handlers together).
   double heavy_hitter_share = 0.2;
+  /// Fewest words at a position without identifiers whose subtrees have the same distinctive shape
+  /// (see Infer, step 3) for them to be read as values of an enum parameter; 0 turns the rule off.
+  /// 2: an enum has at least two values.
+  size_t min_enum_values = 2;
+  /// Whether that shape includes each method's set of status codes (else methods and
+  /// continuations only).
+  bool enum_compare_statuses = true;
 };
 
 /// One path parameter of an inferred template.
@@ -81,7 +88,11 @@ class ApiInferrer {
   ///  2. the other values are joined when they share a continuation (a next segment, with
   ///     identifiers seen as one, "the path ends here", or the segment after the next); a group of
   ///     at least options.min_word_values values joins the parameter, except its heavy hitters;
-  ///  3. the rest stay constants, each templated on its own.
+  ///  3. at a position with no parameter from 1-2, words whose own templated subtrees have the
+  ///     same shape (methods, status sets, continuations, recursively) join one parameter when
+  ///     there are at least options.min_enum_values of them and the shape is more than a
+  ///     single-method route (an enum: `/zones/basement/quiet`, `/zones/attic/quiet`);
+  ///  4. the rest stay constants, each templated on its own.
   /// The subtrees of all values merged into a parameter are templated together.
   InferredApi Infer() const;
 

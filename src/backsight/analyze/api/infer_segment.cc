@@ -87,6 +87,24 @@ SegmentKind WidenKind(SegmentKind a, SegmentKind b) {
   return SegmentKind::kWord;
 }
 
+bool IsVersionSegment(std::string_view s) {
+  if (s.size() < 2 || (s[0] != 'v' && s[0] != 'V')) return false;
+  size_t i = 1;
+  auto digits = [&] {
+    const size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > start;
+  };
+  if (!digits()) return false;
+  while (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  while (i < s.size() && s[i] >= 'a' && s[i] <= 'z') ++i;  // pre-release tag
+  digits();
+  return i == s.size();
+}
+
 const char* SegmentKindName(SegmentKind k) {
   switch (k) {
     case SegmentKind::kInteger:

@@ -38,6 +38,11 @@ inline constexpr size_t kTokenCharsPerClassChange = 4;
 /// Classifies one path segment (between '/'s, still percent-encoded).
 SegmentKind ClassifySegment(std::string_view s);
 
+/// True for an API version segment as URI versioning writes it: 'v' or 'V', digits, optional
+/// ".digits" parts and an optional lower-case pre-release tag with digits ("v1", "v2.1",
+/// "v1beta1", "v2alpha"; Kubernetes API versions). Not "v", "vip", "v1-x".
+bool IsVersionSegment(std::string_view s);
+
 /// True for every kind except kWord.
 inline bool IsIdentifierKind(SegmentKind k) { return k != SegmentKind::kWord; }
 

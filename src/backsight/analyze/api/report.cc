@@ -4,31 +4,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "backsight/core/markup_escape.h"
+
 namespace backsight::api {
 namespace {
-
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // GitHub workflow command escaping (actions/toolkit, command.ts: escapeData / escapeProperty).
 std::string GithubData(std::string_view s) {
@@ -72,6 +51,26 @@ std::string MarkdownCell(std::string_view s) {
 
 }  // namespace
 
+Verdict Summarise(const std::vector<Change>& changes) {
+  if (changes.empty()) return Verdict::kNoChange;
+  for (const Change& c : changes) {
+    if (c.level >= Level::kWarning) return Verdict::kBreaking;
+  }
+  return Verdict::kCompatible;
+}
+
+const char* VerdictName(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kNoChange:
+      return "no-change";
+    case Verdict::kCompatible:
+      return "compatible";
+    case Verdict::kBreaking:
+      return "breaking";
+  }
+  return "breaking";
+}
+
 bool ParseReportFormat(std::string_view text, ReportFormat* out) {
   if (text == "text") {
     *out = ReportFormat::kText;
@@ -92,6 +91,7 @@ bool ParseReportFormat(std::string_view text, ReportFormat* out) {
 std::string RenderReport(const std::vector<Change>& changes, ReportFormat format, Level fail_on) {
   int counts[3] = {0, 0, 0};
   for (const Change& c : changes) ++counts[static_cast<int>(c.level)];
+  const char* verdict = VerdictName(Summarise(changes));
   std::ostringstream out;
   switch (format) {
     case ReportFormat::kText:
@@ -102,7 +102,8 @@ std::string RenderReport(const std::vector<Change>& changes, ReportFormat format
             << (c.revision_location.empty() ? "-" : c.revision_location) << "]\n";
       }
       out << changes.size() << " changes: " << counts[2] << " error, " << counts[1] << " warning, "
-          << counts[0] << " info\n";
+          << counts[0] << " info\n"
+          << "verdict: " << verdict << "\n";
       break;
     case ReportFormat::kJson: {
       nlohmann::json arr = nlohmann::json::array();
@@ -113,7 +114,11 @@ std::string RenderReport(const std::vector<Change>& changes, ReportFormat format
         if (!c.note.empty()) j["note"] = c.note;
         arr.push_back(std::move(j));
       }
-      out << arr.dump(2) << "\n";
+      nlohmann::json doc = {
+          {"verdict", verdict},
+          {"counts", {{"error", counts[2]}, {"warning", counts[1]}, {"info", counts[0]}}},
+          {"changes", std::move(arr)}};
+      out << doc.dump(2) << "\n";
       break;
     }
     case ReportFormat::kMarkdown:
@@ -126,7 +131,7 @@ std::string RenderReport(const std::vector<Change>& changes, ReportFormat format
       }
       out << "\n"
           << changes.size() << " changes: " << counts[2] << " error, " << counts[1] << " warning, "
-          << counts[0] << " info\n";
+          << counts[0] << " info; verdict: **" << verdict << "**\n";
       break;
     case ReportFormat::kJunit: {
       int failures = 0;
@@ -214,6 +219,14 @@ bool IgnoreList::Matches(const Change& c) const {
   for (const Entry& e : entries_) {
     if (e.rule != c.rule) continue;
     if (e.operation.empty() || e.operation == NormaliseOperation(c.operation)) return true;
+  }
+  return false;
+}
+
+bool FailsAt(const std::vector<Change>& changes, bool check_fail_on, Level fail_on) {
+  if (!check_fail_on) return false;
+  for (const Change& c : changes) {
+    if (c.level >= fail_on) return true;
   }
   return false;
 }

@@ -22,6 +22,15 @@ constexpr Rule kRules[] = {
     // oasdiff reports every response pattern change as INFO; generalising one is too.
     {"response-body-pattern-generalized", Level::kInfo, "Response", "Schema", "Constraints"},
     {"response-property-pattern-generalized", Level::kInfo, "Response", "Schema", "Constraints"},
+    // `api infer --spec`: the API as served against the API as documented (conformance.h). An
+    // undocumented success status breaks a client of the contract; the rest is drift to review.
+    {"api-path-undocumented", Level::kWarning, "None", "Paths", "Existence"},
+    {"api-operation-undocumented", Level::kWarning, "None", "Paths", "Existence"},
+    {"api-path-never-called", Level::kInfo, "None", "Paths", "Existence"},
+    {"api-operation-never-called", Level::kInfo, "None", "Paths", "Existence"},
+    {"response-success-status-undocumented", Level::kError, "Response", "Responses", "Existence"},
+    {"response-non-success-status-undocumented", Level::kWarning, "Response", "Responses",
+     "Existence"},
 };
 
 // Backsight name -> oasdiff id, where they differ.
