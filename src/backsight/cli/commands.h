@@ -21,6 +21,9 @@ void RegisterDetect(CLI::App& app, int* exit_code);
 /// `backsight logs`: online log template mining and log anomalies over files or stdin.
 void RegisterLogs(CLI::App& app, int* exit_code);
 
+/// `backsight traces`: RED table, service graph and latency attribution of span files.
+void RegisterTraces(CLI::App& app, int* exit_code);
+
 /// `backsight serve`: the live service (remote_write/OTLP/scrape in, /metrics, alerts, state).
 void RegisterServe(CLI::App& app, int* exit_code);
 

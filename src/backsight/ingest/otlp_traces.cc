@@ -66,9 +66,7 @@ class Converter {
         auto* ss = rs->mutable_scope_spans(j);
         std::string spath = rpath + "." + F("scope_spans", "scopeSpans") + Bracket(j);
         for (int k = 0; k < ss->spans_size(); ++k) {
-          BACKSIGHT_RETURN_IF_ERROR(OneSpan(ss->mutable_spans(k),
-                                            spath + "." + F("spans", "spans") + Bracket(k), service,
-                                            instance));
+          BACKSIGHT_RETURN_IF_ERROR(OneSpan(ss->mutable_spans(k), spath, k, service, instance));
         }
       }
     }
@@ -114,58 +112,76 @@ class Converter {
     return Status::OK();
   }
 
-  Status Id(const std::string& bytes, size_t want, bool optional, const std::string& path,
-            std::string* out) {
-    if (optional && bytes.empty()) return Status::OK();
+  // Checks and converts an id; on a bad one returns false with the reason in *why.
+  static bool Id(const std::string& bytes, size_t want, bool optional, std::string* out,
+                 std::string* why) {
+    if (optional && bytes.empty()) return true;
     if (bytes.size() != want) {
-      return Err(path,
-                 "expected " + std::to_string(want) + " bytes, got " + std::to_string(bytes.size()),
-                 Reason::kMalformed);
+      *why = "expected " + std::to_string(want) + " bytes, got " + std::to_string(bytes.size());
+      return false;
     }
-    if (AllZero(bytes)) return Err(path, "all-zero id is invalid", Reason::kMalformed);
+    if (AllZero(bytes)) {
+      *why = "all-zero id is invalid";
+      return false;
+    }
     *out = ToHex(bytes);
-    return Status::OK();
+    return true;
   }
 
-  Status OneSpan(tv1::Span* s, const std::string& path, const std::string& service,
+  // `spath` is the scope's path and `k` the span's index; the span's path is built only for an
+  // error message (building it for every span costs more than decoding the span).
+  Status OneSpan(tv1::Span* s, const std::string& spath, int k, const std::string& service,
                  const std::string& instance) {
+    auto path = [&](const char* snake, const char* camel) {
+      std::string p = spath;
+      p.append(".spans").append(Bracket(k));
+      if (snake) p.append(".").append(F(snake, camel));
+      return p;
+    };
     Span& sp = out_->spans.emplace_back();
-    BACKSIGHT_RETURN_IF_ERROR(Id(s->trace_id(), kTraceIdBytes, false,
-                                 path + "." + F("trace_id", "traceId"), &sp.trace_id));
-    BACKSIGHT_RETURN_IF_ERROR(
-        Id(s->span_id(), kSpanIdBytes, false, path + "." + F("span_id", "spanId"), &sp.span_id));
-    BACKSIGHT_RETURN_IF_ERROR(Id(s->parent_span_id(), kSpanIdBytes, true,
-                                 path + "." + F("parent_span_id", "parentSpanId"),
-                                 &sp.parent_span_id));
-    BACKSIGHT_RETURN_IF_ERROR(Utf8(s->name(), path + ".name"));
+    std::string why;
+    if (!Id(s->trace_id(), kTraceIdBytes, false, &sp.trace_id, &why)) {
+      return Err(path("trace_id", "traceId"), why, Reason::kMalformed);
+    }
+    if (!Id(s->span_id(), kSpanIdBytes, false, &sp.span_id, &why)) {
+      return Err(path("span_id", "spanId"), why, Reason::kMalformed);
+    }
+    if (!Id(s->parent_span_id(), kSpanIdBytes, true, &sp.parent_span_id, &why)) {
+      return Err(path("parent_span_id", "parentSpanId"), why, Reason::kMalformed);
+    }
+    size_t bad;
+    if (!internal::IsValidUtf8(s->name(), &bad)) return Utf8(s->name(), path("name", "name"));
     sp.name = std::move(*s->mutable_name());
     sp.service = service;
     sp.instance = instance;
     if (s->kind() < 0 || s->kind() > kMaxSpanKind) {
-      return Err(path + ".kind", "unknown span kind " + std::to_string(s->kind()),
+      return Err(path("kind", "kind"), "unknown span kind " + std::to_string(s->kind()),
                  Reason::kMalformed);
     }
     sp.kind = static_cast<SpanKind>(s->kind());
     const int code = s->status().code();
     if (code < 0 || code > kMaxStatusCode) {
-      return Err(path + ".status.code", "unknown status code " + std::to_string(code),
+      return Err(path("status", "status") + ".code", "unknown status code " + std::to_string(code),
                  Reason::kMalformed);
     }
     sp.status = static_cast<SpanStatus>(code);
     const uint64_t start = s->start_time_unix_nano();
     const uint64_t end = s->end_time_unix_nano();
-    const std::string spath = path + "." + F("start_time_unix_nano", "startTimeUnixNano");
-    const std::string epath = path + "." + F("end_time_unix_nano", "endTimeUnixNano");
-    if (start == 0) return Err(spath, "missing (0)", Reason::kTimestamp);
-    if (start > static_cast<uint64_t>(INT64_MAX)) {
-      return Err(spath, std::to_string(start) + " ns is beyond the int64 range",
+    if (start == 0) {
+      return Err(path("start_time_unix_nano", "startTimeUnixNano"), "missing (0)",
                  Reason::kTimestamp);
     }
+    if (start > static_cast<uint64_t>(INT64_MAX)) {
+      return Err(path("start_time_unix_nano", "startTimeUnixNano"),
+                 std::to_string(start) + " ns is beyond the int64 range", Reason::kTimestamp);
+    }
     if (end > static_cast<uint64_t>(INT64_MAX)) {
-      return Err(epath, std::to_string(end) + " ns is beyond the int64 range", Reason::kTimestamp);
+      return Err(path("end_time_unix_nano", "endTimeUnixNano"),
+                 std::to_string(end) + " ns is beyond the int64 range", Reason::kTimestamp);
     }
     if (end < start) {
-      return Err(epath, std::to_string(end) + " is before the start " + std::to_string(start),
+      return Err(path("end_time_unix_nano", "endTimeUnixNano"),
+                 std::to_string(end) + " is before the start " + std::to_string(start),
                  Reason::kTimestamp);
     }
     sp.start_ns = static_cast<TimestampNs>(start);
@@ -178,11 +194,13 @@ class Converter {
         ++out_->dropped_attributes;
         continue;
       }
-      const std::string apath = path + ".attributes" + Bracket(i);
       text.clear();
       internal::AnyToString(kv->value(), false, 0, &text);
-      BACKSIGHT_RETURN_IF_ERROR(Utf8(kv->key(), apath));
-      BACKSIGHT_RETURN_IF_ERROR(Utf8(text, apath));
+      if (!internal::IsValidUtf8(kv->key(), &bad) || !internal::IsValidUtf8(text, &bad)) {
+        const std::string apath = path(nullptr, nullptr) + ".attributes" + Bracket(i);
+        BACKSIGHT_RETURN_IF_ERROR(Utf8(kv->key(), apath));
+        return Utf8(text, apath);
+      }
       if (text.size() > kMaxAttributeValueBytes) {
         size_t cut = kMaxAttributeValueBytes;
         // Cut on a UTF-8 character boundary (never inside a continuation byte 10xxxxxx).

@@ -61,6 +61,7 @@ Status Server::Start() {
   RaiseFileLimit();
   http_ = std::make_unique<HttpServer>(ho);
   logs_ = std::make_unique<LogEndpoints>(cfg_, engine_, &self_metrics_);
+  traces_ = std::make_unique<TraceEndpoints>(cfg_, engine_, &self_metrics_);
   SetupRoutes();
   Status bs = http_->Bind(host, port);
   if (!bs.ok()) {
@@ -205,6 +206,7 @@ void Server::SetupRoutes() {
   });
 
   logs_->Register(&s);
+  traces_->Register(&s);
   // One Route() call per endpoint; handlers run on the worker pool unless said otherwise.
   RouteOptions snappy;  // remote_write framing, decoded by the handler
   snappy.passthrough_encodings = {"snappy"};

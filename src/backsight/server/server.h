@@ -42,6 +42,7 @@
 #include "backsight/server/self_metrics.h"
 #include "backsight/server/log_endpoints.h"
 #include "backsight/server/startup_report.h"
+#include "backsight/server/trace_endpoints.h"
 #include "backsight/server/warm_start.h"
 #include "backsight/store/state_store.h"
 #include "backsight/store/wal.h"
@@ -112,6 +113,7 @@ class Server {
   std::unique_ptr<WarmStart> warm_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<LogEndpoints> logs_;  // logs ingest, API, alerts, state (log_endpoints.h)
+  std::unique_ptr<TraceEndpoints> traces_;  // POST /v1/traces, RED + graph (trace_endpoints.h)
   std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;
   bool started_ = false;

@@ -1,0 +1,63 @@
+// Traces in `backsight serve`: POST /v1/traces (OTLP/HTTP, protobuf or JSON, gzip/deflate
+// bodies, chunked or not) decoded by ingest/otlp_traces.h into the RED aggregator and the service
+// graph (traces/), exposed in the Prometheus text format on GET /api/v1/trace/metrics with the
+// spanmetrics and servicegraph connectors' names; per-minute RED of every (service, operation)
+// into the stream engine as gauges (backsight_trace_calls, backsight_trace_error_ratio,
+// backsight_trace_p99_seconds; labels service_name, span_name), scored like any metric. Not yet:
+// edge series into the engine, trace state across restarts.
+#ifndef BACKSIGHT_SERVER_TRACE_ENDPOINTS_H_
+#define BACKSIGHT_SERVER_TRACE_ENDPOINTS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backsight/server/config.h"
+#include "backsight/server/engine.h"
+#include "backsight/server/http_server.h"
+#include "backsight/server/self_metrics.h"
+#include "backsight/traces/red_aggregator.h"
+#include "backsight/traces/red_windows.h"
+#include "backsight/traces/service_graph.h"
+
+namespace backsight::server {
+
+/// The trace routes. Thread-safe (one mutex around the aggregates; decoding runs outside it).
+class TraceEndpoints {
+ public:
+  /// `config` and `metrics` must outlive this object. Requests and refused bodies are counted
+  /// in `metrics` (backsight_requests_total, backsight_decode_errors_total with endpoint
+  /// otlp_traces).
+  /// `engine` may still be empty until the server opens it (no series are submitted before).
+  TraceEndpoints(const ServeConfig& config, const std::unique_ptr<Engine>& engine,
+                 SelfMetrics* metrics);
+
+  /// Registers POST /v1/traces and GET /api/v1/trace/metrics (call before the server starts).
+  void Register(HttpServer* http);
+
+  /// Spans accepted since start.
+  uint64_t spans() const;
+
+ private:
+  void HandlePush(const HttpRequest& req, HttpResponse* res);
+  void Count(int code, const Status& st);
+
+  void Submit(const std::vector<traces::RedBucket>& closed);
+
+  const ServeConfig& cfg_;
+  const std::unique_ptr<Engine>& engine_;
+  SelfMetrics* metrics_;
+  mutable std::mutex mu_;
+  traces::RedAggregator red_;
+  traces::ServiceGraph graph_;
+  traces::RedWindows windows_;
+  uint64_t spans_ = 0;
+  std::atomic<uint64_t> series_submitted_{0}, series_dropped_{0};
+};
+
+}  // namespace backsight::server
+
+#endif  // BACKSIGHT_SERVER_TRACE_ENDPOINTS_H_

@@ -1,0 +1,99 @@
+#include "backsight/traces/red_aggregator.h"
+
+#include <algorithm>
+
+#include "backsight/core/labels.h"
+#include "backsight/core/number_format.h"
+
+namespace backsight::traces {
+
+namespace {
+constexpr double kNsPerMs = 1e6;
+constexpr double kNsPerS = 1e9;
+}  // namespace
+
+void RedAggregator::Add(const ingest::Span& s) {
+  const std::tuple<std::string_view, std::string_view, ingest::SpanKind, ingest::SpanStatus> view{
+      s.service, s.name, s.kind, s.status};
+  auto it = series_.find(view);
+  if (it == series_.end()) {
+    if (series_.size() >= max_series_) {
+      ++dropped_spans_;
+      return;
+    }
+    it = series_.emplace(Key{s.service, s.name, s.kind, s.status}, LatencyHistogram()).first;
+  }
+  it->second.Add(s.duration_ns());
+  first_start_ns_ = std::min(first_start_ns_, s.start_ns);
+  last_start_ns_ = std::max(last_start_ns_, s.start_ns);
+}
+
+std::vector<RedRow> RedAggregator::Rows() const {
+  std::vector<RedRow> rows;
+  LatencyHistogram merged;
+  const double span_s =
+      last_start_ns_ > first_start_ns_ ? (last_start_ns_ - first_start_ns_) / kNsPerS : 0;
+  auto flush = [&](RedRow* r) {
+    r->calls = merged.count();
+    r->rate_per_s = span_s > 0 ? r->calls / span_s : 0;
+    r->p50_ms = merged.Quantile(0.5) / kNsPerMs;
+    r->p90_ms = merged.Quantile(0.9) / kNsPerMs;
+    r->p99_ms = merged.Quantile(0.99) / kNsPerMs;
+    merged = LatencyHistogram();
+  };
+  for (const auto& [key, h] : series_) {
+    const auto& [service, op, kind, status] = key;
+    if (rows.empty() || rows.back().service != service || rows.back().operation != op) {
+      if (!rows.empty()) flush(&rows.back());
+      rows.push_back({service, op});
+    }
+    merged.Merge(h);
+    if (status == ingest::SpanStatus::kError) rows.back().errors += h.count();
+  }
+  if (!rows.empty()) flush(&rows.back());
+  return rows;
+}
+
+void RedAggregator::WritePrometheus(std::string* out) const {
+  auto labels = [](const Key& k) {
+    const auto& [service, op, kind, status] = k;
+    return Labels{{"service_name", service},
+                  {"span_name", op},
+                  {"span_kind", std::string(ingest::SpanKindName(kind))},
+                  {"status_code", std::string(ingest::SpanStatusName(status))}};
+  };
+  out->append("# TYPE traces_span_metrics_calls_total counter\n");
+  for (const auto& [key, h] : series_) {
+    out->append("traces_span_metrics_calls_total");
+    AppendLabelSet(labels(key), out);
+    out->push_back(' ');
+    out->append(std::to_string(h.count()));
+    out->push_back('\n');
+  }
+  out->append("# TYPE traces_span_metrics_duration_seconds histogram\n");
+  for (const auto& [key, h] : series_) {
+    Labels ls = labels(key);
+    ls.push_back({"le", ""});
+    for (size_t i = 0; i <= kSpanMetricsBucketsSeconds.size(); ++i) {
+      const bool inf = i == kSpanMetricsBucketsSeconds.size();
+      ls.back().value = inf ? "+Inf" : FormatDouble(kSpanMetricsBucketsSeconds[i]);
+      out->append("traces_span_metrics_duration_seconds_bucket");
+      AppendLabelSet(ls, out);
+      out->push_back(' ');
+      out->append(std::to_string(inf ? h.count() : h.CumulativeExplicit(i)));
+      out->push_back('\n');
+    }
+    ls.pop_back();
+    out->append("traces_span_metrics_duration_seconds_sum");
+    AppendLabelSet(ls, out);
+    out->push_back(' ');
+    AppendDouble(h.sum_seconds(), out);
+    out->append("\ntraces_span_metrics_duration_seconds_count");
+    AppendLabelSet(ls, out);
+    out->push_back(' ');
+    out->append(std::to_string(h.count()));
+    out->push_back('\n');
+  }
+}
+
+}  // namespace backsight::traces

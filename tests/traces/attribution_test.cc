@@ -1,0 +1,59 @@
+#include "backsight/traces/attribution.h"
+
+#include <gtest/gtest.h>
+
+#include "span_test_util.h"
+
+namespace backsight::traces {
+namespace {
+
+// One request: frontend GET / (root) -> client stub "Cart/Get" -> cart server span, plus a call
+// to currency. `cart_wait_ms` is the client-side time around the cart server span (network),
+// `currency_ms` the currency server span's own time.
+void AddTrace(std::vector<ingest::Span>* out, int i, int64_t cart_wait_ms, int64_t currency_ms) {
+  std::string t = "t";
+  t += std::to_string(i);
+  const int64_t t0 = i * 10000;
+  const int64_t cart_end = t0 + 2 + 5 + cart_wait_ms;
+  out->push_back(MakeSpan(t, "root", "", "frontend", "GET /", t0, cart_end + currency_ms + 4));
+  out->push_back(MakeSpan(t, "stub", "root", "frontend", "Cart/Get", t0 + 1, cart_end + 1));
+  out->push_back(MakeSpan(t, "srv", "stub", "cart", "Cart/Get", t0 + 2 + cart_wait_ms / 2,
+                          t0 + 2 + cart_wait_ms / 2 + 5));
+  out->push_back(
+      MakeSpan(t, "cur", "root", "currency", "Convert", cart_end + 2, cart_end + 2 + currency_ms));
+}
+
+TEST(Attribution, NamesTheDelayedCalleeOfAClientStub) {
+  std::vector<ingest::Span> base, win;
+  for (int i = 0; i < 50; ++i) AddTrace(&base, i, 2 + i % 3, 20 + i % 5);
+  for (int i = 0; i < 50; ++i) AddTrace(&win, 100 + i, 102 + i % 3, 20 + i % 5);  // +100 ms
+  Attribution a = AttributeLatency(base, win);
+  EXPECT_EQ(a.baseline_traces, 50u);
+  EXPECT_EQ(a.slow_traces, 50u);
+  ASSERT_FALSE(a.rows.empty());
+  EXPECT_EQ(a.rows[0].service, "frontend");
+  EXPECT_EQ(a.rows[0].operation, "Cart/Get");
+  EXPECT_EQ(a.rows[0].peer_service, "cart");
+  EXPECT_GT(a.rows[0].share, 0.9);
+  EXPECT_NEAR(a.rows[0].slow_self_ms - a.rows[0].normal_self_ms, 100, 2);
+  EXPECT_FALSE(a.rows[0].example_trace_id.empty());
+  ASSERT_FALSE(a.suspects.empty());
+  EXPECT_EQ(a.suspects[0].service, "cart");
+}
+
+TEST(Attribution, OwnSelfTimeRiseNamesTheService) {
+  std::vector<ingest::Span> base, win;
+  for (int i = 0; i < 50; ++i) AddTrace(&base, i, 2, 20 + i % 5);
+  for (int i = 0; i < 50; ++i) AddTrace(&win, 100 + i, 2, 200 + i % 5);
+  Attribution a = AttributeLatency(base, win);
+  ASSERT_FALSE(a.rows.empty());
+  EXPECT_EQ(a.rows[0].service, "currency");
+  EXPECT_EQ(a.rows[0].peer_service, "");
+  EXPECT_EQ(a.suspects[0].service, "currency");
+  // No rise: no slow traces, nothing named.
+  EXPECT_TRUE(AttributeLatency(base, base).rows.empty() ||
+              AttributeLatency(base, base).slow_traces == 0);
+}
+
+}  // namespace
+}  // namespace backsight::traces
