@@ -229,6 +229,17 @@ class JsonPathTracker : public nlohmann::json_sax<Json> {
 
 // Error for a body nlohmann/json refused: byte offset and path for syntax errors; the path for a
 // number out of range (JSON allows any magnitude, a double does not).
+Status ParseOtlpJson(std::string_view body, nlohmann::json* out) {
+  if (size_t at = NestingViolation(body, kMaxOtlpJsonDepth); at != std::string_view::npos) {
+    return Status::InvalidArgument(
+        Reason::kJson, "otlp json: byte " + std::to_string(at) + ": JSON nested deeper than " +
+                           std::to_string(kMaxOtlpJsonDepth) + " levels");
+  }
+  *out = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (out->is_discarded()) return DiagnoseJson(body);
+  return Status::OK();
+}
+
 Status DiagnoseJson(std::string_view body) {
   JsonPathTracker tracker;
   Json::sax_parse(body.begin(), body.end(), &tracker);

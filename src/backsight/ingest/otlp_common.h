@@ -52,6 +52,11 @@ size_t NestingViolation(std::string_view s, int max_depth);
 /// errors; the path for a number out of the double range.
 Status DiagnoseJson(std::string_view body);
 
+/// Parses an OTLP/JSON body into `*out`: InvalidArgument(kJson) naming the byte when it nests
+/// deeper than kMaxOtlpJsonDepth (checked first), else DiagnoseJson's error when it does not parse.
+inline constexpr int kMaxOtlpJsonDepth = 64;
+Status ParseOtlpJson(std::string_view body, nlohmann::json* out);
+
 /// InvalidArgument(kTooLarge): "<what>: body of N bytes exceeds the limit of M bytes".
 Status TooLarge(const char* what, size_t size, size_t max);
 

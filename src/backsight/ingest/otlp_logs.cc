@@ -233,12 +233,8 @@ Status DecodeOtlpLogsProto(std::string_view body, LogBatch* out, size_t max_byte
 Status DecodeOtlpLogsJson(std::string_view body, LogBatch* out, size_t max_bytes) {
   out->Clear();
   if (body.size() > max_bytes) return internal::TooLarge("otlp logs json", body.size(), max_bytes);
-  if (size_t at = internal::NestingViolation(body, 64); at != std::string_view::npos) {
-    return Status::InvalidArgument(Reason::kJson, "otlp json: byte " + std::to_string(at) +
-                                                      ": JSON nested deeper than 64 levels");
-  }
-  nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded()) return internal::DiagnoseJson(body);
+  nlohmann::json j;
+  BACKSIGHT_RETURN_IF_ERROR(internal::ParseOtlpJson(body, &j));
   google::protobuf::Arena arena;
   auto* req = google::protobuf::Arena::CreateMessage<lv1::ExportLogsServiceRequest>(&arena);
   JsonFiller filler;

@@ -24,8 +24,6 @@ namespace cv1 = opentelemetry::proto::common::v1;
 namespace rv1 = opentelemetry::proto::resource::v1;
 using internal::AnyToString;
 using internal::Bracket;
-using internal::DiagnoseJson;
-using internal::NestingViolation;
 using internal::Quote;
 using internal::SanitizeLabelName;
 using internal::TooLarge;
@@ -554,12 +552,8 @@ Status DecodeOtlpMetricsJson(std::string_view body, std::vector<TimeSeries>* out
                              size_t max_bytes) {
   out->clear();
   if (body.size() > max_bytes) return TooLarge("otlp json", body.size(), max_bytes);
-  if (size_t at = NestingViolation(body, 64); at != std::string_view::npos) {
-    return Status::InvalidArgument(Reason::kJson, "otlp json: byte " + std::to_string(at) +
-                                                      ": JSON nested deeper than 64 levels");
-  }
-  Json j = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return DiagnoseJson(body);
+  nlohmann::json j;
+  BACKSIGHT_RETURN_IF_ERROR(internal::ParseOtlpJson(body, &j));
   google::protobuf::Arena arena;
   auto* req = google::protobuf::Arena::CreateMessage<mv1::ExportMetricsServiceRequest>(&arena);
   JsonFiller filler;

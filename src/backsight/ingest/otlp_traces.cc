@@ -364,12 +364,8 @@ Status DecodeOtlpTracesJson(std::string_view body, SpanBatch* out, size_t max_by
   if (body.size() > max_bytes) {
     return internal::TooLarge("otlp traces json", body.size(), max_bytes);
   }
-  if (size_t at = internal::NestingViolation(body, 64); at != std::string_view::npos) {
-    return Status::InvalidArgument(Reason::kJson, "otlp json: byte " + std::to_string(at) +
-                                                      ": JSON nested deeper than 64 levels");
-  }
-  nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded()) return internal::DiagnoseJson(body);
+  nlohmann::json j;
+  BACKSIGHT_RETURN_IF_ERROR(internal::ParseOtlpJson(body, &j));
   google::protobuf::Arena arena;
   auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(&arena);
   JsonFiller filler;
