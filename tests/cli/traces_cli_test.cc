@@ -56,6 +56,7 @@ TEST_F(TracesCliTest, RedGraphAndAttributionAsJson) {
   EXPECT_EQ(a["spans"][0]["operation"], "Cart/Get");
   EXPECT_EQ(a["spans"][0]["calls_service"], "cart");
   EXPECT_EQ(a["suspects"][0]["service"], "cart");
+  EXPECT_TRUE(j["findings"].empty()) << j["findings"];  // one cart call per request
   // Without --baseline: the last --window seconds against the rest of one file.
   const std::string both =
       Write("both.csv", Traces(40, 0, 2) + Traces(40, 100, 80).substr(std::string(kHeader).size()));
@@ -96,6 +97,43 @@ TEST_F(TracesCliTest, BadInputExitCodes) {
       << r.err;
   EXPECT_EQ(Run("traces '" + dir_ + "/missing.csv'").rc, 4);
   EXPECT_EQ(Run("traces --format xml '" + bad + "'").rc, 2);
+}
+
+// One request whose frontend calls cart `n` times, one after the other; the first `failures`
+// calls fail.
+std::string LoopTrace(const std::string& id, int n, int failures) {
+  std::string s;
+  const long long ms = 1000000, t = 1000 * ms;
+  s += id + ",r,,frontend,fe-0,GET /," + std::to_string(t) + "," +
+       std::to_string(t + (2 + 3 * n) * ms) + ",ok\n";
+  for (int i = 0; i < n; ++i) {
+    const long long start = t + (1 + 3 * i) * ms;
+    s += id + ",c" + std::to_string(i) + ",r,cart,cart-0,Cart/Get," + std::to_string(start) + "," +
+         std::to_string(start + 2 * ms) + "," + (i < failures ? "error" : "ok") + "\n";
+  }
+  return s;
+}
+
+TEST_F(TracesCliTest, FindingsNamedInJsonAndText) {
+  const std::string f = Write("loops.csv", std::string(kHeader) + LoopTrace("nplus1", 9, 0) +
+                                               LoopTrace("storm", 5, 4) + LoopTrace("fine", 2, 0));
+  CliResult r = Run("traces --format json '" + f + "'");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["findings"].size(), 2u) << j["findings"];
+  EXPECT_EQ(j["findings"][0]["kind"], "retry_storm");  // 4 retries vs a median of 0 (as 1)
+  EXPECT_EQ(j["findings"][0]["example_trace_id"], "storm");
+  EXPECT_EQ(j["findings"][0]["service"], "cart");
+  EXPECT_EQ(j["findings"][0]["operation"], "Cart/Get");
+  EXPECT_DOUBLE_EQ(j["findings"][0]["score"].get<double>(), 4.0);
+  EXPECT_EQ(j["findings"][1]["kind"], "n_plus_one");  // 9 calls vs a median of 5
+  EXPECT_EQ(j["findings"][1]["example_trace_id"], "nplus1");
+  EXPECT_DOUBLE_EQ(j["findings"][1]["score"].get<double>(), 9.0 / 5.0);
+  r = Run("traces '" + f + "'");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("Findings (2)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("n_plus_one"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("e.g. trace storm"), std::string::npos) << r.out;
 }
 
 }  // namespace

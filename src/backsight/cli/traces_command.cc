@@ -14,6 +14,7 @@
 #include "backsight/cli/commands.h"
 #include "backsight/core/file_util.h"
 #include "backsight/traces/attribution.h"
+#include "backsight/traces/findings.h"
 #include "backsight/traces/red_aggregator.h"
 #include "backsight/traces/service_graph.h"
 #include "backsight/traces/span_file.h"
@@ -55,6 +56,7 @@ int Run(const TracesArgs& args) {
   if (int rc = ReadAll(args.baseline, &base); rc != kExitOk) return rc;
   traces::RedAggregator red;
   traces::ServiceGraph graph;
+  traces::FindingsDetector findings_detector;
   // The service graph pairs spans in time order, as they would arrive live.
   std::vector<const ingest::Span*> order;
   for (const auto& s : spans.spans) order.push_back(&s);
@@ -64,7 +66,10 @@ int Run(const TracesArgs& args) {
   for (const auto* s : order) {
     red.Add(*s);
     graph.Add(*s);
+    findings_detector.Add(*s);
   }
+  findings_detector.Flush();
+  const auto findings = findings_detector.Findings();
   // Attribution: the given baseline, else the spans before the last --window seconds.
   std::vector<ingest::Span> window;
   if (base.spans.empty() && !spans.spans.empty()) {
@@ -152,6 +157,16 @@ int Run(const TracesArgs& args) {
           {{"service", attr.suspects[i].service}, {"score", attr.suspects[i].score}});
     }
     j["latency_attribution"] = std::move(a);
+    j["findings"] = nlohmann::json::array();
+    for (size_t i = 0; i < findings.size() && i < top; ++i) {
+      const auto& f = findings[i];
+      j["findings"].push_back({{"kind", f.kind},
+                               {"service", f.service},
+                               {"operation", f.operation},
+                               {"score", f.score},
+                               {"example_trace_id", f.example_trace_id},
+                               {"explanation", f.explanation}});
+    }
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("%zu spans\n\nRED (per service and operation)\n", spans.spans.size());
@@ -193,6 +208,13 @@ int Run(const TracesArgs& args) {
       }
       std::printf("\n");
     }
+    std::printf("\nFindings (%zu)\n", findings.size());
+    for (size_t i = 0; i < findings.size() && i < top; ++i) {
+      const auto& f = findings[i];
+      std::printf("  %-12s score %6.2f  %s %s: %s (e.g. trace %s)\n", f.kind.c_str(), f.score,
+                  f.service.c_str(), f.operation.c_str(), f.explanation.c_str(),
+                  f.example_trace_id.c_str());
+    }
   }
   return std::ferror(stdout) ? kExitIoError : kExitOk;
 }
@@ -209,6 +231,10 @@ slow traces of the window (above the baseline's p90 of their entry operation) ag
 baseline's, per span by self time; a client span whose children are all in one other service
 is reported as waiting on that service. Baseline: --baseline files, else the spans before the
 last --window seconds. --prometheus FILE writes the spanmetrics and servicegraph connector series.
+Findings: n_plus_one (>= 5 mostly sequential calls of one normalised db statement or one
+downstream operation under one parent span) and retry_storm (>= 3 calls of one operation after a
+failed call under one parent), scored as the worst count per parent over the median count of
+all parents calling that operation; --top limits them too.
 
 Exit codes: 0 ok; 2 usage error; 3 bad input data ('file:line: reason'); 4 I/O error.)";
 
@@ -217,7 +243,7 @@ Exit codes: 0 ok; 2 usage error; 3 bad input data ('file:line: reason'); 4 I/O e
 void RegisterTraces(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<TracesArgs>();
   auto* cmd = app.add_subcommand(
-      "traces", "RED metrics, service graph and latency attribution from span files");
+      "traces", "RED metrics, service graph, latency attribution and findings from span files");
   cmd->add_option("files", args->files, "Span files (OTLP JSON lines or span CSV; gzip or plain)")
       ->required();
   cmd->add_option("--baseline", args->baseline, "Span files of a normal period (attribution)");
@@ -225,7 +251,8 @@ void RegisterTraces(CLI::App& app, int* exit_code) {
                   "Without --baseline: the last WINDOW seconds are compared with the rest")
       ->capture_default_str();
   cmd->add_option("--format", args->format, "Output format: text or json")->capture_default_str();
-  cmd->add_option("--top", args->top, "Attribution rows to print (0: all)")->capture_default_str();
+  cmd->add_option("--top", args->top, "Attribution rows and findings to print (0: all)")
+      ->capture_default_str();
   cmd->add_option("--prometheus", args->prometheus,
                   "Write the span metrics and service graph series to FILE (text format)");
   cmd->footer(kFooter);
