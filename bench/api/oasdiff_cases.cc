@@ -25,6 +25,7 @@
 #include "backsight/analyze/api/document.h"
 #include "backsight/analyze/api/report.h"
 #include "backsight/analyze/api/rules.h"
+#include "backsight/core/csv.h"
 #include "backsight/core/file_util.h"
 
 namespace fs = std::filesystem;
@@ -32,16 +33,7 @@ using backsight::api::Change;
 using backsight::api::Level;
 using backsight::api::Spec;
 
-namespace {
-
-std::vector<std::string> Split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string part; std::getline(ss, part, sep);) out.push_back(part);
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
   std::string dir = backsight::DataDir() + "/oasdiff";
@@ -66,7 +58,7 @@ int main(int argc, char** argv) {
   int verdict_cases = 0, verdict_right = 0;  // cases whose sides are different files
   int info_cases = 0, info_compatible = 0;   // INFO-level expected ids: strictly compatible
   while (std::getline(cases, line)) {
-    auto f = Split(line, '\t');
+    auto f = backsight::SplitDelimited(line, '\t');
     if (f.size() < 5) continue;
     const std::string &test = f[1], &base = f[2], &rev = f[3], &expected = f[4];
     Spec b, r;
@@ -99,7 +91,7 @@ int main(int argc, char** argv) {
         want = "not breaking";
       } else {
         Level top = Level::kInfo;
-        for (const auto& id : Split(expected, ';')) {
+        for (const auto& id : backsight::SplitDelimited(expected, ';')) {
           const backsight::api::Rule* rule = backsight::api::FindRule(id);
           if (rule != nullptr && rule->level > top) top = rule->level;
         }
@@ -134,7 +126,7 @@ int main(int argc, char** argv) {
     ++with_id;
     bool same = base == rev;
     same_file += same;
-    auto ids = Split(expected, ';');
+    auto ids = backsight::SplitDelimited(expected, ';');
     int found = 0;
     for (const auto& id : ids) {
       if (got.count(id)) {

@@ -13,17 +13,11 @@
 #include "backsight/analyze/api/differ.h"
 #include "backsight/analyze/api/report.h"
 #include "backsight/analyze/api/rules.h"
+#include "backsight/core/csv.h"
 #include "test_data.h"
 
 namespace backsight::api {
 namespace {
-
-std::vector<std::string> Split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string part; std::getline(ss, part, sep);) out.push_back(part);
-  return out;
-}
 
 TEST(OasdiffCorpusTest, ExpectedIdsFoundAndNoneCasesQuiet) {
   std::string dir = OasdiffDir();
@@ -33,7 +27,7 @@ TEST(OasdiffCorpusTest, ExpectedIdsFoundAndNoneCasesQuiet) {
   std::getline(in, line);
   int cases = 0;
   while (std::getline(in, line)) {
-    auto f = Split(line, '\t');
+    auto f = backsight::SplitDelimited(line, '\t');
     if (f.size() < 5 || f[2] == f[3]) continue;  // same file: oasdiff's test edits it in code
     ++cases;
     Spec b, r;
@@ -50,7 +44,8 @@ TEST(OasdiffCorpusTest, ExpectedIdsFoundAndNoneCasesQuiet) {
       EXPECT_FALSE(loud) << f[1];
       continue;
     }
-    for (const auto& id : Split(f[4], ';')) EXPECT_EQ(got.count(id), 1u) << f[1] << ": " << id;
+    for (const auto& id : backsight::SplitDelimited(f[4], ';'))
+      EXPECT_EQ(got.count(id), 1u) << f[1] << ": " << id;
   }
   EXPECT_GE(cases, 170);
 }
@@ -70,7 +65,7 @@ TEST(OasdiffCorpusTest, VerdictsFollowTheExpectedLevels) {
   std::getline(in, line);
   int cases = 0, breaking = 0, compatible = 0;
   while (std::getline(in, line)) {
-    auto f = Split(line, '\t');
+    auto f = backsight::SplitDelimited(line, '\t');
     if (f.size() < 5 || f[2] == f[3] || kDisagreements.count(f[1]) != 0) continue;
     ++cases;
     Spec b, r;
@@ -84,7 +79,7 @@ TEST(OasdiffCorpusTest, VerdictsFollowTheExpectedLevels) {
       continue;
     }
     Level top = Level::kInfo;
-    for (const auto& id : Split(f[4], ';')) {
+    for (const auto& id : backsight::SplitDelimited(f[4], ';')) {
       const Rule* rule = FindRule(id);  // nullptr: a comment id such as "pattern-added-..."
       if (rule != nullptr) top = std::max(top, rule->level);
     }

@@ -61,5 +61,11 @@ TEST(CsvTest, FindRecordNeedsMoreUntilALineEndOutsideQuotes) {
   EXPECT_EQ(span.newlines, 2u);
 }
 
+TEST(SplitDelimitedTest, KeepsEmptyFieldsAndDoesNotUnquote) {
+  EXPECT_EQ(SplitDelimited("a\tb\t\"c\"", '\t'), (std::vector<std::string>{"a", "b", "\"c\""}));
+  EXPECT_EQ(SplitDelimited("a;;b;", ';'), (std::vector<std::string>{"a", "", "b", ""}));
+  EXPECT_EQ(SplitDelimited("", ';'), (std::vector<std::string>{""}));
+}
+
 }  // namespace
 }  // namespace backsight

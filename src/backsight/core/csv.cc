@@ -164,4 +164,14 @@ Status ReadCsvRows(std::string_view text, std::vector<std::vector<std::string>>*
   }
 }
 
+std::vector<std::string> SplitDelimited(std::string_view text, char sep) {
+  std::vector<std::string> out;
+  for (size_t start = 0;;) {
+    const size_t end = text.find(sep, start);
+    out.emplace_back(text.substr(start, end == std::string_view::npos ? end : end - start));
+    if (end == std::string_view::npos) return out;
+    start = end + 1;
+  }
+}
+
 }  // namespace backsight

@@ -73,6 +73,10 @@ class CsvReader {
   std::string unquoted_;
 };
 
+/// Splits `text` at every `sep` with no quoting (a TSV row, a ';'-separated id list): n separators
+/// give n + 1 fields, empty ones kept; "" gives one empty field.
+std::vector<std::string> SplitDelimited(std::string_view text, char sep);
+
 /// Reads a whole CSV text into rows of fields (CsvReader, fields copied).
 Status ReadCsvRows(std::string_view text, std::vector<std::vector<std::string>>* rows);
 

@@ -138,9 +138,7 @@ Status LogService::AddBatch(std::span<const ServiceEntries> batch,
       lines += batch[i].entries.size();
     }
     templates_delta += static_cast<int64_t>(s->pipeline.miner().num_templates());
-    ++s->tickets_served;
-    lock.unlock();
-    s->turn.notify_all();
+    EndTurn(s, &lock);
   }
   std::lock_guard lock(stats_mu_);
   stats_.templates += templates_delta;
@@ -187,9 +185,7 @@ Status LogService::AddLines(std::string_view service, std::span<const std::strin
       if (s->pipeline.AddLine(line, &s->rec, clock_ns)) AfterRecord(s, result);
     }
     templates_delta += static_cast<int64_t>(s->pipeline.miner().num_templates());
-    ++s->tickets_served;
-    lock.unlock();
-    s->turn.notify_all();
+    EndTurn(s, &lock);
   }
   std::lock_guard lock(stats_mu_);
   stats_.templates += templates_delta;
@@ -203,6 +199,12 @@ void LogService::AddLocked(Service* s, std::span<const LogEntry> entries, LogAdd
     s->pipeline.AddEntry(e, &s->rec);
     AfterRecord(s, result);
   }
+}
+
+void LogService::EndTurn(Service* s, std::unique_lock<std::mutex>* lock) {
+  ++s->tickets_served;
+  lock->unlock();
+  s->turn.notify_all();
 }
 
 void LogService::AfterRecord(Service* s, LogAddResult* result) {

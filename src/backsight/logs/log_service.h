@@ -162,6 +162,8 @@ class LogService {
   void AddLocked(Service* s, std::span<const LogEntry> entries, LogAddResult* result);
   // Buckets, counts and events of the record just mined into s->rec.
   void AfterRecord(Service* s, LogAddResult* result);
+  // Ends the turn of the batch holding `lock` on s->mu: the next ticket may mine.
+  static void EndTurn(Service* s, std::unique_lock<std::mutex>* lock);
   void Record(Service* s, const LogRecord& rec, LogAddResult* result);
   void RateEvent(Service* s, const TemplateRateEvent& e, LogAddResult* result);
   LogAnomalyEvent* FindEvent(uint64_t id);  // under events_mu_

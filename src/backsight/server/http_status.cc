@@ -63,4 +63,13 @@ void SetErrorResponse(const Status& st, std::string body, std::string content_ty
   }
 }
 
+Status ProtobufOrJsonBody(const HttpRequest& req, bool* is_json) {
+  std::string ct = req.header("Content-Type");
+  ct = ct.substr(0, ct.find(';'));
+  *is_json = ct == "application/json";
+  if (*is_json || ct == "application/x-protobuf") return Status::OK();
+  return Status::InvalidArgument(Reason::kUnsupportedMediaType,
+                                 "Content-Type must be application/x-protobuf or application/json");
+}
+
 }  // namespace backsight::server

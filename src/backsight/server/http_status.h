@@ -10,6 +10,7 @@
 namespace backsight::server {
 
 struct HttpResponse;
+class HttpRequest;
 
 /// HTTP status code (RFC 9110 §15) for `st`. The typed reason decides first, then the code:
 ///   OK -> 200; Reason kTooLarge -> 413; kUnsupportedEncoding / kUnsupportedMediaType -> 415;
@@ -22,6 +23,11 @@ int HttpStatusFor(const Status& st);
 /// res->reason for the metrics, and `Retry-After: 1` on 429 and 503 (both are worth a retry).
 void SetErrorResponse(const Status& st, std::string body, std::string content_type,
                       HttpResponse* res);
+
+/// Checks the Content-Type of an OTLP/HTTP or Loki push body (parameters after ';' ignored):
+/// sets *is_json and returns OK for application/json or application/x-protobuf, else
+/// InvalidArgument(kUnsupportedMediaType) (HTTP 415) saying which types are accepted.
+Status ProtobufOrJsonBody(const HttpRequest& req, bool* is_json);
 
 }  // namespace backsight::server
 

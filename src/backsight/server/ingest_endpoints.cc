@@ -20,6 +20,12 @@ constexpr int kGrpcInvalidArgument = 3;
 
 }  // namespace
 
+Status Server::SubmitSeries(std::vector<TimeSeries>& series) {
+  thread_local std::vector<uint64_t> fps;  // computed by warm start, reused by the engine
+  if (warm_) BACKSIGHT_RETURN_IF_ERROR(warm_->Intercept(&series, &fps));
+  return engine_->SubmitView(series, warm_ ? &fps : nullptr);
+}
+
 void Server::HandleRemoteWrite(const HttpRequest& req, HttpResponse* res) {
   // Content-Encoding is "" or snappy here (others got 415 from the server); snappy is the
   // remote_write framing, undone by the decoder.
@@ -34,9 +40,7 @@ void Server::HandleRemoteWrite(const HttpRequest& req, HttpResponse* res) {
     CountRequest("remote_write", res->status);
     return;
   }
-  thread_local std::vector<uint64_t> fps;  // computed by warm start, reused by the engine
-  if (warm_) st = warm_->Intercept(&series, &fps);
-  if (st.ok()) st = engine_->SubmitView(series, warm_ ? &fps : nullptr);
+  st = SubmitSeries(series);
   if (!st.ok()) {
     SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
                      "text/plain", res);
@@ -47,13 +51,8 @@ void Server::HandleRemoteWrite(const HttpRequest& req, HttpResponse* res) {
 }
 
 void Server::HandleOtlpMetrics(const HttpRequest& req, HttpResponse* res) {
-  std::string ct = req.header("Content-Type");
-  ct = ct.substr(0, ct.find(';'));
-  const bool json = ct == "application/json";
-  if (!json && ct != "application/x-protobuf") {
-    const Status bad =
-        Status::InvalidArgument(Reason::kUnsupportedMediaType,
-                                "Content-Type must be application/x-protobuf or application/json");
+  bool json = false;
+  if (const Status bad = ProtobufOrJsonBody(req, &json); !bad.ok()) {
     CountDecodeError("otlp", ReasonName(bad.reason()));
     SetErrorResponse(bad, std::to_string(HttpStatusFor(bad)) + ": " + bad.message() + "\n",
                      "text/plain", res);
@@ -77,9 +76,7 @@ void Server::HandleOtlpMetrics(const HttpRequest& req, HttpResponse* res) {
     CountRequest("otlp", res->status);
     return;
   }
-  std::vector<uint64_t> fps;
-  if (warm_) st = warm_->Intercept(&series, &fps);
-  if (st.ok()) st = engine_->SubmitView(series, warm_ ? &fps : nullptr);
+  st = SubmitSeries(series);
   if (!st.ok()) {
     SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
                      "text/plain", res);
@@ -154,9 +151,7 @@ void Server::ScrapeLoop() {
           }
           SortLabels(&s.labels);
         }
-        std::vector<uint64_t> fps;
-        ok = (!warm_ || warm_->Intercept(&series, &fps).ok()) &&
-             engine_->SubmitView(series, warm_ ? &fps : nullptr).ok();
+        ok = SubmitSeries(series).ok();
         series.clear();
       }
       self_metrics_.CountScrape(t.job->job_name, t.target, ok);

@@ -227,14 +227,9 @@ void LogEndpoints::Deliver(logs::LogAddResult* result, bool replay) {
 
 void LogEndpoints::HandlePush(const char* endpoint, Format proto, Format json,
                               const HttpRequest& req, HttpResponse* res) {
-  std::string ct = req.header("Content-Type");
-  ct = ct.substr(0, ct.find(';'));
-  const bool is_json = ct == "application/json";
+  bool is_json = false;
   const bool otlp = proto == Format::kOtlpProto;
-  if (!is_json && ct != "application/x-protobuf") {
-    const Status bad =
-        Status::InvalidArgument(Reason::kUnsupportedMediaType,
-                                "Content-Type must be application/x-protobuf or application/json");
+  if (const Status bad = ProtobufOrJsonBody(req, &is_json); !bad.ok()) {
     SetErrorResponse(bad, std::to_string(HttpStatusFor(bad)) + ": " + bad.message() + "\n",
                      "text/plain", res);
     Count(endpoint, res->status, bad);

@@ -39,8 +39,8 @@
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
 #include "backsight/server/http_server.h"
-#include "backsight/server/self_metrics.h"
 #include "backsight/server/log_endpoints.h"
+#include "backsight/server/self_metrics.h"
 #include "backsight/server/startup_report.h"
 #include "backsight/server/trace_endpoints.h"
 #include "backsight/server/warm_start.h"
@@ -81,6 +81,9 @@ class Server {
   void SetupRoutes();
   // Ingest endpoints (ingest_endpoints.cc): decode, then Submit to the engine.
   void HandleRemoteWrite(const HttpRequest& req, HttpResponse* res);
+  // Decoded metric series into the engine, through warm start when history.url is set (new
+  // series held until their history is replayed). Errors as Engine::SubmitView and Intercept.
+  Status SubmitSeries(std::vector<TimeSeries>& series);
   void HandleOtlpMetrics(const HttpRequest& req, HttpResponse* res);
   void ScrapeLoop();
   // JSON API (query_api.cc).
@@ -112,7 +115,7 @@ class Server {
   std::unique_ptr<HistorySource> history_;  // with history.url: warm start of new series
   std::unique_ptr<WarmStart> warm_;
   std::unique_ptr<HttpServer> http_;
-  std::unique_ptr<LogEndpoints> logs_;  // logs ingest, API, alerts, state (log_endpoints.h)
+  std::unique_ptr<LogEndpoints> logs_;      // logs ingest, API, alerts, state (log_endpoints.h)
   std::unique_ptr<TraceEndpoints> traces_;  // POST /v1/traces, RED + graph (trace_endpoints.h)
   std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;

@@ -58,13 +58,8 @@ uint64_t TraceEndpoints::spans() const {
 }
 
 void TraceEndpoints::HandlePush(const HttpRequest& req, HttpResponse* res) {
-  std::string ct = req.header("Content-Type");
-  ct = ct.substr(0, ct.find(';'));
-  const bool is_json = ct == "application/json";
-  if (!is_json && ct != "application/x-protobuf") {
-    const Status bad =
-        Status::InvalidArgument(Reason::kUnsupportedMediaType,
-                                "Content-Type must be application/x-protobuf or application/json");
+  bool is_json = false;
+  if (const Status bad = ProtobufOrJsonBody(req, &is_json); !bad.ok()) {
     SetErrorResponse(bad, std::to_string(HttpStatusFor(bad)) + ": " + bad.message() + "\n",
                      "text/plain", res);
     Count(res->status, bad);
