@@ -17,8 +17,9 @@ int main(int argc, char** argv) {
   backsight::cli::RegisterTraces(app, &exit_code);
   backsight::cli::RegisterServe(app, &exit_code);
   CLI::App* api = app.add_subcommand(
-      "api", "HTTP API contracts: breaking changes between OpenAPI documents (diff), the API as "
-             "access logs show it (infer).");
+      "api",
+      "HTTP API contracts: breaking changes between OpenAPI documents (diff), the API as "
+      "access logs show it (infer).");
   api->require_subcommand(1);
   backsight::cli::RegisterApiDiff(*api, &exit_code);
   backsight::cli::RegisterApiInfer(*api, &exit_code);
