@@ -148,6 +148,8 @@ TEST(LokiPushJson, ErrorsNamePath) {
   st = DecodeLokiPushJson(R"({"streams":[)", &b);
   EXPECT_EQ(st.reason(), Reason::kJson);
   EXPECT_NE(st.message().find("byte"), std::string::npos) << st.ToString();
+  // Named as Loki JSON, not as the OTLP decoders whose JSON diagnosis it shares.
+  EXPECT_EQ(st.message().rfind("loki json: byte ", 0), 0u) << st.ToString();
   EXPECT_TRUE(b.streams.empty());
 }
 

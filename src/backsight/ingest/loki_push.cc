@@ -481,14 +481,8 @@ Status DecodeLokiPushProto(std::string_view body, LogBatch* out, size_t max_deco
 Status DecodeLokiPushJson(std::string_view body, LogBatch* out, size_t max_bytes) {
   out->Clear();
   if (body.size() > max_bytes) return internal::TooLarge("loki json", body.size(), max_bytes);
-  if (size_t at = internal::NestingViolation(body, 64); at != std::string_view::npos) {
-    return JsonErr("byte " + std::to_string(at), "JSON nested deeper than 64 levels");
-  }
-  Json j = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    Status st = internal::DiagnoseJson(body);
-    return Status::InvalidArgument(Reason::kJson, "loki " + st.message());
-  }
+  Json j;
+  BACKSIGHT_RETURN_IF_ERROR(internal::ParseJsonBody(body, "loki json", &j));
   if (!j.is_object()) return JsonErr("(root)", "expected a JSON object");
   Status st;
   auto streams = j.find("streams");

@@ -227,31 +227,32 @@ class JsonPathTracker : public nlohmann::json_sax<Json> {
 
 }  // namespace
 
-// Error for a body nlohmann/json refused: byte offset and path for syntax errors; the path for a
-// number out of range (JSON allows any magnitude, a double does not).
-Status ParseOtlpJson(std::string_view body, nlohmann::json* out) {
-  if (size_t at = NestingViolation(body, kMaxOtlpJsonDepth); at != std::string_view::npos) {
+Status ParseJsonBody(std::string_view body, const char* what, nlohmann::json* out) {
+  if (size_t at = NestingViolation(body, kMaxJsonBodyDepth); at != std::string_view::npos) {
     return Status::InvalidArgument(
-        Reason::kJson, "otlp json: byte " + std::to_string(at) + ": JSON nested deeper than " +
-                           std::to_string(kMaxOtlpJsonDepth) + " levels");
+        Reason::kJson, std::string(what) + ": byte " + std::to_string(at) +
+                           ": JSON nested deeper than " + std::to_string(kMaxJsonBodyDepth) +
+                           " levels");
   }
   *out = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (out->is_discarded()) return DiagnoseJson(body);
+  if (out->is_discarded()) return DiagnoseJson(body, what);
   return Status::OK();
 }
 
-Status DiagnoseJson(std::string_view body) {
+// Error for a body nlohmann/json refused: byte offset and path for syntax errors; the path for a
+// number out of range (JSON allows any magnitude, a double does not).
+Status DiagnoseJson(std::string_view body, const char* what) {
   JsonPathTracker tracker;
   Json::sax_parse(body.begin(), body.end(), &tracker);
   const size_t byte = tracker.position() > 0 ? tracker.position() - 1 : 0;
   if (tracker.error_id() == kJsonNumberOverflow) {
-    return Status::InvalidArgument(Reason::kJson,
-                                   "otlp json: " + tracker.path() + ": number out of range (byte " +
-                                       std::to_string(byte) + ": " + tracker.what() + ")");
+    return Status::InvalidArgument(
+        Reason::kJson, std::string(what) + ": " + tracker.path() + ": number out of range (byte " +
+                           std::to_string(byte) + ": " + tracker.what() + ")");
   }
-  return Status::InvalidArgument(Reason::kJson, "otlp json: byte " + std::to_string(byte) + " in " +
-                                                    tracker.path() + ": invalid JSON (" +
-                                                    tracker.what() + ")");
+  return Status::InvalidArgument(Reason::kJson, std::string(what) + ": byte " +
+                                                    std::to_string(byte) + " in " + tracker.path() +
+                                                    ": invalid JSON (" + tracker.what() + ")");
 }
 
 Status TooLarge(const char* what, size_t size, size_t max) {

@@ -50,12 +50,14 @@ size_t NestingViolation(std::string_view s, int max_depth);
 
 /// InvalidArgument(kJson) for a body nlohmann/json refused: byte offset and JSON path for syntax
 /// errors; the path for a number out of the double range.
-Status DiagnoseJson(std::string_view body);
+Status DiagnoseJson(std::string_view body, const char* what = "otlp json");
 
-/// Parses an OTLP/JSON body into `*out`: InvalidArgument(kJson) naming the byte when it nests
-/// deeper than kMaxOtlpJsonDepth (checked first), else DiagnoseJson's error when it does not parse.
-inline constexpr int kMaxOtlpJsonDepth = 64;
-Status ParseOtlpJson(std::string_view body, nlohmann::json* out);
+/// Parses a JSON request body (OTLP/JSON, Loki push JSON) into `*out`. Errors,
+/// InvalidArgument(kJson) prefixed with `what` (e.g. "otlp json"): the byte where it nests deeper
+/// than kMaxJsonBodyDepth (checked first, so a hostile body cannot exhaust the stack), else
+/// DiagnoseJson's.
+inline constexpr int kMaxJsonBodyDepth = 64;
+Status ParseJsonBody(std::string_view body, const char* what, nlohmann::json* out);
 
 /// InvalidArgument(kTooLarge): "<what>: body of N bytes exceeds the limit of M bytes".
 Status TooLarge(const char* what, size_t size, size_t max);

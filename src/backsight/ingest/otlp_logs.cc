@@ -234,7 +234,7 @@ Status DecodeOtlpLogsJson(std::string_view body, LogBatch* out, size_t max_bytes
   out->Clear();
   if (body.size() > max_bytes) return internal::TooLarge("otlp logs json", body.size(), max_bytes);
   nlohmann::json j;
-  BACKSIGHT_RETURN_IF_ERROR(internal::ParseOtlpJson(body, &j));
+  BACKSIGHT_RETURN_IF_ERROR(internal::ParseJsonBody(body, "otlp json", &j));
   google::protobuf::Arena arena;
   auto* req = google::protobuf::Arena::CreateMessage<lv1::ExportLogsServiceRequest>(&arena);
   JsonFiller filler;

@@ -553,7 +553,7 @@ Status DecodeOtlpMetricsJson(std::string_view body, std::vector<TimeSeries>* out
   out->clear();
   if (body.size() > max_bytes) return TooLarge("otlp json", body.size(), max_bytes);
   nlohmann::json j;
-  BACKSIGHT_RETURN_IF_ERROR(internal::ParseOtlpJson(body, &j));
+  BACKSIGHT_RETURN_IF_ERROR(internal::ParseJsonBody(body, "otlp json", &j));
   google::protobuf::Arena arena;
   auto* req = google::protobuf::Arena::CreateMessage<mv1::ExportMetricsServiceRequest>(&arena);
   JsonFiller filler;

@@ -365,7 +365,7 @@ Status DecodeOtlpTracesJson(std::string_view body, SpanBatch* out, size_t max_by
     return internal::TooLarge("otlp traces json", body.size(), max_bytes);
   }
   nlohmann::json j;
-  BACKSIGHT_RETURN_IF_ERROR(internal::ParseOtlpJson(body, &j));
+  BACKSIGHT_RETURN_IF_ERROR(internal::ParseJsonBody(body, "otlp json", &j));
   google::protobuf::Arena arena;
   auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(&arena);
   JsonFiller filler;
