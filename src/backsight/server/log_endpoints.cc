@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <unordered_map>
 
 #include "backsight/core/byte_io.h"
 #include "backsight/core/file_util.h"
@@ -152,18 +153,23 @@ Status LogEndpoints::Ingest(Format format, std::string_view body, bool replay) {
   thread_local ingest::LogBatch batch;  // keeps its capacity across requests
   thread_local std::vector<std::vector<logs::LogEntry>> groups;
   thread_local std::vector<std::string_view> names;
+  // Service name -> index in `names`: a hashed lookup, as one body may carry 100,000s of streams
+  // (a linear search took 4.7 s for a 4 MB body of 60,000 services).
+  thread_local std::unordered_map<std::string_view, size_t> index;
   BACKSIGHT_RETURN_IF_ERROR(DecodeBody(format, body, cfg_.max_decompressed_bytes, &batch));
   names.clear();
+  index.clear();
   for (auto& g : groups) g.clear();
   // Streams of one service are mined together, in time order (Loki splits a service's lines
   // into streams by level, for instance).
   for (const ingest::LogStream& s : batch.streams) {
-    size_t i = std::find(names.begin(), names.end(), s.service) - names.begin();
-    if (i == names.size()) {
+    const auto [it, added] = index.try_emplace(s.service, names.size());
+    if (added) {
       names.push_back(s.service);
       if (groups.size() < names.size()) groups.emplace_back();
     }
-    for (const ingest::LogLine& l : s.entries) groups[i].push_back({l.ts, l.line, l.level});
+    for (const ingest::LogLine& l : s.entries)
+      groups[it->second].push_back({l.ts, l.line, l.level});
   }
   std::vector<logs::LogService::ServiceEntries> items;
   for (size_t i = 0; i < names.size(); ++i) {
