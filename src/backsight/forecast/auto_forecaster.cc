@@ -192,7 +192,15 @@ Status AutoForecaster::Fit(std::span<const double> raw, int horizon) {
   holdout = std::min<int>(holdout, static_cast<int>(x.size()) / 4);
   std::vector<double> err(cands.size(), 0.0), spread(cands.size(), 1.0);
   const double z = NormalQuantile(opt_.coverage);
-  if (holdout >= 1 && cands.size() > 1) {
+  if (holdout < 1) {
+    // Too short for a holdout: rank by the in-sample mean absolute one-step error instead.
+    for (size_t i = 0; i < cands.size(); ++i) {
+      SmoothingModel m(cands[i]);
+      m.Initialise(x);
+      for (double v : x) err[i] += std::fabs(m.Update(v));
+      if (!std::isfinite(err[i]) || cands[i].log) err[i] = std::numeric_limits<double>::infinity();
+    }
+  } else if (cands.size() > 1) {
     for (size_t i = 0; i < cands.size(); ++i) {
       const int longest = std::max(cands[i].period1, cands[i].period2);
       err[i] = static_cast<int>(x.size()) - holdout >= 2 * longest
@@ -247,22 +255,22 @@ void AutoForecaster::Forecast(std::span<ForecastPoint> out) const {
 }
 
 std::string AutoForecaster::Describe() const {
-  std::string s;
-  for (const SmoothingModel& m : models_) {
-    const SmoothingConfig& c = m.config();
-    if (!s.empty()) s += " + ";
-    s += "ets(";
-    s += c.trend == TrendKind::kNone ? "level" : c.trend == TrendKind::kDamped ? "damped" : "theta";
-    if (c.log) s += ",log";
-    for (int p : {c.period1, c.period2}) {
-      if (p == 0) continue;
-      s += ',';
-      s += std::to_string(p);
-    }
-    s += ",alpha=";
-    AppendDouble(c.alpha, &s, 3);
-    s += ')';
+  if (models_.empty()) return "none";
+  const SmoothingConfig& c = models_[0].config();
+  std::string s = "ets(";
+  s += c.trend == TrendKind::kNone ? "level" : c.trend == TrendKind::kDamped ? "damped" : "theta";
+  if (c.log) s += ",log";
+  for (int p : {c.period1, c.period2}) {
+    if (p == 0) continue;
+    s += ',';
+    s += std::to_string(p);
   }
+  s += ",alpha=";
+  AppendDouble(c.alpha, &s, 3);
+  s += ",gamma=";
+  AppendDouble(c.gamma1, &s, 3);
+  s += ')';
+  if (models_.size() > 1) s += " and " + std::to_string(models_.size() - 1) + " more, median";
   return s;
 }
 

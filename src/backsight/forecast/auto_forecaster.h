@@ -61,7 +61,8 @@ class AutoForecaster {
   /// Forecasts the next out.size() steps with the interval of the configured coverage.
   void Forecast(std::span<ForecastPoint> out) const;
 
-  /// A short description of the chosen model(s), e.g. "ets(damped,log,24,168)".
+  /// A short description of the chosen models: the best one, e.g.
+  /// "ets(damped,log,24,168,alpha=0.05,gamma=0.2) and 6 more, median".
   std::string Describe() const;
 
   void Save(ByteWriter* w) const;
