@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "backsight/core/byte_io.h"
 #include "backsight/core/file_util.h"
 #include "backsight/core/number_format.h"
 #include "backsight/evaluate/m4_scorer.h"
@@ -100,6 +101,7 @@ int main(int argc, char** argv) {
   opt.combine = combine;
   std::vector<std::vector<double>> lo(xs.size()), hi(xs.size());
   std::map<std::string, int> chosen;
+  size_t state_bytes = 0;
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < xs.size(); ++i) {
     backsight::forecast::AutoForecaster f(opt);
@@ -112,6 +114,10 @@ int main(int argc, char** argv) {
       lo[i].push_back(q.lower);
       hi[i].push_back(q.upper);
     }
+    std::string state;
+    backsight::ByteWriter w(&state);
+    f.Save(&w);
+    state_bytes += state.size();
     const std::string best = f.Describe();  // the best candidate is named first
     ++chosen[best.substr(0, best.find(",alpha"))];
   }
@@ -146,6 +152,8 @@ int main(int argc, char** argv) {
   std::printf("OWA    = %.4f\n", sc.owa);
   std::printf("95%% interval coverage = %.3f (%d of %d)\n", double(inside) / total, inside, total);
   std::printf("wall time, fit + forecast of all series on one thread = %.3f s\n", secs);
+  std::printf("saved state per series: %.0f bytes mean (%d models)\n",
+              static_cast<double>(state_bytes) / xs.size(), opt.combine);
   std::printf("best candidate per series (model family: series):");
   for (const auto& [name, n] : chosen) std::printf(" %s: %d", name.c_str(), n);
   std::printf("\n");
