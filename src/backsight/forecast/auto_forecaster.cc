@@ -24,8 +24,10 @@ constexpr double kFenceIqrs = 3.0;  // Tukey's "far out" fence
 // adding gamma 0.2 0.508; alpha {0.05, 0.2} x gamma {0.05, 0.2} 0.507 in 25 % less time.
 constexpr double kAlphas[] = {0.05, 0.2};
 constexpr double kGammas[] = {0.05, 0.2};
-// Bounds of the holdout's interval calibration (a factor on the model's sigma): 48 errors are
-// few, so one series cannot shrink its band below half or widen it beyond 10-fold.
+// Bounds of the holdout's interval calibration (a factor on the model's sigma): it only widens
+// (the holdout errors of the best candidates are optimistic: they were chosen for being small;
+// letting it narrow to 0.5 gave 0.857 coverage on the M4 validation split, widening only 0.903),
+// at most 10-fold.
 constexpr double kMinIntervalScale = 1.0;
 constexpr double kMaxIntervalScale = 10.0;
 
@@ -104,7 +106,9 @@ double HoldoutError(const SmoothingConfig& c, std::span<const double> x, int hol
     const double sd = c.log ? std::log(f[k].upper / f[k].yhat) : f[k].upper - f[k].yhat;
     az[k] = sd > 0 ? std::fabs(e / sd) : 0.0;
   }
-  const size_t q = std::min<size_t>(holdout - 1, static_cast<size_t>(coverage * holdout));
+  // The ceil((n + 1) coverage)-th smallest of n scores: split conformal's finite-sample rank.
+  const size_t rank = static_cast<size_t>(std::ceil((holdout + 1) * coverage));
+  const size_t q = std::min<size_t>(holdout, std::max<size_t>(rank, 1)) - 1;
   std::nth_element(az.begin(), az.begin() + q, az.end());
   *spread = az[q] / z;
   return std::isfinite(err) ? err / holdout : std::numeric_limits<double>::infinity();
