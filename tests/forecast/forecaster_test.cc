@@ -126,6 +126,35 @@ TEST(AutoForecaster, RejectsEmptyAndNonFiniteInput) {
   EXPECT_FALSE(f.Fit(bad, 10).ok());
 }
 
+TEST(AutoForecaster, StreamingUpdateSurvivesZeroAndRefusesNonFinite) {
+  // A positive series gets log models among its candidates; a later 0 must not poison them.
+  std::vector<double> x(24 * 20);
+  for (size_t t = 0; t < x.size(); ++t) x[t] = 100 * (1.5 + std::sin(kTwoPi * t / 24));
+  AutoForecaster f;
+  ASSERT_TRUE(f.Fit(x, 24).ok());
+  std::string before;
+  ByteWriter w(&before);
+  f.Save(&w);
+  EXPECT_FALSE(f.Update(NAN).ok());
+  EXPECT_FALSE(f.Update(INFINITY).ok());
+  std::string after;
+  ByteWriter w2(&after);
+  f.Save(&w2);
+  EXPECT_EQ(before, after);  // refused values leave the state untouched
+  ASSERT_TRUE(f.Update(0.0).ok());
+  ASSERT_TRUE(f.Update(-5.0).ok());
+  for (size_t t = x.size() + 2; t < x.size() + 50; ++t) {
+    ASSERT_TRUE(f.Update(100 * (1.5 + std::sin(kTwoPi * t / 24))).ok());
+  }
+  std::vector<ForecastPoint> out(24);
+  f.Forecast(out);
+  for (const ForecastPoint& p : out) {
+    EXPECT_TRUE(std::isfinite(p.yhat) && std::isfinite(p.lower) && std::isfinite(p.upper));
+    EXPECT_GT(p.yhat, 20);
+    EXPECT_LT(p.yhat, 280);
+  }
+}
+
 TEST(AutoForecaster, SaveRestoreIsBitExact) {
   std::mt19937_64 rng(3);
   std::normal_distribution<double> noise(0, 0.5);
@@ -143,8 +172,8 @@ TEST(AutoForecaster, SaveRestoreIsBitExact) {
   // Both keep learning the same samples and must stay identical to the bit.
   for (int t = 0; t < 100; ++t) {
     const double v = Seasonal(static_cast<int>(x.size()) + t, true) + noise(rng);
-    a.Update(v);
-    b.Update(v);
+    ASSERT_TRUE(a.Update(v).ok());
+    ASSERT_TRUE(b.Update(v).ok());
   }
   std::vector<ForecastPoint> fa(48), fb(48);
   a.Forecast(fa);

@@ -229,8 +229,10 @@ Status AutoForecaster::Fit(std::span<const double> raw, int horizon) {
   return Status::OK();
 }
 
-void AutoForecaster::Update(double x) {
+Status AutoForecaster::Update(double x) {
+  if (!std::isfinite(x)) return Status::InvalidArgument("non-finite value");
   for (SmoothingModel& m : models_) m.Update(x);
+  return Status::OK();
 }
 
 void AutoForecaster::Forecast(std::span<ForecastPoint> out) const {

@@ -55,8 +55,9 @@ class AutoForecaster {
   /// Errors: InvalidArgument when `x` is empty or holds a non-finite value.
   Status Fit(std::span<const double> x, int horizon);
 
-  /// Learns one more sample (finite).
-  void Update(double x);
+  /// Learns one more sample in O(1) per combined model. Errors: InvalidArgument for a non-finite
+  /// value (the state is untouched).
+  Status Update(double x);
 
   /// Forecasts the next out.size() steps with the interval of the configured coverage.
   void Forecast(std::span<ForecastPoint> out) const;

@@ -1,6 +1,7 @@
 #include "backsight/forecast/smoothing_model.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <string>
 
@@ -67,7 +68,11 @@ SmoothingModel::SmoothingModel(const SmoothingConfig& config) : cfg_(config) {
   if (cfg_.period2 > 1) s2_.assign(cfg_.period2, 0.0);
 }
 
-double SmoothingModel::Transform(double x) const { return cfg_.log ? std::log(x) : x; }
+double SmoothingModel::Transform(double x) const {
+  // A log model meeting 0 or a negative value learns the log of the smallest positive double
+  // (-708): a huge error that the Huber clipping bounds, so the state stays finite.
+  return cfg_.log ? std::log(std::max(x, DBL_MIN)) : x;
+}
 
 void SmoothingModel::Initialise(std::span<const double> x) {
   std::vector<double> y(x.size());

@@ -68,8 +68,9 @@ class SmoothingModel {
   /// first Update() is x[0].
   void Initialise(std::span<const double> x);
 
-  /// Learns one sample (finite, series units). Returns the one-step error before the update in
-  /// model units (log units for log models).
+  /// Learns one sample (finite, series units; a log model takes a value <= 0 as the smallest
+  /// positive double, an error its clipping bounds). Returns the one-step error before the update
+  /// in model units (log units for log models).
   double Update(double x);
 
   /// Forecasts the next `out.size()` steps; `z` is the standard-normal quantile of the interval
