@@ -281,9 +281,9 @@ int RunForecast(const ForecastArgs& args) {
       for (int k = 0; k < args.horizon; ++k) {
         p->Add(s.ts.back() + (k + 1) * step, f[k].yhat, f[k].lower, f[k].upper, 0, false);
       }
-      p->set_subtitle("history " + std::to_string(s.values.size()) + " rows, forecast " +
-                      std::to_string(args.horizon) + " steps with its " +
-                      FormatDouble(100 * args.coverage) + " % band");
+      p->set_subtitle("history " + std::to_string(s.values.size()) + " rows, forecast from " +
+                      FormatTimestamp(s.ts.back() + step) + ", " + std::to_string(args.horizon) +
+                      " steps with its " + FormatDouble(100 * args.coverage) + " % band");
       plots.push_back(std::move(p));
     }
   }
@@ -301,6 +301,7 @@ int RunForecast(const ForecastArgs& args) {
     for (const auto& p : plots) panels.push_back(p.get());
     outputs::PlotOptions po;
     po.score_height_px = 0;
+    po.title = "Backsight forecast";
     if (Status s = outputs::WritePlot(panels, po, args.plot); !s.ok()) {
       PrintError(s.message());
       return kExitIoError;
