@@ -32,6 +32,13 @@ void AddUnique(std::vector<std::string>* v, const std::string& s) {
   if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
 }
 
+// The member `key` of `j`, or an empty array, by reference (Json::value would copy it).
+const Json& Member(const Json& j, const char* key) {
+  static const Json kEmpty = Json::array();
+  auto it = j.find(key);
+  return it == j.end() ? kEmpty : *it;
+}
+
 std::string Sval(const Json& j) {
   if (j.contains("String")) return j["String"].value("sval", "");
   return "";
@@ -66,7 +73,7 @@ class Analyzer {
  private:
   void Select(const Json& s, const Scope* parent) {
     if (s.contains("withClause")) {
-      for (const auto& cte : s["withClause"].value("ctes", Json::array())) {
+      for (const auto& cte : Member(s["withClause"], "ctes")) {
         if (cte.contains("CommonTableExpr")) Statement(cte["CommonTableExpr"]["ctequery"], parent);
       }
     }
@@ -77,15 +84,15 @@ class Analyzer {
     }
     Scope scope{parent, {}};
     std::vector<const Json*> quals;
-    for (const auto& f : s.value("fromClause", Json::array())) AddFrom(f, &scope, &quals);
+    for (const auto& f : Member(s, "fromClause")) AddFrom(f, &scope, &quals);
     for (const Json* q : quals) Predicate(*q, scope);
     if (s.contains("whereClause")) Predicate(s["whereClause"], scope);
     if (s.contains("havingClause")) Visit(s["havingClause"], scope);
     if (s.contains("targetList")) Visit(s["targetList"], scope);
-    for (const auto& sort : s.value("sortClause", Json::array())) {
+    for (const auto& sort : Member(s, "sortClause")) {
       if (sort.contains("SortBy")) Order(sort["SortBy"]["node"], scope);
     }
-    for (const auto& g : s.value("groupClause", Json::array())) Order(g, scope);
+    for (const auto& g : Member(s, "groupClause")) Order(g, scope);
   }
 
   void AddFrom(const Json& f, Scope* scope, std::vector<const Json*>* quals) {
@@ -156,12 +163,12 @@ class Analyzer {
         return std::nullopt;
       }
       std::string name;
-      for (const auto& part : f.value("funcname", Json::array())) {
+      for (const auto& part : Member(f, "funcname")) {
         if (!name.empty()) name += '.';
         name += QuoteIdent(Sval(part));
       }
       std::string args;
-      for (const auto& a : f.value("args", Json::array())) {
+      for (const auto& a : Member(f, "args")) {
         auto s = Deparse(a, scope, seen);
         if (!s) return std::nullopt;
         args += (args.empty() ? "" : ", ") + *s;
@@ -173,7 +180,7 @@ class Analyzer {
       auto arg = Deparse(t["arg"], scope, seen);
       if (!arg) return std::nullopt;
       std::string type;
-      for (const auto& part : t["typeName"].value("names", Json::array())) {
+      for (const auto& part : Member(t["typeName"], "names")) {
         if (!type.empty()) type += '.';
         type += QuoteIdent(Sval(part));
       }
@@ -259,7 +266,7 @@ class Analyzer {
   void Predicate(const Json& n, const Scope& scope) {
     if (n.contains("BoolExpr")) {
       // AND, OR (a BitmapOr needs an index per branch) and NOT alike: each branch's columns.
-      for (const auto& a : n["BoolExpr"].value("args", Json::array())) Predicate(a, scope);
+      for (const auto& a : Member(n["BoolExpr"], "args")) Predicate(a, scope);
       return;
     }
     if (n.contains("A_Expr")) {

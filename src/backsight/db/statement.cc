@@ -88,7 +88,9 @@ void AddStatements(std::string_view name, std::string_view sql, std::vector<Stat
   int k = 0;
   for (const auto& [loc, len] : spans) {
     std::string text = input.substr(loc, len == 0 ? std::string::npos : len);
-    // Drop leading white space and a trailing ';'; skip comment-only pieces.
+    // Drop surrounding white space and a trailing ';'; skip comment-only pieces.
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    text.erase(0, first == std::string::npos ? text.size() : first);
     while (!text.empty() &&
            (text.back() == ';' || std::isspace(static_cast<unsigned char>(text.back())))) {
       text.pop_back();
