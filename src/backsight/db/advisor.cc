@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <queue>
@@ -12,8 +13,9 @@
 namespace backsight::db {
 namespace {
 
+// One index, or a bundle of indexes that only pay together (the branches of an OR).
 struct Candidate {
-  IndexCandidate index;
+  std::vector<IndexCandidate> parts;
   std::vector<size_t> relevant;  // statements it may serve
   int64_t bytes = 0;
   double benefit = 0;         // at the last evaluation
@@ -21,6 +23,28 @@ struct Candidate {
   int evaluated_round = -1;
   bool usable = true;
 };
+
+std::string LeadKey(const IndexCandidate& c) {
+  return c.table->schema + "." + c.table->name + "|" + c.keys[0];
+}
+
+// Creates every part of `c` hypothetically; on failure the parts made are dropped again.
+Status CreateAll(HypoPlanner* planner, const Candidate& c, std::vector<int64_t>* oids,
+                 int64_t* bytes) {
+  oids->clear();
+  *bytes = 0;
+  for (const auto& part : c.parts) {
+    int64_t oid = 0, b = 0;
+    Status st = planner->Create(part, &oid, &b);
+    if (!st.ok()) {
+      for (int64_t o : *oids) (void)planner->Drop(o);  // best effort: the first error matters
+      return st;
+    }
+    oids->push_back(oid);
+    *bytes += b;
+  }
+  return Status::OK();
+}
 
 double Mb(int64_t bytes) { return std::max(1.0, static_cast<double>(bytes)) / kBytesPerMb; }
 
@@ -59,26 +83,36 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
   for (size_t s = 0; s < n; ++s) {
     if (!planned[s]) continue;
     for (const auto& use : AnalyzeStatement(statements[s], catalog)) {
-      for (auto& c : GenerateCandidates(use, catalog)) {
-        lead_users[c.table->schema + "." + c.table->name + "|" + c.keys[0]].insert(s);
-        const std::string id = c.Id();
+      std::vector<std::vector<IndexCandidate>> found;
+      for (auto& c : GenerateCandidates(use, catalog)) found.push_back({std::move(c)});
+      for (auto& b : GenerateOrBundles(use, catalog)) found.push_back(std::move(b));
+      for (auto& parts : found) {
+        std::string id;
+        for (const auto& c : parts) {
+          lead_users[LeadKey(c)].insert(s);
+          id += c.Id() + " ";
+        }
         if (by_id.count(id)) continue;
         by_id[id] = cands.size();
-        cands.push_back(Candidate{std::move(c), {}, 0, 0, {}, -1, true});
+        cands.push_back(Candidate{std::move(parts), {}, 0, 0, {}, -1, true});
       }
     }
   }
   for (auto& c : cands) {
-    const auto& users =
-        lead_users[c.index.table->schema + "." + c.index.table->name + "|" + c.index.keys[0]];
+    std::set<size_t> users;
+    for (const auto& part : c.parts) {
+      const auto& u = lead_users[LeadKey(part)];
+      users.insert(u.begin(), u.end());
+    }
     c.relevant.assign(users.begin(), users.end());
   }
   out->candidates = static_cast<long>(cands.size());
 
   // Evaluates candidate c on top of the chosen set: weighted cost saved.
   auto evaluate = [&](Candidate& c, int round) -> Status {
-    int64_t oid = 0, bytes = 0;
-    Status st = planner->Create(c.index, &oid, &bytes);
+    std::vector<int64_t> oids;
+    int64_t bytes = 0;
+    Status st = CreateAll(planner.get(), c, &oids, &bytes);
     if (st.code() == Status::Code::kUnavailable) return st;
     if (!st.ok()) {
       c.usable = false;
@@ -96,7 +130,11 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
       benefit += statements[s].weight * std::max(0.0, current[s] - pc.total_cost);
       relevant_cost += statements[s].weight * current[s];
     }
-    Status dropped = planner->Drop(oid);
+    Status dropped;
+    for (int64_t oid : oids) {
+      Status d = planner->Drop(oid);
+      if (dropped.ok()) dropped = d;
+    }
     BACKSIGHT_RETURN_IF_ERROR(st);
     BACKSIGHT_RETURN_IF_ERROR(dropped);
     c.benefit = benefit >= options.min_gain_fraction * relevant_cost ? benefit : 0;
@@ -116,7 +154,7 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
   }
   double used_bytes = 0;
   int round = 0;
-  std::vector<std::pair<size_t, int64_t>> chosen;  // (candidate, hypothetical oid)
+  std::vector<std::pair<size_t, std::vector<int64_t>>> chosen;  // (candidate, hypothetical oids)
   while (!heap.empty()) {
     const size_t i = heap.top().second;
     heap.pop();
@@ -127,13 +165,14 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
       if (c.usable && c.benefit > 0) heap.push({c.benefit / Mb(c.bytes), i});
       continue;
     }
-    int64_t oid = 0, bytes = 0;
-    BACKSIGHT_RETURN_IF_ERROR(planner->Create(c.index, &oid, &bytes));
+    std::vector<int64_t> oids;
+    int64_t bytes = 0;
+    BACKSIGHT_RETURN_IF_ERROR(CreateAll(planner.get(), c, &oids, &bytes));
     for (size_t k = 0; k < c.relevant.size(); ++k) {
       current[c.relevant[k]] = std::min(current[c.relevant[k]], c.costs[k]);
     }
     used_bytes += c.bytes;
-    chosen.push_back({i, oid});
+    chosen.push_back({i, std::move(oids)});
     ++round;
   }
 
@@ -146,10 +185,23 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
     for (int64_t oid : finals[s].hypo_oids) ++served[oid];
   }
   std::map<int64_t, std::string> sql_of;
-  for (const auto& [i, oid] : chosen) {
-    if (served[oid] == 0) continue;  // superseded by a later choice
-    sql_of[oid] = cands[i].index.CreateSql();
-    out->indexes.push_back({cands[i].index, cands[i].bytes, cands[i].benefit, served[oid]});
+  for (const auto& [i, oids] : chosen) {
+    for (size_t k = 0; k < oids.size(); ++k) {
+      const int64_t oid = oids[k];
+      if (served[oid] == 0) continue;  // superseded by a later choice
+      const IndexCandidate& part = cands[i].parts[k];
+      sql_of[oid] = part.CreateSql();
+      int64_t bytes = 0;  // a part's own size, when the candidate is a bundle
+      if (oids.size() == 1) {
+        bytes = cands[i].bytes;
+      } else {
+        std::string size;
+        BACKSIGHT_RETURN_IF_ERROR(
+            conn->QueryValue("SELECT hypopg_relation_size(" + std::to_string(oid) + ")", &size));
+        bytes = std::strtoll(size.c_str(), nullptr, 10);
+      }
+      out->indexes.push_back({part, bytes, cands[i].benefit, served[oid]});
+    }
   }
   for (size_t s = 0; s < n; ++s) {
     if (!planned[s]) continue;

@@ -254,6 +254,7 @@ class Analyzer {
     if (other != nullptr) Items(*other, scope, &others);
     if (others.count(ref->use)) return;  // col = f(col of the same item): no index use
     TableUse& u = uses[ref->use];
+    if (record_ != nullptr) record_->push_back({ref->use, ref->key});
     if (kind == 'r') {
       AddUnique(&u.range, ref->key);
     } else if (others.empty()) {
@@ -265,8 +266,31 @@ class Analyzer {
 
   void Predicate(const Json& n, const Scope& scope) {
     if (n.contains("BoolExpr")) {
-      // AND, OR (a BitmapOr needs an index per branch) and NOT alike: each branch's columns.
-      for (const auto& a : Member(n["BoolExpr"], "args")) Predicate(a, scope);
+      // AND, OR and NOT alike: each branch's columns.
+      const Json& b = n["BoolExpr"];
+      if (b.value("boolop", "") != "OR_EXPR" || record_ != nullptr) {
+        for (const auto& a : Member(b, "args")) Predicate(a, scope);
+        return;
+      }
+      // OR: a BitmapOr needs an index per branch; remember each branch's first key.
+      std::vector<std::pair<size_t, std::string>> group;
+      bool complete = true;
+      for (const auto& a : Member(b, "args")) {
+        std::vector<std::pair<size_t, std::string>> branch;
+        record_ = &branch;
+        Predicate(a, scope);
+        record_ = nullptr;
+        if (branch.empty() || (!group.empty() && branch[0].first != group[0].first)) {
+          complete = false;
+        } else {
+          group.push_back(branch[0]);
+        }
+      }
+      if (complete && group.size() >= 2) {
+        std::vector<std::string> keys;
+        for (const auto& [use, key] : group) AddUnique(&keys, key);
+        if (keys.size() >= 2) uses[group[0].first].or_groups.push_back(keys);
+      }
       return;
     }
     if (n.contains("A_Expr")) {
@@ -320,6 +344,7 @@ class Analyzer {
   }
 
   const Catalog& catalog_;
+  std::vector<std::pair<size_t, std::string>>* record_ = nullptr;  // keys of an OR branch
 };
 
 bool ProvidedByExisting(const IndexCandidate& c, const Catalog& catalog) {
@@ -426,6 +451,24 @@ std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalo
       c.include = rest;
       add(c);
     }
+  }
+  return out;
+}
+
+}  // namespace backsight::db
+
+namespace backsight::db {
+
+std::vector<std::vector<IndexCandidate>> GenerateOrBundles(const TableUse& use,
+                                                           const Catalog& catalog) {
+  std::vector<std::vector<IndexCandidate>> out;
+  for (const auto& group : use.or_groups) {
+    std::vector<IndexCandidate> bundle;
+    for (const auto& key : group) {
+      IndexCandidate c{use.table, {key}, {}};
+      if (!ProvidedByExisting(c, catalog)) bundle.push_back(std::move(c));
+    }
+    if (bundle.size() >= 2) out.push_back(std::move(bundle));
   }
   return out;
 }

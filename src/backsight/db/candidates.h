@@ -23,6 +23,9 @@ struct TableUse {
   std::vector<std::string> range;     // <, <=, >, >=, BETWEEN, LIKE 'prefix%'
   std::vector<std::string> order;     // ORDER BY, then GROUP BY columns
   std::set<std::string> referenced;   // every plain column read through this FROM item
+  /// `a = 1 OR b < 2` on this item: the key of each branch. A BitmapOr needs an index per branch,
+  /// so such indexes only pay together.
+  std::vector<std::vector<std::string>> or_groups;
 };
 
 /// Every FROM item of `stmt` that is a table of `catalog`, with its use. CTE names, views and
@@ -54,6 +57,11 @@ inline constexpr size_t kMaxIncludeColumns = 4;
 /// before range and order columns, as a B-tree can use only one range column. Candidates that
 /// an existing B-tree index (non-partial) already provides as a key prefix are left out.
 std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalog& catalog);
+
+/// Bundles of single-key indexes, one bundle per OR group of `use` (indexes an existing B-tree
+/// provides left out; a bundle left with fewer than two indexes is dropped).
+std::vector<std::vector<IndexCandidate>> GenerateOrBundles(const TableUse& use,
+                                                           const Catalog& catalog);
 
 }  // namespace backsight::db
 

@@ -9,8 +9,8 @@ FROM generate_series(1, 100000) g;
 CREATE TABLE orders (id int PRIMARY KEY, user_id int NOT NULL, amount numeric NOT NULL,
                      status text NOT NULL, placed_at timestamp NOT NULL);
 INSERT INTO orders
-SELECT g, 1 + (g * 7919) % 100000, g % 1000, CASE WHEN g % 100 = 0 THEN 'open' ELSE 'done' END,
-       timestamp '2020-01-01' + (g * 104729 % 200000) * interval '1 minute'
+SELECT g, 1 + (g::bigint * 7919) % 100000, g % 1000, CASE WHEN g % 100 = 0 THEN 'open' ELSE 'done' END,
+       timestamp '2020-01-01' + (g::bigint * 104729 % 200000) * interval '1 minute'
 FROM generate_series(1, 200000) g;
 -- Existing indexes: one the advice must respect, one duplicate, one unused.
 CREATE TABLE accounts (id int PRIMARY KEY, name text NOT NULL, region text NOT NULL);
