@@ -13,6 +13,7 @@
 #include "backsight/core/file_util.h"
 #include "backsight/core/number_format.h"
 #include "backsight/db/advisor.h"
+#include "backsight/db/candidates.h"
 #include "backsight/db/catalog.h"
 #include "backsight/db/connection.h"
 #include "backsight/db/statement.h"
@@ -78,7 +79,15 @@ Status ReadPgStatStatements(db::Connection* conn, std::vector<db::Statement>* pa
     db::AddStatements("pg_stat_statements", row[0], &one, skipped);
     for (auto& s : one) {
       s.weight = std::max(1.0, std::strtod(row[1].c_str(), nullptr));
-      parsed->push_back(std::move(s));
+      // One fingerprint can have several rows (per user, top-level or not): add their calls.
+      auto same = std::find_if(parsed->begin(), parsed->end(), [&](const db::Statement& p) {
+        return p.fingerprint == s.fingerprint;
+      });
+      if (same != parsed->end()) {
+        same->weight += s.weight;
+      } else {
+        parsed->push_back(std::move(s));
+      }
     }
   }
   return Status::OK();
@@ -219,6 +228,19 @@ int RunAdvise(const DbAdviseArgs& args) {
   }
   db::Catalog catalog;
   if (Status st = db::LoadCatalog(conn.get(), &catalog); !st.ok()) return Fail(st);
+  // Statements on no user table (catalog queries, monitoring, this advisor's own) have nothing
+  // to advise and would only dilute the workload figures.
+  const size_t before = stmts.size();
+  std::erase_if(stmts,
+                [&](const db::Statement& s) { return db::AnalyzeStatement(s, catalog).empty(); });
+  if (stmts.size() < before) {
+    std::fprintf(stderr, "backsight db advise: %zu statement(s) on no user table left out\n",
+                 before - stmts.size());
+  }
+  if (stmts.empty()) {
+    std::fprintf(stderr, "backsight db advise: no statement on a user table to advise on\n");
+    return kExitBadInput;
+  }
   db::AdviseOptions options;
   options.budget_mb = args.budget_mb;
   db::Advice advice;

@@ -18,7 +18,13 @@ std::string Trimmed(const char* msg) {
 // Maps a failed result to a Status by its SQLSTATE (PostgreSQL Appendix A, "Error Codes").
 Status ResultError(PGresult* res, pg_conn* conn) {
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-  std::string msg = Trimmed(res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+  // The primary message and the statement position on one line (the full text repeats the
+  // statement over several lines).
+  const char* primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  const char* position = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : nullptr;
+  std::string msg =
+      primary ? std::string(primary) + (position ? " (position " + std::string(position) + ")" : "")
+              : Trimmed(res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
   if (PQstatus(conn) == CONNECTION_BAD) {
     return Status::Unavailable("connection to the server lost: " + msg);
   }
