@@ -14,6 +14,7 @@
 #include "backsight/db/catalog.h"
 #include "backsight/db/connection.h"
 #include "backsight/db/statement.h"
+#include "backsight/db/workload.h"
 
 namespace backsight::db {
 namespace {
@@ -158,6 +159,26 @@ TEST_F(AdvisorTest, UnreachableServerIsUnavailable) {
   Status st = Connection::Open("postgresql://postgres@127.0.0.1:1/x", &c);
   EXPECT_EQ(st.code(), Status::Code::kUnavailable);
   EXPECT_NE(st.message().find("server unreachable"), std::string::npos) << st.message();
+}
+
+TEST_F(AdvisorTest, PgStatStatementsOneFingerprintAndGenericPlan) {
+  ASSERT_TRUE(conn_->Query("SELECT pg_stat_statements_reset()").ok());
+  ASSERT_TRUE(conn_->Query("SELECT * FROM users WHERE email = 'user1@example.com'").ok());
+  ASSERT_TRUE(conn_->Query("SELECT * FROM users WHERE email = 'user7@example.com'").ok());
+  std::vector<Statement> stmts;
+  std::vector<SkippedStatement> skipped;
+  ASSERT_TRUE(ReadPgStatStatements(conn_.get(), &stmts, &skipped).ok());
+  const Statement* users = nullptr;
+  for (const auto& s : stmts) {
+    if (s.text == "SELECT * FROM users WHERE email = $1") users = &s;
+  }
+  ASSERT_NE(users, nullptr);
+  EXPECT_EQ(users->weight, 2);  // both constants are one statement
+  EXPECT_EQ(users->param_count, 1);
+  Advice a;
+  ASSERT_TRUE(Advise(conn_.get(), catalog_, {*users}, AdviseOptions{}, &a).ok());
+  ASSERT_EQ(a.indexes.size(), 1u);
+  EXPECT_EQ(a.indexes[0].index.CreateSql(), "CREATE INDEX ON users (email)");
 }
 
 TEST_F(AdvisorTest, BudgetIsKept) {

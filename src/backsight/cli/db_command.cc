@@ -17,6 +17,7 @@
 #include "backsight/db/catalog.h"
 #include "backsight/db/connection.h"
 #include "backsight/db/statement.h"
+#include "backsight/db/workload.h"
 
 namespace backsight::cli {
 namespace {
@@ -30,67 +31,9 @@ struct DbAdviseArgs {
   bool create = false;
 };
 
-// Statements the planner can EXPLAIN and an index can serve.
-bool Advisable(const db::Statement& s) {
-  return s.tree.contains("SelectStmt") || s.tree.contains("UpdateStmt") ||
-         s.tree.contains("DeleteStmt");
-}
-
 int Fail(const Status& st) {
   std::fprintf(stderr, "backsight db advise: %s\n", st.message().c_str());
   return kExitIoError;
-}
-
-// Reads every FILE, or every *.sql file of a DIR (sorted by name).
-Status ReadQueries(const std::vector<std::string>& paths, std::vector<db::Statement>* parsed,
-                   std::vector<db::SkippedStatement>* skipped) {
-  for (const auto& p : paths) {
-    std::vector<std::string> files;
-    std::error_code ec;
-    if (std::filesystem::is_directory(p, ec)) {
-      for (const auto& e : std::filesystem::directory_iterator(p, ec)) {
-        if (e.path().extension() == ".sql") files.push_back(e.path().string());
-      }
-      if (ec) return Status::IoError(p + ": " + ec.message());
-      std::sort(files.begin(), files.end());
-    } else {
-      files.push_back(p);
-    }
-    for (const auto& f : files) {
-      std::string text;
-      BACKSIGHT_RETURN_IF_ERROR(ReadFileToString(f, &text));
-      db::AddStatements(f, text, parsed, skipped);
-    }
-  }
-  return Status::OK();
-}
-
-// pg_stat_statements of the current database (normalised text with $n), weighted by calls.
-Status ReadPgStatStatements(db::Connection* conn, std::vector<db::Statement>* parsed,
-                            std::vector<db::SkippedStatement>* skipped) {
-  BACKSIGHT_RETURN_IF_ERROR(conn->RequireExtension("pg_stat_statements"));
-  db::QueryResult r;
-  BACKSIGHT_RETURN_IF_ERROR(conn->Query(
-      "SELECT query, calls FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
-      "WHERE datname = current_database()) AND calls > 0 ORDER BY total_exec_time DESC",
-      &r));
-  for (const auto& row : r.rows) {
-    std::vector<db::Statement> one;
-    db::AddStatements("pg_stat_statements", row[0], &one, skipped);
-    for (auto& s : one) {
-      s.weight = std::max(1.0, std::strtod(row[1].c_str(), nullptr));
-      // One fingerprint can have several rows (per user, top-level or not): add their calls.
-      auto same = std::find_if(parsed->begin(), parsed->end(), [&](const db::Statement& p) {
-        return p.fingerprint == s.fingerprint;
-      });
-      if (same != parsed->end()) {
-        same->weight += s.weight;
-      } else {
-        parsed->push_back(std::move(s));
-      }
-    }
-  }
-  return Status::OK();
 }
 
 std::string Fmt(double v) { return FormatDouble(v, 6); }
@@ -213,11 +156,12 @@ int RunAdvise(const DbAdviseArgs& args) {
   if (Status st = conn->Query("SET default_transaction_read_only = on"); !st.ok()) return Fail(st);
   std::vector<db::Statement> stmts;
   std::vector<db::SkippedStatement> skipped;
-  if (Status st = ReadQueries(args.queries, &stmts, &skipped); !st.ok()) return Fail(st);
+  if (Status st = db::ReadStatementFiles(args.queries, &stmts, &skipped); !st.ok()) return Fail(st);
   if (args.from_pg_stat_statements) {
-    if (Status st = ReadPgStatStatements(conn.get(), &stmts, &skipped); !st.ok()) return Fail(st);
+    if (Status st = db::ReadPgStatStatements(conn.get(), &stmts, &skipped); !st.ok())
+      return Fail(st);
   }
-  std::erase_if(stmts, [](const db::Statement& s) { return !Advisable(s); });
+  std::erase_if(stmts, [](const db::Statement& s) { return !db::Advisable(s); });
   for (const auto& s : skipped) {
     std::fprintf(stderr, "backsight db advise: %s: skipped, does not parse: %s\n", s.source.c_str(),
                  s.message.c_str());
