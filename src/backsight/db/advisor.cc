@@ -135,8 +135,12 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
       Status d = planner->Drop(oid);
       if (dropped.ok()) dropped = d;
     }
-    BACKSIGHT_RETURN_IF_ERROR(st);
     BACKSIGHT_RETURN_IF_ERROR(dropped);
+    if (st.code() == Status::Code::kUnavailable) return st;
+    if (!st.ok()) {  // the planner refused a statement with this index: leave the index out
+      c.usable = false;
+      return Status::OK();
+    }
     c.benefit = benefit >= options.min_gain_fraction * relevant_cost ? benefit : 0;
     c.evaluated_round = round;
     return Status::OK();
