@@ -38,7 +38,7 @@ std::string LastLine(const std::string& cmd) {
 class AdvisorTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!std::filesystem::exists(kInitdb)) return;
+    if (!std::filesystem::exists(kInitdb) || !std::filesystem::exists(BACKSIGHT_PG_SCRATCH)) return;
     // Under ctest, the db_pg fixture has started one cluster for every test (pg_fixture.sh).
     if (const char* f = std::getenv("BACKSIGHT_TEST_PG_URI_FILE")) {
       uri_ = LastLine(std::string("cat ") + f);
@@ -59,6 +59,10 @@ class AdvisorTest : public ::testing::Test {
     if (!std::filesystem::exists(kInitdb)) {
       GTEST_SKIP() << "PostgreSQL 15 is not installed (" << kInitdb
                    << "): apt-get install postgresql-15 postgresql-15-hypopg";
+    }
+    if (!std::filesystem::exists(BACKSIGHT_PG_SCRATCH)) {  // as the corpus tests without data
+      GTEST_SKIP() << BACKSIGHT_PG_SCRATCH
+                   << " not found (the shared tools next to the repository)";
     }
     ASSERT_FALSE(uri_.empty()) << "pg_scratch.sh could not start PostgreSQL; see " << dir_
                                << ".log";

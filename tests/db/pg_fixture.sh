@@ -11,6 +11,7 @@ case $1 in
   start)
     : > "$4"
     [ -x /usr/lib/postgresql/15/bin/initdb ] || { echo "PostgreSQL 15 not installed"; exit 0; }
+    [ -x "$2" ] || { echo "$2 not found (the shared tools folder next to the repository)"; exit 0; }
     [ ! -e "$dir" ] || "$2" stop "$dir" --rm 2>/dev/null || rm -rf "$dir"
     "$2" start "$dir" --schema "$3" > "$4.tmp"
     tail -n 1 "$4.tmp" > "$4"
