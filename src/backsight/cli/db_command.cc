@@ -3,14 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "backsight/cli/commands.h"
-#include "backsight/core/file_util.h"
 #include "backsight/core/number_format.h"
 #include "backsight/db/advisor.h"
 #include "backsight/db/candidates.h"
