@@ -18,10 +18,13 @@ PKGS=(
   libcairo2-dev fonts-dejavu-core              # --plot PNG/SVG rendering (and its font)
   zlib1g-dev                                   # gzip log input
   libsimdjson-dev                              # JSON-lines access logs at > 1 M lines/s
+  libpq-dev libpg-query-dev                    # `db advise`: PostgreSQL client, its SQL parser
 )
 if [[ "${1:-}" == "--test" ]]; then
   # Real peers for the integration tests of `backsight serve` (started by the tests on 127.0.0.1).
   PKGS+=(prometheus prometheus-alertmanager prometheus-node-exporter curl)
+  # A real PostgreSQL 15 with HypoPG and pg_qualstats for the `db` tests and the TPC-H benchmark.
+  PKGS+=(postgresql-15 postgresql-15-hypopg postgresql-15-pg-qualstats)
   # Real log clients from npm (winston-loki, OpenTelemetry JS SDK) for the log tests.
   # (Debian's npm only when no npm is on PATH: a NodeSource nodejs bundles its own.)
   PKGS+=(nodejs)

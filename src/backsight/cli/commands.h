@@ -30,6 +30,9 @@ void RegisterForecast(CLI::App& app, int* exit_code);
 /// `backsight serve`: the live service (remote_write/OTLP/scrape in, /metrics, alerts, state).
 void RegisterServe(CLI::App& app, int* exit_code);
 
+/// `backsight db advise`: PostgreSQL index advice checked with HypoPG (under a `db` subcommand).
+void RegisterDb(CLI::App& app, int* exit_code);
+
 /// `backsight api diff`, added under the given `api` subcommand: breaking changes between two
 /// OpenAPI documents (exit 1 with --fail-on when a change at that level is found).
 void RegisterApiDiff(CLI::App& api, int* exit_code);

@@ -1,0 +1,226 @@
+#include "backsight/db/advisor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <queue>
+#include <set>
+
+#include "backsight/db/hypo_planner.h"
+
+namespace backsight::db {
+namespace {
+
+// One index, or a bundle of indexes that only pay together (the branches of an OR).
+struct Candidate {
+  std::vector<IndexCandidate> parts;
+  std::vector<size_t> relevant;  // statements it may serve
+  int64_t bytes = 0;
+  double benefit = 0;         // at the last evaluation
+  std::vector<double> costs;  // per relevant statement at the last evaluation
+  int evaluated_round = -1;
+  bool usable = true;
+};
+
+std::string LeadKey(const IndexCandidate& c) {
+  return c.table->schema + "." + c.table->name + "|" + c.keys[0];
+}
+
+// Creates every part of `c` hypothetically; on failure the parts made are dropped again.
+Status CreateAll(HypoPlanner* planner, const Candidate& c, std::vector<int64_t>* oids,
+                 int64_t* bytes) {
+  oids->clear();
+  *bytes = 0;
+  for (const auto& part : c.parts) {
+    int64_t oid = 0, b = 0;
+    Status st = planner->Create(part, &oid, &b);
+    if (!st.ok()) {
+      for (int64_t o : *oids) (void)planner->Drop(o);  // best effort: the first error matters
+      return st;
+    }
+    oids->push_back(oid);
+    *bytes += b;
+  }
+  return Status::OK();
+}
+
+double Mb(int64_t bytes) { return std::max(1.0, static_cast<double>(bytes)) / kBytesPerMb; }
+
+}  // namespace
+
+Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statement>& statements,
+              const AdviseOptions& options, Advice* out) {
+  const auto start = std::chrono::steady_clock::now();
+  *out = Advice{};
+  std::unique_ptr<HypoPlanner> planner;
+  BACKSIGHT_RETURN_IF_ERROR(HypoPlanner::Start(conn, &planner));
+
+  // Baseline costs; a statement the server cannot plan is reported and left out.
+  const size_t n = statements.size();
+  std::vector<double> current(n, 0);
+  std::vector<bool> planned(n, false);
+  out->statements.resize(n);
+  for (size_t s = 0; s < n; ++s) {
+    out->statements[s].statement = s;
+    PlanCost pc;
+    Status st = planner->Cost(statements[s], &pc);
+    if (st.code() == Status::Code::kUnavailable) return st;
+    if (!st.ok()) {
+      out->statements[s].error = st.message();
+      continue;
+    }
+    planned[s] = true;
+    current[s] = pc.total_cost;
+    out->statements[s].cost_before = pc.total_cost;
+  }
+
+  // Candidates, deduplicated across statements; relevance by (table, leading key).
+  std::vector<Candidate> cands;
+  std::map<std::string, size_t> by_id;
+  std::map<std::string, std::set<size_t>> lead_users;  // "schema.table|key" -> statements
+  for (size_t s = 0; s < n; ++s) {
+    if (!planned[s]) continue;
+    for (const auto& use : AnalyzeStatement(statements[s], catalog)) {
+      std::vector<std::vector<IndexCandidate>> found;
+      for (auto& c : GenerateCandidates(use, catalog)) found.push_back({std::move(c)});
+      for (auto& b : GenerateOrBundles(use, catalog)) found.push_back(std::move(b));
+      for (auto& parts : found) {
+        std::string id;
+        for (const auto& c : parts) {
+          lead_users[LeadKey(c)].insert(s);
+          id += c.Id() + " ";
+        }
+        if (by_id.count(id)) continue;
+        by_id[id] = cands.size();
+        cands.push_back(Candidate{std::move(parts), {}, 0, 0, {}, -1, true});
+      }
+    }
+  }
+  for (auto& c : cands) {
+    std::set<size_t> users;
+    for (const auto& part : c.parts) {
+      const auto& u = lead_users[LeadKey(part)];
+      users.insert(u.begin(), u.end());
+    }
+    c.relevant.assign(users.begin(), users.end());
+  }
+  out->candidates = static_cast<long>(cands.size());
+
+  // Evaluates candidate c on top of the chosen set: weighted cost saved.
+  auto evaluate = [&](Candidate& c, int round) -> Status {
+    std::vector<int64_t> oids;
+    int64_t bytes = 0;
+    Status st = CreateAll(planner.get(), c, &oids, &bytes);
+    if (st.code() == Status::Code::kUnavailable) return st;
+    if (!st.ok()) {
+      c.usable = false;
+      return Status::OK();
+    }
+    c.bytes = bytes;
+    c.costs.assign(c.relevant.size(), 0);
+    double benefit = 0, relevant_cost = 0;
+    for (size_t i = 0; i < c.relevant.size(); ++i) {
+      const size_t s = c.relevant[i];
+      PlanCost pc;
+      st = planner->Cost(statements[s], &pc);
+      if (!st.ok()) break;
+      c.costs[i] = pc.total_cost;
+      benefit += statements[s].weight * std::max(0.0, current[s] - pc.total_cost);
+      relevant_cost += statements[s].weight * current[s];
+    }
+    Status dropped;
+    for (int64_t oid : oids) {
+      Status d = planner->Drop(oid);
+      if (dropped.ok()) dropped = d;
+    }
+    BACKSIGHT_RETURN_IF_ERROR(dropped);
+    if (st.code() == Status::Code::kUnavailable) return st;
+    if (!st.ok()) {  // the planner refused a statement with this index: leave the index out
+      c.usable = false;
+      return Status::OK();
+    }
+    c.benefit = benefit >= options.min_gain_fraction * relevant_cost ? benefit : 0;
+    c.evaluated_round = round;
+    return Status::OK();
+  };
+
+  // Lazy greedy by benefit per MB.
+  const double budget_bytes = options.budget_mb > 0 ? options.budget_mb * kBytesPerMb : 1e300;
+  using Entry = std::pair<double, size_t>;  // (score, candidate)
+  std::priority_queue<Entry> heap;
+  for (size_t i = 0; i < cands.size(); ++i) {
+    BACKSIGHT_RETURN_IF_ERROR(evaluate(cands[i], 0));
+    if (cands[i].usable && cands[i].benefit > 0) {
+      heap.push({cands[i].benefit / Mb(cands[i].bytes), i});
+    }
+  }
+  double used_bytes = 0;
+  int round = 0;
+  std::vector<std::pair<size_t, std::vector<int64_t>>> chosen;  // (candidate, hypothetical oids)
+  while (!heap.empty()) {
+    const size_t i = heap.top().second;
+    heap.pop();
+    Candidate& c = cands[i];
+    if (used_bytes + c.bytes > budget_bytes) continue;
+    if (c.evaluated_round != round) {
+      BACKSIGHT_RETURN_IF_ERROR(evaluate(c, round));
+      if (c.usable && c.benefit > 0) heap.push({c.benefit / Mb(c.bytes), i});
+      continue;
+    }
+    std::vector<int64_t> oids;
+    int64_t bytes = 0;
+    BACKSIGHT_RETURN_IF_ERROR(CreateAll(planner.get(), c, &oids, &bytes));
+    for (size_t k = 0; k < c.relevant.size(); ++k) {
+      current[c.relevant[k]] = std::min(current[c.relevant[k]], c.costs[k]);
+    }
+    used_bytes += c.bytes;
+    chosen.push_back({i, std::move(oids)});
+    ++round;
+  }
+
+  // Final plans: what each statement costs and which advised index serves it.
+  std::map<int64_t, int> served;
+  std::vector<PlanCost> finals(n);
+  for (size_t s = 0; s < n; ++s) {
+    if (!planned[s]) continue;
+    BACKSIGHT_RETURN_IF_ERROR(planner->Cost(statements[s], &finals[s]));
+    for (int64_t oid : finals[s].hypo_oids) ++served[oid];
+  }
+  std::map<int64_t, std::string> sql_of;
+  for (const auto& [i, oids] : chosen) {
+    for (size_t k = 0; k < oids.size(); ++k) {
+      const int64_t oid = oids[k];
+      if (served[oid] == 0) continue;  // superseded by a later choice
+      const IndexCandidate& part = cands[i].parts[k];
+      sql_of[oid] = part.CreateSql();
+      int64_t bytes = 0;  // a part's own size, when the candidate is a bundle
+      if (oids.size() == 1) {
+        bytes = cands[i].bytes;
+      } else {
+        std::string size;
+        BACKSIGHT_RETURN_IF_ERROR(
+            conn->QueryValue("SELECT hypopg_relation_size(" + std::to_string(oid) + ")", &size));
+        bytes = std::strtoll(size.c_str(), nullptr, 10);
+      }
+      out->indexes.push_back({part, bytes, cands[i].benefit, served[oid]});
+    }
+  }
+  for (size_t s = 0; s < n; ++s) {
+    if (!planned[s]) continue;
+    auto& sa = out->statements[s];
+    sa.cost_after = finals[s].total_cost;
+    for (int64_t oid : finals[s].hypo_oids) {
+      if (sql_of.count(oid)) sa.advised_used.push_back(sql_of[oid]);
+    }
+    out->cost_before += statements[s].weight * sa.cost_before;
+    out->cost_after += statements[s].weight * sa.cost_after;
+  }
+  BACKSIGHT_RETURN_IF_ERROR(conn->Query("SELECT hypopg_reset()"));
+  out->explain_calls = planner->explain_calls();
+  out->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return Status::OK();
+}
+
+}  // namespace backsight::db

@@ -1,0 +1,476 @@
+#include "backsight/db/candidates.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "backsight/db/connection.h"
+
+namespace backsight::db {
+namespace {
+
+using Json = nlohmann::json;
+
+// A FROM item visible in a scope.
+struct Item {
+  std::string alias;  // alias, or the table name
+  size_t use;         // index into the analyser's uses
+};
+
+struct Scope {
+  const Scope* parent = nullptr;
+  std::vector<Item> items;
+};
+
+// A resolved side of a predicate: a plain column or an expression over one FROM item's columns.
+struct Ref {
+  size_t use;
+  std::string key;  // column name or "(expr)"
+  bool plain;
+};
+
+void AddUnique(std::vector<std::string>* v, const std::string& s) {
+  if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(s);
+}
+
+// The member `key` of `j`, or an empty array, by reference (Json::value would copy it).
+const Json& Member(const Json& j, const char* key) {
+  static const Json kEmpty = Json::array();
+  auto it = j.find(key);
+  return it == j.end() ? kEmpty : *it;
+}
+
+std::string Sval(const Json& j) {
+  if (j.contains("String")) return j["String"].value("sval", "");
+  return "";
+}
+
+// Walks a statement's parse tree (pg_query JSON) and fills one TableUse per FROM item.
+class Analyzer {
+ public:
+  explicit Analyzer(const Catalog& catalog) : catalog_(catalog) {}
+
+  void Statement(const Json& node, const Scope* parent) {
+    if (!node.is_object()) return;
+    if (node.contains("SelectStmt")) return Select(node["SelectStmt"], parent);
+    // UPDATE / DELETE: the target table is a FROM item of the WHERE clause.
+    for (const char* kind : {"UpdateStmt", "DeleteStmt"}) {
+      if (!node.contains(kind)) continue;
+      const Json& s = node[kind];
+      Scope scope{parent, {}};
+      if (s.contains("relation")) AddFrom(Json{{"RangeVar", s["relation"]}}, &scope, nullptr);
+      for (const char* list : {"fromClause", "usingClause"}) {
+        if (s.contains(list)) {
+          for (const auto& f : s[list]) AddFrom(f, &scope, nullptr);
+        }
+      }
+      if (s.contains("whereClause")) Predicate(s["whereClause"], scope);
+      if (s.contains("targetList")) Visit(s["targetList"], scope);
+    }
+  }
+
+  std::vector<TableUse> uses;
+
+ private:
+  void Select(const Json& s, const Scope* parent) {
+    if (s.contains("withClause")) {
+      for (const auto& cte : Member(s["withClause"], "ctes")) {
+        if (cte.contains("CommonTableExpr")) Statement(cte["CommonTableExpr"]["ctequery"], parent);
+      }
+    }
+    if (s.value("op", "SETOP_NONE") != "SETOP_NONE") {
+      if (s.contains("larg")) Select(s["larg"], parent);
+      if (s.contains("rarg")) Select(s["rarg"], parent);
+      return;
+    }
+    Scope scope{parent, {}};
+    std::vector<const Json*> quals;
+    for (const auto& f : Member(s, "fromClause")) AddFrom(f, &scope, &quals);
+    for (const Json* q : quals) Predicate(*q, scope);
+    if (s.contains("whereClause")) Predicate(s["whereClause"], scope);
+    if (s.contains("havingClause")) Visit(s["havingClause"], scope);
+    if (s.contains("targetList")) Visit(s["targetList"], scope);
+    for (const auto& sort : Member(s, "sortClause")) {
+      if (sort.contains("SortBy")) Order(sort["SortBy"]["node"], scope);
+    }
+    for (const auto& g : Member(s, "groupClause")) Order(g, scope);
+  }
+
+  void AddFrom(const Json& f, Scope* scope, std::vector<const Json*>* quals) {
+    if (f.contains("RangeVar")) {
+      const Json& rv = f["RangeVar"];
+      const TableInfo* t = catalog_.Find(rv.value("schemaname", ""), rv.value("relname", ""));
+      if (t == nullptr) return;  // a CTE, view or unknown name
+      TableUse u;
+      u.table = t;
+      u.alias = rv.contains("alias") ? rv["alias"].value("aliasname", t->name) : t->name;
+      scope->items.push_back({u.alias, uses.size()});
+      uses.push_back(std::move(u));
+    } else if (f.contains("JoinExpr")) {
+      const Json& j = f["JoinExpr"];
+      if (j.contains("larg")) AddFrom(j["larg"], scope, quals);
+      if (j.contains("rarg")) AddFrom(j["rarg"], scope, quals);
+      if (j.contains("quals") && quals != nullptr) quals->push_back(&j["quals"]);
+    } else if (f.contains("RangeSubselect")) {
+      const Json& r = f["RangeSubselect"];
+      // A LATERAL subquery sees the FROM items before it; others only the outer scopes.
+      Statement(r["subquery"], r.value("lateral", false) ? scope : scope->parent);
+    }
+  }
+
+  // The FROM item a column reference names, searched from the innermost scope outwards.
+  std::optional<Ref> Resolve(const Json& fields, const Scope& scope) const {
+    std::vector<std::string> names;
+    for (const auto& f : fields) {
+      if (!f.contains("String")) return std::nullopt;  // t.* or *
+      names.push_back(Sval(f));
+    }
+    if (names.empty()) return std::nullopt;
+    const std::string& column = names.back();
+    const std::string qualifier = names.size() >= 2 ? names[names.size() - 2] : "";
+    for (const Scope* s = &scope; s != nullptr; s = s->parent) {
+      for (const auto& item : s->items) {
+        const TableUse& u = uses[item.use];
+        if (!qualifier.empty() && item.alias != qualifier) continue;
+        const auto& cols = u.table->columns;
+        if (std::find(cols.begin(), cols.end(), column) != cols.end()) {
+          return Ref{item.use, column, true};
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Deparses an expression over plain columns without qualifiers; nullopt when it holds
+  // anything else (sub-queries, aggregates, window functions).
+  std::optional<std::string> Deparse(const Json& n, const Scope& scope, std::set<size_t>* seen) {
+    if (n.contains("ColumnRef")) {
+      auto r = Resolve(n["ColumnRef"]["fields"], scope);
+      if (!r) return std::nullopt;
+      seen->insert(r->use);
+      return QuoteIdent(r->key);
+    }
+    if (n.contains("A_Const")) {
+      const Json& c = n["A_Const"];
+      if (c.contains("ival")) return std::to_string(c["ival"].value("ival", 0));
+      if (c.contains("fval")) return c["fval"].value("fval", "0");
+      if (c.contains("sval")) return QuoteLiteral(c["sval"].value("sval", ""));
+      if (c.contains("boolval")) return c["boolval"].value("boolval", false) ? "true" : "false";
+      return std::nullopt;
+    }
+    if (n.contains("FuncCall")) {
+      const Json& f = n["FuncCall"];
+      if (f.value("agg_star", false) || f.value("agg_distinct", false) || f.contains("over")) {
+        return std::nullopt;
+      }
+      std::string name;
+      for (const auto& part : Member(f, "funcname")) {
+        if (!name.empty()) name += '.';
+        name += QuoteIdent(Sval(part));
+      }
+      std::string args;
+      for (const auto& a : Member(f, "args")) {
+        auto s = Deparse(a, scope, seen);
+        if (!s) return std::nullopt;
+        args += (args.empty() ? "" : ", ") + *s;
+      }
+      return name + "(" + args + ")";
+    }
+    if (n.contains("TypeCast")) {
+      const Json& t = n["TypeCast"];
+      auto arg = Deparse(t["arg"], scope, seen);
+      if (!arg) return std::nullopt;
+      std::string type;
+      for (const auto& part : Member(t["typeName"], "names")) {
+        if (!type.empty()) type += '.';
+        type += QuoteIdent(Sval(part));
+      }
+      return "(" + *arg + ")::" + type;
+    }
+    if (n.contains("A_Expr") && n["A_Expr"].value("kind", "") == "AEXPR_OP") {
+      const Json& e = n["A_Expr"];
+      if (!e.contains("lexpr") || !e.contains("rexpr") || e["name"].size() != 1)
+        return std::nullopt;
+      auto l = Deparse(e["lexpr"], scope, seen);
+      auto r = Deparse(e["rexpr"], scope, seen);
+      if (!l || !r) return std::nullopt;
+      return "(" + *l + " " + Sval(e["name"][0]) + " " + *r + ")";
+    }
+    return std::nullopt;
+  }
+
+  // A plain column, or an expression over the columns of exactly one FROM item.
+  std::optional<Ref> Side(const Json& n, const Scope& scope) {
+    if (n.contains("ColumnRef")) return Resolve(n["ColumnRef"]["fields"], scope);
+    if (!n.contains("FuncCall") && !n.contains("TypeCast") && !n.contains("A_Expr")) {
+      return std::nullopt;
+    }
+    std::set<size_t> seen;
+    auto text = Deparse(n, scope, &seen);
+    if (!text || seen.size() != 1) return std::nullopt;
+    std::string key = *text;
+    if (key.front() != '(' || n.contains("TypeCast")) key = "(" + key + ")";
+    return Ref{*seen.begin(), key, false};
+  }
+
+  // FROM items (of any scope) whose columns `n` reads.
+  void Items(const Json& n, const Scope& scope, std::set<size_t>* out) const {
+    if (n.is_object()) {
+      if (n.contains("ColumnRef")) {
+        if (auto r = Resolve(n["ColumnRef"]["fields"], scope)) out->insert(r->use);
+        return;
+      }
+      if (n.contains("SubLink")) return;  // a sub-query is evaluated apart
+      for (const auto& [k, v] : n.items()) Items(v, scope, out);
+    } else if (n.is_array()) {
+      for (const auto& v : n) Items(v, scope, out);
+    }
+  }
+
+  // Marks columns as referenced and analyses sub-queries.
+  void Visit(const Json& n, const Scope& scope) {
+    if (n.is_object()) {
+      if (n.contains("ColumnRef")) {
+        if (auto r = Resolve(n["ColumnRef"]["fields"], scope))
+          uses[r->use].referenced.insert(r->key);
+        return;
+      }
+      if (n.contains("SubLink")) {
+        const Json& l = n["SubLink"];
+        if (l.contains("testexpr")) Visit(l["testexpr"], scope);
+        if (l.contains("subselect")) Statement(l["subselect"], &scope);
+        return;
+      }
+      for (const auto& [k, v] : n.items()) Visit(v, scope);
+    } else if (n.is_array()) {
+      for (const auto& v : n) Visit(v, scope);
+    }
+  }
+
+  // Records `side op other`: kind 'e' equality, 'r' range.
+  void Compare(const Json& side, const Json* other, char kind, const Scope& scope) {
+    auto ref = Side(side, scope);
+    if (!ref) return;
+    std::set<size_t> others;
+    if (other != nullptr) Items(*other, scope, &others);
+    if (others.count(ref->use)) return;  // col = f(col of the same item): no index use
+    TableUse& u = uses[ref->use];
+    if (record_ != nullptr) record_->push_back({ref->use, ref->key});
+    if (kind == 'r') {
+      AddUnique(&u.range, ref->key);
+    } else if (others.empty()) {
+      AddUnique(&u.equality, ref->key);
+    } else {
+      AddUnique(&u.join, ref->key);
+    }
+  }
+
+  void Predicate(const Json& n, const Scope& scope) {
+    if (n.contains("BoolExpr")) {
+      // AND, OR and NOT alike: each branch's columns.
+      const Json& b = n["BoolExpr"];
+      if (b.value("boolop", "") != "OR_EXPR" || record_ != nullptr) {
+        for (const auto& a : Member(b, "args")) Predicate(a, scope);
+        return;
+      }
+      // OR: a BitmapOr needs an index per branch; remember each branch's first key.
+      std::vector<std::pair<size_t, std::string>> group;
+      bool complete = true;
+      for (const auto& a : Member(b, "args")) {
+        std::vector<std::pair<size_t, std::string>> branch;
+        record_ = &branch;
+        Predicate(a, scope);
+        record_ = nullptr;
+        if (branch.empty() || (!group.empty() && branch[0].first != group[0].first)) {
+          complete = false;
+        } else {
+          group.push_back(branch[0]);
+        }
+      }
+      if (complete && group.size() >= 2) {
+        std::vector<std::string> keys;
+        for (const auto& [use, key] : group) AddUnique(&keys, key);
+        if (keys.size() >= 2) uses[group[0].first].or_groups.push_back(keys);
+      }
+      return;
+    }
+    if (n.contains("A_Expr")) {
+      const Json& e = n["A_Expr"];
+      const std::string kind = e.value("kind", "");
+      const std::string op = e.contains("name") && !e["name"].empty() ? Sval(e["name"].back()) : "";
+      const Json* l = e.contains("lexpr") ? &e["lexpr"] : nullptr;
+      const Json* r = e.contains("rexpr") ? &e["rexpr"] : nullptr;
+      if (l && r) {
+        if (kind == "AEXPR_OP" && op == "=") {
+          Compare(*l, r, 'e', scope);
+          Compare(*r, l, 'e', scope);
+        } else if (kind == "AEXPR_OP" && (op == "<" || op == ">" || op == "<=" || op == ">=")) {
+          Compare(*l, r, 'r', scope);
+          Compare(*r, l, 'r', scope);
+        } else if (kind == "AEXPR_IN" && op == "=") {
+          Compare(*l, r, 'e', scope);
+        } else if (kind == "AEXPR_BETWEEN") {
+          Compare(*l, r, 'r', scope);
+        } else if (kind == "AEXPR_LIKE" && op == "~~" && r->contains("A_Const")) {
+          // Only a pattern with a fixed prefix can use a B-tree (C collation or pattern_ops).
+          const std::string pattern =
+              (*r)["A_Const"].value("sval", Json::object()).value("sval", "");
+          if (!pattern.empty() && pattern[0] != '%' && pattern[0] != '_')
+            Compare(*l, r, 'r', scope);
+        }
+      }
+      Visit(n, scope);
+      return;
+    }
+    if (n.contains("NullTest")) {
+      if (n["NullTest"].value("nulltesttype", "") == "IS_NULL") {
+        Compare(n["NullTest"]["arg"], nullptr, 'e', scope);
+      }
+      Visit(n, scope);
+      return;
+    }
+    if (n.contains("SubLink")) {
+      const Json& l = n["SubLink"];
+      // x IN (SELECT ...): x is joined to the sub-query's output.
+      if (l.value("subLinkType", "") == "ANY_SUBLINK" && l.contains("testexpr")) {
+        Compare(l["testexpr"], &l["subselect"], 'e', scope);
+      }
+    }
+    Visit(n, scope);
+  }
+
+  void Order(const Json& n, const Scope& scope) {
+    if (auto r = Side(n, scope)) AddUnique(&uses[r->use].order, r->key);
+    Visit(n, scope);
+  }
+
+  const Catalog& catalog_;
+  std::vector<std::pair<size_t, std::string>>* record_ = nullptr;  // keys of an OR branch
+};
+
+bool ProvidedByExisting(const IndexCandidate& c, const Catalog& catalog) {
+  for (const auto& ix : catalog.indexes) {
+    if (ix.table != c.table->name || ix.method != "btree" || ix.partial) continue;
+    if (c.keys.size() > ix.keys.size()) continue;
+    if (!std::equal(c.keys.begin(), c.keys.end(), ix.keys.begin())) continue;
+    bool covered = true;
+    for (const auto& inc : c.include) {
+      covered =
+          covered && (std::find(ix.keys.begin(), ix.keys.end(), inc) != ix.keys.end() ||
+                      std::find(ix.include.begin(), ix.include.end(), inc) != ix.include.end());
+    }
+    if (covered) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string IndexCandidate::CreateSql() const {
+  std::string sql = "CREATE INDEX ON ";
+  if (!table->visible) sql += QuoteIdent(table->schema) + ".";
+  sql += QuoteIdent(table->name) + " (";
+  for (size_t i = 0; i < keys.size(); ++i) {
+    sql += (i ? ", " : "") + (keys[i].front() == '(' ? keys[i] : QuoteIdent(keys[i]));
+  }
+  sql += ")";
+  if (!include.empty()) {
+    sql += " INCLUDE (";
+    for (size_t i = 0; i < include.size(); ++i) sql += (i ? ", " : "") + QuoteIdent(include[i]);
+    sql += ")";
+  }
+  return sql;
+}
+
+std::string IndexCandidate::Id() const {
+  std::string id = table->schema + "." + table->name + "(";
+  for (size_t i = 0; i < keys.size(); ++i) id += (i ? "," : "") + keys[i];
+  id += ")";
+  if (!include.empty()) {
+    id += "+(";
+    for (size_t i = 0; i < include.size(); ++i) id += (i ? "," : "") + include[i];
+    id += ")";
+  }
+  return id;
+}
+
+std::vector<TableUse> AnalyzeStatement(const Statement& stmt, const Catalog& catalog) {
+  Analyzer a(catalog);
+  a.Statement(stmt.tree, nullptr);
+  return std::move(a.uses);
+}
+
+std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalog& catalog) {
+  std::vector<std::string> eq = use.equality;
+  for (const auto& j : use.join) AddUnique(&eq, j);
+  if (eq.size() > kMaxEqualityKeys) eq.resize(kMaxEqualityKeys);
+  std::vector<std::string> range;
+  for (const auto& r : use.range) {
+    if (std::find(eq.begin(), eq.end(), r) == eq.end()) AddUnique(&range, r);
+  }
+  if (range.size() > kMaxRangeKeys) range.resize(kMaxRangeKeys);
+
+  std::vector<std::vector<std::string>> keysets;
+  for (const auto& e : eq) keysets.push_back({e});
+  for (const auto& r : range) keysets.push_back({r});
+  if (!use.order.empty()) {
+    keysets.push_back({use.order[0]});
+    if (use.order.size() > 1) keysets.push_back(use.order);
+  }
+  for (const auto& e1 : eq) {
+    for (const auto& e2 : eq) {
+      if (e1 == e2) continue;
+      keysets.push_back({e1, e2});
+      for (const auto& r : range) keysets.push_back({e1, e2, r});
+    }
+    for (const auto& r : range) keysets.push_back({e1, r});
+    if (!use.order.empty() &&
+        std::find(use.order.begin(), use.order.end(), e1) == use.order.end()) {
+      std::vector<std::string> k{e1};
+      k.insert(k.end(), use.order.begin(), use.order.end());
+      keysets.push_back(k);
+    }
+  }
+
+  std::vector<IndexCandidate> out;
+  std::set<std::string> ids;
+  auto add = [&](IndexCandidate c) {
+    if (ProvidedByExisting(c, catalog)) return;
+    if (ids.insert(c.Id()).second) out.push_back(std::move(c));
+  };
+  for (const auto& keys : keysets) {
+    IndexCandidate c{use.table, keys, {}};
+    add(c);
+    bool plain = std::none_of(keys.begin(), keys.end(),
+                              [](const std::string& k) { return k.front() == '('; });
+    if (!plain) continue;
+    std::vector<std::string> rest;
+    for (const auto& col : use.referenced) {  // std::set: sorted
+      if (std::find(keys.begin(), keys.end(), col) == keys.end()) rest.push_back(col);
+    }
+    if (!rest.empty() && rest.size() <= kMaxIncludeColumns) {
+      c.include = rest;
+      add(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace backsight::db
+
+namespace backsight::db {
+
+std::vector<std::vector<IndexCandidate>> GenerateOrBundles(const TableUse& use,
+                                                           const Catalog& catalog) {
+  std::vector<std::vector<IndexCandidate>> out;
+  for (const auto& group : use.or_groups) {
+    std::vector<IndexCandidate> bundle;
+    for (const auto& key : group) {
+      IndexCandidate c{use.table, {key}, {}};
+      if (!ProvidedByExisting(c, catalog)) bundle.push_back(std::move(c));
+    }
+    if (bundle.size() >= 2) out.push_back(std::move(bundle));
+  }
+  return out;
+}
+
+}  // namespace backsight::db

@@ -1,0 +1,68 @@
+// Candidate indexes from the parse tree: the columns each statement filters, joins, groups and
+// orders on, resolved to tables through aliases and scopes (subqueries see their outer tables).
+#ifndef BACKSIGHT_DB_CANDIDATES_H_
+#define BACKSIGHT_DB_CANDIDATES_H_
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backsight/db/catalog.h"
+#include "backsight/db/statement.h"
+
+namespace backsight::db {
+
+/// How one occurrence of a table in a statement (one FROM item) is used. Column lists keep the
+/// order of first appearance and hold no duplicates; an expression key is "(expr)" deparsed
+/// without table qualifiers, e.g. "(lower(email))".
+struct TableUse {
+  const TableInfo* table = nullptr;
+  std::string alias;
+  std::vector<std::string> equality;  // col = const/param, col IN (...), col IS NULL
+  std::vector<std::string> join;      // col = column of another FROM item (any scope)
+  std::vector<std::string> range;     // <, <=, >, >=, BETWEEN, LIKE 'prefix%'
+  std::vector<std::string> order;     // ORDER BY, then GROUP BY columns
+  std::set<std::string> referenced;   // every plain column read through this FROM item
+  /// `a = 1 OR b < 2` on this item: the key of each branch. A BitmapOr needs an index per branch,
+  /// so such indexes only pay together.
+  std::vector<std::vector<std::string>> or_groups;
+};
+
+/// Every FROM item of `stmt` that is a table of `catalog`, with its use. CTE names, views and
+/// functions in FROM are not tables and are left out.
+std::vector<TableUse> AnalyzeStatement(const Statement& stmt, const Catalog& catalog);
+
+/// A (possibly hypothetical) B-tree index.
+struct IndexCandidate {
+  const TableInfo* table = nullptr;
+  std::vector<std::string> keys;     // key columns or "(expr)", in index order
+  std::vector<std::string> include;  // INCLUDE columns (covering), sorted
+
+  /// `CREATE INDEX ON schema.table (k1, k2) INCLUDE (c1)` (no trailing ';').
+  std::string CreateSql() const;
+  /// "table(k1,k2)+(c1)": equal for equal indexes.
+  std::string Id() const;
+};
+
+/// Most key columns of one kind combined into a multi-column candidate, and most INCLUDE
+/// columns of a covering candidate: beyond these the index grows towards a copy of the table.
+inline constexpr size_t kMaxEqualityKeys = 4;
+inline constexpr size_t kMaxRangeKeys = 3;
+inline constexpr size_t kMaxIncludeColumns = 4;
+
+/// Candidates for one table use: each filtered, joined or ordered column alone; two equality/join
+/// columns in both orders; equality/join columns then one range column (up to three keys);
+/// equality/join column then the ORDER BY columns; and each of these covering (INCLUDE the rest
+/// of the referenced columns) when that adds at most kMaxIncludeColumns. Equality columns come
+/// before range and order columns, as a B-tree can use only one range column. Candidates that
+/// an existing B-tree index (non-partial) already provides as a key prefix are left out.
+std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalog& catalog);
+
+/// Bundles of single-key indexes, one bundle per OR group of `use` (indexes an existing B-tree
+/// provides left out; a bundle left with fewer than two indexes is dropped).
+std::vector<std::vector<IndexCandidate>> GenerateOrBundles(const TableUse& use,
+                                                           const Catalog& catalog);
+
+}  // namespace backsight::db
+
+#endif  // BACKSIGHT_DB_CANDIDATES_H_
