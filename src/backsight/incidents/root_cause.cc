@@ -1,0 +1,315 @@
+#include "backsight/incidents/root_cause.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "backsight/core/number_format.h"
+#include "backsight/logs/miner.h"
+#include "backsight/traces/attribution.h"
+
+namespace backsight::incidents {
+namespace {
+
+// The window starts this long before the alert: an alert fires after its cause (Nezha's labels
+// are themselves +-1 min, nezha_ob/README.md "Ground-truth caveats").
+constexpr int64_t kLeadS = 60;
+// MAD to standard deviation of a normal distribution (Hampel 1974).
+constexpr double kMadToSigma = 1.4826;
+// Robust scale floor, as a fraction of |median|: a 10 % move is not extreme for any series
+// (the trivial baseline of nezha_ob/README.md uses the same floor).
+constexpr double kRelScaleFloor = 0.1;
+// The baseline's kTailQuantile absolute deviation is taken as kTailSigmas standard deviations
+// (the two-sided 95 % point of a normal distribution is 1.96 sigma).
+constexpr double kTailQuantile = 0.95;
+constexpr double kTailSigmas = 1.96;
+// Fewest baseline samples for a metric series to be judged.
+constexpr size_t kMinBaselineSamples = 5;
+// Significance of a source's leader (the "no cause" rule): robust z of a metric; deviance
+// residual of a log template (~N(0,1) under the Poisson null, so 5 is a 1-in-3.5-million
+// event before the multiplicity of a few hundred templates); the fraction of the window's
+// traces slower than their baseline p90 (0.1 expected; twice that is a real rise).
+constexpr double kMetricZ = 8.0;
+constexpr double kLogZ = 5.0;
+constexpr double kSlowFraction = 2 * (1 - traces::kSlowQuantile);
+// A template unseen in the baseline is expected at half a line per baseline period (a
+// Jeffreys-like prior, so a new template is surprising in proportion to its count).
+constexpr double kNewTemplatePrior = 0.5;
+
+struct Evidence {
+  double strength = 0;
+  std::string indicator;
+  std::string explanation;
+};
+
+using ServiceEvidence = std::map<std::string, Evidence>;
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  const size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + mid, v.end());
+  double m = v[mid];
+  if (v.size() % 2 == 0) m = (m + *std::max_element(v.begin(), v.begin() + mid)) / 2;
+  return m;
+}
+
+std::string Clock(TimestampNs ts) {
+  const std::string s = FormatTimestamp(ts - ts % kNanosPerSecond);
+  const size_t sp = s.find(' ');
+  return sp == std::string::npos ? s : s.substr(sp + 1);
+}
+
+std::string Num(double v) { return FormatDouble(v, 3); }
+
+void Keep(ServiceEvidence* out, const std::string& service, Evidence e) {
+  auto& cur = (*out)[service];
+  if (e.strength > cur.strength) cur = std::move(e);
+}
+
+// ---- metrics ----------------------------------------------------------------------------------
+
+ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start) {
+  struct Series {
+    const MetricRow* any = nullptr;
+    std::vector<double> base;
+    std::vector<std::pair<TimestampNs, double>> window;
+  };
+  std::unordered_map<std::string, Series> series;
+  auto key = [](const MetricRow& r) { return r.service + '\x1f' + r.instance + '\x1f' + r.metric; };
+  const bool own_baseline = !c.baseline.metrics.empty();
+  for (const auto& r : c.baseline.metrics) {
+    if (std::isfinite(r.value)) series[key(r)].base.push_back(r.value);
+  }
+  for (const auto& r : c.recorded.metrics) {
+    if (!std::isfinite(r.value)) continue;
+    Series& s = series[key(r)];
+    s.any = &r;
+    if (r.ts >= window_start) {
+      s.window.emplace_back(r.ts, r.value);
+    } else if (!own_baseline) {
+      s.base.push_back(r.value);
+    }
+  }
+  ServiceEvidence out;
+  for (auto& [k, s] : series) {
+    if (s.any == nullptr || s.window.empty() || s.base.size() < kMinBaselineSamples) continue;
+    const double med = Median(s.base);
+    std::vector<double> dev;
+    dev.reserve(s.base.size());
+    for (double v : s.base) dev.push_back(std::fabs(v - med));
+    const double mad = Median(dev);
+    if (med == 0 && mad == 0) continue;  // an unused counter: nothing to judge a move by
+    // The baseline's own 95th percentile excursion counts as kTailSigmas: a spiky or quantised
+    // series (a latency percentile of a few requests) is judged against its usual spikes.
+    const size_t q = static_cast<size_t>(kTailQuantile * (dev.size() - 1));
+    std::nth_element(dev.begin(), dev.begin() + q, dev.end());
+    const double scale = std::max({kMadToSigma * mad, kRelScaleFloor * std::fabs(med),
+                                   dev[q] / kTailSigmas, std::numeric_limits<double>::min()});
+    double best = 0, at_value = 0;
+    TimestampNs at = 0;
+    std::sort(s.window.begin(), s.window.end());
+    for (const auto& [ts, v] : s.window) {
+      const double z = std::fabs(v - med) / scale;
+      if (z > best) best = z, at = ts, at_value = v;
+    }
+    if (best <= 0) continue;
+    Evidence e;
+    e.strength = best;
+    e.indicator = s.any->metric;
+    const double factor = med != 0 ? at_value / med : 0;
+    e.explanation =
+        s.any->metric + " of " + (s.any->instance.empty() ? s.any->service : s.any->instance) +
+        (at_value > med ? " rose to " : " fell to ") + Num(at_value) + " at " + Clock(at) +
+        " from a usual " + Num(med) + (med != 0 ? " (x" + Num(factor) + ")" : std::string()) +
+        ", " + Num(best) + " robust sigmas";
+    Keep(&out, s.any->service, std::move(e));
+  }
+  return out;
+}
+
+// ---- logs -------------------------------------------------------------------------------------
+
+ServiceEvidence LogEvidence(const CaseData& c, TimestampNs window_start) {
+  std::vector<const LogRecord*> base, window;
+  const bool own_baseline = !c.baseline.logs.empty();
+  for (const auto& r : c.baseline.logs) base.push_back(&r);
+  for (const auto& r : c.recorded.logs) {
+    if (r.ts >= window_start) {
+      window.push_back(&r);
+    } else if (!own_baseline) {
+      base.push_back(&r);
+    }
+  }
+  ServiceEvidence out;
+  if (window.empty() || base.empty()) return out;
+  logs::TemplateMiner miner;
+  struct Counts {
+    double base = 0, window = 0;
+    TimestampNs first_window = std::numeric_limits<TimestampNs>::max();
+  };
+  // (service, template id) -> counts; per-service totals.
+  std::map<std::pair<std::string, uint32_t>, Counts> counts;
+  std::map<std::string, std::pair<double, double>> totals;
+  for (const auto* r : base) {
+    const uint32_t id = miner.Add(r->body).template_id;
+    counts[{r->service, id}].base += 1;
+    totals[r->service].first += 1;
+  }
+  std::vector<const LogRecord*> sorted = window;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const LogRecord* a, const LogRecord* b) { return a->ts < b->ts; });
+  for (const auto* r : sorted) {
+    const uint32_t id = miner.Add(r->body).template_id;
+    Counts& k = counts[{r->service, id}];
+    k.window += 1;
+    k.first_window = std::min(k.first_window, r->ts);
+    totals[r->service].second += 1;
+  }
+  double all_base = 0, all_window = 0;
+  for (const auto& [s, t] : totals) all_base += t.first, all_window += t.second;
+  for (const auto& [k, n] : counts) {
+    const auto& [service, id] = k;
+    const auto& t = totals[service];
+    // Expected window lines at the service's own volume ratio (its traffic may rise or fall as a
+    // whole); a service silent in the baseline takes the whole system's ratio.
+    const double ratio = t.first > 0 ? t.second / t.first : all_window / all_base;
+    const double e = (n.base > 0 ? n.base : kNewTemplatePrior) * ratio;
+    if (e <= 0) continue;
+    const double w = n.window;
+    const double dev = 2 * ((w > 0 ? w * std::log(w / e) : 0) - (w - e));
+    const double z = std::sqrt(std::max(0.0, dev));
+    const logs::LogTemplate* tpl = miner.Find(id);
+    if (tpl == nullptr || z <= 0) continue;
+    Evidence ev;
+    ev.strength = z;
+    ev.indicator = tpl->text;
+    if (n.base == 0) {
+      ev.explanation = "log template `" + tpl->text + "` appeared at " + Clock(n.first_window) +
+                       ": " + Num(w) + " lines, none in the baseline";
+    } else if (w > e) {
+      ev.explanation = "log template `" + tpl->text + "` surged x" + Num(w / e) + " (" + Num(w) +
+                       " lines, " + Num(e) + " expected) from " + Clock(n.first_window);
+    } else {
+      ev.explanation = "log template `" + tpl->text + "` " +
+                       (w == 0 ? std::string("stopped") : "fell to x" + Num(w / e)) + " (" +
+                       Num(w) + " lines, " + Num(e) + " expected)";
+    }
+    Keep(&out, service, std::move(ev));
+  }
+  return out;
+}
+
+// ---- traces -----------------------------------------------------------------------------------
+
+ServiceEvidence TraceEvidence(const CaseData& c, TimestampNs window_start, bool* significant) {
+  std::vector<ingest::Span> base, window;
+  const bool own_baseline = !c.baseline.spans.empty();
+  if (own_baseline) base = c.baseline.spans;
+  for (const auto& s : c.recorded.spans) {
+    if (s.start_ns >= window_start) {
+      window.push_back(s);
+    } else if (!own_baseline) {
+      base.push_back(s);
+    }
+  }
+  ServiceEvidence out;
+  *significant = false;
+  if (base.empty() || window.empty()) return out;
+  const traces::Attribution a = traces::AttributeLatency(base, window);
+  if (a.window_traces == 0) return out;
+  *significant = static_cast<double>(a.slow_traces) / a.window_traces >= kSlowFraction;
+  for (const auto& s : a.suspects) {
+    if (s.score <= 0) continue;
+    Evidence e;
+    e.strength = s.score;
+    for (const auto& row : a.rows) {
+      if (row.service != s.service && row.peer_service != s.service) continue;
+      e.indicator = row.operation;
+      e.explanation =
+          (row.peer_service.empty()
+               ? row.service + " " + row.operation + " self time"
+               : row.service + " waiting on " + row.peer_service + " in " + row.operation) +
+          " " + Num(row.slow_self_ms) + " ms per slow trace vs " + Num(row.normal_self_ms) +
+          " ms usual (x" + Num((row.slow_self_ms + 1) / (row.normal_self_ms + 1)) + "), " +
+          Num(100 * row.share) + " % of the extra time in " + std::to_string(a.slow_traces) +
+          " of " + std::to_string(a.window_traces) + " traces";
+      break;
+    }
+    Keep(&out, s.service, std::move(e));
+  }
+  return out;
+}
+
+SourceRanking ToRanking(EvidenceKind kind, const ServiceEvidence& ev, bool significant) {
+  SourceRanking r;
+  r.kind = kind;
+  r.significant = significant;
+  for (const auto& [s, e] : ev) r.strengths.emplace_back(s, e.strength);
+  std::stable_sort(r.strengths.begin(), r.strengths.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return r;
+}
+
+}  // namespace
+
+RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
+  const TimestampNs window_start = c.alert_time - kLeadS * kNanosPerSecond;
+  RcaResult result;
+  std::vector<std::pair<EvidenceKind, ServiceEvidence>> sources;
+  if (options.use_metrics) {
+    ServiceEvidence ev = MetricEvidence(c, window_start);
+    double top = 0;
+    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
+    result.sources.push_back(ToRanking(EvidenceKind::kMetric, ev, top >= kMetricZ));
+    sources.emplace_back(EvidenceKind::kMetric, std::move(ev));
+  }
+  if (options.use_logs) {
+    ServiceEvidence ev = LogEvidence(c, window_start);
+    double top = 0;
+    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
+    result.sources.push_back(ToRanking(EvidenceKind::kLog, ev, top >= kLogZ));
+    sources.emplace_back(EvidenceKind::kLog, std::move(ev));
+  }
+  if (options.use_traces) {
+    bool significant = false;
+    ServiceEvidence ev = TraceEvidence(c, window_start, &significant);
+    result.sources.push_back(ToRanking(EvidenceKind::kTrace, ev, significant));
+    sources.emplace_back(EvidenceKind::kTrace, std::move(ev));
+  }
+  // Sum of each significant source's strengths relative to its leader.
+  struct Acc {
+    double score = 0;
+    double best_part = -1;
+    EvidenceKind kind = EvidenceKind::kMetric;
+    const Evidence* best = nullptr;
+  };
+  std::map<std::string, Acc> acc;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (!result.sources[i].significant) continue;
+    const double top = result.sources[i].strengths.front().second;
+    for (const auto& [s, e] : sources[i].second) {
+      const double part = e.strength / top;
+      Acc& a = acc[s];
+      a.score += part;
+      if (part > a.best_part) a.best_part = part, a.kind = sources[i].first, a.best = &e;
+    }
+  }
+  for (const auto& [s, a] : acc) {
+    Cause cause;
+    cause.service = s;
+    cause.score = a.score;
+    cause.kind = a.kind;
+    cause.indicator = a.best->indicator;
+    cause.explanation = s + ": " + a.best->explanation;
+    result.causes.push_back(std::move(cause));
+  }
+  std::stable_sort(result.causes.begin(), result.causes.end(),
+                   [](const Cause& a, const Cause& b) { return a.score > b.score; });
+  if (result.causes.size() > options.top_k) result.causes.resize(options.top_k);
+  return result;
+}
+
+}  // namespace backsight::incidents
