@@ -157,6 +157,15 @@ int main(int argc, char** argv) {
           srcs += std::string(" ") + "mlt"[static_cast<int>(s.kind)] + (s.significant ? "*" : "") +
                   std::to_string(p);
         }
+        if (verbose && pos != 1) {
+          for (const auto& s : r.sources) {
+            std::printf("   %c%s:", "mlt"[static_cast<int>(s.kind)], s.significant ? "*" : "");
+            for (size_t i = 0; i < s.strengths.size() && i < 4; ++i) {
+              std::printf(" %s %.3g", s.strengths[i].first.c_str(), s.strengths[i].second);
+            }
+            std::printf("\n");
+          }
+        }
         std::printf("%-7s %-15s %-30s pos %d  srcs%s  first %s\n", t.id.c_str(), t.type.c_str(),
                     t.service.c_str(), pos, srcs.c_str(),
                     r.causes.empty() ? "-" : r.causes[0].service.c_str());

@@ -1,7 +1,9 @@
 #include "backsight/incidents/root_cause.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <set>
@@ -23,9 +25,13 @@ constexpr double kMadToSigma = 1.4826;
 // (the trivial baseline of nezha_ob/README.md uses the same floor).
 constexpr double kRelScaleFloor = 0.1;
 // The baseline's kTailQuantile absolute deviation is taken as kTailSigmas standard deviations
-// (the two-sided 95 % point of a normal distribution is 1.96 sigma).
-constexpr double kTailQuantile = 0.95;
-constexpr double kTailSigmas = 1.96;
+// (90 % of a normal distribution lies within 1.645 sigma), so a series that often spikes (a
+// syscall or network counter with periodic bursts) is judged against its usual spikes; the 90 %
+// point stays below the few samples an earlier incident in the same hour leaves.
+constexpr double kTailQuantile = 0.9;
+constexpr double kTailSigmas = 1.645;
+// A deviation must hold this many samples of the window (Prometheus' `for:` in samples).
+constexpr size_t kSustainSamples = 2;
 // Fewest baseline samples for a metric series to be judged.
 constexpr size_t kMinBaselineSamples = 5;
 // Significance of a source's leader (the "no cause" rule): robust z of a metric; deviance
@@ -71,6 +77,22 @@ void Keep(ServiceEvidence* out, const std::string& service, Evidence e) {
 
 // ---- metrics ----------------------------------------------------------------------------------
 
+// A latency or duration metric (by its name or unit suffix, Prometheus naming conventions:
+// `_seconds`; or a "(s)"/"(ms)" unit): a callee's delay shows in every caller's latency, so
+// these say little about where a fault is; latency is judged from traces, where self time
+// separates a service's own delay from its callees'.
+bool IsDurationMetric(std::string_view name) {
+  std::string lower(name);
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  auto ends = [&](std::string_view suffix) {
+    return lower.size() >= suffix.size() &&
+           lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return lower.find("latency") != std::string::npos ||
+         lower.find("duration") != std::string::npos || ends("_seconds") || ends("(s)") ||
+         ends("_ms") || ends("(ms)") || ends("_milliseconds");
+}
+
 ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start) {
   struct Series {
     const MetricRow* any = nullptr;
@@ -81,10 +103,11 @@ ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start) {
   auto key = [](const MetricRow& r) { return r.service + '\x1f' + r.instance + '\x1f' + r.metric; };
   const bool own_baseline = !c.baseline.metrics.empty();
   for (const auto& r : c.baseline.metrics) {
-    if (std::isfinite(r.value)) series[key(r)].base.push_back(r.value);
+    if (std::isfinite(r.value) && !IsDurationMetric(r.metric))
+      series[key(r)].base.push_back(r.value);
   }
   for (const auto& r : c.recorded.metrics) {
-    if (!std::isfinite(r.value)) continue;
+    if (!std::isfinite(r.value) || IsDurationMetric(r.metric)) continue;
     Series& s = series[key(r)];
     s.any = &r;
     if (r.ts >= window_start) {
@@ -93,9 +116,33 @@ ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start) {
       s.base.push_back(r.value);
     }
   }
+  // A host's metric repeated on each of its pods (the same value at the same time under several
+  // services) says nothing about which of them is at fault: a series most of whose window
+  // samples are repeated so is skipped.
+  auto sample_key = [](const std::string& metric, TimestampNs ts, double v) {
+    return (std::hash<std::string>{}(metric)*1099511628211ull ^ static_cast<uint64_t>(ts)) *
+               1099511628211ull ^
+           std::hash<double>{}(v);
+  };
+  std::unordered_map<uint64_t, std::set<std::string>> services_by_sample;
+  for (const auto& [k, s] : series) {
+    if (s.any == nullptr) continue;
+    for (const auto& [ts, v] : s.window) {
+      if (v != 0) services_by_sample[sample_key(s.any->metric, ts, v)].insert(s.any->service);
+    }
+  }
+  auto shared = [&](const Series& s) {
+    size_t repeated = 0;
+    for (const auto& [ts, v] : s.window) {
+      auto it = services_by_sample.find(sample_key(s.any->metric, ts, v));
+      repeated += it != services_by_sample.end() && it->second.size() > 1;
+    }
+    return 2 * repeated > s.window.size();
+  };
   ServiceEvidence out;
   for (auto& [k, s] : series) {
     if (s.any == nullptr || s.window.empty() || s.base.size() < kMinBaselineSamples) continue;
+    if (shared(s)) continue;
     const double med = Median(s.base);
     std::vector<double> dev;
     dev.reserve(s.base.size());
@@ -108,13 +155,20 @@ ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start) {
     std::nth_element(dev.begin(), dev.begin() + q, dev.end());
     const double scale = std::max({kMadToSigma * mad, kRelScaleFloor * std::fabs(med),
                                    dev[q] / kTailSigmas, std::numeric_limits<double>::min()});
-    double best = 0, at_value = 0;
-    TimestampNs at = 0;
-    std::sort(s.window.begin(), s.window.end());
-    for (const auto& [ts, v] : s.window) {
-      const double z = std::fabs(v - med) / scale;
-      if (z > best) best = z, at = ts, at_value = v;
-    }
+    // Strength = the kSustainSamples-th largest z of the window: a fault lasts minutes, a burst
+    // of traffic one sample.
+    struct Point {
+      double z;
+      TimestampNs ts;
+      double v;
+    };
+    std::vector<Point> pts;
+    for (const auto& [ts, v] : s.window) pts.push_back({std::fabs(v - med) / scale, ts, v});
+    std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) { return a.z > b.z; });
+    const size_t top_k = std::min<size_t>(kSustainSamples, pts.size());
+    const double best = pts[top_k - 1].z, at_value = pts[top_k - 1].v;
+    TimestampNs at = pts[0].ts;
+    for (size_t i = 0; i < top_k; ++i) at = std::min(at, pts[i].ts);
     if (best <= 0) continue;
     Evidence e;
     e.strength = best;
