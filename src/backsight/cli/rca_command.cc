@@ -27,6 +27,8 @@ const char* KindName(incidents::EvidenceKind k) {
       return "log";
     case incidents::EvidenceKind::kTrace:
       return "trace";
+    case incidents::EvidenceKind::kSpectrum:
+      return "error_traces";
   }
   return "?";
 }

@@ -41,6 +41,10 @@ constexpr size_t kMinBaselineSamples = 5;
 constexpr double kMetricZ = 8.0;
 constexpr double kLogZ = 5.0;
 constexpr double kSlowFraction = 2 * (1 - traces::kSlowQuantile);
+// Fewest failed traces for the trace spectrum to speak (fewer is anecdote).
+constexpr double kMinFailedTraces = 3;
+// Weight of the call depth in the spectrum score, relative to one failed trace.
+constexpr double kDepthTieBreak = 0.5;
 // A template unseen in the baseline is expected at half a line per baseline period (a
 // Jeffreys-like prior, so a new template is surprising in proportion to its count).
 constexpr double kNewTemplatePrior = 0.5;
@@ -93,7 +97,23 @@ bool IsDurationMetric(std::string_view name) {
          ends("_ms") || ends("(ms)") || ends("_milliseconds");
 }
 
-ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start) {
+// A traffic metric (Google SRE's golden signals: latency, traffic, errors, saturation): bytes,
+// packets, system calls, requests or operations per unit of time. Traffic follows the load,
+// which has bursts of its own (batch jobs, retries); it ranks services but alone it names no
+// cause: a fault shows as saturation (CPU, memory) or errors.
+bool IsTrafficMetric(std::string_view name) {
+  std::string lower(name);
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (std::string_view word :
+       {"bytes", "packets", "syscall", "request", "ops", "workload", "throughput", "network"}) {
+    if (lower.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start,
+                               double* top_cause_strength) {
+  *top_cause_strength = 0;
   struct Series {
     const MetricRow* any = nullptr;
     std::vector<double> base;
@@ -173,6 +193,7 @@ ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start) {
     Evidence e;
     e.strength = best;
     e.indicator = s.any->metric;
+    if (!IsTrafficMetric(s.any->metric)) *top_cause_strength = std::max(*top_cause_strength, best);
     const double factor = med != 0 ? at_value / med : 0;
     e.explanation =
         s.any->metric + " of " + (s.any->instance.empty() ? s.any->service : s.any->instance) +
@@ -186,7 +207,20 @@ ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start) {
 
 // ---- logs -------------------------------------------------------------------------------------
 
-ServiceEvidence LogEvidence(const CaseData& c, TimestampNs window_start) {
+// True when a log template reads as an error or warning: a level word or a failure word
+// (case-insensitive), e.g. "ERROR", "Exception", "failed", "refused", "timed out".
+bool IsErrorTemplate(std::string_view text) {
+  std::string lower(text);
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (std::string_view word : {"error", "exception", "fail", "fatal", "panic", "refused",
+                                "timeout", "timed out", "unavailable", "denied", "warn"}) {
+    if (lower.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+ServiceEvidence LogEvidence(const CaseData& c, TimestampNs window_start,
+                            std::set<std::string>* error_traces) {
   std::vector<const LogRecord*> base, window;
   const bool own_baseline = !c.baseline.logs.empty();
   for (const auto& r : c.baseline.logs) base.push_back(&r);
@@ -215,13 +249,17 @@ ServiceEvidence LogEvidence(const CaseData& c, TimestampNs window_start) {
   std::vector<const LogRecord*> sorted = window;
   std::sort(sorted.begin(), sorted.end(),
             [](const LogRecord* a, const LogRecord* b) { return a->ts < b->ts; });
+  std::vector<uint32_t> window_ids;
+  window_ids.reserve(sorted.size());
   for (const auto* r : sorted) {
     const uint32_t id = miner.Add(r->body).template_id;
+    window_ids.push_back(id);
     Counts& k = counts[{r->service, id}];
     k.window += 1;
     k.first_window = std::min(k.first_window, r->ts);
     totals[r->service].second += 1;
   }
+  std::set<std::pair<std::string, uint32_t>> significant_templates;
   double all_base = 0, all_window = 0;
   for (const auto& [s, t] : totals) all_base += t.first, all_window += t.second;
   for (const auto& [k, n] : counts) {
@@ -237,6 +275,10 @@ ServiceEvidence LogEvidence(const CaseData& c, TimestampNs window_start) {
     const double z = std::sqrt(std::max(0.0, dev));
     const logs::LogTemplate* tpl = miner.Find(id);
     if (tpl == nullptr || z <= 0) continue;
+    // Only error templates that appear or surge: the mix of ordinary lines follows the
+    // workload, which differs between any two periods.
+    if (w <= e || !IsErrorTemplate(tpl->text)) continue;
+    if (z >= kLogZ) significant_templates.insert(k);
     Evidence ev;
     ev.strength = z;
     ev.indicator = tpl->text;
@@ -252,6 +294,79 @@ ServiceEvidence LogEvidence(const CaseData& c, TimestampNs window_start) {
                        Num(w) + " lines, " + Num(e) + " expected)";
     }
     Keep(&out, service, std::move(ev));
+  }
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    if (!sorted[i]->trace_id.empty() &&
+        significant_templates.count({sorted[i]->service, window_ids[i]})) {
+      error_traces->insert(sorted[i]->trace_id);
+    }
+  }
+  return out;
+}
+
+// ---- trace spectrum of the error traces -------------------------------------------------------
+
+// Spectrum-based localisation (Ochiai coefficient, Abreu et al. 2007; on traces as in
+// TraceRCA, Li et al. 2021): a window trace is failed when it holds a line of a significant
+// error template; a service scores ef / sqrt((ef + nf) (ef + ep)) (ef/ep: failed/passed traces
+// through it, nf: failed traces without it). A fault's callers log the errors; the spectrum
+// points at the service those traces have in common, and among equals at the deepest (an
+// exception stops the calls below it).
+ServiceEvidence SpectrumEvidence(const CaseData& c, TimestampNs window_start,
+                                 const std::set<std::string>& error_traces, bool* significant) {
+  ServiceEvidence out;
+  *significant = false;
+  // trace -> spans of the window
+  std::unordered_map<std::string, std::vector<const ingest::Span*>> traces;
+  for (const auto& sp : c.recorded.spans) {
+    if (sp.start_ns >= window_start) traces[sp.trace_id].push_back(&sp);
+  }
+  struct Tally {
+    double ef = 0, ep = 0, depth_sum = 0;
+  };
+  std::map<std::string, Tally> tally;
+  double failed = 0, passed = 0;
+  for (const auto& [id, spans] : traces) {
+    const bool is_failed = error_traces.count(id) > 0;
+    (is_failed ? failed : passed) += 1;
+    std::unordered_map<std::string_view, const ingest::Span*> by_id;
+    for (const auto* sp : spans) by_id[sp->span_id] = sp;
+    std::map<std::string, int> depth;  // service -> smallest depth in this trace
+    for (const auto* sp : spans) {
+      int d = 0;
+      for (const ingest::Span* p = sp; d < 64;) {
+        auto it = by_id.find(p->parent_span_id);
+        if (p->parent_span_id.empty() || it == by_id.end()) break;
+        p = it->second;
+        ++d;
+      }
+      auto [it, fresh] = depth.emplace(sp->service, d);
+      if (!fresh) it->second = std::min(it->second, d);
+    }
+    for (const auto& [svc, d] : depth) {
+      Tally& t = tally[svc];
+      (is_failed ? t.ef : t.ep) += 1;
+      if (is_failed) t.depth_sum += d;
+    }
+  }
+  if (failed < kMinFailedTraces) return out;
+  *significant = true;
+  double max_depth = 1;
+  for (const auto& [svc, t] : tally) {
+    if (t.ef > 0) max_depth = std::max(max_depth, t.depth_sum / t.ef);
+  }
+  for (const auto& [svc, t] : tally) {
+    if (t.ef == 0) continue;
+    const double ochiai = t.ef / std::sqrt(failed * (t.ef + t.ep));
+    const double depth = t.depth_sum / t.ef;
+    Evidence e;
+    // Depth breaks ties only: it adds less than one failed trace would.
+    e.strength = ochiai + kDepthTieBreak * depth / max_depth / failed;
+    e.indicator = "error traces";
+    e.explanation = "in " + Num(t.ef) + " of the " + Num(failed) +
+                    " traces with new error logs (and " + Num(t.ep) + " of " + Num(passed) +
+                    " others), at call depth " + Num(depth);
+    Keep(&out, svc, std::move(e));
   }
   return out;
 }
@@ -314,18 +429,24 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   RcaResult result;
   std::vector<std::pair<EvidenceKind, ServiceEvidence>> sources;
   if (options.use_metrics) {
-    ServiceEvidence ev = MetricEvidence(c, window_start);
     double top = 0;
-    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
+    ServiceEvidence ev = MetricEvidence(c, window_start, &top);
     result.sources.push_back(ToRanking(EvidenceKind::kMetric, ev, top >= kMetricZ));
     sources.emplace_back(EvidenceKind::kMetric, std::move(ev));
   }
+  std::set<std::string> error_traces;
   if (options.use_logs) {
-    ServiceEvidence ev = LogEvidence(c, window_start);
+    ServiceEvidence ev = LogEvidence(c, window_start, &error_traces);
     double top = 0;
     for (const auto& [s, e] : ev) top = std::max(top, e.strength);
     result.sources.push_back(ToRanking(EvidenceKind::kLog, ev, top >= kLogZ));
     sources.emplace_back(EvidenceKind::kLog, std::move(ev));
+  }
+  if (options.use_logs && options.use_traces) {
+    bool significant = false;
+    ServiceEvidence ev = SpectrumEvidence(c, window_start, error_traces, &significant);
+    result.sources.push_back(ToRanking(EvidenceKind::kSpectrum, ev, significant));
+    sources.emplace_back(EvidenceKind::kSpectrum, std::move(ev));
   }
   if (options.use_traces) {
     bool significant = false;

@@ -39,7 +39,7 @@ struct RcaOptions {
 };
 
 /// Which source an indicator comes from.
-enum class EvidenceKind { kMetric, kLog, kTrace };
+enum class EvidenceKind { kMetric, kLog, kTrace, kSpectrum };
 
 /// One ranked cause.
 struct Cause {
