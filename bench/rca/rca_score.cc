@@ -6,7 +6,7 @@
 //   python3 ../shared/tools/rca_score_ref.py OUT_DIR/cases.tsv OUT_DIR/predictions.tsv
 // The labels (cases.tsv: fault_type, root_cause_service) are read only here, to score.
 //
-//   rca_score CASES_DIR OUT_DIR [--data DATA_DIR] [--sources mlt] [--no-graph] [--verbose]
+//   rca_score CASES_DIR OUT_DIR [--data DATA_DIR] [--sources mlt] [--graph] [--verbose]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -74,7 +74,7 @@ struct Tally {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) Die("usage: rca_score CASES_DIR OUT_DIR [--data DIR] [--sources mlt] [--no-graph]");
+  if (argc < 3) Die("usage: rca_score CASES_DIR OUT_DIR [--data DIR] [--sources mlt] [--graph]");
   const std::string cases_dir = argv[1], out_dir = argv[2];
   std::string data = std::getenv("BACKSIGHT_DATA") ? std::getenv("BACKSIGHT_DATA") : "";
   if (data.empty()) data = "../shared/data";
@@ -89,8 +89,8 @@ int main(int argc, char** argv) {
       options.use_metrics = s.find('m') != std::string::npos;
       options.use_logs = s.find('l') != std::string::npos;
       options.use_traces = s.find('t') != std::string::npos;
-    } else if (a == "--no-graph") {
-      options.use_graph = false;
+    } else if (a == "--graph") {
+      options.use_graph = true;
     } else if (a == "--verbose") {
       verbose = true;
     } else {

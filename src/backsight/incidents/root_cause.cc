@@ -41,6 +41,10 @@ constexpr size_t kMinBaselineSamples = 5;
 constexpr double kMetricZ = 8.0;
 constexpr double kLogZ = 5.0;
 constexpr double kSlowFraction = 2 * (1 - traces::kSlowQuantile);
+// Sources whose leaders must agree to name a cause when none is significant alone.
+constexpr int kAgreeingSources = 2;
+// A caller gives way to a callee scoring at least this share of its own score.
+constexpr double kCalleeShare = 0.5;
 // Fewest failed traces for the trace spectrum to speak (fewer is anecdote).
 constexpr double kMinFailedTraces = 3;
 // Weight of the call depth in the spectrum score, relative to one failed trace.
@@ -412,6 +416,24 @@ ServiceEvidence TraceEvidence(const CaseData& c, TimestampNs window_start, bool*
   return out;
 }
 
+// Caller -> callee service edges: graph.csv (case and baseline) and cross-service parent/child
+// spans.
+std::set<std::pair<std::string, std::string>> CallEdges(const CaseData& c) {
+  std::set<std::pair<std::string, std::string>> edges;
+  for (const Telemetry* t : {&c.recorded, &c.baseline}) {
+    for (const auto& e : t->graph) edges.insert(e);
+    std::unordered_map<std::string_view, const ingest::Span*> by_id;
+    for (const auto& sp : t->spans) by_id[sp.span_id] = &sp;
+    for (const auto& sp : t->spans) {
+      auto it = by_id.find(sp.parent_span_id);
+      if (it != by_id.end() && it->second->service != sp.service) {
+        edges.emplace(it->second->service, sp.service);
+      }
+    }
+  }
+  return edges;
+}
+
 SourceRanking ToRanking(EvidenceKind kind, const ServiceEvidence& ev, bool significant) {
   SourceRanking r;
   r.kind = kind;
@@ -454,6 +476,21 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
     result.sources.push_back(ToRanking(EvidenceKind::kTrace, ev, significant));
     sources.emplace_back(EvidenceKind::kTrace, std::move(ev));
   }
+  // No source significant alone: two sources whose leaders agree are (independent weak
+  // evidence pointing at the same service), and count together.
+  bool any_significant = false;
+  for (const auto& r : result.sources) any_significant |= r.significant;
+  if (!any_significant) {
+    std::map<std::string, int> leaders;
+    for (const auto& r : result.sources) {
+      if (!r.strengths.empty()) ++leaders[r.strengths.front().first];
+    }
+    for (auto& r : result.sources) {
+      if (!r.strengths.empty() && leaders[r.strengths.front().first] >= kAgreeingSources) {
+        r.significant = true;
+      }
+    }
+  }
   // Sum of each significant source's strengths relative to its leader.
   struct Acc {
     double score = 0;
@@ -483,6 +520,21 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   }
   std::stable_sort(result.causes.begin(), result.causes.end(),
                    [](const Cause& a, const Cause& b) { return a.score > b.score; });
+  if (options.use_graph && result.causes.size() > 1) {
+    // A callee's fault shows upstream: a caller ranked above one of its callees whose score is
+    // at least kCalleeShare of its own yields its place (one pass, best first).
+    const auto edges = CallEdges(c);
+    for (size_t i = 0; i + 1 < result.causes.size(); ++i) {
+      for (size_t j = i + 1; j < result.causes.size(); ++j) {
+        if (edges.count({result.causes[i].service, result.causes[j].service}) &&
+            result.causes[j].score >= kCalleeShare * result.causes[i].score) {
+          std::rotate(result.causes.begin() + i, result.causes.begin() + j,
+                      result.causes.begin() + j + 1);
+          break;
+        }
+      }
+    }
+  }
   if (result.causes.size() > options.top_k) result.causes.resize(options.top_k);
   return result;
 }
