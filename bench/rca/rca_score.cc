@@ -154,12 +154,12 @@ int main(int argc, char** argv) {
           for (size_t i = 0; i < s.strengths.size(); ++i) {
             if (s.strengths[i].first == t.service) p = static_cast<int>(i) + 1;
           }
-          srcs += std::string(" ") + "mlts"[static_cast<int>(s.kind)] + (s.significant ? "*" : "") +
-                  std::to_string(p);
+          srcs += std::string(" ") + "mltsc"[static_cast<int>(s.kind)] +
+                  (s.significant ? "*" : "") + std::to_string(p);
         }
         if (verbose && pos != 1) {
           for (const auto& s : r.sources) {
-            std::printf("   %c%s:", "mlts"[static_cast<int>(s.kind)], s.significant ? "*" : "");
+            std::printf("   %c%s:", "mltsc"[static_cast<int>(s.kind)], s.significant ? "*" : "");
             for (size_t i = 0; i < s.strengths.size() && i < 4; ++i) {
               std::printf(" %s %.3g", s.strengths[i].first.c_str(), s.strengths[i].second);
             }

@@ -29,6 +29,8 @@ const char* KindName(incidents::EvidenceKind k) {
       return "trace";
     case incidents::EvidenceKind::kSpectrum:
       return "error_traces";
+    case incidents::EvidenceKind::kStructure:
+      return "call_structure";
   }
   return "?";
 }

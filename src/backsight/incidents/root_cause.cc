@@ -1,6 +1,7 @@
 #include "backsight/incidents/root_cause.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -45,6 +46,8 @@ constexpr double kSlowFraction = 2 * (1 - traces::kSlowQuantile);
 constexpr int kAgreeingSources = 2;
 // A caller gives way to a callee scoring at least this share of its own score.
 constexpr double kCalleeShare = 0.5;
+// Fewest spans of an operation, in each period, for its call structure to be compared.
+constexpr double kMinStructureSpans = 10;
 // Fewest failed traces for the trace spectrum to speak (fewer is anecdote).
 constexpr double kMinFailedTraces = 3;
 // Weight of the call depth in the spectrum score, relative to one failed trace.
@@ -317,9 +320,9 @@ ServiceEvidence LogEvidence(const CaseData& c, TimestampNs window_start,
 // points at the service those traces have in common, and among equals at the deepest (an
 // exception stops the calls below it).
 ServiceEvidence SpectrumEvidence(const CaseData& c, TimestampNs window_start,
-                                 const std::set<std::string>& error_traces, bool* significant) {
+                                 const std::set<std::string>& error_traces, double* margin) {
   ServiceEvidence out;
-  *significant = false;
+  *margin = 0;
   // trace -> spans of the window
   std::unordered_map<std::string, std::vector<const ingest::Span*>> traces;
   for (const auto& sp : c.recorded.spans) {
@@ -353,8 +356,8 @@ ServiceEvidence SpectrumEvidence(const CaseData& c, TimestampNs window_start,
       if (is_failed) t.depth_sum += d;
     }
   }
+  *margin = failed / kMinFailedTraces;
   if (failed < kMinFailedTraces) return out;
-  *significant = true;
   double max_depth = 1;
   for (const auto& [svc, t] : tally) {
     if (t.ef > 0) max_depth = std::max(max_depth, t.depth_sum / t.ef);
@@ -375,9 +378,58 @@ ServiceEvidence SpectrumEvidence(const CaseData& c, TimestampNs window_start,
   return out;
 }
 
+// ---- call structure ---------------------------------------------------------------------------
+
+// Child calls per span of each (service, operation), window against baseline: an early return or
+// an exception skips the calls after it, so the span that stopped calling is where the code
+// path changed (its callers still call it; its callees just see fewer calls). Per operation the
+// window's child count is compared with the baseline's mean times the window's span count, as a
+// Poisson deviance residual (as the log templates).
+ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
+  ServiceEvidence out;
+  const bool own_baseline = !c.baseline.spans.empty();
+  struct Tally {
+    double spans = 0, children = 0;
+  };
+  // (service, operation) -> [baseline, window]
+  std::map<std::pair<std::string, std::string>, std::array<Tally, 2>> tally;
+  auto add = [&](const std::vector<ingest::Span>& spans, bool only_window, bool split) {
+    std::unordered_map<std::string_view, size_t> children;  // span id -> child count
+    for (const auto& sp : spans) {
+      if (!sp.parent_span_id.empty()) ++children[sp.parent_span_id];
+    }
+    for (const auto& sp : spans) {
+      const bool in_window = split ? sp.start_ns >= window_start : only_window;
+      if (split && own_baseline && !in_window) continue;
+      Tally& t = tally[{sp.service, sp.name}][in_window ? 1 : 0];
+      t.spans += 1;
+      auto it = children.find(sp.span_id);
+      t.children += it == children.end() ? 0 : it->second;
+    }
+  };
+  if (own_baseline) add(c.baseline.spans, false, false);
+  add(c.recorded.spans, true, true);
+  for (const auto& [key, t] : tally) {
+    const Tally& b = t[0];
+    const Tally& w = t[1];
+    if (b.spans < kMinStructureSpans || w.spans < kMinStructureSpans || b.children == 0) continue;
+    const double e = b.children / b.spans * w.spans;
+    const double x = w.children;
+    if (x >= e) continue;  // more calls: retries or load, not a skipped code path
+    const double dev = 2 * ((x > 0 ? x * std::log(x / e) : 0) - (x - e));
+    Evidence ev;
+    ev.strength = std::sqrt(std::max(0.0, dev));
+    ev.indicator = key.second;
+    ev.explanation = key.second + " made " + Num(x / w.spans) + " calls per span instead of " +
+                     Num(b.children / b.spans) + " (" + Num(w.spans) + " spans): calls skipped";
+    Keep(&out, key.first, std::move(ev));
+  }
+  return out;
+}
+
 // ---- traces -----------------------------------------------------------------------------------
 
-ServiceEvidence TraceEvidence(const CaseData& c, TimestampNs window_start, bool* significant) {
+ServiceEvidence TraceEvidence(const CaseData& c, TimestampNs window_start, double* margin) {
   std::vector<ingest::Span> base, window;
   const bool own_baseline = !c.baseline.spans.empty();
   if (own_baseline) base = c.baseline.spans;
@@ -389,11 +441,11 @@ ServiceEvidence TraceEvidence(const CaseData& c, TimestampNs window_start, bool*
     }
   }
   ServiceEvidence out;
-  *significant = false;
+  *margin = 0;
   if (base.empty() || window.empty()) return out;
   const traces::Attribution a = traces::AttributeLatency(base, window);
   if (a.window_traces == 0) return out;
-  *significant = static_cast<double>(a.slow_traces) / a.window_traces >= kSlowFraction;
+  *margin = static_cast<double>(a.slow_traces) / a.window_traces / kSlowFraction;
   for (const auto& s : a.suspects) {
     if (s.score <= 0) continue;
     Evidence e;
@@ -434,10 +486,11 @@ std::set<std::pair<std::string, std::string>> CallEdges(const CaseData& c) {
   return edges;
 }
 
-SourceRanking ToRanking(EvidenceKind kind, const ServiceEvidence& ev, bool significant) {
+SourceRanking ToRanking(EvidenceKind kind, const ServiceEvidence& ev, double margin) {
   SourceRanking r;
   r.kind = kind;
-  r.significant = significant;
+  r.margin = margin;
+  r.significant = margin >= 1 && !ev.empty();
   for (const auto& [s, e] : ev) r.strengths.emplace_back(s, e.strength);
   std::stable_sort(r.strengths.begin(), r.strengths.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
@@ -453,7 +506,7 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   if (options.use_metrics) {
     double top = 0;
     ServiceEvidence ev = MetricEvidence(c, window_start, &top);
-    result.sources.push_back(ToRanking(EvidenceKind::kMetric, ev, top >= kMetricZ));
+    result.sources.push_back(ToRanking(EvidenceKind::kMetric, ev, top / kMetricZ));
     sources.emplace_back(EvidenceKind::kMetric, std::move(ev));
   }
   std::set<std::string> error_traces;
@@ -461,19 +514,26 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
     ServiceEvidence ev = LogEvidence(c, window_start, &error_traces);
     double top = 0;
     for (const auto& [s, e] : ev) top = std::max(top, e.strength);
-    result.sources.push_back(ToRanking(EvidenceKind::kLog, ev, top >= kLogZ));
+    result.sources.push_back(ToRanking(EvidenceKind::kLog, ev, top / kLogZ));
     sources.emplace_back(EvidenceKind::kLog, std::move(ev));
   }
   if (options.use_logs && options.use_traces) {
-    bool significant = false;
-    ServiceEvidence ev = SpectrumEvidence(c, window_start, error_traces, &significant);
-    result.sources.push_back(ToRanking(EvidenceKind::kSpectrum, ev, significant));
+    double margin = 0;
+    ServiceEvidence ev = SpectrumEvidence(c, window_start, error_traces, &margin);
+    result.sources.push_back(ToRanking(EvidenceKind::kSpectrum, ev, margin));
     sources.emplace_back(EvidenceKind::kSpectrum, std::move(ev));
   }
   if (options.use_traces) {
-    bool significant = false;
-    ServiceEvidence ev = TraceEvidence(c, window_start, &significant);
-    result.sources.push_back(ToRanking(EvidenceKind::kTrace, ev, significant));
+    ServiceEvidence ev = StructureEvidence(c, window_start);
+    double top = 0;
+    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
+    result.sources.push_back(ToRanking(EvidenceKind::kStructure, ev, top / kLogZ));
+    sources.emplace_back(EvidenceKind::kStructure, std::move(ev));
+  }
+  if (options.use_traces) {
+    double margin = 0;
+    ServiceEvidence ev = TraceEvidence(c, window_start, &margin);
+    result.sources.push_back(ToRanking(EvidenceKind::kTrace, ev, margin));
     sources.emplace_back(EvidenceKind::kTrace, std::move(ev));
   }
   // No source significant alone: two sources whose leaders agree are (independent weak
@@ -488,6 +548,7 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
     for (auto& r : result.sources) {
       if (!r.strengths.empty() && leaders[r.strengths.front().first] >= kAgreeingSources) {
         r.significant = true;
+        r.margin = 1;
       }
     }
   }

@@ -16,6 +16,8 @@
 // A source counts only when its strongest service passes the source's significance threshold
 // (the "no cause" rule); each counted source adds its services' strengths divided by its
 // strongest (so each source votes with weight 1 for its leader); services are ranked by the sum.
+//  - call structure: per (service, operation), fewer child calls per span than in the baseline
+//    (an early return or an exception skips the calls after it), as a Poisson deviance residual.
 // Traces with a new error template are also read as a spectrum (Ochiai): the service they share,
 // deepest first. When no source is significant, two sources whose leaders agree name a cause.
 #ifndef BACKSIGHT_INCIDENTS_ROOT_CAUSE_H_
@@ -42,7 +44,7 @@ struct RcaOptions {
 };
 
 /// Which source an indicator comes from.
-enum class EvidenceKind { kMetric, kLog, kTrace, kSpectrum };
+enum class EvidenceKind { kMetric, kLog, kTrace, kSpectrum, kStructure };
 
 /// One ranked cause.
 struct Cause {
@@ -56,7 +58,8 @@ struct Cause {
 /// Per-source strengths (for ablation and tests): service -> strength, strongest first.
 struct SourceRanking {
   EvidenceKind kind = EvidenceKind::kMetric;
-  bool significant = false;  ///< The leader passed the source's threshold.
+  bool significant = false;  ///< The leader passed the source's threshold (margin >= 1).
+  double margin = 0;         ///< The source's statistic over its threshold.
   std::vector<std::pair<std::string, double>> strengths;
 };
 
