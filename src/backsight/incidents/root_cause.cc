@@ -501,6 +501,11 @@ SourceRanking ToRanking(EvidenceKind kind, const ServiceEvidence& ev, double mar
 
 RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   const TimestampNs window_start = c.alert_time - kLeadS * kNanosPerSecond;
+  // Spans and logs without a baseline/ period are split at the alert itself (issue 10: "else
+  // data before alert_time"): they cover minutes, not the hour the metrics do, and what little
+  // comes before the alert is all the baseline there is.
+  const TimestampNs span_start = c.baseline.spans.empty() ? c.alert_time : window_start;
+  const TimestampNs log_start = c.baseline.logs.empty() ? c.alert_time : window_start;
   RcaResult result;
   std::vector<std::pair<EvidenceKind, ServiceEvidence>> sources;
   if (options.use_metrics) {
@@ -511,7 +516,7 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   }
   std::set<std::string> error_traces;
   if (options.use_logs) {
-    ServiceEvidence ev = LogEvidence(c, window_start, &error_traces);
+    ServiceEvidence ev = LogEvidence(c, log_start, &error_traces);
     double top = 0;
     for (const auto& [s, e] : ev) top = std::max(top, e.strength);
     result.sources.push_back(ToRanking(EvidenceKind::kLog, ev, top / kLogZ));
@@ -519,12 +524,12 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   }
   if (options.use_logs && options.use_traces) {
     double margin = 0;
-    ServiceEvidence ev = SpectrumEvidence(c, window_start, error_traces, &margin);
+    ServiceEvidence ev = SpectrumEvidence(c, span_start, error_traces, &margin);
     result.sources.push_back(ToRanking(EvidenceKind::kSpectrum, ev, margin));
     sources.emplace_back(EvidenceKind::kSpectrum, std::move(ev));
   }
   if (options.use_traces) {
-    ServiceEvidence ev = StructureEvidence(c, window_start);
+    ServiceEvidence ev = StructureEvidence(c, span_start);
     double top = 0;
     for (const auto& [s, e] : ev) top = std::max(top, e.strength);
     result.sources.push_back(ToRanking(EvidenceKind::kStructure, ev, top / kLogZ));
@@ -532,7 +537,7 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   }
   if (options.use_traces) {
     double margin = 0;
-    ServiceEvidence ev = TraceEvidence(c, window_start, &margin);
+    ServiceEvidence ev = TraceEvidence(c, span_start, &margin);
     result.sources.push_back(ToRanking(EvidenceKind::kTrace, ev, margin));
     sources.emplace_back(EvidenceKind::kTrace, std::move(ev));
   }
