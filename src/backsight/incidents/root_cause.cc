@@ -176,8 +176,7 @@ ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start,
     for (double v : s.base) dev.push_back(std::fabs(v - med));
     const double mad = Median(dev);
     if (med == 0 && mad == 0) continue;  // an unused counter: nothing to judge a move by
-    // The baseline's own 95th percentile excursion counts as kTailSigmas: a spiky or quantised
-    // series (a latency percentile of a few requests) is judged against its usual spikes.
+    // The baseline's own kTailQuantile excursion counts as kTailSigmas (see there).
     const size_t q = static_cast<size_t>(kTailQuantile * (dev.size() - 1));
     std::nth_element(dev.begin(), dev.begin() + q, dev.end());
     const double scale = std::max({kMadToSigma * mad, kRelScaleFloor * std::fabs(med),
