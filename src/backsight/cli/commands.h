@@ -26,6 +26,8 @@ void RegisterTraces(CLI::App& app, int* exit_code);
 
 /// `backsight forecast`: forecasts with prediction intervals for the series of a CSV file.
 void RegisterForecast(CLI::App& app, int* exit_code);
+/// `backsight rca`: ranked root causes of one recorded incident (a case directory).
+void RegisterRca(CLI::App& app, int* exit_code);
 
 /// `backsight serve`: the live service (remote_write/OTLP/scrape in, /metrics, alerts, state).
 void RegisterServe(CLI::App& app, int* exit_code);

@@ -1,0 +1,608 @@
+#include "backsight/incidents/root_cause.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "backsight/core/number_format.h"
+#include "backsight/logs/miner.h"
+#include "backsight/traces/attribution.h"
+
+namespace backsight::incidents {
+namespace {
+
+// The window starts this long before the alert: an alert fires after its cause (Nezha's labels
+// are themselves +-1 min, nezha_ob/README.md "Ground-truth caveats").
+constexpr int64_t kLeadS = 60;
+// MAD to standard deviation of a normal distribution (Hampel 1974).
+constexpr double kMadToSigma = 1.4826;
+// Robust scale floor, as a fraction of |median|: a 10 % move is not extreme for any series
+// (the trivial baseline of nezha_ob/README.md uses the same floor).
+constexpr double kRelScaleFloor = 0.1;
+// The baseline's kTailQuantile absolute deviation is taken as kTailSigmas standard deviations
+// (90 % of a normal distribution lies within 1.645 sigma), so a series that often spikes (a
+// syscall or network counter with periodic bursts) is judged against its usual spikes; the 90 %
+// point stays below the few samples an earlier incident in the same hour leaves.
+constexpr double kTailQuantile = 0.9;
+constexpr double kTailSigmas = 1.645;
+// A deviation must hold this many samples of the window (Prometheus' `for:` in samples).
+constexpr size_t kSustainSamples = 2;
+// Fewest baseline samples for a metric series to be judged: two give a level (a service started
+// minutes before the alert has no more); the 10 % floor bounds how small their scale can be.
+constexpr size_t kMinBaselineSamples = 2;
+// Significance of a source's leader (the "no cause" rule): robust z of a metric; deviance
+// residual of a log template (~N(0,1) under the Poisson null, so 5 is a 1-in-3.5-million
+// event before the multiplicity of a few hundred templates); the fraction of the window's
+// traces slower than their baseline p90 (0.1 expected; twice that is a real rise).
+constexpr double kMetricZ = 8.0;
+constexpr double kLogZ = 5.0;
+constexpr double kSlowFraction = 2 * (1 - traces::kSlowQuantile);
+// Sources whose leaders must agree to name a cause when none is significant alone.
+constexpr int kAgreeingSources = 2;
+// A caller gives way to a callee scoring at least this share of its own score.
+constexpr double kCalleeShare = 0.5;
+// Fewest spans of an operation, in each period, for its call structure to be compared.
+constexpr double kMinStructureSpans = 10;
+// Fewest failed traces for the trace spectrum to speak (fewer is anecdote).
+constexpr double kMinFailedTraces = 3;
+// Weight of the call depth in the spectrum score, relative to one failed trace.
+constexpr double kDepthTieBreak = 0.5;
+// A template unseen in the baseline is expected at half a line per baseline period (a
+// Jeffreys-like prior, so a new template is surprising in proportion to its count).
+constexpr double kNewTemplatePrior = 0.5;
+
+struct Evidence {
+  double strength = 0;
+  std::string indicator;
+  std::string explanation;
+};
+
+using ServiceEvidence = std::map<std::string, Evidence>;
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  const size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + mid, v.end());
+  double m = v[mid];
+  if (v.size() % 2 == 0) m = (m + *std::max_element(v.begin(), v.begin() + mid)) / 2;
+  return m;
+}
+
+std::string Clock(TimestampNs ts) {
+  const std::string s = FormatTimestamp(ts - ts % kNanosPerSecond);
+  const size_t sp = s.find(' ');
+  return sp == std::string::npos ? s : s.substr(sp + 1);
+}
+
+std::string Num(double v) { return FormatDouble(v, 3); }
+
+void Keep(ServiceEvidence* out, const std::string& service, Evidence e) {
+  auto& cur = (*out)[service];
+  if (e.strength > cur.strength) cur = std::move(e);
+}
+
+// ---- metrics ----------------------------------------------------------------------------------
+
+// A latency or duration metric (by its name or unit suffix, Prometheus naming conventions:
+// `_seconds`; or a "(s)"/"(ms)" unit): a callee's delay shows in every caller's latency, so
+// these say little about where a fault is; latency is judged from traces, where self time
+// separates a service's own delay from its callees'.
+bool IsDurationMetric(std::string_view name) {
+  std::string lower(name);
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  auto ends = [&](std::string_view suffix) {
+    return lower.size() >= suffix.size() &&
+           lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return lower.find("latency") != std::string::npos ||
+         lower.find("duration") != std::string::npos || ends("_seconds") || ends("(s)") ||
+         ends("_ms") || ends("(ms)") || ends("_milliseconds");
+}
+
+// A traffic metric (Google SRE's golden signals: latency, traffic, errors, saturation): bytes,
+// packets, system calls, requests or operations per unit of time. Traffic follows the load,
+// which has bursts of its own (batch jobs, retries); it ranks services but alone it names no
+// cause: a fault shows as saturation (CPU, memory) or errors.
+bool IsTrafficMetric(std::string_view name) {
+  std::string lower(name);
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (std::string_view word :
+       {"bytes", "packets", "syscall", "request", "ops", "workload", "throughput", "network"}) {
+    if (lower.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start,
+                               double* top_cause_strength) {
+  *top_cause_strength = 0;
+  struct Series {
+    const MetricRow* any = nullptr;
+    std::vector<double> base;
+    std::vector<std::pair<TimestampNs, double>> window;
+  };
+  std::unordered_map<std::string, Series> series;
+  auto key = [](const MetricRow& r) { return r.service + '\x1f' + r.instance + '\x1f' + r.metric; };
+  const bool own_baseline = !c.baseline.metrics.empty();
+  for (const auto& r : c.baseline.metrics) {
+    if (std::isfinite(r.value) && !IsDurationMetric(r.metric))
+      series[key(r)].base.push_back(r.value);
+  }
+  for (const auto& r : c.recorded.metrics) {
+    if (!std::isfinite(r.value) || IsDurationMetric(r.metric)) continue;
+    Series& s = series[key(r)];
+    s.any = &r;
+    if (r.ts >= window_start) {
+      s.window.emplace_back(r.ts, r.value);
+    } else if (!own_baseline) {
+      s.base.push_back(r.value);
+    }
+  }
+  // A host's metric repeated on each of its pods (the same value at the same time under several
+  // services) says nothing about which of them is at fault: a series most of whose window
+  // samples are repeated so is skipped.
+  auto sample_key = [](const std::string& metric, TimestampNs ts, double v) {
+    return (std::hash<std::string>{}(metric)*1099511628211ull ^ static_cast<uint64_t>(ts)) *
+               1099511628211ull ^
+           std::hash<double>{}(v);
+  };
+  std::unordered_map<uint64_t, std::set<std::string>> services_by_sample;
+  for (const auto& [k, s] : series) {
+    if (s.any == nullptr) continue;
+    for (const auto& [ts, v] : s.window) {
+      if (v != 0) services_by_sample[sample_key(s.any->metric, ts, v)].insert(s.any->service);
+    }
+  }
+  auto shared = [&](const Series& s) {
+    size_t repeated = 0;
+    for (const auto& [ts, v] : s.window) {
+      auto it = services_by_sample.find(sample_key(s.any->metric, ts, v));
+      repeated += it != services_by_sample.end() && it->second.size() > 1;
+    }
+    return 2 * repeated > s.window.size();
+  };
+  ServiceEvidence out;
+  for (auto& [k, s] : series) {
+    if (s.any == nullptr || s.window.empty() || s.base.size() < kMinBaselineSamples) continue;
+    if (shared(s)) continue;
+    const double med = Median(s.base);
+    std::vector<double> dev;
+    dev.reserve(s.base.size());
+    for (double v : s.base) dev.push_back(std::fabs(v - med));
+    const double mad = Median(dev);
+    if (med == 0 && mad == 0) continue;  // an unused counter: nothing to judge a move by
+    // The baseline's own kTailQuantile excursion counts as kTailSigmas (see there).
+    const size_t q = static_cast<size_t>(kTailQuantile * (dev.size() - 1));
+    std::nth_element(dev.begin(), dev.begin() + q, dev.end());
+    const double scale = std::max({kMadToSigma * mad, kRelScaleFloor * std::fabs(med),
+                                   dev[q] / kTailSigmas, std::numeric_limits<double>::min()});
+    // Strength = the kSustainSamples-th largest z of the window: a fault lasts minutes, a burst
+    // of traffic one sample.
+    struct Point {
+      double z;
+      TimestampNs ts;
+      double v;
+    };
+    std::vector<Point> pts;
+    for (const auto& [ts, v] : s.window) pts.push_back({std::fabs(v - med) / scale, ts, v});
+    std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) { return a.z > b.z; });
+    const size_t top_k = std::min<size_t>(kSustainSamples, pts.size());
+    const double best = pts[top_k - 1].z, at_value = pts[top_k - 1].v;
+    TimestampNs at = pts[0].ts;
+    for (size_t i = 0; i < top_k; ++i) at = std::min(at, pts[i].ts);
+    if (best <= 0) continue;
+    Evidence e;
+    e.strength = best;
+    e.indicator = s.any->metric;
+    if (!IsTrafficMetric(s.any->metric)) *top_cause_strength = std::max(*top_cause_strength, best);
+    const double factor = med != 0 ? at_value / med : 0;
+    e.explanation =
+        s.any->metric + " of " + (s.any->instance.empty() ? s.any->service : s.any->instance) +
+        (at_value > med ? " rose to " : " fell to ") + Num(at_value) + " at " + Clock(at) +
+        " from a usual " + Num(med) + (med != 0 ? " (x" + Num(factor) + ")" : std::string()) +
+        ", " + Num(best) + " robust sigmas";
+    Keep(&out, s.any->service, std::move(e));
+  }
+  return out;
+}
+
+// ---- logs -------------------------------------------------------------------------------------
+
+// True when a log template reads as an error or warning: a level word or a failure word
+// (case-insensitive), e.g. "ERROR", "Exception", "failed", "refused", "timed out".
+bool IsErrorTemplate(std::string_view text) {
+  std::string lower(text);
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (std::string_view word : {"error", "exception", "fail", "fatal", "panic", "refused",
+                                "timeout", "timed out", "unavailable", "denied", "warn"}) {
+    if (lower.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+ServiceEvidence LogEvidence(const CaseData& c, TimestampNs window_start,
+                            std::set<std::string>* error_traces) {
+  std::vector<const LogRecord*> base, window;
+  const bool own_baseline = !c.baseline.logs.empty();
+  for (const auto& r : c.baseline.logs) base.push_back(&r);
+  for (const auto& r : c.recorded.logs) {
+    if (r.ts >= window_start) {
+      window.push_back(&r);
+    } else if (!own_baseline) {
+      base.push_back(&r);
+    }
+  }
+  ServiceEvidence out;
+  if (window.empty() || base.empty()) return out;
+  logs::TemplateMiner miner;
+  struct Counts {
+    double base = 0, window = 0;
+    TimestampNs first_window = std::numeric_limits<TimestampNs>::max();
+  };
+  // (service, template id) -> counts; per-service totals.
+  std::map<std::pair<std::string, uint32_t>, Counts> counts;
+  std::map<std::string, std::pair<double, double>> totals;
+  for (const auto* r : base) {
+    const uint32_t id = miner.Add(r->body).template_id;
+    counts[{r->service, id}].base += 1;
+    totals[r->service].first += 1;
+  }
+  std::vector<const LogRecord*> sorted = window;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const LogRecord* a, const LogRecord* b) { return a->ts < b->ts; });
+  std::vector<uint32_t> window_ids;
+  window_ids.reserve(sorted.size());
+  for (const auto* r : sorted) {
+    const uint32_t id = miner.Add(r->body).template_id;
+    window_ids.push_back(id);
+    Counts& k = counts[{r->service, id}];
+    k.window += 1;
+    k.first_window = std::min(k.first_window, r->ts);
+    totals[r->service].second += 1;
+  }
+  std::set<std::pair<std::string, uint32_t>> significant_templates;
+  double all_base = 0, all_window = 0;
+  for (const auto& [s, t] : totals) all_base += t.first, all_window += t.second;
+  for (const auto& [k, n] : counts) {
+    const auto& [service, id] = k;
+    const auto& t = totals[service];
+    // Expected window lines at the service's own volume ratio (its traffic may rise or fall as a
+    // whole); a service silent in the baseline takes the whole system's ratio.
+    const double ratio = t.first > 0 ? t.second / t.first : all_window / all_base;
+    const double e = (n.base > 0 ? n.base : kNewTemplatePrior) * ratio;
+    if (e <= 0) continue;
+    const double w = n.window;
+    const double dev = 2 * ((w > 0 ? w * std::log(w / e) : 0) - (w - e));
+    const double z = std::sqrt(std::max(0.0, dev));
+    const logs::LogTemplate* tpl = miner.Find(id);
+    if (tpl == nullptr || z <= 0) continue;
+    // Only error templates that appear or surge: the mix of ordinary lines follows the
+    // workload, which differs between any two periods.
+    if (w <= e || !IsErrorTemplate(tpl->text)) continue;
+    if (z >= kLogZ) significant_templates.insert(k);
+    Evidence ev;
+    ev.strength = z;
+    ev.indicator = tpl->text;
+    if (n.base == 0) {
+      ev.explanation = "log template `" + tpl->text + "` appeared at " + Clock(n.first_window) +
+                       ": " + Num(w) + " lines, none in the baseline";
+    } else if (w > e) {
+      ev.explanation = "log template `" + tpl->text + "` surged x" + Num(w / e) + " (" + Num(w) +
+                       " lines, " + Num(e) + " expected) from " + Clock(n.first_window);
+    } else {
+      ev.explanation = "log template `" + tpl->text + "` " +
+                       (w == 0 ? std::string("stopped") : "fell to x" + Num(w / e)) + " (" +
+                       Num(w) + " lines, " + Num(e) + " expected)";
+    }
+    Keep(&out, service, std::move(ev));
+  }
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    if (!sorted[i]->trace_id.empty() &&
+        significant_templates.count({sorted[i]->service, window_ids[i]})) {
+      error_traces->insert(sorted[i]->trace_id);
+    }
+  }
+  return out;
+}
+
+// ---- trace spectrum of the error traces -------------------------------------------------------
+
+// Spectrum-based localisation (Ochiai coefficient, Abreu et al. 2007; on traces as in
+// TraceRCA, Li et al. 2021): a window trace is failed when it holds a line of a significant
+// error template; a service scores ef / sqrt((ef + nf) (ef + ep)) (ef/ep: failed/passed traces
+// through it, nf: failed traces without it). A fault's callers log the errors; the spectrum
+// points at the service those traces have in common, and among equals at the deepest (an
+// exception stops the calls below it).
+ServiceEvidence SpectrumEvidence(const CaseData& c, TimestampNs window_start,
+                                 const std::set<std::string>& error_traces, double* margin) {
+  ServiceEvidence out;
+  *margin = 0;
+  // trace -> spans of the window
+  std::unordered_map<std::string, std::vector<const ingest::Span*>> traces;
+  for (const auto& sp : c.recorded.spans) {
+    if (sp.start_ns >= window_start) traces[sp.trace_id].push_back(&sp);
+  }
+  struct Tally {
+    double ef = 0, ep = 0, depth_sum = 0;
+  };
+  std::map<std::string, Tally> tally;
+  double failed = 0, passed = 0;
+  for (const auto& [id, spans] : traces) {
+    const bool is_failed = error_traces.count(id) > 0;
+    (is_failed ? failed : passed) += 1;
+    std::unordered_map<std::string_view, const ingest::Span*> by_id;
+    for (const auto* sp : spans) by_id[sp->span_id] = sp;
+    std::map<std::string, int> depth;  // service -> smallest depth in this trace
+    for (const auto* sp : spans) {
+      int d = 0;
+      for (const ingest::Span* p = sp; d < 64;) {
+        auto it = by_id.find(p->parent_span_id);
+        if (p->parent_span_id.empty() || it == by_id.end()) break;
+        p = it->second;
+        ++d;
+      }
+      auto [it, fresh] = depth.emplace(sp->service, d);
+      if (!fresh) it->second = std::min(it->second, d);
+    }
+    for (const auto& [svc, d] : depth) {
+      Tally& t = tally[svc];
+      (is_failed ? t.ef : t.ep) += 1;
+      if (is_failed) t.depth_sum += d;
+    }
+  }
+  *margin = failed / kMinFailedTraces;
+  if (failed < kMinFailedTraces) return out;
+  double max_depth = 1;
+  for (const auto& [svc, t] : tally) {
+    if (t.ef > 0) max_depth = std::max(max_depth, t.depth_sum / t.ef);
+  }
+  for (const auto& [svc, t] : tally) {
+    if (t.ef == 0) continue;
+    const double ochiai = t.ef / std::sqrt(failed * (t.ef + t.ep));
+    const double depth = t.depth_sum / t.ef;
+    Evidence e;
+    // Depth breaks ties only: it adds less than one failed trace would.
+    e.strength = ochiai + kDepthTieBreak * depth / max_depth / failed;
+    e.indicator = "error traces";
+    e.explanation = "in " + Num(t.ef) + " of the " + Num(failed) +
+                    " traces with new error logs (and " + Num(t.ep) + " of " + Num(passed) +
+                    " others), at call depth " + Num(depth);
+    Keep(&out, svc, std::move(e));
+  }
+  return out;
+}
+
+// ---- call structure ---------------------------------------------------------------------------
+
+// Child calls per span of each (service, operation), window against baseline: an early return or
+// an exception skips the calls after it, so the span that stopped calling is where the code
+// path changed (its callers still call it; its callees just see fewer calls). Per operation the
+// window's child count is compared with the baseline's mean times the window's span count, as a
+// Poisson deviance residual (as the log templates).
+ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
+  ServiceEvidence out;
+  const bool own_baseline = !c.baseline.spans.empty();
+  struct Tally {
+    double spans = 0, children = 0;
+  };
+  // (service, operation) -> [baseline, window]
+  std::map<std::pair<std::string, std::string>, std::array<Tally, 2>> tally;
+  auto add = [&](const std::vector<ingest::Span>& spans, bool only_window, bool split) {
+    std::unordered_map<std::string_view, size_t> children;  // span id -> child count
+    for (const auto& sp : spans) {
+      if (!sp.parent_span_id.empty()) ++children[sp.parent_span_id];
+    }
+    for (const auto& sp : spans) {
+      const bool in_window = split ? sp.start_ns >= window_start : only_window;
+      if (split && own_baseline && !in_window) continue;
+      Tally& t = tally[{sp.service, sp.name}][in_window ? 1 : 0];
+      t.spans += 1;
+      auto it = children.find(sp.span_id);
+      t.children += it == children.end() ? 0 : it->second;
+    }
+  };
+  if (own_baseline) add(c.baseline.spans, false, false);
+  add(c.recorded.spans, true, true);
+  for (const auto& [key, t] : tally) {
+    const Tally& b = t[0];
+    const Tally& w = t[1];
+    if (b.spans < kMinStructureSpans || w.spans < kMinStructureSpans || b.children == 0) continue;
+    const double e = b.children / b.spans * w.spans;
+    const double x = w.children;
+    if (x >= e) continue;  // more calls: retries or load, not a skipped code path
+    const double dev = 2 * ((x > 0 ? x * std::log(x / e) : 0) - (x - e));
+    Evidence ev;
+    ev.strength = std::sqrt(std::max(0.0, dev));
+    ev.indicator = key.second;
+    ev.explanation = key.second + " made " + Num(x / w.spans) + " calls per span instead of " +
+                     Num(b.children / b.spans) + " (" + Num(w.spans) + " spans): calls skipped";
+    Keep(&out, key.first, std::move(ev));
+  }
+  return out;
+}
+
+// ---- traces -----------------------------------------------------------------------------------
+
+ServiceEvidence TraceEvidence(const CaseData& c, TimestampNs window_start, double* margin) {
+  std::vector<ingest::Span> base, window;
+  const bool own_baseline = !c.baseline.spans.empty();
+  if (own_baseline) base = c.baseline.spans;
+  for (const auto& s : c.recorded.spans) {
+    if (s.start_ns >= window_start) {
+      window.push_back(s);
+    } else if (!own_baseline) {
+      base.push_back(s);
+    }
+  }
+  ServiceEvidence out;
+  *margin = 0;
+  if (base.empty() || window.empty()) return out;
+  const traces::Attribution a = traces::AttributeLatency(base, window);
+  if (a.window_traces == 0) return out;
+  *margin = static_cast<double>(a.slow_traces) / a.window_traces / kSlowFraction;
+  for (const auto& s : a.suspects) {
+    if (s.score <= 0) continue;
+    Evidence e;
+    e.strength = s.score;
+    for (const auto& row : a.rows) {
+      if (row.service != s.service && row.peer_service != s.service) continue;
+      e.indicator = row.operation;
+      e.explanation =
+          (row.peer_service.empty()
+               ? row.service + " " + row.operation + " self time"
+               : row.service + " waiting on " + row.peer_service + " in " + row.operation) +
+          " " + Num(row.slow_self_ms) + " ms per slow trace vs " + Num(row.normal_self_ms) +
+          " ms usual (x" + Num((row.slow_self_ms + 1) / (row.normal_self_ms + 1)) + "), " +
+          Num(100 * row.share) + " % of the extra time in " + std::to_string(a.slow_traces) +
+          " of " + std::to_string(a.window_traces) + " traces";
+      break;
+    }
+    Keep(&out, s.service, std::move(e));
+  }
+  return out;
+}
+
+// Caller -> callee service edges: graph.csv (case and baseline) and cross-service parent/child
+// spans.
+std::set<std::pair<std::string, std::string>> CallEdges(const CaseData& c) {
+  std::set<std::pair<std::string, std::string>> edges;
+  for (const Telemetry* t : {&c.recorded, &c.baseline}) {
+    for (const auto& e : t->graph) edges.insert(e);
+    std::unordered_map<std::string_view, const ingest::Span*> by_id;
+    for (const auto& sp : t->spans) by_id[sp.span_id] = &sp;
+    for (const auto& sp : t->spans) {
+      auto it = by_id.find(sp.parent_span_id);
+      if (it != by_id.end() && it->second->service != sp.service) {
+        edges.emplace(it->second->service, sp.service);
+      }
+    }
+  }
+  return edges;
+}
+
+SourceRanking ToRanking(EvidenceKind kind, const ServiceEvidence& ev, double margin) {
+  SourceRanking r;
+  r.kind = kind;
+  r.margin = margin;
+  r.significant = margin >= 1 && !ev.empty();
+  for (const auto& [s, e] : ev) r.strengths.emplace_back(s, e.strength);
+  std::stable_sort(r.strengths.begin(), r.strengths.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return r;
+}
+
+}  // namespace
+
+RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
+  const TimestampNs window_start = c.alert_time - kLeadS * kNanosPerSecond;
+  // Spans and logs without a baseline/ period are split at the alert itself (issue 10: "else
+  // data before alert_time"): they cover minutes, not the hour the metrics do, and what little
+  // comes before the alert is all the baseline there is.
+  const TimestampNs span_start = c.baseline.spans.empty() ? c.alert_time : window_start;
+  const TimestampNs log_start = c.baseline.logs.empty() ? c.alert_time : window_start;
+  RcaResult result;
+  std::vector<std::pair<EvidenceKind, ServiceEvidence>> sources;
+  if (options.use_metrics) {
+    double top = 0;
+    ServiceEvidence ev = MetricEvidence(c, window_start, &top);
+    result.sources.push_back(ToRanking(EvidenceKind::kMetric, ev, top / kMetricZ));
+    sources.emplace_back(EvidenceKind::kMetric, std::move(ev));
+  }
+  std::set<std::string> error_traces;
+  if (options.use_logs) {
+    ServiceEvidence ev = LogEvidence(c, log_start, &error_traces);
+    double top = 0;
+    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
+    result.sources.push_back(ToRanking(EvidenceKind::kLog, ev, top / kLogZ));
+    sources.emplace_back(EvidenceKind::kLog, std::move(ev));
+  }
+  if (options.use_logs && options.use_traces) {
+    double margin = 0;
+    ServiceEvidence ev = SpectrumEvidence(c, span_start, error_traces, &margin);
+    result.sources.push_back(ToRanking(EvidenceKind::kSpectrum, ev, margin));
+    sources.emplace_back(EvidenceKind::kSpectrum, std::move(ev));
+  }
+  if (options.use_traces) {
+    ServiceEvidence ev = StructureEvidence(c, span_start);
+    double top = 0;
+    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
+    result.sources.push_back(ToRanking(EvidenceKind::kStructure, ev, top / kLogZ));
+    sources.emplace_back(EvidenceKind::kStructure, std::move(ev));
+  }
+  if (options.use_traces) {
+    double margin = 0;
+    ServiceEvidence ev = TraceEvidence(c, span_start, &margin);
+    result.sources.push_back(ToRanking(EvidenceKind::kTrace, ev, margin));
+    sources.emplace_back(EvidenceKind::kTrace, std::move(ev));
+  }
+  // No source significant alone: two sources whose leaders agree are (independent weak
+  // evidence pointing at the same service), and count together.
+  bool any_significant = false;
+  for (const auto& r : result.sources) any_significant |= r.significant;
+  if (!any_significant) {
+    std::map<std::string, int> leaders;
+    for (const auto& r : result.sources) {
+      if (!r.strengths.empty()) ++leaders[r.strengths.front().first];
+    }
+    for (auto& r : result.sources) {
+      if (!r.strengths.empty() && leaders[r.strengths.front().first] >= kAgreeingSources) {
+        r.significant = true;
+        r.margin = 1;
+      }
+    }
+  }
+  // Sum of each significant source's strengths relative to its leader.
+  struct Acc {
+    double score = 0;
+    double best_part = -1;
+    EvidenceKind kind = EvidenceKind::kMetric;
+    const Evidence* best = nullptr;
+  };
+  std::map<std::string, Acc> acc;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (!result.sources[i].significant) continue;
+    const double top = result.sources[i].strengths.front().second;
+    for (const auto& [s, e] : sources[i].second) {
+      const double part = e.strength / top;
+      Acc& a = acc[s];
+      a.score += part;
+      if (part > a.best_part) a.best_part = part, a.kind = sources[i].first, a.best = &e;
+    }
+  }
+  for (const auto& [s, a] : acc) {
+    Cause cause;
+    cause.service = s;
+    cause.score = a.score;
+    cause.kind = a.kind;
+    cause.indicator = a.best->indicator;
+    cause.explanation = s + ": " + a.best->explanation;
+    result.causes.push_back(std::move(cause));
+  }
+  std::stable_sort(result.causes.begin(), result.causes.end(),
+                   [](const Cause& a, const Cause& b) { return a.score > b.score; });
+  if (options.use_graph && result.causes.size() > 1) {
+    // A callee's fault shows upstream: a caller ranked above one of its callees whose score is
+    // at least kCalleeShare of its own yields its place (one pass, best first).
+    const auto edges = CallEdges(c);
+    for (size_t i = 0; i + 1 < result.causes.size(); ++i) {
+      for (size_t j = i + 1; j < result.causes.size(); ++j) {
+        if (edges.count({result.causes[i].service, result.causes[j].service}) &&
+            result.causes[j].score >= kCalleeShare * result.causes[i].score) {
+          std::rotate(result.causes.begin() + i, result.causes.begin() + j,
+                      result.causes.begin() + j + 1);
+          break;
+        }
+      }
+    }
+  }
+  if (result.causes.size() > options.top_k) result.causes.resize(options.top_k);
+  return result;
+}
+
+}  // namespace backsight::incidents
