@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <set>
+#include <string_view>
+#include <unordered_map>
 
 namespace backsight::traces {
 namespace {
@@ -56,6 +59,7 @@ size_t Median(const std::map<size_t, uint64_t>& hist) {
 
 constexpr const char* kNPlusOne = "n_plus_one";
 constexpr const char* kRetryStorm = "retry_storm";
+constexpr const char* kErrorCascade = "error_cascade";
 
 }  // namespace
 
@@ -95,7 +99,7 @@ std::string NormalizeSqlStatement(std::string_view sql) {
   return CollapseInLists(out);
 }
 
-void FindingsDetector::Add(const ingest::Span& span) {
+void FindingsDetector::Add(const ingest::Span& span, int64_t arrival_ns) {
   now_ns_ = std::max(now_ns_, span.end_ns);
   auto it = traces_.find(span.trace_id);
   if (it == traces_.end()) {
@@ -103,6 +107,7 @@ void FindingsDetector::Add(const ingest::Span& span) {
       auto front = std::move(order_.front());
       order_.pop_front();
       auto old = traces_.find(front.second);
+      if (old == traces_.end()) continue;  // finalised by ExpireQuiet
       Finalise(old->first, old->second);
       traces_.erase(old);
       ++finalised_early_;
@@ -112,16 +117,17 @@ void FindingsDetector::Add(const ingest::Span& span) {
   }
   Trace& t = it->second;
   t.last_ns = std::max(t.last_ns, span.end_ns);
-  if (!span.parent_span_id.empty()) {
-    if (t.children.size() >= kMaxSpansPerTrace) {
-      ++dropped_spans_;
-    } else {
-      std::string_view stmt = span.Attribute("db.query.text");
-      if (stmt.empty()) stmt = span.Attribute("db.statement");
-      t.children.push_back(Child{
-          span.parent_span_id, span.service, stmt.empty() ? span.name : NormalizeSqlStatement(stmt),
-          span.start_ns, span.end_ns, span.status == ingest::SpanStatus::kError});
-    }
+  t.last_arrival_ns = std::max(t.last_arrival_ns, arrival_ns);
+  if (t.spans.size() >= kMaxSpansPerTrace) {
+    ++dropped_spans_;
+  } else {
+    std::string_view stmt = span.Attribute("db.query.text");
+    if (stmt.empty()) stmt = span.Attribute("db.statement");
+    t.spans.push_back(
+        Node{span.span_id, span.parent_span_id, span.service,
+             stmt.empty() ? span.name : NormalizeSqlStatement(stmt), span.name, span.start_ns,
+             span.end_ns, span.status == ingest::SpanStatus::kError,
+             span.kind == ingest::SpanKind::kClient || span.kind == ingest::SpanKind::kProducer});
   }
   Expire();
 }
@@ -132,6 +138,7 @@ void FindingsDetector::Expire() {
     auto front = std::move(order_.front());
     order_.pop_front();
     auto it = traces_.find(front.second);
+    if (it == traces_.end()) continue;   // finalised by ExpireQuiet
     if (it->second.last_ns >= cutoff) {  // the trace grew since: look again later
       order_.emplace_back(it->second.last_ns, std::move(front.second));
       continue;
@@ -141,15 +148,73 @@ void FindingsDetector::Expire() {
   }
 }
 
+void FindingsDetector::ExpireQuiet(int64_t now_ns) {
+  const int64_t cutoff = now_ns - window_ns_;
+  for (auto it = traces_.begin(); it != traces_.end();) {
+    if (it->second.last_arrival_ns < cutoff) {
+      Finalise(it->first, it->second);
+      it = traces_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // order_ entries of erased traces are skipped when reached; drop them when no trace is open.
+  if (traces_.empty()) order_.clear();
+}
+
 void FindingsDetector::Flush() {
   for (auto& [id, t] : traces_) Finalise(id, t);
   traces_.clear();
   order_.clear();
 }
 
+void FindingsDetector::TakeRetryRatios(std::vector<RetryRatioBucket>* out, bool flush) {
+  if (flush) retry_windows_.Flush(INT64_MAX, &retry_closed_);
+  for (auto& b : retry_closed_) out->push_back(std::move(b));
+  retry_closed_.clear();
+}
+
+FindingsDetector::Counts* FindingsDetector::CountsOf(const std::string& service,
+                                                     const std::string& operation) {
+  auto key = std::make_pair(service, operation);
+  auto it = counts_.find(key);
+  if (it != counts_.end()) return &it->second;
+  if (counts_.size() >= kMaxOperations) return nullptr;
+  return &counts_.emplace(std::move(key), Counts()).first->second;
+}
+
+FindingsDetector::Aggregate& FindingsDetector::Found(const char* kind, const std::string& service,
+                                                     const std::string& operation,
+                                                     int64_t seen_ns) {
+  Key key(kind, service, operation);
+  auto it = found_.find(key);
+  if (it == found_.end()) {
+    if (found_.size() >= max_findings_) {  // forget the least recently seen
+      auto oldest = found_.begin();
+      for (auto f = found_.begin(); f != found_.end(); ++f) {
+        if (f->second.last_ns < oldest->second.last_ns) oldest = f;
+      }
+      found_.erase(oldest);
+      ++evicted_findings_;
+    }
+    it = found_.emplace(std::move(key), Aggregate()).first;
+    it->second.first_ns = it->second.last_ns = seen_ns;
+  }
+  Aggregate& a = it->second;
+  a.first_ns = std::min(a.first_ns, seen_ns);
+  a.last_ns = std::max(a.last_ns, seen_ns);
+  ++a.count;
+  return a;
+}
+
 void FindingsDetector::Finalise(const std::string& trace_id, Trace& trace) {
-  auto& ch = trace.children;
-  std::sort(ch.begin(), ch.end(), [](const Child& a, const Child& b) {
+  ++finalised_;
+  FindCascades(trace_id, trace.spans);  // before FindRepeats reorders the spans
+  FindRepeats(trace_id, trace.spans);
+}
+
+void FindingsDetector::FindRepeats(const std::string& trace_id, std::vector<Node>& ch) {
+  std::sort(ch.begin(), ch.end(), [](const Node& a, const Node& b) {
     return std::tie(a.parent_span_id, a.service, a.operation, a.start_ns) <
            std::tie(b.parent_span_id, b.service, b.operation, b.start_ns);
   });
@@ -162,10 +227,16 @@ void FindingsDetector::Finalise(const std::string& trace_id, Trace& trace) {
       if (ch[e - 1].error) ++retries;
       if (ch[e].start_ns >= ch[e - 1].end_ns) ++sequential;
     }
+    if (ch[b].parent_span_id.empty()) {  // roots are nobody's calls
+      b = e;
+      continue;
+    }
     const size_t calls = e - b;
-    Counts& counts = counts_[{ch[b].service, ch[b].operation}];
-    ++counts.calls[calls];
-    ++counts.retries[retries];
+    retry_windows_.Add(ch[b].service, ch[b].name, ch[b].start_ns, calls, retries, &retry_closed_);
+    if (Counts* counts = CountsOf(ch[b].service, ch[b].operation)) {
+      ++counts->calls[calls];
+      ++counts->retries[retries];
+    }
     const char* kind = nullptr;
     size_t value = 0;
     if (retries >= kMinRetries) {
@@ -177,8 +248,7 @@ void FindingsDetector::Finalise(const std::string& trace_id, Trace& trace) {
       value = calls;
     }
     if (kind != nullptr) {
-      Aggregate& a = found_[{kind, ch[b].service, ch[b].operation}];
-      ++a.parents;
+      Aggregate& a = Found(kind, ch[b].service, ch[b].operation, ch[b].start_ns);
       if (value > a.worst) {
         a.worst = value;
         a.example_trace_id = trace_id;
@@ -188,15 +258,70 @@ void FindingsDetector::Finalise(const std::string& trace_id, Trace& trace) {
   }
 }
 
+void FindingsDetector::FindCascades(const std::string& trace_id, const std::vector<Node>& spans) {
+  const size_t n = spans.size();
+  bool any_error = false;
+  for (const Node& s : spans) any_error = any_error || s.error;
+  if (!any_error) return;
+  std::unordered_map<std::string_view, size_t> index;
+  index.reserve(n);
+  for (size_t i = 0; i < n; ++i) index.emplace(spans[i].span_id, i);
+  std::vector<size_t> parent(n, SIZE_MAX);
+  for (size_t i = 0; i < n; ++i) {
+    auto it = index.find(spans[i].parent_span_id);
+    if (it != index.end() && it->second != i) parent[i] = it->second;
+  }
+  // Mark the ancestors of every erring span; each walk stops at an already marked span, and at
+  // n steps (a parent cycle in hostile input).
+  std::vector<bool> erring_below(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    if (!spans[i].error) continue;
+    size_t steps = 0;
+    for (size_t p = parent[i]; p != SIZE_MAX && steps < n && !erring_below[p]; p = parent[p]) {
+      erring_below[p] = true;
+      ++steps;
+    }
+  }
+  std::set<std::string> reached;
+  for (size_t i = 0; i < n; ++i) {
+    const Node& origin = spans[i];
+    if (!origin.error || erring_below[i]) continue;
+    reached.clear();
+    size_t steps = 0;
+    for (size_t p = parent[i]; p != SIZE_MAX && steps < n; p = parent[p], ++steps) {
+      const Node& up = spans[p];
+      if (up.error && !up.client && up.service != origin.service &&
+          up.end_ns - origin.end_ns <= kMaxCascadeDelayNs) {
+        reached.insert(up.service);
+      }
+    }
+    if (Counts* counts = CountsOf(origin.service, origin.operation)) {
+      ++counts->cascades[reached.size()];
+    }
+    if (reached.empty()) continue;
+    Aggregate& a = Found(kErrorCascade, origin.service, origin.operation, origin.start_ns);
+    if (reached.size() > a.worst) {
+      a.worst = reached.size();
+      a.example_trace_id = trace_id;
+    }
+    for (const auto& s : reached) {
+      if (a.upstream.size() >= kMaxUpstreamServices) break;
+      a.upstream.insert(s);
+    }
+  }
+}
+
 std::vector<Finding> FindingsDetector::Findings() const {
   std::vector<Finding> out;
   for (const auto& [key, a] : found_) {
     const auto& [kind, service, operation] = key;
-    const Counts& c = counts_.at({service, operation});
+    auto c = counts_.find({service, operation});
+    if (c == counts_.end()) continue;  // not scored (kMaxOperations)
     const bool storm = kind == kRetryStorm;
-    const auto& hist = storm ? c.retries : c.calls;
-    uint64_t parents = 0;
-    for (const auto& [v, n] : hist) parents += n;
+    const bool cascade = kind == kErrorCascade;
+    const auto& hist = cascade ? c->second.cascades : storm ? c->second.retries : c->second.calls;
+    uint64_t total = 0;
+    for (const auto& [v, n] : hist) total += n;
     const size_t median = Median(hist);
     Finding f;
     f.kind = kind;
@@ -204,14 +329,31 @@ std::vector<Finding> FindingsDetector::Findings() const {
     f.operation = operation;
     f.score = static_cast<double>(a.worst) / static_cast<double>(std::max<size_t>(median, 1));
     f.example_trace_id = a.example_trace_id;
+    f.count = a.count;
+    f.first_seen_ns = a.first_ns;
+    f.last_seen_ns = a.last_ns;
     char buf[256];
-    std::snprintf(buf, sizeof(buf),
-                  storm ? "up to %zu calls after a failure under one parent (median %zu over %llu "
-                          "parents calling it); seen under %zu parents"
+    if (cascade) {
+      f.upstream_services.assign(a.upstream.begin(), a.upstream.end());
+      std::string names;
+      for (const auto& s : a.upstream) names += (names.empty() ? "" : ", ") + s;
+      std::snprintf(buf, sizeof(buf),
+                    "errors starting here reached up to %zu upstream services (median %zu over "
+                    "%llu errors of the operation); %llu origin errors cascaded, to ",
+                    a.worst, median, static_cast<unsigned long long>(total),
+                    static_cast<unsigned long long>(a.count));
+      f.explanation = buf + names;
+    } else {
+      std::snprintf(buf, sizeof(buf),
+                    storm
+                        ? "up to %zu calls after a failure under one parent (median %zu over %llu "
+                          "parents calling it); seen under %llu parents"
                         : "up to %zu sequential calls under one parent (median %zu over %llu "
-                          "parents calling it); seen under %zu parents",
-                  a.worst, median, static_cast<unsigned long long>(parents), a.parents);
-    f.explanation = buf;
+                          "parents calling it); seen under %llu parents",
+                    a.worst, median, static_cast<unsigned long long>(total),
+                    static_cast<unsigned long long>(a.count));
+      f.explanation = buf;
+    }
     out.push_back(std::move(f));
   }
   std::stable_sort(out.begin(), out.end(),

@@ -1,6 +1,10 @@
 // Named trace findings (issue 9): `n_plus_one` (one parent issuing many sequential calls of the
-// same normalised database statement or the same downstream (service, operation)) and
-// `retry_storm` (the same child operation called again under one parent after failures). Spans
+// same normalised database statement or the same downstream (service, operation)),
+// `retry_storm` (the same child operation called again under one parent after failures) and
+// `error_cascade` (an error that starts at one span, the origin: it erred and none of its
+// descendants did, and shows up shortly after in erring ancestor spans of other services, i.e.
+// upstream along the service graph's edges; a client or producer span does not count, as its
+// error is the failed call itself, not its service failing: a retried call is no cascade). Spans
 // are grouped by trace id; a trace is finalised (analysed and forgotten) once `window_ns` of span
 // time has passed since its latest span, or early when more than `max_traces` are open.
 // Thresholds follow the usual N+1 detectors, e.g. Sentry's performance issues
@@ -13,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -21,20 +26,30 @@
 #include <vector>
 
 #include "backsight/ingest/span_batch.h"
+#include "backsight/traces/retry_ratio.h"
 
 namespace backsight::traces {
 
 /// One finding, aggregated over every parent span where the pattern was seen.
 struct Finding {
-  std::string kind;       ///< "n_plus_one" or "retry_storm".
-  std::string service;    ///< Service of the repeated child spans.
-  std::string operation;  ///< Normalised db statement, else the child span name.
+  std::string kind;  ///< "n_plus_one", "retry_storm" or "error_cascade".
+  /// Service of the repeated child spans (error_cascade: of the origin span).
+  std::string service;
+  std::string operation;  ///< Normalised db statement, else the span name.
   /// Worst repeats (n_plus_one: calls; retry_storm: calls after a failure) per parent divided by
   /// the median of the same count over all parents calling this operation (>= 1 when the median
-  /// is 0).
+  /// is 0). error_cascade: most upstream services reached by one origin error divided by the
+  /// median over all errors of the operation (contained errors count 0; >= 1 when it is 0).
   double score = 0;
-  std::string example_trace_id;  ///< The trace with the worst repeats.
+  std::string example_trace_id;  ///< The trace with the worst repeats (services reached).
   std::string explanation;       ///< One sentence with the figures behind the score.
+  uint64_t count = 0;  ///< Parents (error_cascade: origin errors) where the pattern was seen.
+  /// Span time (ns since the epoch) of the first and last trace where it was seen (start of the
+  /// repeated calls / of the origin span).
+  int64_t first_seen_ns = 0, last_seen_ns = 0;
+  /// error_cascade: the upstream services the errors reached (sorted; at most
+  /// FindingsDetector::kMaxUpstreamServices). Empty for the other kinds.
+  std::vector<std::string> upstream_services;
 };
 
 /// Replaces the literals of SQL text `sql` with `?`: numbers, single-quoted strings ('' escapes)
@@ -61,58 +76,101 @@ class FindingsDetector {
   /// one parent (one or two retries are normal client policy, e.g. Envoy's default num_retries
   /// 1; three or more is a storm).
   static constexpr size_t kMinRetries = 3;
+  /// Error cascade: an ancestor's error counts as caused by the origin's when the ancestor ends
+  /// at most this long after the origin (10 s: a caller that waits longer than the usual client
+  /// timeouts, e.g. gRPC deadlines and HTTP client defaults of a few seconds, failed on its own).
+  static constexpr int64_t kMaxCascadeDelayNs = 10'000'000'000;
+  /// Upstream services listed per error_cascade finding.
+  static constexpr size_t kMaxUpstreamServices = 16;
+  /// (kind, service, operation) findings kept; past it the least recently seen is forgotten.
+  static constexpr size_t kDefaultMaxFindings = 1000;
+  /// Operations with call statistics (the "normal" of the scores); further ones are not scored.
+  static constexpr size_t kMaxOperations = 10000;
 
   explicit FindingsDetector(int64_t window_ns = kDefaultWindowNs,
-                            size_t max_traces = kDefaultMaxTraces)
-      : window_ns_(window_ns), max_traces_(max_traces) {}
+                            size_t max_traces = kDefaultMaxTraces,
+                            size_t max_findings = kDefaultMaxFindings)
+      : window_ns_(window_ns), max_traces_(max_traces), max_findings_(max_findings) {}
 
-  /// Adds one span; may finalise traces whose window has passed.
-  void Add(const ingest::Span& span);
+  /// Adds one span that arrived at `arrival_ns` (any clock, used only by ExpireQuiet); may
+  /// finalise traces whose window of span time has passed.
+  void Add(const ingest::Span& span, int64_t arrival_ns = 0);
+  /// Finalises the traces with no span arrived since `now_ns - window_ns` (the clock of
+  /// Add's `arrival_ns`): a server calls it on a timer so traces end when their spans stop
+  /// coming, whatever their span times.
+  void ExpireQuiet(int64_t now_ns);
   /// Finalises every open trace (end of input).
   void Flush();
   /// Findings of the finalised traces, highest score first.
   std::vector<Finding> Findings() const;
+  /// Moves the retry-ratio buckets closed so far (by finalised traces) into `*out`; with
+  /// `flush`, closes the open ones first (end of input).
+  void TakeRetryRatios(std::vector<RetryRatioBucket>* out, bool flush = false);
 
   size_t open_traces() const { return traces_.size(); }
   /// Traces finalised before their window passed because `max_traces` were open.
   uint64_t traces_finalised_early() const { return finalised_early_; }
   /// Spans dropped because their trace already held kMaxSpansPerTrace spans.
   uint64_t dropped_spans() const { return dropped_spans_; }
+  /// (kind, service, operation) findings forgotten to keep at most `max_findings`.
+  uint64_t evicted_findings() const { return evicted_findings_; }
+  /// (kind, service, operation) findings kept.
+  size_t kept_findings() const { return found_.size(); }
+  /// Traces finalised so far.
+  uint64_t finalised_traces() const { return finalised_; }
 
  private:
-  struct Child {
+  struct Node {
+    std::string span_id;
     std::string parent_span_id;
     std::string service;
-    std::string operation;
+    std::string operation;  // normalised statement, else the span name
+    std::string name;       // the span name
     int64_t start_ns, end_ns;
     bool error;
+    bool client;  // kind CLIENT or PRODUCER: the calling side of an edge
   };
   struct Trace {
     int64_t last_ns = INT64_MIN;
-    std::vector<Child> children;
+    int64_t last_arrival_ns = INT64_MIN;
+    std::vector<Node> spans;
   };
   // One (kind, service, operation) aggregate.
   struct Aggregate {
     size_t worst = 0;
-    size_t parents = 0;  // parents where the pattern was found
+    uint64_t count = 0;  // parents (origin errors) where the pattern was found
     std::string example_trace_id;
+    int64_t first_ns = 0, last_ns = 0;
+    std::set<std::string> upstream;
   };
-  // Per (service, operation): how many parents had how many calls / retries (clipped).
+  // Per (service, operation): how many parents had how many calls / retries, and how many of
+  // its origin errors reached how many upstream services.
   struct Counts {
-    std::map<size_t, uint64_t> calls, retries;
+    std::map<size_t, uint64_t> calls, retries, cascades;
   };
+  using Key = std::tuple<std::string, std::string, std::string>;
   void Finalise(const std::string& trace_id, Trace& trace);
+  void FindRepeats(const std::string& trace_id, std::vector<Node>& spans);
+  void FindCascades(const std::string& trace_id, const std::vector<Node>& spans);
+  Counts* CountsOf(const std::string& service, const std::string& operation);
+  Aggregate& Found(const char* kind, const std::string& service, const std::string& operation,
+                   int64_t seen_ns);
   void Expire();
 
   int64_t window_ns_;
   size_t max_traces_;
+  size_t max_findings_;
   std::unordered_map<std::string, Trace> traces_;
   std::deque<std::pair<int64_t, std::string>> order_;  // (last span end at push, trace id)
   int64_t now_ns_ = INT64_MIN;
   std::map<std::pair<std::string, std::string>, Counts> counts_;
-  std::map<std::tuple<std::string, std::string, std::string>, Aggregate> found_;
+  std::map<Key, Aggregate> found_;
+  RetryRatioWindows retry_windows_;
+  std::vector<RetryRatioBucket> retry_closed_;
   uint64_t finalised_early_ = 0;
   uint64_t dropped_spans_ = 0;
+  uint64_t evicted_findings_ = 0;
+  uint64_t finalised_ = 0;
 };
 
 }  // namespace backsight::traces
