@@ -72,6 +72,19 @@ TEST(FindingsDetector, FindsNPlusOneQueriesByNormalisedStatement) {
   EXPECT_NE(f[0].explanation.find("12 sequential calls"), std::string::npos) << f[0].explanation;
 }
 
+// The OpenTelemetry JS SDK writes start times in whole milliseconds: an awaited call may "start"
+// a fraction of a millisecond before its predecessor ended, and is still sequential.
+TEST(FindingsDetector, NPlusOneToleratesMillisecondStartTimes) {
+  FindingsDetector d;
+  auto loop = Request("js", 0, 6, "shop", "SELECT", /*step_ms=*/2);
+  for (size_t i = 2; i < loop.size(); ++i) loop[i].start_ns -= 400'000;
+  AddAll(&d, loop);
+  d.Flush();
+  auto f = d.Findings();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].kind, "n_plus_one");
+}
+
 TEST(FindingsDetector, ScoresAgainstTheMedianOfTheOperation) {
   FindingsDetector d;
   for (int i = 0; i < 9; ++i) AddAll(&d, Request(Id("h", i), i * 100, 2, "cart", "Get"));

@@ -213,6 +213,12 @@ void FindingsDetector::Finalise(const std::string& trace_id, Trace& trace) {
   FindRepeats(trace_id, trace.spans);
 }
 
+bool FindingsDetector::Follows(const Node& prev, const Node& next) {
+  // next.start > prev.end - kClockSlackNs, without overflow for any times.
+  return next.start_ns >= prev.end_ns ||
+         (prev.end_ns >= INT64_MIN + kClockSlackNs && next.start_ns > prev.end_ns - kClockSlackNs);
+}
+
 void FindingsDetector::FindRepeats(const std::string& trace_id, std::vector<Node>& ch) {
   std::sort(ch.begin(), ch.end(), [](const Node& a, const Node& b) {
     return std::tie(a.parent_span_id, a.service, a.operation, a.start_ns) <
@@ -225,7 +231,7 @@ void FindingsDetector::FindRepeats(const std::string& trace_id, std::vector<Node
            ch[e].service == ch[b].service && ch[e].operation == ch[b].operation;
          ++e) {
       if (ch[e - 1].error) ++retries;
-      if (ch[e].start_ns >= ch[e - 1].end_ns) ++sequential;
+      if (Follows(ch[e - 1], ch[e])) ++sequential;
     }
     if (ch[b].parent_span_id.empty()) {  // roots are nobody's calls
       b = e;
@@ -290,8 +296,10 @@ void FindingsDetector::FindCascades(const std::string& trace_id, const std::vect
     size_t steps = 0;
     for (size_t p = parent[i]; p != SIZE_MAX && steps < n; p = parent[p], ++steps) {
       const Node& up = spans[p];
-      if (up.error && !up.client && up.service != origin.service &&
-          up.end_ns - origin.end_ns <= kMaxCascadeDelayNs) {
+      // up.end <= origin.end + delay, without overflow for any times.
+      const bool soon = origin.end_ns > INT64_MAX - kMaxCascadeDelayNs ||
+                        up.end_ns <= origin.end_ns + kMaxCascadeDelayNs;
+      if (up.error && !up.client && up.service != origin.service && soon) {
         reached.insert(up.service);
       }
     }

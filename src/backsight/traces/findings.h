@@ -72,6 +72,11 @@ class FindingsDetector {
   /// N+1: at least this share of consecutive calls must not overlap ("mostly sequential"; an
   /// N+1 loop awaits each call, a fan-out overlaps them).
   static constexpr double kMinSequentialShare = 0.8;
+  /// N+1: a call still counts as following the previous one when it starts less than this before
+  /// the previous one ended: clocks of span timestamps are coarser than spans are short (the
+  /// OpenTelemetry JS SDK 2.x writes start times in whole milliseconds, end times finer, so an
+  /// awaited call "starts" up to 1 ms before its predecessor ends).
+  static constexpr int64_t kClockSlackNs = 1'000'000;
   /// Retry storm: at least this many calls following a failed call of the same operation under
   /// one parent (one or two retries are normal client policy, e.g. Envoy's default num_retries
   /// 1; three or more is a storm).
@@ -150,6 +155,8 @@ class FindingsDetector {
   };
   using Key = std::tuple<std::string, std::string, std::string>;
   void Finalise(const std::string& trace_id, Trace& trace);
+  // True when `next` starts after `prev` ends (up to kClockSlackNs early).
+  static bool Follows(const Node& prev, const Node& next);
   void FindRepeats(const std::string& trace_id, std::vector<Node>& spans);
   void FindCascades(const std::string& trace_id, const std::vector<Node>& spans);
   Counts* CountsOf(const std::string& service, const std::string& operation);
