@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <functional>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -101,33 +102,42 @@ std::string NormalizeSqlStatement(std::string_view sql) {
 
 void FindingsDetector::Add(const ingest::Span& span, int64_t arrival_ns) {
   now_ns_ = std::max(now_ns_, span.end_ns);
-  auto it = traces_.find(span.trace_id);
-  if (it == traces_.end()) {
-    while (!order_.empty() && traces_.size() >= max_traces_) {
-      auto front = std::move(order_.front());
-      order_.pop_front();
-      auto old = traces_.find(front.second);
-      if (old == traces_.end()) continue;  // finalised by ExpireQuiet
-      Finalise(old->first, old->second);
-      traces_.erase(old);
-      ++finalised_early_;
+  Trace* t = last_trace_;
+  if (t == nullptr || *last_trace_id_ != span.trace_id) {
+    auto it = traces_.find(span.trace_id);
+    if (it == traces_.end()) {
+      while (!order_.empty() && traces_.size() >= max_traces_) {
+        auto front = std::move(order_.front());
+        order_.pop_front();
+        auto old = traces_.find(front.second);
+        if (old == traces_.end()) continue;  // finalised by ExpireQuiet
+        Finalise(old->first, old->second);
+        last_trace_ = nullptr;
+        traces_.erase(old);
+        ++finalised_early_;
+      }
+      it = traces_.emplace(span.trace_id, Trace()).first;
+      it->second.spans.reserve(kInitialSpansPerTrace);
+      order_.emplace_back(span.end_ns, span.trace_id);
     }
-    it = traces_.emplace(span.trace_id, Trace()).first;
-    order_.emplace_back(span.end_ns, span.trace_id);
+    t = &it->second;
+    last_trace_ = t;
+    last_trace_id_ = &it->first;
   }
-  Trace& t = it->second;
-  t.last_ns = std::max(t.last_ns, span.end_ns);
-  t.last_arrival_ns = std::max(t.last_arrival_ns, arrival_ns);
-  if (t.spans.size() >= kMaxSpansPerTrace) {
+  t->last_ns = std::max(t->last_ns, span.end_ns);
+  t->last_arrival_ns = std::max(t->last_arrival_ns, arrival_ns);
+  if (t->spans.size() >= kMaxSpansPerTrace) {
     ++dropped_spans_;
   } else {
     std::string_view stmt = span.Attribute("db.query.text");
     if (stmt.empty()) stmt = span.Attribute("db.statement");
-    t.spans.push_back(
-        Node{span.span_id, span.parent_span_id, span.service,
-             stmt.empty() ? span.name : NormalizeSqlStatement(stmt), span.name, span.start_ns,
-             span.end_ns, span.status == ingest::SpanStatus::kError,
-             span.kind == ingest::SpanKind::kClient || span.kind == ingest::SpanKind::kProducer});
+    const std::hash<std::string_view> hash;
+    t->spans.push_back(
+        Node{hash(span.span_id), hash(span.parent_span_id), !span.parent_span_id.empty(),
+             span.status == ingest::SpanStatus::kError,
+             span.kind == ingest::SpanKind::kClient || span.kind == ingest::SpanKind::kProducer,
+             span.service, span.name, stmt.empty() ? std::string() : NormalizeSqlStatement(stmt),
+             span.start_ns, span.end_ns});
   }
   Expire();
 }
@@ -144,6 +154,7 @@ void FindingsDetector::Expire() {
       continue;
     }
     Finalise(it->first, it->second);
+    last_trace_ = nullptr;
     traces_.erase(it);
   }
 }
@@ -153,6 +164,7 @@ void FindingsDetector::ExpireQuiet(int64_t now_ns) {
   for (auto it = traces_.begin(); it != traces_.end();) {
     if (it->second.last_arrival_ns < cutoff) {
       Finalise(it->first, it->second);
+      last_trace_ = nullptr;
       it = traces_.erase(it);
     } else {
       ++it;
@@ -164,6 +176,7 @@ void FindingsDetector::ExpireQuiet(int64_t now_ns) {
 
 void FindingsDetector::Flush() {
   for (auto& [id, t] : traces_) Finalise(id, t);
+  last_trace_ = nullptr;
   traces_.clear();
   order_.clear();
 }
@@ -221,25 +234,29 @@ bool FindingsDetector::Follows(const Node& prev, const Node& next) {
 
 void FindingsDetector::FindRepeats(const std::string& trace_id, std::vector<Node>& ch) {
   std::sort(ch.begin(), ch.end(), [](const Node& a, const Node& b) {
-    return std::tie(a.parent_span_id, a.service, a.operation, a.start_ns) <
-           std::tie(b.parent_span_id, b.service, b.operation, b.start_ns);
+    if (a.has_parent != b.has_parent) return a.has_parent < b.has_parent;
+    if (a.parent_id != b.parent_id) return a.parent_id < b.parent_id;
+    if (const int c = a.service.compare(b.service); c != 0) return c < 0;
+    if (const int c = a.operation().compare(b.operation()); c != 0) return c < 0;
+    return a.start_ns < b.start_ns;
   });
   for (size_t b = 0; b < ch.size();) {
     size_t e = b + 1;
     size_t retries = 0, sequential = 0;
-    for (; e < ch.size() && ch[e].parent_span_id == ch[b].parent_span_id &&
-           ch[e].service == ch[b].service && ch[e].operation == ch[b].operation;
+    for (; e < ch.size() && ch[e].has_parent == ch[b].has_parent &&
+           ch[e].parent_id == ch[b].parent_id && ch[e].service == ch[b].service &&
+           ch[e].operation() == ch[b].operation();
          ++e) {
       if (ch[e - 1].error) ++retries;
       if (Follows(ch[e - 1], ch[e])) ++sequential;
     }
-    if (ch[b].parent_span_id.empty()) {  // roots are nobody's calls
+    if (!ch[b].has_parent) {  // roots are nobody's calls
       b = e;
       continue;
     }
     const size_t calls = e - b;
     retry_windows_.Add(ch[b].service, ch[b].name, ch[b].start_ns, calls, retries, &retry_closed_);
-    if (Counts* counts = CountsOf(ch[b].service, ch[b].operation)) {
+    if (Counts* counts = CountsOf(ch[b].service, ch[b].operation())) {
       ++counts->calls[calls];
       ++counts->retries[retries];
     }
@@ -254,7 +271,7 @@ void FindingsDetector::FindRepeats(const std::string& trace_id, std::vector<Node
       value = calls;
     }
     if (kind != nullptr) {
-      Aggregate& a = Found(kind, ch[b].service, ch[b].operation, ch[b].start_ns);
+      Aggregate& a = Found(kind, ch[b].service, ch[b].operation(), ch[b].start_ns);
       if (value > a.worst) {
         a.worst = value;
         a.example_trace_id = trace_id;
@@ -269,12 +286,13 @@ void FindingsDetector::FindCascades(const std::string& trace_id, const std::vect
   bool any_error = false;
   for (const Node& s : spans) any_error = any_error || s.error;
   if (!any_error) return;
-  std::unordered_map<std::string_view, size_t> index;
+  std::unordered_map<uint64_t, size_t> index;
   index.reserve(n);
   for (size_t i = 0; i < n; ++i) index.emplace(spans[i].span_id, i);
   std::vector<size_t> parent(n, SIZE_MAX);
   for (size_t i = 0; i < n; ++i) {
-    auto it = index.find(spans[i].parent_span_id);
+    if (!spans[i].has_parent) continue;
+    auto it = index.find(spans[i].parent_id);
     if (it != index.end() && it->second != i) parent[i] = it->second;
   }
   // Mark the ancestors of every erring span; each walk stops at an already marked span, and at
@@ -303,11 +321,11 @@ void FindingsDetector::FindCascades(const std::string& trace_id, const std::vect
         reached.insert(up.service);
       }
     }
-    if (Counts* counts = CountsOf(origin.service, origin.operation)) {
+    if (Counts* counts = CountsOf(origin.service, origin.operation())) {
       ++counts->cascades[reached.size()];
     }
     if (reached.empty()) continue;
-    Aggregate& a = Found(kErrorCascade, origin.service, origin.operation, origin.start_ns);
+    Aggregate& a = Found(kErrorCascade, origin.service, origin.operation(), origin.start_ns);
     if (reached.size() > a.worst) {
       a.worst = reached.size();
       a.example_trace_id = trace_id;

@@ -67,6 +67,8 @@ class FindingsDetector {
   static constexpr size_t kDefaultMaxTraces = 50000;
   /// Spans kept per trace; further spans are dropped and counted (bounds one runaway trace).
   static constexpr size_t kMaxSpansPerTrace = 10000;
+  /// Span slots reserved for a new trace (typical traces hold a few to a few dozen spans).
+  static constexpr size_t kInitialSpansPerTrace = 16;
   /// N+1: at least this many calls of one operation under one parent (Sentry: >= 5 repeats).
   static constexpr size_t kMinRepeats = 5;
   /// N+1: at least this share of consecutive calls must not overlap ("mostly sequential"; an
@@ -125,15 +127,20 @@ class FindingsDetector {
   uint64_t finalised_traces() const { return finalised_; }
 
  private:
+  // One kept span. Ids are kept as 64-bit hashes of their text (std::hash; two ids of one trace
+  // colliding would only misplace one parent link).
   struct Node {
-    std::string span_id;
-    std::string parent_span_id;
-    std::string service;
-    std::string operation;  // normalised statement, else the span name
-    std::string name;       // the span name
-    int64_t start_ns, end_ns;
+    uint64_t span_id;
+    uint64_t parent_id;
+    bool has_parent;
     bool error;
     bool client;  // kind CLIENT or PRODUCER: the calling side of an edge
+    std::string service;
+    std::string name;       // the span name
+    std::string statement;  // normalised db statement, "" when none
+    int64_t start_ns, end_ns;
+    // What the findings name: the statement, else the span name.
+    const std::string& operation() const { return statement.empty() ? name : statement; }
   };
   struct Trace {
     int64_t last_ns = INT64_MIN;
@@ -168,6 +175,10 @@ class FindingsDetector {
   size_t max_traces_;
   size_t max_findings_;
   std::unordered_map<std::string, Trace> traces_;
+  // The trace of the previous span (spans of a trace mostly arrive together); null after any
+  // erase. Element pointers of an unordered_map survive rehashing.
+  Trace* last_trace_ = nullptr;
+  const std::string* last_trace_id_ = nullptr;
   std::deque<std::pair<int64_t, std::string>> order_;  // (last span end at push, trace id)
   int64_t now_ns_ = INT64_MIN;
   std::map<std::pair<std::string, std::string>, Counts> counts_;
