@@ -3,6 +3,7 @@
 // GET /api/v1/trace/metrics, and the error replies.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <string>
 #include <thread>
 
@@ -223,6 +224,34 @@ TEST(TraceEndpoints, FindingsApiRefusesABadLimit) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "{\"findings\":[],\"status\":\"success\"}\n");
+}
+
+// With a state_dir the findings survive a restart (saved at the last checkpoint on SIGTERM,
+// restored at start), and are not alerted again.
+TEST(TraceEndpoints, FindingsSurviveARestart) {
+  TempDir dir;
+  opentelemetry::proto::trace::v1::ExportTraceServiceRequest req;
+  AddSpan(&req, "frontend", '\x01', 0, 2, 0);
+  for (char id = '\x02'; id < '\x08'; ++id) AddSpan(&req, "cart", id, '\x01', 3, 2);
+  AddSpan(&req, "cart", '\x08', '\x01', 3, 1);  // 6 failed calls, then one that succeeded
+  std::string before;
+  {
+    ServeProcess s(dir, Config(dir));
+    ASSERT_TRUE(s.ok()) << s.proc().log();
+    ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+    s.proc().Signal(SIGTERM);  // the open trace is analysed at stop, then checkpointed
+    ASSERT_EQ(s.proc().Wait(20'000), 0) << s.proc().log();
+  }
+  ServeProcess s(dir, Config(dir), "restarted");  // own log: the first one names the old port
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  auto f = nlohmann::json::parse(s.Get("/api/v1/trace/findings"), nullptr, false);
+  ASSERT_TRUE(f.is_object()) << s.Get("/api/v1/trace/findings");
+  ASSERT_EQ(f["findings"].size(), 1u) << f.dump();
+  EXPECT_EQ(f["findings"][0]["kind"], "retry_storm");
+  EXPECT_EQ(f["findings"][0]["service"], "cart");
+  EXPECT_EQ(f["findings"][0]["operation"], "Cart/Get");
+  EXPECT_EQ(f["findings"][0]["example_trace_id"], "07070707070707070707070707070707");
+  EXPECT_EQ(f["findings"][0]["count"], 1);
 }
 
 }  // namespace

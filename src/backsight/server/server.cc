@@ -106,6 +106,7 @@ Status Server::Start() {
     warm_->Start();
   }
   BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
+  BACKSIGHT_RETURN_IF_ERROR(traces_->findings().Open());
   traces_->findings().Start();
   stopping_ = false;
   BACKSIGHT_RETURN_IF_ERROR(http_->Start());  // serve once the engine runs
@@ -155,6 +156,7 @@ Status Server::CheckpointNow() {
   auto t0 = std::chrono::steady_clock::now();
   Status st = engine_->Checkpoint(store_.get());
   if (st.ok()) st = logs_->Checkpoint();
+  if (st.ok()) st = traces_->findings().Checkpoint();
   checkpoint_last_ms_ = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());

@@ -1,8 +1,10 @@
 #include "backsight/server/trace_findings.h"
 
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "backsight/core/file_util.h"
 #include "backsight/core/number_format.h"
 #include "backsight/core/time.h"
 #include "backsight/server/alerts.h"
@@ -27,6 +29,7 @@ constexpr int64_t kAlertLifetimeResends = 4;
 // Significant digits of the score in annotations (people read it).
 constexpr int kScoreDigits = 4;
 constexpr int64_t kNsPerMs = 1'000'000;
+constexpr const char* kStateFile = "traces.state";
 }  // namespace
 
 TraceFindings::TraceFindings(const ServeConfig& config, const std::unique_ptr<Engine>& engine)
@@ -102,6 +105,34 @@ void TraceFindings::Register(HttpServer* http) {
   });
 }
 
+Status TraceFindings::Open() {
+  if (!cfg_.trace_findings || cfg_.state_dir.empty()) return Status::OK();
+  const std::string path = cfg_.state_dir + "/" + kStateFile;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Status::OK();
+  std::string data;
+  BACKSIGHT_RETURN_IF_ERROR(ReadFileToString(path, &data));
+  std::lock_guard lock(mu_);
+  if (Status st = detector_.RestoreState(data); !st.ok()) {
+    return Status::Corruption(path + ": " + st.message() +
+                              " (move it aside to start without the saved trace findings)");
+  }
+  const int64_t now = WallNowNs();
+  for (const auto& f : detector_.Findings())
+    sent_[{f.kind, f.service, f.operation}] = {f.count, now};
+  return Status::OK();
+}
+
+Status TraceFindings::Checkpoint() {
+  if (!cfg_.trace_findings || cfg_.state_dir.empty()) return Status::OK();
+  std::string data;
+  {
+    std::lock_guard lock(mu_);
+    detector_.SaveState(&data);
+  }
+  return WriteFileAtomically(cfg_.state_dir + "/" + kStateFile, data);
+}
+
 void TraceFindings::Start() {
   if (!cfg_.trace_findings) return;
   {
@@ -119,6 +150,8 @@ void TraceFindings::Stop() {
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  detector_.Flush();  // the open traces' findings go into the last checkpoint
 }
 
 void TraceFindings::Loop() {

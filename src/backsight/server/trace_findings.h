@@ -8,7 +8,9 @@
 // operation) is one Alertmanager alert, alertname="BacksightTraceFinding", sent when first found
 // and again every alerting.resend_interval while it is seen again (endsAt = 4 resend intervals
 // on, as Prometheus does). Per-minute retry ratios of every child operation go into the stream
-// engine as backsight_trace_retry_ratio{service_name,span_name}.
+// engine as backsight_trace_retry_ratio{service_name,span_name}. With a state_dir the findings
+// and their statistics are saved to <state_dir>/traces.state at every checkpoint and restored at
+// start (docs/formats.md §5c); open traces are not saved.
 #ifndef BACKSIGHT_SERVER_TRACE_FINDINGS_H_
 #define BACKSIGHT_SERVER_TRACE_FINDINGS_H_
 
@@ -44,7 +46,14 @@ class TraceFindings {
   void Add(const ingest::SpanBatch& batch);
   /// Registers GET /api/v1/trace/findings (call before the server starts).
   void Register(HttpServer* http);
-  /// Starts / stops the ticker thread. Stop is idempotent and analyses nothing more.
+  /// Restores <state_dir>/traces.state when present (no-op without a state_dir or with
+  /// traces.findings false). Restored findings count as alerted now (re-sent only when seen
+  /// again a resend interval later). Corruption naming the file on a damaged one.
+  Status Open();
+  /// Writes <state_dir>/traces.state atomically (no-op without a state_dir).
+  Status Checkpoint();
+  /// Starts / stops the ticker thread. Stop analyses the open traces (no alerts, no retry
+  /// ratios for them) so that the last checkpoint holds their findings; idempotent.
   void Start();
   void Stop();
   /// Analyses every open trace now (tests, shutdown) and runs one tick.

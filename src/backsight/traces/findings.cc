@@ -8,8 +8,19 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "backsight/core/byte_io.h"
+
 namespace backsight::traces {
 namespace {
+
+// SaveState header (docs/formats.md §5c): "BSTF" little-endian, version 1.
+constexpr uint32_t kStateMagic = 0x46545342;
+constexpr uint32_t kStateVersion = 1;
+// Fewest bytes of one saved histogram entry, statistics entry and finding (for count checks
+// before allocating).
+constexpr size_t kMinHistEntryBytes = 2;
+constexpr size_t kMinCountsBytes = 5;
+constexpr size_t kMinFindingBytes = 21;
 
 bool IsIdentChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || c == '.';
@@ -335,6 +346,127 @@ void FindingsDetector::FindCascades(const std::string& trace_id, const std::vect
       a.upstream.insert(s);
     }
   }
+}
+
+namespace {
+
+void PutHist(const std::map<size_t, uint64_t>& h, ByteWriter* w) {
+  w->PutVarint(h.size());
+  for (const auto& [v, n] : h) {
+    w->PutVarint(v);
+    w->PutVarint(n);
+  }
+}
+
+Status GetHist(ByteReader* r, std::map<size_t, uint64_t>* h) {
+  uint64_t n = 0;
+  BACKSIGHT_RETURN_IF_ERROR(r->GetVarint(&n, "histogram size"));
+  if (n > r->remaining() / kMinHistEntryBytes) {
+    return Status::Corruption("trace findings state: histogram size " + std::to_string(n) +
+                              " exceeds the bytes left");
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t v = 0, c = 0;
+    BACKSIGHT_RETURN_IF_ERROR(r->GetVarint(&v, "histogram value"));
+    BACKSIGHT_RETURN_IF_ERROR(r->GetVarint(&c, "histogram count"));
+    (*h)[static_cast<size_t>(v)] += c;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+void FindingsDetector::SaveState(std::string* out) const {
+  ByteWriter w(out);
+  w.PutU32(kStateMagic);
+  w.PutU32(kStateVersion);
+  w.PutVarint(counts_.size());
+  for (const auto& [key, c] : counts_) {
+    w.PutString(key.first);
+    w.PutString(key.second);
+    PutHist(c.calls, &w);
+    PutHist(c.retries, &w);
+    PutHist(c.cascades, &w);
+  }
+  w.PutVarint(found_.size());
+  for (const auto& [key, a] : found_) {
+    w.PutString(std::get<0>(key));
+    w.PutString(std::get<1>(key));
+    w.PutString(std::get<2>(key));
+    w.PutVarint(a.worst);
+    w.PutVarint(a.count);
+    w.PutString(a.example_trace_id);
+    w.PutI64(a.first_ns);
+    w.PutI64(a.last_ns);
+    w.PutVarint(a.upstream.size());
+    for (const auto& u : a.upstream) w.PutString(u);
+  }
+}
+
+Status FindingsDetector::RestoreState(std::string_view data) {
+  ByteReader r(data);
+  BACKSIGHT_RETURN_IF_ERROR(r.GetStateHeader(kStateMagic, kStateVersion, "trace findings state"));
+  std::map<std::pair<std::string, std::string>, Counts> counts;
+  std::map<Key, Aggregate> found;
+  uint64_t n = 0;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&n, "operations"));
+  if (n > r.remaining() / kMinCountsBytes) {
+    return Status::Corruption("trace findings state: " + std::to_string(n) +
+                              " operations exceed the bytes left");
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    std::pair<std::string, std::string> key;
+    Counts c;
+    BACKSIGHT_RETURN_IF_ERROR(r.GetString(&key.first, "operation service"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetString(&key.second, "operation name"));
+    BACKSIGHT_RETURN_IF_ERROR(GetHist(&r, &c.calls));
+    BACKSIGHT_RETURN_IF_ERROR(GetHist(&r, &c.retries));
+    BACKSIGHT_RETURN_IF_ERROR(GetHist(&r, &c.cascades));
+    if (counts.size() < kMaxOperations) counts[std::move(key)] = std::move(c);
+  }
+  BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&n, "findings"));
+  if (n > r.remaining() / kMinFindingBytes) {
+    return Status::Corruption("trace findings state: " + std::to_string(n) +
+                              " findings exceed the bytes left");
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string kind, service, operation;
+    Aggregate a;
+    uint64_t worst = 0, ups = 0;
+    BACKSIGHT_RETURN_IF_ERROR(r.GetString(&kind, "finding kind"));
+    if (kind != kNPlusOne && kind != kRetryStorm && kind != kErrorCascade) {
+      return Status::Corruption("trace findings state: unknown finding kind '" + kind + "'");
+    }
+    BACKSIGHT_RETURN_IF_ERROR(r.GetString(&service, "finding service"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetString(&operation, "finding operation"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&worst, "finding worst"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&a.count, "finding count"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetString(&a.example_trace_id, "finding example"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&a.first_ns, "finding first seen"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&a.last_ns, "finding last seen"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&ups, "finding upstream services"));
+    if (ups > kMaxUpstreamServices) {
+      return Status::Corruption("trace findings state: " + std::to_string(ups) +
+                                " upstream services, more than " +
+                                std::to_string(kMaxUpstreamServices));
+    }
+    for (uint64_t u = 0; u < ups; ++u) {
+      std::string name;
+      BACKSIGHT_RETURN_IF_ERROR(r.GetString(&name, "finding upstream service"));
+      a.upstream.insert(std::move(name));
+    }
+    a.worst = static_cast<size_t>(worst);
+    if (found.size() < max_findings_) {
+      found[Key(std::move(kind), std::move(service), std::move(operation))] = std::move(a);
+    }
+  }
+  if (!r.done()) {
+    return Status::Corruption("trace findings state: " + std::to_string(r.remaining()) +
+                              " bytes after the last finding");
+  }
+  counts_ = std::move(counts);
+  found_ = std::move(found);
+  return Status::OK();
 }
 
 std::vector<Finding> FindingsDetector::Findings() const {

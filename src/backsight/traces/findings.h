@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "backsight/core/status.h"
 #include "backsight/ingest/span_batch.h"
 #include "backsight/traces/retry_ratio.h"
 
@@ -113,6 +114,15 @@ class FindingsDetector {
   /// Moves the retry-ratio buckets closed so far (by finalised traces) into `*out`; with
   /// `flush`, closes the open ones first (end of input).
   void TakeRetryRatios(std::vector<RetryRatioBucket>* out, bool flush = false);
+
+  /// Appends the findings and the per-operation statistics they are scored against (not the
+  /// open traces nor the open retry-ratio buckets) to `*out`; layout in docs/formats.md §5c
+  /// (magic `BSTF`, version 1).
+  void SaveState(std::string* out) const;
+  /// Replaces the findings and statistics with a SaveState image. Corruption (naming the field)
+  /// on a damaged or foreign image, leaving this detector unchanged. Entries past the caps
+  /// (kMaxOperations, max_findings) are skipped.
+  Status RestoreState(std::string_view data);
 
   size_t open_traces() const { return traces_.size(); }
   /// Traces finalised before their window passed because `max_traces` were open.
