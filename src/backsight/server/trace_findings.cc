@@ -165,14 +165,6 @@ void TraceFindings::Loop() {
   }
 }
 
-void TraceFindings::FlushForTest() {
-  {
-    std::lock_guard lock(mu_);
-    detector_.Flush();
-  }
-  Tick(WallNowNs());
-}
-
 void TraceFindings::Tick(int64_t now) {
   std::vector<traces::RetryRatioBucket> closed;
   std::vector<traces::Finding> findings;

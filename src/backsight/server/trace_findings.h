@@ -56,8 +56,6 @@ class TraceFindings {
   /// ratios for them) so that the last checkpoint holds their findings; idempotent.
   void Start();
   void Stop();
-  /// Analyses every open trace now (tests, shutdown) and runs one tick.
-  void FlushForTest();
   /// The findings, highest score first, at most `limit`.
   std::vector<traces::Finding> Findings(size_t limit) const;
   /// Mirrors the backsight_trace_findings_* self-metrics into `m` (docs/self-metrics.md).
