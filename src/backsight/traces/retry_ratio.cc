@@ -11,8 +11,8 @@ int64_t BucketStart(int64_t t, int64_t width) {
 
 RetryRatioBucket RetryRatioWindows::Close(const Key& key, const Open& open) {
   RetryRatioBucket b;
-  b.service = std::get<0>(key);
-  b.operation = std::get<1>(key);
+  b.service = key.first;
+  b.operation = key.second;
   b.bucket_start_ns = open.bucket_start_ns;
   b.calls = open.calls;
   b.retries = open.retries;
@@ -23,7 +23,7 @@ void RetryRatioWindows::Add(std::string_view service, std::string_view operation
                             uint64_t calls, uint64_t retries,
                             std::vector<RetryRatioBucket>* closed) {
   const int64_t start = BucketStart(start_ns, bucket_ns_);
-  auto it = open_.find(std::tuple<std::string_view, std::string_view>(service, operation));
+  auto it = open_.find(KeyLess::View(service, operation));
   if (it == open_.end()) {
     if (open_.size() >= max_operations_) {
       ++dropped_;

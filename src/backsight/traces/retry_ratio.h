@@ -13,7 +13,7 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace backsight::traces {
@@ -52,7 +52,20 @@ class RetryRatioWindows {
   size_t open_operations() const { return open_.size(); }
 
  private:
-  using Key = std::tuple<std::string, std::string>;
+  using Key = std::pair<std::string, std::string>;  // (service, operation)
+  // Orders keys and (service, operation) views alike, so lookups need no string copies (a
+  // transparent comparator of its own: std::less<> over tuples of string and string_view does
+  // not compile with clang 14 and libstdc++ 12 in C++20).
+  struct KeyLess {
+    using is_transparent = void;
+    using View = std::pair<std::string_view, std::string_view>;
+    static View AsView(const Key& k) { return {k.first, k.second}; }
+    static View AsView(const View& v) { return v; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return AsView(a) < AsView(b);
+    }
+  };
   struct Open {
     int64_t bucket_start_ns = 0;
     uint64_t calls = 0, retries = 0;
@@ -61,7 +74,7 @@ class RetryRatioWindows {
 
   int64_t bucket_ns_;
   size_t max_operations_;
-  std::map<Key, Open, std::less<>> open_;
+  std::map<Key, Open, KeyLess> open_;
   uint64_t late_ = 0, dropped_ = 0;
 };
 
