@@ -171,6 +171,28 @@ TEST(ConfigTest, Durations) {
 namespace backsight::server {
 namespace {
 
+TEST(ConfigTest, TracesKeysParseAndAreChecked) {
+  ServeConfig c;
+  EXPECT_TRUE(c.trace_findings);
+  EXPECT_EQ(c.trace_wait_ms, 30'000);
+  Status st = LoadConfigText(
+      "traces:\n  findings: false\n  trace_wait: 2s\n  max_open_traces: 9\n  max_findings: 3\n",
+      "traces.yml", &c);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(c.trace_findings);
+  EXPECT_EQ(c.trace_wait_ms, 2'000);
+  EXPECT_EQ(c.trace_max_open_traces, 9u);
+  EXPECT_EQ(c.trace_max_findings, 3u);
+  ServeConfig d;
+  st = LoadConfigText("traces:\n  wait: 1s\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("traces.wait"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("unknown key"), std::string::npos) << st.ToString();
+  st = LoadConfigText("traces:\n  trace_wait: 10ms\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("traces.trace_wait"), std::string::npos) << st.ToString();
+  st = LoadConfigText("traces:\n  max_findings: 0\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("traces.max_findings"), std::string::npos) << st.ToString();
+}
+
 TEST(ConfigTest, LogsKeysParseAndAreChecked) {
   ServeConfig c;
   Status st = LoadConfigText(R"(

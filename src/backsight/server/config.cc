@@ -226,7 +226,7 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
         CheckKeys(root, source, "",
                   {"listen", "state_dir", "checkpoint_interval", "series", "workers", "limits",
                    "auth", "alerting", "global", "scrape_configs", "output_remote_write",
-                   "counters_as_rates", "wal", "history", "logs", "log_files"}));
+                   "counters_as_rates", "wal", "history", "logs", "log_files", "traces"}));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["listen"], "listen", &c->listen));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["state_dir"], "state_dir", &c->state_dir));
     BACKSIGHT_RETURN_IF_ERROR(r.Duration(root["checkpoint_interval"], "checkpoint_interval", 100,
@@ -264,6 +264,17 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       BACKSIGHT_RETURN_IF_ERROR(r.Uint(g["max_events"], "logs.max_events", 1, &c->logs_max_events));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Bool(g["template_series"], "logs.template_series", &c->logs_template_series));
+    }
+    if (YAML::Node t = root["traces"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
+          t, source, "traces", {"findings", "trace_wait", "max_open_traces", "max_findings"}));
+      BACKSIGHT_RETURN_IF_ERROR(r.Bool(t["findings"], "traces.findings", &c->trace_findings));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(t["trace_wait"], "traces.trace_wait", 100, &c->trace_wait_ms));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(t["max_open_traces"], "traces.max_open_traces", 1, &c->trace_max_open_traces));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(t["max_findings"], "traces.max_findings", 1, &c->trace_max_findings));
     }
     if (YAML::Node lf = root["log_files"]) {
       if (!lf.IsSequence()) return KeyError(source, "log_files", "must be a list", lf);

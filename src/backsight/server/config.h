@@ -77,6 +77,11 @@ struct ServeConfig {
   int history_concurrency = 4;                     ///< fetches in flight at once
   int64_t history_timeout_ms = 10'000;             ///< connect/read timeout of one request
   int64_t history_step_ms = 15'000;  ///< step when a series' interval is unknown (one sample)
+  // Trace findings (traces.*; trace_findings.h).
+  bool trace_findings = true;               ///< group spans per trace and find patterns
+  int64_t trace_wait_ms = 30'000;           ///< a trace is analysed after this quiet period
+  uint64_t trace_max_open_traces = 50'000;  ///< past it the oldest open trace is analysed early
+  uint64_t trace_max_findings = 1000;       ///< (kind, service, operation) findings kept
   // Logs (POST /loki/api/v1/push, POST /v1/logs; log_endpoints.h).
   bool logs_enabled = true;
   uint64_t logs_max_services = 1000;     ///< services past this are refused (429)

@@ -1,7 +1,5 @@
 #include "backsight/server/log_endpoints.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
@@ -16,7 +14,9 @@
 #include "backsight/ingest/log_batch.h"
 #include "backsight/ingest/loki_push.h"
 #include "backsight/ingest/otlp_logs.h"
+#include "backsight/server/alerts.h"
 #include "backsight/server/http_status.h"
+#include "backsight/server/query_params.h"
 
 namespace backsight::server {
 
@@ -56,21 +56,10 @@ std::string JsonText(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-// ?limit= (1..kMaxLimit); false (400 answered) on a bad value.
+// ?limit= (1..kMaxLimit, default kDefaultLimit); false (400 answered) on a bad value.
 bool Limit(const HttpRequest& req, size_t* limit, HttpResponse* res) {
   *limit = kDefaultLimit;
-  if (!req.has_param("limit")) return true;
-  const std::string v = req.param("limit");
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || n == 0 || n > kMaxLimit) {
-    const std::string msg = "limit must be 1.." + std::to_string(kMaxLimit) + ", got '" + v + "'";
-    SetErrorResponse(Status::InvalidArgument(msg), JsonText({{"error", msg}}), "application/json",
-                     res);
-    return false;
-  }
-  *limit = n;
-  return true;
+  return LimitParam(req, kMaxLimit, limit, res);
 }
 
 Labels EventLabels(const logs::LogAnomalyEvent& e) {
@@ -455,12 +444,6 @@ void LogEndpoints::MergeAnomalies(size_t limit, nlohmann::json* events) {
 }
 
 void LogEndpoints::AlertLoop() {
-  const std::string& url = cfg_.alertmanager_url;
-  const size_t scheme_end = url.find("://");
-  const size_t path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-  const std::string base = path_start == std::string::npos ? url : url.substr(0, path_start);
-  std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
-  while (!path.empty() && path.back() == '/') path.pop_back();
   std::unique_lock lock(alert_mu_);
   while (!alert_stop_) {
     alert_cv_.wait_for(lock, std::chrono::milliseconds(kAlertTickMs));
@@ -493,13 +476,9 @@ void LogEndpoints::AlertLoop() {
             FormatRfc3339(a.wall_ns + kAlertLifetimeResends * cfg_.alert_resend_ms * 1'000'000)},
            {"generatorURL", cfg_.external_url + "/api/v1/log/anomalies"}});
     }
-    httplib::Client cli(base);
-    cli.set_connection_timeout(2, 0);
-    cli.set_read_timeout(5, 0);
-    cli.set_write_timeout(5, 0);
     ++alert_posts_;
-    auto res = cli.Post(path + "/api/v2/alerts", JsonText(arr), "application/json");
-    if (!res || res->status / 100 != 2) ++alert_errors_;  // log alerts are sent once
+    // Log alerts are sent once.
+    if (!PostAlertmanagerAlerts(cfg_.alertmanager_url, JsonText(arr))) ++alert_errors_;
     lock.lock();
   }
 }

@@ -106,6 +106,8 @@ Status Server::Start() {
     warm_->Start();
   }
   BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
+  BACKSIGHT_RETURN_IF_ERROR(traces_->findings().Open());
+  traces_->findings().Start();
   stopping_ = false;
   BACKSIGHT_RETURN_IF_ERROR(http_->Start());  // serve once the engine runs
   if (store_) checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
@@ -130,7 +132,8 @@ void Server::Stop() {
   if (push_thread_.joinable()) push_thread_.join();
   if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
   if (warm_) warm_->Stop();  // queues the live samples still held, cold
-  engine_->Stop();           // drains the queues
+  traces_->findings().Stop();
+  engine_->Stop();  // drains the queues
   if (store_) {
     // The last checkpoint. On failure a restart resumes from the previous one (plus the
     // write-ahead log when enabled); say so on stderr. CheckpointNow counted the failure in
@@ -153,6 +156,7 @@ Status Server::CheckpointNow() {
   auto t0 = std::chrono::steady_clock::now();
   Status st = engine_->Checkpoint(store_.get());
   if (st.ok()) st = logs_->Checkpoint();
+  if (st.ok()) st = traces_->findings().Checkpoint();
   checkpoint_last_ms_ = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());

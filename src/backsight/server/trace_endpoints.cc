@@ -19,7 +19,7 @@ constexpr const char* kP99Series = "backsight_trace_p99_seconds";
 
 TraceEndpoints::TraceEndpoints(const ServeConfig& config, const std::unique_ptr<Engine>& engine,
                                SelfMetrics* metrics)
-    : cfg_(config), engine_(engine), metrics_(metrics) {}
+    : cfg_(config), engine_(engine), metrics_(metrics), findings_(config, engine) {}
 
 void TraceEndpoints::Submit(const std::vector<traces::RedBucket>& closed) {
   if (closed.empty() || !engine_) return;
@@ -94,6 +94,7 @@ void TraceEndpoints::HandlePush(const HttpRequest& req, HttpResponse* res) {
     spans_ += batch.spans.size();
   }
   Submit(closed);
+  findings_.Add(batch);
   res->status = 200;
   if (is_json) {
     res->SetContent("{}", "application/json");
@@ -104,6 +105,7 @@ void TraceEndpoints::HandlePush(const HttpRequest& req, HttpResponse* res) {
 }
 
 void TraceEndpoints::Register(HttpServer* http) {
+  findings_.Register(http);
   RouteOptions inflate;  // OTLP/HTTP allows gzip (and deflate) request bodies
   inflate.inflate_encodings = {"gzip", "deflate"};
   http->Route(

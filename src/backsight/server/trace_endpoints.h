@@ -19,6 +19,7 @@
 #include "backsight/server/engine.h"
 #include "backsight/server/http_server.h"
 #include "backsight/server/self_metrics.h"
+#include "backsight/server/trace_findings.h"
 #include "backsight/traces/red_aggregator.h"
 #include "backsight/traces/red_windows.h"
 #include "backsight/traces/service_graph.h"
@@ -40,6 +41,8 @@ class TraceEndpoints {
 
   /// Spans accepted since start.
   uint64_t spans() const;
+  /// The live findings (GET /api/v1/trace/findings, alerts, retry ratios; trace_findings.h).
+  TraceFindings& findings() { return findings_; }
 
  private:
   void HandlePush(const HttpRequest& req, HttpResponse* res);
@@ -56,6 +59,7 @@ class TraceEndpoints {
   traces::RedWindows windows_;
   uint64_t spans_ = 0;
   std::atomic<uint64_t> series_submitted_{0}, series_dropped_{0};
+  TraceFindings findings_;
 };
 
 }  // namespace backsight::server
