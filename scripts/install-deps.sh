@@ -18,6 +18,7 @@ PKGS=(
   libcairo2-dev fonts-dejavu-core              # --plot PNG/SVG rendering (and its font)
   zlib1g-dev                                   # gzip log input
   libsimdjson-dev                              # JSON-lines access logs at > 1 M lines/s
+  libmodsecurity-dev modsecurity-crs           # `backsight security`: OWASP CRS via ModSecurity v3
 )
 if [[ "${1:-}" == "--test" ]]; then
   # Real peers for the integration tests of `backsight serve` (started by the tests on 127.0.0.1).
