@@ -133,6 +133,16 @@ TEST(SecurityTest, FastBruteForce) {
   EXPECT_NE(r.findings[0].evidence.find("40 failed logins"), std::string::npos);
 }
 
+TEST(SecurityTest, FormLoginAnswering200IsAFailureOnARedirectSite) {
+  // The benign day's logins succeed with 302, so a submission answered 200 re-rendered the form.
+  std::vector<Line> lines = BenignDay(11);
+  for (int k = 0; k < 30; ++k) {
+    const int64_t t = kT0 + 70000 + 3 * k;
+    lines.push_back({t, Clf("203.0.113.70", t, "POST", "/user/login", 200, "curl/8.0")});
+  }
+  EXPECT_EQ(Named(Analyze(lines)), std::set<std::string>{"203.0.113.70 brute_force"});
+}
+
 TEST(SecurityTest, SlowSshBruteForce) {
   std::vector<Line> lines = BenignDay(4);
   // One attempt every 7 minutes for 5 hours (a 10-minute fail2ban window never sees 5).
@@ -206,6 +216,18 @@ TEST(SecurityTest, AbusiveClientByRate) {
                             "Go-http-client/1.1")});
   }
   EXPECT_EQ(Named(Analyze(lines)), std::set<std::string>{"203.0.113.10 abusive_client"});
+}
+
+TEST(SecurityTest, CacheBustingFloodIsAbusive) {
+  std::vector<Line> lines = BenignDay(12);
+  std::mt19937_64 rng(12);
+  for (int k = 0; k < 900; ++k) {
+    const int64_t t = kT0 + 65000 + k / 3;  // 3 requests/s for 5 minutes, random query strings
+    std::string target = "/blog/?nocache=";
+    target += std::to_string(rng() % 1000000007);
+    lines.push_back({t, Clf("203.0.113.11", t, "GET", target, 200, "Mozilla/5.0")});
+  }
+  EXPECT_EQ(Named(Analyze(lines)), std::set<std::string>{"203.0.113.11 abusive_client"});
 }
 
 TEST(SecurityTest, ClientStateIsBoundedAndEvictedClientsAreStillJudged) {

@@ -103,6 +103,7 @@ struct SecurityAnalyzer::Client {
   std::vector<int64_t> fail_times;       // first kMaxFailTimes
   std::unordered_set<uint64_t> missing;  // hashes of distinct missing or restricted paths
   uint32_t crs_hits = 0;
+  uint32_t restricted = 0;  // distinct restricted-file paths (CRS restricted-files.data)
   bool scanner_ua = false;
   // Requests per second over the last kRateWindowS seconds (ring), their sum and its peak.
   uint32_t slots[kRateWindowS] = {};
@@ -222,23 +223,31 @@ void SecurityAnalyzer::AddRequest(const api::AccessRecord& r, std::string_view l
   if (new_agent) c->user_agent.assign(r.user_agent);
   if (c->window == c->peak && c->peak > 1) c->ev_rate = Clip(line);
   const bool login = IsLoginPath(r.path);
+  const bool submit = r.method != "GET" && r.method != "HEAD";
+  // A site whose login form answers a submission with a redirect (Post/Redirect/Get) re-renders
+  // the form (200) on a failure: from its first redirect on, a submission answered 200 fails.
+  if (login && submit && r.status >= 300 && r.status < 400) ++login_redirects_;
+  const bool form_failure = login && submit && r.status == 200 && login_redirects_ > 0;
   // Failed logins: 401 anywhere (RFC 9110 15.5.2: no valid credentials, incl. basic auth), 403
-  // on a login endpoint.
-  if (r.status == 401 || (r.status == 403 && login)) {
+  // on a login endpoint, a re-rendered login form.
+  if (r.status == 401 || (r.status == 403 && login) || form_failure) {
     if (c->fails++ == 0) {
       c->fail_first = c->last_s;
       c->ev_fail = Clip(line);
     }
     c->fail_last = c->last_s;
     if (c->fail_times.size() < kMaxFailTimes) c->fail_times.push_back(c->last_s);
-  } else if (login && r.status < 400) {
+  } else if (login && submit && r.status < 400) {
     ++c->logins_ok;
   }
   const std::hash<std::string_view> h;
   const bool restricted = inspector_ != nullptr && inspector_->IsRestrictedFile(r.path);
   if ((r.status == 404 || r.status == 410 || restricted) &&
       c->missing.size() < kMaxDistinctTracked) {
-    if (c->missing.insert(h(r.path)).second && c->ev_missing.empty()) c->ev_missing = Clip(line);
+    if (c->missing.insert(h(r.path)).second) {
+      c->restricted += restricted;
+      if (c->ev_missing.empty() || (restricted && c->restricted == 1)) c->ev_missing = Clip(line);
+    }
   }
   if (inspector_ == nullptr) return;
   if (new_agent && !c->scanner_ua && inspector_->IsScannerAgent(r.user_agent)) {
@@ -338,6 +347,8 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
     const double p_fail = PoissonTail(c.fails, fail_rate);
     const double p_miss = PoissonTail(static_cast<double>(c.missing_count), miss_rate);
     const double p_crs = PoissonTail(c.crs_hits, crs_rate * static_cast<double>(c.n));
+    const bool fast = c.peak > peak_fence.threshold;
+    const bool sustained = c.active_peak > active_fence.threshold;
     if (c.fails > fail_fence.threshold && c.fails >= fail_min) {
       f.kind = Kind::kBruteForce;
       f.start_s = c.fail_first;
@@ -346,8 +357,10 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
       f.evidence = std::to_string(c.fails) + " failed logins (site fence " +
                    Fmt(fail_fence.threshold) + ", typical " + Fmt(fail_rate) +
                    " per client); first: " + c.ev_fail;
-    } else if ((c.missing_count > miss_fence.threshold && c.missing_count >= miss_min) ||
-               c.scanner_ua) {
+    } else if (c.scanner_ua ||
+               (c.missing_count > miss_fence.threshold && c.missing_count >= miss_min)) {
+      // (A random-URI flood of missing paths is named scanner too: its paths are not told from
+      // a wordlist walk's.)
       f.kind = Kind::kScanner;
       f.score = c.scanner_ua ? 1 : 0;
       f.score =
@@ -362,7 +375,7 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
       f.score = ScoreFromP(p_crs, alpha);
       f.evidence = std::to_string(c.crs_hits) + " of " + std::to_string(c.n) +
                    " requests hit OWASP CRS (" + c.crs_why + "); first: " + c.ev_crs;
-    } else if (c.peak > peak_fence.threshold && c.active_peak > active_fence.threshold) {
+    } else if (fast && sustained) {
       // Far above the site's request rate, and sustained (not one page's burst of assets).
       f.kind = Kind::kAbusiveClient;
       f.start_s = std::max(c.first_s, c.peak_s - kRateWindowS);
@@ -372,7 +385,8 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
                    Fmt(peak_fence.threshold) + ", median " + Fmt(peak_fence.median) + "), " +
                    "active in " + std::to_string(c.active_peak) + " s of 300 (site fence " +
                    Fmt(active_fence.threshold) + "), " + std::to_string(c.n) +
-                   " requests in all; at peak: " + c.ev_rate;
+                   " requests in all, " + std::to_string(c.missing_count) +
+                   " distinct missing paths; at peak: " + c.ev_rate;
     } else {
       if (c.fails > 0) unclaimed_fails.push_back(&c);
       continue;
@@ -416,6 +430,8 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
       std::vector<const Client*> members;
       for (const Client* c : unclaimed_fails) {
         if (named.count(c) || c->fails < kMemberFailShare * static_cast<double>(c->n)) continue;
+        // A person who mistyped, logged in and went on browsing is no campaign member.
+        if (c->logins_ok > 0 && c->n > c->fails + c->logins_ok) continue;
         bool inside = false;
         for (int64_t t : c->fail_times) {
           inside |= t >= ws - kCampaignBucketS && t < we + kCampaignBucketS;

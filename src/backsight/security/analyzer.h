@@ -88,6 +88,7 @@ class SecurityAnalyzer {
   Reservoir fails_, missing_, peak_, active_;
   uint64_t total_requests_ = 0;
   uint64_t isolated_crs_hits_ = 0;  // CRS hits of clients with at most one
+  uint64_t login_redirects_ = 0;    // login submissions answered 3xx (a form login site)
   int64_t last_time_ = 0;
   AnalyzerStats stats_;
   std::string why_;
