@@ -8,10 +8,10 @@
 // pre-filter + ModSecurity/CRS, one core), and the cost of ModSecurity per inspected request.
 // --repeat N times N passes over the log (fresh analyzer each) for a steadier lines/s.
 // --log FILE: time the pipeline over another access log (no labels: figures of speed only).
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -27,6 +27,15 @@
 #include "backsight/security/request_inspector.h"
 
 namespace bs = backsight::security;
+
+namespace {
+// CPU time of this thread: lines/s "on one core" even while other processes share the machine.
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+}  // namespace
 namespace ev = backsight::evaluate;
 
 int main(int argc, char** argv) {
@@ -85,7 +94,7 @@ int main(int argc, char** argv) {
     backsight::api::AccessLogParser parser;
     backsight::api::AccessRecord rec;
     malformed = 0;
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = ThreadCpuSeconds();
     for (const std::string& line : lines) {
       if (parser.Parse(line, &rec).ok()) {
         analyzer.AddRequest(rec, line);
@@ -95,12 +104,12 @@ int main(int argc, char** argv) {
       }
     }
     findings = analyzer.Finish();
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    seconds += ThreadCpuSeconds() - t0;
     crs = inspector->stats();
   }
   const double n_lines = double(lines.size()) * repeat;
   std::printf(
-      "throughput: %.0f lines/s (%zu lines x %d passes, %.3f s, one core; %llu malformed "
+      "throughput: %.0f lines/s (%zu lines x %d passes, %.3f s thread CPU time; %llu malformed "
       "per pass)\n",
       n_lines / seconds, lines.size(), repeat, seconds, static_cast<unsigned long long>(malformed));
   if (io.modsecurity) {

@@ -47,12 +47,13 @@ constexpr double kMemberFailShare = 0.5;
 bool IsLoginPath(std::string_view path) {
   static constexpr std::string_view kNames[] = {"login",   "logon", "signin",  "sign-in",
                                                 "sign_in", "auth",  "session", "token"};
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; };
   for (size_t i = 0; i < path.size(); ++i) {
-    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(path[i])));
+    const char c = lower(path[i]);
     for (std::string_view n : kNames) {
       if (c != n[0] || path.size() - i < n.size()) continue;
       size_t j = 1;
-      while (j < n.size() && std::tolower(static_cast<unsigned char>(path[i + j])) == n[j]) ++j;
+      while (j < n.size() && lower(path[i + j]) == n[j]) ++j;
       if (j == n.size()) return true;
     }
   }
@@ -133,7 +134,7 @@ SecurityAnalyzer::Client* SecurityAnalyzer::Touch(std::string_view ip, int64_t t
   if (t < 0) t = last_time_;
   last_time_ = std::max(last_time_, t);
   EvictIdle(last_time_);
-  auto it = index_.find(std::string(ip));
+  auto it = index_.find(ip);
   Client* c;
   if (it == index_.end()) {
     if (lru_.size() >= options_.max_clients) {

@@ -5,6 +5,7 @@
 #define BACKSIGHT_SECURITY_ANALYZER_H_
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <string>
 #include <string_view>
@@ -83,7 +84,12 @@ class SecurityAnalyzer {
   AnalyzerOptions options_;
   RequestInspector* inspector_;
   std::list<Client> lru_;  // front = most recently seen
-  std::unordered_map<std::string, std::list<Client>::iterator> index_;
+  // Looked up by string_view without a copy (transparent hash, C++20).
+  struct ViewHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, std::list<Client>::iterator, ViewHash, std::equal_to<>> index_;
   std::vector<Client> closed_;  // clients with a signal, judged at Finish
   Reservoir fails_, missing_, peak_, active_;
   uint64_t total_requests_ = 0;

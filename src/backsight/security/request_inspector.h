@@ -31,7 +31,7 @@ struct InspectorStats {
   uint64_t requests = 0;      // Inspect calls
   uint64_t inspected = 0;     // passed the pre-filter and went to ModSecurity
   uint64_t hits = 0;          // ModSecurity/CRS reached its blocking threshold
-  double modsec_seconds = 0;  // CPU time spent inside ModSecurity (wall clock of the calls)
+  double modsec_seconds = 0;  // CPU time of the calling thread spent inside ModSecurity
 };
 
 /// Judges requests. Not thread-safe (one ModSecurity rule set, used by one caller at a time).
