@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
       predictions_path = argv[++i];
     } else if (a == "--log" && i + 1 < argc) {
       log_path = argv[++i];
+    } else if (a == "--paranoia" && i + 1 < argc) {
+      io.paranoia_level = std::atoi(argv[++i]);
     } else if (a == "--no-crs") {
       io.modsecurity = false;
     } else if (a == "--no-prefilter") {

@@ -210,12 +210,24 @@ TEST(SecurityTest, InjectionProbeByCrs) {
 
 TEST(SecurityTest, AbusiveClientByRate) {
   std::vector<Line> lines = BenignDay(8);
-  for (int k = 0; k < 600; ++k) {
-    const int64_t t = kT0 + 55000 + k / 4;  // 4 requests/s for 2.5 minutes, all found
+  for (int k = 0; k < 800; ++k) {
+    const int64_t t = kT0 + 55000 + k / 4;  // 4 requests/s for 200 s, all found
     lines.push_back({t, Clf("203.0.113.10", t, "GET", "/blog/post-" + std::to_string(k % 50), 200,
                             "Go-http-client/1.1")});
   }
   EXPECT_EQ(Named(Analyze(lines)), std::set<std::string>{"203.0.113.10 abusive_client"});
+}
+
+TEST(SecurityTest, BrowserBurstIsNotAbusive) {
+  // A slide deck clicked through for 5 minutes: a slide every 5 s, 4 requests over 2 s each
+  // (48 requests a minute, active in 120 s of 300: fast, but not a machine's pace).
+  std::vector<Line> lines = BenignDay(13);
+  for (int k = 0; k < 240; ++k) {
+    const int64_t t = kT0 + 57000 + (k / 4) * 5 + (k % 4) / 2;
+    lines.push_back(
+        {t, Clf("198.51.100.250", t, "GET", "/slides/img" + std::to_string(k) + ".png", 304)});
+  }
+  EXPECT_TRUE(Analyze(lines).findings.empty());
 }
 
 TEST(SecurityTest, CacheBustingFloodIsAbusive) {

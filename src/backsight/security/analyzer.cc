@@ -349,7 +349,11 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
     const double p_miss = PoissonTail(static_cast<double>(c.missing_count), miss_rate);
     const double p_crs = PoissonTail(c.crs_hits, crs_rate * static_cast<double>(c.n));
     const bool fast = c.peak > peak_fence.threshold;
-    const bool sustained = c.active_peak > active_fence.threshold;
+    // Sustained: active in more seconds of a 5-minute window than the site's clients, and in
+    // most of them (a machine's pace; a person reading pauses longer than the page takes to
+    // load -- a slide deck clicked through for 5 minutes was active in 53 s of 300).
+    const bool sustained = c.active_peak > active_fence.threshold &&
+                           2 * static_cast<int64_t>(c.active_peak) > kActiveWindowS;
     if (c.fails > fail_fence.threshold && c.fails >= fail_min) {
       f.kind = Kind::kBruteForce;
       f.start_s = c.fail_first;

@@ -203,7 +203,10 @@ Status RequestInspector::Create(const InspectorOptions& options,
     // blocking evaluation 949): protocol enforcement (920/921) would judge headers we
     // reconstructed, not the client's, and scanner detection (913) is IsScannerAgent.
     const std::string& dir = options.crs_rules_dir;
-    const std::string conf = "SecRuleEngine On\nInclude " + options.crs_setup + "\nInclude " + dir +
+    const std::string conf = "SecRuleEngine On\nInclude " + options.crs_setup +
+                             "\nSecAction \"id:900000,phase:1,nolog,pass,t:none,setvar:tx."
+                             "paranoia_level=" +
+                             std::to_string(options.paranoia_level) + "\"\nInclude " + dir +
                              "/REQUEST-901-INITIALIZATION.conf\nInclude " + dir +
                              "/REQUEST-905-COMMON-EXCEPTIONS.conf\nInclude " + dir +
                              "/REQUEST-93*.conf\nInclude " + dir + "/REQUEST-94*.conf\n";

@@ -20,6 +20,10 @@ class PhraseSet;
 struct InspectorOptions {
   std::string crs_setup = "/etc/modsecurity/crs/crs-setup.conf";
   std::string crs_rules_dir = "/usr/share/modsecurity-crs/rules";
+  /// CRS paranoia level (1..4). 2, not CRS's default 1: PL1 misses command injection such as
+  /// "|id" and PHP wrappers; the false positives PL2 adds are single hits on ordinary clients,
+  /// which the per-client Poisson test absorbs (websec visible: no benign client named at 1 or 2).
+  int paranoia_level = 2;
   /// false: no ModSecurity (only the CRS data lists); injection_probe then never fires.
   bool modsecurity = true;
   /// false: every request goes to ModSecurity (to measure the pre-filter's recall and cost).
