@@ -112,13 +112,15 @@ int RunSecurity(const SecurityArgs& a) {
     std::fprintf(
         stderr,
         "%llu lines: %llu requests, %llu sshd logins, %llu other sshd, %llu malformed; "
-        "%llu clients (%llu closed idle, %llu by the client cap); %zu findings; CRS: "
+        "%llu clients (%llu closed idle, %llu by the client cap, %llu kept for judging); "
+        "%zu findings; CRS: "
         "%llu requests past the pre-filter, %llu hits\n",
         static_cast<unsigned long long>(lines), static_cast<unsigned long long>(s.requests),
         static_cast<unsigned long long>(s.auth_events), static_cast<unsigned long long>(other_sshd),
         static_cast<unsigned long long>(bad), static_cast<unsigned long long>(s.clients),
         static_cast<unsigned long long>(s.closed_idle),
-        static_cast<unsigned long long>(s.closed_capacity), findings.size(),
+        static_cast<unsigned long long>(s.closed_capacity),
+        static_cast<unsigned long long>(s.summaries), findings.size(),
         static_cast<unsigned long long>(is.inspected), static_cast<unsigned long long>(is.hits));
   }
   if (lines > 0 && analyzer.stats().requests + analyzer.stats().auth_events == 0) {

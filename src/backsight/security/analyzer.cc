@@ -206,8 +206,10 @@ void SecurityAnalyzer::Close(Client* c) {
     active_.Add(c->active_peak);
   }
   if (c->crs_hits == 1) ++isolated_crs_hits_;
-  const bool signal =
-      c->fails > 0 || c->missing_count > 0 || c->crs_hits > 0 || c->scanner_ua || c->n >= 2;
+  // Kept for judging only with a signal some kind needs (abusive needs activity in most seconds
+  // of a window, see Finish), so closed summaries grow with suspicious clients, not all clients.
+  const bool signal = c->fails > 0 || c->missing_count > 0 || c->crs_hits > 0 || c->scanner_ua ||
+                      2 * static_cast<int64_t>(c->active_peak) > kActiveWindowS;
   if (!signal) return;
   std::unordered_set<uint64_t>().swap(c->missing);
   ++stats_.summaries;
