@@ -204,6 +204,13 @@ TEST(SecurityTest, InjectionProbeByCrs) {
   EXPECT_EQ(Named(r), std::set<std::string>{"203.0.113.9 injection_probe"});
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_NE(r.findings[0].evidence.find("CRS"), std::string::npos);
+  // The same probes from sqlmap: still injection_probe (its agent is only extra evidence).
+  std::vector<Line> tool = BenignDay(7);
+  for (int k = 0; k < 4; ++k) {
+    const int64_t t = kT0 + 45000 + 30 * k;
+    tool.push_back({t, Clf("203.0.113.9", t, "GET", probes[k], 200, "sqlmap/1.7.2#stable")});
+  }
+  EXPECT_EQ(Named(Analyze(tool)), std::set<std::string>{"203.0.113.9 injection_probe"});
   // Without the rule set the probes are not seen as attacks.
   EXPECT_TRUE(Analyze(lines, {}, /*crs=*/false).findings.empty());
 }

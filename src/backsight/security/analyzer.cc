@@ -364,10 +364,12 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
       f.evidence = std::to_string(c.fails) + " failed logins (site fence " +
                    Fmt(fail_fence.threshold) + ", typical " + Fmt(fail_rate) +
                    " per client); first: " + c.ev_fail;
-    } else if (c.scanner_ua ||
-               (c.missing_count > miss_fence.threshold && c.missing_count >= miss_min)) {
-      // (A random-URI flood of missing paths is named scanner too: its paths are not told from
-      // a wordlist walk's.)
+    } else if ((c.missing_count > miss_fence.threshold && c.missing_count >= miss_min) ||
+               (c.scanner_ua && !(c.crs_hits > 0 && p_crs < alpha))) {
+      // Walking missing paths, or a scanner's user agent on a client whose payloads do not say
+      // more (sqlmap's agent on a client firing injections is an injection_probe). (A random-URI
+      // flood of missing paths is named scanner too: its paths are not told from a wordlist
+      // walk's.)
       f.kind = Kind::kScanner;
       f.score = c.scanner_ua ? 1 : 0;
       f.score =
@@ -382,6 +384,7 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
       f.score = ScoreFromP(p_crs, alpha);
       f.evidence = std::to_string(c.crs_hits) + " of " + std::to_string(c.n) +
                    " requests hit OWASP CRS (" + c.crs_why + "); first: " + c.ev_crs;
+      if (c.scanner_ua) f.evidence += "; scanner user agent: " + c.ev_ua;
     } else if (fast && sustained) {
       // Far above the site's request rate, and sustained (not one page's burst of assets).
       f.kind = Kind::kAbusiveClient;
