@@ -263,6 +263,33 @@ TEST(SecurityTest, ClientStateIsBoundedAndEvictedClientsAreStillJudged) {
   EXPECT_GE(r.stats.closed_capacity, 201u - 8u);
 }
 
+TEST(SecurityTest, JudgeWhileRunningSeesLiveClientsAndClosesNobody) {
+  std::vector<Line> lines = BenignDay(14);
+  for (int k = 0; k < 40; ++k) {
+    const int64_t t = kT0 + 90000 + 2 * k;  // after the benign day: still live at the end
+    lines.push_back({t, Clf("203.0.113.66", t, "POST", "/login", 401, "curl/8.0")});
+  }
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const Line& a, const Line& b) { return a.t < b.t; });
+  std::unique_ptr<RequestInspector> inspector;
+  ASSERT_TRUE(RequestInspector::Create({}, &inspector).ok());
+  SecurityAnalyzer analyzer({}, inspector.get());
+  api::AccessLogParser parser;
+  api::AccessRecord rec;
+  for (const Line& l : lines) {
+    ASSERT_TRUE(parser.Parse(l.text, &rec).ok());
+    analyzer.AddRequest(rec, l.text);
+  }
+  const std::vector<Finding> live = analyzer.Judge();
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].source_ip, "203.0.113.66");
+  EXPECT_EQ(live[0].kind, Kind::kBruteForce);
+  EXPECT_EQ(analyzer.Judge().size(), 1u);  // judging twice changes nothing
+  const std::vector<Finding> end = analyzer.Finish();
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0].evidence, live[0].evidence);
+}
+
 TEST(SecurityTest, SshdLines) {
   AuthEvent e;
   bool found = false;

@@ -119,6 +119,7 @@ struct SecurityAnalyzer::Client {
   std::string ev_fail, ev_missing, ev_crs, ev_ua, ev_rate;
   std::string crs_why;
   size_t missing_count = 0;  // set size frozen at close
+  size_t Missing() const { return std::max(missing_count, missing.size()); }
 };
 
 SecurityAnalyzer::SecurityAnalyzer(AnalyzerOptions options, RequestInspector* inspector)
@@ -197,20 +198,28 @@ void SecurityAnalyzer::EvictIdle(int64_t now) {
   }
 }
 
+void SecurityAnalyzer::AddToPopulation(const Client& c, Reservoir* fails, Reservoir* missing,
+                                       Reservoir* peak, Reservoir* active, uint64_t* isolated) {
+  fails->Add(c.fails);
+  missing->Add(static_cast<double>(c.Missing()));
+  if (c.n >= 2) {
+    peak->Add(c.peak);
+    active->Add(c.active_peak);
+  }
+  if (c.crs_hits == 1) ++*isolated;
+}
+
+bool SecurityAnalyzer::HasSignal(const Client& c) {
+  // Kept for judging only with a signal some kind needs (abusive needs activity in most seconds
+  // of a window, see Judge), so closed summaries grow with suspicious clients, not all clients.
+  return c.fails > 0 || c.Missing() > 0 || c.crs_hits > 0 || c.scanner_ua ||
+         2 * static_cast<int64_t>(c.active_peak) > kActiveWindowS;
+}
+
 void SecurityAnalyzer::Close(Client* c) {
   c->missing_count = c->missing.size();
-  fails_.Add(c->fails);
-  missing_.Add(static_cast<double>(c->missing_count));
-  if (c->n >= 2) {
-    peak_.Add(c->peak);
-    active_.Add(c->active_peak);
-  }
-  if (c->crs_hits == 1) ++isolated_crs_hits_;
-  // Kept for judging only with a signal some kind needs (abusive needs activity in most seconds
-  // of a window, see Finish), so closed summaries grow with suspicious clients, not all clients.
-  const bool signal = c->fails > 0 || c->missing_count > 0 || c->crs_hits > 0 || c->scanner_ua ||
-                      2 * static_cast<int64_t>(c->active_peak) > kActiveWindowS;
-  if (!signal) return;
+  AddToPopulation(*c, &fails_, &missing_, &peak_, &active_, &isolated_crs_hits_);
+  if (!HasSignal(*c)) return;
   std::unordered_set<uint64_t>().swap(c->missing);
   ++stats_.summaries;
   closed_.push_back(std::move(*c));
@@ -325,30 +334,46 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
     Close(&lru_.back());
     lru_.pop_back();
   }
+  return Judge();
+}
+
+std::vector<Finding> SecurityAnalyzer::Judge() const {
+  // The population: closed clients (reservoirs) plus the live clients as they are now.
+  Reservoir fails_r = fails_, missing_r = missing_, peak_r = peak_, active_r = active_;
+  uint64_t isolated = isolated_crs_hits_;
+  std::vector<const Client*> clients;
+  clients.reserve(closed_.size() + lru_.size());
+  for (const Client& c : closed_) clients.push_back(&c);
+  for (const Client& c : lru_) {
+    AddToPopulation(c, &fails_r, &missing_r, &peak_r, &active_r, &isolated);
+    if (HasSignal(c)) clients.push_back(&c);
+  }
   std::vector<Finding> out;
   const double n_clients = std::max<double>(1, static_cast<double>(stats_.clients));
   const double alpha = kFamilyAlpha / n_clients;
-  const Fence fail_fence = ActiveFence(fails_.values());
-  const double fail_rate = TypicalRate(fails_.values());
+  const Fence fail_fence = ActiveFence(fails_r.values());
+  const double fail_rate = TypicalRate(fails_r.values());
   const double fail_min = PoissonThreshold(fail_rate, alpha);
-  const Fence miss_fence = ActiveFence(missing_.values());
-  const double miss_rate = TypicalRate(missing_.values());
+  const Fence miss_fence = ActiveFence(missing_r.values());
+  const double miss_rate = TypicalRate(missing_r.values());
   const double miss_min = PoissonThreshold(miss_rate, alpha);
-  const Fence peak_fence = RobustFence(peak_.values());
-  const Fence active_fence = RobustFence(active_.values());
+  const Fence peak_fence = RobustFence(peak_r.values());
+  const Fence active_fence = RobustFence(active_r.values());
   // Per-request rate of CRS hits on this site's ordinary traffic: isolated hits (clients with
   // one) over all requests, plus one (Laplace) so a clean site still has a rate.
   const double crs_rate =
-      (static_cast<double>(isolated_crs_hits_) + 1) / std::max<double>(1, total_requests_);
+      (static_cast<double>(isolated) + 1) / std::max<double>(1, total_requests_);
 
   std::vector<const Client*> unclaimed_fails;  // failing clients not named by another kind
-  for (const Client& c : closed_) {
+  for (const Client* cp : clients) {
+    const Client& c = *cp;
+    const size_t missing_count = c.Missing();
     Finding f;
     f.source_ip = c.ip;
     f.start_s = c.first_s;
     f.end_s = c.last_s;
     const double p_fail = PoissonTail(c.fails, fail_rate);
-    const double p_miss = PoissonTail(static_cast<double>(c.missing_count), miss_rate);
+    const double p_miss = PoissonTail(static_cast<double>(missing_count), miss_rate);
     const double p_crs = PoissonTail(c.crs_hits, crs_rate * static_cast<double>(c.n));
     const bool fast = c.peak > peak_fence.threshold;
     // Sustained: active in more seconds of a 5-minute window than the site's clients, and in
@@ -364,7 +389,7 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
       f.evidence = std::to_string(c.fails) + " failed logins (site fence " +
                    Fmt(fail_fence.threshold) + ", typical " + Fmt(fail_rate) +
                    " per client); first: " + c.ev_fail;
-    } else if ((c.missing_count > miss_fence.threshold && c.missing_count >= miss_min) ||
+    } else if ((missing_count > miss_fence.threshold && missing_count >= miss_min) ||
                (c.scanner_ua && !(c.crs_hits > 0 && p_crs < alpha))) {
       // Walking missing paths, or a scanner's user agent on a client whose payloads do not say
       // more (sqlmap's agent on a client firing injections is an injection_probe). (A random-URI
@@ -373,8 +398,8 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
       f.kind = Kind::kScanner;
       f.score = c.scanner_ua ? 1 : 0;
       f.score =
-          std::max({1.0, f.score, miss_fence.Z(static_cast<double>(c.missing_count)) / kOutlierZ});
-      f.evidence = std::to_string(c.missing_count) +
+          std::max({1.0, f.score, miss_fence.Z(static_cast<double>(missing_count)) / kOutlierZ});
+      f.evidence = std::to_string(missing_count) +
                    " distinct missing or restricted paths (site fence " +
                    Fmt(miss_fence.threshold) + ")";
       if (c.scanner_ua) f.evidence += "; scanner user agent (CRS 913100): " + c.ev_ua;
@@ -395,7 +420,7 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
                    Fmt(peak_fence.threshold) + ", median " + Fmt(peak_fence.median) + "), " +
                    "active in " + std::to_string(c.active_peak) + " s of 300 (site fence " +
                    Fmt(active_fence.threshold) + "), " + std::to_string(c.n) +
-                   " requests in all, " + std::to_string(c.missing_count) +
+                   " requests in all, " + std::to_string(missing_count) +
                    " distinct missing paths; at peak: " + c.ev_rate;
     } else {
       if (c.fails > 0) unclaimed_fails.push_back(&c);
@@ -410,9 +435,9 @@ std::vector<Finding> SecurityAnalyzer::Finish() {
   // the site's normal hourly failures, then every mostly-failing client inside them.
   if (!unclaimed_fails.empty()) {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
-    for (const Client& c : closed_) {
-      lo = std::min(lo, c.first_s / kCampaignBucketS);
-      hi = std::max(hi, c.last_s / kCampaignBucketS);
+    for (const Client* c : clients) {
+      lo = std::min(lo, c->first_s / kCampaignBucketS);
+      hi = std::max(hi, c->last_s / kCampaignBucketS);
     }
     const size_t n_buckets = static_cast<size_t>(hi - lo + 1);
     std::vector<double> counts(n_buckets, 0);

@@ -72,6 +72,9 @@ class SecurityAnalyzer {
   /// Closes every client, computes the site's fences and returns the findings (one per client
   /// and kind), ordered by start time then address.
   std::vector<Finding> Finish();
+  /// The findings so far without closing anyone (live clients judged as they are now): for a
+  /// long-running service. Same order as Finish.
+  std::vector<Finding> Judge() const;
 
   const AnalyzerStats& stats() const { return stats_; }
 
@@ -80,6 +83,9 @@ class SecurityAnalyzer {
   Client* Touch(std::string_view ip, int64_t t);
   void Close(Client* c);
   void EvictIdle(int64_t now);
+  static void AddToPopulation(const Client& c, Reservoir* fails, Reservoir* missing,
+                              Reservoir* peak, Reservoir* active, uint64_t* isolated);
+  static bool HasSignal(const Client& c);
 
   AnalyzerOptions options_;
   RequestInspector* inspector_;
