@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <unordered_map>
 
@@ -16,6 +17,7 @@
 #include "backsight/ingest/log_batch.h"
 #include "backsight/ingest/loki_push.h"
 #include "backsight/ingest/otlp_logs.h"
+#include "backsight/security/findings_format.h"
 #include "backsight/server/http_status.h"
 
 namespace backsight::server {
@@ -157,6 +159,11 @@ Status LogEndpoints::Ingest(Format format, std::string_view body, bool replay) {
   // (a linear search took 4.7 s for a 4 MB body of 60,000 services).
   thread_local std::unordered_map<std::string_view, size_t> index;
   BACKSIGHT_RETURN_IF_ERROR(DecodeBody(format, body, cfg_.max_decompressed_bytes, &batch));
+  if (security_) {
+    for (const ingest::LogStream& s : batch.streams) {
+      for (const ingest::LogLine& l : s.entries) FeedSecurity(l.line);
+    }
+  }
   names.clear();
   index.clear();
   for (auto& g : groups) g.clear();
@@ -195,6 +202,24 @@ Status LogEndpoints::Ingest(Format format, std::string_view body, bool replay) {
   if (st.code() == Status::Code::kIoError) return st;
   Deliver(&result, replay);
   return st;
+}
+
+void LogEndpoints::FeedSecurity(std::string_view line) {
+  // The year of RFC 3164 sshd times: this year (lines arrive live).
+  static const int kYear = [] {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    return tm.tm_year + 1900;
+  }();
+  std::lock_guard lock(security_mu_);
+  if (security::LooksLikeSshdLine(line)) {
+    security::AuthEvent e;
+    bool found = false;
+    if (security::ParseAuthLine(line, kYear, &e, &found).ok() && found) security_->AddAuth(e, line);
+  } else if (access_parser_.Parse(line, &access_record_).ok()) {
+    security_->AddRequest(access_record_, line);
+  }  // other lines are not requests: nothing to judge
 }
 
 void LogEndpoints::Deliver(logs::LogAddResult* result, bool replay) {
@@ -281,6 +306,22 @@ void LogEndpoints::Register(HttpServer* http) {
         HandlePush("otlp_logs", Format::kOtlpProto, Format::kOtlpJson, req, res);
       },
       inflate);
+  http->Route("GET", "/api/v1/security/findings", [this](const HttpRequest&, HttpResponse* res) {
+    if (!security_) {
+      res->status = 404;
+      res->SetContent("404: logs.security is off\n", "text/plain");
+      return;
+    }
+    std::vector<security::Finding> findings;
+    {
+      std::lock_guard lock(security_mu_);
+      findings = security_->Judge();
+    }
+    std::string body = security::FormatFindings(findings, security::FindingsFormat::kJson);
+    if (body.empty()) body = "[]\n";
+    res->status = 200;
+    res->SetContent(body, "application/json");
+  });
   http->Route("GET", "/api/v1/log/templates", [this](const HttpRequest& req, HttpResponse* res) {
     size_t limit;
     if (!Limit(req, &limit, res)) return;
@@ -327,6 +368,11 @@ void LogEndpoints::Register(HttpServer* http) {
 
 Status LogEndpoints::Open() {
   if (!cfg_.logs_enabled) return Status::OK();
+  if (cfg_.logs_security && !security_) {
+    BACKSIGHT_RETURN_IF_ERROR(security::RequestInspector::Create({}, &inspector_));
+    security_ =
+        std::make_unique<security::SecurityAnalyzer>(security::AnalyzerOptions(), inspector_.get());
+  }
   if (!cfg_.state_dir.empty()) {
     const std::string path = cfg_.state_dir + "/" + kStateFile;
     uint64_t segment = 0;
@@ -516,6 +562,9 @@ void LogEndpoints::TailLoop() {
         std::shared_lock lock(checkpoint_mu_);
         st = t.tailer->Poll(
             [&](std::span<const std::string_view> lines) {
+              if (security_) {
+                for (std::string_view l : lines) FeedSecurity(l);
+              }
               Status add = service_.AddLines(t.service, lines, WallNowNs(), &result);
               (void)add;  // refused past logs.max_services: counted by the service
             },
