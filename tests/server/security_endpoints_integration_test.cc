@@ -3,8 +3,12 @@
 // off (the default), the route answers 404.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "serve_util.h"
 
@@ -59,6 +63,54 @@ TEST(SecurityEndpoints, PushedAccessLinesGiveFindings) {
   EXPECT_EQ(j[0]["source_ip"], "203.0.113.66");
   EXPECT_EQ(j[0]["kind"], "brute_force");
   EXPECT_EQ(j[0]["start_ts"], 1764637200);
+}
+
+TEST(SecurityEndpoints, AlertsOnceAndDenyList) {
+  // A stand-in Alertmanager that records the alert bodies it receives.
+  httplib::Server am;
+  std::mutex mu;
+  std::vector<std::string> bodies;
+  am.Post("/api/v2/alerts", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    bodies.push_back(req.body);
+    res.status = 200;
+  });
+  const int am_port = am.bind_to_any_port("127.0.0.1");
+  std::thread am_thread([&] { am.listen_after_bind(); });
+  struct Joiner {  // stops the stand-in on every exit path (an ASSERT included)
+    httplib::Server& server;
+    std::thread& thread;
+    ~Joiner() {
+      server.stop();
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{am, am_thread};
+  TempDir dir;
+  const std::string deny = dir.file("deny.txt");
+  ServeProcess s(dir, Config(dir, true) + "  security_deny_list: " + deny +
+                          "\nalerting:\n  alertmanager_url: http://127.0.0.1:" +
+                          std::to_string(am_port) + "\n");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  EXPECT_EQ(s.PostRaw("/loki/api/v1/push", LokiBody(AccessLines()), "application/json"), 204);
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(deny) == "203.0.113.66\n"; }, 20'000))
+      << ReadFile(deny);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return !bodies.empty();
+      },
+      20'000));
+  // One more judgement later: the same finding is not sent again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(6000));
+  std::lock_guard lock(mu);
+  ASSERT_EQ(bodies.size(), 1u);
+  const nlohmann::json j = nlohmann::json::parse(bodies[0]);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["labels"]["alertname"], "BacksightSecurityFinding");
+  EXPECT_EQ(j[0]["labels"]["source_ip"], "203.0.113.66");
+  EXPECT_EQ(j[0]["labels"]["kind"], "brute_force");
+  EXPECT_NE(j[0]["annotations"]["evidence"].get<std::string>().find("40 failed logins"),
+            std::string::npos);
 }
 
 TEST(SecurityEndpoints, OffByDefault) {

@@ -43,6 +43,9 @@ constexpr size_t kAlertsPerPost = 100;
 constexpr int kAlertTickMs = 200;
 // A log alert stays active this many resend intervals (Prometheus sends endsAt = 4 x resend).
 constexpr int64_t kAlertLifetimeResends = 4;
+// How often logs.security judges its clients for alerts and the deny list (a judgement walks
+// every client with a signal: seconds apart, not per line).
+constexpr int kSecurityJudgeMs = 5000;
 // Query limits of the JSON API.
 constexpr size_t kDefaultLimit = 100;
 constexpr unsigned long long kMaxLimit = 10'000;
@@ -220,6 +223,66 @@ void LogEndpoints::FeedSecurity(std::string_view line) {
   } else if (access_parser_.Parse(line, &access_record_).ok()) {
     security_->AddRequest(access_record_, line);
   }  // other lines are not requests: nothing to judge
+}
+
+void LogEndpoints::SecurityLoop() {
+  for (;;) {
+    {
+      std::unique_lock lock(alert_mu_);
+      security_cv_.wait_for(lock, std::chrono::milliseconds(kSecurityJudgeMs),
+                            [this] { return security_stop_; });
+      if (security_stop_) return;
+    }
+    std::vector<security::Finding> findings;
+    {
+      std::lock_guard lock(security_mu_);
+      findings = security_->Judge();
+    }
+    if (!cfg_.logs_security_deny_list.empty()) {
+      std::set<std::string> ips;
+      for (const security::Finding& f : findings) ips.insert(f.source_ip);
+      std::string text;
+      for (const std::string& ip : ips) text += ip + "\n";
+      if (Status st = WriteFileAtomically(cfg_.logs_security_deny_list, text); !st.ok()) {
+        std::fprintf(stderr, "backsight: security deny list: %s\n", st.ToString().c_str());
+      }
+    }
+    if (cfg_.alertmanager_url.empty()) continue;
+    nlohmann::json arr = nlohmann::json::array();
+    const int64_t now = WallNowNs();
+    for (const security::Finding& f : findings) {
+      const std::string kind = security::KindName(f.kind);
+      if (!security_sent_.insert(f.source_ip + " " + kind).second) continue;
+      char score[32];
+      std::snprintf(score, sizeof score, "%.3g", f.score);
+      arr.push_back({{"labels",
+                      {{"alertname", "BacksightSecurityFinding"},
+                       {"source_ip", f.source_ip},
+                       {"kind", kind}}},
+                     {"annotations",
+                      {{"summary", kind + " from " + f.source_ip},
+                       {"evidence", f.evidence},
+                       {"score", score}}},
+                     {"startsAt", FormatRfc3339(now)},
+                     {"endsAt", FormatRfc3339(now + kAlertLifetimeResends * cfg_.alert_resend_ms *
+                                                        1'000'000)},
+                     {"generatorURL", cfg_.external_url + "/api/v1/security/findings"}});
+    }
+    if (arr.empty()) continue;
+    const std::string& url = cfg_.alertmanager_url;
+    const size_t scheme_end = url.find("://");
+    const size_t path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+    const std::string base = path_start == std::string::npos ? url : url.substr(0, path_start);
+    std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    httplib::Client cli(base);
+    cli.set_connection_timeout(2, 0);
+    cli.set_read_timeout(5, 0);
+    cli.set_write_timeout(5, 0);
+    ++alert_posts_;
+    auto res = cli.Post(path + "/api/v2/alerts", JsonText(arr), "application/json");
+    if (!res || res->status / 100 != 2) ++alert_errors_;  // sent once, as log alerts
+  }
 }
 
 void LogEndpoints::Deliver(logs::LogAddResult* result, bool replay) {
@@ -439,6 +502,7 @@ Status LogEndpoints::Open() {
   if (!cfg_.alertmanager_url.empty()) alert_thread_ = std::thread([this] { AlertLoop(); });
   tail_stop_ = false;
   if (!tails_.empty()) tail_thread_ = std::thread([this] { TailLoop(); });
+  if (security_) security_thread_ = std::thread([this] { SecurityLoop(); });
   return Status::OK();
 }
 
@@ -598,6 +662,12 @@ void LogEndpoints::TailLoop() {
 }
 
 void LogEndpoints::Stop() {
+  {
+    std::lock_guard lock(alert_mu_);
+    security_stop_ = true;
+  }
+  security_cv_.notify_all();
+  if (security_thread_.joinable()) security_thread_.join();
   {
     std::lock_guard lock(tail_mu_);
     tail_stop_ = true;

@@ -16,9 +16,14 @@
 //   GET  /api/v1/security/findings   with logs.security: attacking clients seen in the access-log
 //                            and sshd lines of every pushed or tailed stream (one analyzer for the
 //                            site, security/analyzer.h), judged now: a JSON array of source_ip,
-//                            start_ts, end_ts, kind, score, evidence. Not yet: alerts, a deny list,
-//                            findings surviving a restart (only the log since the checkpoint is
-//                            replayed into it).
+//                            start_ts, end_ts, kind, score, evidence. Every 5 s the findings are
+//                            judged: each new (address, kind) is sent once to Alertmanager
+//                            (alertname="BacksightSecurityFinding", labels source_ip and kind,
+//                            annotations evidence and score), and logs.security_deny_list, when
+//                            set, is rewritten with the addresses (one per line) for a firewall or
+//                            proxy to read; Backsight never blocks by itself. Not yet: incident
+//                            members, findings surviving a restart (only the log since the
+//                            checkpoint is replayed into the analyzer).
 // Log anomaly events also appear in GET /api/v1/anomalies (MergeAnomalies), and, with
 // alerting.alertmanager_url, each new event is sent to Alertmanager once as an alert with
 // alertname="BacksightLogAnomaly", labels service, kind, template_id and annotations summary,
@@ -52,6 +57,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -150,6 +156,11 @@ class LogEndpoints {
 
   // logs.security: one analyzer for all streams (the site's clients are one population).
   void FeedSecurity(std::string_view line);
+  void SecurityLoop();                   // judges every kSecurityJudgeMs: alerts and the deny list
+  std::set<std::string> security_sent_;  // "ip kind" already alerted
+  std::thread security_thread_;
+  bool security_stop_ = false;  // under alert_mu_
+  std::condition_variable security_cv_;
   std::mutex security_mu_;
   std::unique_ptr<security::RequestInspector> inspector_;
   std::unique_ptr<security::SecurityAnalyzer> security_;
