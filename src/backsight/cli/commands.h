@@ -28,6 +28,8 @@ void RegisterTraces(CLI::App& app, int* exit_code);
 void RegisterForecast(CLI::App& app, int* exit_code);
 /// `backsight rca`: ranked root causes of one recorded incident (a case directory).
 void RegisterRca(CLI::App& app, int* exit_code);
+/// `backsight security`: attacking clients in access and sshd logs (issue 14).
+void RegisterSecurity(CLI::App& app, int* exit_code);
 
 /// `backsight serve`: the live service (remote_write/OTLP/scrape in, /metrics, alerts, state).
 void RegisterServe(CLI::App& app, int* exit_code);

@@ -249,9 +249,10 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       BACKSIGHT_RETURN_IF_ERROR(r.Bool(w["fsync"], "wal.fsync", &c->wal_fsync));
     }
     if (YAML::Node g = root["logs"]) {
-      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
-          g, source, "logs",
-          {"enabled", "max_services", "max_templates", "bucket", "max_events", "template_series"}));
+      BACKSIGHT_RETURN_IF_ERROR(
+          CheckKeys(g, source, "logs",
+                    {"enabled", "max_services", "max_templates", "bucket", "max_events",
+                     "template_series", "security", "security_deny_list"}));
       BACKSIGHT_RETURN_IF_ERROR(r.Bool(g["enabled"], "logs.enabled", &c->logs_enabled));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Uint(g["max_services"], "logs.max_services", 1, &c->logs_max_services));
@@ -264,6 +265,11 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       BACKSIGHT_RETURN_IF_ERROR(r.Uint(g["max_events"], "logs.max_events", 1, &c->logs_max_events));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Bool(g["template_series"], "logs.template_series", &c->logs_template_series));
+      BACKSIGHT_RETURN_IF_ERROR(r.Bool(g["security"], "logs.security", &c->logs_security));
+      if (YAML::Node d = g["security_deny_list"]) {
+        if (!d.IsScalar()) return KeyError(source, "logs.security_deny_list", "must be a path", d);
+        c->logs_security_deny_list = d.as<std::string>();
+      }
     }
     if (YAML::Node t = root["traces"]) {
       BACKSIGHT_RETURN_IF_ERROR(CheckKeys(

@@ -89,6 +89,8 @@ struct ServeConfig {
   int64_t logs_bucket_ms = 60'000;       ///< template count bucket (series step)
   uint64_t logs_max_events = 1000;       ///< log anomaly events kept in memory
   bool logs_template_series = true;      ///< template counts become engine series
+  bool logs_security = false;            ///< access/sshd lines also go to the security analyzer
+  std::string logs_security_deny_list;   ///< file of the findings' addresses ("" = none)
   std::vector<LogFile> log_files;        ///< local files tailed into the log services
 };
 
