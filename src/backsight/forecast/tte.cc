@@ -83,7 +83,7 @@ TteUpdate TteEstimator::Update(TimestampNs ts, double value) {
 
 void TteEstimator::CloseHour(int64_t hour, double peak) {
   if (hours_ > 0) {
-    double prev = peaks_[Ring(hour - 1, kEnvelopeHours)];
+    double prev = PeakAt(hour - 1);
     if (peak < prev - kResetDropFraction * limit_) {
       if (hour - last_drop_hour_ > kPeriodicResetHours) {
         hours_ = 0;  // a one-off drop: a new regime
@@ -96,7 +96,14 @@ void TteEstimator::CloseHour(int64_t hour, double peak) {
   hours_ = std::min<int64_t>(hours_ + 1, kHistoryHours + 1);
   int n = static_cast<int>(std::min<int64_t>(hours_, kEnvelopeHours));
   double env = peak;
-  for (int i = 1; i < n; ++i) env = std::max(env, peaks_[Ring(hour - i, kEnvelopeHours)]);
+  envelope_hour_ = hour;
+  for (int i = 1; i < n; ++i) {
+    double p = PeakAt(hour - i);
+    if (p > env) {
+      env = p;
+      envelope_hour_ = hour - i;
+    }
+  }
   envelope_[Ring(hour, kHistoryHours)] = env;
   Refit(hour);
 }
@@ -158,6 +165,7 @@ void TteEstimator::Refit(int64_t hour) {
   if (n < kMinFitHours) return;
   double level = EnvelopeAt(hour);
   double rate = 0, rate_lo = 0, rate_hi = 0;
+  bool daily = false;  // rate from day-over-day growth (step 3)
 
   // Change of rate (step 4 of the file comment).
   if (n >= kShortHours + kEnvelopeHours) {
@@ -202,16 +210,17 @@ void TteEstimator::Refit(int64_t hour) {
     rate_lo = rate - se;
     rate_hi = rate + se;
   } else if (n >= 2 * kEnvelopeHours + kMinDailyPairs) {
+    daily = true;
     // Day-over-day growth of the envelope: today's pairs and yesterday's (persistence).
     std::array<double, kEnvelopeHours> today{}, before{};
     int nt = kEnvelopeHours;
     int nb = std::min(n - 2 * kEnvelopeHours, kEnvelopeHours);
     for (int i = 0; i < nt; ++i) {
-      today[i] = (EnvelopeAt(hour - i) - EnvelopeAt(hour - i - kEnvelopeHours)) / kEnvelopeHours;
+      today[i] = DayGrowth(hour - i);
     }
     for (int i = 0; i < nb; ++i) {
       int64_t h = hour - kEnvelopeHours - i;
-      before[i] = (EnvelopeAt(h) - EnvelopeAt(h - kEnvelopeHours)) / kEnvelopeHours;
+      before[i] = DayGrowth(h);
     }
     double q25, q50, q75, b25, b50, b75;
     Quartiles(today.data(), nt, &q25, &q50, &q75);
@@ -240,9 +249,57 @@ void TteEstimator::Refit(int64_t hour) {
   double t_end = static_cast<double>(hour + 1) * kSecondsPerHour;
   double headroom = std::max(0.0, limit_ - level);
   auto cross = [&](double r) { return r > 0 ? t_end + headroom / r * kSecondsPerHour : kInf; };
+  if (daily) {
+    // Step 6 along the daily cycle: whole days of growth, then the rest of the headroom along
+    // yesterday's profile of envelope growth (the fraction of the day's growth reached h hours
+    // into it): a fill that is faster in business hours crosses in business hours, a pool that
+    // saturates at the traffic peak crosses at the peak.
+    double day_growth = EnvelopeAt(hour) - EnvelopeAt(hour - kEnvelopeHours);
+    auto cross_profile = [&](double r) {
+      if (!(r > 0)) return kInf;
+      double d = r * kEnvelopeHours;
+      double days = std::floor(headroom / d);
+      if (days * kEnvelopeHours * kSecondsPerHour > kHorizonSeconds) return kInf;
+      double rest = headroom - days * d;
+      double prev_w = 0;
+      for (int h = 1; h <= kEnvelopeHours; ++h) {
+        double w = static_cast<double>(h) / kEnvelopeHours;
+        if (day_growth > 0 && h < kEnvelopeHours) {
+          double g = EnvelopeAt(hour - kEnvelopeHours + h) - EnvelopeAt(hour - kEnvelopeHours);
+          w = std::clamp(g / day_growth, 0.0, 1.0);
+        }
+        w = std::max(w, prev_w);
+        if (w * d >= rest) {
+          double frac = w > prev_w ? (rest - prev_w * d) / ((w - prev_w) * d) : 1.0;
+          return t_end + (days * kEnvelopeHours + h - 1 + frac) * kSecondsPerHour;
+        }
+        prev_w = w;
+      }
+      return t_end + (days + 1) * kEnvelopeHours * kSecondsPerHour;
+    };
+    cross_s_ = cross_profile(rate);
+    cross_low_s_ = std::min(cross_s_, cross_profile(rate_hi));
+    cross_high_s_ = std::max(cross_s_, cross_profile(rate_lo));
+    have_fit_ = true;
+    return;
+  }
   cross_s_ = cross(rate);
   cross_low_s_ = std::min(cross_s_, cross(rate_hi));
   cross_high_s_ = std::max(cross_s_, cross(rate_lo));
+  // Off-peak: the last hour is further below the envelope than a day's growth, so the series
+  // can reach the envelope's level again only at a later peak of its cycle; the limit can then
+  // be crossed only at such a peak, a whole number of days after the envelope's hour.
+  if (rate > 0 && level - PeakAt(hour) > rate * kEnvelopeHours && hour - envelope_hour_ >= 1) {
+    double peak_s = (static_cast<double>(envelope_hour_) + 0.5) * kSecondsPerHour;
+    auto snap = [&](double c) {
+      if (!std::isfinite(c)) return c;
+      double days = std::ceil((c - peak_s) / (kEnvelopeHours * kSecondsPerHour));
+      return peak_s + std::max(1.0, days) * kEnvelopeHours * kSecondsPerHour;
+    };
+    cross_s_ = snap(cross_s_);
+    cross_low_s_ = snap(cross_low_s_);
+    cross_high_s_ = snap(cross_high_s_);
+  }
   have_fit_ = true;
 }
 
@@ -276,6 +333,7 @@ void TteEstimator::SaveState(std::string* out) const {
   w.PutI64(hours_);
   w.PutI64(last_drop_hour_);
   w.PutI64(change_hour_);
+  w.PutI64(envelope_hour_);
   for (double v : peaks_) w.PutDouble(v);
   for (double v : envelope_) w.PutDouble(v);
   w.PutDouble(cross_s_);
@@ -298,6 +356,7 @@ Status TteEstimator::RestoreState(std::string_view in) {
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.hours_, "hours"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.last_drop_hour_, "last_drop_hour"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.change_hour_, "change_hour"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.envelope_hour_, "envelope_hour"));
   for (double& v : s.peaks_) BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&v, "peak"));
   for (double& v : s.envelope_) BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&v, "envelope"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s.cross_s_, "cross"));

@@ -22,9 +22,16 @@
 //      A reset with no other reset in the previous kPeriodicResetHours starts a new regime (the
 //      history before it is forgotten: a one-off cleanup); resets closer together are a cycle
 //      (a sawtooth), whose envelope keeps its peaks.
-//   6. Projection. TTE = (limit - e_h) / rate, counted from the end of the last closed hour, with
-//      an interval from the interquartile range of the day-over-day rates. None when the rate is
-//      not positive or the crossing is more than 14 days away (kHorizonSeconds).
+//   6. Projection from the end of the last closed hour. With a day-over-day rate: whole days of
+//      growth (24 h x rate each), then the rest of the headroom along yesterday's profile of
+//      envelope growth (the share of the day's growth reached h hours into it), so a fill that is
+//      faster in business hours crosses in business hours and a pool that saturates at the
+//      traffic peak crosses at the peak (seasonal-naive shape, as in Hyndman & Athanasopoulos,
+//      FPP3 section 5.2, applied to the increments). Otherwise TTE = (limit - e_h) / rate, moved
+//      to a later daily peak when the series is off its peak by more than a day's growth. The
+//      interval takes the lower and upper quartile of the day-over-day rates (+-1 standard error
+//      of a least-squares slope). None when the rate is not positive or the crossing is more
+//      than 14 days away (kHorizonSeconds).
 //
 // Cost: O(1) per sample (a max), plus O(kHistoryHours) once per hour; no allocation after
 // construction; state is a fixed ~1 KiB, saved and restored bit-exactly.
@@ -98,6 +105,11 @@ class TteEstimator {
   double EnvelopeSlope(int64_t hour, int n, double* resid_sd) const;
   // Hours among the `n` ending at `hour` whose envelope rose above the hour before.
   int NewHighs(int64_t hour, int n) const;
+  double PeakAt(int64_t hour) const { return peaks_[Ring(hour, kEnvelopeHours)]; }
+  // Day-over-day growth of the envelope at `hour`, in value units per hour.
+  double DayGrowth(int64_t hour) const {
+    return (EnvelopeAt(hour) - EnvelopeAt(hour - kEnvelopeHours)) / kEnvelopeHours;
+  }
   double EnvelopeAt(int64_t hour) const { return envelope_[Ring(hour, kHistoryHours)]; }
   static int Ring(int64_t hour, int size) {
     int64_t r = hour % size;
@@ -112,6 +124,7 @@ class TteEstimator {
   double last_value_ = 0;
   int64_t hours_ = 0;  // closed hours in the current regime (capped at kHistoryHours + 1)
   int64_t last_drop_hour_ = INT64_MIN / 2;
+  int64_t envelope_hour_ = 0;                     // latest hour whose peak is the current envelope
   int64_t change_hour_ = INT64_MIN / 2;           // start of the current rate change, if recent
   std::array<double, kEnvelopeHours> peaks_{};    // hourly maxima, ring by hour
   std::array<double, kHistoryHours> envelope_{};  // envelope, ring by hour
