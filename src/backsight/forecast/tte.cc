@@ -88,6 +88,7 @@ void TteEstimator::CloseHour(int64_t hour, double peak) {
       if (hour - last_drop_hour_ > kPeriodicResetHours) {
         hours_ = 0;  // a one-off drop: a new regime
         change_hour_ = INT64_MIN / 2;
+        last_change_hour_ = INT64_MIN / 2;
       }
       last_drop_hour_ = hour;
     }
@@ -192,6 +193,7 @@ void TteEstimator::Refit(int64_t hour) {
         }
       }
       change_hour_ = best_c;
+      last_change_hour_ = best_c;
     }
   }
   int since_change = static_cast<int>(std::min<int64_t>(hour - change_hour_, kHistoryHours));
@@ -228,7 +230,8 @@ void TteEstimator::Refit(int64_t hour) {
     rate = q50;
     rate_lo = q25;
     rate_hi = q75;
-    if (b50 < kPersistFraction * rate) {
+    // (Growth after a change-point within the history passed the stronger test of step 4.)
+    if (b50 < kPersistFraction * rate && hour - last_change_hour_ > kHistoryHours) {
       // Not sustained: a level shift of the envelope, not growth.
       rate = b50;
       rate_lo = std::min(rate_lo, b25);
@@ -334,6 +337,7 @@ void TteEstimator::SaveState(std::string* out) const {
   w.PutI64(last_drop_hour_);
   w.PutI64(change_hour_);
   w.PutI64(envelope_hour_);
+  w.PutI64(last_change_hour_);
   for (double v : peaks_) w.PutDouble(v);
   for (double v : envelope_) w.PutDouble(v);
   w.PutDouble(cross_s_);
@@ -357,6 +361,7 @@ Status TteEstimator::RestoreState(std::string_view in) {
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.last_drop_hour_, "last_drop_hour"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.change_hour_, "change_hour"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.envelope_hour_, "envelope_hour"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.last_change_hour_, "last_change_hour"));
   for (double& v : s.peaks_) BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&v, "peak"));
   for (double& v : s.envelope_) BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&v, "envelope"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s.cross_s_, "cross"));

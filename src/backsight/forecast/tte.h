@@ -124,8 +124,10 @@ class TteEstimator {
   double last_value_ = 0;
   int64_t hours_ = 0;  // closed hours in the current regime (capped at kHistoryHours + 1)
   int64_t last_drop_hour_ = INT64_MIN / 2;
-  int64_t envelope_hour_ = 0;                     // latest hour whose peak is the current envelope
-  int64_t change_hour_ = INT64_MIN / 2;           // start of the current rate change, if recent
+  int64_t envelope_hour_ = 0;  // latest hour whose peak is the current envelope
+  int64_t change_hour_ = INT64_MIN / 2;
+  int64_t last_change_hour_ = INT64_MIN / 2;  // latest change-point, kept after its hold ends //
+                                              // start of the current rate change, if recent
   std::array<double, kEnvelopeHours> peaks_{};    // hourly maxima, ring by hour
   std::array<double, kHistoryHours> envelope_{};  // envelope, ring by hour
   // Last fit: predicted crossing time (s since the epoch, +inf when none) and its interval.
