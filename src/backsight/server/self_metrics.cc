@@ -208,8 +208,12 @@ std::string Server::RenderMetrics(bool with_outputs) {
   MirrorDurabilityMetrics();
   if (warm_) MirrorWarmStartMetrics();
   logs_->MirrorMetrics(&m);
+  exhaustion_->MirrorMetrics(&m);
   std::string out = m.Serialize();
-  if (with_outputs) WriteSeriesMetrics(engine_.get(), &out);
+  if (with_outputs) {
+    WriteSeriesMetrics(engine_.get(), &out);
+    exhaustion_->AppendMetrics(&out);
+  }
   return out;
 }
 

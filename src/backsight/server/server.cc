@@ -62,6 +62,7 @@ Status Server::Start() {
   http_ = std::make_unique<HttpServer>(ho);
   logs_ = std::make_unique<LogEndpoints>(cfg_, engine_, &self_metrics_);
   traces_ = std::make_unique<TraceEndpoints>(cfg_, engine_, &self_metrics_);
+  exhaustion_ = std::make_unique<ExhaustionService>(cfg_);
   SetupRoutes();
   Status bs = http_->Bind(host, port);
   if (!bs.ok()) {
@@ -106,6 +107,7 @@ Status Server::Start() {
     warm_->Start();
   }
   BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
+  exhaustion_->Start(cfg_.external_url);
   stopping_ = false;
   BACKSIGHT_RETURN_IF_ERROR(http_->Start());  // serve once the engine runs
   if (store_) checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
@@ -145,6 +147,7 @@ void Server::Stop() {
   }
   tracker_->Stop();  // flushes events
   logs_->Stop();
+  exhaustion_->Stop();
 }
 
 Status Server::CheckpointNow() {
