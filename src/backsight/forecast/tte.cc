@@ -43,8 +43,12 @@ constexpr double kStopFraction = 0.5;
 // by at most amplitude * pi / 24 per hour, < 7 % of the limit for a full-range cycle).
 constexpr double kResetDropFraction = 0.10;
 // Resets further apart than this are one-off (a new regime: history before it is forgotten);
-// closer ones are a cycle. 1.5 days: a daily rotation is a cycle.
-constexpr int64_t kPeriodicResetHours = 36;
+// closer ones are a cycle. Two days: a rotation or a restart up to every two days is a cycle,
+// whose peak (window = cycle + margin) still fits in the three days of history.
+constexpr int64_t kPeriodicResetHours = 48;
+// A cycle's envelope window is its length plus this margin (its period jitters by an hour or
+// two: rotation by size, restarts by a scheduler).
+constexpr int64_t kCycleMarginHours = 2;
 
 constexpr uint32_t kStateMagic = 0x31455442;  // "BTE1" little-endian
 constexpr uint32_t kStateVersion = 1;
@@ -89,13 +93,19 @@ void TteEstimator::CloseHour(int64_t hour, double peak) {
         hours_ = 0;  // a one-off drop: a new regime
         change_hour_ = INT64_MIN / 2;
         last_change_hour_ = INT64_MIN / 2;
+        cycle_hours_ = 0;
+      } else {
+        cycle_hours_ = hour - last_drop_hour_;  // a cycle: its peaks make the envelope
       }
       last_drop_hour_ = hour;
     }
   }
-  peaks_[Ring(hour, kEnvelopeHours)] = peak;
+  peaks_[Ring(hour, kHistoryHours)] = peak;
   hours_ = std::min<int64_t>(hours_ + 1, kHistoryHours + 1);
-  int n = static_cast<int>(std::min<int64_t>(hours_, kEnvelopeHours));
+  // The window spans a day, or a whole reset cycle when that is longer (a leak restarted every
+  // 30 h keeps the peak of its last cycle).
+  int64_t window = std::max<int64_t>(kEnvelopeHours, cycle_hours_ + kCycleMarginHours);
+  int n = static_cast<int>(std::min<int64_t>({hours_, window, kHistoryHours}));
   double env = peak;
   envelope_hour_ = hour;
   for (int i = 1; i < n; ++i) {
@@ -237,6 +247,14 @@ void TteEstimator::Refit(int64_t hour) {
       rate_lo = std::min(rate_lo, b25);
       rate_hi = std::min(rate_hi, b75);
     }
+    // The medians smooth over two days, so a step of the envelope a day and a half ago still
+    // shows in both; the growth of the last day alone must agree (a step has left it).
+    double last_day = DayGrowth(hour);
+    if (last_day < kPersistFraction * rate && hour - last_change_hour_ > kHistoryHours) {
+      rate = std::max(last_day, 0.0);
+      rate_lo = std::min(rate_lo, rate);
+      rate_hi = std::min(rate_hi, rate);
+    }
   } else {
     // Young series: the least-squares slope of the whole envelope, if both halves agree.
     double sd = 0;
@@ -335,6 +353,7 @@ void TteEstimator::SaveState(std::string* out) const {
   w.PutDouble(last_value_);
   w.PutI64(hours_);
   w.PutI64(last_drop_hour_);
+  w.PutI64(cycle_hours_);
   w.PutI64(change_hour_);
   w.PutI64(envelope_hour_);
   w.PutI64(last_change_hour_);
@@ -359,6 +378,7 @@ Status TteEstimator::RestoreState(std::string_view in) {
   BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&s.last_value_, "last_value"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.hours_, "hours"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.last_drop_hour_, "last_drop_hour"));
+  BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.cycle_hours_, "cycle_hours"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.change_hour_, "change_hour"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.envelope_hour_, "envelope_hour"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&s.last_change_hour_, "last_change_hour"));

@@ -6,14 +6,16 @@
 //
 //   1. Hourly peaks. Samples are reduced to the maximum of each UTC hour (y_h).
 //   2. Envelope. e_h = max(y) over the last 24 h (kEnvelopeHours): the peak of every cycle up to a
-//      day long (GC, hourly jobs, log rotation every 6/12/24 h, daily traffic). Exhaustion is the
-//      first sample at the limit, so the envelope, not the mean, is what reaches it.
+//      day long (GC, hourly jobs, log rotation every 6/12/24 h, daily traffic), or over the
+//      last reset cycle plus 2 h when resets repeat less often (a leak restarted every 30 h).
+//      Exhaustion is the first sample at the limit, so the envelope, not the mean, reaches it.
 //   3. Rate. The day-over-day growth of the envelope, (e_h - e_{h-24}) / 24 h, summarised by its
 //      median over the last 24 h (a robust, Theil-Sen-like slope over a one-day lag, which
 //      cancels the daily cycle). Before two days of history exist, the least-squares slope of the
 //      envelope is used. Persistence: the growth must also be present in the day before (median
-//      at least kPersistFraction of today's); a one-off step of the envelope (Monday's traffic
-//      after a weekend dip, a single big write) is a level shift, not a trend, and does not warn.
+//      at least kPersistFraction of today's) and in the last day alone (e_h - e_{h-24}); a
+//      one-off step of the envelope (Monday's traffic after a weekend dip, a dataset loaded once)
+//      is a level shift, not a trend, and does not warn.
 //   4. Change of rate. When the slope of the last kShortHours is kAccelRatio times the slope before
 //      it and the difference is well above the envelope's noise, a change-point is set at its
 //      start, and until a day has passed the rate is the least-squares slope since the
@@ -105,7 +107,7 @@ class TteEstimator {
   double EnvelopeSlope(int64_t hour, int n, double* resid_sd) const;
   // Hours among the `n` ending at `hour` whose envelope rose above the hour before.
   int NewHighs(int64_t hour, int n) const;
-  double PeakAt(int64_t hour) const { return peaks_[Ring(hour, kEnvelopeHours)]; }
+  double PeakAt(int64_t hour) const { return peaks_[Ring(hour, kHistoryHours)]; }
   // Day-over-day growth of the envelope at `hour`, in value units per hour.
   double DayGrowth(int64_t hour) const {
     return (EnvelopeAt(hour) - EnvelopeAt(hour - kEnvelopeHours)) / kEnvelopeHours;
@@ -124,11 +126,12 @@ class TteEstimator {
   double last_value_ = 0;
   int64_t hours_ = 0;  // closed hours in the current regime (capped at kHistoryHours + 1)
   int64_t last_drop_hour_ = INT64_MIN / 2;
+  int64_t cycle_hours_ = 0;    // length of the reset cycle, 0 when none
   int64_t envelope_hour_ = 0;  // latest hour whose peak is the current envelope
   int64_t change_hour_ = INT64_MIN / 2;
-  int64_t last_change_hour_ = INT64_MIN / 2;  // latest change-point, kept after its hold ends //
-                                              // start of the current rate change, if recent
-  std::array<double, kEnvelopeHours> peaks_{};    // hourly maxima, ring by hour
+  int64_t last_change_hour_ = INT64_MIN / 2;   // latest change-point, kept after its hold ends //
+                                               // start of the current rate change, if recent
+  std::array<double, kHistoryHours> peaks_{};  // hourly maxima, ring by hour
   std::array<double, kHistoryHours> envelope_{};  // envelope, ring by hour
   // Last fit: predicted crossing time (s since the epoch, +inf when none) and its interval.
   double cross_s_ = 0;
