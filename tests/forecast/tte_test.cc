@@ -144,6 +144,37 @@ TEST(TteEstimator, OneOffCleanupStartsANewRegime) {
       });
 }
 
+TEST(TteEstimator, LeakRestartedEvery40HoursDoesNotWarn) {
+  // Memory leaks from 40 % to 85 % of the limit and the container is restarted every 40 h (a
+  // cycle longer than a day, shorter than two).
+  const double limit = 1000;
+  Noise noise;
+  TteEstimator est(limit);
+  Replay(
+      &est, 10 * kDay, 60,
+      [&](double t) {
+        return 400 + 450 * std::fmod(t, 40 * kHour) / (40 * kHour) + 3 * noise.Next();
+      },
+      [&](double t, const TteEstimate& e) {
+        // From the third restart on (the first one starts a regime, the second shows the cycle;
+        // between them the young-series slope can still warn: a known limit).
+        if (t < 5 * kDay) return;
+        EXPECT_FALSE(e.foreseen && e.tte_seconds < kDay) << "warned at " << t / kHour << " h";
+      });
+}
+
+TEST(TteEstimator, OneOffLevelShiftDoesNotWarn) {
+  // A dataset loaded once: the disk steps from 40 % to 85 % at day 3 and stays there.
+  const double limit = 1000;
+  Noise noise;
+  TteEstimator est(limit);
+  Replay(
+      &est, 8 * kDay, 300, [&](double t) { return (t < 3 * kDay ? 400 : 850) + noise.Next(); },
+      [&](double t, const TteEstimate& e) {
+        EXPECT_FALSE(e.foreseen && e.tte_seconds < kDay) << "warned at " << t / kHour << " h";
+      });
+}
+
 TEST(TteEstimator, RejectsNonFiniteAndOutOfOrderAndReportsZeroAtTheLimit) {
   TteEstimator est(100);
   EXPECT_EQ(est.Update(Ns(kStart), 10), TteUpdate::kAccepted);
