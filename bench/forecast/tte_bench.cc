@@ -44,7 +44,7 @@ Status RunSeries(const std::string& path, const TteLabel& label, std::vector<dou
   std::unique_ptr<backsight::ingest::CsvSeriesReader> reader;
   BACKSIGHT_RETURN_IF_ERROR(backsight::ingest::CsvSeriesReader::Open(path, {}, &reader));
   backsight::forecast::TteEstimator est(label.limit);
-  std::vector<int64_t> points = label.EvalPoints();
+  std::vector<int64_t> points = label.GridPoints();
   preds->assign(points.size(), kInf);
   size_t next = 0;
   auto emit_before = [&](backsight::TimestampNs ts_ns) {
@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   if (!out.empty()) {
     std::string csv = "series_id,timestamp,tte_seconds\n";
     for (size_t i = 0; i < labels.size(); ++i) {
-      std::vector<int64_t> pts = labels[i].EvalPoints();
+      std::vector<int64_t> pts = labels[i].GridPoints();
       for (size_t k = 0; k < pts.size(); ++k) {
         csv += labels[i].series_id + "," + std::to_string(pts[k]) + ",";
         if (std::isfinite(preds[i][k])) csv += std::to_string(std::llround(preds[i][k]));

@@ -33,13 +33,16 @@ double Round(double x, int digits) {
 
 }  // namespace
 
-std::vector<int64_t> TteLabel::EvalPoints() const {
+std::vector<int64_t> TteLabel::GridPoints() const {
   std::vector<int64_t> out;
   if (eval_step_s <= 0) return out;
-  for (int64_t t = eval_start_ts; t <= eval_end_ts; t += eval_step_s) {
-    if (exhaust_ts && t >= *exhaust_ts) break;
-    out.push_back(t);
-  }
+  for (int64_t t = eval_start_ts; t <= eval_end_ts; t += eval_step_s) out.push_back(t);
+  return out;
+}
+
+std::vector<int64_t> TteLabel::EvalPoints() const {
+  std::vector<int64_t> out = GridPoints();
+  while (exhaust_ts && !out.empty() && out.back() >= *exhaust_ts) out.pop_back();
   return out;
 }
 

@@ -34,7 +34,10 @@ struct TteLabel {
   int64_t eval_step_s = 0;
   std::optional<int64_t> exhaust_ts;  ///< Unix seconds; none = never within the cap
 
-  /// Evaluation times (Unix seconds), in order, stopping before exhaust_ts.
+  /// The evaluation grid (Unix seconds): eval_start + k * eval_step <= eval_end. What a
+  /// predictor may use.
+  std::vector<int64_t> GridPoints() const;
+  /// The scored points: the grid stopping before exhaust_ts (a prefix of GridPoints).
   std::vector<int64_t> EvalPoints() const;
 };
 
@@ -58,7 +61,8 @@ struct TteScore {
 };
 
 /// Scores predictions: `predictions[i][k]` is P (seconds, +inf = none) for labels[i] at its
-/// k-th evaluation point (EvalPoints order; a short vector counts the rest as none). Only labels
+/// k-th grid point (GridPoints order; only the EvalPoints prefix is scored; a short vector
+/// counts the rest as none). Only labels
 /// whose scenario equals `scenario` are scored when it is not empty.
 TteScore ScoreTte(const std::vector<TteLabel>& labels,
                   const std::vector<std::vector<double>>& predictions,
