@@ -92,3 +92,43 @@ TEST(ExhaustionRules, InvalidRulesAreRefused) {
 
 }  // namespace
 }  // namespace backsight::forecast
+
+namespace backsight::forecast {
+namespace {
+
+TEST(ExhaustionTracker, SavedStateContinuesExactly) {
+  const Labels fs = {{"instance", "a:9100"}, {"mountpoint", "/var"}};
+  ExhaustionTracker a(DefaultExhaustionRules(), 100);
+  auto feed = [&](ExhaustionTracker* t, int64_t from, int64_t to) {
+    for (int64_t s = from; s < to; s += kStep) {
+      t->Observe(Series("node_filesystem_size_bytes", fs, kStart + s, 1000));
+      t->Observe(
+          Series("node_filesystem_avail_bytes", fs, kStart + s, 700 - 700.0 * s / (5 * 86400)));
+    }
+  };
+  feed(&a, 0, 3 * 86400 + 1800);
+  std::string state;
+  a.SaveState(&state);
+  ExhaustionTracker b(DefaultExhaustionRules(), 100);
+  ASSERT_TRUE(b.RestoreState(state).ok());
+  // The restored tracker needs no capacity sample first: it was saved.
+  for (ExhaustionTracker* t : {&a, &b}) {
+    for (int64_t s = 3 * 86400 + 1800; s < 4 * 86400; s += kStep) {
+      t->Observe(
+          Series("node_filesystem_avail_bytes", fs, kStart + s, 700 - 700.0 * s / (5 * 86400)));
+    }
+  }
+  std::vector<ExhaustionStatus> sa = a.Snapshot(), sb = b.Snapshot();
+  ASSERT_EQ(sa.size(), 1u);
+  ASSERT_EQ(sb.size(), 1u);
+  EXPECT_EQ(sa[0].labels, sb[0].labels);
+  ASSERT_TRUE(sa[0].estimate.foreseen);
+  EXPECT_EQ(sa[0].estimate.tte_seconds, sb[0].estimate.tte_seconds);
+  EXPECT_EQ(sa[0].ts, sb[0].ts);
+  ExhaustionTracker c(DefaultExhaustionRules(), 100);
+  EXPECT_EQ(c.RestoreState(state.substr(0, state.size() - 3)).code(), Status::Code::kCorruption);
+  EXPECT_EQ(c.stats().series, 0u);
+}
+
+}  // namespace
+}  // namespace backsight::forecast

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,72 @@ TimeSeries Fs(const std::string& name, const std::string& mountpoint) {
   SortLabels(&s.labels);
   s.kind = MetricKind::kGauge;
   return s;
+}
+
+// Three days up to `now` for two filesystems on one host: /fill grows from 30 % and is full
+// `to_full` seconds after the last sample; /saw fills 40 % -> 80 % in 6 h and is rotated back.
+void WriteThreeDays(const ServeProcess& s, int64_t now, int64_t to_full) {
+  const int64_t span = 3 * 86400;
+  const int64_t start = now - span;
+  const double rate = 0.7 * kSize / (span + to_full);
+  for (int64_t day = 0; day < 3; ++day) {
+    std::vector<TimeSeries> batch = {
+        Fs("node_filesystem_size_bytes", "/fill"), Fs("node_filesystem_avail_bytes", "/fill"),
+        Fs("node_filesystem_size_bytes", "/saw"), Fs("node_filesystem_avail_bytes", "/saw")};
+    for (int64_t t = start + day * 86400 + kStep; t <= start + (day + 1) * 86400; t += kStep) {
+      const TimestampNs ts = t * kNanosPerSecond;
+      double fill_used = 0.3 * kSize + rate * (t - start);
+      double saw_used = kSize * (0.4 + 0.4 * static_cast<double>(t % (6 * 3600)) / (6 * 3600));
+      batch[0].samples.push_back({ts, kSize});
+      batch[1].samples.push_back({ts, kSize - fill_used});
+      batch[2].samples.push_back({ts, kSize});
+      batch[3].samples.push_back({ts, kSize - saw_used});
+    }
+    ASSERT_EQ(s.Write(batch), 204);
+  }
+}
+
+int64_t NowStep() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+             .count() /
+         kStep * kStep;
+}
+
+// backsight_time_to_exhaustion_seconds by mountpoint, from GET /metrics.
+std::map<std::string, double> TteByMountpoint(const ServeProcess& s) {
+  std::map<std::string, double> out;
+  std::vector<TimeSeries> series;
+  if (!ingest::ParseExposition(s.Get("/metrics"), 0, &series).ok()) return out;
+  for (const TimeSeries& ts : series) {
+    if (GetLabel(ts.labels, "__name__") == "backsight_time_to_exhaustion_seconds") {
+      out[std::string(GetLabel(ts.labels, "mountpoint"))] = ts.samples.back().value;
+    }
+  }
+  return out;
+}
+
+TEST(ExhaustionServe, EstimatorsSurviveARestart) {
+  TempDir dir;
+  const std::string yaml = "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") + "\n";
+  const int64_t to_full = 20 * 3600;
+  double before = -1;
+  {
+    ServeProcess s(dir, yaml, "first");
+    ASSERT_TRUE(s.ok()) << s.proc().log();
+    WriteThreeDays(s, NowStep(), to_full);
+    std::map<std::string, double> tte = TteByMountpoint(s);
+    ASSERT_EQ(tte.count("/fill"), 1u);
+    before = tte["/fill"];
+    s.proc().Signal(SIGTERM);
+    ASSERT_EQ(s.proc().Wait(20'000), 0) << s.proc().log();
+  }
+  ServeProcess s(dir, yaml, "second");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  std::map<std::string, double> tte = TteByMountpoint(s);  // no sample since the restart
+  EXPECT_EQ(tte.count("/saw"), 0u);
+  ASSERT_EQ(tte.count("/fill"), 1u) << s.Get("/metrics");
+  EXPECT_EQ(tte["/fill"], before);
 }
 
 TEST(ExhaustionServe, FillingDiskAlertsAndSawtoothDoesNot) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backsight/core/byte_io.h"
+
 namespace backsight::forecast {
 
 std::vector<ExhaustionRule> DefaultExhaustionRules() {
@@ -112,6 +114,80 @@ ExhaustionStats ExhaustionTracker::stats() const {
   ExhaustionStats s = stats_;
   s.series = tracked_.size();
   return s;
+}
+
+namespace {
+constexpr uint32_t kTrackerMagic = 0x31584542;  // "BEX1" little-endian
+constexpr uint32_t kTrackerVersion = 1;
+}  // namespace
+
+void ExhaustionTracker::SaveState(std::string* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  ByteWriter w(out);
+  w.PutU32(kTrackerMagic);
+  w.PutU32(kTrackerVersion);
+  w.PutVarint(capacity_.size());
+  for (const auto& [key, cap] : capacity_) {
+    w.PutString(key);
+    w.PutDouble(cap);
+  }
+  w.PutVarint(tracked_.size());
+  std::string est;
+  for (const auto& [fp, t] : tracked_) {
+    w.PutVarint(t.labels.size());
+    for (const Label& l : t.labels) {
+      w.PutString(l.name);
+      w.PutString(l.value);
+    }
+    w.PutDouble(t.limit);
+    w.PutDouble(t.used);
+    w.PutI64(t.ts);
+    est.clear();
+    t.estimator.SaveState(&est);
+    w.PutString(est);
+  }
+}
+
+Status ExhaustionTracker::RestoreState(std::string_view in) {
+  ByteReader r(in);
+  BACKSIGHT_RETURN_IF_ERROR(r.GetStateHeader(kTrackerMagic, kTrackerVersion, "exhaustion state"));
+  std::unordered_map<std::string, double> capacity;
+  std::unordered_map<uint64_t, Tracked> tracked;
+  uint64_t n = 0;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&n, "capacities"));
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string key;
+    double cap = 0;
+    BACKSIGHT_RETURN_IF_ERROR(r.GetString(&key, "capacity key"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&cap, "capacity"));
+    capacity[key] = cap;
+  }
+  BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&n, "series"));
+  for (uint64_t i = 0; i < n; ++i) {
+    Tracked t;
+    uint64_t nl = 0;
+    BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&nl, "labels"));
+    if (nl > r.remaining()) return Status::Corruption("exhaustion state: label count too large");
+    for (uint64_t j = 0; j < nl; ++j) {
+      Label l;
+      BACKSIGHT_RETURN_IF_ERROR(r.GetString(&l.name, "label name"));
+      BACKSIGHT_RETURN_IF_ERROR(r.GetString(&l.value, "label value"));
+      t.labels.push_back(std::move(l));
+    }
+    std::string est;
+    BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&t.limit, "limit"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&t.used, "used"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&t.ts, "ts"));
+    BACKSIGHT_RETURN_IF_ERROR(r.GetString(&est, "estimator"));
+    BACKSIGHT_RETURN_IF_ERROR(t.estimator.RestoreState(est));
+    uint64_t fp = Fingerprint(t.labels);
+    tracked.emplace(fp, std::move(t));
+  }
+  if (!r.done()) return Status::Corruption("exhaustion state: trailing bytes");
+  std::lock_guard<std::mutex> lock(mu_);
+  capacity_ = std::move(capacity);
+  tracked_ = std::move(tracked);
+  return Status::OK();
 }
 
 }  // namespace backsight::forecast

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -77,6 +78,14 @@ class ExhaustionTracker {
   std::vector<ExhaustionStatus> Snapshot() const;
 
   ExhaustionStats stats() const;
+
+  /// Appends every tracked series (labels, limit, last used value and time, estimator state)
+  /// and the latest capacities: magic "BEX1", u32 version 1, then varint counts and records
+  /// (docs/formats.md). Bit-exact: a restored tracker predicts what this one would.
+  void SaveState(std::string* out) const;
+  /// Replaces the tracked series and capacities with a saved state. Corruption on bad bytes
+  /// (the tracker is then left unchanged).
+  Status RestoreState(std::string_view in);
 
  private:
   struct Tracked {

@@ -4,8 +4,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "backsight/core/file_util.h"
 #include "backsight/core/number_format.h"
 #include "backsight/core/time.h"
 #include "backsight/server/alerts.h"
@@ -18,6 +21,7 @@ constexpr int64_t kTickMs = 1000;
 // Firing alerts stay active for this many resend intervals without news (Prometheus: 4).
 constexpr int kLifetimeResends = 4;
 constexpr int64_t kNsPerMs = 1'000'000;
+constexpr const char* kStateFile = "exhaustion.state";
 
 std::vector<forecast::ExhaustionRule> RulesOf(const ServeConfig& cfg) {
   std::vector<forecast::ExhaustionRule> rules;
@@ -35,11 +39,35 @@ std::string Rfc3339Seconds(double unix_s) {
 
 ExhaustionService::ExhaustionService(const ServeConfig& cfg)
     : tracker_(RulesOf(cfg), cfg.exhaustion_max_series),
+      state_dir_(cfg.state_dir),
       horizon_s_(static_cast<double>(cfg.exhaustion_horizon_ms) / 1000.0),
       alertmanager_url_(cfg.alertmanager_url),
       resend_ns_(cfg.alert_resend_ms * kNsPerMs) {}
 
 ExhaustionService::~ExhaustionService() { Stop(); }
+
+void ExhaustionService::Restore() {
+  if (state_dir_.empty()) return;
+  const std::string path = state_dir_ + "/" + kStateFile;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return;
+  std::string data;
+  Status st = ReadFileToString(path, &data);
+  if (st.ok()) st = tracker_.RestoreState(data);
+  if (!st.ok()) {
+    std::fprintf(stderr,
+                 "backsight: %s: %s; time-to-exhaustion estimators start afresh (12 h before "
+                 "the first prediction)\n",
+                 path.c_str(), st.ToString().c_str());
+  }
+}
+
+Status ExhaustionService::Checkpoint() const {
+  if (state_dir_.empty()) return Status::OK();
+  std::string data;
+  tracker_.SaveState(&data);
+  return WriteFileAtomically(state_dir_ + "/" + kStateFile, data);
+}
 
 void ExhaustionService::Start(const std::string& generator_base) {
   generator_base_ = generator_base;

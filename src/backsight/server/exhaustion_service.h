@@ -13,6 +13,8 @@
 // predicted_time_latest (RFC 3339, sample clock), tte_seconds, limit and used. Firing alerts are
 // re-sent every alerting.resend with endsAt = now + 4 resends (as Prometheus does); when the
 // prediction goes away the alert is sent once with endsAt = now (resolved), retried until sent.
+// Estimator states are saved to <state_dir>/exhaustion.state at every checkpoint and restored at
+// start, so a restart does not cost the 12 h an estimator needs before its first prediction.
 #ifndef BACKSIGHT_SERVER_EXHAUSTION_SERVICE_H_
 #define BACKSIGHT_SERVER_EXHAUSTION_SERVICE_H_
 
@@ -38,6 +40,12 @@ class ExhaustionService {
   ~ExhaustionService();
   ExhaustionService(const ExhaustionService&) = delete;
   ExhaustionService& operator=(const ExhaustionService&) = delete;
+
+  /// Restores <state_dir>/exhaustion.state when present (a damaged file is reported on stderr
+  /// and the estimators start afresh: they are derived state). No-op without a state_dir.
+  void Restore();
+  /// Writes every estimator to <state_dir>/exhaustion.state (atomically). No-op without one.
+  Status Checkpoint() const;
 
   /// Starts the alert thread (when alerting.alertmanager_url is set). `generator_base` is the
   /// external URL for generatorURL.
@@ -66,6 +74,7 @@ class ExhaustionService {
   std::string AlertJson(const Firing& f, int64_t now_ns) const;
 
   forecast::ExhaustionTracker tracker_;
+  const std::string state_dir_;
   const double horizon_s_;
   const std::string alertmanager_url_;
   const int64_t resend_ns_;

@@ -63,6 +63,7 @@ Status Server::Start() {
   logs_ = std::make_unique<LogEndpoints>(cfg_, engine_, &self_metrics_);
   traces_ = std::make_unique<TraceEndpoints>(cfg_, engine_, &self_metrics_);
   exhaustion_ = std::make_unique<ExhaustionService>(cfg_);
+  exhaustion_->Restore();
   SetupRoutes();
   Status bs = http_->Bind(host, port);
   if (!bs.ok()) {
@@ -156,6 +157,7 @@ Status Server::CheckpointNow() {
   auto t0 = std::chrono::steady_clock::now();
   Status st = engine_->Checkpoint(store_.get());
   if (st.ok()) st = logs_->Checkpoint();
+  if (st.ok()) st = exhaustion_->Checkpoint();
   checkpoint_last_ms_ = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());
