@@ -103,30 +103,8 @@ TEST(ExhaustionServe, FillingDiskAlertsAndSawtoothDoesNot) {
   ServeProcess s(dir, yaml);
   ASSERT_TRUE(s.ok()) << s.proc().log();
 
-  // Three days up to now: /fill grows from 30 % and is full 20 h after the last sample; /saw
-  // fills 40 % -> 80 % in 6 h and is rotated back, again and again.
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count() /
-                      kStep * kStep;
-  const int64_t span = 3 * 86400, to_full = 20 * 3600;
-  const int64_t start = now - span;
-  const double rate = 0.7 * kSize / (span + to_full);
-  for (int64_t day = 0; day < 3; ++day) {
-    std::vector<TimeSeries> batch = {
-        Fs("node_filesystem_size_bytes", "/fill"), Fs("node_filesystem_avail_bytes", "/fill"),
-        Fs("node_filesystem_size_bytes", "/saw"), Fs("node_filesystem_avail_bytes", "/saw")};
-    for (int64_t t = start + day * 86400 + kStep; t <= start + (day + 1) * 86400; t += kStep) {
-      const TimestampNs ts = t * kNanosPerSecond;
-      double fill_used = 0.3 * kSize + rate * (t - start);
-      double saw_used = kSize * (0.4 + 0.4 * static_cast<double>(t % (6 * 3600)) / (6 * 3600));
-      batch[0].samples.push_back({ts, kSize});
-      batch[1].samples.push_back({ts, kSize - fill_used});
-      batch[2].samples.push_back({ts, kSize});
-      batch[3].samples.push_back({ts, kSize - saw_used});
-    }
-    ASSERT_EQ(s.Write(batch), 204);
-  }
+  const int64_t to_full = 20 * 3600;
+  WriteThreeDays(s, NowStep(), to_full);
 
   // The output series: the fill's TTE within 10 % of 20 h; nothing for the sawtooth.
   std::vector<TimeSeries> out;
