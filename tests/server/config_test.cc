@@ -222,3 +222,50 @@ logs:
 
 }  // namespace
 }  // namespace backsight::server
+
+namespace backsight::server {
+namespace {
+
+TEST(ConfigTest, ExhaustionRulesParseAndAreValidated) {
+  ServeConfig c;
+  Status st = LoadConfigText(R"(
+exhaustion:
+  horizon: 12h
+  default_rules: false
+  max_series: 10
+  rules:
+    - usage: pool_busy
+      capacity: pool_size
+      on: [pool, instance]
+    - usage: queue_depth
+      limit: 5000
+    - usage: disk_free
+      capacity: disk_size
+      usage_is_free: true
+)",
+                             "x.yml", &c);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(c.exhaustion_horizon_ms, 12 * 3'600'000);
+  EXPECT_FALSE(c.exhaustion_default_rules);
+  EXPECT_EQ(c.exhaustion_max_series, 10u);
+  ASSERT_EQ(c.exhaustion_rules.size(), 3u);
+  EXPECT_EQ(c.exhaustion_rules[0].capacity_metric, "pool_size");
+  EXPECT_EQ(c.exhaustion_rules[0].on, (std::vector<std::string>{"pool", "instance"}));
+  EXPECT_EQ(c.exhaustion_rules[1].limit, 5000);
+  EXPECT_TRUE(c.exhaustion_rules[2].usage_is_free);
+
+  for (const char* bad :
+       {"exhaustion:\n  rules:\n    - usage: a\n",
+        "exhaustion:\n  rules:\n    - usage: a\n      capacity: b\n      limit: 3\n",
+        "exhaustion:\n  rules:\n    - usage: a\n      limit: many\n",
+        "exhaustion:\n  rules:\n    - usage: a\n      limit: 3\n      by: [x]\n",
+        "exhaustion:\n  horizon: soon\n"}) {
+    ServeConfig d;
+    Status s = LoadConfigText(bad, "bad.yml", &d);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("exhaustion"), std::string::npos) << s.message();
+  }
+}
+
+}  // namespace
+}  // namespace backsight::server

@@ -53,39 +53,6 @@ inline nlohmann::json GetJson(const ServeProcess& s, const std::string& path) {
   return nlohmann::json::parse(s.Get(path), nullptr, false);
 }
 
-/// An Alertmanager stand-in: records the alerts POSTed to /api/v2/alerts.
-class AlertReceiver {
- public:
-  AlertReceiver() {
-    srv_.Post("/api/v2/alerts", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard lock(mu_);
-      auto j = nlohmann::json::parse(req.body, nullptr, false);
-      if (j.is_array()) {
-        for (auto& a : j) alerts_.push_back(a);
-      }
-      res.status = 200;
-    });
-    port_ = srv_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { srv_.listen_after_bind(); });
-  }
-  ~AlertReceiver() {
-    srv_.stop();
-    thread_.join();
-  }
-  int port() const { return port_; }
-  nlohmann::json alerts() {
-    std::lock_guard lock(mu_);
-    return alerts_;
-  }
-
- private:
-  httplib::Server srv_;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mu_;
-  nlohmann::json alerts_ = nlohmann::json::array();
-};
-
 }  // namespace backsight::testing
 
 #endif  // BACKSIGHT_TESTS_SERVER_JS_CLIENT_UTIL_H_

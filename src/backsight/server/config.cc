@@ -226,7 +226,8 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
         CheckKeys(root, source, "",
                   {"listen", "state_dir", "checkpoint_interval", "series", "workers", "limits",
                    "auth", "alerting", "global", "scrape_configs", "output_remote_write",
-                   "counters_as_rates", "wal", "history", "logs", "log_files", "traces"}));
+                   "counters_as_rates", "wal", "history", "logs", "log_files", "traces",
+                   "exhaustion"}));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["listen"], "listen", &c->listen));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["state_dir"], "state_dir", &c->state_dir));
     BACKSIGHT_RETURN_IF_ERROR(r.Duration(root["checkpoint_interval"], "checkpoint_interval", 100,
@@ -281,6 +282,49 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
           r.Uint(t["max_open_traces"], "traces.max_open_traces", 1, &c->trace_max_open_traces));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Uint(t["max_findings"], "traces.max_findings", 1, &c->trace_max_findings));
+    }
+    if (YAML::Node x = root["exhaustion"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
+          x, source, "exhaustion", {"enabled", "default_rules", "horizon", "max_series", "rules"}));
+      BACKSIGHT_RETURN_IF_ERROR(r.Bool(x["enabled"], "exhaustion.enabled", &c->exhaustion_enabled));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Bool(x["default_rules"], "exhaustion.default_rules", &c->exhaustion_default_rules));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(x["horizon"], "exhaustion.horizon", 1000, &c->exhaustion_horizon_ms));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(x["max_series"], "exhaustion.max_series", 1, &c->exhaustion_max_series));
+      if (YAML::Node rules = x["rules"]) {
+        if (!rules.IsSequence())
+          return KeyError(source, "exhaustion.rules", "must be a list", rules);
+        for (size_t i = 0; i < rules.size(); ++i) {
+          const std::string key = "exhaustion.rules[" + std::to_string(i) + "]";
+          const YAML::Node n = rules[i];
+          BACKSIGHT_RETURN_IF_ERROR(
+              CheckKeys(n, source, key, {"usage", "capacity", "limit", "usage_is_free", "on"}));
+          forecast::ExhaustionRule rule;
+          BACKSIGHT_RETURN_IF_ERROR(r.Str(n["usage"], key + ".usage", &rule.usage_metric));
+          BACKSIGHT_RETURN_IF_ERROR(r.Str(n["capacity"], key + ".capacity", &rule.capacity_metric));
+          BACKSIGHT_RETURN_IF_ERROR(
+              r.Bool(n["usage_is_free"], key + ".usage_is_free", &rule.usage_is_free));
+          if (YAML::Node l = n["limit"]) {
+            if (!l.IsScalar() || !YAML::convert<double>::decode(l, rule.limit)) {
+              return KeyError(source, key + ".limit", "must be a number", l);
+            }
+          }
+          if (YAML::Node on = n["on"]) {
+            if (!on.IsSequence())
+              return KeyError(source, key + ".on", "must be a list of labels", on);
+            for (size_t j = 0; j < on.size(); ++j) {
+              std::string label;
+              BACKSIGHT_RETURN_IF_ERROR(r.Str(on[j], key + ".on", &label));
+              rule.on.push_back(label);
+            }
+          }
+          Status vs = forecast::ValidateExhaustionRule(rule);
+          if (!vs.ok()) return KeyError(source, key, vs.message(), n);
+          c->exhaustion_rules.push_back(std::move(rule));
+        }
+      }
     }
     if (YAML::Node lf = root["log_files"]) {
       if (!lf.IsSequence()) return KeyError(source, "log_files", "must be a list", lf);

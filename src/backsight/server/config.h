@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backsight/core/status.h"
+#include "backsight/forecast/exhaustion.h"
 
 namespace backsight::server {
 
@@ -92,6 +93,14 @@ struct ServeConfig {
   bool logs_security = false;            ///< access/sshd lines also go to the security analyzer
   std::string logs_security_deny_list;   ///< file of the findings' addresses ("" = none)
   std::vector<LogFile> log_files;        ///< local files tailed into the log services
+  // Time-to-exhaustion (`exhaustion:`; server/exhaustion_service.h, forecast/exhaustion.h).
+  bool exhaustion_enabled = true;
+  bool exhaustion_default_rules = true;  ///< filesystem, container memory, connection pools
+  std::vector<forecast::ExhaustionRule> exhaustion_rules;  ///< added after the defaults
+  /// BacksightExhaustionPredicted fires when the predicted TTE is below this; a day, the lead
+  /// an operator needs to act on a filling disk during working hours.
+  int64_t exhaustion_horizon_ms = 86'400'000;
+  uint64_t exhaustion_max_series = 100'000;  ///< usage series tracked (~1 KiB each)
 };
 
 /// Parses a Prometheus-style duration ("500ms", "15s", "1m30s", "2h", "1d") into milliseconds.

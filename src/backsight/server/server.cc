@@ -62,6 +62,8 @@ Status Server::Start() {
   http_ = std::make_unique<HttpServer>(ho);
   logs_ = std::make_unique<LogEndpoints>(cfg_, engine_, &self_metrics_);
   traces_ = std::make_unique<TraceEndpoints>(cfg_, engine_, &self_metrics_);
+  exhaustion_ = std::make_unique<ExhaustionService>(cfg_);
+  exhaustion_->Restore();
   SetupRoutes();
   Status bs = http_->Bind(host, port);
   if (!bs.ok()) {
@@ -108,6 +110,7 @@ Status Server::Start() {
   BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
   BACKSIGHT_RETURN_IF_ERROR(traces_->findings().Open());
   traces_->findings().Start();
+  exhaustion_->Start(cfg_.external_url);
   stopping_ = false;
   BACKSIGHT_RETURN_IF_ERROR(http_->Start());  // serve once the engine runs
   if (store_) checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
@@ -148,6 +151,7 @@ void Server::Stop() {
   }
   tracker_->Stop();  // flushes events
   logs_->Stop();
+  exhaustion_->Stop();
 }
 
 Status Server::CheckpointNow() {
@@ -157,6 +161,7 @@ Status Server::CheckpointNow() {
   Status st = engine_->Checkpoint(store_.get());
   if (st.ok()) st = logs_->Checkpoint();
   if (st.ok()) st = traces_->findings().Checkpoint();
+  if (st.ok()) st = exhaustion_->Checkpoint();
   checkpoint_last_ms_ = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());

@@ -38,6 +38,7 @@
 #include "backsight/server/alerts.h"
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
+#include "backsight/server/exhaustion_service.h"
 #include "backsight/server/http_server.h"
 #include "backsight/server/log_endpoints.h"
 #include "backsight/server/self_metrics.h"
@@ -115,8 +116,10 @@ class Server {
   std::unique_ptr<HistorySource> history_;  // with history.url: warm start of new series
   std::unique_ptr<WarmStart> warm_;
   std::unique_ptr<HttpServer> http_;
-  std::unique_ptr<LogEndpoints> logs_;      // logs ingest, API, alerts, state (log_endpoints.h)
-  std::unique_ptr<TraceEndpoints> traces_;  // POST /v1/traces, RED + graph (trace_endpoints.h)
+  std::unique_ptr<LogEndpoints> logs_;  // logs ingest, API, alerts, state (log_endpoints.h)
+  std::unique_ptr<TraceEndpoints> traces_;
+  std::unique_ptr<ExhaustionService> exhaustion_;  // TTE outputs and alerts (exhaustion:)  // POST
+                                                   // /v1/traces, RED + graph (trace_endpoints.h)
   std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;
   bool started_ = false;
