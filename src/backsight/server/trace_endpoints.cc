@@ -15,16 +15,21 @@ constexpr const char* kEndpoint = "otlp_traces";
 constexpr const char* kCallsSeries = "backsight_trace_calls";
 constexpr const char* kErrorRatioSeries = "backsight_trace_error_ratio";
 constexpr const char* kP99Series = "backsight_trace_p99_seconds";
+// Per-minute series of every service graph edge (labels client, server) fed to the engine.
+constexpr const char* kEdgeRequestsSeries = "backsight_trace_edge_requests";
+constexpr const char* kEdgeFailedRatioSeries = "backsight_trace_edge_failed_ratio";
+constexpr const char* kEdgeP90Series = "backsight_trace_edge_p90_seconds";
 }  // namespace
 
 TraceEndpoints::TraceEndpoints(const ServeConfig& config, const std::unique_ptr<Engine>& engine,
                                SelfMetrics* metrics)
     : cfg_(config), engine_(engine), metrics_(metrics) {}
 
-void TraceEndpoints::Submit(const std::vector<traces::RedBucket>& closed) {
-  if (closed.empty() || !engine_) return;
+void TraceEndpoints::Submit(const std::vector<traces::RedBucket>& closed,
+                            const std::vector<traces::EdgeBucket>& closed_edges) {
+  if ((closed.empty() && closed_edges.empty()) || !engine_) return;
   std::vector<TimeSeries> series;
-  series.reserve(3 * closed.size());
+  series.reserve(3 * (closed.size() + closed_edges.size()));
   auto add = [&](const char* name, const traces::RedBucket& b, double v) {
     TimeSeries ts;
     ts.labels = {{"__name__", name}, {"service_name", b.service}, {"span_name", b.operation}};
@@ -36,6 +41,19 @@ void TraceEndpoints::Submit(const std::vector<traces::RedBucket>& closed) {
     add(kCallsSeries, b, static_cast<double>(b.calls));
     add(kErrorRatioSeries, b, b.calls ? static_cast<double>(b.errors) / b.calls : 0.0);
     add(kP99Series, b, b.p99_seconds);
+  }
+  auto add_edge = [&](const char* name, const traces::EdgeBucket& b, double v) {
+    TimeSeries ts;
+    ts.labels = {{"__name__", name}, {"client", b.client}, {"server", b.server}};
+    ts.kind = MetricKind::kGauge;
+    ts.samples.push_back({b.bucket_start_ns, v});
+    series.push_back(std::move(ts));
+  };
+  for (const auto& b : closed_edges) {
+    add_edge(kEdgeRequestsSeries, b, static_cast<double>(b.requests));
+    add_edge(kEdgeFailedRatioSeries, b,
+             b.requests ? static_cast<double>(b.failed) / b.requests : 0.0);
+    add_edge(kEdgeP90Series, b, b.p90_seconds);
   }
   const size_t n = series.size();
   if (engine_->Submit(std::move(series)).ok()) {
@@ -83,17 +101,19 @@ void TraceEndpoints::HandlePush(const HttpRequest& req, HttpResponse* res) {
     return;
   }
   thread_local std::vector<traces::RedBucket> closed;
+  thread_local std::vector<traces::EdgeBucket> closed_edges;
   closed.clear();
+  closed_edges.clear();
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& s : batch.spans) {
       red_.Add(s);
-      graph_.Add(s);
+      graph_.Add(s, &closed_edges);
       windows_.Add(s, &closed);
     }
     spans_ += batch.spans.size();
   }
-  Submit(closed);
+  Submit(closed, closed_edges);
   res->status = 200;
   if (is_json) {
     res->SetContent("{}", "application/json");
