@@ -132,6 +132,11 @@ TEST(ServiceGraph, EdgeAndServiceCapsCountWhatTheyDrop) {
   EXPECT_EQ(g.Edges()[0]->client, "frontend");
   EXPECT_EQ(g.dropped_edge_requests(), 1u);
   EXPECT_EQ(g.dropped_service_spans(), 1u);
+  std::string text;
+  g.WritePrometheus(&text);
+  EXPECT_NE(text.find("\nbacksight_traces_graph_dropped_requests_total 1\n"), std::string::npos);
+  EXPECT_NE(text.find("\nbacksight_traces_graph_dropped_service_spans_total 1\n"),
+            std::string::npos);
 }
 
 }  // namespace

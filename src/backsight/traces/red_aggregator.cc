@@ -111,6 +111,8 @@ void RedAggregator::WritePrometheus(std::string* out) const {
     out->append(std::to_string(h.count()));
     out->push_back('\n');
   }
+  out->append("# TYPE backsight_traces_red_dropped_spans_total counter\n");
+  out->append("backsight_traces_red_dropped_spans_total " + std::to_string(dropped_spans_) + "\n");
 }
 
 }  // namespace backsight::traces

@@ -205,6 +205,9 @@ void ServiceGraph::WritePrometheus(std::string* out) const {
   out->append("# TYPE backsight_traces_graph_dropped_requests_total counter\n");
   out->append("backsight_traces_graph_dropped_requests_total " +
               std::to_string(dropped_edge_requests_) + "\n");
+  out->append("# TYPE backsight_traces_graph_dropped_service_spans_total counter\n");
+  out->append("backsight_traces_graph_dropped_service_spans_total " +
+              std::to_string(dropped_service_spans_) + "\n");
 }
 
 }  // namespace backsight::traces
