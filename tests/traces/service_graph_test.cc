@@ -63,6 +63,35 @@ TEST(ServiceGraph, AParentOutlivesTheWaitOfAnEarlierChild) {
   EXPECT_EQ(g.dropped_unpaired(), 0u);
 }
 
+// "c<i>" (built by append: `"c" + std::to_string(i)` trips GCC 12's -Wrestrict false positive).
+std::string ChildId(int i) {
+  std::string id = "c";
+  id += std::to_string(i);
+  return id;
+}
+
+TEST(ServiceGraph, ChildrenWaitingForOneParentAllPairAndTheCapDropsTheOldest) {
+  ServiceGraph g;
+  for (int i = 0; i < 5; ++i) {
+    g.Add(MakeSpan("t1", ChildId(i), "p", "cart", "GetCart", i, i + 1));
+  }
+  g.Add(MakeSpan("t1", "p", "", "frontend", "GET /", 0, 100));
+  ASSERT_EQ(g.Edges().size(), 1u);
+  EXPECT_EQ(g.Edges()[0]->requests, 5u);
+  EXPECT_EQ(g.dropped_unpaired(), 0u);
+  // Each waiting child holds two records (itself waiting, itself as a possible parent): with room
+  // for 6, the first two of five children leave before their parent comes.
+  ServiceGraph small(ServiceGraph::kDefaultWaitNs, /*max_spans=*/6);
+  for (int i = 0; i < 5; ++i) {
+    small.Add(MakeSpan("t1", ChildId(i), "p", "cart", "GetCart", i, i + 1));
+  }
+  small.Add(MakeSpan("t1", "p", "", "frontend", "GET /", 0, 100));
+  EXPECT_LE(small.remembered_spans(), 6u);
+  ASSERT_EQ(small.Edges().size(), 1u);
+  EXPECT_EQ(small.Edges()[0]->requests, 3u);
+  EXPECT_EQ(small.dropped_unpaired(), 2u);
+}
+
 ingest::Span Kinded(ingest::Span s, ingest::SpanKind k) {
   s.kind = k;
   return s;

@@ -44,7 +44,7 @@
 #include "backsight/detect/detector.h"
 #include "backsight/store/state_store.h"
 #include "backsight/store/wal.h"
-#include "backsight/stream/flat_index.h"
+#include "backsight/core/flat_index.h"
 #include "backsight/stream/model.h"
 
 namespace backsight::stream {

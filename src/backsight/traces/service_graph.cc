@@ -13,6 +13,8 @@ namespace {
 constexpr double kBucketQuantile = 0.9;
 constexpr double kSecondsPerNs = 1e-9;
 constexpr uint32_t kNoService = UINT32_MAX;
+// No previous waiting child.
+constexpr uint64_t kNoSeq = UINT64_MAX;
 
 // 64-bit key of a span: boost::hash_combine of the two ids' std::hash values (both 64 bits).
 uint64_t SpanKey(std::string_view trace_id, std::string_view span_id) {
@@ -36,7 +38,10 @@ int64_t BucketStart(int64_t t, int64_t width) {
 }  // namespace
 
 ServiceGraph::ServiceGraph(int64_t wait_ns, size_t max_spans, size_t max_edges, int64_t bucket_ns)
-    : wait_ns_(wait_ns), max_spans_(max_spans), max_edges_(max_edges), bucket_ns_(bucket_ns) {}
+    : wait_ns_(wait_ns),
+      max_spans_(std::max<size_t>(max_spans, 1)),
+      max_edges_(max_edges),
+      bucket_ns_(bucket_ns) {}
 
 uint32_t ServiceGraph::ServiceId(std::string_view name) {
   if (auto it = service_ids_.find(name); it != service_ids_.end()) return it->second;
@@ -109,19 +114,33 @@ void ServiceGraph::Flush(int64_t before_ns, std::vector<EdgeBucket>* closed) {
   }
 }
 
-void ServiceGraph::Expire(int64_t now_ns) {
-  // Entries leave in arrival order once their span ended more than wait_ns before the newest
-  // span end seen, or while over the cap.
-  while (!order_.empty() && (order_.front().end_ns < now_ns - wait_ns_ ||
-                             known_.size() + pending_.size() > max_spans_)) {
-    const Entry& e = order_.front();
-    if (!e.pending) {
-      known_.erase(e.key);
-    } else {
-      dropped_unpaired_ += pending_.erase(e.key);
-    }
-    order_.pop_front();
+void ServiceGraph::PopOldest() {
+  const uint32_t slot = static_cast<uint32_t>(head_ % max_spans_);
+  const Rec& r = ring_[slot];
+  if (!r.waiting) {
+    if (known_index_.Find(r.key) == slot) known_index_.Erase(r.key);
+  } else {
+    if (!r.paired) ++dropped_unpaired_;
+    // The newest waiting child of its parent leaves last (arrival order): then no child waits.
+    if (pending_index_.Find(r.key) == slot) pending_index_.Erase(r.key);
   }
+  ++head_;
+}
+
+ServiceGraph::Rec& ServiceGraph::Push() {
+  if (tail_ - head_ >= max_spans_) PopOldest();
+  const uint64_t seq = tail_++;
+  if (ring_.size() < max_spans_ && seq == ring_.size()) ring_.emplace_back();
+  Rec& r = ring_[seq % max_spans_];
+  r = Rec{};
+  r.seq = seq;
+  return r;
+}
+
+void ServiceGraph::Expire(int64_t now_ns) {
+  // Records leave in arrival order once their span ended more than wait_ns before the newest
+  // span end seen (the span cap is kept by Push).
+  while (head_ < tail_ && ring_[head_ % max_spans_].end_ns < now_ns - wait_ns_) PopOldest();
 }
 
 void ServiceGraph::Add(const ingest::Span& s, std::vector<EdgeBucket>* closed) {
@@ -133,23 +152,47 @@ void ServiceGraph::Add(const ingest::Span& s, std::vector<EdgeBucket>* closed) {
   }
   const bool error = s.status == ingest::SpanStatus::kError;
   const uint64_t key = SpanKey(s.trace_id, s.span_id);
-  // Children that waited for this span.
-  if (auto [b, e] = pending_.equal_range(key); b != e) {
-    for (auto it = b; it != e; ++it) Pair(service, s.kind, error, it->second, closed);
-    pending_.erase(b, e);
+  // Children that waited for this span, newest first.
+  if (uint32_t slot = pending_index_.Find(key); slot != FlatIndex::kNone) {
+    for (;;) {
+      Rec& c = ring_[slot];
+      c.paired = true;
+      Pair(service, s.kind, error, {c.service, c.kind, c.error, c.start_ns, c.duration_ns}, closed);
+      if (c.prev_seq == kNoSeq || c.prev_seq < head_) break;
+      slot = static_cast<uint32_t>(c.prev_seq % max_spans_);
+    }
+    pending_index_.Erase(key);
   }
   if (!s.parent_span_id.empty()) {
     const uint64_t pkey = SpanKey(s.trace_id, s.parent_span_id);
-    const Waiting self{service, s.kind, error, s.start_ns, s.duration_ns()};
-    if (auto k = known_.find(pkey); k != known_.end()) {
-      Pair(k->second.service, k->second.kind, k->second.error, self, closed);
+    if (const uint32_t p = known_index_.Find(pkey); p != FlatIndex::kNone) {
+      const Rec& parent = ring_[p];
+      Pair(parent.service, parent.kind, parent.error,
+           {service, s.kind, error, s.start_ns, s.duration_ns()}, closed);
     } else {
-      if (pending_.find(pkey) == pending_.end()) order_.push_back({s.end_ns, pkey, true});
-      pending_.emplace(pkey, self);
+      const uint32_t newest = pending_index_.Find(pkey);
+      const uint64_t prev = newest == FlatIndex::kNone ? kNoSeq : ring_[newest].seq;
+      Rec& r = Push();
+      r.key = pkey;
+      r.prev_seq = prev < head_ ? kNoSeq : prev;
+      r.end_ns = s.end_ns;
+      r.start_ns = s.start_ns;
+      r.duration_ns = s.duration_ns();
+      r.service = service;
+      r.kind = s.kind;
+      r.error = error;
+      r.waiting = true;
+      pending_index_.Put(pkey, static_cast<uint32_t>(r.seq % max_spans_));
     }
   }
-  if (known_.try_emplace(key, Known{service, s.kind, error, s.end_ns}).second) {
-    order_.push_back({s.end_ns, key, false});
+  if (known_index_.Find(key) == FlatIndex::kNone) {
+    Rec& r = Push();
+    r.key = key;
+    r.end_ns = s.end_ns;
+    r.service = service;
+    r.kind = s.kind;
+    r.error = error;
+    known_index_.Put(key, static_cast<uint32_t>(r.seq % max_spans_));
   }
   Expire(now_ns_);
 }

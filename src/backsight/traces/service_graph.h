@@ -22,12 +22,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "backsight/core/flat_index.h"
 #include "backsight/ingest/span_batch.h"
 #include "backsight/traces/latency_histogram.h"
 
@@ -85,30 +85,32 @@ class ServiceGraph {
   uint64_t dropped_service_spans() const { return dropped_service_spans_; }
   /// Pairs older than their edge's open bucket (counted in the totals, not in a bucket).
   uint64_t late_pairs() const { return late_pairs_; }
-  size_t remembered_spans() const { return known_.size() + pending_.size(); }
+  /// Records held: possible parents and children waiting (or paired, until their turn to expire).
+  size_t remembered_spans() const { return static_cast<size_t>(tail_ - head_); }
   size_t edges() const { return edges_.size(); }
   /// Bytes held per edge (names excluded): the edge, its open bucket and its hash map entry.
   static constexpr size_t kBytesPerEdge = sizeof(GraphEdge) + sizeof(LatencyHistogram) + 64;
 
  private:
-  // A remembered span that may be a parent.
-  struct Known {
+  // One remembered span: a possible parent (known), or a child waiting for its parent.
+  struct Rec {
+    uint64_t key;       // known: hash(trace id, span id); waiting: hash(trace id, parent id)
+    uint64_t seq;       // arrival number
+    uint64_t prev_seq;  // waiting: the previous waiting child of the same parent, or kNoSeq
+    int64_t end_ns;
+    int64_t start_ns, duration_ns;
     uint32_t service;
     ingest::SpanKind kind;
     bool error;
-    int64_t end_ns;
+    bool waiting;
+    bool paired;  // waiting: its parent came (not counted as dropped when it expires)
   };
-  // A child waiting for its parent.
+  // A child's part of a pair.
   struct Waiting {
     uint32_t service;
     ingest::SpanKind kind;
     bool error;
     int64_t start_ns, duration_ns;
-  };
-  struct Entry {
-    int64_t end_ns;
-    uint64_t key;
-    bool pending;  // pending_ children (else a known_ span)
   };
   struct Edge {
     GraphEdge total;
@@ -128,6 +130,8 @@ class ServiceGraph {
             std::vector<EdgeBucket>* closed);
   void CloseBucket(Edge* e, std::vector<EdgeBucket>* closed);
   void Expire(int64_t now_ns);
+  void PopOldest();
+  Rec& Push();  // a new record at the tail (the oldest leaves first when the store is full)
 
   int64_t wait_ns_;
   size_t max_spans_;
@@ -135,10 +139,12 @@ class ServiceGraph {
   int64_t bucket_ns_;
   std::vector<std::string> service_names_;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> service_ids_;
-  std::unordered_map<uint64_t, Edge> edges_;            // client id << 32 | server id
-  std::unordered_map<uint64_t, Known> known_;           // hash(trace id, span id)
-  std::unordered_multimap<uint64_t, Waiting> pending_;  // hash(trace id, parent id)
-  std::deque<Entry> order_;                             // arrival order
+  std::unordered_map<uint64_t, Edge> edges_;  // client id << 32 | server id
+  std::vector<Rec> ring_;    // the record of arrival number n at slot n % max_spans_
+  uint64_t head_ = 0;        // arrival number of the oldest record held
+  uint64_t tail_ = 0;        // next arrival number
+  FlatIndex known_index_;    // hash(trace id, span id) -> slot of the known record
+  FlatIndex pending_index_;  // hash(trace id, parent id) -> slot of the newest waiting child
   int64_t now_ns_ = INT64_MIN;
   uint64_t dropped_unpaired_ = 0, dropped_edge_requests_ = 0, dropped_service_spans_ = 0;
   uint64_t late_pairs_ = 0;
