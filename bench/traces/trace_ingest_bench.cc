@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   double decode_s = 0, agg_s = 0;
   backsight::ingest::SpanBatch batch;
   for (const auto& body : bodies) {
-    batch.Clear();
+    batch.Recycle();  // as the server does
     double t = ThreadCpuSeconds();
     backsight::Status st = backsight::ingest::DecodeOtlpTracesProto(body, &batch);
     decode_s += Seconds(t);

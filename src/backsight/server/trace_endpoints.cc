@@ -83,8 +83,8 @@ void TraceEndpoints::HandlePush(const HttpRequest& req, HttpResponse* res) {
     Count(res->status, bad);
     return;
   }
-  thread_local ingest::SpanBatch batch;  // keeps its capacity across requests
-  batch.Clear();
+  thread_local ingest::SpanBatch batch;  // reuses its spans' memory across requests
+  batch.Recycle();
   Status st = is_json
                   ? ingest::DecodeOtlpTracesJson(req.body, &batch, cfg_.max_decompressed_bytes)
                   : ingest::DecodeOtlpTracesProto(req.body, &batch, cfg_.max_decompressed_bytes);
