@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 BACKSIGHT_DATA ?= $(abspath ../shared/data)
 export BACKSIGHT_DATA
 
-.PHONY: deps deps-test build run install test asan bench nab loghub fuzz format clean
+.PHONY: deps deps-test build run install test asan bench nab loghub m4 fuzz format clean
 
 deps:
 	./scripts/install-deps.sh
@@ -47,6 +47,9 @@ nab: build
 
 loghub: build
 	$(BUILD)/bench/loghub/loghub_bench --data $(BACKSIGHT_DATA)/loghub2k
+
+m4: build
+	$(BUILD)/bench/forecast/m4_bench --data $(BACKSIGHT_DATA)/m4_hourly --out $(BUILD)/m4_forecast.csv
 
 # libFuzzer targets (clang): builds every fuzz/*_fuzz.cc and runs each for FUZZ_SECONDS, all of
 # them even when one crashes. Per target: corpus in build-fuzz/corpus/<target>/, libFuzzer's log in

@@ -24,6 +24,9 @@ void RegisterLogs(CLI::App& app, int* exit_code);
 /// `backsight traces`: RED table, service graph and latency attribution of span files.
 void RegisterTraces(CLI::App& app, int* exit_code);
 
+/// `backsight forecast`: forecasts with prediction intervals for the series of a CSV file.
+void RegisterForecast(CLI::App& app, int* exit_code);
+
 /// `backsight serve`: the live service (remote_write/OTLP/scrape in, /metrics, alerts, state).
 void RegisterServe(CLI::App& app, int* exit_code);
 

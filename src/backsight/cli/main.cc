@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   backsight::cli::RegisterDetect(app, &exit_code);
   backsight::cli::RegisterLogs(app, &exit_code);
   backsight::cli::RegisterTraces(app, &exit_code);
+  backsight::cli::RegisterForecast(app, &exit_code);
   backsight::cli::RegisterServe(app, &exit_code);
   CLI::App* api = app.add_subcommand(
       "api",

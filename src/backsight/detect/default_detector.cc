@@ -6,8 +6,9 @@
 //    to two features). Catches new levels, spikes beyond precedent, lasting shifts.
 //  * Local novelty: the value leaves a forgetting envelope of the recent regime (edges relax
 //    toward an EW centre with time constant kLocalTau samples), or — for series with a strong
-//    period found in the data (seasonality.h) — the envelope of values seen at the same phase (bin)
-//    of the period. Catches bursts after quiet spells and "wrong for this time of day" values.
+//    period found in the data (forecast/period_finder.h) — the envelope of values seen at the same
+//    phase (bin) of the period. Catches bursts after quiet spells and "wrong for this time of day"
+//    values.
 //  * Changepoint: a two-sided CUSUM (Page, "Continuous inspection schemes", Biometrika 1954) of the
 //    value standardised by its slowly updated mean and variance; catches drifts and shifts that
 //    stay inside the envelopes (a slow decline, a level change within the usual range). For series
@@ -39,10 +40,16 @@
 #include "backsight/core/byte_io.h"
 #include "backsight/detect/calibrator.h"
 #include "backsight/detect/novelty.h"
-#include "backsight/detect/seasonality.h"
+#include "backsight/forecast/period_finder.h"
+#include "backsight/forecast/robust_scale.h"
+#include "backsight/forecast/seasonal_profile.h"
 
 namespace backsight::detect {
 namespace {
+
+using forecast::PeriodFinder;
+using forecast::RobustScale;
+using forecast::SeasonalProfile;
 
 // State format. BSD3: the rolling mean's ring holds x / 16; learning from winsorised values.
 // BSD2 had no such scaling, BSD1 no CUSUM run lengths/shift; both are refused on restore.
@@ -52,10 +59,8 @@ constexpr double kClip = 4.0;  // Huber clipping of residuals, in robust scales
 // Learning uses the value winsorised to the whole-history envelope widened by this many widths on
 // each side, so an extreme value widens the envelope at most (1 + 2 kWinsorWidths)-fold.
 constexpr double kWinsorWidths = 4.0;
-constexpr double kLevelAlpha = 0.1;         // smoothing weight of the level
-constexpr double kScaleAlpha = 0.02;        // smoothing weight of the robust scales
-constexpr double kProfileAlpha = 0.1;       // smoothing weight of a seasonal profile bin
-constexpr int kMaxBins = 96;                // seasonal profile resolution (bins per period)
+constexpr double kLevelAlpha = 0.1;                  // smoothing weight of the level
+constexpr int kMaxBins = SeasonalProfile::kMaxBins;  // per-phase envelope bins
 constexpr double kStrongSeasonality = 0.6;  // ACF above which the seasonal model is trusted
 constexpr uint32_t kGlobalMinSamples = 50;  // envelope must have seen this many values
 constexpr uint32_t kLocalMinSamples = 100;
@@ -77,30 +82,6 @@ constexpr int kLocalRest = 100;  // samples
 // severity is the sum of their shift estimates (one rest period: the alarms a rest would hide).
 constexpr uint32_t kDriftWindow = kLocalRest;
 
-/// Robust scale of a residual stream: EW mean absolute residual with clipped updates.
-struct RobustScale {
-  double s = 0;
-  uint32_t n = 0;
-  void Update(double abs_resid) {
-    if (n < UINT32_MAX) ++n;
-    if (n == 1) {
-      s = abs_resid;
-      return;
-    }
-    const double a = std::max(kScaleAlpha, 1.0 / n);
-    const double clipped = s > 0 ? std::min(abs_resid, kClip * s) : abs_resid;
-    s += a * (clipped - s);
-  }
-  void Save(ByteWriter* w) const {
-    w->PutDouble(s);
-    w->PutU32(n);
-  }
-  Status Restore(ByteReader* r) {
-    BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&s, "scale.s"));
-    return r->GetU32(&n, "scale.n");
-  }
-};
-
 /// Everything that changes per sample; replaced as a whole on restore.
 struct State {
   DetectorStats stats;
@@ -112,11 +93,7 @@ struct State {
   RobustScale level_scale;
   // Seasonal model.
   PeriodFinder period_finder;
-  int64_t period_ns = 0;  // active period, 0 = none
-  int bins = 0;
-  double seas_level = 0;
-  RobustScale seas_scale;
-  std::array<float, kMaxBins> profile{};
+  SeasonalProfile seasonal;  // level + profile forecast (forecast/seasonal_profile.h)
   // Novelty features.
   GlobalEnvelope value_env;
   GlobalEnvelope mean_env;
@@ -159,17 +136,13 @@ void State::Save(ByteWriter* w) const {
   w->PutDouble(last);
   level_scale.Save(w);
   period_finder.Save(w);
-  w->PutI64(period_ns);
-  w->PutU8(static_cast<uint8_t>(bins));
-  w->PutDouble(seas_level);
-  seas_scale.Save(w);
-  for (int i = 0; i < bins; ++i) PutFloat(w, profile[i]);
+  seasonal.Save(w);
   value_env.Save(w);
   mean_env.Save(w);
   local_env.Save(w);
   cusum.Save(w);
   value_mean.Save(w);
-  for (int i = 0; i < bins; ++i) {
+  for (int i = 0; i < seasonal.bins(); ++i) {
     PutFloat(w, phase_lo[i]);
     PutFloat(w, phase_hi[i]);
     w->PutU8(phase_n[i]);
@@ -192,23 +165,13 @@ Status State::Restore(ByteReader* r) {
   BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&last, "last"));
   BACKSIGHT_RETURN_IF_ERROR(level_scale.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(period_finder.Restore(r));
-  BACKSIGHT_RETURN_IF_ERROR(r->GetI64(&period_ns, "period_ns"));
-  uint8_t b;
-  BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&b, "bins"));
-  if (b > kMaxBins || (b == 0) != (period_ns == 0) || period_ns < 0) {
-    return Status::Corruption("inconsistent seasonal state (bins " + std::to_string(b) +
-                              ", period_ns " + std::to_string(period_ns) + ")");
-  }
-  bins = b;
-  BACKSIGHT_RETURN_IF_ERROR(r->GetDouble(&seas_level, "seas_level"));
-  BACKSIGHT_RETURN_IF_ERROR(seas_scale.Restore(r));
-  for (int i = 0; i < bins; ++i) BACKSIGHT_RETURN_IF_ERROR(GetFloat(r, &profile[i], "profile"));
+  BACKSIGHT_RETURN_IF_ERROR(seasonal.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(value_env.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(mean_env.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(local_env.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(cusum.Restore(r));
   BACKSIGHT_RETURN_IF_ERROR(value_mean.Restore(r));
-  for (int i = 0; i < bins; ++i) {
+  for (int i = 0; i < seasonal.bins(); ++i) {
     BACKSIGHT_RETURN_IF_ERROR(GetFloat(r, &phase_lo[i], "phase_lo"));
     BACKSIGHT_RETURN_IF_ERROR(GetFloat(r, &phase_hi[i], "phase_hi"));
     BACKSIGHT_RETURN_IF_ERROR(r->GetU8(&phase_n[i], "phase_n"));
@@ -255,13 +218,13 @@ class DefaultDetector final : public Detector {
     double yscale = std::max(st_.level_scale.s, floor);
     int bin = -1;
     double e_seas = 0;
-    if (st_.period_ns > 0) {
-      bin = PhaseBin(ts);
-      const double pred = st_.seas_level + st_.profile[bin];
+    if (st_.seasonal.active()) {
+      bin = st_.seasonal.PhaseBin(ts);
+      const double pred = st_.seasonal.Predict(bin);
       e_seas = SaturatingDiff(xw, pred);
-      if (st_.seas_scale.n > 10 && st_.period_finder.strength() > kStrongSeasonality) {
+      if (st_.seasonal.scale().n > 10 && st_.period_finder.strength() > kStrongSeasonality) {
         yhat = pred;
-        yscale = std::max(st_.seas_scale.s, floor);
+        yscale = std::max(st_.seasonal.scale().s, floor);
       }
     }
 
@@ -277,8 +240,8 @@ class DefaultDetector final : public Detector {
     // per-phase envelopes, the CUSUM watches the deseasonalised value (x minus its phase's
     // profile), so the daily swing itself is not mistaken for a shift.
     double x_cusum = xw;
-    if (bin >= 0 && st_.seas_scale.n > 10 && st_.period_finder.strength() >= kPhaseStrength) {
-      x_cusum = xw - st_.profile[bin];
+    if (bin >= 0 && st_.seasonal.scale().n > 10 && st_.period_finder.strength() >= kPhaseStrength) {
+      x_cusum = xw - st_.seasonal.profile(bin);
     }
     const double cp = st_.cusum.Update(x_cusum, floor, st_.stats.accepted >= kCusumMinSamples);
     // Alarms in the same direction in quick succession are one drift that keeps going: its
@@ -425,48 +388,22 @@ class DefaultDetector final : public Detector {
     }
   }
 
-  int PhaseBin(TimestampNs ts) const {
-    const int64_t p = st_.period_ns;
-    int64_t m = ts % p;
-    if (m < 0) m += p;
-    return std::min(st_.bins - 1, static_cast<int>(static_cast<double>(m) / p * st_.bins));
-  }
-
   // Learning with bounded influence: the level and the seasonal model take Huber-clipped
   // residuals (at kClip robust scales; P. J. Huber, Ann. Math. Statist. 35, 1964, as used by
   // Gelper, Fried & Croux 2010), the scales clipped absolute residuals, the period finder xw.
   void LearnPredictors(TimestampNs ts, double x, double xw, double e_level, int bin, double e_seas,
                        double floor) {
-    if (bin >= 0) {
-      const double sc = std::max(st_.seas_scale.s, floor);
-      const double ce = std::clamp(e_seas, -kClip * sc, kClip * sc);
-      st_.seas_scale.Update(std::fabs(e_seas));
-      st_.seas_level += kLevelAlpha * ce;
-      const float p = st_.profile[bin] + SaturatingFloat(kProfileAlpha * ce);
-      if (std::isfinite(p)) st_.profile[bin] = p;
+    if (bin >= 0) st_.seasonal.Learn(bin, e_seas, floor);
+    if (st_.period_finder.Add(ts, xw) &&
+        st_.seasonal.MaybeAdopt(st_.period_finder, st_.step_ns, st_.level)) {
+      st_.phase_n.fill(0);  // per-phase envelopes start afresh with the new bins
     }
-    if (st_.period_finder.Add(ts, xw)) MaybeAdoptPeriod();
     const double sl = std::max(st_.level_scale.s, floor);
     st_.level_scale.Update(std::fabs(e_level));
     st_.level += kLevelAlpha * std::clamp(e_level, -kClip * sl, kClip * sl);
     st_.last = x;
     st_.last_ts = ts;
     ++st_.stats.accepted;
-  }
-
-  // Switches to a newly found period (warm-starting its profile from the period finder's summary).
-  void MaybeAdoptPeriod() {
-    const int64_t p = st_.period_finder.period_ns();
-    if (p <= 0 || st_.step_ns <= 0) return;
-    if (st_.period_ns > 0 && std::llabs(p - st_.period_ns) < st_.period_ns / 20) return;
-    const double steps = p / st_.step_ns;
-    if (steps < 4) return;
-    st_.period_ns = p;
-    st_.bins = std::clamp(static_cast<int>(steps), 4, kMaxBins);
-    st_.period_finder.PhaseMeans(p, st_.bins, st_.profile.data());
-    st_.seas_level = st_.level;
-    st_.seas_scale = RobustScale{};
-    st_.phase_n.fill(0);
   }
 
   DefaultDetectorOptions opt_;

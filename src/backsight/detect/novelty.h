@@ -10,21 +10,10 @@
 #include <cstdint>
 
 #include "backsight/core/byte_io.h"
+#include "backsight/core/saturating.h"
 #include "backsight/core/status.h"
 
 namespace backsight::detect {
-
-/// a - b for finite a, b, saturated to +-DBL_MAX instead of overflowing to +-inf (1e308 - -1e308).
-/// Inline: it is on the per-sample path several times (the finite case costs one compare).
-inline double SaturatingDiff(double a, double b) {
-  const double d = a - b;
-  return std::isfinite(d) ? d : std::copysign(DBL_MAX, d);
-}
-
-/// `x` converted to float, saturated to +-FLT_MAX instead of becoming +-inf (x finite).
-inline float SaturatingFloat(double x) {
-  return static_cast<float>(std::clamp(x, -static_cast<double>(FLT_MAX), double{FLT_MAX}));
-}
 
 /// Excess of `f` beyond [lo, hi] in units of the width hi - lo (0 inside, capped at `max_excess`;
 /// `max_excess` when the width is 0 and f != hi). Differences are taken of halves (exact

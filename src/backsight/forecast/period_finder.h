@@ -1,6 +1,6 @@
-// Seasonality: finding a series' period from its own data, and a compact seasonal profile.
-#ifndef BACKSIGHT_DETECT_SEASONALITY_H_
-#define BACKSIGHT_DETECT_SEASONALITY_H_
+// Period finding: a series' dominant period from its own data, online with bounded memory.
+#ifndef BACKSIGHT_FORECAST_PERIOD_FINDER_H_
+#define BACKSIGHT_FORECAST_PERIOD_FINDER_H_
 
 #include <array>
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include "backsight/core/status.h"
 #include "backsight/core/time.h"
 
-namespace backsight::detect {
+namespace backsight::forecast {
 
 /// Finds the dominant period of a series online with bounded memory.
 ///
@@ -59,6 +59,6 @@ class PeriodFinder {
   double strength_ = 0;
 };
 
-}  // namespace backsight::detect
+}  // namespace backsight::forecast
 
-#endif  // BACKSIGHT_DETECT_SEASONALITY_H_
+#endif  // BACKSIGHT_FORECAST_PERIOD_FINDER_H_

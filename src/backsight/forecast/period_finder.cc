@@ -1,10 +1,10 @@
-#include "backsight/detect/seasonality.h"
+#include "backsight/forecast/period_finder.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-namespace backsight::detect {
+namespace backsight::forecast {
 
 namespace {
 constexpr double kMinAcf = 0.5;
@@ -145,4 +145,4 @@ Status PeriodFinder::Restore(ByteReader* r) {
   return Status::OK();
 }
 
-}  // namespace backsight::detect
+}  // namespace backsight::forecast
