@@ -1,5 +1,6 @@
 #include "backsight/server/trace_endpoints.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "backsight/ingest/otlp_traces.h"
@@ -19,6 +20,9 @@ constexpr const char* kP99Series = "backsight_trace_p99_seconds";
 constexpr const char* kEdgeRequestsSeries = "backsight_trace_edge_requests";
 constexpr const char* kEdgeFailedRatioSeries = "backsight_trace_edge_failed_ratio";
 constexpr const char* kEdgeP90Series = "backsight_trace_edge_p90_seconds";
+// An operation's or edge's open bucket is closed once spans this many buckets later arrive for
+// anything else (two: a bucket's spans arrive within a bucket of its end, batching included).
+constexpr int64_t kSilentBuckets = 2;
 }  // namespace
 
 TraceEndpoints::TraceEndpoints(const ServeConfig& config, const std::unique_ptr<Engine>& engine,
@@ -110,8 +114,20 @@ void TraceEndpoints::HandlePush(const HttpRequest& req, HttpResponse* res) {
       red_.Add(s);
       graph_.Add(s, &closed_edges);
       windows_.Add(s, &closed);
+      newest_start_ns_ = std::max(newest_start_ns_, s.start_ns);
     }
     spans_ += batch.spans.size();
+    // Buckets of operations and edges silent for kSilentBuckets buckets of span time are closed
+    // (and the operations' open entries freed for new ones), checked once per bucket width.
+    constexpr int64_t kBucketNs = traces::RedWindows::kDefaultBucketNs;
+    if (last_flush_ns_ == INT64_MIN) {
+      last_flush_ns_ = newest_start_ns_;  // INT64_MIN while no span came: nothing to flush
+    } else if (newest_start_ns_ - last_flush_ns_ >= kBucketNs) {
+      last_flush_ns_ = newest_start_ns_;
+      const int64_t before = newest_start_ns_ - kSilentBuckets * kBucketNs;
+      windows_.Flush(before, &closed);
+      graph_.Flush(before, &closed_edges);
+    }
   }
   Submit(closed, closed_edges);
   res->status = 200;

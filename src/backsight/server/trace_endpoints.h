@@ -60,6 +60,8 @@ class TraceEndpoints {
   traces::ServiceGraph graph_;
   traces::RedWindows windows_;
   uint64_t spans_ = 0;
+  int64_t newest_start_ns_ = INT64_MIN;  // newest span start seen
+  int64_t last_flush_ns_ = INT64_MIN;    // newest_start_ns_ at the last flush of silent buckets
   std::atomic<uint64_t> series_submitted_{0}, series_dropped_{0};
 };
 
