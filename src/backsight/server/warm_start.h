@@ -30,11 +30,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "backsight/core/flat_index.h"
 #include "backsight/core/labels.h"
 #include "backsight/core/status.h"
 #include "backsight/server/engine.h"
 #include "backsight/server/history_client.h"
-#include "backsight/core/flat_index.h"
 
 namespace backsight::server {
 
