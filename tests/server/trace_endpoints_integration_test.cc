@@ -162,6 +162,81 @@ TEST(TraceEndpoints, RetryRatioSeriesReachTheEngine) {
   EXPECT_TRUE(st.contains("anomaly_score")) << st.dump();
 }
 
+TEST(TraceEndpoints, PerMinuteEdgeSeriesReachTheEngine) {
+  TempDir dir;
+  ServeProcess s(dir, Config(dir));
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  opentelemetry::proto::trace::v1::ExportTraceServiceRequest req;
+  AddSpan(&req, "cart", '\x02', '\x01', 2, 2);  // SERVER half, an error, minute 0
+  AddSpan(&req, "frontend", '\x01', 0, 3, 0);   // its CLIENT half
+  ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  req.Clear();
+  AddSpan(&req, "frontend", '\x05', 0, 3, 0);
+  AddSpan(&req, "cart", '\x06', '\x05', 2, 0);
+  for (int i = 0; i < 2; ++i) {  // two minutes later: closes the edge's minute 0
+    auto* sp = req.mutable_resource_spans(i)->mutable_scope_spans(0)->mutable_spans(0);
+    sp->set_start_time_unix_nano(1'700'000'120'000'000'000ULL);
+    sp->set_end_time_unix_nano(1'700'000'120'001'000'000ULL);
+  }
+  ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  auto state = [&](const char* name) {
+    Labels l = {{"__name__", name}, {"client", "frontend"}, {"server", "cart"}};
+    nlohmann::json st;
+    WaitFor(
+        [&] {
+          st = s.State(l);
+          return st.is_object() && st["samples_accepted"].get<int>() >= 1;
+        },
+        10'000);
+    return st;
+  };
+  auto requests = state("backsight_trace_edge_requests");
+  ASSERT_TRUE(requests.is_object());
+  EXPECT_EQ(requests["value"], 1);
+  auto failed = state("backsight_trace_edge_failed_ratio");
+  ASSERT_TRUE(failed.is_object());
+  EXPECT_EQ(failed["value"], 1.0);
+  auto p90 = state("backsight_trace_edge_p90_seconds");
+  ASSERT_TRUE(p90.is_object());
+  EXPECT_NEAR(p90["value"].get<double>(), 0.003, 0.003 * 0.0625);
+}
+
+TEST(TraceEndpoints, SilentOperationsAndEdgesCloseTheirMinuteWhenTimeMovesOn) {
+  TempDir dir;
+  ServeProcess s(dir, Config(dir));
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  opentelemetry::proto::trace::v1::ExportTraceServiceRequest req;
+  AddSpan(&req, "cart", '\x02', '\x01', 2, 0);  // minute 0: frontend -> cart, then both fall silent
+  AddSpan(&req, "frontend", '\x01', 0, 3, 0);
+  ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  for (int minute = 1; minute <= 4; ++minute) {  // only another service's spans from then on
+    req.Clear();
+    AddSpan(&req, "ad", static_cast<char>(0x10 + minute), 0, 2, 0);
+    auto* sp = req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0);
+    sp->set_start_time_unix_nano(1'700'000'000'000'000'000ULL + minute * 60'000'000'000ULL);
+    sp->set_end_time_unix_nano(sp->start_time_unix_nano() + 1'000'000);
+    ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  }
+  auto accepted = [&](Labels l) {
+    nlohmann::json st;
+    WaitFor(
+        [&] {
+          st = s.State(l);
+          return st.is_object() && st["samples_accepted"].get<int>() >= 1;
+        },
+        10'000);
+    return st;
+  };
+  auto calls = accepted(
+      {{"__name__", "backsight_trace_calls"}, {"service_name", "cart"}, {"span_name", "Cart/Get"}});
+  ASSERT_TRUE(calls.is_object());
+  EXPECT_EQ(calls["value"], 1);
+  auto edge = accepted(
+      {{"__name__", "backsight_trace_edge_requests"}, {"client", "frontend"}, {"server", "cart"}});
+  ASSERT_TRUE(edge.is_object());
+  EXPECT_EQ(edge["value"], 1);
+}
+
 TEST(TraceEndpoints, BadBodiesAreRefusedWithTheirReason) {
   TempDir dir;
   ServeProcess s(dir, Config(dir));
