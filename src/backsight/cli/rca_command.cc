@@ -31,6 +31,8 @@ const char* KindName(incidents::EvidenceKind k) {
       return "error_traces";
     case incidents::EvidenceKind::kStructure:
       return "call_structure";
+    case incidents::EvidenceKind::kCall:
+      return "call_latency";
   }
   return "?";
 }

@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "backsight/core/number_format.h"
@@ -42,6 +43,9 @@ constexpr size_t kMinBaselineSamples = 2;
 // traces slower than their baseline p90 (0.1 expected; twice that is a real rise).
 constexpr double kMetricZ = 8.0;
 constexpr double kLogZ = 5.0;
+// Call latency is heavy-tailed (queueing: a busy minute doubles a median without any fault), so
+// its robust z must be twice the metric one; injected delays move it by 10-1000 sigmas.
+constexpr double kCallZ = 2 * kMetricZ;
 constexpr double kSlowFraction = 2 * (1 - traces::kSlowQuantile);
 // Sources whose leaders must agree to name a cause when none is significant alone.
 constexpr int kAgreeingSources = 2;
@@ -119,6 +123,52 @@ bool IsTrafficMetric(std::string_view name) {
   return false;
 }
 
+// How far a window moved from its baseline: the kSustainSamples-th largest robust z of the
+// window (a fault lasts minutes, a burst one sample) against the baseline median, the scale
+// the largest of 1.4826 MAD, kRelScaleFloor of |median| and the baseline's kTailQuantile
+// excursion / kTailSigmas. `judged` is false for an unused counter (median and MAD 0) or when
+// either side is too short.
+struct Shift {
+  bool judged = false;
+  double z = 0;        ///< Robust sigmas (>= 0).
+  double value = 0;    ///< The window value of that z.
+  double median = 0;   ///< Baseline median.
+  TimestampNs at = 0;  ///< Earliest of the kSustainSamples largest deviations.
+};
+
+Shift JudgeShift(const std::vector<double>& base,
+                 const std::vector<std::pair<TimestampNs, double>>& window) {
+  Shift out;
+  if (window.empty() || base.size() < kMinBaselineSamples) return out;
+  const double med = Median(base);
+  std::vector<double> dev;
+  dev.reserve(base.size());
+  for (double v : base) dev.push_back(std::fabs(v - med));
+  const double mad = Median(dev);
+  if (med == 0 && mad == 0) return out;  // an unused counter: nothing to judge a move by
+  // The baseline's own kTailQuantile excursion counts as kTailSigmas (see there).
+  const size_t q = static_cast<size_t>(kTailQuantile * (dev.size() - 1));
+  std::nth_element(dev.begin(), dev.begin() + q, dev.end());
+  const double scale = std::max({kMadToSigma * mad, kRelScaleFloor * std::fabs(med),
+                                 dev[q] / kTailSigmas, std::numeric_limits<double>::min()});
+  struct Point {
+    double z;
+    TimestampNs ts;
+    double v;
+  };
+  std::vector<Point> pts;
+  for (const auto& [ts, v] : window) pts.push_back({std::fabs(v - med) / scale, ts, v});
+  std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) { return a.z > b.z; });
+  const size_t top_k = std::min<size_t>(kSustainSamples, pts.size());
+  out.judged = true;
+  out.z = pts[top_k - 1].z;
+  out.value = pts[top_k - 1].v;
+  out.median = med;
+  out.at = pts[0].ts;
+  for (size_t i = 0; i < top_k; ++i) out.at = std::min(out.at, pts[i].ts);
+  return out;
+}
+
 ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start,
                                double* top_cause_strength) {
   *top_cause_strength = 0;
@@ -169,34 +219,11 @@ ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start,
   };
   ServiceEvidence out;
   for (auto& [k, s] : series) {
-    if (s.any == nullptr || s.window.empty() || s.base.size() < kMinBaselineSamples) continue;
-    if (shared(s)) continue;
-    const double med = Median(s.base);
-    std::vector<double> dev;
-    dev.reserve(s.base.size());
-    for (double v : s.base) dev.push_back(std::fabs(v - med));
-    const double mad = Median(dev);
-    if (med == 0 && mad == 0) continue;  // an unused counter: nothing to judge a move by
-    // The baseline's own kTailQuantile excursion counts as kTailSigmas (see there).
-    const size_t q = static_cast<size_t>(kTailQuantile * (dev.size() - 1));
-    std::nth_element(dev.begin(), dev.begin() + q, dev.end());
-    const double scale = std::max({kMadToSigma * mad, kRelScaleFloor * std::fabs(med),
-                                   dev[q] / kTailSigmas, std::numeric_limits<double>::min()});
-    // Strength = the kSustainSamples-th largest z of the window: a fault lasts minutes, a burst
-    // of traffic one sample.
-    struct Point {
-      double z;
-      TimestampNs ts;
-      double v;
-    };
-    std::vector<Point> pts;
-    for (const auto& [ts, v] : s.window) pts.push_back({std::fabs(v - med) / scale, ts, v});
-    std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) { return a.z > b.z; });
-    const size_t top_k = std::min<size_t>(kSustainSamples, pts.size());
-    const double best = pts[top_k - 1].z, at_value = pts[top_k - 1].v;
-    TimestampNs at = pts[0].ts;
-    for (size_t i = 0; i < top_k; ++i) at = std::min(at, pts[i].ts);
-    if (best <= 0) continue;
+    if (s.any == nullptr || s.window.empty() || shared(s)) continue;
+    const Shift sh = JudgeShift(s.base, s.window);
+    if (!sh.judged) continue;
+    const double best = sh.z, at_value = sh.value, med = sh.median;
+    const TimestampNs at = sh.at;
     Evidence e;
     e.strength = best;
     e.indicator = s.any->metric;
@@ -208,6 +235,50 @@ ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start,
         " from a usual " + Num(med) + (med != 0 ? " (x" + Num(factor) + ")" : std::string()) +
         ", " + Num(best) + " robust sigmas";
     Keep(&out, s.any->service, std::move(e));
+  }
+  return out;
+}
+
+// ---- call latency -----------------------------------------------------------------------------
+
+// Per call edge (calls.csv), the caller-side latency against its baseline (JudgeShift, rises
+// only): a call's latency as its caller sees it is the callee's time plus the network to it, so
+// a delay injected into or at a callee slows every edge into it (MicroRCA, Wu et al. 2020, reads
+// the same service-mesh edge latencies). The callee takes the largest z of its inbound edges.
+ServiceEvidence CallEvidence(const CaseData& c, TimestampNs window_start, double* top) {
+  *top = 0;
+  struct Series {
+    std::vector<double> base;
+    std::vector<std::pair<TimestampNs, double>> window;
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, Series> series;
+  const bool own_baseline = !c.baseline.calls.empty();
+  for (const auto& r : c.baseline.calls) {
+    if (std::isfinite(r.value)) series[{r.callee, r.caller, r.metric}].base.push_back(r.value);
+  }
+  for (const auto& r : c.recorded.calls) {
+    if (!std::isfinite(r.value)) continue;
+    Series& s = series[{r.callee, r.caller, r.metric}];
+    if (r.ts >= window_start) {
+      s.window.emplace_back(r.ts, r.value);
+    } else if (!own_baseline) {
+      s.base.push_back(r.value);
+    }
+  }
+  ServiceEvidence out;
+  for (const auto& [key, s] : series) {
+    const auto& [callee, caller, metric] = key;
+    const Shift sh = JudgeShift(s.base, s.window);
+    if (!sh.judged || sh.value <= sh.median) continue;
+    Evidence e;
+    e.strength = sh.z;
+    e.indicator = metric;
+    e.explanation = metric + " of calls from " + caller + " rose to " + Num(sh.value) + " at " +
+                    Clock(sh.at) + " from a usual " + Num(sh.median) +
+                    (sh.median != 0 ? " (x" + Num(sh.value / sh.median) + ")" : std::string()) +
+                    ", " + Num(sh.z) + " robust sigmas";
+    *top = std::max(*top, sh.z);
+    Keep(&out, callee, std::move(e));
   }
   return out;
 }
@@ -513,6 +584,12 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
     ServiceEvidence ev = MetricEvidence(c, window_start, &top);
     result.sources.push_back(ToRanking(EvidenceKind::kMetric, ev, top / kMetricZ));
     sources.emplace_back(EvidenceKind::kMetric, std::move(ev));
+  }
+  if (options.use_calls) {
+    double top = 0;
+    ServiceEvidence ev = CallEvidence(c, window_start, &top);
+    result.sources.push_back(ToRanking(EvidenceKind::kCall, ev, top / kCallZ));
+    sources.emplace_back(EvidenceKind::kCall, std::move(ev));
   }
   std::set<std::string> error_traces;
   if (options.use_logs) {
