@@ -53,6 +53,10 @@ constexpr int kAgreeingSources = 2;
 constexpr double kCalleeShare = 0.5;
 // Fewest spans of an operation, in each period, for its call structure to be compared.
 constexpr double kMinStructureSpans = 10;
+// Rise in the share of an operation's spans whose last call reaches a service for that service
+// to be named where the calls stop: a tenth of the spans (below that, the usual mix of
+// request types moves it).
+constexpr double kStopLift = 0.1;
 // Fewest failed traces for the trace spectrum to speak (fewer is anecdote).
 constexpr double kMinFailedTraces = 3;
 // Weight of the call depth in the spectrum score, relative to one failed trace.
@@ -456,30 +460,82 @@ ServiceEvidence SpectrumEvidence(const CaseData& c, TimestampNs window_start,
 // path changed (its callers still call it; its callees just see fewer calls). Per operation the
 // window's child count is compared with the baseline's mean times the window's span count, as a
 // Poisson deviance residual (as the log templates).
+// Where the calls stopped says who failed (the error origin: an error a callee returns makes its
+// caller skip the rest of its calls). Per operation, the service each span's last child call
+// reaches (the first service other than the caller's below it) is tallied over the window's
+// short spans (fewer children than the baseline mean) and over the baseline's spans; the
+// service whose share rises most takes the evidence when it is another service (kStopLift:
+// the call after which spans now stop), else the operation's own service does.
 ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
   ServiceEvidence out;
   const bool own_baseline = !c.baseline.spans.empty();
   struct Tally {
     double spans = 0, children = 0;
+    std::map<std::string, double> last;  // service the last child call reaches -> spans
   };
-  // (service, operation) -> [baseline, window]
+  // (service, operation) -> [baseline, window]; the window's `last` counts short spans only,
+  // filled in a second pass once the baseline mean is known.
   std::map<std::pair<std::string, std::string>, std::array<Tally, 2>> tally;
-  auto add = [&](const std::vector<ingest::Span>& spans, bool only_window, bool split) {
-    std::unordered_map<std::string_view, size_t> children;  // span id -> child count
-    for (const auto& sp : spans) {
-      if (!sp.parent_span_id.empty()) ++children[sp.parent_span_id];
+  struct Indexed {
+    std::unordered_map<std::string_view, std::vector<const ingest::Span*>> children;
+  };
+  // The service the call `child` of a `caller` span reaches: the child's own service when it
+  // differs, else that of the first child below it in another service (a client span's server
+  // span), else the caller's.
+  auto reached = [](const Indexed& ix, const ingest::Span& caller, const ingest::Span& child) {
+    if (child.service != caller.service) return child.service;
+    auto it = ix.children.find(child.span_id);
+    if (it != ix.children.end()) {
+      for (const ingest::Span* g : it->second) {
+        if (g->service != caller.service) return g->service;
+      }
     }
+    return caller.service;
+  };
+  auto last_reached = [&](const Indexed& ix, const ingest::Span& sp, size_t* n) {
+    auto it = ix.children.find(sp.span_id);
+    *n = it == ix.children.end() ? 0 : it->second.size();
+    if (*n == 0) return sp.service;
+    const ingest::Span* last = it->second.front();
+    for (const ingest::Span* k : it->second) {
+      if (k->start_ns > last->start_ns) last = k;
+    }
+    return reached(ix, sp, *last);
+  };
+  auto index = [](const std::vector<ingest::Span>& spans) {
+    Indexed ix;
     for (const auto& sp : spans) {
-      const bool in_window = split ? sp.start_ns >= window_start : only_window;
-      if (split && own_baseline && !in_window) continue;
-      Tally& t = tally[{sp.service, sp.name}][in_window ? 1 : 0];
+      if (!sp.parent_span_id.empty()) ix.children[sp.parent_span_id].push_back(&sp);
+    }
+    return ix;
+  };
+  const Indexed base_ix = index(c.baseline.spans), rec_ix = index(c.recorded.spans);
+  auto add_base = [&](const std::vector<ingest::Span>& spans, const Indexed& ix, bool split) {
+    for (const auto& sp : spans) {
+      if (split && sp.start_ns >= window_start) continue;
+      Tally& t = tally[{sp.service, sp.name}][0];
+      size_t n = 0;
+      t.last[last_reached(ix, sp, &n)] += 1;
       t.spans += 1;
-      auto it = children.find(sp.span_id);
-      t.children += it == children.end() ? 0 : it->second;
+      t.children += static_cast<double>(n);
     }
   };
-  if (own_baseline) add(c.baseline.spans, false, false);
-  add(c.recorded.spans, true, true);
+  if (own_baseline) {
+    add_base(c.baseline.spans, base_ix, false);
+  } else {
+    add_base(c.recorded.spans, rec_ix, true);
+  }
+  for (const auto& sp : c.recorded.spans) {
+    if (sp.start_ns < window_start) continue;
+    auto& t = tally[{sp.service, sp.name}];
+    size_t n = 0;
+    const std::string stop = last_reached(rec_ix, sp, &n);
+    t[1].spans += 1;
+    t[1].children += static_cast<double>(n);
+    if (t[0].spans > 0 && static_cast<double>(n) < t[0].children / t[0].spans) {
+      t[1].last[stop] += 1;
+    }
+  }
   for (const auto& [key, t] : tally) {
     const Tally& b = t[0];
     const Tally& w = t[1];
@@ -488,12 +544,26 @@ ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
     const double x = w.children;
     if (x >= e) continue;  // more calls: retries or load, not a skipped code path
     const double dev = 2 * ((x > 0 ? x * std::log(x / e) : 0) - (x - e));
+    std::string origin = key.first;
+    double best_lift = kStopLift, origin_share = 0, origin_usual = 0;
+    for (const auto& [svc, n] : w.last) {
+      auto it = b.last.find(svc);
+      const double share = n / w.spans, usual = it == b.last.end() ? 0 : it->second / b.spans;
+      if (share - usual > best_lift) {
+        best_lift = share - usual, origin = svc, origin_share = share, origin_usual = usual;
+      }
+    }
     Evidence ev;
     ev.strength = std::sqrt(std::max(0.0, dev));
     ev.indicator = key.second;
-    ev.explanation = key.second + " made " + Num(x / w.spans) + " calls per span instead of " +
-                     Num(b.children / b.spans) + " (" + Num(w.spans) + " spans): calls skipped";
-    Keep(&out, key.first, std::move(ev));
+    ev.explanation = key.first + " " + key.second + " made " + Num(x / w.spans) +
+                     " calls per span instead of " + Num(b.children / b.spans) + " (" +
+                     Num(w.spans) + " spans): calls skipped";
+    if (origin != key.first) {
+      ev.explanation += "; " + Num(100 * origin_share) + " % of its spans now stop after calling " +
+                        origin + " (usually " + Num(100 * origin_usual) + " %)";
+    }
+    Keep(&out, origin, std::move(ev));
   }
   return out;
 }
