@@ -193,6 +193,45 @@ TEST(RootCauseTest, SlowCallsIntoCalleeRankItFirst) {
   EXPECT_TRUE(Rank(dir).causes.empty());
 }
 
+// Traces whose frontend span calls api (client span in frontend, server span in api) and then
+// cache (likewise); with `api_fails`, frontend stops after the api call (an error returned by
+// api skips the rest of the request).
+std::string StopTraces(int64_t from_s, int count, int first, bool api_fails) {
+  std::string out =
+      "trace_id,span_id,parent_span_id,service,instance,operation,start_unix_nano,"
+      "end_unix_nano,status\n";
+  for (int i = 0; i < count; ++i) {
+    const std::string t = "st" + std::to_string(first + i);
+    const int64_t s0 = (from_s + i) * 1000000000LL, ms = 1000000;
+    auto span = [&](const std::string& id, const std::string& parent, const std::string& svc,
+                    const std::string& op, int64_t a, int64_t b) {
+      out += t + "," + id + t + "," + (parent.empty() ? "" : parent + t) + "," + svc + "," + svc +
+             "-0," + op + "," + std::to_string(s0 + a * ms) + "," + std::to_string(s0 + b * ms) +
+             ",\n";
+    };
+    span("a", "", "frontend", "GET /", 0, 20);
+    span("b", "a", "frontend", "api.Get", 1, 8);
+    span("c", "b", "api", "api.Get", 2, 7);
+    if (!api_fails) {
+      span("d", "a", "frontend", "cache.Get", 9, 15);
+      span("e", "d", "cache", "cache.Get", 10, 14);
+    }
+  }
+  return out;
+}
+
+TEST(RootCauseTest, SkippedCallsNameTheCalleeTheyStopAfter) {
+  CaseDir dir("structure");
+  dir.Write("baseline/spans.csv", StopTraces(kAlert - 600, 100, 0, false));
+  dir.Write("spans.csv", StopTraces(kAlert, 100, 1000, true));
+  RcaResult r = Rank(dir);
+  ASSERT_FALSE(r.causes.empty());
+  EXPECT_EQ(r.causes[0].service, "api");
+  EXPECT_EQ(r.causes[0].kind, EvidenceKind::kStructure);
+  EXPECT_NE(r.causes[0].explanation.find("now stop after calling api"), std::string::npos)
+      << r.causes[0].explanation;
+}
+
 TEST(RootCauseTest, NormalCaseNamesNoCause) {
   CaseDir dir("normal");
   dir.Write("metrics.csv", CpuMetrics(""));
