@@ -33,6 +33,8 @@ const char* KindName(incidents::EvidenceKind k) {
       return "call_structure";
     case incidents::EvidenceKind::kCall:
       return "call_latency";
+    case incidents::EvidenceKind::kMissingLog:
+      return "missing_log";
   }
   return "?";
 }

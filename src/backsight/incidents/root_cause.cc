@@ -57,6 +57,11 @@ constexpr double kMinStructureSpans = 10;
 // to be named where the calls stop: a tenth of the spans (below that, the usual mix of
 // request types moves it).
 constexpr double kStopLift = 0.1;
+// A log line an operation writes in at least this share of its baseline spans is one its code
+// path always reaches (below, a branch); fewest spans per period to judge (as kMinStructureSpans
+// but smaller: an operation's lines are sparser than its calls, Train Ticket runs ~1 req/s).
+constexpr double kUsualLineShare = 0.9;
+constexpr double kMinSpanLogSpans = 5;
 // Fewest failed traces for the trace spectrum to speak (fewer is anecdote).
 constexpr double kMinFailedTraces = 3;
 // Weight of the call depth in the spectrum score, relative to one failed trace.
@@ -568,6 +573,115 @@ ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
   return out;
 }
 
+// ---- missing span logs -------------------------------------------------------------------------
+
+// The code location a log line names, if any: the first token ending in `#<digits>` or
+// `:<digits>` right after a letter (logback's `%logger#%line`, Go's `file.go:23`, Python's
+// `%(filename)s:%(lineno)d`), e.g. "t.s.TravelServiceImpl#457"; empty when none. The template
+// miner masks the line number as a variable; here it tells two lines of one template apart.
+std::string_view CodeLocation(std::string_view body) {
+  size_t i = 0;
+  while (i < body.size()) {
+    while (i < body.size() && std::isspace(static_cast<unsigned char>(body[i]))) ++i;
+    size_t j = i;
+    while (j < body.size() && !std::isspace(static_cast<unsigned char>(body[j]))) ++j;
+    const std::string_view tok = body.substr(i, j - i);
+    size_t d = tok.size();
+    while (d > 0 && std::isdigit(static_cast<unsigned char>(tok[d - 1]))) --d;
+    if (d >= 2 && d < tok.size() && (tok[d - 1] == '#' || tok[d - 1] == ':') &&
+        std::isalpha(static_cast<unsigned char>(tok[d - 2]))) {
+      return tok;
+    }
+    i = j;
+  }
+  return {};
+}
+
+// ---- missing span logs (events)
+// -----------------------------------------------------------------------
+
+// The log lines an operation's spans usually write (joined by span id), and how often its
+// window spans still write them: code that now returns early or throws stops before the lines
+// after the fault, so an ordinary line its spans nearly always wrote (share >= kUsualLineShare
+// in the baseline) goes missing from many of them (Nezha, Yu et al. 2023: an event pair of the
+// normal traces absent from the faulty ones). Per (service, operation, template), the window's
+// spans with the line against the baseline share times the window's spans, as a Poisson
+// deviance residual (significant: kLogZ). Error lines are left out: one that stops is good news.
+ServiceEvidence MissingLogEvidence(const CaseData& c, TimestampNs window_start) {
+  ServiceEvidence out;
+  const bool own_baseline = !c.baseline.spans.empty();
+  if (c.recorded.logs.empty() || (own_baseline && c.baseline.logs.empty())) return out;
+  logs::TemplateMiner miner;
+  for (const Telemetry* t : {&c.baseline, &c.recorded}) {
+    for (const auto& r : t->logs) miner.Add(r.body);
+  }
+  // A log event: its template and code location (CodeLocation).
+  using Event = std::pair<uint32_t, std::string_view>;
+  // span id -> events of its lines, per period (0 baseline, 1 window).
+  std::array<std::unordered_map<std::string_view, std::set<Event>>, 2> lines;
+  // fixed_period < 0: split at window_start.
+  auto add_logs = [&](const std::vector<LogRecord>& logs, int fixed_period) {
+    for (const auto& r : logs) {
+      if (r.span_id.empty()) continue;
+      const int period = fixed_period >= 0 ? fixed_period : (r.ts >= window_start ? 1 : 0);
+      lines[period][r.span_id].insert({miner.Add(r.body).template_id, CodeLocation(r.body)});
+    }
+  };
+  if (own_baseline) {
+    add_logs(c.baseline.logs, 0);
+    add_logs(c.recorded.logs, 1);
+  } else {
+    add_logs(c.recorded.logs, -1);
+  }
+  struct Tally {
+    double spans = 0;
+    std::map<Event, double> with;  // event -> spans writing it
+  };
+  std::map<std::pair<std::string, std::string>, std::array<Tally, 2>> tally;
+  // Recorded spans that started before the window are neither (as in StructureEvidence).
+  auto add_spans = [&](const std::vector<ingest::Span>& spans, int fixed_period) {
+    for (const auto& sp : spans) {
+      if (fixed_period == 1 && sp.start_ns < window_start) continue;
+      const int period = fixed_period >= 0 ? fixed_period : (sp.start_ns >= window_start ? 1 : 0);
+      Tally& t = tally[{sp.service, sp.name}][period];
+      t.spans += 1;
+      auto it = lines[period].find(sp.span_id);
+      if (it == lines[period].end()) continue;
+      for (const Event& ev : it->second) t.with[ev] += 1;
+    }
+  };
+  if (own_baseline) {
+    add_spans(c.baseline.spans, 0);
+    add_spans(c.recorded.spans, 1);
+  } else {
+    add_spans(c.recorded.spans, -1);
+  }
+  for (const auto& [key, t] : tally) {
+    const Tally& b = t[0];
+    const Tally& w = t[1];
+    if (b.spans < kMinSpanLogSpans || w.spans < kMinSpanLogSpans) continue;
+    for (const auto& [event, n] : b.with) {
+      const double share = n / b.spans;
+      if (share < kUsualLineShare) continue;
+      const logs::LogTemplate* tpl = miner.Find(event.first);
+      if (tpl == nullptr || IsErrorTemplate(tpl->text)) continue;
+      auto it = w.with.find(event);
+      const double x = it == w.with.end() ? 0 : it->second, e = share * w.spans;
+      if (x >= e) continue;
+      const double dev = 2 * ((x > 0 ? x * std::log(x / e) : 0) - (x - e));
+      Evidence ev;
+      ev.strength = std::sqrt(std::max(0.0, dev));
+      ev.indicator = event.second.empty() ? tpl->text : std::string(event.second);
+      ev.explanation = key.second + " spans wrote `" + tpl->text + "`" +
+                       (event.second.empty() ? "" : " (" + std::string(event.second) + ")") +
+                       " in " + Num(x) + " of " + Num(w.spans) + " (usually " + Num(100 * share) +
+                       " %): the code stops before it";
+      Keep(&out, key.first, std::move(ev));
+    }
+  }
+  return out;
+}
+
 // ---- traces -----------------------------------------------------------------------------------
 
 ServiceEvidence TraceEvidence(const CaseData& c, TimestampNs window_start, double* margin) {
@@ -674,6 +788,13 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
     ServiceEvidence ev = SpectrumEvidence(c, span_start, error_traces, &margin);
     result.sources.push_back(ToRanking(EvidenceKind::kSpectrum, ev, margin));
     sources.emplace_back(EvidenceKind::kSpectrum, std::move(ev));
+  }
+  if (options.use_logs && options.use_traces && options.use_missing_logs) {
+    ServiceEvidence ev = MissingLogEvidence(c, span_start);
+    double top = 0;
+    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
+    result.sources.push_back(ToRanking(EvidenceKind::kMissingLog, ev, top / kLogZ));
+    sources.emplace_back(EvidenceKind::kMissingLog, std::move(ev));
   }
   if (options.use_traces) {
     ServiceEvidence ev = StructureEvidence(c, span_start);
