@@ -232,6 +232,41 @@ TEST(RootCauseTest, SkippedCallsNameTheCalleeTheyStopAfter) {
       << r.causes[0].explanation;
 }
 
+// Logs of the traces of Traces(): api's span writes "Svc#10 load items" and "Svc#14 loaded
+// items" (one template, two code locations); with `api_stops`, the second line is missing from
+// every span (the code throws between the two).
+std::string SpanLogs(int64_t from_s, int count, int first, bool api_stops) {
+  std::string out = "timestamp_unix_nano,service,instance,trace_id,span_id,body\n";
+  for (int i = 0; i < count; ++i) {
+    const std::string t = "tr" + std::to_string(first + i);
+    const int64_t ns = (from_s + i) * 1000000000LL + 4000000;
+    out += std::to_string(ns) + ",api,api-0," + t + ",b" + t +
+           ",INFO a.ItemService#10 [get][load " + std::to_string(i) + " items]\n";
+    if (!api_stops) {
+      out += std::to_string(ns + 1000) + ",api,api-0," + t + ",b" + t +
+             ",INFO a.ItemService#14 [get][load " + std::to_string(i % 7) + " items]\n";
+    }
+  }
+  return out;
+}
+
+TEST(RootCauseTest, MissingSpanLogNamesItsService) {
+  CaseDir dir("missing_log");
+  dir.Write("baseline/spans.csv", Traces(kAlert - 600, 40, 0, 2, true));
+  dir.Write("baseline/logs.csv", SpanLogs(kAlert - 600, 40, 0, false));
+  dir.Write("spans.csv", Traces(kAlert, 40, 1000, 2, true));
+  dir.Write("logs.csv", SpanLogs(kAlert, 40, 1000, true));
+  RcaResult r = Rank(dir);
+  ASSERT_FALSE(r.causes.empty());
+  EXPECT_EQ(r.causes[0].service, "api");
+  EXPECT_EQ(r.causes[0].kind, EvidenceKind::kMissingLog);
+  EXPECT_EQ(r.causes[0].indicator, "a.ItemService#14");
+  RcaOptions off;
+  off.use_missing_logs = false;
+  r = Rank(dir, off);
+  EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "api");
+}
+
 TEST(RootCauseTest, NormalCaseNamesNoCause) {
   CaseDir dir("normal");
   dir.Write("metrics.csv", CpuMetrics(""));
