@@ -284,6 +284,7 @@ int RunWatch(const DbWatchArgs& args) {
       if (!jsonl) continue;
       nlohmann::json j = {{"type", "sample"},
                           {"fingerprint", Hex(s.fingerprint)},
+                          {"statement", step.snapshot.statements.at(s.fingerprint).statement.text},
                           {"at", FormatRfc3339(s.at)},
                           {"calls", s.calls},
                           {"calls_per_second", s.calls_per_second},
