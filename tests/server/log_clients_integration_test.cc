@@ -63,39 +63,6 @@ uint32_t TemplateId(const nlohmann::json& templates, const std::string& text) {
   return 0;
 }
 
-// An Alertmanager stand-in: records the bodies POSTed to /api/v2/alerts.
-class AlertReceiver {
- public:
-  AlertReceiver() {
-    srv_.Post("/api/v2/alerts", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard lock(mu_);
-      auto j = nlohmann::json::parse(req.body, nullptr, false);
-      if (j.is_array()) {
-        for (auto& a : j) alerts_.push_back(a);
-      }
-      res.status = 200;
-    });
-    port_ = srv_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { srv_.listen_after_bind(); });
-  }
-  ~AlertReceiver() {
-    srv_.stop();
-    thread_.join();
-  }
-  int port() const { return port_; }
-  nlohmann::json alerts() {
-    std::lock_guard lock(mu_);
-    return alerts_;
-  }
-
- private:
-  httplib::Server srv_;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mu_;
-  nlohmann::json alerts_ = nlohmann::json::array();
-};
-
 constexpr const char* kUserTemplate = "user <*> logged in from <*> {\"level\":\"info\"}";
 constexpr const char* kDiskTemplate = "disk <*> failed: I/O error {\"level\":\"error\"}";
 // A server that keeps no state on disk.

@@ -29,6 +29,12 @@ struct LogFile {
   std::string service;               ///< Service name of its lines (default: the file's base name).
 };
 
+/// One PostgreSQL database watched for query regressions (`postgres[]`, db/query_watcher.h).
+struct PostgresTarget {
+  std::string dsn;               ///< postgresql:// URI or key=value string
+  int64_t interval_ms = 60'000;  ///< between pg_stat_statements snapshots
+};
+
 /// Everything `backsight serve` can be told. Units are in the field names.
 struct ServeConfig {
   std::string listen = "127.0.0.1:9465";      ///< HOST:PORT of the HTTP endpoints (port 0 = any)
@@ -85,6 +91,7 @@ struct ServeConfig {
   uint64_t logs_max_events = 1000;       ///< log anomaly events kept in memory
   bool logs_template_series = true;      ///< template counts become engine series
   std::vector<LogFile> log_files;        ///< local files tailed into the log services
+  std::vector<PostgresTarget> postgres;  ///< databases under the query regression watch
 };
 
 /// Parses a Prometheus-style duration ("500ms", "15s", "1m30s", "2h", "1d") into milliseconds.
