@@ -105,6 +105,23 @@ TEST(ConfigTest, LogFilesParseWithDefaultsAndAreValidated) {
   ExpectError("logs: {enabled: false}\nlog_files: [{path: a}]", "log_files");
 }
 
+TEST(ConfigTest, PostgresTargetsParseAndAreValidated) {
+  ServeConfig c;
+  ASSERT_TRUE(LoadConfigText("postgres:\n  - dsn: postgresql://u@db1/app\n"
+                             "  - {dsn: 'host=db2 dbname=x', interval: 15s}\n",
+                             "ok.yml", &c)
+                  .ok());
+  ASSERT_EQ(c.postgres.size(), 2u);
+  EXPECT_EQ(c.postgres[0].dsn, "postgresql://u@db1/app");
+  EXPECT_EQ(c.postgres[0].interval_ms, 60'000);
+  EXPECT_EQ(c.postgres[1].dsn, "host=db2 dbname=x");
+  EXPECT_EQ(c.postgres[1].interval_ms, 15'000);
+  ExpectError("postgres: {dsn: x}", "postgres");
+  ExpectError("postgres: [{interval: 1m}]", "postgres[0].dsn");
+  ExpectError("postgres: [{dsn: x, interval: 10ms}]", "postgres[0].interval");
+  ExpectError("postgres: [{dsn: x, colour: red}]", "postgres[0].colour");
+}
+
 TEST(ConfigTest, HttpLimitsParseAndAreValidated) {
   ServeConfig c;
   Status st = LoadConfigText(

@@ -227,7 +227,7 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
                   {"listen", "state_dir", "checkpoint_interval", "series", "workers", "limits",
                    "auth", "alerting", "global", "scrape_configs", "output_remote_write",
                    "counters_as_rates", "wal", "history", "logs", "log_files", "traces",
-                   "exhaustion"}));
+                   "exhaustion", "postgres"}));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["listen"], "listen", &c->listen));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["state_dir"], "state_dir", &c->state_dir));
     BACKSIGHT_RETURN_IF_ERROR(r.Duration(root["checkpoint_interval"], "checkpoint_interval", 100,
@@ -359,6 +359,22 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
                           f);
         }
         c->log_files.push_back(std::move(file));
+      }
+    }
+    if (YAML::Node pg = root["postgres"]) {
+      if (!pg.IsSequence()) return KeyError(source, "postgres", "must be a list", pg);
+      for (size_t i = 0; i < pg.size(); ++i) {
+        const std::string key = "postgres[" + std::to_string(i) + "]";
+        const YAML::Node t = pg[i];
+        if (!t.IsMap()) return KeyError(source, key, "must be a map with a dsn", t);
+        BACKSIGHT_RETURN_IF_ERROR(CheckKeys(t, source, key, {"dsn", "interval"}));
+        PostgresTarget target;
+        BACKSIGHT_RETURN_IF_ERROR(r.Str(t["dsn"], key + ".dsn", &target.dsn));
+        if (target.dsn.empty()) return KeyError(source, key + ".dsn", "required", t);
+        // 1 s at least: each snapshot reads pg_stat_statements and EXPLAINs what ran.
+        BACKSIGHT_RETURN_IF_ERROR(
+            r.Duration(t["interval"], key + ".interval", 1000, &target.interval_ms));
+        c->postgres.push_back(std::move(target));
       }
     }
     if (YAML::Node l = root["limits"]) {

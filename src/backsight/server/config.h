@@ -30,6 +30,12 @@ struct LogFile {
   std::string service;               ///< Service name of its lines (default: the file's base name).
 };
 
+/// One PostgreSQL database watched for query regressions (`postgres[]`, db/query_watcher.h).
+struct PostgresTarget {
+  std::string dsn;               ///< postgresql:// URI or key=value string
+  int64_t interval_ms = 60'000;  ///< between pg_stat_statements snapshots
+};
+
 /// Everything `backsight serve` can be told. Units are in the field names.
 struct ServeConfig {
   std::string listen = "127.0.0.1:9465";      ///< HOST:PORT of the HTTP endpoints (port 0 = any)
@@ -101,6 +107,7 @@ struct ServeConfig {
   /// an operator needs to act on a filling disk during working hours.
   int64_t exhaustion_horizon_ms = 86'400'000;
   uint64_t exhaustion_max_series = 100'000;  ///< usage series tracked (~1 KiB each)
+  std::vector<PostgresTarget> postgres;  ///< databases under the query regression watch
 };
 
 /// Parses a Prometheus-style duration ("500ms", "15s", "1m30s", "2h", "1d") into milliseconds.

@@ -1,7 +1,5 @@
 #include "backsight/server/exhaustion_service.h"
 
-#include <httplib.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -237,19 +235,8 @@ void ExhaustionService::Tick(int64_t now_ns) {
 }
 
 bool ExhaustionService::Post(const std::string& body) {
-  const std::string& url = alertmanager_url_;
-  size_t scheme_end = url.find("://");
-  size_t path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-  std::string base = path_start == std::string::npos ? url : url.substr(0, path_start);
-  std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  httplib::Client cli(base);
-  cli.set_connection_timeout(2, 0);
-  cli.set_read_timeout(5, 0);
-  cli.set_write_timeout(5, 0);
   ++posts_;
-  auto res = cli.Post(path + "/api/v2/alerts", body, "application/json");
-  if (!res || res->status / 100 != 2) {
+  if (!PostAlertmanagerAlerts(alertmanager_url_, body)) {
     ++post_errors_;
     return false;
   }

@@ -118,6 +118,10 @@ Status Server::Start() {
   if (!cfg_.output_remote_write_url.empty()) {
     push_thread_ = std::thread([this] { OutputPushLoop(); });
   }
+  if (!cfg_.postgres.empty()) {
+    pg_watch_ = std::make_unique<PgWatch>(cfg_, engine_.get());
+    pg_watch_->Start();
+  }
   started_ = true;
   return Status::OK();
 }
@@ -134,6 +138,7 @@ void Server::Stop() {
   if (scrape_thread_.joinable()) scrape_thread_.join();
   if (push_thread_.joinable()) push_thread_.join();
   if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+  if (pg_watch_) pg_watch_->Stop();
   if (warm_) warm_->Stop();  // queues the live samples still held, cold
   traces_->findings().Stop();
   engine_->Stop();  // drains the queues

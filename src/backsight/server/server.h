@@ -41,6 +41,7 @@
 #include "backsight/server/exhaustion_service.h"
 #include "backsight/server/http_server.h"
 #include "backsight/server/log_endpoints.h"
+#include "backsight/server/pg_watch.h"
 #include "backsight/server/self_metrics.h"
 #include "backsight/server/startup_report.h"
 #include "backsight/server/trace_endpoints.h"
@@ -116,10 +117,10 @@ class Server {
   std::unique_ptr<HistorySource> history_;  // with history.url: warm start of new series
   std::unique_ptr<WarmStart> warm_;
   std::unique_ptr<HttpServer> http_;
-  std::unique_ptr<LogEndpoints> logs_;  // logs ingest, API, alerts, state (log_endpoints.h)
-  std::unique_ptr<TraceEndpoints> traces_;
-  std::unique_ptr<ExhaustionService> exhaustion_;  // TTE outputs and alerts (exhaustion:)  // POST
-                                                   // /v1/traces, RED + graph (trace_endpoints.h)
+  std::unique_ptr<LogEndpoints> logs_;      // logs ingest, API, alerts, state (log_endpoints.h)
+  std::unique_ptr<PgWatch> pg_watch_;       // postgres: query regression watch (pg_watch.h)
+  std::unique_ptr<TraceEndpoints> traces_;  // POST /v1/traces, RED + graph (trace_endpoints.h)
+  std::unique_ptr<ExhaustionService> exhaustion_;  // TTE outputs and alerts (exhaustion:)
   std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;
   bool started_ = false;
