@@ -95,6 +95,28 @@ TEST_F(AdvisorTest, MultiColumnEqualityBeforeRange) {
             "CREATE INDEX ON orders (status, placed_at)");
 }
 
+TEST_F(AdvisorTest, PartialIndexForConstantFilterOnLowCardinalityColumn) {
+  // status has two values and 'open' is 1 % of the rows: an index on placed_at WHERE the filter
+  // holds fits 1 MB, where (status, placed_at) or (status) take ~4-6 MB.
+  Statement s;
+  ASSERT_TRUE(ParseStatement("SELECT id, amount FROM orders WHERE status = 'open' "
+                             "AND placed_at BETWEEN '2020-02-01' AND '2020-02-03'",
+                             &s)
+                  .ok());
+  AdviseOptions options;
+  options.budget_mb = 1;
+  Advice a;
+  ASSERT_TRUE(Advise(conn_.get(), catalog_, {s}, options, &a).ok());
+  ASSERT_EQ(a.indexes.size(), 1u);
+  EXPECT_EQ(a.indexes[0].index.predicate, "status = 'open'") << a.indexes[0].index.CreateSql();
+  EXPECT_EQ(a.indexes[0].index.keys, std::vector<std::string>{"placed_at"});
+  EXPECT_LT(a.cost_after, 0.1 * a.cost_before);
+  // A parameter is no literal: no partial candidate.
+  for (const auto& ix : AdviseOne("SELECT id FROM orders WHERE status = $1").indexes) {
+    EXPECT_TRUE(ix.index.predicate.empty()) << ix.index.CreateSql();
+  }
+}
+
 TEST_F(AdvisorTest, GenericPlanForParameters) {
   EXPECT_EQ(Best("SELECT * FROM users WHERE email = $1"), "CREATE INDEX ON users (email)");
 }

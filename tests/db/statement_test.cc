@@ -44,8 +44,9 @@ TEST(StatementTest, BadStatementIsSkippedWithItsPosition) {
 // A two-table catalog without a server.
 Catalog TwoTables() {
   Catalog c;
-  c.tables.push_back({"public", "users", true, {"id", "email", "age", "city"}, 1000});
-  c.tables.push_back({"public", "orders", true, {"id", "user_id", "amount", "placed_at"}, 1000});
+  c.tables.push_back({"public", "users", true, {"id", "email", "age", "city"}, 1000, {}});
+  c.tables.push_back(
+      {"public", "orders", true, {"id", "user_id", "amount", "placed_at"}, 1000, {}});
   c.indexes.push_back({"users_pkey", "users", "", {"id"}, {}, true, false, "btree", 0, 0});
   return c;
 }

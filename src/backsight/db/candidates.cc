@@ -63,7 +63,7 @@ class Analyzer {
           for (const auto& f : s[list]) AddFrom(f, &scope, nullptr);
         }
       }
-      if (s.contains("whereClause")) Predicate(s["whereClause"], scope);
+      if (s.contains("whereClause")) Where(s["whereClause"], scope);
       if (s.contains("targetList")) Visit(s["targetList"], scope);
     }
   }
@@ -86,7 +86,7 @@ class Analyzer {
     std::vector<const Json*> quals;
     for (const auto& f : Member(s, "fromClause")) AddFrom(f, &scope, &quals);
     for (const Json* q : quals) Predicate(*q, scope);
-    if (s.contains("whereClause")) Predicate(s["whereClause"], scope);
+    if (s.contains("whereClause")) Where(s["whereClause"], scope);
     if (s.contains("havingClause")) Visit(s["havingClause"], scope);
     if (s.contains("targetList")) Visit(s["targetList"], scope);
     for (const auto& sort : Member(s, "sortClause")) {
@@ -264,12 +264,48 @@ class Analyzer {
     }
   }
 
+  // A WHERE clause: its top-level conjuncts filter every row read.
+  void Where(const Json& n, const Scope& scope) {
+    const bool saved = conjunct_;
+    conjunct_ = true;
+    Predicate(n, scope);
+    conjunct_ = saved;
+  }
+
+  // Records `col = literal` / `col IN (literals)` as a constant filter of col's FROM item.
+  void ConstantEquality(const Json& col, const Json& rhs, const Scope& scope) {
+    if (!conjunct_ || !col.contains("ColumnRef")) return;
+    auto ref = Resolve(col["ColumnRef"]["fields"], scope);
+    if (!ref) return;
+    std::vector<const Json*> items;
+    const bool in = rhs.contains("List");
+    if (in) {
+      for (const auto& item : Member(rhs["List"], "items")) items.push_back(&item);
+    } else {
+      items.push_back(&rhs);
+    }
+    std::string list;
+    std::set<size_t> none;
+    for (const Json* item : items) {
+      if (!item->contains("A_Const")) return;  // a parameter, column or expression
+      auto text = Deparse(*item, scope, &none);
+      if (!text) return;
+      list += (list.empty() ? "" : ", ") + *text;
+    }
+    if (items.empty()) return;
+    const std::string sql = QuoteIdent(ref->key) + (in ? " IN (" + list + ")" : " = " + list);
+    uses[ref->use].constant_filters.push_back({ref->key, sql, static_cast<int>(items.size())});
+  }
+
   void Predicate(const Json& n, const Scope& scope) {
     if (n.contains("BoolExpr")) {
       // AND, OR and NOT alike: each branch's columns.
       const Json& b = n["BoolExpr"];
+      const bool saved = conjunct_;
+      if (b.value("boolop", "") != "AND_EXPR") conjunct_ = false;
       if (b.value("boolop", "") != "OR_EXPR" || record_ != nullptr) {
         for (const auto& a : Member(b, "args")) Predicate(a, scope);
+        conjunct_ = saved;
         return;
       }
       // OR: a BitmapOr needs an index per branch; remember each branch's first key.
@@ -291,6 +327,7 @@ class Analyzer {
         for (const auto& [use, key] : group) AddUnique(&keys, key);
         if (keys.size() >= 2) uses[group[0].first].or_groups.push_back(keys);
       }
+      conjunct_ = saved;
       return;
     }
     if (n.contains("A_Expr")) {
@@ -303,11 +340,14 @@ class Analyzer {
         if (kind == "AEXPR_OP" && op == "=") {
           Compare(*l, r, 'e', scope);
           Compare(*r, l, 'e', scope);
+          ConstantEquality(*l, *r, scope);
+          ConstantEquality(*r, *l, scope);
         } else if (kind == "AEXPR_OP" && (op == "<" || op == ">" || op == "<=" || op == ">=")) {
           Compare(*l, r, 'r', scope);
           Compare(*r, l, 'r', scope);
         } else if (kind == "AEXPR_IN" && op == "=") {
           Compare(*l, r, 'e', scope);
+          ConstantEquality(*l, *r, scope);
         } else if (kind == "AEXPR_BETWEEN") {
           Compare(*l, r, 'r', scope);
         } else if (kind == "AEXPR_LIKE" && op == "~~" && r->contains("A_Const")) {
@@ -345,11 +385,13 @@ class Analyzer {
 
   const Catalog& catalog_;
   std::vector<std::pair<size_t, std::string>>* record_ = nullptr;  // keys of an OR branch
+  bool conjunct_ = false;  // walking a top-level conjunct of a WHERE clause
 };
 
 bool ProvidedByExisting(const IndexCandidate& c, const Catalog& catalog) {
   for (const auto& ix : catalog.indexes) {
     if (ix.table != c.table->name || ix.method != "btree" || ix.partial) continue;
+    if (!c.predicate.empty()) continue;  // a full index is bigger: still worth a partial one
     if (c.keys.size() > ix.keys.size()) continue;
     if (!std::equal(c.keys.begin(), c.keys.end(), ix.keys.begin())) continue;
     bool covered = true;
@@ -378,6 +420,7 @@ std::string IndexCandidate::CreateSql() const {
     for (size_t i = 0; i < include.size(); ++i) sql += (i ? ", " : "") + QuoteIdent(include[i]);
     sql += ")";
   }
+  if (!predicate.empty()) sql += " WHERE " + predicate;
   return sql;
 }
 
@@ -390,6 +433,7 @@ std::string IndexCandidate::Id() const {
     for (size_t i = 0; i < include.size(); ++i) id += (i ? "," : "") + include[i];
     id += ")";
   }
+  if (!predicate.empty()) id += "|" + predicate;
   return id;
 }
 
@@ -438,7 +482,7 @@ std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalo
     if (ids.insert(c.Id()).second) out.push_back(std::move(c));
   };
   for (const auto& keys : keysets) {
-    IndexCandidate c{use.table, keys, {}};
+    IndexCandidate c{use.table, keys, {}, ""};
     add(c);
     bool plain = std::none_of(keys.begin(), keys.end(),
                               [](const std::string& k) { return k.front() == '('; });
@@ -451,6 +495,38 @@ std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalo
       c.include = rest;
       add(c);
     }
+  }
+
+  // Partial candidates: the other columns' candidates, WHERE the low-cardinality filters.
+  std::string predicate;
+  std::set<std::string> filtered;
+  for (const auto& f : use.constant_filters) {
+    auto nd = use.table->n_distinct.find(f.column);
+    if (nd == use.table->n_distinct.end() || nd->second > kMaxPartialDistinct) continue;
+    if (f.values > kMaxPartialFraction * nd->second) continue;
+    if (!filtered.insert(f.column).second) continue;
+    predicate += (predicate.empty() ? "" : " AND ") + f.sql;
+  }
+  if (predicate.empty()) return out;
+  TableUse rest = use;
+  rest.constant_filters.clear();
+  auto drop = [&](std::vector<std::string>* v) {
+    v->erase(std::remove_if(v->begin(), v->end(),
+                            [&](const std::string& c) { return filtered.count(c) > 0; }),
+             v->end());
+  };
+  drop(&rest.equality);
+  drop(&rest.join);
+  drop(&rest.range);
+  // A column only the predicate reads need not be stored (PostgreSQL 9.6+ index-only scans).
+  for (const auto& c : filtered) {
+    if (std::find(use.order.begin(), use.order.end(), c) == use.order.end()) {
+      rest.referenced.erase(c);
+    }
+  }
+  for (auto c : GenerateCandidates(rest, catalog)) {
+    c.predicate = predicate;
+    if (ids.insert(c.Id()).second) out.push_back(std::move(c));
   }
   return out;
 }
@@ -465,7 +541,7 @@ std::vector<std::vector<IndexCandidate>> GenerateOrBundles(const TableUse& use,
   for (const auto& group : use.or_groups) {
     std::vector<IndexCandidate> bundle;
     for (const auto& key : group) {
-      IndexCandidate c{use.table, {key}, {}};
+      IndexCandidate c{use.table, {key}, {}, ""};
       if (!ProvidedByExisting(c, catalog)) bundle.push_back(std::move(c));
     }
     if (bundle.size() >= 2) out.push_back(std::move(bundle));

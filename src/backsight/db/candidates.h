@@ -12,6 +12,14 @@
 
 namespace backsight::db {
 
+/// A literal equality filter `col = 'x'` or `col IN ('x', 'y')` that holds for every row a
+/// statement reads through a FROM item (a conjunct of its WHERE, not under OR or NOT).
+struct ConstantFilter {
+  std::string column;
+  std::string sql;  // the predicate, unqualified: "l_shipmode IN ('MAIL', 'SHIP')"
+  int values = 1;   // constants listed
+};
+
 /// How one occurrence of a table in a statement (one FROM item) is used. Column lists keep the
 /// order of first appearance and hold no duplicates; an expression key is "(expr)" deparsed
 /// without table qualifiers, e.g. "(lower(email))".
@@ -26,6 +34,7 @@ struct TableUse {
   /// `a = 1 OR b < 2` on this item: the key of each branch. A BitmapOr needs an index per branch,
   /// so such indexes only pay together.
   std::vector<std::vector<std::string>> or_groups;
+  std::vector<ConstantFilter> constant_filters;  // literal ones only (no $n parameters)
 };
 
 /// Every FROM item of `stmt` that is a table of `catalog`, with its use. CTE names, views and
@@ -37,10 +46,11 @@ struct IndexCandidate {
   const TableInfo* table = nullptr;
   std::vector<std::string> keys;     // key columns or "(expr)", in index order
   std::vector<std::string> include;  // INCLUDE columns (covering), sorted
+  std::string predicate;             // WHERE of a partial index ("" for a full one)
 
-  /// `CREATE INDEX ON schema.table (k1, k2) INCLUDE (c1)` (no trailing ';').
+  /// `CREATE INDEX ON schema.table (k1, k2) INCLUDE (c1) WHERE p` (no trailing ';').
   std::string CreateSql() const;
-  /// "table(k1,k2)+(c1)": equal for equal indexes.
+  /// "table(k1,k2)+(c1)|p": equal for equal indexes.
   std::string Id() const;
 };
 
@@ -50,12 +60,22 @@ inline constexpr size_t kMaxEqualityKeys = 4;
 inline constexpr size_t kMaxRangeKeys = 3;
 inline constexpr size_t kMaxIncludeColumns = 4;
 
+/// A constant filter makes partial candidates when its column has at most this many distinct
+/// values (pg_stats) and the filter keeps at most kMaxPartialFraction of them (values listed /
+/// distinct values, the planner's uniform estimate): a flag, status or mode column, where the
+/// filter is a poor key but a partial index (PostgreSQL docs, 11.8 "Partial Indexes") is a
+/// fraction of the full index's size.
+inline constexpr double kMaxPartialDistinct = 100;
+inline constexpr double kMaxPartialFraction = 0.5;
+
 /// Candidates for one table use: each filtered, joined or ordered column alone; two equality/join
 /// columns in both orders; equality/join columns then one range column (up to three keys);
 /// equality/join column then the ORDER BY columns; and each of these covering (INCLUDE the rest
 /// of the referenced columns) when that adds at most kMaxIncludeColumns. Equality columns come
 /// before range and order columns, as a B-tree can use only one range column. Candidates that
 /// an existing B-tree index (non-partial) already provides as a key prefix are left out.
+/// When `use` has constant filters on low-cardinality columns (see kMaxPartialDistinct), the
+/// same candidates are also made from the other columns, partial `WHERE` all those filters.
 std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalog& catalog);
 
 /// Bundles of single-key indexes, one bundle per OR group of `use` (indexes an existing B-tree

@@ -40,6 +40,11 @@ LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
 ORDER BY 2, 1)sql";
 
+// Distinct-value estimates of analysed columns (pg_stats, readable for the tables one may read).
+constexpr char kStatsSql[] = R"sql(
+SELECT schemaname, tablename, attname, n_distinct FROM pg_stats
+WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND NOT inherited)sql";
+
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
   if (s.empty()) return out;
@@ -80,6 +85,15 @@ Status LoadCatalog(Connection* conn, Catalog* out) {
     t.rows = std::strtod(row[3].c_str(), nullptr);
     t.columns = Split(row[4], ',');
     out->tables.push_back(std::move(t));
+  }
+  BACKSIGHT_RETURN_IF_ERROR(conn->Query(kStatsSql, &r));
+  for (const auto& row : r.rows) {
+    for (auto& t : out->tables) {
+      if (t.schema != row[0] || t.name != row[1]) continue;
+      // pg_stats: a negative n_distinct is minus the fraction of rows that are distinct.
+      const double nd = std::strtod(row[3].c_str(), nullptr);
+      t.n_distinct[row[2]] = nd < 0 ? -nd * t.rows : nd;
+    }
   }
   BACKSIGHT_RETURN_IF_ERROR(conn->Query(kIndexesSql, &r));
   out->indexes.clear();

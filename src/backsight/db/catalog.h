@@ -20,6 +20,9 @@ struct TableInfo {
   bool visible = false;  // pg_table_is_visible: reachable without a schema on the search_path
   std::vector<std::string> columns;
   double rows = 0;  // pg_class.reltuples (planner's estimate)
+  /// Distinct values per analysed column (pg_stats.n_distinct; a negative fraction of the rows
+  /// is turned into a count). A column not analysed is absent.
+  std::map<std::string, double> n_distinct;
 };
 
 /// An existing index.
@@ -55,7 +58,8 @@ struct Catalog {
   const TableInfo* Find(const std::string& schema, const std::string& name) const;
 };
 
-/// Reads the catalog through `conn` (pg_class, pg_attribute, pg_index, pg_stat_user_indexes).
+/// Reads the catalog through `conn` (pg_class, pg_attribute, pg_index, pg_stat_user_indexes,
+/// pg_stats).
 Status LoadCatalog(Connection* conn, Catalog* out);
 
 /// Existing indexes worth removing: "unused" (no scan since statistics were reset, not unique,
