@@ -47,6 +47,18 @@ std::string ExhaustionTracker::JoinKey(const ExhaustionRule& r, const Labels& la
   return key;
 }
 
+bool ExhaustionTracker::IsUsageMetric(std::string_view name) const {
+  for (const ExhaustionRule& r : rules_) {
+    if (name == r.usage_metric) return true;
+  }
+  return false;
+}
+
+bool ExhaustionTracker::Tracks(uint64_t fingerprint) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return tracked_.count(fingerprint) != 0;
+}
+
 void ExhaustionTracker::Observe(const TimeSeries& series) {
   std::string_view name = GetLabel(series.labels, "__name__");
   if (name.empty() || series.samples.empty()) return;

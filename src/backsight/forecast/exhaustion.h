@@ -74,6 +74,11 @@ class ExhaustionTracker {
   /// Feeds one decoded series (labels sorted, samples in time order); others are ignored.
   void Observe(const TimeSeries& series);
 
+  /// Whether `name` is the usage metric of a rule (its series get an estimator).
+  bool IsUsageMetric(std::string_view name) const;
+  /// Whether the usage series with this label Fingerprint has an estimator.
+  bool Tracks(uint64_t fingerprint) const;
+
   /// Every tracked series with its current prediction (the estimate at its last sample).
   std::vector<ExhaustionStatus> Snapshot() const;
 

@@ -37,6 +37,7 @@ std::string Rfc3339Seconds(double unix_s) {
 
 ExhaustionService::ExhaustionService(const ServeConfig& cfg)
     : tracker_(RulesOf(cfg), cfg.exhaustion_max_series),
+      max_series_(cfg.exhaustion_max_series),
       state_dir_(cfg.state_dir),
       horizon_s_(static_cast<double>(cfg.exhaustion_horizon_ms) / 1000.0),
       alertmanager_url_(cfg.alertmanager_url),
@@ -67,8 +68,14 @@ Status ExhaustionService::Checkpoint() const {
   return WriteFileAtomically(state_dir_ + "/" + kStateFile, data);
 }
 
+void ExhaustionService::EnableWarmStart(const WarmStartOptions& options, HistorySource* source) {
+  if (warm_) return;
+  warm_ = std::make_unique<ExhaustionWarmStart>(options, max_series_, &tracker_, source);
+}
+
 void ExhaustionService::Start(const std::string& generator_base) {
   generator_base_ = generator_base;
+  if (warm_) warm_->Start();
   if (alertmanager_url_.empty() || thread_.joinable()) return;
   stop_ = false;
   thread_ = std::thread([this] {
@@ -84,6 +91,7 @@ void ExhaustionService::Start(const std::string& generator_base) {
 }
 
 void ExhaustionService::Stop() {
+  if (warm_) warm_->Stop();
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -93,6 +101,10 @@ void ExhaustionService::Stop() {
 }
 
 void ExhaustionService::Observe(const std::vector<TimeSeries>& series) {
+  if (warm_) {
+    warm_->Observe(series);
+    return;
+  }
   for (const TimeSeries& s : series) tracker_.Observe(s);
 }
 
@@ -142,6 +154,28 @@ void ExhaustionService::MirrorMetrics(SelfMetrics* m) const {
   m->SetCounter("backsight_exhaustion_series_refused_total",
                 "Usage series refused past exhaustion.max_series.",
                 static_cast<double>(st.series_refused));
+  if (warm_) {
+    ExhaustionWarmStartStats w = warm_->stats();
+    m->SetCounter("backsight_exhaustion_warm_fetches_total",
+                  "History fetches for new usage series (exhaustion warm start).",
+                  static_cast<double>(w.fetches));
+    m->SetCounter("backsight_exhaustion_warm_fetch_errors_total",
+                  "History fetches for usage series that failed after their retries.",
+                  static_cast<double>(w.fetch_errors));
+    m->SetCounter("backsight_exhaustion_warm_history_samples_total",
+                  "History samples replayed into time-to-exhaustion estimators.",
+                  static_cast<double>(w.history_samples));
+    m->SetCounter("backsight_exhaustion_warm_series_total",
+                  "Usage series whose estimator started from a non-empty history.",
+                  static_cast<double>(w.series_warm));
+    m->SetCounter("backsight_exhaustion_cold_series_total",
+                  "Usage series whose estimator started without history (none found, fetch "
+                  "failed, too many samples or series waiting).",
+                  static_cast<double>(w.series_cold));
+    m->SetGauge("backsight_exhaustion_warm_pending_series",
+                "Usage series waiting for their history (live samples held).",
+                static_cast<double>(w.pending_series));
+  }
   m->SetGauge("backsight_exhaustion_alerts_firing", "BacksightExhaustionPredicted alerts firing.",
               static_cast<double>(alerts_firing_));
   m->SetCounter("backsight_exhaustion_alert_posts_total",

@@ -15,12 +15,15 @@
 // prediction goes away the alert is sent once with endsAt = now (resolved), retried until sent.
 // Estimator states are saved to <state_dir>/exhaustion.state at every checkpoint and restored at
 // start, so a restart does not cost the 12 h an estimator needs before its first prediction.
+// With `history.url` set, a usage series new to the service is warm-started from its history
+// instead (exhaustion_warm_start.h).
 #ifndef BACKSIGHT_SERVER_EXHAUSTION_SERVICE_H_
 #define BACKSIGHT_SERVER_EXHAUSTION_SERVICE_H_
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -29,6 +32,7 @@
 
 #include "backsight/forecast/exhaustion.h"
 #include "backsight/server/config.h"
+#include "backsight/server/exhaustion_warm_start.h"
 #include "backsight/server/self_metrics.h"
 
 namespace backsight::server {
@@ -46,6 +50,10 @@ class ExhaustionService {
   void Restore();
   /// Writes every estimator to <state_dir>/exhaustion.state (atomically). No-op without one.
   Status Checkpoint() const;
+
+  /// Warm-starts new usage series from `source` (must outlive this object); call before Start
+  /// and before any Observe. Uses lookback, concurrency, step and retry fields of `options`.
+  void EnableWarmStart(const WarmStartOptions& options, HistorySource* source);
 
   /// Starts the alert thread (when alerting.alertmanager_url is set). `generator_base` is the
   /// external URL for generatorURL.
@@ -74,6 +82,8 @@ class ExhaustionService {
   std::string AlertJson(const Firing& f, int64_t now_ns) const;
 
   forecast::ExhaustionTracker tracker_;
+  const uint64_t max_series_;
+  std::unique_ptr<ExhaustionWarmStart> warm_;  // null without history
   const std::string state_dir_;
   const double horizon_s_;
   const std::string alertmanager_url_;

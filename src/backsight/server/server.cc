@@ -106,6 +106,7 @@ Status Server::Start() {
     wo.known_reset_ms = cfg_.series_stale_after_ms;
     warm_ = std::make_unique<WarmStart>(wo, engine_.get(), history_.get());
     warm_->Start();
+    exhaustion_->EnableWarmStart(wo, history_.get());
   }
   BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
   BACKSIGHT_RETURN_IF_ERROR(traces_->findings().Open());

@@ -1,0 +1,202 @@
+#include "backsight/server/exhaustion_warm_start.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+namespace backsight::server {
+namespace {
+
+// Smallest step asked for (as warm_start.cc): finer history costs queries, not accuracy.
+constexpr int64_t kMinStepMs = 1000;
+// At most this many query_range requests per series (as warm_start.cc).
+constexpr int64_t kMaxQueriesPerFetch = 8;
+
+// The smallest gap (ms) between consecutive samples (in time order), or 0.
+int64_t SmallestGapMs(const std::vector<Sample>& samples) {
+  int64_t best = 0;
+  for (size_t i = 1; i < samples.size(); ++i) {
+    const int64_t gap = (samples[i].ts - samples[i - 1].ts) / kNanosPerMilli;
+    if (gap > 0 && (best == 0 || gap < best)) best = gap;
+  }
+  return best;
+}
+
+}  // namespace
+
+ExhaustionWarmStart::ExhaustionWarmStart(const WarmStartOptions& options, uint64_t max_pending,
+                                         forecast::ExhaustionTracker* tracker,
+                                         HistorySource* source)
+    : opt_(options), max_pending_(max_pending), tracker_(tracker), source_(source) {}
+
+ExhaustionWarmStart::~ExhaustionWarmStart() { Stop(); }
+
+void ExhaustionWarmStart::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_) return;
+  started_ = true;
+  for (int i = 0; i < std::max(1, opt_.concurrency); ++i) {
+    threads_.emplace_back([this] { FetchLoop(); });
+  }
+}
+
+void ExhaustionWarmStart::Stop() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    threads.swap(threads_);
+  }
+  fetch_cv_.notify_all();
+  stop_cv_.notify_all();
+  for (std::thread& t : threads) t.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [fp, p] : pending_) {
+    cold_.fetch_add(1);
+    tracker_->Observe(p.series);
+  }
+  pending_.clear();
+  fetch_queue_.clear();
+}
+
+void ExhaustionWarmStart::Observe(const std::vector<TimeSeries>& series) {
+  for (const TimeSeries& s : series) {
+    if (s.samples.empty()) continue;
+    if (!tracker_->IsUsageMetric(GetLabel(s.labels, "__name__"))) {
+      tracker_->Observe(s);  // capacities (and the rest, which the tracker ignores)
+      continue;
+    }
+    const uint64_t fp = Fingerprint(s.labels);
+    std::unique_lock<std::mutex> lock(mu_);
+    auto it = pending_.find(fp);
+    if (it == pending_.end()) {
+      if (done_.count(fp) == 0) {
+        done_.insert(fp);
+        if (tracker_->Tracks(fp) || stopping_) {
+          // Restored from a checkpoint: it has its past already.
+        } else if (pending_.size() >= max_pending_) {
+          cold_.fetch_add(1);
+        } else {
+          Pending& p = pending_[fp];
+          p.series = s;
+          p.first_ts = s.samples.front().ts;
+          const int64_t gap = SmallestGapMs(s.samples);
+          const int64_t coarsest =
+              opt_.lookback_ms / (kMaxQueriesPerFetch * kMaxPointsPerQuery) + 1;
+          // history.step is a floor here: an estimator needs hours, not the scrape resolution.
+          p.step_ms = std::max({gap, opt_.default_step_ms, kMinStepMs, coarsest});
+          fetch_queue_.push_back(fp);
+          fetch_cv_.notify_one();
+          continue;
+        }
+      }
+      lock.unlock();
+      tracker_->Observe(s);
+      continue;
+    }
+    Pending& p = it->second;
+    p.series.samples.insert(p.series.samples.end(), s.samples.begin(), s.samples.end());
+    if (!p.replaying && p.series.samples.size() > opt_.max_held_per_series) {
+      // Too long without history: feed what is held, cold; a late fetch result is dropped.
+      cold_.fetch_add(1);
+      tracker_->Observe(p.series);
+      pending_.erase(it);
+    }
+  }
+}
+
+bool ExhaustionWarmStart::Sleep(int64_t ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !stop_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
+}
+
+void ExhaustionWarmStart::FetchLoop() {
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  for (;;) {
+    uint64_t fp;
+    Labels labels;
+    TimestampNs first_ts;
+    int64_t step_ms;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      fetch_cv_.wait(lock, [this] { return stopping_ || !fetch_queue_.empty(); });
+      if (stopping_) return;
+      fp = fetch_queue_.front();
+      fetch_queue_.pop_front();
+      auto it = pending_.find(fp);
+      if (it == pending_.end()) continue;  // released cold meanwhile
+      labels = it->second.series.labels;
+      first_ts = it->second.first_ts;
+      step_ms = it->second.step_ms;
+    }
+    std::vector<Sample> history;
+    Status st;
+    for (int attempt = 1;; ++attempt) {
+      history.clear();
+      st = source_->Fetch(labels, first_ts - opt_.lookback_ms * kNanosPerMilli,
+                          first_ts - kNanosPerMilli, step_ms, &history);
+      if (st.ok() || st.code() != Status::Code::kUnavailable || attempt >= opt_.max_attempts) {
+        break;
+      }
+      const int64_t backoff = std::min(opt_.backoff_max_ms, opt_.backoff_base_ms << (attempt - 1));
+      if (!Sleep(static_cast<int64_t>(static_cast<double>(backoff) * jitter(rng)))) break;
+    }
+    fetches_.fetch_add(1);
+    if (!st.ok()) fetch_errors_.fetch_add(1);
+    // Only the strictly increasing past before the first live sample can be learnt from.
+    std::vector<Sample> past;
+    for (const Sample& s : history) {
+      if (s.ts < first_ts && (past.empty() || s.ts > past.back().ts)) past.push_back(s);
+    }
+    Release(fp, std::move(past));
+  }
+}
+
+void ExhaustionWarmStart::Release(uint64_t fp, std::vector<Sample> history) {
+  TimeSeries batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(fp);
+    if (it == pending_.end()) return;  // released cold meanwhile
+    it->second.replaying = true;
+    (history.empty() ? cold_ : warm_).fetch_add(1);
+    batch.labels = it->second.series.labels;
+  }
+  const size_t n = history.size();
+  batch.samples = std::move(history);
+  tracker_->Observe(batch);
+  history_samples_.fetch_add(n);
+  // The held samples, then any held meanwhile, until none is left.
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = pending_.find(fp);
+      if (it == pending_.end()) return;  // Stop fed them
+      if (it->second.series.samples.empty()) {
+        pending_.erase(it);
+        return;
+      }
+      batch.samples.swap(it->second.series.samples);
+      it->second.series.samples.clear();
+    }
+    std::stable_sort(batch.samples.begin(), batch.samples.end(),
+                     [](const Sample& a, const Sample& b) { return a.ts < b.ts; });
+    tracker_->Observe(batch);
+  }
+}
+
+ExhaustionWarmStartStats ExhaustionWarmStart::stats() const {
+  ExhaustionWarmStartStats s;
+  s.fetches = fetches_;
+  s.fetch_errors = fetch_errors_;
+  s.history_samples = history_samples_;
+  s.series_warm = warm_;
+  s.series_cold = cold_;
+  std::lock_guard<std::mutex> lock(mu_);
+  s.pending_series = pending_.size();
+  return s;
+}
+
+}  // namespace backsight::server

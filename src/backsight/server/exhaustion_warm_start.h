@@ -1,0 +1,102 @@
+// Warm start of time-to-exhaustion estimators from history (issue 11): a usage series new to
+// the ExhaustionService has its past fetched from a Prometheus-compatible API
+// (history_client.h) and replayed into its TteEstimator before its live samples, so it predicts
+// from its first live sample instead of after the ~12 h an estimator needs. This matters when
+// the live samples come over remote_write, which only forwards fresh samples.
+//
+// Flow per usage series (rule usage metric, fingerprint neither tracked nor pending):
+//  1. Observe() holds its live samples and queues a fetch of [first live ts - lookback, first
+//     live ts) at the series' step (smallest gap of its first samples, at least
+//     default_step_ms: an estimator learns over hours, not at the scrape resolution).
+//  2. One of `concurrency` fetch threads fetches it (retrying Unavailable with doubling
+//     back-off), replays the history into the tracker, then the samples held meanwhile in time
+//     order, until none is left; later samples go straight to the tracker.
+// Capacity series are never held: the tracker keeps only a capacity's latest value, which the
+// live sample gives (a usage history replayed before any capacity arrived counts as
+// samples_no_capacity). Ingest never waits on a fetch: failed fetches, more than
+// max_held_per_series samples held for a series, or more than max_pending series waiting all
+// release the held samples cold. All counted (Stats).
+#ifndef BACKSIGHT_SERVER_EXHAUSTION_WARM_START_H_
+#define BACKSIGHT_SERVER_EXHAUSTION_WARM_START_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "backsight/forecast/exhaustion.h"
+#include "backsight/server/history_client.h"
+#include "backsight/server/warm_start.h"
+
+namespace backsight::server {
+
+/// Counters and gauges of exhaustion warm start (backsight_exhaustion_warm_* self-metrics).
+struct ExhaustionWarmStartStats {
+  uint64_t fetches = 0;          ///< fetches finished (success or failure)
+  uint64_t fetch_errors = 0;     ///< fetches failed after their retries
+  uint64_t history_samples = 0;  ///< history points replayed into estimators
+  uint64_t series_warm = 0;      ///< series started with a non-empty history
+  uint64_t series_cold = 0;      ///< series started without (no history, error, overflow)
+  uint64_t pending_series = 0;   ///< gauge: series waiting for their history
+};
+
+class ExhaustionWarmStart {
+ public:
+  /// Uses options.lookback_ms, concurrency, default_step_ms, max_attempts, backoff_base_ms,
+  /// backoff_max_ms and max_held_per_series of WarmStartOptions; `max_pending` caps the series
+  /// waiting at once. `tracker` and `source` must outlive this object.
+  ExhaustionWarmStart(const WarmStartOptions& options, uint64_t max_pending,
+                      forecast::ExhaustionTracker* tracker, HistorySource* source);
+  ~ExhaustionWarmStart();
+  ExhaustionWarmStart(const ExhaustionWarmStart&) = delete;
+  ExhaustionWarmStart& operator=(const ExhaustionWarmStart&) = delete;
+
+  /// Starts the fetch threads.
+  void Start();
+  /// Stops fetching and feeds every held sample cold. Idempotent.
+  void Stop();
+
+  /// Feeds decoded series (labels sorted, samples in time order) to the tracker, holding those
+  /// of usage series waiting for their history. Never waits on a fetch.
+  void Observe(const std::vector<TimeSeries>& series);
+
+  ExhaustionWarmStartStats stats() const;
+
+ private:
+  struct Pending {
+    TimeSeries series;  // labels, and the live samples held
+    TimestampNs first_ts = 0;
+    int64_t step_ms = 0;
+    bool replaying = false;  // a fetch thread owns it: only it releases the held samples
+  };
+
+  void FetchLoop();
+  // Feeds `history` then the held samples of `fp` to the tracker until none is left, then
+  // forgets the series (later samples go straight through). mu_ not held.
+  void Release(uint64_t fp, std::vector<Sample> history);
+  bool Sleep(int64_t ms);
+
+  const WarmStartOptions opt_;
+  const uint64_t max_pending_;
+  forecast::ExhaustionTracker* tracker_;
+  HistorySource* source_;
+
+  mutable std::mutex mu_;  // everything below
+  std::condition_variable fetch_cv_, stop_cv_;
+  bool stopping_ = false, started_ = false;
+  std::unordered_map<uint64_t, Pending> pending_;
+  std::unordered_set<uint64_t> done_;  // fingerprints warm-started (or given up on)
+  std::deque<uint64_t> fetch_queue_;
+  std::vector<std::thread> threads_;
+
+  std::atomic<uint64_t> fetches_{0}, fetch_errors_{0}, history_samples_{0}, warm_{0}, cold_{0};
+};
+
+}  // namespace backsight::server
+
+#endif  // BACKSIGHT_SERVER_EXHAUSTION_WARM_START_H_
