@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "backsight/ingest/exposition.h"
 #include "backsight/logs/pipeline.h"
 
 namespace backsight::server {
@@ -92,6 +93,26 @@ struct Reader {
     return Status::OK();
   }
 };
+
+// Bounds of a capacity rule: replicas (a sanity cap, far above any HPA maxReplicas in use) and
+// forecast steps (the forecast is recomputed per bucket, so its length bounds that cost).
+constexpr uint64_t kMaxReplicas = 100'000;
+constexpr int64_t kMaxHorizonSteps = 10'000;
+
+// Parses `name` or `name{label="value",...}` (equality matchers only) into labels with
+// `__name__`, using the exposition parser (a selector is a sample line without its value).
+Status ParseDemandSelector(const std::string& text, Labels* out) {
+  std::vector<TimeSeries> series;
+  Status st = ingest::ParseExposition(text + " 0\n", 0, &series);
+  if (!st.ok() || series.size() != 1 || GetLabel(series[0].labels, "__name__").empty()) {
+    return Status::InvalidArgument(
+        "must be a metric name with optional label matchers, e.g. "
+        "http_requests_rate{service=\"api\"}, got '" +
+        text + "'");
+  }
+  *out = series[0].labels;
+  return Status::OK();
+}
 
 Status ValidateUrl(const std::string& url, const std::string& key) {
   if (url.empty()) return Status::OK();
@@ -222,12 +243,27 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
   if (!root || root.IsNull()) return ValidateConfig(*c);
   Reader r{source};
   try {
-    BACKSIGHT_RETURN_IF_ERROR(
-        CheckKeys(root, source, "",
-                  {"listen", "state_dir", "checkpoint_interval", "series", "workers", "limits",
-                   "auth", "alerting", "global", "scrape_configs", "output_remote_write",
-                   "counters_as_rates", "wal", "history", "logs", "log_files", "traces",
-                   "exhaustion", "postgres"}));
+    BACKSIGHT_RETURN_IF_ERROR(CheckKeys(root, source, "",
+                                        {"listen",
+                                         "state_dir",
+                                         "checkpoint_interval",
+                                         "series",
+                                         "workers",
+                                         "limits",
+                                         "auth",
+                                         "alerting",
+                                         "global",
+                                         "scrape_configs",
+                                         "output_remote_write",
+                                         "counters_as_rates",
+                                         "wal",
+                                         "history",
+                                         "logs",
+                                         "log_files",
+                                         "traces",
+                                         "exhaustion",
+                                         "postgres",
+                                         "capacity"}));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["listen"], "listen", &c->listen));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["state_dir"], "state_dir", &c->state_dir));
     BACKSIGHT_RETURN_IF_ERROR(r.Duration(root["checkpoint_interval"], "checkpoint_interval", 100,
@@ -324,6 +360,58 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
           if (!vs.ok()) return KeyError(source, key, vs.message(), n);
           c->exhaustion_rules.push_back(std::move(rule));
         }
+      }
+    }
+    if (YAML::Node cap = root["capacity"]) {
+      if (!cap.IsSequence()) return KeyError(source, "capacity", "must be a list", cap);
+      for (size_t i = 0; i < cap.size(); ++i) {
+        const std::string key = "capacity[" + std::to_string(i) + "]";
+        const YAML::Node n = cap[i];
+        if (!n.IsMap()) return KeyError(source, key, "must be a map with a demand", n);
+        BACKSIGHT_RETURN_IF_ERROR(
+            CheckKeys(n, source, key,
+                      {"demand", "per_replica", "capacity_metric", "target_utilization", "min",
+                       "max", "horizon", "startup", "step"}));
+        CapacityRule rule;
+        BACKSIGHT_RETURN_IF_ERROR(r.Str(n["demand"], key + ".demand", &rule.demand));
+        Status ps = ParseDemandSelector(rule.demand, &rule.demand_matchers);
+        if (!ps.ok()) return KeyError(source, key + ".demand", ps.message(), n["demand"]);
+        BACKSIGHT_RETURN_IF_ERROR(
+            r.Str(n["capacity_metric"], key + ".capacity_metric", &rule.capacity_metric));
+        const bool has_per = static_cast<bool>(n["per_replica"]);
+        if (has_per == !rule.capacity_metric.empty()) {
+          return KeyError(source, key, "needs exactly one of per_replica and capacity_metric", n);
+        }
+        for (auto [field, out] : {std::pair{"per_replica", &rule.options.per_replica},
+                                  {"target_utilization", &rule.options.target_utilization}}) {
+          if (YAML::Node v = n[field]) {
+            if (!v.IsScalar() || !YAML::convert<double>::decode(v, *out)) {
+              return KeyError(source, key + "." + field, "must be a number", v);
+            }
+          }
+        }
+        uint64_t mn = static_cast<uint64_t>(rule.options.min_replicas);
+        uint64_t mx = static_cast<uint64_t>(rule.options.max_replicas);
+        BACKSIGHT_RETURN_IF_ERROR(r.Uint(n["min"], key + ".min", 1, &mn));
+        BACKSIGHT_RETURN_IF_ERROR(r.Uint(n["max"], key + ".max", 1, &mx));
+        if (mx > kMaxReplicas) return KeyError(source, key + ".max", "must be at most 100000", n);
+        rule.options.min_replicas = static_cast<int>(std::min<uint64_t>(mn, kMaxReplicas));
+        rule.options.max_replicas = static_cast<int>(mx);
+        BACKSIGHT_RETURN_IF_ERROR(r.Duration(n["step"], key + ".step", 1000, &rule.step_ms));
+        BACKSIGHT_RETURN_IF_ERROR(
+            r.Duration(n["horizon"], key + ".horizon", 1000, &rule.horizon_ms));
+        BACKSIGHT_RETURN_IF_ERROR(r.Duration(n["startup"], key + ".startup", 0, &rule.startup_ms));
+        if (rule.horizon_ms / rule.step_ms > kMaxHorizonSteps) {
+          return KeyError(source, key + ".horizon", "covers more than 10000 steps", n);
+        }
+        rule.options.horizon = static_cast<int>(
+            std::max<int64_t>(1, (rule.horizon_ms + rule.step_ms - 1) / rule.step_ms));
+        rule.options.startup = static_cast<int>(std::min<int64_t>(
+            kMaxHorizonSteps, (rule.startup_ms + rule.step_ms - 1) / rule.step_ms));
+        if (!has_per) rule.options.per_replica = 1;  // replaced by the capacity series' value
+        Status vs = forecast::ValidateCapacityOptions(rule.options);
+        if (!vs.ok()) return KeyError(source, key, vs.message(), n);
+        c->capacity.push_back(std::move(rule));
       }
     }
     if (YAML::Node lf = root["log_files"]) {

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "backsight/core/labels.h"
 #include "backsight/core/status.h"
+#include "backsight/forecast/capacity.h"
 #include "backsight/forecast/exhaustion.h"
 
 namespace backsight::server {
@@ -34,6 +36,17 @@ struct LogFile {
 struct PostgresTarget {
   std::string dsn;               ///< postgresql:// URI or key=value string
   int64_t interval_ms = 60'000;  ///< between pg_stat_statements snapshots
+};
+
+/// One capacity advice rule (`capacity[]`, server/capacity_service.h, forecast/capacity.h).
+struct CapacityRule {
+  std::string demand;                 ///< the selector as written, e.g. `http_rps{service="api"}`
+  Labels demand_matchers;             ///< `__name__` and the equality matchers of `demand`
+  std::string capacity_metric;        ///< per-replica capacity series ("" = per_replica constant)
+  forecast::CapacityOptions options;  ///< per_replica, target_utilization, min, max (replicas)
+  int64_t step_ms = 300'000;          ///< demand averaged into buckets of this step (5 min)
+  int64_t horizon_ms = 3'600'000;     ///< advice covers this far ahead (an hour)
+  int64_t startup_ms = 300'000;       ///< replica start-up lead added to the horizon
 };
 
 /// Everything `backsight serve` can be told. Units are in the field names.
@@ -107,7 +120,9 @@ struct ServeConfig {
   /// an operator needs to act on a filling disk during working hours.
   int64_t exhaustion_horizon_ms = 86'400'000;
   uint64_t exhaustion_max_series = 100'000;  ///< usage series tracked (~1 KiB each)
-  std::vector<PostgresTarget> postgres;  ///< databases under the query regression watch
+  std::vector<PostgresTarget> postgres;
+  std::vector<CapacityRule> capacity;  ///< demand series given replica advice  ///< databases under
+                                       ///< the query regression watch
 };
 
 /// Parses a Prometheus-style duration ("500ms", "15s", "1m30s", "2h", "1d") into milliseconds.

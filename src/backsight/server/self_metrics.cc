@@ -214,6 +214,7 @@ std::string Server::RenderMetrics(bool with_outputs) {
   if (with_outputs) {
     WriteSeriesMetrics(engine_.get(), &out);
     exhaustion_->AppendMetrics(&out);
+    capacity_->AppendMetrics(&out);
   }
   return out;
 }

@@ -63,6 +63,7 @@ Status Server::Start() {
   logs_ = std::make_unique<LogEndpoints>(cfg_, engine_, &self_metrics_);
   traces_ = std::make_unique<TraceEndpoints>(cfg_, engine_, &self_metrics_);
   exhaustion_ = std::make_unique<ExhaustionService>(cfg_);
+  capacity_ = std::make_unique<CapacityService>(cfg_);
   exhaustion_->Restore();
   SetupRoutes();
   Status bs = http_->Bind(host, port);
@@ -252,6 +253,9 @@ void Server::SetupRoutes() {
           [this](const HttpRequest& req, HttpResponse* res) { HandleSeriesList(req, res); });
   s.Route("POST", "/api/v1/checkpoint",
           [this](const HttpRequest& req, HttpResponse* res) { HandleCheckpoint(req, res); });
+  s.Route("GET", "/api/v1/capacity", [this](const HttpRequest&, HttpResponse* res) {
+    res->SetContent(capacity_->ApiJson(), "application/json");
+  });
   s.Route("GET", "/api/v1/status",
           [this](const HttpRequest& req, HttpResponse* res) { HandleStatus(req, res); });
   s.Route(

@@ -36,6 +36,7 @@
 
 #include "backsight/core/status.h"
 #include "backsight/server/alerts.h"
+#include "backsight/server/capacity_service.h"
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
 #include "backsight/server/exhaustion_service.h"
@@ -121,6 +122,7 @@ class Server {
   std::unique_ptr<PgWatch> pg_watch_;       // postgres: query regression watch (pg_watch.h)
   std::unique_ptr<TraceEndpoints> traces_;  // POST /v1/traces, RED + graph (trace_endpoints.h)
   std::unique_ptr<ExhaustionService> exhaustion_;  // TTE outputs and alerts (exhaustion:)
+  std::unique_ptr<CapacityService> capacity_;      // replica advice (capacity:)
   std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;
   bool started_ = false;

@@ -1,0 +1,124 @@
+// Capacity advice in the real `backsight serve` binary: request-rate series arrive by
+// remote_write; a daily-seasonal one written up to six hours before its peak gets more
+// recommended replicas than a flat one of the same current level, on /metrics and on
+// GET /api/v1/capacity; a capacity metric can stand in for per_replica; bad rules are rejected.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "backsight/ingest/exposition.h"
+#include "serve_util.h"
+
+namespace backsight::testing {
+namespace {
+
+constexpr int64_t kStep = 60;  // scraped every minute
+constexpr double kTwoPi = 6.283185307179586;
+
+TimeSeries Series(const std::string& name, const std::string& job, const std::string& service) {
+  TimeSeries s;
+  s.labels = {{"__name__", name}, {"job", job}, {"service", service}};
+  SortLabels(&s.labels);
+  s.kind = MetricKind::kGauge;
+  return s;
+}
+
+// Four days of requests/s up to `end` (a UTC midnight): service "shop" swings 500 +- 300 with the
+// day (rising through 500 at midnight, peak at 06:00), "batch" stays at 500; "other" is in a job
+// the rule does not select. "queue" (another rule) is flat at 500 with a capacity series of 50.
+void WriteFourDays(const ServeProcess& s, int64_t end) {
+  const int64_t start = end - 4 * 86400;
+  for (int64_t day = 0; day < 4; ++day) {
+    std::vector<TimeSeries> batch = {
+        Series("http_requests_rate", "web", "shop"), Series("http_requests_rate", "web", "batch"),
+        Series("http_requests_rate", "other", "shop"), Series("queue_rate", "web", "queue"),
+        Series("queue_capacity", "web", "queue")};
+    for (int64_t t = start + day * 86400 + kStep; t <= start + (day + 1) * 86400; t += kStep) {
+      const TimestampNs ts = t * kNanosPerSecond;
+      const double wiggle = 5 * std::sin(static_cast<double>(t) * 1.7);
+      batch[0].samples.push_back({ts, 500 + 300 * std::sin(kTwoPi * t / 86400) + wiggle});
+      batch[1].samples.push_back({ts, 500 + wiggle});
+      batch[2].samples.push_back({ts, 500 + wiggle});
+      batch[3].samples.push_back({ts, 500 + wiggle});
+      batch[4].samples.push_back({ts, 50});
+    }
+    ASSERT_EQ(s.Write(batch), 204);
+  }
+}
+
+TEST(CapacityServe, SeasonalDemandGetsMoreReplicasBeforeItsPeak) {
+  TempDir dir;
+  const std::string yaml =
+      "listen: 127.0.0.1:0\nstate_dir: \"\"\ncapacity:\n"
+      "  - demand: 'http_requests_rate{job=\"web\"}'\n    per_replica: 100\n"
+      "    target_utilization: 0.8\n    min: 2\n    max: 40\n    horizon: 6h\n    startup: 5m\n"
+      "    step: 5m\n"
+      "  - demand: queue_rate\n    capacity_metric: queue_capacity\n    horizon: 1h\n";
+  ServeProcess s(dir, yaml);
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  WriteFourDays(s, now / 86400 * 86400);
+
+  std::map<std::string, double> replicas;  // by service/job
+  std::vector<TimeSeries> out;
+  ASSERT_TRUE(ingest::ParseExposition(s.Get("/metrics"), 0, &out).ok());
+  for (const TimeSeries& ts : out) {
+    if (GetLabel(ts.labels, "__name__") != "backsight_recommended_replicas") continue;
+    replicas[std::string(GetLabel(ts.labels, "service")) + "/" +
+             std::string(GetLabel(ts.labels, "job"))] = ts.samples.back().value;
+  }
+  ASSERT_EQ(replicas.size(), 3u) << s.Get("/metrics");
+  EXPECT_EQ(replicas.count("shop/other"), 0u);
+  // Now ~500 req/s for both: ceil(500 / 80) = 7 on the current value; the shop's peak of 800
+  // within 6 h needs ceil(800 / 80) = 10.
+  EXPECT_GE(replicas["shop/web"], 10);
+  EXPECT_LE(replicas["batch/web"], 8);
+  // queue: 500 req/s over 50 per replica at 0.8: ceil(500 / 40) = 13, within the band's slack.
+  EXPECT_GE(replicas["queue/web"], 13);
+  EXPECT_LE(replicas["queue/web"], 15);
+
+  const nlohmann::json api = nlohmann::json::parse(s.Get("/api/v1/capacity"));
+  ASSERT_EQ(api["status"], "success") << api.dump();
+  ASSERT_EQ(api["data"].size(), 3u) << api.dump();
+  bool seen_shop = false;
+  for (const auto& row : api["data"]) {
+    if (row["labels"]["service"] != "shop") continue;
+    seen_shop = true;
+    EXPECT_EQ(row["demand"], "http_requests_rate{job=\"web\"}");
+    EXPECT_EQ(row["recommended_replicas"], replicas["shop/web"]);
+    EXPECT_NEAR(row["current_demand"].get<double>(), 500, 60);
+    EXPECT_GT(row["forecast_peak"].get<double>(), 750);
+    EXPECT_GT(row["forecast_peak_in_seconds"].get<double>(), 3 * 3600);
+    EXPECT_NE(row["reason"].get<std::string>().find("forecast peak"), std::string::npos);
+  }
+  EXPECT_TRUE(seen_shop) << api.dump();
+}
+
+TEST(CapacityServe, BadRulesAreRejectedWithKeyAndReason) {
+  TempDir dir;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"  - demand: 'rate{job='\n    per_replica: 10\n", "capacity[0].demand"},
+      {"  - demand: rate\n    per_replica: 10\n    capacity_metric: cap\n",
+       "exactly one of per_replica and capacity_metric"},
+      {"  - demand: rate\n    per_replica: 10\n    target_utilization: 1.5\n",
+       "target utilization must be in (0, 1]"},
+      {"  - demand: rate\n    per_replica: 10\n    min: 5\n    max: 2\n", "max replicas"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string cfg = dir.file("bad" + std::to_string(i) + ".yml");
+    WriteFile(cfg, "listen: 127.0.0.1:0\ncapacity:\n" + cases[i].first);
+    Process p({BACKSIGHT_BIN, "serve", "--config", cfg}, dir.file("bad.log"));
+    EXPECT_EQ(p.Wait(20'000), 2) << cases[i].first;
+    EXPECT_NE(p.log().find(cases[i].second), std::string::npos) << p.log();
+  }
+}
+
+}  // namespace
+}  // namespace backsight::testing
