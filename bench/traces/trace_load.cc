@@ -14,7 +14,9 @@
 //   and /api/v1/trace/metrics polled until its calls counter shows it; p50/p99 of those times.
 //
 // Usage: trace_load [--requests N] [--threads T] [--min-spans A] [--max-spans B]
-//                   [--marker-ms MS] [--bin PATH_TO_BACKSIGHT]
+//                   [--marker-ms MS] [--no-findings] [--bin PATH_TO_BACKSIGHT]
+// --no-findings runs serve with `traces: {findings: false}` (live trace findings off; on is the
+// default config).
 #include <httplib.h>
 
 #include <algorithm>
@@ -50,6 +52,7 @@ struct Args {
   int min_spans = 512;
   int max_spans = 2048;
   int marker_ms = 50;
+  bool findings = true;  // live trace findings (serve's default)
   std::string bin = BACKSIGHT_BIN;
 };
 
@@ -216,6 +219,8 @@ int main(int argc, char** argv) {
       a.max_spans = next();
     } else if (k == "--marker-ms") {
       a.marker_ms = next();
+    } else if (k == "--no-findings") {
+      a.findings = false;
     } else if (k == "--bin") {
       a.bin = i + 1 < argc ? argv[++i] : "";
     } else {
@@ -243,8 +248,9 @@ int main(int argc, char** argv) {
 
   TempDir dir;
   const std::string cfg = dir.file("serve.yml");
-  WriteFile(cfg,
-            "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") + "\ncheckpoint_interval: 1h\n");
+  WriteFile(cfg, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+                     "\ncheckpoint_interval: 1h\n" +
+                     (a.findings ? "" : "traces: {findings: false}\n"));
   auto proc = std::make_unique<Process>(std::vector<std::string>{a.bin, "serve", "--config", cfg},
                                         dir.file("serve.log"));
   const int port = ParsePort(*proc);

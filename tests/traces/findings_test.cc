@@ -72,6 +72,30 @@ TEST(FindingsDetector, FindsNPlusOneQueriesByNormalisedStatement) {
   EXPECT_NE(f[0].explanation.find("12 sequential calls"), std::string::npos) << f[0].explanation;
 }
 
+// More distinct names than the detector keeps interned (FindingsDetector::kMinNameCap, 65,536)
+// while a trace is open: the names of the open trace survive the renumbering.
+TEST(FindingsDetector, OpenTracesKeepTheirNamesWhenNamesAreRenumbered) {
+  FindingsDetector d(FindingsDetector::kDefaultWindowNs, /*max_traces=*/100000);
+  auto loop = Request("bad", 0, 12, "orders-db", "SELECT");
+  for (size_t i = 1; i < loop.size(); ++i) {
+    loop[i].attributes.push_back({"db.statement", "SELECT * FROM t WHERE id = " + Id("", i)});
+  }
+  const size_t half = loop.size() / 2;
+  for (size_t i = 0; i < half; ++i) d.Add(loop[i]);
+  for (int i = 0; i < 70000; ++i) {
+    d.Add(MakeSpan(Id("f", i), "r", "", Id("svc", i), Id("op", i), 10, 11));
+  }
+  for (size_t i = half; i < loop.size(); ++i) d.Add(loop[i]);
+  d.Flush();
+  auto f = d.Findings();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].kind, "n_plus_one");
+  EXPECT_EQ(f[0].service, "orders-db");
+  EXPECT_EQ(f[0].operation, "SELECT * FROM t WHERE id = ?");
+  EXPECT_EQ(f[0].example_trace_id, "bad");
+  EXPECT_NE(f[0].explanation.find("12 sequential calls"), std::string::npos) << f[0].explanation;
+}
+
 // The OpenTelemetry JS SDK writes start times in whole milliseconds: an awaited call may "start"
 // a fraction of a millisecond before its predecessor ended, and is still sequential.
 TEST(FindingsDetector, NPlusOneToleratesMillisecondStartTimes) {

@@ -111,44 +111,79 @@ std::string NormalizeSqlStatement(std::string_view sql) {
   return CollapseInLists(out);
 }
 
+uint32_t FindingsDetector::Intern(std::string_view name) {
+  auto it = name_ids_.find(name);
+  if (it != name_ids_.end()) return it->second;
+  const auto id = static_cast<uint32_t>(names_.size());
+  auto inserted = name_ids_.emplace(std::string(name), id).first;
+  names_.push_back(&inserted->first);
+  return id;
+}
+
+void FindingsDetector::CompactNames() {
+  NameMap ids;
+  std::vector<const std::string*> names;
+  auto remap = [&](uint32_t& id) {
+    if (id == kNoName) return;
+    auto [it, inserted] = ids.try_emplace(*names_[id], static_cast<uint32_t>(names.size()));
+    if (inserted) names.push_back(&it->first);
+    id = it->second;
+  };
+  for (auto& [key, t] : traces_) {
+    for (Node& n : t.spans) {
+      remap(n.service);
+      remap(n.name);
+      remap(n.statement);
+    }
+  }
+  name_ids_.swap(ids);
+  names_.swap(names);
+  counts_by_id_.clear();
+  name_cap_ = std::max(kMinNameCap, 2 * names_.size());
+}
+
 void FindingsDetector::Add(const ingest::Span& span, int64_t arrival_ns) {
   now_ns_ = std::max(now_ns_, span.end_ns);
+  const uint64_t key = std::hash<std::string_view>()(span.trace_id);
   Trace* t = last_trace_;
-  if (t == nullptr || *last_trace_id_ != span.trace_id) {
-    auto it = traces_.find(span.trace_id);
+  if (t == nullptr || last_trace_key_ != key) {
+    auto it = traces_.find(key);
     if (it == traces_.end()) {
       while (!order_.empty() && traces_.size() >= max_traces_) {
-        auto front = std::move(order_.front());
+        const uint64_t front = order_.front().second;
         order_.pop_front();
-        auto old = traces_.find(front.second);
+        auto old = traces_.find(front);
         if (old == traces_.end()) continue;  // finalised by ExpireQuiet
-        Finalise(old->first, old->second);
+        Finalise(old->second);
         last_trace_ = nullptr;
         traces_.erase(old);
         ++finalised_early_;
       }
-      it = traces_.emplace(span.trace_id, Trace()).first;
+      it = traces_.emplace(key, Trace()).first;
+      it->second.id = span.trace_id;
       it->second.spans.reserve(kInitialSpansPerTrace);
-      order_.emplace_back(span.end_ns, span.trace_id);
+      order_.emplace_back(span.end_ns, key);
+      arrival_order_.emplace_back(arrival_ns, key);
     }
     t = &it->second;
     last_trace_ = t;
-    last_trace_id_ = &it->first;
+    last_trace_key_ = key;
   }
   t->last_ns = std::max(t->last_ns, span.end_ns);
   t->last_arrival_ns = std::max(t->last_arrival_ns, arrival_ns);
   if (t->spans.size() >= kMaxSpansPerTrace) {
     ++dropped_spans_;
   } else {
+    if (names_.size() >= name_cap_) CompactNames();
     std::string_view stmt = span.Attribute("db.query.text");
     if (stmt.empty()) stmt = span.Attribute("db.statement");
     const std::hash<std::string_view> hash;
     t->spans.push_back(
-        Node{hash(span.span_id), hash(span.parent_span_id), !span.parent_span_id.empty(),
-             span.status == ingest::SpanStatus::kError,
-             span.kind == ingest::SpanKind::kClient || span.kind == ingest::SpanKind::kProducer,
-             span.service, span.name, stmt.empty() ? std::string() : NormalizeSqlStatement(stmt),
-             span.start_ns, span.end_ns});
+        Node{hash(span.span_id), hash(span.parent_span_id), span.start_ns, span.end_ns,
+             Intern(span.service), Intern(span.name),
+             stmt.empty() ? kNoName : Intern(NormalizeSqlStatement(stmt)),
+             !span.parent_span_id.empty(), span.status == ingest::SpanStatus::kError,
+             span.kind == ingest::SpanKind::kClient || span.kind == ingest::SpanKind::kProducer});
   }
   Expire();
 }
@@ -156,15 +191,15 @@ void FindingsDetector::Add(const ingest::Span& span, int64_t arrival_ns) {
 void FindingsDetector::Expire() {
   const int64_t cutoff = now_ns_ - window_ns_;
   while (!order_.empty() && order_.front().first < cutoff) {
-    auto front = std::move(order_.front());
+    const uint64_t front = order_.front().second;
     order_.pop_front();
-    auto it = traces_.find(front.second);
+    auto it = traces_.find(front);
     if (it == traces_.end()) continue;   // finalised by ExpireQuiet
     if (it->second.last_ns >= cutoff) {  // the trace grew since: look again later
-      order_.emplace_back(it->second.last_ns, std::move(front.second));
+      order_.emplace_back(it->second.last_ns, front);
       continue;
     }
-    Finalise(it->first, it->second);
+    Finalise(it->second);
     last_trace_ = nullptr;
     traces_.erase(it);
   }
@@ -172,24 +207,34 @@ void FindingsDetector::Expire() {
 
 void FindingsDetector::ExpireQuiet(int64_t now_ns) {
   const int64_t cutoff = now_ns - window_ns_;
-  for (auto it = traces_.begin(); it != traces_.end();) {
-    if (it->second.last_arrival_ns < cutoff) {
-      Finalise(it->first, it->second);
-      last_trace_ = nullptr;
-      it = traces_.erase(it);
-    } else {
-      ++it;
+  // Oldest arrival first, as Expire does by span time: a trace that received spans since it was
+  // queued is queued again at its latest arrival.
+  while (!arrival_order_.empty() && arrival_order_.front().first < cutoff) {
+    const uint64_t front = arrival_order_.front().second;
+    arrival_order_.pop_front();
+    auto it = traces_.find(front);
+    if (it == traces_.end()) continue;  // finalised already
+    if (it->second.last_arrival_ns >= cutoff) {
+      arrival_order_.emplace_back(it->second.last_arrival_ns, front);
+      continue;
     }
+    Finalise(it->second);
+    last_trace_ = nullptr;
+    traces_.erase(it);
   }
-  // order_ entries of erased traces are skipped when reached; drop them when no trace is open.
-  if (traces_.empty()) order_.clear();
+  // Queue entries of erased traces are skipped when reached; drop them when no trace is open.
+  if (traces_.empty()) {
+    order_.clear();
+    arrival_order_.clear();
+  }
 }
 
 void FindingsDetector::Flush() {
-  for (auto& [id, t] : traces_) Finalise(id, t);
+  for (auto& [key, t] : traces_) Finalise(t);
   last_trace_ = nullptr;
   traces_.clear();
   order_.clear();
+  arrival_order_.clear();
 }
 
 void FindingsDetector::TakeRetryRatios(std::vector<RetryRatioBucket>* out, bool flush) {
@@ -198,13 +243,21 @@ void FindingsDetector::TakeRetryRatios(std::vector<RetryRatioBucket>* out, bool 
   retry_closed_.clear();
 }
 
-FindingsDetector::Counts* FindingsDetector::CountsOf(const std::string& service,
-                                                     const std::string& operation) {
-  auto key = std::make_pair(service, operation);
+FindingsDetector::Counts* FindingsDetector::CountsOf(uint32_t service, uint32_t operation) {
+  const uint64_t id = (static_cast<uint64_t>(service) << 32) | operation;
+  if (auto cached = counts_by_id_.find(id); cached != counts_by_id_.end()) return cached->second;
+  auto key = std::make_pair(NameOf(service), NameOf(operation));
   auto it = counts_.find(key);
-  if (it != counts_.end()) return &it->second;
-  if (counts_.size() >= kMaxOperations) return nullptr;
-  return &counts_.emplace(std::move(key), Counts()).first->second;
+  Counts* counts = nullptr;
+  if (it != counts_.end()) {
+    counts = &it->second;
+  } else if (counts_.size() < kMaxOperations) {
+    counts = &counts_.emplace(std::move(key), Counts()).first->second;
+  } else {
+    return nullptr;  // not cached: a later RestoreState or compaction may make room
+  }
+  counts_by_id_.emplace(id, counts);
+  return counts;
 }
 
 FindingsDetector::Aggregate& FindingsDetector::Found(const char* kind, const std::string& service,
@@ -231,10 +284,10 @@ FindingsDetector::Aggregate& FindingsDetector::Found(const char* kind, const std
   return a;
 }
 
-void FindingsDetector::Finalise(const std::string& trace_id, Trace& trace) {
+void FindingsDetector::Finalise(Trace& trace) {
   ++finalised_;
-  FindCascades(trace_id, trace.spans);  // before FindRepeats reorders the spans
-  FindRepeats(trace_id, trace.spans);
+  FindCascades(trace.id, trace.spans);  // before FindRepeats reorders the spans
+  FindRepeats(trace.id, trace.spans);
 }
 
 bool FindingsDetector::Follows(const Node& prev, const Node& next) {
@@ -247,8 +300,8 @@ void FindingsDetector::FindRepeats(const std::string& trace_id, std::vector<Node
   std::sort(ch.begin(), ch.end(), [](const Node& a, const Node& b) {
     if (a.has_parent != b.has_parent) return a.has_parent < b.has_parent;
     if (a.parent_id != b.parent_id) return a.parent_id < b.parent_id;
-    if (const int c = a.service.compare(b.service); c != 0) return c < 0;
-    if (const int c = a.operation().compare(b.operation()); c != 0) return c < 0;
+    if (a.service != b.service) return a.service < b.service;
+    if (a.operation() != b.operation()) return a.operation() < b.operation();
     return a.start_ns < b.start_ns;
   });
   for (size_t b = 0; b < ch.size();) {
@@ -266,7 +319,8 @@ void FindingsDetector::FindRepeats(const std::string& trace_id, std::vector<Node
       continue;
     }
     const size_t calls = e - b;
-    retry_windows_.Add(ch[b].service, ch[b].name, ch[b].start_ns, calls, retries, &retry_closed_);
+    retry_windows_.Add(NameOf(ch[b].service), NameOf(ch[b].name), ch[b].start_ns, calls, retries,
+                       &retry_closed_);
     if (Counts* counts = CountsOf(ch[b].service, ch[b].operation())) {
       ++counts->calls[calls];
       ++counts->retries[retries];
@@ -282,7 +336,7 @@ void FindingsDetector::FindRepeats(const std::string& trace_id, std::vector<Node
       value = calls;
     }
     if (kind != nullptr) {
-      Aggregate& a = Found(kind, ch[b].service, ch[b].operation(), ch[b].start_ns);
+      Aggregate& a = Found(kind, NameOf(ch[b].service), NameOf(ch[b].operation()), ch[b].start_ns);
       if (value > a.worst) {
         a.worst = value;
         a.example_trace_id = trace_id;
@@ -329,14 +383,15 @@ void FindingsDetector::FindCascades(const std::string& trace_id, const std::vect
       const bool soon = origin.end_ns > INT64_MAX - kMaxCascadeDelayNs ||
                         up.end_ns <= origin.end_ns + kMaxCascadeDelayNs;
       if (up.error && !up.client && up.service != origin.service && soon) {
-        reached.insert(up.service);
+        reached.insert(NameOf(up.service));
       }
     }
     if (Counts* counts = CountsOf(origin.service, origin.operation())) {
       ++counts->cascades[reached.size()];
     }
     if (reached.empty()) continue;
-    Aggregate& a = Found(kErrorCascade, origin.service, origin.operation(), origin.start_ns);
+    Aggregate& a =
+        Found(kErrorCascade, NameOf(origin.service), NameOf(origin.operation()), origin.start_ns);
     if (reached.size() > a.worst) {
       a.worst = reached.size();
       a.example_trace_id = trace_id;
@@ -465,6 +520,7 @@ Status FindingsDetector::RestoreState(std::string_view data) {
                               " bytes after the last finding");
   }
   counts_ = std::move(counts);
+  counts_by_id_.clear();
   found_ = std::move(found);
   return Status::OK();
 }

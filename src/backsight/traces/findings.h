@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -137,22 +138,30 @@ class FindingsDetector {
   uint64_t finalised_traces() const { return finalised_; }
 
  private:
+  // Names (service, span name, normalised statement) are interned: a node holds 32-bit ids, so
+  // adding a span copies no string and the finalise passes compare integers. Ids are valid until
+  // CompactNames, which renumbers the names of the open traces.
+  static constexpr uint32_t kNoName = UINT32_MAX;
+  // Interned names kept at least before CompactNames drops those of finalised traces (the table
+  // then grows to twice the live names).
+  static constexpr size_t kMinNameCap = 1 << 16;
   // One kept span. Ids are kept as 64-bit hashes of their text (std::hash; two ids of one trace
   // colliding would only misplace one parent link).
   struct Node {
     uint64_t span_id;
     uint64_t parent_id;
+    int64_t start_ns, end_ns;
+    uint32_t service;    // interned
+    uint32_t name;       // interned span name
+    uint32_t statement;  // interned normalised db statement, kNoName when none
     bool has_parent;
     bool error;
     bool client;  // kind CLIENT or PRODUCER: the calling side of an edge
-    std::string service;
-    std::string name;       // the span name
-    std::string statement;  // normalised db statement, "" when none
-    int64_t start_ns, end_ns;
     // What the findings name: the statement, else the span name.
-    const std::string& operation() const { return statement.empty() ? name : statement; }
+    uint32_t operation() const { return statement == kNoName ? name : statement; }
   };
   struct Trace {
+    std::string id;  // the trace id's text (example_trace_id of findings)
     int64_t last_ns = INT64_MIN;
     int64_t last_arrival_ns = INT64_MIN;
     std::vector<Node> spans;
@@ -170,13 +179,22 @@ class FindingsDetector {
   struct Counts {
     std::map<size_t, uint64_t> calls, retries, cascades;
   };
+  // Heterogeneous string hash (lookups by string_view without a copy).
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using NameMap = std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>>;
   using Key = std::tuple<std::string, std::string, std::string>;
-  void Finalise(const std::string& trace_id, Trace& trace);
+  uint32_t Intern(std::string_view name);
+  void CompactNames();
+  const std::string& NameOf(uint32_t id) const { return *names_[id]; }
+  void Finalise(Trace& trace);
   // True when `next` starts after `prev` ends (up to kClockSlackNs early).
   static bool Follows(const Node& prev, const Node& next);
   void FindRepeats(const std::string& trace_id, std::vector<Node>& spans);
   void FindCascades(const std::string& trace_id, const std::vector<Node>& spans);
-  Counts* CountsOf(const std::string& service, const std::string& operation);
+  Counts* CountsOf(uint32_t service, uint32_t operation);
   Aggregate& Found(const char* kind, const std::string& service, const std::string& operation,
                    int64_t seen_ns);
   void Expire();
@@ -184,13 +202,22 @@ class FindingsDetector {
   int64_t window_ns_;
   size_t max_traces_;
   size_t max_findings_;
-  std::unordered_map<std::string, Trace> traces_;
+  // Open traces by the 64-bit hash of their id (std::hash; two ids colliding would merge two
+  // traces, at a chance of ~n^2 / 2^65).
+  std::unordered_map<uint64_t, Trace> traces_;
   // The trace of the previous span (spans of a trace mostly arrive together); null after any
   // erase. Element pointers of an unordered_map survive rehashing.
   Trace* last_trace_ = nullptr;
-  const std::string* last_trace_id_ = nullptr;
-  std::deque<std::pair<int64_t, std::string>> order_;  // (last span end at push, trace id)
+  uint64_t last_trace_key_ = 0;
+  std::deque<std::pair<int64_t, uint64_t>> order_;  // (last span end at push, trace key)
+  // (last arrival at push, trace key), for ExpireQuiet.
+  std::deque<std::pair<int64_t, uint64_t>> arrival_order_;
   int64_t now_ns_ = INT64_MIN;
+  NameMap name_ids_;                       // name -> id
+  std::vector<const std::string*> names_;  // id -> name (keys of name_ids_)
+  size_t name_cap_ = kMinNameCap;
+  // (service id << 32 | operation id) -> its entry of counts_ (cleared with the ids).
+  std::unordered_map<uint64_t, Counts*> counts_by_id_;
   std::map<std::pair<std::string, std::string>, Counts> counts_;
   std::map<Key, Aggregate> found_;
   RetryRatioWindows retry_windows_;
