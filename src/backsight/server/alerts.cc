@@ -89,6 +89,7 @@ void EpisodeTracker::Stop() {
 }
 
 void EpisodeTracker::OnEpisodeChange(EpisodeChange&& change) {
+  if (forward_) forward_(change);
   std::lock_guard<std::mutex> lock(qmu_);
   if (queue_.size() >= kMaxQueued) {
     ++dropped_;
@@ -111,10 +112,9 @@ void EpisodeTracker::Loop() {
   }
 }
 
-bool EpisodeTracker::Post(const std::vector<AlertToSend>& alerts) {
-  const std::string& url = opt_.alertmanager_url;
+bool PostAlerts(const std::string& url, const std::string& body) {
   size_t scheme_end = url.find("://");
-  size_t path_start = url.find('/', scheme_end + 3);
+  size_t path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
   std::string base = path_start == std::string::npos ? url : url.substr(0, path_start);
   std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
   while (!path.empty() && path.back() == '/') path.pop_back();
@@ -122,10 +122,13 @@ bool EpisodeTracker::Post(const std::vector<AlertToSend>& alerts) {
   cli.set_connection_timeout(2, 0);
   cli.set_read_timeout(5, 0);
   cli.set_write_timeout(5, 0);
+  auto res = cli.Post(path + "/api/v2/alerts", body, "application/json");
+  return res && res->status / 100 == 2;
+}
+
+bool EpisodeTracker::Post(const std::vector<AlertToSend>& alerts) {
   ++posts_;
-  auto res = cli.Post(path + "/api/v2/alerts", AlertsToJson(alerts, opt_.generator_base_url),
-                      "application/json");
-  if (!res || res->status / 100 != 2) {
+  if (!PostAlerts(opt_.alertmanager_url, AlertsToJson(alerts, opt_.generator_base_url))) {
     ++post_errors_;
     return false;
   }

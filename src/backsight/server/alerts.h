@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -64,6 +65,10 @@ struct AlertToSend {
 };
 std::string AlertsToJson(const std::vector<AlertToSend>& alerts, const std::string& generator_base);
 
+/// POSTs `body` (an Alertmanager API v2 JSON array of alerts) to `alertmanager_url` +
+/// /api/v2/alerts (2 s connect, 5 s read/write timeouts). True on a 2xx answer.
+bool PostAlerts(const std::string& alertmanager_url, const std::string& body);
+
 /// A recent episode as kept in memory (for the JSON API when no store is configured).
 using RecentEvent = store::AnomalyEvent;
 
@@ -77,6 +82,9 @@ class EpisodeTracker final : public EpisodeSink {
   void Stop();
 
   void OnEpisodeChange(EpisodeChange&& change) override;
+  /// Also passes every change to `fn` (from the engine's workers; must be thread-safe and
+  /// quick). Call before the engine starts.
+  void SetForward(std::function<void(const EpisodeChange&)> fn) { forward_ = std::move(fn); }
 
   AlertStats stats() const;
   /// The `limit` most recent episodes seen by this process (newest first).
@@ -102,6 +110,7 @@ class EpisodeTracker final : public EpisodeSink {
 
   AlertOptions opt_;
   store::StateStore* store_;
+  std::function<void(const EpisodeChange&)> forward_;
   std::mutex qmu_;
   std::condition_variable qcv_;
   std::deque<EpisodeChange> queue_;

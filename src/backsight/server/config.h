@@ -85,7 +85,21 @@ struct ServeConfig {
   uint64_t logs_max_events = 1000;       ///< log anomaly events kept in memory
   bool logs_template_series = true;      ///< template counts become engine series
   std::vector<LogFile> log_files;        ///< local files tailed into the log services
+  // Incidents (incident_service.h): episodes of every signal grouped, causes ranked, one
+  // Alertmanager alert per incident.
+  bool incidents_enabled = false;
+  int64_t incidents_gap_ms = 120'000;            ///< a member this close joins an incident
+  int64_t incidents_resolve_after_ms = 300'000;  ///< all members closed this long: resolved
+  uint64_t incidents_max_open = 1000;            ///< open incidents; past it members dropped
+  uint64_t incidents_max_members = 1000;         ///< members per incident
+  /// With incidents on, per-series (BacksightAnomaly) and log (BacksightLogAnomaly) alerts are
+  /// off unless this is true.
+  bool incidents_series_alerts = false;
 };
+
+/// True when per-series and per-log-event alerts are sent (an Alertmanager is configured, and
+/// incidents are off or incidents.series_alerts is true).
+bool ItemAlertsOn(const ServeConfig& config);
 
 /// Parses a Prometheus-style duration ("500ms", "15s", "1m30s", "2h", "1d") into milliseconds.
 Status ParseDurationMs(const std::string& text, int64_t* ms);

@@ -16,6 +16,7 @@
 //                         the query parameters form the full label set, `__name__` included).
 //   GET  /api/v1/series?metric=NAME&limit=N   active series (labels, fingerprint), JSON.
 //   POST /api/v1/checkpoint  checkpoint now (200 with the count written).
+//   GET  /api/v1/incidents?limit=N, /api/v1/incidents/{id}   incidents (incident_service.h).
 //   GET  /api/v1/status   start-up report and configuration summary (JSON, see StatusJson).
 //   GET  /-/healthy, /-/ready
 // Any endpoint: 503 + Connection: close past limits.max_connections open connections, 503 +
@@ -39,6 +40,7 @@
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
 #include "backsight/server/http_server.h"
+#include "backsight/server/incident_service.h"
 #include "backsight/server/log_endpoints.h"
 #include "backsight/server/self_metrics.h"
 #include "backsight/server/startup_report.h"
@@ -115,8 +117,9 @@ class Server {
   std::unique_ptr<HistorySource> history_;  // with history.url: warm start of new series
   std::unique_ptr<WarmStart> warm_;
   std::unique_ptr<HttpServer> http_;
-  std::unique_ptr<LogEndpoints> logs_;      // logs ingest, API, alerts, state (log_endpoints.h)
-  std::unique_ptr<TraceEndpoints> traces_;  // POST /v1/traces, RED + graph (trace_endpoints.h)
+  std::unique_ptr<LogEndpoints> logs_;          // logs ingest, API, alerts, state (log_endpoints.h)
+  std::unique_ptr<TraceEndpoints> traces_;      // POST /v1/traces, RED + graph (trace_endpoints.h)
+  std::unique_ptr<IncidentService> incidents_;  // with incidents.enabled (incident_service.h)
   std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;
   bool started_ = false;

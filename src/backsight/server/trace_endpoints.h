@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backsight/server/config.h"
@@ -40,6 +41,8 @@ class TraceEndpoints {
 
   /// Spans accepted since start.
   uint64_t spans() const;
+  /// The service graph's (client, server) edges seen so far (caller, callee).
+  std::vector<std::pair<std::string, std::string>> Edges() const;
 
  private:
   void HandlePush(const HttpRequest& req, HttpResponse* res);
