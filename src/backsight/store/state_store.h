@@ -66,7 +66,7 @@ struct StoredIncident {
   std::string body;
 };
 
-/// Layout version of the incidents table's `body` written by this build (formats.md §7).
+/// Layout version of the incidents table's `body` written by this build (formats.md §3).
 inline constexpr int kIncidentSchema = 1;
 
 /// SQLite-backed store. Open it once per process; all methods may be called from any thread.
