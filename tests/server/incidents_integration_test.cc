@@ -133,6 +133,7 @@ TEST(IncidentsIntegration, OneAlertPerIncidentSurvivesRestart) {
       << data.dump();
   EXPECT_EQ(data["state"], "open");
   const std::string id = std::to_string(data["id"].get<int>());
+  std::printf("top cause: %s\n", data["causes"][0]["explanation"].get<std::string>().c_str());
 
   // Alertmanager: one incident alert, carrying the top service and the causes; no per-series one
   // even well past `for`.
