@@ -94,7 +94,7 @@ TEST(IncidentTracker, FirstMoverRanksFirstWithoutGraph) {
   EXPECT_EQ(inc->TopService(), "cart");
   EXPECT_NE(inc->causes[0].explanation.find("cart: cart_latency rose x6 at"), std::string::npos)
       << inc->causes[0].explanation;
-  EXPECT_NE(inc->causes[0].explanation.find("30 s before the first upstream anomaly"),
+  EXPECT_NE(inc->causes[0].explanation.find("30 s before the first anomaly in another service"),
             std::string::npos)
       << inc->causes[0].explanation;
 }
@@ -110,6 +110,13 @@ TEST(IncidentTracker, CalleeRanksBeforeCallerOnTheGraph) {
   EXPECT_EQ(inc->causes[0].service, "cart");
   EXPECT_EQ(inc->causes[1].service, "frontend");
   EXPECT_NE(inc->causes[1].explanation.find("likely a victim"), std::string::npos);
+  // cart's caller moved 2 s earlier: said in words, upstream.
+  EXPECT_NE(inc->causes[0].explanation.find("2 s after the first upstream anomaly"),
+            std::string::npos)
+      << inc->causes[0].explanation;
+  EXPECT_NE(inc->causes[1].explanation.find("2 s before the first anomaly in another service"),
+            std::string::npos)
+      << inc->causes[1].explanation;
   // Without the graph, the first mover wins.
   IncidentTracker u(Opts());
   const uint64_t id2 = u.Open(M("frontend_latency", "frontend", 0, 8));

@@ -128,7 +128,7 @@ TEST(IncidentsIntegration, OneAlertPerIncidentSurvivesRestart) {
   const nlohmann::json& data = inc["data"];
   ASSERT_EQ(data["causes"].size(), 2u) << data.dump();
   EXPECT_EQ(data["causes"][0]["service"], "cart") << data.dump();
-  EXPECT_NE(data["causes"][0]["explanation"].get<std::string>().find("before the first upstream"),
+  EXPECT_NE(data["causes"][0]["explanation"].get<std::string>().find("before the first anomaly"),
             std::string::npos)
       << data.dump();
   EXPECT_EQ(data["state"], "open");
@@ -170,6 +170,64 @@ TEST(IncidentsIntegration, OneAlertPerIncidentSurvivesRestart) {
   alerts = Alerts(aport, "BacksightIncident");
   ASSERT_EQ(alerts.size(), 1u) << alerts.dump();
   EXPECT_EQ(alerts[0]["labels"]["incident_id"], id);
+}
+
+// The service graph from POST /v1/traces groups two services with no shared label into one
+// incident and ranks the callee first although the caller turned anomalous first.
+TEST(IncidentsIntegration, TraceGraphGroupsAndRanksCalleeFirst) {
+  TempDir dir;
+  ServeProcess b(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+                          "\nincidents:\n  enabled: true\n");
+  ASSERT_TRUE(b.ok()) << b.proc().log();
+  // frontend's server span calls cart's: the edge frontend -> cart.
+  const std::string spans = R"({"resourceSpans":[
+    {"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"frontend"}}]},
+     "scopeSpans":[{"spans":[{"traceId":"0707070707070707070707070707aaaa",
+      "spanId":"0101010101010101","name":"GET /","kind":"SPAN_KIND_SERVER",
+      "startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000005000000"}]}]},
+    {"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"cart"}}]},
+     "scopeSpans":[{"spans":[{"traceId":"0707070707070707070707070707aaaa",
+      "spanId":"0202020202020202","parentSpanId":"0101010101010101","name":"GET /cart",
+      "kind":"SPAN_KIND_SERVER","startTimeUnixNano":"1700000000001000000",
+      "endTimeUnixNano":"1700000000004000000"}]}]}]})";
+  ASSERT_EQ(b.PostRaw("/v1/traces", spans, "application/json"), 200);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return b.Get("/api/v1/trace/metrics")
+                   .find(
+                       "traces_service_graph_request_total{client=\"frontend\",server=\"cart\"}") !=
+               std::string::npos;
+      },
+      10'000))
+      << b.Get("/api/v1/trace/metrics");
+  std::vector<Labels> series = {{{"__name__", "latency_seconds"}, {"service", "frontend"}},
+                                {{"__name__", "latency_seconds"}, {"service", "cart"}}};
+  for (auto& l : series) SortLabels(&l);
+  const int next = WarmUp(b, series[0], [&](int from, int to) { return Batch(series, from, to); });
+  ASSERT_GT(next, 0);
+  ASSERT_EQ(b.Write(Batch(series, next, next + 1, {0})), 204);  // the caller first
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(b.Write(Batch(series, next + 1, next + 2, {1})), 204);
+  nlohmann::json inc;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        inc = nlohmann::json::parse(b.Get("/api/v1/incidents/1"), nullptr, false);
+        return inc.is_object() && inc["data"]["members"].size() == 2;
+      },
+      10'000))
+      << inc.dump() << "\n"
+      << b.Get("/api/v1/incidents");
+  const nlohmann::json& causes = inc["data"]["causes"];
+  ASSERT_EQ(causes.size(), 2u) << inc.dump();
+  EXPECT_EQ(causes[0]["service"], "cart");
+  EXPECT_EQ(causes[1]["service"], "frontend");
+  EXPECT_NE(causes[1]["explanation"].get<std::string>().find("likely a victim"), std::string::npos)
+      << causes.dump();
+  std::printf("graph-ranked causes: 1. %s / 2. %s\n",
+              causes[0]["explanation"].get<std::string>().c_str(),
+              causes[1]["explanation"].get<std::string>().c_str());
+  auto list = nlohmann::json::parse(b.Get("/api/v1/incidents?limit=5"));
+  EXPECT_EQ(list["data"]["incidents"].size(), 1u) << list.dump();
 }
 
 }  // namespace

@@ -294,8 +294,8 @@ void IncidentTracker::Rank(Incident* inc) const {
     return;
   }
   for (const Row& r : rows) {
-    // The first anomaly upstream: among the service's callers when the graph knows any, else
-    // among all the other services of the incident.
+    // The first anomaly upstream (among the service's anomalous callers) when the graph knows
+    // any, else the first anomaly in another service of the incident.
     bool has_callers = false;
     for (const auto& [other, ov] : services) {
       if (other != r.service && edges_.count({other, r.service})) has_callers = true;
@@ -311,8 +311,10 @@ void IncidentTracker::Rank(Incident* inc) const {
                        ClockTime(m.start_ns) + " UTC";
     if (upstream != 0) {
       const int64_t lead = upstream - r.view->onset;
-      text += lead >= 0 ? ", " + Seconds(lead) + " s before the first upstream anomaly"
-                        : ", " + Seconds(-lead) + " s after the first upstream anomaly";
+      const char* what =
+          has_callers ? " the first upstream anomaly" : " the first anomaly in another service";
+      text += lead >= 0 ? ", " + Seconds(lead) + " s before" + what
+                        : ", " + Seconds(-lead) + " s after" + what;
     } else {
       text += ", the only service anomalous";
     }
