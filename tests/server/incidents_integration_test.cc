@@ -172,6 +172,61 @@ TEST(IncidentsIntegration, OneAlertPerIncidentSurvivesRestart) {
   EXPECT_EQ(alerts[0]["labels"]["incident_id"], id);
 }
 
+// An incident whose members are back to normal for incidents.resolve_after resolves, and its
+// Alertmanager alert with it.
+TEST(IncidentsIntegration, ResolvedIncidentResolvesItsAlert) {
+  if (!HaveBinary(kAlertmanager)) {
+    GTEST_SKIP() << kAlertmanager << " is not installed (scripts/install-deps.sh --test)";
+  }
+  TempDir dir;
+  const int aport = FreePort();
+  WriteFile(dir.file("am.yml"),
+            "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\n"
+            "receivers: [{name: blackhole}]\n");
+  Process am(
+      {kAlertmanager, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
+       "--web.listen-address=127.0.0.1:" + std::to_string(aport), "--cluster.listen-address="},
+      dir.file("am.log"));
+  ASSERT_TRUE(WaitFor([&] { return GetJson(aport, "/api/v2/status").is_object(); }, 30'000))
+      << am.log();
+  // resend_interval 10s: a firing alert's endsAt is 40 s ahead, so it can only leave
+  // Alertmanager's active list within this test by being resolved.
+  ServeProcess b(dir,
+                 "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+                     "\nalerting:\n  alertmanager_url: http://127.0.0.1:" + std::to_string(aport) +
+                     "\n  for: 1s\n  resend_interval: 10s\n"
+                     "incidents: {enabled: true, resolve_after: 1s}\n");
+  ASSERT_TRUE(b.ok()) << b.proc().log();
+  const std::vector<Labels> series = {FourSeries()[0]};
+  const int next = WarmUp(b, series[0], [&](int from, int to) { return Batch(series, from, to); });
+  ASSERT_GT(next, 0);
+  ASSERT_EQ(b.Write(Batch(series, next, next + 1, {0})), 204);
+  ASSERT_TRUE(WaitFor([&] { return Alerts(aport, "BacksightIncident").size() == 1; }, 20'000))
+      << b.Get("/api/v1/incidents");
+  // Normal samples until the episode ends; then the incident resolves and so does its alert.
+  int i = next + 1;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        if (b.State(series[0])["in_anomaly"] == false) return true;
+        if (i < next + 5000) b.Write(Batch(series, i, i + 10));
+        i += 10;
+        return false;
+      },
+      30'000));
+  nlohmann::json list;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        list = nlohmann::json::parse(b.Get("/api/v1/incidents"), nullptr, false);
+        return list.is_object() && list["data"]["incidents"].size() == 1 &&
+               list["data"]["incidents"][0]["state"] == "resolved";
+      },
+      10'000))
+      << list.dump();
+  EXPECT_FALSE(list["data"]["incidents"][0]["end"].is_null());
+  ASSERT_TRUE(WaitFor([&] { return Alerts(aport, "BacksightIncident").empty(); }, 20'000))
+      << Alerts(aport, "BacksightIncident").dump();
+}
+
 // The service graph from POST /v1/traces groups two services with no shared label into one
 // incident and ranks the callee first although the caller turned anomalous first.
 TEST(IncidentsIntegration, TraceGraphGroupsAndRanksCalleeFirst) {
