@@ -353,7 +353,7 @@ nlohmann::json IncidentToJson(const Incident& inc, bool with_members) {
                       {"no_cause_reason", inc.no_cause_reason}};
   nlohmann::json causes = nlohmann::json::array();
   for (size_t i = 0; i < inc.causes.size(); ++i) {
-    const Cause& c = inc.causes[i];
+    const LiveCause& c = inc.causes[i];
     causes.push_back({{"rank", i + 1},
                       {"service", c.service},
                       {"indicator", c.indicator},

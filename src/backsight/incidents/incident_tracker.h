@@ -61,8 +61,8 @@ struct Member {
   double baseline = 0;     ///< expected value (yhat) at the peak; 0 when unknown
 };
 
-/// A ranked cause of an incident.
-struct Cause {
+/// A ranked cause of a live incident (not root_cause.h's batch Cause).
+struct LiveCause {
   std::string service;
   std::string indicator;
   double score = 0;  ///< the service's highest member peak score
@@ -86,7 +86,7 @@ struct Incident {
   std::vector<Member> members;
   uint64_t members_dropped = 0;  ///< past max_members
   std::vector<TimelineEntry> timeline;
-  std::vector<Cause> causes;  ///< best first; empty when the evidence is weak
+  std::vector<LiveCause> causes;  ///< best first; empty when the evidence is weak
   std::string no_cause_reason;
   bool open() const { return end_ns == 0; }
   /// The best cause's service, else the first member's service ("" when unknown).
