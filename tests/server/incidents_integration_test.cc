@@ -165,11 +165,15 @@ TEST(IncidentsIntegration, OneAlertPerIncidentSurvivesRestart) {
   EXPECT_EQ(back["data"]["causes"][0]["service"], "cart");
   EXPECT_EQ(back["data"]["state"], "open");
   EXPECT_EQ(b->Metric("backsight_incidents_restored"), 1);
-  // Still one incident alert after the restart.
+  // Still one incident alert after the restart, and the anomalies the write-ahead log replay
+  // detects again are not added a second time.
   std::this_thread::sleep_for(std::chrono::seconds(2));
   alerts = Alerts(aport, "BacksightIncident");
   ASSERT_EQ(alerts.size(), 1u) << alerts.dump();
   EXPECT_EQ(alerts[0]["labels"]["incident_id"], id);
+  back = nlohmann::json::parse(b->Get("/api/v1/incidents/" + id), nullptr, false);
+  EXPECT_EQ(back["data"]["members"].size(), 4u) << back.dump();
+  EXPECT_EQ(nlohmann::json::parse(b->Get("/api/v1/incidents"))["data"]["incidents"].size(), 1u);
 }
 
 // An incident whose members are back to normal for incidents.resolve_after resolves, and its

@@ -108,7 +108,6 @@ Status IncidentService::Restore() {
     if (inc.open()) {
       // Alert again as firing: Alertmanager may have let it expire while we were down.
       alerts_[inc.id].firing = false;
-      first_seen_wall_[inc.id] = inc.start_ns;
       inc.last_activity_ns = std::max(inc.last_activity_ns, now);
     }
     tracker_.Restore(std::move(inc));
@@ -143,6 +142,7 @@ void IncidentService::Push(Input&& in) {
 }
 
 void IncidentService::OnEpisodeChange(const EpisodeChange& c) {
+  if (!live_) return;
   Input in;
   in.ts = c.wall_ns;
   if (c.kind == EpisodeChange::Kind::kStart) {
@@ -218,6 +218,11 @@ void IncidentService::Tick(int64_t now) {
       }
     }
     tracker_.Advance(now);
+    // Keep first-rank start times only for incidents still open (bounded by max_open).
+    for (auto it = first_seen_wall_.begin(); it != first_seen_wall_.end();) {
+      const incidents::Incident* inc = tracker_.Get(it->first);
+      it = inc == nullptr || !inc->open() ? first_seen_wall_.erase(it) : std::next(it);
+    }
     for (uint64_t id : tracker_.TakeChanged()) {
       const incidents::Incident* inc = tracker_.Get(id);
       if (inc == nullptr) continue;

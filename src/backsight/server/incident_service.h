@@ -65,7 +65,10 @@ class IncidentService {
   /// Applies what is queued, writes the changed incidents, stops the thread. Idempotent.
   void Stop();
 
-  /// From the engine's workers (via EpisodeTracker); thread-safe, quick.
+  /// Takes episode changes from now on. Until then (the write-ahead log replay at start, which
+  /// detects again the anomalies already in the stored incidents) they are ignored.
+  void SetLive() { live_ = true; }
+  /// From the engine's workers (via EpisodeTracker); thread-safe, quick. Ignored before SetLive.
   void OnEpisodeChange(const EpisodeChange& change);
   /// A log anomaly event (a point member); thread-safe, quick.
   void OnLogEvent(const logs::LogAnomalyEvent& event);
@@ -115,6 +118,7 @@ class IncidentService {
   std::map<uint64_t, AlertState> alerts_;
   std::map<uint64_t, int64_t> first_seen_wall_;  // incident -> wall time it opened here
 
+  std::atomic<bool> live_{false};
   std::atomic<uint64_t> dropped_{0}, write_errors_{0}, posts_{0}, post_errors_{0}, restored_{0},
       restore_skipped_{0}, first_rank_ms_{0}, ranked_{0};
 };

@@ -104,6 +104,7 @@ Status Server::Start() {
   tracker_->Start();
   engine_->Start();
   if (wal_) BACKSIGHT_RETURN_IF_ERROR(ReplayWal());
+  if (incidents_) incidents_->SetLive();  // after the replay: its episodes are already stored
   if (!cfg_.history_url.empty()) {
     history_ = std::make_unique<PrometheusHistoryClient>(cfg_.history_url, cfg_.history_timeout_ms);
     WarmStartOptions wo;
