@@ -15,7 +15,8 @@
 //   GET /api/v1/incidents/{id}        members, timeline, ranked causes (400 bad id, 404 unknown)
 // At start the stored incidents are read back; members still open then are closed at the
 // restart time (episodes do not survive a restart), so those incidents resolve unless new
-// anomalies join them.
+// anomalies join them; the episodes the write-ahead log replay raises again are ignored
+// (SetLive is called after the replay).
 #ifndef BACKSIGHT_SERVER_INCIDENT_SERVICE_H_
 #define BACKSIGHT_SERVER_INCIDENT_SERVICE_H_
 
