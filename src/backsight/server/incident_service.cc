@@ -198,6 +198,7 @@ void IncidentService::Tick(int64_t now) {
   std::vector<std::pair<std::string, std::string>> edges;
   if (graph_) edges = graph_();
   std::vector<store::StoredIncident> rows;
+  bool resolved = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     tracker_.SetGraph(edges);
@@ -217,7 +218,7 @@ void IncidentService::Tick(int64_t now) {
           break;
       }
     }
-    tracker_.Advance(now);
+    resolved = !tracker_.Advance(now).empty();
     // Keep first-rank start times only for incidents still open (bounded by max_open).
     for (auto it = first_seen_wall_.begin(); it != first_seen_wall_.end();) {
       const incidents::Incident* inc = tracker_.Get(it->first);
@@ -242,6 +243,10 @@ void IncidentService::Tick(int64_t now) {
     }
   }
   if (!rows.empty() && !store_->WriteIncidents(rows).ok()) ++write_errors_;
+  // The table keeps what a restart reads back; older incidents go when one resolves.
+  if (resolved && store_ != nullptr && !store_->PruneIncidents(kRestoreLimit).ok()) {
+    ++write_errors_;
+  }
   if (!cfg_.alertmanager_url.empty()) Alerts(now);
 }
 

@@ -369,6 +369,21 @@ Status StateStore::WriteIncidents(const std::vector<StoredIncident>& incidents) 
   return Commit();
 }
 
+Status StateStore::PruneIncidents(size_t keep) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  Stmt st;
+  if (sqlite3_prepare_v2(db_,
+                         "DELETE FROM incidents WHERE id NOT IN (SELECT id FROM incidents "
+                         "ORDER BY start_ns DESC, id DESC LIMIT ?)",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    return Err("prepare prune incidents");
+  }
+  sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(keep));
+  if (sqlite3_step(st.s) != SQLITE_DONE) return Err("prune incidents");
+  return Status::OK();
+}
+
 Status StateStore::LoadIncidents(size_t limit, std::vector<StoredIncident>* out) {
   std::lock_guard<std::mutex> lock(mu_);
   if (db_ == nullptr) return Status::Unavailable("state store not open");

@@ -117,6 +117,8 @@ class StateStore {
 
   /// Inserts or replaces incidents by id in one transaction.
   Status WriteIncidents(const std::vector<StoredIncident>& incidents);
+  /// Deletes all but the `keep` most recent incidents (by start).
+  Status PruneIncidents(size_t keep);
   /// The `limit` most recent incidents (by start, newest first), any schema (the caller skips
   /// those it cannot read).
   Status LoadIncidents(size_t limit, std::vector<StoredIncident>* out);
