@@ -31,7 +31,12 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 
 Server::Server(ServeConfig config) : cfg_(std::move(config)) {}
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+  // After a failed Start, Stop does nothing: stop the incident thread here, before the trace
+  // endpoints it polls for the service graph are destroyed.
+  if (incidents_) incidents_->Stop();
+}
 
 Status Server::Start() {
   BACKSIGHT_RETURN_IF_ERROR(ValidateConfig(cfg_));

@@ -112,14 +112,16 @@ class Server {
   std::unique_ptr<store::Wal> wal_;
   StartupReport report_;
   int64_t start_wall_ns_ = 0;
+  // With incidents.enabled (incident_service.h). Declared before the tracker and the engine,
+  // whose workers forward episodes to it, so that it outlives them.
+  std::unique_ptr<IncidentService> incidents_;
   std::unique_ptr<EpisodeTracker> tracker_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<HistorySource> history_;  // with history.url: warm start of new series
   std::unique_ptr<WarmStart> warm_;
   std::unique_ptr<HttpServer> http_;
-  std::unique_ptr<LogEndpoints> logs_;          // logs ingest, API, alerts, state (log_endpoints.h)
-  std::unique_ptr<TraceEndpoints> traces_;      // POST /v1/traces, RED + graph (trace_endpoints.h)
-  std::unique_ptr<IncidentService> incidents_;  // with incidents.enabled (incident_service.h)
+  std::unique_ptr<LogEndpoints> logs_;      // logs ingest, API, alerts, state (log_endpoints.h)
+  std::unique_ptr<TraceEndpoints> traces_;  // POST /v1/traces, RED + graph (trace_endpoints.h)
   std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;
   bool started_ = false;
