@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the npm clients used by the log integration tests (tests/js/package-lock.json) into
-# tests/js/node_modules. Idempotent: `npm ci` runs only when the lock file changed since the last
+# Installs the npm clients used by the log and trace integration tests (tests/js/package-lock.json)
+# into tests/js/node_modules. Idempotent: `npm ci` runs only when the lock file changed since the last
 # install (a stamp holds its hash). Without node/npm it prints why and succeeds: the tests then
 # skip with a message.
 set -euo pipefail

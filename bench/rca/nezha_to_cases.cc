@@ -10,7 +10,9 @@
 //  - logs.csv body = the `log` field of the Docker JSON line (its trailing newline dropped);
 //  - spans.csv from the fault-window trace files, baseline/spans.csv and baseline/logs.csv from
 //    the day's fault-free minute;
-//  - graph.csv = the service edges of dependency.csv (node-IP placement edges left out).
+//  - graph.csv = the service edges of dependency.csv (node-IP placement edges left out);
+//  - calls.csv = source_50.csv (median latency of each call edge `caller_callee` as the caller
+//    sees it, seconds), metric = the file's stem, rows of the same time range as metrics.csv.
 // Fault cases get alert_time = fault_start_epoch_s and metrics from kMetricsBeforeS before to
 // kMetricsAfterS after it. Normal (no-fault) cases, for specificity, are written to
 // OUT_DIR/<system> /normal_cases.tsv and as case dirs: (a) metric windows from
@@ -234,6 +236,39 @@ std::string GraphCsv(const std::string& metric_dir, const std::set<std::string>&
   return out;
 }
 
+// calls.csv rows of the day's source_50.csv between from_s and to_s; empty when the source has
+// no such file (Train Ticket). Its columns name an edge `caller_callee`; service names may hold
+// '_' in other systems, so the caller is the known service the column starts with.
+std::string CallsCsv(const std::string& metric_dir, const std::set<std::string>& services,
+                     int64_t from_s, int64_t to_s) {
+  const std::string stem = "source_50", path = metric_dir + "/" + stem + ".csv.gz";
+  if (!fs::exists(path)) return "";
+  const Table t = ReadCsvFile(path);
+  const int c_ts = t.Col("timestamp");
+  std::vector<std::pair<std::string, std::string>> edge(t.header.size());
+  for (size_t c = 0; c < t.header.size(); ++c) {
+    for (const auto& s : services) {
+      const std::string& h = t.header[c];
+      if (h.size() > s.size() + 1 && h.compare(0, s.size(), s) == 0 && h[s.size()] == '_' &&
+          services.count(h.substr(s.size() + 1))) {
+        edge[c] = {s, h.substr(s.size() + 1)};
+      }
+    }
+  }
+  std::string out = "timestamp,caller,callee,metric,value\n";
+  for (const auto& row : t.rows) {
+    if (row.size() != t.header.size()) continue;
+    const int64_t ts = std::strtoll(row[c_ts].c_str(), nullptr, 10);
+    if (ts < from_s || ts > to_s) continue;
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (edge[c].first.empty() || row[c].empty()) continue;
+      out +=
+          row[c_ts] + ',' + edge[c].first + ',' + edge[c].second + ',' + stem + ',' + row[c] + '\n';
+    }
+  }
+  return out;
+}
+
 std::string CaseJson(int64_t alert_s) {
   return "{\"alert_time\": " + std::to_string(alert_s) + "}\n";
 }
@@ -298,6 +333,9 @@ int main(int argc, char** argv) {
       WriteFile(cdir / "logs.csv", LogsCsv(dir, row[c_log]));
       const std::string graph = GraphCsv(dir + mdir, services_by_dir[mdir]);
       if (!graph.empty()) WriteFile(cdir / "graph.csv", graph);
+      const std::string calls = CallsCsv(dir + mdir, services_by_dir[mdir], alert - kMetricsBeforeS,
+                                         alert + kMetricsAfterS);
+      if (!calls.empty()) WriteFile(cdir / "calls.csv", calls);
       WriteFile(cdir / "baseline" / "spans.csv", SpansCsv(dir, row[c_ntr], nullptr));
       WriteFile(cdir / "baseline" / "logs.csv", LogsCsv(dir, row[c_nlog]));
       ++written;
@@ -328,6 +366,9 @@ int main(int argc, char** argv) {
         WriteFile(cdir / "metrics.csv",
                   MetricsCsv(pods, alert - kMetricsBeforeS, alert + kMetricsAfterS));
         if (!graph.empty()) WriteFile(cdir / "graph.csv", graph);
+        const std::string calls = CallsCsv(dir + day.metric_dir, services_by_dir[day.metric_dir],
+                                           alert - kMetricsBeforeS, alert + kMetricsAfterS);
+        if (!calls.empty()) WriteFile(cdir / "calls.csv", calls);
         normal_tsv += id + "\t" + system_name + "\t\tnoissue\n";
         ++normals;
       }
@@ -345,6 +386,9 @@ int main(int argc, char** argv) {
         WriteFile(cdir / "spans.csv", spans);
         WriteFile(cdir / "logs.csv", LogsCsv(dir, day.normal_log));
         if (!graph.empty()) WriteFile(cdir / "graph.csv", graph);
+        const std::string calls = CallsCsv(dir + day.metric_dir, services_by_dir[day.metric_dir],
+                                           alert - kMetricsBeforeS, alert + kMetricsAfterS);
+        if (!calls.empty()) WriteFile(cdir / "calls.csv", calls);
         normal_tsv += id + "\t" + system_name + "\t\tnoissue\n";
         ++normals;
       }

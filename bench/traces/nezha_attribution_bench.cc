@@ -4,7 +4,9 @@
 // are the ranking. Prints per case the true service's position and AC@1/AC@3 per system.
 // The labels (cases.tsv: fault_type, root_cause_service) only select the cases and score them.
 //
-//   nezha_attribution_bench [DATA_DIR]   (default $BACKSIGHT_DATA or /work/shared/data)
+//   nezha_attribution_bench [DATA_DIR [FAULT_TYPE]]   (default $BACKSIGHT_DATA or
+//   /work/shared/data, network_delay; another fault type, e.g. cpu_contention, to see how far the
+//   method carries beyond the delays it is meant for)
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   std::string data = argc > 1 ? argv[1] : "";
   if (data.empty()) data = std::getenv("BACKSIGHT_DATA") ? std::getenv("BACKSIGHT_DATA") : "";
   if (data.empty()) data = "/work/shared/data";
+  const std::string fault_type = argc > 2 ? argv[2] : "network_delay";
   int total_cases = 0, total_top1 = 0;
   for (const char* system : {"nezha_tt", "nezha_ob"}) {
     const std::string dir = data + "/" + system + "/";
@@ -53,7 +56,7 @@ int main(int argc, char** argv) {
     int cases = 0, top1 = 0, top3 = 0;
     while (std::getline(tsv, line)) {
       const auto f = Split(line, '\t');
-      if (f[c_type] != "network_delay") continue;
+      if (f[c_type] != fault_type) continue;
       if (f[c_tr].empty() || f[c_norm].empty()) {
         std::printf("%s %-8s no traces (skipped)\n", system, f[c_id].c_str());
         continue;
@@ -90,8 +93,8 @@ int main(int argc, char** argv) {
           a.rows.empty() ? "-" : a.rows[0].peer_service.c_str(),
           a.rows.empty() ? 0.0 : a.rows[0].share, a.slow_traces, a.window_traces);
     }
-    std::printf("%s network_delay cases with traces: %d  AC@1 %.3f  AC@3 %.3f\n", system, cases,
-                cases ? static_cast<double>(top1) / cases : 0,
+    std::printf("%s %s cases with traces: %d  AC@1 %.3f  AC@3 %.3f\n", system, fault_type.c_str(),
+                cases, cases ? static_cast<double>(top1) / cases : 0,
                 cases ? static_cast<double>(top3) / cases : 0);
     total_cases += cases;
     total_top1 += top1;

@@ -57,6 +57,32 @@ TEST(AccessLogTest, JsonLinesDefaultAndConfiguredFields) {
   EXPECT_EQ(r.status, 500);
 }
 
+TEST(AccessLogTest, ClientUserAndUserAgent) {
+  AccessLogParser p;
+  AccessRecord r;
+  // A referer with escaped quotes (as a scanner's payload is logged) before the user agent.
+  ASSERT_TRUE(p.Parse(R"(203.0.113.9 - bob [10/Oct/2000:13:55:36 +0000] "POST /login HTTP/1.1" )"
+                      R"(401 12 "'\"--></style>" "sqlmap/1.7")",
+                      &r)
+                  .ok());
+  EXPECT_EQ(r.client, "203.0.113.9");
+  EXPECT_EQ(r.user, "bob");
+  EXPECT_EQ(r.user_agent, "sqlmap/1.7");
+  ASSERT_TRUE(p.Parse("::1 - - [01/Jan/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 5", &r).ok());
+  EXPECT_EQ(r.client, "::1");
+  EXPECT_EQ(r.user, "");
+  EXPECT_EQ(r.user_agent, "");
+  ASSERT_TRUE(p.Parse(R"({"remote_addr":"198.51.100.7","request":"GET /a HTTP/1.1","status":200,)"
+                      R"("http_user_agent":"curl/8.0","remote_user":"-"})",
+                      &r)
+                  .ok());
+  EXPECT_EQ(r.client, "198.51.100.7");
+  EXPECT_EQ(r.user_agent, "curl/8.0");
+  EXPECT_EQ(r.user, "");
+  EXPECT_EQ(r.path, "/a");
+  EXPECT_EQ(r.method, "GET");
+}
+
 TEST(AccessLogTest, ErrorsSayWhy) {
   AccessLogParser p;
   AccessRecord r;

@@ -15,46 +15,15 @@
 #include "backsight/db/connection.h"
 #include "backsight/db/statement.h"
 #include "backsight/db/workload.h"
+#include "pg_test_util.h"
 
 namespace backsight::db {
 namespace {
 
-constexpr char kInitdb[] = "/usr/lib/postgresql/15/bin/initdb";
-
-// Runs `cmd` and returns the last line of its standard output ("" on failure).
-std::string LastLine(const std::string& cmd) {
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return "";
-  std::string line, last;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, p)) {
-    line = buf;
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-    if (!line.empty()) last = line;
-  }
-  return pclose(p) == 0 ? last : "";
-}
-
 class AdvisorTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    if (!std::filesystem::exists(kInitdb) || !std::filesystem::exists(BACKSIGHT_PG_SCRATCH)) return;
-    // Under ctest, the db_pg fixture has started one cluster for every test (pg_fixture.sh).
-    if (const char* f = std::getenv("BACKSIGHT_TEST_PG_URI_FILE")) {
-      uri_ = LastLine(std::string("cat ") + f);
-      if (!uri_.empty()) return;
-    }
-    dir_ = "/tmp/bs-dbtest-" + std::to_string(getpid());
-    uri_ = LastLine(std::string(BACKSIGHT_PG_SCRATCH) + " start " + dir_ + " --schema " +
-                    BACKSIGHT_DB_TESTDATA + "/schema.sql 2>" + dir_ + ".log");
-  }
-  static void TearDownTestSuite() {
-    if (!dir_.empty()) {
-      (void)std::system(
-          (std::string(BACKSIGHT_PG_SCRATCH) + " stop " + dir_ + " --rm 2>/dev/null").c_str());
-      if (!uri_.empty()) std::filesystem::remove(dir_ + ".log");  // kept to explain a failure
-    }
-  }
+  static void SetUpTestSuite() { uri_ = TestPgUri(&dir_); }
+  static void TearDownTestSuite() { StopTestPg(dir_, uri_); }
   void SetUp() override {
     if (!std::filesystem::exists(kInitdb)) {
       GTEST_SKIP() << "PostgreSQL 15 is not installed (" << kInitdb

@@ -157,6 +157,116 @@ TEST(RootCauseTest, LatencyInDownstreamSpanRanksFirst) {
   EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "db");
 }
 
+// Caller-side latency of the edges frontend -> api and api -> db, one sample a minute for an
+// hour before the alert and four after it: 5 +- 0.5 ms, the edges into `slow` 200 ms from the
+// alert on.
+std::string CallLatency(const std::string& slow) {
+  std::string out = "timestamp,caller,callee,metric,value\n";
+  const std::pair<const char*, const char*> edges[] = {{"frontend", "api"}, {"api", "db"}};
+  for (int m = -60; m <= 3; ++m) {
+    for (const auto& [caller, callee] : edges) {
+      double v = 0.005 + 0.0005 * Wobble(m + 100, callee[0]);
+      if (callee == slow && m >= 0) v = 0.2;
+      out += std::to_string(kAlert + 60 * m) + "," + caller + "," + callee + ",p50_seconds," +
+             std::to_string(v) + "\n";
+    }
+  }
+  return out;
+}
+
+TEST(RootCauseTest, SlowCallsIntoCalleeRankItFirst) {
+  CaseDir dir("calls");
+  dir.Write("metrics.csv", CpuMetrics(""));
+  dir.Write("calls.csv", CallLatency("db"));
+  RcaResult r = Rank(dir);
+  ASSERT_FALSE(r.causes.empty());
+  EXPECT_EQ(r.causes[0].service, "db");
+  EXPECT_EQ(r.causes[0].kind, EvidenceKind::kCall);
+  EXPECT_NE(r.causes[0].explanation.find("of calls from api rose to 0.2"), std::string::npos)
+      << r.causes[0].explanation;
+  RcaOptions off;
+  off.use_calls = false;
+  r = Rank(dir, off);
+  EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "db");
+  // Unchanged edges name no cause.
+  dir.Write("calls.csv", CallLatency(""));
+  EXPECT_TRUE(Rank(dir).causes.empty());
+}
+
+// Traces whose frontend span calls api (client span in frontend, server span in api) and then
+// cache (likewise); with `api_fails`, frontend stops after the api call (an error returned by
+// api skips the rest of the request).
+std::string StopTraces(int64_t from_s, int count, int first, bool api_fails) {
+  std::string out =
+      "trace_id,span_id,parent_span_id,service,instance,operation,start_unix_nano,"
+      "end_unix_nano,status\n";
+  for (int i = 0; i < count; ++i) {
+    const std::string t = "st" + std::to_string(first + i);
+    const int64_t s0 = (from_s + i) * 1000000000LL, ms = 1000000;
+    auto span = [&](const std::string& id, const std::string& parent, const std::string& svc,
+                    const std::string& op, int64_t a, int64_t b) {
+      out += t + "," + id + t + "," + (parent.empty() ? "" : parent + t) + "," + svc + "," + svc +
+             "-0," + op + "," + std::to_string(s0 + a * ms) + "," + std::to_string(s0 + b * ms) +
+             ",\n";
+    };
+    span("a", "", "frontend", "GET /", 0, 20);
+    span("b", "a", "frontend", "api.Get", 1, 8);
+    span("c", "b", "api", "api.Get", 2, 7);
+    if (!api_fails) {
+      span("d", "a", "frontend", "cache.Get", 9, 15);
+      span("e", "d", "cache", "cache.Get", 10, 14);
+    }
+  }
+  return out;
+}
+
+TEST(RootCauseTest, SkippedCallsNameTheCalleeTheyStopAfter) {
+  CaseDir dir("structure");
+  dir.Write("baseline/spans.csv", StopTraces(kAlert - 600, 100, 0, false));
+  dir.Write("spans.csv", StopTraces(kAlert, 100, 1000, true));
+  RcaResult r = Rank(dir);
+  ASSERT_FALSE(r.causes.empty());
+  EXPECT_EQ(r.causes[0].service, "api");
+  EXPECT_EQ(r.causes[0].kind, EvidenceKind::kStructure);
+  EXPECT_NE(r.causes[0].explanation.find("now stop after calling api"), std::string::npos)
+      << r.causes[0].explanation;
+}
+
+// Logs of the traces of Traces(): api's span writes "Svc#10 load items" and "Svc#14 loaded
+// items" (one template, two code locations); with `api_stops`, the second line is missing from
+// every span (the code throws between the two).
+std::string SpanLogs(int64_t from_s, int count, int first, bool api_stops) {
+  std::string out = "timestamp_unix_nano,service,instance,trace_id,span_id,body\n";
+  for (int i = 0; i < count; ++i) {
+    const std::string t = "tr" + std::to_string(first + i);
+    const int64_t ns = (from_s + i) * 1000000000LL + 4000000;
+    out += std::to_string(ns) + ",api,api-0," + t + ",b" + t +
+           ",INFO a.ItemService#10 [get][load " + std::to_string(i) + " items]\n";
+    if (!api_stops) {
+      out += std::to_string(ns + 1000) + ",api,api-0," + t + ",b" + t +
+             ",INFO a.ItemService#14 [get][load " + std::to_string(i % 7) + " items]\n";
+    }
+  }
+  return out;
+}
+
+TEST(RootCauseTest, MissingSpanLogNamesItsService) {
+  CaseDir dir("missing_log");
+  dir.Write("baseline/spans.csv", Traces(kAlert - 600, 40, 0, 2, true));
+  dir.Write("baseline/logs.csv", SpanLogs(kAlert - 600, 40, 0, false));
+  dir.Write("spans.csv", Traces(kAlert, 40, 1000, 2, true));
+  dir.Write("logs.csv", SpanLogs(kAlert, 40, 1000, true));
+  RcaResult r = Rank(dir);
+  ASSERT_FALSE(r.causes.empty());
+  EXPECT_EQ(r.causes[0].service, "api");
+  EXPECT_EQ(r.causes[0].kind, EvidenceKind::kMissingLog);
+  EXPECT_EQ(r.causes[0].indicator, "a.ItemService#14");
+  RcaOptions off;
+  off.use_missing_logs = false;
+  r = Rank(dir, off);
+  EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "api");
+}
+
 TEST(RootCauseTest, NormalCaseNamesNoCause) {
   CaseDir dir("normal");
   dir.Write("metrics.csv", CpuMetrics(""));
@@ -196,6 +306,11 @@ TEST(RootCauseTest, BadInputIsNamedByFileAndLine) {
       << st.message();
 
   dir.Write("logs.csv", "");
+  dir.Write("calls.csv", "timestamp,caller,callee,metric,value\n1700000000,api,,p50,1\n");
+  st = LoadCase(dir.path(), &c);
+  EXPECT_NE(st.message().find("calls.csv:2: empty service"), std::string::npos) << st.message();
+
+  dir.Write("calls.csv", "");
   dir.Write("case.json", "{\"symptom\": {}}");
   st = LoadCase(dir.path(), &c);
   EXPECT_NE(st.message().find("case.json: alert_time"), std::string::npos) << st.message();

@@ -45,6 +45,42 @@ tv1::ExportTraceServiceRequest OneSpanRequest() {
   return req;
 }
 
+TEST(OtlpTracesProto, RecycledSpansKeepNothingOfTheirLastRequest) {
+  SpanBatch b;
+  ASSERT_TRUE(DecodeOtlpTracesProto(OneSpanRequest().SerializeAsString(), &b).ok());
+  // A root span without attributes, kind or status, of another service, into the recycled span.
+  tv1::ExportTraceServiceRequest req = OneSpanRequest();
+  auto* rs = req.mutable_resource_spans(0);
+  rs->mutable_resource()->mutable_attributes(0)->mutable_value()->set_string_value("cart");
+  rs->mutable_resource()->mutable_attributes()->RemoveLast();  // no pod name: no instance
+  auto* s = rs->mutable_scope_spans(0)->mutable_spans(0);
+  s->clear_parent_span_id();
+  s->clear_attributes();
+  s->set_kind(0);
+  s->clear_status();
+  s->set_name("GET /");
+  b.Recycle();
+  EXPECT_TRUE(b.spans.empty());
+  ASSERT_TRUE(DecodeOtlpTracesProto(req.SerializeAsString(), &b).ok());
+  ASSERT_EQ(b.spans.size(), 1u);
+  const Span& r = b.spans[0];
+  EXPECT_EQ(r.trace_id, "ab010000000000000000000000000000");
+  EXPECT_EQ(r.parent_span_id, "");
+  EXPECT_EQ(r.service, "cart");
+  EXPECT_EQ(r.instance, "");
+  EXPECT_EQ(r.name, "GET /");
+  EXPECT_EQ(r.kind, SpanKind::kUnspecified);
+  EXPECT_EQ(r.status, SpanStatus::kUnset);
+  EXPECT_TRUE(r.attributes.empty());
+  // A failing request appends nothing, to a batch with spans or a recycled one.
+  s->set_span_id("short");
+  EXPECT_FALSE(DecodeOtlpTracesProto(req.SerializeAsString(), &b).ok());
+  EXPECT_EQ(b.spans.size(), 1u);
+  b.Recycle();
+  EXPECT_FALSE(DecodeOtlpTracesProto(req.SerializeAsString(), &b).ok());
+  EXPECT_TRUE(b.spans.empty());
+}
+
 TEST(OtlpTracesProto, SpanFieldsAndKeptAttributes) {
   SpanBatch b;
   ASSERT_TRUE(DecodeOtlpTracesProto(OneSpanRequest().SerializeAsString(), &b).ok());

@@ -105,6 +105,23 @@ TEST(ConfigTest, LogFilesParseWithDefaultsAndAreValidated) {
   ExpectError("logs: {enabled: false}\nlog_files: [{path: a}]", "log_files");
 }
 
+TEST(ConfigTest, PostgresTargetsParseAndAreValidated) {
+  ServeConfig c;
+  ASSERT_TRUE(LoadConfigText("postgres:\n  - dsn: postgresql://u@db1/app\n"
+                             "  - {dsn: 'host=db2 dbname=x', interval: 15s}\n",
+                             "ok.yml", &c)
+                  .ok());
+  ASSERT_EQ(c.postgres.size(), 2u);
+  EXPECT_EQ(c.postgres[0].dsn, "postgresql://u@db1/app");
+  EXPECT_EQ(c.postgres[0].interval_ms, 60'000);
+  EXPECT_EQ(c.postgres[1].dsn, "host=db2 dbname=x");
+  EXPECT_EQ(c.postgres[1].interval_ms, 15'000);
+  ExpectError("postgres: {dsn: x}", "postgres");
+  ExpectError("postgres: [{interval: 1m}]", "postgres[0].dsn");
+  ExpectError("postgres: [{dsn: x, interval: 10ms}]", "postgres[0].interval");
+  ExpectError("postgres: [{dsn: x, colour: red}]", "postgres[0].colour");
+}
+
 TEST(ConfigTest, HttpLimitsParseAndAreValidated) {
   ServeConfig c;
   Status st = LoadConfigText(
@@ -200,6 +217,28 @@ incidents:
   EXPECT_NE(st.message().find("incidents.max_open"), std::string::npos) << st.ToString();
 }
 
+TEST(ConfigTest, TracesKeysParseAndAreChecked) {
+  ServeConfig c;
+  EXPECT_TRUE(c.trace_findings);
+  EXPECT_EQ(c.trace_wait_ms, 30'000);
+  Status st = LoadConfigText(
+      "traces:\n  findings: false\n  trace_wait: 2s\n  max_open_traces: 9\n  max_findings: 3\n",
+      "traces.yml", &c);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(c.trace_findings);
+  EXPECT_EQ(c.trace_wait_ms, 2'000);
+  EXPECT_EQ(c.trace_max_open_traces, 9u);
+  EXPECT_EQ(c.trace_max_findings, 3u);
+  ServeConfig d;
+  st = LoadConfigText("traces:\n  wait: 1s\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("traces.wait"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("unknown key"), std::string::npos) << st.ToString();
+  st = LoadConfigText("traces:\n  trace_wait: 10ms\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("traces.trace_wait"), std::string::npos) << st.ToString();
+  st = LoadConfigText("traces:\n  max_findings: 0\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("traces.max_findings"), std::string::npos) << st.ToString();
+}
+
 TEST(ConfigTest, LogsKeysParseAndAreChecked) {
   ServeConfig c;
   Status st = LoadConfigText(R"(
@@ -225,6 +264,53 @@ logs:
   EXPECT_NE(st.message().find("unknown key"), std::string::npos) << st.ToString();
   st = LoadConfigText("logs:\n  bucket: 10ms\n", "bad.yml", &d);
   EXPECT_NE(st.message().find("logs.bucket"), std::string::npos) << st.ToString();
+}
+
+}  // namespace
+}  // namespace backsight::server
+
+namespace backsight::server {
+namespace {
+
+TEST(ConfigTest, ExhaustionRulesParseAndAreValidated) {
+  ServeConfig c;
+  Status st = LoadConfigText(R"(
+exhaustion:
+  horizon: 12h
+  default_rules: false
+  max_series: 10
+  rules:
+    - usage: pool_busy
+      capacity: pool_size
+      on: [pool, instance]
+    - usage: queue_depth
+      limit: 5000
+    - usage: disk_free
+      capacity: disk_size
+      usage_is_free: true
+)",
+                             "x.yml", &c);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(c.exhaustion_horizon_ms, 12 * 3'600'000);
+  EXPECT_FALSE(c.exhaustion_default_rules);
+  EXPECT_EQ(c.exhaustion_max_series, 10u);
+  ASSERT_EQ(c.exhaustion_rules.size(), 3u);
+  EXPECT_EQ(c.exhaustion_rules[0].capacity_metric, "pool_size");
+  EXPECT_EQ(c.exhaustion_rules[0].on, (std::vector<std::string>{"pool", "instance"}));
+  EXPECT_EQ(c.exhaustion_rules[1].limit, 5000);
+  EXPECT_TRUE(c.exhaustion_rules[2].usage_is_free);
+
+  for (const char* bad :
+       {"exhaustion:\n  rules:\n    - usage: a\n",
+        "exhaustion:\n  rules:\n    - usage: a\n      capacity: b\n      limit: 3\n",
+        "exhaustion:\n  rules:\n    - usage: a\n      limit: many\n",
+        "exhaustion:\n  rules:\n    - usage: a\n      limit: 3\n      by: [x]\n",
+        "exhaustion:\n  horizon: soon\n"}) {
+    ServeConfig d;
+    Status s = LoadConfigText(bad, "bad.yml", &d);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("exhaustion"), std::string::npos) << s.message();
+  }
 }
 
 }  // namespace

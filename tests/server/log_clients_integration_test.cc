@@ -14,45 +14,14 @@
 #include <string>
 #include <thread>
 
+#include "js_client_util.h"
 #include "proc_util.h"
 #include "serve_util.h"
 
 namespace backsight::testing {
 namespace {
 
-const std::string kJsDir = std::string(BACKSIGHT_SOURCE_DIR) + "/tests/js";
-constexpr const char* kNode = "/usr/bin/node";
-
-bool HaveJsClients(std::string* why) {
-  if (!HaveBinary(kNode)) {
-    *why = "node is not installed (/usr/bin/node); run scripts/install-deps.sh --test";
-    return false;
-  }
-  if (access((kJsDir + "/node_modules/winston-loki/package.json").c_str(), R_OK) != 0) {
-    *why = "npm clients missing in tests/js/node_modules; run scripts/install-js-test-deps.sh";
-    return false;
-  }
-  return true;
-}
-
-// Runs `node <script> <url of s> args...` (the client scripts take the server's base URL first);
-// returns its exit code and stdout+stderr in *out.
-int RunNode(const std::string& script, const ServeProcess& s, const std::string& args,
-            std::string* out) {
-  const std::string cmd = "cd '" + kJsDir + "' && " + kNode + " " + script +
-                          " http://127.0.0.1:" + std::to_string(s.port()) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-nlohmann::json GetJson(const ServeProcess& s, const std::string& path) {
-  return nlohmann::json::parse(s.Get(path), nullptr, false);
-}
+bool HaveJsClients(std::string* why) { return HaveJsPackage("winston-loki", why); }
 
 // Template id by text in GET /api/v1/log/templates?service=S (0 if absent).
 uint32_t TemplateId(const nlohmann::json& templates, const std::string& text) {
@@ -62,39 +31,6 @@ uint32_t TemplateId(const nlohmann::json& templates, const std::string& text) {
   }
   return 0;
 }
-
-// An Alertmanager stand-in: records the bodies POSTed to /api/v2/alerts.
-class AlertReceiver {
- public:
-  AlertReceiver() {
-    srv_.Post("/api/v2/alerts", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard lock(mu_);
-      auto j = nlohmann::json::parse(req.body, nullptr, false);
-      if (j.is_array()) {
-        for (auto& a : j) alerts_.push_back(a);
-      }
-      res.status = 200;
-    });
-    port_ = srv_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { srv_.listen_after_bind(); });
-  }
-  ~AlertReceiver() {
-    srv_.stop();
-    thread_.join();
-  }
-  int port() const { return port_; }
-  nlohmann::json alerts() {
-    std::lock_guard lock(mu_);
-    return alerts_;
-  }
-
- private:
-  httplib::Server srv_;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mu_;
-  nlohmann::json alerts_ = nlohmann::json::array();
-};
 
 constexpr const char* kUserTemplate = "user <*> logged in from <*> {\"level\":\"info\"}";
 constexpr const char* kDiskTemplate = "disk <*> failed: I/O error {\"level\":\"error\"}";

@@ -6,9 +6,11 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
+#include <thread>
 
 #include "backsight/core/labels.h"
 #include "backsight/ingest/exposition.h"
@@ -16,6 +18,39 @@
 #include "proc_util.h"
 
 namespace backsight::testing {
+
+/// An Alertmanager stand-in: records the alerts POSTed to /api/v2/alerts.
+class AlertReceiver {
+ public:
+  AlertReceiver() {
+    srv_.Post("/api/v2/alerts", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      auto j = nlohmann::json::parse(req.body, nullptr, false);
+      if (j.is_array()) {
+        for (auto& a : j) alerts_.push_back(a);
+      }
+      res.status = 200;
+    });
+    port_ = srv_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { srv_.listen_after_bind(); });
+  }
+  ~AlertReceiver() {
+    srv_.stop();
+    thread_.join();
+  }
+  int port() const { return port_; }
+  nlohmann::json alerts() {
+    std::lock_guard lock(mu_);
+    return alerts_;
+  }
+
+ private:
+  httplib::Server srv_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  nlohmann::json alerts_ = nlohmann::json::array();
+};
 
 /// `backsight serve --config <dir>/backsight.yml` as a child; port parsed from its log.
 class ServeProcess {
@@ -108,6 +143,7 @@ inline int WarmUp(const ServeProcess& s, const Labels& labels,
   }
   return -1;
 }
+
 
 }  // namespace backsight::testing
 

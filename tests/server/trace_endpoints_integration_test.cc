@@ -3,9 +3,12 @@
 // GET /api/v1/trace/metrics, and the error replies.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <string>
+#include <thread>
 
 #include "backsight/ingest/proto/trace.pb.h"
+#include "http_test_util.h"
 #include "serve_util.h"
 
 namespace backsight::testing {
@@ -122,6 +125,118 @@ TEST(TraceEndpoints, PerMinuteRedSeriesReachTheEngine) {
   EXPECT_NEAR(p99["value"].get<double>(), 0.003, 0.003 * 0.0625);
 }
 
+// A child operation's retry ratio (calls after a failed call under the same parent, over its
+// calls) reaches the engine per minute once its trace is analysed and a later minute closes it.
+TEST(TraceEndpoints, RetryRatioSeriesReachTheEngine) {
+  TempDir dir;
+  ServeProcess s(dir, Config(dir) + "traces:\n  trace_wait: 100ms\n");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  opentelemetry::proto::trace::v1::ExportTraceServiceRequest req;
+  AddSpan(&req, "frontend", '\x01', 0, 2, 0);
+  AddSpan(&req, "cart", '\x02', '\x01', 3, 2);  // failed,
+  AddSpan(&req, "cart", '\x03', '\x01', 3, 2);  // failed again (a retry),
+  AddSpan(&req, "cart", '\x04', '\x01', 3, 1);  // succeeded (a retry): 2 of 3 calls
+  ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  req.Clear();
+  AddSpan(&req, "frontend", '\x05', 0, 2, 0);
+  AddSpan(&req, "cart", '\x06', '\x05', 3, 1);
+  for (auto& rs : *req.mutable_resource_spans()) {
+    auto* sp = rs.mutable_scope_spans(0)->mutable_spans(0);
+    sp->set_trace_id(std::string(16, '\x08'));  // another trace, two minutes later
+    sp->set_start_time_unix_nano(sp->start_time_unix_nano() + 120'000'000'000ULL);
+    sp->set_end_time_unix_nano(sp->end_time_unix_nano() + 120'000'000'000ULL);
+  }
+  ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  const Labels l = {{"__name__", "backsight_trace_retry_ratio"},
+                    {"service_name", "cart"},
+                    {"span_name", "Cart/Get"}};
+  nlohmann::json st;
+  WaitFor(
+      [&] {
+        st = s.State(l);
+        return st.is_object() && st["samples_accepted"].get<int>() >= 1;
+      },
+      10'000);
+  ASSERT_TRUE(st.is_object());
+  EXPECT_NEAR(st["value"].get<double>(), 2.0 / 3.0, 1e-12);
+  EXPECT_TRUE(st.contains("anomaly_score")) << st.dump();
+}
+
+TEST(TraceEndpoints, PerMinuteEdgeSeriesReachTheEngine) {
+  TempDir dir;
+  ServeProcess s(dir, Config(dir));
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  opentelemetry::proto::trace::v1::ExportTraceServiceRequest req;
+  AddSpan(&req, "cart", '\x02', '\x01', 2, 2);  // SERVER half, an error, minute 0
+  AddSpan(&req, "frontend", '\x01', 0, 3, 0);   // its CLIENT half
+  ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  req.Clear();
+  AddSpan(&req, "frontend", '\x05', 0, 3, 0);
+  AddSpan(&req, "cart", '\x06', '\x05', 2, 0);
+  for (int i = 0; i < 2; ++i) {  // two minutes later: closes the edge's minute 0
+    auto* sp = req.mutable_resource_spans(i)->mutable_scope_spans(0)->mutable_spans(0);
+    sp->set_start_time_unix_nano(1'700'000'120'000'000'000ULL);
+    sp->set_end_time_unix_nano(1'700'000'120'001'000'000ULL);
+  }
+  ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  auto state = [&](const char* name) {
+    Labels l = {{"__name__", name}, {"client", "frontend"}, {"server", "cart"}};
+    nlohmann::json st;
+    WaitFor(
+        [&] {
+          st = s.State(l);
+          return st.is_object() && st["samples_accepted"].get<int>() >= 1;
+        },
+        10'000);
+    return st;
+  };
+  auto requests = state("backsight_trace_edge_requests");
+  ASSERT_TRUE(requests.is_object());
+  EXPECT_EQ(requests["value"], 1);
+  auto failed = state("backsight_trace_edge_failed_ratio");
+  ASSERT_TRUE(failed.is_object());
+  EXPECT_EQ(failed["value"], 1.0);
+  auto p90 = state("backsight_trace_edge_p90_seconds");
+  ASSERT_TRUE(p90.is_object());
+  EXPECT_NEAR(p90["value"].get<double>(), 0.003, 0.003 * 0.0625);
+}
+
+TEST(TraceEndpoints, SilentOperationsAndEdgesCloseTheirMinuteWhenTimeMovesOn) {
+  TempDir dir;
+  ServeProcess s(dir, Config(dir));
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  opentelemetry::proto::trace::v1::ExportTraceServiceRequest req;
+  AddSpan(&req, "cart", '\x02', '\x01', 2, 0);  // minute 0: frontend -> cart, then both fall silent
+  AddSpan(&req, "frontend", '\x01', 0, 3, 0);
+  ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  for (int minute = 1; minute <= 4; ++minute) {  // only another service's spans from then on
+    req.Clear();
+    AddSpan(&req, "ad", static_cast<char>(0x10 + minute), 0, 2, 0);
+    auto* sp = req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0);
+    sp->set_start_time_unix_nano(1'700'000'000'000'000'000ULL + minute * 60'000'000'000ULL);
+    sp->set_end_time_unix_nano(sp->start_time_unix_nano() + 1'000'000);
+    ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  }
+  auto accepted = [&](Labels l) {
+    nlohmann::json st;
+    WaitFor(
+        [&] {
+          st = s.State(l);
+          return st.is_object() && st["samples_accepted"].get<int>() >= 1;
+        },
+        10'000);
+    return st;
+  };
+  auto calls = accepted(
+      {{"__name__", "backsight_trace_calls"}, {"service_name", "cart"}, {"span_name", "Cart/Get"}});
+  ASSERT_TRUE(calls.is_object());
+  EXPECT_EQ(calls["value"], 1);
+  auto edge = accepted(
+      {{"__name__", "backsight_trace_edge_requests"}, {"client", "frontend"}, {"server", "cart"}});
+  ASSERT_TRUE(edge.is_object());
+  EXPECT_EQ(edge["value"], 1);
+}
+
 TEST(TraceEndpoints, BadBodiesAreRefusedWithTheirReason) {
   TempDir dir;
   ServeProcess s(dir, Config(dir));
@@ -142,6 +257,76 @@ TEST(TraceEndpoints, BadBodiesAreRefusedWithTheirReason) {
             1);
   EXPECT_EQ(s.Get("/api/v1/trace/metrics").find("traces_span_metrics_calls_total{"),
             std::string::npos);
+}
+
+// A chunked body (no Content-Length, as the OpenTelemetry JS exporters send) is read within
+// limits.max_body_bytes and refused with 413 past it, while it streams in.
+TEST(TraceEndpoints, ChunkedBodyPastTheLimitIs413) {
+  TempDir dir;
+  ServeProcess s(dir, Config(dir) + "limits:\n  max_body_bytes: 65536\n");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  RawConn c(s.port());
+  ASSERT_TRUE(
+      c.Send("POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n"));
+  std::string response;
+  std::thread reader([&] { response = c.ReadAll(); });
+  const std::string chunk = "1000\r\n" + std::string(0x1000, '\x0a') + "\r\n";
+  uint64_t sent = 0;
+  while (sent < (256u << 20) && c.Send(chunk)) sent += 0x1000;
+  reader.join();
+  EXPECT_EQ(response.rfind("HTTP/1.1 413", 0), 0u) << response;
+  EXPECT_NE(response.find("limits.max_body_bytes (65536)"), std::string::npos) << response;
+  EXPECT_LT(sent, 64u << 20);  // the limit, the lingering drain and socket buffers
+  // Refused by the HTTP layer before the endpoint: no otlp_traces request was counted.
+  EXPECT_EQ(s.Metric("backsight_requests_total", {{"endpoint", "otlp_traces"}, {"code", "413"}}),
+            -1);
+}
+
+TEST(TraceEndpoints, FindingsApiRefusesABadLimit) {
+  TempDir dir;
+  ServeProcess s(dir, Config(dir));
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  for (const char* bad : {"0", "abc", "10001", "-1", ""}) {
+    auto r = s.Client()->Get(std::string("/api/v1/trace/findings?limit=") + bad);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << bad;
+    EXPECT_NE(r->body.find("limit must be 1..10000, got '" + std::string(bad) + "'"),
+              std::string::npos)
+        << r->body;
+  }
+  auto r = s.Client()->Get("/api/v1/trace/findings?limit=5");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "{\"findings\":[],\"status\":\"success\"}\n");
+}
+
+// With a state_dir the findings survive a restart (saved at the last checkpoint on SIGTERM,
+// restored at start), and are not alerted again.
+TEST(TraceEndpoints, FindingsSurviveARestart) {
+  TempDir dir;
+  opentelemetry::proto::trace::v1::ExportTraceServiceRequest req;
+  AddSpan(&req, "frontend", '\x01', 0, 2, 0);
+  for (char id = '\x02'; id < '\x08'; ++id) AddSpan(&req, "cart", id, '\x01', 3, 2);
+  AddSpan(&req, "cart", '\x08', '\x01', 3, 1);  // 6 failed calls, then one that succeeded
+  std::string before;
+  {
+    ServeProcess s(dir, Config(dir));
+    ASSERT_TRUE(s.ok()) << s.proc().log();
+    ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+    s.proc().Signal(SIGTERM);  // the open trace is analysed at stop, then checkpointed
+    ASSERT_EQ(s.proc().Wait(20'000), 0) << s.proc().log();
+  }
+  ServeProcess s(dir, Config(dir), "restarted");  // own log: the first one names the old port
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  auto f = nlohmann::json::parse(s.Get("/api/v1/trace/findings"), nullptr, false);
+  ASSERT_TRUE(f.is_object()) << s.Get("/api/v1/trace/findings");
+  ASSERT_EQ(f["findings"].size(), 1u) << f.dump();
+  EXPECT_EQ(f["findings"][0]["kind"], "retry_storm");
+  EXPECT_EQ(f["findings"][0]["service"], "cart");
+  EXPECT_EQ(f["findings"][0]["operation"], "Cart/Get");
+  EXPECT_EQ(f["findings"][0]["example_trace_id"], "07070707070707070707070707070707");
+  EXPECT_EQ(f["findings"][0]["count"], 1);
 }
 
 }  // namespace

@@ -55,5 +55,32 @@ TEST(Attribution, OwnSelfTimeRiseNamesTheService) {
               AttributeLatency(base, base).slow_traces == 0);
 }
 
+// A rare request: frontend POST /checkout -> client stub -> checkout server span (5 ms);
+// `wait_ms` is the client-side time around it.
+void AddCheckout(std::vector<ingest::Span>* out, int i, int64_t wait_ms) {
+  std::string t = "c";
+  t += std::to_string(i);
+  const int64_t t0 = i * 10000 + 5000;
+  out->push_back(MakeSpan(t, "root", "", "frontend", "POST /checkout", t0, t0 + wait_ms + 8));
+  out->push_back(
+      MakeSpan(t, "stub", "root", "frontend", "Checkout/Place", t0 + 1, t0 + 6 + wait_ms));
+  out->push_back(MakeSpan(t, "srv", "stub", "checkout", "Checkout/Place", t0 + 1 + wait_ms / 2,
+                          t0 + 6 + wait_ms / 2));
+}
+
+TEST(Attribution, ARareDelayedCallIsNamedOverTheOrdinarySpreadOfBusyNodes) {
+  // GET / is frequent and its currency time spreads widely (20..400 ms) in both periods: its
+  // slow traces are slow by currency, as in any minute. The rare checkout calls wait 30 ms more
+  // in the window: the only node whose time moved.
+  std::vector<ingest::Span> base, win;
+  for (int i = 0; i < 100; ++i) AddTrace(&base, i, 2, 20 + (i * 37) % 380);
+  for (int i = 0; i < 100; ++i) AddTrace(&win, 1000 + i, 2, 20 + (i * 53) % 380);
+  for (int i = 0; i < 8; ++i) AddCheckout(&base, i, 2);
+  for (int i = 0; i < 8; ++i) AddCheckout(&win, 1000 + i, 32);
+  Attribution a = AttributeLatency(base, win);
+  ASSERT_FALSE(a.suspects.empty());
+  EXPECT_EQ(a.suspects[0].service, "checkout");
+}
+
 }  // namespace
 }  // namespace backsight::traces

@@ -49,6 +49,9 @@ TEST(RedAggregator, SeriesCapDropsAndCounts) {
   red.Add(MakeSpan("t", "b", "", "ad", "GetAds", 0, 3));
   EXPECT_EQ(red.series(), 1u);
   EXPECT_EQ(red.dropped_spans(), 1u);
+  std::string text;
+  red.WritePrometheus(&text);
+  EXPECT_NE(text.find("\nbacksight_traces_red_dropped_spans_total 1\n"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -24,10 +24,13 @@ void RegisterLogs(CLI::App& app, int* exit_code);
 /// `backsight traces`: RED table, service graph and latency attribution of span files.
 void RegisterTraces(CLI::App& app, int* exit_code);
 
-/// `backsight forecast`: forecasts with prediction intervals for the series of a CSV file.
+/// `backsight forecast`: forecasts with prediction intervals for the series of a CSV file
+/// (--horizon N), or a time-to-exhaustion replay of a usage series (--tte --limit L).
 void RegisterForecast(CLI::App& app, int* exit_code);
 /// `backsight rca`: ranked root causes of one recorded incident (a case directory).
 void RegisterRca(CLI::App& app, int* exit_code);
+/// `backsight security`: attacking clients in access and sshd logs (issue 14).
+void RegisterSecurity(CLI::App& app, int* exit_code);
 
 /// `backsight serve`: the live service (remote_write/OTLP/scrape in, /metrics, alerts, state).
 void RegisterServe(CLI::App& app, int* exit_code);

@@ -1,21 +1,27 @@
 // `backsight db advise`: index advice for a PostgreSQL workload, checked by the real planner
 // with HypoPG hypothetical indexes (read-only unless --create).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backsight/cli/commands.h"
 #include "backsight/core/number_format.h"
+#include "backsight/core/time.h"
 #include "backsight/db/advisor.h"
 #include "backsight/db/candidates.h"
 #include "backsight/db/catalog.h"
 #include "backsight/db/connection.h"
+#include "backsight/db/query_watcher.h"
 #include "backsight/db/statement.h"
 #include "backsight/db/workload.h"
+#include "backsight/detect/default_detector.h"
 
 namespace backsight::cli {
 namespace {
@@ -214,11 +220,123 @@ int RunAdvise(const DbAdviseArgs& args) {
   return std::ferror(stdout) ? kExitIoError : kExitOk;
 }
 
+struct DbWatchArgs {
+  std::string dsn;
+  double interval_s = 60;
+  long count = 0;
+  std::string format = "text";
+};
+
+// A statement on one line (new lines and tabs of the normalised text become spaces).
+std::string OneLine(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  return s;
+}
+
+std::string PlanChange(const db::WatchFinding& f) {
+  if (f.plan_before.empty() || f.plan_after.empty()) return "plan unknown";
+  if (!f.plan_changed()) return "plan unchanged: " + f.plan_after;
+  return f.plan_before + " -> " + f.plan_after;
+}
+
+std::string Hex(uint64_t fp) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fp));
+  return buf;
+}
+
+int RunWatch(const DbWatchArgs& args) {
+  if (!(args.interval_s > 0) || args.count < 0) {
+    std::fprintf(stderr, "backsight db watch: --interval must be > 0 and --count >= 0\n");
+    return kExitUsage;
+  }
+  auto fail = [](const Status& st) {
+    std::fprintf(stderr, "backsight db watch: %s\n", st.message().c_str());
+    return kExitIoError;
+  };
+  std::unique_ptr<db::Connection> conn;
+  if (Status st = db::Connection::Open(args.dsn, &conn); !st.ok()) return fail(st);
+  std::unique_ptr<db::QueryWatcher> watcher;
+  if (Status st = db::QueryWatcher::Start(conn.get(), db::RegressionRule{}, &watcher); !st.ok()) {
+    return fail(st);
+  }
+  // The stream engine's default detector scores each fingerprint's mean time per call (its
+  // warm-up is long: the two-snapshot rule names regressions, anomaly_score ranks the rest).
+  std::map<uint64_t, std::unique_ptr<detect::Detector>> detectors;
+  const bool jsonl = args.format == "jsonl";
+  if (!jsonl) std::printf("fingerprint\tstatement\tfactor\tsince\tplan change\n");
+  const auto period = std::chrono::duration<double>(args.interval_s);
+  auto next = std::chrono::steady_clock::now();
+  for (long k = 0; args.count == 0 || k < args.count; ++k) {
+    if (k > 0) {
+      next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(period);
+      std::this_thread::sleep_until(next);
+    }
+    db::WatchStep step;
+    if (Status st = watcher->Step(&step); !st.ok()) return fail(st);
+    for (const auto& s : step.samples) {
+      auto& d = detectors[s.fingerprint];
+      if (!d) d = detect::MakeDefaultDetector();
+      detect::DetectionResult res;
+      const bool scored = d->Update(s.at, s.mean_ms, &res).ok();
+      if (!jsonl) continue;
+      nlohmann::json j = {{"type", "sample"},
+                          {"fingerprint", Hex(s.fingerprint)},
+                          {"statement", step.snapshot.statements.at(s.fingerprint).statement.text},
+                          {"at", FormatRfc3339(s.at)},
+                          {"calls", s.calls},
+                          {"calls_per_second", s.calls_per_second},
+                          {"mean_ms", s.mean_ms},
+                          {"total_ms", s.total_ms},
+                          {"rows_per_call", s.rows_per_call},
+                          {"blocks_read_per_call", s.blocks_read_per_call}};
+      if (scored) {
+        j["anomaly_score"] = res.anomaly_score;
+        j["warming_up"] = res.warming_up;
+      }
+      std::printf("%s\n", j.dump().c_str());
+    }
+    for (const auto& f : step.findings) {
+      const auto& r = f.regression;
+      if (jsonl) {
+        nlohmann::json j = {{"type", "regression"},
+                            {"fingerprint", Hex(r.fingerprint)},
+                            {"statement", f.statement},
+                            {"factor", r.factor},
+                            {"mean_ms", r.mean_ms},
+                            {"baseline_ms", r.baseline_ms},
+                            {"since", FormatRfc3339(r.since)},
+                            {"new", r.first},
+                            {"plan_before", f.plan_before},
+                            {"plan_after", f.plan_after},
+                            {"plan_changed", f.plan_changed()}};
+        std::printf("%s\n", j.dump().c_str());
+      } else if (r.first) {  // text: once per episode
+        std::printf("%s\t%s\t%sx (%s -> %s ms)\t%s\t%s\n", Hex(r.fingerprint).c_str(),
+                    OneLine(f.statement).c_str(), Fmt(r.factor).c_str(), Fmt(r.baseline_ms).c_str(),
+                    Fmt(r.mean_ms).c_str(), FormatRfc3339(r.since).c_str(), PlanChange(f).c_str());
+      }
+    }
+    std::fflush(stdout);
+    if (std::ferror(stdout)) return kExitIoError;
+    std::fprintf(stderr,
+                 "backsight db watch: snapshot %ld: %zu statement(s), %zu ran, %zu regressed, "
+                 "%ld EXPLAIN calls so far\n",
+                 k + 1, step.snapshot.statements.size(), step.samples.size(), step.findings.size(),
+                 watcher->explain_calls());
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterDb(CLI::App& app, int* exit_code) {
   CLI::App* db = app.add_subcommand(
-      "db", "PostgreSQL: index advice checked by the real planner (HypoPG) for a workload.");
+      "db",
+      "PostgreSQL: index advice checked by the real planner (HypoPG) for a workload, and the "
+      "query regression watch.");
   db->require_subcommand(1);
   auto args = std::make_shared<DbAdviseArgs>();
   CLI::App* cmd = db->add_subcommand(
@@ -241,6 +359,27 @@ void RegisterDb(CLI::App& app, int* exit_code) {
       ->default_str("text");
   cmd->add_flag("--create", args->create, "Create the advised indexes (then ANALYZE)");
   cmd->callback([args, exit_code] { *exit_code = RunAdvise(*args); });
+
+  auto wargs = std::make_shared<DbWatchArgs>();
+  CLI::App* watch = db->add_subcommand(
+      "watch",
+      "Regression watch: pg_stat_statements snapshots every --interval seconds become "
+      "per-fingerprint series (calls/s, mean and total time, rows and blocks read per call); a "
+      "statement whose mean time per call regressed is named at the next snapshot with its "
+      "factor, since when, and its plan change (EXPLAIN before/after). Read-only. Exit codes: 0 "
+      "ok, 2 usage, 4 server or connection error.");
+  watch->add_option("--dsn", wargs->dsn, "PostgreSQL connection URI or key=value string")
+      ->required();
+  watch->add_option("--interval", wargs->interval_s, "Seconds between snapshots (default 60)");
+  watch->add_option("--count", wargs->count, "Snapshots to take, then exit (default 0: forever)");
+  watch
+      ->add_option("--format", wargs->format,
+                   "text: one tab-separated line per regression (fingerprint, statement, factor, "
+                   "since, plan change); jsonl: every per-fingerprint sample with anomaly_score "
+                   "and every regression")
+      ->check(CLI::IsMember({"text", "jsonl"}))
+      ->default_str("text");
+  watch->callback([wargs, exit_code] { *exit_code = RunWatch(*wargs); });
 }
 
 }  // namespace backsight::cli

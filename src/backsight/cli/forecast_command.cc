@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backsight/cli/commands.h"
+#include "backsight/cli/forecast_tte.h"
 #include "backsight/core/csv.h"
 #include "backsight/core/file_util.h"
 #include "backsight/core/number_format.h"
@@ -38,6 +39,10 @@ struct ForecastArgs {
   std::string plot;
   double coverage = 0.95;
   bool quiet = false;
+  // --tte mode (forecast_tte.h).
+  bool tte = false;
+  double limit = std::nan("");
+  bool interval = false;
 };
 
 // One series of the input, in file order.
@@ -190,6 +195,17 @@ void AppendJsonNumber(std::string* out, double v) {
 }
 
 int RunForecast(const ForecastArgs& args) {
+  if (args.tte) {
+    if (!std::isfinite(args.limit)) {
+      PrintError("--tte needs a finite --limit");
+      return kExitUsage;
+    }
+    return RunTteReplay({args.file, args.output, args.limit, args.interval});
+  }
+  if (args.horizon < 1) {
+    PrintError("--horizon N is required (or --tte with --limit L)");
+    return kExitUsage;
+  }
   if (!args.plot.empty()) {
     std::string ext = args.plot.substr(std::min(args.plot.size(), args.plot.rfind('.')));
     for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -331,6 +347,10 @@ The band is the central prediction interval of --coverage (default 0.95). --plot
 history and the forecast band (.png, .svg or .html). A line per series on stderr names the
 model (unless --quiet).
 
+--tte --limit L instead: a causal time-to-exhaustion replay of one 'timestamp,value' series;
+each output row 'timestamp,value,tte_seconds' holds the seconds until the series is predicted to
+reach L, from that row and the ones before it (empty: none foreseen within 14 days).
+
 Exit codes: 0 ok; 2 usage error; 3 bad input data (file:line printed); 4 I/O error.)";
 
 }  // namespace
@@ -341,7 +361,6 @@ void RegisterForecast(CLI::App& app, int* exit_code) {
       "forecast", "Forecast series (CSV timestamp,value or series,timestamp,value) with intervals");
   cmd->add_option("FILE", args->file, "Input CSV file ('-': stdin)")->required();
   cmd->add_option("--horizon", args->horizon, "Steps to forecast after each series' last row")
-      ->required()
       ->check(CLI::Range(1, kMaxHorizon));
   cmd->add_option("-o,--output", args->output, "Output file ('-': stdout)")->default_str("-");
   cmd->add_option("--format", args->format, "Output format: csv or jsonl")
@@ -352,6 +371,13 @@ void RegisterForecast(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0.5, 0.999))
       ->default_str("0.95");
   cmd->add_flag("-q,--quiet", args->quiet, "No per-series model line on stderr");
+  cmd->add_flag("--tte", args->tte,
+                "Time-to-exhaustion replay instead of a forecast (needs --limit): "
+                "timestamp,value,tte_seconds per row, from that row and the ones before it");
+  cmd->add_option("--limit", args->limit, "Capacity in the value's unit (exhausted at >= L)");
+  cmd->add_flag("--interval", args->interval,
+                "With --tte: add tte_low_seconds,tte_high_seconds (the crossing at the upper / "
+                "lower quartile of the recent growth rates; empty high: beyond 14 days)");
   cmd->footer(kFooter);
   cmd->callback([args, exit_code] { *exit_code = RunForecast(*args); });
 }

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   backsight::cli::RegisterTraces(app, &exit_code);
   backsight::cli::RegisterForecast(app, &exit_code);
   backsight::cli::RegisterRca(app, &exit_code);
+  backsight::cli::RegisterSecurity(app, &exit_code);
   backsight::cli::RegisterServe(app, &exit_code);
   backsight::cli::RegisterDb(app, &exit_code);
   CLI::App* api = app.add_subcommand(

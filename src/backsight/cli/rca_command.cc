@@ -31,6 +31,10 @@ const char* KindName(incidents::EvidenceKind k) {
       return "error_traces";
     case incidents::EvidenceKind::kStructure:
       return "call_structure";
+    case incidents::EvidenceKind::kCall:
+      return "call_latency";
+    case incidents::EvidenceKind::kMissingLog:
+      return "missing_log";
   }
   return "?";
 }
@@ -100,7 +104,7 @@ void RegisterRca(CLI::App& app, int* exit_code) {
   auto* cmd =
       app.add_subcommand("rca",
                          "Likely root causes of a recorded incident (a case directory: case.json, "
-                         "metrics.csv, spans.csv, logs.csv, graph.csv, baseline/)");
+                         "metrics.csv, spans.csv, logs.csv, graph.csv, calls.csv, baseline/)");
   cmd->add_option("case_dir", args->case_dir, "The case directory")->required();
   cmd->add_option("--top", args->top, "Causes to print at most")->capture_default_str();
   cmd->add_option("--format", args->format, "tsv, json or text")->capture_default_str();

@@ -232,9 +232,12 @@ baseline's, per span by self time; a client span whose children are all in one o
 is reported as waiting on that service. Baseline: --baseline files, else the spans before the
 last --window seconds. --prometheus FILE writes the spanmetrics and servicegraph connector series.
 Findings: n_plus_one (>= 5 mostly sequential calls of one normalised db statement or one
-downstream operation under one parent span) and retry_storm (>= 3 calls of one operation after a
+downstream operation under one parent span), retry_storm (>= 3 calls of one operation after a
 failed call under one parent), scored as the worst count per parent over the median count of
-all parents calling that operation; --top limits them too.
+all parents calling that operation, and error_cascade (an erring span with no erring
+descendant whose error shows in ancestors of other services within 10 s), scored as the most
+upstream services one error reached over the median of the operation's errors; --top limits
+them too.
 
 Exit codes: 0 ok; 2 usage error; 3 bad input data ('file:line: reason'); 4 I/O error.)";
 

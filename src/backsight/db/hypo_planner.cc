@@ -2,10 +2,10 @@
 
 #include <cstdlib>
 
+#include "backsight/db/explain.h"
+
 namespace backsight::db {
 namespace {
-
-constexpr char kPreparedName[] = "backsight_advise_stmt";
 
 // Collects the indexes the plan scans ("Index Name" of Index / Index Only / Bitmap Index Scan).
 // HypoPG names its indexes "<oid>btree_table_cols".
@@ -36,28 +36,11 @@ Status HypoPlanner::Start(Connection* conn, std::unique_ptr<HypoPlanner>* out) {
 
 Status HypoPlanner::Cost(const Statement& stmt, PlanCost* out) {
   ++explain_calls_;
-  QueryResult r;
-  if (stmt.param_count == 0) {
-    BACKSIGHT_RETURN_IF_ERROR(conn_->Query("EXPLAIN (FORMAT JSON) " + stmt.text, &r));
-  } else {
-    std::string args;
-    for (int i = 0; i < stmt.param_count; ++i) args += i ? ", NULL" : "NULL";
-    BACKSIGHT_RETURN_IF_ERROR(
-        conn_->Query(std::string("PREPARE ") + kPreparedName + " AS " + stmt.text));
-    Status st = conn_->Query(
-        std::string("EXPLAIN (FORMAT JSON) EXECUTE ") + kPreparedName + "(" + args + ")", &r);
-    Status dealloc = conn_->Query(std::string("DEALLOCATE ") + kPreparedName);
-    BACKSIGHT_RETURN_IF_ERROR(st);
-    BACKSIGHT_RETURN_IF_ERROR(dealloc);
-  }
-  if (r.rows.empty()) return Status::Internal("EXPLAIN returned no row");
-  auto plan = nlohmann::json::parse(r.rows[0][0], nullptr, /*allow_exceptions=*/false);
-  if (!plan.is_array() || plan.empty() || !plan[0].contains("Plan")) {
-    return Status::Internal("EXPLAIN (FORMAT JSON) output without a plan");
-  }
+  nlohmann::json plan;
+  BACKSIGHT_RETURN_IF_ERROR(ExplainPlan(conn_, stmt, &plan));
   *out = PlanCost{};
-  out->total_cost = plan[0]["Plan"].value("Total Cost", 0.0);
-  CollectIndexes(plan[0]["Plan"], out);
+  out->total_cost = plan.value("Total Cost", 0.0);
+  CollectIndexes(plan, out);
   return Status::OK();
 }
 

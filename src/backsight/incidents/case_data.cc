@@ -102,6 +102,32 @@ Status LoadMetrics(const std::string& path, const std::string& text, std::vector
                     });
 }
 
+Status LoadCalls(const std::string& path, const std::string& text, std::vector<CallRow>* out) {
+  Columns c;
+  return ForEachRow(path, text, {"timestamp", "caller", "callee", "metric", "value"}, &c,
+                    [&](const std::vector<std::string_view>& f, uint64_t line) -> Status {
+                      CallRow r;
+                      if (!TryParseTimestamp(Trim(f[c.Find("timestamp")]), &r.ts)) {
+                        return RowError(
+                            path, line,
+                            "bad timestamp '" + std::string(f[c.Find("timestamp")]) + "'");
+                      }
+                      r.caller = std::string(Trim(f[c.Find("caller")]));
+                      r.callee = std::string(Trim(f[c.Find("callee")]));
+                      if (r.caller.empty() || r.callee.empty())
+                        return RowError(path, line, "empty service");
+                      r.metric = std::string(Trim(f[c.Find("metric")]));
+                      const std::string v(Trim(f[c.Find("value")]));
+                      char* end = nullptr;
+                      r.value = std::strtod(v.c_str(), &end);
+                      if (v.empty() || end != v.c_str() + v.size()) {
+                        return RowError(path, line, "bad value '" + v + "'");
+                      }
+                      out->push_back(std::move(r));
+                      return Status::OK();
+                    });
+}
+
 Status LoadLogs(const std::string& path, const std::string& text, std::vector<LogRecord>* out) {
   Columns c;
   int ts = -1, svc = -1, inst = -1, tr = -1, sp = -1, body = -1;
@@ -164,7 +190,7 @@ Status LoadTelemetry(const std::string& dir, Telemetry* out) {
   std::string text;
   bool present = false;
   const std::string m = dir + "/metrics.csv", s = dir + "/spans.csv", l = dir + "/logs.csv",
-                    g = dir + "/graph.csv";
+                    g = dir + "/graph.csv", k = dir + "/calls.csv";
   Status st = ReadOptional(m, &text, &present);
   if (st.ok() && present) st = LoadMetrics(m, text, &out->metrics);
   if (st.ok()) st = ReadOptional(s, &text, &present);
@@ -173,6 +199,8 @@ Status LoadTelemetry(const std::string& dir, Telemetry* out) {
   if (st.ok() && present) st = LoadLogs(l, text, &out->logs);
   if (st.ok()) st = ReadOptional(g, &text, &present);
   if (st.ok() && present) st = LoadGraph(g, text, &out->graph);
+  if (st.ok()) st = ReadOptional(k, &text, &present);
+  if (st.ok() && present) st = LoadCalls(k, text, &out->calls);
   return st;
 }
 

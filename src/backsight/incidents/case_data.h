@@ -7,6 +7,9 @@
 //                 end_unix_nano,status                      (ingest/span_csv.h)
 //   logs.csv      timestamp_unix_nano,service,instance,trace_id,span_id,body
 //   graph.csv     caller,callee
+//   calls.csv     timestamp,caller,callee,metric,value      (a call edge's metric as the caller
+//   sees
+//                 it, e.g. Istio's request duration by source and destination workload)
 //   baseline/     the same files, recorded while the system was healthy
 #ifndef BACKSIGHT_INCIDENTS_CASE_DATA_H_
 #define BACKSIGHT_INCIDENTS_CASE_DATA_H_
@@ -31,6 +34,16 @@ struct MetricRow {
   double value = 0;  ///< NaN allowed (a gap); callers skip non-finite values.
 };
 
+/// One sample of calls.csv: a metric of the calls from `caller` to `callee` (e.g. their median
+/// latency in seconds, as measured on the caller's side: the callee's time plus the network).
+struct CallRow {
+  TimestampNs ts = 0;
+  std::string caller;
+  std::string callee;
+  std::string metric;
+  double value = 0;  ///< NaN allowed (no calls in the interval); callers skip non-finite values.
+};
+
 /// One log line of logs.csv.
 struct LogRecord {
   TimestampNs ts = 0;
@@ -47,7 +60,8 @@ struct Telemetry {
   std::vector<ingest::Span> spans;
   std::vector<LogRecord> logs;
   std::vector<std::pair<std::string, std::string>> graph;  ///< (caller, callee) service edges.
-  bool empty() const { return metrics.empty() && spans.empty() && logs.empty(); }
+  std::vector<CallRow> calls;                              ///< calls.csv.
+  bool empty() const { return metrics.empty() && spans.empty() && logs.empty() && calls.empty(); }
 };
 
 /// A loaded case.

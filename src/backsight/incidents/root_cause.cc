@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "backsight/core/number_format.h"
@@ -42,6 +43,9 @@ constexpr size_t kMinBaselineSamples = 2;
 // traces slower than their baseline p90 (0.1 expected; twice that is a real rise).
 constexpr double kMetricZ = 8.0;
 constexpr double kLogZ = 5.0;
+// Call latency is heavy-tailed (queueing: a busy minute doubles a median without any fault), so
+// its robust z must be twice the metric one; injected delays move it by 10-1000 sigmas.
+constexpr double kCallZ = 2 * kMetricZ;
 constexpr double kSlowFraction = 2 * (1 - traces::kSlowQuantile);
 // Sources whose leaders must agree to name a cause when none is significant alone.
 constexpr int kAgreeingSources = 2;
@@ -49,6 +53,15 @@ constexpr int kAgreeingSources = 2;
 constexpr double kCalleeShare = 0.5;
 // Fewest spans of an operation, in each period, for its call structure to be compared.
 constexpr double kMinStructureSpans = 10;
+// Rise in the share of an operation's spans whose last call reaches a service for that service
+// to be named where the calls stop: a tenth of the spans (below that, the usual mix of
+// request types moves it).
+constexpr double kStopLift = 0.1;
+// A log line an operation writes in at least this share of its baseline spans is one its code
+// path always reaches (below, a branch); fewest spans per period to judge (as kMinStructureSpans
+// but smaller: an operation's lines are sparser than its calls, Train Ticket runs ~1 req/s).
+constexpr double kUsualLineShare = 0.9;
+constexpr double kMinSpanLogSpans = 5;
 // Fewest failed traces for the trace spectrum to speak (fewer is anecdote).
 constexpr double kMinFailedTraces = 3;
 // Weight of the call depth in the spectrum score, relative to one failed trace.
@@ -119,6 +132,52 @@ bool IsTrafficMetric(std::string_view name) {
   return false;
 }
 
+// How far a window moved from its baseline: the kSustainSamples-th largest robust z of the
+// window (a fault lasts minutes, a burst one sample) against the baseline median, the scale
+// the largest of 1.4826 MAD, kRelScaleFloor of |median| and the baseline's kTailQuantile
+// excursion / kTailSigmas. `judged` is false for an unused counter (median and MAD 0) or when
+// either side is too short.
+struct Shift {
+  bool judged = false;
+  double z = 0;        ///< Robust sigmas (>= 0).
+  double value = 0;    ///< The window value of that z.
+  double median = 0;   ///< Baseline median.
+  TimestampNs at = 0;  ///< Earliest of the kSustainSamples largest deviations.
+};
+
+Shift JudgeShift(const std::vector<double>& base,
+                 const std::vector<std::pair<TimestampNs, double>>& window) {
+  Shift out;
+  if (window.empty() || base.size() < kMinBaselineSamples) return out;
+  const double med = Median(base);
+  std::vector<double> dev;
+  dev.reserve(base.size());
+  for (double v : base) dev.push_back(std::fabs(v - med));
+  const double mad = Median(dev);
+  if (med == 0 && mad == 0) return out;  // an unused counter: nothing to judge a move by
+  // The baseline's own kTailQuantile excursion counts as kTailSigmas (see there).
+  const size_t q = static_cast<size_t>(kTailQuantile * (dev.size() - 1));
+  std::nth_element(dev.begin(), dev.begin() + q, dev.end());
+  const double scale = std::max({kMadToSigma * mad, kRelScaleFloor * std::fabs(med),
+                                 dev[q] / kTailSigmas, std::numeric_limits<double>::min()});
+  struct Point {
+    double z;
+    TimestampNs ts;
+    double v;
+  };
+  std::vector<Point> pts;
+  for (const auto& [ts, v] : window) pts.push_back({std::fabs(v - med) / scale, ts, v});
+  std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) { return a.z > b.z; });
+  const size_t top_k = std::min<size_t>(kSustainSamples, pts.size());
+  out.judged = true;
+  out.z = pts[top_k - 1].z;
+  out.value = pts[top_k - 1].v;
+  out.median = med;
+  out.at = pts[0].ts;
+  for (size_t i = 0; i < top_k; ++i) out.at = std::min(out.at, pts[i].ts);
+  return out;
+}
+
 ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start,
                                double* top_cause_strength) {
   *top_cause_strength = 0;
@@ -169,34 +228,11 @@ ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start,
   };
   ServiceEvidence out;
   for (auto& [k, s] : series) {
-    if (s.any == nullptr || s.window.empty() || s.base.size() < kMinBaselineSamples) continue;
-    if (shared(s)) continue;
-    const double med = Median(s.base);
-    std::vector<double> dev;
-    dev.reserve(s.base.size());
-    for (double v : s.base) dev.push_back(std::fabs(v - med));
-    const double mad = Median(dev);
-    if (med == 0 && mad == 0) continue;  // an unused counter: nothing to judge a move by
-    // The baseline's own kTailQuantile excursion counts as kTailSigmas (see there).
-    const size_t q = static_cast<size_t>(kTailQuantile * (dev.size() - 1));
-    std::nth_element(dev.begin(), dev.begin() + q, dev.end());
-    const double scale = std::max({kMadToSigma * mad, kRelScaleFloor * std::fabs(med),
-                                   dev[q] / kTailSigmas, std::numeric_limits<double>::min()});
-    // Strength = the kSustainSamples-th largest z of the window: a fault lasts minutes, a burst
-    // of traffic one sample.
-    struct Point {
-      double z;
-      TimestampNs ts;
-      double v;
-    };
-    std::vector<Point> pts;
-    for (const auto& [ts, v] : s.window) pts.push_back({std::fabs(v - med) / scale, ts, v});
-    std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) { return a.z > b.z; });
-    const size_t top_k = std::min<size_t>(kSustainSamples, pts.size());
-    const double best = pts[top_k - 1].z, at_value = pts[top_k - 1].v;
-    TimestampNs at = pts[0].ts;
-    for (size_t i = 0; i < top_k; ++i) at = std::min(at, pts[i].ts);
-    if (best <= 0) continue;
+    if (s.any == nullptr || s.window.empty() || shared(s)) continue;
+    const Shift sh = JudgeShift(s.base, s.window);
+    if (!sh.judged) continue;
+    const double best = sh.z, at_value = sh.value, med = sh.median;
+    const TimestampNs at = sh.at;
     Evidence e;
     e.strength = best;
     e.indicator = s.any->metric;
@@ -208,6 +244,50 @@ ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start,
         " from a usual " + Num(med) + (med != 0 ? " (x" + Num(factor) + ")" : std::string()) +
         ", " + Num(best) + " robust sigmas";
     Keep(&out, s.any->service, std::move(e));
+  }
+  return out;
+}
+
+// ---- call latency -----------------------------------------------------------------------------
+
+// Per call edge (calls.csv), the caller-side latency against its baseline (JudgeShift, rises
+// only): a call's latency as its caller sees it is the callee's time plus the network to it, so
+// a delay injected into or at a callee slows every edge into it (MicroRCA, Wu et al. 2020, reads
+// the same service-mesh edge latencies). The callee takes the largest z of its inbound edges.
+ServiceEvidence CallEvidence(const CaseData& c, TimestampNs window_start, double* top) {
+  *top = 0;
+  struct Series {
+    std::vector<double> base;
+    std::vector<std::pair<TimestampNs, double>> window;
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, Series> series;
+  const bool own_baseline = !c.baseline.calls.empty();
+  for (const auto& r : c.baseline.calls) {
+    if (std::isfinite(r.value)) series[{r.callee, r.caller, r.metric}].base.push_back(r.value);
+  }
+  for (const auto& r : c.recorded.calls) {
+    if (!std::isfinite(r.value)) continue;
+    Series& s = series[{r.callee, r.caller, r.metric}];
+    if (r.ts >= window_start) {
+      s.window.emplace_back(r.ts, r.value);
+    } else if (!own_baseline) {
+      s.base.push_back(r.value);
+    }
+  }
+  ServiceEvidence out;
+  for (const auto& [key, s] : series) {
+    const auto& [callee, caller, metric] = key;
+    const Shift sh = JudgeShift(s.base, s.window);
+    if (!sh.judged || sh.value <= sh.median) continue;
+    Evidence e;
+    e.strength = sh.z;
+    e.indicator = metric;
+    e.explanation = metric + " of calls from " + caller + " rose to " + Num(sh.value) + " at " +
+                    Clock(sh.at) + " from a usual " + Num(sh.median) +
+                    (sh.median != 0 ? " (x" + Num(sh.value / sh.median) + ")" : std::string()) +
+                    ", " + Num(sh.z) + " robust sigmas";
+    *top = std::max(*top, sh.z);
+    Keep(&out, callee, std::move(e));
   }
   return out;
 }
@@ -385,30 +465,82 @@ ServiceEvidence SpectrumEvidence(const CaseData& c, TimestampNs window_start,
 // path changed (its callers still call it; its callees just see fewer calls). Per operation the
 // window's child count is compared with the baseline's mean times the window's span count, as a
 // Poisson deviance residual (as the log templates).
+// Where the calls stopped says who failed (the error origin: an error a callee returns makes its
+// caller skip the rest of its calls). Per operation, the service each span's last child call
+// reaches (the first service other than the caller's below it) is tallied over the window's
+// short spans (fewer children than the baseline mean) and over the baseline's spans; the
+// service whose share rises most takes the evidence when it is another service (kStopLift:
+// the call after which spans now stop), else the operation's own service does.
 ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
   ServiceEvidence out;
   const bool own_baseline = !c.baseline.spans.empty();
   struct Tally {
     double spans = 0, children = 0;
+    std::map<std::string, double> last;  // service the last child call reaches -> spans
   };
-  // (service, operation) -> [baseline, window]
+  // (service, operation) -> [baseline, window]; the window's `last` counts short spans only,
+  // filled in a second pass once the baseline mean is known.
   std::map<std::pair<std::string, std::string>, std::array<Tally, 2>> tally;
-  auto add = [&](const std::vector<ingest::Span>& spans, bool only_window, bool split) {
-    std::unordered_map<std::string_view, size_t> children;  // span id -> child count
-    for (const auto& sp : spans) {
-      if (!sp.parent_span_id.empty()) ++children[sp.parent_span_id];
+  struct Indexed {
+    std::unordered_map<std::string_view, std::vector<const ingest::Span*>> children;
+  };
+  // The service the call `child` of a `caller` span reaches: the child's own service when it
+  // differs, else that of the first child below it in another service (a client span's server
+  // span), else the caller's.
+  auto reached = [](const Indexed& ix, const ingest::Span& caller, const ingest::Span& child) {
+    if (child.service != caller.service) return child.service;
+    auto it = ix.children.find(child.span_id);
+    if (it != ix.children.end()) {
+      for (const ingest::Span* g : it->second) {
+        if (g->service != caller.service) return g->service;
+      }
     }
+    return caller.service;
+  };
+  auto last_reached = [&](const Indexed& ix, const ingest::Span& sp, size_t* n) {
+    auto it = ix.children.find(sp.span_id);
+    *n = it == ix.children.end() ? 0 : it->second.size();
+    if (*n == 0) return sp.service;
+    const ingest::Span* last = it->second.front();
+    for (const ingest::Span* k : it->second) {
+      if (k->start_ns > last->start_ns) last = k;
+    }
+    return reached(ix, sp, *last);
+  };
+  auto index = [](const std::vector<ingest::Span>& spans) {
+    Indexed ix;
     for (const auto& sp : spans) {
-      const bool in_window = split ? sp.start_ns >= window_start : only_window;
-      if (split && own_baseline && !in_window) continue;
-      Tally& t = tally[{sp.service, sp.name}][in_window ? 1 : 0];
+      if (!sp.parent_span_id.empty()) ix.children[sp.parent_span_id].push_back(&sp);
+    }
+    return ix;
+  };
+  const Indexed base_ix = index(c.baseline.spans), rec_ix = index(c.recorded.spans);
+  auto add_base = [&](const std::vector<ingest::Span>& spans, const Indexed& ix, bool split) {
+    for (const auto& sp : spans) {
+      if (split && sp.start_ns >= window_start) continue;
+      Tally& t = tally[{sp.service, sp.name}][0];
+      size_t n = 0;
+      t.last[last_reached(ix, sp, &n)] += 1;
       t.spans += 1;
-      auto it = children.find(sp.span_id);
-      t.children += it == children.end() ? 0 : it->second;
+      t.children += static_cast<double>(n);
     }
   };
-  if (own_baseline) add(c.baseline.spans, false, false);
-  add(c.recorded.spans, true, true);
+  if (own_baseline) {
+    add_base(c.baseline.spans, base_ix, false);
+  } else {
+    add_base(c.recorded.spans, rec_ix, true);
+  }
+  for (const auto& sp : c.recorded.spans) {
+    if (sp.start_ns < window_start) continue;
+    auto& t = tally[{sp.service, sp.name}];
+    size_t n = 0;
+    const std::string stop = last_reached(rec_ix, sp, &n);
+    t[1].spans += 1;
+    t[1].children += static_cast<double>(n);
+    if (t[0].spans > 0 && static_cast<double>(n) < t[0].children / t[0].spans) {
+      t[1].last[stop] += 1;
+    }
+  }
   for (const auto& [key, t] : tally) {
     const Tally& b = t[0];
     const Tally& w = t[1];
@@ -417,12 +549,135 @@ ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
     const double x = w.children;
     if (x >= e) continue;  // more calls: retries or load, not a skipped code path
     const double dev = 2 * ((x > 0 ? x * std::log(x / e) : 0) - (x - e));
+    std::string origin = key.first;
+    double best_lift = kStopLift, origin_share = 0, origin_usual = 0;
+    for (const auto& [svc, n] : w.last) {
+      auto it = b.last.find(svc);
+      const double share = n / w.spans, usual = it == b.last.end() ? 0 : it->second / b.spans;
+      if (share - usual > best_lift) {
+        best_lift = share - usual, origin = svc, origin_share = share, origin_usual = usual;
+      }
+    }
     Evidence ev;
     ev.strength = std::sqrt(std::max(0.0, dev));
     ev.indicator = key.second;
-    ev.explanation = key.second + " made " + Num(x / w.spans) + " calls per span instead of " +
-                     Num(b.children / b.spans) + " (" + Num(w.spans) + " spans): calls skipped";
-    Keep(&out, key.first, std::move(ev));
+    ev.explanation = key.first + " " + key.second + " made " + Num(x / w.spans) +
+                     " calls per span instead of " + Num(b.children / b.spans) + " (" +
+                     Num(w.spans) + " spans): calls skipped";
+    if (origin != key.first) {
+      ev.explanation += "; " + Num(100 * origin_share) + " % of its spans now stop after calling " +
+                        origin + " (usually " + Num(100 * origin_usual) + " %)";
+    }
+    Keep(&out, origin, std::move(ev));
+  }
+  return out;
+}
+
+// ---- missing span logs -------------------------------------------------------------------------
+
+// The code location a log line names, if any: the first token ending in `#<digits>` or
+// `:<digits>` right after a letter (logback's `%logger#%line`, Go's `file.go:23`, Python's
+// `%(filename)s:%(lineno)d`), e.g. "t.s.TravelServiceImpl#457"; empty when none. The template
+// miner masks the line number as a variable; here it tells two lines of one template apart.
+std::string_view CodeLocation(std::string_view body) {
+  size_t i = 0;
+  while (i < body.size()) {
+    while (i < body.size() && std::isspace(static_cast<unsigned char>(body[i]))) ++i;
+    size_t j = i;
+    while (j < body.size() && !std::isspace(static_cast<unsigned char>(body[j]))) ++j;
+    const std::string_view tok = body.substr(i, j - i);
+    size_t d = tok.size();
+    while (d > 0 && std::isdigit(static_cast<unsigned char>(tok[d - 1]))) --d;
+    if (d >= 2 && d < tok.size() && (tok[d - 1] == '#' || tok[d - 1] == ':') &&
+        std::isalpha(static_cast<unsigned char>(tok[d - 2]))) {
+      return tok;
+    }
+    i = j;
+  }
+  return {};
+}
+
+// ---- missing span logs (events)
+// -----------------------------------------------------------------------
+
+// The log lines an operation's spans usually write (joined by span id), and how often its
+// window spans still write them: code that now returns early or throws stops before the lines
+// after the fault, so an ordinary line its spans nearly always wrote (share >= kUsualLineShare
+// in the baseline) goes missing from many of them (Nezha, Yu et al. 2023: an event pair of the
+// normal traces absent from the faulty ones). Per (service, operation, template), the window's
+// spans with the line against the baseline share times the window's spans, as a Poisson
+// deviance residual (significant: kLogZ). Error lines are left out: one that stops is good news.
+ServiceEvidence MissingLogEvidence(const CaseData& c, TimestampNs window_start) {
+  ServiceEvidence out;
+  const bool own_baseline = !c.baseline.spans.empty();
+  if (c.recorded.logs.empty() || (own_baseline && c.baseline.logs.empty())) return out;
+  logs::TemplateMiner miner;
+  for (const Telemetry* t : {&c.baseline, &c.recorded}) {
+    for (const auto& r : t->logs) miner.Add(r.body);
+  }
+  // A log event: its template and code location (CodeLocation).
+  using Event = std::pair<uint32_t, std::string_view>;
+  // span id -> events of its lines, per period (0 baseline, 1 window).
+  std::array<std::unordered_map<std::string_view, std::set<Event>>, 2> lines;
+  // fixed_period < 0: split at window_start.
+  auto add_logs = [&](const std::vector<LogRecord>& logs, int fixed_period) {
+    for (const auto& r : logs) {
+      if (r.span_id.empty()) continue;
+      const int period = fixed_period >= 0 ? fixed_period : (r.ts >= window_start ? 1 : 0);
+      lines[period][r.span_id].insert({miner.Add(r.body).template_id, CodeLocation(r.body)});
+    }
+  };
+  if (own_baseline) {
+    add_logs(c.baseline.logs, 0);
+    add_logs(c.recorded.logs, 1);
+  } else {
+    add_logs(c.recorded.logs, -1);
+  }
+  struct Tally {
+    double spans = 0;
+    std::map<Event, double> with;  // event -> spans writing it
+  };
+  std::map<std::pair<std::string, std::string>, std::array<Tally, 2>> tally;
+  // Recorded spans that started before the window are neither (as in StructureEvidence).
+  auto add_spans = [&](const std::vector<ingest::Span>& spans, int fixed_period) {
+    for (const auto& sp : spans) {
+      if (fixed_period == 1 && sp.start_ns < window_start) continue;
+      const int period = fixed_period >= 0 ? fixed_period : (sp.start_ns >= window_start ? 1 : 0);
+      Tally& t = tally[{sp.service, sp.name}][period];
+      t.spans += 1;
+      auto it = lines[period].find(sp.span_id);
+      if (it == lines[period].end()) continue;
+      for (const Event& ev : it->second) t.with[ev] += 1;
+    }
+  };
+  if (own_baseline) {
+    add_spans(c.baseline.spans, 0);
+    add_spans(c.recorded.spans, 1);
+  } else {
+    add_spans(c.recorded.spans, -1);
+  }
+  for (const auto& [key, t] : tally) {
+    const Tally& b = t[0];
+    const Tally& w = t[1];
+    if (b.spans < kMinSpanLogSpans || w.spans < kMinSpanLogSpans) continue;
+    for (const auto& [event, n] : b.with) {
+      const double share = n / b.spans;
+      if (share < kUsualLineShare) continue;
+      const logs::LogTemplate* tpl = miner.Find(event.first);
+      if (tpl == nullptr || IsErrorTemplate(tpl->text)) continue;
+      auto it = w.with.find(event);
+      const double x = it == w.with.end() ? 0 : it->second, e = share * w.spans;
+      if (x >= e) continue;
+      const double dev = 2 * ((x > 0 ? x * std::log(x / e) : 0) - (x - e));
+      Evidence ev;
+      ev.strength = std::sqrt(std::max(0.0, dev));
+      ev.indicator = event.second.empty() ? tpl->text : std::string(event.second);
+      ev.explanation = key.second + " spans wrote `" + tpl->text + "`" +
+                       (event.second.empty() ? "" : " (" + std::string(event.second) + ")") +
+                       " in " + Num(x) + " of " + Num(w.spans) + " (usually " + Num(100 * share) +
+                       " %): the code stops before it";
+      Keep(&out, key.first, std::move(ev));
+    }
   }
   return out;
 }
@@ -514,6 +769,12 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
     result.sources.push_back(ToRanking(EvidenceKind::kMetric, ev, top / kMetricZ));
     sources.emplace_back(EvidenceKind::kMetric, std::move(ev));
   }
+  if (options.use_calls) {
+    double top = 0;
+    ServiceEvidence ev = CallEvidence(c, window_start, &top);
+    result.sources.push_back(ToRanking(EvidenceKind::kCall, ev, top / kCallZ));
+    sources.emplace_back(EvidenceKind::kCall, std::move(ev));
+  }
   std::set<std::string> error_traces;
   if (options.use_logs) {
     ServiceEvidence ev = LogEvidence(c, log_start, &error_traces);
@@ -527,6 +788,13 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
     ServiceEvidence ev = SpectrumEvidence(c, span_start, error_traces, &margin);
     result.sources.push_back(ToRanking(EvidenceKind::kSpectrum, ev, margin));
     sources.emplace_back(EvidenceKind::kSpectrum, std::move(ev));
+  }
+  if (options.use_logs && options.use_traces && options.use_missing_logs) {
+    ServiceEvidence ev = MissingLogEvidence(c, span_start);
+    double top = 0;
+    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
+    result.sources.push_back(ToRanking(EvidenceKind::kMissingLog, ev, top / kLogZ));
+    sources.emplace_back(EvidenceKind::kMissingLog, std::move(ev));
   }
   if (options.use_traces) {
     ServiceEvidence ev = StructureEvidence(c, span_start);

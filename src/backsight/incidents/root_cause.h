@@ -16,6 +16,10 @@
 // A source counts only when its strongest service passes the source's significance threshold
 // (the "no cause" rule); each counted source adds its services' strengths divided by its
 // strongest (so each source votes with weight 1 for its leader); services are ranked by the sum.
+//  - call latency: per call edge of calls.csv, the robust z of the caller-side latency (as for
+//    metrics, rises only), credited to the callee (its time plus the network to it);
+//  - missing span logs: per operation, an ordinary log line its spans nearly always wrote and
+//    many of the window's spans miss (the code now stops before it);
 //  - call structure: per (service, operation), fewer child calls per span than in the baseline
 //    (an early return or an exception skips the calls after it), as a Poisson deviance residual.
 // Traces with a new error template are also read as a spectrum (Ochiai): the service they share,
@@ -36,6 +40,10 @@ struct RcaOptions {
   bool use_metrics = true;  ///< Switches exist for tests and ablation measurements.
   bool use_logs = true;
   bool use_traces = true;
+  /// Caller-side latency of each call edge (calls.csv), credited to the callee.
+  bool use_calls = true;
+  /// Log lines an operation's spans usually write and now miss (needs logs and traces).
+  bool use_missing_logs = true;
   /// A caller ranked above a callee scoring >= half its score gives way ("a callee's fault shows
   /// upstream"). Off: on the visible Nezha cases it lowered AC@1 from 0.551 to 0.500 (a CPU
   /// fault in a caller slows its callees' client spans too; rca_score --graph).
@@ -44,7 +52,7 @@ struct RcaOptions {
 };
 
 /// Which source an indicator comes from.
-enum class EvidenceKind { kMetric, kLog, kTrace, kSpectrum, kStructure };
+enum class EvidenceKind { kMetric, kLog, kTrace, kSpectrum, kStructure, kCall, kMissingLog };
 
 /// One ranked cause.
 struct Cause {

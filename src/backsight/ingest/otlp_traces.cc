@@ -31,14 +31,14 @@ constexpr const char* kStatusNames[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
-std::string ToHex(std::string_view bytes) {
-  std::string s(bytes.size() * 2, '0');
+// Writes `bytes` as lowercase hex into *s (its memory reused).
+void ToHex(std::string_view bytes, std::string* s) {
+  s->resize(bytes.size() * 2);
   for (size_t i = 0; i < bytes.size(); ++i) {
     const auto b = static_cast<unsigned char>(bytes[i]);
-    s[2 * i] = kHexDigits[b >> 4];
-    s[2 * i + 1] = kHexDigits[b & 15];
+    (*s)[2 * i] = kHexDigits[b >> 4];
+    (*s)[2 * i + 1] = kHexDigits[b & 15];
   }
-  return s;
 }
 
 int HexValue(char c) {
@@ -115,7 +115,10 @@ class Converter {
   // Checks and converts an id; on a bad one returns false with the reason in *why.
   static bool Id(const std::string& bytes, size_t want, bool optional, std::string* out,
                  std::string* why) {
-    if (optional && bytes.empty()) return true;
+    if (optional && bytes.empty()) {
+      out->clear();
+      return true;
+    }
     if (bytes.size() != want) {
       *why = "expected " + std::to_string(want) + " bytes, got " + std::to_string(bytes.size());
       return false;
@@ -124,7 +127,7 @@ class Converter {
       *why = "all-zero id is invalid";
       return false;
     }
-    *out = ToHex(bytes);
+    ToHex(bytes, out);
     return true;
   }
 
@@ -138,7 +141,7 @@ class Converter {
       if (snake) p.append(".").append(F(snake, camel));
       return p;
     };
-    Span& sp = out_->spans.emplace_back();
+    Span& sp = out_->NewSpan();  // a recycled span: every field is assigned below
     std::string why;
     if (!Id(s->trace_id(), kTraceIdBytes, false, &sp.trace_id, &why)) {
       return Err(path("trace_id", "traceId"), why, Reason::kMalformed);
@@ -151,9 +154,9 @@ class Converter {
     }
     size_t bad;
     if (!internal::IsValidUtf8(s->name(), &bad)) return Utf8(s->name(), path("name", "name"));
-    sp.name = std::move(*s->mutable_name());
-    sp.service = service;
-    sp.instance = instance;
+    sp.name.assign(s->name());  // into the recycled span's memory
+    sp.service.assign(service);
+    sp.instance.assign(instance);
     if (s->kind() < 0 || s->kind() > kMaxSpanKind) {
       return Err(path("kind", "kind"), "unknown span kind " + std::to_string(s->kind()),
                  Reason::kMalformed);
@@ -186,11 +189,12 @@ class Converter {
     }
     sp.start_ns = static_cast<TimestampNs>(start);
     sp.end_ns = static_cast<TimestampNs>(end);
-    std::string text;
+    std::string& text = text_;
+    size_t kept = 0;  // attributes assigned into sp.attributes (recycled entries reused)
     for (int i = 0; i < s->attributes_size(); ++i) {
       auto* kv = s->mutable_attributes(i);
       if (!IsKeptSpanAttribute(kv->key())) continue;
-      if (sp.attributes.size() >= kMaxKeptAttributes) {
+      if (kept >= kMaxKeptAttributes) {
         ++out_->dropped_attributes;
         continue;
       }
@@ -207,13 +211,18 @@ class Converter {
         while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
         text.resize(cut);
       }
-      sp.attributes.push_back({std::move(*kv->mutable_key()), text});
+      if (kept == sp.attributes.size()) sp.attributes.emplace_back();
+      sp.attributes[kept].key.assign(kv->key());
+      sp.attributes[kept].value.assign(text);
+      ++kept;
     }
+    sp.attributes.resize(kept);
     return Status::OK();
   }
 
   bool json_;
   SpanBatch* out_;
+  std::string text_;  // scratch for attribute values
 };
 
 class JsonFiller : public internal::OtlpJsonReader {
@@ -328,17 +337,16 @@ class JsonFiller : public internal::OtlpJsonReader {
   }
 };
 
-// Runs the converter into a scratch batch so a failing request appends nothing.
+// Runs the converter into `out`; a failing request's spans are removed again, so it appends
+// nothing.
 Status Convert(bool json, tv1::ExportTraceServiceRequest* req, SpanBatch* out) {
-  SpanBatch local;
-  Converter conv(json, &local);
-  BACKSIGHT_RETURN_IF_ERROR(conv.Run(req));
-  out->dropped_attributes += local.dropped_attributes;
-  if (out->spans.empty()) {
-    out->spans = std::move(local.spans);
-  } else {
-    out->spans.insert(out->spans.end(), std::make_move_iterator(local.spans.begin()),
-                      std::make_move_iterator(local.spans.end()));
+  const size_t n0 = out->spans.size();
+  const uint64_t dropped0 = out->dropped_attributes;
+  Converter conv(json, out);
+  if (Status st = conv.Run(req); !st.ok()) {
+    out->spans.resize(n0);
+    out->dropped_attributes = dropped0;
+    return st;
   }
   return Status::OK();
 }

@@ -68,6 +68,20 @@ std::string AlertsToJson(const std::vector<AlertToSend>& alerts, const std::stri
   return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+bool PostAlertmanagerAlerts(const std::string& url, const std::string& json_array) {
+  const size_t scheme_end = url.find("://");
+  const size_t path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  const std::string base = path_start == std::string::npos ? url : url.substr(0, path_start);
+  std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  httplib::Client cli(base);
+  cli.set_connection_timeout(2, 0);
+  cli.set_read_timeout(5, 0);
+  cli.set_write_timeout(5, 0);
+  auto res = cli.Post(path + "/api/v2/alerts", json_array, "application/json");
+  return res && res->status / 100 == 2;
+}
+
 EpisodeTracker::EpisodeTracker(const AlertOptions& options, store::StateStore* store)
     : opt_(options), store_(store) {}
 
@@ -112,23 +126,10 @@ void EpisodeTracker::Loop() {
   }
 }
 
-bool PostAlerts(const std::string& url, const std::string& body) {
-  size_t scheme_end = url.find("://");
-  size_t path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-  std::string base = path_start == std::string::npos ? url : url.substr(0, path_start);
-  std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  httplib::Client cli(base);
-  cli.set_connection_timeout(2, 0);
-  cli.set_read_timeout(5, 0);
-  cli.set_write_timeout(5, 0);
-  auto res = cli.Post(path + "/api/v2/alerts", body, "application/json");
-  return res && res->status / 100 == 2;
-}
-
 bool EpisodeTracker::Post(const std::vector<AlertToSend>& alerts) {
   ++posts_;
-  if (!PostAlerts(opt_.alertmanager_url, AlertsToJson(alerts, opt_.generator_base_url))) {
+  if (!PostAlertmanagerAlerts(opt_.alertmanager_url,
+                              AlertsToJson(alerts, opt_.generator_base_url))) {
     ++post_errors_;
     return false;
   }

@@ -65,9 +65,10 @@ struct AlertToSend {
 };
 std::string AlertsToJson(const std::vector<AlertToSend>& alerts, const std::string& generator_base);
 
-/// POSTs `body` (an Alertmanager API v2 JSON array of alerts) to `alertmanager_url` +
-/// /api/v2/alerts (2 s connect, 5 s read/write timeouts). True on a 2xx answer.
-bool PostAlerts(const std::string& alertmanager_url, const std::string& body);
+/// POSTs `json_array` (Alertmanager API v2 alerts) to `alertmanager_url` + "/api/v2/alerts"
+/// (a path in the URL, e.g. a reverse proxy prefix, is kept; timeouts: connect 2 s, read and
+/// write 5 s). True on a 2xx answer.
+bool PostAlertmanagerAlerts(const std::string& alertmanager_url, const std::string& json_array);
 
 /// A recent episode as kept in memory (for the JSON API when no store is configured).
 using RecentEvent = store::AnomalyEvent;

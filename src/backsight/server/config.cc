@@ -226,11 +226,27 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
   if (!root || root.IsNull()) return ValidateConfig(*c);
   Reader r{source};
   try {
-    BACKSIGHT_RETURN_IF_ERROR(
-        CheckKeys(root, source, "",
-                  {"listen", "state_dir", "checkpoint_interval", "series", "workers", "limits",
-                   "auth", "alerting", "global", "scrape_configs", "output_remote_write",
-                   "counters_as_rates", "wal", "history", "logs", "log_files", "incidents"}));
+    BACKSIGHT_RETURN_IF_ERROR(CheckKeys(root, source, "",
+                                        {"listen",
+                                         "state_dir",
+                                         "checkpoint_interval",
+                                         "series",
+                                         "workers",
+                                         "limits",
+                                         "auth",
+                                         "alerting",
+                                         "global",
+                                         "scrape_configs",
+                                         "output_remote_write",
+                                         "counters_as_rates",
+                                         "wal",
+                                         "history",
+                                         "logs",
+                                         "log_files",
+                                         "traces",
+                                         "exhaustion",
+                                         "postgres",
+                                         "incidents"}));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["listen"], "listen", &c->listen));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["state_dir"], "state_dir", &c->state_dir));
     BACKSIGHT_RETURN_IF_ERROR(r.Duration(root["checkpoint_interval"], "checkpoint_interval", 100,
@@ -253,9 +269,10 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       BACKSIGHT_RETURN_IF_ERROR(r.Bool(w["fsync"], "wal.fsync", &c->wal_fsync));
     }
     if (YAML::Node g = root["logs"]) {
-      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
-          g, source, "logs",
-          {"enabled", "max_services", "max_templates", "bucket", "max_events", "template_series"}));
+      BACKSIGHT_RETURN_IF_ERROR(
+          CheckKeys(g, source, "logs",
+                    {"enabled", "max_services", "max_templates", "bucket", "max_events",
+                     "template_series", "security", "security_deny_list"}));
       BACKSIGHT_RETURN_IF_ERROR(r.Bool(g["enabled"], "logs.enabled", &c->logs_enabled));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Uint(g["max_services"], "logs.max_services", 1, &c->logs_max_services));
@@ -268,6 +285,65 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       BACKSIGHT_RETURN_IF_ERROR(r.Uint(g["max_events"], "logs.max_events", 1, &c->logs_max_events));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Bool(g["template_series"], "logs.template_series", &c->logs_template_series));
+      BACKSIGHT_RETURN_IF_ERROR(r.Bool(g["security"], "logs.security", &c->logs_security));
+      if (YAML::Node d = g["security_deny_list"]) {
+        if (!d.IsScalar()) return KeyError(source, "logs.security_deny_list", "must be a path", d);
+        c->logs_security_deny_list = d.as<std::string>();
+      }
+    }
+    if (YAML::Node t = root["traces"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
+          t, source, "traces", {"findings", "trace_wait", "max_open_traces", "max_findings"}));
+      BACKSIGHT_RETURN_IF_ERROR(r.Bool(t["findings"], "traces.findings", &c->trace_findings));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(t["trace_wait"], "traces.trace_wait", 100, &c->trace_wait_ms));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(t["max_open_traces"], "traces.max_open_traces", 1, &c->trace_max_open_traces));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(t["max_findings"], "traces.max_findings", 1, &c->trace_max_findings));
+    }
+    if (YAML::Node x = root["exhaustion"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
+          x, source, "exhaustion", {"enabled", "default_rules", "horizon", "max_series", "rules"}));
+      BACKSIGHT_RETURN_IF_ERROR(r.Bool(x["enabled"], "exhaustion.enabled", &c->exhaustion_enabled));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Bool(x["default_rules"], "exhaustion.default_rules", &c->exhaustion_default_rules));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Duration(x["horizon"], "exhaustion.horizon", 1000, &c->exhaustion_horizon_ms));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(x["max_series"], "exhaustion.max_series", 1, &c->exhaustion_max_series));
+      if (YAML::Node rules = x["rules"]) {
+        if (!rules.IsSequence())
+          return KeyError(source, "exhaustion.rules", "must be a list", rules);
+        for (size_t i = 0; i < rules.size(); ++i) {
+          const std::string key = "exhaustion.rules[" + std::to_string(i) + "]";
+          const YAML::Node n = rules[i];
+          BACKSIGHT_RETURN_IF_ERROR(
+              CheckKeys(n, source, key, {"usage", "capacity", "limit", "usage_is_free", "on"}));
+          forecast::ExhaustionRule rule;
+          BACKSIGHT_RETURN_IF_ERROR(r.Str(n["usage"], key + ".usage", &rule.usage_metric));
+          BACKSIGHT_RETURN_IF_ERROR(r.Str(n["capacity"], key + ".capacity", &rule.capacity_metric));
+          BACKSIGHT_RETURN_IF_ERROR(
+              r.Bool(n["usage_is_free"], key + ".usage_is_free", &rule.usage_is_free));
+          if (YAML::Node l = n["limit"]) {
+            if (!l.IsScalar() || !YAML::convert<double>::decode(l, rule.limit)) {
+              return KeyError(source, key + ".limit", "must be a number", l);
+            }
+          }
+          if (YAML::Node on = n["on"]) {
+            if (!on.IsSequence())
+              return KeyError(source, key + ".on", "must be a list of labels", on);
+            for (size_t j = 0; j < on.size(); ++j) {
+              std::string label;
+              BACKSIGHT_RETURN_IF_ERROR(r.Str(on[j], key + ".on", &label));
+              rule.on.push_back(label);
+            }
+          }
+          Status vs = forecast::ValidateExhaustionRule(rule);
+          if (!vs.ok()) return KeyError(source, key, vs.message(), n);
+          c->exhaustion_rules.push_back(std::move(rule));
+        }
+      }
     }
     if (YAML::Node n = root["incidents"]) {
       BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
@@ -317,6 +393,22 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
                           f);
         }
         c->log_files.push_back(std::move(file));
+      }
+    }
+    if (YAML::Node pg = root["postgres"]) {
+      if (!pg.IsSequence()) return KeyError(source, "postgres", "must be a list", pg);
+      for (size_t i = 0; i < pg.size(); ++i) {
+        const std::string key = "postgres[" + std::to_string(i) + "]";
+        const YAML::Node t = pg[i];
+        if (!t.IsMap()) return KeyError(source, key, "must be a map with a dsn", t);
+        BACKSIGHT_RETURN_IF_ERROR(CheckKeys(t, source, key, {"dsn", "interval"}));
+        PostgresTarget target;
+        BACKSIGHT_RETURN_IF_ERROR(r.Str(t["dsn"], key + ".dsn", &target.dsn));
+        if (target.dsn.empty()) return KeyError(source, key + ".dsn", "required", t);
+        // 1 s at least: each snapshot reads pg_stat_statements and EXPLAINs what ran.
+        BACKSIGHT_RETURN_IF_ERROR(
+            r.Duration(t["interval"], key + ".interval", 1000, &target.interval_ms));
+        c->postgres.push_back(std::move(target));
       }
     }
     if (YAML::Node l = root["limits"]) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backsight/core/status.h"
+#include "backsight/forecast/exhaustion.h"
 
 namespace backsight::server {
 
@@ -27,6 +28,12 @@ struct LogFile {
   std::string header = "raw";        ///< Header layout or preset, as `backsight logs --header`.
   std::string multiline = "indent";  ///< indent or none, as `backsight logs --multiline`.
   std::string service;               ///< Service name of its lines (default: the file's base name).
+};
+
+/// One PostgreSQL database watched for query regressions (`postgres[]`, db/query_watcher.h).
+struct PostgresTarget {
+  std::string dsn;               ///< postgresql:// URI or key=value string
+  int64_t interval_ms = 60'000;  ///< between pg_stat_statements snapshots
 };
 
 /// Everything `backsight serve` can be told. Units are in the field names.
@@ -77,6 +84,11 @@ struct ServeConfig {
   int history_concurrency = 4;                     ///< fetches in flight at once
   int64_t history_timeout_ms = 10'000;             ///< connect/read timeout of one request
   int64_t history_step_ms = 15'000;  ///< step when a series' interval is unknown (one sample)
+  // Trace findings (traces.*; trace_findings.h).
+  bool trace_findings = true;               ///< group spans per trace and find patterns
+  int64_t trace_wait_ms = 30'000;           ///< a trace is analysed after this quiet period
+  uint64_t trace_max_open_traces = 50'000;  ///< past it the oldest open trace is analysed early
+  uint64_t trace_max_findings = 1000;       ///< (kind, service, operation) findings kept
   // Logs (POST /loki/api/v1/push, POST /v1/logs; log_endpoints.h).
   bool logs_enabled = true;
   uint64_t logs_max_services = 1000;     ///< services past this are refused (429)
@@ -84,6 +96,8 @@ struct ServeConfig {
   int64_t logs_bucket_ms = 60'000;       ///< template count bucket (series step)
   uint64_t logs_max_events = 1000;       ///< log anomaly events kept in memory
   bool logs_template_series = true;      ///< template counts become engine series
+  bool logs_security = false;            ///< access/sshd lines also go to the security analyzer
+  std::string logs_security_deny_list;   ///< file of the findings' addresses ("" = none)
   std::vector<LogFile> log_files;        ///< local files tailed into the log services
   // Incidents (incident_service.h): episodes of every signal grouped, causes ranked, one
   // Alertmanager alert per incident.
@@ -95,6 +109,15 @@ struct ServeConfig {
   /// With incidents on, per-series (BacksightAnomaly) and log (BacksightLogAnomaly) alerts are
   /// off unless this is true.
   bool incidents_series_alerts = false;
+  // Time-to-exhaustion (`exhaustion:`; server/exhaustion_service.h, forecast/exhaustion.h).
+  bool exhaustion_enabled = true;
+  bool exhaustion_default_rules = true;  ///< filesystem, container memory, connection pools
+  std::vector<forecast::ExhaustionRule> exhaustion_rules;  ///< added after the defaults
+  /// BacksightExhaustionPredicted fires when the predicted TTE is below this; a day, the lead
+  /// an operator needs to act on a filling disk during working hours.
+  int64_t exhaustion_horizon_ms = 86'400'000;
+  uint64_t exhaustion_max_series = 100'000;  ///< usage series tracked (~1 KiB each)
+  std::vector<PostgresTarget> postgres;      ///< databases under the query regression watch
 };
 
 /// True when per-series and per-log-event alerts are sent (an Alertmanager is configured, and

@@ -302,8 +302,8 @@ void IncidentService::Alerts(int64_t now) {
          {"generatorURL", cfg_.external_url + "/api/v1/incidents/" + std::to_string(a.id)}});
   }
   ++posts_;
-  if (!PostAlerts(cfg_.alertmanager_url,
-                  arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))) {
+  if (!PostAlertmanagerAlerts(cfg_.alertmanager_url,
+                              arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))) {
     ++post_errors_;  // retried next tick: nothing marked sent
     return;
   }

@@ -1,11 +1,10 @@
 #include "backsight/server/log_endpoints.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <unordered_map>
 
@@ -16,7 +15,10 @@
 #include "backsight/ingest/log_batch.h"
 #include "backsight/ingest/loki_push.h"
 #include "backsight/ingest/otlp_logs.h"
+#include "backsight/security/findings_format.h"
+#include "backsight/server/alerts.h"
 #include "backsight/server/http_status.h"
+#include "backsight/server/query_params.h"
 
 namespace backsight::server {
 
@@ -41,6 +43,9 @@ constexpr size_t kAlertsPerPost = 100;
 constexpr int kAlertTickMs = 200;
 // A log alert stays active this many resend intervals (Prometheus sends endsAt = 4 x resend).
 constexpr int64_t kAlertLifetimeResends = 4;
+// How often logs.security judges its clients for alerts and the deny list (a judgement walks
+// every client with a signal: seconds apart, not per line).
+constexpr int kSecurityJudgeMs = 5000;
 // Query limits of the JSON API.
 constexpr size_t kDefaultLimit = 100;
 constexpr unsigned long long kMaxLimit = 10'000;
@@ -56,21 +61,10 @@ std::string JsonText(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-// ?limit= (1..kMaxLimit); false (400 answered) on a bad value.
+// ?limit= (1..kMaxLimit, default kDefaultLimit); false (400 answered) on a bad value.
 bool Limit(const HttpRequest& req, size_t* limit, HttpResponse* res) {
   *limit = kDefaultLimit;
-  if (!req.has_param("limit")) return true;
-  const std::string v = req.param("limit");
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || n == 0 || n > kMaxLimit) {
-    const std::string msg = "limit must be 1.." + std::to_string(kMaxLimit) + ", got '" + v + "'";
-    SetErrorResponse(Status::InvalidArgument(msg), JsonText({{"error", msg}}), "application/json",
-                     res);
-    return false;
-  }
-  *limit = n;
-  return true;
+  return LimitParam(req, kMaxLimit, limit, res);
 }
 
 Labels EventLabels(const logs::LogAnomalyEvent& e) {
@@ -157,6 +151,11 @@ Status LogEndpoints::Ingest(Format format, std::string_view body, bool replay) {
   // (a linear search took 4.7 s for a 4 MB body of 60,000 services).
   thread_local std::unordered_map<std::string_view, size_t> index;
   BACKSIGHT_RETURN_IF_ERROR(DecodeBody(format, body, cfg_.max_decompressed_bytes, &batch));
+  if (security_) {
+    for (const ingest::LogStream& s : batch.streams) {
+      for (const ingest::LogLine& l : s.entries) FeedSecurity(l.line);
+    }
+  }
   names.clear();
   index.clear();
   for (auto& g : groups) g.clear();
@@ -195,6 +194,74 @@ Status LogEndpoints::Ingest(Format format, std::string_view body, bool replay) {
   if (st.code() == Status::Code::kIoError) return st;
   Deliver(&result, replay);
   return st;
+}
+
+void LogEndpoints::FeedSecurity(std::string_view line) {
+  // The year of RFC 3164 sshd times: this year (lines arrive live).
+  static const int kYear = [] {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    return tm.tm_year + 1900;
+  }();
+  std::lock_guard lock(security_mu_);
+  if (security::LooksLikeSshdLine(line)) {
+    security::AuthEvent e;
+    bool found = false;
+    if (security::ParseAuthLine(line, kYear, &e, &found).ok() && found) security_->AddAuth(e, line);
+  } else if (access_parser_.Parse(line, &access_record_).ok()) {
+    security_->AddRequest(access_record_, line);
+  }  // other lines are not requests: nothing to judge
+}
+
+void LogEndpoints::SecurityLoop() {
+  for (;;) {
+    {
+      std::unique_lock lock(alert_mu_);
+      security_cv_.wait_for(lock, std::chrono::milliseconds(kSecurityJudgeMs),
+                            [this] { return security_stop_; });
+      if (security_stop_) return;
+    }
+    std::vector<security::Finding> findings;
+    {
+      std::lock_guard lock(security_mu_);
+      findings = security_->Judge();
+    }
+    if (!cfg_.logs_security_deny_list.empty()) {
+      std::set<std::string> ips;
+      for (const security::Finding& f : findings) ips.insert(f.source_ip);
+      std::string text;
+      for (const std::string& ip : ips) text += ip + "\n";
+      if (Status st = WriteFileAtomically(cfg_.logs_security_deny_list, text); !st.ok()) {
+        std::fprintf(stderr, "backsight: security deny list: %s\n", st.ToString().c_str());
+      }
+    }
+    if (cfg_.alertmanager_url.empty()) continue;
+    nlohmann::json arr = nlohmann::json::array();
+    const int64_t now = WallNowNs();
+    for (const security::Finding& f : findings) {
+      const std::string kind = security::KindName(f.kind);
+      if (!security_sent_.insert(f.source_ip + " " + kind).second) continue;
+      char score[32];
+      std::snprintf(score, sizeof score, "%.3g", f.score);
+      arr.push_back({{"labels",
+                      {{"alertname", "BacksightSecurityFinding"},
+                       {"source_ip", f.source_ip},
+                       {"kind", kind}}},
+                     {"annotations",
+                      {{"summary", kind + " from " + f.source_ip},
+                       {"evidence", f.evidence},
+                       {"score", score}}},
+                     {"startsAt", FormatRfc3339(now)},
+                     {"endsAt", FormatRfc3339(now + kAlertLifetimeResends * cfg_.alert_resend_ms *
+                                                        1'000'000)},
+                     {"generatorURL", cfg_.external_url + "/api/v1/security/findings"}});
+    }
+    if (arr.empty()) continue;
+    ++alert_posts_;
+    // Sent once, as log alerts.
+    if (!PostAlertmanagerAlerts(cfg_.alertmanager_url, JsonText(arr))) ++alert_errors_;
+  }
 }
 
 void LogEndpoints::Deliver(logs::LogAddResult* result, bool replay) {
@@ -284,6 +351,22 @@ void LogEndpoints::Register(HttpServer* http) {
         HandlePush("otlp_logs", Format::kOtlpProto, Format::kOtlpJson, req, res);
       },
       inflate);
+  http->Route("GET", "/api/v1/security/findings", [this](const HttpRequest&, HttpResponse* res) {
+    if (!security_) {
+      res->status = 404;
+      res->SetContent("404: logs.security is off\n", "text/plain");
+      return;
+    }
+    std::vector<security::Finding> findings;
+    {
+      std::lock_guard lock(security_mu_);
+      findings = security_->Judge();
+    }
+    std::string body = security::FormatFindings(findings, security::FindingsFormat::kJson);
+    if (body.empty()) body = "[]\n";
+    res->status = 200;
+    res->SetContent(body, "application/json");
+  });
   http->Route("GET", "/api/v1/log/templates", [this](const HttpRequest& req, HttpResponse* res) {
     size_t limit;
     if (!Limit(req, &limit, res)) return;
@@ -330,6 +413,11 @@ void LogEndpoints::Register(HttpServer* http) {
 
 Status LogEndpoints::Open() {
   if (!cfg_.logs_enabled) return Status::OK();
+  if (cfg_.logs_security && !security_) {
+    BACKSIGHT_RETURN_IF_ERROR(security::RequestInspector::Create({}, &inspector_));
+    security_ =
+        std::make_unique<security::SecurityAnalyzer>(security::AnalyzerOptions(), inspector_.get());
+  }
   if (!cfg_.state_dir.empty()) {
     const std::string path = cfg_.state_dir + "/" + kStateFile;
     uint64_t segment = 0;
@@ -396,6 +484,7 @@ Status LogEndpoints::Open() {
   if (ItemAlertsOn(cfg_)) alert_thread_ = std::thread([this] { AlertLoop(); });
   tail_stop_ = false;
   if (!tails_.empty()) tail_thread_ = std::thread([this] { TailLoop(); });
+  if (security_) security_thread_ = std::thread([this] { SecurityLoop(); });
   return Status::OK();
 }
 
@@ -458,12 +547,6 @@ void LogEndpoints::MergeAnomalies(size_t limit, nlohmann::json* events) {
 }
 
 void LogEndpoints::AlertLoop() {
-  const std::string& url = cfg_.alertmanager_url;
-  const size_t scheme_end = url.find("://");
-  const size_t path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-  const std::string base = path_start == std::string::npos ? url : url.substr(0, path_start);
-  std::string path = path_start == std::string::npos ? "" : url.substr(path_start);
-  while (!path.empty() && path.back() == '/') path.pop_back();
   std::unique_lock lock(alert_mu_);
   while (!alert_stop_) {
     alert_cv_.wait_for(lock, std::chrono::milliseconds(kAlertTickMs));
@@ -496,13 +579,9 @@ void LogEndpoints::AlertLoop() {
             FormatRfc3339(a.wall_ns + kAlertLifetimeResends * cfg_.alert_resend_ms * 1'000'000)},
            {"generatorURL", cfg_.external_url + "/api/v1/log/anomalies"}});
     }
-    httplib::Client cli(base);
-    cli.set_connection_timeout(2, 0);
-    cli.set_read_timeout(5, 0);
-    cli.set_write_timeout(5, 0);
     ++alert_posts_;
-    auto res = cli.Post(path + "/api/v2/alerts", JsonText(arr), "application/json");
-    if (!res || res->status / 100 != 2) ++alert_errors_;  // log alerts are sent once
+    // Log alerts are sent once.
+    if (!PostAlertmanagerAlerts(cfg_.alertmanager_url, JsonText(arr))) ++alert_errors_;
     lock.lock();
   }
 }
@@ -519,6 +598,9 @@ void LogEndpoints::TailLoop() {
         std::shared_lock lock(checkpoint_mu_);
         st = t.tailer->Poll(
             [&](std::span<const std::string_view> lines) {
+              if (security_) {
+                for (std::string_view l : lines) FeedSecurity(l);
+              }
               Status add = service_.AddLines(t.service, lines, WallNowNs(), &result);
               (void)add;  // refused past logs.max_services: counted by the service
             },
@@ -552,6 +634,12 @@ void LogEndpoints::TailLoop() {
 }
 
 void LogEndpoints::Stop() {
+  {
+    std::lock_guard lock(alert_mu_);
+    security_stop_ = true;
+  }
+  security_cv_.notify_all();
+  if (security_thread_.joinable()) security_thread_.join();
   {
     std::lock_guard lock(tail_mu_);
     tail_stop_ = true;

@@ -13,6 +13,17 @@
 //                            `service`: the services. Also the estimated memory per template.
 //   GET  /api/v1/log/anomalies?limit=N   recent log anomaly events, newest first (kind, service,
 //                            template id and text, score, first/last time, lines, examples).
+//   GET  /api/v1/security/findings   with logs.security: attacking clients seen in the access-log
+//                            and sshd lines of every pushed or tailed stream (one analyzer for the
+//                            site, security/analyzer.h), judged now: a JSON array of source_ip,
+//                            start_ts, end_ts, kind, score, evidence. Every 5 s the findings are
+//                            judged: each new (address, kind) is sent once to Alertmanager
+//                            (alertname="BacksightSecurityFinding", labels source_ip and kind,
+//                            annotations evidence and score), and logs.security_deny_list, when
+//                            set, is rewritten with the addresses (one per line) for a firewall or
+//                            proxy to read; Backsight never blocks by itself. Not yet: incident
+//                            members, findings surviving a restart (only the log since the
+//                            checkpoint is replayed into the analyzer).
 // Log anomaly events also appear in GET /api/v1/anomalies (MergeAnomalies), and, with
 // alerting.alertmanager_url, each new event is sent to Alertmanager once as an alert with
 // alertname="BacksightLogAnomaly", labels service, kind, template_id and annotations summary,
@@ -47,14 +58,18 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "backsight/analyze/api/access_log.h"
 #include "backsight/core/status.h"
 #include "backsight/logs/file_tailer.h"
 #include "backsight/logs/log_service.h"
+#include "backsight/security/analyzer.h"
+#include "backsight/security/request_inspector.h"
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
 #include "backsight/server/http_server.h"
@@ -145,6 +160,19 @@ class LogEndpoints {
   std::atomic<uint64_t> file_lines_{0}, file_rotations_{0}, file_truncations_{0},
       file_long_lines_{0}, file_read_errors_{0}, file_resumed_{0};
   std::atomic<uint64_t> memory_bytes_{0}, memory_templates_{0};
+
+  // logs.security: one analyzer for all streams (the site's clients are one population).
+  void FeedSecurity(std::string_view line);
+  void SecurityLoop();                   // judges every kSecurityJudgeMs: alerts and the deny list
+  std::set<std::string> security_sent_;  // "ip kind" already alerted
+  std::thread security_thread_;
+  bool security_stop_ = false;  // under alert_mu_
+  std::condition_variable security_cv_;
+  std::mutex security_mu_;
+  std::unique_ptr<security::RequestInspector> inspector_;
+  std::unique_ptr<security::SecurityAnalyzer> security_;
+  api::AccessLogParser access_parser_;
+  api::AccessRecord access_record_;
 };
 
 }  // namespace backsight::server

@@ -6,6 +6,7 @@
 
 #include "backsight/server/http_status.h"
 #include "backsight/server/json_body.h"
+#include "backsight/server/query_params.h"
 #include "backsight/server/server.h"
 
 namespace backsight::server {
@@ -25,20 +26,6 @@ nlohmann::json LabelsJson(const Labels& labels) {
 void BadRequest(HttpResponse* res, const std::string& msg) {
   SetErrorResponse(Status::InvalidArgument(msg), JsonDump({{"error", msg}}), "application/json",
                    res);
-}
-
-// Reads ?limit= (1..max) into *limit when present. On a bad value answers 400 and returns false.
-bool LimitParam(const HttpRequest& req, unsigned long long max, size_t* limit, HttpResponse* res) {
-  if (!req.has_param("limit")) return true;
-  const std::string v = req.param("limit");
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || n == 0 || n > max) {
-    BadRequest(res, "limit must be 1.." + std::to_string(max) + ", got '" + v + "'");
-    return false;
-  }
-  *limit = n;
-  return true;
 }
 
 // Reads ?fingerprint= (1-16 hex digits) into *fp. On a bad value answers 400 and returns false.

@@ -209,8 +209,13 @@ std::string Server::RenderMetrics(bool with_outputs) {
   if (warm_) MirrorWarmStartMetrics();
   logs_->MirrorMetrics(&m);
   if (incidents_) incidents_->MirrorMetrics(&m);
+  traces_->findings().MirrorMetrics(&m);
+  exhaustion_->MirrorMetrics(&m);
   std::string out = m.Serialize();
-  if (with_outputs) WriteSeriesMetrics(engine_.get(), &out);
+  if (with_outputs) {
+    WriteSeriesMetrics(engine_.get(), &out);
+    exhaustion_->AppendMetrics(&out);
+  }
   return out;
 }
 

@@ -72,6 +72,8 @@ Status Server::Start() {
     BACKSIGHT_RETURN_IF_ERROR(incidents_->Restore());
     logs_->SetEventForward([this](const logs::LogAnomalyEvent& e) { incidents_->OnLogEvent(e); });
   }
+  exhaustion_ = std::make_unique<ExhaustionService>(cfg_);
+  exhaustion_->Restore();
   SetupRoutes();
   Status bs = http_->Bind(host, port);
   if (!bs.ok()) {
@@ -121,12 +123,19 @@ Status Server::Start() {
     warm_->Start();
   }
   BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
+  BACKSIGHT_RETURN_IF_ERROR(traces_->findings().Open());
+  traces_->findings().Start();
+  exhaustion_->Start(cfg_.external_url);
   stopping_ = false;
   BACKSIGHT_RETURN_IF_ERROR(http_->Start());  // serve once the engine runs
   if (store_) checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
   if (!cfg_.scrape_jobs.empty()) scrape_thread_ = std::thread([this] { ScrapeLoop(); });
   if (!cfg_.output_remote_write_url.empty()) {
     push_thread_ = std::thread([this] { OutputPushLoop(); });
+  }
+  if (!cfg_.postgres.empty()) {
+    pg_watch_ = std::make_unique<PgWatch>(cfg_, engine_.get());
+    pg_watch_->Start();
   }
   started_ = true;
   return Status::OK();
@@ -144,8 +153,10 @@ void Server::Stop() {
   if (scrape_thread_.joinable()) scrape_thread_.join();
   if (push_thread_.joinable()) push_thread_.join();
   if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+  if (pg_watch_) pg_watch_->Stop();
   if (warm_) warm_->Stop();  // queues the live samples still held, cold
-  engine_->Stop();           // drains the queues
+  traces_->findings().Stop();
+  engine_->Stop();  // drains the queues
   if (store_) {
     // The last checkpoint. On failure a restart resumes from the previous one (plus the
     // write-ahead log when enabled); say so on stderr. CheckpointNow counted the failure in
@@ -161,6 +172,7 @@ void Server::Stop() {
   tracker_->Stop();                    // flushes events
   if (incidents_) incidents_->Stop();  // after the tracker: its last changes are applied
   logs_->Stop();
+  exhaustion_->Stop();
 }
 
 Status Server::CheckpointNow() {
@@ -169,6 +181,8 @@ Status Server::CheckpointNow() {
   auto t0 = std::chrono::steady_clock::now();
   Status st = engine_->Checkpoint(store_.get());
   if (st.ok()) st = logs_->Checkpoint();
+  if (st.ok()) st = traces_->findings().Checkpoint();
+  if (st.ok()) st = exhaustion_->Checkpoint();
   checkpoint_last_ms_ = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());

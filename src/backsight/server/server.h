@@ -39,9 +39,11 @@
 #include "backsight/server/alerts.h"
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
+#include "backsight/server/exhaustion_service.h"
 #include "backsight/server/http_server.h"
 #include "backsight/server/incident_service.h"
 #include "backsight/server/log_endpoints.h"
+#include "backsight/server/pg_watch.h"
 #include "backsight/server/self_metrics.h"
 #include "backsight/server/startup_report.h"
 #include "backsight/server/trace_endpoints.h"
@@ -121,7 +123,9 @@ class Server {
   std::unique_ptr<WarmStart> warm_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<LogEndpoints> logs_;      // logs ingest, API, alerts, state (log_endpoints.h)
+  std::unique_ptr<PgWatch> pg_watch_;       // postgres: query regression watch (pg_watch.h)
   std::unique_ptr<TraceEndpoints> traces_;  // POST /v1/traces, RED + graph (trace_endpoints.h)
+  std::unique_ptr<ExhaustionService> exhaustion_;  // TTE outputs and alerts (exhaustion:)
   std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;
   bool started_ = false;

@@ -3,8 +3,10 @@
 // graph (traces/), exposed in the Prometheus text format on GET /api/v1/trace/metrics with the
 // spanmetrics and servicegraph connectors' names; per-minute RED of every (service, operation)
 // into the stream engine as gauges (backsight_trace_calls, backsight_trace_error_ratio,
-// backsight_trace_p99_seconds; labels service_name, span_name), scored like any metric. Not yet:
-// edge series into the engine, trace state across restarts.
+// backsight_trace_p99_seconds; labels service_name, span_name) and of every service graph edge
+// (backsight_trace_edge_requests, backsight_trace_edge_failed_ratio,
+// backsight_trace_edge_p90_seconds; labels client, server), scored like any metric. Not yet:
+// trace state across restarts.
 #ifndef BACKSIGHT_SERVER_TRACE_ENDPOINTS_H_
 #define BACKSIGHT_SERVER_TRACE_ENDPOINTS_H_
 
@@ -20,6 +22,7 @@
 #include "backsight/server/engine.h"
 #include "backsight/server/http_server.h"
 #include "backsight/server/self_metrics.h"
+#include "backsight/server/trace_findings.h"
 #include "backsight/traces/red_aggregator.h"
 #include "backsight/traces/red_windows.h"
 #include "backsight/traces/service_graph.h"
@@ -43,12 +46,17 @@ class TraceEndpoints {
   uint64_t spans() const;
   /// The service graph's (client, server) edges seen so far (caller, callee).
   std::vector<std::pair<std::string, std::string>> Edges() const;
+  /// The live findings (GET /api/v1/trace/findings, alerts, retry ratios; trace_findings.h).
+  TraceFindings& findings() { return findings_; }
 
  private:
   void HandlePush(const HttpRequest& req, HttpResponse* res);
   void Count(int code, const Status& st);
 
-  void Submit(const std::vector<traces::RedBucket>& closed);
+  // Sends closed RED and edge buckets to the engine as gauges (dropped and counted when the
+  // engine's queues are full).
+  void Submit(const std::vector<traces::RedBucket>& closed,
+              const std::vector<traces::EdgeBucket>& closed_edges);
 
   const ServeConfig& cfg_;
   const std::unique_ptr<Engine>& engine_;
@@ -58,7 +66,10 @@ class TraceEndpoints {
   traces::ServiceGraph graph_;
   traces::RedWindows windows_;
   uint64_t spans_ = 0;
+  int64_t newest_start_ns_ = INT64_MIN;  // newest span start seen
+  int64_t last_flush_ns_ = INT64_MIN;    // newest_start_ns_ at the last flush of silent buckets
   std::atomic<uint64_t> series_submitted_{0}, series_dropped_{0};
+  TraceFindings findings_;
 };
 
 }  // namespace backsight::server

@@ -104,14 +104,14 @@ Status WarmStart::Intercept(std::vector<TimeSeries>* series, std::vector<uint64_
     for (size_t i = 0; i < std::min(n, kKnownPrefetchAhead); ++i) known_.Prefetch(fps[i]);
     for (size_t i = 0; i < n && all_known; ++i) {
       if (i + kKnownPrefetchAhead < n) known_.Prefetch(fps[i + kKnownPrefetchAhead]);
-      all_known = (*series)[i].samples.empty() || known_.Find(fps[i]) != stream::FlatIndex::kNone;
+      all_known = (*series)[i].samples.empty() || known_.Find(fps[i]) != FlatIndex::kNone;
     }
     if (all_known) return Status::OK();
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (now - known_reset_at_ns_.load() > opt_.known_reset_ms * kNanosPerMilli) {
     std::lock_guard<std::shared_mutex> known_lock(known_mu_);
-    known_ = stream::FlatIndex();
+    known_ = FlatIndex();
     known_reset_at_ns_ = now;
   }
   // Pass 1: pick the entries to hold (nothing changes yet, so a failed log append undoes nothing).
@@ -190,7 +190,7 @@ Status WarmStart::Intercept(std::vector<TimeSeries>* series, std::vector<uint64_
 
 bool WarmStart::IsKnown(uint64_t fp) const {
   std::shared_lock<std::shared_mutex> lock(known_mu_);
-  return known_.Find(fp) != stream::FlatIndex::kNone;
+  return known_.Find(fp) != FlatIndex::kNone;
 }
 
 void WarmStart::AddKnown(uint64_t fp) {

@@ -30,11 +30,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "backsight/core/flat_index.h"
 #include "backsight/core/labels.h"
 #include "backsight/core/status.h"
 #include "backsight/server/engine.h"
 #include "backsight/server/history_client.h"
-#include "backsight/stream/flat_index.h"
 
 namespace backsight::server {
 
@@ -122,7 +122,7 @@ class WarmStart {
 
   // Fingerprints that pass straight through (the engine has them); read by every request.
   mutable std::shared_mutex known_mu_;  // taken after mu_ when both are held
-  stream::FlatIndex known_;  // fingerprint -> 0 (a set; flat, so a lookup is one cache miss)
+  FlatIndex known_;  // fingerprint -> 0 (a set; flat, so a lookup is one cache miss)
   std::atomic<int64_t> known_reset_at_ns_{0};
 
   mutable std::mutex mu_;  // everything below

@@ -39,12 +39,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backsight/core/flat_index.h"
 #include "backsight/core/labels.h"
 #include "backsight/core/status.h"
 #include "backsight/detect/detector.h"
 #include "backsight/store/state_store.h"
 #include "backsight/store/wal.h"
-#include "backsight/stream/flat_index.h"
 #include "backsight/stream/model.h"
 
 namespace backsight::stream {

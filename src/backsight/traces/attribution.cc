@@ -13,7 +13,7 @@ namespace backsight::traces {
 namespace {
 
 constexpr double kNsPerMs = 1e6;
-// Added to both self times before their ratio is taken (1 ms: below it, times are noise).
+// Added to the spread of a node's self time (1 ms: below it, differences are noise).
 constexpr double kRiseFloorMs = 1.0;
 // service, operation, peer: peer is the callee service when the span is a client stub (every
 // child in that one other service), whose self time is network and queueing on the way to it.
@@ -54,6 +54,16 @@ std::vector<int64_t> ExclusiveNs(const std::vector<const ingest::Span*>& list,
     }
   }
   return excl;
+}
+
+// MAD x 1.4826 estimates the standard deviation of normal data.
+constexpr double kMadToSigma = 1.4826;
+
+// Median of non-empty `v` (reordered).
+double Median(std::vector<double>* v) {
+  const size_t mid = v->size() / 2;
+  std::nth_element(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(mid), v->end());
+  return (*v)[mid];
 }
 
 // The p99 the tails report.
@@ -224,19 +234,30 @@ Attribution AttributeLatency(const std::vector<ingest::Span>& baseline,
       edges_of[peer].insert(std::move(edge));
     }
   }
+  // Per node: robust z of the window's median self time against the baseline's self times
+  // (median, MAD), over every trace that has the node, whatever its entry operation.
+  std::map<NodeKey, std::pair<std::vector<double>, std::vector<double>>> samples;
+  for (const auto& t : base) {
+    for (const auto& [k, ns] : t.self_ns) samples[k].first.push_back(static_cast<double>(ns));
+  }
+  for (const auto& t : win) {
+    for (const auto& [k, ns] : t.self_ns) samples[k].second.push_back(static_cast<double>(ns));
+  }
   std::map<std::string, double> score;
-  for (const auto& r : a.rows) {
-    // Relative rise: a delay multiplies a fast node's time, while a busy slow node's time
-    // wanders by a smaller factor; kRiseFloorMs keeps sub-millisecond nodes from dominating.
-    const double ratio =
-        std::log((r.slow_self_ms + kRiseFloorMs) / (r.normal_self_ms + kRiseFloorMs));
-    if (ratio <= 0) continue;
-    const double rise = ratio * r.extra_ms;
-    if (r.peer_service.empty()) {
-      score[r.service] += rise;
+  for (auto& [k, bw] : samples) {
+    auto& [b, w] = bw;
+    if (b.size() < kMinBaselineTraces || w.size() < kMinBaselineTraces) continue;
+    const double mb = Median(&b), mw = Median(&w);
+    for (double& v : b) v = std::abs(v - mb);
+    const double spread = kMadToSigma * Median(&b) + kRiseFloorMs * kNsPerMs;
+    const double z = (mw - mb) / spread;
+    if (z <= 0) continue;
+    const auto& [svc, op, peer] = k;
+    if (peer.empty()) {
+      score[svc] += z;
     } else {
-      score[r.service] += rise / static_cast<double>(edges_of[r.service].size());
-      score[r.peer_service] += rise / static_cast<double>(edges_of[r.peer_service].size());
+      score[svc] += z / static_cast<double>(edges_of[svc].size());
+      score[peer] += z / static_cast<double>(edges_of[peer].size());
     }
   }
   for (const auto& [svc, v] : score) a.suspects.push_back({svc, v});

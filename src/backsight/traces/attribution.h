@@ -6,7 +6,8 @@
 // time per slow trace, summed, ranks the nodes, and its share of all positive extra time is
 // reported. The approach is the "span self-time delta between slow and normal traces" of trace
 // comparison tools (e.g. Jaeger's trace comparison, Lightstep's correlations), in its simplest
-// form.
+// form. Suspect services are ranked separately, by a robust z of every node's self time over all
+// traces (SuspectService).
 #ifndef BACKSIGHT_TRACES_ATTRIBUTION_H_
 #define BACKSIGHT_TRACES_ATTRIBUTION_H_
 
@@ -37,15 +38,18 @@ struct AttributionRow {
   std::string example_trace_id;  ///< The slow trace where the node's extra time was largest.
 };
 
-/// A service ranked by the extra time it explains, weighted by how far its time rose: each node
-/// with extra_ms > 0 counts extra_ms x ln((slow self + 1 ms) / (normal self + 1 ms)) (a delay
-/// multiplies a fast node's time; a busy node's time wanders by a smaller factor), to its own
-/// service, or, for a client stub's wait, split over the two ends of the call edge, each end's
-/// part divided by its number of call edges (a delayed service has all its edges slow; its
-/// caller one slow edge among others).
+/// A service ranked by how far the self times of its nodes moved: for every node (service,
+/// operation, peer) seen in at least kMinBaselineTraces traces of each period, whatever their
+/// entry operation, z = (window median - baseline median) / (1.4826 x baseline MAD + 1 ms) of
+/// its self time per trace (a robust z; the 1 ms floor keeps near-constant nodes from
+/// dominating). Positive z counts to the node's service, or, for a client stub's wait, is split
+/// over the two ends of the call edge, each end's part divided by its number of call edges (a
+/// delayed service has all its edges slow; its caller one slow edge among others). Unlike the
+/// rows, this does not need an entry operation's tail to rise: a delayed call in a rare request
+/// moves its node's median while the slow traces of busy entries are slow by ordinary spread.
 struct SuspectService {
   std::string service;
-  double score = 0;  ///< Sum of extra_ms x ln(slow self / normal self), see attribution.cc.
+  double score = 0;  ///< Sum of the robust z of its nodes' self times (see above).
 };
 
 /// An entry operation's tail in the baseline and in the window.

@@ -13,9 +13,7 @@ constexpr double kNsPerS = 1e9;
 }  // namespace
 
 void RedAggregator::Add(const ingest::Span& s) {
-  const std::tuple<std::string_view, std::string_view, ingest::SpanKind, ingest::SpanStatus> view{
-      s.service, s.name, s.kind, s.status};
-  auto it = series_.find(view);
+  auto it = series_.find(KeyView{s.service, s.name, s.kind, s.status});
   if (it == series_.end()) {
     if (series_.size() >= max_series_) {
       ++dropped_spans_;
@@ -26,6 +24,21 @@ void RedAggregator::Add(const ingest::Span& s) {
   it->second.Add(s.duration_ns());
   first_start_ns_ = std::min(first_start_ns_, s.start_ns);
   last_start_ns_ = std::max(last_start_ns_, s.start_ns);
+}
+
+std::vector<const std::pair<const RedAggregator::Key, LatencyHistogram>*> RedAggregator::Sorted()
+    const {
+  std::vector<const std::pair<const Key, LatencyHistogram>*> v;
+  v.reserve(series_.size());
+  for (const auto& e : series_) v.push_back(&e);
+  std::sort(v.begin(), v.end(), [](const auto* a, const auto* b) {
+    const Key& x = a->first;
+    const Key& y = b->first;
+    if (x.service != y.service) return x.service < y.service;
+    if (x.name != y.name) return x.name < y.name;
+    return x.kind != y.kind ? x.kind < y.kind : x.status < y.status;
+  });
+  return v;
 }
 
 std::vector<RedRow> RedAggregator::Rows() const {
@@ -41,8 +54,9 @@ std::vector<RedRow> RedAggregator::Rows() const {
     r->p99_ms = merged.Quantile(0.99) / kNsPerMs;
     merged = LatencyHistogram();
   };
-  for (const auto& [key, h] : series_) {
-    const auto& [service, op, kind, status] = key;
+  for (const auto* e : Sorted()) {
+    const auto& [service, op, kind, status] = e->first;
+    const LatencyHistogram& h = e->second;
     if (rows.empty() || rows.back().service != service || rows.back().operation != op) {
       if (!rows.empty()) flush(&rows.back());
       rows.push_back({service, op});
@@ -55,6 +69,7 @@ std::vector<RedRow> RedAggregator::Rows() const {
 }
 
 void RedAggregator::WritePrometheus(std::string* out) const {
+  const auto sorted = Sorted();
   auto labels = [](const Key& k) {
     const auto& [service, op, kind, status] = k;
     return Labels{{"service_name", service},
@@ -63,7 +78,8 @@ void RedAggregator::WritePrometheus(std::string* out) const {
                   {"status_code", std::string(ingest::SpanStatusName(status))}};
   };
   out->append("# TYPE traces_span_metrics_calls_total counter\n");
-  for (const auto& [key, h] : series_) {
+  for (const auto* e : sorted) {
+    const auto& [key, h] = *e;
     out->append("traces_span_metrics_calls_total");
     AppendLabelSet(labels(key), out);
     out->push_back(' ');
@@ -71,7 +87,8 @@ void RedAggregator::WritePrometheus(std::string* out) const {
     out->push_back('\n');
   }
   out->append("# TYPE traces_span_metrics_duration_seconds histogram\n");
-  for (const auto& [key, h] : series_) {
+  for (const auto* e : sorted) {
+    const auto& [key, h] = *e;
     Labels ls = labels(key);
     ls.push_back({"le", ""});
     for (size_t i = 0; i <= kSpanMetricsBucketsSeconds.size(); ++i) {
@@ -94,6 +111,8 @@ void RedAggregator::WritePrometheus(std::string* out) const {
     out->append(std::to_string(h.count()));
     out->push_back('\n');
   }
+  out->append("# TYPE backsight_traces_red_dropped_spans_total counter\n");
+  out->append("backsight_traces_red_dropped_spans_total " + std::to_string(dropped_spans_) + "\n");
 }
 
 }  // namespace backsight::traces

@@ -9,9 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <string>
-#include <tuple>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "backsight/ingest/span_batch.h"
@@ -47,12 +47,42 @@ class RedAggregator {
   void WritePrometheus(std::string* out) const;
   size_t series() const { return series_.size(); }
   uint64_t dropped_spans() const { return dropped_spans_; }
-  /// Bytes held per series (key strings excluded).
-  static constexpr size_t kBytesPerSeries = sizeof(LatencyHistogram);
+  /// Bytes held per series (key strings' heap parts excluded): the histogram, the key and the
+  /// hash map node (next pointer, cached hash) and bucket pointer.
+  static constexpr size_t kBytesPerSeries =
+      sizeof(LatencyHistogram) + 2 * sizeof(std::string) + 8 + 3 * sizeof(void*);
 
  private:
-  using Key = std::tuple<std::string, std::string, ingest::SpanKind, ingest::SpanStatus>;
-  std::map<Key, LatencyHistogram, std::less<>> series_;  // transparent: found by views
+  // Series key: service, span name, kind, status. Found by views (no string copies per span).
+  template <typename S>
+  struct KeyOf {
+    S service, name;
+    ingest::SpanKind kind;
+    ingest::SpanStatus status;
+  };
+  using Key = KeyOf<std::string>;
+  using KeyView = KeyOf<std::string_view>;
+  struct KeyHash {
+    using is_transparent = void;
+    template <typename S>
+    size_t operator()(const KeyOf<S>& k) const {
+      const size_t h = std::hash<std::string_view>()(k.service);
+      return h ^ (std::hash<std::string_view>()(k.name) + 0x9e3779b97f4a7c15ULL + (h << 6) +
+                  (h >> 2) + static_cast<size_t>(k.kind) * 3 + static_cast<size_t>(k.status));
+    }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const KeyOf<A>& a, const KeyOf<B>& b) const {
+      return a.kind == b.kind && a.status == b.status && std::string_view(a.name) == b.name &&
+             std::string_view(a.service) == b.service;
+    }
+  };
+  // Series sorted by service, span name, kind, status (for stable output).
+  std::vector<const std::pair<const Key, LatencyHistogram>*> Sorted() const;
+
+  std::unordered_map<Key, LatencyHistogram, KeyHash, KeyEq> series_;
   size_t max_series_;
   uint64_t dropped_spans_ = 0;
   int64_t first_start_ns_ = INT64_MAX, last_start_ns_ = INT64_MIN;

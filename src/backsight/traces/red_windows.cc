@@ -13,11 +13,12 @@ int64_t BucketStart(int64_t t, int64_t width) {
 }
 }  // namespace
 
-void RedWindows::Close(const std::pair<const std::tuple<std::string, std::string>, Open>& e,
+void RedWindows::Close(const std::pair<const std::string, Open>& e,
                        std::vector<RedBucket>* closed) {
   RedBucket b;
-  b.service = std::get<0>(e.first);
-  b.operation = std::get<1>(e.first);
+  const size_t nul = e.first.find('\0');
+  b.service = e.first.substr(0, nul);
+  b.operation = e.first.substr(nul + 1);
   b.bucket_start_ns = e.second.bucket_start_ns;
   b.calls = e.second.hist.count();
   b.errors = e.second.errors;
@@ -27,13 +28,17 @@ void RedWindows::Close(const std::pair<const std::tuple<std::string, std::string
 
 void RedWindows::Add(const ingest::Span& s, std::vector<RedBucket>* closed) {
   const int64_t start = BucketStart(s.start_ns, bucket_ns_);
-  auto it = open_.find(std::tuple<std::string_view, std::string_view>(s.service, s.name));
+  // A service name holds no NUL (OTLP strings may, then two operations can share a key; the
+  // series would merge, nothing worse).
+  key_.assign(s.service).push_back('\0');
+  key_.append(s.name);
+  auto it = open_.find(key_);
   if (it == open_.end()) {
     if (open_.size() >= max_operations_) {
       ++dropped_;
       return;
     }
-    it = open_.try_emplace(std::make_tuple(s.service, s.name)).first;
+    it = open_.try_emplace(key_).first;
     it->second.bucket_start_ns = start;
   } else if (start < it->second.bucket_start_ns) {
     ++late_;

@@ -7,68 +7,203 @@
 
 namespace backsight::traces {
 
-void ServiceGraph::Edge(const std::string& client, const std::string& server, int64_t ns,
-                        bool error) {
-  auto [it, fresh] = edges_.try_emplace({client, server});
-  GraphEdge& e = it->second;
-  if (fresh) {
-    e.client = client;
-    e.server = server;
+namespace {
+
+// The server latency quantile of an edge bucket.
+constexpr double kBucketQuantile = 0.9;
+constexpr double kSecondsPerNs = 1e-9;
+constexpr uint32_t kNoService = UINT32_MAX;
+// No previous waiting child.
+constexpr uint64_t kNoSeq = UINT64_MAX;
+
+// 64-bit key of a span: boost::hash_combine of the two ids' std::hash values (both 64 bits).
+uint64_t SpanKey(std::string_view trace_id, std::string_view span_id) {
+  uint64_t h = std::hash<std::string_view>()(trace_id);
+  h ^= std::hash<std::string_view>()(span_id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  return h;
+}
+
+bool IsClientKind(ingest::SpanKind k) {
+  return k == ingest::SpanKind::kClient || k == ingest::SpanKind::kProducer;
+}
+bool IsServerKind(ingest::SpanKind k) {
+  return k == ingest::SpanKind::kServer || k == ingest::SpanKind::kConsumer;
+}
+
+int64_t BucketStart(int64_t t, int64_t width) {
+  const int64_t r = t % width;
+  return t - (r < 0 ? r + width : r);
+}
+
+}  // namespace
+
+ServiceGraph::ServiceGraph(int64_t wait_ns, size_t max_spans, size_t max_edges, int64_t bucket_ns)
+    : wait_ns_(wait_ns),
+      max_spans_(std::max<size_t>(max_spans, 1)),
+      max_edges_(max_edges),
+      bucket_ns_(bucket_ns) {}
+
+uint32_t ServiceGraph::ServiceId(std::string_view name) {
+  if (auto it = service_ids_.find(name); it != service_ids_.end()) return it->second;
+  // Two services per edge: a service beyond that could only add edges over the cap.
+  if (service_names_.size() >= 2 * max_edges_) return kNoService;
+  const auto id = static_cast<uint32_t>(service_names_.size());
+  service_names_.emplace_back(name);
+  service_ids_.emplace(std::string(name), id);
+  return id;
+}
+
+void ServiceGraph::CloseBucket(Edge* e, std::vector<EdgeBucket>* closed) {
+  if (e->bucket_start_ns == INT64_MIN) return;
+  if (closed) {
+    EdgeBucket b;
+    b.client = e->total.client;
+    b.server = e->total.server;
+    b.bucket_start_ns = e->bucket_start_ns;
+    b.requests = e->bucket.count();
+    b.failed = e->bucket_failed;
+    b.p90_seconds = e->bucket.Quantile(kBucketQuantile) * kSecondsPerNs;
+    closed->push_back(std::move(b));
   }
-  ++e.requests;
-  if (error) ++e.failed;
-  e.server_latency.Add(ns);
+  e->bucket_start_ns = INT64_MIN;
+  e->bucket_failed = 0;
+  e->bucket = LatencyHistogram();
+}
+
+void ServiceGraph::Pair(uint32_t p_service, ingest::SpanKind p_kind, bool p_error, const Waiting& c,
+                        std::vector<EdgeBucket>* closed) {
+  bool failed;
+  if (IsClientKind(p_kind) && IsServerKind(c.kind)) {
+    failed = p_error || c.error;
+  } else if (!IsClientKind(c.kind) && p_service != c.service) {
+    failed = c.error;
+  } else {
+    return;
+  }
+  const uint64_t key = static_cast<uint64_t>(p_service) << 32 | c.service;
+  auto it = edges_.find(key);
+  if (it == edges_.end()) {
+    if (edges_.size() >= max_edges_) {
+      ++dropped_edge_requests_;
+      return;
+    }
+    it = edges_.try_emplace(key).first;
+    it->second.total.client = service_names_[p_service];
+    it->second.total.server = service_names_[c.service];
+  }
+  Edge& e = it->second;
+  ++e.total.requests;
+  if (failed) ++e.total.failed;
+  e.total.server_latency.Add(c.duration_ns);
+  const int64_t start = BucketStart(c.start_ns, bucket_ns_);
+  if (start < e.bucket_start_ns) {
+    ++late_pairs_;
+    return;
+  }
+  if (start > e.bucket_start_ns) {
+    CloseBucket(&e, closed);
+    e.bucket_start_ns = start;
+  }
+  e.bucket.Add(c.duration_ns);
+  if (failed) ++e.bucket_failed;
+}
+
+void ServiceGraph::Flush(int64_t before_ns, std::vector<EdgeBucket>* closed) {
+  for (auto& [k, e] : edges_) {
+    if (e.bucket_start_ns < before_ns) CloseBucket(&e, closed);
+  }
+}
+
+void ServiceGraph::PopOldest() {
+  const uint32_t slot = static_cast<uint32_t>(head_ % max_spans_);
+  const Rec& r = ring_[slot];
+  if (!r.waiting) {
+    if (known_index_.Find(r.key) == slot) known_index_.Erase(r.key);
+  } else {
+    if (!r.paired) ++dropped_unpaired_;
+    // The newest waiting child of its parent leaves last (arrival order): then no child waits.
+    if (pending_index_.Find(r.key) == slot) pending_index_.Erase(r.key);
+  }
+  ++head_;
+}
+
+ServiceGraph::Rec& ServiceGraph::Push() {
+  if (tail_ - head_ >= max_spans_) PopOldest();
+  const uint64_t seq = tail_++;
+  if (ring_.size() < max_spans_ && seq == ring_.size()) ring_.emplace_back();
+  Rec& r = ring_[seq % max_spans_];
+  r = Rec{};
+  r.seq = seq;
+  return r;
 }
 
 void ServiceGraph::Expire(int64_t now_ns) {
-  // Entries leave in arrival order once their span ended more than wait_ns before the newest
-  // span end seen, or while over the cap.
-  while (!order_.empty() && (order_.front().end_ns < now_ns - wait_ns_ ||
-                             known_.size() + pending_count_ > max_spans_)) {
-    const Entry& e = order_.front();
-    if (!e.pending) {
-      known_.erase(e.key);
-    } else if (auto p = pending_.find(e.key); p != pending_.end()) {
-      dropped_unpaired_ += p->second.size();
-      pending_count_ -= p->second.size();
-      pending_.erase(p);
-    }
-    order_.pop_front();
-  }
+  // Records leave in arrival order once their span ended more than wait_ns before the newest
+  // span end seen (the span cap is kept by Push).
+  while (head_ < tail_ && ring_[head_ % max_spans_].end_ns < now_ns - wait_ns_) PopOldest();
 }
 
-void ServiceGraph::Add(const ingest::Span& s) {
+void ServiceGraph::Add(const ingest::Span& s, std::vector<EdgeBucket>* closed) {
   now_ns_ = std::max(now_ns_, s.end_ns);
+  const uint32_t service = ServiceId(s.service);
+  if (service == kNoService) {
+    ++dropped_service_spans_;
+    return;
+  }
   const bool error = s.status == ingest::SpanStatus::kError;
-  std::string key = s.trace_id + "/" + s.span_id;
-  // Children that waited for this span.
-  if (auto p = pending_.find(key); p != pending_.end()) {
-    for (const Waiting& w : p->second) {
-      if (w.service != s.service) Edge(s.service, w.service, w.duration_ns, w.error);
+  const uint64_t key = SpanKey(s.trace_id, s.span_id);
+  // Children that waited for this span, newest first.
+  if (uint32_t slot = pending_index_.Find(key); slot != FlatIndex::kNone) {
+    for (;;) {
+      Rec& c = ring_[slot];
+      c.paired = true;
+      Pair(service, s.kind, error, {c.service, c.kind, c.error, c.start_ns, c.duration_ns}, closed);
+      if (c.prev_seq == kNoSeq || c.prev_seq < head_) break;
+      slot = static_cast<uint32_t>(c.prev_seq % max_spans_);
     }
-    pending_count_ -= p->second.size();
-    pending_.erase(p);
+    pending_index_.Erase(key);
   }
   if (!s.parent_span_id.empty()) {
-    std::string pkey = s.trace_id + "/" + s.parent_span_id;
-    if (auto k = known_.find(pkey); k != known_.end()) {
-      if (k->second.service != s.service)
-        Edge(k->second.service, s.service, s.duration_ns(), error);
+    const uint64_t pkey = SpanKey(s.trace_id, s.parent_span_id);
+    if (const uint32_t p = known_index_.Find(pkey); p != FlatIndex::kNone) {
+      const Rec& parent = ring_[p];
+      Pair(parent.service, parent.kind, parent.error,
+           {service, s.kind, error, s.start_ns, s.duration_ns()}, closed);
     } else {
-      auto& list = pending_[pkey];
-      if (list.empty()) order_.push_back({s.end_ns, pkey, true});
-      list.push_back({s.service, s.duration_ns(), error});
-      ++pending_count_;
+      const uint32_t newest = pending_index_.Find(pkey);
+      const uint64_t prev = newest == FlatIndex::kNone ? kNoSeq : ring_[newest].seq;
+      Rec& r = Push();
+      r.key = pkey;
+      r.prev_seq = prev < head_ ? kNoSeq : prev;
+      r.end_ns = s.end_ns;
+      r.start_ns = s.start_ns;
+      r.duration_ns = s.duration_ns();
+      r.service = service;
+      r.kind = s.kind;
+      r.error = error;
+      r.waiting = true;
+      pending_index_.Put(pkey, static_cast<uint32_t>(r.seq % max_spans_));
     }
   }
-  if (known_.emplace(key, Known{s.service, s.end_ns}).second)
-    order_.push_back({s.end_ns, key, false});
+  if (known_index_.Find(key) == FlatIndex::kNone) {
+    Rec& r = Push();
+    r.key = key;
+    r.end_ns = s.end_ns;
+    r.service = service;
+    r.kind = s.kind;
+    r.error = error;
+    known_index_.Put(key, static_cast<uint32_t>(r.seq % max_spans_));
+  }
   Expire(now_ns_);
 }
 
 std::vector<const GraphEdge*> ServiceGraph::Edges() const {
   std::vector<const GraphEdge*> v;
-  for (const auto& [k, e] : edges_) v.push_back(&e);
+  v.reserve(edges_.size());
+  for (const auto& [k, e] : edges_) v.push_back(&e.total);
+  std::sort(v.begin(), v.end(), [](const GraphEdge* a, const GraphEdge* b) {
+    return a->client != b->client ? a->client < b->client : a->server < b->server;
+  });
   return v;
 }
 
@@ -80,35 +215,42 @@ void ServiceGraph::WritePrometheus(std::string* out) const {
     out->append(value);
     out->push_back('\n');
   };
+  const std::vector<const GraphEdge*> edges = Edges();
   out->append("# TYPE traces_service_graph_request_total counter\n");
-  for (const auto& [k, e] : edges_) {
-    write("traces_service_graph_request_total", {{"client", e.client}, {"server", e.server}},
-          std::to_string(e.requests));
+  for (const GraphEdge* e : edges) {
+    write("traces_service_graph_request_total", {{"client", e->client}, {"server", e->server}},
+          std::to_string(e->requests));
   }
   out->append("# TYPE traces_service_graph_request_failed_total counter\n");
-  for (const auto& [k, e] : edges_) {
-    write("traces_service_graph_request_failed_total", {{"client", e.client}, {"server", e.server}},
-          std::to_string(e.failed));
+  for (const GraphEdge* e : edges) {
+    write("traces_service_graph_request_failed_total",
+          {{"client", e->client}, {"server", e->server}}, std::to_string(e->failed));
   }
   out->append("# TYPE traces_service_graph_request_server_seconds histogram\n");
-  for (const auto& [k, e] : edges_) {
-    Labels ls = {{"client", e.client}, {"server", e.server}, {"le", ""}};
+  for (const GraphEdge* e : edges) {
+    Labels ls = {{"client", e->client}, {"server", e->server}, {"le", ""}};
     for (size_t i = 0; i <= kSpanMetricsBucketsSeconds.size(); ++i) {
       const bool inf = i == kSpanMetricsBucketsSeconds.size();
       ls.back().value = inf ? "+Inf" : FormatDouble(kSpanMetricsBucketsSeconds[i]);
-      write(
-          "traces_service_graph_request_server_seconds_bucket", ls,
-          std::to_string(inf ? e.server_latency.count() : e.server_latency.CumulativeExplicit(i)));
+      write("traces_service_graph_request_server_seconds_bucket", ls,
+            std::to_string(inf ? e->server_latency.count()
+                               : e->server_latency.CumulativeExplicit(i)));
     }
     ls.pop_back();
     write("traces_service_graph_request_server_seconds_sum", ls,
-          FormatDouble(e.server_latency.sum_seconds()));
+          FormatDouble(e->server_latency.sum_seconds()));
     write("traces_service_graph_request_server_seconds_count", ls,
-          std::to_string(e.server_latency.count()));
+          std::to_string(e->server_latency.count()));
   }
   out->append("# TYPE backsight_traces_graph_unpaired_spans_total counter\n");
   out->append("backsight_traces_graph_unpaired_spans_total " + std::to_string(dropped_unpaired_) +
               "\n");
+  out->append("# TYPE backsight_traces_graph_dropped_requests_total counter\n");
+  out->append("backsight_traces_graph_dropped_requests_total " +
+              std::to_string(dropped_edge_requests_) + "\n");
+  out->append("# TYPE backsight_traces_graph_dropped_service_spans_total counter\n");
+  out->append("backsight_traces_graph_dropped_service_spans_total " +
+              std::to_string(dropped_service_spans_) + "\n");
 }
 
 }  // namespace backsight::traces

@@ -68,7 +68,31 @@ std::vector<std::string> SplitNames(std::string_view names) {
 }
 
 // The fields of a JSON access-log line that the parser reads.
-enum JsonField { kFieldMethod, kFieldPath, kFieldStatus, kFieldTime, kFieldRequest, kNumFields };
+enum JsonField {
+  kFieldMethod,
+  kFieldPath,
+  kFieldStatus,
+  kFieldTime,
+  kFieldRequest,
+  kFieldClient,
+  kFieldUser,
+  kFieldUserAgent,
+  kNumFields
+};
+
+// A logged "-" means "no value" in CLF (Apache mod_log_config).
+std::string_view DashAsEmpty(std::string_view s) { return s == "-" ? std::string_view() : s; }
+
+// The quoted field starting at line[p] == '"' (escaped quotes \" skipped, as nginx and Apache
+// write them): its content, and *end just past the closing quote; false when unterminated.
+bool QuotedField(std::string_view line, size_t p, std::string_view* out, size_t* end) {
+  size_t q = p + 1;
+  while (q < line.size() && line[q] != '"') q += line[q] == '\\' ? 2 : 1;
+  if (q >= line.size()) return false;
+  *out = line.substr(p + 1, q - p - 1);
+  *end = q + 1;
+  return true;
+}
 
 // One field's value as found: the rank of the name it came under (lower = earlier in the
 // option's list, which wins), and the value if it was a string or an integer.
@@ -129,9 +153,10 @@ bool ParseClfTime(std::string_view s, int64_t* ns) {
 
 AccessLogParser::AccessLogParser(AccessLogOptions options)
     : options_(std::move(options)),
-      json_names_{SplitNames(options_.json_method), SplitNames(options_.json_path),
-                  SplitNames(options_.json_status), SplitNames(options_.json_time),
-                  SplitNames(options_.json_request)},
+      json_names_{SplitNames(options_.json_method),  SplitNames(options_.json_path),
+                  SplitNames(options_.json_status),  SplitNames(options_.json_time),
+                  SplitNames(options_.json_request), SplitNames(options_.json_client),
+                  SplitNames(options_.json_user),    SplitNames(options_.json_user_agent)},
       json_parser_(std::make_unique<simdjson::dom::parser>()) {}
 AccessLogParser::~AccessLogParser() = default;
 AccessLogParser::AccessLogParser(AccessLogParser&&) noexcept = default;
@@ -156,11 +181,13 @@ Status AccessLogParser::Parse(std::string_view line, AccessRecord* out) {
 Status AccessLogParser::ParseCombined(std::string_view line, AccessRecord* out) const {
   // host ident authuser: three space-separated fields (nginx: $remote_addr - $remote_user).
   size_t p = 0;
+  std::string_view fields[3];
   for (int field = 0; field < 3; ++field) {
     size_t sp = line.find(' ', p);
     if (sp == std::string_view::npos || sp == p) {
       return Malformed(p, "expected host, ident and user fields before the time");
     }
+    fields[field] = line.substr(p, sp - p);
     p = sp + 1;
   }
   if (p >= line.size() || line[p] != '[') return Malformed(p, "expected '[' opening the time");
@@ -202,6 +229,19 @@ Status AccessLogParser::ParseCombined(std::string_view line, AccessRecord* out) 
   SplitTarget(target, &out->path, &out->query);
   if (out->path.empty() || out->path[0] != '/') {
     return Malformed(p, "request target is not a path starting with '/'");
+  }
+  out->client = fields[0];
+  out->user = DashAsEmpty(fields[2]);
+  // Combined: status bytes "referer" "user-agent" (the user agent is the second quoted field).
+  if (sp != std::string_view::npos) {
+    size_t r = line.find('"', sp);
+    std::string_view referer, agent;
+    size_t end = 0;
+    if (r != std::string_view::npos && QuotedField(line, r, &referer, &end) &&
+        end + 1 < line.size() && line[end] == ' ' && line[end + 1] == '"' &&
+        QuotedField(line, end + 1, &agent, &end)) {
+      out->user_agent = DashAsEmpty(agent);
+    }
   }
   return Status::OK();
 }
@@ -293,12 +333,27 @@ Status AccessLogParser::ParseJson(std::string_view line, AccessRecord* out) {
       (TryParseTimestamp(t.text, &ns) || ParseClfTime(t.text, &ns))) {
     out->time_ns = ns;
   }
+  // Copies of the fields the record points to, in one buffer (views taken after it is complete).
+  auto text_of = [&](JsonField f) {
+    return values[f].kind == JsonValue::kString ? values[f].text : std::string_view();
+  };
+  const std::string_view extra[] = {text_of(kFieldClient), DashAsEmpty(text_of(kFieldUser)),
+                                    DashAsEmpty(text_of(kFieldUserAgent))};
   scratch_.assign(method_s);
   const size_t method_len = scratch_.size();
   scratch_ += target_s;
-  out->method = std::string_view(scratch_).substr(0, method_len);
+  const size_t target_end = scratch_.size();
+  for (std::string_view e : extra) scratch_ += e;
+  const std::string_view buf(scratch_);
+  out->method = buf.substr(0, method_len);
   out->status = code;
-  SplitTarget(std::string_view(scratch_).substr(method_len), &out->path, &out->query);
+  size_t at = target_end;
+  std::string_view* dst[] = {&out->client, &out->user, &out->user_agent};
+  for (int i = 0; i < 3; ++i) {
+    *dst[i] = buf.substr(at, extra[i].size());
+    at += extra[i].size();
+  }
+  SplitTarget(buf.substr(method_len, target_end - method_len), &out->path, &out->query);
   if (out->path.empty() || out->path[0] != '/') {
     return Status::InvalidArgument(
         Reason::kJson, "path \"" + std::string(target_s) + "\" does not start with '/'");

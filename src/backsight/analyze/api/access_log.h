@@ -1,5 +1,6 @@
-// Access-log line parsers for `backsight api infer`: combined/common log format (Apache, nginx) and
-// JSON lines. One line in, one AccessRecord (views into the line) or an error that says why.
+// Access-log line parsers for `backsight api infer` and `backsight security`: combined/common log
+// format (Apache, nginx) and JSON lines. One line in, one AccessRecord (views into the line) or an
+// error that says why.
 #ifndef BACKSIGHT_ANALYZE_API_ACCESS_LOG_H_
 #define BACKSIGHT_ANALYZE_API_ACCESS_LOG_H_
 
@@ -20,11 +21,14 @@ namespace backsight::api {
 /// One HTTP request as an access log shows it. The views point into the parsed line (or, for JSON
 /// lines, into the parser's scratch buffer) and are valid until the next Parse call.
 struct AccessRecord {
-  std::string_view method;  // "GET", upper case as logged
-  std::string_view path;    // request target before '?', e.g. "/orders/3"
-  std::string_view query;   // after '?' without it; empty when none
-  int status = 0;           // HTTP status code, 100..599
-  int64_t time_ns = -1;     // request time, ns since the Unix epoch; -1 when the line has none
+  std::string_view method;      // "GET", upper case as logged
+  std::string_view path;        // request target before '?', e.g. "/orders/3"
+  std::string_view query;       // after '?' without it; empty when none
+  int status = 0;               // HTTP status code, 100..599
+  int64_t time_ns = -1;         // request time, ns since the Unix epoch; -1 when the line has none
+  std::string_view client;      // remote host as logged (CLF first field, JSON client fields)
+  std::string_view user;        // authenticated user (CLF authuser); empty for "-" or none
+  std::string_view user_agent;  // combined: the last quoted field; empty for "-" or none
 };
 
 /// The line formats ParseAccessLine accepts.
@@ -43,6 +47,9 @@ struct AccessLogOptions {
   std::string json_path = "path,request_uri,uri,url,url.original,request_path,target";
   std::string json_status = "status,response_code,status_code,http.response.status_code,code";
   std::string json_time = "time,timestamp,@timestamp,time_local,ts";
+  std::string json_client = "remote_addr,client_ip,clientip,client.ip,source.ip,remote_ip,ip";
+  std::string json_user = "remote_user,user,user.name";
+  std::string json_user_agent = "http_user_agent,user_agent,user_agent.original,userAgent,ua";
   /// A JSON `request` field holding "METHOD TARGET PROTO" (nginx $request) is used when no
   /// method/path field is present.
   std::string json_request = "request";

@@ -1,15 +1,16 @@
-// FlatIndex: open-addressing hash map from a 64-bit series fingerprint to a 32-bit slot number.
+// FlatIndex: open-addressing hash map from a 64-bit key (a series fingerprint, a span id hash)
+// to a 32-bit slot number.
 // Linear probing over 12-byte entries, load factor <= 1/2, backward-shift deletion (no
 // tombstones), so a lookup is usually one cache miss. Fingerprints are already well mixed
-// (FNV-1a); a final multiply-shift spreads them over the table. Not thread-safe.
-#ifndef BACKSIGHT_STREAM_FLAT_INDEX_H_
-#define BACKSIGHT_STREAM_FLAT_INDEX_H_
+// (FNV-1a, std::hash); a final multiply-shift spreads them over the table. Not thread-safe.
+#ifndef BACKSIGHT_CORE_FLAT_INDEX_H_
+#define BACKSIGHT_CORE_FLAT_INDEX_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-namespace backsight::stream {
+namespace backsight {
 
 class FlatIndex {
  public:
@@ -95,6 +96,6 @@ class FlatIndex {
   size_t size_ = 0;
 };
 
-}  // namespace backsight::stream
+}  // namespace backsight
 
-#endif  // BACKSIGHT_STREAM_FLAT_INDEX_H_
+#endif  // BACKSIGHT_CORE_FLAT_INDEX_H_

@@ -1,11 +1,11 @@
-#include "backsight/stream/flat_index.h"
+#include "backsight/core/flat_index.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 #include <unordered_map>
 
-namespace backsight::stream {
+namespace backsight {
 namespace {
 
 TEST(FlatIndexTest, MatchesStdUnorderedMapUnderRandomOps) {
@@ -41,4 +41,4 @@ TEST(FlatIndexTest, MatchesStdUnorderedMapUnderRandomOps) {
 }
 
 }  // namespace
-}  // namespace backsight::stream
+}  // namespace backsight

@@ -1,0 +1,513 @@
+#include "backsight/security/analyzer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <set>
+#include <unordered_set>
+
+#include "backsight/core/number_format.h"
+#include "backsight/core/time.h"
+
+namespace backsight::security {
+namespace {
+
+// Distinct paths tracked per client (hashes); beyond it the count saturates, which is far past
+// any fence (a site's normal client misses a handful of paths).
+constexpr size_t kMaxDistinctTracked = 1024;
+// Failed-login times kept per client, for the campaign buckets (campaign members fail a few times
+// each; a client with more is judged as brute force on its count).
+constexpr size_t kMaxFailTimes = 32;
+// Evidence lines are cut to this many bytes.
+constexpr size_t kMaxEvidenceBytes = 240;
+// Request-rate window: requests within 60 s (the per-minute rate of rate limiters such as nginx
+// limit_req's r/m).
+constexpr int64_t kRateWindowS = 60;
+// Sustained-activity window: distinct seconds with a request within 5 minutes. A browser fetches
+// a page and its assets in a burst of a few seconds; a machine walking the site is active nearly
+// every second. (Five minutes: the window of rate limiters' longer tiers, e.g. Cloudflare's.)
+constexpr int64_t kActiveWindowS = 300;
+// Campaign bucket: one hour of failed logins site-wide (a campaign spread over hours shows as
+// hours far above the site's normal hourly failures).
+constexpr int64_t kCampaignBucketS = 3600;
+// A fence needs a population: below this many clients with the signal, the fence is computed
+// over every client instead (the median/MAD of a handful of values is not a population).
+constexpr size_t kMinActivePopulation = 10;
+// CRS hits after which a client's requests no longer go to ModSecurity: more hits add no
+// evidence (P(X >= 16) < 1e-13 for any site rate up to one hit per client) and a scanner would
+// otherwise spend milliseconds per request of the pipeline's time.
+constexpr uint32_t kEnoughCrsHits = 16;
+// A campaign member mostly fails logins (majority of its requests).
+constexpr double kMemberFailShare = 0.5;
+
+// Login endpoints by name (the paths fail2ban's filter.d and CRS's exclusion rules treat as
+// logins).
+bool IsLoginPath(std::string_view path) {
+  static constexpr std::string_view kNames[] = {"login",   "logon", "signin",  "sign-in",
+                                                "sign_in", "auth",  "session", "token"};
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; };
+  for (size_t i = 0; i < path.size(); ++i) {
+    const char c = lower(path[i]);
+    for (std::string_view n : kNames) {
+      if (c != n[0] || path.size() - i < n.size()) continue;
+      size_t j = 1;
+      while (j < n.size() && lower(path[i + j]) == n[j]) ++j;
+      if (j == n.size()) return true;
+    }
+  }
+  return false;
+}
+
+std::string Clip(std::string_view line) {
+  std::string s(line.substr(0, kMaxEvidenceBytes));
+  for (char& c : s) {
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
+}
+
+// The /24 (IPv4) or the address itself (IPv6, names).
+std::string Prefix24(const std::string& ip) {
+  size_t dot = ip.rfind('.');
+  if (dot == std::string::npos || ip.find(':') != std::string::npos) return ip;
+  return ip.substr(0, dot) + ".0/24";
+}
+
+std::string Fmt(double v) { return FormatDouble(v, 4); }
+
+}  // namespace
+
+const char* KindName(Kind kind) {
+  switch (kind) {
+    case Kind::kBruteForce:
+      return "brute_force";
+    case Kind::kCredentialStuffing:
+      return "credential_stuffing";
+    case Kind::kScanner:
+      return "scanner";
+    case Kind::kInjectionProbe:
+      return "injection_probe";
+    case Kind::kAbusiveClient:
+      return "abusive_client";
+  }
+  return "other";
+}
+
+struct SecurityAnalyzer::Client {
+  std::string ip;
+  int64_t first_s = 0, last_s = 0;
+  uint64_t n = 0;
+  uint32_t fails = 0, logins_ok = 0;
+  int64_t fail_first = 0, fail_last = 0;
+  std::vector<int64_t> fail_times;       // first kMaxFailTimes
+  std::unordered_set<uint64_t> missing;  // hashes of distinct missing or restricted paths
+  uint32_t crs_hits = 0;
+  uint32_t restricted = 0;  // distinct restricted-file paths (CRS restricted-files.data)
+  bool scanner_ua = false;
+  // Requests per second over the last kRateWindowS seconds (ring), their sum and its peak.
+  uint32_t slots[kRateWindowS] = {};
+  int64_t head_s = 0;
+  uint32_t window = 0, peak = 0;
+  int64_t peak_s = 0;
+  // Seconds with a request over the last kActiveWindowS seconds (bit ring), their count and peak.
+  uint64_t active_bits[(kActiveWindowS + 63) / 64] = {};
+  int64_t active_head = -1;
+  uint32_t active = 0, active_peak = 0;
+  std::string user_agent;
+  std::string ev_fail, ev_missing, ev_crs, ev_ua, ev_rate;
+  std::string crs_why;
+  size_t missing_count = 0;  // set size frozen at close
+  size_t Missing() const { return std::max(missing_count, missing.size()); }
+};
+
+SecurityAnalyzer::SecurityAnalyzer(AnalyzerOptions options, RequestInspector* inspector)
+    : options_(options),
+      inspector_(inspector),
+      fails_(options.reservoir),
+      missing_(options.reservoir),
+      peak_(options.reservoir),
+      active_(options.reservoir) {}
+SecurityAnalyzer::~SecurityAnalyzer() = default;
+
+SecurityAnalyzer::Client* SecurityAnalyzer::Touch(std::string_view ip, int64_t t) {
+  if (t < 0) t = last_time_;
+  last_time_ = std::max(last_time_, t);
+  EvictIdle(last_time_);
+  auto it = index_.find(ip);
+  Client* c;
+  if (it == index_.end()) {
+    if (lru_.size() >= options_.max_clients) {
+      ++stats_.closed_capacity;
+      index_.erase(lru_.back().ip);
+      Close(&lru_.back());
+      lru_.pop_back();
+    }
+    lru_.emplace_front();
+    c = &lru_.front();
+    c->ip.assign(ip);
+    c->first_s = c->head_s = t;
+    index_.emplace(c->ip, lru_.begin());
+    ++stats_.clients;
+  } else {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    c = &lru_.front();
+  }
+  c->last_s = std::max(c->last_s, t);
+  // Slide the rate window to t (an out-of-order line counts in the current second).
+  if (t > c->head_s) {
+    const int64_t steps = std::min<int64_t>(t - c->head_s, kRateWindowS);
+    for (int64_t s = 1; s <= steps; ++s) {
+      uint32_t& slot = c->slots[(c->head_s + s) % kRateWindowS];
+      c->window -= slot;
+      slot = 0;
+    }
+    c->head_s = t;
+  }
+  ++c->slots[c->head_s % kRateWindowS];
+  if (t > c->active_head) {
+    const int64_t from =
+        c->active_head < 0 ? t : std::max(c->active_head + 1, t - kActiveWindowS + 1);
+    for (int64_t s = from; s <= t; ++s) {
+      const int64_t b = s % kActiveWindowS;
+      uint64_t& word = c->active_bits[b / 64];
+      if (word >> (b % 64) & 1) --c->active;
+      word &= ~(uint64_t{1} << (b % 64));
+    }
+    c->active_bits[(t % kActiveWindowS) / 64] |= uint64_t{1} << ((t % kActiveWindowS) % 64);
+    ++c->active;
+    c->active_head = t;
+    c->active_peak = std::max(c->active_peak, c->active);
+  }
+  ++c->window;
+  if (c->window > c->peak) {
+    c->peak = c->window;
+    c->peak_s = t;
+  }
+  ++c->n;
+  return c;
+}
+
+void SecurityAnalyzer::EvictIdle(int64_t now) {
+  while (!lru_.empty() && lru_.back().last_s + options_.idle_close_s < now) {
+    ++stats_.closed_idle;
+    index_.erase(lru_.back().ip);
+    Close(&lru_.back());
+    lru_.pop_back();
+  }
+}
+
+void SecurityAnalyzer::AddToPopulation(const Client& c, Reservoir* fails, Reservoir* missing,
+                                       Reservoir* peak, Reservoir* active, uint64_t* isolated) {
+  fails->Add(c.fails);
+  missing->Add(static_cast<double>(c.Missing()));
+  if (c.n >= 2) {
+    peak->Add(c.peak);
+    active->Add(c.active_peak);
+  }
+  if (c.crs_hits == 1) ++*isolated;
+}
+
+bool SecurityAnalyzer::HasSignal(const Client& c) {
+  // Kept for judging only with a signal some kind needs (abusive needs activity in most seconds
+  // of a window, see Judge), so closed summaries grow with suspicious clients, not all clients.
+  return c.fails > 0 || c.Missing() > 0 || c.crs_hits > 0 || c.scanner_ua ||
+         2 * static_cast<int64_t>(c.active_peak) > kActiveWindowS;
+}
+
+void SecurityAnalyzer::Close(Client* c) {
+  c->missing_count = c->missing.size();
+  AddToPopulation(*c, &fails_, &missing_, &peak_, &active_, &isolated_crs_hits_);
+  if (!HasSignal(*c)) return;
+  std::unordered_set<uint64_t>().swap(c->missing);
+  ++stats_.summaries;
+  closed_.push_back(std::move(*c));
+}
+
+void SecurityAnalyzer::AddRequest(const api::AccessRecord& r, std::string_view line) {
+  if (r.client.empty()) return;
+  ++stats_.requests;
+  ++total_requests_;
+  const int64_t t = r.time_ns < 0 ? -1 : r.time_ns / kNanosPerSecond;
+  Client* c = Touch(r.client, t);
+  const bool new_agent = c->n == 1 || r.user_agent != c->user_agent;
+  if (new_agent) c->user_agent.assign(r.user_agent);
+  if (c->window == c->peak && c->peak > 1) c->ev_rate = Clip(line);
+  const bool login = IsLoginPath(r.path);
+  const bool submit = r.method != "GET" && r.method != "HEAD";
+  // A site whose login form answers a submission with a redirect (Post/Redirect/Get) re-renders
+  // the form (200) on a failure: from its first redirect on, a submission answered 200 fails.
+  if (login && submit && r.status >= 300 && r.status < 400) ++login_redirects_;
+  const bool form_failure = login && submit && r.status == 200 && login_redirects_ > 0;
+  // Failed logins: 401 anywhere (RFC 9110 15.5.2: no valid credentials, incl. basic auth), 403
+  // on a login endpoint, a re-rendered login form.
+  if (r.status == 401 || (r.status == 403 && login) || form_failure) {
+    if (c->fails++ == 0) {
+      c->fail_first = c->last_s;
+      c->ev_fail = Clip(line);
+    }
+    c->fail_last = c->last_s;
+    if (c->fail_times.size() < kMaxFailTimes) c->fail_times.push_back(c->last_s);
+  } else if (login && submit && r.status < 400) {
+    ++c->logins_ok;
+  }
+  const std::hash<std::string_view> h;
+  const bool restricted = inspector_ != nullptr && inspector_->IsRestrictedFile(r.path);
+  if ((r.status == 404 || r.status == 410 || restricted) &&
+      c->missing.size() < kMaxDistinctTracked) {
+    if (c->missing.insert(h(r.path)).second) {
+      c->restricted += restricted;
+      if (c->ev_missing.empty() || (restricted && c->restricted == 1)) c->ev_missing = Clip(line);
+    }
+  }
+  if (inspector_ == nullptr) return;
+  if (new_agent && !c->scanner_ua && inspector_->IsScannerAgent(r.user_agent)) {
+    c->scanner_ua = true;
+    c->ev_ua = Clip(line);
+  }
+  if (c->crs_hits < kEnoughCrsHits &&
+      inspector_->Inspect(r.method, r.path, r.query, r.user_agent, &why_)) {
+    if (c->crs_hits++ == 0) {
+      c->ev_crs = Clip(line);
+      c->crs_why = why_;
+    }
+  }
+}
+
+void SecurityAnalyzer::AddAuth(const AuthEvent& e, std::string_view line) {
+  if (e.client.empty()) return;
+  ++stats_.auth_events;
+  Client* c = Touch(e.client, e.time_s);
+  if (e.outcome == AuthOutcome::kAccepted) {
+    ++c->logins_ok;
+    return;
+  }
+  if (c->fails++ == 0) {
+    c->fail_first = c->last_s;
+    c->ev_fail = Clip(line);
+  }
+  c->fail_last = c->last_s;
+  if (c->fail_times.size() < kMaxFailTimes) c->fail_times.push_back(c->last_s);
+}
+
+namespace {
+
+// Fence of a count feature: over clients with the signal when there are enough of them, else
+// over every client.
+Fence ActiveFence(const std::vector<double>& all) {
+  std::vector<double> active;
+  for (double v : all) {
+    if (v > 0) active.push_back(v);
+  }
+  return RobustFence(active.size() >= kMinActivePopulation ? active : all);
+}
+
+// The site's typical per-client count: the mean over all clients of the count capped at the
+// median of the clients with the signal (a few heavy attackers cannot raise it much).
+double TypicalRate(const std::vector<double>& all) {
+  std::vector<double> active;
+  for (double v : all) {
+    if (v > 0) active.push_back(v);
+  }
+  if (all.empty()) return 0;
+  double cap = 0;
+  if (!active.empty()) {
+    std::nth_element(active.begin(), active.begin() + active.size() / 2, active.end());
+    cap = active[active.size() / 2];
+  }
+  double sum = 0;
+  for (double v : all) sum += std::min(v, cap);
+  return sum / static_cast<double>(all.size());
+}
+
+double ScoreFromP(double p, double alpha) {
+  if (p <= 0) return 10;
+  return std::max(1.0, std::log10(p) / std::log10(alpha));
+}
+
+}  // namespace
+
+std::vector<Finding> SecurityAnalyzer::Finish() {
+  while (!lru_.empty()) {
+    index_.erase(lru_.back().ip);
+    Close(&lru_.back());
+    lru_.pop_back();
+  }
+  return Judge();
+}
+
+std::vector<Finding> SecurityAnalyzer::Judge() const {
+  // The population: closed clients (reservoirs) plus the live clients as they are now.
+  Reservoir fails_r = fails_, missing_r = missing_, peak_r = peak_, active_r = active_;
+  uint64_t isolated = isolated_crs_hits_;
+  std::vector<const Client*> clients;
+  clients.reserve(closed_.size() + lru_.size());
+  for (const Client& c : closed_) clients.push_back(&c);
+  for (const Client& c : lru_) {
+    AddToPopulation(c, &fails_r, &missing_r, &peak_r, &active_r, &isolated);
+    if (HasSignal(c)) clients.push_back(&c);
+  }
+  std::vector<Finding> out;
+  const double n_clients = std::max<double>(1, static_cast<double>(stats_.clients));
+  const double alpha = kFamilyAlpha / n_clients;
+  const Fence fail_fence = ActiveFence(fails_r.values());
+  const double fail_rate = TypicalRate(fails_r.values());
+  const double fail_min = PoissonThreshold(fail_rate, alpha);
+  const Fence miss_fence = ActiveFence(missing_r.values());
+  const double miss_rate = TypicalRate(missing_r.values());
+  const double miss_min = PoissonThreshold(miss_rate, alpha);
+  const Fence peak_fence = RobustFence(peak_r.values());
+  const Fence active_fence = RobustFence(active_r.values());
+  // Per-request rate of CRS hits on this site's ordinary traffic: isolated hits (clients with
+  // one) over all requests, plus one (Laplace) so a clean site still has a rate.
+  const double crs_rate =
+      (static_cast<double>(isolated) + 1) / std::max<double>(1, total_requests_);
+
+  std::vector<const Client*> unclaimed_fails;  // failing clients not named by another kind
+  for (const Client* cp : clients) {
+    const Client& c = *cp;
+    const size_t missing_count = c.Missing();
+    Finding f;
+    f.source_ip = c.ip;
+    f.start_s = c.first_s;
+    f.end_s = c.last_s;
+    const double p_fail = PoissonTail(c.fails, fail_rate);
+    const double p_miss = PoissonTail(static_cast<double>(missing_count), miss_rate);
+    const double p_crs = PoissonTail(c.crs_hits, crs_rate * static_cast<double>(c.n));
+    const bool fast = c.peak > peak_fence.threshold;
+    // Sustained: active in more seconds of a 5-minute window than the site's clients, and in
+    // most of them (a machine's pace; a person reading pauses longer than the page takes to
+    // load -- a slide deck clicked through for 5 minutes was active in 53 s of 300).
+    const bool sustained = c.active_peak > active_fence.threshold &&
+                           2 * static_cast<int64_t>(c.active_peak) > kActiveWindowS;
+    if (c.fails > fail_fence.threshold && c.fails >= fail_min) {
+      f.kind = Kind::kBruteForce;
+      f.start_s = c.fail_first;
+      f.end_s = c.fail_last;
+      f.score = std::max(1.0, fail_fence.Z(c.fails) / kOutlierZ);
+      f.evidence = std::to_string(c.fails) + " failed logins (site fence " +
+                   Fmt(fail_fence.threshold) + ", typical " + Fmt(fail_rate) +
+                   " per client); first: " + c.ev_fail;
+    } else if ((missing_count > miss_fence.threshold && missing_count >= miss_min) ||
+               (c.scanner_ua && !(c.crs_hits > 0 && p_crs < alpha))) {
+      // Walking missing paths, or a scanner's user agent on a client whose payloads do not say
+      // more (sqlmap's agent on a client firing injections is an injection_probe). (A random-URI
+      // flood of missing paths is named scanner too: its paths are not told from a wordlist
+      // walk's.)
+      f.kind = Kind::kScanner;
+      f.score = c.scanner_ua ? 1 : 0;
+      f.score =
+          std::max({1.0, f.score, miss_fence.Z(static_cast<double>(missing_count)) / kOutlierZ});
+      f.evidence = std::to_string(missing_count) +
+                   " distinct missing or restricted paths (site fence " +
+                   Fmt(miss_fence.threshold) + ")";
+      if (c.scanner_ua) f.evidence += "; scanner user agent (CRS 913100): " + c.ev_ua;
+      if (!c.ev_missing.empty()) f.evidence += "; first: " + c.ev_missing;
+    } else if (c.crs_hits > 0 && p_crs < alpha) {
+      f.kind = Kind::kInjectionProbe;
+      f.score = ScoreFromP(p_crs, alpha);
+      f.evidence = std::to_string(c.crs_hits) + " of " + std::to_string(c.n) +
+                   " requests hit OWASP CRS (" + c.crs_why + "); first: " + c.ev_crs;
+      if (c.scanner_ua) f.evidence += "; scanner user agent: " + c.ev_ua;
+    } else if (fast && sustained) {
+      // Far above the site's request rate, and sustained (not one page's burst of assets).
+      f.kind = Kind::kAbusiveClient;
+      f.start_s = std::max(c.first_s, c.peak_s - kRateWindowS);
+      f.score =
+          std::max(1.0, std::min(peak_fence.Z(c.peak), active_fence.Z(c.active_peak)) / kOutlierZ);
+      f.evidence = std::to_string(c.peak) + " requests in 60 s (site fence " +
+                   Fmt(peak_fence.threshold) + ", median " + Fmt(peak_fence.median) + "), " +
+                   "active in " + std::to_string(c.active_peak) + " s of 300 (site fence " +
+                   Fmt(active_fence.threshold) + "), " + std::to_string(c.n) +
+                   " requests in all, " + std::to_string(missing_count) +
+                   " distinct missing paths; at peak: " + c.ev_rate;
+    } else {
+      if (c.fails > 0) unclaimed_fails.push_back(&c);
+      continue;
+    }
+    (void)p_fail;
+    (void)p_miss;
+    out.push_back(std::move(f));
+  }
+
+  // Credential stuffing: hours whose failed logins (from clients not named above) are far above
+  // the site's normal hourly failures, then every mostly-failing client inside them.
+  if (!unclaimed_fails.empty()) {
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (const Client* c : clients) {
+      lo = std::min(lo, c->first_s / kCampaignBucketS);
+      hi = std::max(hi, c->last_s / kCampaignBucketS);
+    }
+    const size_t n_buckets = static_cast<size_t>(hi - lo + 1);
+    std::vector<double> counts(n_buckets, 0);
+    for (const Client* c : unclaimed_fails) {
+      for (int64_t t : c->fail_times) counts[t / kCampaignBucketS - lo] += 1;
+    }
+    std::vector<double> sorted = counts;
+    std::nth_element(sorted.begin(), sorted.begin() + n_buckets / 2, sorted.end());
+    const double normal = std::max(sorted[n_buckets / 2], 1.0 / static_cast<double>(n_buckets));
+    const double bucket_alpha = kFamilyAlpha / static_cast<double>(n_buckets);
+    const double need = PoissonThreshold(normal, bucket_alpha);
+    // Windows of flagged buckets (a one-bucket gap joins them).
+    std::vector<std::pair<int64_t, int64_t>> windows;
+    for (size_t b = 0; b < n_buckets; ++b) {
+      if (counts[b] < need) continue;
+      const int64_t s = (lo + static_cast<int64_t>(b)) * kCampaignBucketS;
+      if (!windows.empty() && s - windows.back().second <= kCampaignBucketS) {
+        windows.back().second = s + kCampaignBucketS;
+      } else {
+        windows.emplace_back(s, s + kCampaignBucketS);
+      }
+    }
+    std::set<const Client*> named;
+    for (const auto& [ws, we] : windows) {
+      std::vector<const Client*> members;
+      for (const Client* c : unclaimed_fails) {
+        if (named.count(c) || c->fails < kMemberFailShare * static_cast<double>(c->n)) continue;
+        // A person who mistyped, logged in and went on browsing is no campaign member.
+        if (c->logins_ok > 0 && c->n > c->fails + c->logins_ok) continue;
+        bool inside = false;
+        for (int64_t t : c->fail_times) {
+          inside |= t >= ws - kCampaignBucketS && t < we + kCampaignBucketS;
+        }
+        if (inside) members.push_back(c);
+      }
+      if (members.size() < 2) continue;
+      named.insert(members.begin(), members.end());
+      std::set<std::string> nets, agents;
+      double fails = 0, peak_p = 1;
+      for (const Client* c : members) {
+        nets.insert(Prefix24(c->ip));
+        agents.insert(c->user_agent);
+        fails += c->fails;
+      }
+      for (int64_t b = ws / kCampaignBucketS; b < we / kCampaignBucketS; ++b) {
+        peak_p = std::min(peak_p, PoissonTail(counts[b - lo], normal));
+      }
+      const std::string campaign =
+          "campaign " + FormatRfc3339(ws * kNanosPerSecond) + ".." +
+          FormatRfc3339(we * kNanosPerSecond) + ": " + std::to_string(members.size()) +
+          " clients, " + std::to_string(nets.size()) + " /24s, " + std::to_string(agents.size()) +
+          " user agents, " + Fmt(fails) + " failed logins (site normal " + Fmt(normal) +
+          " per hour, flagged from " + Fmt(need) + ")";
+      for (const Client* c : members) {
+        Finding f;
+        f.source_ip = c->ip;
+        f.start_s = c->fail_first;
+        f.end_s = c->fail_last;
+        f.kind = Kind::kCredentialStuffing;
+        f.score = ScoreFromP(peak_p, bucket_alpha);
+        f.evidence =
+            std::to_string(c->fails) + " failed logins in " + campaign + "; first: " + c->ev_fail;
+        out.push_back(std::move(f));
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
+    return a.start_s != b.start_s ? a.start_s < b.start_s : a.source_ip < b.source_ip;
+  });
+  return out;
+}
+
+}  // namespace backsight::security

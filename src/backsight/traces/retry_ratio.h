@@ -1,0 +1,83 @@
+// Per-bucket retry ratio of every child operation (issue 9, the "retry ratio rising above its
+// normal" half of retry_storm): the calls of one (service, operation) under one parent are a call
+// group; a call that follows a failed call of the same group is a retry. Groups are counted into
+// the time bucket of their first call; when a group of a later bucket arrives for an operation,
+// its open bucket is closed and returned (calls, retries, ratio) for the stream engine, where the
+// ratio series gets its anomaly_score like any metric.
+#ifndef BACKSIGHT_TRACES_RETRY_RATIO_H_
+#define BACKSIGHT_TRACES_RETRY_RATIO_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace backsight::traces {
+
+/// One closed bucket of one child operation.
+struct RetryRatioBucket {
+  std::string service;
+  std::string operation;  ///< The span name of the calls.
+  int64_t bucket_start_ns = 0;
+  uint64_t calls = 0;
+  uint64_t retries = 0;  ///< Calls that followed a failed call under the same parent.
+  /// retries / calls, in [0, 1).
+  double ratio() const { return calls ? static_cast<double>(retries) / calls : 0.0; }
+};
+
+/// Bounded like RedWindows: at most `max_operations` open buckets (groups of further operations
+/// are dropped and counted); a group older than its operation's open bucket is late and dropped.
+class RetryRatioWindows {
+ public:
+  /// The RED buckets' width (red_windows.h), so the ratio lines up with the error ratio.
+  static constexpr int64_t kDefaultBucketNs = 60'000'000'000;
+  static constexpr size_t kDefaultMaxOperations = 10000;
+
+  explicit RetryRatioWindows(int64_t bucket_ns = kDefaultBucketNs,
+                             size_t max_operations = kDefaultMaxOperations)
+      : bucket_ns_(bucket_ns), max_operations_(max_operations) {}
+
+  /// Counts one call group (`calls` >= 1, `retries` < `calls`) whose first call started at
+  /// `start_ns`; appends the bucket it closes, if any, to `*closed`.
+  void Add(std::string_view service, std::string_view operation, int64_t start_ns, uint64_t calls,
+           uint64_t retries, std::vector<RetryRatioBucket>* closed);
+  /// Closes every open bucket that starts before `before_ns` (all with INT64_MAX).
+  void Flush(int64_t before_ns, std::vector<RetryRatioBucket>* closed);
+  uint64_t late_groups() const { return late_; }
+  uint64_t dropped_groups() const { return dropped_; }
+  size_t open_operations() const { return open_.size(); }
+
+ private:
+  using Key = std::pair<std::string, std::string>;  // (service, operation)
+  // Orders keys and (service, operation) views alike, so lookups need no string copies (a
+  // transparent comparator of its own: std::less<> over tuples of string and string_view does
+  // not compile with clang 14 and libstdc++ 12 in C++20).
+  struct KeyLess {
+    using is_transparent = void;
+    using View = std::pair<std::string_view, std::string_view>;
+    static View AsView(const Key& k) { return {k.first, k.second}; }
+    static View AsView(const View& v) { return v; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return AsView(a) < AsView(b);
+    }
+  };
+  struct Open {
+    int64_t bucket_start_ns = 0;
+    uint64_t calls = 0, retries = 0;
+  };
+  static RetryRatioBucket Close(const Key& key, const Open& open);
+
+  int64_t bucket_ns_;
+  size_t max_operations_;
+  std::map<Key, Open, KeyLess> open_;
+  uint64_t late_ = 0, dropped_ = 0;
+};
+
+}  // namespace backsight::traces
+
+#endif  // BACKSIGHT_TRACES_RETRY_RATIO_H_

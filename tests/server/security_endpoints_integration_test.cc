@@ -1,0 +1,126 @@
+// logs.security on the real `backsight serve`: access-log and sshd lines pushed to the Loki
+// endpoint reach the security analyzer and GET /api/v1/security/findings names the attacker;
+// off (the default), the route answers 404.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "serve_util.h"
+
+namespace backsight::testing {
+namespace {
+
+std::string Config(const TempDir& dir, bool security) {
+  return "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+         "\nworkers: 2\nlogs:\n  security: " + (security ? "true" : "false") + "\n";
+}
+
+// One Loki JSON push of `lines` for service "web" (timestamps in order, ns).
+std::string LokiBody(const std::vector<std::string>& lines) {
+  nlohmann::json values = nlohmann::json::array();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    values.push_back(
+        {std::to_string(1'764'633'600'000'000'000LL + int64_t(i) * 1'000'000'000LL), lines[i]});
+  }
+  return nlohmann::json({{"streams", {{{"stream", {{"service", "web"}}}, {"values", values}}}}})
+      .dump();
+}
+
+std::vector<std::string> AccessLines() {
+  std::vector<std::string> out;
+  // 30 ordinary clients, then one client failing 40 logins; an sshd line in the same stream.
+  for (int i = 0; i < 30; ++i) {
+    for (int j = 0; j < 1 + i % 5; ++j) {
+      out.push_back("198.51.100." + std::to_string(i + 1) +
+                    " - - [02/Dec/2025:00:00:00 +0000] \"GET /page" + std::to_string(j) +
+                    " HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"");
+    }
+  }
+  for (int k = 0; k < 40; ++k) {
+    out.push_back("203.0.113.66 - - [02/Dec/2025:01:00:" + std::string(k < 10 ? "0" : "") +
+                  std::to_string(k) +
+                  " +0000] \"POST /login HTTP/1.1\" 401 180 \"-\" \"curl/8.0\"");
+  }
+  out.push_back(
+      "Dec  2 01:02:03 web1 sshd[9]: Accepted publickey for ann from 198.51.100.3 port "
+      "22 ssh2");
+  out.push_back("an application line that is no request");
+  return out;
+}
+
+TEST(SecurityEndpoints, PushedAccessLinesGiveFindings) {
+  TempDir dir;
+  ServeProcess s(dir, Config(dir, true));
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  EXPECT_EQ(s.PostRaw("/loki/api/v1/push", LokiBody(AccessLines()), "application/json"), 204);
+  const nlohmann::json j = nlohmann::json::parse(s.Get("/api/v1/security/findings"));
+  ASSERT_EQ(j.size(), 1u) << j.dump();
+  EXPECT_EQ(j[0]["source_ip"], "203.0.113.66");
+  EXPECT_EQ(j[0]["kind"], "brute_force");
+  EXPECT_EQ(j[0]["start_ts"], 1764637200);
+}
+
+TEST(SecurityEndpoints, AlertsOnceAndDenyList) {
+  // A stand-in Alertmanager that records the alert bodies it receives.
+  httplib::Server am;
+  std::mutex mu;
+  std::vector<std::string> bodies;
+  am.Post("/api/v2/alerts", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    bodies.push_back(req.body);
+    res.status = 200;
+  });
+  const int am_port = am.bind_to_any_port("127.0.0.1");
+  std::thread am_thread([&] { am.listen_after_bind(); });
+  struct Joiner {  // stops the stand-in on every exit path (an ASSERT included)
+    httplib::Server& server;
+    std::thread& thread;
+    ~Joiner() {
+      server.stop();
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{am, am_thread};
+  TempDir dir;
+  const std::string deny = dir.file("deny.txt");
+  ServeProcess s(dir, Config(dir, true) + "  security_deny_list: " + deny +
+                          "\nalerting:\n  alertmanager_url: http://127.0.0.1:" +
+                          std::to_string(am_port) + "\n");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  EXPECT_EQ(s.PostRaw("/loki/api/v1/push", LokiBody(AccessLines()), "application/json"), 204);
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(deny) == "203.0.113.66\n"; }, 20'000))
+      << ReadFile(deny);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return !bodies.empty();
+      },
+      20'000));
+  // One more judgement later: the same finding is not sent again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(6000));
+  std::lock_guard lock(mu);
+  ASSERT_EQ(bodies.size(), 1u);
+  const nlohmann::json j = nlohmann::json::parse(bodies[0]);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["labels"]["alertname"], "BacksightSecurityFinding");
+  EXPECT_EQ(j[0]["labels"]["source_ip"], "203.0.113.66");
+  EXPECT_EQ(j[0]["labels"]["kind"], "brute_force");
+  EXPECT_NE(j[0]["annotations"]["evidence"].get<std::string>().find("40 failed logins"),
+            std::string::npos);
+}
+
+TEST(SecurityEndpoints, OffByDefault) {
+  TempDir dir;
+  ServeProcess s(dir, Config(dir, false));
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  auto r = s.Client()->Get("/api/v1/security/findings");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+}
+
+}  // namespace
+}  // namespace backsight::testing
