@@ -188,6 +188,35 @@ TEST(ConfigTest, Durations) {
 namespace backsight::server {
 namespace {
 
+TEST(ConfigTest, IncidentsKeysParseAndSwitchItemAlerts) {
+  ServeConfig c;
+  c.alertmanager_url = "http://127.0.0.1:9093";
+  EXPECT_TRUE(ItemAlertsOn(c));
+  Status st = LoadConfigText(R"(
+incidents:
+  enabled: true
+  gap: 30s
+  resolve_after: 10m
+  max_open: 5
+  max_members: 50
+)",
+                             "inc.yml", &c);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(c.incidents_enabled);
+  EXPECT_EQ(c.incidents_gap_ms, 30'000);
+  EXPECT_EQ(c.incidents_resolve_after_ms, 600'000);
+  EXPECT_EQ(c.incidents_max_open, 5u);
+  EXPECT_EQ(c.incidents_max_members, 50u);
+  EXPECT_FALSE(ItemAlertsOn(c));  // one alert per incident instead
+  ASSERT_TRUE(LoadConfigText("incidents: {series_alerts: true}\n", "inc.yml", &c).ok());
+  EXPECT_TRUE(ItemAlertsOn(c));
+  ServeConfig d;
+  st = LoadConfigText("incidents:\n  gaps: 1m\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("unknown key"), std::string::npos) << st.ToString();
+  st = LoadConfigText("incidents:\n  max_open: 0\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("incidents.max_open"), std::string::npos) << st.ToString();
+}
+
 TEST(ConfigTest, TracesKeysParseAndAreChecked) {
   ServeConfig c;
   EXPECT_TRUE(c.trace_findings);

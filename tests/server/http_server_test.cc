@@ -89,6 +89,9 @@ class HttpServerTest : public ::testing::Test {
           res->SetContent("encoding=" + req.content_encoding, "text/plain");
         },
         snappy);
+    server_->Route("GET", "/items/*", [](const HttpRequest& req, HttpResponse* res) {
+      res->SetContent("item " + req.path.substr(7), "text/plain");
+    });
     server_->Route("POST", "/block", [this](const HttpRequest&, HttpResponse* res) {
       gate_.Wait();
       res->status = 204;
@@ -155,6 +158,17 @@ TEST_F(HttpServerTest, InlineRoutesAnswerWhileEveryPoolThreadIsBusy) {
   EXPECT_EQ(Get("/-/healthy"), 200);
   gate_.Open();
   for (auto& t : blockers) t.join();
+}
+
+TEST_F(HttpServerTest, PrefixRouteMatchesOneSegment) {
+  StartServer();
+  std::string body;
+  EXPECT_EQ(Get("/items/42?x=1", &body), 200);
+  EXPECT_EQ(body, "item 42");
+  EXPECT_EQ(Get("/items/"), 404);
+  EXPECT_EQ(Get("/items"), 404);
+  EXPECT_EQ(Get("/items/1/2"), 404);
+  EXPECT_EQ(Get("/itemsx/1"), 404);
 }
 
 TEST_F(HttpServerTest, QueryAndPathAreDecodedAndPipeliningWorks) {

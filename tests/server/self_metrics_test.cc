@@ -76,6 +76,8 @@ TEST(SelfMetricsTest, ExpositionParsesAndCarriesEveryDocumentedMetric) {
   cfg.history_url = "http://" + dead;
   // A tailed file (missing), so that the backsight_log_file_* families are registered.
   cfg.log_files.push_back({dir.file("missing.log"), "raw", "indent", "missing.log"});
+  // Incidents on, so that the backsight_incident* families are registered.
+  cfg.incidents_enabled = true;
   Server server(cfg);
   ASSERT_TRUE(server.Start().ok());
   httplib::Client client("127.0.0.1", server.port());

@@ -100,6 +100,36 @@ TEST_F(StateStoreTest, EventsInsertUpdateQuery) {
   EXPECT_EQ(GetLabel(out[0].labels, "__name__"), "a");
 }
 
+TEST_F(StateStoreTest, IncidentsReplaceLoadNewestFirstPruneAndSurviveReopen) {
+  {
+    StateStore st;
+    ASSERT_TRUE(st.Open(path_).ok());
+    ASSERT_TRUE(st.WriteIncidents({{1, 100, 0, kIncidentSchema, "{\"a\":1}"},
+                                   {2, 300, 0, kIncidentSchema, "{}"},
+                                   {3, 200, 0, 99, "later layout"}})
+                    .ok());
+    // Rewritten by id: resolved now.
+    ASSERT_TRUE(st.WriteIncidents({{1, 100, 500, kIncidentSchema, "{\"a\":2}"}}).ok());
+  }
+  StateStore st;
+  ASSERT_TRUE(st.Open(path_).ok());
+  std::vector<StoredIncident> rows;
+  ASSERT_TRUE(st.LoadIncidents(10, &rows).ok());
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].id, 2u);  // newest start first
+  EXPECT_EQ(rows[1].id, 3u);
+  EXPECT_EQ(rows[1].schema, 99);
+  EXPECT_EQ(rows[2].id, 1u);
+  EXPECT_EQ(rows[2].end_ns, 500);
+  EXPECT_EQ(rows[2].body, "{\"a\":2}");
+  ASSERT_TRUE(st.LoadIncidents(1, &rows).ok());
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_TRUE(st.PruneIncidents(2).ok());
+  ASSERT_TRUE(st.LoadIncidents(10, &rows).ok());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].id, 3u);  // the oldest (id 1) went
+}
+
 TEST_F(StateStoreTest, OpenFailsClearlyOnGarbageFile) {
   FILE* f = fopen(path_.c_str(), "wb");
   std::string junk(4096, 'z');

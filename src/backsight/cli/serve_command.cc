@@ -78,6 +78,13 @@ Config file (YAML, Prometheus style; every key optional, unknown keys rejected; 
       header: raw                     layout or preset, as `backsight logs --header`
       multiline: indent               indent or none, as `backsight logs --multiline`
       service: app.log                default: the file's base name
+  incidents:                          anomalies of every signal grouped; GET /api/v1/incidents
+    enabled: false                    on: one BacksightIncident alert per incident
+    gap: 2m                           a related anomaly this close joins an open incident
+    resolve_after: 5m                 all members normal this long: resolved
+    max_open: 1000                    open incidents (past it new ones dropped, counted)
+    max_members: 1000                 members per incident
+    series_alerts: false              also keep per-series and log alerts with incidents on
 
 Exit codes: 0 stopped by SIGTERM/SIGINT; 2 bad config or flags (file, line, key and reason
 printed) or a damaged state database (move it aside to start fresh); 4 cannot read the config

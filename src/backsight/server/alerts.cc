@@ -103,6 +103,7 @@ void EpisodeTracker::Stop() {
 }
 
 void EpisodeTracker::OnEpisodeChange(EpisodeChange&& change) {
+  if (forward_) forward_(change);
   std::lock_guard<std::mutex> lock(qmu_);
   if (queue_.size() >= kMaxQueued) {
     ++dropped_;

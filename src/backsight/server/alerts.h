@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -82,6 +83,9 @@ class EpisodeTracker final : public EpisodeSink {
   void Stop();
 
   void OnEpisodeChange(EpisodeChange&& change) override;
+  /// Also passes every change to `fn` (from the engine's workers; must be thread-safe and
+  /// quick). Call before the engine starts.
+  void SetForward(std::function<void(const EpisodeChange&)> fn) { forward_ = std::move(fn); }
 
   AlertStats stats() const;
   /// The `limit` most recent episodes seen by this process (newest first).
@@ -107,6 +111,7 @@ class EpisodeTracker final : public EpisodeSink {
 
   AlertOptions opt_;
   store::StateStore* store_;
+  std::function<void(const EpisodeChange&)> forward_;
   std::mutex qmu_;
   std::condition_variable qcv_;
   std::deque<EpisodeChange> queue_;

@@ -128,6 +128,10 @@ Status ValidateUrl(const std::string& url, const std::string& key) {
 
 }  // namespace
 
+bool ItemAlertsOn(const ServeConfig& c) {
+  return !c.alertmanager_url.empty() && (!c.incidents_enabled || c.incidents_series_alerts);
+}
+
 Status ParseDurationMs(const std::string& text, int64_t* ms) {
   if (text.empty()) return Status::InvalidArgument("empty duration");
   static const std::pair<const char*, int64_t> kUnits[] = {
@@ -263,7 +267,8 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
                                          "traces",
                                          "exhaustion",
                                          "postgres",
-                                         "capacity"}));
+                                         "capacity",
+                                         "incidents"}));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["listen"], "listen", &c->listen));
     BACKSIGHT_RETURN_IF_ERROR(r.Str(root["state_dir"], "state_dir", &c->state_dir));
     BACKSIGHT_RETURN_IF_ERROR(r.Duration(root["checkpoint_interval"], "checkpoint_interval", 100,
@@ -413,6 +418,21 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
         if (!vs.ok()) return KeyError(source, key, vs.message(), n);
         c->capacity.push_back(std::move(rule));
       }
+    }
+    if (YAML::Node n = root["incidents"]) {
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
+          n, source, "incidents",
+          {"enabled", "gap", "resolve_after", "max_open", "max_members", "series_alerts"}));
+      BACKSIGHT_RETURN_IF_ERROR(r.Bool(n["enabled"], "incidents.enabled", &c->incidents_enabled));
+      BACKSIGHT_RETURN_IF_ERROR(r.Duration(n["gap"], "incidents.gap", 1, &c->incidents_gap_ms));
+      BACKSIGHT_RETURN_IF_ERROR(r.Duration(n["resolve_after"], "incidents.resolve_after", 1,
+                                           &c->incidents_resolve_after_ms));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(n["max_open"], "incidents.max_open", 1, &c->incidents_max_open));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Uint(n["max_members"], "incidents.max_members", 1, &c->incidents_max_members));
+      BACKSIGHT_RETURN_IF_ERROR(
+          r.Bool(n["series_alerts"], "incidents.series_alerts", &c->incidents_series_alerts));
     }
     if (YAML::Node lf = root["log_files"]) {
       if (!lf.IsSequence()) return KeyError(source, "log_files", "must be a list", lf);

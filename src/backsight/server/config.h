@@ -112,6 +112,16 @@ struct ServeConfig {
   bool logs_security = false;            ///< access/sshd lines also go to the security analyzer
   std::string logs_security_deny_list;   ///< file of the findings' addresses ("" = none)
   std::vector<LogFile> log_files;        ///< local files tailed into the log services
+  // Incidents (incident_service.h): episodes of every signal grouped, causes ranked, one
+  // Alertmanager alert per incident.
+  bool incidents_enabled = false;
+  int64_t incidents_gap_ms = 120'000;            ///< a member this close joins an incident
+  int64_t incidents_resolve_after_ms = 300'000;  ///< all members closed this long: resolved
+  uint64_t incidents_max_open = 1000;            ///< open incidents; past it members dropped
+  uint64_t incidents_max_members = 1000;         ///< members per incident
+  /// With incidents on, per-series (BacksightAnomaly) and log (BacksightLogAnomaly) alerts are
+  /// off unless this is true.
+  bool incidents_series_alerts = false;
   // Time-to-exhaustion (`exhaustion:`; server/exhaustion_service.h, forecast/exhaustion.h).
   bool exhaustion_enabled = true;
   bool exhaustion_default_rules = true;  ///< filesystem, container memory, connection pools
@@ -120,10 +130,13 @@ struct ServeConfig {
   /// an operator needs to act on a filling disk during working hours.
   int64_t exhaustion_horizon_ms = 86'400'000;
   uint64_t exhaustion_max_series = 100'000;  ///< usage series tracked (~1 KiB each)
-  std::vector<PostgresTarget> postgres;
-  std::vector<CapacityRule> capacity;  ///< demand series given replica advice  ///< databases under
-                                       ///< the query regression watch
+  std::vector<PostgresTarget> postgres;  ///< databases under the query regression watch
+  std::vector<CapacityRule> capacity;    ///< demand series given replica advice
 };
+
+/// True when per-series and per-log-event alerts are sent (an Alertmanager is configured, and
+/// incidents are off or incidents.series_alerts is true).
+bool ItemAlertsOn(const ServeConfig& config);
 
 /// Parses a Prometheus-style duration ("500ms", "15s", "1m30s", "2h", "1d") into milliseconds.
 Status ParseDurationMs(const std::string& text, int64_t* ms);

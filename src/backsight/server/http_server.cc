@@ -152,6 +152,18 @@ uint64_t RaiseFileLimit() {
   return rl.rlim_cur;
 }
 
+// True when a request path matches a route's path: equal, or, for a pattern ending in "/*",
+// the pattern's prefix followed by one non-empty segment (e.g. /api/v1/incidents/* matches
+// /api/v1/incidents/12).
+bool PathMatches(const std::string& pattern, const std::string& path) {
+  const size_t n = pattern.size();
+  if (n >= 2 && pattern[n - 1] == '*' && pattern[n - 2] == '/') {
+    return path.size() > n - 1 && path.compare(0, n - 1, pattern, 0, n - 1) == 0 &&
+           path.find('/', n - 1) == std::string::npos;
+  }
+  return pattern == path;
+}
+
 struct RouteEntry {
   std::string method, path;
   HttpHandler handler;
@@ -314,7 +326,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       std::vector<std::string> allowed;
       for (const auto& r : srv_->routes) {
-        if (r.path != req_.path) continue;
+        if (!PathMatches(r.path, req_.path)) continue;
         if (r.method == req_.method) route_ = &r;
         allowed.push_back(r.method);
       }

@@ -140,7 +140,9 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  /// Registers `handler` for `method` + exact `path`. Call before Start().
+  /// Registers `handler` for `method` + exact `path`, or, when `path` ends in "/*", for that
+  /// prefix followed by one non-empty path segment (the handler reads it from req.path). Call
+  /// before Start().
   void Route(const std::string& method, const std::string& path, HttpHandler handler,
              RouteOptions options = {});
   void SetPreRoute(HttpPreRoute fn);

@@ -284,7 +284,10 @@ void LogEndpoints::Deliver(logs::LogAddResult* result, bool replay) {
       series_dropped_ += n;  // queues full: these bucket counts are lost, the lines are not
     }
   }
-  if (!replay && !cfg_.alertmanager_url.empty() && !result->opened.empty()) {
+  if (!replay && event_forward_) {
+    for (const auto& e : result->opened) event_forward_(e);
+  }
+  if (!replay && ItemAlertsOn(cfg_) && !result->opened.empty()) {
     const int64_t now = WallNowNs();
     std::lock_guard lock(alert_mu_);
     for (auto& e : result->opened) {
@@ -478,7 +481,7 @@ Status LogEndpoints::Open() {
     }
   }
   alert_stop_ = false;
-  if (!cfg_.alertmanager_url.empty()) alert_thread_ = std::thread([this] { AlertLoop(); });
+  if (ItemAlertsOn(cfg_)) alert_thread_ = std::thread([this] { AlertLoop(); });
   tail_stop_ = false;
   if (!tails_.empty()) tail_thread_ = std::thread([this] { TailLoop(); });
   if (security_) security_thread_ = std::thread([this] { SecurityLoop(); });

@@ -53,6 +53,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -111,6 +112,11 @@ class LogEndpoints {
   Status Ingest(Format format, std::string_view body, bool replay);
 
   logs::LogService& service() { return service_; }
+  /// Also passes every log anomaly event opened by live (not replayed) lines to `fn` (thread-
+  /// safe, quick; e.g. the incident service). Call before Open.
+  void SetEventForward(std::function<void(const logs::LogAnomalyEvent&)> fn) {
+    event_forward_ = std::move(fn);
+  }
 
  private:
   struct Alert {
@@ -148,6 +154,7 @@ class LogEndpoints {
   std::thread alert_thread_;
 
   SelfMetrics* metrics_;
+  std::function<void(const logs::LogAnomalyEvent&)> event_forward_;
   std::atomic<uint64_t> series_dropped_{0}, series_submitted_{0}, alert_posts_{0}, alert_errors_{0},
       alerts_dropped_{0}, replayed_records_{0}, replay_errors_{0};
   std::atomic<uint64_t> file_lines_{0}, file_rotations_{0}, file_truncations_{0},

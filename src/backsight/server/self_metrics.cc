@@ -208,6 +208,7 @@ std::string Server::RenderMetrics(bool with_outputs) {
   MirrorDurabilityMetrics();
   if (warm_) MirrorWarmStartMetrics();
   logs_->MirrorMetrics(&m);
+  if (incidents_) incidents_->MirrorMetrics(&m);
   traces_->findings().MirrorMetrics(&m);
   exhaustion_->MirrorMetrics(&m);
   std::string out = m.Serialize();

@@ -31,7 +31,12 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 
 Server::Server(ServeConfig config) : cfg_(std::move(config)) {}
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+  // After a failed Start, Stop does nothing: stop the incident thread here, before the trace
+  // endpoints it polls for the service graph are destroyed.
+  if (incidents_) incidents_->Stop();
+}
 
 Status Server::Start() {
   BACKSIGHT_RETURN_IF_ERROR(ValidateConfig(cfg_));
@@ -62,6 +67,11 @@ Status Server::Start() {
   http_ = std::make_unique<HttpServer>(ho);
   logs_ = std::make_unique<LogEndpoints>(cfg_, engine_, &self_metrics_);
   traces_ = std::make_unique<TraceEndpoints>(cfg_, engine_, &self_metrics_);
+  if (cfg_.incidents_enabled) {
+    incidents_ = std::make_unique<IncidentService>(cfg_, store_.get());
+    BACKSIGHT_RETURN_IF_ERROR(incidents_->Restore());
+    logs_->SetEventForward([this](const logs::LogAnomalyEvent& e) { incidents_->OnLogEvent(e); });
+  }
   exhaustion_ = std::make_unique<ExhaustionService>(cfg_);
   capacity_ = std::make_unique<CapacityService>(cfg_);
   exhaustion_->Restore();
@@ -79,11 +89,15 @@ Status Server::Start() {
   }
 
   AlertOptions ao;
-  ao.alertmanager_url = cfg_.alertmanager_url;
+  ao.alertmanager_url = ItemAlertsOn(cfg_) ? cfg_.alertmanager_url : "";
   ao.for_ms = cfg_.alert_for_ms;
   ao.resend_ms = cfg_.alert_resend_ms;
   ao.generator_base_url = cfg_.external_url;
   tracker_ = std::make_unique<EpisodeTracker>(ao, store_.get());
+  if (incidents_) {
+    tracker_->SetForward([this](const EpisodeChange& c) { incidents_->OnEpisodeChange(c); });
+    incidents_->Start([this] { return traces_->Edges(); });
+  }
   EngineOptions eo;
   eo.workers = cfg_.workers > 0
                    ? cfg_.workers
@@ -98,6 +112,7 @@ Status Server::Start() {
   tracker_->Start();
   engine_->Start();
   if (wal_) BACKSIGHT_RETURN_IF_ERROR(ReplayWal());
+  if (incidents_) incidents_->SetLive();  // after the replay: its episodes are already stored
   if (!cfg_.history_url.empty()) {
     history_ = std::make_unique<PrometheusHistoryClient>(cfg_.history_url, cfg_.history_timeout_ms);
     WarmStartOptions wo;
@@ -156,7 +171,8 @@ void Server::Stop() {
                    st.ToString().c_str(), wal_ ? " and replays the write-ahead log" : "");
     }
   }
-  tracker_->Stop();  // flushes events
+  tracker_->Stop();                    // flushes events
+  if (incidents_) incidents_->Stop();  // after the tracker: its last changes are applied
   logs_->Stop();
   exhaustion_->Stop();
 }
@@ -223,6 +239,7 @@ void Server::SetupRoutes() {
 
   logs_->Register(&s);
   traces_->Register(&s);
+  if (incidents_) incidents_->Register(&s);
   // One Route() call per endpoint; handlers run on the worker pool unless said otherwise.
   RouteOptions snappy;  // remote_write framing, decoded by the handler
   snappy.passthrough_encodings = {"snappy"};

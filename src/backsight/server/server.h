@@ -16,6 +16,7 @@
 //                         the query parameters form the full label set, `__name__` included).
 //   GET  /api/v1/series?metric=NAME&limit=N   active series (labels, fingerprint), JSON.
 //   POST /api/v1/checkpoint  checkpoint now (200 with the count written).
+//   GET  /api/v1/incidents?limit=N, /api/v1/incidents/{id}   incidents (incident_service.h).
 //   GET  /api/v1/status   start-up report and configuration summary (JSON, see StatusJson).
 //   GET  /-/healthy, /-/ready
 // Any endpoint: 503 + Connection: close past limits.max_connections open connections, 503 +
@@ -41,6 +42,7 @@
 #include "backsight/server/engine.h"
 #include "backsight/server/exhaustion_service.h"
 #include "backsight/server/http_server.h"
+#include "backsight/server/incident_service.h"
 #include "backsight/server/log_endpoints.h"
 #include "backsight/server/pg_watch.h"
 #include "backsight/server/self_metrics.h"
@@ -113,6 +115,9 @@ class Server {
   std::unique_ptr<store::Wal> wal_;
   StartupReport report_;
   int64_t start_wall_ns_ = 0;
+  // With incidents.enabled (incident_service.h). Declared before the tracker and the engine,
+  // whose workers forward episodes to it, so that it outlives them.
+  std::unique_ptr<IncidentService> incidents_;
   std::unique_ptr<EpisodeTracker> tracker_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<HistorySource> history_;  // with history.url: warm start of new series

@@ -79,6 +79,13 @@ uint64_t TraceEndpoints::spans() const {
   return spans_;
 }
 
+std::vector<std::pair<std::string, std::string>> TraceEndpoints::Edges() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const traces::GraphEdge* e : graph_.Edges()) out.emplace_back(e->client, e->server);
+  return out;
+}
+
 void TraceEndpoints::HandlePush(const HttpRequest& req, HttpResponse* res) {
   bool is_json = false;
   if (const Status bad = ProtobufOrJsonBody(req, &is_json); !bad.ok()) {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backsight/server/config.h"
@@ -43,6 +44,8 @@ class TraceEndpoints {
 
   /// Spans accepted since start.
   uint64_t spans() const;
+  /// The service graph's (client, server) edges seen so far (caller, callee).
+  std::vector<std::pair<std::string, std::string>> Edges() const;
   /// The live findings (GET /api/v1/trace/findings, alerts, retry ratios; trace_findings.h).
   TraceFindings& findings() { return findings_; }
 

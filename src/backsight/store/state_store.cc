@@ -110,7 +110,10 @@ Status StateStore::Open(const std::string& path) {
       "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY AUTOINCREMENT, fp INTEGER NOT NULL,"
       " labels BLOB NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER, peak_score REAL);"
       "CREATE INDEX IF NOT EXISTS events_start ON events(start_ns);"
-      "CREATE INDEX IF NOT EXISTS events_fp ON events(fp, start_ns);");
+      "CREATE INDEX IF NOT EXISTS events_fp ON events(fp, start_ns);"
+      "CREATE TABLE IF NOT EXISTS incidents(id INTEGER PRIMARY KEY, start_ns INTEGER NOT NULL,"
+      " end_ns INTEGER NOT NULL, schema INTEGER NOT NULL, body TEXT NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS incidents_start ON incidents(start_ns);");
   if (!st.ok()) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -334,6 +337,77 @@ Status StateStore::RecentEvents(size_t limit, uint64_t fp, std::vector<AnomalyEv
     out->push_back(std::move(e));
   }
   if (rc != SQLITE_DONE) return Err("select events");
+  return Status::OK();
+}
+
+Status StateStore::WriteIncidents(const std::vector<StoredIncident>& incidents) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  BACKSIGHT_RETURN_IF_ERROR(Exec("BEGIN"));
+  Stmt st;
+  if (sqlite3_prepare_v2(db_,
+                         "INSERT OR REPLACE INTO incidents(id, start_ns, end_ns, schema, body) "
+                         "VALUES(?,?,?,?,?)",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    Status e = Err("prepare incidents");
+    RollbackAfterError();
+    return e;
+  }
+  for (const StoredIncident& i : incidents) {
+    sqlite3_reset(st.s);
+    sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(i.id));
+    sqlite3_bind_int64(st.s, 2, i.start_ns);
+    sqlite3_bind_int64(st.s, 3, i.end_ns);
+    sqlite3_bind_int(st.s, 4, i.schema);
+    sqlite3_bind_text(st.s, 5, i.body.data(), static_cast<int>(i.body.size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(st.s) != SQLITE_DONE) {
+      Status e = Err("insert incident");
+      RollbackAfterError();
+      return e;
+    }
+  }
+  return Commit();
+}
+
+Status StateStore::PruneIncidents(size_t keep) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  Stmt st;
+  if (sqlite3_prepare_v2(db_,
+                         "DELETE FROM incidents WHERE id NOT IN (SELECT id FROM incidents "
+                         "ORDER BY start_ns DESC, id DESC LIMIT ?)",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    return Err("prepare prune incidents");
+  }
+  sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(keep));
+  if (sqlite3_step(st.s) != SQLITE_DONE) return Err("prune incidents");
+  return Status::OK();
+}
+
+Status StateStore::LoadIncidents(size_t limit, std::vector<StoredIncident>* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  Stmt st;
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT id, start_ns, end_ns, schema, body FROM incidents "
+                         "ORDER BY start_ns DESC, id DESC LIMIT ?",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    return Err("prepare incidents");
+  }
+  sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(limit));
+  out->clear();
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    StoredIncident i;
+    i.id = static_cast<uint64_t>(sqlite3_column_int64(st.s, 0));
+    i.start_ns = sqlite3_column_int64(st.s, 1);
+    i.end_ns = sqlite3_column_int64(st.s, 2);
+    i.schema = sqlite3_column_int(st.s, 3);
+    const char* b = reinterpret_cast<const char*>(sqlite3_column_text(st.s, 4));
+    i.body.assign(b ? b : "", static_cast<size_t>(sqlite3_column_bytes(st.s, 4)));
+    out->push_back(std::move(i));
+  }
+  if (rc != SQLITE_DONE) return Err("select incidents");
   return Status::OK();
 }
 

@@ -9,6 +9,10 @@
 //       the canonical label set encoded by EncodeLabels.
 //   events(id INTEGER PRIMARY KEY, fp, labels BLOB, start_ns, end_ns NULL while open, peak_score)
 //     - anomaly episodes.
+//   incidents(id INTEGER PRIMARY KEY, start_ns, end_ns (0 while open), schema, body TEXT)
+//     - live incidents (incidents/incident_tracker.h), `body` their JSON (IncidentToJson) in the
+//       layout numbered `schema` (kIncidentSchema; formats.md); rows of another schema are
+//       skipped and reported at start-up.
 // Writes are batched: one transaction per SaveStates/DeleteStates/WriteEvents call, so 1M states
 // checkpoint in seconds. Thread-safe (an internal mutex serialises calls).
 #ifndef BACKSIGHT_STORE_STATE_STORE_H_
@@ -52,6 +56,18 @@ struct AnomalyEvent {
   TimestampNs end_ns = 0;    ///< timestamp of the first normal sample after it; 0 = open
   double peak_score = 0;     ///< highest anomaly_score during the episode
 };
+
+/// One stored incident: its id, times and JSON body in layout `schema`.
+struct StoredIncident {
+  uint64_t id = 0;
+  TimestampNs start_ns = 0;
+  TimestampNs end_ns = 0;  ///< 0 while open
+  int schema = 0;
+  std::string body;
+};
+
+/// Layout version of the incidents table's `body` written by this build (formats.md §3).
+inline constexpr int kIncidentSchema = 1;
 
 /// SQLite-backed store. Open it once per process; all methods may be called from any thread.
 class StateStore {
@@ -98,6 +114,14 @@ class StateStore {
   /// The `limit` most recent events (by start, newest first); when `fp` is non-zero, only that
   /// series' events.
   Status RecentEvents(size_t limit, uint64_t fp, std::vector<AnomalyEvent>* out);
+
+  /// Inserts or replaces incidents by id in one transaction.
+  Status WriteIncidents(const std::vector<StoredIncident>& incidents);
+  /// Deletes all but the `keep` most recent incidents (by start).
+  Status PruneIncidents(size_t keep);
+  /// The `limit` most recent incidents (by start, newest first), any schema (the caller skips
+  /// those it cannot read).
+  Status LoadIncidents(size_t limit, std::vector<StoredIncident>* out);
 
  private:
   Status Exec(const char* sql);

@@ -1,0 +1,182 @@
+// Live incidents: anomaly episodes of every signal (metric series, log templates and log anomaly
+// events, trace RED series) grouped into incidents, with a cause ranking kept up to date.
+//
+// Grouping (issue 10, "Grouping"): a member that opens joins an open incident when
+//  * time: it opens within `gap_ns` of the incident's last activity (a member opening or
+//    closing), and
+//  * relation: it shares a value of a grouping label (service, namespace, pod, instance, job)
+//    with a member, or its service is next to a member's service in the service graph (an edge
+//    either way, from traces). A member with no grouping label and no service relates by time
+//    alone.
+// Otherwise it opens a new incident. An incident resolves once all its members have closed and
+// `resolve_after_ns` has passed since the last one closed (checked by Advance).
+// Bounds, all counted: at most `max_open` open incidents (past it a member that would open a new
+// one is dropped), `max_members` members per incident (past it members are dropped; their
+// onsets still count in the timeline), `max_timeline` timeline entries, `max_closed` resolved
+// incidents kept in memory.
+//
+// Cause ranking (per service; re-ranked on every change): a service's onset is its earliest
+// member start, its score its highest member peak, its indicator the member that opened first
+// (ties: higher peak). Order: a service with no anomalous callee in the graph before one that
+// calls an anomalous service (a callee's fault shows upstream: the caller is a victim), then
+// earlier onset (first movers, as in change-point onset ordering), then higher score. When the
+// best service's score is below `min_cause_score` the incident has no cause ("weak evidence")
+// rather than a guess.
+//
+// Not thread-safe: the caller serialises calls (server/incident_service.h does).
+#ifndef BACKSIGHT_INCIDENTS_INCIDENT_TRACKER_H_
+#define BACKSIGHT_INCIDENTS_INCIDENT_TRACKER_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backsight/core/labels.h"
+#include "backsight/core/status.h"
+#include "backsight/core/time.h"
+
+namespace backsight::incidents {
+
+/// Where a member's anomaly comes from.
+enum class Signal : uint8_t { kMetric = 0, kLog = 1, kTrace = 2 };
+/// "metric", "log", "trace".
+const char* SignalName(Signal s);
+
+/// One anomaly episode of one source, as the tracker sees it. Times in ns since the epoch.
+struct Member {
+  Signal signal = Signal::kMetric;
+  std::string key;        ///< identity of the source (unique per signal source)
+  std::string indicator;  ///< operator words: "checkout_latency", "p99 latency of GET /x"
+  std::string service;    ///< "" when unknown
+  Labels labels;          ///< the grouping labels of the source (service, namespace, ...)
+  TimestampNs start_ns = 0;
+  TimestampNs end_ns = 0;  ///< 0 while open
+  double peak_score = 0;   ///< highest anomaly_score (> 1 is anomalous)
+  double peak_value = 0;   ///< value at the peak
+  double baseline = 0;     ///< expected value (yhat) at the peak; 0 when unknown
+};
+
+/// A ranked cause of a live incident (not root_cause.h's batch Cause).
+struct LiveCause {
+  std::string service;
+  std::string indicator;
+  double score = 0;  ///< the service's highest member peak score
+  TimestampNs onset_ns = 0;
+  std::string explanation;  ///< one sentence for the operator
+};
+
+/// One line of an incident's timeline.
+struct TimelineEntry {
+  TimestampNs ts = 0;
+  std::string text;
+};
+
+/// An incident: its members, timeline and current cause ranking.
+struct Incident {
+  uint64_t id = 0;
+  TimestampNs start_ns = 0;          ///< first member's start
+  TimestampNs last_activity_ns = 0;  ///< latest member start or end
+  TimestampNs end_ns = 0;            ///< 0 while open; resolution time
+  TimestampNs first_ranked_ns = 0;   ///< when a cause was first named (0: never)
+  std::vector<Member> members;
+  uint64_t members_dropped = 0;  ///< past max_members
+  std::vector<TimelineEntry> timeline;
+  std::vector<LiveCause> causes;  ///< best first; empty when the evidence is weak
+  std::string no_cause_reason;
+  bool open() const { return end_ns == 0; }
+  /// The best cause's service, else the first member's service ("" when unknown).
+  std::string TopService() const;
+};
+
+/// Limits and time constants (ns).
+struct IncidentOptions {
+  /// A member opening this long after an incident's last activity starts a new incident
+  /// (2 min: two Prometheus scrape/evaluation rounds at the default 1 min).
+  int64_t gap_ns = 120'000'000'000;
+  /// All members closed this long: resolved (5 min, Alertmanager's default resolve_timeout).
+  int64_t resolve_after_ns = 300'000'000'000;
+  size_t max_open = 1000;
+  size_t max_members = 1000;
+  size_t max_timeline = 200;
+  size_t max_closed = 1000;
+  /// A best service scoring below this names no cause (1 = the detectors' alert threshold).
+  double min_cause_score = 1.5;
+};
+
+/// Counters of the tracker (monotonic).
+struct IncidentStats {
+  uint64_t opened = 0;
+  uint64_t resolved = 0;
+  uint64_t members = 0;
+  uint64_t members_dropped = 0;    ///< past max_members
+  uint64_t incidents_dropped = 0;  ///< members refused past max_open
+};
+
+/// Grouping labels (issue 10): a shared value of one of them relates two members.
+inline constexpr const char* kGroupingLabels[] = {"service", "namespace", "pod", "instance", "job"};
+
+class IncidentTracker {
+ public:
+  explicit IncidentTracker(const IncidentOptions& options);
+
+  /// Replaces the service graph: (caller, callee) pairs.
+  void SetGraph(const std::vector<std::pair<std::string, std::string>>& edges);
+
+  /// A member opens (member.end_ns may already be set: a point event such as a log anomaly).
+  /// A member with the key of an open member of an open incident updates it instead. Returns the
+  /// incident's id, 0 when dropped (past max_open).
+  uint64_t Open(const Member& member);
+  /// A higher score for the open member `key` (ignored when unknown).
+  void Peak(const std::string& key, double score, double value, double baseline);
+  /// The member `key` closes at `ts` (ignored when unknown or closed).
+  void Close(const std::string& key, TimestampNs ts);
+  /// Resolves incidents whose members all closed `resolve_after_ns` before `now`; returns
+  /// their ids.
+  std::vector<uint64_t> Advance(TimestampNs now);
+
+  /// Puts back an incident read from storage (open ones keep growing). Ids continue after it.
+  void Restore(Incident incident);
+
+  /// Newest first (by start), at most `limit`.
+  std::vector<const Incident*> List(size_t limit) const;
+  /// Null when unknown.
+  const Incident* Get(uint64_t id) const;
+  /// Ids changed since the last call (for persistence and alerts), then forgets them.
+  std::vector<uint64_t> TakeChanged();
+  size_t open_count() const { return open_.size(); }
+  const IncidentStats& stats() const { return stats_; }
+
+ private:
+  Incident* Find(uint64_t id);
+  bool Related(const Incident& inc, const Member& m) const;
+  bool Adjacent(const std::string& a, const std::string& b) const;
+  void Rank(Incident* inc) const;
+  void AddTimeline(Incident* inc, TimestampNs ts, std::string text);
+  void Touch(uint64_t id) { changed_.insert(id); }
+
+  IncidentOptions opt_;
+  std::set<std::pair<std::string, std::string>> edges_;  // (caller, callee)
+  std::map<uint64_t, Incident> incidents_;               // open and the kept resolved ones
+  std::set<uint64_t> open_;
+  std::map<std::string, uint64_t> open_member_;  // key of an open member -> its incident
+  std::deque<uint64_t> closed_order_;
+  std::set<uint64_t> changed_;
+  uint64_t next_id_ = 1;
+  IncidentStats stats_;
+};
+
+/// The JSON of an incident (GET /api/v1/incidents/{id}, and the stored form):
+/// {id, state, start, end, top_service, members:[...], timeline:[...], causes:[...], ...};
+/// times RFC 3339 plus `_ns` integers.
+nlohmann::json IncidentToJson(const Incident& inc, bool with_members = true);
+/// Reads IncidentToJson's output back. InvalidArgument naming the field when malformed.
+Status IncidentFromJson(const nlohmann::json& j, Incident* out);
+
+}  // namespace backsight::incidents
+
+#endif  // BACKSIGHT_INCIDENTS_INCIDENT_TRACKER_H_

@@ -1,0 +1,129 @@
+// Live incidents in `backsight serve` (config `incidents`, issue 10): the engine's anomaly
+// episodes (metric series, log template counts, trace RED gauges) and the log anomaly events
+// feed an incidents::IncidentTracker on its own thread, which every 100 ms:
+//  * applies the queued changes (bounded queue; past 100k waiting, changes are dropped, counted),
+//    refreshes the service graph from the trace endpoints, resolves quiet incidents;
+//  * writes the changed incidents to the store's `incidents` table (JSON body, schema version);
+//  * sends ONE Alertmanager alert per incident: alertname="BacksightIncident", labels
+//    incident_id and service (the top cause's service), annotations summary and causes (the top
+//    three explanations). It fires once the incident's first member is `alerting.for` old,
+//    is re-sent every `alerting.resend_interval` with endsAt = now + 4 intervals, and is resolved
+//    (endsAt = resolution) when the incident resolves; when the top service changes, the alert
+//    under the old label is resolved at once.
+// Endpoints:
+//   GET /api/v1/incidents?limit=N     newest first, without members (400 on a bad limit)
+//   GET /api/v1/incidents/{id}        members, timeline, ranked causes (400 bad id, 404 unknown)
+// At start the stored incidents are read back; members still open then are closed at the
+// restart time (episodes do not survive a restart), so those incidents resolve unless new
+// anomalies join them; the episodes the write-ahead log replay raises again are ignored
+// (SetLive is called after the replay).
+#ifndef BACKSIGHT_SERVER_INCIDENT_SERVICE_H_
+#define BACKSIGHT_SERVER_INCIDENT_SERVICE_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "backsight/incidents/incident_tracker.h"
+#include "backsight/logs/log_service.h"
+#include "backsight/server/config.h"
+#include "backsight/server/engine.h"
+#include "backsight/server/http_server.h"
+#include "backsight/server/self_metrics.h"
+#include "backsight/store/state_store.h"
+
+namespace backsight::server {
+
+/// The service graph's (caller, callee) edges, read on the incident thread.
+using GraphSource = std::function<std::vector<std::pair<std::string, std::string>>()>;
+
+/// Turns an engine episode start into an incident member: signal and indicator from the metric
+/// name (backsight_trace_* -> trace, backsight_log_template_count -> log), service from
+/// `service` or `service_name`, grouping labels (incidents::kGroupingLabels). Exposed for tests.
+incidents::Member MemberFromSeries(const Labels& labels, uint64_t fp);
+
+class IncidentService {
+ public:
+  /// `config`, `store` (may be null) and `metrics` must outlive this object.
+  IncidentService(const ServeConfig& config, store::StateStore* store);
+  ~IncidentService();
+  IncidentService(const IncidentService&) = delete;
+  IncidentService& operator=(const IncidentService&) = delete;
+
+  /// Reads the stored incidents back (see the file comment). IoError/Corruption of the store;
+  /// rows that cannot be read are skipped and counted (restore_skipped).
+  Status Restore();
+  /// Starts the incident thread; `graph` (may be null) is polled each tick.
+  void Start(GraphSource graph);
+  /// Applies what is queued, writes the changed incidents, stops the thread. Idempotent.
+  void Stop();
+
+  /// Takes episode changes from now on. Until then (the write-ahead log replay at start, which
+  /// detects again the anomalies already in the stored incidents) they are ignored.
+  void SetLive() { live_ = true; }
+  /// From the engine's workers (via EpisodeTracker); thread-safe, quick. Ignored before SetLive.
+  void OnEpisodeChange(const EpisodeChange& change);
+  /// A log anomaly event (a point member); thread-safe, quick.
+  void OnLogEvent(const logs::LogAnomalyEvent& event);
+
+  /// Registers GET /api/v1/incidents and /api/v1/incidents/* (call before the server starts).
+  void Register(HttpServer* http);
+  /// Sets the backsight_incident_* metrics.
+  void MirrorMetrics(SelfMetrics* metrics);
+
+ private:
+  struct Input {
+    enum class Kind : uint8_t { kOpen, kPeak, kClose } kind = Kind::kOpen;
+    incidents::Member member;  // kOpen: the member; else key + score/value/baseline
+    TimestampNs ts = 0;
+  };
+  struct AlertState {
+    bool firing = false;
+    std::string service;  // label value last sent
+    int64_t last_sent_ns = 0;
+    bool resolved_sent = false;
+  };
+  struct AlertOut {
+    uint64_t id;
+    std::string service;
+    std::string summary, causes;
+    int64_t starts_ns, ends_ns;
+  };
+  void Push(Input&& in);
+  void Loop();
+  void Tick(int64_t now);
+  void Alerts(int64_t now);
+  void HandleList(const HttpRequest& req, HttpResponse* res);
+  void HandleOne(const HttpRequest& req, HttpResponse* res);
+
+  const ServeConfig& cfg_;
+  store::StateStore* store_;
+  GraphSource graph_;
+
+  std::mutex qmu_;
+  std::condition_variable qcv_;
+  std::deque<Input> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+
+  mutable std::mutex mu_;  // guards tracker_, alerts_, the wall times below
+  incidents::IncidentTracker tracker_;
+  std::map<uint64_t, AlertState> alerts_;
+  std::map<uint64_t, int64_t> first_seen_wall_;  // incident -> wall time it opened here
+
+  std::atomic<bool> live_{false};
+  std::atomic<uint64_t> dropped_{0}, write_errors_{0}, posts_{0}, post_errors_{0}, restored_{0},
+      restore_skipped_{0}, first_rank_ms_{0}, ranked_{0};
+};
+
+}  // namespace backsight::server
+
+#endif  // BACKSIGHT_SERVER_INCIDENT_SERVICE_H_

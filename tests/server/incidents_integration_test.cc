@@ -1,0 +1,293 @@
+// Live incidents against a real Alertmanager (prometheus-alertmanager, skipped with a message when
+// not installed): several series of two services turn anomalous together -> Alertmanager holds
+// ONE BacksightIncident alert and no per-series BacksightAnomaly alert; the incident, its members
+// and its ranked causes survive a `kill -9` and restart of serve. Prints the delay from the first
+// injected anomaly to the incident's first cause ranking (issue 10's bar: within 5 s).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "serve_util.h"
+
+namespace backsight::testing {
+namespace {
+
+constexpr const char* kAlertmanager = "/usr/bin/prometheus-alertmanager";
+constexpr int64_t kT0 = 1'700'000'000'000LL * kNanosPerMilli;
+constexpr int64_t kStep = 10 * kNanosPerSecond;
+
+double Normal(int i, int k) { return 20 + k + 2 * std::sin(i * 0.3 + k) + (i % 3) * 0.2; }
+
+nlohmann::json GetJson(int port, const std::string& path) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(5, 0);
+  auto r = c.Get(path.c_str());
+  if (!r || r->status != 200) return nullptr;
+  return nlohmann::json::parse(r->body, nullptr, false);
+}
+
+// Alertmanager's active alerts named `name`.
+nlohmann::json Alerts(int port, const std::string& name) {
+  nlohmann::json a = GetJson(port, "/api/v2/alerts?filter=alertname%3D%22" + name + "%22");
+  return a.is_array() ? a : nlohmann::json::array();
+}
+
+std::vector<Labels> FourSeries() {
+  std::vector<Labels> out;
+  for (const char* service : {"cart", "frontend"}) {
+    for (const char* metric : {"latency_seconds", "errors_ratio"}) {
+      out.push_back({{"__name__", metric}, {"namespace", "shop"}, {"service", service}});
+    }
+  }
+  for (auto& l : out) SortLabels(&l);
+  return out;
+}
+
+// Samples [from, to) of `series`; the ones in `spike` get a far-off last value.
+std::vector<TimeSeries> Batch(const std::vector<Labels>& series, int from, int to,
+                              const std::vector<size_t>& spike = {}) {
+  std::vector<TimeSeries> out;
+  for (size_t k = 0; k < series.size(); ++k) {
+    TimeSeries ts;
+    ts.labels = series[k];
+    ts.kind = MetricKind::kGauge;
+    for (int i = from; i < to; ++i) {
+      ts.samples.push_back({kT0 + i * kStep, Normal(i, static_cast<int>(k))});
+    }
+    if (std::find(spike.begin(), spike.end(), k) != spike.end()) ts.samples.back().value = 5000;
+    out.push_back(std::move(ts));
+  }
+  return out;
+}
+
+TEST(IncidentsIntegration, OneAlertPerIncidentSurvivesRestart) {
+  if (!HaveBinary(kAlertmanager)) {
+    GTEST_SKIP() << kAlertmanager << " is not installed (scripts/install-deps.sh --test)";
+  }
+  TempDir dir;
+  const int aport = FreePort();
+  WriteFile(dir.file("am.yml"),
+            "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\n"
+            "receivers: [{name: blackhole}]\n");
+  Process am(
+      {kAlertmanager, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
+       "--web.listen-address=127.0.0.1:" + std::to_string(aport), "--cluster.listen-address="},
+      dir.file("am.log"));
+  ASSERT_TRUE(WaitFor([&] { return GetJson(aport, "/api/v2/status").is_object(); }, 30'000))
+      << am.log();
+  const std::string yaml =
+      "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+      "\nalerting:\n  alertmanager_url: http://127.0.0.1:" + std::to_string(aport) +
+      "\n  for: 1s\n  resend_interval: 10s\n"
+      "incidents:\n  enabled: true\n  gap: 1m\n  resolve_after: 1h\n";
+  auto b = std::make_unique<ServeProcess>(dir, yaml);
+  ASSERT_TRUE(b->ok()) << b->proc().log();
+  const std::vector<Labels> series = FourSeries();
+  const int next = WarmUp(*b, series[0], [&](int from, int to) { return Batch(series, from, to); });
+  ASSERT_GT(next, 0);
+  // Bad requests first: no incident yet.
+  auto c = b->Client();
+  EXPECT_EQ(c->Get("/api/v1/incidents?limit=0")->status, 400);
+  EXPECT_EQ(c->Get("/api/v1/incidents/abc")->status, 400);
+  EXPECT_EQ(c->Get("/api/v1/incidents/999")->status, 404);
+
+  // cart's two series first, frontend's a second later.
+  const auto injected = std::chrono::steady_clock::now();
+  ASSERT_EQ(b->Write(Batch(series, next, next + 1, {0, 1})), 204);
+  nlohmann::json list;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        list = nlohmann::json::parse(b->Get("/api/v1/incidents"), nullptr, false);
+        return list.is_object() && !list["data"]["incidents"].empty() &&
+               !list["data"]["incidents"][0]["causes"].empty();
+      },
+      10'000))
+      << list.dump();
+  const double ranked_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - injected).count();
+  std::printf("incident first ranked %.3f s after the first anomalous sample was sent\n", ranked_s);
+  EXPECT_LT(ranked_s, 5.0);  // issue 10's bar (a bound on a wait, not a timing benchmark)
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_EQ(b->Write(Batch(series, next + 1, next + 2, {2, 3})), 204);
+
+  // All four members in one incident, cart (the first mover) ranked first.
+  nlohmann::json inc;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        list = nlohmann::json::parse(b->Get("/api/v1/incidents"), nullptr, false);
+        if (!list.is_object() || list["data"]["incidents"].size() != 1) return false;
+        const std::string id = std::to_string(list["data"]["incidents"][0]["id"].get<int>());
+        inc = nlohmann::json::parse(b->Get("/api/v1/incidents/" + id), nullptr, false);
+        return inc.is_object() && inc["data"]["members"].size() == 4;
+      },
+      10'000))
+      << list.dump() << "\n"
+      << inc.dump();
+  const nlohmann::json& data = inc["data"];
+  ASSERT_EQ(data["causes"].size(), 2u) << data.dump();
+  EXPECT_EQ(data["causes"][0]["service"], "cart") << data.dump();
+  EXPECT_NE(data["causes"][0]["explanation"].get<std::string>().find("before the first anomaly"),
+            std::string::npos)
+      << data.dump();
+  EXPECT_EQ(data["state"], "open");
+  const std::string id = std::to_string(data["id"].get<int>());
+  std::printf("top cause: %s\n", data["causes"][0]["explanation"].get<std::string>().c_str());
+
+  // Alertmanager: one incident alert, carrying the top service and the causes; no per-series one
+  // even well past `for`.
+  nlohmann::json alerts;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        alerts = Alerts(aport, "BacksightIncident");
+        return alerts.size() == 1 && alerts[0]["labels"].value("service", "") == "cart";
+      },
+      20'000))
+      << alerts.dump() << "\n"
+      << b->proc().log();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  alerts = Alerts(aport, "BacksightIncident");
+  ASSERT_EQ(alerts.size(), 1u) << alerts.dump();
+  EXPECT_EQ(alerts[0]["labels"]["incident_id"], id);
+  EXPECT_NE(alerts[0]["annotations"]["causes"].get<std::string>().find("cart:"), std::string::npos);
+  EXPECT_EQ(Alerts(aport, "BacksightAnomaly").size(), 0u);
+  EXPECT_EQ(b->Metric("backsight_incidents_open"), 1);
+
+  // kill -9 and restart: the incident is read back from SQLite with its members and causes.
+  b->proc().Signal(SIGKILL);
+  b->proc().Wait(10'000);
+  b = std::make_unique<ServeProcess>(dir, yaml, "serve2");
+  ASSERT_TRUE(b->ok()) << b->proc().log();
+  nlohmann::json back = nlohmann::json::parse(b->Get("/api/v1/incidents/" + id), nullptr, false);
+  ASSERT_TRUE(back.is_object()) << b->proc().log();
+  EXPECT_EQ(back["data"]["members"].size(), 4u);
+  EXPECT_EQ(back["data"]["causes"][0]["service"], "cart");
+  EXPECT_EQ(back["data"]["state"], "open");
+  EXPECT_EQ(b->Metric("backsight_incidents_restored"), 1);
+  // Still one incident alert after the restart, and the anomalies the write-ahead log replay
+  // detects again are not added a second time.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  alerts = Alerts(aport, "BacksightIncident");
+  ASSERT_EQ(alerts.size(), 1u) << alerts.dump();
+  EXPECT_EQ(alerts[0]["labels"]["incident_id"], id);
+  back = nlohmann::json::parse(b->Get("/api/v1/incidents/" + id), nullptr, false);
+  EXPECT_EQ(back["data"]["members"].size(), 4u) << back.dump();
+  EXPECT_EQ(nlohmann::json::parse(b->Get("/api/v1/incidents"))["data"]["incidents"].size(), 1u);
+}
+
+// An incident whose members are back to normal for incidents.resolve_after resolves, and its
+// Alertmanager alert with it.
+TEST(IncidentsIntegration, ResolvedIncidentResolvesItsAlert) {
+  if (!HaveBinary(kAlertmanager)) {
+    GTEST_SKIP() << kAlertmanager << " is not installed (scripts/install-deps.sh --test)";
+  }
+  TempDir dir;
+  const int aport = FreePort();
+  WriteFile(dir.file("am.yml"),
+            "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\n"
+            "receivers: [{name: blackhole}]\n");
+  Process am(
+      {kAlertmanager, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
+       "--web.listen-address=127.0.0.1:" + std::to_string(aport), "--cluster.listen-address="},
+      dir.file("am.log"));
+  ASSERT_TRUE(WaitFor([&] { return GetJson(aport, "/api/v2/status").is_object(); }, 30'000))
+      << am.log();
+  // resend_interval 10s: a firing alert's endsAt is 40 s ahead, so it can only leave
+  // Alertmanager's active list within this test by being resolved.
+  ServeProcess b(dir,
+                 "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+                     "\nalerting:\n  alertmanager_url: http://127.0.0.1:" + std::to_string(aport) +
+                     "\n  for: 1s\n  resend_interval: 10s\n"
+                     "incidents: {enabled: true, resolve_after: 1s}\n");
+  ASSERT_TRUE(b.ok()) << b.proc().log();
+  const std::vector<Labels> series = {FourSeries()[0]};
+  const int next = WarmUp(b, series[0], [&](int from, int to) { return Batch(series, from, to); });
+  ASSERT_GT(next, 0);
+  ASSERT_EQ(b.Write(Batch(series, next, next + 1, {0})), 204);
+  ASSERT_TRUE(WaitFor([&] { return Alerts(aport, "BacksightIncident").size() == 1; }, 20'000))
+      << b.Get("/api/v1/incidents");
+  // Normal samples until the episode ends; then the incident resolves and so does its alert.
+  int i = next + 1;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        if (b.State(series[0])["in_anomaly"] == false) return true;
+        if (i < next + 5000) b.Write(Batch(series, i, i + 10));
+        i += 10;
+        return false;
+      },
+      30'000));
+  nlohmann::json list;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        list = nlohmann::json::parse(b.Get("/api/v1/incidents"), nullptr, false);
+        return list.is_object() && list["data"]["incidents"].size() == 1 &&
+               list["data"]["incidents"][0]["state"] == "resolved";
+      },
+      10'000))
+      << list.dump();
+  EXPECT_FALSE(list["data"]["incidents"][0]["end"].is_null());
+  ASSERT_TRUE(WaitFor([&] { return Alerts(aport, "BacksightIncident").empty(); }, 20'000))
+      << Alerts(aport, "BacksightIncident").dump();
+}
+
+// The service graph from POST /v1/traces groups two services with no shared label into one
+// incident and ranks the callee first although the caller turned anomalous first.
+TEST(IncidentsIntegration, TraceGraphGroupsAndRanksCalleeFirst) {
+  TempDir dir;
+  ServeProcess b(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+                          "\nincidents:\n  enabled: true\n");
+  ASSERT_TRUE(b.ok()) << b.proc().log();
+  // frontend's server span calls cart's: the edge frontend -> cart.
+  const std::string spans = R"({"resourceSpans":[
+    {"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"frontend"}}]},
+     "scopeSpans":[{"spans":[{"traceId":"0707070707070707070707070707aaaa",
+      "spanId":"0101010101010101","name":"GET /","kind":"SPAN_KIND_SERVER",
+      "startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000005000000"}]}]},
+    {"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"cart"}}]},
+     "scopeSpans":[{"spans":[{"traceId":"0707070707070707070707070707aaaa",
+      "spanId":"0202020202020202","parentSpanId":"0101010101010101","name":"GET /cart",
+      "kind":"SPAN_KIND_SERVER","startTimeUnixNano":"1700000000001000000",
+      "endTimeUnixNano":"1700000000004000000"}]}]}]})";
+  ASSERT_EQ(b.PostRaw("/v1/traces", spans, "application/json"), 200);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return b.Get("/api/v1/trace/metrics")
+                   .find(
+                       "traces_service_graph_request_total{client=\"frontend\",server=\"cart\"}") !=
+               std::string::npos;
+      },
+      10'000))
+      << b.Get("/api/v1/trace/metrics");
+  std::vector<Labels> series = {{{"__name__", "latency_seconds"}, {"service", "frontend"}},
+                                {{"__name__", "latency_seconds"}, {"service", "cart"}}};
+  for (auto& l : series) SortLabels(&l);
+  const int next = WarmUp(b, series[0], [&](int from, int to) { return Batch(series, from, to); });
+  ASSERT_GT(next, 0);
+  ASSERT_EQ(b.Write(Batch(series, next, next + 1, {0})), 204);  // the caller first
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(b.Write(Batch(series, next + 1, next + 2, {1})), 204);
+  nlohmann::json inc;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        inc = nlohmann::json::parse(b.Get("/api/v1/incidents/1"), nullptr, false);
+        return inc.is_object() && inc["data"]["members"].size() == 2;
+      },
+      10'000))
+      << inc.dump() << "\n"
+      << b.Get("/api/v1/incidents");
+  const nlohmann::json& causes = inc["data"]["causes"];
+  ASSERT_EQ(causes.size(), 2u) << inc.dump();
+  EXPECT_EQ(causes[0]["service"], "cart");
+  EXPECT_EQ(causes[1]["service"], "frontend");
+  EXPECT_NE(causes[1]["explanation"].get<std::string>().find("likely a victim"), std::string::npos)
+      << causes.dump();
+  std::printf("graph-ranked causes: 1. %s / 2. %s\n",
+              causes[0]["explanation"].get<std::string>().c_str(),
+              causes[1]["explanation"].get<std::string>().c_str());
+  auto list = nlohmann::json::parse(b.Get("/api/v1/incidents?limit=5"));
+  EXPECT_EQ(list["data"]["incidents"].size(), 1u) << list.dump();
+}
+
+}  // namespace
+}  // namespace backsight::testing
