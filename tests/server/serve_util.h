@@ -144,7 +144,6 @@ inline int WarmUp(const ServeProcess& s, const Labels& labels,
   return -1;
 }
 
-
 }  // namespace backsight::testing
 
 #endif  // BACKSIGHT_TESTS_SERVER_SERVE_UTIL_H_

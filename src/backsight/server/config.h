@@ -130,8 +130,8 @@ struct ServeConfig {
   /// an operator needs to act on a filling disk during working hours.
   int64_t exhaustion_horizon_ms = 86'400'000;
   uint64_t exhaustion_max_series = 100'000;  ///< usage series tracked (~1 KiB each)
-  std::vector<PostgresTarget> postgres;  ///< databases under the query regression watch
-  std::vector<CapacityRule> capacity;    ///< demand series given replica advice
+  std::vector<PostgresTarget> postgres;      ///< databases under the query regression watch
+  std::vector<CapacityRule> capacity;        ///< demand series given replica advice
 };
 
 /// True when per-series and per-log-event alerts are sent (an Alertmanager is configured, and
