@@ -8,6 +8,7 @@
 #include <queue>
 #include <set>
 
+#include "backsight/db/from_order.h"
 #include "backsight/db/hypo_planner.h"
 
 namespace backsight::db {
@@ -48,6 +49,20 @@ Status CreateAll(HypoPlanner* planner, const Candidate& c, std::vector<int64_t>*
 
 double Mb(int64_t bytes) { return std::max(1.0, static_cast<double>(bytes)) / kBytesPerMb; }
 
+// A statement rewritten with `table` first in its FROM lists (from_order.h), to cost partial
+// indexes on that table: HypoPG 1.3 plans a hypothetical partial index only there.
+struct Variant {
+  const TableInfo* table;
+  Statement stmt;
+};
+
+// Partial candidates' tables in `c`.
+void AddPartialTables(const Candidate& c, std::set<const TableInfo*>* out) {
+  for (const auto& part : c.parts) {
+    if (!part.predicate.empty()) out->insert(part.table);
+  }
+}
+
 }  // namespace
 
 Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statement>& statements,
@@ -80,11 +95,27 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
   std::vector<Candidate> cands;
   std::map<std::string, size_t> by_id;
   std::map<std::string, std::set<size_t>> lead_users;  // "schema.table|key" -> statements
+  std::vector<std::vector<Variant>> variants(n);       // per statement
   for (size_t s = 0; s < n; ++s) {
     if (!planned[s]) continue;
     for (const auto& use : AnalyzeStatement(statements[s], catalog)) {
       std::vector<std::vector<IndexCandidate>> found;
-      for (auto& c : GenerateCandidates(use, catalog)) found.push_back({std::move(c)});
+      bool partial = false;
+      for (auto& c : GenerateCandidates(use, catalog)) {
+        partial = partial || !c.predicate.empty();
+        found.push_back({std::move(c)});
+      }
+      const bool seen = std::any_of(variants[s].begin(), variants[s].end(),
+                                    [&](const Variant& v) { return v.table == use.table; });
+      std::string text;
+      Variant v{use.table, {}};
+      if (partial && !seen &&
+          MoveTableFirst(statements[s].text, use.table->schema, use.table->name, &text).ok() &&
+          ParseStatement(text, &v.stmt).ok()) {
+        v.stmt.source = statements[s].source;
+        v.stmt.weight = statements[s].weight;
+        variants[s].push_back(std::move(v));
+      }
       for (auto& b : GenerateOrBundles(use, catalog)) found.push_back(std::move(b));
       for (auto& parts : found) {
         std::string id;
@@ -108,6 +139,23 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
   }
   out->candidates = static_cast<long>(cands.size());
 
+  // Cost of statement s under the current hypothetical set, where `partial_tables` have partial
+  // indexes in it: the cheapest of the statement as written and its variants for those tables
+  // (a real partial index is planned whatever the FROM order; the variants only undo HypoPG's).
+  auto cost = [&](size_t s, const std::set<const TableInfo*>& partial_tables,
+                  PlanCost* pc) -> Status {
+    BACKSIGHT_RETURN_IF_ERROR(planner->Cost(statements[s], pc));
+    for (const auto& v : variants[s]) {
+      if (partial_tables.count(v.table) == 0) continue;
+      PlanCost alt;
+      Status st = planner->Cost(v.stmt, &alt);
+      if (st.code() == Status::Code::kUnavailable) return st;
+      if (st.ok() && alt.total_cost < pc->total_cost) *pc = std::move(alt);
+    }
+    return Status::OK();
+  };
+  std::set<const TableInfo*> chosen_partial;  // tables with a chosen partial index
+
   // Evaluates candidate c on top of the chosen set: weighted cost saved.
   auto evaluate = [&](Candidate& c, int round) -> Status {
     std::vector<int64_t> oids;
@@ -120,11 +168,13 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
     }
     c.bytes = bytes;
     c.costs.assign(c.relevant.size(), 0);
+    std::set<const TableInfo*> partial_tables = chosen_partial;
+    AddPartialTables(c, &partial_tables);
     double benefit = 0, relevant_cost = 0;
     for (size_t i = 0; i < c.relevant.size(); ++i) {
       const size_t s = c.relevant[i];
       PlanCost pc;
-      st = planner->Cost(statements[s], &pc);
+      st = cost(s, partial_tables, &pc);
       if (!st.ok()) break;
       c.costs[i] = pc.total_cost;
       benefit += statements[s].weight * std::max(0.0, current[s] - pc.total_cost);
@@ -176,6 +226,7 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
       current[c.relevant[k]] = std::min(current[c.relevant[k]], c.costs[k]);
     }
     used_bytes += c.bytes;
+    AddPartialTables(c, &chosen_partial);
     chosen.push_back({i, std::move(oids)});
     ++round;
   }
@@ -185,7 +236,7 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
   std::vector<PlanCost> finals(n);
   for (size_t s = 0; s < n; ++s) {
     if (!planned[s]) continue;
-    BACKSIGHT_RETURN_IF_ERROR(planner->Cost(statements[s], &finals[s]));
+    BACKSIGHT_RETURN_IF_ERROR(cost(s, chosen_partial, &finals[s]));
     for (int64_t oid : finals[s].hypo_oids) ++served[oid];
   }
   std::map<int64_t, std::string> sql_of;
