@@ -643,7 +643,12 @@ std::vector<TableUse> AnalyzeStatement(const Statement& stmt, const Catalog& cat
   return std::move(a.uses);
 }
 
-std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalog& catalog) {
+namespace {
+
+// The candidates of GenerateCandidates for `use` without its partial ones, each `WHERE
+// predicate` ("" for full indexes).
+std::vector<IndexCandidate> KeyCandidates(const TableUse& use, const Catalog& catalog,
+                                          const std::string& predicate) {
   std::vector<std::string> eq = use.equality;
   for (const auto& j : use.join) AddUnique(&eq, j);
   if (eq.size() > kMaxEqualityKeys) eq.resize(kMaxEqualityKeys);
@@ -678,6 +683,7 @@ std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalo
   std::vector<IndexCandidate> out;
   std::set<std::string> ids;
   auto add = [&](IndexCandidate c) {
+    c.predicate = predicate;
     if (ProvidedByExisting(c, catalog)) return;
     if (ids.insert(c.Id()).second) out.push_back(std::move(c));
   };
@@ -697,6 +703,13 @@ std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalo
     }
   }
 
+  return out;
+}
+
+}  // namespace
+
+std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalog& catalog) {
+  std::vector<IndexCandidate> out = KeyCandidates(use, catalog, "");
   // Partial candidates: the other columns' candidates, WHERE the low-cardinality filters.
   std::string predicate;
   std::set<std::string> filtered, sqls;
@@ -723,10 +736,7 @@ std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalo
   for (const auto& c : filtered) {
     if (use.filter_only.count(c)) rest.referenced.erase(c);
   }
-  for (auto c : GenerateCandidates(rest, catalog)) {
-    c.predicate = predicate;
-    if (ids.insert(c.Id()).second) out.push_back(std::move(c));
-  }
+  for (auto& c : KeyCandidates(rest, catalog, predicate)) out.push_back(std::move(c));
   return out;
 }
 
