@@ -155,13 +155,9 @@ class Analyzer {
     }
   }
 
-  /// Fills each use's filter_only from the reads counted during the walk.
+  /// Copies the reads counted during the walk into each use.
   void Finish() {
-    for (size_t u = 0; u < uses.size(); ++u) {
-      for (const auto& [col, n] : filter_reads_[u]) {
-        if (reads_[u][col] <= n) uses[u].filter_only.insert(col);
-      }
-    }
+    for (size_t u = 0; u < uses.size(); ++u) uses[u].reads = reads_[u];
   }
 
   std::vector<TableUse> uses;
@@ -376,7 +372,6 @@ class Analyzer {
     if (filter_sink_ != nullptr) {
       filter_sink_->push_back({ref.use, std::move(f)});
     } else {
-      ++filter_reads_[ref.use][ref.key];
       uses[ref.use].constant_filters.push_back(std::move(f));
     }
   }
@@ -401,7 +396,7 @@ class Analyzer {
     }
     if (items.empty()) return;
     const std::string sql = QuoteIdent(ref->key) + (in ? " IN (" + list + ")" : " = " + list);
-    AddFilter(*ref, {ref->key, sql, static_cast<int>(items.size()), false});
+    AddFilter(*ref, {ref->key, sql, static_cast<int>(items.size()), false, "", 1});
   }
 
   // Records `col op literal` (op one of < <= > >=, `literal op col` flipped) or `col BETWEEN
@@ -418,8 +413,8 @@ class Analyzer {
       auto ref = Resolve(l["ColumnRef"]["fields"], scope);
       auto lo = Literal(bounds[0]), hi = Literal(bounds[1]);
       if (!ref || !lo || !hi) return;
-      AddFilter(*ref,
-                {ref->key, QuoteIdent(ref->key) + " BETWEEN " + *lo + " AND " + *hi, 0, true});
+      AddFilter(*ref, {ref->key, QuoteIdent(ref->key) + " BETWEEN " + *lo + " AND " + *hi, 0, true,
+                       "", 1});
       return;
     }
     std::string op = Sval(e["name"].back());
@@ -433,9 +428,16 @@ class Analyzer {
     }
     if (!col->contains("ColumnRef")) return;
     auto ref = Resolve((*col)["ColumnRef"]["fields"], scope);
+    if (ref && value->contains("ColumnRef")) {  // a column comparison within one row
+      auto other = Resolve((*value)["ColumnRef"]["fields"], scope);
+      if (!other || other->use != ref->use || other->key == ref->key) return;
+      AddFilter(*ref, {ref->key, QuoteIdent(ref->key) + " " + op + " " + QuoteIdent(other->key), 0,
+                       true, other->key});
+      return;
+    }
     auto text = Literal(*value);
     if (!ref || !text) return;
-    AddFilter(*ref, {ref->key, QuoteIdent(ref->key) + " " + op + " " + *text, 0, true});
+    AddFilter(*ref, {ref->key, QuoteIdent(ref->key) + " " + op + " " + *text, 0, true, "", 1});
   }
 
   // The constant filters among the top-level AND conjuncts of `n` (one OR branch).
@@ -484,7 +486,7 @@ class Analyzer {
     std::set<std::pair<size_t, std::string>> added;
     for (auto& [use, f] : common) {
       if (!added.insert({use, f.sql}).second) continue;
-      filter_reads_[use][f.column] += static_cast<int>(args.size());  // one read per branch
+      f.occurrences = static_cast<int>(args.size());  // one read per branch
       uses[use].constant_filters.push_back(std::move(f));
     }
   }
@@ -583,8 +585,7 @@ class Analyzer {
   std::vector<std::pair<size_t, std::string>>* record_ = nullptr;  // keys of an OR branch
   bool conjunct_ = false;  // walking a top-level conjunct of a WHERE clause
   std::vector<std::pair<size_t, ConstantFilter>>* filter_sink_ = nullptr;  // an OR branch's
-  std::map<size_t, std::map<std::string, int>> reads_;         // column reads per FROM item
-  std::map<size_t, std::map<std::string, int>> filter_reads_;  // of those, by constant filters
+  std::map<size_t, std::map<std::string, int>> reads_;  // column reads per FROM item
 };
 
 bool ProvidedByExisting(const IndexCandidate& c, const Catalog& catalog) {
@@ -713,15 +714,25 @@ std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalo
   // Partial candidates: the other columns' candidates, WHERE the low-cardinality filters.
   std::string predicate;
   std::set<std::string> filtered, sqls;
+  std::map<std::string, int> predicate_reads;  // column reads the predicate accounts for
+  auto take = [&](const ConstantFilter& f) {
+    if (!sqls.insert(f.sql).second) return;
+    predicate += (predicate.empty() ? "" : " AND ") + f.sql;
+    predicate_reads[f.column] += f.occurrences;
+    if (!f.column2.empty()) predicate_reads[f.column2] += f.occurrences;
+  };
   for (const auto& f : use.constant_filters) {
+    if (!f.column2.empty()) continue;
     auto nd = use.table->n_distinct.find(f.column);
     if (nd == use.table->n_distinct.end() || nd->second > kMaxPartialDistinct) continue;
     if (!f.range && f.values > kMaxPartialFraction * nd->second) continue;
-    if (!sqls.insert(f.sql).second) continue;
     filtered.insert(f.column);
-    predicate += (predicate.empty() ? "" : " AND ") + f.sql;
+    take(f);
   }
   if (predicate.empty()) return out;
+  for (const auto& f : use.constant_filters) {
+    if (!f.column2.empty()) take(f);
+  }
   TableUse rest = use;
   rest.constant_filters.clear();
   auto drop = [&](std::vector<std::string>* v) {
@@ -733,8 +744,9 @@ std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalo
   drop(&rest.join);
   drop(&rest.range);
   // A column only the predicate reads need not be stored (PostgreSQL 9.6+ index-only scans).
-  for (const auto& c : filtered) {
-    if (use.filter_only.count(c)) rest.referenced.erase(c);
+  for (const auto& [c, n] : predicate_reads) {
+    auto r = use.reads.find(c);
+    if (r == use.reads.end() || r->second <= n) rest.referenced.erase(c);
   }
   for (auto& c : KeyCandidates(rest, catalog, predicate)) out.push_back(std::move(c));
   return out;
