@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <optional>
 #include <queue>
 #include <set>
 
@@ -51,13 +50,6 @@ Status CreateAll(HypoPlanner* planner, const Candidate& c, std::vector<int64_t>*
 // Seeded greedy runs besides the plain one (see Advise): each costs about a tenth of the
 // stand-alone evaluation in EXPLAIN calls; 4 keeps the advice within seconds on TPC-H.
 constexpr size_t kSeedCandidates = 4;
-/// Exchange passes after the seeded runs, trials per pass, and the least relative gain that
-/// counts as better (below it, planner estimates differ by rounding alone).
-constexpr int kExchangePasses = 4;
-constexpr size_t kExchangeTrials = 8;
-constexpr size_t kExchangeScreen = 40;  // trials screened on top of the selection per pass
-constexpr double kMinExchangeGain = 1e-4;
-
 double Mb(int64_t bytes) { return std::max(1.0, static_cast<double>(bytes)) / kBytesPerMb; }
 
 // A statement rewritten with `table` first in its FROM lists (from_order.h), to cost partial
@@ -217,15 +209,12 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
   }
 
   // One lazy greedy run by benefit per MB after `seeds` (candidates taken first, in order, when
-  // they fit), never taking `excluded`: *picked receives the candidates taken, *total the
-  // weighted workload cost they leave, *gains their benefit when taken. The hypothetical
-  // indexes it creates are dropped again, or left in place with their OIDs in *kept.
+  // they fit): *picked receives the candidates taken, *total the weighted workload cost they
+  // leave. The hypothetical indexes it creates are dropped again.
   int round = 0;
-  auto run = [&](const std::vector<size_t>& seeds, std::optional<size_t> excluded,
-                 std::vector<size_t>* picked, std::vector<double>* gains, double* total,
-                 std::vector<int64_t>* kept = nullptr) -> Status {
+  auto run = [&](const std::vector<size_t>& seeds, std::vector<size_t>* picked,
+                 double* total) -> Status {
     picked->clear();
-    gains->clear();
     current = baseline;
     chosen_partial.clear();
     const int start_round = ++round;
@@ -233,7 +222,7 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
     std::priority_queue<Entry> heap;
     for (size_t i = 0; i < cands.size(); ++i) {
       Candidate& c = cands[i];
-      if (!c.usable || alone[i].first <= 0 || excluded == i) continue;
+      if (!c.usable || alone[i].first <= 0) continue;
       if (std::find(seeds.begin(), seeds.end(), i) != seeds.end()) continue;
       c.benefit = alone[i].first;
       c.costs = alone[i].second;
@@ -270,16 +259,11 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
       used_bytes += c.bytes;
       AddPartialTables(c, &chosen_partial);
       picked->push_back(i);
-      gains->push_back(c.benefit);
       ++round;
     }
-    if (kept != nullptr && st.ok()) {
-      *kept = std::move(made);  // left in place for the caller
-    } else {
-      for (int64_t oid : made) {
-        Status d = planner->Drop(oid);
-        if (st.ok()) st = d;
-      }
+    for (int64_t oid : made) {
+      Status d = planner->Drop(oid);
+      if (st.ok()) st = d;
     }
     *total = 0;
     for (size_t s = 0; s < n; ++s) *total += statements[s].weight * current[s];
@@ -300,84 +284,11 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
             [&](size_t a, size_t b) { return alone[a].first > alone[b].first; });
   if (order.size() > kSeedCandidates) order.resize(kSeedCandidates);
   std::vector<size_t> best, picked;
-  std::vector<double> best_gains, gains;
   double best_total = 0, total = 0;
-  BACKSIGHT_RETURN_IF_ERROR(run({}, std::nullopt, &best, &best_gains, &best_total));
+  BACKSIGHT_RETURN_IF_ERROR(run({}, &best, &best_total));
   for (size_t seed : order) {
-    BACKSIGHT_RETURN_IF_ERROR(run({seed}, std::nullopt, &picked, &gains, &total));
-    if (total < best_total) best = picked, best_gains = gains, best_total = total;
-  }
-
-  // Exchange pass (local search): a candidate left out for want of room is tried in place of
-  // the chosen indexes that gained least per MB when picked (as few as make room, and only when
-  // its stand-alone benefit exceeds their gains), the rest of the budget refilled greedily; a
-  // better selection is kept. Up to kExchangeTrials trials per pass, kExchangePasses passes.
-  std::vector<size_t> by_benefit;
-  for (size_t i = 0; i < cands.size(); ++i) {
-    if (cands[i].usable && alone[i].first > 0) by_benefit.push_back(i);
-  }
-  std::sort(by_benefit.begin(), by_benefit.end(),
-            [&](size_t a, size_t b) { return alone[a].first > alone[b].first; });
-  for (int pass = 0; options.budget_mb > 0 && pass < kExchangePasses; ++pass) {
-    bool improved = false;
-    std::vector<size_t> cheapest(best.size());  // positions in best, least gain per MB first
-    for (size_t k = 0; k < best.size(); ++k) cheapest[k] = k;
-    std::sort(cheapest.begin(), cheapest.end(), [&](size_t a, size_t b) {
-      return best_gains[a] / Mb(cands[best[a]].bytes) < best_gains[b] / Mb(cands[best[b]].bytes);
-    });
-    double used = 0;
-    for (size_t i : best) used += static_cast<double>(cands[i].bytes);
-    // Each left-out candidate with the chosen indexes it would displace, best estimate first.
-    struct Trial {
-      double estimate;  // stand-alone benefit - gains of the displaced
-      size_t candidate;
-      std::vector<bool> removed;  // per position in best
-    };
-    std::vector<Trial> trials;
-    for (size_t x : by_benefit) {
-      if (std::find(best.begin(), best.end(), x) != best.end()) continue;
-      Trial t{alone[x].first, x, std::vector<bool>(best.size(), false)};
-      double room = used;
-      size_t r = 0;
-      while (room + static_cast<double>(cands[x].bytes) > budget_bytes && r < cheapest.size()) {
-        t.removed[cheapest[r]] = true;
-        room -= static_cast<double>(cands[best[cheapest[r]]].bytes);
-        t.estimate -= best_gains[cheapest[r]];
-        ++r;
-      }
-      if (r == 0 || room + static_cast<double>(cands[x].bytes) > budget_bytes) continue;
-      if (t.estimate > 0) trials.push_back(std::move(t));
-    }
-    std::sort(trials.begin(), trials.end(),
-              [](const Trial& a, const Trial& b) { return a.estimate > b.estimate; });
-    // The stand-alone benefit overrates alternatives of a chosen index: the best screened by
-    // their benefit on top of the whole selection instead.
-    if (trials.size() > kExchangeScreen) trials.resize(kExchangeScreen);
-    std::vector<int64_t> kept;
-    BACKSIGHT_RETURN_IF_ERROR(run(best, std::nullopt, &picked, &gains, &total, &kept));
-    for (Trial& t : trials) {
-      Candidate& c = cands[t.candidate];
-      BACKSIGHT_RETURN_IF_ERROR(evaluate(c, ++round));
-      t.estimate += (c.usable ? c.benefit : 0) - alone[t.candidate].first;
-    }
-    for (int64_t oid : kept) BACKSIGHT_RETURN_IF_ERROR(planner->Drop(oid));
-    std::erase_if(trials, [](const Trial& t) { return t.estimate <= 0; });
-    std::sort(trials.begin(), trials.end(),
-              [](const Trial& a, const Trial& b) { return a.estimate > b.estimate; });
-    if (trials.size() > kExchangeTrials) trials.resize(kExchangeTrials);
-    for (const Trial& t : trials) {
-      std::vector<size_t> seeds;
-      for (size_t k = 0; k < best.size(); ++k) {
-        if (!t.removed[k]) seeds.push_back(best[k]);
-      }
-      seeds.push_back(t.candidate);
-      BACKSIGHT_RETURN_IF_ERROR(run(seeds, std::nullopt, &picked, &gains, &total));
-      if (total < best_total * (1 - kMinExchangeGain)) {
-        best = picked, best_gains = gains, best_total = total, improved = true;
-        break;
-      }
-    }
-    if (!improved) break;
+    BACKSIGHT_RETURN_IF_ERROR(run({seed}, &picked, &total));
+    if (total < best_total) best = picked, best_total = total;
   }
 
   // The best selection, created again for the final plans.
