@@ -50,6 +50,7 @@ Status CreateAll(HypoPlanner* planner, const Candidate& c, std::vector<int64_t>*
 // Seeded greedy runs besides the plain one (see Advise): each costs about a tenth of the
 // stand-alone evaluation in EXPLAIN calls; 4 keeps the advice within seconds on TPC-H.
 constexpr size_t kSeedCandidates = 4;
+
 double Mb(int64_t bytes) { return std::max(1.0, static_cast<double>(bytes)) / kBytesPerMb; }
 
 // A statement rewritten with `table` first in its FROM lists (from_order.h), to cost partial
@@ -282,7 +283,9 @@ Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statem
   }
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return alone[a].first > alone[b].first; });
-  if (order.size() > kSeedCandidates) order.resize(kSeedCandidates);
+  // Without a budget every paying candidate fits: the plain run is the selection.
+  const size_t seeds = options.budget_mb > 0 ? kSeedCandidates : 0;
+  if (order.size() > seeds) order.resize(seeds);
   std::vector<size_t> best, picked;
   double best_total = 0, total = 0;
   BACKSIGHT_RETURN_IF_ERROR(run({}, &best, &best_total));
