@@ -19,6 +19,7 @@ PKGS=(
   zlib1g-dev                                   # gzip log input
   libsimdjson-dev                              # JSON-lines access logs at > 1 M lines/s
   libpq-dev libpg-query-dev                    # `db advise`: PostgreSQL client, its SQL parser
+  libprotobuf-c-dev                            # the header of libpg_query's protobuf parse tree
   libmodsecurity-dev modsecurity-crs           # `backsight security`: OWASP CRS via ModSecurity v3
 )
 if [[ "${1:-}" == "--test" ]]; then

@@ -55,10 +55,13 @@ struct Advice {
 /// Selects indexes for `statements` on the database behind `conn` (read-only: hypothetical
 /// indexes only). Algorithm: candidates from each statement's parse tree (candidates.h); each
 /// candidate's size and stand-alone benefit on the statements it is relevant to (those with a
-/// candidate on the same table and leading key); then greedy selection by benefit per MB, lazily
-/// re-evaluated against the indexes already chosen (the CELF order of Leskovec et al., KDD
-/// 2007), an index taken only when it fits the budget; finally indexes no final plan uses are
-/// dropped. Errors: those of the connection; NotFound if hypopg is missing.
+/// candidate on the same table and leading key; a partial candidate's statements are also
+/// planned with its table first in FROM, from_order.h, the cheaper plan counting); then greedy
+/// selection by benefit per MB, lazily re-evaluated against the indexes already chosen (the CELF
+/// order of Leskovec et al., KDD 2007), an index taken only when it fits the budget, run once
+/// plain and once after each of the largest stand-alone benefits, the cheapest workload kept;
+/// finally indexes no final plan uses are dropped. Errors: those of the connection; NotFound if
+/// hypopg is missing.
 Status Advise(Connection* conn, const Catalog& catalog, const std::vector<Statement>& statements,
               const AdviseOptions& options, Advice* out);
 

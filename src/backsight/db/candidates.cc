@@ -1,6 +1,7 @@
 #include "backsight/db/candidates.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "backsight/db/connection.h"
@@ -44,6 +45,92 @@ std::string Sval(const Json& j) {
   return "";
 }
 
+// A decimal number as mantissa * 10^-scale (exact for the literals of a statement).
+struct Decimal {
+  __int128 mantissa = 0;
+  int scale = 0;
+};
+
+// Largest mantissa kept: 10^30, far inside __int128 (products of two stay below 2^127).
+constexpr __int128 kMaxMantissa = static_cast<__int128>(1000000000000000LL) * 1000000000000000LL;
+
+std::optional<Decimal> ParseDecimal(const std::string& text) {
+  Decimal d;
+  bool point = false, digits = false;
+  size_t i = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) ++i;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '.' && !point) {
+      point = true;
+    } else if (c >= '0' && c <= '9') {
+      d.mantissa = d.mantissa * 10 + (c - '0');
+      if (d.mantissa > kMaxMantissa) return std::nullopt;
+      digits = true;
+      if (point) ++d.scale;
+    } else {
+      return std::nullopt;  // exponents and the like: not folded
+    }
+  }
+  if (!digits) return std::nullopt;
+  if (negative) d.mantissa = -d.mantissa;
+  return d;
+}
+
+std::string FormatDecimal(Decimal d) {
+  const bool negative = d.mantissa < 0;
+  __int128 m = negative ? -d.mantissa : d.mantissa;
+  std::string reversed;  // least significant digit first
+  for (int i = 0; m > 0 || i <= d.scale; ++i) {
+    if (i == d.scale && d.scale > 0) reversed.push_back('.');
+    reversed.push_back(static_cast<char>('0' + static_cast<int>(m % 10)));
+    m /= 10;
+  }
+  if (negative) reversed.push_back('-');
+  return std::string(reversed.rbegin(), reversed.rend());
+}
+
+// Folds a numeric constant expression (literals combined with + - *), exactly.
+std::optional<Decimal> FoldNumber(const Json& n) {
+  if (n.contains("A_Const")) {
+    const Json& c = n["A_Const"];
+    if (c.contains("ival")) return Decimal{c["ival"].value("ival", 0), 0};
+    if (c.contains("fval")) return ParseDecimal(c["fval"].value("fval", ""));
+    return std::nullopt;
+  }
+  if (!n.contains("A_Expr") || n["A_Expr"].value("kind", "") != "AEXPR_OP") return std::nullopt;
+  const Json& e = n["A_Expr"];
+  if (!e.contains("lexpr") || !e.contains("rexpr") || e["name"].size() != 1) return std::nullopt;
+  auto l = FoldNumber(e["lexpr"]), r = FoldNumber(e["rexpr"]);
+  if (!l || !r) return std::nullopt;
+  const std::string op = Sval(e["name"][0]);
+  Decimal out;
+  if (op == "*") {
+    out = {l->mantissa * r->mantissa, l->scale + r->scale};
+  } else if (op == "+" || op == "-") {
+    while (l->scale < r->scale) l->mantissa *= 10, ++l->scale;
+    while (r->scale < l->scale) r->mantissa *= 10, ++r->scale;
+    out = {op == "+" ? l->mantissa + r->mantissa : l->mantissa - r->mantissa, l->scale};
+  } else {
+    return std::nullopt;
+  }
+  if (out.mantissa > kMaxMantissa || out.mantissa < -kMaxMantissa) return std::nullopt;
+  return out;
+}
+
+// A constant of a filter as SQL: a string or number as a quoted literal (see ConstantFilter),
+// true/false; nullopt for anything else (parameters, columns, other expressions).
+std::optional<std::string> Literal(const Json& n) {
+  if (n.contains("A_Const")) {
+    const Json& c = n["A_Const"];
+    if (c.contains("sval")) return QuoteLiteral(c["sval"].value("sval", ""));
+    if (c.contains("boolval")) return c["boolval"].value("boolval", false) ? "true" : "false";
+  }
+  if (auto d = FoldNumber(n)) return QuoteLiteral(FormatDecimal(*d));
+  return std::nullopt;
+}
+
 // Walks a statement's parse tree (pg_query JSON) and fills one TableUse per FROM item.
 class Analyzer {
  public:
@@ -66,6 +153,11 @@ class Analyzer {
       if (s.contains("whereClause")) Where(s["whereClause"], scope);
       if (s.contains("targetList")) Visit(s["targetList"], scope);
     }
+  }
+
+  /// Copies the reads counted during the walk into each use.
+  void Finish() {
+    for (size_t u = 0; u < uses.size(); ++u) uses[u].reads = reads_[u];
   }
 
   std::vector<TableUse> uses;
@@ -230,8 +322,10 @@ class Analyzer {
   void Visit(const Json& n, const Scope& scope) {
     if (n.is_object()) {
       if (n.contains("ColumnRef")) {
-        if (auto r = Resolve(n["ColumnRef"]["fields"], scope))
+        if (auto r = Resolve(n["ColumnRef"]["fields"], scope)) {
           uses[r->use].referenced.insert(r->key);
+          ++reads_[r->use][r->key];
+        }
         return;
       }
       if (n.contains("SubLink")) {
@@ -272,6 +366,16 @@ class Analyzer {
     conjunct_ = saved;
   }
 
+  // Records a constant filter of `ref`'s FROM item: into the OR branch being collected
+  // (filter_sink_), or on the table use.
+  void AddFilter(const Ref& ref, ConstantFilter f) {
+    if (filter_sink_ != nullptr) {
+      filter_sink_->push_back({ref.use, std::move(f)});
+    } else {
+      uses[ref.use].constant_filters.push_back(std::move(f));
+    }
+  }
+
   // Records `col = literal` / `col IN (literals)` as a constant filter of col's FROM item.
   void ConstantEquality(const Json& col, const Json& rhs, const Scope& scope) {
     if (!conjunct_ || !col.contains("ColumnRef")) return;
@@ -285,16 +389,106 @@ class Analyzer {
       items.push_back(&rhs);
     }
     std::string list;
-    std::set<size_t> none;
     for (const Json* item : items) {
-      if (!item->contains("A_Const")) return;  // a parameter, column or expression
-      auto text = Deparse(*item, scope, &none);
-      if (!text) return;
+      auto text = Literal(*item);
+      if (!text) return;  // a parameter, column or expression
       list += (list.empty() ? "" : ", ") + *text;
     }
     if (items.empty()) return;
     const std::string sql = QuoteIdent(ref->key) + (in ? " IN (" + list + ")" : " = " + list);
-    uses[ref->use].constant_filters.push_back({ref->key, sql, static_cast<int>(items.size())});
+    AddFilter(*ref, {ref->key, sql, static_cast<int>(items.size()), false, "", 1});
+  }
+
+  // Records `col op literal` (op one of < <= > >=, `literal op col` flipped) or `col BETWEEN
+  // literal AND literal` as a constant range filter of col's FROM item.
+  void ConstantRange(const Json& e, const Scope& scope) {
+    if (!conjunct_) return;
+    const std::string kind = e.value("kind", "");
+    const Json& l = e["lexpr"];
+    const Json& r = e["rexpr"];
+    if (kind == "AEXPR_BETWEEN") {
+      if (!l.contains("ColumnRef") || !r.contains("List")) return;
+      const Json& bounds = Member(r["List"], "items");
+      if (bounds.size() != 2) return;
+      auto ref = Resolve(l["ColumnRef"]["fields"], scope);
+      auto lo = Literal(bounds[0]), hi = Literal(bounds[1]);
+      if (!ref || !lo || !hi) return;
+      AddFilter(*ref, {ref->key, QuoteIdent(ref->key) + " BETWEEN " + *lo + " AND " + *hi, 0, true,
+                       "", 1});
+      return;
+    }
+    std::string op = Sval(e["name"].back());
+    const Json* col = &l;
+    const Json* value = &r;
+    if (!l.contains("ColumnRef")) {  // 5 < col  ==  col > 5
+      std::swap(col, value);
+      static const std::map<std::string, std::string> kFlip = {
+          {"<", ">"}, {">", "<"}, {"<=", ">="}, {">=", "<="}};
+      op = kFlip.at(op);
+    }
+    if (!col->contains("ColumnRef")) return;
+    auto ref = Resolve((*col)["ColumnRef"]["fields"], scope);
+    if (ref && value->contains("ColumnRef")) {  // a column comparison within one row
+      auto other = Resolve((*value)["ColumnRef"]["fields"], scope);
+      if (!other || other->use != ref->use || other->key == ref->key) return;
+      AddFilter(*ref, {ref->key, QuoteIdent(ref->key) + " " + op + " " + QuoteIdent(other->key), 0,
+                       true, other->key});
+      return;
+    }
+    auto text = Literal(*value);
+    if (!ref || !text) return;
+    AddFilter(*ref, {ref->key, QuoteIdent(ref->key) + " " + op + " " + *text, 0, true, "", 1});
+  }
+
+  // The constant filters among the top-level AND conjuncts of `n` (one OR branch).
+  void BranchFilters(const Json& n, const Scope& scope) {
+    if (n.contains("BoolExpr")) {
+      if (n["BoolExpr"].value("boolop", "") != "AND_EXPR") return;
+      for (const auto& a : Member(n["BoolExpr"], "args")) BranchFilters(a, scope);
+      return;
+    }
+    if (!n.contains("A_Expr")) return;
+    const Json& e = n["A_Expr"];
+    const std::string kind = e.value("kind", "");
+    const std::string op = e.contains("name") && !e["name"].empty() ? Sval(e["name"].back()) : "";
+    if (!e.contains("lexpr") || !e.contains("rexpr")) return;
+    if ((kind == "AEXPR_OP" || kind == "AEXPR_IN") && op == "=") {
+      ConstantEquality(e["lexpr"], e["rexpr"], scope);
+      if (kind == "AEXPR_OP") ConstantEquality(e["rexpr"], e["lexpr"], scope);
+    } else if (kind == "AEXPR_BETWEEN" ||
+               (kind == "AEXPR_OP" && (op == "<" || op == ">" || op == "<=" || op == ">="))) {
+      ConstantRange(e, scope);
+    }
+  }
+
+  // Filters common to every branch of the OR `args` (same FROM item, same SQL) hold for every
+  // row, as the planner factors them out of the OR; they are recorded on their table uses.
+  void CommonOrFilters(const Json& args, const Scope& scope) {
+    std::vector<std::pair<size_t, ConstantFilter>> common;
+    bool first = true;
+    for (const auto& a : args) {
+      std::vector<std::pair<size_t, ConstantFilter>> branch;
+      filter_sink_ = &branch;
+      conjunct_ = true;
+      BranchFilters(a, scope);
+      filter_sink_ = nullptr;
+      if (first) {
+        common = std::move(branch);
+        first = false;
+        continue;
+      }
+      std::erase_if(common, [&](const auto& c) {
+        return std::none_of(branch.begin(), branch.end(), [&](const auto& b) {
+          return b.first == c.first && b.second.sql == c.second.sql;
+        });
+      });
+    }
+    std::set<std::pair<size_t, std::string>> added;
+    for (auto& [use, f] : common) {
+      if (!added.insert({use, f.sql}).second) continue;
+      f.occurrences = static_cast<int>(args.size());  // one read per branch
+      uses[use].constant_filters.push_back(std::move(f));
+    }
   }
 
   void Predicate(const Json& n, const Scope& scope) {
@@ -309,6 +503,8 @@ class Analyzer {
         return;
       }
       // OR: a BitmapOr needs an index per branch; remember each branch's first key.
+      if (saved) CommonOrFilters(Member(b, "args"), scope);
+      conjunct_ = false;
       std::vector<std::pair<size_t, std::string>> group;
       bool complete = true;
       for (const auto& a : Member(b, "args")) {
@@ -345,11 +541,13 @@ class Analyzer {
         } else if (kind == "AEXPR_OP" && (op == "<" || op == ">" || op == "<=" || op == ">=")) {
           Compare(*l, r, 'r', scope);
           Compare(*r, l, 'r', scope);
+          ConstantRange(e, scope);
         } else if (kind == "AEXPR_IN" && op == "=") {
           Compare(*l, r, 'e', scope);
           ConstantEquality(*l, *r, scope);
         } else if (kind == "AEXPR_BETWEEN") {
           Compare(*l, r, 'r', scope);
+          ConstantRange(e, scope);
         } else if (kind == "AEXPR_LIKE" && op == "~~" && r->contains("A_Const")) {
           // Only a pattern with a fixed prefix can use a B-tree (C collation or pattern_ops).
           const std::string pattern =
@@ -386,6 +584,8 @@ class Analyzer {
   const Catalog& catalog_;
   std::vector<std::pair<size_t, std::string>>* record_ = nullptr;  // keys of an OR branch
   bool conjunct_ = false;  // walking a top-level conjunct of a WHERE clause
+  std::vector<std::pair<size_t, ConstantFilter>>* filter_sink_ = nullptr;  // an OR branch's
+  std::map<size_t, std::map<std::string, int>> reads_;  // column reads per FROM item
 };
 
 bool ProvidedByExisting(const IndexCandidate& c, const Catalog& catalog) {
@@ -440,10 +640,16 @@ std::string IndexCandidate::Id() const {
 std::vector<TableUse> AnalyzeStatement(const Statement& stmt, const Catalog& catalog) {
   Analyzer a(catalog);
   a.Statement(stmt.tree, nullptr);
+  a.Finish();
   return std::move(a.uses);
 }
 
-std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalog& catalog) {
+namespace {
+
+// The candidates of GenerateCandidates for `use` without its partial ones, each `WHERE
+// predicate` ("" for full indexes).
+std::vector<IndexCandidate> KeyCandidates(const TableUse& use, const Catalog& catalog,
+                                          const std::string& predicate) {
   std::vector<std::string> eq = use.equality;
   for (const auto& j : use.join) AddUnique(&eq, j);
   if (eq.size() > kMaxEqualityKeys) eq.resize(kMaxEqualityKeys);
@@ -478,6 +684,7 @@ std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalo
   std::vector<IndexCandidate> out;
   std::set<std::string> ids;
   auto add = [&](IndexCandidate c) {
+    c.predicate = predicate;
     if (ProvidedByExisting(c, catalog)) return;
     if (ids.insert(c.Id()).second) out.push_back(std::move(c));
   };
@@ -497,17 +704,35 @@ std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalo
     }
   }
 
+  return out;
+}
+
+}  // namespace
+
+std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalog& catalog) {
+  std::vector<IndexCandidate> out = KeyCandidates(use, catalog, "");
   // Partial candidates: the other columns' candidates, WHERE the low-cardinality filters.
   std::string predicate;
-  std::set<std::string> filtered;
+  std::set<std::string> filtered, sqls;
+  std::map<std::string, int> predicate_reads;  // column reads the predicate accounts for
+  auto take = [&](const ConstantFilter& f) {
+    if (!sqls.insert(f.sql).second) return;
+    predicate += (predicate.empty() ? "" : " AND ") + f.sql;
+    predicate_reads[f.column] += f.occurrences;
+    if (!f.column2.empty()) predicate_reads[f.column2] += f.occurrences;
+  };
   for (const auto& f : use.constant_filters) {
+    if (!f.column2.empty()) continue;
     auto nd = use.table->n_distinct.find(f.column);
     if (nd == use.table->n_distinct.end() || nd->second > kMaxPartialDistinct) continue;
-    if (f.values > kMaxPartialFraction * nd->second) continue;
-    if (!filtered.insert(f.column).second) continue;
-    predicate += (predicate.empty() ? "" : " AND ") + f.sql;
+    if (!f.range && f.values > kMaxPartialFraction * nd->second) continue;
+    filtered.insert(f.column);
+    take(f);
   }
   if (predicate.empty()) return out;
+  for (const auto& f : use.constant_filters) {
+    if (!f.column2.empty()) take(f);
+  }
   TableUse rest = use;
   rest.constant_filters.clear();
   auto drop = [&](std::vector<std::string>* v) {
@@ -519,15 +744,11 @@ std::vector<IndexCandidate> GenerateCandidates(const TableUse& use, const Catalo
   drop(&rest.join);
   drop(&rest.range);
   // A column only the predicate reads need not be stored (PostgreSQL 9.6+ index-only scans).
-  for (const auto& c : filtered) {
-    if (std::find(use.order.begin(), use.order.end(), c) == use.order.end()) {
-      rest.referenced.erase(c);
-    }
+  for (const auto& [c, n] : predicate_reads) {
+    auto r = use.reads.find(c);
+    if (r == use.reads.end() || r->second <= n) rest.referenced.erase(c);
   }
-  for (auto c : GenerateCandidates(rest, catalog)) {
-    c.predicate = predicate;
-    if (ids.insert(c.Id()).second) out.push_back(std::move(c));
-  }
+  for (auto& c : KeyCandidates(rest, catalog, predicate)) out.push_back(std::move(c));
   return out;
 }
 
