@@ -39,6 +39,11 @@ constexpr size_t kMinActivePopulation = 10;
 // evidence (P(X >= 16) < 1e-13 for any site rate up to one hit per client) and a scanner would
 // otherwise spend milliseconds per request of the pipeline's time.
 constexpr uint32_t kEnoughCrsHits = 16;
+// One request whose CRS attack score is twice CRS's blocking threshold (5, one critical rule, as
+// crs-setup.conf ships it): two critical attack rules agree on it. Such a request is named by
+// itself; a request one rule flags stays subject to the site's rate of isolated hits (a real
+// client's URL tripped one PHP rule on websec, none tripped two).
+constexpr int kCorroboratedAttackScore = 2 * 5;
 // A campaign member mostly fails logins (majority of its requests).
 constexpr double kMemberFailShare = 0.5;
 
@@ -118,6 +123,7 @@ struct SecurityAnalyzer::Client {
   std::string user_agent;
   std::string ev_fail, ev_missing, ev_crs, ev_ua, ev_rate;
   std::string crs_why;
+  int crs_peak = 0;          // highest CRS attack score of one request (CrsVerdict::attack_score)
   size_t missing_count = 0;  // set size frozen at close
   size_t Missing() const { return std::max(missing_count, missing.size()); }
 };
@@ -267,11 +273,12 @@ void SecurityAnalyzer::AddRequest(const api::AccessRecord& r, std::string_view l
     c->ev_ua = Clip(line);
   }
   if (c->crs_hits < kEnoughCrsHits &&
-      inspector_->Inspect(r.method, r.path, r.query, r.user_agent, &why_)) {
-    if (c->crs_hits++ == 0) {
+      inspector_->Inspect(r.method, r.path, r.query, r.user_agent, &verdict_)) {
+    if (c->crs_hits++ == 0 || verdict_.attack_score > c->crs_peak) {
       c->ev_crs = Clip(line);
-      c->crs_why = why_;
+      c->crs_why = verdict_.why;
     }
+    c->crs_peak = std::max(c->crs_peak, verdict_.attack_score);
   }
 }
 
@@ -381,6 +388,14 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
     // load -- a slide deck clicked through for 5 minutes was active in 53 s of 300).
     const bool sustained = c.active_peak > active_fence.threshold &&
                            2 * static_cast<int64_t>(c.active_peak) > kActiveWindowS;
+    const bool injection =
+        c.crs_hits > 0 && (p_crs < alpha || c.crs_peak >= kCorroboratedAttackScore);
+    const bool walks_missing = missing_count > miss_fence.threshold && missing_count >= miss_min;
+    // A flood of missing paths at a machine's pace that asks for nothing known to be sensitive
+    // (no CRS restricted file, no payload, no scanner agent) is load, not discovery: a
+    // random-URI flood (cache or 404 flooding) is an abusive client.
+    const bool discovery = c.restricted > 0 || c.crs_hits > 0 || c.scanner_ua;
+    const bool flood = fast && sustained && !discovery;
     if (c.fails > fail_fence.threshold && c.fails >= fail_min) {
       f.kind = Kind::kBruteForce;
       f.start_s = c.fail_first;
@@ -389,12 +404,9 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
       f.evidence = std::to_string(c.fails) + " failed logins (site fence " +
                    Fmt(fail_fence.threshold) + ", typical " + Fmt(fail_rate) +
                    " per client); first: " + c.ev_fail;
-    } else if ((missing_count > miss_fence.threshold && missing_count >= miss_min) ||
-               (c.scanner_ua && !(c.crs_hits > 0 && p_crs < alpha))) {
+    } else if ((walks_missing && !flood) || (c.scanner_ua && !injection)) {
       // Walking missing paths, or a scanner's user agent on a client whose payloads do not say
-      // more (sqlmap's agent on a client firing injections is an injection_probe). (A random-URI
-      // flood of missing paths is named scanner too: its paths are not told from a wordlist
-      // walk's.)
+      // more (sqlmap's agent on a client firing injections is an injection_probe).
       f.kind = Kind::kScanner;
       f.score = c.scanner_ua ? 1 : 0;
       f.score =
@@ -404,11 +416,12 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
                    Fmt(miss_fence.threshold) + ")";
       if (c.scanner_ua) f.evidence += "; scanner user agent (CRS 913100): " + c.ev_ua;
       if (!c.ev_missing.empty()) f.evidence += "; first: " + c.ev_missing;
-    } else if (c.crs_hits > 0 && p_crs < alpha) {
+    } else if (injection) {
       f.kind = Kind::kInjectionProbe;
       f.score = ScoreFromP(p_crs, alpha);
       f.evidence = std::to_string(c.crs_hits) + " of " + std::to_string(c.n) +
-                   " requests hit OWASP CRS (" + c.crs_why + "); first: " + c.ev_crs;
+                   " requests hit OWASP CRS (peak score " + std::to_string(c.crs_peak) + ": " +
+                   c.crs_why + "); first: " + c.ev_crs;
       if (c.scanner_ua) f.evidence += "; scanner user agent: " + c.ev_ua;
     } else if (fast && sustained) {
       // Far above the site's request rate, and sustained (not one page's burst of assets).

@@ -103,7 +103,7 @@ class SecurityAnalyzer {
   uint64_t login_redirects_ = 0;    // login submissions answered 3xx (a form login site)
   int64_t last_time_ = 0;
   AnalyzerStats stats_;
-  std::string why_;
+  CrsVerdict verdict_;
 };
 
 }  // namespace backsight::security

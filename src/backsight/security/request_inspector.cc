@@ -21,6 +21,24 @@ constexpr int kLastAttackRule = 944999;
 // How many matched rules *why lists (the evidence stays one short line).
 constexpr size_t kMaxRulesInWhy = 3;
 
+// CRS anomaly points of a rule's severity (syslog levels as ModSecurity stores them: 2 critical,
+// 3 error, 4 warning, 5 notice), the values of crs-setup.conf (rule 900100's defaults).
+int SeverityPoints(int severity) {
+  switch (severity) {
+    case 0:
+    case 1:
+    case 2:
+      return 5;
+    case 3:
+      return 4;
+    case 4:
+      return 3;
+    case 5:
+      return 2;
+  }
+  return 0;
+}
+
 // ASCII lower case (no locale lookup per byte; CRS's t:lowercase is ASCII too).
 unsigned char LowerByte(char c) {
   const unsigned char u = static_cast<unsigned char>(c);
@@ -143,6 +161,10 @@ bool SuspiciousPart(std::string_view raw, const PhraseSet& files, const PhraseSe
   thread_local std::string s;
   Decode(raw, &s);
   if (files.Contains(s) || (words != nullptr && words->Contains(s))) return true;
+  // In the query, a URL scheme in a parameter ("php://filter", "expect://id",
+  // "http://host/shell.txt?"): CRS's PHP wrapper rules (933140, 933200) and remote file
+  // inclusion rules (931) need no other attack byte.
+  if (words != nullptr && s.find("://") != std::string::npos) return true;
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (kSuspicious.byte[static_cast<unsigned char>(c)]) return true;
@@ -234,7 +256,10 @@ bool RequestInspector::Suspicious(std::string_view path, std::string_view query)
 
 bool RequestInspector::Inspect(std::string_view method, std::string_view path,
                                std::string_view query, std::string_view user_agent,
-                               std::string* why) {
+                               CrsVerdict* verdict) {
+  verdict->blocked = false;
+  verdict->attack_score = 0;
+  verdict->why.clear();
   ++stats_.requests;
   if (modsec_ == nullptr) return false;
   if (options_.prefilter && !Suspicious(path, query)) return false;
@@ -258,11 +283,13 @@ bool RequestInspector::Inspect(std::string_view method, std::string_view path,
   modsecurity::intervention::free(&it);
   if (blocked) {
     ++stats_.hits;
-    why->clear();
+    verdict->blocked = true;
+    std::string* why = &verdict->why;
     size_t n = 0;
     for (const modsecurity::RuleMessage& m : t.m_rulesMessages) {
       if (m.m_ruleId < kFirstAttackRule || m.m_ruleId > kLastAttackRule) continue;
-      if (n++ == kMaxRulesInWhy) break;
+      verdict->attack_score += SeverityPoints(m.m_severity);
+      if (n++ >= kMaxRulesInWhy) continue;
       if (!why->empty()) why->append("; ");
       why->append(std::to_string(m.m_ruleId) + " " + m.m_message);
     }
