@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_set>
 
 #include "backsight/core/number_format.h"
@@ -44,6 +45,12 @@ constexpr uint32_t kEnoughCrsHits = 16;
 // itself; a request one rule flags stays subject to the site's rate of isolated hits (a real
 // client's URL tripped one PHP rule on websec, none tripped two).
 constexpr int kCorroboratedAttackScore = 2 * 5;
+// Longest run of hours the campaign scan tests (a day: a campaign spread over a working day is
+// one run).
+constexpr size_t kMaxCampaignBuckets = 24;
+// Distinct user agents whose client counts are kept (beyond it new agents count as unseen,
+// which only makes a shared agent look rarer to the campaign test for those agents).
+constexpr size_t kMaxAgentsTracked = 1 << 16;
 // A campaign member mostly fails logins (majority of its requests).
 constexpr double kMemberFailShare = 0.5;
 
@@ -238,6 +245,14 @@ void SecurityAnalyzer::AddRequest(const api::AccessRecord& r, std::string_view l
   const int64_t t = r.time_ns < 0 ? -1 : r.time_ns / kNanosPerSecond;
   Client* c = Touch(r.client, t);
   const bool new_agent = c->n == 1 || r.user_agent != c->user_agent;
+  if (c->n == 1) {
+    auto it = agent_clients_.find(AgentKey(r.user_agent));
+    if (it != agent_clients_.end()) {
+      ++it->second;
+    } else if (agent_clients_.size() < kMaxAgentsTracked) {
+      agent_clients_.emplace(AgentKey(r.user_agent), 1);
+    }
+  }
   if (new_agent) c->user_agent.assign(r.user_agent);
   if (c->window == c->peak && c->peak > 1) c->ev_rate = Clip(line);
   const bool login = IsLoginPath(r.path);
@@ -328,12 +343,83 @@ double TypicalRate(const std::vector<double>& all) {
   return sum / static_cast<double>(all.size());
 }
 
+// The site's normal failures per hour: the mean hour, recomputed without the hours a Poisson
+// test at that mean flags (Bonferroni over the hours) until no more are dropped -- a campaign's
+// hours do not raise the normal they are judged against. (A median is 0 on a site where failures
+// are rarer than one an hour, which makes every hour with one failure look abnormal.) At least
+// one failure over all hours (a clean site still has a rate).
+double NormalHourlyRate(const std::vector<double>& counts) {
+  const double alpha = kFamilyAlpha / static_cast<double>(std::max<size_t>(1, counts.size()));
+  std::vector<char> dropped(counts.size(), 0);
+  double normal = 0;
+  for (size_t iteration = 0; iteration < counts.size(); ++iteration) {
+    double sum = 0, n = 0;
+    for (size_t b = 0; b < counts.size(); ++b) {
+      if (!dropped[b]) sum += counts[b], n += 1;
+    }
+    normal = std::max(sum, 1.0) / std::max(n, 1.0);
+    bool changed = false;
+    for (size_t b = 0; b < counts.size(); ++b) {
+      if (!dropped[b] && PoissonTail(counts[b], normal) < alpha) dropped[b] = changed = true;
+    }
+    if (!changed) break;
+  }
+  return normal;
+}
+
+// A run of hours of failed logins: first hour (index), length in hours, Poisson p of its sum.
+struct CampaignRun {
+  size_t first = 0;
+  size_t length = 0;
+  double p = 1;
+};
+
+// Scan statistic over runs of 1..max_len hours (Kulldorff's scan; `alpha` already divided by
+// every run tested): the run whose sum is least likely at its length times `normal` is a
+// campaign window when that is below `alpha`, and the search is repeated over the hours left for
+// further campaigns. Runs start and end with an hour above normal. (The most significant run is
+// tight around a campaign's dense hours, a longer one dilutes it; a union of every significant
+// run would stretch a campaign over the whole day.)
+std::vector<CampaignRun> ScanCampaignRuns(const std::vector<double>& counts, double normal,
+                                          size_t max_len, double alpha) {
+  std::vector<char> taken(counts.size(), 0);
+  std::vector<CampaignRun> runs;
+  while (true) {
+    CampaignRun best;
+    best.p = alpha;
+    for (size_t b = 0; b < counts.size(); ++b) {
+      if (counts[b] <= normal) continue;
+      double sum = 0;
+      for (size_t len = 1; len <= max_len && b + len <= counts.size() && !taken[b + len - 1];
+           ++len) {
+        sum += counts[b + len - 1];
+        if (counts[b + len - 1] <= normal) continue;
+        const double p = PoissonTail(sum, static_cast<double>(len) * normal);
+        if (p < best.p) best = {b, len, p};
+      }
+    }
+    if (best.length == 0) break;
+    std::fill_n(taken.begin() + best.first, best.length, 1);
+    runs.push_back(best);
+  }
+  return runs;
+}
+
 double ScoreFromP(double p, double alpha) {
   if (p <= 0) return 10;
   return std::max(1.0, std::log10(p) / std::log10(alpha));
 }
 
 }  // namespace
+
+uint64_t SecurityAnalyzer::AgentKey(std::string_view user_agent) {
+  return std::hash<std::string_view>()(user_agent);
+}
+
+uint32_t SecurityAnalyzer::AgentClients(std::string_view user_agent) const {
+  auto it = agent_clients_.find(AgentKey(user_agent));
+  return it == agent_clients_.end() ? 0 : it->second;
+}
 
 std::vector<Finding> SecurityAnalyzer::Finish() {
   while (!lru_.empty()) {
@@ -444,9 +530,17 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
     out.push_back(std::move(f));
   }
 
-  // Credential stuffing: hours whose failed logins (from clients not named above) are far above
-  // the site's normal hourly failures, then every mostly-failing client inside them.
-  if (!unclaimed_fails.empty()) {
+  // Credential stuffing: runs of hours whose failures by would-be campaign members (clients not
+  // named above, mostly failing, not a typo followed by a login and browsing) are far above the
+  // site's normal hour; inside them, the candidates whose traits say "campaign" (Membership).
+  std::vector<const Client*> candidates;
+  for (const Client* c : unclaimed_fails) {
+    if (c->fails < kMemberFailShare * static_cast<double>(c->n)) continue;
+    // A person who mistyped, logged in and went on browsing is no campaign member.
+    if (c->logins_ok > 0 && c->n > c->fails + c->logins_ok) continue;
+    candidates.push_back(c);
+  }
+  if (!candidates.empty()) {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (const Client* c : clients) {
       lo = std::min(lo, c->first_s / kCampaignBucketS);
@@ -454,65 +548,105 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
     }
     const size_t n_buckets = static_cast<size_t>(hi - lo + 1);
     std::vector<double> counts(n_buckets, 0);
-    for (const Client* c : unclaimed_fails) {
+    for (const Client* c : candidates) {
       for (int64_t t : c->fail_times) counts[t / kCampaignBucketS - lo] += 1;
     }
-    std::vector<double> sorted = counts;
-    std::nth_element(sorted.begin(), sorted.begin() + n_buckets / 2, sorted.end());
-    const double normal = std::max(sorted[n_buckets / 2], 1.0 / static_cast<double>(n_buckets));
-    const double bucket_alpha = kFamilyAlpha / static_cast<double>(n_buckets);
-    const double need = PoissonThreshold(normal, bucket_alpha);
-    // Windows of flagged buckets (a one-bucket gap joins them).
-    std::vector<std::pair<int64_t, int64_t>> windows;
-    for (size_t b = 0; b < n_buckets; ++b) {
-      if (counts[b] < need) continue;
-      const int64_t s = (lo + static_cast<int64_t>(b)) * kCampaignBucketS;
-      if (!windows.empty() && s - windows.back().second <= kCampaignBucketS) {
-        windows.back().second = s + kCampaignBucketS;
-      } else {
-        windows.emplace_back(s, s + kCampaignBucketS);
+    // The normal hour first from every hour (NormalHourlyRate), then from the hours outside the
+    // campaign windows found with it, and the windows found again at that normal (a slow
+    // campaign raises the mean of every hour without standing out in any one).
+    const size_t max_len = std::min<size_t>(n_buckets, kMaxCampaignBuckets);
+    const double bucket_alpha = kFamilyAlpha / static_cast<double>(n_buckets * max_len);
+    double normal = NormalHourlyRate(counts);
+    std::vector<CampaignRun> runs = ScanCampaignRuns(counts, normal, max_len, bucket_alpha);
+    if (!runs.empty()) {
+      std::vector<char> in_run(n_buckets, 0);
+      for (const CampaignRun& r : runs) std::fill_n(in_run.begin() + r.first, r.length, 1);
+      double sum = 0, hours = 0;
+      for (size_t k = 0; k < n_buckets; ++k) {
+        if (!in_run[k]) sum += counts[k], hours += 1;
       }
+      normal = std::max(sum, 1.0) / std::max(hours, 1.0);
+      runs = ScanCampaignRuns(counts, normal, max_len, bucket_alpha);
     }
+    std::vector<std::tuple<int64_t, int64_t, double>> windows;  // start, end (s), p
+    for (const CampaignRun& r : runs) {
+      const int64_t ws = (lo + static_cast<int64_t>(r.first)) * kCampaignBucketS;
+      windows.emplace_back(ws, ws + static_cast<int64_t>(r.length) * kCampaignBucketS, r.p);
+    }
+    const double site_clients = std::max<double>(1, static_cast<double>(stats_.clients));
     std::set<const Client*> named;
-    for (const auto& [ws, we] : windows) {
-      std::vector<const Client*> members;
-      for (const Client* c : unclaimed_fails) {
-        if (named.count(c) || c->fails < kMemberFailShare * static_cast<double>(c->n)) continue;
-        // A person who mistyped, logged in and went on browsing is no campaign member.
-        if (c->logins_ok > 0 && c->n > c->fails + c->logins_ok) continue;
-        bool inside = false;
-        for (int64_t t : c->fail_times) {
-          inside |= t >= ws - kCampaignBucketS && t < we + kCampaignBucketS;
+    for (const auto& [ws, we, run_p] : windows) {
+      std::vector<const Client*> inside;
+      for (const Client* c : candidates) {
+        if (named.count(c)) continue;
+        bool in = false;
+        for (int64_t t : c->fail_times)
+          in |= t >= ws - kCampaignBucketS && t < we + kCampaignBucketS;
+        if (in) inside.push_back(c);
+      }
+      if (inside.size() < 2) continue;
+      // Membership: a candidate is named when something beyond one failure inside the window
+      // ties it to the campaign (a benign user who mistypes once and gives up shows none):
+      // repeated failures, a /24 shared with another candidate (by chance about (N-1)/2^24), or
+      // a user agent that makes it a member with posterior odds of being benign below
+      // kFamilyAlpha. Prior odds benign: E / (N - E), E = the benign candidates the window
+      // holds at the site's normal rate (its hours and the hour either side), N = candidates in
+      // it; the agent's likelihood ratio: its share among the other candidates over its share
+      // of the site's clients. (An agent campaigns rotate through is rare on the site and
+      // common in the window; one half the site's users share is no evidence.)
+      std::map<std::string, int> by_net, by_agent;
+      for (const Client* c : inside) {
+        ++by_net[Prefix24(c->ip)];
+        ++by_agent[c->user_agent];
+      }
+      const double n_inside = static_cast<double>(inside.size());
+      const double expected_benign = normal * static_cast<double>((we - ws) / kCampaignBucketS + 2);
+      const double prior_odds_benign = expected_benign / std::max(n_inside - expected_benign, 1.0);
+      std::vector<std::pair<const Client*, std::string>> members;
+      for (const Client* c : inside) {
+        const int net_peers = by_net[Prefix24(c->ip)] - 1;
+        const int agent_peers = by_agent[c->user_agent] - 1;
+        const double agent_site_share =
+            std::max<double>(1, AgentClients(c->user_agent)) / site_clients;
+        const double agent_lr =
+            static_cast<double>(agent_peers) / (n_inside - 1) / agent_site_share;
+        std::string why;
+        if (c->fails >= 2) why = std::to_string(c->fails) + " failures";
+        if (net_peers > 0) {
+          why += (why.empty() ? "" : ", ") + std::string("its /24 shared with ") +
+                 std::to_string(net_peers) + " other candidates";
         }
-        if (inside) members.push_back(c);
+        if (agent_peers > 0 && prior_odds_benign / agent_lr < kFamilyAlpha) {
+          why += (why.empty() ? "" : ", ") + std::string("its user agent shared with ") +
+                 std::to_string(agent_peers) + " other candidates (likelihood ratio " +
+                 Fmt(agent_lr) + ", prior odds benign " + Fmt(prior_odds_benign) + ")";
+        }
+        if (!why.empty()) members.emplace_back(c, why);
       }
       if (members.size() < 2) continue;
-      named.insert(members.begin(), members.end());
       std::set<std::string> nets, agents;
-      double fails = 0, peak_p = 1;
-      for (const Client* c : members) {
+      double fails = 0;
+      for (const auto& [c, why] : members) {
+        named.insert(c);
         nets.insert(Prefix24(c->ip));
         agents.insert(c->user_agent);
         fails += c->fails;
       }
-      for (int64_t b = ws / kCampaignBucketS; b < we / kCampaignBucketS; ++b) {
-        peak_p = std::min(peak_p, PoissonTail(counts[b - lo], normal));
-      }
       const std::string campaign =
           "campaign " + FormatRfc3339(ws * kNanosPerSecond) + ".." +
-          FormatRfc3339(we * kNanosPerSecond) + ": " + std::to_string(members.size()) +
-          " clients, " + std::to_string(nets.size()) + " /24s, " + std::to_string(agents.size()) +
-          " user agents, " + Fmt(fails) + " failed logins (site normal " + Fmt(normal) +
-          " per hour, flagged from " + Fmt(need) + ")";
-      for (const Client* c : members) {
+          FormatRfc3339(we * kNanosPerSecond) + ": " + std::to_string(members.size()) + " of " +
+          std::to_string(inside.size()) + " candidates named, " + std::to_string(nets.size()) +
+          " /24s, " + std::to_string(agents.size()) + " user agents, " + Fmt(fails) +
+          " failed logins (site normal " + Fmt(normal) + " per hour)";
+      for (const auto& [c, why] : members) {
         Finding f;
         f.source_ip = c->ip;
         f.start_s = c->fail_first;
         f.end_s = c->fail_last;
         f.kind = Kind::kCredentialStuffing;
-        f.score = ScoreFromP(peak_p, bucket_alpha);
-        f.evidence =
-            std::to_string(c->fails) + " failed logins in " + campaign + "; first: " + c->ev_fail;
+        f.score = ScoreFromP(run_p, bucket_alpha);
+        f.evidence = std::to_string(c->fails) + " failed logins in " + campaign +
+                     "; member: " + why + "; first: " + c->ev_fail;
         out.push_back(std::move(f));
       }
     }
