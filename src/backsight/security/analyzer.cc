@@ -40,11 +40,15 @@ constexpr size_t kMinActivePopulation = 10;
 // evidence (P(X >= 16) < 1e-13 for any site rate up to one hit per client) and a scanner would
 // otherwise spend milliseconds per request of the pipeline's time.
 constexpr uint32_t kEnoughCrsHits = 16;
-// One request whose CRS attack score is twice CRS's blocking threshold (5, one critical rule, as
-// crs-setup.conf ships it): two critical attack rules agree on it. Such a request is named by
-// itself; a request one rule flags stays subject to the site's rate of isolated hits (a real
-// client's URL tripped one PHP rule on websec, none tripped two).
-constexpr int kCorroboratedAttackScore = 2 * 5;
+// CRS's points for a critical rule and its inbound blocking threshold (crs-setup.conf, rules
+// 900100 and 900110 as shipped).
+constexpr int kCrsCriticalPoints = 5;
+// One request is named by itself when a paranoia level 1 rule (the rules CRS runs on every site)
+// flags it as critical and its attack score reaches twice the blocking threshold (another
+// critical rule agrees). A request one rule flags, or only level 2 rules (e.g. an HTML tag and a
+// "tautology" in a search for "<b>bold</b>"), stays subject to the site's rate of isolated hits:
+// a real client's URL tripped one PHP rule on websec.
+constexpr int kCorroboratedAttackScore = 2 * kCrsCriticalPoints;
 // Longest run of hours the campaign scan tests (a day: a campaign spread over a working day is
 // one run).
 constexpr size_t kMaxCampaignBuckets = 24;
@@ -130,6 +134,7 @@ struct SecurityAnalyzer::Client {
   std::string user_agent;
   std::string ev_fail, ev_missing, ev_crs, ev_ua, ev_rate;
   std::string crs_why;
+  bool crs_corroborated = false;  // a request past kCorroboratedAttackScore with a PL1 rule
   int crs_peak = 0;          // highest CRS attack score of one request (CrsVerdict::attack_score)
   size_t missing_count = 0;  // set size frozen at close
   size_t Missing() const { return std::max(missing_count, missing.size()); }
@@ -294,6 +299,8 @@ void SecurityAnalyzer::AddRequest(const api::AccessRecord& r, std::string_view l
       c->crs_why = verdict_.why;
     }
     c->crs_peak = std::max(c->crs_peak, verdict_.attack_score);
+    c->crs_corroborated |= verdict_.attack_score >= kCorroboratedAttackScore &&
+                           verdict_.attack_score_pl1 >= kCrsCriticalPoints;
   }
 }
 
@@ -474,8 +481,7 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
     // load -- a slide deck clicked through for 5 minutes was active in 53 s of 300).
     const bool sustained = c.active_peak > active_fence.threshold &&
                            2 * static_cast<int64_t>(c.active_peak) > kActiveWindowS;
-    const bool injection =
-        c.crs_hits > 0 && (p_crs < alpha || c.crs_peak >= kCorroboratedAttackScore);
+    const bool injection = c.crs_hits > 0 && (p_crs < alpha || c.crs_corroborated);
     const bool walks_missing = missing_count > miss_fence.threshold && missing_count >= miss_min;
     // A flood of missing paths at a machine's pace that asks for nothing known to be sensitive
     // (no CRS restricted file, no payload, no scanner agent) is load, not discovery: a

@@ -7,9 +7,12 @@
 #include <modsecurity/transaction.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace backsight::security {
 namespace {
@@ -18,6 +21,10 @@ namespace {
 // 934 Node.js, 941 XSS, 942 SQLi, 943 session fixation, 944 Java/log4j.
 constexpr int kFirstAttackRule = 930000;
 constexpr int kLastAttackRule = 944999;
+// The tag CRS puts on its paranoia level 1 rules (the level meant to have no false positives on
+// ordinary traffic, CRS documentation "Paranoia Levels"). Read from the rule files:
+// libmodsecurity 3.0.9 leaves RuleMessage::m_tags empty for some rules (942100).
+constexpr std::string_view kParanoiaLevel1Tag = "tag:'paranoia-level/1'";
 // How many matched rules *why lists (the evidence stays one short line).
 constexpr size_t kMaxRulesInWhy = 3;
 
@@ -187,6 +194,27 @@ bool SuspiciousPart(std::string_view raw, const PhraseSet& files, const PhraseSe
 
 }  // namespace
 
+// The ids of the rules tagged paranoia level 1 in one CRS rule file, into *out. Each directive
+// ("SecRule ..." with its '\'-continued lines) is one rule; its "id:N" and tags are in it.
+Status LoadParanoiaLevel1Ids(const std::string& path, std::unordered_set<int>* out) {
+  std::ifstream in(path);
+  if (!in) return Status::IoError(path + ": cannot open the CRS rule file");
+  std::string line, directive;
+  auto flush = [&] {
+    const size_t id = directive.find("id:");
+    if (id != std::string::npos && directive.find(kParanoiaLevel1Tag) != std::string::npos) {
+      out->insert(std::atoi(directive.c_str() + id + 3));
+    }
+    directive.clear();
+  };
+  while (std::getline(in, line)) {
+    if (line.starts_with("SecRule") || line.starts_with("SecAction")) flush();
+    directive += line;
+  }
+  flush();
+  return Status::OK();
+}
+
 struct RequestInspector::ModSec {
   modsecurity::ModSecurity engine;
   modsecurity::RulesSet rules;
@@ -232,6 +260,14 @@ Status RequestInspector::Create(const InspectorOptions& options,
                              "/REQUEST-901-INITIALIZATION.conf\nInclude " + dir +
                              "/REQUEST-905-COMMON-EXCEPTIONS.conf\nInclude " + dir +
                              "/REQUEST-93*.conf\nInclude " + dir + "/REQUEST-94*.conf\n";
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!name.starts_with("REQUEST-93") && !name.starts_with("REQUEST-94")) continue;
+      if (Status lst = LoadParanoiaLevel1Ids(entry.path().string(), &r->pl1_rules_); !lst.ok()) {
+        return lst;
+      }
+    }
     if (r->modsec_->rules.load(conf.c_str()) < 0) {
       return Status::InvalidArgument(
           Reason::kMalformed, "ModSecurity/CRS rules: " + r->modsec_->rules.getParserError());
@@ -259,6 +295,7 @@ bool RequestInspector::Inspect(std::string_view method, std::string_view path,
                                CrsVerdict* verdict) {
   verdict->blocked = false;
   verdict->attack_score = 0;
+  verdict->attack_score_pl1 = 0;
   verdict->why.clear();
   ++stats_.requests;
   if (modsec_ == nullptr) return false;
@@ -289,6 +326,7 @@ bool RequestInspector::Inspect(std::string_view method, std::string_view path,
     for (const modsecurity::RuleMessage& m : t.m_rulesMessages) {
       if (m.m_ruleId < kFirstAttackRule || m.m_ruleId > kLastAttackRule) continue;
       verdict->attack_score += SeverityPoints(m.m_severity);
+      if (pl1_rules_.count(m.m_ruleId)) verdict->attack_score_pl1 += SeverityPoints(m.m_severity);
       if (n++ >= kMaxRulesInWhy) continue;
       if (!why->empty()) why->append("; ");
       why->append(std::to_string(m.m_ruleId) + " " + m.m_message);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "backsight/core/status.h"
@@ -45,6 +46,9 @@ struct CrsVerdict {
   /// Sum of the severity points of the attack rules (930..944) that matched, with CRS's points
   /// (crs-setup.conf: critical 5, error 4, warning 3, notice 2).
   int attack_score = 0;
+  /// The same sum over the attack rules of paranoia level 1 only (tagged "paranoia-level/1" in
+  /// the rule files: the rules CRS runs on every site, with the fewest false positives).
+  int attack_score_pl1 = 0;
   /// Attack rules that matched, the first kMaxRulesInWhy of them as "id message", "; "-joined
   /// (e.g. "942100 SQL Injection Attack Detected via libinjection"); empty when not blocked.
   std::string why;
@@ -87,6 +91,7 @@ class RequestInspector {
   std::unique_ptr<PhraseSet> restricted_files_;  // CRS restricted-files.data
   std::unique_ptr<PhraseSet> os_files_;          // CRS lfi-os-files.data
   std::unique_ptr<PhraseSet> sql_words_;         // pre-filter words (Suspicious)
+  std::unordered_set<int> pl1_rules_;            // CRS attack rules of paranoia level 1
   InspectorStats stats_;
 };
 
