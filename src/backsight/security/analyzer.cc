@@ -594,18 +594,21 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
       // Membership: a candidate is named when something beyond one failure inside the window
       // ties it to the campaign (a benign user who mistypes once and gives up shows none):
       // repeated failures, a /24 shared with another candidate (by chance about (N-1)/2^24), or
-      // a user agent that makes it a member with posterior odds of being benign below
-      // kFamilyAlpha. Prior odds benign: E / (N - E), E = the benign candidates the window
-      // holds at the site's normal rate (its hours and the hour either side), N = candidates in
-      // it; the agent's likelihood ratio: its share among the other candidates over its share
-      // of the site's clients. (An agent campaigns rotate through is rare on the site and
-      // common in the window; one half the site's users share is no evidence.)
+      // a user agent shared by more of the other candidates than its share of the site's
+      // clients explains (Poisson, Bonferroni over the candidates) that also makes it a member
+      // with posterior odds of being benign below kFamilyAlpha. Prior odds benign: E / (N - E),
+      // E = the benign candidates the window holds at the site's normal rate (its hours and the
+      // hour either side), N = candidates in it; the agent's likelihood ratio: its share among
+      // the other candidates over its share of the site's clients. (An agent campaigns rotate
+      // through is rare on the site and common in the window; one that many of the site's users
+      // share is weak evidence, too weak where benign give-ups are expected in the window.)
       std::map<std::string, int> by_net, by_agent;
       for (const Client* c : inside) {
         ++by_net[Prefix24(c->ip)];
         ++by_agent[c->user_agent];
       }
       const double n_inside = static_cast<double>(inside.size());
+      const double agent_alpha = kFamilyAlpha / n_inside;
       const double expected_benign = normal * static_cast<double>((we - ws) / kCampaignBucketS + 2);
       const double prior_odds_benign = expected_benign / std::max(n_inside - expected_benign, 1.0);
       std::vector<std::pair<const Client*, std::string>> members;
@@ -622,7 +625,9 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
           why += (why.empty() ? "" : ", ") + std::string("its /24 shared with ") +
                  std::to_string(net_peers) + " other candidates";
         }
-        if (agent_peers > 0 && prior_odds_benign / agent_lr < kFamilyAlpha) {
+        const double agent_expected = (n_inside - 1) * std::min(1.0, agent_site_share);
+        if (agent_peers > 0 && PoissonTail(agent_peers, agent_expected) < agent_alpha &&
+            prior_odds_benign / agent_lr < kFamilyAlpha) {
           why += (why.empty() ? "" : ", ") + std::string("its user agent shared with ") +
                  std::to_string(agent_peers) + " other candidates (likelihood ratio " +
                  Fmt(agent_lr) + ", prior odds benign " + Fmt(prior_odds_benign) + ")";
