@@ -287,6 +287,8 @@ TEST(SecurityTest, PhpWrapperAndRemoteFileProbesReachTheRuleSet) {
   EXPECT_TRUE(inspector->Suspicious("/index.php", "page=php://filter/resource=index.php"));
   EXPECT_TRUE(inspector->Suspicious("/index.php", "page=expect%3A%2F%2Fid"));
   EXPECT_FALSE(inspector->Suspicious("/about/php/filter", "page=2"));
+  // A one-letter "scheme" (a mangled link in a real log) names no wrapper CRS knows.
+  EXPECT_FALSE(inspector->Suspicious("/style.css", "p://www.example.com/about/"));
   std::vector<Line> lines = BenignDay(23);
   const char* const probes[] = {"/index.php?page=php://filter/convert.base64-encode/resource=x.php",
                                 "/index.php?page=expect://id", "/index.php?page=phar://up/x.jpg"};

@@ -160,6 +160,10 @@ void Decode(std::string_view s, std::string* out) {
   }
 }
 
+// The shortest URL scheme CRS's wrapper and remote-inclusion rules name (php, ftp, zip, rar,
+// ogg; 933140, 933200, 931120).
+constexpr size_t kMinSchemeLetters = 3;
+
 // SQL words that carry an injection without any special byte ("1 OR 1=1", "1 UNION SELECT 1").
 const std::string_view kSqlWords[] = {"union", "select",    " or ",   " and ",
                                       "sleep", "benchmark", "waitfor"};
@@ -170,8 +174,15 @@ bool SuspiciousPart(std::string_view raw, const PhraseSet& files, const PhraseSe
   if (files.Contains(s) || (words != nullptr && words->Contains(s))) return true;
   // In the query, a URL scheme in a parameter ("php://filter", "expect://id",
   // "http://host/shell.txt?"): CRS's PHP wrapper rules (933140, 933200) and remote file
-  // inclusion rules (931) need no other attack byte.
-  if (words != nullptr && s.find("://") != std::string::npos) return true;
+  // inclusion rules (931) need no other attack byte. Every scheme those rules name has at least
+  // kMinSchemeLetters letters.
+  if (words != nullptr) {
+    for (size_t p = s.find("://"); p != std::string::npos; p = s.find("://", p + 3)) {
+      size_t letters = 0;
+      while (letters < p && IsWordByte(s[p - letters - 1])) ++letters;
+      if (letters >= kMinSchemeLetters) return true;
+    }
+  }
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (kSuspicious.byte[static_cast<unsigned char>(c)]) return true;
