@@ -222,6 +222,35 @@ TEST(SecurityTest, CampaignLeavesOutBenignGiveUpsInsideItsWindow) {
   }
 }
 
+TEST(SecurityTest, CampaignMembersSubmittingBeforeAnyPageAreNamed) {
+  // Members that blend in: each from its own /24, with the site's own browser, one failure
+  // each -- but each posts to the login form as its first request, which a person's browser,
+  // having to load the form first, does not. The benign give-ups in the window load it first.
+  std::vector<Line> lines = BenignDay(25);
+  std::set<std::string> give_ups, expected;
+  for (int i = 0; i < 8; ++i) {
+    const std::string ip = "198.19." + std::to_string(i) + ".7";
+    const int64_t t = kT0 + 40000 + 900 * i;
+    lines.push_back({t, Clf(ip, t, "GET", "/login", 200)});
+    lines.push_back({t + 6, Clf(ip, t + 6, "POST", "/login", 401)});
+    give_ups.insert(ip);
+  }
+  for (int k = 0; k < 40; ++k) {
+    const std::string ip =
+        "100." + std::to_string(64 + k) + "." + std::to_string(5 * k) + "." + std::to_string(9 + k);
+    const int64_t t = kT0 + 40000 + 180 * k;
+    lines.push_back({t, Clf(ip, t, "POST", "/login", 401)});
+    expected.insert(ip + " credential_stuffing");
+  }
+  const Outcome r = Analyze(lines);
+  EXPECT_EQ(Named(r), expected);
+  for (const Finding& f : r.findings) {
+    EXPECT_FALSE(give_ups.count(f.source_ip)) << f.evidence;
+    EXPECT_NE(f.evidence.find("a login submitted before any page"), std::string::npos)
+        << f.evidence;
+  }
+}
+
 TEST(SecurityTest, ScannerByMissingPathsAndByUserAgent) {
   std::vector<Line> lines = BenignDay(6);
   for (int k = 0; k < 120; ++k) {

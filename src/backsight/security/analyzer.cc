@@ -134,6 +134,7 @@ struct SecurityAnalyzer::Client {
   std::string user_agent;
   std::string ev_fail, ev_missing, ev_crs, ev_ua, ev_rate;
   std::string crs_why;
+  bool blind_submit = false;      // first request was a failed login submission (HTTP only)
   bool crs_corroborated = false;  // a request past kCorroboratedAttackScore with a PL1 rule
   int crs_peak = 0;          // highest CRS attack score of one request (CrsVerdict::attack_score)
   size_t missing_count = 0;  // set size frozen at close
@@ -269,6 +270,9 @@ void SecurityAnalyzer::AddRequest(const api::AccessRecord& r, std::string_view l
   // Failed logins: 401 anywhere (RFC 9110 15.5.2: no valid credentials, incl. basic auth), 403
   // on a login endpoint, a re-rendered login form.
   if (r.status == 401 || (r.status == 403 && login) || form_failure) {
+    // A failed login submission as the client's very first request: no form or page fetched
+    // before it (a person's browser loads the login page first; a replaying tool need not).
+    if (c->n == 1 && login && submit) c->blind_submit = true;
     if (c->fails++ == 0) {
       c->fail_first = c->last_s;
       c->ev_fail = Clip(line);
@@ -593,7 +597,8 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
       if (inside.size() < 2) continue;
       // Membership: a candidate is named when something beyond one failure inside the window
       // ties it to the campaign (a benign user who mistypes once and gives up shows none):
-      // repeated failures, a /24 shared with another candidate (by chance about (N-1)/2^24), or
+      // repeated failures, a login submitted as its first request (no page fetched before, as a
+      // browser would), a /24 shared with another candidate (by chance about (N-1)/2^24), or
       // a user agent shared by more of the other candidates than its share of the site's
       // clients explains (Poisson, Bonferroni over the candidates) that also makes it a member
       // with posterior odds of being benign below kFamilyAlpha. Prior odds benign: E / (N - E),
@@ -621,6 +626,9 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
             static_cast<double>(agent_peers) / (n_inside - 1) / agent_site_share;
         std::string why;
         if (c->fails >= 2) why = std::to_string(c->fails) + " failures";
+        if (c->blind_submit) {
+          why += (why.empty() ? "" : ", ") + std::string("a login submitted before any page");
+        }
         if (net_peers > 0) {
           why += (why.empty() ? "" : ", ") + std::string("its /24 shared with ") +
                  std::to_string(net_peers) + " other candidates";
