@@ -584,6 +584,20 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
       windows.emplace_back(ws, ws + static_cast<int64_t>(r.length) * kCampaignBucketS, r.p);
     }
     const double site_clients = std::max<double>(1, static_cast<double>(stats_.clients));
+    // The site's own failing clients outside every window (and the hour either side): the
+    // benign side of the membership likelihood ratios.
+    double n_outside = 0, out_repeat = 0;
+    for (const Client* c : candidates) {
+      bool in_any = false;
+      for (const auto& [ws, we, p] : windows) {
+        for (int64_t t : c->fail_times) {
+          in_any |= t >= ws - kCampaignBucketS && t < we + kCampaignBucketS;
+        }
+      }
+      if (in_any) continue;
+      n_outside += 1;
+      out_repeat += c->fails >= 2;
+    }
     std::set<const Client*> named;
     for (const auto& [ws, we, run_p] : windows) {
       std::vector<const Client*> inside;
@@ -595,52 +609,59 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
         if (in) inside.push_back(c);
       }
       if (inside.size() < 2) continue;
-      // Membership: a candidate is named when something beyond one failure inside the window
-      // ties it to the campaign (a benign user who mistypes once and gives up shows none):
-      // repeated failures, a login submitted as its first request (no page fetched before, as a
-      // browser would), a /24 shared with another candidate (by chance about (N-1)/2^24), or
-      // a user agent shared by more of the other candidates than its share of the site's
-      // clients explains (Poisson, Bonferroni over the candidates) that also makes it a member
-      // with posterior odds of being benign below kFamilyAlpha. Prior odds benign: E / (N - E),
+      // Membership, a naive-Bayes score: a candidate is named when the traits that tie it to the
+      // campaign bring its posterior odds of being a benign failing client below kFamilyAlpha
+      // (a person who mistypes once and gives up shows none), or when it shares a /24 with
+      // another candidate (by chance about (N-1)/2^24: decisive). Prior odds benign E / (N - E):
       // E = the benign candidates the window holds at the site's normal rate (its hours and the
-      // hour either side), N = candidates in it; the agent's likelihood ratio: its share among
-      // the other candidates over its share of the site's clients. (An agent campaigns rotate
-      // through is rare on the site and common in the window; one that many of the site's users
-      // share is weak evidence, too weak where benign give-ups are expected in the window.)
+      // hour either side), N = candidates in it. Likelihood ratios, each the trait's share among
+      // the window's candidates over its share among the site's own failing clients outside
+      // every window (Laplace-smoothed): repeated failures; a login submitted as the client's
+      // first request (no page loaded first, as a browser must). And the user agent's share
+      // among the other candidates over its share of the site's clients, counted only when more
+      // candidates share it than that share explains (Poisson, Bonferroni over the candidates):
+      // an agent campaigns rotate through is rare on the site and common in the window.
       std::map<std::string, int> by_net, by_agent;
+      double in_repeat = 0;
       for (const Client* c : inside) {
         ++by_net[Prefix24(c->ip)];
         ++by_agent[c->user_agent];
+        in_repeat += c->fails >= 2;
       }
       const double n_inside = static_cast<double>(inside.size());
       const double agent_alpha = kFamilyAlpha / n_inside;
       const double expected_benign = normal * static_cast<double>((we - ws) / kCampaignBucketS + 2);
       const double prior_odds_benign = expected_benign / std::max(n_inside - expected_benign, 1.0);
+      const double repeat_lr = in_repeat / n_inside / ((out_repeat + 1) / (n_outside + 2));
       std::vector<std::pair<const Client*, std::string>> members;
       for (const Client* c : inside) {
         const int net_peers = by_net[Prefix24(c->ip)] - 1;
         const int agent_peers = by_agent[c->user_agent] - 1;
         const double agent_site_share =
             std::max<double>(1, AgentClients(c->user_agent)) / site_clients;
-        const double agent_lr =
-            static_cast<double>(agent_peers) / (n_inside - 1) / agent_site_share;
-        std::string why;
-        if (c->fails >= 2) why = std::to_string(c->fails) + " failures";
-        if (c->blind_submit) {
-          why += (why.empty() ? "" : ", ") + std::string("a login submitted before any page");
-        }
-        if (net_peers > 0) {
-          why += (why.empty() ? "" : ", ") + std::string("its /24 shared with ") +
-                 std::to_string(net_peers) + " other candidates";
-        }
         const double agent_expected = (n_inside - 1) * std::min(1.0, agent_site_share);
-        if (agent_peers > 0 && PoissonTail(agent_peers, agent_expected) < agent_alpha &&
-            prior_odds_benign / agent_lr < kFamilyAlpha) {
-          why += (why.empty() ? "" : ", ") + std::string("its user agent shared with ") +
-                 std::to_string(agent_peers) + " other candidates (likelihood ratio " +
-                 Fmt(agent_lr) + ", prior odds benign " + Fmt(prior_odds_benign) + ")";
+        std::string why;
+        double lr = 1;
+        auto trait = [&why](const std::string& text) { why += (why.empty() ? "" : ", ") + text; };
+        if (c->fails >= 2) {
+          lr *= repeat_lr;
+          trait(std::to_string(c->fails) + " failures (x" + Fmt(repeat_lr) + ")");
         }
-        if (!why.empty()) members.emplace_back(c, why);
+        if (c->blind_submit) trait("a login submitted before any page");
+        if (agent_peers > 0 && PoissonTail(agent_peers, agent_expected) < agent_alpha) {
+          const double agent_lr =
+              static_cast<double>(agent_peers) / (n_inside - 1) / agent_site_share;
+          lr *= agent_lr;
+          trait("its user agent shared with " + std::to_string(agent_peers) +
+                " other candidates (x" + Fmt(agent_lr) + ")");
+        }
+        const bool likely = lr > 1 && prior_odds_benign / lr < kFamilyAlpha;
+        if (likely) why += "; posterior odds benign " + Fmt(prior_odds_benign / lr);
+        if (net_peers > 0) {
+          why = "its /24 shared with " + std::to_string(net_peers) + " other candidates" +
+                (why.empty() ? "" : ", ") + why;
+        }
+        if (net_peers > 0 || c->blind_submit || likely) members.emplace_back(c, why);
       }
       if (members.size() < 2) continue;
       std::set<std::string> nets, agents;
