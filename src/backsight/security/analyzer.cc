@@ -395,6 +395,11 @@ std::vector<CampaignRun> ScanCampaignRuns(const std::vector<double>& counts, dou
                                           size_t max_len, double alpha) {
   std::vector<char> taken(counts.size(), 0);
   std::vector<CampaignRun> runs;
+  // The smallest significant sum per run length: the tail is computed only for runs past it.
+  std::vector<double> need(max_len + 1, 0);
+  for (size_t len = 1; len <= max_len; ++len) {
+    need[len] = PoissonThreshold(static_cast<double>(len) * normal, alpha);
+  }
   while (true) {
     CampaignRun best;
     best.p = alpha;
@@ -404,7 +409,7 @@ std::vector<CampaignRun> ScanCampaignRuns(const std::vector<double>& counts, dou
       for (size_t len = 1; len <= max_len && b + len <= counts.size() && !taken[b + len - 1];
            ++len) {
         sum += counts[b + len - 1];
-        if (counts[b + len - 1] <= normal) continue;
+        if (counts[b + len - 1] <= normal || sum < need[len]) continue;
         const double p = PoissonTail(sum, static_cast<double>(len) * normal);
         if (p < best.p) best = {b, len, p};
       }
@@ -609,18 +614,19 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
         if (in) inside.push_back(c);
       }
       if (inside.size() < 2) continue;
-      // Membership, a naive-Bayes score: a candidate is named when the traits that tie it to the
-      // campaign bring its posterior odds of being a benign failing client below kFamilyAlpha
-      // (a person who mistypes once and gives up shows none), or when it shares a /24 with
-      // another candidate (by chance about (N-1)/2^24: decisive). Prior odds benign E / (N - E):
-      // E = the benign candidates the window holds at the site's normal rate (its hours and the
-      // hour either side), N = candidates in it. Likelihood ratios, each the trait's share among
-      // the window's candidates over its share among the site's own failing clients outside
-      // every window (Laplace-smoothed): repeated failures; a login submitted as the client's
-      // first request (no page loaded first, as a browser must). And the user agent's share
-      // among the other candidates over its share of the site's clients, counted only when more
-      // candidates share it than that share explains (Poisson, Bonferroni over the candidates):
-      // an agent campaigns rotate through is rare on the site and common in the window.
+      // Membership: a candidate is named when it shares a /24 with another candidate (by chance
+      // about (N-1)/2^24) or submitted a login as its first request (no page loaded first, as a
+      // browser must) -- both decisive --, or when a naive-Bayes score of its other traits
+      // brings its posterior odds of being a benign failing client below kFamilyAlpha (a person
+      // who mistypes once and gives up shows none). Prior odds benign E / (N - E): E = the benign
+      // candidates the window holds at the site's normal rate (its hours and the hour either
+      // side), N = candidates in it. Likelihood ratios: repeated failures, their share among the
+      // window's candidates over their share among the site's own failing clients outside every
+      // window (Laplace-smoothed; on a site whose give-ups often fail twice, no evidence); the
+      // user agent's share among the other candidates over its share of the site's clients,
+      // counted only when more candidates share it than that share explains (Poisson,
+      // Bonferroni over the candidates): an agent campaigns rotate through is rare on the site
+      // and common in the window.
       std::map<std::string, int> by_net, by_agent;
       double in_repeat = 0;
       for (const Client* c : inside) {
