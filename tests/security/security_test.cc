@@ -175,6 +175,85 @@ TEST(SecurityTest, CredentialStuffingCampaignNamesEveryClient) {
   EXPECT_EQ(Named(Analyze(lines)), expected);
 }
 
+TEST(SecurityTest, CampaignLeavesOutBenignGiveUpsInsideItsWindow) {
+  // A site where people log in all day from many browsers: every fifth mistypes once, a third of
+  // those give up (one 401 and gone), some of them inside the campaign's hours. The campaign: 40
+  // clients in 40 different /24s, 1-3 failures each, rotating 4 user agents, over 2 hours.
+  std::vector<Line> lines = BenignDay(21);
+  std::mt19937_64 rng(21);
+  std::set<std::string> give_ups;
+  for (int i = 0; i < 150; ++i) {
+    const std::string ip = "198.18." + std::to_string(i) + "." + std::to_string(i % 7 + 2);
+    const std::string ua = "Mozilla/5.0 (X11; Linux x86_64) Browser/" + std::to_string(i % 20);
+    // Every tenth user comes inside the campaign's hours, the others all day.
+    int64_t t = kT0 + (i % 10 == 0 ? 40000 + 700 * (i / 10) : static_cast<int64_t>(rng() % 80000));
+    lines.push_back({t, Clf(ip, t, "GET", "/login", 200, ua)});
+    t += 5;
+    if (i % 5 == 0) {
+      lines.push_back({t, Clf(ip, t, "POST", "/login", 401, ua)});
+      t += 9;
+      if (i % 15 == 0) {
+        give_ups.insert(ip);
+        continue;
+      }
+    }
+    lines.push_back({t, Clf(ip, t, "POST", "/login", 302, ua)});
+    lines.push_back({t + 2, Clf(ip, t + 2, "GET", "/blog/", 200, ua)});
+  }
+  std::set<std::string> expected;
+  for (int k = 0; k < 40; ++k) {
+    const std::string ip =
+        "100." + std::to_string(64 + k) + "." + std::to_string(3 * k) + "." + std::to_string(9 + k);
+    const std::string ua =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/12" + std::to_string(k % 4) + ".0";
+    expected.insert(ip + " credential_stuffing");
+    for (int j = 0; j < 1 + k % 3; ++j) {
+      const int64_t t = kT0 + 40000 + 180 * k + 45 * j;
+      lines.push_back({t, Clf(ip, t, "POST", "/login", 401, ua)});
+    }
+  }
+  ASSERT_GE(give_ups.size(), 4u);
+  const Outcome r = Analyze(lines);
+  EXPECT_EQ(Named(r), expected);
+  for (const Finding& f : r.findings) {
+    EXPECT_TRUE(expected.count(f.source_ip + " " + KindName(f.kind))) << f.evidence;
+    EXPECT_FALSE(give_ups.count(f.source_ip)) << f.evidence;
+    EXPECT_NE(f.evidence.find("member: "), std::string::npos) << f.evidence;
+  }
+}
+
+TEST(SecurityTest, CampaignMembersSubmittingBeforeAnyPageAreNamed) {
+  // Members that blend in: each from its own /24, with the site's own browser, one failure
+  // each -- but each posts to the login form as its first request, which a person's browser,
+  // having to load the form first, does not. The benign give-ups load it first and, on this
+  // site, often fail twice before giving up (all day, not only in the campaign's hours), so two
+  // failures are no evidence of membership here.
+  std::vector<Line> lines = BenignDay(25);
+  std::set<std::string> give_ups, expected;
+  for (int i = 0; i < 20; ++i) {
+    const std::string ip = "198.19." + std::to_string(i) + ".7";
+    const int64_t t = kT0 + (i < 8 ? 40000 + 900 * i : 2000 + 4000 * (i - 8));
+    lines.push_back({t, Clf(ip, t, "GET", "/login", 200)});
+    lines.push_back({t + 6, Clf(ip, t + 6, "POST", "/login", 401)});
+    lines.push_back({t + 20, Clf(ip, t + 20, "POST", "/login", 401)});
+    give_ups.insert(ip);
+  }
+  for (int k = 0; k < 40; ++k) {
+    const std::string ip =
+        "100." + std::to_string(64 + k) + "." + std::to_string(5 * k) + "." + std::to_string(9 + k);
+    const int64_t t = kT0 + 40000 + 180 * k;
+    lines.push_back({t, Clf(ip, t, "POST", "/login", 401)});
+    expected.insert(ip + " credential_stuffing");
+  }
+  const Outcome r = Analyze(lines);
+  EXPECT_EQ(Named(r), expected);
+  for (const Finding& f : r.findings) {
+    EXPECT_FALSE(give_ups.count(f.source_ip)) << f.evidence;
+    EXPECT_NE(f.evidence.find("a login submitted before any page"), std::string::npos)
+        << f.evidence;
+  }
+}
+
 TEST(SecurityTest, ScannerByMissingPathsAndByUserAgent) {
   std::vector<Line> lines = BenignDay(6);
   for (int k = 0; k < 120; ++k) {
@@ -213,6 +292,65 @@ TEST(SecurityTest, InjectionProbeByCrs) {
   EXPECT_EQ(Named(Analyze(tool)), std::set<std::string>{"203.0.113.9 injection_probe"});
   // Without the rule set the probes are not seen as attacks.
   EXPECT_TRUE(Analyze(lines, {}, /*crs=*/false).findings.empty());
+}
+
+TEST(SecurityTest, OneCorroboratedCrsRequestIsAnInjectionProbe) {
+  std::vector<Line> lines = BenignDay(22);
+  // One request that CRS's level-1 SQLi rule and others flag: named by itself.
+  lines.push_back({kT0 + 41000, Clf("203.0.113.20", kT0 + 41000, "GET",
+                                    "/blog/?id=1%27%20OR%20%271%27=%271", 200)});
+  // One rule (a search for a PHP function) or only level-2 rules (an HTML tag and a "tautology"
+  // in a search for <b>bold</b>): an ordinary client's stray hit, not named.
+  lines.push_back({kT0 + 42000, Clf("198.51.100.230", kT0 + 42000, "GET",
+                                    "/search?q=how+to+use+system()+in+php", 200)});
+  lines.push_back({kT0 + 43000,
+                   Clf("198.51.100.231", kT0 + 43000, "GET", "/docs/?q=%3Cb%3Ebold%3C/b%3E", 200)});
+  const Outcome r = Analyze(lines);
+  EXPECT_EQ(Named(r), std::set<std::string>{"203.0.113.20 injection_probe"});
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_NE(r.findings[0].evidence.find("942100"), std::string::npos) << r.findings[0].evidence;
+}
+
+TEST(SecurityTest, PhpWrapperAndRemoteFileProbesReachTheRuleSet) {
+  // No attack byte but a URL scheme in a parameter: CRS 933140/933200 (PHP wrappers) and 931
+  // (remote file inclusion) see them only if the pre-filter lets them through.
+  std::unique_ptr<RequestInspector> inspector;
+  ASSERT_TRUE(RequestInspector::Create({}, &inspector).ok());
+  EXPECT_TRUE(inspector->Suspicious("/index.php", "page=php://filter/resource=index.php"));
+  EXPECT_TRUE(inspector->Suspicious("/index.php", "page=expect%3A%2F%2Fid"));
+  EXPECT_FALSE(inspector->Suspicious("/about/php/filter", "page=2"));
+  // A one-letter "scheme" (a mangled link in a real log) names no wrapper CRS knows.
+  EXPECT_FALSE(inspector->Suspicious("/style.css", "p://www.example.com/about/"));
+  std::vector<Line> lines = BenignDay(23);
+  const char* const probes[] = {"/index.php?page=php://filter/convert.base64-encode/resource=x.php",
+                                "/index.php?page=expect://id", "/index.php?page=phar://up/x.jpg"};
+  for (int k = 0; k < 3; ++k) {
+    const int64_t t = kT0 + 44000 + 40 * k;
+    lines.push_back({t, Clf("203.0.113.21", t, "GET", probes[k], 200)});
+  }
+  EXPECT_EQ(Named(Analyze(lines)), std::set<std::string>{"203.0.113.21 injection_probe"});
+}
+
+TEST(SecurityTest, RandomUriFloodIsAbusiveAndAFastWordlistScanIsAScanner) {
+  std::vector<Line> lines = BenignDay(24);
+  std::mt19937_64 rng(24);
+  const std::string alnum = "abcdefghijklmnopqrstuvwxyz0123456789";
+  for (int k = 0; k < 900; ++k) {
+    const int64_t t = kT0 + 46000 + k / 5;  // 5 requests/s for 3 minutes, every path new
+    std::string target = "/";
+    for (int j = 0; j < 10; ++j) target += alnum[rng() % alnum.size()];
+    lines.push_back({t, Clf("203.0.113.22", t, "GET", target, 404, "Go-http-client/1.1")});
+  }
+  // The same pace over a wordlist with CRS restricted files in it: discovery, a scanner.
+  const char* const words[] = {"/.git/config", "/.env", "/.htpasswd", "/admin/", "/backup.zip"};
+  for (int k = 0; k < 900; ++k) {
+    const int64_t t = kT0 + 60000 + k / 5;
+    lines.push_back(
+        {t, Clf("203.0.113.23", t, "GET", "/d" + std::to_string(k / 5) + std::string(words[k % 5]),
+                404, "Go-http-client/1.1")});
+  }
+  EXPECT_EQ(Named(Analyze(lines)),
+            (std::set<std::string>{"203.0.113.22 abusive_client", "203.0.113.23 scanner"}));
 }
 
 TEST(SecurityTest, AbusiveClientByRate) {
@@ -311,6 +449,30 @@ TEST(SecurityTest, SshdLines) {
   EXPECT_EQ(e.time_s, 1796205602);
   ASSERT_TRUE(ParseAuthLine("Dec  2 10:00:03 web1 sshd[9]: pam_unix(sshd:session): session "
                             "opened for user ann",
+                            2026, &e, &found)
+                  .ok());
+  EXPECT_FALSE(found);
+  // Other ends of an attempt (OpenSSH 7.5+): each a failure with its user and address.
+  const char* const failures[] = {
+      "Dec  2 10:00:05 web1 sshd[7]: error: maximum authentication attempts exceeded for root "
+      "from 203.0.113.6 port 4242 ssh2 [preauth]",
+      "Dec  2 10:00:05 web1 sshd[7]: Connection closed by authenticating user root 203.0.113.6 "
+      "port 4242 [preauth]",
+      "Dec  2 10:00:05 web1 sshd[7]: Disconnected from invalid user root 203.0.113.6 port 4242 "
+      "[preauth]",
+      "Dec  2 10:00:05 web1 sshd[7]: Disconnecting authenticating user root 203.0.113.6 port "
+      "4242: Too many authentication failures [preauth]"};
+  for (const char* line : failures) {
+    ASSERT_TRUE(ParseAuthLine(line, 2026, &e, &found).ok()) << line;
+    ASSERT_TRUE(found) << line;
+    EXPECT_EQ(e.outcome, AuthOutcome::kFailed) << line;
+    EXPECT_EQ(e.client, "203.0.113.6") << line;
+    EXPECT_EQ(e.user, "root") << line;
+    EXPECT_EQ(e.time_s, 1796205605) << line;
+  }
+  // A connection closed before any login attempt says nothing about logins.
+  ASSERT_TRUE(ParseAuthLine("Dec  2 10:00:06 web1 sshd[8]: Connection closed by 203.0.113.7 port "
+                            "4243 [preauth]",
                             2026, &e, &found)
                   .ok());
   EXPECT_FALSE(found);

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_set>
 
 #include "backsight/core/number_format.h"
@@ -39,6 +40,21 @@ constexpr size_t kMinActivePopulation = 10;
 // evidence (P(X >= 16) < 1e-13 for any site rate up to one hit per client) and a scanner would
 // otherwise spend milliseconds per request of the pipeline's time.
 constexpr uint32_t kEnoughCrsHits = 16;
+// CRS's points for a critical rule and its inbound blocking threshold (crs-setup.conf, rules
+// 900100 and 900110 as shipped).
+constexpr int kCrsCriticalPoints = 5;
+// One request is named by itself when a paranoia level 1 rule (the rules CRS runs on every site)
+// flags it as critical and its attack score reaches twice the blocking threshold (another
+// critical rule agrees). A request one rule flags, or only level 2 rules (e.g. an HTML tag and a
+// "tautology" in a search for "<b>bold</b>"), stays subject to the site's rate of isolated hits:
+// a real client's URL tripped one PHP rule on websec.
+constexpr int kCorroboratedAttackScore = 2 * kCrsCriticalPoints;
+// Longest run of hours the campaign scan tests (a day: a campaign spread over a working day is
+// one run).
+constexpr size_t kMaxCampaignBuckets = 24;
+// Distinct user agents whose client counts are kept (beyond it new agents count as unseen,
+// which only makes a shared agent look rarer to the campaign test for those agents).
+constexpr size_t kMaxAgentsTracked = 1 << 16;
 // A campaign member mostly fails logins (majority of its requests).
 constexpr double kMemberFailShare = 0.5;
 
@@ -118,6 +134,9 @@ struct SecurityAnalyzer::Client {
   std::string user_agent;
   std::string ev_fail, ev_missing, ev_crs, ev_ua, ev_rate;
   std::string crs_why;
+  bool blind_submit = false;      // first request was a failed login submission (HTTP only)
+  bool crs_corroborated = false;  // a request past kCorroboratedAttackScore with a PL1 rule
+  int crs_peak = 0;          // highest CRS attack score of one request (CrsVerdict::attack_score)
   size_t missing_count = 0;  // set size frozen at close
   size_t Missing() const { return std::max(missing_count, missing.size()); }
 };
@@ -232,6 +251,14 @@ void SecurityAnalyzer::AddRequest(const api::AccessRecord& r, std::string_view l
   const int64_t t = r.time_ns < 0 ? -1 : r.time_ns / kNanosPerSecond;
   Client* c = Touch(r.client, t);
   const bool new_agent = c->n == 1 || r.user_agent != c->user_agent;
+  if (c->n == 1) {
+    auto it = agent_clients_.find(AgentKey(r.user_agent));
+    if (it != agent_clients_.end()) {
+      ++it->second;
+    } else if (agent_clients_.size() < kMaxAgentsTracked) {
+      agent_clients_.emplace(AgentKey(r.user_agent), 1);
+    }
+  }
   if (new_agent) c->user_agent.assign(r.user_agent);
   if (c->window == c->peak && c->peak > 1) c->ev_rate = Clip(line);
   const bool login = IsLoginPath(r.path);
@@ -243,6 +270,9 @@ void SecurityAnalyzer::AddRequest(const api::AccessRecord& r, std::string_view l
   // Failed logins: 401 anywhere (RFC 9110 15.5.2: no valid credentials, incl. basic auth), 403
   // on a login endpoint, a re-rendered login form.
   if (r.status == 401 || (r.status == 403 && login) || form_failure) {
+    // A failed login submission as the client's very first request: no form or page fetched
+    // before it (a person's browser loads the login page first; a replaying tool need not).
+    if (c->n == 1 && login && submit) c->blind_submit = true;
     if (c->fails++ == 0) {
       c->fail_first = c->last_s;
       c->ev_fail = Clip(line);
@@ -267,11 +297,14 @@ void SecurityAnalyzer::AddRequest(const api::AccessRecord& r, std::string_view l
     c->ev_ua = Clip(line);
   }
   if (c->crs_hits < kEnoughCrsHits &&
-      inspector_->Inspect(r.method, r.path, r.query, r.user_agent, &why_)) {
-    if (c->crs_hits++ == 0) {
+      inspector_->Inspect(r.method, r.path, r.query, r.user_agent, &verdict_)) {
+    if (c->crs_hits++ == 0 || verdict_.attack_score > c->crs_peak) {
       c->ev_crs = Clip(line);
-      c->crs_why = why_;
+      c->crs_why = verdict_.why;
     }
+    c->crs_peak = std::max(c->crs_peak, verdict_.attack_score);
+    c->crs_corroborated |= verdict_.attack_score >= kCorroboratedAttackScore &&
+                           verdict_.attack_score_pl1 >= kCrsCriticalPoints;
   }
 }
 
@@ -321,12 +354,88 @@ double TypicalRate(const std::vector<double>& all) {
   return sum / static_cast<double>(all.size());
 }
 
+// The site's normal failures per hour: the mean hour, recomputed without the hours a Poisson
+// test at that mean flags (Bonferroni over the hours) until no more are dropped -- a campaign's
+// hours do not raise the normal they are judged against. (A median is 0 on a site where failures
+// are rarer than one an hour, which makes every hour with one failure look abnormal.) At least
+// one failure over all hours (a clean site still has a rate).
+double NormalHourlyRate(const std::vector<double>& counts) {
+  const double alpha = kFamilyAlpha / static_cast<double>(std::max<size_t>(1, counts.size()));
+  std::vector<char> dropped(counts.size(), 0);
+  double normal = 0;
+  for (size_t iteration = 0; iteration < counts.size(); ++iteration) {
+    double sum = 0, n = 0;
+    for (size_t b = 0; b < counts.size(); ++b) {
+      if (!dropped[b]) sum += counts[b], n += 1;
+    }
+    normal = std::max(sum, 1.0) / std::max(n, 1.0);
+    bool changed = false;
+    for (size_t b = 0; b < counts.size(); ++b) {
+      if (!dropped[b] && PoissonTail(counts[b], normal) < alpha) dropped[b] = changed = true;
+    }
+    if (!changed) break;
+  }
+  return normal;
+}
+
+// A run of hours of failed logins: first hour (index), length in hours, Poisson p of its sum.
+struct CampaignRun {
+  size_t first = 0;
+  size_t length = 0;
+  double p = 1;
+};
+
+// Scan statistic over runs of 1..max_len hours (Kulldorff's scan; `alpha` already divided by
+// every run tested): the run whose sum is least likely at its length times `normal` is a
+// campaign window when that is below `alpha`, and the search is repeated over the hours left for
+// further campaigns. Runs start and end with an hour above normal. (The most significant run is
+// tight around a campaign's dense hours, a longer one dilutes it; a union of every significant
+// run would stretch a campaign over the whole day.)
+std::vector<CampaignRun> ScanCampaignRuns(const std::vector<double>& counts, double normal,
+                                          size_t max_len, double alpha) {
+  std::vector<char> taken(counts.size(), 0);
+  std::vector<CampaignRun> runs;
+  // The smallest significant sum per run length: the tail is computed only for runs past it.
+  std::vector<double> need(max_len + 1, 0);
+  for (size_t len = 1; len <= max_len; ++len) {
+    need[len] = PoissonThreshold(static_cast<double>(len) * normal, alpha);
+  }
+  while (true) {
+    CampaignRun best;
+    best.p = alpha;
+    for (size_t b = 0; b < counts.size(); ++b) {
+      if (counts[b] <= normal) continue;
+      double sum = 0;
+      for (size_t len = 1; len <= max_len && b + len <= counts.size() && !taken[b + len - 1];
+           ++len) {
+        sum += counts[b + len - 1];
+        if (counts[b + len - 1] <= normal || sum < need[len]) continue;
+        const double p = PoissonTail(sum, static_cast<double>(len) * normal);
+        if (p < best.p) best = {b, len, p};
+      }
+    }
+    if (best.length == 0) break;
+    std::fill_n(taken.begin() + best.first, best.length, 1);
+    runs.push_back(best);
+  }
+  return runs;
+}
+
 double ScoreFromP(double p, double alpha) {
   if (p <= 0) return 10;
   return std::max(1.0, std::log10(p) / std::log10(alpha));
 }
 
 }  // namespace
+
+uint64_t SecurityAnalyzer::AgentKey(std::string_view user_agent) {
+  return std::hash<std::string_view>()(user_agent);
+}
+
+uint32_t SecurityAnalyzer::AgentClients(std::string_view user_agent) const {
+  auto it = agent_clients_.find(AgentKey(user_agent));
+  return it == agent_clients_.end() ? 0 : it->second;
+}
 
 std::vector<Finding> SecurityAnalyzer::Finish() {
   while (!lru_.empty()) {
@@ -381,6 +490,13 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
     // load -- a slide deck clicked through for 5 minutes was active in 53 s of 300).
     const bool sustained = c.active_peak > active_fence.threshold &&
                            2 * static_cast<int64_t>(c.active_peak) > kActiveWindowS;
+    const bool injection = c.crs_hits > 0 && (p_crs < alpha || c.crs_corroborated);
+    const bool walks_missing = missing_count > miss_fence.threshold && missing_count >= miss_min;
+    // A flood of missing paths at a machine's pace that asks for nothing known to be sensitive
+    // (no CRS restricted file, no payload, no scanner agent) is load, not discovery: a
+    // random-URI flood (cache or 404 flooding) is an abusive client.
+    const bool discovery = c.restricted > 0 || c.crs_hits > 0 || c.scanner_ua;
+    const bool flood = fast && sustained && !discovery;
     if (c.fails > fail_fence.threshold && c.fails >= fail_min) {
       f.kind = Kind::kBruteForce;
       f.start_s = c.fail_first;
@@ -389,12 +505,9 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
       f.evidence = std::to_string(c.fails) + " failed logins (site fence " +
                    Fmt(fail_fence.threshold) + ", typical " + Fmt(fail_rate) +
                    " per client); first: " + c.ev_fail;
-    } else if ((missing_count > miss_fence.threshold && missing_count >= miss_min) ||
-               (c.scanner_ua && !(c.crs_hits > 0 && p_crs < alpha))) {
+    } else if ((walks_missing && !flood) || (c.scanner_ua && !injection)) {
       // Walking missing paths, or a scanner's user agent on a client whose payloads do not say
-      // more (sqlmap's agent on a client firing injections is an injection_probe). (A random-URI
-      // flood of missing paths is named scanner too: its paths are not told from a wordlist
-      // walk's.)
+      // more (sqlmap's agent on a client firing injections is an injection_probe).
       f.kind = Kind::kScanner;
       f.score = c.scanner_ua ? 1 : 0;
       f.score =
@@ -404,11 +517,12 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
                    Fmt(miss_fence.threshold) + ")";
       if (c.scanner_ua) f.evidence += "; scanner user agent (CRS 913100): " + c.ev_ua;
       if (!c.ev_missing.empty()) f.evidence += "; first: " + c.ev_missing;
-    } else if (c.crs_hits > 0 && p_crs < alpha) {
+    } else if (injection) {
       f.kind = Kind::kInjectionProbe;
       f.score = ScoreFromP(p_crs, alpha);
       f.evidence = std::to_string(c.crs_hits) + " of " + std::to_string(c.n) +
-                   " requests hit OWASP CRS (" + c.crs_why + "); first: " + c.ev_crs;
+                   " requests hit OWASP CRS (peak score " + std::to_string(c.crs_peak) + ": " +
+                   c.crs_why + "); first: " + c.ev_crs;
       if (c.scanner_ua) f.evidence += "; scanner user agent: " + c.ev_ua;
     } else if (fast && sustained) {
       // Far above the site's request rate, and sustained (not one page's burst of assets).
@@ -431,9 +545,17 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
     out.push_back(std::move(f));
   }
 
-  // Credential stuffing: hours whose failed logins (from clients not named above) are far above
-  // the site's normal hourly failures, then every mostly-failing client inside them.
-  if (!unclaimed_fails.empty()) {
+  // Credential stuffing: runs of hours whose failures by would-be campaign members (clients not
+  // named above, mostly failing, not a typo followed by a login and browsing) are far above the
+  // site's normal hour; inside them, the candidates whose traits say "campaign" (Membership).
+  std::vector<const Client*> candidates;
+  for (const Client* c : unclaimed_fails) {
+    if (c->fails < kMemberFailShare * static_cast<double>(c->n)) continue;
+    // A person who mistyped, logged in and went on browsing is no campaign member.
+    if (c->logins_ok > 0 && c->n > c->fails + c->logins_ok) continue;
+    candidates.push_back(c);
+  }
+  if (!candidates.empty()) {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (const Client* c : clients) {
       lo = std::min(lo, c->first_s / kCampaignBucketS);
@@ -441,65 +563,136 @@ std::vector<Finding> SecurityAnalyzer::Judge() const {
     }
     const size_t n_buckets = static_cast<size_t>(hi - lo + 1);
     std::vector<double> counts(n_buckets, 0);
-    for (const Client* c : unclaimed_fails) {
+    for (const Client* c : candidates) {
       for (int64_t t : c->fail_times) counts[t / kCampaignBucketS - lo] += 1;
     }
-    std::vector<double> sorted = counts;
-    std::nth_element(sorted.begin(), sorted.begin() + n_buckets / 2, sorted.end());
-    const double normal = std::max(sorted[n_buckets / 2], 1.0 / static_cast<double>(n_buckets));
-    const double bucket_alpha = kFamilyAlpha / static_cast<double>(n_buckets);
-    const double need = PoissonThreshold(normal, bucket_alpha);
-    // Windows of flagged buckets (a one-bucket gap joins them).
-    std::vector<std::pair<int64_t, int64_t>> windows;
-    for (size_t b = 0; b < n_buckets; ++b) {
-      if (counts[b] < need) continue;
-      const int64_t s = (lo + static_cast<int64_t>(b)) * kCampaignBucketS;
-      if (!windows.empty() && s - windows.back().second <= kCampaignBucketS) {
-        windows.back().second = s + kCampaignBucketS;
-      } else {
-        windows.emplace_back(s, s + kCampaignBucketS);
+    // The normal hour first from every hour (NormalHourlyRate), then from the hours outside the
+    // campaign windows found with it, and the windows found again at that normal (a slow
+    // campaign raises the mean of every hour without standing out in any one).
+    const size_t max_len = std::min<size_t>(n_buckets, kMaxCampaignBuckets);
+    const double bucket_alpha = kFamilyAlpha / static_cast<double>(n_buckets * max_len);
+    double normal = NormalHourlyRate(counts);
+    std::vector<CampaignRun> runs = ScanCampaignRuns(counts, normal, max_len, bucket_alpha);
+    if (!runs.empty()) {
+      std::vector<char> in_run(n_buckets, 0);
+      for (const CampaignRun& r : runs) std::fill_n(in_run.begin() + r.first, r.length, 1);
+      double sum = 0, hours = 0;
+      for (size_t k = 0; k < n_buckets; ++k) {
+        if (!in_run[k]) sum += counts[k], hours += 1;
       }
+      normal = std::max(sum, 1.0) / std::max(hours, 1.0);
+      runs = ScanCampaignRuns(counts, normal, max_len, bucket_alpha);
+    }
+    std::vector<std::tuple<int64_t, int64_t, double>> windows;  // start, end (s), p
+    for (const CampaignRun& r : runs) {
+      const int64_t ws = (lo + static_cast<int64_t>(r.first)) * kCampaignBucketS;
+      windows.emplace_back(ws, ws + static_cast<int64_t>(r.length) * kCampaignBucketS, r.p);
+    }
+    const double site_clients = std::max<double>(1, static_cast<double>(stats_.clients));
+    // The site's own failing clients outside every window (and the hour either side): the
+    // benign side of the membership likelihood ratios.
+    double n_outside = 0, out_repeat = 0;
+    for (const Client* c : candidates) {
+      bool in_any = false;
+      for (const auto& [ws, we, p] : windows) {
+        for (int64_t t : c->fail_times) {
+          in_any |= t >= ws - kCampaignBucketS && t < we + kCampaignBucketS;
+        }
+      }
+      if (in_any) continue;
+      n_outside += 1;
+      out_repeat += c->fails >= 2;
     }
     std::set<const Client*> named;
-    for (const auto& [ws, we] : windows) {
-      std::vector<const Client*> members;
-      for (const Client* c : unclaimed_fails) {
-        if (named.count(c) || c->fails < kMemberFailShare * static_cast<double>(c->n)) continue;
-        // A person who mistyped, logged in and went on browsing is no campaign member.
-        if (c->logins_ok > 0 && c->n > c->fails + c->logins_ok) continue;
-        bool inside = false;
-        for (int64_t t : c->fail_times) {
-          inside |= t >= ws - kCampaignBucketS && t < we + kCampaignBucketS;
+    for (const auto& [ws, we, run_p] : windows) {
+      std::vector<const Client*> inside;
+      for (const Client* c : candidates) {
+        if (named.count(c)) continue;
+        bool in = false;
+        for (int64_t t : c->fail_times)
+          in |= t >= ws - kCampaignBucketS && t < we + kCampaignBucketS;
+        if (in) inside.push_back(c);
+      }
+      if (inside.size() < 2) continue;
+      // Membership: a candidate is named when it shares a /24 with another candidate (by chance
+      // about (N-1)/2^24) or submitted a login as its first request (no page loaded first, as a
+      // browser must) -- both decisive --, or when a naive-Bayes score of its other traits
+      // brings its posterior odds of being a benign failing client below kFamilyAlpha (a person
+      // who mistypes once and gives up shows none). Prior odds benign E / (N - E): E = the benign
+      // candidates the window holds at the site's normal rate (its hours and the hour either
+      // side), N = candidates in it. Likelihood ratios: repeated failures, their share among the
+      // window's candidates over their share among the site's own failing clients outside every
+      // window (Laplace-smoothed; on a site whose give-ups often fail twice, no evidence); the
+      // user agent's share among the other candidates over its share of the site's clients,
+      // counted only when more candidates share it than that share explains (Poisson,
+      // Bonferroni over the candidates): an agent campaigns rotate through is rare on the site
+      // and common in the window.
+      std::map<std::string, int> by_net, by_agent;
+      double in_repeat = 0;
+      for (const Client* c : inside) {
+        ++by_net[Prefix24(c->ip)];
+        ++by_agent[c->user_agent];
+        in_repeat += c->fails >= 2;
+      }
+      const double n_inside = static_cast<double>(inside.size());
+      const double agent_alpha = kFamilyAlpha / n_inside;
+      const double expected_benign = normal * static_cast<double>((we - ws) / kCampaignBucketS + 2);
+      const double prior_odds_benign = expected_benign / std::max(n_inside - expected_benign, 1.0);
+      const double repeat_lr = in_repeat / n_inside / ((out_repeat + 1) / (n_outside + 2));
+      std::vector<std::pair<const Client*, std::string>> members;
+      for (const Client* c : inside) {
+        const int net_peers = by_net[Prefix24(c->ip)] - 1;
+        const int agent_peers = by_agent[c->user_agent] - 1;
+        const double agent_site_share =
+            std::max<double>(1, AgentClients(c->user_agent)) / site_clients;
+        const double agent_expected = (n_inside - 1) * std::min(1.0, agent_site_share);
+        std::string why;
+        double lr = 1;
+        auto trait = [&why](const std::string& text) { why += (why.empty() ? "" : ", ") + text; };
+        if (c->fails >= 2) {
+          lr *= repeat_lr;
+          trait(std::to_string(c->fails) + " failures (x" + Fmt(repeat_lr) + ")");
         }
-        if (inside) members.push_back(c);
+        if (c->blind_submit) trait("a login submitted before any page");
+        if (agent_peers > 0 && PoissonTail(agent_peers, agent_expected) < agent_alpha) {
+          const double agent_lr =
+              static_cast<double>(agent_peers) / (n_inside - 1) / agent_site_share;
+          lr *= agent_lr;
+          trait("its user agent shared with " + std::to_string(agent_peers) +
+                " other candidates (x" + Fmt(agent_lr) + ")");
+        }
+        const bool likely = lr > 1 && prior_odds_benign / lr < kFamilyAlpha;
+        if (likely) why += "; posterior odds benign " + Fmt(prior_odds_benign / lr);
+        if (net_peers > 0) {
+          why = "its /24 shared with " + std::to_string(net_peers) + " other candidates" +
+                (why.empty() ? "" : ", ") + why;
+        }
+        if (net_peers > 0 || c->blind_submit || likely) members.emplace_back(c, why);
       }
       if (members.size() < 2) continue;
-      named.insert(members.begin(), members.end());
       std::set<std::string> nets, agents;
-      double fails = 0, peak_p = 1;
-      for (const Client* c : members) {
+      double fails = 0;
+      for (const auto& [c, why] : members) {
+        named.insert(c);
         nets.insert(Prefix24(c->ip));
         agents.insert(c->user_agent);
         fails += c->fails;
       }
-      for (int64_t b = ws / kCampaignBucketS; b < we / kCampaignBucketS; ++b) {
-        peak_p = std::min(peak_p, PoissonTail(counts[b - lo], normal));
-      }
       const std::string campaign =
           "campaign " + FormatRfc3339(ws * kNanosPerSecond) + ".." +
-          FormatRfc3339(we * kNanosPerSecond) + ": " + std::to_string(members.size()) +
-          " clients, " + std::to_string(nets.size()) + " /24s, " + std::to_string(agents.size()) +
-          " user agents, " + Fmt(fails) + " failed logins (site normal " + Fmt(normal) +
-          " per hour, flagged from " + Fmt(need) + ")";
-      for (const Client* c : members) {
+          FormatRfc3339(we * kNanosPerSecond) + ": " + std::to_string(members.size()) + " of " +
+          std::to_string(inside.size()) + " candidates named, " + std::to_string(nets.size()) +
+          " /24s, " + std::to_string(agents.size()) + " user agents, " + Fmt(fails) +
+          " failed logins (site normal " + Fmt(normal) + " per hour)";
+      for (const auto& [c, why] : members) {
         Finding f;
         f.source_ip = c->ip;
         f.start_s = c->fail_first;
         f.end_s = c->fail_last;
         f.kind = Kind::kCredentialStuffing;
-        f.score = ScoreFromP(peak_p, bucket_alpha);
-        f.evidence =
-            std::to_string(c->fails) + " failed logins in " + campaign + "; first: " + c->ev_fail;
+        f.score = ScoreFromP(run_p, bucket_alpha);
+        f.evidence = std::to_string(c->fails) + " failed logins in " + campaign +
+                     "; member: " + why + "; first: " + c->ev_fail;
         out.push_back(std::move(f));
       }
     }

@@ -86,6 +86,9 @@ class SecurityAnalyzer {
   static void AddToPopulation(const Client& c, Reservoir* fails, Reservoir* missing,
                               Reservoir* peak, Reservoir* active, uint64_t* isolated);
   static bool HasSignal(const Client& c);
+  static uint64_t AgentKey(std::string_view user_agent);
+  /// Clients whose first request carried `user_agent`.
+  uint32_t AgentClients(std::string_view user_agent) const;
 
   AnalyzerOptions options_;
   RequestInspector* inspector_;
@@ -99,11 +102,12 @@ class SecurityAnalyzer {
   std::vector<Client> closed_;  // clients with a signal, judged at Finish
   Reservoir fails_, missing_, peak_, active_;
   uint64_t total_requests_ = 0;
-  uint64_t isolated_crs_hits_ = 0;  // CRS hits of clients with at most one
-  uint64_t login_redirects_ = 0;    // login submissions answered 3xx (a form login site)
+  uint64_t isolated_crs_hits_ = 0;                        // CRS hits of clients with at most one
+  std::unordered_map<uint64_t, uint32_t> agent_clients_;  // user agent hash -> clients
+  uint64_t login_redirects_ = 0;  // login submissions answered 3xx (a form login site)
   int64_t last_time_ = 0;
   AnalyzerStats stats_;
-  std::string why_;
+  CrsVerdict verdict_;
 };
 
 }  // namespace backsight::security

@@ -34,6 +34,21 @@ std::string_view TokenAfter(std::string_view s, std::string_view key) {
   return s.substr(p, e == std::string_view::npos ? std::string_view::npos : e - p);
 }
 
+// Reads the line's time into *out and sets *found (the attempt's outcome, user and address are
+// already in *out).
+Status FinishAuthEvent(std::string_view line, int default_year, AuthEvent* out, bool* found) {
+  // Time: ISO 8601 first field (rsyslog file format) or RFC 3164 "Mmm dd HH:MM:SS".
+  const size_t sp = line.find(' ');
+  TimestampNs ns;
+  if (sp != std::string_view::npos && TryParseTimestamp(line.substr(0, sp), &ns)) {
+    out->time_s = ns / kNanosPerSecond;
+  } else if (int64_t s; ParseRfc3164Time(line, default_year, &s)) {
+    out->time_s = s;
+  }
+  *found = true;
+  return Status::OK();
+}
+
 }  // namespace
 
 bool LooksLikeSshdLine(std::string_view line) {
@@ -49,9 +64,42 @@ Status ParseAuthLine(std::string_view line, int default_year, AuthEvent* out, bo
   if (tag == std::string_view::npos) return Status::OK();
   size_t colon = line.find(": ", tag);
   if (colon == std::string_view::npos) return Status::OK();
-  const std::string_view msg = line.substr(colon + 2);
+  std::string_view msg = line.substr(colon + 2);
+  // OpenSSH >= 7.4 logs some of these through error() / logit() with an "error: " prefix.
+  if (msg.starts_with("error: ")) msg.remove_prefix(7);
   std::string_view user;
-  if (msg.starts_with("Failed ")) {
+  // Pre-authentication ends of a login attempt that name the user and then the address without
+  // "from" (OpenSSH auth.c / packet.c, 7.5+): "Connection closed by authenticating user U IP port
+  // N [preauth]", "Disconnected from invalid user U IP port N [preauth]", "Disconnecting
+  // authenticating user U IP port N: Too many authentication failures [preauth]". Each is a
+  // failed attempt (fail2ban's sshd filter counts them too), the only trace of key-only probes.
+  for (std::string_view prefix :
+       {"Connection closed by ", "Disconnected from ", "Disconnecting "}) {
+    if (!msg.starts_with(prefix)) continue;
+    std::string_view rest = msg.substr(prefix.size());
+    if (rest.starts_with("authenticating user ")) {
+      rest.remove_prefix(20);
+    } else if (rest.starts_with("invalid user ")) {
+      rest.remove_prefix(13);
+    } else {
+      return Status::OK();  // a connection that never tried to log in
+    }
+    const size_t port = rest.rfind(" port ");
+    if (port == std::string_view::npos) return Status::OK();
+    const size_t sp = rest.rfind(' ', port - 1);
+    if (sp == std::string_view::npos) return Status::OK();
+    out->outcome = AuthOutcome::kFailed;
+    out->user = rest.substr(0, sp);
+    out->client = rest.substr(sp + 1, port - sp - 1);
+    return FinishAuthEvent(line, default_year, out, found);
+  }
+  if (msg.starts_with("maximum authentication attempts exceeded for ")) {
+    // "maximum authentication attempts exceeded for [invalid user] U from IP port N ssh2
+    // [preauth]" (auth.c auth_maxtries_exceeded): the attempt after MaxAuthTries failures.
+    out->outcome = AuthOutcome::kFailed;
+    user = TokenAfter(msg, "invalid user ");
+    if (user.empty()) user = TokenAfter(msg, "exceeded for ");
+  } else if (msg.starts_with("Failed ")) {
     out->outcome = AuthOutcome::kFailed;
     user = TokenAfter(msg, "invalid user ");
     if (user.empty()) user = TokenAfter(msg, " for ");
@@ -75,16 +123,7 @@ Status ParseAuthLine(std::string_view line, int default_year, AuthEvent* out, bo
   }
   out->client = client;
   out->user = user;
-  // Time: ISO 8601 first field (rsyslog file format) or RFC 3164 "Mmm dd HH:MM:SS".
-  const size_t sp = line.find(' ');
-  TimestampNs ns;
-  if (sp != std::string_view::npos && TryParseTimestamp(line.substr(0, sp), &ns)) {
-    out->time_s = ns / kNanosPerSecond;
-  } else if (int64_t s; ParseRfc3164Time(line, default_year, &s)) {
-    out->time_s = s;
-  }
-  *found = true;
-  return Status::OK();
+  return FinishAuthEvent(line, default_year, out, found);
 }
 
 }  // namespace backsight::security

@@ -28,8 +28,11 @@ struct AuthEvent {
 bool LooksLikeSshdLine(std::string_view line);
 
 /// Parses an sshd line. Returns OK with *found = true for "Failed password|publickey|
-/// keyboard-interactive/pam for [invalid user] U from IP", "Invalid user U from IP" and "Accepted
-/// ... for U from IP"; OK with *found = false for other sshd messages (session opened, ...).
+/// keyboard-interactive/pam for [invalid user] U from IP", "Invalid user U from IP", "[error: ]
+/// maximum authentication attempts exceeded for [invalid user] U from IP", the pre-auth ends
+/// "Connection closed by|Disconnected from|Disconnecting authenticating|invalid user U IP port N"
+/// (all failed) and "Accepted ... for U from IP"; OK with *found = false for other sshd messages
+/// (session opened, a connection closed before any login, ...).
 /// RFC 3164 times carry no year: `default_year` is used. InvalidArgument (kMalformed) when an
 /// attempt line has no address.
 Status ParseAuthLine(std::string_view line, int default_year, AuthEvent* out, bool* found);

@@ -7,9 +7,12 @@
 #include <modsecurity/transaction.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace backsight::security {
 namespace {
@@ -18,8 +21,30 @@ namespace {
 // 934 Node.js, 941 XSS, 942 SQLi, 943 session fixation, 944 Java/log4j.
 constexpr int kFirstAttackRule = 930000;
 constexpr int kLastAttackRule = 944999;
+// The tag CRS puts on its paranoia level 1 rules (the level meant to have no false positives on
+// ordinary traffic, CRS documentation "Paranoia Levels"). Read from the rule files:
+// libmodsecurity 3.0.9 leaves RuleMessage::m_tags empty for some rules (942100).
+constexpr std::string_view kParanoiaLevel1Tag = "tag:'paranoia-level/1'";
 // How many matched rules *why lists (the evidence stays one short line).
 constexpr size_t kMaxRulesInWhy = 3;
+
+// CRS anomaly points of a rule's severity (syslog levels as ModSecurity stores them: 2 critical,
+// 3 error, 4 warning, 5 notice), the values of crs-setup.conf (rule 900100's defaults).
+int SeverityPoints(int severity) {
+  switch (severity) {
+    case 0:
+    case 1:
+    case 2:
+      return 5;
+    case 3:
+      return 4;
+    case 4:
+      return 3;
+    case 5:
+      return 2;
+  }
+  return 0;
+}
 
 // ASCII lower case (no locale lookup per byte; CRS's t:lowercase is ASCII too).
 unsigned char LowerByte(char c) {
@@ -135,6 +160,10 @@ void Decode(std::string_view s, std::string* out) {
   }
 }
 
+// The shortest URL scheme CRS's wrapper and remote-inclusion rules name (php, ftp, zip, rar,
+// ogg; 933140, 933200, 931120).
+constexpr size_t kMinSchemeLetters = 3;
+
 // SQL words that carry an injection without any special byte ("1 OR 1=1", "1 UNION SELECT 1").
 const std::string_view kSqlWords[] = {"union", "select",    " or ",   " and ",
                                       "sleep", "benchmark", "waitfor"};
@@ -143,6 +172,17 @@ bool SuspiciousPart(std::string_view raw, const PhraseSet& files, const PhraseSe
   thread_local std::string s;
   Decode(raw, &s);
   if (files.Contains(s) || (words != nullptr && words->Contains(s))) return true;
+  // In the query, a URL scheme in a parameter ("php://filter", "expect://id",
+  // "http://host/shell.txt?"): CRS's PHP wrapper rules (933140, 933200) and remote file
+  // inclusion rules (931) need no other attack byte. Every scheme those rules name has at least
+  // kMinSchemeLetters letters.
+  if (words != nullptr) {
+    for (size_t p = s.find("://"); p != std::string::npos; p = s.find("://", p + 3)) {
+      size_t letters = 0;
+      while (letters < p && IsWordByte(s[p - letters - 1])) ++letters;
+      if (letters >= kMinSchemeLetters) return true;
+    }
+  }
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (kSuspicious.byte[static_cast<unsigned char>(c)]) return true;
@@ -164,6 +204,27 @@ bool SuspiciousPart(std::string_view raw, const PhraseSet& files, const PhraseSe
 }
 
 }  // namespace
+
+// The ids of the rules tagged paranoia level 1 in one CRS rule file, into *out. Each directive
+// ("SecRule ..." with its '\'-continued lines) is one rule; its "id:N" and tags are in it.
+Status LoadParanoiaLevel1Ids(const std::string& path, std::unordered_set<int>* out) {
+  std::ifstream in(path);
+  if (!in) return Status::IoError(path + ": cannot open the CRS rule file");
+  std::string line, directive;
+  auto flush = [&] {
+    const size_t id = directive.find("id:");
+    if (id != std::string::npos && directive.find(kParanoiaLevel1Tag) != std::string::npos) {
+      out->insert(std::atoi(directive.c_str() + id + 3));
+    }
+    directive.clear();
+  };
+  while (std::getline(in, line)) {
+    if (line.starts_with("SecRule") || line.starts_with("SecAction")) flush();
+    directive += line;
+  }
+  flush();
+  return Status::OK();
+}
 
 struct RequestInspector::ModSec {
   modsecurity::ModSecurity engine;
@@ -210,6 +271,14 @@ Status RequestInspector::Create(const InspectorOptions& options,
                              "/REQUEST-901-INITIALIZATION.conf\nInclude " + dir +
                              "/REQUEST-905-COMMON-EXCEPTIONS.conf\nInclude " + dir +
                              "/REQUEST-93*.conf\nInclude " + dir + "/REQUEST-94*.conf\n";
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!name.starts_with("REQUEST-93") && !name.starts_with("REQUEST-94")) continue;
+      if (Status lst = LoadParanoiaLevel1Ids(entry.path().string(), &r->pl1_rules_); !lst.ok()) {
+        return lst;
+      }
+    }
     if (r->modsec_->rules.load(conf.c_str()) < 0) {
       return Status::InvalidArgument(
           Reason::kMalformed, "ModSecurity/CRS rules: " + r->modsec_->rules.getParserError());
@@ -234,7 +303,11 @@ bool RequestInspector::Suspicious(std::string_view path, std::string_view query)
 
 bool RequestInspector::Inspect(std::string_view method, std::string_view path,
                                std::string_view query, std::string_view user_agent,
-                               std::string* why) {
+                               CrsVerdict* verdict) {
+  verdict->blocked = false;
+  verdict->attack_score = 0;
+  verdict->attack_score_pl1 = 0;
+  verdict->why.clear();
   ++stats_.requests;
   if (modsec_ == nullptr) return false;
   if (options_.prefilter && !Suspicious(path, query)) return false;
@@ -258,11 +331,14 @@ bool RequestInspector::Inspect(std::string_view method, std::string_view path,
   modsecurity::intervention::free(&it);
   if (blocked) {
     ++stats_.hits;
-    why->clear();
+    verdict->blocked = true;
+    std::string* why = &verdict->why;
     size_t n = 0;
     for (const modsecurity::RuleMessage& m : t.m_rulesMessages) {
       if (m.m_ruleId < kFirstAttackRule || m.m_ruleId > kLastAttackRule) continue;
-      if (n++ == kMaxRulesInWhy) break;
+      verdict->attack_score += SeverityPoints(m.m_severity);
+      if (pl1_rules_.count(m.m_ruleId)) verdict->attack_score_pl1 += SeverityPoints(m.m_severity);
+      if (n++ >= kMaxRulesInWhy) continue;
       if (!why->empty()) why->append("; ");
       why->append(std::to_string(m.m_ruleId) + " " + m.m_message);
     }

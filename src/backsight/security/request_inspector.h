@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "backsight/core/status.h"
@@ -38,6 +39,21 @@ struct InspectorStats {
   double modsec_seconds = 0;  // CPU time of the calling thread spent inside ModSecurity
 };
 
+/// What CRS said about one request (filled by RequestInspector::Inspect).
+struct CrsVerdict {
+  /// CRS's inbound anomaly score reached its blocking threshold (5 at CRS's defaults).
+  bool blocked = false;
+  /// Sum of the severity points of the attack rules (930..944) that matched, with CRS's points
+  /// (crs-setup.conf: critical 5, error 4, warning 3, notice 2).
+  int attack_score = 0;
+  /// The same sum over the attack rules of paranoia level 1 only (tagged "paranoia-level/1" in
+  /// the rule files: the rules CRS runs on every site, with the fewest false positives).
+  int attack_score_pl1 = 0;
+  /// Attack rules that matched, the first kMaxRulesInWhy of them as "id message", "; "-joined
+  /// (e.g. "942100 SQL Injection Attack Detected via libinjection"); empty when not blocked.
+  std::string why;
+};
+
 /// Judges requests. Not thread-safe (one ModSecurity rule set, used by one caller at a time).
 class RequestInspector {
  public:
@@ -56,13 +72,13 @@ class RequestInspector {
   /// decoded) holds a byte or sequence the CRS attack families need: a quote, angle bracket,
   /// brace, '|', '`', '$', '\', NUL, "..", "--", "/*", a call "name(", or a ';' that does not
   /// separate parameters; an OS file of CRS lfi-os-files.data (rule 930120); in the query, a SQL
-  /// word (union, select, or, and, sleep, benchmark, waitfor).
+  /// word (union, select, or, and, sleep, benchmark, waitfor) or a URL scheme "://" (PHP
+  /// wrappers, remote file inclusion).
   bool Suspicious(std::string_view path, std::string_view query) const;
-  /// Runs the request through the pre-filter and ModSecurity. True when CRS's inbound anomaly
-  /// score reaches its blocking threshold; *why then names the attack rules that matched (ids and
-  /// messages, e.g. "942100 SQL Injection Attack Detected via libinjection").
+  /// Runs the request through the pre-filter and ModSecurity into *verdict. Returns
+  /// verdict->blocked (CRS's inbound anomaly score reached its blocking threshold).
   bool Inspect(std::string_view method, std::string_view path, std::string_view query,
-               std::string_view user_agent, std::string* why);
+               std::string_view user_agent, CrsVerdict* verdict);
 
   const InspectorStats& stats() const { return stats_; }
 
@@ -75,6 +91,7 @@ class RequestInspector {
   std::unique_ptr<PhraseSet> restricted_files_;  // CRS restricted-files.data
   std::unique_ptr<PhraseSet> os_files_;          // CRS lfi-os-files.data
   std::unique_ptr<PhraseSet> sql_words_;         // pre-filter words (Suspicious)
+  std::unordered_set<int> pl1_rules_;            // CRS attack rules of paranoia level 1
   InspectorStats stats_;
 };
 
