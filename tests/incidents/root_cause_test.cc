@@ -256,15 +256,65 @@ TEST(RootCauseTest, MissingSpanLogNamesItsService) {
   dir.Write("baseline/logs.csv", SpanLogs(kAlert - 600, 40, 0, false));
   dir.Write("spans.csv", Traces(kAlert, 40, 1000, 2, true));
   dir.Write("logs.csv", SpanLogs(kAlert, 40, 1000, true));
-  RcaResult r = Rank(dir);
+  // The stop points (below) read the same lines; off here, so this source alone is judged.
+  RcaOptions on;
+  on.use_stop_points = false;
+  RcaResult r = Rank(dir, on);
   ASSERT_FALSE(r.causes.empty());
   EXPECT_EQ(r.causes[0].service, "api");
   EXPECT_EQ(r.causes[0].kind, EvidenceKind::kMissingLog);
   EXPECT_EQ(r.causes[0].indicator, "a.ItemService#14");
-  RcaOptions off;
+  RcaOptions off = on;
   off.use_missing_logs = false;
   r = Rank(dir, off);
   EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "api");
+}
+
+// Logs of the traces of Traces() where api's operation has two code paths: even requests write
+// "Svc#10 load items" then "Svc#14 loaded items", odd ones "Svc#20 cached items". With
+// `api_stops`, the even ones stop after #10 (the code throws between the two lines). No line
+// is in >= 90 % of the operation's spans, so only the stop point can see it.
+std::string TwoPathLogs(int64_t from_s, int count, int first, bool api_stops) {
+  std::string out = "timestamp_unix_nano,service,instance,trace_id,span_id,body\n";
+  for (int i = 0; i < count; ++i) {
+    const std::string t = "tr" + std::to_string(first + i);
+    const int64_t ns = (from_s + i) * 1000000000LL + 4000000;
+    const std::string head = std::to_string(ns) + ",api,api-0," + t + ",b" + t + ",INFO ";
+    if (i % 2 == 1) {
+      out += head + "a.ItemService#20 [get][cached " + std::to_string(i) + " items]\n";
+      continue;
+    }
+    out += head + "a.ItemService#10 [get][load " + std::to_string(i) + " items]\n";
+    if (!api_stops) {
+      out += std::to_string(ns + 1000) + ",api,api-0," + t + ",b" + t +
+             ",INFO a.ItemService#14 [get][load " + std::to_string(i % 7) + " items]\n";
+    }
+  }
+  return out;
+}
+
+TEST(RootCauseTest, LogStopPointNamesItsService) {
+  CaseDir dir("stop_point");
+  dir.Write("baseline/spans.csv", Traces(kAlert - 600, 40, 0, 2, true));
+  dir.Write("baseline/logs.csv", TwoPathLogs(kAlert - 600, 40, 0, false));
+  dir.Write("spans.csv", Traces(kAlert, 40, 1000, 2, true));
+  dir.Write("logs.csv", TwoPathLogs(kAlert, 40, 1000, true));
+  RcaResult r = Rank(dir);
+  ASSERT_FALSE(r.causes.empty());
+  EXPECT_EQ(r.causes[0].service, "api");
+  EXPECT_EQ(r.causes[0].kind, EvidenceKind::kStopPoint);
+  EXPECT_EQ(r.causes[0].indicator, "a.ItemService#10");
+  EXPECT_NE(r.causes[0].explanation.find("20 of 20 GET /items spans"), std::string::npos)
+      << r.causes[0].explanation;
+  RcaOptions off;
+  off.use_stop_points = false;
+  r = Rank(dir, off);
+  EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "api");
+
+  // The same mix of paths in both periods (more requests, same stops) names nothing.
+  dir.Write("logs.csv", TwoPathLogs(kAlert, 40, 1000, false));
+  r = Rank(dir);
+  EXPECT_TRUE(r.causes.empty()) << r.causes[0].explanation;
 }
 
 TEST(RootCauseTest, NormalCaseNamesNoCause) {
