@@ -43,11 +43,11 @@ class CaseDir {
 // A deterministic wobble in [-1, 1] (no RNG state shared between tests).
 double Wobble(int i, int salt) { return ((i * 7919 + salt * 104729) % 201) / 100.0 - 1.0; }
 
-// CPU of every service, one sample a minute for an hour before the alert and four after it;
-// `spiking` (if any) runs at 90 % from the alert on, the others at 10 +- 1 %.
-std::string CpuMetrics(const std::string& spiking) {
+// CPU of every service, one sample a minute for `history` minutes before the alert and four
+// after it; `spiking` (if any) runs at 90 % from the alert on, the others at 10 +- 1 %.
+std::string CpuMetrics(const std::string& spiking, int history = 60) {
   std::string out = "timestamp,service,instance,metric,value\n";
-  for (int m = -60; m <= 3; ++m) {
+  for (int m = -history; m <= 3; ++m) {
     for (int s = 0; s < 4; ++s) {
       const std::string svc = kServices[s];
       double v = 10 + Wobble(m + 100, s);
@@ -118,6 +118,19 @@ TEST(RootCauseTest, MetricSpikeInCalleeRanksFirst) {
   off.use_metrics = false;
   r = Rank(dir, off);
   EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "db");
+}
+
+// The first fault of a session: samples at -3, -2 and -1 min; the one at -1 min is already in
+// the window (it starts 60 s before the alert), so two or three samples are the baseline.
+TEST(RootCauseTest, MetricNeedsThreeBaselineSamples) {
+  CaseDir dir("short_history");
+  dir.Write("metrics.csv", CpuMetrics("db", 3));
+  RcaResult r = Rank(dir);
+  EXPECT_TRUE(r.causes.empty()) << r.causes[0].explanation;  // two samples: not judged
+  dir.Write("metrics.csv", CpuMetrics("db", 4));
+  r = Rank(dir);
+  ASSERT_FALSE(r.causes.empty());
+  EXPECT_EQ(r.causes[0].service, "db");
 }
 
 TEST(RootCauseTest, ErrorTemplateSurgeRanksFirst) {

@@ -34,9 +34,11 @@ constexpr double kTailQuantile = 0.9;
 constexpr double kTailSigmas = 1.645;
 // A deviation must hold this many samples of the window (Prometheus' `for:` in samples).
 constexpr size_t kSustainSamples = 2;
-// Fewest baseline samples for a metric series to be judged: two give a level (a service started
-// minutes before the alert has no more); the 10 % floor bounds how small their scale can be.
-constexpr size_t kMinBaselineSamples = 2;
+// Fewest baseline samples for a metric series to be judged: three, the fewest whose median and
+// MAD withstand one outlier (breakdown point floor((n - 1) / 2) of n samples, Hampel 1974); of two
+// the "median" is their mean, so a series that started minutes before the alert (the first fault
+// of a session) would be judged by whatever its first sample was.
+constexpr size_t kMinBaselineSamples = 3;
 // Significance of a source's leader (the "no cause" rule): robust z of a metric; deviance
 // residual of a log template (~N(0,1) under the Poisson null, so 5 is a 1-in-3.5-million
 // event before the multiplicity of a few hundred templates); the fraction of the window's
