@@ -155,6 +155,33 @@ TEST(RootCauseTest, ErrorTemplateSurgeRanksFirst) {
   EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "db");
 }
 
+// Two significant sources that disagree: db's CPU is ~80 robust sigmas over its usual (10 times
+// the metric bar), api's new error template barely passes the log bar. The far stronger source
+// wins (with one vote each, the service named by both a little would).
+TEST(RootCauseTest, SourceFarOverItsBarOutvotesOneJustOver) {
+  CaseDir dir("vote_weight");
+  dir.Write("metrics.csv", CpuMetrics("db"));
+  dir.Write("baseline/logs.csv", InfoLogs(kAlert - 600, 40, true));
+  std::string window = InfoLogs(kAlert, 40, true);
+  for (int i = 0; i < 8; ++i) {
+    window += std::to_string((kAlert + 2 * i) * 1000000000LL) + ",api,api-0,x,y,ERROR cache " +
+              "refresh failed after " + std::to_string(i) + " retries\n";
+  }
+  dir.Write("logs.csv", window);
+  const RcaResult r = Rank(dir);
+  ASSERT_GE(r.sources.size(), 3u);
+  for (const auto& s : r.sources) {
+    if (s.kind == EvidenceKind::kLog) {
+      EXPECT_TRUE(s.significant);
+      EXPECT_LT(s.margin, 1.5);
+      EXPECT_EQ(s.strengths.front().first, "api");
+    }
+  }
+  ASSERT_GE(r.causes.size(), 2u);
+  EXPECT_EQ(r.causes[0].service, "db");
+  EXPECT_EQ(r.causes[1].service, "api");
+}
+
 TEST(RootCauseTest, LatencyInDownstreamSpanRanksFirst) {
   CaseDir dir("traces");
   dir.Write("metrics.csv", CpuMetrics(""));

@@ -863,6 +863,18 @@ std::set<std::pair<std::string, std::string>> CallEdges(const CaseData& c) {
   return edges;
 }
 
+// The weight of a significant source's vote: 1 + ln(margin) when its margin is a z-type
+// statistic over its significance bar (metrics and call latency: robust z; logs, missing span
+// logs, stop points and call structure: Poisson deviance residuals; all ~N(0,1) under the
+// null), so a source far over its bar outweighs one just over it (at the bar 1, e times over 2;
+// the logarithm keeps one extreme source from silencing all others). The error-trace spectrum
+// (its margin counts failed traces) and the latency attribution (a share of slow traces, at most
+// 1 / kSlowFraction) have margins on other scales and vote 1.
+double VoteWeight(EvidenceKind kind, double margin) {
+  if (kind == EvidenceKind::kSpectrum || kind == EvidenceKind::kTrace) return 1;
+  return 1 + std::log(std::max(1.0, margin));
+}
+
 SourceRanking ToRanking(EvidenceKind kind, const ServiceEvidence& ev, double margin) {
   SourceRanking r;
   r.kind = kind;
@@ -954,7 +966,7 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
       }
     }
   }
-  // Sum of each significant source's strengths relative to its leader.
+  // Sum of each significant source's strengths relative to its leader, times its vote weight.
   struct Acc {
     double score = 0;
     double best_part = -1;
@@ -965,8 +977,9 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   for (size_t i = 0; i < sources.size(); ++i) {
     if (!result.sources[i].significant) continue;
     const double top = result.sources[i].strengths.front().second;
+    const double weight = VoteWeight(sources[i].first, result.sources[i].margin);
     for (const auto& [s, e] : sources[i].second) {
-      const double part = e.strength / top;
+      const double part = weight * e.strength / top;
       Acc& a = acc[s];
       a.score += part;
       if (part > a.best_part) a.best_part = part, a.kind = sources[i].first, a.best = &e;
