@@ -120,6 +120,27 @@ TEST(RootCauseTest, MetricSpikeInCalleeRanksFirst) {
   EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "db");
 }
 
+// db's CPU shift makes the metric source significant; api's system calls burst further (a
+// traffic metric: alone it names no cause). The vote the CPU shift earned is not api's alone.
+TEST(RootCauseTest, TrafficMetricDoesNotOutrankTheCauseMetric) {
+  CaseDir dir("traffic_cap");
+  std::string metrics = CpuMetrics("db");
+  for (int m = -60; m <= 3; ++m) {
+    const double v = m >= 0 ? 5000 : 100 + 10 * Wobble(m + 100, 9);
+    metrics +=
+        std::to_string(kAlert + 60 * m) + ",api,api-0,SyscallWrite," + std::to_string(v) + "\n";
+  }
+  dir.Write("metrics.csv", metrics);
+  const RcaResult r = Rank(dir);
+  double db = -1, api = -1;
+  for (const auto& c : r.causes) {
+    if (c.service == "db") db = c.score;
+    if (c.service == "api") api = c.score;
+  }
+  EXPECT_GT(db, 0);
+  EXPECT_GE(db, api);
+}
+
 // The first fault of a session: samples at -3, -2 and -1 min; the one at -1 min is already in
 // the window (it starts 60 s before the alert), so two or three samples are the baseline.
 TEST(RootCauseTest, MetricNeedsThreeBaselineSamples) {

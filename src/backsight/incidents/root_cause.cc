@@ -247,6 +247,14 @@ ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start,
         ", " + Num(best) + " robust sigmas";
     Keep(&out, s.any->service, std::move(e));
   }
+  // The source's significance comes from cause metrics, so its vote goes to their leader: a
+  // traffic metric may tie it but not outrank it (a burst of system calls in another service
+  // would otherwise take the vote a CPU or memory shift earned).
+  if (*top_cause_strength >= kMetricZ) {
+    for (auto& [svc, e] : out) {
+      if (IsTrafficMetric(e.indicator)) e.strength = std::min(e.strength, *top_cause_strength);
+    }
+  }
   return out;
 }
 
