@@ -43,11 +43,11 @@ class CaseDir {
 // A deterministic wobble in [-1, 1] (no RNG state shared between tests).
 double Wobble(int i, int salt) { return ((i * 7919 + salt * 104729) % 201) / 100.0 - 1.0; }
 
-// CPU of every service, one sample a minute for an hour before the alert and four after it;
-// `spiking` (if any) runs at 90 % from the alert on, the others at 10 +- 1 %.
-std::string CpuMetrics(const std::string& spiking) {
+// CPU of every service, one sample a minute for `history` minutes before the alert and four
+// after it; `spiking` (if any) runs at 90 % from the alert on, the others at 10 +- 1 %.
+std::string CpuMetrics(const std::string& spiking, int history = 60) {
   std::string out = "timestamp,service,instance,metric,value\n";
-  for (int m = -60; m <= 3; ++m) {
+  for (int m = -history; m <= 3; ++m) {
     for (int s = 0; s < 4; ++s) {
       const std::string svc = kServices[s];
       double v = 10 + Wobble(m + 100, s);
@@ -120,6 +120,40 @@ TEST(RootCauseTest, MetricSpikeInCalleeRanksFirst) {
   EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "db");
 }
 
+// db's CPU shift makes the metric source significant; api's system calls burst further (a
+// traffic metric: alone it names no cause). The vote the CPU shift earned is not api's alone.
+TEST(RootCauseTest, TrafficMetricDoesNotOutrankTheCauseMetric) {
+  CaseDir dir("traffic_cap");
+  std::string metrics = CpuMetrics("db");
+  for (int m = -60; m <= 3; ++m) {
+    const double v = m >= 0 ? 5000 : 100 + 10 * Wobble(m + 100, 9);
+    metrics +=
+        std::to_string(kAlert + 60 * m) + ",api,api-0,SyscallWrite," + std::to_string(v) + "\n";
+  }
+  dir.Write("metrics.csv", metrics);
+  const RcaResult r = Rank(dir);
+  double db = -1, api = -1;
+  for (const auto& c : r.causes) {
+    if (c.service == "db") db = c.score;
+    if (c.service == "api") api = c.score;
+  }
+  EXPECT_GT(db, 0);
+  EXPECT_GE(db, api);
+}
+
+// The first fault of a session: samples at -3, -2 and -1 min; the one at -1 min is already in
+// the window (it starts 60 s before the alert), so two or three samples are the baseline.
+TEST(RootCauseTest, MetricNeedsThreeBaselineSamples) {
+  CaseDir dir("short_history");
+  dir.Write("metrics.csv", CpuMetrics("db", 3));
+  RcaResult r = Rank(dir);
+  EXPECT_TRUE(r.causes.empty()) << r.causes[0].explanation;  // two samples: not judged
+  dir.Write("metrics.csv", CpuMetrics("db", 4));
+  r = Rank(dir);
+  ASSERT_FALSE(r.causes.empty());
+  EXPECT_EQ(r.causes[0].service, "db");
+}
+
 TEST(RootCauseTest, ErrorTemplateSurgeRanksFirst) {
   CaseDir dir("logs");
   dir.Write("metrics.csv", CpuMetrics(""));
@@ -140,6 +174,33 @@ TEST(RootCauseTest, ErrorTemplateSurgeRanksFirst) {
   off.use_logs = false;
   r = Rank(dir, off);
   EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "db");
+}
+
+// Two significant sources that disagree: db's CPU is ~80 robust sigmas over its usual (10 times
+// the metric bar), api's new error template barely passes the log bar. The far stronger source
+// wins (with one vote each, the service named by both a little would).
+TEST(RootCauseTest, SourceFarOverItsBarOutvotesOneJustOver) {
+  CaseDir dir("vote_weight");
+  dir.Write("metrics.csv", CpuMetrics("db"));
+  dir.Write("baseline/logs.csv", InfoLogs(kAlert - 600, 40, true));
+  std::string window = InfoLogs(kAlert, 40, true);
+  for (int i = 0; i < 8; ++i) {
+    window += std::to_string((kAlert + 2 * i) * 1000000000LL) + ",api,api-0,x,y,ERROR cache " +
+              "refresh failed after " + std::to_string(i) + " retries\n";
+  }
+  dir.Write("logs.csv", window);
+  const RcaResult r = Rank(dir);
+  ASSERT_GE(r.sources.size(), 3u);
+  for (const auto& s : r.sources) {
+    if (s.kind == EvidenceKind::kLog) {
+      EXPECT_TRUE(s.significant);
+      EXPECT_LT(s.margin, 1.5);
+      EXPECT_EQ(s.strengths.front().first, "api");
+    }
+  }
+  ASSERT_GE(r.causes.size(), 2u);
+  EXPECT_EQ(r.causes[0].service, "db");
+  EXPECT_EQ(r.causes[1].service, "api");
 }
 
 TEST(RootCauseTest, LatencyInDownstreamSpanRanksFirst) {
@@ -256,15 +317,65 @@ TEST(RootCauseTest, MissingSpanLogNamesItsService) {
   dir.Write("baseline/logs.csv", SpanLogs(kAlert - 600, 40, 0, false));
   dir.Write("spans.csv", Traces(kAlert, 40, 1000, 2, true));
   dir.Write("logs.csv", SpanLogs(kAlert, 40, 1000, true));
-  RcaResult r = Rank(dir);
+  // The stop points (below) read the same lines; off here, so this source alone is judged.
+  RcaOptions on;
+  on.use_stop_points = false;
+  RcaResult r = Rank(dir, on);
   ASSERT_FALSE(r.causes.empty());
   EXPECT_EQ(r.causes[0].service, "api");
   EXPECT_EQ(r.causes[0].kind, EvidenceKind::kMissingLog);
   EXPECT_EQ(r.causes[0].indicator, "a.ItemService#14");
-  RcaOptions off;
+  RcaOptions off = on;
   off.use_missing_logs = false;
   r = Rank(dir, off);
   EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "api");
+}
+
+// Logs of the traces of Traces() where api's operation has two code paths: even requests write
+// "Svc#10 load items" then "Svc#14 loaded items", odd ones "Svc#20 cached items". With
+// `api_stops`, the even ones stop after #10 (the code throws between the two lines). No line
+// is in >= 90 % of the operation's spans, so only the stop point can see it.
+std::string TwoPathLogs(int64_t from_s, int count, int first, bool api_stops) {
+  std::string out = "timestamp_unix_nano,service,instance,trace_id,span_id,body\n";
+  for (int i = 0; i < count; ++i) {
+    const std::string t = "tr" + std::to_string(first + i);
+    const int64_t ns = (from_s + i) * 1000000000LL + 4000000;
+    const std::string head = std::to_string(ns) + ",api,api-0," + t + ",b" + t + ",INFO ";
+    if (i % 2 == 1) {
+      out += head + "a.ItemService#20 [get][cached " + std::to_string(i) + " items]\n";
+      continue;
+    }
+    out += head + "a.ItemService#10 [get][load " + std::to_string(i) + " items]\n";
+    if (!api_stops) {
+      out += std::to_string(ns + 1000) + ",api,api-0," + t + ",b" + t +
+             ",INFO a.ItemService#14 [get][load " + std::to_string(i % 7) + " items]\n";
+    }
+  }
+  return out;
+}
+
+TEST(RootCauseTest, LogStopPointNamesItsService) {
+  CaseDir dir("stop_point");
+  dir.Write("baseline/spans.csv", Traces(kAlert - 600, 40, 0, 2, true));
+  dir.Write("baseline/logs.csv", TwoPathLogs(kAlert - 600, 40, 0, false));
+  dir.Write("spans.csv", Traces(kAlert, 40, 1000, 2, true));
+  dir.Write("logs.csv", TwoPathLogs(kAlert, 40, 1000, true));
+  RcaResult r = Rank(dir);
+  ASSERT_FALSE(r.causes.empty());
+  EXPECT_EQ(r.causes[0].service, "api");
+  EXPECT_EQ(r.causes[0].kind, EvidenceKind::kStopPoint);
+  EXPECT_EQ(r.causes[0].indicator, "a.ItemService#10");
+  EXPECT_NE(r.causes[0].explanation.find("20 of 20 GET /items spans"), std::string::npos)
+      << r.causes[0].explanation;
+  RcaOptions off;
+  off.use_stop_points = false;
+  r = Rank(dir, off);
+  EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "api");
+
+  // The same mix of paths in both periods (more requests, same stops) names nothing.
+  dir.Write("logs.csv", TwoPathLogs(kAlert, 40, 1000, false));
+  r = Rank(dir);
+  EXPECT_TRUE(r.causes.empty()) << r.causes[0].explanation;
 }
 
 TEST(RootCauseTest, NormalCaseNamesNoCause) {

@@ -35,6 +35,8 @@ const char* KindName(incidents::EvidenceKind k) {
       return "call_latency";
     case incidents::EvidenceKind::kMissingLog:
       return "missing_log";
+    case incidents::EvidenceKind::kStopPoint:
+      return "log_stop_point";
   }
   return "?";
 }

@@ -34,9 +34,11 @@ constexpr double kTailQuantile = 0.9;
 constexpr double kTailSigmas = 1.645;
 // A deviation must hold this many samples of the window (Prometheus' `for:` in samples).
 constexpr size_t kSustainSamples = 2;
-// Fewest baseline samples for a metric series to be judged: two give a level (a service started
-// minutes before the alert has no more); the 10 % floor bounds how small their scale can be.
-constexpr size_t kMinBaselineSamples = 2;
+// Fewest baseline samples for a metric series to be judged: three, the fewest whose median and
+// MAD withstand one outlier (breakdown point floor((n - 1) / 2) of n samples, Hampel 1974); of two
+// the "median" is their mean, so a series that started minutes before the alert (the first fault
+// of a session) would be judged by whatever its first sample was.
+constexpr size_t kMinBaselineSamples = 3;
 // Significance of a source's leader (the "no cause" rule): robust z of a metric; deviance
 // residual of a log template (~N(0,1) under the Poisson null, so 5 is a 1-in-3.5-million
 // event before the multiplicity of a few hundred templates); the fraction of the window's
@@ -244,6 +246,14 @@ ServiceEvidence MetricEvidence(const CaseData& c, TimestampNs window_start,
         " from a usual " + Num(med) + (med != 0 ? " (x" + Num(factor) + ")" : std::string()) +
         ", " + Num(best) + " robust sigmas";
     Keep(&out, s.any->service, std::move(e));
+  }
+  // The source's significance comes from cause metrics, so its vote goes to their leader: a
+  // traffic metric may tie it but not outrank it (a burst of system calls in another service
+  // would otherwise take the vote a CPU or memory shift earned).
+  if (*top_cause_strength >= kMetricZ) {
+    for (auto& [svc, e] : out) {
+      if (IsTrafficMetric(e.indicator)) e.strength = std::min(e.strength, *top_cause_strength);
+    }
   }
   return out;
 }
@@ -682,6 +692,126 @@ ServiceEvidence MissingLogEvidence(const CaseData& c, TimestampNs window_start) 
   return out;
 }
 
+// ---- log stop points ---------------------------------------------------------------------------
+
+// Where each span's log lines now end: code that returns early or throws stops after the last
+// line it still reaches, so for that line (or for the span's start, when it writes none) the share
+// of spans that end there rises. Per (service, operation) and log event E (template + code
+// location; or the span's start), the baseline's stop share at E among the spans that reached E,
+// s / n, with a Jeffreys-like prior (s + kNewTemplatePrior) / (n + 1), predicts how many of the
+// window's spans that reached E stop there; the Poisson deviance residual of the count that did
+// is the strength (significant: kLogZ). This is a discrete hazard of the span's log sequence: it
+// conditions on reaching E, so a request type that rises with the workload, and with it the
+// spans that usually end at E, moves nothing (unlike the share of all the operation's spans,
+// MissingLogEvidence). Error lines are left out of the sequences (an error that stops is good
+// news, and an error line is where a failure is reported, not where code stops). Nezha (Yu et
+// al. 2023) reads the same thing as an event pair of the normal traces missing from the faulty
+// ones.
+ServiceEvidence StopPointEvidence(const CaseData& c, TimestampNs window_start) {
+  ServiceEvidence out;
+  const bool own_baseline = !c.baseline.spans.empty();
+  if (c.recorded.logs.empty() || (own_baseline && c.baseline.logs.empty())) return out;
+  logs::TemplateMiner miner;
+  for (const Telemetry* t : {&c.baseline, &c.recorded}) {
+    for (const auto& r : t->logs) miner.Add(r.body);
+  }
+  // A log event: its template and code location (CodeLocation).
+  using Event = std::pair<uint32_t, std::string_view>;
+  struct Line {
+    TimestampNs ts;
+    Event event;
+  };
+  // span id -> its lines, per period (0 baseline, 1 window); error lines dropped.
+  std::array<std::unordered_map<std::string_view, std::vector<Line>>, 2> lines;
+  std::unordered_map<uint32_t, bool> is_error;  // template id -> IsErrorTemplate
+  auto add_logs = [&](const std::vector<LogRecord>& logs, int fixed_period) {
+    for (const auto& r : logs) {
+      if (r.span_id.empty()) continue;
+      const uint32_t id = miner.Add(r.body).template_id;
+      auto [it, fresh] = is_error.emplace(id, false);
+      if (fresh) {
+        const logs::LogTemplate* tpl = miner.Find(id);
+        it->second = tpl == nullptr || IsErrorTemplate(tpl->text);
+      }
+      if (it->second) continue;
+      const int period = fixed_period >= 0 ? fixed_period : (r.ts >= window_start ? 1 : 0);
+      lines[period][r.span_id].push_back({r.ts, {id, CodeLocation(r.body)}});
+    }
+  };
+  if (own_baseline) {
+    add_logs(c.baseline.logs, 0);
+    add_logs(c.recorded.logs, 1);
+  } else {
+    add_logs(c.recorded.logs, -1);
+  }
+  // The span's start, before any line.
+  const Event kStart{std::numeric_limits<uint32_t>::max(), std::string_view()};
+  struct Tally {
+    std::map<Event, double> reached, stopped;
+  };
+  std::map<std::pair<std::string, std::string>, std::array<Tally, 2>> tally;
+  auto add_spans = [&](const std::vector<ingest::Span>& spans, int fixed_period) {
+    for (const auto& sp : spans) {
+      if (fixed_period == 1 && sp.start_ns < window_start) continue;
+      const int period = fixed_period >= 0 ? fixed_period : (sp.start_ns >= window_start ? 1 : 0);
+      Tally& t = tally[{sp.service, sp.name}][period];
+      t.reached[kStart] += 1;
+      auto it = lines[period].find(sp.span_id);
+      if (it == lines[period].end() || it->second.empty()) {
+        t.stopped[kStart] += 1;
+        continue;
+      }
+      std::vector<Line>& seq = it->second;
+      std::stable_sort(seq.begin(), seq.end(),
+                       [](const Line& a, const Line& b) { return a.ts < b.ts; });
+      std::set<Event> seen;
+      for (const Line& l : seq) seen.insert(l.event);
+      for (const Event& e : seen) t.reached[e] += 1;
+      t.stopped[seq.back().event] += 1;
+    }
+  };
+  if (own_baseline) {
+    add_spans(c.baseline.spans, 0);
+    add_spans(c.recorded.spans, 1);
+  } else {
+    add_spans(c.recorded.spans, -1);
+  }
+  for (const auto& [key, t] : tally) {
+    const Tally& b = t[0];
+    const Tally& w = t[1];
+    for (const auto& [event, x] : w.stopped) {
+      auto rb = b.reached.find(event);
+      auto rw = w.reached.find(event);
+      if (rb == b.reached.end() || rb->second < kMinSpanLogSpans || rw->second < kMinSpanLogSpans)
+        continue;
+      auto sb = b.stopped.find(event);
+      const double usual =
+          ((sb == b.stopped.end() ? 0 : sb->second) + kNewTemplatePrior) / (rb->second + 1);
+      const double e = usual * rw->second;
+      if (x <= e) continue;
+      const double dev = 2 * (x * std::log(x / e) - (x - e));
+      Evidence ev;
+      ev.strength = std::sqrt(std::max(0.0, dev));
+      if (event == kStart) {
+        ev.indicator = key.second;
+        ev.explanation = Num(x) + " of " + Num(rw->second) + " " + key.second +
+                         " spans wrote none of their lines (usually " + Num(100 * usual) +
+                         " %): the code stops before its first";
+      } else {
+        const logs::LogTemplate* tpl = miner.Find(event.first);
+        const std::string text = tpl == nullptr ? std::string() : tpl->text;
+        ev.indicator = event.second.empty() ? text : std::string(event.second);
+        ev.explanation =
+            Num(x) + " of " + Num(rw->second) + " " + key.second + " spans that wrote `" + text +
+            "`" + (event.second.empty() ? "" : " (" + std::string(event.second) + ")") +
+            " wrote nothing after it (usually " + Num(100 * usual) + " %): the code stops there";
+      }
+      Keep(&out, key.first, std::move(ev));
+    }
+  }
+  return out;
+}
+
 // ---- traces -----------------------------------------------------------------------------------
 
 ServiceEvidence TraceEvidence(const CaseData& c, TimestampNs window_start, double* margin) {
@@ -741,6 +871,18 @@ std::set<std::pair<std::string, std::string>> CallEdges(const CaseData& c) {
   return edges;
 }
 
+// The weight of a significant source's vote: 1 + ln(margin) when its margin is a z-type
+// statistic over its significance bar (metrics and call latency: robust z; logs, missing span
+// logs, stop points and call structure: Poisson deviance residuals; all ~N(0,1) under the
+// null), so a source far over its bar outweighs one just over it (at the bar 1, e times over 2;
+// the logarithm keeps one extreme source from silencing all others). The error-trace spectrum
+// (its margin counts failed traces) and the latency attribution (a share of slow traces, at most
+// 1 / kSlowFraction) have margins on other scales and vote 1.
+double VoteWeight(EvidenceKind kind, double margin) {
+  if (kind == EvidenceKind::kSpectrum || kind == EvidenceKind::kTrace) return 1;
+  return 1 + std::log(std::max(1.0, margin));
+}
+
 SourceRanking ToRanking(EvidenceKind kind, const ServiceEvidence& ev, double margin) {
   SourceRanking r;
   r.kind = kind;
@@ -796,6 +938,13 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
     result.sources.push_back(ToRanking(EvidenceKind::kMissingLog, ev, top / kLogZ));
     sources.emplace_back(EvidenceKind::kMissingLog, std::move(ev));
   }
+  if (options.use_logs && options.use_traces && options.use_stop_points) {
+    ServiceEvidence ev = StopPointEvidence(c, span_start);
+    double top = 0;
+    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
+    result.sources.push_back(ToRanking(EvidenceKind::kStopPoint, ev, top / kLogZ));
+    sources.emplace_back(EvidenceKind::kStopPoint, std::move(ev));
+  }
   if (options.use_traces) {
     ServiceEvidence ev = StructureEvidence(c, span_start);
     double top = 0;
@@ -825,7 +974,7 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
       }
     }
   }
-  // Sum of each significant source's strengths relative to its leader.
+  // Sum of each significant source's strengths relative to its leader, times its vote weight.
   struct Acc {
     double score = 0;
     double best_part = -1;
@@ -836,8 +985,9 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   for (size_t i = 0; i < sources.size(); ++i) {
     if (!result.sources[i].significant) continue;
     const double top = result.sources[i].strengths.front().second;
+    const double weight = VoteWeight(sources[i].first, result.sources[i].margin);
     for (const auto& [s, e] : sources[i].second) {
-      const double part = e.strength / top;
+      const double part = weight * e.strength / top;
       Acc& a = acc[s];
       a.score += part;
       if (part > a.best_part) a.best_part = part, a.kind = sources[i].first, a.best = &e;

@@ -20,6 +20,8 @@
 //    metrics, rises only), credited to the callee (its time plus the network to it);
 //  - missing span logs: per operation, an ordinary log line its spans nearly always wrote and
 //    many of the window's spans miss (the code now stops before it);
+//  - log stop points: per operation and log line, the share of the spans reaching that line that
+//    write nothing after it (or, for the span's start, no line at all), against the baseline's;
 //  - call structure: per (service, operation), fewer child calls per span than in the baseline
 //    (an early return or an exception skips the calls after it), as a Poisson deviance residual.
 // Traces with a new error template are also read as a spectrum (Ochiai): the service they share,
@@ -44,6 +46,8 @@ struct RcaOptions {
   bool use_calls = true;
   /// Log lines an operation's spans usually write and now miss (needs logs and traces).
   bool use_missing_logs = true;
+  /// Log lines after which an operation's spans now stop (needs logs and traces).
+  bool use_stop_points = true;
   /// A caller ranked above a callee scoring >= half its score gives way ("a callee's fault shows
   /// upstream"). Off: on the visible Nezha cases it lowered AC@1 from 0.551 to 0.500 (a CPU
   /// fault in a caller slows its callees' client spans too; rca_score --graph).
@@ -52,7 +56,16 @@ struct RcaOptions {
 };
 
 /// Which source an indicator comes from.
-enum class EvidenceKind { kMetric, kLog, kTrace, kSpectrum, kStructure, kCall, kMissingLog };
+enum class EvidenceKind {
+  kMetric,
+  kLog,
+  kTrace,
+  kSpectrum,
+  kStructure,
+  kCall,
+  kMissingLog,
+  kStopPoint
+};
 
 /// One ranked cause.
 struct Cause {
