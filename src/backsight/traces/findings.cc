@@ -1,7 +1,6 @@
 #include "backsight/traces/findings.h"
 
 #include <algorithm>
-#include <cctype>
 #include <functional>
 #include <string_view>
 #include <unordered_map>
@@ -9,8 +8,12 @@
 namespace backsight::traces {
 namespace {
 
+// ASCII classes of the "C" locale (std::isspace / std::isdigit / std::isalnum there), inline.
+bool IsSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsIdentChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || c == '.';
+  return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$' ||
+         c == '.';
 }
 
 // Collapses `IN (?, ?, ?)` (any case, any spacing) in already-masked `s` to `IN (?)`, into
@@ -18,30 +21,25 @@ bool IsIdentChar(char c) {
 void CollapseInLists(std::string_view s, std::string* out_ptr) {
   std::string& out = *out_ptr;
   out.clear();
-  size_t i = 0;
-  while (i < s.size()) {
-    const bool word_start = i == 0 || !IsIdentChar(s[i - 1]);
-    if (word_start && i + 2 <= s.size() && (s[i] == 'i' || s[i] == 'I') &&
-        (s[i + 1] == 'n' || s[i + 1] == 'N') && (i + 2 == s.size() || !IsIdentChar(s[i + 2]))) {
-      size_t j = i + 2;
-      while (j < s.size() && s[j] == ' ') ++j;
-      if (j < s.size() && s[j] == '(') {
-        size_t k = j + 1;
-        bool only_placeholders = true;
-        while (k < s.size() && s[k] != ')') {
-          if (s[k] != '?' && s[k] != ',' && s[k] != ' ') only_placeholders = false;
-          ++k;
-        }
-        if (k < s.size() && only_placeholders) {
-          out += s.substr(i, 2);
-          out += " (?)";
-          i = k + 1;
-          continue;
-        }
-      }
+  size_t i = 0;  // s[0, i) is in `out`
+  // Every '(' is looked at: preceded (across spaces) by the word "in", holding only `?`, `,` and
+  // spaces up to its ')', it becomes "(?)"; the text between is copied in one piece.
+  for (size_t p = s.find('(', i); p != std::string_view::npos; p = s.find('(', p + 1)) {
+    size_t q = p;
+    while (q > i && s[q - 1] == ' ') --q;
+    if (q < i + 2 || (s[q - 2] != 'i' && s[q - 2] != 'I') || (s[q - 1] != 'n' && s[q - 1] != 'N') ||
+        (q - 2 > 0 && IsIdentChar(s[q - 3]))) {
+      continue;
     }
-    out += s[i++];
+    size_t k = p + 1;
+    while (k < s.size() && (s[k] == '?' || s[k] == ',' || s[k] == ' ')) ++k;
+    if (k == s.size() || s[k] != ')') continue;
+    out.append(s, i, q - i);  // through "in"
+    out += " (?)";
+    i = k + 1;
+    p = k;
   }
+  out.append(s, i);
 }
 
 }  // namespace
@@ -60,8 +58,8 @@ void NormalizeSqlStatement(std::string_view sql, std::string* result) {
   size_t i = 0;
   while (i < sql.size()) {
     const char c = sql[i];
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+    if (IsSpace(c)) {
+      while (i < sql.size() && IsSpace(sql[i])) ++i;
       if (!out.empty() && i < sql.size()) out += ' ';
       continue;
     }
@@ -77,15 +75,20 @@ void NormalizeSqlStatement(std::string_view sql, std::string* result) {
       out += '?';
       continue;
     }
-    const bool number_start =
-        std::isdigit(static_cast<unsigned char>(c)) && (out.empty() || !IsIdentChar(out.back()));
+    const bool number_start = IsDigit(c) && (out.empty() || !IsIdentChar(out.back()));
     if (number_start) {
       while (i < sql.size() && (IsIdentChar(sql[i]))) ++i;  // digits, '.', hex, exponent
       out += '?';
       continue;
     }
-    out += c;
-    ++i;
+    // A run of ordinary characters (digits inside a word included) is copied in one piece.
+    size_t j = i + 1;
+    while (j < sql.size() && !IsSpace(sql[j]) && sql[j] != '\'' &&
+           !(IsDigit(sql[j]) && !IsIdentChar(sql[j - 1]))) {
+      ++j;
+    }
+    out.append(sql, i, j - i);
+    i = j;
   }
   CollapseInLists(out, result);
 }
@@ -100,8 +103,19 @@ FindingsDetector::FindingsDetector(int64_t window_ns, size_t max_traces, Finding
     : window_ns_(window_ns), max_traces_(max_traces), stats_(shared) {}
 
 std::string_view FindingsDetector::StatementOf(const ingest::Span& span) {
-  std::string_view stmt = span.Attribute("db.query.text");
-  return stmt.empty() ? span.Attribute("db.statement") : stmt;
+  // One pass: db.query.text (semantic conventions >= 1.26) wins over db.statement (older).
+  std::string_view statement;
+  bool query_text_seen = false, statement_seen = false;
+  for (const auto& a : span.attributes) {
+    if (!query_text_seen && a.key == "db.query.text") {
+      if (!a.value.empty()) return a.value;
+      query_text_seen = true;
+    } else if (!statement_seen && a.key == "db.statement") {
+      statement = a.value;
+      statement_seen = true;
+    }
+  }
+  return statement;
 }
 
 uint32_t FindingsDetector::Intern(std::string_view name) {
@@ -111,6 +125,13 @@ uint32_t FindingsDetector::Intern(std::string_view name) {
   auto inserted = name_ids_.emplace(std::string(name), id).first;
   names_.push_back(&inserted->first);
   return id;
+}
+
+uint32_t FindingsDetector::ServiceId(std::string_view service) {
+  if (last_service_ == kNoName || NameOf(last_service_) != service) {
+    last_service_ = Intern(service);
+  }
+  return last_service_;
 }
 
 void FindingsDetector::CompactNames() {
@@ -131,6 +152,8 @@ void FindingsDetector::CompactNames() {
   }
   name_ids_.swap(ids);
   names_.swap(names);
+  last_service_ = kNoName;
+  counts_refs_.clear();
   name_cap_ = std::max(kMinNameCap, 2 * names_.size());
 }
 
@@ -185,7 +208,7 @@ void FindingsDetector::Add(const ingest::Span& span, int64_t arrival_ns, uint64_
     const std::hash<std::string_view> hash;
     t->spans.push_back(Node{
         hash(span.span_id), hash(span.parent_span_id), span.start_ns, span.end_ns,
-        Intern(span.service), Intern(span.name), statement.empty() ? kNoName : Intern(statement),
+        ServiceId(span.service), Intern(span.name), statement.empty() ? kNoName : Intern(statement),
         !span.parent_span_id.empty(), span.status == ingest::SpanStatus::kError,
         span.kind == ingest::SpanKind::kClient || span.kind == ingest::SpanKind::kProducer});
   }
@@ -285,6 +308,7 @@ void FindingsDetector::FindRepeats(std::vector<Node>& ch) {
     g.name = NameOf(ch[b].name);
     g.operation = NameOf(ch[b].operation());
     g.start_ns = ch[b].start_ns;
+    g.ref = RefOf(ch[b].service, ch[b].operation());
     g.calls = e - b;
     g.retries = retries;
     if (retries >= kMinRetries) {
@@ -343,6 +367,7 @@ void FindingsDetector::FindCascades(const std::vector<Node>& spans) {
     o.service = NameOf(origin.service);
     o.operation = NameOf(origin.operation());
     o.start_ns = origin.start_ns;
+    o.ref = RefOf(origin.service, origin.operation());
     o.reached_begin = report_.reached.size();
     for (uint32_t id : reached_) report_.reached.push_back(NameOf(id));
     // Sorted and unique by name, as the set of names it replaces.

@@ -174,11 +174,17 @@ class FindingsDetector {
   };
   using NameMap = std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>>;
   uint32_t Intern(std::string_view name);
+  // Intern for service names, remembering the last one: the spans of a request come grouped by
+  // resource, so most spans repeat the previous span's service (no hash then).
+  uint32_t ServiceId(std::string_view service);
   void CompactNames();
   const std::string& NameOf(uint32_t id) const { return *names_[id]; }
   void Finalise(Trace& trace);
   // True when `next` starts after `prev` ends (up to kClockSlackNs early).
   static bool Follows(const Node& prev, const Node& next);
+  CountsRef* RefOf(uint32_t service, uint32_t operation) {
+    return &counts_refs_[(static_cast<uint64_t>(service) << 32) | operation];
+  }
   // Append the trace's call groups / origin errors to report_ (FindRepeats reorders `spans`).
   void FindRepeats(std::vector<Node>& spans);
   void FindCascades(const std::vector<Node>& spans);
@@ -208,6 +214,9 @@ class FindingsDetector {
   NameMap name_ids_;                       // name -> id
   std::vector<const std::string*> names_;  // id -> name (keys of name_ids_)
   size_t name_cap_ = kMinNameCap;
+  uint32_t last_service_ = kNoName;  // ServiceId's last name
+  // (service id << 32 | operation id) -> the shared statistics' entry (cleared with the ids).
+  std::unordered_map<uint64_t, CountsRef> counts_refs_;
   uint64_t finalised_early_ = 0;
   uint64_t dropped_spans_ = 0;
   uint64_t finalised_ = 0;

@@ -70,6 +70,18 @@ FindingsStats::Counts* FindingsStats::CountsOf(std::string_view service,
   return &it->second;
 }
 
+FindingsStats::Counts* FindingsStats::CountsOf(std::string_view service, std::string_view operation,
+                                               CountsRef* ref) {
+  if (ref == nullptr) return CountsOf(service, operation);
+  if (ref->counts != nullptr && ref->generation == generation_) {
+    return static_cast<Counts*>(ref->counts);
+  }
+  Counts* counts = CountsOf(service, operation);
+  ref->counts = counts;  // null (past kMaxOperations) is looked up again next time
+  ref->generation = generation_;
+  return counts;
+}
+
 FindingsStats::Aggregate& FindingsStats::Found(const char* kind, std::string_view service,
                                                std::string_view operation, int64_t seen_ns) {
   Key key(kind, service, operation);
@@ -98,7 +110,7 @@ void FindingsStats::Add(const TraceReport& r) {
   // Origins first: the order the single-threaded detector always counted them in.
   for (const auto& o : r.origins) {
     const size_t reached = o.reached_end - o.reached_begin;
-    if (Counts* counts = CountsOf(o.service, o.operation)) ++counts->cascades[reached];
+    if (Counts* counts = CountsOf(o.service, o.operation, o.ref)) ++counts->cascades[reached];
     if (reached == 0) continue;
     Aggregate& a = Found(kErrorCascade, o.service, o.operation, o.start_ns);
     if (reached > a.worst) {
@@ -112,7 +124,7 @@ void FindingsStats::Add(const TraceReport& r) {
   }
   for (const auto& g : r.groups) {
     retry_windows_.Add(g.service, g.name, g.start_ns, g.calls, g.retries, &retry_closed_);
-    if (Counts* counts = CountsOf(g.service, g.operation)) {
+    if (Counts* counts = CountsOf(g.service, g.operation, g.ref)) {
       ++counts->calls[g.calls];
       ++counts->retries[g.retries];
     }
@@ -234,6 +246,7 @@ Status FindingsStats::RestoreState(std::string_view data) {
   std::lock_guard lock(mu_);
   counts_ = std::move(counts);
   counts_index_.clear();
+  ++generation_;
   found_ = std::move(found);
   return Status::OK();
 }

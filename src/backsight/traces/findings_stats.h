@@ -49,6 +49,14 @@ struct Finding {
   std::vector<std::string> upstream_services;
 };
 
+/// A detector's cached reference to the statistics of one (service, operation), so that most
+/// call groups skip the lookup by name: FindingsStats::Add fills and reads it under its lock;
+/// RestoreState invalidates every reference (a new generation).
+struct CountsRef {
+  void* counts = nullptr;
+  uint64_t generation = 0;
+};
+
 /// What the analysis of one finalised trace found. Names are views that must stay valid until
 /// FindingsStats::Add returns (a detector's interned names). Reused from trace to trace (Clear
 /// keeps the memory).
@@ -63,6 +71,7 @@ struct TraceReport {
     size_t retries = 0;          ///< Calls that followed a failed call of the group.
     const char* kind = nullptr;  ///< FindingsStats::kNPlusOne / kRetryStorm, or null.
     size_t value = 0;            ///< What the kind counts (calls or retries).
+    CountsRef* ref = nullptr;    ///< The detector's cache for (service, operation), or null.
   };
   /// One origin error: an erring span none of whose descendants erred.
   struct Origin {
@@ -70,6 +79,7 @@ struct TraceReport {
     int64_t start_ns = 0;
     /// Upstream services the error reached: reached[reached_begin, reached_end) of the report.
     size_t reached_begin = 0, reached_end = 0;
+    CountsRef* ref = nullptr;  ///< The detector's cache for (service, operation), or null.
   };
   std::string_view trace_id;
   std::vector<CallGroup> groups;  // parents' call groups (root spans are nobody's calls)
@@ -143,6 +153,8 @@ class FindingsStats {
   };
   using Key = std::tuple<std::string, std::string, std::string>;
   Counts* CountsOf(std::string_view service, std::string_view operation);
+  // CountsOf through `ref` when it is current, else looked up and remembered in it.
+  Counts* CountsOf(std::string_view service, std::string_view operation, CountsRef* ref);
   Aggregate& Found(const char* kind, std::string_view service, std::string_view operation,
                    int64_t seen_ns);
 
@@ -151,7 +163,8 @@ class FindingsStats {
   std::map<std::pair<std::string, std::string>, Counts> counts_;
   // service + '\0' + operation -> its entry of counts_ (found by a scratch key: no allocation).
   std::unordered_map<std::string, Counts*, NameHash, std::equal_to<>> counts_index_;
-  std::string key_;  // scratch key of counts_index_
+  std::string key_;          // scratch key of counts_index_
+  uint64_t generation_ = 1;  // of CountsRefs; RestoreState moves it on
   std::map<Key, Aggregate> found_;
   RetryRatioWindows retry_windows_;
   std::vector<RetryRatioBucket> retry_closed_;
