@@ -1,5 +1,7 @@
 #include "backsight/server/trace_findings.h"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -33,22 +35,100 @@ constexpr const char* kStateFile = "traces.state";
 }  // namespace
 
 TraceFindings::TraceFindings(const ServeConfig& config, const std::unique_ptr<Engine>& engine)
-    : cfg_(config),
-      engine_(engine),
-      detector_(config.trace_wait_ms * kNsPerMs, config.trace_max_open_traces,
-                config.trace_max_findings) {}
+    : cfg_(config), engine_(engine), stats_(config.trace_max_findings) {
+  // Each shard holds its share of the open traces (rounded up, at least one).
+  const size_t per_shard = std::max<size_t>(
+      1, static_cast<size_t>((config.trace_max_open_traces + kShards - 1) / kShards));
+  for (size_t i = 0; i < kShards; ++i) {
+    shards_.push_back(std::make_unique<Shard>(config.trace_wait_ms * kNsPerMs, per_shard, &stats_));
+  }
+}
 
 TraceFindings::~TraceFindings() { Stop(); }
 
 void TraceFindings::Add(const ingest::SpanBatch& batch) {
-  if (!cfg_.trace_findings) return;
+  if (!cfg_.trace_findings || batch.spans.empty()) return;
   const int64_t now = WallNowNs();
-  std::vector<traces::RetryRatioBucket> closed;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& s : batch.spans) detector_.Add(s, now);
-    detector_.TakeRetryRatios(&closed);
+  // Per-span preparation outside any lock, into per-thread buffers reused from batch to batch:
+  // the trace key, its shard, the normalised db statement (offsets into `stmts`).
+  struct Prepared {
+    uint64_t key;
+    uint32_t stmt_begin, stmt_size;
+  };
+  thread_local std::vector<Prepared> prep;
+  thread_local std::vector<uint32_t> order;  // span indices grouped by shard
+  thread_local std::string stmts, scratch;
+  const size_t n = batch.spans.size();
+  prep.resize(n);
+  order.resize(n);
+  stmts.clear();
+  std::array<uint32_t, kShards + 1> start{};  // order[start[s], start[s + 1]): shard s
+  int64_t newest = INT64_MIN;
+  for (size_t i = 0; i < n; ++i) {
+    const ingest::Span& s = batch.spans[i];
+    Prepared& p = prep[i];
+    p.key = traces::FindingsDetector::TraceKey(s.trace_id);
+    p.stmt_begin = static_cast<uint32_t>(stmts.size());
+    p.stmt_size = 0;
+    if (std::string_view stmt = traces::FindingsDetector::StatementOf(s); !stmt.empty()) {
+      traces::NormalizeSqlStatement(stmt, &scratch);
+      stmts += scratch;
+      p.stmt_size = static_cast<uint32_t>(scratch.size());
+    }
+    ++start[ShardOf(p.key) + 1];
+    newest = std::max(newest, s.end_ns);
   }
+  for (size_t s = 0; s < kShards; ++s) start[s + 1] += start[s];
+  std::array<uint32_t, kShards> fill;
+  std::copy(start.begin(), start.end() - 1, fill.begin());
+  for (size_t i = 0; i < n; ++i) order[fill[ShardOf(prep[i].key)]++] = static_cast<uint32_t>(i);
+  // Within a shard, the spans of one trace one after another (in arrival order): OTLP groups a
+  // request's spans by resource (service), so a trace's spans are spread over the request; this
+  // way each trace is looked up once per request and its spans appended while in cache.
+  for (size_t s = 0; s < kShards; ++s) {
+    std::sort(order.begin() + start[s], order.begin() + start[s + 1], [](uint32_t a, uint32_t b) {
+      return prep[a].key != prep[b].key ? prep[a].key < prep[b].key : a < b;
+    });
+  }
+  // The newest span end of all shards moves every shard's span time on.
+  int64_t span_time = span_time_ns_.load(std::memory_order_relaxed);
+  while (newest > span_time &&
+         !span_time_ns_.compare_exchange_weak(span_time, newest, std::memory_order_relaxed)) {
+  }
+  span_time = std::max(span_time, newest);
+  auto add_shard = [&](size_t s) {
+    traces::FindingsDetector& d = shards_[s]->detector;
+    for (uint32_t k = start[s]; k < start[s + 1]; ++k) {
+      const Prepared& p = prep[order[k]];
+      d.Add(batch.spans[order[k]], now, p.key,
+            std::string_view(stmts).substr(p.stmt_begin, p.stmt_size));
+    }
+    d.AdvanceSpanTime(span_time);
+  };
+  // Shards another worker holds are visited after the free ones.
+  std::array<bool, kShards> done{};
+  size_t left = 0;
+  for (size_t s = 0; s < kShards; ++s) {
+    if (start[s] == start[s + 1]) {
+      done[s] = true;
+      continue;
+    }
+    std::unique_lock lock(shards_[s]->mu, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      ++left;
+      continue;
+    }
+    add_shard(s);
+    done[s] = true;
+  }
+  for (size_t s = 0; s < kShards && left > 0; ++s) {
+    if (done[s]) continue;
+    std::lock_guard lock(shards_[s]->mu);
+    add_shard(s);
+    --left;
+  }
+  std::vector<traces::RetryRatioBucket> closed;
+  stats_.TakeRetryRatios(&closed);
   SubmitRetryRatios(closed);
 }
 
@@ -73,11 +153,7 @@ void TraceFindings::SubmitRetryRatios(const std::vector<traces::RetryRatioBucket
 }
 
 std::vector<traces::Finding> TraceFindings::Findings(size_t limit) const {
-  std::vector<traces::Finding> out;
-  {
-    std::lock_guard lock(mu_);
-    out = detector_.Findings();
-  }
+  std::vector<traces::Finding> out = stats_.Findings();
   if (out.size() > limit) out.resize(limit);
   return out;
 }
@@ -112,24 +188,19 @@ Status TraceFindings::Open() {
   if (!std::filesystem::exists(path, ec)) return Status::OK();
   std::string data;
   BACKSIGHT_RETURN_IF_ERROR(ReadFileToString(path, &data));
-  std::lock_guard lock(mu_);
-  if (Status st = detector_.RestoreState(data); !st.ok()) {
+  if (Status st = stats_.RestoreState(data); !st.ok()) {
     return Status::Corruption(path + ": " + st.message() +
                               " (move it aside to start without the saved trace findings)");
   }
   const int64_t now = WallNowNs();
-  for (const auto& f : detector_.Findings())
-    sent_[{f.kind, f.service, f.operation}] = {f.count, now};
+  for (const auto& f : stats_.Findings()) sent_[{f.kind, f.service, f.operation}] = {f.count, now};
   return Status::OK();
 }
 
 Status TraceFindings::Checkpoint() {
   if (!cfg_.trace_findings || cfg_.state_dir.empty()) return Status::OK();
   std::string data;
-  {
-    std::lock_guard lock(mu_);
-    detector_.SaveState(&data);
-  }
+  stats_.SaveState(&data);
   return WriteFileAtomically(cfg_.state_dir + "/" + kStateFile, data);
 }
 
@@ -150,8 +221,10 @@ void TraceFindings::Stop() {
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  std::lock_guard lock(mu_);
-  detector_.Flush();  // the open traces' findings go into the last checkpoint
+  for (auto& shard : shards_) {  // the open traces' findings go into the last checkpoint
+    std::lock_guard lock(shard->mu);
+    shard->detector.Flush();
+  }
 }
 
 void TraceFindings::Loop() {
@@ -168,12 +241,12 @@ void TraceFindings::Loop() {
 void TraceFindings::Tick(int64_t now) {
   std::vector<traces::RetryRatioBucket> closed;
   std::vector<traces::Finding> findings;
-  {
-    std::lock_guard lock(mu_);
-    detector_.ExpireQuiet(now);
-    detector_.TakeRetryRatios(&closed);
-    if (!cfg_.alertmanager_url.empty()) findings = detector_.Findings();
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mu);
+    shard->detector.ExpireQuiet(now);
   }
+  stats_.TakeRetryRatios(&closed);
+  if (!cfg_.alertmanager_url.empty()) findings = stats_.Findings();
   SubmitRetryRatios(closed);
   SendAlerts(findings, now);
 }
@@ -217,17 +290,16 @@ void TraceFindings::SendAlerts(const std::vector<traces::Finding>& findings, int
 
 void TraceFindings::MirrorMetrics(SelfMetrics* m) const {
   if (!cfg_.trace_findings) return;
-  uint64_t open, finalised, early, dropped, evicted;
-  size_t kept;
-  {
-    std::lock_guard lock(mu_);
-    open = detector_.open_traces();
-    finalised = detector_.finalised_traces();
-    early = detector_.traces_finalised_early();
-    dropped = detector_.dropped_spans();
-    evicted = detector_.evicted_findings();
-    kept = detector_.kept_findings();
+  uint64_t open = 0, finalised = 0, early = 0, dropped = 0;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mu);
+    open += shard->detector.open_traces();
+    finalised += shard->detector.finalised_traces();
+    early += shard->detector.traces_finalised_early();
+    dropped += shard->detector.dropped_spans();
   }
+  const uint64_t evicted = stats_.evicted_findings();
+  const size_t kept = stats_.kept_findings();
   auto d = [](uint64_t v) { return static_cast<double>(v); };
   m->SetGauge("backsight_trace_findings_open_traces",
               "Traces grouped for findings, not analysed yet.", d(open));

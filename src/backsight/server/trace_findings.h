@@ -1,16 +1,19 @@
 // Live trace findings in `backsight serve` (issue 9): the spans of every POST /v1/traces are
-// grouped per trace by a traces::FindingsDetector; a trace is analysed once no span of it has
-// arrived for `traces.trace_wait` of wall time (or of span time), or early when
-// `traces.max_open_traces` are open; at most FindingsDetector::kMaxSpansPerTrace spans are kept
-// per trace (drops counted). Findings are kept per (kind, service, operation), at most
-// `traces.max_findings` (the least recently seen forgotten), and served on
-// GET /api/v1/trace/findings?limit=N (JSON, highest score first). Each (kind, service,
-// operation) is one Alertmanager alert, alertname="BacksightTraceFinding", sent when first found
-// and again every alerting.resend_interval while it is seen again (endsAt = 4 resend intervals
-// on, as Prometheus does). Per-minute retry ratios of every child operation go into the stream
-// engine as backsight_trace_retry_ratio{service_name,span_name}. With a state_dir the findings
-// and their statistics are saved to <state_dir>/traces.state at every checkpoint and restored at
-// start (docs/formats.md §5d); open traces are not saved.
+// grouped per trace by traces::FindingsDetectors, kShards of them, each holding the traces whose
+// id hashes to it behind its own mutex (so the HTTP worker threads rarely wait for each other),
+// all adding up into one traces::FindingsStats (the per-operation statistics the scores use, the
+// findings, the retry-ratio buckets: the same as with one detector). A trace is analysed once no
+// span of it has arrived for `traces.trace_wait` of wall time (or of span time, the newest span
+// end of all shards), or early when its shard holds its share of `traces.max_open_traces`; at
+// most FindingsDetector::kMaxSpansPerTrace spans are kept per trace (drops counted). Findings are
+// kept per (kind, service, operation), at most `traces.max_findings` (the least recently seen
+// forgotten), and served on GET /api/v1/trace/findings?limit=N (JSON, highest score first). Each
+// (kind, service, operation) is one Alertmanager alert, alertname="BacksightTraceFinding", sent
+// when first found and again every alerting.resend_interval while it is seen again (endsAt = 4
+// resend intervals on, as Prometheus does). Per-minute retry ratios of every child operation go
+// into the stream engine as backsight_trace_retry_ratio{service_name,span_name}. With a state_dir
+// the findings and their statistics are saved to <state_dir>/traces.state at every checkpoint and
+// restored at start (docs/formats.md §5d); open traces are not saved.
 #ifndef BACKSIGHT_SERVER_TRACE_FINDINGS_H_
 #define BACKSIGHT_SERVER_TRACE_FINDINGS_H_
 
@@ -66,6 +69,17 @@ class TraceFindings {
     uint64_t count = 0;
     int64_t wall_ns = 0;
   };
+  // Open traces by trace id hash (8 shards: two HTTP workers meet on one with chance 1/8 per
+  // batch; more only cost memory and ticker passes).
+  static constexpr size_t kShards = 8;
+  struct Shard {
+    std::mutex mu;
+    traces::FindingsDetector detector;
+    Shard(int64_t window_ns, size_t max_traces, traces::FindingsStats* stats)
+        : detector(window_ns, max_traces, stats) {}
+  };
+  // The shard of a trace key: its high bits (the detectors' hash maps use the low ones).
+  static size_t ShardOf(uint64_t trace_key) { return (trace_key >> 32) % kShards; }
   void Loop();
   void Tick(int64_t now_wall_ns);
   void SubmitRetryRatios(const std::vector<traces::RetryRatioBucket>& closed);
@@ -73,8 +87,9 @@ class TraceFindings {
 
   const ServeConfig& cfg_;
   const std::unique_ptr<Engine>& engine_;
-  mutable std::mutex mu_;
-  traces::FindingsDetector detector_;
+  traces::FindingsStats stats_;  // thread-safe itself
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<int64_t> span_time_ns_{INT64_MIN};  // newest span end added to any shard
   std::map<std::tuple<std::string, std::string, std::string>, Sent> sent_;  // ticker thread only
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

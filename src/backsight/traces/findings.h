@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -28,38 +29,22 @@
 
 #include "backsight/core/status.h"
 #include "backsight/ingest/span_batch.h"
+#include "backsight/traces/findings_stats.h"
 #include "backsight/traces/retry_ratio.h"
 
 namespace backsight::traces {
-
-/// One finding, aggregated over every parent span where the pattern was seen.
-struct Finding {
-  std::string kind;  ///< "n_plus_one", "retry_storm" or "error_cascade".
-  /// Service of the repeated child spans (error_cascade: of the origin span).
-  std::string service;
-  std::string operation;  ///< Normalised db statement, else the span name.
-  /// Worst repeats (n_plus_one: calls; retry_storm: calls after a failure) per parent divided by
-  /// the median of the same count over all parents calling this operation (>= 1 when the median
-  /// is 0). error_cascade: most upstream services reached by one origin error divided by the
-  /// median over all errors of the operation (contained errors count 0; >= 1 when it is 0).
-  double score = 0;
-  std::string example_trace_id;  ///< The trace with the worst repeats (services reached).
-  std::string explanation;       ///< One sentence with the figures behind the score.
-  uint64_t count = 0;  ///< Parents (error_cascade: origin errors) where the pattern was seen.
-  /// Span time (ns since the epoch) of the first and last trace where it was seen (start of the
-  /// repeated calls / of the origin span).
-  int64_t first_seen_ns = 0, last_seen_ns = 0;
-  /// error_cascade: the upstream services the errors reached (sorted; at most
-  /// FindingsDetector::kMaxUpstreamServices). Empty for the other kinds.
-  std::vector<std::string> upstream_services;
-};
 
 /// Replaces the literals of SQL text `sql` with `?`: numbers, single-quoted strings ('' escapes)
 /// and IN lists (`IN (1, 2, 3)` -> `IN (?)`); runs of whitespace become one space. After the
 /// OpenTelemetry database semantic conventions' query sanitisation (db.query.text).
 std::string NormalizeSqlStatement(std::string_view sql);
+/// As above into `*out` (replaced; its memory reused: no allocation once warm).
+void NormalizeSqlStatement(std::string_view sql, std::string* out);
 
-/// Finds N+1 and retry-storm patterns in spans added in any order within a trace's window.
+/// Groups spans per trace and finds N+1, retry-storm and error-cascade patterns in each trace
+/// once it is finalised; the findings and their statistics are added up in a FindingsStats, its
+/// own or one shared by several detectors (each then holding the traces of some trace ids).
+/// Not thread-safe itself (the shared FindingsStats is).
 class FindingsDetector {
  public:
   /// A trace with no new span for 30 s of span time is complete (the OpenTelemetry Collector's
@@ -90,40 +75,56 @@ class FindingsDetector {
   /// timeouts, e.g. gRPC deadlines and HTTP client defaults of a few seconds, failed on its own).
   static constexpr int64_t kMaxCascadeDelayNs = 10'000'000'000;
   /// Upstream services listed per error_cascade finding.
-  static constexpr size_t kMaxUpstreamServices = 16;
+  static constexpr size_t kMaxUpstreamServices = FindingsStats::kMaxUpstreamServices;
   /// (kind, service, operation) findings kept; past it the least recently seen is forgotten.
-  static constexpr size_t kDefaultMaxFindings = 1000;
+  static constexpr size_t kDefaultMaxFindings = FindingsStats::kDefaultMaxFindings;
   /// Operations with call statistics (the "normal" of the scores); further ones are not scored.
-  static constexpr size_t kMaxOperations = 10000;
+  static constexpr size_t kMaxOperations = FindingsStats::kMaxOperations;
 
+  /// With findings and statistics of its own.
   explicit FindingsDetector(int64_t window_ns = kDefaultWindowNs,
                             size_t max_traces = kDefaultMaxTraces,
-                            size_t max_findings = kDefaultMaxFindings)
-      : window_ns_(window_ns), max_traces_(max_traces), max_findings_(max_findings) {}
+                            size_t max_findings = kDefaultMaxFindings);
+  /// Adding up into `shared` (not owned; must outlive this detector).
+  FindingsDetector(int64_t window_ns, size_t max_traces, FindingsStats* shared);
 
   /// Adds one span that arrived at `arrival_ns` (any clock, used only by ExpireQuiet); may
   /// finalise traces whose window of span time has passed.
   void Add(const ingest::Span& span, int64_t arrival_ns = 0);
+  /// As Add, with the span's per-span preparation done by the caller (outside any lock):
+  /// `trace_key` = TraceKey(span.trace_id), `statement` = the normalised db statement
+  /// (NormalizeSqlStatement of StatementOf(span)), "" when none.
+  void Add(const ingest::Span& span, int64_t arrival_ns, uint64_t trace_key,
+           std::string_view statement);
+  /// Moves this detector's span time on to `now_ns` (the newest span end seen by any detector
+  /// sharing its statistics) and finalises the traces whose window has passed.
+  void AdvanceSpanTime(int64_t now_ns);
+  /// The 64-bit key of a trace id (std::hash; two ids colliding would merge two traces, at a
+  /// chance of ~n^2 / 2^65).
+  static uint64_t TraceKey(std::string_view trace_id) {
+    return std::hash<std::string_view>()(trace_id);
+  }
+  /// The span's db statement as written (db.query.text, else db.statement), "" when none.
+  static std::string_view StatementOf(const ingest::Span& span);
   /// Finalises the traces with no span arrived since `now_ns - window_ns` (the clock of
   /// Add's `arrival_ns`): a server calls it on a timer so traces end when their spans stop
   /// coming, whatever their span times.
   void ExpireQuiet(int64_t now_ns);
   /// Finalises every open trace (end of input).
   void Flush();
-  /// Findings of the finalised traces, highest score first.
-  std::vector<Finding> Findings() const;
+  /// Findings of the finalised traces, highest score first (FindingsStats::Findings).
+  std::vector<Finding> Findings() const { return stats_->Findings(); }
   /// Moves the retry-ratio buckets closed so far (by finalised traces) into `*out`; with
   /// `flush`, closes the open ones first (end of input).
-  void TakeRetryRatios(std::vector<RetryRatioBucket>* out, bool flush = false);
+  void TakeRetryRatios(std::vector<RetryRatioBucket>* out, bool flush = false) {
+    stats_->TakeRetryRatios(out, flush);
+  }
 
   /// Appends the findings and the per-operation statistics they are scored against (not the
-  /// open traces nor the open retry-ratio buckets) to `*out`; layout in docs/formats.md §5d
-  /// (magic `BSTF`, version 1).
-  void SaveState(std::string* out) const;
-  /// Replaces the findings and statistics with a SaveState image. Corruption (naming the field)
-  /// on a damaged or foreign image, leaving this detector unchanged. Entries past the caps
-  /// (kMaxOperations, max_findings) are skipped.
-  Status RestoreState(std::string_view data);
+  /// open traces nor the open retry-ratio buckets) to `*out` (FindingsStats::SaveState).
+  void SaveState(std::string* out) const { stats_->SaveState(out); }
+  /// Replaces the findings and statistics with a SaveState image (FindingsStats::RestoreState).
+  Status RestoreState(std::string_view data) { return stats_->RestoreState(data); }
 
   size_t open_traces() const { return traces_.size(); }
   /// Traces finalised before their window passed because `max_traces` were open.
@@ -131,9 +132,9 @@ class FindingsDetector {
   /// Spans dropped because their trace already held kMaxSpansPerTrace spans.
   uint64_t dropped_spans() const { return dropped_spans_; }
   /// (kind, service, operation) findings forgotten to keep at most `max_findings`.
-  uint64_t evicted_findings() const { return evicted_findings_; }
+  uint64_t evicted_findings() const { return stats_->evicted_findings(); }
   /// (kind, service, operation) findings kept.
-  size_t kept_findings() const { return found_.size(); }
+  size_t kept_findings() const { return stats_->kept_findings(); }
   /// Traces finalised so far.
   uint64_t finalised_traces() const { return finalised_; }
 
@@ -166,42 +167,39 @@ class FindingsDetector {
     int64_t last_arrival_ns = INT64_MIN;
     std::vector<Node> spans;
   };
-  // One (kind, service, operation) aggregate.
-  struct Aggregate {
-    size_t worst = 0;
-    uint64_t count = 0;  // parents (origin errors) where the pattern was found
-    std::string example_trace_id;
-    int64_t first_ns = 0, last_ns = 0;
-    std::set<std::string> upstream;
-  };
-  // Per (service, operation): how many parents had how many calls / retries, and how many of
-  // its origin errors reached how many upstream services.
-  struct Counts {
-    std::map<size_t, uint64_t> calls, retries, cascades;
-  };
   // Heterogeneous string hash (lookups by string_view without a copy).
   struct NameHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using NameMap = std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>>;
-  using Key = std::tuple<std::string, std::string, std::string>;
   uint32_t Intern(std::string_view name);
+  // Intern for service names, remembering the last one: the spans of a request come grouped by
+  // resource, so most spans repeat the previous span's service (no hash then).
+  uint32_t ServiceId(std::string_view service);
   void CompactNames();
   const std::string& NameOf(uint32_t id) const { return *names_[id]; }
   void Finalise(Trace& trace);
   // True when `next` starts after `prev` ends (up to kClockSlackNs early).
   static bool Follows(const Node& prev, const Node& next);
-  void FindRepeats(const std::string& trace_id, std::vector<Node>& spans);
-  void FindCascades(const std::string& trace_id, const std::vector<Node>& spans);
-  Counts* CountsOf(uint32_t service, uint32_t operation);
-  Aggregate& Found(const char* kind, const std::string& service, const std::string& operation,
-                   int64_t seen_ns);
+  CountsRef* RefOf(uint32_t service, uint32_t operation) {
+    return &counts_refs_[(static_cast<uint64_t>(service) << 32) | operation];
+  }
+  // Append the trace's call groups / origin errors to report_ (FindRepeats reorders `spans`).
+  void FindRepeats(std::vector<Node>& spans);
+  void FindCascades(const std::vector<Node>& spans);
   void Expire();
 
   int64_t window_ns_;
   size_t max_traces_;
-  size_t max_findings_;
+  std::unique_ptr<FindingsStats> own_stats_;  // null when shared
+  FindingsStats* stats_;
+  TraceReport report_;                               // the trace being finalised (memory reused)
+  std::string statement_;                            // scratch of Add (normalised statement)
+  std::vector<size_t> parent_;                       // scratch of FindCascades
+  std::vector<bool> erring_below_;                   // scratch of FindCascades
+  std::vector<uint32_t> reached_;                    // scratch of FindCascades
+  std::unordered_map<uint64_t, size_t> span_index_;  // scratch of FindCascades
   // Open traces by the 64-bit hash of their id (std::hash; two ids colliding would merge two
   // traces, at a chance of ~n^2 / 2^65).
   std::unordered_map<uint64_t, Trace> traces_;
@@ -216,15 +214,11 @@ class FindingsDetector {
   NameMap name_ids_;                       // name -> id
   std::vector<const std::string*> names_;  // id -> name (keys of name_ids_)
   size_t name_cap_ = kMinNameCap;
-  // (service id << 32 | operation id) -> its entry of counts_ (cleared with the ids).
-  std::unordered_map<uint64_t, Counts*> counts_by_id_;
-  std::map<std::pair<std::string, std::string>, Counts> counts_;
-  std::map<Key, Aggregate> found_;
-  RetryRatioWindows retry_windows_;
-  std::vector<RetryRatioBucket> retry_closed_;
+  uint32_t last_service_ = kNoName;  // ServiceId's last name
+  // (service id << 32 | operation id) -> the shared statistics' entry (cleared with the ids).
+  std::unordered_map<uint64_t, CountsRef> counts_refs_;
   uint64_t finalised_early_ = 0;
   uint64_t dropped_spans_ = 0;
-  uint64_t evicted_findings_ = 0;
   uint64_t finalised_ = 0;
 };
 

@@ -1,5 +1,8 @@
 #include "backsight/traces/retry_ratio.h"
 
+#include <algorithm>
+#include <tuple>
+
 namespace backsight::traces {
 
 namespace {
@@ -9,10 +12,11 @@ int64_t BucketStart(int64_t t, int64_t width) {
 }
 }  // namespace
 
-RetryRatioBucket RetryRatioWindows::Close(const Key& key, const Open& open) {
+RetryRatioBucket RetryRatioWindows::Close(std::string_view key, const Open& open) {
   RetryRatioBucket b;
-  b.service = key.first;
-  b.operation = key.second;
+  const size_t nul = key.find('\0');
+  b.service = key.substr(0, nul);
+  b.operation = key.substr(nul + 1);
   b.bucket_start_ns = open.bucket_start_ns;
   b.calls = open.calls;
   b.retries = open.retries;
@@ -23,13 +27,16 @@ void RetryRatioWindows::Add(std::string_view service, std::string_view operation
                             uint64_t calls, uint64_t retries,
                             std::vector<RetryRatioBucket>* closed) {
   const int64_t start = BucketStart(start_ns, bucket_ns_);
-  auto it = open_.find(KeyLess::View(service, operation));
+  key_.assign(service);
+  key_ += '\0';
+  key_ += operation;
+  auto it = open_.find(std::string_view(key_));
   if (it == open_.end()) {
     if (open_.size() >= max_operations_) {
       ++dropped_;
       return;
     }
-    it = open_.try_emplace(Key(service, operation)).first;
+    it = open_.try_emplace(key_).first;
     it->second.bucket_start_ns = start;
   } else if (start < it->second.bucket_start_ns) {
     ++late_;
@@ -44,6 +51,7 @@ void RetryRatioWindows::Add(std::string_view service, std::string_view operation
 }
 
 void RetryRatioWindows::Flush(int64_t before_ns, std::vector<RetryRatioBucket>* closed) {
+  const size_t first = closed->size();
   for (auto it = open_.begin(); it != open_.end();) {
     if (it->second.bucket_start_ns < before_ns) {
       closed->push_back(Close(it->first, it->second));
@@ -52,6 +60,10 @@ void RetryRatioWindows::Flush(int64_t before_ns, std::vector<RetryRatioBucket>* 
       ++it;
     }
   }
+  std::sort(closed->begin() + static_cast<std::ptrdiff_t>(first), closed->end(),
+            [](const RetryRatioBucket& a, const RetryRatioBucket& b) {
+              return std::tie(a.service, a.operation) < std::tie(b.service, b.operation);
+            });
 }
 
 }  // namespace backsight::traces

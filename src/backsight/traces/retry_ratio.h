@@ -10,9 +10,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -45,36 +45,30 @@ class RetryRatioWindows {
   /// `start_ns`; appends the bucket it closes, if any, to `*closed`.
   void Add(std::string_view service, std::string_view operation, int64_t start_ns, uint64_t calls,
            uint64_t retries, std::vector<RetryRatioBucket>* closed);
-  /// Closes every open bucket that starts before `before_ns` (all with INT64_MAX).
+  /// Closes every open bucket that starts before `before_ns` (all with INT64_MAX), appended in
+  /// (service, operation) order.
   void Flush(int64_t before_ns, std::vector<RetryRatioBucket>* closed);
   uint64_t late_groups() const { return late_; }
   uint64_t dropped_groups() const { return dropped_; }
   size_t open_operations() const { return open_.size(); }
 
  private:
-  using Key = std::pair<std::string, std::string>;  // (service, operation)
-  // Orders keys and (service, operation) views alike, so lookups need no string copies (a
-  // transparent comparator of its own: std::less<> over tuples of string and string_view does
-  // not compile with clang 14 and libstdc++ 12 in C++20).
-  struct KeyLess {
+  // Key: service and operation joined by a NUL byte, found by a scratch key (no allocation
+  // per call group; as RedWindows does).
+  struct StringHash {
     using is_transparent = void;
-    using View = std::pair<std::string_view, std::string_view>;
-    static View AsView(const Key& k) { return {k.first, k.second}; }
-    static View AsView(const View& v) { return v; }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return AsView(a) < AsView(b);
-    }
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   struct Open {
     int64_t bucket_start_ns = 0;
     uint64_t calls = 0, retries = 0;
   };
-  static RetryRatioBucket Close(const Key& key, const Open& open);
+  static RetryRatioBucket Close(std::string_view key, const Open& open);
 
   int64_t bucket_ns_;
   size_t max_operations_;
-  std::map<Key, Open, KeyLess> open_;
+  std::unordered_map<std::string, Open, StringHash, std::equal_to<>> open_;
+  std::string key_;  // scratch key
   uint64_t late_ = 0, dropped_ = 0;
 };
 
