@@ -11,6 +11,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "backsight/core/labels.h"
 #include "backsight/ingest/exposition.h"
@@ -50,6 +51,54 @@ class AlertReceiver {
   std::thread thread_;
   std::mutex mu_;
   nlohmann::json alerts_ = nlohmann::json::array();
+};
+
+/// A real Alertmanager (Debian's prometheus-alertmanager, scripts/install-deps.sh --test) on a
+/// free 127.0.0.1 port, with one route to a receiver that sends nothing (group_wait 0s); what it
+/// received is read back from its API. Its files live in `dir` (am.yml, am/, am.log).
+class AlertmanagerProcess {
+ public:
+  static constexpr const char* kBinary = "/usr/bin/prometheus-alertmanager";
+  /// False when the binary is missing (callers skip with a message).
+  static bool Installed() { return HaveBinary(kBinary); }
+
+  /// Starts it and waits up to 30 s for its API; ok() says whether it answered.
+  explicit AlertmanagerProcess(const TempDir& dir) : port_(FreePort()) {
+    WriteFile(dir.file("am.yml"),
+              "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\n"
+              "receivers: [{name: blackhole}]\n");
+    proc_ = std::make_unique<Process>(
+        std::vector<std::string>{
+            kBinary, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
+            "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--cluster.listen-address="},
+        dir.file("am.log"));
+    ok_ = WaitFor([&] { return Get("/api/v2/status").is_object(); }, 30'000);
+  }
+  bool ok() const { return ok_; }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  Process& proc() { return *proc_; }
+  /// GET `path` as JSON; null on a connection error, a status other than 200 or bad JSON.
+  nlohmann::json Get(const std::string& path) const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(5, 0);
+    auto r = c.Get(path.c_str());
+    if (!r || r->status != 200) return nullptr;
+    return nlohmann::json::parse(r->body, nullptr, false);
+  }
+  /// The alerts it holds (GET /api/v2/alerts: active, silenced and inhibited), only those
+  /// named `alertname` unless it is empty; an empty array on errors.
+  nlohmann::json Alerts(const std::string& alertname = "") const {
+    nlohmann::json a =
+        Get(alertname.empty() ? "/api/v2/alerts"
+                              : "/api/v2/alerts?filter=alertname%3D%22" + alertname + "%22");
+    return a.is_array() ? a : nlohmann::json::array();
+  }
+
+ private:
+  int port_;
+  std::unique_ptr<Process> proc_;
+  bool ok_ = false;
 };
 
 /// `backsight serve --config <dir>/backsight.yml` as a child; port parsed from its log.
