@@ -3,7 +3,7 @@
 // exporter-logs-otlp-http) and metrics (sdk-metrics 2.12, exporter-metrics-otlp-proto) to
 // Backsight's /v1/traces, /v1/logs and /v1/metrics. Used by
 // tests/server/incident_live_integration_test.cc. Usage:
-//   node incident_app.js <base url> <phase> <requests> [first request id]
+//   node incident_app.js <base url> <phase> <requests> [first request id] [pause ms]
 // phase: healthy (every request succeeds) or fault (the payment gateway times out: payment's
 // latency x10, its server span ERROR, an ERROR log "payment gateway timeout for order <id>";
 // checkout's call to payment fails and checkout answers "payment pending", so the fault stays in
@@ -36,8 +36,8 @@ const FAULT_FACTOR = 10;
 const BATCH = { scheduledDelayMillis: 200, maxQueueSize: 100000, maxExportBatchSize: 2000 };
 // Metric export only when forced (after each request).
 const METRIC_INTERVAL_MS = 3600 * 1000;
-// Pause between requests (ms): the SDK's data point times have millisecond resolution, and two
-// samples of one series with the same time would be refused as duplicates.
+// Default pause between requests (ms): the SDK's data point times have millisecond resolution,
+// and two samples of one series with the same time would be refused as duplicates.
 const PAUSE_MS = 2;
 
 // mulberry32: a small seeded PRNG (public domain, Tommy Ettinger), so the jitter of request i of
@@ -162,9 +162,12 @@ function order(svcs, id, fault) {
 }
 
 async function main() {
-  const [url, phase, requests, first] = process.argv.slice(2);
-  if (!url || !['healthy', 'fault'].includes(phase) || !(Number(requests) > 0)) {
-    throw new Error('usage: incident_app.js <url> healthy|fault <requests> [first request id]');
+  const [url, phase, requests, first, pause] = process.argv.slice(2);
+  const pauseMs = Number(pause || PAUSE_MS);
+  if (!url || !['healthy', 'fault'].includes(phase) || !(Number(requests) > 0) ||
+      !(pauseMs >= 1)) {
+    throw new Error(
+      'usage: incident_app.js <url> healthy|fault <requests> [first request id] [pause ms >= 1]');
   }
   const svcs = {};
   for (const name of ['frontend', 'checkout', 'payment']) svcs[name] = makeService(url, name);
@@ -174,7 +177,7 @@ async function main() {
     order(svcs, firstId + i, phase === 'fault');
     for (const svc of all) svc.duration.record(svc.last);
     await Promise.all(all.map((svc) => svc.meterProvider.forceFlush()));
-    await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
   }
   await Promise.all(all.flatMap((svc) => [svc.tracerProvider.forceFlush(),
     svc.loggerProvider.forceFlush()]));
