@@ -6,8 +6,8 @@
 //   node incident_app.js <base url> <phase> <requests> [first request id] [pause ms]
 // phase: healthy (every request succeeds) or fault (the payment gateway times out: payment's
 // latency x10, its server span ERROR, an ERROR log "payment gateway timeout for order <id>";
-// checkout's call to payment fails and checkout answers "payment pending", so the fault stays in
-// payment's own telemetry and its callers only see the added latency).
+// checkout's call to payment fails, checkout logs and answers "payment pending", so no error
+// reaches frontend and its callers see the added latency). pause ms: between requests (2).
 // One request: frontend (POST /orders) -> checkout (POST /checkout) -> payment (POST /pay), in
 // process, one Resource (service.name) per service, parent links through the span context and
 // CLIENT/SERVER pairs for the service graph. Each service's handler time comes from a seeded
