@@ -127,6 +127,38 @@ TEST(IncidentTracker, CalleeRanksBeforeCallerOnTheGraph) {
   EXPECT_EQ(u.Get(id2)->causes[0].service, "frontend");
 }
 
+// The two ends of a call chain open apart (frontend and payment are not adjacent); checkout,
+// between them, relates to both: one incident, the newer merged into the older.
+TEST(IncidentTracker, MemberRelatedToTwoIncidentsMergesThem) {
+  IncidentTracker t(Opts());
+  t.SetGraph({{"frontend", "checkout"}, {"checkout", "payment"}});
+  const uint64_t pay = t.Open(M("payment_latency", "payment", 0, 9));
+  const uint64_t front = t.Open(M("frontend_latency", "frontend", 1, 6));
+  ASSERT_NE(pay, front);
+  EXPECT_EQ(t.open_count(), 2u);
+  t.TakeChanged();
+  EXPECT_EQ(t.Open(M("checkout_latency", "checkout", 2, 7)), pay);
+  EXPECT_EQ(t.open_count(), 1u);
+  const Incident* inc = t.Get(pay);
+  ASSERT_EQ(inc->members.size(), 3u);
+  ASSERT_EQ(inc->causes.size(), 3u);
+  EXPECT_EQ(inc->causes[0].service, "payment");
+  const Incident* merged = t.Get(front);
+  ASSERT_NE(merged, nullptr);
+  EXPECT_EQ(merged->merged_into, pay);
+  EXPECT_FALSE(merged->open());
+  EXPECT_TRUE(merged->members.empty());
+  EXPECT_EQ(IncidentToJson(*merged)["state"], "merged");
+  EXPECT_EQ(t.TakeChanged(), (std::vector<uint64_t>{pay, front}));
+  // The moved member is the merged incident's open member now: it closes there.
+  t.Close("frontend_latency", kT0 + 5 * kS);
+  EXPECT_NE(inc->members[1].end_ns, 0);
+  // merged_into survives the JSON round trip.
+  Incident back;
+  ASSERT_TRUE(IncidentFromJson(IncidentToJson(*merged), &back).ok());
+  EXPECT_EQ(back.merged_into, pay);
+}
+
 TEST(IncidentTracker, WeakEvidenceNamesNoCause) {
   IncidentTracker t(Opts());
   const uint64_t id = t.Open(M("cart_latency", "cart", 0, 1.1));

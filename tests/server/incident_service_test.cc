@@ -34,8 +34,16 @@ TEST(MemberFromSeries, NamesSignalIndicatorServiceAndGroupingLabels) {
                        2);
   EXPECT_EQ(m.signal, incidents::Signal::kMetric);
   EXPECT_EQ(m.indicator, "http_latency");
+  EXPECT_EQ(m.service, "web");  // no service label: the job names it (OTLP's service.name)
+  EXPECT_EQ(
+      m.labels,
+      (Labels{{"instance", "10.0.0.1:80"}, {"job", "web"}, {"pod", "web-1"}, {"service", "web"}}));
+
+  // `service` wins over `job`; no label naming one: no service.
+  m = MemberFromSeries({{"__name__", "x"}, {"job", "otel"}, {"service", "cart"}}, 3);
+  EXPECT_EQ(m.service, "cart");
+  m = MemberFromSeries({{"__name__", "x"}, {"pod", "p-1"}}, 4);
   EXPECT_EQ(m.service, "");
-  EXPECT_EQ(m.labels, (Labels{{"instance", "10.0.0.1:80"}, {"job", "web"}, {"pod", "web-1"}}));
 }
 
 // A metric episode and a log anomaly event of the same service: one incident, served on the API.

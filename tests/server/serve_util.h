@@ -11,6 +11,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "backsight/core/labels.h"
 #include "backsight/ingest/exposition.h"
@@ -50,6 +51,88 @@ class AlertReceiver {
   std::thread thread_;
   std::mutex mu_;
   nlohmann::json alerts_ = nlohmann::json::array();
+};
+
+/// A real Alertmanager (Debian's prometheus-alertmanager, scripts/install-deps.sh --test) on a
+/// free 127.0.0.1 port. Its one route groups by every label (each alert its own group, sent at
+/// once: group_wait 0s) to a webhook receiver served here, which records every alert of every
+/// notification, so alerts that fired and resolved in between two reads are seen too. Its files
+/// live in `dir` (am.yml, am/, am.log).
+class AlertmanagerProcess {
+ public:
+  static constexpr const char* kBinary = "/usr/bin/prometheus-alertmanager";
+  /// False when the binary is missing (callers skip with a message).
+  static bool Installed() { return HaveBinary(kBinary); }
+
+  /// Starts it and waits up to 30 s for its API; ok() says whether it answered.
+  explicit AlertmanagerProcess(const TempDir& dir) : port_(FreePort()) {
+    hook_.Post("/notify", [this](const httplib::Request& req, httplib::Response& res) {
+      const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+      std::lock_guard lock(mu_);
+      if (body.is_object() && body["alerts"].is_array()) {
+        for (const auto& a : body["alerts"]) {
+          notified_.push_back({{"labels", a["labels"]}, {"status", a["status"]}});
+        }
+      }
+      res.status = 200;
+    });
+    const int hook_port = hook_.bind_to_any_port("127.0.0.1");
+    hook_thread_ = std::thread([this] { hook_.listen_after_bind(); });
+    WriteFile(dir.file("am.yml"),
+              "route: {receiver: hook, group_by: ['...'], group_wait: 0s, group_interval: 1s,"
+              " repeat_interval: 1h}\n"
+              "receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:" +
+                  std::to_string(hook_port) + "/notify'}]}]\n");
+    proc_ = std::make_unique<Process>(
+        std::vector<std::string>{
+            kBinary, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
+            "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--cluster.listen-address="},
+        dir.file("am.log"));
+    ok_ = WaitFor([&] { return Get("/api/v2/status").is_object(); }, 30'000);
+  }
+  ~AlertmanagerProcess() {
+    proc_.reset();
+    hook_.stop();
+    hook_thread_.join();
+  }
+  AlertmanagerProcess(const AlertmanagerProcess&) = delete;
+  AlertmanagerProcess& operator=(const AlertmanagerProcess&) = delete;
+
+  bool ok() const { return ok_; }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  Process& proc() { return *proc_; }
+  /// GET `path` as JSON; null on a connection error, a status other than 200 or bad JSON.
+  nlohmann::json Get(const std::string& path) const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(5, 0);
+    auto r = c.Get(path.c_str());
+    if (!r || r->status != 200) return nullptr;
+    return nlohmann::json::parse(r->body, nullptr, false);
+  }
+  /// The alerts it holds now (GET /api/v2/alerts: active, silenced and inhibited; resolved ones
+  /// are gone), only those named `alertname` unless it is empty; an empty array on errors.
+  nlohmann::json Alerts(const std::string& alertname = "") const {
+    nlohmann::json a =
+        Get(alertname.empty() ? "/api/v2/alerts"
+                              : "/api/v2/alerts?filter=alertname%3D%22" + alertname + "%22");
+    return a.is_array() ? a : nlohmann::json::array();
+  }
+  /// Every alert of every notification so far, in order: {"labels": {...}, "status":
+  /// "firing"|"resolved"}.
+  nlohmann::json Notified() {
+    std::lock_guard lock(mu_);
+    return notified_;
+  }
+
+ private:
+  int port_;
+  httplib::Server hook_;
+  std::thread hook_thread_;
+  std::mutex mu_;
+  nlohmann::json notified_ = nlohmann::json::array();
+  std::unique_ptr<Process> proc_;
+  bool ok_ = false;
 };
 
 /// `backsight serve --config <dir>/backsight.yml` as a child; port parsed from its log.

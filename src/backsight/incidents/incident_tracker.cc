@@ -113,16 +113,15 @@ uint64_t IncidentTracker::Open(const Member& member) {
     if (member.end_ns != 0) Close(member.key, member.end_ns);
     return known->second;
   }
-  Incident* inc = nullptr;
-  // The most recent open incident in time and related wins.
-  for (auto it = open_.rbegin(); it != open_.rend(); ++it) {
-    Incident& cand = incidents_[*it];
+  // Every open incident in time and related; the oldest takes the member and the others.
+  std::vector<uint64_t> related;
+  for (uint64_t id : open_) {
+    const Incident& cand = incidents_[id];
     if (member.start_ns - cand.last_activity_ns > opt_.gap_ns) continue;
-    if (Related(cand, member)) {
-      inc = &cand;
-      break;
-    }
+    if (Related(cand, member)) related.push_back(id);
   }
+  Incident* inc = related.empty() ? nullptr : &incidents_[related.front()];
+  for (size_t i = 1; i < related.size(); ++i) Merge(related[i], inc, member.start_ns);
   if (inc == nullptr) {
     if (open_.size() >= opt_.max_open) {
       ++stats_.incidents_dropped;
@@ -153,6 +152,40 @@ uint64_t IncidentTracker::Open(const Member& member) {
   Rank(inc);
   Touch(inc->id);
   return inc->id;
+}
+
+void IncidentTracker::Merge(uint64_t from_id, Incident* into, TimestampNs ts) {
+  Incident& from = incidents_[from_id];
+  const std::string what = "incident " + std::to_string(from_id) + " merged in (" +
+                           std::to_string(from.members.size()) + " members)";
+  for (Member& m : from.members) {
+    if (into->members.size() >= opt_.max_members) {
+      ++into->members_dropped;
+      ++stats_.members_dropped;
+      if (m.end_ns == 0) open_member_.erase(m.key);
+      continue;
+    }
+    if (m.end_ns == 0) open_member_[m.key] = into->id;
+    into->members.push_back(std::move(m));
+  }
+  into->members_dropped += from.members_dropped;
+  for (TimelineEntry& t : from.timeline) AddTimeline(into, t.ts, std::move(t.text));
+  AddTimeline(into, ts, what);
+  std::stable_sort(into->timeline.begin(), into->timeline.end(),
+                   [](const TimelineEntry& a, const TimelineEntry& b) { return a.ts < b.ts; });
+  into->start_ns = std::min(into->start_ns, from.start_ns);
+  into->last_activity_ns = std::max(into->last_activity_ns, from.last_activity_ns);
+  from.members.clear();
+  from.members_dropped = 0;
+  from.causes.clear();
+  from.timeline.clear();
+  from.merged_into = into->id;
+  from.end_ns = std::max(ts, from.start_ns);
+  from.no_cause_reason = "merged into incident " + std::to_string(into->id);
+  AddTimeline(&from, from.end_ns, from.no_cause_reason);
+  open_.erase(from_id);
+  closed_order_.push_back(from_id);
+  Touch(from_id);
 }
 
 void IncidentTracker::Peak(const std::string& key, double score, double value, double baseline) {
@@ -340,11 +373,14 @@ nlohmann::json LabelsJson(const Labels& labels) {
 
 nlohmann::json IncidentToJson(const Incident& inc, bool with_members) {
   nlohmann::json j = {{"id", inc.id},
-                      {"state", inc.open() ? "open" : "resolved"},
+                      {"state", inc.merged_into != 0 ? "merged"
+                                : inc.open()         ? "open"
+                                                     : "resolved"},
                       {"start", Time(inc.start_ns)},
                       {"start_ns", inc.start_ns},
                       {"end", Time(inc.end_ns)},
                       {"end_ns", inc.end_ns},
+                      {"merged_into", inc.merged_into},
                       {"last_activity_ns", inc.last_activity_ns},
                       {"first_ranked_ns", inc.first_ranked_ns},
                       {"top_service", inc.TopService()},
@@ -397,6 +433,7 @@ Status IncidentFromJson(const nlohmann::json& j, Incident* out) {
     inc.last_activity_ns = j.at("last_activity_ns").get<int64_t>();
     inc.first_ranked_ns = j.value("first_ranked_ns", int64_t{0});
     inc.members_dropped = j.value("members_dropped", uint64_t{0});
+    inc.merged_into = j.value("merged_into", uint64_t{0});
     inc.no_cause_reason = j.value("no_cause_reason", "");
     for (const auto& c : j.at("causes")) {
       inc.causes.push_back({c.at("service").get<std::string>(),

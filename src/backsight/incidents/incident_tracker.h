@@ -81,8 +81,10 @@ struct Incident {
   uint64_t id = 0;
   TimestampNs start_ns = 0;          ///< first member's start
   TimestampNs last_activity_ns = 0;  ///< latest member start or end
-  TimestampNs end_ns = 0;            ///< 0 while open; resolution time
-  TimestampNs first_ranked_ns = 0;   ///< when a cause was first named (0: never)
+  TimestampNs end_ns = 0;            ///< 0 while open; resolution (or merge) time
+  /// Set when this incident was merged into that one (then closed, its members moved there).
+  uint64_t merged_into = 0;
+  TimestampNs first_ranked_ns = 0;  ///< when a cause was first named (0: never)
   std::vector<Member> members;
   uint64_t members_dropped = 0;  ///< past max_members
   std::vector<TimelineEntry> timeline;
@@ -128,8 +130,11 @@ class IncidentTracker {
   void SetGraph(const std::vector<std::pair<std::string, std::string>>& edges);
 
   /// A member opens (member.end_ns may already be set: a point event such as a log anomaly).
-  /// A member with the key of an open member of an open incident updates it instead. Returns the
-  /// incident's id, 0 when dropped (past max_open).
+  /// A member with the key of an open member of an open incident updates it instead. It joins
+  /// the oldest open incident it is related to within gap_ns; when it relates to several (e.g.
+  /// checkout joining frontend's and payment's, opened apart), the others are merged into that
+  /// one: their members and timeline move there, and they close with merged_into set. Returns
+  /// the incident's id, 0 when dropped (past max_open).
   uint64_t Open(const Member& member);
   /// A higher score for the open member `key` (ignored when unknown).
   void Peak(const std::string& key, double score, double value, double baseline);
@@ -157,6 +162,7 @@ class IncidentTracker {
   bool Adjacent(const std::string& a, const std::string& b) const;
   void Rank(Incident* inc) const;
   void AddTimeline(Incident* inc, TimestampNs ts, std::string text);
+  void Merge(uint64_t from_id, Incident* into, TimestampNs ts);
   void Touch(uint64_t id) { changed_.insert(id); }
 
   IncidentOptions opt_;
@@ -171,8 +177,8 @@ class IncidentTracker {
 };
 
 /// The JSON of an incident (GET /api/v1/incidents/{id}, and the stored form):
-/// {id, state, start, end, top_service, members:[...], timeline:[...], causes:[...], ...};
-/// times RFC 3339 plus `_ns` integers.
+/// {id, state (open, resolved, merged), start, end, merged_into (0: not merged), top_service,
+/// members:[...], timeline:[...], causes:[...], ...}; times RFC 3339 plus `_ns` integers.
 nlohmann::json IncidentToJson(const Incident& inc, bool with_members = true);
 /// Reads IncidentToJson's output back. InvalidArgument naming the field when malformed.
 Status IncidentFromJson(const nlohmann::json& j, Incident* out);

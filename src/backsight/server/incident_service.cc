@@ -45,6 +45,11 @@ incidents::Member MemberFromSeries(const Labels& labels, uint64_t fp) {
   const std::string name = LabelValue(labels, "__name__");
   m.service = LabelValue(labels, "service");
   if (m.service.empty()) m.service = LabelValue(labels, "service_name");
+  // OTLP metrics carry the resource's service.name as `job` (the OpenTelemetry -> Prometheus
+  // mapping, ingest/otlp_metrics.h), and a Prometheus job is "a collection of instances with
+  // the same purpose" (Prometheus docs, Jobs and instances): the service when nothing else
+  // names one.
+  if (m.service.empty()) m.service = LabelValue(labels, "job");
   const std::string span = LabelValue(labels, "span_name");
   if (name == "backsight_trace_p99_seconds") {
     m.signal = incidents::Signal::kTrace;

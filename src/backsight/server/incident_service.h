@@ -47,7 +47,8 @@ using GraphSource = std::function<std::vector<std::pair<std::string, std::string
 
 /// Turns an engine episode start into an incident member: signal and indicator from the metric
 /// name (backsight_trace_* -> trace, backsight_log_template_count -> log), service from
-/// `service` or `service_name`, grouping labels (incidents::kGroupingLabels). Exposed for tests.
+/// `service`, else `service_name`, else `job` (where OTLP metrics put service.name), grouping
+/// labels (incidents::kGroupingLabels). Exposed for tests.
 incidents::Member MemberFromSeries(const Labels& labels, uint64_t fp);
 
 class IncidentService {
