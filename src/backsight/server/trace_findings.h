@@ -7,7 +7,9 @@
 // GET /api/v1/trace/findings?limit=N (JSON, highest score first). Each (kind, service,
 // operation) is one Alertmanager alert, alertname="BacksightTraceFinding", sent when first found
 // and again every alerting.resend_interval while it is seen again (endsAt = 4 resend intervals
-// on, as Prometheus does). Per-minute retry ratios of every child operation go into the stream
+// on, as Prometheus does); with incidents on and incidents.series_alerts false these alerts are
+// not sent: the findings are incident members instead (SetForward: each finding when new and
+// whenever it is seen again). Per-minute retry ratios of every child operation go into the stream
 // engine as backsight_trace_retry_ratio{service_name,span_name}. With a state_dir the findings
 // and their statistics are saved to <state_dir>/traces.state at every checkpoint and restored at
 // start (docs/formats.md §5d); open traces are not saved.
@@ -17,6 +19,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,6 +61,10 @@ class TraceFindings {
   void Stop();
   /// The findings, highest score first, at most `limit`.
   std::vector<traces::Finding> Findings(size_t limit) const;
+  /// Also passes every finding to `fn` when it is new and whenever its count grew since the last
+  /// call (on the ticker thread; thread-safe, quick: e.g. the incident service). Restored
+  /// findings count as passed. Call before Open.
+  void SetForward(std::function<void(const traces::Finding&)> fn) { forward_ = std::move(fn); }
   /// Mirrors the backsight_trace_findings_* self-metrics into `m` (docs/self-metrics.md).
   void MirrorMetrics(SelfMetrics* m) const;
 
@@ -70,12 +77,16 @@ class TraceFindings {
   void Tick(int64_t now_wall_ns);
   void SubmitRetryRatios(const std::vector<traces::RetryRatioBucket>& closed);
   void SendAlerts(const std::vector<traces::Finding>& findings, int64_t now_wall_ns);
+  void Forward(const std::vector<traces::Finding>& findings);
 
   const ServeConfig& cfg_;
   const std::unique_ptr<Engine>& engine_;
   mutable std::mutex mu_;
   traces::FindingsDetector detector_;
   std::map<std::tuple<std::string, std::string, std::string>, Sent> sent_;  // ticker thread only
+  std::function<void(const traces::Finding&)> forward_;
+  // Count last forwarded per (kind, service, operation); ticker thread (and Open) only.
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> forwarded_;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stop_ = true;
