@@ -246,11 +246,14 @@ TEST(IncidentTracker, TraceFindingSeenAgainExtendsOneMember) {
   };
   const uint64_t a = t.Open(M("frontend_latency", "frontend", 0));
   EXPECT_EQ(t.Open(finding(5, 3)), a);
-  EXPECT_EQ(t.Open(finding(20, 6)), a);
+  Member again = finding(20, 6);
+  again.evidence = "45 calls per parent";
+  EXPECT_EQ(t.Open(again), a);
   const Incident* inc = t.Get(a);
   ASSERT_EQ(inc->members.size(), 2u);
   EXPECT_EQ(inc->members[1].end_ns, kT0 + 20 * kS);
   EXPECT_EQ(inc->members[1].peak_score, 6);
+  EXPECT_EQ(inc->members[1].evidence, "45 calls per parent");
   EXPECT_EQ(inc->members[1].signal, Signal::kTrace);
   EXPECT_EQ(t.stats().members, 2u);
   // cart (callee) ranks first; its finding is the indicator.

@@ -205,8 +205,8 @@ uint64_t IncidentTracker::Open(const Member& member) {
       same->peak_score = member.peak_score;
       same->peak_value = member.peak_value;
       same->baseline = member.baseline;
-      same->evidence = member.evidence;
     }
+    if (!member.evidence.empty()) same->evidence = member.evidence;  // the latest sighting's
   } else if (inc->members.size() >= opt_.max_members) {
     ++inc->members_dropped;
     ++stats_.members_dropped;

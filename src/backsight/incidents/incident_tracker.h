@@ -13,13 +13,13 @@
 //    its `client` and `server` labels (MemberServices), so an edge relates to both ends. A
 //    member with no label and no service relates by time alone.
 // Otherwise it opens a new incident. A point member (end_ns set: a log event, a finding) whose
-// key is already a member of the incident it joins extends that member (end, peak, evidence)
-// instead of adding another: a trace finding seen again is one member. An incident resolves once
-// all its members have closed and `resolve_after_ns` has passed since the last one closed (checked
-// by Advance). Bounds, all counted: at most `max_open` open incidents (past it a member that would
-// open a new one is dropped), `max_members` members per incident (past it members are dropped;
-// their onsets still count in the timeline), `max_timeline` timeline entries, `max_closed` resolved
-// incidents kept in memory.
+// key is already a member of the incident it joins extends that member (end, peak, the latest
+// non-empty evidence) instead of adding another: a trace finding seen again is one member. An
+// incident resolves once all its members have closed and `resolve_after_ns` has passed since the
+// last one closed (checked by Advance). Bounds, all counted: at most `max_open` open incidents
+// (past it a member that would open a new one is dropped), `max_members` members per incident (past
+// it members are dropped; their onsets still count in the timeline), `max_timeline` timeline
+// entries, `max_closed` resolved incidents kept in memory.
 //
 // Cause ranking (per service; re-ranked on every change; a member counts for its `service`, else
 // for its edge's `server`: the callee answered the requests whose rate, failures or latency

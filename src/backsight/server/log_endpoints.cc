@@ -391,24 +391,9 @@ void LogEndpoints::Register(HttpServer* http) {
       return;
     }
     std::vector<security::Finding> findings;
-    std::vector<std::string> services;  // of the findings to forward, in order
     {
       std::lock_guard lock(security_mu_);
       findings = security_->Judge();
-      if (security_forward_) {
-        for (const security::Finding& f : findings) {
-          auto it = client_service_.find(f.source_ip);
-          services.push_back(it == client_service_.end() ? "" : it->second);
-        }
-      }
-    }
-    if (security_forward_) {
-      for (size_t i = 0; i < findings.size(); ++i) {
-        const security::Finding& f = findings[i];
-        if (security_forwarded_.insert(f.source_ip + " " + security::KindName(f.kind)).second) {
-          security_forward_(f, services[i]);
-        }
-      }
     }
     std::string body = security::FormatFindings(findings, security::FindingsFormat::kJson);
     if (body.empty()) body = "[]\n";
