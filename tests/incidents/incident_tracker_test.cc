@@ -1,5 +1,6 @@
 // IncidentTracker on synthetic episodes: grouping by time, labels and graph; resolution; cause
-// order (first movers, callee before caller); weak evidence; bounds; JSON round trip.
+// order (first movers, callee before caller); weak evidence; bounds; JSON round trip; security,
+// database and trace finding members; edge series relating to both their services.
 #include "backsight/incidents/incident_tracker.h"
 
 #include <gtest/gtest.h>
@@ -207,6 +208,148 @@ TEST(IncidentTracker, JsonRoundTripAndRestore) {
   r.Close("frontend_latency", kT0 + 10 * kS);
   EXPECT_EQ(r.Advance(kT0 + 200 * kS), std::vector<uint64_t>{id});
   EXPECT_GT(r.Open(M("x", "other", 1000)), id);
+}
+
+// A security finding (point member) joins the incident of its log stream's service and names
+// its source address; a finding from the same address in another service joins by source_ip.
+TEST(IncidentTracker, SecurityFindingJoinsByServiceAndSourceIp) {
+  IncidentTracker t(Opts());
+  Member sec = M("security:203.0.113.66:brute_force", "web", 0, 4.2, 0, 0);
+  sec.signal = Signal::kSecurity;
+  sec.indicator = "brute_force from 203.0.113.66";
+  sec.labels = {{"service", "web"}, {"source_ip", "203.0.113.66"}};
+  sec.end_ns = sec.start_ns;
+  const uint64_t a = t.Open(sec);
+  EXPECT_EQ(t.Open(M("web_latency", "web", 5)), a);
+  Member ssh = sec;
+  ssh.key = "security:203.0.113.66:scanner";
+  ssh.service = "bastion";
+  ssh.labels = {{"service", "bastion"}, {"source_ip", "203.0.113.66"}};
+  EXPECT_EQ(t.Open(ssh), a);
+  EXPECT_NE(t.Open(M("db_cpu", "db", 6)), a);
+  const Incident* inc = t.Get(a);
+  ASSERT_EQ(inc->members.size(), 3u);
+  EXPECT_EQ(inc->members[0].signal, Signal::kSecurity);
+  ASSERT_FALSE(inc->causes.empty());
+  EXPECT_EQ(inc->causes[0].service, "web");
+  EXPECT_NE(inc->causes[0].explanation.find("web: brute_force from 203.0.113.66 found (score 4.2)"),
+            std::string::npos)
+      << inc->causes[0].explanation;
+}
+
+// A query regression groups with the watch's own series of its database (label database) and
+// with a service next to the database in the graph; its cause sentence names the means.
+TEST(IncidentTracker, DatabaseRegressionGroupsByDatabaseAndGraph) {
+  IncidentTracker t(Opts());
+  t.SetGraph({{"orders-api", "ordersdb"}});
+  Member series = M("series:pg", "", 0, 3, 0.041, 0.0031);
+  series.labels = {{"database", "ordersdb"}};
+  const uint64_t a = t.Open(series);
+  Member db = M("db:ordersdb:00000000000000ab", "ordersdb", 2, 13.2, 41, 3.1);
+  db.signal = Signal::kDatabase;
+  db.indicator = "statement `SELECT * FROM orders WHERE id = $1`";
+  db.labels = {{"database", "ordersdb"}, {"service", "ordersdb"}};
+  db.end_ns = db.start_ns + 30 * kS;
+  EXPECT_EQ(t.Open(db), a);
+  EXPECT_EQ(t.Open(M("api_latency", "orders-api", 10)), a);
+  const Incident* inc = t.Get(a);
+  ASSERT_EQ(inc->members.size(), 3u);
+  ASSERT_FALSE(inc->causes.empty());
+  EXPECT_EQ(inc->causes[0].service, "ordersdb");
+  EXPECT_NE(inc->causes[0].explanation.find(
+                "ordersdb: statement `SELECT * FROM orders WHERE id = $1` mean 3.1 ms -> 41 ms "
+                "(x13.2) since "),
+            std::string::npos)
+      << inc->causes[0].explanation;
+}
+
+// A trace finding seen again is one member (end and peak extended); it relates by its service
+// and by graph adjacency.
+TEST(IncidentTracker, TraceFindingSeenAgainExtendsOneMember) {
+  IncidentTracker t(Opts());
+  t.SetGraph({{"frontend", "cart"}});
+  auto finding = [](int64_t at_s, double score) {
+    Member f = M("finding:n_plus_one:cart:SELECT ?", "cart", at_s, score, 0, 0);
+    f.signal = Signal::kTrace;
+    f.indicator = "n_plus_one on SELECT ?";
+    f.evidence = "40 calls per parent";
+    f.end_ns = f.start_ns;
+    return f;
+  };
+  const uint64_t a = t.Open(M("frontend_latency", "frontend", 0));
+  EXPECT_EQ(t.Open(finding(5, 3)), a);
+  Member again = finding(20, 6);
+  again.evidence = "45 calls per parent";
+  EXPECT_EQ(t.Open(again), a);
+  const Incident* inc = t.Get(a);
+  ASSERT_EQ(inc->members.size(), 2u);
+  EXPECT_EQ(inc->members[1].end_ns, kT0 + 20 * kS);
+  EXPECT_EQ(inc->members[1].peak_score, 6);
+  EXPECT_EQ(inc->members[1].evidence, "45 calls per parent");
+  EXPECT_EQ(inc->members[1].signal, Signal::kTrace);
+  EXPECT_EQ(t.stats().members, 2u);
+  // cart (callee) ranks first; its finding is the indicator.
+  ASSERT_EQ(inc->causes.size(), 2u);
+  EXPECT_NE(inc->causes[0].explanation.find("cart: n_plus_one on SELECT ? found (score 6)"),
+            std::string::npos)
+      << inc->causes[0].explanation;
+}
+
+// An edge series (labels client/server, no service) relates to both its services, so members of
+// either end join its incident without a graph; an edge-only incident names the server.
+TEST(IncidentTracker, EdgeMemberRelatesToClientAndServer) {
+  IncidentTracker t(Opts());
+  Member edge = M("series:edge", "", 0);
+  edge.labels = {{"client", "frontend"}, {"server", "cart"}};
+  const uint64_t a = t.Open(edge);
+  EXPECT_EQ(MemberServices(edge), (std::vector<std::string>{"frontend", "cart"}));
+  ASSERT_FALSE(t.Get(a)->causes.empty());
+  EXPECT_EQ(t.Get(a)->causes[0].service, "cart");
+  EXPECT_EQ(t.Open(M("frontend_latency", "frontend", 5)), a);
+  EXPECT_EQ(t.Open(M("cart_errors", "cart", 6)), a);
+  EXPECT_NE(t.Open(M("batch_cpu", "batch", 7)), a);
+  // An edge of another pair that shares one service also joins.
+  Member edge2 = M("series:edge2", "", 8);
+  edge2.labels = {{"client", "cart"}, {"server", "payments"}};
+  EXPECT_EQ(t.Open(edge2), a);
+  EXPECT_EQ(t.Get(a)->members.size(), 4u);
+}
+
+// New member kinds and evidence survive the stored JSON; a row written before evidence existed
+// still loads; an unknown signal is an error naming it.
+TEST(IncidentTracker, NewMemberKindsRoundTripAndOldRowsLoad) {
+  IncidentTracker t(Opts());
+  Member sec = M("security:1.2.3.4:scanner", "web", 0, 3, 0, 0);
+  sec.signal = Signal::kSecurity;
+  sec.evidence = "404 ratio 0.9";
+  sec.end_ns = sec.start_ns;
+  const uint64_t id = t.Open(sec);
+  Member db = M("db:web:01", "web", 1, 5, 20, 2);
+  db.signal = Signal::kDatabase;
+  db.end_ns = db.start_ns;
+  t.Open(db);
+  const nlohmann::json j = IncidentToJson(*t.Get(id));
+  EXPECT_EQ(j["members"][0]["signal"], "security");
+  EXPECT_EQ(j["members"][0]["evidence"], "404 ratio 0.9");
+  EXPECT_EQ(j["members"][1]["signal"], "database");
+  Incident back;
+  ASSERT_TRUE(IncidentFromJson(nlohmann::json::parse(j.dump()), &back).ok());
+  EXPECT_EQ(IncidentToJson(back), j);
+  EXPECT_EQ(back.members[0].signal, Signal::kSecurity);
+  EXPECT_EQ(back.members[1].signal, Signal::kDatabase);
+  nlohmann::json old = j;
+  for (auto& m : old["members"]) m.erase("evidence");
+  old["members"][0]["signal"] = "log";
+  Incident old_back;
+  ASSERT_TRUE(IncidentFromJson(old, &old_back).ok());
+  EXPECT_EQ(old_back.members[0].signal, Signal::kLog);
+  EXPECT_EQ(old_back.members[0].evidence, "");
+  nlohmann::json unknown = j;
+  unknown["members"][0]["signal"] = "quantum";
+  Incident bad;
+  const Status st = IncidentFromJson(unknown, &bad);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("quantum"), std::string::npos);
 }
 
 }  // namespace

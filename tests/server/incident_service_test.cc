@@ -1,4 +1,6 @@
-// MemberFromSeries: the engine's series as incident members (signal, indicator, service, labels).
+// MemberFromSeries: the engine's series as incident members (signal, indicator, service, labels);
+// the members of security findings, trace findings and query regressions; IncidentService
+// grouping them with episodes on the API.
 #include "backsight/server/incident_service.h"
 
 #include <gtest/gtest.h>
@@ -44,6 +46,152 @@ TEST(MemberFromSeries, NamesSignalIndicatorServiceAndGroupingLabels) {
   EXPECT_EQ(m.service, "cart");
   m = MemberFromSeries({{"__name__", "x"}, {"pod", "p-1"}}, 4);
   EXPECT_EQ(m.service, "");
+
+  // Edge series: both ends kept as labels (the tracker relates the member to both services).
+  m = MemberFromSeries({{"__name__", "backsight_trace_edge_failed_ratio"},
+                        {"client", "frontend"},
+                        {"server", "cart"}},
+                       3);
+  EXPECT_EQ(m.signal, incidents::Signal::kTrace);
+  EXPECT_EQ(m.indicator, "failed ratio of frontend -> cart");
+  EXPECT_EQ(m.labels, (Labels{{"client", "frontend"}, {"server", "cart"}}));
+  EXPECT_EQ(incidents::MemberServices(m), (std::vector<std::string>{"frontend", "cart"}));
+  m = MemberFromSeries(
+      {{"__name__", "traces_service_graph_request_total"}, {"client", "a"}, {"server", "b"}}, 4);
+  EXPECT_EQ(m.signal, incidents::Signal::kTrace);
+  EXPECT_EQ(incidents::MemberServices(m), (std::vector<std::string>{"a", "b"}));
+  // The postgres watch's series carry `database`, a grouping label.
+  m = MemberFromSeries({{"__name__", "backsight_pg_statement_mean_seconds"},
+                        {"database", "shop"},
+                        {"fingerprint", "00000000000000ab"}},
+                       5);
+  EXPECT_EQ(m.labels, (Labels{{"database", "shop"}}));
+}
+
+TEST(MemberFromFindings, SecurityTraceAndDbMembers) {
+  const int64_t now = 1'764'000'000'000'000'000LL;
+  security::Finding sf;
+  sf.source_ip = "203.0.113.66";
+  sf.kind = security::Kind::kBruteForce;
+  sf.score = 4.5;
+  sf.start_s = 1'764'637'200;
+  sf.evidence = "40 failed logins";
+  incidents::Member m = MemberFromSecurityFinding(sf, "web", now);
+  EXPECT_EQ(m.signal, incidents::Signal::kSecurity);
+  EXPECT_EQ(m.key, "security:203.0.113.66:brute_force");
+  EXPECT_EQ(m.indicator, "brute_force from 203.0.113.66");
+  EXPECT_EQ(m.service, "web");
+  EXPECT_EQ(m.labels, (Labels{{"service", "web"}, {"source_ip", "203.0.113.66"}}));
+  EXPECT_EQ(m.start_ns, now);
+  EXPECT_EQ(m.end_ns, now);
+  EXPECT_EQ(m.peak_score, 4.5);
+  EXPECT_NE(m.evidence.find("40 failed logins"), std::string::npos);
+  EXPECT_NE(m.evidence.find("2025-12-02T01:00:00"), std::string::npos) << m.evidence;
+
+  traces::Finding tf;
+  tf.kind = "n_plus_one";
+  tf.service = "cart";
+  tf.operation = "SELECT * FROM items WHERE id = ?";
+  tf.score = 12;
+  tf.count = 3;
+  tf.example_trace_id = "abcd";
+  tf.explanation = "40 calls per parent against a median of 1";
+  m = MemberFromTraceFinding(tf, now);
+  EXPECT_EQ(m.signal, incidents::Signal::kTrace);
+  EXPECT_EQ(m.key, "finding:n_plus_one:cart:SELECT * FROM items WHERE id = ?");
+  EXPECT_EQ(m.indicator, "n_plus_one on SELECT * FROM items WHERE id = ?");
+  EXPECT_EQ(m.labels, (Labels{{"service", "cart"}}));
+  EXPECT_NE(m.evidence.find("example trace abcd"), std::string::npos);
+
+  db::WatchFinding df;
+  df.regression.fingerprint = 0xab;
+  df.regression.mean_ms = 41;
+  df.regression.baseline_ms = 3.1;
+  df.regression.factor = 41 / 3.1;
+  df.regression.since = now - 30'000'000'000LL;
+  df.statement = "SELECT * FROM orders WHERE id = $1";
+  df.plan_before = "Index Scan";
+  df.plan_after = "Seq Scan";
+  m = MemberFromDbRegression("shop", df, now);
+  EXPECT_EQ(m.signal, incidents::Signal::kDatabase);
+  EXPECT_EQ(m.key, "db:shop:00000000000000ab");
+  EXPECT_EQ(m.indicator, "statement `SELECT * FROM orders WHERE id = $1`");
+  EXPECT_EQ(m.service, "shop");
+  EXPECT_EQ(m.labels, (Labels{{"database", "shop"}, {"service", "shop"}}));
+  EXPECT_EQ(m.start_ns, df.regression.since);
+  EXPECT_EQ(m.end_ns, now);
+  EXPECT_EQ(m.peak_value, 41);
+  EXPECT_EQ(m.baseline, 3.1);
+  EXPECT_EQ(m.evidence, "plan Index Scan -> Seq Scan");
+}
+
+// Polls GET /api/v1/incidents/{id} until it has `members` members (5 s at most).
+nlohmann::json WaitIncident(int port, int id, size_t members) {
+  httplib::Client client("127.0.0.1", port);
+  nlohmann::json inc;
+  for (int i = 0; i < 100; ++i) {
+    auto r = client.Get("/api/v1/incidents/" + std::to_string(id));
+    if (r && r->status == 200) {
+      inc = nlohmann::json::parse(r->body);
+      if (inc["data"]["members"].size() == members) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return inc;
+}
+
+// A query regression (synthetic watch event) joins the incident of its database's statement
+// series; seen again at the next snapshot it stays one member; the cause names the means.
+TEST(IncidentService, DbRegressionJoinsItsDatabaseSeriesIncident) {
+  ServeConfig cfg;
+  cfg.incidents_enabled = true;
+  IncidentService svc(cfg, nullptr);
+  HttpServer http(HttpServerOptions{});
+  svc.Register(&http);
+  ASSERT_TRUE(http.Bind("127.0.0.1", 0).ok());
+  ASSERT_TRUE(http.Start().ok());
+  svc.Start(nullptr);
+  svc.SetLive();
+  const int64_t now = stream::WallNowNs();
+  EpisodeChange c;
+  c.kind = EpisodeChange::Kind::kStart;
+  c.fp = 9;
+  c.labels = {{"__name__", "backsight_pg_statement_calls_per_second"},
+              {"database", "shop"},
+              {"fingerprint", "00000000000000ab"}};
+  c.wall_ns = now;
+  c.score = 2;
+  c.value = 50;
+  c.yhat = 10;
+  svc.OnEpisodeChange(EpisodeChange(c));
+  db::WatchFinding df;
+  df.regression.fingerprint = 0xab;
+  df.regression.mean_ms = 41;
+  df.regression.baseline_ms = 3.1;
+  df.regression.factor = 41 / 3.1;
+  df.regression.since = now - 1'000'000'000LL;
+  df.statement = "SELECT * FROM orders WHERE id = $1";
+  svc.OnDbRegression("shop", df);
+  df.regression.mean_ms = 45;
+  svc.OnDbRegression("shop", df);  // the next snapshot: the same member
+  // Another database: its own incident.
+  svc.OnDbRegression("billing", df);
+  nlohmann::json inc = WaitIncident(http.port(), 1, 2);
+  ASSERT_EQ(inc["data"]["members"].size(), 2u) << inc.dump();
+  EXPECT_EQ(inc["data"]["members"][1]["signal"], "database");
+  EXPECT_EQ(inc["data"]["members"][1]["key"], "db:shop:00000000000000ab");
+  ASSERT_FALSE(inc["data"]["causes"].empty()) << inc.dump();
+  EXPECT_EQ(inc["data"]["causes"][0]["service"], "shop");
+  EXPECT_NE(inc["data"]["causes"][0]["explanation"].get<std::string>().find(
+                "shop: statement `SELECT * FROM orders WHERE id = $1` mean 3.1 ms -> 41 ms (x13.2) "
+                "since "),
+            std::string::npos)
+      << inc.dump();
+  nlohmann::json other = WaitIncident(http.port(), 2, 1);
+  ASSERT_EQ(other["data"]["members"].size(), 1u) << other.dump();
+  EXPECT_EQ(other["data"]["members"][0]["service"], "billing");
+  svc.Stop();
+  http.Stop();
 }
 
 // A metric episode and a log anomaly event of the same service: one incident, served on the API.

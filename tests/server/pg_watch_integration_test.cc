@@ -1,7 +1,8 @@
 // `backsight serve` with `postgres: [{dsn, interval}]` against a real PostgreSQL 15
 // (pg_scratch.sh): an unchanged workload sends no alert; after an index is dropped the regressed
 // statement arrives at Alertmanager as BacksightQueryRegression with its plan change, and the
-// per-fingerprint series are scored by the engine (/metrics).
+// per-fingerprint series are scored by the engine (/metrics). With incidents on, the regression
+// is a `database` member of an incident and its alert is folded into the BacksightIncident one.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -124,6 +125,63 @@ TEST_F(PgWatchServe, DroppedIndexBecomesABacksightQueryRegressionAlert) {
   nlohmann::json state =
       nlohmann::json::parse(s.Get("/api/v1/series/state?fingerprint=" + series_fp), nullptr, false);
   EXPECT_GE(state.value("samples_accepted", 0), 3) << state.dump();
+}
+
+TEST_F(PgWatchServe, WithIncidentsTheRegressionIsAnIncidentMember) {
+  AlertReceiver am;
+  const std::string yaml =
+      "listen: 127.0.0.1:0\nstate_dir: \"\"\nalerting:\n  alertmanager_url: "
+      "http://127.0.0.1:" +
+      std::to_string(am.port()) + "\n  for: 1s\npostgres:\n  - dsn: " + uri_ +
+      "\n    interval: " + std::to_string(kIntervalMs) + "ms\nincidents:\n  enabled: true\n";
+  ServeProcess s(dir_, yaml);
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  Sleep(kSnapshotWaitMs);  // the same workload as above: the plan is known before the drop
+  RunWorkload();
+  Sleep(kSnapshotWaitMs);
+  RunWorkload();
+  Sleep(kSnapshotWaitMs);
+  ASSERT_TRUE(app_->Query("DROP INDEX orders_user_id").ok());
+  RunWorkload();
+  nlohmann::json inc, member;
+  WaitFor(
+      [&] {
+        inc = nlohmann::json::parse(s.Get("/api/v1/incidents/1"), nullptr, false);
+        if (!inc.is_object() || !inc["data"].is_object()) return false;
+        for (const auto& m : inc["data"]["members"]) {
+          if (m["signal"] == "database") member = m;
+        }
+        // The plan change is in the evidence once a snapshot has planned the statement again.
+        return member.is_object() &&
+               member["evidence"].get<std::string>().find("Seq Scan") != std::string::npos;
+      },
+      3 * kSnapshotWaitMs);
+  ASSERT_TRUE(member.is_object()) << inc.dump() << s.proc().log();
+  EXPECT_EQ(member["service"], "bench");
+  EXPECT_EQ(member["labels"]["database"], "bench");
+  EXPECT_EQ(member["indicator"], "statement `SELECT sum(amount) FROM orders WHERE user_id = $1`");
+  EXPECT_NE(member["evidence"].get<std::string>().find("Seq Scan"), std::string::npos)
+      << member.dump();
+  // One BacksightIncident alert naming the statement; no BacksightQueryRegression alert.
+  nlohmann::json incident_alert;
+  WaitFor(
+      [&] {
+        for (const auto& a : am.alerts()) {
+          if (a["labels"]["alertname"] == "BacksightIncident") incident_alert = a;
+        }
+        return incident_alert.is_object();
+      },
+      10'000);
+  ASSERT_TRUE(incident_alert.is_object()) << am.alerts().dump();
+  EXPECT_EQ(incident_alert["labels"]["service"], "bench");
+  EXPECT_NE(incident_alert["annotations"]["causes"].get<std::string>().find("mean "),
+            std::string::npos)
+      << incident_alert.dump();
+  std::printf("db incident cause: %s\n",
+              incident_alert["annotations"]["causes"].get<std::string>().c_str());
+  for (const auto& a : am.alerts()) {
+    EXPECT_NE(a["labels"]["alertname"], "BacksightQueryRegression") << a.dump();
+  }
 }
 
 }  // namespace

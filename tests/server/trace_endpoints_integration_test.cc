@@ -1,6 +1,7 @@
 // POST /v1/traces on the real `backsight serve`: OTLP JSON and protobuf (a chunked body without
 // Content-Length, as the OpenTelemetry JS exporter sends), the RED and service graph series on
-// GET /api/v1/trace/metrics, and the error replies.
+// GET /api/v1/trace/metrics, and the error replies; with incidents on, a trace finding is an
+// incident member and its BacksightTraceFinding alert is folded into BacksightIncident.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -327,6 +328,55 @@ TEST(TraceEndpoints, FindingsSurviveARestart) {
   EXPECT_EQ(f["findings"][0]["operation"], "Cart/Get");
   EXPECT_EQ(f["findings"][0]["example_trace_id"], "07070707070707070707070707070707");
   EXPECT_EQ(f["findings"][0]["count"], 1);
+}
+
+// With incidents on (series_alerts false), a finding is a `trace` member of an incident (the
+// finding kind in its indicator) and goes to Alertmanager only inside the BacksightIncident alert.
+TEST(TraceEndpoints, FindingIsAnIncidentMember) {
+  AlertReceiver am;
+  TempDir dir;
+  ServeProcess s(dir, Config(dir) + "traces:\n  trace_wait: 100ms\nalerting:\n" +
+                          "  alertmanager_url: http://127.0.0.1:" + std::to_string(am.port()) +
+                          "\n  for: 1s\nincidents:\n  enabled: true\n");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  opentelemetry::proto::trace::v1::ExportTraceServiceRequest req;
+  AddSpan(&req, "frontend", '\x01', 0, 2, 0);
+  for (char id = '\x02'; id < '\x08'; ++id) AddSpan(&req, "cart", id, '\x01', 3, 2);
+  AddSpan(&req, "cart", '\x08', '\x01', 3, 1);
+  ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
+  nlohmann::json inc, member;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        inc = nlohmann::json::parse(s.Get("/api/v1/incidents/1"), nullptr, false);
+        if (!inc.is_object() || !inc["data"].is_object()) return false;
+        for (const auto& m : inc["data"]["members"]) {
+          if (m["key"] == "finding:retry_storm:cart:Cart/Get") member = m;
+        }
+        return member.is_object();
+      },
+      10'000))
+      << inc.dump() << "\n"
+      << s.Get("/api/v1/trace/findings");
+  EXPECT_EQ(member["signal"], "trace");
+  EXPECT_EQ(member["service"], "cart");
+  EXPECT_EQ(member["indicator"], "retry_storm on Cart/Get");
+  EXPECT_NE(member["evidence"].get<std::string>().find("07070707070707070707070707070707"),
+            std::string::npos)
+      << member.dump();
+  nlohmann::json alert;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const auto& a : am.alerts()) {
+          if (a["labels"]["alertname"] == "BacksightIncident") alert = a;
+        }
+        return alert.is_object();
+      },
+      10'000))
+      << am.alerts().dump();
+  EXPECT_EQ(alert["labels"]["service"], "cart");
+  for (const auto& a : am.alerts()) {
+    EXPECT_NE(a["labels"]["alertname"], "BacksightTraceFinding") << a.dump();
+  }
 }
 
 }  // namespace

@@ -84,7 +84,8 @@ Config file (YAML, Prometheus style; every key optional, unknown keys rejected; 
     resolve_after: 5m                 all members normal this long: resolved
     max_open: 1000                    open incidents (past it new ones dropped, counted)
     max_members: 1000                 members per incident
-    series_alerts: false              also keep per-series and log alerts with incidents on
+    series_alerts: false              also keep per-series, log, trace finding and query
+                                      regression alerts with incidents on
 
 Exit codes: 0 stopped by SIGTERM/SIGINT; 2 bad config or flags (file, line, key and reason
 printed) or a damaged state database (move it aside to start fresh); 4 cannot read the config

@@ -23,15 +23,37 @@ std::string Seconds(int64_t ns) {
   return FormatDouble(static_cast<double>(ns) / kNsPerS, kExplainDigits);
 }
 
-// What the indicator did: "rose x6.2", "fell to x0.31", or its score when no baseline.
+// What the indicator did: "rose x6.2", "fell to x0.31", "mean 3.1 ms -> 41 ms (x13)", or its
+// score when no baseline.
 std::string Movement(const Member& m) {
   if (m.signal == Signal::kLog) return "appeared (score " + FormatDouble(m.peak_score, 3) + ")";
+  if (m.signal == Signal::kDatabase && m.baseline > 0) {
+    return "mean " + FormatDouble(m.baseline, kExplainDigits) + " ms -> " +
+           FormatDouble(m.peak_value, kExplainDigits) + " ms (x" +
+           FormatDouble(m.peak_value / m.baseline, kExplainDigits) + ")";
+  }
+  if (m.signal == Signal::kSecurity || (m.signal == Signal::kTrace && !m.evidence.empty())) {
+    return "found (score " + FormatDouble(m.peak_score, kExplainDigits) + ")";
+  }
   if (m.baseline > 0 && m.peak_value >= 0 && std::isfinite(m.peak_value)) {
     const double f = m.peak_value / m.baseline;
     if (f >= 1) return "rose x" + FormatDouble(f, kExplainDigits);
     return "fell to x" + FormatDouble(f, kExplainDigits);
   }
   return "was anomalous (score " + FormatDouble(m.peak_score, kExplainDigits) + ")";
+}
+
+// The label `name`'s value, "" when absent.
+std::string LabelOf(const Labels& labels, const char* name) {
+  for (const Label& l : labels) {
+    if (l.name == name) return l.value;
+  }
+  return "";
+}
+
+// The service a member counts for in the ranking: its service, else its edge's server.
+std::string RankedService(const Member& m) {
+  return m.service.empty() ? LabelOf(m.labels, kEdgeLabels[1]) : m.service;
 }
 
 struct ServiceView {
@@ -50,14 +72,42 @@ const char* SignalName(Signal s) {
       return "log";
     case Signal::kTrace:
       return "trace";
+    case Signal::kSecurity:
+      return "security";
+    case Signal::kDatabase:
+      return "database";
   }
   return "metric";
+}
+
+bool ParseSignal(const std::string& name, Signal* out) {
+  for (Signal s :
+       {Signal::kMetric, Signal::kLog, Signal::kTrace, Signal::kSecurity, Signal::kDatabase}) {
+    if (name == SignalName(s)) {
+      *out = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::string> MemberServices(const Member& m) {
+  std::vector<std::string> out;
+  auto add = [&out](std::string s) {
+    if (!s.empty() && std::find(out.begin(), out.end(), s) == out.end()) {
+      out.push_back(std::move(s));
+    }
+  };
+  add(m.service);
+  for (const char* e : kEdgeLabels) add(LabelOf(m.labels, e));
+  return out;
 }
 
 std::string Incident::TopService() const {
   if (!causes.empty()) return causes[0].service;
   for (const Member& m : members) {
-    if (!m.service.empty()) return m.service;
+    const std::string s = RankedService(m);
+    if (!s.empty()) return s;
   }
   return "";
 }
@@ -85,12 +135,16 @@ bool IncidentTracker::Adjacent(const std::string& a, const std::string& b) const
 }
 
 bool IncidentTracker::Related(const Incident& inc, const Member& m) const {
-  const bool bare = m.labels.empty() && m.service.empty();
+  const std::vector<std::string> services = MemberServices(m);
+  const bool bare = m.labels.empty() && services.empty();
   bool incident_bare = true;
   for (const Member& o : inc.members) {
-    if (!o.labels.empty() || !o.service.empty()) incident_bare = false;
-    if (!m.service.empty() && (m.service == o.service || Adjacent(m.service, o.service))) {
-      return true;
+    const std::vector<std::string> other = MemberServices(o);
+    if (!o.labels.empty() || !other.empty()) incident_bare = false;
+    for (const std::string& s : services) {
+      for (const std::string& os : other) {
+        if (s == os || Adjacent(s, os)) return true;
+      }
     }
     for (const Label& l : m.labels) {
       for (const Label& ol : o.labels) {
@@ -136,8 +190,23 @@ uint64_t IncidentTracker::Open(const Member& member) {
     ++stats_.opened;
     AddTimeline(inc, member.start_ns, "incident opened");
   }
-  const std::string who = (member.service.empty() ? "" : member.service + ": ") + member.indicator;
-  if (inc->members.size() >= opt_.max_members) {
+  const std::string service = RankedService(member);
+  const std::string who = (service.empty() ? "" : service + ": ") + member.indicator;
+  Member* same = nullptr;  // a point member seen again: the same member, extended
+  if (member.end_ns != 0) {
+    for (Member& o : inc->members) {
+      if (o.key == member.key && o.end_ns != 0) same = &o;
+    }
+  }
+  if (same != nullptr) {
+    same->end_ns = std::max(same->end_ns, member.end_ns);
+    if (member.peak_score > same->peak_score) {
+      same->peak_score = member.peak_score;
+      same->peak_value = member.peak_value;
+      same->baseline = member.baseline;
+    }
+    if (!member.evidence.empty()) same->evidence = member.evidence;  // the latest sighting's
+  } else if (inc->members.size() >= opt_.max_members) {
     ++inc->members_dropped;
     ++stats_.members_dropped;
     AddTimeline(inc, member.start_ns, who + " anomalous (member dropped: max_members)");
@@ -217,7 +286,8 @@ void IncidentTracker::Close(const std::string& key, TimestampNs ts) {
     m.end_ns = std::max(ts, m.start_ns);
     inc->last_activity_ns = std::max(inc->last_activity_ns, m.end_ns);
     AddTimeline(inc, m.end_ns,
-                (m.service.empty() ? "" : m.service + ": ") + m.indicator + " back to normal");
+                (RankedService(m).empty() ? "" : RankedService(m) + ": ") + m.indicator +
+                    " back to normal");
     Touch(inc->id);
     return;
   }
@@ -287,8 +357,9 @@ std::vector<uint64_t> IncidentTracker::TakeChanged() {
 void IncidentTracker::Rank(Incident* inc) const {
   std::map<std::string, ServiceView> services;
   for (const Member& m : inc->members) {
-    if (m.service.empty()) continue;
-    ServiceView& v = services[m.service];
+    const std::string service = RankedService(m);
+    if (service.empty()) continue;
+    ServiceView& v = services[service];
     if (v.first == nullptr || m.start_ns < v.onset ||
         (m.start_ns == v.onset && m.peak_score > v.first->peak_score)) {
       v.onset = m.start_ns;
@@ -340,7 +411,8 @@ void IncidentTracker::Rank(Incident* inc) const {
       if (upstream == 0 || ov.onset < upstream) upstream = ov.onset;
     }
     const Member& m = *r.view->first;
-    std::string text = r.service + ": " + m.indicator + " " + Movement(m) + " at " +
+    std::string text = r.service + ": " + m.indicator + " " + Movement(m) +
+                       (m.signal == Signal::kDatabase ? " since " : " at ") +
                        ClockTime(m.start_ns) + " UTC";
     if (upstream != 0) {
       const int64_t lead = upstream - r.view->onset;
@@ -413,7 +485,8 @@ nlohmann::json IncidentToJson(const Incident& inc, bool with_members) {
                        {"end_ns", m.end_ns},
                        {"peak_score", m.peak_score},
                        {"peak_value", m.peak_value},
-                       {"baseline", m.baseline}});
+                       {"baseline", m.baseline},
+                       {"evidence", m.evidence}});
   }
   j["members"] = std::move(members);
   nlohmann::json timeline = nlohmann::json::array();
@@ -444,7 +517,9 @@ Status IncidentFromJson(const nlohmann::json& j, Incident* out) {
     for (const auto& mj : j.at("members")) {
       Member m;
       const std::string sig = mj.at("signal").get<std::string>();
-      m.signal = sig == "log" ? Signal::kLog : sig == "trace" ? Signal::kTrace : Signal::kMetric;
+      if (!ParseSignal(sig, &m.signal)) {
+        return Status::InvalidArgument("incident JSON: unknown member signal '" + sig + "'");
+      }
       m.key = mj.at("key").get<std::string>();
       m.indicator = mj.at("indicator").get<std::string>();
       m.service = mj.at("service").get<std::string>();
@@ -455,6 +530,7 @@ Status IncidentFromJson(const nlohmann::json& j, Incident* out) {
       m.peak_score = mj.at("peak_score").get<double>();
       m.peak_value = mj.at("peak_value").get<double>();
       m.baseline = mj.at("baseline").get<double>();
+      m.evidence = mj.value("evidence", "");  // absent in rows written before it existed
       inc.members.push_back(std::move(m));
     }
     for (const auto& t : j.at("timeline")) {

@@ -1,21 +1,29 @@
 // Live incidents: anomaly episodes of every signal (metric series, log templates and log anomaly
-// events, trace RED series) grouped into incidents, with a cause ranking kept up to date.
+// events, trace RED and service-graph edge series, trace findings, security findings, database
+// query regressions) grouped into incidents, with a cause ranking kept up to date.
 //
 // Grouping (issue 10, "Grouping"): a member that opens joins an open incident when
 //  * time: it opens within `gap_ns` of the incident's last activity (a member opening or
 //    closing), and
-//  * relation: it shares a value of a grouping label (service, namespace, pod, instance, job)
-//    with a member, or its service is next to a member's service in the service graph (an edge
-//    either way, from traces). A member with no grouping label and no service relates by time
-//    alone.
-// Otherwise it opens a new incident. An incident resolves once all its members have closed and
-// `resolve_after_ns` has passed since the last one closed (checked by Advance).
-// Bounds, all counted: at most `max_open` open incidents (past it a member that would open a new
-// one is dropped), `max_members` members per incident (past it members are dropped; their
-// onsets still count in the timeline), `max_timeline` timeline entries, `max_closed` resolved
-// incidents kept in memory.
+//  * relation: it shares a label value (name and value equal; the grouping labels service,
+//    namespace, pod, instance, job, database, and whatever else a member carries, e.g. a
+//    security finding's source_ip) with a member, or one of its services equals or is next to
+//    one of a member's services in the service graph (an edge either way, from traces). A
+//    member's services are its `service` plus, for a service-graph edge series, the values of
+//    its `client` and `server` labels (MemberServices), so an edge relates to both ends. A
+//    member with no label and no service relates by time alone.
+// Otherwise it opens a new incident. A point member (end_ns set: a log event, a finding) whose
+// key is already a member of the incident it joins extends that member (end, peak, the latest
+// non-empty evidence) instead of adding another: a trace finding seen again is one member. An
+// incident resolves once all its members have closed and `resolve_after_ns` has passed since the
+// last one closed (checked by Advance). Bounds, all counted: at most `max_open` open incidents
+// (past it a member that would open a new one is dropped), `max_members` members per incident (past
+// it members are dropped; their onsets still count in the timeline), `max_timeline` timeline
+// entries, `max_closed` resolved incidents kept in memory.
 //
-// Cause ranking (per service; re-ranked on every change): a service's onset is its earliest
+// Cause ranking (per service; re-ranked on every change; a member counts for its `service`, else
+// for its edge's `server`: the callee answered the requests whose rate, failures or latency
+// moved): a service's onset is its earliest
 // member start, its score its highest member peak, its indicator the member that opened first
 // (ties: higher peak). Order: a service with no anomalous callee in the graph before one that
 // calls an anomalous service (a callee's fault shows upstream: the caller is a victim), then
@@ -42,12 +50,19 @@
 
 namespace backsight::incidents {
 
-/// Where a member's anomaly comes from.
-enum class Signal : uint8_t { kMetric = 0, kLog = 1, kTrace = 2 };
-/// "metric", "log", "trace".
+/// Where a member's anomaly comes from: an engine series (metric; log template counts: log;
+/// trace RED and edge series: trace), a log anomaly event (log), a trace finding (trace, the
+/// finding kind in the indicator), a logs.security finding (security), a postgres query
+/// regression (database).
+enum class Signal : uint8_t { kMetric = 0, kLog = 1, kTrace = 2, kSecurity = 3, kDatabase = 4 };
+/// "metric", "log", "trace", "security", "database".
 const char* SignalName(Signal s);
+/// The inverse of SignalName; false for an unknown name.
+bool ParseSignal(const std::string& name, Signal* out);
 
 /// One anomaly episode of one source, as the tracker sees it. Times in ns since the epoch.
+/// kDatabase members: peak_value and baseline are the regressed and the baseline mean time per
+/// call in ms.
 struct Member {
   Signal signal = Signal::kMetric;
   std::string key;        ///< identity of the source (unique per signal source)
@@ -59,7 +74,14 @@ struct Member {
   double peak_score = 0;   ///< highest anomaly_score (> 1 is anomalous)
   double peak_value = 0;   ///< value at the peak
   double baseline = 0;     ///< expected value (yhat) at the peak; 0 when unknown
+  /// Source text for the operator (security evidence, trace finding explanation and example
+  /// trace, plan change); "" when none.
+  std::string evidence;
 };
+
+/// The services a member stands for: its `service` and, for an edge series (labels `client`,
+/// `server`: backsight_trace_edge_*, traces_service_graph_*), both ends; no duplicates, no "".
+std::vector<std::string> MemberServices(const Member& m);
 
 /// A ranked cause of a live incident (not root_cause.h's batch Cause).
 struct LiveCause {
@@ -119,8 +141,13 @@ struct IncidentStats {
   uint64_t incidents_dropped = 0;  ///< members refused past max_open
 };
 
-/// Grouping labels (issue 10): a shared value of one of them relates two members.
-inline constexpr const char* kGroupingLabels[] = {"service", "namespace", "pod", "instance", "job"};
+/// Grouping labels (issue 10): a shared value of one of them relates two members. `database`:
+/// the postgres watch's series and query regressions of one database.
+inline constexpr const char* kGroupingLabels[] = {"service",  "namespace", "pod",
+                                                  "instance", "job",       "database"};
+/// The labels of a service-graph edge series (Tempo's and the OpenTelemetry Collector's
+/// servicegraph connector's names): each names a service.
+inline constexpr const char* kEdgeLabels[] = {"client", "server"};
 
 class IncidentTracker {
  public:

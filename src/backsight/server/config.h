@@ -119,8 +119,10 @@ struct ServeConfig {
   int64_t incidents_resolve_after_ms = 300'000;  ///< all members closed this long: resolved
   uint64_t incidents_max_open = 1000;            ///< open incidents; past it members dropped
   uint64_t incidents_max_members = 1000;         ///< members per incident
-  /// With incidents on, per-series (BacksightAnomaly) and log (BacksightLogAnomaly) alerts are
-  /// off unless this is true.
+  /// With incidents on, per-series (BacksightAnomaly), log (BacksightLogAnomaly), trace finding
+  /// (BacksightTraceFinding) and query regression (BacksightQueryRegression) alerts are off
+  /// unless this is true (they are incident members instead). BacksightSecurityFinding and
+  /// BacksightExhaustionPredicted alerts are sent either way.
   bool incidents_series_alerts = false;
   // Time-to-exhaustion (`exhaustion:`; server/exhaustion_service.h, forecast/exhaustion.h).
   bool exhaustion_enabled = true;
@@ -134,8 +136,8 @@ struct ServeConfig {
   std::vector<CapacityRule> capacity;        ///< demand series given replica advice
 };
 
-/// True when per-series and per-log-event alerts are sent (an Alertmanager is configured, and
-/// incidents are off or incidents.series_alerts is true).
+/// True when per-series, per-log-event, trace finding and query regression alerts are sent (an
+/// Alertmanager is configured, and incidents are off or incidents.series_alerts is true).
 bool ItemAlertsOn(const ServeConfig& config);
 
 /// Parses a Prometheus-style duration ("500ms", "15s", "1m30s", "2h", "1d") into milliseconds.

@@ -21,10 +21,17 @@ constexpr size_t kRestoreLimit = 2000;
 constexpr size_t kAlertCauses = 3;
 // A firing alert's endsAt is this many resend intervals ahead (as EpisodeTracker).
 constexpr int64_t kEndsAtResends = 4;
+// A firing incident alert is re-sent when members joined, at most this often (ns): its summary
+// follows the incident without a POST per member.
+constexpr int64_t kMemberUpdateNs = 1'000'000'000;
 // GET /api/v1/incidents: default and largest `limit`.
 constexpr size_t kDefaultListLimit = 20;
 constexpr size_t kMaxListLimit = 1000;
 constexpr int64_t kNsPerMs = 1'000'000;
+constexpr int64_t kNsPerS = 1'000'000'000;
+// Series of a service-graph edge scraped or remote-written from Tempo's metrics generator or the
+// OpenTelemetry Collector's servicegraph connector (labels client, server).
+constexpr const char* kServiceGraphPrefix = "traces_service_graph_";
 
 std::string LabelValue(const Labels& labels, const char* name) {
   for (const Label& l : labels) {
@@ -51,6 +58,8 @@ incidents::Member MemberFromSeries(const Labels& labels, uint64_t fp) {
   // names one.
   if (m.service.empty()) m.service = LabelValue(labels, "job");
   const std::string span = LabelValue(labels, "span_name");
+  const std::string edge = LabelValue(labels, incidents::kEdgeLabels[0]) + " -> " +
+                           LabelValue(labels, incidents::kEdgeLabels[1]);
   if (name == "backsight_trace_p99_seconds") {
     m.signal = incidents::Signal::kTrace;
     m.indicator = "p99 latency of " + span;
@@ -60,10 +69,20 @@ incidents::Member MemberFromSeries(const Labels& labels, uint64_t fp) {
   } else if (name == "backsight_trace_calls") {
     m.signal = incidents::Signal::kTrace;
     m.indicator = "call rate of " + span;
+  } else if (name == "backsight_trace_edge_requests") {
+    m.signal = incidents::Signal::kTrace;
+    m.indicator = "request rate of " + edge;
+  } else if (name == "backsight_trace_edge_failed_ratio") {
+    m.signal = incidents::Signal::kTrace;
+    m.indicator = "failed ratio of " + edge;
+  } else if (name == "backsight_trace_edge_p90_seconds") {
+    m.signal = incidents::Signal::kTrace;
+    m.indicator = "p90 latency of " + edge;
   } else if (name == "backsight_log_template_count") {
     m.signal = incidents::Signal::kLog;
     m.indicator = "count of log template " + LabelValue(labels, "template_id");
   } else {
+    if (name.rfind(kServiceGraphPrefix, 0) == 0) m.signal = incidents::Signal::kTrace;
     m.indicator = name.empty() ? LabelsToString(labels) : name;
   }
   for (const char* g : incidents::kGroupingLabels) {
@@ -71,7 +90,62 @@ incidents::Member MemberFromSeries(const Labels& labels, uint64_t fp) {
     if (v.empty() && std::string(g) == "service") v = m.service;
     if (!v.empty()) m.labels.push_back({g, std::move(v)});
   }
+  for (const char* e : incidents::kEdgeLabels) {
+    std::string v = LabelValue(labels, e);
+    if (!v.empty()) m.labels.push_back({e, std::move(v)});
+  }
   SortLabels(&m.labels);
+  return m;
+}
+
+incidents::Member MemberFromSecurityFinding(const security::Finding& f, const std::string& service,
+                                            TimestampNs now_ns) {
+  incidents::Member m;
+  const std::string kind = security::KindName(f.kind);
+  m.signal = incidents::Signal::kSecurity;
+  m.key = "security:" + f.source_ip + ":" + kind;
+  m.indicator = kind + " from " + f.source_ip;
+  m.service = service;
+  if (!service.empty()) m.labels.push_back({"service", service});
+  m.labels.push_back({"source_ip", f.source_ip});
+  SortLabels(&m.labels);
+  m.start_ns = now_ns;
+  m.end_ns = now_ns;  // a point event
+  m.peak_score = f.score;
+  m.evidence = "log time " + FormatRfc3339(f.start_s * kNsPerS) + ": " + f.evidence;
+  return m;
+}
+
+incidents::Member MemberFromTraceFinding(const traces::Finding& f, TimestampNs now_ns) {
+  incidents::Member m;
+  m.signal = incidents::Signal::kTrace;
+  m.key = "finding:" + f.kind + ":" + f.service + ":" + f.operation;
+  m.indicator = f.kind + " on " + f.operation;
+  m.service = f.service;
+  if (!f.service.empty()) m.labels = {{"service", f.service}};
+  m.start_ns = now_ns;
+  m.end_ns = now_ns;  // a point event; seen again, it extends the member
+  m.peak_score = f.score;
+  m.evidence = f.explanation + " (" + std::to_string(f.count) + " times; example trace " +
+               f.example_trace_id + ")";
+  return m;
+}
+
+incidents::Member MemberFromDbRegression(const std::string& database, const db::WatchFinding& f,
+                                         TimestampNs now_ns) {
+  incidents::Member m;
+  const db::Regression& r = f.regression;
+  m.signal = incidents::Signal::kDatabase;
+  m.key = "db:" + database + ":" + FormatFingerprint(r.fingerprint);
+  m.indicator = "statement `" + f.statement + "`";
+  m.service = database;
+  if (!database.empty()) m.labels = {{"database", database}, {"service", database}};
+  m.start_ns = std::min(r.since > 0 ? r.since : now_ns, now_ns);
+  m.end_ns = now_ns;  // a point event; every snapshot it lasts extends the member
+  m.peak_score = r.factor;
+  m.peak_value = r.mean_ms;
+  m.baseline = r.baseline_ms;
+  if (f.plan_changed()) m.evidence = "plan " + f.plan_before + " -> " + f.plan_after;
   return m;
 }
 
@@ -181,6 +255,27 @@ void IncidentService::OnLogEvent(const logs::LogAnomalyEvent& e) {
   Push(std::move(in));
 }
 
+void IncidentService::OnSecurityFinding(const security::Finding& f, const std::string& service) {
+  Input in;
+  in.member = MemberFromSecurityFinding(f, service, WallNowNs());
+  in.ts = in.member.start_ns;
+  Push(std::move(in));
+}
+
+void IncidentService::OnTraceFinding(const traces::Finding& f) {
+  Input in;
+  in.member = MemberFromTraceFinding(f, WallNowNs());
+  in.ts = in.member.start_ns;
+  Push(std::move(in));
+}
+
+void IncidentService::OnDbRegression(const std::string& database, const db::WatchFinding& f) {
+  Input in;
+  in.member = MemberFromDbRegression(database, f, WallNowNs());
+  in.ts = in.member.end_ns;
+  Push(std::move(in));
+}
+
 void IncidentService::Loop() {
   for (;;) {
     bool stopping;
@@ -265,8 +360,14 @@ void IncidentService::Alerts(int64_t now) {
     for (const incidents::Incident* inc : tracker_.List(SIZE_MAX)) {
       AlertState& a = alerts_[inc->id];
       const std::string service = inc->TopService();
+      std::map<std::string, size_t> per_signal;
+      for (const incidents::Member& m : inc->members) ++per_signal[incidents::SignalName(m.signal)];
+      std::string signals;
+      for (const auto& [name, n] : per_signal) {
+        signals += (signals.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+      }
       std::string summary = "incident " + std::to_string(inc->id) + ": " +
-                            std::to_string(inc->members.size()) + " anomalies; ";
+                            std::to_string(inc->members.size()) + " anomalies (" + signals + "); ";
       std::string causes;
       for (size_t i = 0; i < inc->causes.size() && i < kAlertCauses; ++i) {
         if (i) causes += "\n";
@@ -275,19 +376,22 @@ void IncidentService::Alerts(int64_t now) {
       summary += inc->causes.empty() ? "no cause named (" + inc->no_cause_reason + ")"
                                      : "likely cause: " + inc->causes[0].explanation;
       if (inc->open()) {
-        const bool due = !a.firing ? now - inc->start_ns >= for_ns
-                                   : now - a.last_sent_ns >= resend_ns || a.service != service;
+        const bool grew =
+            a.members != inc->members.size() && now - a.last_sent_ns >= kMemberUpdateNs;
+        const bool due = !a.firing
+                             ? now - inc->start_ns >= for_ns
+                             : now - a.last_sent_ns >= resend_ns || a.service != service || grew;
         if (!due) continue;
         if (a.firing && a.service != service) {  // label changed: resolve the old alert
-          out.push_back({inc->id, a.service, summary, causes, inc->start_ns, now});
+          out.push_back({inc->id, 0, a.service, summary, causes, inc->start_ns, now});
           ids.push_back(0);
         }
-        out.push_back(
-            {inc->id, service, summary, causes, inc->start_ns, now + kEndsAtResends * resend_ns});
+        out.push_back({inc->id, inc->members.size(), service, summary, causes, inc->start_ns,
+                       now + kEndsAtResends * resend_ns});
         ids.push_back(inc->id);
       } else if (a.firing && !a.resolved_sent) {
-        out.push_back({inc->id, a.service.empty() ? service : a.service, summary, causes,
-                       inc->start_ns, inc->end_ns});
+        out.push_back({inc->id, inc->members.size(), a.service.empty() ? service : a.service,
+                       summary, causes, inc->start_ns, inc->end_ns});
         ids.push_back(inc->id);
       }
     }
@@ -322,6 +426,7 @@ void IncidentService::Alerts(int64_t now) {
     } else {
       a.firing = true;
       a.service = out[i].service;
+      a.members = out[i].members;
       a.last_sent_ns = now;
     }
   }

@@ -1,13 +1,16 @@
 // Live incidents in `backsight serve` (config `incidents`, issue 10): the engine's anomaly
-// episodes (metric series, log template counts, trace RED gauges) and the log anomaly events
-// feed an incidents::IncidentTracker on its own thread, which every 100 ms:
+// episodes (metric series, log template counts, trace RED and edge gauges, postgres statement
+// series), the log anomaly events, the trace findings (issue 9), the logs.security findings
+// (issue 14) and the postgres query regressions (issue 12) feed an incidents::IncidentTracker
+// on its own thread, which every 100 ms:
 //  * applies the queued changes (bounded queue; past 100k waiting, changes are dropped, counted),
 //    refreshes the service graph from the trace endpoints, resolves quiet incidents;
 //  * writes the changed incidents to the store's `incidents` table (JSON body, schema version);
 //  * sends ONE Alertmanager alert per incident: alertname="BacksightIncident", labels
 //    incident_id and service (the top cause's service), annotations summary and causes (the top
 //    three explanations). It fires once the incident's first member is `alerting.for` old,
-//    is re-sent every `alerting.resend_interval` with endsAt = now + 4 intervals, and is resolved
+//    is re-sent every `alerting.resend_interval` with endsAt = now + 4 intervals (and at most once
+//    a second when members joined, so its summary counts them per signal), and is resolved
 //    (endsAt = resolution) when the incident resolves; when the top service changes, the alert
 //    under the old label is resolved at once.
 // Endpoints:
@@ -32,13 +35,16 @@
 #include <utility>
 #include <vector>
 
+#include "backsight/db/query_watcher.h"
 #include "backsight/incidents/incident_tracker.h"
 #include "backsight/logs/log_service.h"
+#include "backsight/security/analyzer.h"
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
 #include "backsight/server/http_server.h"
 #include "backsight/server/self_metrics.h"
 #include "backsight/store/state_store.h"
+#include "backsight/traces/findings.h"
 
 namespace backsight::server {
 
@@ -46,10 +52,31 @@ namespace backsight::server {
 using GraphSource = std::function<std::vector<std::pair<std::string, std::string>>()>;
 
 /// Turns an engine episode start into an incident member: signal and indicator from the metric
-/// name (backsight_trace_* -> trace, backsight_log_template_count -> log), service from
-/// `service`, else `service_name`, else `job` (where OTLP metrics put service.name), grouping
-/// labels (incidents::kGroupingLabels). Exposed for tests.
+/// name (backsight_trace_* and traces_service_graph_* -> trace, backsight_log_template_count ->
+/// log), service from `service`, else `service_name`, else `job` (where OTLP metrics put
+/// service.name), grouping labels (incidents::kGroupingLabels) and an edge's `client` and `server`
+/// (incidents::kEdgeLabels). Exposed for tests.
 incidents::Member MemberFromSeries(const Labels& labels, uint64_t fp);
+
+/// A logs.security finding as a point member at `now_ns` (signal security; key
+/// "security:<ip>:<kind>"; indicator "<kind> from <ip>"; service = `service`, the service of the
+/// log stream the client's lines came from ("" when unknown); labels service and source_ip;
+/// peak_score = the finding's score; evidence = its evidence and the log time it started).
+incidents::Member MemberFromSecurityFinding(const security::Finding& f, const std::string& service,
+                                            TimestampNs now_ns);
+/// A trace finding as a point member at `now_ns` (signal trace; key
+/// "finding:<kind>:<service>:<operation>"; indicator "<kind> on <operation>"; service and label
+/// service = the finding's service; peak_score = its score; evidence = its explanation and
+/// example trace id).
+incidents::Member MemberFromTraceFinding(const traces::Finding& f, TimestampNs now_ns);
+/// A postgres query regression of `database` as a point member from the regression's `since` to
+/// `now_ns` (signal database; key "db:<database>:<fingerprint hex>"; indicator "statement
+/// `<text>`"; service and labels service and database = the database name, so it groups with the
+/// watch's own series of that database and with a service of that name or next to it in the
+/// graph; peak_value / baseline = mean / baseline ms per call; peak_score = the factor;
+/// evidence = the plan change when known).
+incidents::Member MemberFromDbRegression(const std::string& database, const db::WatchFinding& f,
+                                         TimestampNs now_ns);
 
 class IncidentService {
  public:
@@ -74,6 +101,15 @@ class IncidentService {
   void OnEpisodeChange(const EpisodeChange& change);
   /// A log anomaly event (a point member); thread-safe, quick.
   void OnLogEvent(const logs::LogAnomalyEvent& event);
+  /// A logs.security finding of a client whose lines came from `service`'s stream (a point
+  /// member, MemberFromSecurityFinding); thread-safe, quick.
+  void OnSecurityFinding(const security::Finding& finding, const std::string& service);
+  /// A trace finding, new or seen again (a point member; seen again, it extends the member
+  /// already in the incident); thread-safe, quick.
+  void OnTraceFinding(const traces::Finding& finding);
+  /// A query regression of `database` at a watch snapshot (a point member; every snapshot it
+  /// lasts extends the same member); thread-safe, quick.
+  void OnDbRegression(const std::string& database, const db::WatchFinding& finding);
 
   /// Registers GET /api/v1/incidents and /api/v1/incidents/* (call before the server starts).
   void Register(HttpServer* http);
@@ -90,10 +126,12 @@ class IncidentService {
     bool firing = false;
     std::string service;  // label value last sent
     int64_t last_sent_ns = 0;
+    size_t members = 0;  // member count last sent
     bool resolved_sent = false;
   };
   struct AlertOut {
     uint64_t id;
+    size_t members;
     std::string service;
     std::string summary, causes;
     int64_t starts_ns, ends_ns;

@@ -46,6 +46,9 @@ constexpr int64_t kAlertLifetimeResends = 4;
 // How often logs.security judges its clients for alerts and the deny list (a judgement walks
 // every client with a signal: seconds apart, not per line).
 constexpr int kSecurityJudgeMs = 5000;
+// Client addresses whose stream service is remembered for the incident members of their
+// findings: the analyzer's own bound on live clients (security::AnalyzerOptions::max_clients).
+constexpr size_t kMaxSecurityClientServices = size_t{1} << 16;
 // Query limits of the JSON API.
 constexpr size_t kDefaultLimit = 100;
 constexpr unsigned long long kMaxLimit = 10'000;
@@ -153,7 +156,7 @@ Status LogEndpoints::Ingest(Format format, std::string_view body, bool replay) {
   BACKSIGHT_RETURN_IF_ERROR(DecodeBody(format, body, cfg_.max_decompressed_bytes, &batch));
   if (security_) {
     for (const ingest::LogStream& s : batch.streams) {
-      for (const ingest::LogLine& l : s.entries) FeedSecurity(l.line);
+      for (const ingest::LogLine& l : s.entries) FeedSecurity(l.line, s.service);
     }
   }
   names.clear();
@@ -196,7 +199,18 @@ Status LogEndpoints::Ingest(Format format, std::string_view body, bool replay) {
   return st;
 }
 
-void LogEndpoints::FeedSecurity(std::string_view line) {
+void LogEndpoints::NoteClientService(std::string_view client, const std::string& service) {
+  if (!security_forward_ || client.empty()) return;
+  auto it = client_service_.find(client);
+  if (it != client_service_.end()) {
+    if (it->second != service) it->second = service;
+    return;
+  }
+  if (client_service_.size() >= kMaxSecurityClientServices) client_service_.clear();
+  client_service_.emplace(std::string(client), service);
+}
+
+void LogEndpoints::FeedSecurity(std::string_view line, const std::string& service) {
   // The year of RFC 3164 sshd times: this year (lines arrive live).
   static const int kYear = [] {
     const std::time_t now = std::time(nullptr);
@@ -208,9 +222,13 @@ void LogEndpoints::FeedSecurity(std::string_view line) {
   if (security::LooksLikeSshdLine(line)) {
     security::AuthEvent e;
     bool found = false;
-    if (security::ParseAuthLine(line, kYear, &e, &found).ok() && found) security_->AddAuth(e, line);
+    if (security::ParseAuthLine(line, kYear, &e, &found).ok() && found) {
+      security_->AddAuth(e, line);
+      NoteClientService(e.client, service);
+    }
   } else if (access_parser_.Parse(line, &access_record_).ok()) {
     security_->AddRequest(access_record_, line);
+    NoteClientService(access_record_.client, service);
   }  // other lines are not requests: nothing to judge
 }
 
@@ -223,9 +241,24 @@ void LogEndpoints::SecurityLoop() {
       if (security_stop_) return;
     }
     std::vector<security::Finding> findings;
+    std::vector<std::string> services;  // of the findings to forward, in order
     {
       std::lock_guard lock(security_mu_);
       findings = security_->Judge();
+      if (security_forward_) {
+        for (const security::Finding& f : findings) {
+          auto it = client_service_.find(f.source_ip);
+          services.push_back(it == client_service_.end() ? "" : it->second);
+        }
+      }
+    }
+    if (security_forward_) {
+      for (size_t i = 0; i < findings.size(); ++i) {
+        const security::Finding& f = findings[i];
+        if (security_forwarded_.insert(f.source_ip + " " + security::KindName(f.kind)).second) {
+          security_forward_(f, services[i]);
+        }
+      }
     }
     if (!cfg_.logs_security_deny_list.empty()) {
       std::set<std::string> ips;
@@ -599,7 +632,7 @@ void LogEndpoints::TailLoop() {
         st = t.tailer->Poll(
             [&](std::span<const std::string_view> lines) {
               if (security_) {
-                for (std::string_view l : lines) FeedSecurity(l);
+                for (std::string_view l : lines) FeedSecurity(l, t.service);
               }
               Status add = service_.AddLines(t.service, lines, WallNowNs(), &result);
               (void)add;  // refused past logs.max_services: counted by the service

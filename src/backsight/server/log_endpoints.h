@@ -21,9 +21,12 @@
 //                            (alertname="BacksightSecurityFinding", labels source_ip and kind,
 //                            annotations evidence and score), and logs.security_deny_list, when
 //                            set, is rewritten with the addresses (one per line) for a firewall or
-//                            proxy to read; Backsight never blocks by itself. Not yet: incident
-//                            members, findings surviving a restart (only the log since the
-//                            checkpoint is replayed into the analyzer).
+//                            proxy to read; Backsight never blocks by itself. With incidents on,
+//                            each new (address, kind) is also passed once to the security
+//                            forward (SetSecurityForward) with the service of the stream that
+//                            last carried the address's lines. Not yet: findings surviving a
+//                            restart (only the log since the checkpoint is replayed into the
+//                            analyzer).
 // Log anomaly events also appear in GET /api/v1/anomalies (MergeAnomalies), and, with
 // alerting.alertmanager_url, each new event is sent to Alertmanager once as an alert with
 // alertname="BacksightLogAnomaly", labels service, kind, template_id and annotations summary,
@@ -117,6 +120,11 @@ class LogEndpoints {
   void SetEventForward(std::function<void(const logs::LogAnomalyEvent&)> fn) {
     event_forward_ = std::move(fn);
   }
+  /// With logs.security, also passes every new (address, kind) finding once to `fn` with the
+  /// service of the log stream (or tailed file) that last carried that address's lines ("" when
+  /// unknown). Called on the judging thread every few seconds. Call before Open.
+  using SecurityForward = std::function<void(const security::Finding&, const std::string&)>;
+  void SetSecurityForward(SecurityForward fn) { security_forward_ = std::move(fn); }
 
  private:
   struct Alert {
@@ -162,7 +170,13 @@ class LogEndpoints {
   std::atomic<uint64_t> memory_bytes_{0}, memory_templates_{0};
 
   // logs.security: one analyzer for all streams (the site's clients are one population).
-  void FeedSecurity(std::string_view line);
+  void FeedSecurity(std::string_view line, const std::string& service);
+  // The client's address -> the service of the stream that last carried its lines (under
+  // security_mu_; cleared past kMaxSecurityClientServices, refilled by the next lines).
+  void NoteClientService(std::string_view client, const std::string& service);
+  std::map<std::string, std::string, std::less<>> client_service_;
+  SecurityForward security_forward_;
+  std::set<std::string> security_forwarded_;  // "ip kind" already forwarded
   void SecurityLoop();                   // judges every kSecurityJudgeMs: alerts and the deny list
   std::set<std::string> security_sent_;  // "ip kind" already alerted
   std::thread security_thread_;

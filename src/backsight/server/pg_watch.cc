@@ -138,7 +138,10 @@ void PgWatch::Loop(const PostgresTarget& target) {
     if (engine_ != nullptr && !step.samples.empty()) {
       (void)engine_->Submit(PgWatchSeries(step, database));  // full queues: this step is lost
     }
-    if (!step.findings.empty() && !cfg_.alertmanager_url.empty()) {
+    if (forward_) {
+      for (const auto& f : step.findings) forward_(database, f);
+    }
+    if (!step.findings.empty() && ItemAlertsOn(cfg_)) {
       const int64_t ends = WallNowNs() + kAlertLifetimeIntervals * target.interval_ms * kNsPerMs;
       PostAlerts(RegressionAlertsJson(step.findings, database, ends, generator));
     }

@@ -1,7 +1,10 @@
 // The query regression watch in `backsight serve` (config `postgres: [{dsn, interval}]`): one
 // thread per database runs db::QueryWatcher every interval, submits each statement
 // fingerprint's interval series to the stream engine as gauges, and sends regressions to
-// Alertmanager as `BacksightQueryRegression` alerts.
+// Alertmanager as `BacksightQueryRegression` alerts. With incidents on, every regression of
+// every snapshot is also passed to the forward (SetForward: the incident service, which makes it
+// an incident member), and the alerts are folded into the incident alert unless
+// incidents.series_alerts is true.
 //
 // Series (labels `fingerprint` = libpg_query fingerprint in 16 hex digits, `database`):
 //   backsight_pg_statement_mean_seconds       mean execution time per call in the interval
@@ -18,6 +21,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,6 +51,10 @@ class PgWatch {
   /// `config` must outlive this object; `engine` may be null (no series, alerts only).
   PgWatch(const ServeConfig& config, Engine* engine);
   ~PgWatch();
+  /// Passes each regression of each snapshot with the database name (current_database()) to
+  /// `fn` (on the watch threads; thread-safe, quick). Call before Start.
+  using Forward = std::function<void(const std::string&, const db::WatchFinding&)>;
+  void SetForward(Forward fn) { forward_ = std::move(fn); }
   void Start();
   void Stop();
 
@@ -66,6 +74,7 @@ class PgWatch {
 
   const ServeConfig& cfg_;
   Engine* engine_;
+  Forward forward_;
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable cv_;

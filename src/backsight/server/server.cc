@@ -71,6 +71,11 @@ Status Server::Start() {
     incidents_ = std::make_unique<IncidentService>(cfg_, store_.get());
     BACKSIGHT_RETURN_IF_ERROR(incidents_->Restore());
     logs_->SetEventForward([this](const logs::LogAnomalyEvent& e) { incidents_->OnLogEvent(e); });
+    logs_->SetSecurityForward([this](const security::Finding& f, const std::string& service) {
+      incidents_->OnSecurityFinding(f, service);
+    });
+    traces_->findings().SetForward(
+        [this](const traces::Finding& f) { incidents_->OnTraceFinding(f); });
   }
   exhaustion_ = std::make_unique<ExhaustionService>(cfg_);
   capacity_ = std::make_unique<CapacityService>(cfg_);
@@ -137,6 +142,11 @@ Status Server::Start() {
   }
   if (!cfg_.postgres.empty()) {
     pg_watch_ = std::make_unique<PgWatch>(cfg_, engine_.get());
+    if (incidents_) {
+      pg_watch_->SetForward([this](const std::string& database, const db::WatchFinding& f) {
+        incidents_->OnDbRegression(database, f);
+      });
+    }
     pg_watch_->Start();
   }
   started_ = true;

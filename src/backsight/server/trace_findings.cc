@@ -193,7 +193,10 @@ Status TraceFindings::Open() {
                               " (move it aside to start without the saved trace findings)");
   }
   const int64_t now = WallNowNs();
-  for (const auto& f : stats_.Findings()) sent_[{f.kind, f.service, f.operation}] = {f.count, now};
+  for (const auto& f : stats_.Findings()) {
+    sent_[{f.kind, f.service, f.operation}] = {f.count, now};
+    forwarded_[{f.kind, f.service, f.operation}] = f.count;
+  }
   return Status::OK();
 }
 
@@ -246,9 +249,25 @@ void TraceFindings::Tick(int64_t now) {
     shard->detector.ExpireQuiet(now);
   }
   stats_.TakeRetryRatios(&closed);
-  if (!cfg_.alertmanager_url.empty()) findings = stats_.Findings();
+  if (ItemAlertsOn(cfg_) || forward_) findings = stats_.Findings();
   SubmitRetryRatios(closed);
-  SendAlerts(findings, now);
+  Forward(findings);
+  if (ItemAlertsOn(cfg_)) SendAlerts(findings, now);
+}
+
+void TraceFindings::Forward(const std::vector<traces::Finding>& findings) {
+  if (!forward_) return;
+  for (const auto& f : findings) {
+    uint64_t& count = forwarded_[{f.kind, f.service, f.operation}];
+    if (f.count <= count) continue;
+    count = f.count;
+    forward_(f);
+  }
+  // Bounded like sent_: past it every kept finding counts as forwarded again at the next tick.
+  if (forwarded_.size() > 2 * cfg_.trace_max_findings) {
+    forwarded_.clear();
+    for (const auto& f : findings) forwarded_[{f.kind, f.service, f.operation}] = f.count;
+  }
 }
 
 void TraceFindings::SendAlerts(const std::vector<traces::Finding>& findings, int64_t now) {

@@ -10,7 +10,9 @@
 // forgotten), and served on GET /api/v1/trace/findings?limit=N (JSON, highest score first). Each
 // (kind, service, operation) is one Alertmanager alert, alertname="BacksightTraceFinding", sent
 // when first found and again every alerting.resend_interval while it is seen again (endsAt = 4
-// resend intervals on, as Prometheus does). Per-minute retry ratios of every child operation go
+// resend intervals on, as Prometheus does); with incidents on and incidents.series_alerts false
+// these alerts are not sent: the findings are incident members instead (SetForward: each finding
+// when new and whenever it is seen again). Per-minute retry ratios of every child operation go
 // into the stream engine as backsight_trace_retry_ratio{service_name,span_name}. With a state_dir
 // the findings and their statistics are saved to <state_dir>/traces.state at every checkpoint and
 // restored at start (docs/formats.md §5d); open traces are not saved.
@@ -20,6 +22,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -61,6 +64,10 @@ class TraceFindings {
   void Stop();
   /// The findings, highest score first, at most `limit`.
   std::vector<traces::Finding> Findings(size_t limit) const;
+  /// Also passes every finding to `fn` when it is new and whenever its count grew since the last
+  /// call (on the ticker thread; thread-safe, quick: e.g. the incident service). Restored
+  /// findings count as passed. Call before Open.
+  void SetForward(std::function<void(const traces::Finding&)> fn) { forward_ = std::move(fn); }
   /// Mirrors the backsight_trace_findings_* self-metrics into `m` (docs/self-metrics.md).
   void MirrorMetrics(SelfMetrics* m) const;
 
@@ -84,6 +91,7 @@ class TraceFindings {
   void Tick(int64_t now_wall_ns);
   void SubmitRetryRatios(const std::vector<traces::RetryRatioBucket>& closed);
   void SendAlerts(const std::vector<traces::Finding>& findings, int64_t now_wall_ns);
+  void Forward(const std::vector<traces::Finding>& findings);
 
   const ServeConfig& cfg_;
   const std::unique_ptr<Engine>& engine_;
@@ -91,6 +99,9 @@ class TraceFindings {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<int64_t> span_time_ns_{INT64_MIN};  // newest span end added to any shard
   std::map<std::tuple<std::string, std::string, std::string>, Sent> sent_;  // ticker thread only
+  std::function<void(const traces::Finding&)> forward_;
+  // Count last forwarded per (kind, service, operation); ticker thread (and Open) only.
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> forwarded_;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stop_ = true;
