@@ -1,5 +1,6 @@
 // Fuzzes the two request parsers of our own in the HTTP server: ParseTarget (path and query
-// percent-decoding) and BodyInflater (gzip/deflate bodies fed in pieces with an output cap).
+// percent-decoding) and the Inflater
+// (core/inflater.h: gzip/deflate bodies fed in pieces with an output cap).
 // The first byte selects the mode and, for the inflater, the piece size. Oracles: decoding never
 // grows a string (every escape shrinks or keeps it); the inflater never outputs more than its
 // cap, and feeding the same bytes in one piece or in many gives the same output, or fails both
@@ -8,8 +9,9 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 
-#include "backsight/server/body_inflater.h"
+#include "backsight/core/inflater.h"
 #include "backsight/server/http_server.h"
 #include "fuzz_util.h"
 
@@ -19,7 +21,9 @@ namespace {
 constexpr uint64_t kFuzzOutputCap = 1 << 16;
 
 backsight::Status Inflate(std::string_view in, size_t piece, std::string* out) {
-  backsight::server::BodyInflater inf(kFuzzOutputCap);
+  backsight::Inflater::Options opt;
+  opt.max_output = kFuzzOutputCap;
+  backsight::Inflater inf(std::move(opt));
   for (size_t off = 0; off < in.size(); off += piece) {
     backsight::Status st = inf.Feed(in.substr(off, piece), out);
     if (!st.ok()) return st;

@@ -104,6 +104,15 @@ RcaResult Rank(const CaseDir& dir, const RcaOptions& options = {}) {
   return RankRootCauses(c, options);
 }
 
+// With the evidence source `use` (e.g. &RcaOptions::use_metrics) switched off, `service` is no
+// longer ranked first: the source is what found it.
+void ExpectNotFirstWithout(const CaseDir& dir, bool RcaOptions::*use, const std::string& service) {
+  RcaOptions off;
+  off.*use = false;
+  const RcaResult r = Rank(dir, off);
+  EXPECT_TRUE(r.causes.empty() || r.causes[0].service != service) << r.causes[0].explanation;
+}
+
 TEST(RootCauseTest, MetricSpikeInCalleeRanksFirst) {
   CaseDir dir("metric");
   dir.Write("metrics.csv", CpuMetrics("db"));
@@ -114,10 +123,7 @@ TEST(RootCauseTest, MetricSpikeInCalleeRanksFirst) {
   EXPECT_EQ(r.causes[0].indicator, "CpuUsageRate(%)");
   EXPECT_NE(r.causes[0].explanation.find("rose to 90"), std::string::npos)
       << r.causes[0].explanation;
-  RcaOptions off;
-  off.use_metrics = false;
-  r = Rank(dir, off);
-  EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "db");
+  ExpectNotFirstWithout(dir, &RcaOptions::use_metrics, "db");
 }
 
 // db's CPU shift makes the metric source significant; api's system calls burst further (a
@@ -170,10 +176,7 @@ TEST(RootCauseTest, ErrorTemplateSurgeRanksFirst) {
   EXPECT_EQ(r.causes[0].kind, EvidenceKind::kLog);
   EXPECT_NE(r.causes[0].explanation.find("appeared at"), std::string::npos)
       << r.causes[0].explanation;
-  RcaOptions off;
-  off.use_logs = false;
-  r = Rank(dir, off);
-  EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "db");
+  ExpectNotFirstWithout(dir, &RcaOptions::use_logs, "db");
 }
 
 // Two significant sources that disagree: db's CPU is ~80 robust sigmas over its usual (10 times
@@ -212,10 +215,7 @@ TEST(RootCauseTest, LatencyInDownstreamSpanRanksFirst) {
   ASSERT_FALSE(r.causes.empty());
   EXPECT_EQ(r.causes[0].service, "db");
   EXPECT_EQ(r.causes[0].kind, EvidenceKind::kTrace);
-  RcaOptions off;
-  off.use_traces = false;
-  r = Rank(dir, off);
-  EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "db");
+  ExpectNotFirstWithout(dir, &RcaOptions::use_traces, "db");
 }
 
 // Caller-side latency of the edges frontend -> api and api -> db, one sample a minute for an
@@ -245,10 +245,7 @@ TEST(RootCauseTest, SlowCallsIntoCalleeRankItFirst) {
   EXPECT_EQ(r.causes[0].kind, EvidenceKind::kCall);
   EXPECT_NE(r.causes[0].explanation.find("of calls from api rose to 0.2"), std::string::npos)
       << r.causes[0].explanation;
-  RcaOptions off;
-  off.use_calls = false;
-  r = Rank(dir, off);
-  EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "db");
+  ExpectNotFirstWithout(dir, &RcaOptions::use_calls, "db");
   // Unchanged edges name no cause.
   dir.Write("calls.csv", CallLatency(""));
   EXPECT_TRUE(Rank(dir).causes.empty());
@@ -367,10 +364,7 @@ TEST(RootCauseTest, LogStopPointNamesItsService) {
   EXPECT_EQ(r.causes[0].indicator, "a.ItemService#10");
   EXPECT_NE(r.causes[0].explanation.find("20 of 20 GET /items spans"), std::string::npos)
       << r.causes[0].explanation;
-  RcaOptions off;
-  off.use_stop_points = false;
-  r = Rank(dir, off);
-  EXPECT_TRUE(r.causes.empty() || r.causes[0].service != "api");
+  ExpectNotFirstWithout(dir, &RcaOptions::use_stop_points, "api");
 
   // The same mix of paths in both periods (more requests, same stops) names nothing.
   dir.Write("logs.csv", TwoPathLogs(kAlert, 40, 1000, false));

@@ -62,6 +62,22 @@ TEST(OtlpLogsProto, ErrorsNamePath) {
   EXPECT_EQ(st.reason(), Reason::kMalformed) << st.ToString();
 }
 
+TEST(OtlpLogsProto, InvalidUtf8NamesPathAndByte) {
+  lv1::ExportLogsServiceRequest req;
+  auto* r = req.add_resource_logs()->add_scope_logs()->add_log_records();
+  r->set_time_unix_nano(1700000000000000000ULL);
+  r->mutable_body()->set_string_value("ok\xc3(");  // 0xc3 starts a 2-byte character, '(' does
+                                                   // not continue it
+  LogBatch b;
+  const Status st = DecodeOtlpLogsProto(req.SerializeAsString(), &b);
+  EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(st.reason(), Reason::kUtf8);
+  EXPECT_EQ(st.message().rfind("otlp logs: resource_logs[0].scope_logs[0].log_records[0].body", 0),
+            0u)
+      << st.message();
+  EXPECT_NE(st.message().find(": not valid UTF-8 (byte 2)"), std::string::npos) << st.message();
+}
+
 TEST(OtlpLogsJson, DecodesTheSdkShape) {
   // The shape @opentelemetry/exporter-logs-otlp-http sends (times as strings, enum as number).
   LogBatch b;

@@ -135,6 +135,10 @@ TEST(OtlpTracesProto, BadIdsAndTimesNameTheFieldAndAppendNothing) {
   req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_name("\xff");
   st = DecodeOtlpTracesProto(req.SerializeAsString(), &b);
   EXPECT_EQ(st.reason(), Reason::kUtf8);
+  EXPECT_NE(st.message().find("otlp traces: resource_spans[0].scope_spans[0].spans[0].name: not "
+                              "valid UTF-8 (byte 0)"),
+            std::string::npos)
+      << st.message();
   EXPECT_EQ(b.spans.size(), 1u);
 }
 

@@ -43,14 +43,6 @@ double Used(const std::string& mountpoint, int64_t t0, double t) {
   return kSize * (0.4 + 0.4 * phase);
 }
 
-nlohmann::json GetJson(int port, const std::string& path) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_read_timeout(5, 0);
-  auto r = c.Get(path.c_str());
-  if (!r || r->status != 200) return nullptr;
-  return nlohmann::json::parse(r->body, nullptr, false);
-}
-
 TEST(ExhaustionLive, PrometheusHistoryWarmStartAlertsAlertmanagerBeforeTheFill) {
   for (const char* bin : {kPrometheus, kPromtool, kAlertmanager}) {
     if (!HaveBinary(bin)) {
@@ -59,7 +51,7 @@ TEST(ExhaustionLive, PrometheusHistoryWarmStartAlertsAlertmanagerBeforeTheFill) 
   }
   TempDir dir;
   const int64_t t0 = WallSeconds();
-  const int eport = FreePort(), pport = FreePort(), aport = FreePort();
+  const int eport = FreePort(), pport = FreePort();
   const std::string target = "127.0.0.1:" + std::to_string(eport);
   const char* kMounts[] = {"/fill", "/saw"};
   auto labels = [&](const char* mountpoint) {
@@ -116,15 +108,9 @@ TEST(ExhaustionLive, PrometheusHistoryWarmStartAlertsAlertmanagerBeforeTheFill) 
   } joiner{exporter, exporter_thread};
 
   // 3. Alertmanager, Backsight (history from Prometheus, alerts to Alertmanager), Prometheus.
-  WriteFile(dir.file("am.yml"),
-            "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\n"
-            "receivers: [{name: blackhole}]\n");
-  Process am(
-      {kAlertmanager, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
-       "--web.listen-address=127.0.0.1:" + std::to_string(aport), "--cluster.listen-address="},
-      dir.file("am.log"));
-  ASSERT_TRUE(WaitFor([&] { return GetJson(aport, "/api/v2/status").is_object(); }, 30'000))
-      << am.log();
+  AlertmanagerProcess am(dir, kAlertmanager);
+  ASSERT_TRUE(am.ok()) << am.log();
+  const int aport = am.port();
   ServeProcess b(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
                           "\nhistory:\n  url: http://127.0.0.1:" + std::to_string(pport) +
                           "\n  lookback: 96h\n  step: 5m\n"

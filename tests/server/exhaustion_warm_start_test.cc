@@ -136,7 +136,8 @@ TEST(ExhaustionWarmStart, SamplesHeldDuringTheFetchFollowTheHistory) {
   EXPECT_EQ(ws.stats().pending_series, 2u);
   source.gate = true;
   ASSERT_TRUE(WaitIdle(ws));
-  const forecast::ExhaustionStatus* fill = Find(tracker.Snapshot(), "/fill");
+  const std::vector<forecast::ExhaustionStatus> snap = tracker.Snapshot();  // outlives fill
+  const forecast::ExhaustionStatus* fill = Find(snap, "/fill");
   ASSERT_NE(fill, nullptr);
   EXPECT_EQ(fill->ts, (kNow + 4 * kStep) * kNanosPerSecond);
   // Every history point and every held live sample was accepted (none out of order).
@@ -157,7 +158,8 @@ TEST(ExhaustionWarmStart, FailingSourceLeavesTheSeriesCold) {
   EXPECT_EQ(st.series_cold, 2u);
   EXPECT_EQ(st.series_warm, 0u);
   EXPECT_EQ(tracker.stats().samples, 2u);  // the live samples, cold
-  const forecast::ExhaustionStatus* fill = Find(tracker.Snapshot(), "/fill");
+  const std::vector<forecast::ExhaustionStatus> snap = tracker.Snapshot();  // outlives fill
+  const forecast::ExhaustionStatus* fill = Find(snap, "/fill");
   ASSERT_NE(fill, nullptr);
   EXPECT_FALSE(fill->estimate.foreseen);
 }

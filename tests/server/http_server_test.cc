@@ -12,7 +12,6 @@
 #include <mutex>
 #include <thread>
 
-#include "backsight/server/body_inflater.h"
 #include "http_test_util.h"
 #include "proc_util.h"
 
@@ -358,35 +357,6 @@ TEST_F(HttpServerTest, BodiesInFlightAboveTheGlobalCapGet503) {
   r = c.Post("/upload", std::string(60 * 1024, 'b'), "text/plain");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
-}
-
-TEST(BodyInflaterTest, MembersTruncationGarbageAndCap) {
-  std::string out;
-  {
-    BodyInflater inf(1 << 20);
-    const std::string two = Gzip("abc") + Gzip("def");  // two gzip members
-    for (char ch : two) ASSERT_TRUE(inf.Feed(std::string_view(&ch, 1), &out).ok());
-    EXPECT_TRUE(inf.Finish().ok());
-    EXPECT_EQ(out, "abcdef");
-  }
-  {
-    BodyInflater inf(1 << 20);
-    const std::string z = Gzip("hello");
-    out.clear();
-    ASSERT_TRUE(inf.Feed(std::string_view(z).substr(0, z.size() - 4), &out).ok());
-    EXPECT_FALSE(inf.Finish().ok());
-  }
-  {
-    BodyInflater inf(1 << 20);
-    EXPECT_EQ(inf.Feed("garbage!", &out).code(), Status::Code::kInvalidArgument);
-  }
-  {
-    BodyInflater inf(100'000);
-    out.clear();
-    Status st = inf.Feed(CompressZeros(10'000'000), &out);
-    EXPECT_EQ(st.code(), Status::Code::kResourceExhausted);
-    EXPECT_LE(out.size(), 100'000u);
-  }
 }
 
 }  // namespace

@@ -23,14 +23,6 @@ constexpr int64_t kStep = 10 * kNanosPerSecond;
 
 double Normal(int i, int k) { return 20 + k + 2 * std::sin(i * 0.3 + k) + (i % 3) * 0.2; }
 
-nlohmann::json GetJson(int port, const std::string& path) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_read_timeout(5, 0);
-  auto r = c.Get(path.c_str());
-  if (!r || r->status != 200) return nullptr;
-  return nlohmann::json::parse(r->body, nullptr, false);
-}
-
 // Alertmanager's active alerts named `name`.
 nlohmann::json Alerts(int port, const std::string& name) {
   nlohmann::json a = GetJson(port, "/api/v2/alerts?filter=alertname%3D%22" + name + "%22");
@@ -70,16 +62,9 @@ TEST(IncidentsIntegration, OneAlertPerIncidentSurvivesRestart) {
     GTEST_SKIP() << kAlertmanager << " is not installed (scripts/install-deps.sh --test)";
   }
   TempDir dir;
-  const int aport = FreePort();
-  WriteFile(dir.file("am.yml"),
-            "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\n"
-            "receivers: [{name: blackhole}]\n");
-  Process am(
-      {kAlertmanager, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
-       "--web.listen-address=127.0.0.1:" + std::to_string(aport), "--cluster.listen-address="},
-      dir.file("am.log"));
-  ASSERT_TRUE(WaitFor([&] { return GetJson(aport, "/api/v2/status").is_object(); }, 30'000))
-      << am.log();
+  AlertmanagerProcess am(dir, kAlertmanager);
+  ASSERT_TRUE(am.ok()) << am.log();
+  const int aport = am.port();
   const std::string yaml =
       "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
       "\nalerting:\n  alertmanager_url: http://127.0.0.1:" + std::to_string(aport) +
@@ -186,16 +171,9 @@ TEST(IncidentsIntegration, ResolvedIncidentResolvesItsAlert) {
     GTEST_SKIP() << kAlertmanager << " is not installed (scripts/install-deps.sh --test)";
   }
   TempDir dir;
-  const int aport = FreePort();
-  WriteFile(dir.file("am.yml"),
-            "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\n"
-            "receivers: [{name: blackhole}]\n");
-  Process am(
-      {kAlertmanager, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
-       "--web.listen-address=127.0.0.1:" + std::to_string(aport), "--cluster.listen-address="},
-      dir.file("am.log"));
-  ASSERT_TRUE(WaitFor([&] { return GetJson(aport, "/api/v2/status").is_object(); }, 30'000))
-      << am.log();
+  AlertmanagerProcess am(dir, kAlertmanager);
+  ASSERT_TRUE(am.ok()) << am.log();
+  const int aport = am.port();
   // resend_interval 10s: a firing alert's endsAt is 40 s ahead, so it can only leave
   // Alertmanager's active list within this test by being resolved.
   ServeProcess b(dir,

@@ -23,14 +23,6 @@ constexpr const char* kNodeExporter = "/usr/bin/prometheus-node-exporter";
                  << ", or run scripts/install-deps.sh --test)";                                  \
   }
 
-nlohmann::json GetJson(int port, const std::string& path) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_read_timeout(5, 0);
-  auto r = c.Get(path.c_str());
-  if (!r || r->status != 200) return nullptr;
-  return nlohmann::json::parse(r->body, nullptr, false);
-}
-
 constexpr int64_t kT0 = 1'700'000'000'000LL * kNanosPerMilli;
 constexpr int64_t kStep = 10 * kNanosPerSecond;
 double Normal(int i) { return 20 + 2 * std::sin(i * 0.3) + (i % 3) * 0.2; }
@@ -219,16 +211,9 @@ TEST(PeersIntegration, BacksightScrapesNodeExporter) {
 TEST(PeersIntegration, AlertmanagerReceivesAndResolvesAlerts) {
   REQUIRE_BINARY(kAlertmanager);
   TempDir dir;
-  const int aport = FreePort();
-  WriteFile(dir.file("am.yml"),
-            "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\n"
-            "receivers: [{name: blackhole}]\n");
-  Process am(
-      {kAlertmanager, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
-       "--web.listen-address=127.0.0.1:" + std::to_string(aport), "--cluster.listen-address="},
-      dir.file("am.log"));
-  ASSERT_TRUE(WaitFor([&] { return GetJson(aport, "/api/v2/status").is_object(); }, 30'000))
-      << am.log();
+  AlertmanagerProcess am(dir, kAlertmanager);
+  ASSERT_TRUE(am.ok()) << am.log();
+  const int aport = am.port();
   // resend_interval 10s: a firing alert's endsAt is 40 s ahead, so it can only leave
   // Alertmanager's active list within this test by being resolved.
   ServeProcess b(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +

@@ -70,8 +70,20 @@ TEST(ServeIntegration, RemoteWriteIsScoredAndExposed) {
   EXPECT_EQ(list["matched"], 3);
   // Once past warm-up, the four output families are on /metrics with the input's labels.
   ASSERT_GT(WarmUp(s, SeriesLabels(0), [](int from, int to) { return Range(3, from, to); }), 0);
-  const std::string m = s.Get("/metrics");
-  for (const char* fam : {"anomaly_score", "yhat", "yhat_lower", "yhat_upper"}) {
+  // WarmUp waited for series 0 only; series 1 may sit in another worker's shard whose last batch
+  // is still queued, so wait (with a deadline) until its outputs are exposed.
+  const char* const kFamilies[] = {"anomaly_score", "yhat", "yhat_lower", "yhat_upper"};
+  std::string m;
+  WaitFor(
+      [&] {
+        m = s.Get("/metrics");
+        for (const char* fam : kFamilies) {
+          if (m.find(std::string(fam) + "{id=\"1\",") == std::string::npos) return false;
+        }
+        return true;
+      },
+      10'000);
+  for (const char* fam : kFamilies) {
     EXPECT_NE(m.find(std::string(fam) + "{id=\"1\",job=\"it\",metric=\"it_metric\"} "),
               std::string::npos)
         << fam << "\n"

@@ -207,6 +207,56 @@ class ServeProcess {
   int port_ = -1;
 };
 
+/// GET http://127.0.0.1:<port><path> parsed as JSON; null unless it answers 200 within 5 s.
+inline nlohmann::json GetJson(int port, const std::string& path) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(5, 0);
+  auto r = c.Get(path.c_str());
+  if (!r || r->status != 200) return nullptr;
+  return nlohmann::json::parse(r->body, nullptr, false);
+}
+
+/// The JSON state of series `labels` (ServeProcess::State) once it has accepted at least
+/// `min_accepted` samples, waiting up to `timeout_ms`; else the last state seen (null if absent).
+inline nlohmann::json WaitForState(const ServeProcess& s, const Labels& labels,
+                                   int min_accepted = 1, int64_t timeout_ms = 10'000) {
+  nlohmann::json st;
+  WaitFor(
+      [&] {
+        st = s.State(labels);
+        return st.is_object() && st["samples_accepted"].get<int>() >= min_accepted;
+      },
+      timeout_ms);
+  return st;
+}
+
+/// A real Alertmanager (`bin`, e.g. /usr/bin/prometheus-alertmanager) on a free port of
+/// 127.0.0.1, its files in `dir` (am.yml, am/, am.log), with one receiver that drops everything
+/// and group_wait 0s / group_interval 1s so alerts show at once. ok() once its API answers
+/// (30 s deadline); killed on destruction.
+class AlertmanagerProcess {
+ public:
+  AlertmanagerProcess(const TempDir& dir, const std::string& bin) : port_(FreePort()) {
+    WriteFile(dir.file("am.yml"),
+              "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\n"
+              "receivers: [{name: blackhole}]\n");
+    proc_ = std::make_unique<Process>(
+        std::vector<std::string>{
+            bin, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
+            "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--cluster.listen-address="},
+        dir.file("am.log"));
+    ok_ = WaitFor([&] { return GetJson(port_, "/api/v2/status").is_object(); }, 30'000);
+  }
+  int port() const { return port_; }
+  bool ok() const { return ok_; }
+  std::string log() const { return proc_->log(); }
+
+ private:
+  int port_;
+  bool ok_ = false;
+  std::unique_ptr<Process> proc_;
+};
+
 /// Pushes `make(from, to)` in chunks of 100 samples until the series `labels` has left the
 /// detector's warm-up (whatever its length); returns the next sample index, or -1 if it is
 /// still warming up after `max_samples`.
@@ -215,13 +265,7 @@ inline int WarmUp(const ServeProcess& s, const Labels& labels,
                   int max_samples = 5000) {
   for (int i = 0; i < max_samples; i += 100) {
     if (s.Write(make(i, i + 100)) != 204) return -1;
-    nlohmann::json st;
-    WaitFor(
-        [&] {
-          st = s.State(labels);
-          return st.is_object() && st["samples_accepted"].get<int>() >= i + 100;
-        },
-        10'000);
+    const nlohmann::json st = WaitForState(s, labels, i + 100);
     if (st.is_object() && st.value("warming_up", true) == false) return i + 100;
   }
   return -1;

@@ -19,9 +19,16 @@ std::string Config(const TempDir& dir) {
   return "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") + "\nworkers: 2\n";
 }
 
-// A server span of `service` with id `span` under `parent` (hex, may be empty).
+// Start of the spans (unix ns) unless AddSpan is told otherwise: minute 0 of the tests.
+constexpr uint64_t kSpanStart = 1'700'000'000'000'000'000ULL;
+constexpr uint64_t kMinuteNs = 60'000'000'000ULL;
+constexpr uint64_t kMilliNs = 1'000'000ULL;
+
+// A span of `service` with id `span` under `parent` (0: a root) in trace 0707..., of `kind` and
+// status `status` (OTLP enum values), from `start_ns` for `duration_ns`.
 void AddSpan(opentelemetry::proto::trace::v1::ExportTraceServiceRequest* req,
-             const std::string& service, char span, char parent, int kind, int status) {
+             const std::string& service, char span, char parent, int kind, int status,
+             uint64_t start_ns = kSpanStart, uint64_t duration_ns = 3 * kMilliNs) {
   auto* rs = req->add_resource_spans();
   auto* a = rs->mutable_resource()->add_attributes();
   a->set_key("service.name");
@@ -32,8 +39,8 @@ void AddSpan(opentelemetry::proto::trace::v1::ExportTraceServiceRequest* req,
   if (parent) s->set_parent_span_id(std::string(8, parent));
   s->set_name(service == "cart" ? "Cart/Get" : "GET /");
   s->set_kind(kind);
-  s->set_start_time_unix_nano(1'700'000'000'000'000'000ULL);
-  s->set_end_time_unix_nano(1'700'000'000'003'000'000ULL);
+  s->set_start_time_unix_nano(start_ns);
+  s->set_end_time_unix_nano(start_ns + duration_ns);
   s->mutable_status()->set_code(status);
 }
 
@@ -96,24 +103,14 @@ TEST(TraceEndpoints, PerMinuteRedSeriesReachTheEngine) {
   AddSpan(&req, "frontend", '\x03', 0, 2, 1);  // minute 0
   ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
   req.Clear();
-  AddSpan(&req, "frontend", '\x04', 0, 2, 1);
-  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_start_time_unix_nano(
-      1'700'000'120'000'000'000ULL);  // two minutes later: closes minute 0
-  req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_end_time_unix_nano(
-      1'700'000'120'001'000'000ULL);
+  // Two minutes later: closes minute 0.
+  AddSpan(&req, "frontend", '\x04', 0, 2, 1, kSpanStart + 2 * kMinuteNs, kMilliNs);
   ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
   const Labels op = {{"service_name", "frontend"}, {"span_name", "GET /"}};
   auto state = [&](const char* name) {
     Labels l = op;
     l.push_back({"__name__", name});
-    nlohmann::json st;
-    WaitFor(
-        [&] {
-          st = s.State(l);
-          return st.is_object() && st["samples_accepted"].get<int>() >= 1;
-        },
-        10'000);
-    return st;
+    return WaitForState(s, l);
   };
   auto calls = state("backsight_trace_calls");
   ASSERT_TRUE(calls.is_object());
@@ -151,13 +148,7 @@ TEST(TraceEndpoints, RetryRatioSeriesReachTheEngine) {
   const Labels l = {{"__name__", "backsight_trace_retry_ratio"},
                     {"service_name", "cart"},
                     {"span_name", "Cart/Get"}};
-  nlohmann::json st;
-  WaitFor(
-      [&] {
-        st = s.State(l);
-        return st.is_object() && st["samples_accepted"].get<int>() >= 1;
-      },
-      10'000);
+  const nlohmann::json st = WaitForState(s, l);
   ASSERT_TRUE(st.is_object());
   EXPECT_NEAR(st["value"].get<double>(), 2.0 / 3.0, 1e-12);
   EXPECT_TRUE(st.contains("anomaly_score")) << st.dump();
@@ -172,24 +163,12 @@ TEST(TraceEndpoints, PerMinuteEdgeSeriesReachTheEngine) {
   AddSpan(&req, "frontend", '\x01', 0, 3, 0);   // its CLIENT half
   ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
   req.Clear();
-  AddSpan(&req, "frontend", '\x05', 0, 3, 0);
-  AddSpan(&req, "cart", '\x06', '\x05', 2, 0);
-  for (int i = 0; i < 2; ++i) {  // two minutes later: closes the edge's minute 0
-    auto* sp = req.mutable_resource_spans(i)->mutable_scope_spans(0)->mutable_spans(0);
-    sp->set_start_time_unix_nano(1'700'000'120'000'000'000ULL);
-    sp->set_end_time_unix_nano(1'700'000'120'001'000'000ULL);
-  }
+  // Two minutes later: closes the edge's minute 0.
+  AddSpan(&req, "frontend", '\x05', 0, 3, 0, kSpanStart + 2 * kMinuteNs, kMilliNs);
+  AddSpan(&req, "cart", '\x06', '\x05', 2, 0, kSpanStart + 2 * kMinuteNs, kMilliNs);
   ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
   auto state = [&](const char* name) {
-    Labels l = {{"__name__", name}, {"client", "frontend"}, {"server", "cart"}};
-    nlohmann::json st;
-    WaitFor(
-        [&] {
-          st = s.State(l);
-          return st.is_object() && st["samples_accepted"].get<int>() >= 1;
-        },
-        10'000);
-    return st;
+    return WaitForState(s, {{"__name__", name}, {"client", "frontend"}, {"server", "cart"}});
   };
   auto requests = state("backsight_trace_edge_requests");
   ASSERT_TRUE(requests.is_object());
@@ -212,27 +191,17 @@ TEST(TraceEndpoints, SilentOperationsAndEdgesCloseTheirMinuteWhenTimeMovesOn) {
   ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
   for (int minute = 1; minute <= 4; ++minute) {  // only another service's spans from then on
     req.Clear();
-    AddSpan(&req, "ad", static_cast<char>(0x10 + minute), 0, 2, 0);
-    auto* sp = req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0);
-    sp->set_start_time_unix_nano(1'700'000'000'000'000'000ULL + minute * 60'000'000'000ULL);
-    sp->set_end_time_unix_nano(sp->start_time_unix_nano() + 1'000'000);
+    AddSpan(&req, "ad", static_cast<char>(0x10 + minute), 0, 2, 0, kSpanStart + minute * kMinuteNs,
+            kMilliNs);
     ASSERT_EQ(s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf"), 200);
   }
-  auto accepted = [&](Labels l) {
-    nlohmann::json st;
-    WaitFor(
-        [&] {
-          st = s.State(l);
-          return st.is_object() && st["samples_accepted"].get<int>() >= 1;
-        },
-        10'000);
-    return st;
-  };
-  auto calls = accepted(
+  auto calls = WaitForState(
+      s,
       {{"__name__", "backsight_trace_calls"}, {"service_name", "cart"}, {"span_name", "Cart/Get"}});
   ASSERT_TRUE(calls.is_object());
   EXPECT_EQ(calls["value"], 1);
-  auto edge = accepted(
+  auto edge = WaitForState(
+      s,
       {{"__name__", "backsight_trace_edge_requests"}, {"client", "frontend"}, {"server", "cart"}});
   ASSERT_TRUE(edge.is_object());
   EXPECT_EQ(edge["value"], 1);

@@ -6,11 +6,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
+#include <utility>
 
 namespace backsight {
 
 LineReader::~LineReader() {
-  if (zinit_) inflateEnd(&zs_);
   if (f_ != nullptr) std::fclose(f_);
 }
 
@@ -29,16 +30,13 @@ Status LineReader::Open(const std::string& path) {
   }
   // Sniff the format from the first bytes.
   if (!Refill()) return status_;
-  gzip_ = raw_len_ >= 2 && static_cast<unsigned char>(raw_[0]) == kGzipMagic0 &&
-          static_cast<unsigned char>(raw_[1]) == kGzipMagic1;
-  if (gzip_) {
-    std::memset(&zs_, 0, sizeof zs_);
-    if (inflateInit2(&zs_, kGzipWindowBits) != Z_OK) {
-      return Status::IoError(name_ + ": zlib initialisation failed");
-    }
-    zinit_ = true;
-    zs_.next_in = reinterpret_cast<Bytef*>(raw_);
-    zs_.avail_in = static_cast<uInt>(raw_len_);
+  if (raw_len_ >= 2 && static_cast<unsigned char>(raw_[0]) == kGzipMagic0 &&
+      static_cast<unsigned char>(raw_[1]) == kGzipMagic1) {
+    Inflater::Options opt;
+    opt.framing = Inflater::Framing::kGzip;
+    opt.name = name_;
+    gzip_ = std::make_unique<Inflater>(std::move(opt));
+    gzip_->SetInput(std::string_view(raw_, raw_len_));
     raw_pos_ = raw_len_;
   }
   return Status::OK();
@@ -92,65 +90,32 @@ bool LineReader::Refill() {
   return true;
 }
 
-Status LineReader::GzipError(uint64_t offset, const std::string& why) const {
-  return Status::InvalidArgument(name_ + ": byte offset " + std::to_string(offset) + ": " + why);
-}
-
 size_t LineReader::Read(char* dst, size_t cap) {
-  if (!gzip_) {
+  if (gzip_ == nullptr) {
     if (raw_pos_ >= raw_len_ && !raw_eof_ && !Refill()) return 0;
     size_t n = std::min(cap, raw_len_ - raw_pos_);
     std::memcpy(dst, raw_ + raw_pos_, n);
     raw_pos_ += n;
     return n;
   }
-  if (!pending_.ok()) {
-    status_ = pending_;
-    return 0;
-  }
   while (true) {
-    if (zs_.avail_in == 0 && !raw_eof_) {
+    if (gzip_->NeedsInput() && !raw_eof_) {
       if (!Refill()) return 0;
-      zs_.next_in = reinterpret_cast<Bytef*>(raw_);
-      zs_.avail_in = static_cast<uInt>(raw_len_);
+      gzip_->SetInput(std::string_view(raw_, raw_len_));
     }
-    const uint64_t consumed = raw_offset_ - zs_.avail_in;  // compressed bytes used so far
-    if (!in_member_) {
-      // Between members: more members, zero padding, or the end.
-      while (zs_.avail_in > 0 && *zs_.next_in == 0) {
-        ++zs_.next_in;
-        --zs_.avail_in;
-      }
-      if (zs_.avail_in == 0) {
-        if (raw_eof_) return 0;
-        continue;
-      }
-      if (*zs_.next_in != kGzipMagic0) {
-        status_ = GzipError(consumed, "unexpected data after the end of the gzip stream");
-        return 0;
-      }
-      inflateReset(&zs_);
-      in_member_ = true;
+    size_t n = 0;
+    Status st = gzip_->Inflate(dst, cap, &n);
+    // Bytes decoded before an error are still delivered; the error (kept by the inflater) comes
+    // with the next call.
+    if (n > 0) return n;
+    if (!st.ok()) {
+      status_ = std::move(st);
+      return 0;
     }
-    zs_.next_out = reinterpret_cast<Bytef*>(dst);
-    zs_.avail_out = static_cast<uInt>(cap);
-    const int ret = inflate(&zs_, Z_NO_FLUSH);
-    const size_t produced = cap - zs_.avail_out;
-    if (ret == Z_STREAM_END) {
-      in_member_ = false;
-    } else if (ret == Z_BUF_ERROR || (ret == Z_OK && produced == 0)) {
-      if (zs_.avail_in == 0 && raw_eof_) {
-        status_ = GzipError(raw_offset_, "truncated: gzip stream ended before its trailer");
-        return 0;
-      }
-    } else if (ret != Z_OK) {
-      // Bytes decoded in this call are still delivered; the error comes with the next call.
-      pending_ =
-          GzipError(raw_offset_ - zs_.avail_in, zs_.msg != nullptr ? zs_.msg : "corrupt gzip data");
-      if (produced == 0) status_ = pending_;
-      return produced;
+    if (gzip_->NeedsInput() && raw_eof_) {
+      status_ = gzip_->Finish();
+      return 0;
     }
-    if (produced > 0) return produced;
   }
 }
 

@@ -80,6 +80,14 @@ bool IsValidUtf8(std::string_view s, size_t* bad_offset) {
   return true;
 }
 
+Status CheckUtf8(std::string_view s, std::string_view decoder, const std::string& path) {
+  size_t bad;
+  if (IsValidUtf8(s, &bad)) return Status::OK();
+  return Status::InvalidArgument(
+      Reason::kUtf8,
+      std::string(decoder) + ": " + path + ": not valid UTF-8 (byte " + std::to_string(bad) + ")");
+}
+
 std::string Quote(std::string_view s) {
   std::string out = "\"";
   size_t limit = s.size() > 64 ? 64 : s.size();

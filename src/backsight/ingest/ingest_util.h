@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backsight/core/labels.h"
+#include "backsight/core/status.h"
 
 namespace google::protobuf {
 class Descriptor;
@@ -26,6 +27,10 @@ bool IsValidMetricName(std::string_view s);
 /// True if `s` is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). On failure sets
 /// *bad_offset to the offset of the first bad byte.
 bool IsValidUtf8(std::string_view s, size_t* bad_offset);
+/// OK if `s` is valid UTF-8 (IsValidUtf8), else InvalidArgument (Reason::kUtf8) with the message
+/// "<decoder>: <path>: not valid UTF-8 (byte N)", N the offset of the first bad byte in `s`;
+/// e.g. decoder "otlp logs", path "resourceLogs[0].resource.attributes[2]".
+Status CheckUtf8(std::string_view s, std::string_view decoder, const std::string& path);
 
 /// `s` in double quotes for error messages: at most 64 bytes, control and non-ASCII bytes as \xNN.
 std::string Quote(std::string_view s);

@@ -79,9 +79,7 @@ class Converter {
     return Status::InvalidArgument(r, "otlp traces: " + path + ": " + why);
   }
   static Status Utf8(std::string_view s, const std::string& path) {
-    size_t bad;
-    if (internal::IsValidUtf8(s, &bad)) return Status::OK();
-    return Err(path, "not valid UTF-8 (byte " + std::to_string(bad) + ")", Reason::kUtf8);
+    return internal::CheckUtf8(s, "otlp traces", path);
   }
 
   Status Resource(const opentelemetry::proto::resource::v1::Resource& r, const std::string& rpath,

@@ -5,25 +5,6 @@
 #include <random>
 
 namespace backsight::server {
-namespace {
-
-// Smallest step asked for (as warm_start.cc): finer history costs queries, not accuracy.
-constexpr int64_t kMinStepMs = 1000;
-// At most this many query_range requests per series (as warm_start.cc).
-constexpr int64_t kMaxQueriesPerFetch = 8;
-
-// The smallest gap (ms) between consecutive samples (in time order), or 0.
-int64_t SmallestGapMs(const std::vector<Sample>& samples) {
-  int64_t best = 0;
-  for (size_t i = 1; i < samples.size(); ++i) {
-    const int64_t gap = (samples[i].ts - samples[i - 1].ts) / kNanosPerMilli;
-    if (gap > 0 && (best == 0 || gap < best)) best = gap;
-  }
-  return best;
-}
-
-}  // namespace
-
 ExhaustionWarmStart::ExhaustionWarmStart(const WarmStartOptions& options, uint64_t max_pending,
                                          forecast::ExhaustionTracker* tracker,
                                          HistorySource* source)
@@ -81,11 +62,9 @@ void ExhaustionWarmStart::Observe(const std::vector<TimeSeries>& series) {
           Pending& p = pending_[fp];
           p.series = s;
           p.first_ts = s.samples.front().ts;
-          const int64_t gap = SmallestGapMs(s.samples);
-          const int64_t coarsest =
-              opt_.lookback_ms / (kMaxQueriesPerFetch * kMaxPointsPerQuery) + 1;
           // history.step is a floor here: an estimator needs hours, not the scrape resolution.
-          p.step_ms = std::max({gap, opt_.default_step_ms, kMinStepMs, coarsest});
+          p.step_ms = HistoryStepMs(std::max(SmallestGapMs(s.samples), opt_.default_step_ms),
+                                    opt_.lookback_ms);
           fetch_queue_.push_back(fp);
           fetch_cv_.notify_one();
           continue;
@@ -113,7 +92,7 @@ bool ExhaustionWarmStart::Sleep(int64_t ms) {
 
 void ExhaustionWarmStart::FetchLoop() {
   std::mt19937_64 rng(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  const auto sleep = [this](int64_t ms) { return Sleep(ms); };
   for (;;) {
     uint64_t fp;
     Labels labels;
@@ -131,25 +110,11 @@ void ExhaustionWarmStart::FetchLoop() {
       first_ts = it->second.first_ts;
       step_ms = it->second.step_ms;
     }
-    std::vector<Sample> history;
-    Status st;
-    for (int attempt = 1;; ++attempt) {
-      history.clear();
-      st = source_->Fetch(labels, first_ts - opt_.lookback_ms * kNanosPerMilli,
-                          first_ts - kNanosPerMilli, step_ms, &history);
-      if (st.ok() || st.code() != Status::Code::kUnavailable || attempt >= opt_.max_attempts) {
-        break;
-      }
-      const int64_t backoff = std::min(opt_.backoff_max_ms, opt_.backoff_base_ms << (attempt - 1));
-      if (!Sleep(static_cast<int64_t>(static_cast<double>(backoff) * jitter(rng)))) break;
-    }
+    std::vector<Sample> past;
+    const Status st = FetchPast(source_, opt_, labels, first_ts, step_ms, sleep, &rng, &past,
+                                /*retries=*/nullptr);
     fetches_.fetch_add(1);
     if (!st.ok()) fetch_errors_.fetch_add(1);
-    // Only the strictly increasing past before the first live sample can be learnt from.
-    std::vector<Sample> past;
-    for (const Sample& s : history) {
-      if (s.ts < first_ts && (past.empty() || s.ts > past.back().ts)) past.push_back(s);
-    }
     Release(fp, std::move(past));
   }
 }

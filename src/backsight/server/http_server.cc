@@ -15,7 +15,8 @@
 #include <limits>
 #include <optional>
 
-#include "backsight/server/body_inflater.h"
+#include "backsight/core/grow_to_limit.h"
+#include "backsight/core/inflater.h"
 #include "backsight/server/http_status.h"
 
 namespace backsight::server {
@@ -78,11 +79,6 @@ std::string Join(const std::vector<std::string>& v) {
 }
 
 }  // namespace
-
-void GrowToLimit(std::string* s, size_t add, uint64_t limit) {
-  const size_t need = s->size() + add;
-  if (need > s->capacity() && need > kGrowToLimitFrom && need <= limit) s->reserve(limit);
-}
 
 std::string PercentDecode(std::string_view s, bool plus_is_space) {
   std::string out;
@@ -347,7 +343,9 @@ class Session : public std::enable_shared_from_this<Session> {
       const RouteOptions& ro = route_->options;
       if (enc.empty() || enc == "identity") {
       } else if (Contains(ro.inflate_encodings, enc)) {
-        inflater_.emplace(srv_->opt.max_decompressed_bytes);
+        inflater_.emplace(Inflater::Options{Inflater::Framing::kGzipOrZlib,
+                                            srv_->opt.max_decompressed_bytes, "compressed body",
+                                            "limits.max_decompressed_bytes"});
       } else if (Contains(ro.passthrough_encodings, enc)) {
         req_.content_encoding = enc;
       } else {
@@ -557,7 +555,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
   std::unique_ptr<char[]> chunk_;
-  std::optional<BodyInflater> inflater_;
+  std::optional<Inflater> inflater_;
   std::optional<http::response<http::string_body>> out_;
   HttpRequest req_;
   HttpResponse res_;

@@ -165,14 +165,6 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Past this size a growing body gets its whole limit reserved at once (GrowToLimit).
-inline constexpr size_t kGrowToLimitFrom = 1 << 20;
-/// Makes room to append `add` bytes to `*s`, whose size may reach `limit`: once it needs more
-/// than kGrowToLimitFrom bytes, reserves `limit` in one step instead of doubling. A large
-/// reservation is a fresh mmap whose pages count in RSS only once written, so a body cut at its
-/// limit costs its size, not the 1.5x of doubling's copies (and no heap fragmentation).
-void GrowToLimit(std::string* s, size_t add, uint64_t limit);
-
 /// Percent-decodes `s` (RFC 3986 §2.1); `plus_is_space` also turns '+' into ' ' (HTML form
 /// encoding, used in query strings). Malformed escapes are kept as they are.
 std::string PercentDecode(std::string_view s, bool plus_is_space);

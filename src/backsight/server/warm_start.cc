@@ -13,6 +13,7 @@ constexpr int64_t kMaxQueriesPerFetch = 8;
 // Smallest step asked for: Prometheus' own minimum scrape resolution is 1 ms, but a history
 // finer than 1 s costs queries without adding to what the detector learns.
 constexpr int64_t kMinStepMs = 1000;
+
 // History is queued in pieces of this many points, so one series' past never fills a shard's
 // queue on its own (queues hold limits.queue_max_samples / workers).
 constexpr size_t kHistoryChunk = 10'000;
@@ -27,7 +28,13 @@ bool LabelsSorted(const Labels& labels) {
                         [](const Label& a, const Label& b) { return a.name < b.name; });
 }
 
-// The smallest gap (ms) between `samples`' timestamps, or 0 with fewer than two distinct ones.
+}  // namespace
+
+int64_t HistoryStepMs(int64_t wanted_ms, int64_t lookback_ms) {
+  const int64_t coarsest = lookback_ms / (kMaxQueriesPerFetch * kMaxPointsPerQuery) + 1;
+  return std::max({wanted_ms, kMinStepMs, coarsest});
+}
+
 int64_t SmallestGapMs(std::vector<Sample> samples) {
   std::sort(samples.begin(), samples.end(),
             [](const Sample& a, const Sample& b) { return a.ts < b.ts; });
@@ -39,7 +46,28 @@ int64_t SmallestGapMs(std::vector<Sample> samples) {
   return best;
 }
 
-}  // namespace
+Status FetchPast(HistorySource* source, const WarmStartOptions& opt, const Labels& labels,
+                 TimestampNs first_ts, int64_t step_ms, const std::function<bool(int64_t)>& sleep,
+                 std::mt19937_64* rng, std::vector<Sample>* past, std::atomic<uint64_t>* retries) {
+  std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  std::vector<Sample> history;
+  Status st;
+  for (int attempt = 1;; ++attempt) {
+    history.clear();
+    st = source->Fetch(labels, first_ts - opt.lookback_ms * kNanosPerMilli,
+                       first_ts - kNanosPerMilli, step_ms, &history);
+    if (st.ok() || st.code() != Status::Code::kUnavailable || attempt >= opt.max_attempts) break;
+    if (retries != nullptr) retries->fetch_add(1);
+    const int64_t backoff = std::min(opt.backoff_max_ms, opt.backoff_base_ms << (attempt - 1));
+    if (!sleep(static_cast<int64_t>(static_cast<double>(backoff) * jitter(*rng)))) break;
+  }
+  past->clear();
+  past->reserve(history.size());
+  for (const Sample& s : history) {
+    if (s.ts < first_ts && (past->empty() || s.ts > past->back().ts)) past->push_back(s);
+  }
+  return st;
+}
 
 WarmStart::WarmStart(const WarmStartOptions& options, Engine* engine, HistorySource* source)
     : opt_(options), engine_(engine), source_(source) {}
@@ -171,8 +199,7 @@ Status WarmStart::Intercept(std::vector<TimeSeries>* series, std::vector<uint64_
       p.first_ts = ts.samples.front().ts;
       for (const Sample& s : ts.samples) p.first_ts = std::min(p.first_ts, s.ts);
       const int64_t gap = SmallestGapMs(ts.samples);
-      const int64_t coarsest = opt_.lookback_ms / (kMaxQueriesPerFetch * kMaxPointsPerQuery) + 1;
-      p.step_ms = std::max({gap > 0 ? gap : opt_.default_step_ms, kMinStepMs, coarsest});
+      p.step_ms = HistoryStepMs(gap > 0 ? gap : opt_.default_step_ms, opt_.lookback_ms);
       fetch_queue_.push_back(fp);
       fetch_cv_.notify_one();
     }
@@ -225,7 +252,7 @@ bool WarmStart::SubmitRetrying(std::vector<TimeSeries>& series, bool history, He
 
 void WarmStart::FetchLoop() {
   std::mt19937_64 rng(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  const auto sleep = [this](int64_t ms) { return Sleep(ms); };
   for (;;) {
     uint64_t fp;
     Labels labels;
@@ -248,26 +275,10 @@ void WarmStart::FetchLoop() {
       step_ms = p.step_ms;
     }
     started_fetches_.fetch_add(1);
-    std::vector<Sample> history;
-    Status st;
-    for (int attempt = 1;; ++attempt) {
-      history.clear();
-      st = source_->Fetch(labels, first_ts - opt_.lookback_ms * kNanosPerMilli,
-                          first_ts - kNanosPerMilli, step_ms, &history);
-      if (st.ok() || st.code() != Status::Code::kUnavailable || attempt >= opt_.max_attempts) {
-        break;
-      }
-      retries_.fetch_add(1);
-      const int64_t backoff = std::min(opt_.backoff_max_ms, opt_.backoff_base_ms << (attempt - 1));
-      if (!Sleep(static_cast<int64_t>(static_cast<double>(backoff) * jitter(rng)))) break;
-    }
-    (st.ok() ? succeeded_ : failed_).fetch_add(1);
-    // Only the strictly increasing past before the first live sample can be learnt from.
     std::vector<Sample> past;
-    past.reserve(history.size());
-    for (const Sample& s : history) {
-      if (s.ts < first_ts && (past.empty() || s.ts > past.back().ts)) past.push_back(s);
-    }
+    const Status st =
+        FetchPast(source_, opt_, labels, first_ts, step_ms, sleep, &rng, &past, &retries_);
+    (st.ok() ? succeeded_ : failed_).fetch_add(1);
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = pending_.find(fp);

@@ -21,8 +21,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -54,6 +56,26 @@ struct WarmStartOptions {
   /// warm start again when it comes back (use series.stale_after).
   int64_t known_reset_ms = 3'600'000;
 };
+
+/// The step (ms) at which a new series' history is fetched: `wanted_ms`, raised to at least 1 s
+/// and to the step at which `lookback_ms` takes at most 8 query_range requests of
+/// kMaxPointsPerQuery points each (e.g. 7 s for a 7-day lookback).
+int64_t HistoryStepMs(int64_t wanted_ms, int64_t lookback_ms);
+
+/// The smallest gap (ms) between `samples`' timestamps (in any order), or 0 with fewer than two
+/// distinct ones.
+int64_t SmallestGapMs(std::vector<Sample> samples);
+
+/// Fetches the past of one new series from `source`: [first_ts - opt.lookback_ms, first_ts -
+/// 1 ms] at `step_ms`, retrying an Unavailable answer up to opt.max_attempts tries in all with
+/// exponential back-off (opt.backoff_base_ms doubled per try, capped at opt.backoff_max_ms, times
+/// a jitter in [0.5, 1.5) drawn from `*rng`). `sleep(ms)` waits between tries and returns false
+/// when the caller is stopping (no more tries). `*past` gets the strictly increasing samples
+/// before first_ts, the only ones a model can learn from; `*retries` (may be null) counts the
+/// retries. Returns the last try's status.
+Status FetchPast(HistorySource* source, const WarmStartOptions& opt, const Labels& labels,
+                 TimestampNs first_ts, int64_t step_ms, const std::function<bool(int64_t)>& sleep,
+                 std::mt19937_64* rng, std::vector<Sample>* past, std::atomic<uint64_t>* retries);
 
 /// Counters and gauges of warm start (mirrored into /metrics by the server).
 struct WarmStartStats {
