@@ -64,8 +64,9 @@ class AlertmanagerProcess {
   /// False when the binary is missing (callers skip with a message).
   static bool Installed() { return HaveBinary(kBinary); }
 
-  /// Starts it and waits up to 30 s for its API; ok() says whether it answered.
-  explicit AlertmanagerProcess(const TempDir& dir) : port_(FreePort()) {
+  /// Starts `bin` and waits up to 30 s for its API; ok() says whether it answered.
+  explicit AlertmanagerProcess(const TempDir& dir, const std::string& bin = kBinary)
+      : port_(FreePort()) {
     hook_.Post("/notify", [this](const httplib::Request& req, httplib::Response& res) {
       const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
       std::lock_guard lock(mu_);
@@ -85,7 +86,7 @@ class AlertmanagerProcess {
                   std::to_string(hook_port) + "/notify'}]}]\n");
     proc_ = std::make_unique<Process>(
         std::vector<std::string>{
-            kBinary, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
+            bin, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
             "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--cluster.listen-address="},
         dir.file("am.log"));
     ok_ = WaitFor([&] { return Get("/api/v2/status").is_object(); }, 30'000);
@@ -102,6 +103,8 @@ class AlertmanagerProcess {
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   Process& proc() { return *proc_; }
+  /// Its log so far (am.log).
+  std::string log() const { return proc_->log(); }
   /// GET `path` as JSON; null on a connection error, a status other than 200 or bad JSON.
   nlohmann::json Get(const std::string& path) const {
     httplib::Client c("127.0.0.1", port_);
@@ -229,33 +232,6 @@ inline nlohmann::json WaitForState(const ServeProcess& s, const Labels& labels,
       timeout_ms);
   return st;
 }
-
-/// A real Alertmanager (`bin`, e.g. /usr/bin/prometheus-alertmanager) on a free port of
-/// 127.0.0.1, its files in `dir` (am.yml, am/, am.log), with one receiver that drops everything
-/// and group_wait 0s / group_interval 1s so alerts show at once. ok() once its API answers
-/// (30 s deadline); killed on destruction.
-class AlertmanagerProcess {
- public:
-  AlertmanagerProcess(const TempDir& dir, const std::string& bin) : port_(FreePort()) {
-    WriteFile(dir.file("am.yml"),
-              "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\n"
-              "receivers: [{name: blackhole}]\n");
-    proc_ = std::make_unique<Process>(
-        std::vector<std::string>{
-            bin, "--config.file=" + dir.file("am.yml"), "--storage.path=" + dir.file("am"),
-            "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--cluster.listen-address="},
-        dir.file("am.log"));
-    ok_ = WaitFor([&] { return GetJson(port_, "/api/v2/status").is_object(); }, 30'000);
-  }
-  int port() const { return port_; }
-  bool ok() const { return ok_; }
-  std::string log() const { return proc_->log(); }
-
- private:
-  int port_;
-  bool ok_ = false;
-  std::unique_ptr<Process> proc_;
-};
 
 /// Pushes `make(from, to)` in chunks of 100 samples until the series `labels` has left the
 /// detector's warm-up (whatever its length); returns the next sample index, or -1 if it is
