@@ -207,7 +207,29 @@ std::vector<const GraphEdge*> ServiceGraph::Edges() const {
   return v;
 }
 
+void ServiceGraph::Snapshot(ServiceGraphSnapshot* out) const {
+  out->edges.resize(edges_.size());
+  size_t i = 0;
+  for (const auto& [k, e] : edges_) out->edges[i++] = e.total;
+  out->dropped_unpaired = dropped_unpaired_;
+  out->dropped_edge_requests = dropped_edge_requests_;
+  out->dropped_service_spans = dropped_service_spans_;
+}
+
 void ServiceGraph::WritePrometheus(std::string* out) const {
+  ServiceGraphSnapshot snap;
+  Snapshot(&snap);
+  snap.Sort();
+  snap.WritePrometheus(out);
+}
+
+void ServiceGraphSnapshot::Sort() {
+  std::sort(edges.begin(), edges.end(), [](const GraphEdge& a, const GraphEdge& b) {
+    return a.client != b.client ? a.client < b.client : a.server < b.server;
+  });
+}
+
+void ServiceGraphSnapshot::WritePrometheus(std::string* out) const {
   auto write = [&](const char* name, const Labels& ls, const std::string& value) {
     out->append(name);
     AppendLabelSet(ls, out);
@@ -215,42 +237,41 @@ void ServiceGraph::WritePrometheus(std::string* out) const {
     out->append(value);
     out->push_back('\n');
   };
-  const std::vector<const GraphEdge*> edges = Edges();
   out->append("# TYPE traces_service_graph_request_total counter\n");
-  for (const GraphEdge* e : edges) {
-    write("traces_service_graph_request_total", {{"client", e->client}, {"server", e->server}},
-          std::to_string(e->requests));
+  for (const GraphEdge& e : edges) {
+    write("traces_service_graph_request_total", {{"client", e.client}, {"server", e.server}},
+          std::to_string(e.requests));
   }
   out->append("# TYPE traces_service_graph_request_failed_total counter\n");
-  for (const GraphEdge* e : edges) {
-    write("traces_service_graph_request_failed_total",
-          {{"client", e->client}, {"server", e->server}}, std::to_string(e->failed));
+  for (const GraphEdge& e : edges) {
+    write("traces_service_graph_request_failed_total", {{"client", e.client}, {"server", e.server}},
+          std::to_string(e.failed));
   }
   out->append("# TYPE traces_service_graph_request_server_seconds histogram\n");
-  for (const GraphEdge* e : edges) {
-    Labels ls = {{"client", e->client}, {"server", e->server}, {"le", ""}};
+  for (const GraphEdge& e : edges) {
+    Labels ls = {{"client", e.client}, {"server", e.server}, {"le", ""}};
     for (size_t i = 0; i <= kSpanMetricsBucketsSeconds.size(); ++i) {
       const bool inf = i == kSpanMetricsBucketsSeconds.size();
       ls.back().value = inf ? "+Inf" : FormatDouble(kSpanMetricsBucketsSeconds[i]);
-      write("traces_service_graph_request_server_seconds_bucket", ls,
-            std::to_string(inf ? e->server_latency.count()
-                               : e->server_latency.CumulativeExplicit(i)));
+      write(
+          "traces_service_graph_request_server_seconds_bucket", ls,
+          std::to_string(inf ? e.server_latency.count() : e.server_latency.CumulativeExplicit(i)));
     }
     ls.pop_back();
     write("traces_service_graph_request_server_seconds_sum", ls,
-          FormatDouble(e->server_latency.sum_seconds()));
+          FormatDouble(e.server_latency.sum_seconds()));
     write("traces_service_graph_request_server_seconds_count", ls,
-          std::to_string(e->server_latency.count()));
+          std::to_string(e.server_latency.count()));
   }
   out->append("# TYPE backsight_traces_graph_unpaired_spans_total counter\n");
-  out->append("backsight_traces_graph_unpaired_spans_total " + std::to_string(dropped_unpaired_) +
+  out->append("backsight_traces_graph_unpaired_spans_total " + std::to_string(dropped_unpaired) +
               "\n");
   out->append("# TYPE backsight_traces_graph_dropped_requests_total counter\n");
   out->append("backsight_traces_graph_dropped_requests_total " +
-              std::to_string(dropped_edge_requests_) + "\n");
+              std::to_string(dropped_edge_requests) + "\n");
   out->append("# TYPE backsight_traces_graph_dropped_service_spans_total counter\n");
   out->append("backsight_traces_graph_dropped_service_spans_total " +
-              std::to_string(dropped_service_spans_) + "\n");
+              std::to_string(dropped_service_spans) + "\n");
 }
 
 }  // namespace backsight::traces

@@ -50,6 +50,18 @@ struct EdgeBucket {
   double p90_seconds = 0;  ///< Server latency p90 in the bucket.
 };
 
+/// A copy of a ServiceGraph's exported state (edge totals and drop counters), taken cheaply
+/// under the owner's lock and rendered outside it.
+struct ServiceGraphSnapshot {
+  std::vector<GraphEdge> edges;  ///< Sorted by client, server once Sort() ran.
+  uint64_t dropped_unpaired = 0, dropped_edge_requests = 0, dropped_service_spans = 0;
+
+  /// Sorts the edges by client, server (WritePrometheus's order).
+  void Sort();
+  /// Appends the Prometheus text exposition of the edge series (edges in their current order).
+  void WritePrometheus(std::string* out) const;
+};
+
 /// Pairs spans into edges. Memory bounded: at most `max_spans` remembered spans (possible
 /// parents and waiting children), `max_edges` edges and twice as many services (further ones
 /// are dropped and counted). Spans are remembered by a 64-bit hash of (trace id, span id): with
@@ -75,6 +87,8 @@ class ServiceGraph {
   void Flush(int64_t before_ns, std::vector<EdgeBucket>* closed);
   /// Edges sorted by client, server.
   std::vector<const GraphEdge*> Edges() const;
+  /// Copies the exported state into `*out` (its memory reused; edges left unsorted).
+  void Snapshot(ServiceGraphSnapshot* out) const;
   /// Appends the Prometheus text exposition of the edge series.
   void WritePrometheus(std::string* out) const;
   /// Children dropped because their parent never came within the wait or the span cap.
