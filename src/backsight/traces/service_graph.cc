@@ -16,9 +16,11 @@ constexpr uint32_t kNoService = UINT32_MAX;
 // No previous waiting child.
 constexpr uint64_t kNoSeq = UINT64_MAX;
 
-// 64-bit key of a span: boost::hash_combine of the two ids' std::hash values (both 64 bits).
-uint64_t SpanKey(std::string_view trace_id, std::string_view span_id) {
-  uint64_t h = std::hash<std::string_view>()(trace_id);
+// 64-bit key of a span: boost::hash_combine of the two ids' std::hash values (both 64 bits);
+// `trace_hash` is std::hash of the trace id (computed once per span for its own and its
+// parent's key).
+uint64_t SpanKey(uint64_t trace_hash, std::string_view span_id) {
+  uint64_t h = trace_hash;
   h ^= std::hash<std::string_view>()(span_id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
   return h;
 }
@@ -44,12 +46,18 @@ ServiceGraph::ServiceGraph(int64_t wait_ns, size_t max_spans, size_t max_edges, 
       bucket_ns_(bucket_ns) {}
 
 uint32_t ServiceGraph::ServiceId(std::string_view name) {
-  if (auto it = service_ids_.find(name); it != service_ids_.end()) return it->second;
+  // A request's spans come grouped by resource: most spans have the previous span's service.
+  if (last_service_ != kNoService && service_names_[last_service_] == name) return last_service_;
+  if (auto it = service_ids_.find(name); it != service_ids_.end()) {
+    last_service_ = it->second;
+    return it->second;
+  }
   // Two services per edge: a service beyond that could only add edges over the cap.
   if (service_names_.size() >= 2 * max_edges_) return kNoService;
   const auto id = static_cast<uint32_t>(service_names_.size());
   service_names_.emplace_back(name);
   service_ids_.emplace(std::string(name), id);
+  last_service_ = id;
   return id;
 }
 
@@ -151,7 +159,8 @@ void ServiceGraph::Add(const ingest::Span& s, std::vector<EdgeBucket>* closed) {
     return;
   }
   const bool error = s.status == ingest::SpanStatus::kError;
-  const uint64_t key = SpanKey(s.trace_id, s.span_id);
+  const uint64_t trace_hash = std::hash<std::string_view>()(s.trace_id);
+  const uint64_t key = SpanKey(trace_hash, s.span_id);
   // Children that waited for this span, newest first.
   if (uint32_t slot = pending_index_.Find(key); slot != FlatIndex::kNone) {
     for (;;) {
@@ -164,7 +173,7 @@ void ServiceGraph::Add(const ingest::Span& s, std::vector<EdgeBucket>* closed) {
     pending_index_.Erase(key);
   }
   if (!s.parent_span_id.empty()) {
-    const uint64_t pkey = SpanKey(s.trace_id, s.parent_span_id);
+    const uint64_t pkey = SpanKey(trace_hash, s.parent_span_id);
     if (const uint32_t p = known_index_.Find(pkey); p != FlatIndex::kNone) {
       const Rec& parent = ring_[p];
       Pair(parent.service, parent.kind, parent.error,

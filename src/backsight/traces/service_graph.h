@@ -153,6 +153,7 @@ class ServiceGraph {
   int64_t bucket_ns_;
   std::vector<std::string> service_names_;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> service_ids_;
+  uint32_t last_service_ = UINT32_MAX;        // id ServiceId returned last (UINT32_MAX: none yet)
   std::unordered_map<uint64_t, Edge> edges_;  // client id << 32 | server id
   std::vector<Rec> ring_;    // the record of arrival number n at slot n % max_spans_
   uint64_t head_ = 0;        // arrival number of the oldest record held
