@@ -239,38 +239,40 @@ void ServiceGraphSnapshot::Sort() {
 }
 
 void ServiceGraphSnapshot::WritePrometheus(std::string* out) const {
-  auto write = [&](const char* name, const Labels& ls, const std::string& value) {
-    out->append(name);
-    AppendLabelSet(ls, out);
-    out->push_back(' ');
-    out->append(value);
-    out->push_back('\n');
+  // Each edge's label set is escaped once and reused by its lines.
+  std::vector<std::string> label_sets(edges.size());
+  for (size_t i = 0; i < edges.size(); ++i) {
+    AppendLabelSet({{"client", edges[i].client}, {"server", edges[i].server}}, &label_sets[i]);
+  }
+  auto write = [&](const char* name, std::string_view label_set, uint64_t value) {
+    out->append(name).append(label_set).push_back(' ');
+    out->append(std::to_string(value)).push_back('\n');
   };
   out->append("# TYPE traces_service_graph_request_total counter\n");
-  for (const GraphEdge& e : edges) {
-    write("traces_service_graph_request_total", {{"client", e.client}, {"server", e.server}},
-          std::to_string(e.requests));
+  for (size_t i = 0; i < edges.size(); ++i) {
+    write("traces_service_graph_request_total", label_sets[i], edges[i].requests);
   }
   out->append("# TYPE traces_service_graph_request_failed_total counter\n");
-  for (const GraphEdge& e : edges) {
-    write("traces_service_graph_request_failed_total", {{"client", e.client}, {"server", e.server}},
-          std::to_string(e.failed));
+  for (size_t i = 0; i < edges.size(); ++i) {
+    write("traces_service_graph_request_failed_total", label_sets[i], edges[i].failed);
   }
+  const std::vector<std::string> le = LeLabelValues();
   out->append("# TYPE traces_service_graph_request_server_seconds histogram\n");
-  for (const GraphEdge& e : edges) {
-    Labels ls = {{"client", e.client}, {"server", e.server}, {"le", ""}};
-    for (size_t i = 0; i <= kSpanMetricsBucketsSeconds.size(); ++i) {
-      const bool inf = i == kSpanMetricsBucketsSeconds.size();
-      ls.back().value = inf ? "+Inf" : FormatDouble(kSpanMetricsBucketsSeconds[i]);
-      write(
-          "traces_service_graph_request_server_seconds_bucket", ls,
-          std::to_string(inf ? e.server_latency.count() : e.server_latency.CumulativeExplicit(i)));
+  for (size_t i = 0; i < edges.size(); ++i) {
+    const LatencyHistogram& h = edges[i].server_latency;
+    // The edge's label set with le="..." appended.
+    const std::string_view open(label_sets[i].data(), label_sets[i].size() - 1);
+    for (size_t b = 0; b < le.size(); ++b) {
+      const bool inf = b == kSpanMetricsBucketsSeconds.size();
+      out->append("traces_service_graph_request_server_seconds_bucket");
+      out->append(open).append(",le=\"").append(le[b]).append("\"} ");
+      out->append(std::to_string(inf ? h.count() : h.CumulativeExplicit(b))).push_back('\n');
     }
-    ls.pop_back();
-    write("traces_service_graph_request_server_seconds_sum", ls,
-          FormatDouble(e.server_latency.sum_seconds()));
-    write("traces_service_graph_request_server_seconds_count", ls,
-          std::to_string(e.server_latency.count()));
+    out->append("traces_service_graph_request_server_seconds_sum").append(label_sets[i]);
+    out->push_back(' ');
+    AppendDouble(h.sum_seconds(), out);
+    out->push_back('\n');
+    write("traces_service_graph_request_server_seconds_count", label_sets[i], h.count());
   }
   out->append("# TYPE backsight_traces_graph_unpaired_spans_total counter\n");
   out->append("backsight_traces_graph_unpaired_spans_total " + std::to_string(dropped_unpaired) +
