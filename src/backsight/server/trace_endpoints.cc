@@ -90,7 +90,6 @@ std::string TraceEndpoints::RenderMetrics() {
     std::lock_guard<std::mutex> lock(graph_mu_);
     graph_.Snapshot(&graph_snapshot_);
   }
-  graph_snapshot_.Sort();
   std::string text;
   red_snapshot_.WritePrometheus(&text);
   graph_snapshot_.WritePrometheus(&text);

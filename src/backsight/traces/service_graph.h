@@ -53,12 +53,10 @@ struct EdgeBucket {
 /// A copy of a ServiceGraph's exported state (edge totals and drop counters), taken cheaply
 /// under the owner's lock and rendered outside it.
 struct ServiceGraphSnapshot {
-  std::vector<GraphEdge> edges;  ///< Sorted by client, server once Sort() ran.
+  std::vector<GraphEdge> edges;  ///< Sorted by client, server.
   uint64_t dropped_unpaired = 0, dropped_edge_requests = 0, dropped_service_spans = 0;
 
-  /// Sorts the edges by client, server (WritePrometheus's order).
-  void Sort();
-  /// Appends the Prometheus text exposition of the edge series (edges in their current order).
+  /// Appends the Prometheus text exposition of the edge series.
   void WritePrometheus(std::string* out) const;
 };
 
@@ -87,7 +85,7 @@ class ServiceGraph {
   void Flush(int64_t before_ns, std::vector<EdgeBucket>* closed);
   /// Edges sorted by client, server.
   std::vector<const GraphEdge*> Edges() const;
-  /// Copies the exported state into `*out` (its memory reused; edges left unsorted).
+  /// Copies the exported state into `*out` (its memory reused).
   void Snapshot(ServiceGraphSnapshot* out) const;
   /// Appends the Prometheus text exposition of the edge series.
   void WritePrometheus(std::string* out) const;
