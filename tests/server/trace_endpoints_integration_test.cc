@@ -4,9 +4,12 @@
 // incident member and its BacksightTraceFinding alert is folded into BacksightIncident.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <csignal>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "backsight/ingest/proto/trace.pb.h"
 #include "http_test_util.h"
@@ -92,6 +95,89 @@ TEST(TraceEndpoints, JsonAndChunkedProtobufIntoRedAndGraph) {
       << m;
   EXPECT_EQ(s.Metric("backsight_requests_total", {{"endpoint", "otlp_traces"}, {"code", "200"}}),
             2);
+}
+
+// Sum of the samples named `name` in a Prometheus text scrape, or -1 when it does not parse.
+double SumOf(const std::string& scrape, std::string_view name) {
+  std::vector<TimeSeries> series;
+  if (!ingest::ParseExposition(scrape, 0, &series).ok()) return -1;
+  double sum = 0;
+  for (const auto& ts : series) {
+    if (GetLabel(ts.labels, "__name__") == name && !ts.samples.empty()) {
+      sum += ts.samples.back().value;
+    }
+  }
+  return sum;
+}
+
+// Two clients post at once while a third scrapes: the RED aggregator, the windows and the service
+// graph (each under its own lock) count every span once, and no scrape sees a total go back.
+TEST(TraceEndpoints, ConcurrentPostsAndScrapesCountEverySpanOnce) {
+  TempDir dir;
+  ServeProcess s(dir, Config(dir));
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  constexpr int kPosters = 2, kRequests = 20, kPairsPerRequest = 250;
+  std::atomic<int> posting{kPosters};
+  std::atomic<int> refused{0};
+  auto post = [&](int poster) {
+    for (int r = 0; r < kRequests; ++r) {
+      opentelemetry::proto::trace::v1::ExportTraceServiceRequest req;
+      auto* rs = req.add_resource_spans();
+      auto* a = rs->mutable_resource()->add_attributes();
+      a->set_key("service.name");
+      a->mutable_value()->set_string_value("frontend");
+      auto* client = rs->add_scope_spans();
+      rs = req.add_resource_spans();
+      a = rs->mutable_resource()->add_attributes();
+      a->set_key("service.name");
+      a->mutable_value()->set_string_value("cart");
+      auto* server = rs->add_scope_spans();
+      for (int p = 0; p < kPairsPerRequest; ++p) {
+        // Distinct ids per (poster, request, pair); the client span is the server span's parent.
+        const std::string trace = "t" + std::to_string(poster) + "-" + std::to_string(r) + "-" +
+                                  std::to_string(p) + std::string(16, '.');
+        for (auto [spans, kind, id, parent] : {std::tuple{client, 3, "c.......", ""},
+                                               std::tuple{server, 2, "s.......", "c......."}}) {
+          auto* sp = spans->add_spans();
+          sp->set_trace_id(trace.substr(0, 16));
+          sp->set_span_id(id);
+          if (*parent) sp->set_parent_span_id(parent);
+          sp->set_name("GET /cart");
+          sp->set_kind(kind);
+          sp->set_start_time_unix_nano(1'700'000'000'000'000'000ULL + r * 1'000'000ULL);
+          sp->set_end_time_unix_nano(1'700'000'000'002'000'000ULL + r * 1'000'000ULL);
+        }
+      }
+      if (s.PostRaw("/v1/traces", req.SerializeAsString(), "application/x-protobuf") != 200) {
+        ++refused;
+      }
+    }
+    --posting;
+  };
+  std::thread p0(post, 0), p1(post, 1);
+  double last_calls = 0, last_requests = 0;
+  int scrapes = 0, went_back = 0;
+  while (posting > 0) {
+    const std::string m = s.Get("/api/v1/trace/metrics");
+    const double calls = SumOf(m, "traces_span_metrics_calls_total");
+    const double requests = SumOf(m, "traces_service_graph_request_total");
+    ASSERT_GE(calls, 0) << m;
+    if (calls < last_calls || requests < last_requests) ++went_back;
+    last_calls = calls;
+    last_requests = requests;
+    ++scrapes;
+  }
+  p0.join();
+  p1.join();
+  EXPECT_EQ(refused, 0);
+  EXPECT_EQ(went_back, 0) << scrapes << " scrapes";
+  const std::string m = s.Get("/api/v1/trace/metrics");
+  EXPECT_EQ(SumOf(m, "traces_span_metrics_calls_total"),
+            2 * kPosters * kRequests * kPairsPerRequest)
+      << m;
+  EXPECT_EQ(SumOf(m, "traces_service_graph_request_total"), kPosters * kRequests * kPairsPerRequest)
+      << m;
+  EXPECT_EQ(SumOf(m, "backsight_traces_graph_unpaired_spans_total"), 0) << m;
 }
 
 TEST(TraceEndpoints, PerMinuteRedSeriesReachTheEngine) {

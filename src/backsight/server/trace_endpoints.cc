@@ -1,6 +1,7 @@
 #include "backsight/server/trace_endpoints.h"
 
 #include <algorithm>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "backsight/ingest/otlp_traces.h"
@@ -67,6 +68,34 @@ void TraceEndpoints::Submit(const std::vector<traces::RedBucket>& closed,
   }
 }
 
+int64_t TraceEndpoints::SilenceClock::Advance(int64_t batch_newest_ns) {
+  constexpr int64_t kBucketNs = traces::RedWindows::kDefaultBucketNs;
+  newest_start_ns = std::max(newest_start_ns, batch_newest_ns);
+  if (last_flush_ns == INT64_MIN) {
+    last_flush_ns = newest_start_ns;  // INT64_MIN while no span came: nothing to flush
+  } else if (newest_start_ns - last_flush_ns >= kBucketNs) {
+    last_flush_ns = newest_start_ns;
+    return newest_start_ns - kSilentBuckets * kBucketNs;
+  }
+  return INT64_MIN;
+}
+
+std::string TraceEndpoints::RenderMetrics() {
+  std::lock_guard<std::mutex> render_lock(render_mu_);
+  {
+    std::lock_guard<std::mutex> lock(red_mu_);
+    red_snapshot_ = red_;
+  }
+  {
+    std::lock_guard<std::mutex> lock(graph_mu_);
+    graph_.Snapshot(&graph_snapshot_);
+  }
+  std::string text;
+  red_snapshot_.WritePrometheus(&text);
+  graph_snapshot_.WritePrometheus(&text);
+  return text;
+}
+
 void TraceEndpoints::Count(int code, const Status& st) {
   metrics_->CountRequest(kEndpoint, code);
   if (code == 400 || code == 413 || code == 415) {
@@ -74,13 +103,10 @@ void TraceEndpoints::Count(int code, const Status& st) {
   }
 }
 
-uint64_t TraceEndpoints::spans() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return spans_;
-}
+uint64_t TraceEndpoints::spans() const { return spans_.load(std::memory_order_relaxed); }
 
 std::vector<std::pair<std::string, std::string>> TraceEndpoints::Edges() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(graph_mu_);
   std::vector<std::pair<std::string, std::string>> out;
   for (const traces::GraphEdge* e : graph_.Edges()) out.emplace_back(e->client, e->server);
   return out;
@@ -115,27 +141,53 @@ void TraceEndpoints::HandlePush(const HttpRequest& req, HttpResponse* res) {
   thread_local std::vector<traces::EdgeBucket> closed_edges;
   closed.clear();
   closed_edges.clear();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& s : batch.spans) {
-      red_.Add(s);
-      graph_.Add(s, &closed_edges);
-      windows_.Add(s, &closed);
-      newest_start_ns_ = std::max(newest_start_ns_, s.start_ns);
+  int64_t batch_newest_ns = INT64_MIN;
+  for (const auto& sp : batch.spans) batch_newest_ns = std::max(batch_newest_ns, sp.start_ns);
+  // The three aggregates, each under its own lock, in whichever order finds a lock free first
+  // (two requests then aggregate at once in different ones). Silent buckets are closed per
+  // aggregate once per bucket width of span time (SilenceClock).
+  auto run = [&](int stage) {
+    switch (stage) {
+      case 0:
+        for (const auto& sp : batch.spans) graph_.Add(sp, &closed_edges);
+        if (const int64_t before = graph_clock_.Advance(batch_newest_ns); before != INT64_MIN) {
+          graph_.Flush(before, &closed_edges);
+        }
+        break;
+      case 1:
+        for (const auto& sp : batch.spans) red_.Add(sp);
+        break;
+      default:
+        for (const auto& sp : batch.spans) windows_.Add(sp, &closed);
+        if (const int64_t before = windows_clock_.Advance(batch_newest_ns); before != INT64_MIN) {
+          windows_.Flush(before, &closed);
+        }
     }
-    spans_ += batch.spans.size();
-    // Buckets of operations and edges silent for kSilentBuckets buckets of span time are closed
-    // (and the operations' open entries freed for new ones), checked once per bucket width.
-    constexpr int64_t kBucketNs = traces::RedWindows::kDefaultBucketNs;
-    if (last_flush_ns_ == INT64_MIN) {
-      last_flush_ns_ = newest_start_ns_;  // INT64_MIN while no span came: nothing to flush
-    } else if (newest_start_ns_ - last_flush_ns_ >= kBucketNs) {
-      last_flush_ns_ = newest_start_ns_;
-      const int64_t before = newest_start_ns_ - kSilentBuckets * kBucketNs;
-      windows_.Flush(before, &closed);
-      graph_.Flush(before, &closed_edges);
+  };
+  std::mutex* const locks[] = {&graph_mu_, &red_mu_, &windows_mu_};  // largest stage first
+  bool done[std::size(locks)] = {};
+  for (size_t left = std::size(locks); left > 0;) {
+    int first_busy = -1;
+    bool progressed = false;
+    for (int i = 0; i < static_cast<int>(std::size(locks)); ++i) {
+      if (done[i]) continue;
+      std::unique_lock<std::mutex> lock(*locks[i], std::try_to_lock);
+      if (!lock.owns_lock()) {
+        if (first_busy < 0) first_busy = i;
+        continue;
+      }
+      run(i);
+      done[i] = progressed = true;
+      --left;
+    }
+    if (!progressed && first_busy >= 0) {  // every remaining lock busy: wait for the first
+      std::lock_guard<std::mutex> lock(*locks[first_busy]);
+      run(first_busy);
+      done[first_busy] = true;
+      --left;
     }
   }
+  spans_.fetch_add(batch.spans.size(), std::memory_order_relaxed);
   Submit(closed, closed_edges);
   findings_.Add(batch);
   res->status = 200;
@@ -155,13 +207,7 @@ void TraceEndpoints::Register(HttpServer* http) {
       "POST", "/v1/traces",
       [this](const HttpRequest& req, HttpResponse* res) { HandlePush(req, res); }, inflate);
   http->Route("GET", "/api/v1/trace/metrics", [this](const HttpRequest&, HttpResponse* res) {
-    std::string text;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      red_.WritePrometheus(&text);
-      graph_.WritePrometheus(&text);
-    }
-    res->SetContent(std::move(text), "text/plain; version=0.0.4; charset=utf-8");
+    res->SetContent(RenderMetrics(), "text/plain; version=0.0.4; charset=utf-8");
   });
 }
 

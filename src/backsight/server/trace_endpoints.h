@@ -29,7 +29,9 @@
 
 namespace backsight::server {
 
-/// The trace routes. Thread-safe (one mutex around the aggregates; decoding runs outside it).
+/// The trace routes. Thread-safe: decoding runs outside any lock; the RED aggregator, the
+/// per-minute windows and the service graph each have their own mutex, so two requests aggregate at
+/// once in different ones; scrapes copy the aggregates under their locks and render outside them.
 class TraceEndpoints {
  public:
   /// `config` and `metrics` must outlive this object. Requests and refused bodies are counted
@@ -57,17 +59,33 @@ class TraceEndpoints {
   // engine's queues are full).
   void Submit(const std::vector<traces::RedBucket>& closed,
               const std::vector<traces::EdgeBucket>& closed_edges);
+  // GET /api/v1/trace/metrics's body.
+  std::string RenderMetrics();
+
+  // When silent buckets are closed: once per bucket width of span time (the newest span start
+  // seen), buckets starting kSilentBuckets widths before the newest start.
+  struct SilenceClock {
+    int64_t newest_start_ns = INT64_MIN;  // newest span start seen
+    int64_t last_flush_ns = INT64_MIN;    // newest_start_ns at the last flush
+    // Takes a batch's newest span start; returns the flush bound, or INT64_MIN for no flush.
+    int64_t Advance(int64_t batch_newest_ns);
+  };
 
   const ServeConfig& cfg_;
   const std::unique_ptr<Engine>& engine_;
   SelfMetrics* metrics_;
-  mutable std::mutex mu_;
+  std::mutex red_mu_;  // guards red_
   traces::RedAggregator red_;
+  mutable std::mutex graph_mu_;  // guards graph_, graph_clock_
   traces::ServiceGraph graph_;
+  SilenceClock graph_clock_;
+  std::mutex windows_mu_;  // guards windows_, windows_clock_
   traces::RedWindows windows_;
-  uint64_t spans_ = 0;
-  int64_t newest_start_ns_ = INT64_MIN;  // newest span start seen
-  int64_t last_flush_ns_ = INT64_MIN;    // newest_start_ns_ at the last flush of silent buckets
+  SilenceClock windows_clock_;
+  std::mutex render_mu_;  // guards the scrape snapshots below (memory reused across scrapes)
+  traces::RedAggregator red_snapshot_;
+  traces::ServiceGraphSnapshot graph_snapshot_;
+  std::atomic<uint64_t> spans_{0};
   std::atomic<uint64_t> series_submitted_{0}, series_dropped_{0};
   TraceFindings findings_;
 };

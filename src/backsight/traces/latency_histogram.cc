@@ -3,7 +3,17 @@
 #include <bit>
 #include <cmath>
 
+#include "backsight/core/number_format.h"
+
 namespace backsight::traces {
+
+std::vector<std::string> LeLabelValues() {
+  std::vector<std::string> le;
+  le.reserve(kSpanMetricsBucketsSeconds.size() + 1);
+  for (double b : kSpanMetricsBucketsSeconds) le.push_back(FormatDouble(b));
+  le.push_back("+Inf");
+  return le;
+}
 
 int LatencyHistogram::BucketOf(uint64_t ns) {
   constexpr uint64_t kSub = 1u << kSubBucketBits;

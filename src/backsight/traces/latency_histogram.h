@@ -8,6 +8,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace backsight::traces {
 
@@ -22,6 +24,10 @@ constexpr int kLatencyBuckets = kOctaves << kSubBucketBits;
 /// 5000, 10000, 15000 ms); +Inf is implicit.
 constexpr std::array<double, 16> kSpanMetricsBucketsSeconds = {
     0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15};
+
+/// The Prometheus `le` label values of kSpanMetricsBucketsSeconds (FormatDouble of each bound),
+/// then "+Inf".
+std::vector<std::string> LeLabelValues();
 
 /// Counts of durations in ns. 2.7 KiB per histogram; O(1) per Add.
 class LatencyHistogram {

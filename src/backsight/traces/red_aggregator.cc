@@ -70,43 +70,43 @@ std::vector<RedRow> RedAggregator::Rows() const {
 
 void RedAggregator::WritePrometheus(std::string* out) const {
   const auto sorted = Sorted();
-  auto labels = [](const Key& k) {
-    const auto& [service, op, kind, status] = k;
-    return Labels{{"service_name", service},
-                  {"span_name", op},
-                  {"span_kind", std::string(ingest::SpanKindName(kind))},
-                  {"status_code", std::string(ingest::SpanStatusName(status))}};
-  };
+  // Each series' label set is escaped once and reused by its calls and histogram lines.
+  std::vector<std::string> label_sets(sorted.size());
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const auto& [service, op, kind, status] = sorted[i]->first;
+    AppendLabelSet({{"service_name", service},
+                    {"span_name", op},
+                    {"span_kind", std::string(ingest::SpanKindName(kind))},
+                    {"status_code", std::string(ingest::SpanStatusName(status))}},
+                   &label_sets[i]);
+  }
   out->append("# TYPE traces_span_metrics_calls_total counter\n");
-  for (const auto* e : sorted) {
-    const auto& [key, h] = *e;
+  for (size_t i = 0; i < sorted.size(); ++i) {
     out->append("traces_span_metrics_calls_total");
-    AppendLabelSet(labels(key), out);
+    out->append(label_sets[i]);
     out->push_back(' ');
-    out->append(std::to_string(h.count()));
+    out->append(std::to_string(sorted[i]->second.count()));
     out->push_back('\n');
   }
+  const std::vector<std::string> le = LeLabelValues();
   out->append("# TYPE traces_span_metrics_duration_seconds histogram\n");
-  for (const auto* e : sorted) {
-    const auto& [key, h] = *e;
-    Labels ls = labels(key);
-    ls.push_back({"le", ""});
-    for (size_t i = 0; i <= kSpanMetricsBucketsSeconds.size(); ++i) {
-      const bool inf = i == kSpanMetricsBucketsSeconds.size();
-      ls.back().value = inf ? "+Inf" : FormatDouble(kSpanMetricsBucketsSeconds[i]);
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const LatencyHistogram& h = sorted[i]->second;
+    // The series' label set with le="..." appended (the set always has labels: "{...}").
+    const std::string_view open(label_sets[i].data(), label_sets[i].size() - 1);
+    for (size_t b = 0; b < le.size(); ++b) {
+      const bool inf = b == kSpanMetricsBucketsSeconds.size();
       out->append("traces_span_metrics_duration_seconds_bucket");
-      AppendLabelSet(ls, out);
-      out->push_back(' ');
-      out->append(std::to_string(inf ? h.count() : h.CumulativeExplicit(i)));
+      out->append(open).append(",le=\"").append(le[b]).append("\"} ");
+      out->append(std::to_string(inf ? h.count() : h.CumulativeExplicit(b)));
       out->push_back('\n');
     }
-    ls.pop_back();
     out->append("traces_span_metrics_duration_seconds_sum");
-    AppendLabelSet(ls, out);
+    out->append(label_sets[i]);
     out->push_back(' ');
     AppendDouble(h.sum_seconds(), out);
     out->append("\ntraces_span_metrics_duration_seconds_count");
-    AppendLabelSet(ls, out);
+    out->append(label_sets[i]);
     out->push_back(' ');
     out->append(std::to_string(h.count()));
     out->push_back('\n');

@@ -16,9 +16,11 @@ constexpr uint32_t kNoService = UINT32_MAX;
 // No previous waiting child.
 constexpr uint64_t kNoSeq = UINT64_MAX;
 
-// 64-bit key of a span: boost::hash_combine of the two ids' std::hash values (both 64 bits).
-uint64_t SpanKey(std::string_view trace_id, std::string_view span_id) {
-  uint64_t h = std::hash<std::string_view>()(trace_id);
+// 64-bit key of a span: boost::hash_combine of the two ids' std::hash values (both 64 bits);
+// `trace_hash` is std::hash of the trace id (computed once per span for its own and its
+// parent's key).
+uint64_t SpanKey(uint64_t trace_hash, std::string_view span_id) {
+  uint64_t h = trace_hash;
   h ^= std::hash<std::string_view>()(span_id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
   return h;
 }
@@ -44,12 +46,18 @@ ServiceGraph::ServiceGraph(int64_t wait_ns, size_t max_spans, size_t max_edges, 
       bucket_ns_(bucket_ns) {}
 
 uint32_t ServiceGraph::ServiceId(std::string_view name) {
-  if (auto it = service_ids_.find(name); it != service_ids_.end()) return it->second;
+  // A request's spans come grouped by resource: most spans have the previous span's service.
+  if (last_service_ != kNoService && service_names_[last_service_] == name) return last_service_;
+  if (auto it = service_ids_.find(name); it != service_ids_.end()) {
+    last_service_ = it->second;
+    return it->second;
+  }
   // Two services per edge: a service beyond that could only add edges over the cap.
   if (service_names_.size() >= 2 * max_edges_) return kNoService;
   const auto id = static_cast<uint32_t>(service_names_.size());
   service_names_.emplace_back(name);
   service_ids_.emplace(std::string(name), id);
+  last_service_ = id;
   return id;
 }
 
@@ -151,7 +159,8 @@ void ServiceGraph::Add(const ingest::Span& s, std::vector<EdgeBucket>* closed) {
     return;
   }
   const bool error = s.status == ingest::SpanStatus::kError;
-  const uint64_t key = SpanKey(s.trace_id, s.span_id);
+  const uint64_t trace_hash = std::hash<std::string_view>()(s.trace_id);
+  const uint64_t key = SpanKey(trace_hash, s.span_id);
   // Children that waited for this span, newest first.
   if (uint32_t slot = pending_index_.Find(key); slot != FlatIndex::kNone) {
     for (;;) {
@@ -164,7 +173,7 @@ void ServiceGraph::Add(const ingest::Span& s, std::vector<EdgeBucket>* closed) {
     pending_index_.Erase(key);
   }
   if (!s.parent_span_id.empty()) {
-    const uint64_t pkey = SpanKey(s.trace_id, s.parent_span_id);
+    const uint64_t pkey = SpanKey(trace_hash, s.parent_span_id);
     if (const uint32_t p = known_index_.Find(pkey); p != FlatIndex::kNone) {
       const Rec& parent = ring_[p];
       Pair(parent.service, parent.kind, parent.error,
@@ -207,50 +216,67 @@ std::vector<const GraphEdge*> ServiceGraph::Edges() const {
   return v;
 }
 
+void ServiceGraph::Snapshot(ServiceGraphSnapshot* out) const {
+  // Sorted as pointers (copying the 2.7 KiB histograms once, not at every swap).
+  const std::vector<const GraphEdge*> sorted = Edges();
+  out->edges.resize(sorted.size());
+  for (size_t i = 0; i < sorted.size(); ++i) out->edges[i] = *sorted[i];
+  out->dropped_unpaired = dropped_unpaired_;
+  out->dropped_edge_requests = dropped_edge_requests_;
+  out->dropped_service_spans = dropped_service_spans_;
+}
+
 void ServiceGraph::WritePrometheus(std::string* out) const {
-  auto write = [&](const char* name, const Labels& ls, const std::string& value) {
-    out->append(name);
-    AppendLabelSet(ls, out);
-    out->push_back(' ');
-    out->append(value);
-    out->push_back('\n');
+  ServiceGraphSnapshot snap;
+  Snapshot(&snap);
+  snap.WritePrometheus(out);
+}
+
+void ServiceGraphSnapshot::WritePrometheus(std::string* out) const {
+  // Each edge's label set is escaped once and reused by its lines.
+  std::vector<std::string> label_sets(edges.size());
+  for (size_t i = 0; i < edges.size(); ++i) {
+    AppendLabelSet({{"client", edges[i].client}, {"server", edges[i].server}}, &label_sets[i]);
+  }
+  auto write = [&](const char* name, std::string_view label_set, uint64_t value) {
+    out->append(name).append(label_set).push_back(' ');
+    out->append(std::to_string(value)).push_back('\n');
   };
-  const std::vector<const GraphEdge*> edges = Edges();
   out->append("# TYPE traces_service_graph_request_total counter\n");
-  for (const GraphEdge* e : edges) {
-    write("traces_service_graph_request_total", {{"client", e->client}, {"server", e->server}},
-          std::to_string(e->requests));
+  for (size_t i = 0; i < edges.size(); ++i) {
+    write("traces_service_graph_request_total", label_sets[i], edges[i].requests);
   }
   out->append("# TYPE traces_service_graph_request_failed_total counter\n");
-  for (const GraphEdge* e : edges) {
-    write("traces_service_graph_request_failed_total",
-          {{"client", e->client}, {"server", e->server}}, std::to_string(e->failed));
+  for (size_t i = 0; i < edges.size(); ++i) {
+    write("traces_service_graph_request_failed_total", label_sets[i], edges[i].failed);
   }
+  const std::vector<std::string> le = LeLabelValues();
   out->append("# TYPE traces_service_graph_request_server_seconds histogram\n");
-  for (const GraphEdge* e : edges) {
-    Labels ls = {{"client", e->client}, {"server", e->server}, {"le", ""}};
-    for (size_t i = 0; i <= kSpanMetricsBucketsSeconds.size(); ++i) {
-      const bool inf = i == kSpanMetricsBucketsSeconds.size();
-      ls.back().value = inf ? "+Inf" : FormatDouble(kSpanMetricsBucketsSeconds[i]);
-      write("traces_service_graph_request_server_seconds_bucket", ls,
-            std::to_string(inf ? e->server_latency.count()
-                               : e->server_latency.CumulativeExplicit(i)));
+  for (size_t i = 0; i < edges.size(); ++i) {
+    const LatencyHistogram& h = edges[i].server_latency;
+    // The edge's label set with le="..." appended.
+    const std::string_view open(label_sets[i].data(), label_sets[i].size() - 1);
+    for (size_t b = 0; b < le.size(); ++b) {
+      const bool inf = b == kSpanMetricsBucketsSeconds.size();
+      out->append("traces_service_graph_request_server_seconds_bucket");
+      out->append(open).append(",le=\"").append(le[b]).append("\"} ");
+      out->append(std::to_string(inf ? h.count() : h.CumulativeExplicit(b))).push_back('\n');
     }
-    ls.pop_back();
-    write("traces_service_graph_request_server_seconds_sum", ls,
-          FormatDouble(e->server_latency.sum_seconds()));
-    write("traces_service_graph_request_server_seconds_count", ls,
-          std::to_string(e->server_latency.count()));
+    out->append("traces_service_graph_request_server_seconds_sum").append(label_sets[i]);
+    out->push_back(' ');
+    AppendDouble(h.sum_seconds(), out);
+    out->push_back('\n');
+    write("traces_service_graph_request_server_seconds_count", label_sets[i], h.count());
   }
   out->append("# TYPE backsight_traces_graph_unpaired_spans_total counter\n");
-  out->append("backsight_traces_graph_unpaired_spans_total " + std::to_string(dropped_unpaired_) +
+  out->append("backsight_traces_graph_unpaired_spans_total " + std::to_string(dropped_unpaired) +
               "\n");
   out->append("# TYPE backsight_traces_graph_dropped_requests_total counter\n");
   out->append("backsight_traces_graph_dropped_requests_total " +
-              std::to_string(dropped_edge_requests_) + "\n");
+              std::to_string(dropped_edge_requests) + "\n");
   out->append("# TYPE backsight_traces_graph_dropped_service_spans_total counter\n");
   out->append("backsight_traces_graph_dropped_service_spans_total " +
-              std::to_string(dropped_service_spans_) + "\n");
+              std::to_string(dropped_service_spans) + "\n");
 }
 
 }  // namespace backsight::traces

@@ -50,6 +50,16 @@ struct EdgeBucket {
   double p90_seconds = 0;  ///< Server latency p90 in the bucket.
 };
 
+/// A copy of a ServiceGraph's exported state (edge totals and drop counters), taken cheaply
+/// under the owner's lock and rendered outside it.
+struct ServiceGraphSnapshot {
+  std::vector<GraphEdge> edges;  ///< Sorted by client, server.
+  uint64_t dropped_unpaired = 0, dropped_edge_requests = 0, dropped_service_spans = 0;
+
+  /// Appends the Prometheus text exposition of the edge series.
+  void WritePrometheus(std::string* out) const;
+};
+
 /// Pairs spans into edges. Memory bounded: at most `max_spans` remembered spans (possible
 /// parents and waiting children), `max_edges` edges and twice as many services (further ones
 /// are dropped and counted). Spans are remembered by a 64-bit hash of (trace id, span id): with
@@ -75,6 +85,8 @@ class ServiceGraph {
   void Flush(int64_t before_ns, std::vector<EdgeBucket>* closed);
   /// Edges sorted by client, server.
   std::vector<const GraphEdge*> Edges() const;
+  /// Copies the exported state into `*out` (its memory reused).
+  void Snapshot(ServiceGraphSnapshot* out) const;
   /// Appends the Prometheus text exposition of the edge series.
   void WritePrometheus(std::string* out) const;
   /// Children dropped because their parent never came within the wait or the span cap.
@@ -139,6 +151,7 @@ class ServiceGraph {
   int64_t bucket_ns_;
   std::vector<std::string> service_names_;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> service_ids_;
+  uint32_t last_service_ = UINT32_MAX;        // id ServiceId returned last (UINT32_MAX: none yet)
   std::unordered_map<uint64_t, Edge> edges_;  // client id << 32 | server id
   std::vector<Rec> ring_;    // the record of arrival number n at slot n % max_spans_
   uint64_t head_ = 0;        // arrival number of the oldest record held
