@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -111,6 +112,53 @@ TEST(SecurityEndpoints, AlertsOnceAndDenyList) {
   EXPECT_EQ(j[0]["labels"]["kind"], "brute_force");
   EXPECT_NE(j[0]["annotations"]["evidence"].get<std::string>().find("40 failed logins"),
             std::string::npos);
+}
+
+// The findings' bookkeeping survives a restart (issue 14): killed (SIGKILL, before any
+// checkpoint) right after alerting, serve re-judges the replayed log but sends nothing again;
+// stopped cleanly (the checkpoint truncates the log, so the analyzer starts empty), it still
+// lists the finding and still sends nothing. Every alert POSTed is recorded (AlertReceiver):
+// a real Alertmanager would fold a resent alert into the one it holds and not tell.
+TEST(SecurityEndpoints, FindingsSurviveRestartWithoutSecondAlert) {
+  TempDir dir;
+  AlertReceiver am;
+  const std::string yaml = Config(dir, true) + "alerting:\n  alertmanager_url: http://127.0.0.1:" +
+                           std::to_string(am.port()) + "\n";
+  auto listed = [](const ServeProcess& s) {
+    const nlohmann::json j =
+        nlohmann::json::parse(s.Get("/api/v1/security/findings"), nullptr, false);
+    return j.is_array() && j.size() == 1 && j[0]["source_ip"] == "203.0.113.66" &&
+           j[0]["kind"] == "brute_force";
+  };
+  {
+    ServeProcess s(dir, yaml, "run1");
+    ASSERT_TRUE(s.ok()) << s.proc().log();
+    ASSERT_EQ(s.PostRaw("/loki/api/v1/push", LokiBody(AccessLines()), "application/json"), 204);
+    ASSERT_TRUE(WaitFor([&] { return am.alerts().size() == 1; }, 20'000)) << am.alerts().dump();
+    // Saved right after the alert is sent.
+    ASSERT_TRUE(
+        WaitFor([&] { return !ReadFile(dir.file("state/security.state")).empty(); }, 10'000));
+    s.proc().Signal(SIGKILL);
+    s.proc().Wait(10'000);
+  }
+  {
+    ServeProcess s(dir, yaml, "run2");  // replays the log: the analyzer finds it again
+    ASSERT_TRUE(s.ok()) << s.proc().log();
+    EXPECT_TRUE(listed(s)) << s.Get("/api/v1/security/findings");
+    // Past one more judgement (every 5 s): nothing sent again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(6500));
+    EXPECT_EQ(am.alerts().size(), 1u) << am.alerts().dump();
+    s.proc().Signal(SIGTERM);  // a clean stop checkpoints and truncates the log
+    EXPECT_EQ(s.proc().Wait(20'000), 0) << s.proc().log();
+  }
+  {
+    ServeProcess s(dir, yaml, "run3");  // nothing to replay: the analyzer starts empty
+    ASSERT_TRUE(s.ok()) << s.proc().log();
+    EXPECT_TRUE(listed(s)) << s.Get("/api/v1/security/findings");
+    std::this_thread::sleep_for(std::chrono::milliseconds(6500));
+    EXPECT_EQ(am.alerts().size(), 1u) << am.alerts().dump();
+    EXPECT_EQ(s.Metric("backsight_security_keys_dropped_total"), 0);
+  }
 }
 
 TEST(SecurityEndpoints, OffByDefault) {

@@ -78,6 +78,8 @@ TEST(SelfMetricsTest, ExpositionParsesAndCarriesEveryDocumentedMetric) {
   cfg.log_files.push_back({dir.file("missing.log"), "raw", "indent", "missing.log"});
   // Incidents on, so that the backsight_incident* families are registered.
   cfg.incidents_enabled = true;
+  // logs.security on, so that the backsight_security_* families are registered.
+  cfg.logs_security = true;
   Server server(cfg);
   ASSERT_TRUE(server.Start().ok());
   httplib::Client client("127.0.0.1", server.port());

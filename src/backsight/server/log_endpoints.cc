@@ -36,6 +36,8 @@ constexpr uint32_t kCheckpointVersionNoTails = 1;
 constexpr int kTailPollMs = 250;
 constexpr const char* kStateFile = "logs.state";
 constexpr const char* kWalDir = "logs-wal";
+// The security findings' bookkeeping (security/finding_ledger.h, docs/formats.md).
+constexpr const char* kSecurityStateFile = "security.state";
 // Alerts waiting for the sender; past this new ones are dropped and counted.
 constexpr size_t kMaxQueuedAlerts = 10'000;
 // Alerts per POST, and how often the sender wakes up (ms).
@@ -241,25 +243,22 @@ void LogEndpoints::SecurityLoop() {
       if (security_stop_) return;
     }
     std::vector<security::Finding> findings;
-    std::vector<std::string> services;  // of the findings to forward, in order
+    std::vector<security::Finding> forward;  // new (address, kind) findings to forward ...
+    std::vector<std::string> services;       // ... and their services, in order
+    std::vector<security::Finding> alert;    // new (address, kind) findings to alert
     {
       std::lock_guard lock(security_mu_);
-      findings = security_->Judge();
-      if (security_forward_) {
-        for (const security::Finding& f : findings) {
+      findings = ledger_.Merge(security_->Judge());
+      for (const security::Finding& f : findings) {
+        if (security_forward_ && ledger_.MarkForwarded(f)) {
           auto it = client_service_.find(f.source_ip);
+          forward.push_back(f);
           services.push_back(it == client_service_.end() ? "" : it->second);
         }
+        if (!cfg_.alertmanager_url.empty() && ledger_.MarkSent(f)) alert.push_back(f);
       }
     }
-    if (security_forward_) {
-      for (size_t i = 0; i < findings.size(); ++i) {
-        const security::Finding& f = findings[i];
-        if (security_forwarded_.insert(f.source_ip + " " + security::KindName(f.kind)).second) {
-          security_forward_(f, services[i]);
-        }
-      }
-    }
+    for (size_t i = 0; i < forward.size(); ++i) security_forward_(forward[i], services[i]);
     if (!cfg_.logs_security_deny_list.empty()) {
       std::set<std::string> ips;
       for (const security::Finding& f : findings) ips.insert(f.source_ip);
@@ -269,12 +268,10 @@ void LogEndpoints::SecurityLoop() {
         std::fprintf(stderr, "backsight: security deny list: %s\n", st.ToString().c_str());
       }
     }
-    if (cfg_.alertmanager_url.empty()) continue;
     nlohmann::json arr = nlohmann::json::array();
     const int64_t now = WallNowNs();
-    for (const security::Finding& f : findings) {
+    for (const security::Finding& f : alert) {
       const std::string kind = security::KindName(f.kind);
-      if (!security_sent_.insert(f.source_ip + " " + kind).second) continue;
       char score[32];
       std::snprintf(score, sizeof score, "%.3g", f.score);
       arr.push_back({{"labels",
@@ -290,11 +287,29 @@ void LogEndpoints::SecurityLoop() {
                                                         1'000'000)},
                      {"generatorURL", cfg_.external_url + "/api/v1/security/findings"}});
     }
-    if (arr.empty()) continue;
-    ++alert_posts_;
-    // Sent once, as log alerts.
-    if (!PostAlertmanagerAlerts(cfg_.alertmanager_url, JsonText(arr))) ++alert_errors_;
+    if (!arr.empty()) {
+      ++alert_posts_;
+      // Sent once, as log alerts.
+      if (!PostAlertmanagerAlerts(cfg_.alertmanager_url, JsonText(arr))) ++alert_errors_;
+    }
+    // Saved right after sending, not only at the next checkpoint: a restart in between would
+    // otherwise send these again.
+    if (Status st = SaveSecurityState(false); !st.ok()) {
+      std::fprintf(stderr, "backsight: security state: %s\n", st.ToString().c_str());
+    }
   }
+}
+
+Status LogEndpoints::SaveSecurityState(bool always) {
+  if (!security_ || cfg_.state_dir.empty()) return Status::OK();
+  std::lock_guard save_lock(security_save_mu_);
+  std::string data;
+  {
+    std::lock_guard lock(security_mu_);
+    if (!always && !ledger_.changed()) return Status::OK();
+    ledger_.Encode(&data);
+  }
+  return WriteFileAtomically(cfg_.state_dir + "/" + kSecurityStateFile, data);
 }
 
 void LogEndpoints::Deliver(logs::LogAddResult* result, bool replay) {
@@ -393,7 +408,7 @@ void LogEndpoints::Register(HttpServer* http) {
     std::vector<security::Finding> findings;
     {
       std::lock_guard lock(security_mu_);
-      findings = security_->Judge();
+      findings = ledger_.Merge(security_->Judge());
     }
     std::string body = security::FormatFindings(findings, security::FindingsFormat::kJson);
     if (body.empty()) body = "[]\n";
@@ -450,6 +465,17 @@ Status LogEndpoints::Open() {
     BACKSIGHT_RETURN_IF_ERROR(security::RequestInspector::Create({}, &inspector_));
     security_ =
         std::make_unique<security::SecurityAnalyzer>(security::AnalyzerOptions(), inspector_.get());
+  }
+  if (security_ && !cfg_.state_dir.empty()) {
+    const std::string path = cfg_.state_dir + "/" + kSecurityStateFile;
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+      std::string data;
+      BACKSIGHT_RETURN_IF_ERROR(ReadFileToString(path, &data));
+      if (Status st = ledger_.Decode(data); !st.ok()) {
+        return Status::Corruption(path + ": " + st.message() + " (move it aside to start afresh)");
+      }
+    }
   }
   if (!cfg_.state_dir.empty()) {
     const std::string path = cfg_.state_dir + "/" + kStateFile;
@@ -541,6 +567,8 @@ Status LogEndpoints::Checkpoint() {
   }
   BACKSIGHT_RETURN_IF_ERROR(WriteFileAtomically(cfg_.state_dir + "/" + kStateFile, data));
   if (wal_) BACKSIGHT_RETURN_IF_ERROR(wal_->RemoveBefore(segment));
+  // Once the log is truncated the analyzer cannot re-judge the findings it held: keep them.
+  BACKSIGHT_RETURN_IF_ERROR(SaveSecurityState(true));
   uint64_t bytes = 0, n = 0;
   service_.MemoryEstimate(&bytes, &n);
   memory_bytes_ = bytes;
@@ -712,6 +740,18 @@ void LogEndpoints::MirrorMetrics(SelfMetrics* m) {
   m->SetGauge("backsight_log_template_memory_bytes_per_template",
               "Estimated state bytes per template (same time).",
               n ? d(memory_bytes_.load()) / d(n) : 0.0);
+  if (security_) {
+    uint64_t dropped = 0;
+    {
+      std::lock_guard lock(security_mu_);
+      dropped = ledger_.dropped();
+    }
+    m->SetCounter("backsight_security_keys_dropped_total",
+                  "Security findings' (address, kind) keys dropped from the kept, alerted or "
+                  "forwarded bookkeeping past 65,536 each, oldest first (such a key may be "
+                  "alerted again).",
+                  d(dropped));
+  }
   m->SetCounter("backsight_log_alert_posts_total", "Alertmanager POSTs of log alerts.",
                 d(alert_posts_.load()));
   m->SetCounter("backsight_log_alert_post_errors_total",

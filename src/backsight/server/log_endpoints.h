@@ -24,9 +24,12 @@
 //                            proxy to read; Backsight never blocks by itself. With incidents on,
 //                            each new (address, kind) is also passed once to the security
 //                            forward (SetSecurityForward) with the service of the stream that
-//                            last carried the address's lines. Not yet: findings surviving a
-//                            restart (only the log since the checkpoint is replayed into the
-//                            analyzer).
+//                            last carried the address's lines. With a state_dir the findings
+//                            served, alerted and forwarded (at most 65,536 of each, oldest
+//                            dropped, counted in backsight_security_keys_dropped_total) are kept
+//                            in <state_dir>/security.state, written after each judgement that
+//                            added one and at checkpoints: after a restart the findings are
+//                            still listed and none is sent or forwarded again.
 // Log anomaly events also appear in GET /api/v1/anomalies (MergeAnomalies), and, with
 // alerting.alertmanager_url, each new event is sent to Alertmanager once as an alert with
 // alertname="BacksightLogAnomaly", labels service, kind, template_id and annotations summary,
@@ -72,6 +75,7 @@
 #include "backsight/logs/file_tailer.h"
 #include "backsight/logs/log_service.h"
 #include "backsight/security/analyzer.h"
+#include "backsight/security/finding_ledger.h"
 #include "backsight/security/request_inspector.h"
 #include "backsight/server/config.h"
 #include "backsight/server/engine.h"
@@ -176,9 +180,13 @@ class LogEndpoints {
   void NoteClientService(std::string_view client, const std::string& service);
   std::map<std::string, std::string, std::less<>> client_service_;
   SecurityForward security_forward_;
-  std::set<std::string> security_forwarded_;  // "ip kind" already forwarded
-  void SecurityLoop();                   // judges every kSecurityJudgeMs: alerts and the deny list
-  std::set<std::string> security_sent_;  // "ip kind" already alerted
+  void SecurityLoop();  // judges every kSecurityJudgeMs: alerts and the deny list
+  // The findings served, alerted and forwarded, bounded (under security_mu_); saved to
+  // <state_dir>/security.state by SaveSecurityState, restored by Open.
+  security::FindingLedger ledger_;
+  // Writes the ledger to <state_dir>/security.state when `always` or it changed; IoError.
+  Status SaveSecurityState(bool always);
+  std::mutex security_save_mu_;  // one writer of security.state at a time
   std::thread security_thread_;
   bool security_stop_ = false;  // under alert_mu_
   std::condition_variable security_cv_;
