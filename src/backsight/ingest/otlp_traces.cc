@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <memory>
 #include <string>
 
 #include "backsight/ingest/ingest_util.h"
@@ -30,6 +31,18 @@ constexpr const char* kKindNames[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERN
 constexpr const char* kStatusNames[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
 
 constexpr char kHexDigits[] = "0123456789abcdef";
+
+// Largest first arena block a thread keeps between protobuf requests: a typical 2048-span
+// request's message tree takes about 1 MiB, so 8 MiB covers large batches without holding the
+// memory of a 64 MiB outlier per server thread (beyond it the arena mallocs further blocks).
+constexpr size_t kMaxKeptArenaBlockBytes = 8 << 20;
+
+// A thread's first arena block, sized to the largest message tree seen (up to
+// kMaxKeptArenaBlockBytes): once warm, a request parses with no malloc for its message objects.
+struct ArenaBlock {
+  std::unique_ptr<char[]> data;
+  size_t size = 0;
+};
 
 // Writes `bytes` as lowercase hex into *s (its memory reused).
 void ToHex(std::string_view bytes, std::string* s) {
@@ -355,15 +368,30 @@ Status DecodeOtlpTracesProto(std::string_view body, SpanBatch* out, size_t max_b
   if (body.size() > max_bytes || body.size() > static_cast<size_t>(INT_MAX)) {
     return internal::TooLarge("otlp traces", body.size(), std::min<size_t>(max_bytes, INT_MAX));
   }
-  google::protobuf::Arena arena;
-  auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(&arena);
-  if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    return Status::InvalidArgument(
-        Reason::kMalformed,
-        "otlp traces: malformed protobuf ExportTraceServiceRequest: " +
-            internal::DiagnoseProtobuf(tv1::ExportTraceServiceRequest::descriptor(), body));
+  thread_local ArenaBlock block;
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block.data.get();
+  options.initial_block_size = block.size;
+  size_t used = 0;
+  Status st;
+  {
+    google::protobuf::Arena arena(options);
+    auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(&arena);
+    if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+      st = Status::InvalidArgument(
+          Reason::kMalformed,
+          "otlp traces: malformed protobuf ExportTraceServiceRequest: " +
+              internal::DiagnoseProtobuf(tv1::ExportTraceServiceRequest::descriptor(), body));
+    } else {
+      st = Convert(false, req, out);
+    }
+    used = arena.SpaceAllocated();
+  }  // the arena is gone: the block may be replaced
+  if (used > block.size && used <= kMaxKeptArenaBlockBytes) {
+    block.data = std::make_unique_for_overwrite<char[]>(used);
+    block.size = used;
   }
-  return Convert(false, req, out);
+  return st;
 }
 
 Status DecodeOtlpTracesJson(std::string_view body, SpanBatch* out, size_t max_bytes) {
