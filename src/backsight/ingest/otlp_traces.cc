@@ -3,6 +3,7 @@
 #include <google/protobuf/arena.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <memory>
 #include <string>
@@ -44,14 +45,30 @@ struct ArenaBlock {
   size_t size = 0;
 };
 
-// Writes `bytes` as lowercase hex into *s (its memory reused).
-void ToHex(std::string_view bytes, std::string* s) {
-  s->resize(bytes.size() * 2);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    const auto b = static_cast<unsigned char>(bytes[i]);
-    (*s)[2 * i] = kHexDigits[b >> 4];
-    (*s)[2 * i + 1] = kHexDigits[b & 15];
+// The two lowercase hex digits of every byte value, so an id converts one byte per lookup.
+constexpr std::array<char, 512> kHexPairs = [] {
+  std::array<char, 512> t{};
+  for (int b = 0; b < 256; ++b) {
+    t[2 * b] = kHexDigits[b >> 4];
+    t[2 * b + 1] = kHexDigits[b & 15];
   }
+  return t;
+}();
+
+// Writes `bytes` as lowercase hex into *s (its memory reused); returns false when every byte is
+// zero.
+bool ToHex(std::string_view bytes, std::string* s) {
+  s->resize(bytes.size() * 2);
+  char* o = s->data();
+  unsigned any = 0;
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    any |= b;
+    o[0] = kHexPairs[2 * b];
+    o[1] = kHexPairs[2 * b + 1];
+    o += 2;
+  }
+  return any != 0;
 }
 
 int HexValue(char c) {
@@ -59,10 +76,6 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-bool AllZero(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == 0; });
 }
 
 class Converter {
@@ -134,11 +147,10 @@ class Converter {
       *why = "expected " + std::to_string(want) + " bytes, got " + std::to_string(bytes.size());
       return false;
     }
-    if (AllZero(bytes)) {
+    if (!ToHex(bytes, out)) {
       *why = "all-zero id is invalid";
       return false;
     }
-    ToHex(bytes, out);
     return true;
   }
 
