@@ -81,6 +81,34 @@ TEST(OtlpTracesProto, RecycledSpansKeepNothingOfTheirLastRequest) {
   EXPECT_TRUE(b.spans.empty());
 }
 
+// The decoder parses into a per-thread first arena block sized to the largest request seen:
+// small, large, malformed and again small requests on one thread decode to the same spans.
+TEST(OtlpTracesProto, RequestsOfGrowingSizeOnOneThreadDecodeAlike) {
+  tv1::ExportTraceServiceRequest big = OneSpanRequest();
+  auto* spans = big.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans();
+  for (int i = 1; i < 3000; ++i) {
+    auto* s = spans->Add();
+    *s = big.resource_spans(0).scope_spans(0).spans(0);
+    s->set_name("op-" + std::to_string(i) + std::string(40, 'x'));
+  }
+  const std::string small_body = OneSpanRequest().SerializeAsString();
+  const std::string big_body = big.SerializeAsString();
+  for (int round = 0; round < 3; ++round) {
+    SpanBatch b;
+    ASSERT_TRUE(DecodeOtlpTracesProto(small_body, &b).ok());
+    ASSERT_TRUE(DecodeOtlpTracesProto(big_body, &b).ok());
+    EXPECT_FALSE(DecodeOtlpTracesProto(big_body.substr(0, big_body.size() / 2), &b).ok());
+    ASSERT_TRUE(DecodeOtlpTracesProto(small_body, &b).ok());
+    ASSERT_EQ(b.spans.size(), 3002u);
+    EXPECT_EQ(b.spans[0].name, "SELECT orders");
+    EXPECT_EQ(b.spans[1].name, "SELECT orders");
+    EXPECT_EQ(b.spans[3000].name, "op-2999" + std::string(40, 'x'));
+    EXPECT_EQ(b.spans[3000].trace_id, "ab010000000000000000000000000000");
+    EXPECT_EQ(b.spans[3000].Attribute("db.statement"), "SELECT * FROM orders WHERE id = 7");
+    EXPECT_EQ(b.spans[3001].service, "checkout");
+  }
+}
+
 TEST(OtlpTracesProto, SpanFieldsAndKeptAttributes) {
   SpanBatch b;
   ASSERT_TRUE(DecodeOtlpTracesProto(OneSpanRequest().SerializeAsString(), &b).ok());

@@ -3,7 +3,9 @@
 #include <google/protobuf/arena.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
+#include <memory>
 #include <string>
 
 #include "backsight/ingest/ingest_util.h"
@@ -31,14 +33,42 @@ constexpr const char* kStatusNames[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
-// Writes `bytes` as lowercase hex into *s (its memory reused).
-void ToHex(std::string_view bytes, std::string* s) {
-  s->resize(bytes.size() * 2);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    const auto b = static_cast<unsigned char>(bytes[i]);
-    (*s)[2 * i] = kHexDigits[b >> 4];
-    (*s)[2 * i + 1] = kHexDigits[b & 15];
+// Largest first arena block a thread keeps between protobuf requests: a typical 2048-span
+// request's message tree takes about 1 MiB, so 8 MiB covers large batches without holding the
+// memory of a 64 MiB outlier per server thread (beyond it the arena mallocs further blocks).
+constexpr size_t kMaxKeptArenaBlockBytes = 8 << 20;
+
+// A thread's first arena block, sized to the largest message tree seen (up to
+// kMaxKeptArenaBlockBytes): once warm, a request parses with no malloc for its message objects.
+struct ArenaBlock {
+  std::unique_ptr<char[]> data;
+  size_t size = 0;
+};
+
+// The two lowercase hex digits of every byte value, so an id converts one byte per lookup.
+constexpr std::array<char, 512> kHexPairs = [] {
+  std::array<char, 512> t{};
+  for (int b = 0; b < 256; ++b) {
+    t[2 * b] = kHexDigits[b >> 4];
+    t[2 * b + 1] = kHexDigits[b & 15];
   }
+  return t;
+}();
+
+// Writes `bytes` as lowercase hex into *s (its memory reused); returns false when every byte is
+// zero.
+bool ToHex(std::string_view bytes, std::string* s) {
+  s->resize(bytes.size() * 2);
+  char* o = s->data();
+  unsigned any = 0;
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    any |= b;
+    o[0] = kHexPairs[2 * b];
+    o[1] = kHexPairs[2 * b + 1];
+    o += 2;
+  }
+  return any != 0;
 }
 
 int HexValue(char c) {
@@ -46,10 +76,6 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-bool AllZero(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == 0; });
 }
 
 class Converter {
@@ -121,11 +147,10 @@ class Converter {
       *why = "expected " + std::to_string(want) + " bytes, got " + std::to_string(bytes.size());
       return false;
     }
-    if (AllZero(bytes)) {
+    if (!ToHex(bytes, out)) {
       *why = "all-zero id is invalid";
       return false;
     }
-    ToHex(bytes, out);
     return true;
   }
 
@@ -355,15 +380,30 @@ Status DecodeOtlpTracesProto(std::string_view body, SpanBatch* out, size_t max_b
   if (body.size() > max_bytes || body.size() > static_cast<size_t>(INT_MAX)) {
     return internal::TooLarge("otlp traces", body.size(), std::min<size_t>(max_bytes, INT_MAX));
   }
-  google::protobuf::Arena arena;
-  auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(&arena);
-  if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    return Status::InvalidArgument(
-        Reason::kMalformed,
-        "otlp traces: malformed protobuf ExportTraceServiceRequest: " +
-            internal::DiagnoseProtobuf(tv1::ExportTraceServiceRequest::descriptor(), body));
+  thread_local ArenaBlock block;
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block.data.get();
+  options.initial_block_size = block.size;
+  size_t used = 0;
+  Status st;
+  {
+    google::protobuf::Arena arena(options);
+    auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(&arena);
+    if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+      st = Status::InvalidArgument(
+          Reason::kMalformed,
+          "otlp traces: malformed protobuf ExportTraceServiceRequest: " +
+              internal::DiagnoseProtobuf(tv1::ExportTraceServiceRequest::descriptor(), body));
+    } else {
+      st = Convert(false, req, out);
+    }
+    used = arena.SpaceAllocated();
+  }  // the arena is gone: the block may be replaced
+  if (used > block.size && used <= kMaxKeptArenaBlockBytes) {
+    block.data = std::make_unique_for_overwrite<char[]>(used);
+    block.size = used;
   }
-  return Convert(false, req, out);
+  return st;
 }
 
 Status DecodeOtlpTracesJson(std::string_view body, SpanBatch* out, size_t max_bytes) {
