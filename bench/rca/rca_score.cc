@@ -6,7 +6,7 @@
 //   python3 ../shared/tools/rca_score_ref.py OUT_DIR/cases.tsv OUT_DIR/predictions.tsv
 // The labels (cases.tsv: fault_type, root_cause_service) are read only here, to score.
 //
-//   rca_score CASES_DIR OUT_DIR [--data DATA_DIR] [--sources mltegp] [--graph] [--verbose]
+//   rca_score CASES_DIR OUT_DIR [--data DATA_DIR] [--sources mltegpq] [--graph] [--verbose]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -74,7 +74,8 @@ struct Tally {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) Die("usage: rca_score CASES_DIR OUT_DIR [--data DIR] [--sources mltegp] [--graph]");
+  if (argc < 3)
+    Die("usage: rca_score CASES_DIR OUT_DIR [--data DIR] [--sources mltegpq] [--graph]");
   const std::string cases_dir = argv[1], out_dir = argv[2];
   std::string data = std::getenv("BACKSIGHT_DATA") ? std::getenv("BACKSIGHT_DATA") : "";
   if (data.empty()) data = "../shared/data";
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
       options.use_calls = s.find('e') != std::string::npos;
       options.use_missing_logs = s.find('g') != std::string::npos;
       options.use_stop_points = s.find('p') != std::string::npos;
+      options.use_quiet_callees = s.find('q') != std::string::npos;
     } else if (a == "--graph") {
       options.use_graph = true;
     } else if (a == "--verbose") {
@@ -157,7 +159,7 @@ int main(int argc, char** argv) {
           for (size_t i = 0; i < s.strengths.size(); ++i) {
             if (s.strengths[i].first == t.service) p = static_cast<int>(i) + 1;
           }
-          srcs += std::string(" ") + "mltscegp"[static_cast<int>(s.kind)] +
+          srcs += std::string(" ") + "mltscegpq"[static_cast<int>(s.kind)] +
                   (s.significant ? "*" : "") + std::to_string(p);
           char m[32];
           std::snprintf(m, sizeof m, "(%.2g)", s.margin);
@@ -165,7 +167,8 @@ int main(int argc, char** argv) {
         }
         if (verbose && pos != 1) {
           for (const auto& s : r.sources) {
-            std::printf("   %c%s:", "mltscegp"[static_cast<int>(s.kind)], s.significant ? "*" : "");
+            std::printf("   %c%s:", "mltscegpq"[static_cast<int>(s.kind)],
+                        s.significant ? "*" : "");
             for (size_t i = 0; i < s.strengths.size() && i < 4; ++i) {
               std::printf(" %s %.3g", s.strengths[i].first.c_str(), s.strengths[i].second);
             }

@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "backsight/incidents/case_data.h"
 
@@ -368,6 +370,46 @@ TEST(RootCauseTest, LogStopPointNamesItsService) {
 
   // The same mix of paths in both periods (more requests, same stops) names nothing.
   dir.Write("logs.csv", TwoPathLogs(kAlert, 40, 1000, false));
+  r = Rank(dir);
+  EXPECT_TRUE(r.causes.empty()) << r.causes[0].explanation;
+}
+
+// System calls of every service, one sample a minute for an hour before the alert and four
+// after it, 100 +- 1 each; the `quiet` services make none from the alert on.
+std::string SyscallMetrics(const std::vector<std::string>& quiet) {
+  std::string out = "timestamp,service,instance,metric,value\n";
+  for (int m = -60; m <= 3; ++m) {
+    for (int s = 0; s < 4; ++s) {
+      const std::string svc = kServices[s];
+      double v = 100 + Wobble(m + 100, s);
+      if (m >= 0 && std::find(quiet.begin(), quiet.end(), svc) != quiet.end()) v = 0;
+      out += std::to_string(kAlert + 60 * m) + "," + svc + "," + svc + "-0,SyscallWrite," +
+             std::to_string(v) + "\n";
+    }
+  }
+  return out;
+}
+
+// api stops calling db and cache (an early return) while still serving frontend: db and cache
+// go quiet, and their one common caller is named. When everything goes quiet (the load
+// paused), or the quiet services share no caller, nobody is.
+TEST(RootCauseTest, QuietCalleesNameTheirCommonCaller) {
+  CaseDir dir("quiet");
+  fs::remove_all(fs::path(dir.path()) / "baseline");
+  dir.Write("graph.csv", "caller,callee\nfrontend,api\napi,db\napi,cache\nfrontend,cache\n");
+  dir.Write("metrics.csv", SyscallMetrics({"db", "cache"}));
+  RcaResult r = Rank(dir);
+  ASSERT_FALSE(r.causes.empty());
+  EXPECT_EQ(r.causes[0].service, "api");
+  EXPECT_EQ(r.causes[0].kind, EvidenceKind::kQuietCallee);
+  EXPECT_NE(r.causes[0].explanation.find("stopped calling cache, db"), std::string::npos)
+      << r.causes[0].explanation;
+  ExpectNotFirstWithout(dir, &RcaOptions::use_quiet_callees, "api");
+  dir.Write("metrics.csv", SyscallMetrics({"frontend", "api", "db", "cache"}));
+  r = Rank(dir);
+  EXPECT_TRUE(r.causes.empty()) << r.causes[0].explanation;
+  dir.Write("graph.csv", "caller,callee\nfrontend,api\napi,db\nfrontend,cache\n");
+  dir.Write("metrics.csv", SyscallMetrics({"db", "cache"}));
   r = Rank(dir);
   EXPECT_TRUE(r.causes.empty()) << r.causes[0].explanation;
 }

@@ -37,6 +37,8 @@ const char* KindName(incidents::EvidenceKind k) {
       return "missing_log";
     case incidents::EvidenceKind::kStopPoint:
       return "log_stop_point";
+    case incidents::EvidenceKind::kQuietCallee:
+      return "quiet_callees";
   }
   return "?";
 }

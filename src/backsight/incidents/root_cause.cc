@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <set>
@@ -871,15 +872,109 @@ std::set<std::pair<std::string, std::string>> CallEdges(const CaseData& c) {
   return edges;
 }
 
+// ---- quiet callees ------------------------------------------------------------------------------
+
+// A service gone quiet: one of its traffic series (IsTrafficMetric) is 0 in at least
+// kSustainSamples window samples while at most a (1 - kTailQuantile) share of its baseline
+// samples (at least kMinBaselineSamples) are 0, i.e. zero lies beyond the baseline's usual
+// range. `quiet_at` receives the earliest such window sample of each quiet service.
+std::set<std::string> QuietServices(const CaseData& c, TimestampNs window_start,
+                                    std::map<std::string, TimestampNs>* quiet_at) {
+  struct Series {
+    size_t base = 0, base_zero = 0;
+    std::vector<TimestampNs> window_zero;
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, Series> series;
+  const bool own_baseline = !c.baseline.metrics.empty();
+  auto count_base = [&](const MetricRow& r) {
+    Series& s = series[{r.service, r.instance, r.metric}];
+    ++s.base;
+    s.base_zero += r.value == 0;
+  };
+  for (const auto& r : c.baseline.metrics) {
+    if (std::isfinite(r.value) && IsTrafficMetric(r.metric)) count_base(r);
+  }
+  for (const auto& r : c.recorded.metrics) {
+    if (!std::isfinite(r.value) || !IsTrafficMetric(r.metric)) continue;
+    if (r.ts >= window_start) {
+      if (r.value == 0) series[{r.service, r.instance, r.metric}].window_zero.push_back(r.ts);
+    } else if (!own_baseline) {
+      count_base(r);
+    }
+  }
+  std::set<std::string> quiet;
+  for (const auto& [key, s] : series) {
+    if (s.base < kMinBaselineSamples || s.window_zero.size() < kSustainSamples ||
+        static_cast<double>(s.base_zero) > (1 - kTailQuantile) * static_cast<double>(s.base)) {
+      continue;
+    }
+    const std::string& svc = std::get<0>(key);
+    quiet.insert(svc);
+    const TimestampNs first = *std::min_element(s.window_zero.begin(), s.window_zero.end());
+    auto [it, fresh] = quiet_at->emplace(svc, first);
+    if (!fresh) it->second = std::min(it->second, first);
+  }
+  return quiet;
+}
+
+// Callees gone quiet behind a caller that is not: when the services whose traffic stopped
+// (QuietServices) share exactly one caller (CallEdges) and that caller still has traffic, it is
+// the one that stopped calling them -- its code now returns or throws before those calls (the
+// call-structure evidence, read from metrics when a case has no spans of the window). Names that
+// caller with strength 1; several or no common callers name nobody (the load itself may have
+// paused). `margin` is 1 when it names a service, else 0.
+ServiceEvidence QuietCalleeEvidence(const CaseData& c, TimestampNs window_start, double* margin) {
+  *margin = 0;
+  std::map<std::string, TimestampNs> quiet_at;
+  const std::set<std::string> quiet = QuietServices(c, window_start, &quiet_at);
+  ServiceEvidence out;
+  if (quiet.empty()) return out;
+  std::map<std::string, std::set<std::string>> callers;
+  for (const auto& [caller, callee] : CallEdges(c)) callers[callee].insert(caller);
+  std::set<std::string> common;
+  bool first = true;
+  for (const std::string& svc : quiet) {
+    const std::set<std::string>& mine = callers[svc];
+    if (first) {
+      common = mine;
+      first = false;
+    } else {
+      std::set<std::string> both;
+      std::set_intersection(common.begin(), common.end(), mine.begin(), mine.end(),
+                            std::inserter(both, both.begin()));
+      common = std::move(both);
+    }
+  }
+  for (const std::string& svc : quiet) common.erase(svc);
+  if (common.size() != 1) return out;
+  std::string names;
+  TimestampNs at = quiet_at.begin()->second;
+  for (const std::string& svc : quiet) {
+    names += (names.empty() ? "" : ", ") + svc;
+    at = std::min(at, quiet_at[svc]);
+  }
+  Evidence e;
+  e.strength = 1;
+  e.indicator = "calls to " + names;
+  e.explanation = "stopped calling " + names + ": their traffic fell to 0 at " + Clock(at) +
+                  " (usually busy), it is their only common caller and still serves";
+  out[*common.begin()] = std::move(e);
+  *margin = 1;
+  return out;
+}
+
 // The weight of a significant source's vote: 1 + ln(margin) when its margin is a z-type
 // statistic over its significance bar (metrics and call latency: robust z; logs, missing span
 // logs, stop points and call structure: Poisson deviance residuals; all ~N(0,1) under the
 // null), so a source far over its bar outweighs one just over it (at the bar 1, e times over 2;
 // the logarithm keeps one extreme source from silencing all others). The error-trace spectrum
-// (its margin counts failed traces) and the latency attribution (a share of slow traces, at most
-// 1 / kSlowFraction) have margins on other scales and vote 1.
+// (its margin counts failed traces), the latency attribution (a share of slow traces, at most
+// 1 / kSlowFraction) and the quiet callees (a yes/no rule) have margins on other scales and vote 1.
 double VoteWeight(EvidenceKind kind, double margin) {
-  if (kind == EvidenceKind::kSpectrum || kind == EvidenceKind::kTrace) return 1;
+  if (kind == EvidenceKind::kSpectrum || kind == EvidenceKind::kTrace ||
+      kind == EvidenceKind::kQuietCallee) {
+    return 1;
+  }
   return 1 + std::log(std::max(1.0, margin));
 }
 
@@ -957,6 +1052,12 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
     ServiceEvidence ev = TraceEvidence(c, span_start, &margin);
     result.sources.push_back(ToRanking(EvidenceKind::kTrace, ev, margin));
     sources.emplace_back(EvidenceKind::kTrace, std::move(ev));
+  }
+  if (options.use_metrics && options.use_quiet_callees) {
+    double margin = 0;
+    ServiceEvidence ev = QuietCalleeEvidence(c, window_start, &margin);
+    result.sources.push_back(ToRanking(EvidenceKind::kQuietCallee, ev, margin));
+    sources.emplace_back(EvidenceKind::kQuietCallee, std::move(ev));
   }
   // No source significant alone: two sources whose leaders agree are (independent weak
   // evidence pointing at the same service), and count together.

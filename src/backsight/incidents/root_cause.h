@@ -24,6 +24,8 @@
 //    write nothing after it (or, for the span's start, no line at all), against the baseline's;
 //  - call structure: per (service, operation), fewer child calls per span than in the baseline
 //    (an early return or an exception skips the calls after it), as a Poisson deviance residual.
+//  - quiet callees: the services whose traffic fell to zero, when they share exactly one caller
+//    that still has traffic, name that caller (it stopped calling them).
 // Traces with a new error template are also read as a spectrum (Ochiai): the service they share,
 // deepest first. When no source is significant, two sources whose leaders agree name a cause.
 #ifndef BACKSIGHT_INCIDENTS_ROOT_CAUSE_H_
@@ -48,6 +50,9 @@ struct RcaOptions {
   bool use_missing_logs = true;
   /// Log lines after which an operation's spans now stop (needs logs and traces).
   bool use_stop_points = true;
+  /// Callees whose traffic stopped name their one common caller that still serves (needs
+  /// metrics and a call graph: graph.csv or spans).
+  bool use_quiet_callees = true;
   /// A caller ranked above a callee scoring >= half its score gives way ("a callee's fault shows
   /// upstream"). Off: on the visible Nezha cases it lowered AC@1 from 0.551 to 0.500 (a CPU
   /// fault in a caller slows its callees' client spans too; rca_score --graph).
@@ -64,7 +69,8 @@ enum class EvidenceKind {
   kStructure,
   kCall,
   kMissingLog,
-  kStopPoint
+  kStopPoint,
+  kQuietCallee
 };
 
 /// One ranked cause.
