@@ -94,5 +94,50 @@ TEST(SecurityFindingLedger, StateRoundTrip) {
   EXPECT_EQ(r.Merge({}).size(), 2u);
 }
 
+TEST(SecurityFindingLedger, FindingsExpireAfterRetentionInLogTime) {
+  const int64_t kRetention = 3600;
+  FindingLedger l(16, kRetention);
+  const Finding old = Make("203.0.113.66", Kind::kBruteForce);  // ended at end_s
+  const Finding other = Make("192.0.2.7", Kind::kScanner);
+  ASSERT_TRUE(l.MarkSent(old));
+  ASSERT_TRUE(l.MarkForwarded(old));
+  ASSERT_TRUE(l.MarkSent(other));
+  ASSERT_EQ(l.Merge({old, other}, old.end_s).size(), 2u);
+  std::string before;
+  l.Encode(&before);
+
+  // No clock (0, as after a restart before any line) and exactly at the retention: all kept.
+  EXPECT_EQ(l.Merge({}, 0).size(), 2u);
+  EXPECT_EQ(l.Merge({}, old.end_s + kRetention).size(), 2u);
+  EXPECT_FALSE(l.changed());
+
+  // `other` is judged again with new evidence; `old` is kept only: one second later it expires.
+  Finding again = other;
+  again.end_s = old.end_s + kRetention;
+  const std::vector<Finding> m = l.Merge({again}, old.end_s + kRetention + 1);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].source_ip, "192.0.2.7");
+  EXPECT_EQ(l.findings(), 1u);
+  EXPECT_EQ(l.expired(), 1u);
+  EXPECT_TRUE(l.changed());
+  // Its keys went with it: the address coming back is a new finding; the other stays marked.
+  EXPECT_TRUE(l.MarkSent(old));
+  EXPECT_TRUE(l.MarkForwarded(old));
+  EXPECT_FALSE(l.MarkSent(other));
+
+  // The clock does not go back, and a live finding whose evidence is that old is not served.
+  EXPECT_EQ(l.Merge({old}, 0).size(), 1u);
+  EXPECT_EQ(l.findings(), 1u);
+
+  // The saved state no longer holds it (and reading a state written before keeps v1).
+  std::string after;
+  l.Encode(&after);
+  FindingLedger r;
+  ASSERT_TRUE(r.Decode(after).ok());
+  ASSERT_EQ(r.Merge({}).size(), 1u);
+  ASSERT_TRUE(r.Decode(before).ok());
+  EXPECT_EQ(r.Merge({}).size(), 2u);
+}
+
 }  // namespace
 }  // namespace backsight::security

@@ -144,6 +144,18 @@ TEST(ConfigTest, HttpLimitsParseAndAreValidated) {
   ExpectError("limits: {max_inflight_body_bytes: 1048576}", "limits.max_inflight_body_bytes");
 }
 
+TEST(ConfigTest, SecurityRetentionParsesAndIsValidated) {
+  ServeConfig d;
+  EXPECT_EQ(d.logs_security_retention_ms, 86'400'000);  // one day
+  ServeConfig c;
+  Status st = LoadConfigText("logs: {security: true, security_retention: 7d}\n", "t.yml", &c);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(c.logs_security_retention_ms, 7 * 86'400'000LL);
+  ExpectError("logs: {security_retention: 500ms}", "logs.security_retention");
+  ExpectError("logs: {security_retention: forever}", "logs.security_retention");
+  ExpectError("logs: {security_retention: [1h]}", "logs.security_retention");
+}
+
 TEST(ConfigTest, HistoryParsesAndIsValidated) {
   ServeConfig c;
   ASSERT_TRUE(LoadConfigText("history: {url: \"http://prom:9090\", lookback: 72h, concurrency: 8, "

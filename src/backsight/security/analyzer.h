@@ -77,6 +77,8 @@ class SecurityAnalyzer {
   std::vector<Finding> Judge() const;
 
   const AnalyzerStats& stats() const { return stats_; }
+  /// The newest log time seen (Unix seconds; 0 before the first timed line).
+  int64_t last_time() const { return last_time_; }
 
  private:
   struct Client;

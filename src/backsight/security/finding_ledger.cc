@@ -1,5 +1,8 @@
 #include "backsight/security/finding_ledger.h"
 
+#include <algorithm>
+#include <climits>
+
 #include "backsight/core/byte_io.h"
 
 namespace backsight::security {
@@ -30,7 +33,8 @@ Status GetKeys(ByteReader* r, const char* field, std::deque<std::string>* keys) 
 
 }  // namespace
 
-FindingLedger::FindingLedger(size_t capacity) : capacity_(capacity) {
+FindingLedger::FindingLedger(size_t capacity, int64_t retention_s)
+    : capacity_(capacity), retention_s_(retention_s) {
   sent_.capacity = forwarded_.capacity = capacity;
   sent_.changed = forwarded_.changed = &changed_;
 }
@@ -49,9 +53,29 @@ bool FindingLedger::Keys::Insert(const std::string& key, uint64_t* dropped) {
   return true;
 }
 
-std::vector<Finding> FindingLedger::Merge(const std::vector<Finding>& live) {
-  std::unordered_set<std::string> live_keys;
+void FindingLedger::Keys::Erase(const std::unordered_set<std::string>& keys) {
+  size_t before = set.size();
+  for (const std::string& k : keys) set.erase(k);
+  if (set.size() == before) return;
+  std::erase_if(order, [this](const std::string& k) { return !set.count(k); });
+  *changed = true;
+}
+
+std::vector<Finding> FindingLedger::Merge(const std::vector<Finding>& live, int64_t now_s) {
+  clock_s_ = std::max(clock_s_, now_s);
+  // Ended before this (log time): expired. No clock yet (0) expires nothing.
+  const int64_t oldest_end = clock_s_ > 0 ? clock_s_ - retention_s_ : INT64_MIN;
+  std::unordered_set<std::string> live_keys, expired;
+  std::vector<Finding> fresh;
+  fresh.reserve(live.size());
   for (const Finding& f : live) {
+    if (f.end_s < oldest_end) {
+      expired.insert(Key(f));
+    } else {
+      fresh.push_back(f);
+    }
+  }
+  for (const Finding& f : fresh) {
     std::string key = Key(f);
     auto [it, added] = findings_.try_emplace(key, f);
     if (added) {
@@ -62,12 +86,28 @@ std::vector<Finding> FindingLedger::Merge(const std::vector<Finding>& live) {
     }
     live_keys.insert(std::move(key));
   }
+  for (const auto& [key, f] : findings_) {
+    if (f.end_s < oldest_end) expired.insert(key);
+  }
+  // A key also judged fresh now (the address came back) is not expired.
+  std::erase_if(expired, [&](const std::string& k) { return live_keys.count(k) > 0; });
+  if (!expired.empty()) {
+    const size_t before = findings_.size();
+    for (const std::string& k : expired) findings_.erase(k);
+    if (findings_.size() != before) {
+      expired_ += before - findings_.size();
+      std::erase_if(finding_order_, [this](const std::string& k) { return !findings_.count(k); });
+      changed_ = true;
+    }
+    sent_.Erase(expired);
+    forwarded_.Erase(expired);
+  }
   while (finding_order_.size() > capacity_) {
     findings_.erase(finding_order_.front());
     finding_order_.pop_front();
     ++dropped_;
   }
-  std::vector<Finding> out = live;
+  std::vector<Finding> out = std::move(fresh);
   for (const std::string& key : finding_order_) {
     if (!live_keys.count(key)) out.push_back(findings_.at(key));
   }

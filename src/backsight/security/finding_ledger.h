@@ -19,11 +19,23 @@
 namespace backsight::security {
 
 /// Bounded bookkeeping of findings, each set holding at most `capacity` keys "ip kind" (the
-/// oldest first-seen key is dropped past it and counted in dropped()). Not thread-safe.
+/// oldest first-seen key is dropped past it and counted in dropped()). A finding whose last
+/// evidence (Finding::end_s, log time) is more than `retention_s` before the `now_s` given to
+/// Merge expires: it is no longer returned nor saved, and its sent and forwarded keys are dropped
+/// too, so the address coming back with new evidence is a new finding (alerted and forwarded
+/// again). Not thread-safe.
 class FindingLedger {
  public:
+  /// How long a finding is served after its last evidence by default (logs.security_retention):
+  /// one day, the analyzer's own idle close (AnalyzerOptions::idle_close_s).
+  static constexpr int64_t kDefaultRetentionS = 86400;
+
   /// The analyzer's own bound on live clients (AnalyzerOptions::max_clients, 65,536) by default.
-  explicit FindingLedger(size_t capacity = AnalyzerOptions().max_clients);
+  explicit FindingLedger(size_t capacity = AnalyzerOptions().max_clients,
+                         int64_t retention_s = kDefaultRetentionS);
+
+  /// Seconds a finding is kept after its end time (> 0).
+  void set_retention(int64_t retention_s) { retention_s_ = retention_s; }
 
   /// "ip kind", the key a finding is alerted and forwarded under.
   static std::string Key(const Finding& f);
@@ -35,13 +47,18 @@ class FindingLedger {
 
   /// Remembers the findings judged now (a key seen before takes the new values) and returns them
   /// followed by the remembered findings that are not among them (those judged before a restart
-  /// whose log lines are gone), oldest first.
-  std::vector<Finding> Merge(const std::vector<Finding>& live);
+  /// whose log lines are gone), oldest first. `now_s` is the current log time in Unix seconds
+  /// (the newest line seen); findings, live or kept, that ended more than the retention before
+  /// it are dropped (see the class comment). The clock never goes back: a smaller `now_s` (0
+  /// before any line after a restart) expires nothing new.
+  std::vector<Finding> Merge(const std::vector<Finding>& live, int64_t now_s = 0);
 
-  /// True when a key was added since the last Encode (the saved state is behind).
+  /// True when a key was added or expired since the last Encode (the saved state is behind).
   bool changed() const { return changed_; }
   /// Keys dropped past the capacity, over all three sets, since start.
   uint64_t dropped() const { return dropped_; }
+  /// Findings dropped past the retention since start.
+  uint64_t expired() const { return expired_; }
   size_t findings() const { return findings_.size(); }
 
   /// Appends the state: magic "BSSF", u32 version 1, then the sent keys, the forwarded keys and
@@ -59,10 +76,15 @@ class FindingLedger {
     size_t capacity = 0;
     bool* changed = nullptr;
     bool Insert(const std::string& key, uint64_t* dropped);
+    // Removes `keys` (one pass over `order` when one of them is present).
+    void Erase(const std::unordered_set<std::string>& keys);
   };
   size_t capacity_;
+  int64_t retention_s_;
+  int64_t clock_s_ = 0;  // the largest now_s given to Merge
   bool changed_ = false;
   uint64_t dropped_ = 0;
+  uint64_t expired_ = 0;
   Keys sent_, forwarded_;
   std::deque<std::string> finding_order_;  // keys of findings_, first seen first
   std::unordered_map<std::string, Finding> findings_;

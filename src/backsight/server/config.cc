@@ -98,6 +98,9 @@ struct Reader {
 // forecast steps (the forecast is recomputed per bucket, so its length bounds that cost).
 constexpr uint64_t kMaxReplicas = 100'000;
 constexpr int64_t kMaxHorizonSteps = 10'000;
+// Shortest logs.security_retention: one second, the finding times' unit (a shorter one would
+// round to 0 and expire every finding at once).
+constexpr int64_t kMinSecurityRetentionMs = 1000;
 
 // Parses `name` or `name{label="value",...}` (equality matchers only) into labels with
 // `__name__`, using the exposition parser (a selector is a sample line without its value).
@@ -294,7 +297,7 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       BACKSIGHT_RETURN_IF_ERROR(
           CheckKeys(g, source, "logs",
                     {"enabled", "max_services", "max_templates", "bucket", "max_events",
-                     "template_series", "security", "security_deny_list"}));
+                     "template_series", "security", "security_deny_list", "security_retention"}));
       BACKSIGHT_RETURN_IF_ERROR(r.Bool(g["enabled"], "logs.enabled", &c->logs_enabled));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Uint(g["max_services"], "logs.max_services", 1, &c->logs_max_services));
@@ -312,6 +315,9 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
         if (!d.IsScalar()) return KeyError(source, "logs.security_deny_list", "must be a path", d);
         c->logs_security_deny_list = d.as<std::string>();
       }
+      BACKSIGHT_RETURN_IF_ERROR(r.Duration(g["security_retention"], "logs.security_retention",
+                                           kMinSecurityRetentionMs,
+                                           &c->logs_security_retention_ms));
     }
     if (YAML::Node t = root["traces"]) {
       BACKSIGHT_RETURN_IF_ERROR(CheckKeys(

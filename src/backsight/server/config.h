@@ -111,7 +111,10 @@ struct ServeConfig {
   bool logs_template_series = true;      ///< template counts become engine series
   bool logs_security = false;            ///< access/sshd lines also go to the security analyzer
   std::string logs_security_deny_list;   ///< file of the findings' addresses ("" = none)
-  std::vector<LogFile> log_files;        ///< local files tailed into the log services
+  /// A finding whose last evidence is older than this (log time) is dropped; one day by
+  /// default (security::FindingLedger::kDefaultRetentionS).
+  int64_t logs_security_retention_ms = 86'400'000;
+  std::vector<LogFile> log_files;  ///< local files tailed into the log services
   // Incidents (incident_service.h): episodes of every signal grouped, causes ranked, one
   // Alertmanager alert per incident.
   bool incidents_enabled = false;

@@ -201,6 +201,10 @@ Status LogEndpoints::Ingest(Format format, std::string_view body, bool replay) {
   return st;
 }
 
+int64_t LogEndpoints::SecurityClock() const {
+  return std::min<int64_t>(security_->last_time(), std::time(nullptr));
+}
+
 void LogEndpoints::NoteClientService(std::string_view client, const std::string& service) {
   if (!security_forward_ || client.empty()) return;
   auto it = client_service_.find(client);
@@ -208,7 +212,11 @@ void LogEndpoints::NoteClientService(std::string_view client, const std::string&
     if (it->second != service) it->second = service;
     return;
   }
-  if (client_service_.size() >= kMaxSecurityClientServices) client_service_.clear();
+  if (client_service_.size() >= kMaxSecurityClientServices) {
+    client_service_.erase(client_service_order_.front());  // the oldest address
+    client_service_order_.pop_front();
+  }
+  client_service_order_.emplace_back(client);
   client_service_.emplace(std::string(client), service);
 }
 
@@ -248,7 +256,7 @@ void LogEndpoints::SecurityLoop() {
     std::vector<security::Finding> alert;    // new (address, kind) findings to alert
     {
       std::lock_guard lock(security_mu_);
-      findings = ledger_.Merge(security_->Judge());
+      findings = ledger_.Merge(security_->Judge(), SecurityClock());
       for (const security::Finding& f : findings) {
         if (security_forward_ && ledger_.MarkForwarded(f)) {
           auto it = client_service_.find(f.source_ip);
@@ -408,7 +416,7 @@ void LogEndpoints::Register(HttpServer* http) {
     std::vector<security::Finding> findings;
     {
       std::lock_guard lock(security_mu_);
-      findings = ledger_.Merge(security_->Judge());
+      findings = ledger_.Merge(security_->Judge(), SecurityClock());
     }
     std::string body = security::FormatFindings(findings, security::FindingsFormat::kJson);
     if (body.empty()) body = "[]\n";
@@ -465,6 +473,7 @@ Status LogEndpoints::Open() {
     BACKSIGHT_RETURN_IF_ERROR(security::RequestInspector::Create({}, &inspector_));
     security_ =
         std::make_unique<security::SecurityAnalyzer>(security::AnalyzerOptions(), inspector_.get());
+    ledger_.set_retention(cfg_.logs_security_retention_ms / 1000);
   }
   if (security_ && !cfg_.state_dir.empty()) {
     const std::string path = cfg_.state_dir + "/" + kSecurityStateFile;
@@ -741,16 +750,21 @@ void LogEndpoints::MirrorMetrics(SelfMetrics* m) {
               "Estimated state bytes per template (same time).",
               n ? d(memory_bytes_.load()) / d(n) : 0.0);
   if (security_) {
-    uint64_t dropped = 0;
+    uint64_t dropped = 0, expired = 0;
     {
       std::lock_guard lock(security_mu_);
       dropped = ledger_.dropped();
+      expired = ledger_.expired();
     }
     m->SetCounter("backsight_security_keys_dropped_total",
                   "Security findings' (address, kind) keys dropped from the kept, alerted or "
                   "forwarded bookkeeping past 65,536 each, oldest first (such a key may be "
                   "alerted again).",
                   d(dropped));
+    m->SetCounter("backsight_security_findings_expired_total",
+                  "Security findings dropped after logs.security_retention without new evidence "
+                  "(off the API and deny list; the address alerts again if it comes back).",
+                  d(expired));
   }
   m->SetCounter("backsight_log_alert_posts_total", "Alertmanager POSTs of log alerts.",
                 d(alert_posts_.load()));

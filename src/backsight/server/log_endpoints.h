@@ -176,10 +176,14 @@ class LogEndpoints {
   // logs.security: one analyzer for all streams (the site's clients are one population).
   void FeedSecurity(std::string_view line, const std::string& service);
   // The client's address -> the service of the stream that last carried its lines (under
-  // security_mu_; cleared past kMaxSecurityClientServices, refilled by the next lines).
+  // security_mu_; past kMaxSecurityClientServices the first-noted address is dropped).
   void NoteClientService(std::string_view client, const std::string& service);
   std::map<std::string, std::string, std::less<>> client_service_;
+  std::deque<std::string> client_service_order_;  // keys of client_service_, first noted first
   SecurityForward security_forward_;
+  // The findings' expiry clock (Unix s): the newest log time seen, never past the wall clock (a
+  // line dated in the future does not expire findings early). Under security_mu_.
+  int64_t SecurityClock() const;
   void SecurityLoop();  // judges every kSecurityJudgeMs: alerts and the deny list
   // The findings served, alerted and forwarded, bounded (under security_mu_); saved to
   // <state_dir>/security.state by SaveSecurityState, restored by Open.
