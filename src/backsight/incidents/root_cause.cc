@@ -8,6 +8,7 @@
 #include <iterator>
 #include <limits>
 #include <map>
+#include <memory>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -608,6 +609,36 @@ std::string_view CodeLocation(std::string_view body) {
   return {};
 }
 
+// ---- log templates of span-joined lines (shared by the two sources below)
+// -----------------------------------------------------------------------
+
+// The template of every log line with a span id, mined once per case for the missing-log and
+// stop-point sources: all lines (baseline, then recorded) are mined first so templates are
+// settled, then the span-joined lines are mined again in the order the sources read them
+// (baseline then recorded with a baseline of spans, else the recorded ones alone) and their
+// template ids kept by line index.
+struct SpanLogTemplates {
+  logs::TemplateMiner miner;
+  std::array<std::vector<uint32_t>, 2> ids;  // [0] baseline.logs, [1] recorded.logs, by index
+};
+
+std::unique_ptr<SpanLogTemplates> MineSpanLogTemplates(const CaseData& c) {
+  auto out = std::make_unique<SpanLogTemplates>();
+  for (const Telemetry* t : {&c.baseline, &c.recorded}) {
+    for (const auto& r : t->logs) out->miner.Add(r.body);
+  }
+  const bool own_baseline = !c.baseline.spans.empty();
+  for (int k : {0, 1}) {
+    if (k == 0 && !own_baseline) continue;
+    const std::vector<LogRecord>& logs = k == 0 ? c.baseline.logs : c.recorded.logs;
+    out->ids[k].assign(logs.size(), 0);
+    for (size_t i = 0; i < logs.size(); ++i) {
+      if (!logs[i].span_id.empty()) out->ids[k][i] = out->miner.Add(logs[i].body).template_id;
+    }
+  }
+  return out;
+}
+
 // ---- missing span logs (events)
 // -----------------------------------------------------------------------
 
@@ -618,31 +649,31 @@ std::string_view CodeLocation(std::string_view body) {
 // normal traces absent from the faulty ones). Per (service, operation, template), the window's
 // spans with the line against the baseline share times the window's spans, as a Poisson
 // deviance residual (significant: kLogZ). Error lines are left out: one that stops is good news.
-ServiceEvidence MissingLogEvidence(const CaseData& c, TimestampNs window_start) {
+ServiceEvidence MissingLogEvidence(const CaseData& c, const SpanLogTemplates& span_logs,
+                                   TimestampNs window_start) {
   ServiceEvidence out;
   const bool own_baseline = !c.baseline.spans.empty();
   if (c.recorded.logs.empty() || (own_baseline && c.baseline.logs.empty())) return out;
-  logs::TemplateMiner miner;
-  for (const Telemetry* t : {&c.baseline, &c.recorded}) {
-    for (const auto& r : t->logs) miner.Add(r.body);
-  }
+  const logs::TemplateMiner& miner = span_logs.miner;
   // A log event: its template and code location (CodeLocation).
   using Event = std::pair<uint32_t, std::string_view>;
   // span id -> events of its lines, per period (0 baseline, 1 window).
   std::array<std::unordered_map<std::string_view, std::set<Event>>, 2> lines;
   // fixed_period < 0: split at window_start.
-  auto add_logs = [&](const std::vector<LogRecord>& logs, int fixed_period) {
-    for (const auto& r : logs) {
+  auto add_logs = [&](int k, int fixed_period) {
+    const std::vector<LogRecord>& logs = k == 0 ? c.baseline.logs : c.recorded.logs;
+    for (size_t i = 0; i < logs.size(); ++i) {
+      const LogRecord& r = logs[i];
       if (r.span_id.empty()) continue;
       const int period = fixed_period >= 0 ? fixed_period : (r.ts >= window_start ? 1 : 0);
-      lines[period][r.span_id].insert({miner.Add(r.body).template_id, CodeLocation(r.body)});
+      lines[period][r.span_id].insert({span_logs.ids[k][i], CodeLocation(r.body)});
     }
   };
   if (own_baseline) {
-    add_logs(c.baseline.logs, 0);
-    add_logs(c.recorded.logs, 1);
+    add_logs(0, 0);
+    add_logs(1, 1);
   } else {
-    add_logs(c.recorded.logs, -1);
+    add_logs(1, -1);
   }
   struct Tally {
     double spans = 0;
@@ -708,14 +739,12 @@ ServiceEvidence MissingLogEvidence(const CaseData& c, TimestampNs window_start) 
 // news, and an error line is where a failure is reported, not where code stops). Nezha (Yu et
 // al. 2023) reads the same thing as an event pair of the normal traces missing from the faulty
 // ones.
-ServiceEvidence StopPointEvidence(const CaseData& c, TimestampNs window_start) {
+ServiceEvidence StopPointEvidence(const CaseData& c, const SpanLogTemplates& span_logs,
+                                  TimestampNs window_start) {
   ServiceEvidence out;
   const bool own_baseline = !c.baseline.spans.empty();
   if (c.recorded.logs.empty() || (own_baseline && c.baseline.logs.empty())) return out;
-  logs::TemplateMiner miner;
-  for (const Telemetry* t : {&c.baseline, &c.recorded}) {
-    for (const auto& r : t->logs) miner.Add(r.body);
-  }
+  const logs::TemplateMiner& miner = span_logs.miner;
   // A log event: its template and code location (CodeLocation).
   using Event = std::pair<uint32_t, std::string_view>;
   struct Line {
@@ -725,10 +754,12 @@ ServiceEvidence StopPointEvidence(const CaseData& c, TimestampNs window_start) {
   // span id -> its lines, per period (0 baseline, 1 window); error lines dropped.
   std::array<std::unordered_map<std::string_view, std::vector<Line>>, 2> lines;
   std::unordered_map<uint32_t, bool> is_error;  // template id -> IsErrorTemplate
-  auto add_logs = [&](const std::vector<LogRecord>& logs, int fixed_period) {
-    for (const auto& r : logs) {
+  auto add_logs = [&](int k, int fixed_period) {
+    const std::vector<LogRecord>& logs = k == 0 ? c.baseline.logs : c.recorded.logs;
+    for (size_t i = 0; i < logs.size(); ++i) {
+      const LogRecord& r = logs[i];
       if (r.span_id.empty()) continue;
-      const uint32_t id = miner.Add(r.body).template_id;
+      const uint32_t id = span_logs.ids[k][i];
       auto [it, fresh] = is_error.emplace(id, false);
       if (fresh) {
         const logs::LogTemplate* tpl = miner.Find(id);
@@ -740,10 +771,10 @@ ServiceEvidence StopPointEvidence(const CaseData& c, TimestampNs window_start) {
     }
   };
   if (own_baseline) {
-    add_logs(c.baseline.logs, 0);
-    add_logs(c.recorded.logs, 1);
+    add_logs(0, 0);
+    add_logs(1, 1);
   } else {
-    add_logs(c.recorded.logs, -1);
+    add_logs(1, -1);
   }
   // The span's start, before any line.
   const Event kStart{std::numeric_limits<uint32_t>::max(), std::string_view()};
@@ -1026,15 +1057,20 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
     result.sources.push_back(ToRanking(EvidenceKind::kSpectrum, ev, margin));
     sources.emplace_back(EvidenceKind::kSpectrum, std::move(ev));
   }
+  std::unique_ptr<SpanLogTemplates> span_logs;  // mined once for the two sources below
+  if (options.use_logs && options.use_traces &&
+      (options.use_missing_logs || options.use_stop_points)) {
+    span_logs = MineSpanLogTemplates(c);
+  }
   if (options.use_logs && options.use_traces && options.use_missing_logs) {
-    ServiceEvidence ev = MissingLogEvidence(c, span_start);
+    ServiceEvidence ev = MissingLogEvidence(c, *span_logs, span_start);
     double top = 0;
     for (const auto& [s, e] : ev) top = std::max(top, e.strength);
     result.sources.push_back(ToRanking(EvidenceKind::kMissingLog, ev, top / kLogZ));
     sources.emplace_back(EvidenceKind::kMissingLog, std::move(ev));
   }
   if (options.use_logs && options.use_traces && options.use_stop_points) {
-    ServiceEvidence ev = StopPointEvidence(c, span_start);
+    ServiceEvidence ev = StopPointEvidence(c, *span_logs, span_start);
     double top = 0;
     for (const auto& [s, e] : ev) top = std::max(top, e.strength);
     result.sources.push_back(ToRanking(EvidenceKind::kStopPoint, ev, top / kLogZ));
