@@ -270,35 +270,6 @@ TEST(IncidentsIntegration, TraceGraphGroupsAndRanksCalleeFirst) {
   EXPECT_EQ(list["data"]["incidents"].size(), 1u) << list.dump();
 }
 
-// One Loki push for service `service` of `lines` (timestamps in order, ns).
-std::string LokiBody(const std::string& service, const std::vector<std::string>& lines) {
-  nlohmann::json values = nlohmann::json::array();
-  for (size_t i = 0; i < lines.size(); ++i) {
-    values.push_back(
-        {std::to_string(1'764'633'600'000'000'000LL + int64_t(i) * 1'000'000'000LL), lines[i]});
-  }
-  return nlohmann::json({{"streams", {{{"stream", {{"service", service}}}, {"values", values}}}}})
-      .dump();
-}
-
-// 30 ordinary clients, then 203.0.113.66 failing 40 logins (security_endpoints test's site).
-std::vector<std::string> BruteForceLines() {
-  std::vector<std::string> out;
-  for (int i = 0; i < 30; ++i) {
-    for (int j = 0; j < 1 + i % 5; ++j) {
-      out.push_back("198.51.100." + std::to_string(i + 1) +
-                    " - - [02/Dec/2025:00:00:00 +0000] \"GET /page" + std::to_string(j) +
-                    " HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"");
-    }
-  }
-  for (int k = 0; k < 40; ++k) {
-    out.push_back("203.0.113.66 - - [02/Dec/2025:01:00:" + std::string(k < 10 ? "0" : "") +
-                  std::to_string(k) +
-                  " +0000] \"POST /login HTTP/1.1\" 401 180 \"-\" \"curl/8.0\"");
-  }
-  return out;
-}
-
 TEST(IncidentsIntegration, SecurityFindingJoinsTheServiceIncident) {
   if (!HaveBinary(kAlertmanager)) {
     GTEST_SKIP() << kAlertmanager << " is not installed (scripts/install-deps.sh --test)";
@@ -326,7 +297,8 @@ TEST(IncidentsIntegration, SecurityFindingJoinsTheServiceIncident) {
   const int next = WarmUp(b, series[0], [&](int from, int to) { return Batch(series, from, to); });
   ASSERT_GT(next, 0);
   ASSERT_EQ(b.Write(Batch(series, next, next + 1, {0})), 204);
-  ASSERT_EQ(b.PostRaw("/loki/api/v1/push", LokiBody("web", BruteForceLines()), "application/json"),
+  ASSERT_EQ(b.PostRaw("/loki/api/v1/push", LokiJsonBody("web", BruteForceAccessLines()),
+                      "application/json"),
             204);
   // The finding is judged within 5 s and joins web's incident as a security member.
   nlohmann::json inc, security;

@@ -24,32 +24,10 @@ std::string Config(const TempDir& dir, bool security) {
          "\n  security_retention: 3650d\n";
 }
 
-// One Loki JSON push of `lines` for service "web" (timestamps in order, ns).
-std::string LokiBody(const std::vector<std::string>& lines) {
-  nlohmann::json values = nlohmann::json::array();
-  for (size_t i = 0; i < lines.size(); ++i) {
-    values.push_back(
-        {std::to_string(1'764'633'600'000'000'000LL + int64_t(i) * 1'000'000'000LL), lines[i]});
-  }
-  return nlohmann::json({{"streams", {{{"stream", {{"service", "web"}}}, {"values", values}}}}})
-      .dump();
-}
-
+// The lines pushed for service "web".
 std::vector<std::string> AccessLines() {
-  std::vector<std::string> out;
-  // 30 ordinary clients, then one client failing 40 logins; an sshd line in the same stream.
-  for (int i = 0; i < 30; ++i) {
-    for (int j = 0; j < 1 + i % 5; ++j) {
-      out.push_back("198.51.100." + std::to_string(i + 1) +
-                    " - - [02/Dec/2025:00:00:00 +0000] \"GET /page" + std::to_string(j) +
-                    " HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"");
-    }
-  }
-  for (int k = 0; k < 40; ++k) {
-    out.push_back("203.0.113.66 - - [02/Dec/2025:01:00:" + std::string(k < 10 ? "0" : "") +
-                  std::to_string(k) +
-                  " +0000] \"POST /login HTTP/1.1\" 401 180 \"-\" \"curl/8.0\"");
-  }
+  // The brute-force site of serve_util.h; an sshd line in the same stream.
+  std::vector<std::string> out = BruteForceAccessLines();
   out.push_back(
       "Dec  2 01:02:03 web1 sshd[9]: Accepted publickey for ann from 198.51.100.3 port "
       "22 ssh2");
@@ -61,7 +39,8 @@ TEST(SecurityEndpoints, PushedAccessLinesGiveFindings) {
   TempDir dir;
   ServeProcess s(dir, Config(dir, true));
   ASSERT_TRUE(s.ok()) << s.proc().log();
-  EXPECT_EQ(s.PostRaw("/loki/api/v1/push", LokiBody(AccessLines()), "application/json"), 204);
+  EXPECT_EQ(s.PostRaw("/loki/api/v1/push", LokiJsonBody("web", AccessLines()), "application/json"),
+            204);
   const nlohmann::json j = nlohmann::json::parse(s.Get("/api/v1/security/findings"));
   ASSERT_EQ(j.size(), 1u) << j.dump();
   EXPECT_EQ(j[0]["source_ip"], "203.0.113.66");
@@ -95,7 +74,8 @@ TEST(SecurityEndpoints, AlertsOnceAndDenyList) {
                           "\nalerting:\n  alertmanager_url: http://127.0.0.1:" +
                           std::to_string(am_port) + "\n");
   ASSERT_TRUE(s.ok()) << s.proc().log();
-  EXPECT_EQ(s.PostRaw("/loki/api/v1/push", LokiBody(AccessLines()), "application/json"), 204);
+  EXPECT_EQ(s.PostRaw("/loki/api/v1/push", LokiJsonBody("web", AccessLines()), "application/json"),
+            204);
   EXPECT_TRUE(WaitFor([&] { return ReadFile(deny) == "203.0.113.66\n"; }, 20'000))
       << ReadFile(deny);
   EXPECT_TRUE(WaitFor(
@@ -136,7 +116,9 @@ TEST(SecurityEndpoints, FindingsSurviveRestartWithoutSecondAlert) {
   {
     ServeProcess s(dir, yaml, "run1");
     ASSERT_TRUE(s.ok()) << s.proc().log();
-    ASSERT_EQ(s.PostRaw("/loki/api/v1/push", LokiBody(AccessLines()), "application/json"), 204);
+    ASSERT_EQ(
+        s.PostRaw("/loki/api/v1/push", LokiJsonBody("web", AccessLines()), "application/json"),
+        204);
     ASSERT_TRUE(WaitFor([&] { return am.alerts().size() == 1; }, 20'000)) << am.alerts().dump();
     // Saved right after the alert is sent.
     ASSERT_TRUE(

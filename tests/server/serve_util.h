@@ -233,6 +233,38 @@ inline nlohmann::json WaitForState(const ServeProcess& s, const Labels& labels,
   return st;
 }
 
+/// One Loki push (JSON) of `lines` for stream label service=`service`, one second apart from
+/// 2025-12-02T00:00:00Z (timestamps in ns, in order).
+inline std::string LokiJsonBody(const std::string& service, const std::vector<std::string>& lines) {
+  nlohmann::json values = nlohmann::json::array();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    values.push_back(
+        {std::to_string(1'764'633'600'000'000'000LL + int64_t(i) * 1'000'000'000LL), lines[i]});
+  }
+  return nlohmann::json({{"streams", {{{"stream", {{"service", service}}}, {"values", values}}}}})
+      .dump();
+}
+
+/// Combined-log-format access lines of a small site: 30 ordinary clients (198.51.100.1-30, 1-5
+/// page views each), then 203.0.113.66 failing 40 logins (POST /login 401) a second apart: one
+/// brute_force finding for `backsight security` and logs.security.
+inline std::vector<std::string> BruteForceAccessLines() {
+  std::vector<std::string> out;
+  for (int i = 0; i < 30; ++i) {
+    for (int j = 0; j < 1 + i % 5; ++j) {
+      out.push_back("198.51.100." + std::to_string(i + 1) +
+                    " - - [02/Dec/2025:00:00:00 +0000] \"GET /page" + std::to_string(j) +
+                    " HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"");
+    }
+  }
+  for (int k = 0; k < 40; ++k) {
+    out.push_back("203.0.113.66 - - [02/Dec/2025:01:00:" + std::string(k < 10 ? "0" : "") +
+                  std::to_string(k) +
+                  " +0000] \"POST /login HTTP/1.1\" 401 180 \"-\" \"curl/8.0\"");
+  }
+  return out;
+}
+
 /// Pushes `make(from, to)` in chunks of 100 samples until the series `labels` has left the
 /// detector's warm-up (whatever its length); returns the next sample index, or -1 if it is
 /// still warming up after `max_samples`.
