@@ -256,8 +256,8 @@ Attribution AttributeLatency(const std::vector<ingest::Span>& baseline,
     if (peer.empty()) {
       score[svc] += z;
     } else {
-      score[svc] += z / static_cast<double>(edges_of[svc].size());
-      score[peer] += z / static_cast<double>(edges_of[peer].size());
+      score[svc] += z / std::sqrt(static_cast<double>(edges_of[svc].size()));
+      score[peer] += z / std::sqrt(static_cast<double>(edges_of[peer].size()));
     }
   }
   for (const auto& [svc, v] : score) a.suspects.push_back({svc, v});

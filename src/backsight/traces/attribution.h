@@ -42,9 +42,12 @@ struct AttributionRow {
 /// operation, peer) seen in at least kMinBaselineTraces traces of each period, whatever their
 /// entry operation, z = (window median - baseline median) / (1.4826 x baseline MAD + 1 ms) of
 /// its self time per trace (a robust z; the 1 ms floor keeps near-constant nodes from
-/// dominating). Positive z counts to the node's service, or, for a client stub's wait, is split
-/// over the two ends of the call edge, each end's part divided by its number of call edges (a
-/// delayed service has all its edges slow; its caller one slow edge among others). Unlike the
+/// dominating). Positive z counts to the node's service, or, for a client stub's wait, to both
+/// ends of the call edge, each end's part divided by the square root of its number of call edges
+/// (Stouffer's combination of the z of a service's edges, Stouffer et al. 1949: a delayed service
+/// has all its edges slow, its caller one slow edge among others; a CPU-starved caller has every
+/// outgoing edge slow, and one cause that explains n slow edges outweighs each callee's one,
+/// by sqrt(n) when the rises are alike). Unlike the
 /// rows, this does not need an entry operation's tail to rise: a delayed call in a rare request
 /// moves its node's median while the slow traces of busy entries are slow by ordinary spread.
 struct SuspectService {
