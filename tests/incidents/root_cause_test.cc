@@ -253,10 +253,13 @@ TEST(RootCauseTest, SlowCallsIntoCalleeRankItFirst) {
   EXPECT_TRUE(Rank(dir).causes.empty());
 }
 
-// Traces whose frontend span calls api (client span in frontend, server span in api) and then
-// cache (likewise); with `api_fails`, frontend stops after the api call (an error returned by
-// api skips the rest of the request).
-std::string StopTraces(int64_t from_s, int count, int first, bool api_fails) {
+// How StopTraces' requests end: all calls made, api failing part way (it makes no db call and
+// frontend skips its cache call), or frontend stopping after api returned a whole call tree.
+enum class Stop { kNone, kApiFails, kFrontendFails };
+
+// Traces whose frontend span calls api (client span in frontend, server span in api, which calls
+// db 1-3 times) and then cache (likewise).
+std::string StopTraces(int64_t from_s, int count, int first, Stop stop) {
   std::string out =
       "trace_id,span_id,parent_span_id,service,instance,operation,start_unix_nano,"
       "end_unix_nano,status\n";
@@ -272,7 +275,11 @@ std::string StopTraces(int64_t from_s, int count, int first, bool api_fails) {
     span("a", "", "frontend", "GET /", 0, 20);
     span("b", "a", "frontend", "api.Get", 1, 8);
     span("c", "b", "api", "api.Get", 2, 7);
-    if (!api_fails) {
+    if (stop != Stop::kApiFails) {
+      const char* const kDbSpans[] = {"f0", "f1", "f2"};
+      for (int k = 0; k <= i % 3; ++k) span(kDbSpans[k], "c", "db", "db.Query", 3, 4);
+    }
+    if (stop == Stop::kNone) {
       span("d", "a", "frontend", "cache.Get", 9, 15);
       span("e", "d", "cache", "cache.Get", 10, 14);
     }
@@ -282,13 +289,28 @@ std::string StopTraces(int64_t from_s, int count, int first, bool api_fails) {
 
 TEST(RootCauseTest, SkippedCallsNameTheCalleeTheyStopAfter) {
   CaseDir dir("structure");
-  dir.Write("baseline/spans.csv", StopTraces(kAlert - 600, 100, 0, false));
-  dir.Write("spans.csv", StopTraces(kAlert, 100, 1000, true));
+  dir.Write("baseline/spans.csv", StopTraces(kAlert - 600, 100, 0, Stop::kNone));
+  dir.Write("spans.csv", StopTraces(kAlert, 100, 1000, Stop::kApiFails));
   RcaResult r = Rank(dir);
   ASSERT_FALSE(r.causes.empty());
   EXPECT_EQ(r.causes[0].service, "api");
   EXPECT_EQ(r.causes[0].kind, EvidenceKind::kStructure);
-  EXPECT_NE(r.causes[0].explanation.find("now stop after calling api"), std::string::npos)
+  EXPECT_NE(r.causes[0].explanation.find("now ends after its call api.Get"), std::string::npos)
+      << r.causes[0].explanation;
+}
+
+// frontend stops after api, whose call tree is as large as usual: api did its whole job, so the
+// code that stopped is frontend's own (an exception thrown after the call returned).
+TEST(RootCauseTest, StopAfterACompleteCalleeNamesTheCaller) {
+  CaseDir dir("structure_caller");
+  dir.Write("baseline/spans.csv", StopTraces(kAlert - 600, 100, 0, Stop::kNone));
+  dir.Write("spans.csv", StopTraces(kAlert, 100, 1000, Stop::kFrontendFails));
+  RcaResult r = Rank(dir);
+  ASSERT_FALSE(r.causes.empty());
+  EXPECT_EQ(r.causes[0].service, "frontend");
+  EXPECT_EQ(r.causes[0].kind, EvidenceKind::kStructure);
+  EXPECT_NE(r.causes[0].explanation.find("so frontend stopped after it returned"),
+            std::string::npos)
       << r.causes[0].explanation;
 }
 

@@ -93,8 +93,8 @@ void AddFanOut(std::vector<ingest::Span>* out, int i, const int64_t (&wait_ms)[4
   const int64_t t0 = at;
   for (int k = 0; k < 4; ++k) {
     const std::string stub = std::string("stub") + kCallees[k];
-    spans.push_back(MakeSpan(t, stub, "root", "frontend", std::string(kCallees[k]) + "/Get",
-                             at + 1, at + 1 + 3 + wait_ms[k]));
+    spans.push_back(MakeSpan(t, stub, "root", "frontend", std::string(kCallees[k]) + "/Get", at + 1,
+                             at + 1 + 3 + wait_ms[k]));
     spans.push_back(MakeSpan(t, std::string("srv") + kCallees[k], stub, kCallees[k],
                              std::string(kCallees[k]) + "/Get", at + 1 + wait_ms[k] / 2,
                              at + 1 + wait_ms[k] / 2 + 3));

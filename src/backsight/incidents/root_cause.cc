@@ -61,6 +61,9 @@ constexpr double kMinStructureSpans = 10;
 // to be named where the calls stop: a tenth of the spans (below that, the usual mix of
 // request types moves it).
 constexpr double kStopLift = 0.1;
+// Call trees are walked at most this far when their size is compared (a bound on the work, far
+// above the largest trees seen: Online Boutique's PlaceOrder has about 80 spans).
+constexpr size_t kMaxSubtreeSpans = 4096;
 // A log line an operation writes in at least this share of its baseline spans is one its code
 // path always reaches (below, a branch); fewest spans per period to judge (as kMinStructureSpans
 // but smaller: an operation's lines are sparser than its calls, Train Ticket runs ~1 req/s).
@@ -477,6 +480,97 @@ ServiceEvidence SpectrumEvidence(const CaseData& c, TimestampNs window_start,
 // path changed (its callers still call it; its callees just see fewer calls). Per operation the
 // window's child count is compared with the baseline's mean times the window's span count, as a
 // Poisson deviance residual (as the log templates).
+// Size of the call tree under `sp` (itself included), at most kMaxSubtreeSpans.
+template <typename Index>
+size_t SubtreeSize(const Index& ix, const ingest::Span& sp) {
+  size_t n = 0;
+  std::vector<const ingest::Span*> stack{&sp};
+  while (!stack.empty() && n < kMaxSubtreeSpans) {
+    const ingest::Span* s = stack.back();
+    stack.pop_back();
+    ++n;
+    auto it = ix.children.find(s->span_id);
+    if (it != ix.children.end()) stack.insert(stack.end(), it->second.begin(), it->second.end());
+  }
+  return n;
+}
+
+// Where a code path now stops (Nezha's event-transition patterns, Yu et al. 2023, read from the
+// order of a span's child calls): per (service, operation, child operation), how often the child
+// is the span's last call. Where the baseline nearly always continues after the call (at most
+// 1 - kUsualLineShare of its calls are last), a rise over the baseline (Poisson deviance, the
+// baseline share smoothed by half a stop) means the span now ends after that call. Who stopped it:
+// the callee, when its call now returns a smaller call tree than usual (it failed part way) or when
+// the size of its call tree never varies (nothing tells; an error returned by a callee is the usual
+// reason a caller skips its remaining calls); the caller, when the callee's call tree is as
+// complete as usual (the callee did its whole job, so the caller failed after it returned). A call
+// within the caller's own service is the caller's.
+template <typename Index, typename Reached>
+void StopAfterCallEvidence(const CaseData& c, TimestampNs window_start, const Index& base_ix,
+                           const Index& rec_ix, const Reached& reached, ServiceEvidence* out) {
+  struct Transition {
+    double calls = 0, last = 0;
+    std::vector<double> tree;  // baseline: every call's tree size; window: those it stopped after
+    std::string callee;
+  };
+  using Key = std::tuple<std::string, std::string, std::string>;
+  std::map<Key, std::array<Transition, 2>> trans;
+  auto add = [&](const ingest::Span& sp, const Index& ix, int period) {
+    auto it = ix.children.find(sp.span_id);
+    if (it == ix.children.end()) return;
+    const ingest::Span* last = it->second.front();
+    for (const ingest::Span* k : it->second) {
+      if (k->start_ns > last->start_ns) last = k;
+    }
+    for (const ingest::Span* k : it->second) {
+      Transition& t = trans[Key{sp.service, sp.name, k->name}][period];
+      t.calls += 1;
+      const bool is_last = k == last;
+      if (is_last) t.last += 1;
+      if (period == 0 || is_last) t.tree.push_back(static_cast<double>(SubtreeSize(ix, *k)));
+      if (t.callee.empty()) t.callee = reached(ix, sp, *k);
+    }
+  };
+  const bool own_baseline = !c.baseline.spans.empty();
+  for (const auto& sp : own_baseline ? c.baseline.spans : c.recorded.spans) {
+    if (own_baseline || sp.start_ns < window_start) add(sp, own_baseline ? base_ix : rec_ix, 0);
+  }
+  for (const auto& sp : c.recorded.spans) {
+    if (sp.start_ns >= window_start) add(sp, rec_ix, 1);
+  }
+  for (auto& [key, t] : trans) {
+    Transition& b = t[0];
+    Transition& w = t[1];
+    if (b.calls < kMinStructureSpans || w.calls < kMinStructureSpans) continue;
+    // Only a call the code path usually continues after (as kUsualLineShare for log lines): where
+    // the baseline often ends there, its share moves with the mix of requests.
+    if (b.last > (1 - kUsualLineShare) * b.calls) continue;
+    const double e = w.calls * (b.last + 0.5) / (b.calls + 1);
+    const double x = w.last;
+    if (x <= e) continue;
+    const double dev = 2 * (x * std::log(x / e) - (x - e));
+    const auto& [service, op, child] = key;
+    const std::string callee = w.callee.empty() ? b.callee : w.callee;
+    const auto [lo, hi] = std::minmax_element(b.tree.begin(), b.tree.end());
+    const double usual_tree = Median(b.tree), now_tree = Median(w.tree);
+    const bool complete = lo != b.tree.end() && *lo < *hi && now_tree >= usual_tree;
+    const std::string& origin = callee == service || complete ? service : callee;
+    Evidence ev;
+    ev.strength = std::sqrt(std::max(0.0, dev));
+    ev.indicator = op;
+    ev.explanation = service + " " + op + " now ends after its call " + child + " in " + Num(x) +
+                     " of " + Num(w.calls) + " calls (usually " + Num(100 * b.last / b.calls) +
+                     " %)";
+    if (callee != service) {
+      ev.explanation += complete ? "; " + callee + " returned as complete a call tree as usual (" +
+                                       Num(now_tree) + " spans, usually " + Num(usual_tree) +
+                                       "), so " + service + " stopped after it returned"
+                                 : "; the call reaches " + callee;
+    }
+    Keep(out, origin, std::move(ev));
+  }
+}
+
 // Where the calls stopped says who failed (the error origin: an error a callee returns makes its
 // caller skip the rest of its calls). Per operation, the service each span's last child call
 // reaches (the first service other than the caller's below it) is tallied over the window's
@@ -582,6 +676,7 @@ ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
     }
     Keep(&out, origin, std::move(ev));
   }
+  StopAfterCallEvidence(c, window_start, base_ix, rec_ix, reached, &out);
   return out;
 }
 
