@@ -1,8 +1,10 @@
-// Converts the Nezha RCA folders (shared/data/nezha_ob, nezha_tt) into the vendor-neutral case
-// layout of `backsight rca` (issue 10): per case a directory with case.json, metrics.csv,
-// spans.csv, logs.csv, graph.csv (when the source has a dependency file) and baseline/.
+// Converts the Nezha RCA folders (shared/data/nezha_ob, nezha_tt, and any other folder of
+// DATA_DIR in the same layout: nezha_systems.h) into the vendor-neutral case layout of
+// `backsight rca` (issue 10): per case a directory with case.json, metrics.csv, spans.csv,
+// logs.csv, graph.csv (when the source has a dependency file) and baseline/.
 //
-//   nezha_to_cases OUT_DIR [DATA_DIR]   (DATA_DIR default $BACKSIGHT_DATA or ../shared/data)
+//   nezha_to_cases OUT_DIR [DATA_DIR] [--systems a,b]
+//   (DATA_DIR default $BACKSIGHT_DATA or ../shared/data; --systems: only these folders)
 //
 // Reads only cases_input.tsv (no ground-truth column). Mapping, as the issue defines it:
 //  - service = the pod name without its last two '-' fields, instance = the pod;
@@ -37,6 +39,7 @@
 #include "backsight/core/time.h"
 #include "backsight/ingest/span_csv.h"
 #include "backsight/traces/span_file.h"
+#include "nezha_systems.h"
 
 namespace fs = std::filesystem;
 using backsight::AppendCsvField;
@@ -276,12 +279,24 @@ std::string CaseJson(int64_t alert_s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) Die("usage: nezha_to_cases OUT_DIR [DATA_DIR]");
+  if (argc < 2) Die("usage: nezha_to_cases OUT_DIR [DATA_DIR] [--systems a,b]");
   const fs::path out_root = argv[1];
-  std::string data = argc > 2 ? argv[2] : "";
+  std::string data, only;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--systems" && i + 1 < argc) {
+      only = argv[++i];
+    } else if (a.rfind("--", 0) == 0) {
+      Die("unknown argument " + a);
+    } else {
+      data = a;
+    }
+  }
   if (data.empty() && std::getenv("BACKSIGHT_DATA")) data = std::getenv("BACKSIGHT_DATA");
   if (data.empty()) data = "../shared/data";
-  for (const char* system : {"nezha_ob", "nezha_tt"}) {
+  const std::vector<std::string> systems = backsight::bench::NezhaSystems(data, only);
+  if (systems.empty()) Die("no Nezha-layout system (a folder with cases_input.tsv) in " + data);
+  for (const std::string& system : systems) {
     const std::string dir = data + "/" + system + "/";
     const Table cases = ReadTsv(dir + "cases_input.tsv");
     const int c_id = cases.Col("case_id"), c_start = cases.Col("fault_start_epoch_s");
@@ -290,6 +305,8 @@ int main(int argc, char** argv) {
     const int c_ntr = cases.Col("normal_trace_files"), c_date = cases.Col("date");
     const int c_sys = cases.Col("system");
     const std::string system_name = cases.rows.empty() ? system : cases.rows[0][c_sys];
+    const std::string prefix =
+        backsight::bench::CaseIdPrefix(cases.rows.empty() ? "" : cases.rows[0][c_id], system);
     std::map<std::string, std::vector<PodMetrics>> metrics_by_dir;
     std::map<std::string, std::set<std::string>> services_by_dir;
     // Per date: last fault start, metric dir, normal files, session end.
@@ -358,8 +375,7 @@ int main(int argc, char** argv) {
       for (int k = 0; k < kNormalPerDay; ++k) {
         const int64_t alert = day.last_fault + kQuietAfterLastFaultS + k * kNormalSpacingS;
         if (alert + kMetricsAfterS > session_end) break;
-        const std::string id = std::string(system == std::string("nezha_ob") ? "ob" : "tt") +
-                               "-normal-" + date + "-" + std::to_string(k + 1);
+        const std::string id = prefix + "-normal-" + date + "-" + std::to_string(k + 1);
         const fs::path cdir = out_root / system / id;
         fs::create_directories(cdir);
         WriteFile(cdir / "case.json", CaseJson(alert));
@@ -376,8 +392,7 @@ int main(int argc, char** argv) {
         int64_t first_ns = 0;
         const std::string spans = SpansCsv(dir, day.normal_trace, &first_ns);
         const int64_t alert = first_ns / 1000000000 + kSplitS;
-        const std::string id = std::string(system == std::string("nezha_ob") ? "ob" : "tt") +
-                               "-normal-" + date + "-minute";
+        const std::string id = prefix + "-normal-" + date + "-minute";
         const fs::path cdir = out_root / system / id;
         fs::create_directories(cdir);
         WriteFile(cdir / "case.json", CaseJson(alert));
@@ -394,7 +409,7 @@ int main(int argc, char** argv) {
       }
     }
     WriteFile(out_root / system / "normal_cases.tsv", normal_tsv);
-    std::printf("%s: %d fault cases, %d normal cases -> %s\n", system, written, normals,
+    std::printf("%s: %d fault cases, %d normal cases -> %s\n", system.c_str(), written, normals,
                 (out_root / system).string().c_str());
   }
   return 0;

@@ -6,7 +6,9 @@
 //   python3 ../shared/tools/rca_score_ref.py OUT_DIR/cases.tsv OUT_DIR/predictions.tsv
 // The labels (cases.tsv: fault_type, root_cause_service) are read only here, to score.
 //
-//   rca_score CASES_DIR OUT_DIR [--data DATA_DIR] [--sources mltegpq] [--graph] [--verbose]
+//   rca_score CASES_DIR OUT_DIR [--data DATA_DIR] [--systems a,b] [--sources mltegpq] [--graph]
+//             [--verbose]
+// Systems: every Nezha-layout folder of DATA_DIR (nezha_systems.h) unless --systems names them.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +22,7 @@
 #include "backsight/core/file_util.h"
 #include "backsight/incidents/case_data.h"
 #include "backsight/incidents/root_cause.h"
+#include "nezha_systems.h"
 
 namespace fs = std::filesystem;
 using backsight::SplitDelimited;
@@ -75,16 +78,20 @@ struct Tally {
 
 int main(int argc, char** argv) {
   if (argc < 3)
-    Die("usage: rca_score CASES_DIR OUT_DIR [--data DIR] [--sources mltegpq] [--graph]");
+    Die("usage: rca_score CASES_DIR OUT_DIR [--data DIR] [--systems a,b] [--sources mltegpq] "
+        "[--graph]");
   const std::string cases_dir = argv[1], out_dir = argv[2];
   std::string data = std::getenv("BACKSIGHT_DATA") ? std::getenv("BACKSIGHT_DATA") : "";
   if (data.empty()) data = "../shared/data";
+  std::string only;  // --systems
   backsight::incidents::RcaOptions options;
   bool verbose = false;
   for (int i = 3; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--data" && i + 1 < argc) {
       data = argv[++i];
+    } else if (a == "--systems" && i + 1 < argc) {
+      only = argv[++i];
     } else if (a == "--sources" && i + 1 < argc) {
       const std::string s = argv[++i];
       options.use_metrics = s.find('m') != std::string::npos;
@@ -109,7 +116,9 @@ int main(int argc, char** argv) {
   std::map<std::string, std::pair<int, int>> normal;  // group -> (correct, n)
   double total_s = 0, max_s = 0;
   int cases = 0;
-  for (const char* sys : {"nezha_ob", "nezha_tt"}) {
+  const std::vector<std::string> systems = backsight::bench::NezhaSystems(data, only);
+  if (systems.empty()) Die("no Nezha-layout system (a folder with cases_input.tsv) in " + data);
+  for (const std::string& sys : systems) {
     std::vector<Truth> all = ReadTruth(data + "/" + sys + "/cases.tsv", false);
     const std::string normal_path = cases_dir + "/" + sys + "/normal_cases.tsv";
     if (fs::exists(normal_path)) {
