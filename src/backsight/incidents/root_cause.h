@@ -23,7 +23,9 @@
 //  - log stop points: per operation and log line, the share of the spans reaching that line that
 //    write nothing after it (or, for the span's start, no line at all), against the baseline's;
 //  - call structure: per (service, operation), fewer child calls per span than in the baseline
-//    (an early return or an exception skips the calls after it), as a Poisson deviance residual.
+//    (an early return or an exception skips the calls after it), as a Poisson deviance residual;
+//    and per (service, operation, child call) more spans now ending right after that call, named
+//    to the caller when the callee's call tree is as complete as usual, else to the callee.
 //  - quiet callees: the services whose traffic fell to zero, when they share exactly one caller
 //    that still has traffic, name that caller (it stopped calling them).
 // Traces with a new error template are also read as a spectrum (Ochiai): the service they share,
