@@ -558,8 +558,9 @@ void StopAfterCallEvidence(const CaseData& c, TimestampNs window_start, const In
     Evidence ev;
     ev.strength = std::sqrt(std::max(0.0, dev));
     ev.indicator = op;
-    ev.explanation = service + " " + op + " now ends after its call " + child + " in " + Num(x) +
-                     " of " + Num(w.calls) + " calls (usually " + Num(100 * b.last / b.calls) +
+    auto count = [](double n) { return std::to_string(static_cast<int64_t>(n)); };
+    ev.explanation = service + " " + op + " now ends after its call " + child + " in " + count(x) +
+                     " of " + count(w.calls) + " calls (usually " + Num(100 * b.last / b.calls) +
                      " %)";
     if (callee != service) {
       ev.explanation += complete ? "; " + callee + " returned as complete a call tree as usual (" +
@@ -669,7 +670,7 @@ ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
     ev.indicator = key.second;
     ev.explanation = key.first + " " + key.second + " made " + Num(x / w.spans) +
                      " calls per span instead of " + Num(b.children / b.spans) + " (" +
-                     Num(w.spans) + " spans): calls skipped";
+                     std::to_string(static_cast<int64_t>(w.spans)) + " spans): calls skipped";
     if (origin != key.first) {
       ev.explanation += "; " + Num(100 * origin_share) + " % of its spans now stop after calling " +
                         origin + " (usually " + Num(100 * origin_usual) + " %)";
