@@ -118,6 +118,11 @@ TEST(Attribution, ACallerWhoseEveryCallWaitsLongerIsNamedOverItsCallees) {
   ASSERT_GE(a.suspects.size(), 2u);
   EXPECT_EQ(a.suspects[0].service, "frontend");
   EXPECT_EQ(a.suspects[1].service, "shipping");
+  // Every edge of frontend is slow, the largest rise first.
+  EXPECT_EQ(a.suspects[0].callees, 4u);
+  ASSERT_EQ(a.suspects[0].slow_callees.size(), 4u);
+  EXPECT_EQ(a.suspects[0].slow_callees[0], "shipping");
+  EXPECT_EQ(a.suspects[0].callers, 0u);
 }
 
 // The same fan-out with one callee delayed: the callee, not the caller, is named.
@@ -131,6 +136,14 @@ TEST(Attribution, OneSlowCallEdgeAmongFourNamesItsCallee) {
   Attribution a = AttributeLatency(base, win);
   ASSERT_FALSE(a.suspects.empty());
   EXPECT_EQ(a.suspects[0].service, "cart");
+  EXPECT_EQ(a.suspects[0].callers, 1u);
+  EXPECT_EQ(a.suspects[0].slow_callers, std::vector<std::string>{"frontend"});
+  for (const auto& s : a.suspects) {
+    if (s.service == "frontend") {
+      EXPECT_EQ(s.callees, 4u);
+      EXPECT_EQ(s.slow_callees, std::vector<std::string>{"cart"});
+    }
+  }
 }
 
 }  // namespace

@@ -223,7 +223,7 @@ Attribution AttributeLatency(const std::vector<ingest::Span>& baseline,
     return x.extra_ms != y.extra_ms ? x.extra_ms > y.extra_ms : x.service < y.service;
   });
   // Suspects (see SuspectService): call edges per service first.
-  std::map<std::string, std::set<std::string>> edges_of;
+  std::map<std::string, std::set<std::string>> edges_of, callees_of, callers_of;
   for (const auto& t : win) {
     for (const auto& [k, ns] : t.self_ns) {
       const auto& [svc, op, peer] = k;
@@ -232,8 +232,12 @@ Attribution AttributeLatency(const std::vector<ingest::Span>& baseline,
       edge.append("\n").append(peer);
       edges_of[svc].insert(edge);
       edges_of[peer].insert(std::move(edge));
+      callees_of[svc].insert(peer);
+      callers_of[peer].insert(svc);
     }
   }
+  // Per service, the largest wait z per peer it calls / that calls it (for the slow lists).
+  std::map<std::string, std::map<std::string, double>> callee_z, caller_z;
   // Per node: robust z of the window's median self time against the baseline's self times
   // (median, MAD), over every trace that has the node, whatever its entry operation.
   std::map<NodeKey, std::pair<std::vector<double>, std::vector<double>>> samples;
@@ -258,9 +262,33 @@ Attribution AttributeLatency(const std::vector<ingest::Span>& baseline,
     } else {
       score[svc] += z / std::sqrt(static_cast<double>(edges_of[svc].size()));
       score[peer] += z / std::sqrt(static_cast<double>(edges_of[peer].size()));
+      double& cz = callee_z[svc][peer];
+      cz = std::max(cz, z);
+      double& rz = caller_z[peer][svc];
+      rz = std::max(rz, z);
     }
   }
-  for (const auto& [svc, v] : score) a.suspects.push_back({svc, v});
+  // Peers whose largest z reaches kSlowEdgeZ, largest first.
+  auto slow = [](const std::map<std::string, double>& z_of) {
+    std::vector<std::pair<double, std::string>> v;
+    for (const auto& [peer, z] : z_of) {
+      if (z >= kSlowEdgeZ) v.emplace_back(-z, peer);
+    }
+    std::sort(v.begin(), v.end());
+    std::vector<std::string> out;
+    for (auto& [nz, peer] : v) out.push_back(std::move(peer));
+    return out;
+  };
+  for (const auto& [svc, v] : score) {
+    SuspectService s;
+    s.service = svc;
+    s.score = v;
+    s.callees = callees_of[svc].size();
+    s.slow_callees = slow(callee_z[svc]);
+    s.callers = callers_of[svc].size();
+    s.slow_callers = slow(caller_z[svc]);
+    a.suspects.push_back(std::move(s));
+  }
   std::sort(a.suspects.begin(), a.suspects.end(),
             [](const SuspectService& x, const SuspectService& y) {
               return x.score != y.score ? x.score > y.score : x.service < y.service;

@@ -23,6 +23,9 @@ namespace backsight::traces {
 constexpr double kSlowQuantile = 0.9;
 /// Fewest baseline traces of an entry operation for its quantile to be used.
 constexpr size_t kMinBaselineTraces = 5;
+/// Robust z from which a call edge's wait counts as risen in SuspectService's lists (the usual
+/// three-sigma rule).
+constexpr double kSlowEdgeZ = 3.0;
 
 /// One (service, operation) node's part of the rise.
 struct AttributionRow {
@@ -53,6 +56,14 @@ struct AttributionRow {
 struct SuspectService {
   std::string service;
   double score = 0;  ///< Sum of the robust z of its nodes' self times (see above).
+  /// Services it calls through client stubs in the window, and those of them whose wait rose by
+  /// at least kSlowEdgeZ (largest z first): a caller slow on every edge is starved itself.
+  size_t callees = 0;
+  std::vector<std::string> slow_callees;
+  /// Services that call it through client stubs in the window, and those whose wait on it rose
+  /// by at least kSlowEdgeZ (largest z first): a callee slow on every edge is delayed itself.
+  size_t callers = 0;
+  std::vector<std::string> slow_callers;
 };
 
 /// An entry operation's tail in the baseline and in the window.
