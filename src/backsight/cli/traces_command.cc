@@ -153,8 +153,13 @@ int Run(const TracesArgs& args) {
     }
     a["suspects"] = nlohmann::json::array();
     for (size_t i = 0; i < attr.suspects.size() && i < top; ++i) {
-      a["suspects"].push_back(
-          {{"service", attr.suspects[i].service}, {"score", attr.suspects[i].score}});
+      const auto& su = attr.suspects[i];
+      a["suspects"].push_back({{"service", su.service},
+                               {"score", su.score},
+                               {"callees", su.callees},
+                               {"slow_callees", su.slow_callees},
+                               {"callers", su.callers},
+                               {"slow_callers", su.slow_callers}});
     }
     j["latency_attribution"] = std::move(a);
     j["findings"] = nlohmann::json::array();
