@@ -475,11 +475,6 @@ ServiceEvidence SpectrumEvidence(const CaseData& c, TimestampNs window_start,
 
 // ---- call structure ---------------------------------------------------------------------------
 
-// Child calls per span of each (service, operation), window against baseline: an early return or
-// an exception skips the calls after it, so the span that stopped calling is where the code
-// path changed (its callers still call it; its callees just see fewer calls). Per operation the
-// window's child count is compared with the baseline's mean times the window's span count, as a
-// Poisson deviance residual (as the log templates).
 // Size of the call tree under `sp` (itself included), at most kMaxSubtreeSpans.
 template <typename Index>
 size_t SubtreeSize(const Index& ix, const ingest::Span& sp) {
@@ -572,6 +567,11 @@ void StopAfterCallEvidence(const CaseData& c, TimestampNs window_start, const In
   }
 }
 
+// Child calls per span of each (service, operation), window against baseline: an early return or
+// an exception skips the calls after it, so the span that stopped calling is where the code
+// path changed (its callers still call it; its callees just see fewer calls). Per operation the
+// window's child count is compared with the baseline's mean times the window's span count, as a
+// Poisson deviance residual (as the log templates).
 // Where the calls stopped says who failed (the error origin: an error a callee returns makes its
 // caller skip the rest of its calls). Per operation, the service each span's last child call
 // reaches (the first service other than the caller's below it) is tallied over the window's
