@@ -14,8 +14,8 @@
 #include <unordered_map>
 
 #include "backsight/core/number_format.h"
+#include "backsight/incidents/trace_evidence.h"
 #include "backsight/logs/miner.h"
-#include "backsight/traces/attribution.h"
 
 namespace backsight::incidents {
 namespace {
@@ -50,7 +50,6 @@ constexpr double kLogZ = 5.0;
 // Call latency is heavy-tailed (queueing: a busy minute doubles a median without any fault), so
 // its robust z must be twice the metric one; injected delays move it by 10-1000 sigmas.
 constexpr double kCallZ = 2 * kMetricZ;
-constexpr double kSlowFraction = 2 * (1 - traces::kSlowQuantile);
 // Sources whose leaders must agree to name a cause when none is significant alone.
 constexpr int kAgreeingSources = 2;
 // A caller gives way to a callee scoring at least this share of its own score.
@@ -942,6 +941,8 @@ ServiceEvidence StopPointEvidence(const CaseData& c, const SpanLogTemplates& spa
 
 // ---- traces -----------------------------------------------------------------------------------
 
+// The window's spans against the baseline's (the case's baseline/ spans, else those before the
+// window), by ComputeTraceEvidence (trace_evidence.h).
 ServiceEvidence TraceEvidence(const CaseData& c, TimestampNs window_start, double* margin) {
   std::vector<ingest::Span> base, window;
   const bool own_baseline = !c.baseline.spans.empty();
@@ -953,30 +954,11 @@ ServiceEvidence TraceEvidence(const CaseData& c, TimestampNs window_start, doubl
       base.push_back(s);
     }
   }
+  TraceLatencyEvidence te = ComputeTraceEvidence(base, window);
+  *margin = te.margin;
   ServiceEvidence out;
-  *margin = 0;
-  if (base.empty() || window.empty()) return out;
-  const traces::Attribution a = traces::AttributeLatency(base, window);
-  if (a.window_traces == 0) return out;
-  *margin = static_cast<double>(a.slow_traces) / a.window_traces / kSlowFraction;
-  for (const auto& s : a.suspects) {
-    if (s.score <= 0) continue;
-    Evidence e;
-    e.strength = s.score;
-    for (const auto& row : a.rows) {
-      if (row.service != s.service && row.peer_service != s.service) continue;
-      e.indicator = row.operation;
-      e.explanation =
-          (row.peer_service.empty()
-               ? row.service + " " + row.operation + " self time"
-               : row.service + " waiting on " + row.peer_service + " in " + row.operation) +
-          " " + Num(row.slow_self_ms) + " ms per slow trace vs " + Num(row.normal_self_ms) +
-          " ms usual (x" + Num((row.slow_self_ms + 1) / (row.normal_self_ms + 1)) + "), " +
-          Num(100 * row.share) + " % of the extra time in " + std::to_string(a.slow_traces) +
-          " of " + std::to_string(a.window_traces) + " traces";
-      break;
-    }
-    Keep(&out, s.service, std::move(e));
+  for (auto& [service, e] : te.services) {
+    Keep(&out, service, {e.strength, std::move(e.indicator), std::move(e.explanation)});
   }
   return out;
 }

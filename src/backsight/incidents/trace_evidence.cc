@@ -1,0 +1,44 @@
+#include "backsight/incidents/trace_evidence.h"
+
+#include <utility>
+
+#include "backsight/core/number_format.h"
+
+namespace backsight::incidents {
+
+namespace {
+std::string Num(double v) { return FormatDouble(v, 3); }
+}  // namespace
+
+TraceLatencyEvidence ComputeTraceEvidence(const std::vector<ingest::Span>& baseline,
+                                          const std::vector<ingest::Span>& window) {
+  TraceLatencyEvidence out;
+  if (baseline.empty() || window.empty()) return out;
+  const traces::Attribution a = traces::AttributeLatency(baseline, window);
+  if (a.window_traces == 0) return out;
+  out.margin = static_cast<double>(a.slow_traces) / a.window_traces / kSlowFraction;
+  for (const auto& s : a.suspects) {
+    if (s.score <= 0) continue;
+    TraceServiceEvidence e;
+    e.strength = s.score;
+    for (const auto& row : a.rows) {
+      if (row.service != s.service && row.peer_service != s.service) continue;
+      e.indicator = row.operation;
+      e.explanation =
+          (row.peer_service.empty()
+               ? row.service + " " + row.operation + " self time"
+               : row.service + " waiting on " + row.peer_service + " in " + row.operation) +
+          " " + Num(row.slow_self_ms) + " ms per slow trace vs " + Num(row.normal_self_ms) +
+          " ms usual (x" + Num((row.slow_self_ms + 1) / (row.normal_self_ms + 1)) + "), " +
+          Num(100 * row.share) + " % of the extra time in " + std::to_string(a.slow_traces) +
+          " of " + std::to_string(a.window_traces) + " traces";
+      break;
+    }
+    // Keep the strongest per service (suspects are unique per service; kept for safety).
+    auto& cur = out.services[s.service];
+    if (e.strength > cur.strength) cur = std::move(e);
+  }
+  return out;
+}
+
+}  // namespace backsight::incidents
