@@ -7,7 +7,38 @@
 namespace backsight::incidents {
 
 namespace {
+
 std::string Num(double v) { return FormatDouble(v, 3); }
+
+// "a, b, c, +2": the first kListed names and how many more.
+std::string List(const std::vector<std::string>& names) {
+  constexpr size_t kListed = 3;
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < kListed; ++i) {
+    if (i > 0) out += ", ";
+    out += names[i];
+  }
+  if (names.size() > kListed) out += ", +" + std::to_string(names.size() - kListed);
+  return out;
+}
+
+// When most of a service's call edges (at least two) wait longer, the sentence that says the
+// delay is on its side (the reason SuspectService's Stouffer sum named it); "" otherwise.
+std::string EdgeSentence(const traces::SuspectService& s) {
+  auto most = [](size_t slow, size_t all) { return slow >= 2 && 2 * slow > all; };
+  if (most(s.slow_callees.size(), s.callees)) {
+    return s.service + " waits longer on " + std::to_string(s.slow_callees.size()) + " of its " +
+           std::to_string(s.callees) + " callees (" + List(s.slow_callees) +
+           "), so the delay is on " + s.service + "'s side (CPU, network or a pool); largest: ";
+  }
+  if (most(s.slow_callers.size(), s.callers)) {
+    return std::to_string(s.slow_callers.size()) + " of its " + std::to_string(s.callers) +
+           " callers wait longer on " + s.service + " (" + List(s.slow_callers) +
+           "), so the delay is on " + s.service + "'s side; largest: ";
+  }
+  return "";
+}
+
 }  // namespace
 
 TraceLatencyEvidence ComputeTraceEvidence(const std::vector<ingest::Span>& baseline,
@@ -25,6 +56,7 @@ TraceLatencyEvidence ComputeTraceEvidence(const std::vector<ingest::Span>& basel
       if (row.service != s.service && row.peer_service != s.service) continue;
       e.indicator = row.operation;
       e.explanation =
+          EdgeSentence(s) +
           (row.peer_service.empty()
                ? row.service + " " + row.operation + " self time"
                : row.service + " waiting on " + row.peer_service + " in " + row.operation) +
