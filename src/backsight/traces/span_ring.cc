@@ -29,6 +29,7 @@ uint32_t SpanRing::NameId(std::string_view name) {
 
 void SpanRing::Add(const std::vector<ingest::Span>& spans) {
   if (capacity_ == 0) return;
+  if (ring_.capacity() < capacity_) ring_.reserve(capacity_);  // once: no doubling slack
   const std::hash<std::string_view> hash;
   for (const ingest::Span& s : spans) {
     RingSpan r;
