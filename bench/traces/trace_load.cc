@@ -14,9 +14,12 @@
 //   and /api/v1/trace/metrics polled until its calls counter shows it; p50/p99 of those times.
 //
 // Usage: trace_load [--requests N] [--threads T] [--min-spans A] [--max-spans B]
-//                   [--marker-ms MS] [--no-findings] [--bin PATH_TO_BACKSIGHT]
+//                   [--marker-ms MS] [--no-findings] [--incidents] [--trace-window-spans N]
+//                   [--bin PATH_TO_BACKSIGHT]
 // --no-findings runs serve with `traces: {findings: false}` (live trace findings off; on is the
-// default config).
+// default config). --incidents turns `incidents: {enabled: true}` on, which keeps the recent-span
+// ring of the incidents' trace evidence (incidents.trace_window_spans, default 100000;
+// --trace-window-spans sets it, 0 = off).
 #include <httplib.h>
 
 #include <algorithm>
@@ -53,6 +56,8 @@ struct Args {
   int max_spans = 2048;
   int marker_ms = 50;
   bool findings = true;  // live trace findings (serve's default)
+  bool incidents = false;
+  int trace_window_spans = -1;  // -1: serve's default
   std::string bin = BACKSIGHT_BIN;
 };
 
@@ -221,6 +226,10 @@ int main(int argc, char** argv) {
       a.marker_ms = next();
     } else if (k == "--no-findings") {
       a.findings = false;
+    } else if (k == "--incidents") {
+      a.incidents = true;
+    } else if (k == "--trace-window-spans") {
+      a.trace_window_spans = next();
     } else if (k == "--bin") {
       a.bin = i + 1 < argc ? argv[++i] : "";
     } else {
@@ -248,9 +257,13 @@ int main(int argc, char** argv) {
 
   TempDir dir;
   const std::string cfg = dir.file("serve.yml");
-  WriteFile(cfg, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
-                     "\ncheckpoint_interval: 1h\n" +
-                     (a.findings ? "" : "traces: {findings: false}\n"));
+  WriteFile(cfg,
+            "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") + "\ncheckpoint_interval: 1h\n" +
+                (a.findings ? "" : "traces: {findings: false}\n") +
+                (!a.incidents               ? ""
+                 : a.trace_window_spans < 0 ? "incidents: {enabled: true}\n"
+                                            : "incidents: {enabled: true, trace_window_spans: " +
+                                                  std::to_string(a.trace_window_spans) + "}\n"));
   auto proc = std::make_unique<Process>(std::vector<std::string>{a.bin, "serve", "--config", cfg},
                                         dir.file("serve.log"));
   const int port = ParsePort(*proc);

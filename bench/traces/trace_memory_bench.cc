@@ -5,22 +5,27 @@
 //     RedWindows (the server keeps both);
 //   service graph edges: K client services calling one server, through ServiceGraph (the edge,
 //     its open bucket, the interned service names);
-//   remembered spans: the service graph's bounded store of possible parents, at its cap.
+//   remembered spans: the service graph's bounded store of possible parents, at its cap;
+//   the incidents' recent-span ring (span_ring.h) at its default cap, and the time the incident
+//   thread spends on it (copy, rebuild, latency attribution).
 // Then adds K more keys over each structure's cap and prints the dropped counts.
 //
 //   trace_memory_bench [K]   (default 10000)
 #include <malloc.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <string>
 #include <vector>
 
+#include "backsight/traces/attribution.h"
 #include "backsight/traces/red_aggregator.h"
 #include "backsight/traces/red_windows.h"
 #include "backsight/traces/service_graph.h"
+#include "backsight/traces/span_ring.h"
 
 namespace {
 std::atomic<int64_t> g_live{0};
@@ -155,6 +160,52 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(graph->dropped_service_spans()));
     delete spans_only;
     delete graph;
+  }
+  {
+    // The incidents' recent-span ring at its default cap (incidents.trace_window_spans), filled
+    // with traces of a root and two calls (client + server) over 10 services and 50 operations;
+    // then the incident thread's work on it: copy, rebuild as spans, latency attribution of the
+    // newer half against the older half (wall times on this machine, one run).
+    constexpr size_t kRingSpans = 100000;
+    std::vector<Span> spans;
+    for (size_t i = 0; spans.size() < kRingSpans; ++i) {
+      const std::string trace = std::to_string(1000000 + i) + "0123456789abcdef0123456789";
+      const int64_t t = t0 + static_cast<int64_t>(i) * 10'000'000;
+      const int a = static_cast<int>(i % 10), b = static_cast<int>((i + 3) % 10);
+      spans.push_back(
+          MakeSpan(trace, "r", "", Service(a), Operation(a * 5 + i % 5), t, SpanKind::kServer));
+      spans.push_back(MakeSpan(trace, "c", "r", Service(a), "call", t, SpanKind::kClient));
+      spans.push_back(
+          MakeSpan(trace, "s", "c", Service(b), Operation(b * 5), t, SpanKind::kServer));
+    }
+    spans.resize(kRingSpans);
+    const int64_t before = g_live;
+    auto* ring = new backsight::traces::SpanRing(kRingSpans);
+    const auto a0 = std::chrono::steady_clock::now();
+    ring->Add(spans);
+    const auto a1 = std::chrono::steady_clock::now();
+    const double per_span = static_cast<double>(g_live - before) / kRingSpans;
+    backsight::traces::SpanRingCopy copy;
+    ring->CopyTo(&copy);
+    const auto a2 = std::chrono::steady_clock::now();
+    std::vector<Span> base, window;
+    const int64_t mid = spans[kRingSpans / 2].start_ns;
+    copy.ToSpans(INT64_MIN, mid, &base);
+    copy.ToSpans(mid, INT64_MAX, &window);
+    const auto a3 = std::chrono::steady_clock::now();
+    const auto att = backsight::traces::AttributeLatency(base, window);
+    const auto a4 = std::chrono::steady_clock::now();
+    auto ms = [](auto x, auto y) {
+      return std::chrono::duration<double, std::milli>(y - x).count();
+    };
+    std::printf(
+        "incidents span ring: %zu spans, %.1f B per span live (SpanRing::kBytesPerSpan %zu, "
+        "names included) = %.1f MiB; Add %.0f ns/span; copy %.1f ms, rebuild %.1f ms, "
+        "AttributeLatency %.1f ms (%zu + %zu traces)\n",
+        kRingSpans, per_span, backsight::traces::SpanRing::kBytesPerSpan,
+        per_span * kRingSpans / 1048576.0, ms(a0, a1) * 1e6 / kRingSpans, ms(a1, a2), ms(a2, a3),
+        ms(a3, a4), att.baseline_traces, att.window_traces);
+    delete ring;
   }
   return 0;
 }

@@ -354,3 +354,70 @@ TEST(IncidentTracker, NewMemberKindsRoundTripAndOldRowsLoad) {
 
 }  // namespace
 }  // namespace backsight::incidents
+
+namespace backsight::incidents {
+namespace {
+
+// Trace evidence naming `strong` (strength 6, a "waiting on" explanation) and `weak` (strength
+// 2), with `margin`.
+TraceLatencyEvidence Evidence(double margin, const std::string& strong, const std::string& weak) {
+  TraceLatencyEvidence e;
+  e.margin = margin;
+  e.services[strong] = {6, "GET /checkout",
+                        strong + " waiting on cart in GET /checkout 120 ms per slow trace"};
+  e.services[weak] = {2, "GET /cart", weak + " GET /cart self time 3 ms per slow trace"};
+  return e;
+}
+
+// The heuristic ranks cart (the callee, first mover) before frontend (a caller of an anomalous
+// service); significant trace evidence naming frontend puts it first, with the trace sentence;
+// evidence below its threshold (margin < 1) leaves today's order.
+TEST(IncidentTracker, SignificantTraceEvidenceRanksItsServicesFirst) {
+  IncidentTracker t(Opts());
+  t.SetGraph({{"frontend", "cart"}, {"frontend", "payment"}});
+  const uint64_t id = t.Open(M("cart_latency", "cart", 0));
+  EXPECT_EQ(t.Open(M("frontend_latency", "frontend", 5)), id);
+  t.TakeChanged();
+  ASSERT_EQ(t.Get(id)->causes.size(), 2u);
+  EXPECT_EQ(t.Get(id)->causes[0].service, "cart");
+
+  t.SetTraceEvidence(id, Evidence(0.8, "frontend", "payment"));  // not significant
+  ASSERT_EQ(t.Get(id)->causes.size(), 2u);
+  EXPECT_EQ(t.Get(id)->causes[0].service, "cart");
+  EXPECT_EQ(t.Get(id)->causes[1].service, "frontend");
+  EXPECT_TRUE(t.TakeChanged().empty());  // the ranking reads the same: not stored again
+
+  t.SetTraceEvidence(id, Evidence(3, "frontend", "payment"));
+  const Incident* inc = t.Get(id);
+  ASSERT_EQ(inc->causes.size(), 2u);
+  EXPECT_EQ(inc->causes[0].service, "frontend");
+  EXPECT_EQ(inc->causes[0].explanation,
+            "frontend: frontend waiting on cart in GET /checkout 120 ms per slow trace (trace "
+            "latency attribution: 3 times the threshold share of slow traces)");
+  EXPECT_EQ(inc->causes[0].indicator, "latency of GET /checkout");
+  EXPECT_EQ(inc->causes[0].score, 5);  // frontend's member score
+  // payment (strength 2 < half of 6) is not named; cart follows by the heuristic order.
+  EXPECT_EQ(inc->causes[1].service, "cart");
+  EXPECT_EQ(t.TakeChanged(), std::vector<uint64_t>{id});
+  EXPECT_EQ(inc->TopService(), "frontend");
+
+  // A service named by the evidence but neither a member nor next to one is not a cause.
+  t.SetTraceEvidence(id, Evidence(3, "batch", "payment"));
+  EXPECT_EQ(t.Get(id)->causes[0].service, "cart");
+  // A non-member next to a member is (a starved caller need not have an anomalous series).
+  TraceLatencyEvidence e = Evidence(3, "payment", "frontend");
+  e.services["payment"].strength = 3;
+  e.services["frontend"].strength = 0.5;
+  t.SetTraceEvidence(id, e);
+  ASSERT_FALSE(t.Get(id)->causes.empty());
+  EXPECT_EQ(t.Get(id)->causes[0].service, "payment");
+  EXPECT_EQ(t.Get(id)->causes[0].score, 0);
+  EXPECT_EQ(t.Get(id)->causes[0].onset_ns, t.Get(id)->start_ns);
+  EXPECT_EQ(t.Get(id)->causes.size(), 3u);
+
+  // Closed incidents ignore evidence; unknown ids too.
+  t.SetTraceEvidence(999, Evidence(3, "frontend", "payment"));
+}
+
+}  // namespace
+}  // namespace backsight::incidents

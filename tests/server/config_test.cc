@@ -211,6 +211,7 @@ incidents:
   resolve_after: 10m
   max_open: 5
   max_members: 50
+  trace_window_spans: 2000
 )",
                              "inc.yml", &c);
   ASSERT_TRUE(st.ok()) << st.ToString();
@@ -219,6 +220,8 @@ incidents:
   EXPECT_EQ(c.incidents_resolve_after_ms, 600'000);
   EXPECT_EQ(c.incidents_max_open, 5u);
   EXPECT_EQ(c.incidents_max_members, 50u);
+  EXPECT_EQ(c.incidents_trace_window_spans, 2000u);
+  EXPECT_EQ(ServeConfig().incidents_trace_window_spans, 100'000u);  // the default
   EXPECT_FALSE(ItemAlertsOn(c));  // one alert per incident instead
   ASSERT_TRUE(LoadConfigText("incidents: {series_alerts: true}\n", "inc.yml", &c).ok());
   EXPECT_TRUE(ItemAlertsOn(c));
@@ -227,6 +230,10 @@ incidents:
   EXPECT_NE(st.message().find("unknown key"), std::string::npos) << st.ToString();
   st = LoadConfigText("incidents:\n  max_open: 0\n", "bad.yml", &d);
   EXPECT_NE(st.message().find("incidents.max_open"), std::string::npos) << st.ToString();
+  ASSERT_TRUE(LoadConfigText("incidents:\n  trace_window_spans: 0\n", "off.yml", &d).ok());
+  EXPECT_EQ(d.incidents_trace_window_spans, 0u);  // off
+  st = LoadConfigText("incidents:\n  trace_window_spans: -1\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("incidents.trace_window_spans"), std::string::npos) << st.ToString();
 }
 
 TEST(ConfigTest, TracesKeysParseAndAreChecked) {

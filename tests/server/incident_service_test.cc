@@ -1,13 +1,17 @@
 // MemberFromSeries: the engine's series as incident members (signal, indicator, service, labels);
 // the members of security findings, trace findings and query regressions; IncidentService
-// grouping them with episodes on the API.
+// grouping them with episodes on the API; the live ranking with trace latency evidence from the
+// spans posted to /v1/traces.
 #include "backsight/server/incident_service.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
+
+#include "backsight/server/trace_endpoints.h"
 
 namespace backsight::server {
 namespace {
@@ -251,6 +255,152 @@ TEST(IncidentService, LogEventJoinsTheMetricIncidentOnTheApi) {
   EXPECT_FALSE(list["data"]["incidents"][0].contains("members"));
   svc.Stop();
   http.Stop();
+}
+
+// frontend's GET /checkout calls cart, payment and shipping in turn (CLIENT span in frontend,
+// SERVER span in the callee). Returns OTLP/JSON of `traces` traces starting every `step_ns`
+// from `t0`: the client stubs wait `wait_ms` around each callee's server span, which takes
+// `server_ms` (cart's `cart_ms`); a few ms of deterministic jitter.
+std::string CheckoutTraces(int64_t t0, int64_t step_ns, int traces, int first_id, double wait_ms,
+                           double server_ms, double cart_ms) {
+  constexpr int64_t kMs = 1'000'000;
+  std::map<std::string, nlohmann::json> spans;  // service -> spans
+  auto span = [&](const std::string& service, const std::string& trace, const std::string& id,
+                  const std::string& parent, const std::string& name, const char* kind,
+                  int64_t start, int64_t end) {
+    nlohmann::json j = {{"traceId", trace},
+                        {"spanId", id},
+                        {"name", name},
+                        {"kind", kind},
+                        {"startTimeUnixNano", std::to_string(start)},
+                        {"endTimeUnixNano", std::to_string(end)}};
+    if (!parent.empty()) j["parentSpanId"] = parent;
+    spans[service].push_back(std::move(j));
+  };
+  char buf[40];
+  for (int i = 0; i < traces; ++i) {
+    const int n = first_id + i;
+    std::snprintf(buf, sizeof(buf), "%032x", n);
+    const std::string trace = buf;
+    auto id = [&](int k) {
+      std::snprintf(buf, sizeof(buf), "%08x%08x", n, k);
+      return std::string(buf);
+    };
+    const int64_t start = t0 + i * step_ns;
+    int64_t t = start + kMs;  // 1 ms of frontend's own work first
+    const char* callees[] = {"cart", "payment", "shipping"};
+    for (int c = 0; c < 3; ++c) {
+      const double jitter = (n * 7 + c * 3) % 5;  // 0..4 ms
+      const double srv = (c == 0 ? cart_ms : server_ms) + jitter;
+      const double wait = wait_ms + (n + c) % 3;
+      const int64_t client_end = t + static_cast<int64_t>((srv + wait) * kMs);
+      span("frontend", trace, id(2 + 2 * c), id(1), std::string("call ") + callees[c],
+           "SPAN_KIND_CLIENT", t, client_end);
+      const int64_t s0 = t + static_cast<int64_t>(wait / 2 * kMs);
+      span(callees[c], trace, id(3 + 2 * c), id(2 + 2 * c), std::string("GET /") + callees[c],
+           "SPAN_KIND_SERVER", s0, s0 + static_cast<int64_t>(srv * kMs));
+      t = client_end;
+    }
+    span("frontend", trace, id(1), "", "GET /checkout", "SPAN_KIND_SERVER", start, t + kMs);
+  }
+  nlohmann::json rs = nlohmann::json::array();
+  for (auto& [service, list] : spans) {
+    rs.push_back(
+        {{"resource",
+          {{"attributes", {{{"key", "service.name"}, {"value", {{"stringValue", service}}}}}}}},
+         {"scopeSpans", {{{"spans", list}}}}});
+  }
+  return nlohmann::json({{"resourceSpans", rs}}).dump();
+}
+
+// Runs a serve-like pair of trace endpoints and incident service in process: posts 80 baseline
+// traces (4 to 1.5 minutes before now) and 60 window traces (the last 45 s; the fault given by
+// `wait_ms` and `cart_ms`), then a metric anomaly of `anomalous` now. Returns incident 1 once
+// its first cause is `expect_first` (or after 10 s).
+nlohmann::json RankWithTraces(const ServeConfig& cfg, double wait_ms, double cart_ms,
+                              const std::string& anomalous, const std::string& expect_first) {
+  constexpr int64_t kS = 1'000'000'000;
+  SelfMetrics metrics;
+  std::unique_ptr<Engine> no_engine;
+  TraceEndpoints traces(cfg, no_engine, &metrics);
+  IncidentService svc(cfg, nullptr);
+  HttpServer http(HttpServerOptions{});
+  traces.Register(&http);
+  svc.Register(&http);
+  EXPECT_TRUE(http.Bind("127.0.0.1", 0).ok());
+  EXPECT_TRUE(http.Start().ok());
+  SpanSource spans;
+  if (cfg.incidents_trace_window_spans > 0) {
+    spans = [&traces](traces::SpanRingCopy* out) { traces.CopyRecentSpans(out); };
+  }
+  svc.Start([&traces] { return traces.Edges(); }, spans);
+  svc.SetLive();
+  const int64_t now = stream::WallNowNs();
+  httplib::Client client("127.0.0.1", http.port());
+  auto r = client.Post("/v1/traces", CheckoutTraces(now - 240 * kS, 2 * kS, 80, 1, 2, 10, 10),
+                       "application/json");
+  EXPECT_TRUE(r && r->status == 200);
+  r = client.Post("/v1/traces",
+                  CheckoutTraces(now - 45 * kS, kS * 3 / 4, 60, 1000, wait_ms, 10, cart_ms),
+                  "application/json");
+  EXPECT_TRUE(r && r->status == 200);
+  EpisodeChange c;
+  c.kind = EpisodeChange::Kind::kStart;
+  c.fp = 11;
+  c.labels = {{"__name__", "http_server_errors"}, {"service", anomalous}};
+  c.wall_ns = now;
+  c.score = 4;
+  c.value = 30;
+  c.yhat = 3;
+  svc.OnEpisodeChange(EpisodeChange(c));
+  nlohmann::json inc;
+  for (int i = 0; i < 200; ++i) {
+    auto g = client.Get("/api/v1/incidents/1");
+    if (g && g->status == 200) {
+      inc = nlohmann::json::parse(g->body);
+      const auto& causes = inc["data"]["causes"];
+      if (!causes.empty() && causes[0]["service"] == expect_first) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  svc.Stop();
+  http.Stop();
+  return inc;
+}
+
+// frontend is CPU-starved: every call it makes waits ~100 ms longer, its callees' server spans
+// are unchanged, and only cart has a metric anomaly. The onset heuristic alone names cart; the
+// trace evidence names frontend, "waiting on" its callees.
+TEST(IncidentService, StarvedCallerRankedFirstByTraceEvidence) {
+  ServeConfig cfg;
+  cfg.incidents_enabled = true;
+  nlohmann::json inc = RankWithTraces(cfg, 100, 10, "cart", "frontend");
+  const auto& causes = inc["data"]["causes"];
+  ASSERT_FALSE(causes.empty()) << inc.dump();
+  EXPECT_EQ(causes[0]["service"], "frontend") << inc.dump(1);
+  const std::string text = causes[0]["explanation"].get<std::string>();
+  EXPECT_EQ(text.rfind("frontend: frontend waiting on ", 0), 0u) << text;
+  EXPECT_NE(text.find("trace latency attribution"), std::string::npos) << text;
+  EXPECT_EQ(inc["data"]["top_service"], "frontend");
+
+  // Without the span ring (incidents.trace_window_spans: 0): today's ranking, cart first.
+  cfg.incidents_trace_window_spans = 0;
+  inc = RankWithTraces(cfg, 100, 10, "cart", "cart");
+  ASSERT_FALSE(inc["data"]["causes"].empty()) << inc.dump();
+  EXPECT_EQ(inc["data"]["causes"][0]["service"], "cart") << inc.dump(1);
+}
+
+// The opposite: cart's own server spans take ~100 ms longer (frontend's waits unchanged) and only
+// frontend has a metric anomaly: the trace evidence names cart, by its self time.
+TEST(IncidentService, SlowCalleeRankedFirstByTraceEvidence) {
+  ServeConfig cfg;
+  cfg.incidents_enabled = true;
+  nlohmann::json inc = RankWithTraces(cfg, 2, 110, "frontend", "cart");
+  const auto& causes = inc["data"]["causes"];
+  ASSERT_FALSE(causes.empty()) << inc.dump();
+  EXPECT_EQ(causes[0]["service"], "cart") << inc.dump(1);
+  const std::string text = causes[0]["explanation"].get<std::string>();
+  EXPECT_EQ(text.rfind("cart: cart GET /cart self time ", 0), 0u) << text;
 }
 
 }  // namespace

@@ -293,6 +293,18 @@ void IncidentTracker::Close(const std::string& key, TimestampNs ts) {
   }
 }
 
+void IncidentTracker::SetTraceEvidence(uint64_t id, TraceLatencyEvidence evidence) {
+  Incident* inc = Find(id);
+  if (inc == nullptr || !inc->open()) return;
+  inc->trace = std::move(evidence);
+  std::vector<std::string> before;
+  for (const LiveCause& c : inc->causes) before.push_back(c.explanation);
+  Rank(inc);
+  std::vector<std::string> after;
+  for (const LiveCause& c : inc->causes) after.push_back(c.explanation);
+  if (after != before) Touch(id);  // stored and alerted only when the ranking reads differently
+}
+
 std::vector<uint64_t> IncidentTracker::Advance(TimestampNs now) {
   std::vector<uint64_t> resolved;
   for (auto it = open_.begin(); it != open_.end();) {
@@ -386,18 +398,50 @@ void IncidentTracker::Rank(Incident* inc) const {
     if (a.view->score != b.view->score) return a.view->score > b.view->score;
     return a.service < b.service;
   });
+  // Services the significant trace evidence names (strong enough, and a member's service or next
+  // to one), strongest first.
+  std::vector<std::pair<std::string, const TraceServiceEvidence*>> traced;
+  if (inc->trace.significant()) {
+    double top = 0;
+    for (const auto& [name, e] : inc->trace.services) top = std::max(top, e.strength);
+    for (const auto& [name, e] : inc->trace.services) {
+      if (e.strength < kTraceLeaderShare * top) continue;
+      bool near = services.count(name) > 0;
+      for (const auto& [other, ov] : services) near = near || Adjacent(name, other);
+      if (near) traced.emplace_back(name, &e);
+    }
+    std::sort(traced.begin(), traced.end(), [](const auto& a, const auto& b) {
+      return a.second->strength != b.second->strength ? a.second->strength > b.second->strength
+                                                      : a.first < b.first;
+    });
+  }
   inc->causes.clear();
   inc->no_cause_reason.clear();
-  if (rows.empty()) {
+  for (const auto& [name, e] : traced) {
+    auto v = services.find(name);
+    const bool member = v != services.end();
+    inc->causes.push_back(
+        {name, e->indicator.empty() ? "trace latency" : "latency of " + e->indicator,
+         member ? v->second.score : 0, member ? v->second.onset : inc->start_ns,
+         name + ": " + e->explanation +
+             " (trace latency attribution: " + FormatDouble(inc->trace.margin, kExplainDigits) +
+             " times the threshold share of slow traces)"});
+  }
+  const auto is_traced = [&traced](const std::string& name) {
+    return std::any_of(traced.begin(), traced.end(),
+                       [&name](const auto& t) { return t.first == name; });
+  };
+  if (rows.empty() && traced.empty()) {
     inc->no_cause_reason = "no member names a service";
     return;
   }
-  if (rows[0].view->score < opt_.min_cause_score) {
+  if (traced.empty() && rows[0].view->score < opt_.min_cause_score) {
     inc->no_cause_reason = "weak evidence: best score " + FormatDouble(rows[0].view->score, 3) +
                            " below " + FormatDouble(opt_.min_cause_score, 3);
     return;
   }
   for (const Row& r : rows) {
+    if (is_traced(r.service)) continue;
     // The first anomaly upstream (among the service's anomalous callers) when the graph knows
     // any, else the first anomaly in another service of the incident.
     bool has_callers = false;

@@ -29,7 +29,12 @@
 // calls an anomalous service (a callee's fault shows upstream: the caller is a victim), then
 // earlier onset (first movers, as in change-point onset ordering), then higher score. When the
 // best service's score is below `min_cause_score` the incident has no cause ("weak evidence")
-// rather than a guess.
+// rather than a guess. Trace latency evidence (trace_evidence.h), computed by the caller over the
+// incident's spans and given with SetTraceEvidence, goes first when significant (margin >= 1):
+// the services it names with at least kTraceLeaderShare of its leader's strength that are a
+// member's service or next to one in the graph rank before the order above, strongest first,
+// explained by the trace evidence (a CPU-starved caller whose every call waits longer is named
+// over its callees, which the order above would blame).
 //
 // Not thread-safe: the caller serialises calls (server/incident_service.h does).
 #ifndef BACKSIGHT_INCIDENTS_INCIDENT_TRACKER_H_
@@ -47,6 +52,7 @@
 #include "backsight/core/labels.h"
 #include "backsight/core/status.h"
 #include "backsight/core/time.h"
+#include "backsight/incidents/trace_evidence.h"
 
 namespace backsight::incidents {
 
@@ -112,6 +118,9 @@ struct Incident {
   std::vector<TimelineEntry> timeline;
   std::vector<LiveCause> causes;  ///< best first; empty when the evidence is weak
   std::string no_cause_reason;
+  /// The latest trace latency evidence of the incident's window (SetTraceEvidence; not stored:
+  /// recomputed from live spans).
+  TraceLatencyEvidence trace;
   bool open() const { return end_ns == 0; }
   /// The best cause's service, else the first member's service ("" when unknown).
   std::string TopService() const;
@@ -141,6 +150,11 @@ struct IncidentStats {
   uint64_t incidents_dropped = 0;  ///< members refused past max_open
 };
 
+/// A service named by significant trace evidence ranks first when its strength is at least this
+/// share of the evidence's strongest (as the batch ranking's kCalleeShare: a service at half the
+/// leader's strength is part of the same story; below, a by-stander's noise).
+inline constexpr double kTraceLeaderShare = 0.5;
+
 /// Grouping labels (issue 10): a shared value of one of them relates two members. `database`:
 /// the postgres watch's series and query regressions of one database.
 inline constexpr const char* kGroupingLabels[] = {"service",  "namespace", "pod",
@@ -167,6 +181,10 @@ class IncidentTracker {
   void Peak(const std::string& key, double score, double value, double baseline);
   /// The member `key` closes at `ts` (ignored when unknown or closed).
   void Close(const std::string& key, TimestampNs ts);
+  /// Sets the trace latency evidence of open incident `id` (ComputeTraceEvidence over its window
+  /// and a baseline before it, computed by the caller: the tracker holds no spans) and re-ranks
+  /// it (see the file comment). Ignored for an unknown or closed incident.
+  void SetTraceEvidence(uint64_t id, TraceLatencyEvidence evidence);
   /// Resolves incidents whose members all closed `resolve_after_ns` before `now`; returns
   /// their ids.
   std::vector<uint64_t> Advance(TimestampNs now);

@@ -426,9 +426,9 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       }
     }
     if (YAML::Node n = root["incidents"]) {
-      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
-          n, source, "incidents",
-          {"enabled", "gap", "resolve_after", "max_open", "max_members", "series_alerts"}));
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(n, source, "incidents",
+                                          {"enabled", "gap", "resolve_after", "max_open",
+                                           "max_members", "series_alerts", "trace_window_spans"}));
       BACKSIGHT_RETURN_IF_ERROR(r.Bool(n["enabled"], "incidents.enabled", &c->incidents_enabled));
       BACKSIGHT_RETURN_IF_ERROR(r.Duration(n["gap"], "incidents.gap", 1, &c->incidents_gap_ms));
       BACKSIGHT_RETURN_IF_ERROR(r.Duration(n["resolve_after"], "incidents.resolve_after", 1,
@@ -439,6 +439,8 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
           r.Uint(n["max_members"], "incidents.max_members", 1, &c->incidents_max_members));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Bool(n["series_alerts"], "incidents.series_alerts", &c->incidents_series_alerts));
+      BACKSIGHT_RETURN_IF_ERROR(r.Uint(n["trace_window_spans"], "incidents.trace_window_spans", 0,
+                                       &c->incidents_trace_window_spans));
     }
     if (YAML::Node lf = root["log_files"]) {
       if (!lf.IsSequence()) return KeyError(source, "log_files", "must be a list", lf);

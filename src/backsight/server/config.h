@@ -122,6 +122,9 @@ struct ServeConfig {
   int64_t incidents_resolve_after_ms = 300'000;  ///< all members closed this long: resolved
   uint64_t incidents_max_open = 1000;            ///< open incidents; past it members dropped
   uint64_t incidents_max_members = 1000;         ///< members per incident
+  /// Recent spans kept for the incidents' trace latency evidence (0 = off; only with incidents
+  /// on; traces::SpanRing::kBytesPerSpan each).
+  uint64_t incidents_trace_window_spans = 100'000;
   /// With incidents on, per-series (BacksightAnomaly), log (BacksightLogAnomaly), trace finding
   /// (BacksightTraceFinding) and query regression (BacksightQueryRegression) alerts are off
   /// unless this is true (they are incident members instead). BacksightSecurityFinding and

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <tuple>
 
 #include "backsight/core/number_format.h"
+#include "backsight/incidents/trace_evidence.h"
 #include "backsight/server/alerts.h"
 #include "backsight/server/http_status.h"
 #include "backsight/server/json_body.h"
@@ -29,6 +31,15 @@ constexpr size_t kDefaultListLimit = 20;
 constexpr size_t kMaxListLimit = 1000;
 constexpr int64_t kNsPerMs = 1'000'000;
 constexpr int64_t kNsPerS = 1'000'000'000;
+// The trace evidence's window starts this long before the incident (an anomaly is detected after
+// its cause starts; as root_cause.cc's kLeadS) and its baseline is the 10 minutes before the
+// window (Nezha's cases, which root_cause.cc is measured on, use about as much).
+constexpr int64_t kTraceLeadNs = 60 * kNsPerS;
+constexpr int64_t kTraceBaselineNs = 600 * kNsPerS;
+// An incident's trace evidence is recomputed at most this often, and for at most this many
+// incidents per tick (AttributeLatency over 100k spans takes a good part of a tick).
+constexpr int64_t kTraceEvidenceEveryNs = kNsPerS;
+constexpr size_t kTraceEvidencePerTick = 1;
 // Series of a service-graph edge scraped or remote-written from Tempo's metrics generator or the
 // OpenTelemetry Collector's servicegraph connector (labels client, server).
 constexpr const char* kServiceGraphPrefix = "traces_service_graph_";
@@ -195,8 +206,9 @@ Status IncidentService::Restore() {
   return Status::OK();
 }
 
-void IncidentService::Start(GraphSource graph) {
+void IncidentService::Start(GraphSource graph, SpanSource spans) {
   graph_ = std::move(graph);
+  spans_ = std::move(spans);
   stop_ = false;
   thread_ = std::thread([this] { Loop(); });
 }
@@ -298,6 +310,7 @@ void IncidentService::Tick(int64_t now) {
   std::vector<std::pair<std::string, std::string>> edges;
   if (graph_) edges = graph_();
   std::vector<store::StoredIncident> rows;
+  std::vector<std::pair<uint64_t, TimestampNs>> due;
   bool resolved = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -324,6 +337,23 @@ void IncidentService::Tick(int64_t now) {
       const incidents::Incident* inc = tracker_.Get(it->first);
       it = inc == nullptr || !inc->open() ? first_seen_wall_.erase(it) : std::next(it);
     }
+    if (spans_) due = DueForTraceEvidence(now);
+  }
+  // Trace evidence outside all locks, on a copy of the recent spans.
+  std::vector<std::pair<uint64_t, incidents::TraceLatencyEvidence>> evidence;
+  if (!due.empty()) {
+    spans_(&span_copy_);
+    for (const auto& [id, start] : due) {
+      std::vector<ingest::Span> base, window;
+      span_copy_.ToSpans(start - kTraceLeadNs - kTraceBaselineNs, start - kTraceLeadNs, &base);
+      span_copy_.ToSpans(start - kTraceLeadNs, INT64_MAX, &window);
+      evidence.emplace_back(id, incidents::ComputeTraceEvidence(base, window));
+      trace_evaluated_[id] = now;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, ev] : evidence) tracker_.SetTraceEvidence(id, std::move(ev));
     for (uint64_t id : tracker_.TakeChanged()) {
       const incidents::Incident* inc = tracker_.Get(id);
       if (inc == nullptr) continue;
@@ -348,6 +378,27 @@ void IncidentService::Tick(int64_t now) {
     ++write_errors_;
   }
   if (!cfg_.alertmanager_url.empty()) Alerts(now);
+}
+
+std::vector<std::pair<uint64_t, TimestampNs>> IncidentService::DueForTraceEvidence(int64_t now) {
+  std::vector<std::tuple<int64_t, uint64_t, TimestampNs>> candidates;  // last, id, start
+  std::map<uint64_t, int64_t> still_open;
+  for (const incidents::Incident* inc : tracker_.List(SIZE_MAX)) {
+    if (!inc->open()) continue;
+    auto it = trace_evaluated_.find(inc->id);
+    const int64_t last = it == trace_evaluated_.end() ? INT64_MIN : it->second;
+    if (last != INT64_MIN) still_open.emplace(inc->id, last);
+    if (last == INT64_MIN || now - last >= kTraceEvidenceEveryNs) {
+      candidates.emplace_back(last, inc->id, inc->start_ns);
+    }
+  }
+  trace_evaluated_ = std::move(still_open);         // forget the closed ones
+  std::sort(candidates.begin(), candidates.end());  // never computed first, then the oldest
+  std::vector<std::pair<uint64_t, TimestampNs>> out;
+  for (size_t i = 0; i < candidates.size() && i < kTraceEvidencePerTick; ++i) {
+    out.emplace_back(std::get<1>(candidates[i]), std::get<2>(candidates[i]));
+  }
+  return out;
 }
 
 void IncidentService::Alerts(int64_t now) {

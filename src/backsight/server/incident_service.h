@@ -5,6 +5,12 @@
 // on its own thread, which every 100 ms:
 //  * applies the queued changes (bounded queue; past 100k waiting, changes are dropped, counted),
 //    refreshes the service graph from the trace endpoints, resolves quiet incidents;
+//  * with a span source (incidents.trace_window_spans > 0), gives an open incident its trace
+//    latency evidence (incidents/trace_evidence.h) at its first ranking and then at most once a
+//    second (one incident per tick, the longest waiting first): the recent spans are copied and
+//    the evidence computed outside all locks; window = spans started from the incident's start
+//    - 60 s on, baseline = spans started in the 10 minutes before that. Significant evidence
+//    puts the services it names first (incident_tracker.h);
 //  * writes the changed incidents to the store's `incidents` table (JSON body, schema version);
 //  * sends ONE Alertmanager alert per incident: alertname="BacksightIncident", labels
 //    incident_id and service (the top cause's service), annotations summary and causes (the top
@@ -45,11 +51,14 @@
 #include "backsight/server/self_metrics.h"
 #include "backsight/store/state_store.h"
 #include "backsight/traces/findings.h"
+#include "backsight/traces/span_ring.h"
 
 namespace backsight::server {
 
 /// The service graph's (caller, callee) edges, read on the incident thread.
 using GraphSource = std::function<std::vector<std::pair<std::string, std::string>>()>;
+/// Copies the recent spans (TraceEndpoints::CopyRecentSpans), on the incident thread.
+using SpanSource = std::function<void(traces::SpanRingCopy*)>;
 
 /// Turns an engine episode start into an incident member: signal and indicator from the metric
 /// name (backsight_trace_* and traces_service_graph_* -> trace, backsight_log_template_count ->
@@ -89,8 +98,10 @@ class IncidentService {
   /// Reads the stored incidents back (see the file comment). IoError/Corruption of the store;
   /// rows that cannot be read are skipped and counted (restore_skipped).
   Status Restore();
-  /// Starts the incident thread; `graph` (may be null) is polled each tick.
-  void Start(GraphSource graph);
+  /// Starts the incident thread; `graph` (may be null) is polled each tick; `spans` (may be
+  /// null: no trace evidence) is copied when an incident's trace evidence is due (see the file
+  /// comment).
+  void Start(GraphSource graph, SpanSource spans = nullptr);
   /// Applies what is queued, writes the changed incidents, stops the thread. Idempotent.
   void Stop();
 
@@ -139,6 +150,9 @@ class IncidentService {
   void Push(Input&& in);
   void Loop();
   void Tick(int64_t now);
+  // Open incidents whose trace evidence is due (id, start), at most kTraceEvidencePerTick;
+  // under mu_.
+  std::vector<std::pair<uint64_t, TimestampNs>> DueForTraceEvidence(int64_t now);
   void Alerts(int64_t now);
   void HandleList(const HttpRequest& req, HttpResponse* res);
   void HandleOne(const HttpRequest& req, HttpResponse* res);
@@ -146,6 +160,11 @@ class IncidentService {
   const ServeConfig& cfg_;
   store::StateStore* store_;
   GraphSource graph_;
+  SpanSource spans_;
+  // Incident thread only: when each open incident's trace evidence was last computed, and the
+  // span copy (memory reused).
+  std::map<uint64_t, int64_t> trace_evaluated_;
+  traces::SpanRingCopy span_copy_;
 
   std::mutex qmu_;
   std::condition_variable qcv_;

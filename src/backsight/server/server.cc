@@ -101,7 +101,11 @@ Status Server::Start() {
   tracker_ = std::make_unique<EpisodeTracker>(ao, store_.get());
   if (incidents_) {
     tracker_->SetForward([this](const EpisodeChange& c) { incidents_->OnEpisodeChange(c); });
-    incidents_->Start([this] { return traces_->Edges(); });
+    SpanSource spans;
+    if (cfg_.incidents_trace_window_spans > 0) {
+      spans = [this](traces::SpanRingCopy* out) { traces_->CopyRecentSpans(out); };
+    }
+    incidents_->Start([this] { return traces_->Edges(); }, std::move(spans));
   }
   EngineOptions eo;
   eo.workers = cfg_.workers > 0

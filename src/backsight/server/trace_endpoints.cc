@@ -28,7 +28,16 @@ constexpr int64_t kSilentBuckets = 2;
 
 TraceEndpoints::TraceEndpoints(const ServeConfig& config, const std::unique_ptr<Engine>& engine,
                                SelfMetrics* metrics)
-    : cfg_(config), engine_(engine), metrics_(metrics), findings_(config, engine) {}
+    : cfg_(config),
+      engine_(engine),
+      metrics_(metrics),
+      ring_(config.incidents_enabled ? config.incidents_trace_window_spans : 0),
+      findings_(config, engine) {}
+
+void TraceEndpoints::CopyRecentSpans(traces::SpanRingCopy* out) const {
+  std::lock_guard<std::mutex> lock(ring_mu_);
+  ring_.CopyTo(out);
+}
 
 void TraceEndpoints::Submit(const std::vector<traces::RedBucket>& closed,
                             const std::vector<traces::EdgeBucket>& closed_edges) {
@@ -157,6 +166,9 @@ void TraceEndpoints::HandlePush(const HttpRequest& req, HttpResponse* res) {
       case 1:
         for (const auto& sp : batch.spans) red_.Add(sp);
         break;
+      case 2:
+        ring_.Add(batch.spans);
+        break;
       default:
         for (const auto& sp : batch.spans) windows_.Add(sp, &closed);
         if (const int64_t before = windows_clock_.Advance(batch_newest_ns); before != INT64_MIN) {
@@ -164,9 +176,15 @@ void TraceEndpoints::HandlePush(const HttpRequest& req, HttpResponse* res) {
         }
     }
   };
-  std::mutex* const locks[] = {&graph_mu_, &red_mu_, &windows_mu_};  // largest stage first
+  // Largest stage first; the ring (stage 2) only when kept (its copy is one short lock).
+  std::mutex* const locks[] = {&graph_mu_, &red_mu_, &ring_mu_, &windows_mu_};
   bool done[std::size(locks)] = {};
-  for (size_t left = std::size(locks); left > 0;) {
+  size_t stages = std::size(locks);
+  if (ring_.capacity() == 0) {
+    done[2] = true;
+    --stages;
+  }
+  for (size_t left = stages; left > 0;) {
     int first_busy = -1;
     bool progressed = false;
     for (int i = 0; i < static_cast<int>(std::size(locks)); ++i) {

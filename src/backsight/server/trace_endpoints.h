@@ -26,12 +26,14 @@
 #include "backsight/traces/red_aggregator.h"
 #include "backsight/traces/red_windows.h"
 #include "backsight/traces/service_graph.h"
+#include "backsight/traces/span_ring.h"
 
 namespace backsight::server {
 
 /// The trace routes. Thread-safe: decoding runs outside any lock; the RED aggregator, the
-/// per-minute windows and the service graph each have their own mutex, so two requests aggregate at
-/// once in different ones; scrapes copy the aggregates under their locks and render outside them.
+/// per-minute windows, the service graph and the recent-span ring each have their own mutex, so two
+/// requests aggregate at once in different ones; scrapes copy the aggregates under their locks and
+/// render outside them.
 class TraceEndpoints {
  public:
   /// `config` and `metrics` must outlive this object. Requests and refused bodies are counted
@@ -48,6 +50,10 @@ class TraceEndpoints {
   uint64_t spans() const;
   /// The service graph's (client, server) edges seen so far (caller, callee).
   std::vector<std::pair<std::string, std::string>> Edges() const;
+  /// A copy of the recent spans kept for the incidents' trace evidence (empty when
+  /// incidents.trace_window_spans is 0 or incidents are off); taken under the ring's lock, which
+  /// ingest holds once per request.
+  void CopyRecentSpans(traces::SpanRingCopy* out) const;
   /// The live findings (GET /api/v1/trace/findings, alerts, retry ratios; trace_findings.h).
   TraceFindings& findings() { return findings_; }
 
@@ -82,6 +88,8 @@ class TraceEndpoints {
   std::mutex windows_mu_;  // guards windows_, windows_clock_
   traces::RedWindows windows_;
   SilenceClock windows_clock_;
+  mutable std::mutex ring_mu_;  // guards ring_
+  traces::SpanRing ring_;
   std::mutex render_mu_;  // guards the scrape snapshots below (memory reused across scrapes)
   traces::RedAggregator red_snapshot_;
   traces::ServiceGraphSnapshot graph_snapshot_;
