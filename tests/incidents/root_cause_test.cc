@@ -259,7 +259,9 @@ enum class Stop { kNone, kApiFails, kFrontendFails };
 
 // Traces whose frontend span calls api (client span in frontend, server span in api, which calls
 // db 1-3 times) and then cache (likewise).
-std::string StopTraces(int64_t from_s, int count, int first, Stop stop) {
+// With `shared_ids`, every trace uses the same span ids ("a", "b", ...): span ids need only be
+// unique within their trace.
+std::string StopTraces(int64_t from_s, int count, int first, Stop stop, bool shared_ids = false) {
   std::string out =
       "trace_id,span_id,parent_span_id,service,instance,operation,start_unix_nano,"
       "end_unix_nano,status\n";
@@ -268,9 +270,10 @@ std::string StopTraces(int64_t from_s, int count, int first, Stop stop) {
     const int64_t s0 = (from_s + i) * 1000000000LL, ms = 1000000;
     auto span = [&](const std::string& id, const std::string& parent, const std::string& svc,
                     const std::string& op, int64_t a, int64_t b) {
-      out += t + "," + id + t + "," + (parent.empty() ? "" : parent + t) + "," + svc + "," + svc +
-             "-0," + op + "," + std::to_string(s0 + a * ms) + "," + std::to_string(s0 + b * ms) +
-             ",\n";
+      const std::string suffix = shared_ids ? "" : t;
+      out += t + "," + id + suffix + "," + (parent.empty() ? "" : parent + suffix) + "," + svc +
+             "," + svc + "-0," + op + "," + std::to_string(s0 + a * ms) + "," +
+             std::to_string(s0 + b * ms) + ",\n";
     };
     span("a", "", "frontend", "GET /", 0, 20);
     span("b", "a", "frontend", "api.Get", 1, 8);
@@ -296,6 +299,20 @@ TEST(RootCauseTest, SkippedCallsNameTheCalleeTheyStopAfter) {
   EXPECT_EQ(r.causes[0].service, "api");
   EXPECT_EQ(r.causes[0].kind, EvidenceKind::kStructure);
   EXPECT_NE(r.causes[0].explanation.find("now ends after its call api.Get"), std::string::npos)
+      << r.causes[0].explanation;
+}
+
+// The same with span ids repeated in every trace (unique only within a trace, as the span
+// model requires): the calls of different traces are not mixed up.
+TEST(RootCauseTest, SpanIdsAreReadWithinTheirTrace) {
+  CaseDir dir("structure_shared_ids");
+  dir.Write("baseline/spans.csv", StopTraces(kAlert - 600, 100, 0, Stop::kNone, true));
+  dir.Write("spans.csv", StopTraces(kAlert, 100, 1000, Stop::kFrontendFails, true));
+  RcaResult r = Rank(dir);
+  ASSERT_FALSE(r.causes.empty());
+  EXPECT_EQ(r.causes[0].service, "frontend");
+  EXPECT_NE(r.causes[0].explanation.find("now ends after its call api.Get in 100 of 100 calls"),
+            std::string::npos)
       << r.causes[0].explanation;
 }
 

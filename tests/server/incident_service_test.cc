@@ -379,7 +379,7 @@ TEST(IncidentService, StarvedCallerRankedFirstByTraceEvidence) {
   ASSERT_FALSE(causes.empty()) << inc.dump();
   EXPECT_EQ(causes[0]["service"], "frontend") << inc.dump(1);
   const std::string text = causes[0]["explanation"].get<std::string>();
-  EXPECT_EQ(text.rfind("frontend: frontend waiting on ", 0), 0u) << text;
+  EXPECT_EQ(text.rfind("frontend: frontend waits longer on 3 of its 3 callees", 0), 0u) << text;
   EXPECT_NE(text.find("trace latency attribution"), std::string::npos) << text;
   EXPECT_EQ(inc["data"]["top_service"], "frontend");
 

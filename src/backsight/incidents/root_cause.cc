@@ -474,20 +474,79 @@ ServiceEvidence SpectrumEvidence(const CaseData& c, TimestampNs window_start,
 
 // ---- call structure ---------------------------------------------------------------------------
 
-// Size of the call tree under `sp` (itself included), at most kMaxSubtreeSpans.
-template <typename Index>
-size_t SubtreeSize(const Index& ix, const ingest::Span& sp) {
-  size_t n = 0;
-  std::vector<const ingest::Span*> stack{&sp};
-  while (!stack.empty() && n < kMaxSubtreeSpans) {
-    const ingest::Span* s = stack.back();
-    stack.pop_back();
-    ++n;
-    auto it = ix.children.find(s->span_id);
-    if (it != ix.children.end()) stack.insert(stack.end(), it->second.begin(), it->second.end());
+// The spans of one period indexed by parent: a span is keyed by (trace id, span id), so equal
+// span ids in two traces stay apart; a key held by several spans (invalid input) is read once,
+// through the first span that holds it, so duplicates cannot multiply the work.
+class SpanIndex {
+ public:
+  explicit SpanIndex(const std::vector<ingest::Span>& spans) {
+    for (const auto& sp : spans) {
+      first_.try_emplace(Key(sp), &sp);
+      if (!sp.parent_span_id.empty()) {
+        children_[SpanKey{sp.trace_id, sp.parent_span_id}].push_back(&sp);
+      }
+    }
   }
-  return n;
-}
+  SpanIndex(const SpanIndex&) = delete;
+  SpanIndex& operator=(const SpanIndex&) = delete;
+
+  /// The child spans of `sp` (spans whose parent is its key); null when none.
+  const std::vector<const ingest::Span*>* Children(const ingest::Span& sp) const {
+    auto it = children_.find(Key(sp));
+    return it == children_.end() ? nullptr : &it->second;
+  }
+  /// False for a span whose key an earlier span of the period already holds.
+  bool IsFirst(const ingest::Span& sp) const {
+    auto it = first_.find(Key(sp));
+    return it != first_.end() && it->second == &sp;
+  }
+  /// Size of the call tree under `sp`, itself included, at most kMaxSubtreeSpans. Each key is
+  /// computed once (an iterative post-order walk; a parent cycle's back edge counts nothing), so
+  /// all sizes together cost O(spans) whatever the shape.
+  size_t TreeSize(const ingest::Span& sp) const {
+    constexpr size_t kOpen = static_cast<size_t>(-1);
+    if (auto it = tree_size_.find(Key(sp)); it != tree_size_.end()) {
+      return it->second == kOpen ? 0 : it->second;
+    }
+    std::vector<std::pair<SpanKey, size_t>> stack;  // key, index of the next child to visit
+    tree_size_[Key(sp)] = kOpen;
+    stack.emplace_back(Key(sp), 0);
+    while (!stack.empty()) {
+      const SpanKey key = stack.back().first;
+      auto it = children_.find(key);
+      if (it != children_.end() && stack.back().second < it->second.size()) {
+        const SpanKey child = Key(*it->second[stack.back().second++]);
+        if (tree_size_.try_emplace(child, kOpen).second) stack.emplace_back(child, 0);
+        continue;
+      }
+      size_t n = 1;
+      if (it != children_.end()) {
+        for (const ingest::Span* k : it->second) {
+          const size_t m = tree_size_[Key(*k)];
+          if (m != kOpen) n = std::min(kMaxSubtreeSpans, n + m);
+        }
+      }
+      tree_size_[key] = n;
+      stack.pop_back();
+    }
+    return tree_size_[Key(sp)];
+  }
+
+ private:
+  using SpanKey = std::pair<std::string_view, std::string_view>;
+  struct KeyHash {
+    size_t operator()(const SpanKey& k) const {
+      const size_t a = std::hash<std::string_view>()(k.first);
+      return a ^ (std::hash<std::string_view>()(k.second) + 0x9e3779b97f4a7c15ULL + (a << 6) +
+                  (a >> 2));
+    }
+  };
+  static SpanKey Key(const ingest::Span& sp) { return {sp.trace_id, sp.span_id}; }
+
+  std::unordered_map<SpanKey, std::vector<const ingest::Span*>, KeyHash> children_;
+  std::unordered_map<SpanKey, const ingest::Span*, KeyHash> first_;
+  mutable std::unordered_map<SpanKey, size_t, KeyHash> tree_size_;
+};
 
 // Where a code path now stops (Nezha's event-transition patterns, Yu et al. 2023, read from the
 // order of a span's child calls): per (service, operation, child operation), how often the child
@@ -499,9 +558,9 @@ size_t SubtreeSize(const Index& ix, const ingest::Span& sp) {
 // reason a caller skips its remaining calls); the caller, when the callee's call tree is as
 // complete as usual (the callee did its whole job, so the caller failed after it returned). A call
 // within the caller's own service is the caller's.
-template <typename Index, typename Reached>
-void StopAfterCallEvidence(const CaseData& c, TimestampNs window_start, const Index& base_ix,
-                           const Index& rec_ix, const Reached& reached, ServiceEvidence* out) {
+template <typename Reached>
+void StopAfterCallEvidence(const CaseData& c, TimestampNs window_start, const SpanIndex& base_ix,
+                           const SpanIndex& rec_ix, const Reached& reached, ServiceEvidence* out) {
   struct Transition {
     double calls = 0, last = 0;
     std::vector<double> tree;  // baseline: every call's tree size; window: those it stopped after
@@ -509,19 +568,19 @@ void StopAfterCallEvidence(const CaseData& c, TimestampNs window_start, const In
   };
   using Key = std::tuple<std::string, std::string, std::string>;
   std::map<Key, std::array<Transition, 2>> trans;
-  auto add = [&](const ingest::Span& sp, const Index& ix, int period) {
-    auto it = ix.children.find(sp.span_id);
-    if (it == ix.children.end()) return;
-    const ingest::Span* last = it->second.front();
-    for (const ingest::Span* k : it->second) {
+  auto add = [&](const ingest::Span& sp, const SpanIndex& ix, int period) {
+    const auto* kids = ix.IsFirst(sp) ? ix.Children(sp) : nullptr;
+    if (kids == nullptr) return;
+    const ingest::Span* last = kids->front();
+    for (const ingest::Span* k : *kids) {
       if (k->start_ns > last->start_ns) last = k;
     }
-    for (const ingest::Span* k : it->second) {
+    for (const ingest::Span* k : *kids) {
       Transition& t = trans[Key{sp.service, sp.name, k->name}][period];
       t.calls += 1;
       const bool is_last = k == last;
       if (is_last) t.last += 1;
-      if (period == 0 || is_last) t.tree.push_back(static_cast<double>(SubtreeSize(ix, *k)));
+      if (period == 0 || is_last) t.tree.push_back(static_cast<double>(ix.TreeSize(*k)));
       if (t.callee.empty()) t.callee = reached(ix, sp, *k);
     }
   };
@@ -587,43 +646,32 @@ ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
   // (service, operation) -> [baseline, window]; the window's `last` counts short spans only,
   // filled in a second pass once the baseline mean is known.
   std::map<std::pair<std::string, std::string>, std::array<Tally, 2>> tally;
-  struct Indexed {
-    std::unordered_map<std::string_view, std::vector<const ingest::Span*>> children;
-  };
   // The service the call `child` of a `caller` span reaches: the child's own service when it
   // differs, else that of the first child below it in another service (a client span's server
   // span), else the caller's.
-  auto reached = [](const Indexed& ix, const ingest::Span& caller, const ingest::Span& child) {
+  auto reached = [](const SpanIndex& ix, const ingest::Span& caller, const ingest::Span& child) {
     if (child.service != caller.service) return child.service;
-    auto it = ix.children.find(child.span_id);
-    if (it != ix.children.end()) {
-      for (const ingest::Span* g : it->second) {
+    if (const auto* kids = ix.Children(child)) {
+      for (const ingest::Span* g : *kids) {
         if (g->service != caller.service) return g->service;
       }
     }
     return caller.service;
   };
-  auto last_reached = [&](const Indexed& ix, const ingest::Span& sp, size_t* n) {
-    auto it = ix.children.find(sp.span_id);
-    *n = it == ix.children.end() ? 0 : it->second.size();
+  auto last_reached = [&](const SpanIndex& ix, const ingest::Span& sp, size_t* n) {
+    const auto* kids = ix.Children(sp);
+    *n = kids == nullptr ? 0 : kids->size();
     if (*n == 0) return sp.service;
-    const ingest::Span* last = it->second.front();
-    for (const ingest::Span* k : it->second) {
+    const ingest::Span* last = kids->front();
+    for (const ingest::Span* k : *kids) {
       if (k->start_ns > last->start_ns) last = k;
     }
     return reached(ix, sp, *last);
   };
-  auto index = [](const std::vector<ingest::Span>& spans) {
-    Indexed ix;
+  const SpanIndex base_ix(c.baseline.spans), rec_ix(c.recorded.spans);
+  auto add_base = [&](const std::vector<ingest::Span>& spans, const SpanIndex& ix, bool split) {
     for (const auto& sp : spans) {
-      if (!sp.parent_span_id.empty()) ix.children[sp.parent_span_id].push_back(&sp);
-    }
-    return ix;
-  };
-  const Indexed base_ix = index(c.baseline.spans), rec_ix = index(c.recorded.spans);
-  auto add_base = [&](const std::vector<ingest::Span>& spans, const Indexed& ix, bool split) {
-    for (const auto& sp : spans) {
-      if (split && sp.start_ns >= window_start) continue;
+      if ((split && sp.start_ns >= window_start) || !ix.IsFirst(sp)) continue;
       Tally& t = tally[{sp.service, sp.name}][0];
       size_t n = 0;
       t.last[last_reached(ix, sp, &n)] += 1;
@@ -637,7 +685,7 @@ ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
     add_base(c.recorded.spans, rec_ix, true);
   }
   for (const auto& sp : c.recorded.spans) {
-    if (sp.start_ns < window_start) continue;
+    if (sp.start_ns < window_start || !rec_ix.IsFirst(sp)) continue;
     auto& t = tally[{sp.service, sp.name}];
     size_t n = 0;
     const std::string stop = last_reached(rec_ix, sp, &n);
