@@ -589,8 +589,7 @@ void LogEndpoints::MergeAnomalies(size_t limit, nlohmann::json* events) {
   if (!cfg_.logs_enabled) return;
   for (const auto& e : service_.RecentEvents(limit)) {
     const Labels labels = EventLabels(e);
-    char fp[24];
-    std::snprintf(fp, sizeof fp, "%016" PRIx64, Fingerprint(labels));
+    const std::string fp = FormatFingerprint(Fingerprint(labels));
     nlohmann::json j = {
         {"series", nlohmann::json::object()},
         {"fingerprint", fp},
