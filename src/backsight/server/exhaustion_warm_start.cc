@@ -86,8 +86,7 @@ void ExhaustionWarmStart::Observe(const std::vector<TimeSeries>& series) {
 }
 
 bool ExhaustionWarmStart::Sleep(int64_t ms) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return !stop_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
+  return SleepUnlessStopping(&mu_, &stop_cv_, stopping_, ms);
 }
 
 void ExhaustionWarmStart::FetchLoop() {
@@ -100,10 +99,7 @@ void ExhaustionWarmStart::FetchLoop() {
     int64_t step_ms;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      fetch_cv_.wait(lock, [this] { return stopping_ || !fetch_queue_.empty(); });
-      if (stopping_) return;
-      fp = fetch_queue_.front();
-      fetch_queue_.pop_front();
+      if (!WaitPopFetch(&lock, &fetch_cv_, stopping_, &fetch_queue_, &fp)) return;
       auto it = pending_.find(fp);
       if (it == pending_.end()) continue;  // released cold meanwhile
       labels = it->second.series.labels;
