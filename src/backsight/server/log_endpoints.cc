@@ -362,8 +362,7 @@ void LogEndpoints::HandlePush(const char* endpoint, Format proto, Format json,
   bool is_json = false;
   const bool otlp = proto == Format::kOtlpProto;
   if (const Status bad = ProtobufOrJsonBody(req, &is_json); !bad.ok()) {
-    SetErrorResponse(bad, std::to_string(HttpStatusFor(bad)) + ": " + bad.message() + "\n",
-                     "text/plain", res);
+    SetTextErrorResponse(bad, res);
     Count(endpoint, res->status, bad);
     return;
   }
@@ -373,8 +372,7 @@ void LogEndpoints::HandlePush(const char* endpoint, Format proto, Format json,
       SetErrorResponse(st, JsonText({{"code", kGrpcInvalidArgument}, {"message", st.message()}}),
                        "application/json", res);
     } else {
-      SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
-                       "text/plain", res);
+      SetTextErrorResponse(st, res);
     }
   } else if (otlp) {
     res->status = 200;
