@@ -48,9 +48,6 @@ constexpr int64_t kAlertLifetimeResends = 4;
 // How often logs.security judges its clients for alerts and the deny list (a judgement walks
 // every client with a signal: seconds apart, not per line).
 constexpr int kSecurityJudgeMs = 5000;
-// Client addresses whose stream service is remembered for the incident members of their
-// findings: the analyzer's own bound on live clients (security::AnalyzerOptions::max_clients).
-constexpr size_t kMaxSecurityClientServices = size_t{1} << 16;
 // Query limits of the JSON API.
 constexpr size_t kDefaultLimit = 100;
 constexpr unsigned long long kMaxLimit = 10'000;
@@ -207,17 +204,7 @@ int64_t LogEndpoints::SecurityClock() const {
 
 void LogEndpoints::NoteClientService(std::string_view client, const std::string& service) {
   if (!security_forward_ || client.empty()) return;
-  auto it = client_service_.find(client);
-  if (it != client_service_.end()) {
-    if (it->second != service) it->second = service;
-    return;
-  }
-  if (client_service_.size() >= kMaxSecurityClientServices) {
-    client_service_.erase(client_service_order_.front());  // the oldest address
-    client_service_order_.pop_front();
-  }
-  client_service_order_.emplace_back(client);
-  client_service_.emplace(std::string(client), service);
+  client_service_.Put(client, service);
 }
 
 void LogEndpoints::FeedSecurity(std::string_view line, const std::string& service) {
@@ -259,9 +246,9 @@ void LogEndpoints::SecurityLoop() {
       findings = ledger_.Merge(security_->Judge(), SecurityClock());
       for (const security::Finding& f : findings) {
         if (security_forward_ && ledger_.MarkForwarded(f)) {
-          auto it = client_service_.find(f.source_ip);
+          const std::string* service = client_service_.Find(f.source_ip);
           forward.push_back(f);
-          services.push_back(it == client_service_.end() ? "" : it->second);
+          services.push_back(service == nullptr ? "" : *service);
         }
         if (!cfg_.alertmanager_url.empty() && ledger_.MarkSent(f)) alert.push_back(f);
       }
