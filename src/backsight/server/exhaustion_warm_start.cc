@@ -52,10 +52,11 @@ void ExhaustionWarmStart::Observe(const std::vector<TimeSeries>& series) {
     std::unique_lock<std::mutex> lock(mu_);
     auto it = pending_.find(fp);
     if (it == pending_.end()) {
-      if (done_.count(fp) == 0) {
-        done_.insert(fp);
+      if (done_.Put(fp, true)) {
         if (tracker_->Tracks(fp) || stopping_) {
-          // Restored from a checkpoint: it has its past already.
+          // Restored from a checkpoint (or remembered no longer): it has its past already.
+        } else if (tracker_->Full()) {
+          // The tracker refuses it (max_series): no history to fetch for it.
         } else if (pending_.size() >= max_pending_) {
           cold_.fetch_add(1);
         } else {
@@ -157,6 +158,7 @@ ExhaustionWarmStartStats ExhaustionWarmStart::stats() const {
   s.series_cold = cold_;
   std::lock_guard<std::mutex> lock(mu_);
   s.pending_series = pending_.size();
+  s.done_series = done_.size();
   return s;
 }
 
