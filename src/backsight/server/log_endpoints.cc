@@ -711,28 +711,27 @@ void LogEndpoints::Stop() {
 void LogEndpoints::MirrorMetrics(SelfMetrics* m) {
   if (!cfg_.logs_enabled) return;
   const logs::LogServiceStats st = service_.stats();
-  auto d = [](uint64_t v) { return static_cast<double>(v); };
-  m->SetCounter("backsight_log_lines_total", "Log lines mined and scored.", d(st.lines));
+  m->SetCounter("backsight_log_lines_total", "Log lines mined and scored.", st.lines);
   m->SetCounter("backsight_log_lines_anomalous_total", "Log lines with an anomaly score above 1.",
-                d(st.anomalous));
-  m->SetCounter("backsight_log_anomaly_events_total", "Log anomaly events opened.", d(st.events));
-  m->SetGauge("backsight_log_services", "Services with a template set.", d(st.services));
-  m->SetGauge("backsight_log_templates", "Live log templates over all services.", d(st.templates));
+                st.anomalous);
+  m->SetCounter("backsight_log_anomaly_events_total", "Log anomaly events opened.", st.events);
+  m->SetGauge("backsight_log_services", "Services with a template set.", st.services);
+  m->SetGauge("backsight_log_templates", "Live log templates over all services.", st.templates);
   m->SetCounter("backsight_log_services_refused_total",
-                "Service batches refused past logs.max_services.", d(st.services_refused));
+                "Service batches refused past logs.max_services.", st.services_refused);
   m->SetCounter("backsight_log_lines_refused_total", "Log lines refused past logs.max_services.",
-                d(st.lines_refused));
+                st.lines_refused);
   m->SetCounter("backsight_log_template_samples_dropped_total",
                 "Template count samples not submitted (engine queues full).",
-                d(series_dropped_.load()));
+                series_dropped_.load());
   m->SetGauge("backsight_log_template_memory_bytes",
               "Estimated bytes of mining and scoring state, all templates (at the last "
               "checkpoint or templates query).",
-              d(memory_bytes_.load()));
+              memory_bytes_.load());
   const uint64_t n = memory_templates_.load();
   m->SetGauge("backsight_log_template_memory_bytes_per_template",
               "Estimated state bytes per template (same time).",
-              n ? d(memory_bytes_.load()) / d(n) : 0.0);
+              n ? static_cast<double>(memory_bytes_.load()) / static_cast<double>(n) : 0.0);
   if (security_) {
     uint64_t dropped = 0, expired = 0;
     {
@@ -744,38 +743,38 @@ void LogEndpoints::MirrorMetrics(SelfMetrics* m) {
                   "Security findings' (address, kind) keys dropped from the kept, alerted or "
                   "forwarded bookkeeping past 65,536 each, oldest first (such a key may be "
                   "alerted again).",
-                  d(dropped));
+                  dropped);
     m->SetCounter("backsight_security_findings_expired_total",
                   "Security findings dropped after logs.security_retention without new evidence "
                   "(off the API and deny list; the address alerts again if it comes back).",
-                  d(expired));
+                  expired);
   }
   m->SetCounter("backsight_log_alert_posts_total", "Alertmanager POSTs of log alerts.",
-                d(alert_posts_.load()));
+                alert_posts_.load());
   m->SetCounter("backsight_log_alert_post_errors_total",
-                "Failed Alertmanager POSTs of log alerts (not retried).", d(alert_errors_.load()));
+                "Failed Alertmanager POSTs of log alerts (not retried).", alert_errors_.load());
   if (!tails_.empty()) {
     m->SetCounter("backsight_log_file_lines_total", "Lines read from tailed log files (log_files).",
-                  d(file_lines_.load()));
+                  file_lines_.load());
     m->SetCounter("backsight_log_file_rotations_total",
                   "Tailed log files found rotated (the path named a new file).",
-                  d(file_rotations_.load()));
+                  file_rotations_.load());
     m->SetCounter("backsight_log_file_truncations_total",
                   "Tailed log files found shorter than the read offset (read again from 0).",
-                  d(file_truncations_.load()));
+                  file_truncations_.load());
     m->SetCounter("backsight_log_file_long_lines_total", "Lines of tailed log files cut at 1 MiB.",
-                  d(file_long_lines_.load()));
+                  file_long_lines_.load());
     m->SetCounter("backsight_log_file_read_errors_total", "Failed reads of tailed log files.",
-                  d(file_read_errors_.load()));
+                  file_read_errors_.load());
     m->SetCounter("backsight_log_file_resumed_total",
                   "Tailed log files resumed at their saved position at start.",
-                  d(file_resumed_.load()));
+                  file_resumed_.load());
   }
   m->SetCounter("backsight_log_wal_replayed_records_total",
-                "Log write-ahead log records replayed at start.", d(replayed_records_.load()));
+                "Log write-ahead log records replayed at start.", replayed_records_.load());
   m->SetCounter("backsight_log_wal_replay_errors_total",
                 "Log write-ahead log records skipped at start (damaged or undecodable).",
-                d(replay_errors_.load()));
+                replay_errors_.load());
 }
 
 }  // namespace backsight::server
