@@ -134,6 +134,20 @@ TEST(PlotTest, RejectsUnknownExtensionAndUnwritablePath) {
   EXPECT_FALSE(st.ok());
 }
 
+// The extension picks the format, case-insensitively; the last dot counts, so a directory name
+// with a dot or a missing extension is unknown.
+TEST(PlotTest, FormatComesFromTheExtension) {
+  EXPECT_EQ(PlotFormatOf("a.png"), PlotFormat::kPng);
+  EXPECT_EQ(PlotFormatOf("out/A.PNG"), PlotFormat::kPng);
+  EXPECT_EQ(PlotFormatOf("a.Svg"), PlotFormat::kSvg);
+  EXPECT_EQ(PlotFormatOf("a.html"), PlotFormat::kHtml);
+  EXPECT_EQ(PlotFormatOf("a.HTM"), PlotFormat::kHtml);
+  EXPECT_EQ(PlotFormatOf("a.png.gz"), PlotFormat::kUnknown);
+  EXPECT_EQ(PlotFormatOf("v1.2/plot"), PlotFormat::kUnknown);
+  EXPECT_EQ(PlotFormatOf("png"), PlotFormat::kUnknown);
+  EXPECT_EQ(PlotFormatOf(""), PlotFormat::kUnknown);
+}
+
 TEST(PlotLabelTest, UnitFromPrometheusStyleNames) {
   EXPECT_EQ(UnitFromName("http_request_duration_seconds"), "seconds");
   EXPECT_EQ(UnitFromName("node_cpu_seconds_total"), "seconds");

@@ -181,5 +181,52 @@ TEST(ExhaustionWarmStart, TooManyHeldSamplesReleaseCold) {
   EXPECT_EQ(ws.stats().history_samples, 0u);  // the late history was dropped
 }
 
+// One usage series (avail) of `mountpoint` at unix second t, without its capacity.
+std::vector<TimeSeries> AvailAt(const std::string& mountpoint, int64_t t) {
+  TimeSeries avail;
+  avail.labels = Fs("node_filesystem_avail_bytes", mountpoint);
+  avail.samples.push_back({t * kNanosPerSecond, kSize - Used(mountpoint, t)});
+  return {avail};
+}
+
+// The warm-started set is bounded by max_pending: past it the oldest series is forgotten, so one
+// that is still not tracked (here: no capacity) gets a fetch again, while the newest is kept.
+TEST(ExhaustionWarmStart, RemembersAtMostMaxPendingSeriesOldestForgottenFirst) {
+  forecast::ExhaustionTracker tracker(forecast::DefaultExhaustionRules(), 100);
+  FakeSource source;
+  ExhaustionWarmStart ws(Options(), 2, &tracker, &source);
+  ws.Start();
+  for (const char* mp : {"/a", "/b", "/c"}) {
+    ws.Observe(AvailAt(mp, kNow));
+    ASSERT_TRUE(WaitIdle(ws));
+  }
+  EXPECT_EQ(source.calls.load(), 3);
+  EXPECT_EQ(ws.stats().done_series, 2u);
+  ws.Observe(AvailAt("/c", kNow + kStep));  // the newest is remembered: no fetch
+  ASSERT_TRUE(WaitIdle(ws));
+  EXPECT_EQ(source.calls.load(), 3);
+  ws.Observe(AvailAt("/a", kNow + kStep));  // the oldest was forgotten: fetched again
+  ASSERT_TRUE(WaitIdle(ws));
+  EXPECT_EQ(source.calls.load(), 4);
+  EXPECT_EQ(ws.stats().done_series, 2u);
+}
+
+// A series the tracker would refuse (max_series tracked) costs no fetch.
+TEST(ExhaustionWarmStart, NoFetchForASeriesTheFullTrackerRefuses) {
+  forecast::ExhaustionTracker tracker(forecast::DefaultExhaustionRules(), 1);
+  FakeSource source;
+  ExhaustionWarmStart ws(Options(), 100, &tracker, &source);
+  ws.Start();
+  std::vector<TimeSeries> live = LiveAt(kNow);  // /fill size, avail, then /saw size, avail
+  ws.Observe({live[0], live[1]});
+  ASSERT_TRUE(WaitIdle(ws));
+  ASSERT_TRUE(tracker.Full());
+  ws.Observe({live[2], live[3]});
+  ASSERT_TRUE(WaitIdle(ws));
+  EXPECT_EQ(source.calls.load(), 1);
+  EXPECT_EQ(tracker.stats().series_refused, 1u);
+  EXPECT_EQ(ws.stats().series_warm, 1u);
+}
+
 }  // namespace
 }  // namespace backsight::server

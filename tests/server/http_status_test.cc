@@ -63,5 +63,15 @@ TEST(HttpStatusTest, ErrorResponseCarriesReasonAndRetryAfter) {
   EXPECT_TRUE(bad.headers.empty());
 }
 
+TEST(HttpStatusTest, TextErrorResponseNamesCodeAndMessage) {
+  HttpResponse res;
+  SetTextErrorResponse(Status::ResourceExhausted(Reason::kQueueFull, "engine queues full"), &res);
+  EXPECT_EQ(res.status, 429);
+  EXPECT_EQ(res.body, "429: engine queues full\n");
+  EXPECT_EQ(res.reason, Reason::kQueueFull);
+  ASSERT_EQ(res.headers.size(), 1u);
+  EXPECT_EQ(res.headers[0].first, "Retry-After");
+}
+
 }  // namespace
 }  // namespace backsight::server

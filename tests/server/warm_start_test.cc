@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -294,6 +296,25 @@ TEST(WarmStartTest, SeriesTheEngineKnowsPassThrough) {
   ws.Stop();
   EXPECT_EQ(src.calls, 0);
   engine.Stop();
+}
+
+// The fetch threads' wait: the oldest queued fingerprint first; once stopping, nothing more is
+// popped even with fingerprints still queued.
+TEST(WarmStartTest, WaitPopFetchPopsOldestFirstAndNothingOnceStopping) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::deque<uint64_t> queue = {7, 9};
+  uint64_t fp = 0;
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(WaitPopFetch(&lock, &cv, stopping, &queue, &fp));
+  EXPECT_EQ(fp, 7u);
+  stopping = true;
+  EXPECT_FALSE(WaitPopFetch(&lock, &cv, stopping, &queue, &fp));
+  EXPECT_EQ(fp, 7u);
+  EXPECT_EQ(queue.size(), 1u);
+  lock.unlock();
+  EXPECT_FALSE(SleepUnlessStopping(&mu, &cv, stopping, 60'000));  // returns at once
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backsight/cli/commands.h"
+#include "backsight/core/labels.h"
 #include "backsight/core/number_format.h"
 #include "backsight/core/time.h"
 #include "backsight/db/advisor.h"
@@ -241,12 +242,6 @@ std::string PlanChange(const db::WatchFinding& f) {
   return f.plan_before + " -> " + f.plan_after;
 }
 
-std::string Hex(uint64_t fp) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fp));
-  return buf;
-}
-
 int RunWatch(const DbWatchArgs& args) {
   if (!(args.interval_s > 0) || args.count < 0) {
     std::fprintf(stderr, "backsight db watch: --interval must be > 0 and --count >= 0\n");
@@ -283,7 +278,7 @@ int RunWatch(const DbWatchArgs& args) {
       const bool scored = d->Update(s.at, s.mean_ms, &res).ok();
       if (!jsonl) continue;
       nlohmann::json j = {{"type", "sample"},
-                          {"fingerprint", Hex(s.fingerprint)},
+                          {"fingerprint", FormatFingerprint(s.fingerprint)},
                           {"statement", step.snapshot.statements.at(s.fingerprint).statement.text},
                           {"at", FormatRfc3339(s.at)},
                           {"calls", s.calls},
@@ -302,7 +297,7 @@ int RunWatch(const DbWatchArgs& args) {
       const auto& r = f.regression;
       if (jsonl) {
         nlohmann::json j = {{"type", "regression"},
-                            {"fingerprint", Hex(r.fingerprint)},
+                            {"fingerprint", FormatFingerprint(r.fingerprint)},
                             {"statement", f.statement},
                             {"factor", r.factor},
                             {"mean_ms", r.mean_ms},
@@ -314,7 +309,7 @@ int RunWatch(const DbWatchArgs& args) {
                             {"plan_changed", f.plan_changed()}};
         std::printf("%s\n", j.dump().c_str());
       } else if (r.first) {  // text: once per episode
-        std::printf("%s\t%s\t%sx (%s -> %s ms)\t%s\t%s\n", Hex(r.fingerprint).c_str(),
+        std::printf("%s\t%s\t%sx (%s -> %s ms)\t%s\t%s\n", FormatFingerprint(r.fingerprint).c_str(),
                     OneLine(f.statement).c_str(), Fmt(r.factor).c_str(), Fmt(r.baseline_ms).c_str(),
                     Fmt(r.mean_ms).c_str(), FormatRfc3339(r.since).c_str(), PlanChange(f).c_str());
       }

@@ -177,13 +177,9 @@ int RunDetect(const DetectArgs& args) {
     PrintError("stdin ('-') can be given only once");
     return kExitUsage;
   }
-  if (!args.plot.empty()) {
-    std::string ext = args.plot.substr(std::min(args.plot.size(), args.plot.rfind('.')));
-    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (ext != ".png" && ext != ".svg" && ext != ".html" && ext != ".htm") {
-      PrintError("--plot '" + args.plot + "': unknown file type (use .png, .svg or .html)");
-      return kExitUsage;
-    }
+  if (!args.plot.empty() && outputs::PlotFormatOf(args.plot) == outputs::PlotFormat::kUnknown) {
+    PrintError("--plot '" + args.plot + "': unknown file type (use .png, .svg or .html)");
+    return kExitUsage;
   }
   const bool jsonl = args.format == "jsonl";
   const bool several = files.size() > 1;

@@ -206,13 +206,9 @@ int RunForecast(const ForecastArgs& args) {
     PrintError("--horizon N is required (or --tte with --limit L)");
     return kExitUsage;
   }
-  if (!args.plot.empty()) {
-    std::string ext = args.plot.substr(std::min(args.plot.size(), args.plot.rfind('.')));
-    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (ext != ".png" && ext != ".svg" && ext != ".html" && ext != ".htm") {
-      PrintError("--plot '" + args.plot + "': unknown file type (use .png, .svg or .html)");
-      return kExitUsage;
-    }
+  if (!args.plot.empty() && outputs::PlotFormatOf(args.plot) == outputs::PlotFormat::kUnknown) {
+    PrintError("--plot '" + args.plot + "': unknown file type (use .png, .svg or .html)");
+    return kExitUsage;
   }
   std::string text;
   std::string name = args.file;

@@ -59,6 +59,11 @@ bool ExhaustionTracker::Tracks(uint64_t fingerprint) const {
   return tracked_.count(fingerprint) != 0;
 }
 
+bool ExhaustionTracker::Full() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return tracked_.size() >= max_series_;
+}
+
 void ExhaustionTracker::Observe(const TimeSeries& series) {
   std::string_view name = GetLabel(series.labels, "__name__");
   if (name.empty() || series.samples.empty()) return;

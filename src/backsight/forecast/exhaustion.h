@@ -78,6 +78,8 @@ class ExhaustionTracker {
   bool IsUsageMetric(std::string_view name) const;
   /// Whether the usage series with this label Fingerprint has an estimator.
   bool Tracks(uint64_t fingerprint) const;
+  /// Whether `max_series` usage series are tracked, so a new one would be refused.
+  bool Full() const;
 
   /// Every tracked series with its current prediction (the estimate at its last sample).
   std::vector<ExhaustionStatus> Snapshot() const;

@@ -763,17 +763,25 @@ std::string HtmlPage(const std::vector<const PlotSeries*>& series, const PlotOpt
 
 }  // namespace
 
+PlotFormat PlotFormatOf(const std::string& path) {
+  const size_t dot = path.rfind('.');
+  const std::string ext = dot == std::string::npos ? "" : Lower(path.substr(dot));
+  if (ext == ".png") return PlotFormat::kPng;
+  if (ext == ".svg") return PlotFormat::kSvg;
+  if (ext == ".html" || ext == ".htm") return PlotFormat::kHtml;
+  return PlotFormat::kUnknown;
+}
+
 Status WritePlot(const std::vector<const PlotSeries*>& series, const PlotOptions& options,
                  const std::string& path) {
   if (series.empty()) return Status::InvalidArgument("plot: no series to draw");
-  const size_t dot = path.rfind('.');
-  const std::string ext = dot == std::string::npos ? "" : Lower(path.substr(dot));
-  if (ext == ".svg" || ext == ".html" || ext == ".htm") {
+  const PlotFormat format = PlotFormatOf(path);
+  if (format == PlotFormat::kSvg || format == PlotFormat::kHtml) {
     std::string svg;
     BACKSIGHT_RETURN_IF_ERROR(RenderSvg(series, options, &svg));
-    return WriteFile(path, ext == ".svg" ? svg : HtmlPage(series, options, svg));
+    return WriteFile(path, format == PlotFormat::kSvg ? svg : HtmlPage(series, options, svg));
   }
-  if (ext != ".png") {
+  if (format != PlotFormat::kPng) {
     return Status::InvalidArgument("plot: unknown file type '" + path +
                                    "' (use .png, .svg or .html)");
   }

@@ -104,6 +104,13 @@ struct PlotOptions {
   std::string title = "Backsight anomaly detection";  ///< page title (top of the image)
 };
 
+/// The file formats WritePlot writes.
+enum class PlotFormat { kUnknown, kPng, kSvg, kHtml };
+
+/// The format named by `path`'s extension (case-insensitive): `.png`, `.svg`, `.html` or `.htm`;
+/// kUnknown for any other extension or none. Lets a command refuse a bad --plot before its work.
+PlotFormat PlotFormatOf(const std::string& path);
+
 /// Draws one panel per series, stacked, and writes `path`; the format comes from its extension
 /// (case-insensitive): `.png`, `.svg`, or `.html`/`.htm` (a self-contained page embedding the SVG
 /// and a table of the anomalous intervals). Returns InvalidArgument for another extension or no

@@ -144,45 +144,39 @@ void ExhaustionService::AppendMetrics(std::string* out) const {
 void ExhaustionService::MirrorMetrics(SelfMetrics* m) const {
   forecast::ExhaustionStats st = tracker_.stats();
   m->SetGauge("backsight_exhaustion_series", "Usage series with a time-to-exhaustion estimator.",
-              static_cast<double>(st.series));
+              st.series);
   m->SetCounter("backsight_exhaustion_samples_total",
-                "Usage samples fed to time-to-exhaustion estimators.",
-                static_cast<double>(st.samples));
+                "Usage samples fed to time-to-exhaustion estimators.", st.samples);
   m->SetCounter("backsight_exhaustion_samples_no_capacity_total",
                 "Usage samples skipped because their capacity series had no positive value yet.",
-                static_cast<double>(st.samples_no_capacity));
+                st.samples_no_capacity);
   m->SetCounter("backsight_exhaustion_series_refused_total",
-                "Usage series refused past exhaustion.max_series.",
-                static_cast<double>(st.series_refused));
+                "Usage series refused past exhaustion.max_series.", st.series_refused);
   if (warm_) {
     ExhaustionWarmStartStats w = warm_->stats();
     m->SetCounter("backsight_exhaustion_warm_fetches_total",
-                  "History fetches for new usage series (exhaustion warm start).",
-                  static_cast<double>(w.fetches));
+                  "History fetches for new usage series (exhaustion warm start).", w.fetches);
     m->SetCounter("backsight_exhaustion_warm_fetch_errors_total",
                   "History fetches for usage series that failed after their retries.",
-                  static_cast<double>(w.fetch_errors));
+                  w.fetch_errors);
     m->SetCounter("backsight_exhaustion_warm_history_samples_total",
                   "History samples replayed into time-to-exhaustion estimators.",
-                  static_cast<double>(w.history_samples));
+                  w.history_samples);
     m->SetCounter("backsight_exhaustion_warm_series_total",
-                  "Usage series whose estimator started from a non-empty history.",
-                  static_cast<double>(w.series_warm));
+                  "Usage series whose estimator started from a non-empty history.", w.series_warm);
     m->SetCounter("backsight_exhaustion_cold_series_total",
                   "Usage series whose estimator started without history (none found, fetch "
                   "failed, too many samples or series waiting).",
-                  static_cast<double>(w.series_cold));
+                  w.series_cold);
     m->SetGauge("backsight_exhaustion_warm_pending_series",
-                "Usage series waiting for their history (live samples held).",
-                static_cast<double>(w.pending_series));
+                "Usage series waiting for their history (live samples held).", w.pending_series);
   }
   m->SetGauge("backsight_exhaustion_alerts_firing", "BacksightExhaustionPredicted alerts firing.",
-              static_cast<double>(alerts_firing_));
+              alerts_firing_);
   m->SetCounter("backsight_exhaustion_alert_posts_total",
-                "POSTs of exhaustion alerts to Alertmanager.", static_cast<double>(posts_));
+                "POSTs of exhaustion alerts to Alertmanager.", posts_);
   m->SetCounter("backsight_exhaustion_alert_post_errors_total",
-                "Failed POSTs of exhaustion alerts to Alertmanager.",
-                static_cast<double>(post_errors_));
+                "Failed POSTs of exhaustion alerts to Alertmanager.", post_errors_);
 }
 
 std::string ExhaustionService::AlertJson(const Firing& f, int64_t now_ns) const {

@@ -52,10 +52,11 @@ void ExhaustionWarmStart::Observe(const std::vector<TimeSeries>& series) {
     std::unique_lock<std::mutex> lock(mu_);
     auto it = pending_.find(fp);
     if (it == pending_.end()) {
-      if (done_.count(fp) == 0) {
-        done_.insert(fp);
+      if (done_.Put(fp, true)) {
         if (tracker_->Tracks(fp) || stopping_) {
-          // Restored from a checkpoint: it has its past already.
+          // Restored from a checkpoint (or remembered no longer): it has its past already.
+        } else if (tracker_->Full()) {
+          // The tracker refuses it (max_series): no history to fetch for it.
         } else if (pending_.size() >= max_pending_) {
           cold_.fetch_add(1);
         } else {
@@ -86,8 +87,7 @@ void ExhaustionWarmStart::Observe(const std::vector<TimeSeries>& series) {
 }
 
 bool ExhaustionWarmStart::Sleep(int64_t ms) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return !stop_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
+  return SleepUnlessStopping(&mu_, &stop_cv_, stopping_, ms);
 }
 
 void ExhaustionWarmStart::FetchLoop() {
@@ -100,10 +100,7 @@ void ExhaustionWarmStart::FetchLoop() {
     int64_t step_ms;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      fetch_cv_.wait(lock, [this] { return stopping_ || !fetch_queue_.empty(); });
-      if (stopping_) return;
-      fp = fetch_queue_.front();
-      fetch_queue_.pop_front();
+      if (!WaitPopFetch(&lock, &fetch_cv_, stopping_, &fetch_queue_, &fp)) return;
       auto it = pending_.find(fp);
       if (it == pending_.end()) continue;  // released cold meanwhile
       labels = it->second.series.labels;
@@ -161,6 +158,7 @@ ExhaustionWarmStartStats ExhaustionWarmStart::stats() const {
   s.series_cold = cold_;
   std::lock_guard<std::mutex> lock(mu_);
   s.pending_series = pending_.size();
+  s.done_series = done_.size();
   return s;
 }
 

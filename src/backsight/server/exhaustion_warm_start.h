@@ -26,9 +26,9 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "backsight/core/bounded_fifo_map.h"
 #include "backsight/forecast/exhaustion.h"
 #include "backsight/server/history_client.h"
 #include "backsight/server/warm_start.h"
@@ -43,13 +43,15 @@ struct ExhaustionWarmStartStats {
   uint64_t series_warm = 0;      ///< series started with a non-empty history
   uint64_t series_cold = 0;      ///< series started without (no history, error, overflow)
   uint64_t pending_series = 0;   ///< gauge: series waiting for their history
+  uint64_t done_series = 0;      ///< gauge: series remembered as warm-started (not on /metrics)
 };
 
 class ExhaustionWarmStart {
  public:
   /// Uses options.lookback_ms, concurrency, default_step_ms, max_attempts, backoff_base_ms,
   /// backoff_max_ms and max_held_per_series of WarmStartOptions; `max_pending` caps the series
-  /// waiting at once. `tracker` and `source` must outlive this object.
+  /// waiting at once and the series remembered as warm-started (exhaustion.max_series: as many
+  /// as the tracker holds). `tracker` and `source` must outlive this object.
   ExhaustionWarmStart(const WarmStartOptions& options, uint64_t max_pending,
                       forecast::ExhaustionTracker* tracker, HistorySource* source);
   ~ExhaustionWarmStart();
@@ -90,7 +92,9 @@ class ExhaustionWarmStart {
   std::condition_variable fetch_cv_, stop_cv_;
   bool stopping_ = false, started_ = false;
   std::unordered_map<uint64_t, Pending> pending_;
-  std::unordered_set<uint64_t> done_;  // fingerprints warm-started (or given up on)
+  // Fingerprints warm-started or given up on, at most max_pending_ (the oldest forgotten first:
+  // one then tracked is skipped by Tracks(), one not tracked gets one more fetch if it returns).
+  BoundedFifoMap<uint64_t, bool> done_{max_pending_};
   std::deque<uint64_t> fetch_queue_;
   std::vector<std::thread> threads_;
 

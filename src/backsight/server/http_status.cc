@@ -63,6 +63,11 @@ void SetErrorResponse(const Status& st, std::string body, std::string content_ty
   }
 }
 
+void SetTextErrorResponse(const Status& st, HttpResponse* res) {
+  SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n", "text/plain",
+                   res);
+}
+
 Status ProtobufOrJsonBody(const HttpRequest& req, bool* is_json) {
   std::string ct = req.header("Content-Type");
   ct = ct.substr(0, ct.find(';'));

@@ -24,6 +24,10 @@ int HttpStatusFor(const Status& st);
 void SetErrorResponse(const Status& st, std::string body, std::string content_type,
                       HttpResponse* res);
 
+/// SetErrorResponse with the plain-text body every ingest route answers: "<code>: <message>\n"
+/// (e.g. "429: engine queues full\n").
+void SetTextErrorResponse(const Status& st, HttpResponse* res);
+
 /// Checks the Content-Type of an OTLP/HTTP or Loki push body (parameters after ';' ignored):
 /// sets *is_json and returns OK for application/json or application/x-protobuf, else
 /// InvalidArgument(kUnsupportedMediaType) (HTTP 415) saying which types are accepted.

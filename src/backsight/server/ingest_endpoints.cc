@@ -44,8 +44,7 @@ void Server::HandleRemoteWrite(const HttpRequest& req, HttpResponse* res) {
   }
   st = SubmitSeries(series);
   if (!st.ok()) {
-    SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
-                     "text/plain", res);
+    SetTextErrorResponse(st, res);
   } else {
     res->status = 204;
   }
@@ -56,8 +55,7 @@ void Server::HandleOtlpMetrics(const HttpRequest& req, HttpResponse* res) {
   bool json = false;
   if (const Status bad = ProtobufOrJsonBody(req, &json); !bad.ok()) {
     CountDecodeError("otlp", ReasonName(bad.reason()));
-    SetErrorResponse(bad, std::to_string(HttpStatusFor(bad)) + ": " + bad.message() + "\n",
-                     "text/plain", res);
+    SetTextErrorResponse(bad, res);
     CountRequest("otlp", res->status);
     return;
   }
@@ -80,8 +78,7 @@ void Server::HandleOtlpMetrics(const HttpRequest& req, HttpResponse* res) {
   }
   st = SubmitSeries(series);
   if (!st.ok()) {
-    SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
-                     "text/plain", res);
+    SetTextErrorResponse(st, res);
   } else {
     res->status = 200;
     if (json)

@@ -48,9 +48,6 @@ constexpr int64_t kAlertLifetimeResends = 4;
 // How often logs.security judges its clients for alerts and the deny list (a judgement walks
 // every client with a signal: seconds apart, not per line).
 constexpr int kSecurityJudgeMs = 5000;
-// Client addresses whose stream service is remembered for the incident members of their
-// findings: the analyzer's own bound on live clients (security::AnalyzerOptions::max_clients).
-constexpr size_t kMaxSecurityClientServices = size_t{1} << 16;
 // Query limits of the JSON API.
 constexpr size_t kDefaultLimit = 100;
 constexpr unsigned long long kMaxLimit = 10'000;
@@ -207,17 +204,7 @@ int64_t LogEndpoints::SecurityClock() const {
 
 void LogEndpoints::NoteClientService(std::string_view client, const std::string& service) {
   if (!security_forward_ || client.empty()) return;
-  auto it = client_service_.find(client);
-  if (it != client_service_.end()) {
-    if (it->second != service) it->second = service;
-    return;
-  }
-  if (client_service_.size() >= kMaxSecurityClientServices) {
-    client_service_.erase(client_service_order_.front());  // the oldest address
-    client_service_order_.pop_front();
-  }
-  client_service_order_.emplace_back(client);
-  client_service_.emplace(std::string(client), service);
+  client_service_.Put(client, service);
 }
 
 void LogEndpoints::FeedSecurity(std::string_view line, const std::string& service) {
@@ -259,9 +246,9 @@ void LogEndpoints::SecurityLoop() {
       findings = ledger_.Merge(security_->Judge(), SecurityClock());
       for (const security::Finding& f : findings) {
         if (security_forward_ && ledger_.MarkForwarded(f)) {
-          auto it = client_service_.find(f.source_ip);
+          const std::string* service = client_service_.Find(f.source_ip);
           forward.push_back(f);
-          services.push_back(it == client_service_.end() ? "" : it->second);
+          services.push_back(service == nullptr ? "" : *service);
         }
         if (!cfg_.alertmanager_url.empty() && ledger_.MarkSent(f)) alert.push_back(f);
       }
@@ -362,8 +349,7 @@ void LogEndpoints::HandlePush(const char* endpoint, Format proto, Format json,
   bool is_json = false;
   const bool otlp = proto == Format::kOtlpProto;
   if (const Status bad = ProtobufOrJsonBody(req, &is_json); !bad.ok()) {
-    SetErrorResponse(bad, std::to_string(HttpStatusFor(bad)) + ": " + bad.message() + "\n",
-                     "text/plain", res);
+    SetTextErrorResponse(bad, res);
     Count(endpoint, res->status, bad);
     return;
   }
@@ -373,8 +359,7 @@ void LogEndpoints::HandlePush(const char* endpoint, Format proto, Format json,
       SetErrorResponse(st, JsonText({{"code", kGrpcInvalidArgument}, {"message", st.message()}}),
                        "application/json", res);
     } else {
-      SetErrorResponse(st, std::to_string(HttpStatusFor(st)) + ": " + st.message() + "\n",
-                       "text/plain", res);
+      SetTextErrorResponse(st, res);
     }
   } else if (otlp) {
     res->status = 200;
@@ -589,8 +574,7 @@ void LogEndpoints::MergeAnomalies(size_t limit, nlohmann::json* events) {
   if (!cfg_.logs_enabled) return;
   for (const auto& e : service_.RecentEvents(limit)) {
     const Labels labels = EventLabels(e);
-    char fp[24];
-    std::snprintf(fp, sizeof fp, "%016" PRIx64, Fingerprint(labels));
+    const std::string fp = FormatFingerprint(Fingerprint(labels));
     nlohmann::json j = {
         {"series", nlohmann::json::object()},
         {"fingerprint", fp},
@@ -727,28 +711,27 @@ void LogEndpoints::Stop() {
 void LogEndpoints::MirrorMetrics(SelfMetrics* m) {
   if (!cfg_.logs_enabled) return;
   const logs::LogServiceStats st = service_.stats();
-  auto d = [](uint64_t v) { return static_cast<double>(v); };
-  m->SetCounter("backsight_log_lines_total", "Log lines mined and scored.", d(st.lines));
+  m->SetCounter("backsight_log_lines_total", "Log lines mined and scored.", st.lines);
   m->SetCounter("backsight_log_lines_anomalous_total", "Log lines with an anomaly score above 1.",
-                d(st.anomalous));
-  m->SetCounter("backsight_log_anomaly_events_total", "Log anomaly events opened.", d(st.events));
-  m->SetGauge("backsight_log_services", "Services with a template set.", d(st.services));
-  m->SetGauge("backsight_log_templates", "Live log templates over all services.", d(st.templates));
+                st.anomalous);
+  m->SetCounter("backsight_log_anomaly_events_total", "Log anomaly events opened.", st.events);
+  m->SetGauge("backsight_log_services", "Services with a template set.", st.services);
+  m->SetGauge("backsight_log_templates", "Live log templates over all services.", st.templates);
   m->SetCounter("backsight_log_services_refused_total",
-                "Service batches refused past logs.max_services.", d(st.services_refused));
+                "Service batches refused past logs.max_services.", st.services_refused);
   m->SetCounter("backsight_log_lines_refused_total", "Log lines refused past logs.max_services.",
-                d(st.lines_refused));
+                st.lines_refused);
   m->SetCounter("backsight_log_template_samples_dropped_total",
                 "Template count samples not submitted (engine queues full).",
-                d(series_dropped_.load()));
+                series_dropped_.load());
   m->SetGauge("backsight_log_template_memory_bytes",
               "Estimated bytes of mining and scoring state, all templates (at the last "
               "checkpoint or templates query).",
-              d(memory_bytes_.load()));
+              memory_bytes_.load());
   const uint64_t n = memory_templates_.load();
   m->SetGauge("backsight_log_template_memory_bytes_per_template",
               "Estimated state bytes per template (same time).",
-              n ? d(memory_bytes_.load()) / d(n) : 0.0);
+              n ? static_cast<double>(memory_bytes_.load()) / static_cast<double>(n) : 0.0);
   if (security_) {
     uint64_t dropped = 0, expired = 0;
     {
@@ -760,38 +743,38 @@ void LogEndpoints::MirrorMetrics(SelfMetrics* m) {
                   "Security findings' (address, kind) keys dropped from the kept, alerted or "
                   "forwarded bookkeeping past 65,536 each, oldest first (such a key may be "
                   "alerted again).",
-                  d(dropped));
+                  dropped);
     m->SetCounter("backsight_security_findings_expired_total",
                   "Security findings dropped after logs.security_retention without new evidence "
                   "(off the API and deny list; the address alerts again if it comes back).",
-                  d(expired));
+                  expired);
   }
   m->SetCounter("backsight_log_alert_posts_total", "Alertmanager POSTs of log alerts.",
-                d(alert_posts_.load()));
+                alert_posts_.load());
   m->SetCounter("backsight_log_alert_post_errors_total",
-                "Failed Alertmanager POSTs of log alerts (not retried).", d(alert_errors_.load()));
+                "Failed Alertmanager POSTs of log alerts (not retried).", alert_errors_.load());
   if (!tails_.empty()) {
     m->SetCounter("backsight_log_file_lines_total", "Lines read from tailed log files (log_files).",
-                  d(file_lines_.load()));
+                  file_lines_.load());
     m->SetCounter("backsight_log_file_rotations_total",
                   "Tailed log files found rotated (the path named a new file).",
-                  d(file_rotations_.load()));
+                  file_rotations_.load());
     m->SetCounter("backsight_log_file_truncations_total",
                   "Tailed log files found shorter than the read offset (read again from 0).",
-                  d(file_truncations_.load()));
+                  file_truncations_.load());
     m->SetCounter("backsight_log_file_long_lines_total", "Lines of tailed log files cut at 1 MiB.",
-                  d(file_long_lines_.load()));
+                  file_long_lines_.load());
     m->SetCounter("backsight_log_file_read_errors_total", "Failed reads of tailed log files.",
-                  d(file_read_errors_.load()));
+                  file_read_errors_.load());
     m->SetCounter("backsight_log_file_resumed_total",
                   "Tailed log files resumed at their saved position at start.",
-                  d(file_resumed_.load()));
+                  file_resumed_.load());
   }
   m->SetCounter("backsight_log_wal_replayed_records_total",
-                "Log write-ahead log records replayed at start.", d(replayed_records_.load()));
+                "Log write-ahead log records replayed at start.", replayed_records_.load());
   m->SetCounter("backsight_log_wal_replay_errors_total",
                 "Log write-ahead log records skipped at start (damaged or undecodable).",
-                d(replay_errors_.load()));
+                replay_errors_.load());
 }
 
 }  // namespace backsight::server

@@ -60,7 +60,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -71,6 +70,7 @@
 #include <vector>
 
 #include "backsight/analyze/api/access_log.h"
+#include "backsight/core/bounded_fifo_map.h"
 #include "backsight/core/status.h"
 #include "backsight/logs/file_tailer.h"
 #include "backsight/logs/log_service.h"
@@ -178,8 +178,10 @@ class LogEndpoints {
   // The client's address -> the service of the stream that last carried its lines (under
   // security_mu_; past kMaxSecurityClientServices the first-noted address is dropped).
   void NoteClientService(std::string_view client, const std::string& service);
-  std::map<std::string, std::string, std::less<>> client_service_;
-  std::deque<std::string> client_service_order_;  // keys of client_service_, first noted first
+  // Client addresses whose stream service is remembered for the incident members of their
+  // findings: the analyzer's own bound on live clients (security::AnalyzerOptions::max_clients).
+  static constexpr size_t kMaxSecurityClientServices = size_t{1} << 16;
+  BoundedFifoMap<std::string, std::string> client_service_{kMaxSecurityClientServices};
   SecurityForward security_forward_;
   // The findings' expiry clock (Unix s): the newest log time seen, never past the wall clock (a
   // line dated in the future does not expire findings early). Under security_mu_.

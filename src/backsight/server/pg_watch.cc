@@ -1,10 +1,10 @@
 #include "backsight/server/pg_watch.h"
 
 #include <chrono>
-#include <cinttypes>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "backsight/core/labels.h"
 #include "backsight/core/number_format.h"
 #include "backsight/core/time.h"
 #include "backsight/db/connection.h"
@@ -16,19 +16,13 @@ namespace {
 constexpr double kMsPerSecond = 1000;
 constexpr int64_t kNsPerMs = 1'000'000;
 
-std::string Hex(uint64_t fp) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, fp);
-  return buf;
-}
-
 }  // namespace
 
 std::vector<TimeSeries> PgWatchSeries(const db::WatchStep& step, const std::string& database) {
   std::vector<TimeSeries> out;
   out.reserve(4 * step.samples.size());
   for (const auto& s : step.samples) {
-    const std::string fp = Hex(s.fingerprint);
+    const std::string fp = FormatFingerprint(s.fingerprint);
     auto add = [&](const char* name, double v) {
       TimeSeries ts;
       ts.labels = {{"__name__", name}, {"database", database}, {"fingerprint", fp}};
@@ -61,7 +55,7 @@ std::string RegressionAlertsJson(const std::vector<db::WatchFinding>& findings,
         {{"labels",
           {{"alertname", "BacksightQueryRegression"},
            {"database", database},
-           {"fingerprint", Hex(r.fingerprint)}}},
+           {"fingerprint", FormatFingerprint(r.fingerprint)}}},
          {"annotations",
           {{"summary", "query " + factor + "x slower in " + database + ": " + f.statement},
            {"statement", f.statement},

@@ -319,32 +319,31 @@ void TraceFindings::MirrorMetrics(SelfMetrics* m) const {
   }
   const uint64_t evicted = stats_.evicted_findings();
   const size_t kept = stats_.kept_findings();
-  auto d = [](uint64_t v) { return static_cast<double>(v); };
   m->SetGauge("backsight_trace_findings_open_traces",
-              "Traces grouped for findings, not analysed yet.", d(open));
+              "Traces grouped for findings, not analysed yet.", open);
   m->SetCounter("backsight_trace_findings_traces_total", "Traces analysed for findings.",
-                d(finalised));
+                finalised);
   m->SetCounter("backsight_trace_findings_traces_early_total",
                 "Traces analysed before their quiet period because traces.max_open_traces were "
                 "open.",
-                d(early));
+                early);
   m->SetCounter("backsight_trace_findings_spans_dropped_total",
                 "Spans not analysed because their trace already held " +
                     std::to_string(traces::FindingsDetector::kMaxSpansPerTrace) + " spans.",
-                d(dropped));
+                dropped);
   m->SetGauge("backsight_trace_findings", "Trace findings kept (one per kind, service, operation).",
-              d(kept));
+              kept);
   m->SetCounter("backsight_trace_findings_evicted_total",
-                "Trace findings forgotten to keep traces.max_findings.", d(evicted));
+                "Trace findings forgotten to keep traces.max_findings.", evicted);
   m->SetCounter("backsight_trace_retry_ratio_samples_dropped_total",
                 "Retry ratio samples not submitted (engine queues full).",
-                d(ratio_samples_dropped_.load()));
+                ratio_samples_dropped_.load());
   m->SetCounter("backsight_trace_finding_alert_posts_total",
-                "Alertmanager POSTs of trace finding alerts.", d(alert_posts_.load()));
+                "Alertmanager POSTs of trace finding alerts.", alert_posts_.load());
   m->SetCounter("backsight_trace_finding_alert_post_errors_total",
                 "Failed Alertmanager POSTs of trace finding alerts (sent again when the finding "
                 "is seen again a resend interval later).",
-                d(alert_errors_.load()));
+                alert_errors_.load());
 }
 
 }  // namespace backsight::server

@@ -69,6 +69,21 @@ Status FetchPast(HistorySource* source, const WarmStartOptions& opt, const Label
   return st;
 }
 
+bool WaitPopFetch(std::unique_lock<std::mutex>* lock, std::condition_variable* cv,
+                  const bool& stopping, std::deque<uint64_t>* queue, uint64_t* fp) {
+  cv->wait(*lock, [&] { return stopping || !queue->empty(); });
+  if (stopping) return false;
+  *fp = queue->front();
+  queue->pop_front();
+  return true;
+}
+
+bool SleepUnlessStopping(std::mutex* mu, std::condition_variable* cv, const bool& stopping,
+                         int64_t ms) {
+  std::unique_lock<std::mutex> lock(*mu);
+  return !cv->wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping; });
+}
+
 WarmStart::WarmStart(const WarmStartOptions& options, Engine* engine, HistorySource* source)
     : opt_(options), engine_(engine), source_(source) {}
 
@@ -231,10 +246,7 @@ void WarmStart::ReleaseLocked(uint64_t fp, Pending* p) {
   release_cv_.notify_one();
 }
 
-bool WarmStart::Sleep(int64_t ms) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return !stop_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
-}
+bool WarmStart::Sleep(int64_t ms) { return SleepUnlessStopping(&mu_, &stop_cv_, stopping_, ms); }
 
 bool WarmStart::SubmitRetrying(std::vector<TimeSeries>& series, bool history, HeldSegments* held) {
   for (;;) {
@@ -261,10 +273,7 @@ void WarmStart::FetchLoop() {
     int64_t step_ms;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      fetch_cv_.wait(lock, [this] { return stopping_ || !fetch_queue_.empty(); });
-      if (stopping_) return;
-      fp = fetch_queue_.front();
-      fetch_queue_.pop_front();
+      if (!WaitPopFetch(&lock, &fetch_cv_, stopping_, &fetch_queue_, &fp)) return;
       auto it = pending_.find(fp);
       if (it == pending_.end() || it->second.state != State::kQueued) continue;
       Pending& p = it->second;

@@ -77,6 +77,18 @@ Status FetchPast(HistorySource* source, const WarmStartOptions& opt, const Label
                  TimestampNs first_ts, int64_t step_ms, const std::function<bool(int64_t)>& sleep,
                  std::mt19937_64* rng, std::vector<Sample>* past, std::atomic<uint64_t>* retries);
 
+/// The wait of a fetch thread: waits on `cv` (`*lock` holds the mutex that guards `queue` and
+/// `stopping`) until `stopping` is set or a fingerprint is queued, then pops the oldest into
+/// `*fp`. Returns false, with nothing popped, once stopping. Shared by WarmStart and
+/// ExhaustionWarmStart.
+bool WaitPopFetch(std::unique_lock<std::mutex>* lock, std::condition_variable* cv,
+                  const bool& stopping, std::deque<uint64_t>* queue, uint64_t* fp);
+
+/// Waits up to `ms` on `cv` under `*mu` (which guards `stopping`); returns false when `stopping`
+/// is (or becomes) set, true when the time passed. The back-off sleep of FetchPast's callers.
+bool SleepUnlessStopping(std::mutex* mu, std::condition_variable* cv, const bool& stopping,
+                         int64_t ms);
+
 /// Counters and gauges of warm start (mirrored into /metrics by the server).
 struct WarmStartStats {
   uint64_t fetches_started = 0, fetches_succeeded = 0, fetches_failed = 0, fetch_retries = 0;
