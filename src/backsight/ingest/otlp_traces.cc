@@ -9,13 +9,13 @@
 #include <algorithm>
 #include <array>
 #include <climits>
-#include <memory>
 #include <string>
 
 #include "backsight/ingest/ingest_util.h"
 #include "backsight/ingest/log_batch.h"
 #include "backsight/ingest/otlp_common.h"
 #include "backsight/ingest/proto/trace.pb.h"
+#include "backsight/ingest/reused_arena.h"
 
 namespace backsight::ingest {
 
@@ -36,18 +36,6 @@ constexpr const char* kKindNames[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERN
 constexpr const char* kStatusNames[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
 
 constexpr char kHexDigits[] = "0123456789abcdef";
-
-// Largest first arena block a thread keeps between protobuf requests: a typical 2048-span
-// request's message tree takes about 1 MiB, so 8 MiB covers large batches without holding the
-// memory of a 64 MiB outlier per server thread (beyond it the arena mallocs further blocks).
-constexpr size_t kMaxKeptArenaBlockBytes = 8 << 20;
-
-// A thread's first arena block, sized to the largest message tree seen (up to
-// kMaxKeptArenaBlockBytes): once warm, a request parses with no malloc for its message objects.
-struct ArenaBlock {
-  std::unique_ptr<char[]> data;
-  size_t size = 0;
-};
 
 // The two lowercase hex digits of every byte value, so an id converts one byte per lookup.
 constexpr std::array<char, 512> kHexPairs = [] {
@@ -167,19 +155,22 @@ class Converter {
   // Checks and converts an id; on a bad one returns false with the reason in *why.
   static bool Id(const std::string& bytes, size_t want, bool optional, std::string* out,
                  std::string* why) {
+    if (bytes.size() == want) {
+      if (ToHex(bytes, out)) return true;
+      *why = "all-zero id is invalid";
+      return false;
+    }
     if (optional && bytes.empty()) {
       out->clear();
       return true;
     }
-    if (bytes.size() != want) {
-      *why = "expected " + std::to_string(want) + " bytes, got " + std::to_string(bytes.size());
-      return false;
-    }
-    if (!ToHex(bytes, out)) {
-      *why = "all-zero id is invalid";
-      return false;
-    }
-    return true;
+    return WrongIdSize(bytes.size(), want, why);
+  }
+
+  // Id's message for an id of the wrong size (out of line: Id then needs no stack frame for it).
+  [[gnu::noinline, gnu::cold]] static bool WrongIdSize(size_t got, size_t want, std::string* why) {
+    *why = "expected " + std::to_string(want) + " bytes, got " + std::to_string(got);
+    return false;
   }
 
   // `spath` is the scope's path and `k` the span's index; the span's path is built only for an
@@ -409,30 +400,16 @@ Status DecodeOtlpTracesProto(std::string_view body, SpanBatch* out, size_t max_b
   if (body.size() > max_bytes || body.size() > static_cast<size_t>(INT_MAX)) {
     return internal::TooLarge("otlp traces", body.size(), std::min<size_t>(max_bytes, INT_MAX));
   }
-  thread_local ArenaBlock block;
-  google::protobuf::ArenaOptions options;
-  options.initial_block = block.data.get();
-  options.initial_block_size = block.size;
-  size_t used = 0;
-  Status st;
-  {
-    google::protobuf::Arena arena(options);
-    auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(&arena);
-    if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-      st = Status::InvalidArgument(
-          Reason::kMalformed,
-          "otlp traces: malformed protobuf ExportTraceServiceRequest: " +
-              internal::DiagnoseProtobuf(tv1::ExportTraceServiceRequest::descriptor(), body));
-    } else {
-      st = Convert(false, req, out);
-    }
-    used = arena.SpaceAllocated();
-  }  // the arena is gone: the block may be replaced
-  if (used > block.size && used <= kMaxKeptArenaBlockBytes) {
-    block.data = std::make_unique_for_overwrite<char[]>(used);
-    block.size = used;
+  thread_local internal::ArenaBlock block;
+  internal::ReusedArena arena(&block);
+  auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(arena.get());
+  if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    return Status::InvalidArgument(
+        Reason::kMalformed,
+        "otlp traces: malformed protobuf ExportTraceServiceRequest: " +
+            internal::DiagnoseProtobuf(tv1::ExportTraceServiceRequest::descriptor(), body));
   }
-  return st;
+  return Convert(false, req, out);
 }
 
 Status DecodeOtlpTracesJson(std::string_view body, SpanBatch* out, size_t max_bytes) {
