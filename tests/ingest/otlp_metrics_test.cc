@@ -3,10 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <string>
-#include <thread>
 #include <utility>
-#include <vector>
 
 #include "backsight/ingest/proto/metrics.pb.h"
 
@@ -201,54 +198,6 @@ mv1::ExportMetricsServiceRequest ExampleProto() {
   p->set_time_unix_nano(kTs);
   p->set_flags(1);
   return req;
-}
-
-// A request of `n` gauge points, 10 series per metric, attribute values long enough to allocate.
-mv1::ExportMetricsServiceRequest GaugeRequest(int n) {
-  mv1::ExportMetricsServiceRequest req;
-  auto* sm = req.add_resource_metrics()->add_scope_metrics();
-  mv1::Metric* m = nullptr;
-  for (int i = 0; i < n; ++i) {
-    if (i % 10 == 0) {
-      m = sm->add_metrics();
-      m->set_name("metric_" + std::to_string(i / 10));
-    }
-    auto* p = m->mutable_gauge()->add_data_points();
-    p->set_time_unix_nano(1700000000000000000ULL + static_cast<uint64_t>(i));
-    p->set_as_double(i * 0.25);
-    auto* a = p->add_attributes();
-    a->set_key("instance");
-    a->mutable_value()->set_string_value("host-" + std::to_string(i % 10) + std::string(30, 'h'));
-  }
-  return req;
-}
-
-void ExpectSameSeries(const std::vector<TimeSeries>& got, const std::vector<TimeSeries>& want) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < want.size(); ++i) {
-    EXPECT_EQ(got[i].labels, want[i].labels) << i;
-    EXPECT_EQ(got[i].kind, want[i].kind) << i;
-    ASSERT_EQ(got[i].samples.size(), want[i].samples.size()) << i;
-    for (size_t k = 0; k < want[i].samples.size(); ++k) {
-      EXPECT_EQ(got[i].samples[k].ts, want[i].samples[k].ts) << i;
-      EXPECT_EQ(got[i].samples[k].value, want[i].samples[k].value) << i;
-    }
-  }
-}
-
-// The decoder parses into a per-thread first arena block kept from the last request: requests of
-// growing and shrinking size (and a malformed one) on one thread decode as on a fresh thread.
-TEST(OtlpProto, RequestsOfGrowingAndShrinkingSizeOnOneThreadDecodeAlike) {
-  std::vector<TimeSeries> out;
-  for (const int n : {10, 5000, 1, 20000, 300, 0, 7000}) {
-    const std::string body = GaugeRequest(n).SerializeAsString();
-    EXPECT_FALSE(DecodeOtlpMetricsProto(body.substr(0, body.size() - 3), &out).ok() && n > 0);
-    ASSERT_TRUE(DecodeOtlpMetricsProto(body, &out).ok());
-    std::vector<TimeSeries> fresh;
-    std::thread([&] { ASSERT_TRUE(DecodeOtlpMetricsProto(body, &fresh).ok()); }).join();
-    EXPECT_EQ(out.size(), static_cast<size_t>(n));
-    ExpectSameSeries(out, fresh);
-  }
 }
 
 TEST(OtlpProto, DecodesSameContentAsJson) {

@@ -14,7 +14,6 @@
 #include "backsight/ingest/ingest_util.h"
 #include "backsight/ingest/otlp_common.h"
 #include "backsight/ingest/proto/metrics.pb.h"
-#include "backsight/ingest/reused_arena.h"
 
 namespace backsight::ingest {
 
@@ -535,9 +534,8 @@ Status DecodeOtlpMetricsProto(std::string_view body, std::vector<TimeSeries>* ou
   if (body.size() > max_bytes || body.size() > static_cast<size_t>(INT_MAX)) {
     return TooLarge("otlp", body.size(), std::min<size_t>(max_bytes, INT_MAX));
   }
-  thread_local internal::ArenaBlock block;  // kept from the last request on this thread
-  internal::ReusedArena arena(&block);
-  auto* req = google::protobuf::Arena::CreateMessage<mv1::ExportMetricsServiceRequest>(arena.get());
+  google::protobuf::Arena arena;
+  auto* req = google::protobuf::Arena::CreateMessage<mv1::ExportMetricsServiceRequest>(&arena);
   if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     return Status::InvalidArgument(
         Reason::kMalformed,
