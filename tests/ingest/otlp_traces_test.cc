@@ -85,8 +85,8 @@ TEST(OtlpTracesProto, RecycledSpansKeepNothingOfTheirLastRequest) {
   EXPECT_TRUE(b.spans.empty());
 }
 
-// The decoder parses into the thread's message kept from its last request: small, large,
-// malformed and again small requests on one thread decode to the same spans.
+// The decoder parses into a per-thread first arena block sized to the largest request seen:
+// small, large, malformed and again small requests on one thread decode to the same spans.
 TEST(OtlpTracesProto, RequestsOfGrowingSizeOnOneThreadDecodeAlike) {
   tv1::ExportTraceServiceRequest big = OneSpanRequest();
   auto* spans = big.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans();
@@ -205,8 +205,8 @@ void ExpectSameSpans(const SpanBatch& got, const SpanBatch& want, const std::str
 }
 
 // One batch recycled request after request on one thread, as a server thread does (sizes growing
-// and shrinking, failing requests in between, appending without a recycle; the thread's parsed
-// message kept from request to request), decodes every request exactly as a fresh batch on a
+// and shrinking, failing requests in between, appending without a recycle; the thread's kept
+// arena block reused), decodes every request exactly as a fresh batch on a
 // fresh thread does.
 TEST(OtlpTracesProto, RecycledBatchDecodesLikeAFreshOne) {
   const int sizes[] = {300, 5, 2000, 1, 0, 700, 3000, 50, 1200, 1200, 2, 2500};
@@ -223,7 +223,7 @@ TEST(OtlpTracesProto, RecycledBatchDecodesLikeAFreshOne) {
     EXPECT_EQ(DecodeOtlpTracesProto(bad.SerializeAsString(), &reused).ok(), ss->spans_size() == 0);
     reused.Recycle();
     ASSERT_TRUE(DecodeOtlpTracesProto(body, &reused).ok());
-    SpanBatch fresh;  // a fresh batch on a fresh thread (no kept message either)
+    SpanBatch fresh;  // a fresh batch on a fresh thread (no kept arena block either)
     std::thread([&] { ASSERT_TRUE(DecodeOtlpTracesProto(body, &fresh).ok()); }).join();
     ExpectSameSpans(reused, fresh, "size " + std::to_string(n));
     const tv1::ExportTraceServiceRequest req = VariedRequest(n, seed - 2);

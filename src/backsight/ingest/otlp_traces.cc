@@ -9,13 +9,13 @@
 #include <algorithm>
 #include <array>
 #include <climits>
-#include <memory>
 #include <string>
 
 #include "backsight/ingest/ingest_util.h"
 #include "backsight/ingest/log_batch.h"
 #include "backsight/ingest/otlp_common.h"
 #include "backsight/ingest/proto/trace.pb.h"
+#include "backsight/ingest/reused_arena.h"
 
 namespace backsight::ingest {
 
@@ -36,14 +36,6 @@ constexpr const char* kKindNames[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERN
 constexpr const char* kStatusNames[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
 
 constexpr char kHexDigits[] = "0123456789abcdef";
-
-// Largest request body whose parsed message a thread keeps for the next request. A parsed
-// message keeps its sub-messages and strings' memory through the Clear() that starts the next
-// parse (protobuf "reuse message objects"), so a warm thread parses with few mallocs (string values
-// of AnyValue, a oneof, are still freed and allocated again). A message tree takes about 4.3 times
-// its body (a 2048-span request of 240 KB takes about 1 MiB), so 2 MiB bodies keep up to ~9 MiB per
-// server thread; the message of a larger body is freed after its request.
-constexpr size_t kMaxKeptRequestBytes = 2 << 20;
 
 // The two lowercase hex digits of every byte value, so an id converts one byte per lookup.
 constexpr std::array<char, 512> kHexPairs = [] {
@@ -408,20 +400,16 @@ Status DecodeOtlpTracesProto(std::string_view body, SpanBatch* out, size_t max_b
   if (body.size() > max_bytes || body.size() > static_cast<size_t>(INT_MAX)) {
     return internal::TooLarge("otlp traces", body.size(), std::min<size_t>(max_bytes, INT_MAX));
   }
-  thread_local std::unique_ptr<tv1::ExportTraceServiceRequest> kept;  // the last request's
-  if (!kept) kept = std::make_unique<tv1::ExportTraceServiceRequest>();
-  tv1::ExportTraceServiceRequest* req = kept.get();
-  Status st;
+  thread_local internal::ArenaBlock block;
+  internal::ReusedArena arena(&block);
+  auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(arena.get());
   if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    st = Status::InvalidArgument(
+    return Status::InvalidArgument(
         Reason::kMalformed,
         "otlp traces: malformed protobuf ExportTraceServiceRequest: " +
             internal::DiagnoseProtobuf(tv1::ExportTraceServiceRequest::descriptor(), body));
-  } else {
-    st = Convert(false, req, out);
   }
-  if (body.size() > kMaxKeptRequestBytes) kept.reset();
-  return st;
+  return Convert(false, req, out);
 }
 
 Status DecodeOtlpTracesJson(std::string_view body, SpanBatch* out, size_t max_bytes) {
