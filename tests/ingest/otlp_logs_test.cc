@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+
 #include "backsight/ingest/proto/logs.pb.h"
 
 namespace backsight::ingest {
@@ -45,6 +48,50 @@ TEST(OtlpLogsProto, ResourceIsTheStreamAndServiceNamesIt) {
   EXPECT_EQ(s.entries[1].line, "42");
   EXPECT_EQ(s.entries[1].level, "warn");
   EXPECT_EQ(s.entries[1].ts, 1700000000000000005);
+}
+
+// A request of `n` records over 3 resources, bodies long enough to allocate.
+lv1::ExportLogsServiceRequest RecordsRequest(int n) {
+  lv1::ExportLogsServiceRequest req;
+  for (int r = 0; r < 3; ++r) {
+    auto* a = req.add_resource_logs()->mutable_resource()->add_attributes();
+    a->set_key("service.name");
+    a->mutable_value()->set_string_value("svc-" + std::to_string(r));
+  }
+  for (int i = 0; i < n; ++i) {
+    auto* rec = req.mutable_resource_logs(i % 3)->add_scope_logs()->add_log_records();
+    rec->set_time_unix_nano(1700000000000000000ULL + static_cast<uint64_t>(i));
+    rec->set_severity_number(1 + i % 24);
+    rec->mutable_body()->set_string_value("record " + std::to_string(i) + std::string(i % 50, 'b'));
+  }
+  return req;
+}
+
+// The decoder parses into a per-thread first arena block kept from the last request: requests of
+// growing and shrinking size (and a malformed one) on one thread decode as on a fresh thread.
+TEST(OtlpLogsProto, RequestsOfGrowingAndShrinkingSizeOnOneThreadDecodeAlike) {
+  LogBatch b;
+  for (const int n : {10, 5000, 1, 20000, 300, 0, 7000}) {
+    const std::string body = RecordsRequest(n).SerializeAsString();
+    EXPECT_FALSE(DecodeOtlpLogsProto(body.substr(0, body.size() - 3), &b).ok());
+    ASSERT_TRUE(DecodeOtlpLogsProto(body, &b).ok());
+    LogBatch fresh;
+    std::thread([&] { ASSERT_TRUE(DecodeOtlpLogsProto(body, &fresh).ok()); }).join();
+    EXPECT_EQ(b.lines(), static_cast<size_t>(n));
+    ASSERT_EQ(b.streams.size(), fresh.streams.size());
+    for (size_t s = 0; s < fresh.streams.size(); ++s) {
+      EXPECT_EQ(b.streams[s].service, fresh.streams[s].service);
+      EXPECT_EQ(b.streams[s].labels, fresh.streams[s].labels);
+      ASSERT_EQ(b.streams[s].entries.size(), fresh.streams[s].entries.size());
+      for (size_t k = 0; k < fresh.streams[s].entries.size(); ++k) {
+        const LogLine& g = b.streams[s].entries[k];
+        const LogLine& w = fresh.streams[s].entries[k];
+        EXPECT_EQ(g.ts, w.ts);
+        EXPECT_EQ(g.line, w.line);
+        EXPECT_EQ(g.level, w.level);
+      }
+    }
+  }
 }
 
 TEST(OtlpLogsProto, ErrorsNamePath) {

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "backsight/ingest/proto/trace.pb.h"
 
@@ -107,6 +111,144 @@ TEST(OtlpTracesProto, RequestsOfGrowingSizeOnOneThreadDecodeAlike) {
     EXPECT_EQ(b.spans[3000].Attribute("db.statement"), "SELECT * FROM orders WHERE id = 7");
     EXPECT_EQ(b.spans[3001].service, "checkout");
   }
+}
+
+// Lowercase hex of `bytes`, written independently of the decoder.
+std::string RefHex(const std::string& bytes) {
+  std::string s;
+  char buf[3];
+  for (unsigned char c : bytes) {
+    std::snprintf(buf, sizeof buf, "%02x", c);
+    s += buf;
+  }
+  return s;
+}
+
+// A request of `n` spans over up to 3 resources, varied from `seed`: random id bytes (some
+// bytes zero), names and attribute values short and long, roots and children, every kind and
+// status, 0..18 kept attributes (over the cap of 16 now and then), with or without an instance.
+tv1::ExportTraceServiceRequest VariedRequest(int n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  tv1::ExportTraceServiceRequest req;
+  std::vector<tv1::ScopeSpans*> scopes;
+  const int resources = 1 + static_cast<int>(rng() % 3);
+  for (int r = 0; r < resources; ++r) {
+    auto* rs = req.add_resource_spans();
+    auto* a = rs->mutable_resource()->add_attributes();
+    a->set_key("service.name");
+    a->mutable_value()->set_string_value("svc-" + std::to_string(rng() % 50) +
+                                         std::string(rng() % 2 ? 20 : 0, 's'));
+    if (rng() % 2) {
+      a = rs->mutable_resource()->add_attributes();
+      a->set_key("host.name");
+      a->mutable_value()->set_string_value("host-" + std::to_string(rng() % 9));
+    }
+    scopes.push_back(rs->add_scope_spans());
+  }
+  auto id = [&](size_t len) {
+    std::string s(len, '\0');
+    for (auto& c : s) c = static_cast<char>(rng() % 4 == 0 ? 0 : rng());
+    s[rng() % len] = static_cast<char>(1 + rng() % 255);  // never all zero
+    return s;
+  };
+  for (int i = 0; i < n; ++i) {
+    auto* s = scopes[rng() % scopes.size()]->add_spans();
+    s->set_trace_id(id(16));
+    s->set_span_id(id(8));
+    if (rng() % 4) s->set_parent_span_id(id(8));
+    s->set_name("op-" + std::to_string(rng() % 100) + std::string(rng() % 40, 'n'));
+    s->set_kind(static_cast<int>(rng() % 6));
+    s->mutable_status()->set_code(static_cast<int>(rng() % 3));
+    const uint64_t start = 1700000000000000000ULL + rng() % 1000000000000ULL;
+    s->set_start_time_unix_nano(start);
+    s->set_end_time_unix_nano(start + rng() % 1000000000ULL);
+    const int attrs = rng() % 8 == 0 ? 18 : static_cast<int>(rng() % 4);
+    for (int k = 0; k < attrs; ++k) {
+      auto* kv = s->add_attributes();
+      kv->set_key(k % 2 ? "http.route" : "db.statement");
+      std::string v = std::to_string(rng());  // (not "v" + string: a GCC 12 -Wrestrict false alarm)
+      v.append(rng() % 60, 'v');
+      kv->mutable_value()->set_string_value(v);
+    }
+    if (rng() % 3 == 0) {
+      auto* kv = s->add_attributes();
+      kv->set_key("thread.id");  // not kept
+      kv->mutable_value()->set_int_value(7);
+    }
+  }
+  return req;
+}
+
+void ExpectSameSpans(const SpanBatch& got, const SpanBatch& want, const std::string& what) {
+  ASSERT_EQ(got.spans.size(), want.spans.size()) << what;
+  EXPECT_EQ(got.dropped_attributes, want.dropped_attributes) << what;
+  for (size_t i = 0; i < want.spans.size(); ++i) {
+    const Span& g = got.spans[i];
+    const Span& w = want.spans[i];
+    const std::string at = what + " span " + std::to_string(i);
+    EXPECT_EQ(g.trace_id, w.trace_id) << at;
+    EXPECT_EQ(g.span_id, w.span_id) << at;
+    EXPECT_EQ(g.parent_span_id, w.parent_span_id) << at;
+    EXPECT_EQ(g.service, w.service) << at;
+    EXPECT_EQ(g.instance, w.instance) << at;
+    EXPECT_EQ(g.name, w.name) << at;
+    EXPECT_EQ(g.kind, w.kind) << at;
+    EXPECT_EQ(g.status, w.status) << at;
+    EXPECT_EQ(g.start_ns, w.start_ns) << at;
+    EXPECT_EQ(g.end_ns, w.end_ns) << at;
+    ASSERT_EQ(g.attributes.size(), w.attributes.size()) << at;
+    for (size_t k = 0; k < w.attributes.size(); ++k) {
+      EXPECT_EQ(g.attributes[k].key, w.attributes[k].key) << at;
+      EXPECT_EQ(g.attributes[k].value, w.attributes[k].value) << at;
+    }
+  }
+}
+
+// One batch recycled request after request on one thread, as a server thread does (sizes growing
+// and shrinking, failing requests in between, appending without a recycle; the thread's kept
+// arena block reused), decodes every request exactly as a fresh batch on a
+// fresh thread does.
+TEST(OtlpTracesProto, RecycledBatchDecodesLikeAFreshOne) {
+  const int sizes[] = {300, 5, 2000, 1, 0, 700, 3000, 50, 1200, 1200, 2, 2500};
+  SpanBatch reused;
+  uint64_t seed = 1;
+  for (const int n : sizes) {
+    const std::string body = VariedRequest(n, seed++).SerializeAsString();
+    // A failing request first (its last span's id is bad): its spans are not kept.
+    tv1::ExportTraceServiceRequest bad = VariedRequest(n + 1, seed++);
+    auto* rs = bad.mutable_resource_spans(bad.resource_spans_size() - 1);
+    auto* ss = rs->mutable_scope_spans(0);
+    if (ss->spans_size() > 0) ss->mutable_spans(ss->spans_size() - 1)->set_span_id("short");
+    reused.Recycle();
+    EXPECT_EQ(DecodeOtlpTracesProto(bad.SerializeAsString(), &reused).ok(), ss->spans_size() == 0);
+    reused.Recycle();
+    ASSERT_TRUE(DecodeOtlpTracesProto(body, &reused).ok());
+    SpanBatch fresh;  // a fresh batch on a fresh thread (no kept arena block either)
+    std::thread([&] { ASSERT_TRUE(DecodeOtlpTracesProto(body, &fresh).ok()); }).join();
+    ExpectSameSpans(reused, fresh, "size " + std::to_string(n));
+    const tv1::ExportTraceServiceRequest req = VariedRequest(n, seed - 2);
+    size_t k = 0;  // ids as independently formatted hex, in decode order
+    for (const auto& r : req.resource_spans()) {
+      for (const auto& s : r.scope_spans(0).spans()) {
+        ASSERT_LT(k, fresh.spans.size());
+        EXPECT_EQ(fresh.spans[k].trace_id, RefHex(s.trace_id()));
+        EXPECT_EQ(fresh.spans[k].span_id, RefHex(s.span_id()));
+        EXPECT_EQ(fresh.spans[k].parent_span_id, RefHex(s.parent_span_id()));
+        ++k;
+      }
+    }
+    EXPECT_EQ(k, fresh.spans.size());
+  }
+  // Appending a second request without a recycle, into recycled spans and new ones.
+  const std::string a = VariedRequest(40, 100).SerializeAsString();
+  const std::string b = VariedRequest(4000, 101).SerializeAsString();
+  reused.Recycle();
+  SpanBatch fresh;
+  for (const std::string* body : {&a, &b}) {
+    ASSERT_TRUE(DecodeOtlpTracesProto(*body, &reused).ok());
+    std::thread([&] { ASSERT_TRUE(DecodeOtlpTracesProto(*body, &fresh).ok()); }).join();
+  }
+  ExpectSameSpans(reused, fresh, "appended");
 }
 
 TEST(OtlpTracesProto, SpanFieldsAndKeptAttributes) {

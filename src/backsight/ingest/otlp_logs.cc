@@ -8,6 +8,7 @@
 #include "backsight/ingest/ingest_util.h"
 #include "backsight/ingest/otlp_common.h"
 #include "backsight/ingest/proto/logs.pb.h"
+#include "backsight/ingest/reused_arena.h"
 
 namespace backsight::ingest {
 
@@ -216,8 +217,9 @@ Status DecodeOtlpLogsProto(std::string_view body, LogBatch* out, size_t max_byte
   if (body.size() > max_bytes || body.size() > static_cast<size_t>(INT_MAX)) {
     return internal::TooLarge("otlp logs", body.size(), std::min<size_t>(max_bytes, INT_MAX));
   }
-  google::protobuf::Arena arena;
-  auto* req = google::protobuf::Arena::CreateMessage<lv1::ExportLogsServiceRequest>(&arena);
+  thread_local internal::ArenaBlock block;  // kept from the last request on this thread
+  internal::ReusedArena arena(&block);
+  auto* req = google::protobuf::Arena::CreateMessage<lv1::ExportLogsServiceRequest>(arena.get());
   if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     return Status::InvalidArgument(
         Reason::kMalformed,

@@ -2,16 +2,20 @@
 
 #include <google/protobuf/arena.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <climits>
-#include <memory>
 #include <string>
 
 #include "backsight/ingest/ingest_util.h"
 #include "backsight/ingest/log_batch.h"
 #include "backsight/ingest/otlp_common.h"
 #include "backsight/ingest/proto/trace.pb.h"
+#include "backsight/ingest/reused_arena.h"
 
 namespace backsight::ingest {
 
@@ -33,18 +37,6 @@ constexpr const char* kStatusNames[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
-// Largest first arena block a thread keeps between protobuf requests: a typical 2048-span
-// request's message tree takes about 1 MiB, so 8 MiB covers large batches without holding the
-// memory of a 64 MiB outlier per server thread (beyond it the arena mallocs further blocks).
-constexpr size_t kMaxKeptArenaBlockBytes = 8 << 20;
-
-// A thread's first arena block, sized to the largest message tree seen (up to
-// kMaxKeptArenaBlockBytes): once warm, a request parses with no malloc for its message objects.
-struct ArenaBlock {
-  std::unique_ptr<char[]> data;
-  size_t size = 0;
-};
-
 // The two lowercase hex digits of every byte value, so an id converts one byte per lookup.
 constexpr std::array<char, 512> kHexPairs = [] {
   std::array<char, 512> t{};
@@ -55,18 +47,41 @@ constexpr std::array<char, 512> kHexPairs = [] {
   return t;
 }();
 
+#if defined(__SSE2__)
+// The lowercase hex digits of 16 nibbles (byte values 0..15): '0' + n, plus 'a' - '0' - 10 for
+// n > 9.
+inline __m128i HexDigits(__m128i nibbles) {
+  const __m128i letter = _mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9));
+  return _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')),
+                      _mm_and_si128(letter, _mm_set1_epi8('a' - '0' - 10)));
+}
+#endif
+
 // Writes `bytes` as lowercase hex into *s (its memory reused); returns false when every byte is
-// zero.
+// zero. With SSE2, 8 bytes per step (nibbles split, interleaved high first, mapped to digits).
 bool ToHex(std::string_view bytes, std::string* s) {
   s->resize(bytes.size() * 2);
   char* o = s->data();
+  const char* p = bytes.data();
+  const char* const end = p + bytes.size();
   unsigned any = 0;
-  for (const char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
+#if defined(__SSE2__)
+  const __m128i low4 = _mm_set1_epi8(0x0f);
+  __m128i any_v = _mm_setzero_si128();
+  for (; end - p >= 8; p += 8, o += 16) {
+    const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    any_v = _mm_or_si128(any_v, v);
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+    const __m128i lo = _mm_and_si128(v, low4);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o), HexDigits(_mm_unpacklo_epi8(hi, lo)));
+  }
+  any = _mm_movemask_epi8(_mm_cmpeq_epi8(any_v, _mm_setzero_si128())) != 0xffff;
+#endif
+  for (; p < end; ++p, o += 2) {
+    const auto b = static_cast<unsigned char>(*p);
     any |= b;
     o[0] = kHexPairs[2 * b];
     o[1] = kHexPairs[2 * b + 1];
-    o += 2;
   }
   return any != 0;
 }
@@ -80,7 +95,8 @@ int HexValue(char c) {
 
 class Converter {
  public:
-  Converter(bool json, SpanBatch* out) : json_(json), out_(out) {}
+  Converter(bool json, SpanBatch::Fill* fill, uint64_t* dropped_attributes)
+      : json_(json), fill_(fill), dropped_attributes_(dropped_attributes) {}
 
   Status Run(tv1::ExportTraceServiceRequest* req) {
     for (int i = 0; i < req->resource_spans_size(); ++i) {
@@ -139,19 +155,22 @@ class Converter {
   // Checks and converts an id; on a bad one returns false with the reason in *why.
   static bool Id(const std::string& bytes, size_t want, bool optional, std::string* out,
                  std::string* why) {
+    if (bytes.size() == want) {
+      if (ToHex(bytes, out)) return true;
+      *why = "all-zero id is invalid";
+      return false;
+    }
     if (optional && bytes.empty()) {
       out->clear();
       return true;
     }
-    if (bytes.size() != want) {
-      *why = "expected " + std::to_string(want) + " bytes, got " + std::to_string(bytes.size());
-      return false;
-    }
-    if (!ToHex(bytes, out)) {
-      *why = "all-zero id is invalid";
-      return false;
-    }
-    return true;
+    return WrongIdSize(bytes.size(), want, why);
+  }
+
+  // Id's message for an id of the wrong size (out of line: Id then needs no stack frame for it).
+  [[gnu::noinline, gnu::cold]] static bool WrongIdSize(size_t got, size_t want, std::string* why) {
+    *why = "expected " + std::to_string(want) + " bytes, got " + std::to_string(got);
+    return false;
   }
 
   // `spath` is the scope's path and `k` the span's index; the span's path is built only for an
@@ -164,7 +183,7 @@ class Converter {
       if (snake) p.append(".").append(F(snake, camel));
       return p;
     };
-    Span& sp = out_->NewSpan();  // a recycled span: every field is assigned below
+    Span& sp = fill_->NewSpan();  // a recycled span: every field is assigned below
     std::string why;
     if (!Id(s->trace_id(), kTraceIdBytes, false, &sp.trace_id, &why)) {
       return Err(path("trace_id", "traceId"), why, Reason::kMalformed);
@@ -218,7 +237,7 @@ class Converter {
       auto* kv = s->mutable_attributes(i);
       if (!IsKeptSpanAttribute(kv->key())) continue;
       if (kept >= kMaxKeptAttributes) {
-        ++out_->dropped_attributes;
+        ++*dropped_attributes_;
         continue;
       }
       text.clear();
@@ -244,7 +263,8 @@ class Converter {
   }
 
   bool json_;
-  SpanBatch* out_;
+  SpanBatch::Fill* fill_;
+  uint64_t* dropped_attributes_;
   std::string text_;  // scratch for attribute values
 };
 
@@ -360,17 +380,17 @@ class JsonFiller : public internal::OtlpJsonReader {
   }
 };
 
-// Runs the converter into `out`; a failing request's spans are removed again, so it appends
-// nothing.
+// Runs the converter into `out`, overwriting its recycled spans in place; a failing request's
+// spans are taken back out again, so it appends nothing.
 Status Convert(bool json, tv1::ExportTraceServiceRequest* req, SpanBatch* out) {
-  const size_t n0 = out->spans.size();
   const uint64_t dropped0 = out->dropped_attributes;
-  Converter conv(json, out);
+  SpanBatch::Fill fill(out);
+  Converter conv(json, &fill, &out->dropped_attributes);
   if (Status st = conv.Run(req); !st.ok()) {
-    out->spans.resize(n0);
     out->dropped_attributes = dropped0;
-    return st;
+    return st;  // the fill's destructor takes this request's spans out of `out`
   }
+  fill.Commit();
   return Status::OK();
 }
 
@@ -380,30 +400,16 @@ Status DecodeOtlpTracesProto(std::string_view body, SpanBatch* out, size_t max_b
   if (body.size() > max_bytes || body.size() > static_cast<size_t>(INT_MAX)) {
     return internal::TooLarge("otlp traces", body.size(), std::min<size_t>(max_bytes, INT_MAX));
   }
-  thread_local ArenaBlock block;
-  google::protobuf::ArenaOptions options;
-  options.initial_block = block.data.get();
-  options.initial_block_size = block.size;
-  size_t used = 0;
-  Status st;
-  {
-    google::protobuf::Arena arena(options);
-    auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(&arena);
-    if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-      st = Status::InvalidArgument(
-          Reason::kMalformed,
-          "otlp traces: malformed protobuf ExportTraceServiceRequest: " +
-              internal::DiagnoseProtobuf(tv1::ExportTraceServiceRequest::descriptor(), body));
-    } else {
-      st = Convert(false, req, out);
-    }
-    used = arena.SpaceAllocated();
-  }  // the arena is gone: the block may be replaced
-  if (used > block.size && used <= kMaxKeptArenaBlockBytes) {
-    block.data = std::make_unique_for_overwrite<char[]>(used);
-    block.size = used;
+  thread_local internal::ArenaBlock block;
+  internal::ReusedArena arena(&block);
+  auto* req = google::protobuf::Arena::CreateMessage<tv1::ExportTraceServiceRequest>(arena.get());
+  if (!req->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    return Status::InvalidArgument(
+        Reason::kMalformed,
+        "otlp traces: malformed protobuf ExportTraceServiceRequest: " +
+            internal::DiagnoseProtobuf(tv1::ExportTraceServiceRequest::descriptor(), body));
   }
-  return st;
+  return Convert(false, req, out);
 }
 
 Status DecodeOtlpTracesJson(std::string_view body, SpanBatch* out, size_t max_bytes) {

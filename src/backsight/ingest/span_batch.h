@@ -85,25 +85,47 @@ struct SpanBatch {
     dropped_attributes = 0;
   }
   /// As Clear, but keeps up to kMaxRecycledSpans spans (their strings' and attribute lists'
-  /// memory) for the next decode into this batch: a server thread that decodes request after
-  /// request into one batch then allocates nothing per span once warm.
-  void Recycle() {
-    for (auto& s : spans) {
-      if (spare_.size() >= kMaxRecycledSpans) break;
-      spare_.push_back(std::move(s));
+  /// memory) for the next Fill of this batch: a server thread that decodes request after request
+  /// into one batch then allocates nothing per span once warm. Costs no move per span when the
+  /// batch holds no spare spans (the last Fill used them all), else one per span of the smaller
+  /// of the two sets.
+  void Recycle();
+
+  /// Appends spans to a batch in place, for a decoder: NewSpan hands out the batch's recycled
+  /// spans where they lie (their fields hold old values: every field must be assigned), then new
+  /// ones. Commit keeps the spans handed out; without it, the destructor takes them out of
+  /// `spans` again (kept for reuse), so a failing request appends nothing. One Fill at a time per
+  /// batch; `spans` must not be touched by anything else while it lives.
+  class Fill {
+   public:
+    explicit Fill(SpanBatch* batch);
+    ~Fill();
+    Fill(const Fill&) = delete;
+    Fill& operator=(const Fill&) = delete;
+
+    /// The next span of the batch (recycled or new); references stay valid until the next call.
+    Span& NewSpan() {
+      std::vector<Span>& v = batch_->spans;
+      if (end_ < v.size()) return v[end_++];
+      ++end_;
+      return batch_->AppendSpare();
     }
-    Clear();
-  }
-  /// Appends a span for a decoder to fill: a recycled one (its fields hold old values; every
-  /// field must be assigned) or a new one.
-  Span& NewSpan() {
-    if (spare_.empty()) return spans.emplace_back();
-    spans.push_back(std::move(spare_.back()));
-    spare_.pop_back();
-    return spans.back();
-  }
+    /// Keeps the spans handed out (`spans` then ends with them).
+    void Commit();
+
+   private:
+    SpanBatch* batch_;
+    size_t begin_;  // spans.size() when the fill began
+    size_t end_;    // one past the last span handed out
+    bool done_ = false;
+  };
 
  private:
+  // Appends a spare span (moved out of spare_) or a new one to `spans`.
+  Span& AppendSpare();
+  // Moves spans[keep..] into spare_ (up to kMaxRecycledSpans) and cuts `spans` to `keep`.
+  void SpareFrom(size_t keep);
+
   std::vector<Span> spare_;
 };
 
