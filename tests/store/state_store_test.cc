@@ -265,6 +265,15 @@ TEST_F(StateStoreTest, VersionZeroFileWithForeignTablesIsRefused) {
   EXPECT_NE(st.message().find("table series has no column key"), std::string::npos)
       << st.ToString();
   EXPECT_EQ(UserVersion(path_), 0);  // rolled back: the file is as it was
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st_tables = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st_tables, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st_tables), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st_tables, 0), 1);  // only the foreign table: nothing created
+  sqlite3_finalize(st_tables);
+  sqlite3_close(db);
 }
 
 // A file from a newer build is refused untouched, naming the file, both versions and what to do.
