@@ -1,6 +1,6 @@
 // Embedded persistence for `backsight serve`: detector checkpoints and anomaly events in SQLite.
 //
-// One database file (WAL journal, synchronous=NORMAL) with two tables:
+// One database file (WAL journal, synchronous=NORMAL) with three tables:
 //   series(key INTEGER PRIMARY KEY, fp INTEGER, labels BLOB, state BLOB, updated_ns INTEGER)
 //     - the last checkpoint of each series' detector state. `key` is a storage key chosen by the
 //       caller (the engine hands out increasing keys and writes in key order, so a checkpoint
