@@ -276,6 +276,16 @@ TEST_F(StateStoreTest, VersionZeroFileWithForeignTablesIsRefused) {
   sqlite3_close(db);
 }
 
+// A negative version (user_version is signed) is no Backsight version: refused by name.
+TEST_F(StateStoreTest, NegativeSchemaVersionIsRefused) {
+  RawSql(path_, "PRAGMA user_version=-1");
+  StateStore s;
+  Status st = s.Open(path_);
+  EXPECT_EQ(st.code(), Status::Code::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find(path_ + ": schema version -1"), std::string::npos) << st.ToString();
+  EXPECT_EQ(UserVersion(path_), -1);
+}
+
 // A file from a newer build is refused untouched, naming the file, both versions and what to do.
 TEST_F(StateStoreTest, NewerSchemaVersionIsRefusedUntouched) {
   {

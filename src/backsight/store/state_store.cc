@@ -98,6 +98,10 @@ Status StateStore::ReadSchemaVersion(int* version) {
   }
   if (sqlite3_step(st.s) != SQLITE_ROW) return Err("read user_version");
   *version = sqlite3_column_int(st.s, 0);
+  if (*version < 0) {  // user_version is a signed 32-bit integer; Backsight never writes these
+    return Status::Corruption("sqlite " + path_ + ": schema version " + std::to_string(*version) +
+                              " (PRAGMA user_version) is not one Backsight writes");
+  }
   return Status::OK();
 }
 
@@ -162,9 +166,10 @@ Status StateStore::Migrate(int* version) {
   if (st.ok() && *version > kStoreSchema) st = NewerSchemaError(*version);
   for (int v = *version; st.ok() && v < kStoreSchema; ++v) {
     st = (this->*kSteps[v])();
-    if (!st.ok())
+    if (!st.ok()) {
       st = st.WithContext("migrating schema version " + std::to_string(v) + " to " +
                           std::to_string(v + 1));
+    }
   }
   if (st.ok()) st = Exec(("PRAGMA user_version=" + std::to_string(kStoreSchema)).c_str());
   if (!st.ok()) {

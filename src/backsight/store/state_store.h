@@ -147,7 +147,7 @@ class StateStore {
   Status Commit();
   Status Err(const char* what);
   Status ErrCode(int rc, const std::string& what, const std::string& msg) const;
-  // Reads `PRAGMA user_version` into `*version`.
+  // Reads `PRAGMA user_version` into `*version`; Corruption when it is negative.
   Status ReadSchemaVersion(int* version);
   // The OutOfRange refusal of a file whose version `found` is newer than kStoreSchema.
   Status NewerSchemaError(int found) const;
