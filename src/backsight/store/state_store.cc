@@ -158,14 +158,15 @@ Status StateStore::MigrateTo1() {
 Status StateStore::Migrate(int* version) {
   // Step i takes a file from version i to i + 1. To add version 2 (e.g. a capacity history
   // table): write MigrateTo2, append it here, set kStoreSchema = 2, document it in formats.md.
-  static constexpr Status (StateStore::*kSteps[])() = {&StateStore::MigrateTo1};
+  using Step = Status (*)(StateStore*);
+  static constexpr Step kSteps[] = {[](StateStore* s) { return s->MigrateTo1(); }};
   static_assert(std::size(kSteps) == kStoreSchema, "one migration step per schema version");
   // IMMEDIATE: take the write lock first, then re-read the version under it.
   BACKSIGHT_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   Status st = ReadSchemaVersion(version);
   if (st.ok() && *version > kStoreSchema) st = NewerSchemaError(*version);
   for (int v = *version; st.ok() && v < kStoreSchema; ++v) {
-    st = (this->*kSteps[v])();
+    st = kSteps[v](this);
     if (!st.ok()) {
       st = st.WithContext("migrating schema version " + std::to_string(v) + " to " +
                           std::to_string(v + 1));
