@@ -270,6 +270,38 @@ TEST(IncidentsIntegration, TraceGraphGroupsAndRanksCalleeFirst) {
   EXPECT_EQ(list["data"]["incidents"].size(), 1u) << list.dump();
 }
 
+// The same without traces: the edge frontend -> cart comes from incidents.service_graph.
+TEST(IncidentsIntegration, GivenServiceGraphGroupsAndRanksCalleeFirst) {
+  TempDir dir;
+  ServeProcess b(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+                          "\nincidents:\n  enabled: true\n  service_graph:\n"
+                          "    - {caller: frontend, callee: cart}\n");
+  ASSERT_TRUE(b.ok()) << b.proc().log();
+  std::vector<Labels> series = {{{"__name__", "latency_seconds"}, {"service", "frontend"}},
+                                {{"__name__", "latency_seconds"}, {"service", "cart"}}};
+  for (auto& l : series) SortLabels(&l);
+  const int next = WarmUp(b, series[0], [&](int from, int to) { return Batch(series, from, to); });
+  ASSERT_GT(next, 0);
+  ASSERT_EQ(b.Write(Batch(series, next, next + 1, {0})), 204);  // the caller first
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(b.Write(Batch(series, next + 1, next + 2, {1})), 204);
+  nlohmann::json inc;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        inc = nlohmann::json::parse(b.Get("/api/v1/incidents/1"), nullptr, false);
+        return inc.is_object() && inc["data"]["members"].size() == 2;
+      },
+      10'000))
+      << inc.dump() << "\n"
+      << b.Get("/api/v1/incidents");
+  const nlohmann::json& causes = inc["data"]["causes"];
+  ASSERT_EQ(causes.size(), 2u) << inc.dump();
+  EXPECT_EQ(causes[0]["service"], "cart");
+  EXPECT_EQ(causes[1]["service"], "frontend");
+  auto list = nlohmann::json::parse(b.Get("/api/v1/incidents?limit=5"));
+  EXPECT_EQ(list["data"]["incidents"].size(), 1u) << list.dump();
+}
+
 TEST(IncidentsIntegration, SecurityFindingJoinsTheServiceIncident) {
   if (!HaveBinary(kAlertmanager)) {
     GTEST_SKIP() << kAlertmanager << " is not installed (scripts/install-deps.sh --test)";
