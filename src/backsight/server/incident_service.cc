@@ -6,6 +6,7 @@
 
 #include "backsight/core/number_format.h"
 #include "backsight/incidents/trace_evidence.h"
+#include "backsight/incidents/trace_window.h"
 #include "backsight/server/alerts.h"
 #include "backsight/server/http_status.h"
 #include "backsight/server/json_body.h"
@@ -31,11 +32,6 @@ constexpr size_t kDefaultListLimit = 20;
 constexpr size_t kMaxListLimit = 1000;
 constexpr int64_t kNsPerMs = 1'000'000;
 constexpr int64_t kNsPerS = 1'000'000'000;
-// The trace evidence's window starts this long before the incident (an anomaly is detected after
-// its cause starts; as root_cause.cc's kLeadS) and its baseline is the 10 minutes before the
-// window (Nezha's cases, which root_cause.cc is measured on, use about as much).
-constexpr int64_t kTraceLeadNs = 60 * kNsPerS;
-constexpr int64_t kTraceBaselineNs = 600 * kNsPerS;
 // An incident's trace evidence is recomputed at most this often, and for at most this many
 // incidents per tick (AttributeLatency over 100k spans takes a good part of a tick).
 constexpr int64_t kTraceEvidenceEveryNs = kNsPerS;
@@ -344,9 +340,12 @@ void IncidentService::Tick(int64_t now) {
   if (!due.empty()) {
     spans_(&span_copy_);
     for (const auto& [id, start] : due) {
+      // Window and baseline: from start - 60 s, or, for a service younger than that, from the
+      // start (incidents/trace_window.h).
+      const incidents::TracePeriods p = incidents::ChooseTracePeriods(span_copy_, start);
       std::vector<ingest::Span> base, window;
-      span_copy_.ToSpans(start - kTraceLeadNs - kTraceBaselineNs, start - kTraceLeadNs, &base);
-      span_copy_.ToSpans(start - kTraceLeadNs, INT64_MAX, &window);
+      span_copy_.ToSpans(p.baseline_from_ns, p.split_ns, &base);
+      span_copy_.ToSpans(p.split_ns, INT64_MAX, &window);
       evidence.emplace_back(id, incidents::ComputeTraceEvidence(base, window));
       trace_evaluated_[id] = now;
     }
