@@ -187,6 +187,9 @@ TEST(IncidentLiveJs, FaultInOneServiceIsOneIncidentAlertNamingIt) {
   EXPECT_NE(inc["causes"][0]["explanation"].get<std::string>().find("trace latency attribution"),
             std::string::npos)
       << inc.dump();
+  EXPECT_EQ(inc["causes"][0]["evidence"], "trace_latency") << inc.dump();
+  // The list says it too.
+  EXPECT_EQ(kept[0]["causes"][0]["evidence"], "trace_latency") << list.dump();
   std::printf("incident %s (%zu merged into it): %zu members (", id.c_str(),
               list["data"]["incidents"].size() - 1, inc["members"].size());
   for (const std::string& sig : signals) std::printf(" %s", sig.c_str());

@@ -381,6 +381,7 @@ TEST(IncidentService, StarvedCallerRankedFirstByTraceEvidence) {
   const std::string text = causes[0]["explanation"].get<std::string>();
   EXPECT_EQ(text.rfind("frontend: frontend waits longer on 3 of its 3 callees", 0), 0u) << text;
   EXPECT_NE(text.find("trace latency attribution"), std::string::npos) << text;
+  EXPECT_EQ(causes[0]["evidence"], "trace_latency") << inc.dump(1);
   EXPECT_EQ(inc["data"]["top_service"], "frontend");
 
   // Without the span ring (incidents.trace_window_spans: 0): today's ranking, cart first.
@@ -388,6 +389,7 @@ TEST(IncidentService, StarvedCallerRankedFirstByTraceEvidence) {
   inc = RankWithTraces(cfg, 100, 10, "cart", "cart");
   ASSERT_FALSE(inc["data"]["causes"].empty()) << inc.dump();
   EXPECT_EQ(inc["data"]["causes"][0]["service"], "cart") << inc.dump(1);
+  EXPECT_EQ(inc["data"]["causes"][0]["evidence"], "members") << inc.dump(1);
 }
 
 // The opposite: cart's own server spans take ~100 ms longer (frontend's waits unchanged) and only
