@@ -190,6 +190,15 @@ TEST(IncidentLiveJs, FaultInOneServiceIsOneIncidentAlertNamingIt) {
   EXPECT_EQ(inc["causes"][0]["evidence"], "trace_latency") << inc.dump();
   // The list says it too.
   EXPECT_EQ(kept[0]["causes"][0]["evidence"], "trace_latency") << list.dump();
+  // /metrics: the evidence ran, and the ring holds the app's spans (5 per request: frontend's and
+  // checkout's server and client spans, payment's server span).
+  EXPECT_GE(s.Metric("backsight_incident_trace_evidence_runs_total"), 1);
+  EXPECT_GE(s.Metric("backsight_span_ring_spans"), 5 * (kHealthyRequests + kFaultRequests));
+  EXPECT_EQ(s.Metric("backsight_span_ring_resets_total"), 0);
+  std::printf("trace evidence: %g runs, %g s in all; span ring: %g spans\n",
+              s.Metric("backsight_incident_trace_evidence_runs_total"),
+              s.Metric("backsight_incident_trace_evidence_seconds"),
+              s.Metric("backsight_span_ring_spans"));
   std::printf("incident %s (%zu merged into it): %zu members (", id.c_str(),
               list["data"]["incidents"].size() - 1, inc["members"].size());
   for (const std::string& sig : signals) std::printf(" %s", sig.c_str());

@@ -1,6 +1,7 @@
 #include "backsight/server/incident_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <tuple>
 
@@ -338,6 +339,7 @@ void IncidentService::Tick(int64_t now) {
   // Trace evidence outside all locks, on a copy of the recent spans.
   std::vector<std::pair<uint64_t, incidents::TraceLatencyEvidence>> evidence;
   if (!due.empty()) {
+    const auto began = std::chrono::steady_clock::now();
     spans_(&span_copy_);
     for (const auto& [id, start] : due) {
       // Window and baseline: from start - 60 s, or, for a service younger than that, from the
@@ -348,7 +350,12 @@ void IncidentService::Tick(int64_t now) {
       span_copy_.ToSpans(p.split_ns, INT64_MAX, &window);
       evidence.emplace_back(id, incidents::ComputeTraceEvidence(base, window));
       trace_evaluated_[id] = now;
+      ++trace_evidence_runs_;
     }
+    trace_evidence_ns_ +=
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - began)
+                                  .count());
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -573,6 +580,13 @@ void IncidentService::MirrorMetrics(SelfMetrics* m) {
   m->SetGauge("backsight_incidents_restore_skipped",
               "Stored incidents that could not be read back at start (other schema, damaged).",
               static_cast<double>(restore_skipped_.load()));
+  m->SetCounter("backsight_incident_trace_evidence_runs_total",
+                "Trace latency evidence computations of open incidents since start.",
+                static_cast<double>(trace_evidence_runs_.load()));
+  m->SetCounter("backsight_incident_trace_evidence_seconds",
+                "Time spent computing incidents' trace latency evidence (span ring copy, periods, "
+                "attribution) since start.",
+                static_cast<double>(trace_evidence_ns_.load()) / kNsPerS);
   m->SetGauge("backsight_incident_first_rank_seconds",
               "Delay from the latest ranked incident's first anomaly to its first cause ranking.",
               static_cast<double>(first_rank_ms_.load()) / 1000.0);

@@ -182,6 +182,8 @@ class IncidentService {
   std::atomic<bool> live_{false};
   std::atomic<uint64_t> dropped_{0}, write_errors_{0}, posts_{0}, post_errors_{0}, restored_{0},
       restore_skipped_{0}, first_rank_ms_{0}, ranked_{0};
+  // Trace evidence computations and the steady-clock ns spent in them (copy included).
+  std::atomic<uint64_t> trace_evidence_runs_{0}, trace_evidence_ns_{0};
 };
 
 }  // namespace backsight::server
