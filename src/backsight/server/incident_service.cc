@@ -33,9 +33,14 @@ constexpr size_t kDefaultListLimit = 20;
 constexpr size_t kMaxListLimit = 1000;
 constexpr int64_t kNsPerMs = 1'000'000;
 constexpr int64_t kNsPerS = 1'000'000'000;
-// An incident's trace evidence is recomputed at most this often, and for at most this many
-// incidents per tick (AttributeLatency over 100k spans takes a good part of a tick).
+// An incident's trace evidence is recomputed at most this often while it is young (its window,
+// from 60 s before its start, is still filling and the fault still unfolding), then at most every
+// kTraceEvidenceOldEveryNs (about 145 ms per run over a full 100k-span ring, measured: at the
+// young rate an open incident would keep the incident thread ~15 % busy for as long as it lasts),
+// and for at most kTraceEvidencePerTick incidents per tick.
 constexpr int64_t kTraceEvidenceEveryNs = kNsPerS;
+constexpr int64_t kTraceEvidenceYoungNs = 120 * kNsPerS;
+constexpr int64_t kTraceEvidenceOldEveryNs = 15 * kNsPerS;
 constexpr size_t kTraceEvidencePerTick = 1;
 // Series of a service-graph edge scraped or remote-written from Tempo's metrics generator or the
 // OpenTelemetry Collector's servicegraph connector (labels client, server).
@@ -394,7 +399,9 @@ std::vector<std::pair<uint64_t, TimestampNs>> IncidentService::DueForTraceEviden
     auto it = trace_evaluated_.find(inc->id);
     const int64_t last = it == trace_evaluated_.end() ? INT64_MIN : it->second;
     if (last != INT64_MIN) still_open.emplace(inc->id, last);
-    if (last == INT64_MIN || now - last >= kTraceEvidenceEveryNs) {
+    const int64_t every = now - inc->start_ns < kTraceEvidenceYoungNs ? kTraceEvidenceEveryNs
+                                                                      : kTraceEvidenceOldEveryNs;
+    if (last == INT64_MIN || now - last >= every) {
       candidates.emplace_back(last, inc->id, inc->start_ns);
     }
   }
