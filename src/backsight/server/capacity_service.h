@@ -8,11 +8,14 @@
 //   backsight_recommended_replicas   replicas needed over the rule's horizon + startup
 // GET /api/v1/capacity returns, per demand series: labels, current demand (last bucket's mean),
 // forecast peak within the horizon and its time, capacity per replica, recommended replicas and
-// the reason. The models are in memory only: after a restart they are refitted from new samples.
+// the reason. With a state store, each series' buckets are saved at checkpoints (the `capacity`
+// table, server/capacity_history.h) and restored at start-up, where the model is refitted from
+// them (the model itself is not stored), so the advice is there again before the first sample.
 #ifndef BACKSIGHT_SERVER_CAPACITY_SERVICE_H_
 #define BACKSIGHT_SERVER_CAPACITY_SERVICE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,7 +25,9 @@
 #include "backsight/core/labels.h"
 #include "backsight/forecast/auto_forecaster.h"
 #include "backsight/forecast/capacity.h"
+#include "backsight/server/capacity_history.h"
 #include "backsight/server/config.h"
+#include "backsight/store/state_store.h"
 
 namespace backsight::server {
 
@@ -37,6 +42,22 @@ class CapacityService {
   /// The body of GET /api/v1/capacity: {"status":"success","data":[...]} (see the file comment).
   std::string ApiJson() const;
 
+  /// Called for a stored row that is not restored: the series (labels, or the row's fingerprint
+  /// when they are unreadable) and why.
+  using SkipFn = std::function<void(const std::string& series, const std::string& why)>;
+  /// Reads the stored demand series back (before any Observe): a row that does not decode, whose
+  /// labels no rule selects now, whose rule's step changed, or past the series cap is skipped,
+  /// counted in `*skipped` and passed to `on_skip` (may be null), and left in the table. Each
+  /// restored series' model is refitted from its buckets as it was built live (fit on the buckets
+  /// of the last fit, then updated with the later ones). Returns the store's error when reading
+  /// fails.
+  Status Restore(store::StateStore* store, const SkipFn& on_skip, uint64_t* restored,
+                 uint64_t* skipped);
+  /// Saves the series whose buckets changed since the last save (`all`: also those with only
+  /// new samples in the open bucket, as at shutdown) in one transaction. On failure they are
+  /// saved at the next call.
+  Status Checkpoint(store::StateStore* store, bool all);
+
  private:
   struct Demand {
     size_t rule = 0;
@@ -50,6 +71,8 @@ class CapacityService {
     std::unique_ptr<forecast::AutoForecaster> model;
     std::vector<forecast::ForecastPoint> forecast;  // from the last closed bucket
     TimestampNs last_bucket_end = 0;
+    bool closed_unsaved = false;  // a bucket closed since the last save
+    bool open_unsaved = false;    // samples added since the last save
   };
   struct Row {
     const Demand* d;
@@ -57,6 +80,10 @@ class CapacityService {
     double per_replica;
   };
   void CloseBucket(Demand* d);
+  /// Fits (and updates) `d`'s model as CloseBucket did live, from its restored history.
+  void Refit(Demand* d) const;
+  /// The rule that owns a demand series with these labels (the first that selects it), or -1.
+  int RuleFor(const Labels& labels) const;
   /// Advice rows for every demand with a model and a known capacity (mu_ held).
   std::vector<Row> Rows() const;
 

@@ -1,6 +1,6 @@
 // Embedded persistence for `backsight serve`: detector checkpoints and anomaly events in SQLite.
 //
-// One database file (WAL journal, synchronous=NORMAL) with two tables:
+// One database file (WAL journal, synchronous=NORMAL) with these tables:
 //   series(key INTEGER PRIMARY KEY, fp INTEGER, labels BLOB, state BLOB, updated_ns INTEGER)
 //     - the last checkpoint of each series' detector state. `key` is a storage key chosen by the
 //       caller (the engine hands out increasing keys and writes in key order, so a checkpoint
@@ -13,6 +13,10 @@
 //     - live incidents (incidents/incident_tracker.h), `body` their JSON (IncidentToJson) in the
 //       layout numbered `schema` (kIncidentSchema; formats.md); rows of another schema are
 //       skipped and reported at start-up.
+//   capacity(fp INTEGER PRIMARY KEY, body BLOB, updated_ns INTEGER)
+//     - the bucket history of each capacity demand series (server/capacity_service.h), keyed by
+//       the Fingerprint of its labels; `body` is opaque here (server/capacity_history.h, `BSCH`
+//       v1 in formats.md §5g). Written at checkpoints, read back at start-up.
 // Writes are batched: one transaction per SaveStates/DeleteStates/WriteEvents call, so 1M states
 // checkpoint in seconds. Thread-safe (an internal mutex serialises calls).
 #ifndef BACKSIGHT_STORE_STATE_STORE_H_
@@ -64,6 +68,13 @@ struct StoredIncident {
   TimestampNs end_ns = 0;  ///< 0 while open
   int schema = 0;
   std::string body;
+};
+
+/// One stored capacity demand series: its labels' fingerprint and the encoded history (opaque).
+struct CapacityRecord {
+  uint64_t fp = 0;
+  std::string body;
+  TimestampNs updated_ns = 0;  ///< wall time of the checkpoint that wrote it
 };
 
 /// Layout version of the incidents table's `body` written by this build (formats.md §3).
@@ -122,6 +133,13 @@ class StateStore {
   /// The `limit` most recent incidents (by start, newest first), any schema (the caller skips
   /// those it cannot read).
   Status LoadIncidents(size_t limit, std::vector<StoredIncident>* out);
+
+  /// Inserts or replaces capacity rows by fingerprint in one transaction.
+  Status SaveCapacity(const std::vector<CapacityRecord>& records);
+  /// Calls `fn` for every stored capacity row in fingerprint order; stops early and returns the
+  /// error if `fn` returns one. Decoding `body` (and skipping rows that do not decode) is the
+  /// caller's.
+  Status LoadCapacity(const std::function<Status(CapacityRecord&&)>& fn);
 
  private:
   Status Exec(const char* sql);
