@@ -1,8 +1,11 @@
 // Capacity advice in the real `backsight serve` binary: request-rate series arrive by
 // remote_write; a daily-seasonal one written up to six hours before its peak gets more
 // recommended replicas than a flat one of the same current level, on /metrics and on
-// GET /api/v1/capacity; a capacity metric can stand in for per_replica; bad rules are rejected.
+// GET /api/v1/capacity; a capacity metric can stand in for per_replica; bad rules are rejected;
+// the bucket history survives a restart (clean stop, or kill -9 after a checkpoint), so the same
+// advice is there before any new sample.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cmath>
@@ -100,6 +103,52 @@ TEST(CapacityServe, SeasonalDemandGetsMoreReplicasBeforeItsPeak) {
   }
   EXPECT_TRUE(seen_shop) << api.dump();
 }
+
+// Writes four days, stops (`kill9`: checkpoint, then SIGKILL; else SIGTERM, a clean stop), starts
+// again on the same state_dir and expects the same GET /api/v1/capacity before any new sample.
+void ExpectSameAdviceAfterRestart(bool kill9) {
+  TempDir dir;
+  const std::string yaml = "listen: 127.0.0.1:0\nstate_dir: \"" + dir.file("state") +
+                           "\"\ncheckpoint_interval: 1h\ncapacity:\n"
+                           "  - demand: 'http_requests_rate{job=\"web\"}'\n    per_replica: 100\n"
+                           "    horizon: 6h\n    step: 5m\n"
+                           "  - demand: queue_rate\n    capacity_metric: queue_capacity\n";
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  std::string before;
+  {
+    ServeProcess s(dir, yaml, "first");
+    ASSERT_TRUE(s.ok()) << s.proc().log();
+    WriteFourDays(s, now / 86400 * 86400);
+    before = s.Get("/api/v1/capacity");
+    ASSERT_EQ(nlohmann::json::parse(before)["data"].size(), 3u) << before;
+    if (kill9) {
+      ASSERT_EQ(s.PostRaw("/api/v1/checkpoint", "", "text/plain"), 200);
+      s.proc().Signal(SIGKILL);
+      ASSERT_EQ(s.proc().Wait(20'000), 128 + SIGKILL);
+    } else {
+      s.proc().Signal(SIGTERM);
+      ASSERT_EQ(s.proc().Wait(30'000), 0) << s.proc().log();
+    }
+  }
+  ServeProcess s(dir, yaml, "second");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  // queue/web's capacity series is not stored: it has advice again once its capacity is known.
+  std::vector<TimeSeries> cap = {Series("queue_capacity", "web", "queue")};
+  cap[0].samples.push_back({now / 86400 * 86400 * kNanosPerSecond, 50});
+  ASSERT_EQ(s.Write(cap), 204);
+  EXPECT_EQ(s.Get("/api/v1/capacity"), before);
+  const nlohmann::json st = nlohmann::json::parse(s.Get("/api/v1/status"));
+  EXPECT_EQ(st["data"]["restore"]["capacity_series_restored"], 3) << st.dump();
+  EXPECT_EQ(st["data"]["restore"]["capacity_series_skipped"], 0) << st.dump();
+  EXPECT_NE(s.proc().log().find("restored 3 capacity series (0 skipped)"), std::string::npos)
+      << s.proc().log();
+}
+
+TEST(CapacityServe, SameAdviceAfterCleanRestart) { ExpectSameAdviceAfterRestart(false); }
+
+TEST(CapacityServe, SameAdviceAfterKill9AfterCheckpoint) { ExpectSameAdviceAfterRestart(true); }
 
 TEST(CapacityServe, BadRulesAreRejectedWithKeyAndReason) {
   TempDir dir;
