@@ -71,6 +71,7 @@ Status Server::RestoreStates() {
 }
 
 Status Server::RestoreCapacity() {
+  const auto t0 = std::chrono::steady_clock::now();
   Status st = capacity_->Restore(
       store_.get(),
       [this](const std::string& series, const std::string& why) {
@@ -79,9 +80,10 @@ Status Server::RestoreCapacity() {
       &report_.capacity_restored, &report_.capacity_skipped);
   if (!st.ok()) return DatabaseError(cfg_.state_dir + "/" + kDatabaseFile, st);
   if (report_.capacity_restored + report_.capacity_skipped > 0) {
-    std::fprintf(stderr, "backsight serve: restored %llu capacity series (%llu skipped)\n",
+    std::fprintf(stderr,
+                 "backsight serve: restored %llu capacity series (%llu skipped) in %.3f s\n",
                  static_cast<unsigned long long>(report_.capacity_restored),
-                 static_cast<unsigned long long>(report_.capacity_skipped));
+                 static_cast<unsigned long long>(report_.capacity_skipped), SecondsSince(t0));
   }
   return Status::OK();
 }
