@@ -1,6 +1,7 @@
 #include "backsight/server/capacity_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -25,6 +26,13 @@ constexpr size_t kSaveChunk = 512;
 constexpr size_t kMinFit = 12;
 constexpr size_t kRefitEvery = 288;
 constexpr int64_t kNsPerMs = 1'000'000;
+// Warm start: history points fetched per bucket (a 5-minute step is fetched at 1 minute, so a
+// week is 10,080 points, one query under Prometheus' 11,000-point limit), at least kMinFetchStepMs
+// apart; attempts of a fetch that may succeed when retried (Unavailable), kFetchBackoffMs apart.
+constexpr int64_t kFetchPerBucket = 5;
+constexpr int64_t kMinFetchStepMs = 1000;
+constexpr int kFetchAttempts = 3;
+constexpr int64_t kFetchBackoffMs = 1000;
 
 bool Matches(const Labels& series, const Labels& matchers) {
   for (const Label& m : matchers) {
@@ -46,6 +54,98 @@ std::string CapacityKey(const std::string& metric, const Labels& labels) {
 
 CapacityService::CapacityService(const ServeConfig& cfg) : rules_(cfg.capacity) {}
 
+CapacityService::~CapacityService() { Stop(); }
+
+void CapacityService::EnableWarmStart(HistorySource* source) {
+  if (rules_.empty() || source == nullptr || warm_thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    history_ = source;
+    warm_stop_ = false;
+  }
+  warm_thread_ = std::thread([this] { WarmLoop(); });
+}
+
+void CapacityService::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    warm_stop_ = true;
+  }
+  warm_cv_.notify_all();
+  if (warm_thread_.joinable()) warm_thread_.join();
+}
+
+CapacityService::WarmStats CapacityService::warm_stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return warm_stats_;
+}
+
+void CapacityService::WarmLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    warm_cv_.wait(lock, [this] { return warm_stop_ || !warm_queue_.empty(); });
+    if (warm_stop_) return;
+    const uint64_t fp = warm_queue_.front();
+    warm_queue_.pop_front();
+    auto it = demands_.find(fp);
+    if (it == demands_.end() || it->second.first_bucket == INT64_MIN) continue;
+    const Labels labels = it->second.labels;
+    const int64_t step_ns = rules_[it->second.rule].step_ms * kNsPerMs;
+    const int64_t first = it->second.first_bucket;
+    const int64_t fetch_step_ms =
+        std::max(kMinFetchStepMs, rules_[it->second.rule].step_ms / kFetchPerBucket);
+    lock.unlock();
+    std::vector<Sample> points;
+    Status st;
+    for (int attempt = 0; attempt < kFetchAttempts; ++attempt) {
+      points.clear();
+      st = history_->Fetch(labels, (first - static_cast<int64_t>(kMaxHistory)) * step_ns,
+                           first * step_ns - kNsPerMs, fetch_step_ms, &points);
+      if (st.ok() || st.code() != Status::Code::kUnavailable) break;
+      std::unique_lock<std::mutex> wait(mu_);
+      if (warm_cv_.wait_for(wait, std::chrono::milliseconds(kFetchBackoffMs),
+                            [this] { return warm_stop_; })) {
+        break;
+      }
+    }
+    lock.lock();
+    if (!st.ok()) {
+      ++warm_stats_.fetch_errors;
+      continue;
+    }
+    // Averaged into buckets as Observe does (gaps are not filled, as live), all before `first`.
+    std::vector<double> past;
+    int64_t bucket = INT64_MIN;
+    double sum = 0;
+    int count = 0;
+    for (const Sample& p : points) {
+      if (!std::isfinite(p.value)) continue;
+      const int64_t b = p.ts / step_ns;
+      if (b >= first) break;
+      if (b != bucket) {
+        if (count > 0) past.push_back(sum / count);
+        bucket = b;
+        sum = 0;
+        count = 0;
+      }
+      sum += p.value;
+      ++count;
+    }
+    if (count > 0) past.push_back(sum / count);
+    it = demands_.find(fp);
+    if (it == demands_.end() || past.empty()) continue;
+    Demand& d = it->second;
+    const size_t take = std::min(past.size(), kMaxHistory - d.history.size());
+    d.history.insert(d.history.begin(), past.end() - static_cast<std::ptrdiff_t>(take), past.end());
+    d.fitted_at = 0;  // refitted on the whole history, as a new model
+    d.since_fit = 0;
+    Refit(&d);
+    d.closed_unsaved = true;
+    ++warm_stats_.series_warm;
+    warm_stats_.buckets += take;
+  }
+}
+
 void CapacityService::Observe(const std::vector<TimeSeries>& series) {
   if (rules_.empty()) return;
   std::lock_guard<std::mutex> lock(mu_);
@@ -66,6 +166,10 @@ void CapacityService::Observe(const std::vector<TimeSeries>& series) {
         it = demands_.emplace(fp, Demand{}).first;
         it->second.rule = r;
         it->second.labels = s.labels;
+        if (history_ != nullptr) {
+          warm_queue_.push_back(fp);
+          warm_cv_.notify_one();
+        }
       }
       Demand& d = it->second;
       const int64_t step_ns = rule.step_ms * kNsPerMs;
@@ -73,6 +177,7 @@ void CapacityService::Observe(const std::vector<TimeSeries>& series) {
         if (!std::isfinite(x.value)) continue;
         const int64_t b = x.ts / step_ns;
         if (b < d.bucket) continue;  // older than the open bucket: too late
+        if (d.first_bucket == INT64_MIN && d.history.empty()) d.first_bucket = b;
         if (b > d.bucket) {
           if (d.count > 0) CloseBucket(&d);
           d.bucket = b;

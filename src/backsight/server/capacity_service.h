@@ -14,11 +14,14 @@
 #ifndef BACKSIGHT_SERVER_CAPACITY_SERVICE_H_
 #define BACKSIGHT_SERVER_CAPACITY_SERVICE_H_
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -27,6 +30,7 @@
 #include "backsight/forecast/capacity.h"
 #include "backsight/server/capacity_history.h"
 #include "backsight/server/config.h"
+#include "backsight/server/history_client.h"
 #include "backsight/store/state_store.h"
 
 namespace backsight::server {
@@ -34,6 +38,26 @@ namespace backsight::server {
 class CapacityService {
  public:
   explicit CapacityService(const ServeConfig& cfg);
+  ~CapacityService();
+  CapacityService(const CapacityService&) = delete;
+  CapacityService& operator=(const CapacityService&) = delete;
+
+  /// Warm start (history.url with history.capacity): from now on a demand series new to the
+  /// service (not restored) has the week before its first bucket (kMaxCapacityHistory buckets)
+  /// fetched from `source` at a fifth of its step by one thread, averaged into buckets and put
+  /// before its live ones, and its model refitted, so that it gets advice (with its daily
+  /// seasonality) from its first bucket. A failed fetch (after kFetchAttempts) leaves the series
+  /// cold. `source` must outlive this object. Call once, before Observe.
+  void EnableWarmStart(HistorySource* source);
+  /// Stops the warm-start thread (series still queued stay cold). Idempotent.
+  void Stop();
+  /// Warm-start figures: series given a history, history buckets added, fetches failed.
+  struct WarmStats {
+    uint64_t series_warm = 0;
+    uint64_t buckets = 0;
+    uint64_t fetch_errors = 0;
+  };
+  WarmStats warm_stats() const;
 
   /// Feeds decoded series (only the rules' demand and capacity metrics are looked at). Thread-safe.
   void Observe(const std::vector<TimeSeries>& series);
@@ -71,8 +95,9 @@ class CapacityService {
     std::unique_ptr<forecast::AutoForecaster> model;
     std::vector<forecast::ForecastPoint> forecast;  // from the last closed bucket
     TimestampNs last_bucket_end = 0;
-    bool closed_unsaved = false;  // a bucket closed since the last save
-    bool open_unsaved = false;    // samples added since the last save
+    bool closed_unsaved = false;       // a bucket closed since the last save
+    bool open_unsaved = false;         // samples added since the last save
+    int64_t first_bucket = INT64_MIN;  // first live bucket (warm start fetches before it)
   };
   struct Row {
     const Demand* d;
@@ -91,6 +116,15 @@ class CapacityService {
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Demand> demands_;      // by fingerprint of the demand labels
   std::unordered_map<std::string, double> capacity_;  // capacity metric + labels fingerprint
+
+  // Warm start (EnableWarmStart): queue of new demand fingerprints and the fetch thread.
+  void WarmLoop();
+  HistorySource* history_ = nullptr;
+  std::deque<uint64_t> warm_queue_;  // mu_; bounded by kMaxDemands (one entry per new series)
+  std::condition_variable warm_cv_;
+  bool warm_stop_ = false;  // mu_
+  std::thread warm_thread_;
+  WarmStats warm_stats_;  // mu_
 };
 
 }  // namespace backsight::server

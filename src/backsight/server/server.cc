@@ -133,6 +133,7 @@ Status Server::Start() {
     warm_ = std::make_unique<WarmStart>(wo, engine_.get(), history_.get());
     warm_->Start();
     exhaustion_->EnableWarmStart(wo, history_.get());
+    if (cfg_.history_capacity) capacity_->EnableWarmStart(history_.get());
   }
   BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
   BACKSIGHT_RETURN_IF_ERROR(traces_->findings().Open());
@@ -190,6 +191,7 @@ void Server::Stop() {
   if (incidents_) incidents_->Stop();  // after the tracker: its last changes are applied
   logs_->Stop();
   exhaustion_->Stop();
+  capacity_->Stop();
 }
 
 Status Server::CheckpointNow(bool periodic) {
