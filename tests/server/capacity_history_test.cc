@@ -10,6 +10,9 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "backsight/server/capacity_service.h"
 #include "backsight/server/config.h"
@@ -18,7 +21,7 @@
 namespace backsight::server {
 namespace {
 
-CapacityHistory Sample() {
+CapacityHistory MakeHistory() {
   CapacityHistory h;
   h.labels = {{"__name__", "http_requests_rate"}, {"service", "shop"}};
   h.step_ms = 300'000;
@@ -33,7 +36,7 @@ CapacityHistory Sample() {
 }
 
 TEST(CapacityHistoryCodec, RoundTripIsBitExact) {
-  const CapacityHistory h = Sample();
+  const CapacityHistory h = MakeHistory();
   std::string buf;
   EncodeCapacityHistory(h, &buf);
   EXPECT_EQ(buf.substr(0, 4), "BSCH");
@@ -62,7 +65,7 @@ TEST(CapacityHistoryCodec, RoundTripIsBitExact) {
 
 TEST(CapacityHistoryCodec, DamagedRowsAreCorruptionNotACrash) {
   std::string good;
-  EncodeCapacityHistory(Sample(), &good);
+  EncodeCapacityHistory(MakeHistory(), &good);
   CapacityHistory back;
   for (size_t n = 0; n < good.size(); ++n) {  // every truncation
     EXPECT_EQ(DecodeCapacityHistory(std::string_view(good).substr(0, n), &back).code(),
@@ -77,7 +80,7 @@ TEST(CapacityHistoryCodec, DamagedRowsAreCorruptionNotACrash) {
   v2[4] = 2;  // a version this build does not read
   EXPECT_EQ(DecodeCapacityHistory(v2, &back).code(), Status::Code::kCorruption);
 
-  CapacityHistory big = Sample();
+  CapacityHistory big = MakeHistory();
   big.buckets.assign(kMaxCapacityHistory + 1, 1.0);
   std::string buf;
   EncodeCapacityHistory(big, &buf);
@@ -85,13 +88,13 @@ TEST(CapacityHistoryCodec, DamagedRowsAreCorruptionNotACrash) {
   EXPECT_EQ(st.code(), Status::Code::kCorruption);
   EXPECT_NE(st.message().find("at most 2016"), std::string::npos) << st.ToString();
 
-  CapacityHistory nan = Sample();
+  CapacityHistory nan = MakeHistory();
   nan.buckets[3] = std::numeric_limits<double>::quiet_NaN();
   buf.clear();
   EncodeCapacityHistory(nan, &buf);
   EXPECT_EQ(DecodeCapacityHistory(buf, &back).code(), Status::Code::kCorruption);
 
-  CapacityHistory zero = Sample();
+  CapacityHistory zero = MakeHistory();
   zero.step_ms = 0;
   buf.clear();
   EncodeCapacityHistory(zero, &buf);
@@ -222,6 +225,65 @@ TEST_F(CapacityRestoreTest, PeriodicCheckpointSkipsSeriesWithoutANewBucket) {
   live.Observe(one);
   ASSERT_TRUE(live.Checkpoint(&st, /*all=*/false).ok());
   EXPECT_EQ(count(), 1u);
+}
+
+// History of a daily swing at any step; records the ranges asked for.
+class SwingHistory : public HistorySource {
+ public:
+  Status Fetch(const Labels&, TimestampNs start, TimestampNs end, int64_t step_ms,
+               std::vector<Sample>* out) override {
+    std::lock_guard<std::mutex> lock(mu);
+    ++fetches;
+    last_end = end;
+    for (TimestampNs t = start; t <= end; t += step_ms * 1'000'000) {
+      out->push_back({t, 500 + 300 * std::sin(6.283185307179586 * (t / 1e9) / 86400)});
+    }
+    return Status::OK();
+  }
+  std::mutex mu;
+  int fetches = 0;
+  TimestampNs last_end = 0;
+};
+
+TEST_F(CapacityRestoreTest, WarmStartGivesSeasonalAdviceFromTheFirstBucket) {
+  SwingHistory history;
+  CapacityService s(cfg_);
+  s.EnableWarmStart(&history);
+  // Five minutes of live samples at 12:00 (the swing's 500, falling), into one bucket and the
+  // next: without history no advice (12 buckets needed).
+  const int64_t noon = kStart + 3 * 86400 + 43200;
+  std::vector<TimeSeries> live(1);
+  live[0].labels = {{"__name__", "http_requests_rate"}, {"job", "web"}, {"service", "shop"}};
+  SortLabels(&live[0].labels);
+  for (int64_t t = noon; t <= noon + 300; t += 60)
+    live[0].samples.push_back({t * kNanosPerSecond, 500});
+  s.Observe(live);
+  nlohmann::json api;
+  for (int i = 0; i < 500; ++i) {
+    api = nlohmann::json::parse(s.ApiJson());
+    if (!api["data"].empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(api["data"].size(), 1u) << api.dump();
+  EXPECT_EQ(history.fetches, 1);
+  EXPECT_LT(history.last_end, noon * kNanosPerSecond);  // only before the first live bucket
+  // The trough of the swing (200) lies within 6 h; a peak later: the forecast knows the day.
+  const CapacityService::WarmStats w = s.warm_stats();
+  EXPECT_EQ(w.series_warm, 1u);
+  EXPECT_EQ(w.buckets, kMaxCapacityHistory - 1);  // the week, less the live bucket closed
+  EXPECT_EQ(w.fetch_errors, 0u);
+  // Six hours ahead from noon the swing falls to 200: no peak above the current demand.
+  EXPECT_LE(api["data"][0]["forecast_peak"].get<double>(), 560) << api.dump();
+  // Restart the clock at 18:00 (the trough): the coming 6 h rise towards 500.
+  live[0].samples.clear();
+  for (int64_t t = noon + 600; t <= noon + 6 * 3600; t += 300) {
+    live[0].samples.push_back(
+        {t * kNanosPerSecond, 500 + 300 * std::sin(6.283185307179586 * t / 86400)});
+  }
+  s.Observe(live);
+  api = nlohmann::json::parse(s.ApiJson());
+  EXPECT_GT(api["data"][0]["forecast_peak"].get<double>(), 400) << api.dump();
+  s.Stop();
 }
 
 }  // namespace
