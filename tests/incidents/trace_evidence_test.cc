@@ -12,27 +12,7 @@
 namespace backsight::incidents {
 namespace {
 
-using traces::MakeSpan;
-
-// One request: frontend calls four callees through client stubs, one after another; `wait_ms[k]`
-// is the client-side time around callee k's 3 ms server span.
-void AddFanOut(std::vector<ingest::Span>* out, int i, const int64_t (&wait_ms)[4]) {
-  static const char* const kCallees[4] = {"ads", "cart", "catalog", "shipping"};
-  std::string t = "f";
-  t += std::to_string(i);
-  int64_t at = i * 10000;
-  const int64_t t0 = at;
-  for (int k = 0; k < 4; ++k) {
-    const std::string stub = std::string("stub") + kCallees[k];
-    out->push_back(MakeSpan(t, stub, "root", "frontend", std::string(kCallees[k]) + "/Get", at + 1,
-                            at + 1 + 3 + wait_ms[k]));
-    out->push_back(MakeSpan(t, std::string("srv") + kCallees[k], stub, kCallees[k],
-                            std::string(kCallees[k]) + "/Get", at + 1 + wait_ms[k] / 2,
-                            at + 1 + wait_ms[k] / 2 + 3));
-    at += 1 + 3 + wait_ms[k];
-  }
-  out->push_back(MakeSpan(t, "root", "", "frontend", "GET /", t0, at + 1));
-}
+using traces::AddFanOut;
 
 TEST(TraceEvidenceTest, ACallerSlowOnEveryEdgeIsSaidToHoldTheDelay) {
   std::vector<ingest::Span> base, win;

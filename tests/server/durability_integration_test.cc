@@ -336,5 +336,39 @@ TEST(Durability, DamagedDatabaseStopsStartupWithRecoveryHint) {
   EXPECT_TRUE(k.ok()) << k.proc().log();
 }
 
+// A database written by a newer build (schema version above store::kStoreSchema) stops start-up
+// with one message naming the file, both versions and what to do (exit 2), and is left as it was.
+TEST(Durability, NewerSchemaVersionStopsStartupUntouched) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("k"));
+  const std::string db_path = dir.file("k/backsight.db");
+  const int future = store::kStoreSchema + 1;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, ("PRAGMA user_version=" + std::to_string(future)).c_str(), nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  WriteFile(dir.file("k.yml"), Config(dir, "k", "1h"));
+  Process p({BACKSIGHT_BIN, "serve", "--config", dir.file("k.yml")}, dir.file("k.log"));
+  EXPECT_EQ(p.Wait(20'000), 2);
+  const std::string log = p.log();
+  EXPECT_NE(
+      log.find("backsight serve: cannot start: state database " + db_path + " has schema version " +
+               std::to_string(future) + ", newer than this backsight reads (versions up to " +
+               std::to_string(store::kStoreSchema) + ")"),
+      std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("damaged"), std::string::npos) << log;
+  EXPECT_LT(std::count(log.begin(), log.end(), '\n'), 3) << log;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), future);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 }  // namespace
 }  // namespace backsight::testing

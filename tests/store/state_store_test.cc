@@ -151,6 +151,199 @@ void RawSql(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
 }
 
+// The file's `PRAGMA user_version`, read without the store.
+int UserVersion(const std::string& path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  int v = -1;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    v = sqlite3_column_int(st, 0);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+// A label set as an SQL blob literal (x'..').
+std::string LabelsLiteral(const Labels& labels) {
+  std::string bytes;
+  EncodeLabels(labels, &bytes);
+  std::string out = "x'";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out + "'";
+}
+
+TEST_F(StateStoreTest, NewFileGetsTheCurrentSchemaVersion) {
+  {
+    StateStore s;
+    ASSERT_TRUE(s.Open(path_).ok());
+  }
+  EXPECT_EQ(UserVersion(path_), kStoreSchema);
+  // Reopening a current file keeps it as it is.
+  StateStore s;
+  ASSERT_TRUE(s.Open(path_).ok());
+  s.Close();
+  EXPECT_EQ(UserVersion(path_), kStoreSchema);
+}
+
+// A file written before the version existed: user_version 0, the tables and indexes exactly as
+// the builds of that time created them, rows in every table.
+TEST_F(StateStoreTest, VersionZeroFileIsMigratedKeepingEveryRow) {
+  const Labels a = {{"__name__", "m"}, {"job", "x"}};
+  RawSql(path_,
+         "PRAGMA journal_mode=WAL;"
+         "CREATE TABLE IF NOT EXISTS series(key INTEGER PRIMARY KEY, fp INTEGER NOT NULL,"
+         " labels BLOB NOT NULL, state BLOB NOT NULL, updated_ns INTEGER NOT NULL);"
+         "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY AUTOINCREMENT, fp INTEGER NOT "
+         "NULL, labels BLOB NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER, peak_score REAL);"
+         "CREATE INDEX IF NOT EXISTS events_start ON events(start_ns);"
+         "CREATE INDEX IF NOT EXISTS events_fp ON events(fp, start_ns);"
+         "CREATE TABLE IF NOT EXISTS incidents(id INTEGER PRIMARY KEY, start_ns INTEGER NOT NULL,"
+         " end_ns INTEGER NOT NULL, schema INTEGER NOT NULL, body TEXT NOT NULL);"
+         "CREATE INDEX IF NOT EXISTS incidents_start ON incidents(start_ns);"
+         "INSERT INTO series VALUES(1, 11, " +
+             LabelsLiteral(a) +
+             ", x'0102', 100);"
+             "INSERT INTO series VALUES(2, 22, " +
+             LabelsLiteral({{"__name__", "n"}}) +
+             ", x'03', 200);"
+             "INSERT INTO events(fp, labels, start_ns, end_ns, peak_score) VALUES(11, " +
+             LabelsLiteral(a) +
+             ", 50, 60, 2.5);"
+             "INSERT INTO incidents VALUES(7, 40, 0, 1, '{\"id\":7}');");
+  ASSERT_EQ(UserVersion(path_), 0);
+  {
+    StateStore s;
+    Status st = s.Open(path_);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    std::vector<SeriesRecord> recs;
+    ASSERT_TRUE(s.LoadStates(
+                     [&](SeriesRecord&& r) {
+                       recs.push_back(std::move(r));
+                       return Status::OK();
+                     },
+                     static_cast<uint64_t*>(nullptr))
+                    .ok());
+    ASSERT_EQ(recs.size(), 2u);
+    EXPECT_EQ(recs[0].fp, 11u);
+    EXPECT_EQ(recs[0].labels, a);
+    EXPECT_EQ(recs[0].state, "\x01\x02");
+    EXPECT_EQ(recs[0].updated_ns, 100);
+    EXPECT_EQ(recs[1].state, "\x03");
+    std::vector<AnomalyEvent> ev;
+    ASSERT_TRUE(s.RecentEvents(10, 0, &ev).ok());
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].labels, a);
+    EXPECT_EQ(ev[0].end_ns, 60);
+    EXPECT_DOUBLE_EQ(ev[0].peak_score, 2.5);
+    std::vector<StoredIncident> inc;
+    ASSERT_TRUE(s.LoadIncidents(10, &inc).ok());
+    ASSERT_EQ(inc.size(), 1u);
+    EXPECT_EQ(inc[0].id, 7u);
+    EXPECT_EQ(inc[0].body, "{\"id\":7}");
+    // New events still get ids after the migrated ones (AUTOINCREMENT kept).
+    std::vector<AnomalyEvent> more = {{0, 22, {{"__name__", "n"}}, 70, 0, 1.5}};
+    ASSERT_TRUE(s.WriteEvents(&more).ok());
+    EXPECT_EQ(more[0].id, 2);
+  }
+  EXPECT_EQ(UserVersion(path_), kStoreSchema);
+}
+
+// A version-1 file (before the capacity table): its rows kept, the capacity table created, the
+// file stamped 2; capacity rows saved, replaced by fingerprint and read back after a reopen.
+TEST_F(StateStoreTest, VersionOneFileGetsTheCapacityTable) {
+  {
+    StateStore s;
+    ASSERT_TRUE(s.Open(path_).ok());
+    ASSERT_TRUE(s.SaveStates({{1, 11, {{"__name__", "m"}}, "st", 5}}).ok());
+  }
+  RawSql(path_, "DROP TABLE capacity; PRAGMA user_version=1;");
+  ASSERT_EQ(UserVersion(path_), 1);
+  {
+    StateStore s;
+    Status st = s.Open(path_);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    uint64_t n = 0;
+    ASSERT_TRUE(s.CountStates(&n).ok());
+    EXPECT_EQ(n, 1u);
+    ASSERT_TRUE(s.SaveCapacity({{7, "a", 1}, {uint64_t{1} << 63, "b", 2}}).ok());
+    ASSERT_TRUE(s.SaveCapacity({{7, "a2", 3}}).ok());
+  }
+  EXPECT_EQ(UserVersion(path_), 2);
+  StateStore s;
+  ASSERT_TRUE(s.Open(path_).ok());
+  std::vector<CapacityRecord> rows;
+  ASSERT_TRUE(s.LoadCapacity([&](CapacityRecord&& r) {
+                 rows.push_back(std::move(r));
+                 return Status::OK();
+               }).ok());
+  ASSERT_EQ(rows.size(), 2u);
+  // ORDER BY fp on the int64 column: the high-bit fingerprint (negative there) comes first.
+  EXPECT_EQ(rows[0].fp, uint64_t{1} << 63);
+  EXPECT_EQ(rows[0].body, "b");
+  EXPECT_EQ(rows[1].fp, 7u);
+  EXPECT_EQ(rows[1].body, "a2");
+  EXPECT_EQ(rows[1].updated_ns, 3);
+}
+
+// A version-0 file whose table has another shape is not a Backsight file: refused by name.
+TEST_F(StateStoreTest, VersionZeroFileWithForeignTablesIsRefused) {
+  RawSql(path_, "CREATE TABLE series(name TEXT, value REAL); INSERT INTO series VALUES('a', 1);");
+  StateStore s;
+  Status st = s.Open(path_);
+  EXPECT_EQ(st.code(), Status::Code::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find(path_), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("table series has no column key"), std::string::npos)
+      << st.ToString();
+  EXPECT_EQ(UserVersion(path_), 0);  // rolled back: the file is as it was
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st_tables = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st_tables, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st_tables), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st_tables, 0), 1);  // only the foreign table: nothing created
+  sqlite3_finalize(st_tables);
+  sqlite3_close(db);
+}
+
+// A negative version (user_version is signed) is no Backsight version: refused by name.
+TEST_F(StateStoreTest, NegativeSchemaVersionIsRefused) {
+  RawSql(path_, "PRAGMA user_version=-1");
+  StateStore s;
+  Status st = s.Open(path_);
+  EXPECT_EQ(st.code(), Status::Code::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find(path_ + ": schema version -1"), std::string::npos) << st.ToString();
+  EXPECT_EQ(UserVersion(path_), -1);
+}
+
+// A file from a newer build is refused untouched, naming the file, both versions and what to do.
+TEST_F(StateStoreTest, NewerSchemaVersionIsRefusedUntouched) {
+  {
+    StateStore s;
+    ASSERT_TRUE(s.Open(path_).ok());
+    ASSERT_TRUE(s.SaveStates({{1, 5, {{"__name__", "a"}}, "s", 0}}).ok());
+  }
+  const int future = kStoreSchema + 1;
+  RawSql(path_, "PRAGMA user_version=" + std::to_string(future));
+  StateStore s;
+  Status st = s.Open(path_);
+  EXPECT_EQ(st.code(), Status::Code::kOutOfRange) << st.ToString();
+  EXPECT_FALSE(s.is_open());
+  const std::string want = "state database " + path_ + " has schema version " +
+                           std::to_string(future) + ", newer than this backsight reads " +
+                           "(versions up to " + std::to_string(kStoreSchema) + ")";
+  EXPECT_EQ(st.message().rfind(want, 0), 0u) << st.ToString();
+  EXPECT_NE(st.message().find("move the file aside"), std::string::npos) << st.ToString();
+  EXPECT_EQ(UserVersion(path_), future);
+}
+
 TEST_F(StateStoreTest, DamagedRowsAreReportedWithKeyFingerprintAndReason) {
   {
     StateStore s;

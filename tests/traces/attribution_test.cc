@@ -82,28 +82,6 @@ TEST(Attribution, ARareDelayedCallIsNamedOverTheOrdinarySpreadOfBusyNodes) {
   EXPECT_EQ(a.suspects[0].service, "checkout");
 }
 
-// One request of a caller that calls four callees through client stubs, one after another;
-// `wait_ms[k]` is the client-side time around callee k's 3 ms server span.
-void AddFanOut(std::vector<ingest::Span>* out, int i, const int64_t (&wait_ms)[4]) {
-  static const char* kCallees[4] = {"ads", "cart", "catalog", "shipping"};
-  std::string t = "f";
-  t += std::to_string(i);
-  int64_t at = i * 10000;
-  std::vector<ingest::Span> spans;
-  const int64_t t0 = at;
-  for (int k = 0; k < 4; ++k) {
-    const std::string stub = std::string("stub") + kCallees[k];
-    spans.push_back(MakeSpan(t, stub, "root", "frontend", std::string(kCallees[k]) + "/Get", at + 1,
-                             at + 1 + 3 + wait_ms[k]));
-    spans.push_back(MakeSpan(t, std::string("srv") + kCallees[k], stub, kCallees[k],
-                             std::string(kCallees[k]) + "/Get", at + 1 + wait_ms[k] / 2,
-                             at + 1 + wait_ms[k] / 2 + 3));
-    at += 1 + 3 + wait_ms[k];
-  }
-  out->push_back(MakeSpan(t, "root", "", "frontend", "GET /", t0, at + 1));
-  out->insert(out->end(), spans.begin(), spans.end());
-}
-
 // A CPU-starved caller: every one of its calls waits longer, whichever callee it goes to, while
 // each callee's own time is unchanged. One cause (the caller) explains all four slow call edges
 // better than any one callee does, even the one whose wait rose most.

@@ -138,11 +138,14 @@ void RegisterServe(CLI::App& app, int* exit_code) {
     server::Server srv(cfg);
     st = srv.Start();
     if (!st.ok()) {
-      // A damaged state database is a setup problem, like a bad config (exit 2).
-      const bool damaged = st.code() == Status::Code::kCorruption;
+      // A damaged state database, or one whose schema version is newer than this build reads
+      // (OutOfRange, store::StateStore::Open), is a setup problem, like a bad config (exit 2);
+      // their messages say what to do.
+      const bool setup =
+          st.code() == Status::Code::kCorruption || st.code() == Status::Code::kOutOfRange;
       std::fprintf(stderr, "backsight serve: cannot start: %s\n",
-                   damaged ? st.message().c_str() : st.ToString().c_str());
-      *exit_code = damaged ? kExitUsage : kExitIoError;
+                   setup ? st.message().c_str() : st.ToString().c_str());
+      *exit_code = setup ? kExitUsage : kExitIoError;
       return;
     }
     std::string host, ignored;

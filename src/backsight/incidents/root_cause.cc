@@ -13,6 +13,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "backsight/core/hash.h"
 #include "backsight/core/number_format.h"
 #include "backsight/incidents/trace_evidence.h"
 #include "backsight/logs/miner.h"
@@ -536,9 +537,8 @@ class SpanIndex {
   using SpanKey = std::pair<std::string_view, std::string_view>;
   struct KeyHash {
     size_t operator()(const SpanKey& k) const {
-      const size_t a = std::hash<std::string_view>()(k.first);
-      return a ^ (std::hash<std::string_view>()(k.second) + 0x9e3779b97f4a7c15ULL + (a << 6) +
-                  (a >> 2));
+      return HashCombine(std::hash<std::string_view>()(k.first),
+                         std::hash<std::string_view>()(k.second));
     }
   };
   static SpanKey Key(const ingest::Span& sp) { return {sp.trace_id, sp.span_id}; }

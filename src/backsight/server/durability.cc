@@ -17,7 +17,8 @@ double SecondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// A damaged or foreign database file: one message naming it and how to recover.
+// A damaged or foreign database file: one message naming it and how to recover. Other errors
+// (e.g. OutOfRange: a schema version newer than this build reads) already say so themselves.
 Status DatabaseError(const std::string& path, const Status& st) {
   if (st.code() != Status::Code::kCorruption) return st;
   return Status::Corruption("state database " + path + " is damaged or not a SQLite database (" +

@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "backsight/core/byte_io.h"
 
 namespace backsight::store {
@@ -88,6 +91,105 @@ Status StateStore::Exec(const char* sql) {
   return Status::OK();
 }
 
+Status StateStore::ReadSchemaVersion(int* version) {
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &st.s, nullptr) != SQLITE_OK) {
+    return Err("read user_version");
+  }
+  if (sqlite3_step(st.s) != SQLITE_ROW) return Err("read user_version");
+  *version = sqlite3_column_int(st.s, 0);
+  if (*version < 0) {  // user_version is a signed 32-bit integer; Backsight never writes these
+    return Status::Corruption("sqlite " + path_ + ": schema version " + std::to_string(*version) +
+                              " (PRAGMA user_version) is not one Backsight writes");
+  }
+  return Status::OK();
+}
+
+Status StateStore::NewerSchemaError(int found) const {
+  return Status::OutOfRange(
+      "state database " + path_ + " has schema version " + std::to_string(found) +
+      ", newer than this backsight reads (versions up to " + std::to_string(kStoreSchema) +
+      "): it was written by a newer backsight. Run a backsight that reads version " +
+      std::to_string(found) + ", or move the file aside with its -wal/-shm files (mv " + path_ +
+      "* <elsewhere>) to start with fresh detector states; the file was left unchanged");
+}
+
+Status StateStore::CheckColumns(const char* table, const std::vector<std::string>& columns) {
+  Stmt st;
+  const std::string sql = std::string("PRAGMA table_info(") + table + ")";
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK) {
+    return Err("read table_info");
+  }
+  std::vector<std::string> have;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(st.s, 1));
+    have.emplace_back(name ? name : "");
+  }
+  if (rc != SQLITE_DONE) return Err("read table_info");
+  for (const auto& c : columns) {
+    if (std::find(have.begin(), have.end(), c) == have.end()) {
+      return Status::Corruption("sqlite " + path_ + ": table " + table + " has no column " + c +
+                                ": not a Backsight state database of schema version 0 or 1");
+    }
+  }
+  return Status::OK();
+}
+
+Status StateStore::MigrateTo1() {
+  // Version 0 is either a new file or one written before the version existed, whose tables are
+  // version 1's: create what is missing, keep what is there, and check the kept tables' shape.
+  BACKSIGHT_RETURN_IF_ERROR(Exec(
+      "CREATE TABLE IF NOT EXISTS series(key INTEGER PRIMARY KEY, fp INTEGER NOT NULL,"
+      " labels BLOB NOT NULL, state BLOB NOT NULL, updated_ns INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY AUTOINCREMENT, fp INTEGER NOT NULL,"
+      " labels BLOB NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER, peak_score REAL);"
+      "CREATE INDEX IF NOT EXISTS events_start ON events(start_ns);"
+      "CREATE INDEX IF NOT EXISTS events_fp ON events(fp, start_ns);"
+      "CREATE TABLE IF NOT EXISTS incidents(id INTEGER PRIMARY KEY, start_ns INTEGER NOT NULL,"
+      " end_ns INTEGER NOT NULL, schema INTEGER NOT NULL, body TEXT NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS incidents_start ON incidents(start_ns);"));
+  BACKSIGHT_RETURN_IF_ERROR(CheckColumns("series", {"key", "fp", "labels", "state", "updated_ns"}));
+  BACKSIGHT_RETURN_IF_ERROR(
+      CheckColumns("events", {"id", "fp", "labels", "start_ns", "end_ns", "peak_score"}));
+  return CheckColumns("incidents", {"id", "start_ns", "end_ns", "schema", "body"});
+}
+
+Status StateStore::MigrateTo2() {
+  // Version 2 adds the capacity histories (server/capacity_history.h); nothing else changes.
+  return Exec(
+      "CREATE TABLE IF NOT EXISTS capacity(fp INTEGER PRIMARY KEY, body BLOB NOT NULL,"
+      " updated_ns INTEGER NOT NULL);");
+}
+
+Status StateStore::Migrate(int* version) {
+  // Step i takes a file from version i to i + 1. To add version 3: write MigrateTo3, append it
+  // here, set kStoreSchema = 3, document it in formats.md.
+  using Step = Status (*)(StateStore*);
+  static constexpr Step kSteps[] = {[](StateStore* s) { return s->MigrateTo1(); },
+                                    [](StateStore* s) { return s->MigrateTo2(); }};
+  static_assert(std::size(kSteps) == kStoreSchema, "one migration step per schema version");
+  // IMMEDIATE: take the write lock first, then re-read the version under it.
+  BACKSIGHT_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Status st = ReadSchemaVersion(version);
+  if (st.ok() && *version > kStoreSchema) st = NewerSchemaError(*version);
+  for (int v = *version; st.ok() && v < kStoreSchema; ++v) {
+    st = kSteps[v](this);
+    if (!st.ok()) {
+      st = st.WithContext("migrating schema version " + std::to_string(v) + " to " +
+                          std::to_string(v + 1));
+    }
+  }
+  if (st.ok()) st = Exec(("PRAGMA user_version=" + std::to_string(kStoreSchema)).c_str());
+  if (!st.ok()) {
+    RollbackAfterError();
+    return st;
+  }
+  BACKSIGHT_RETURN_IF_ERROR(Commit());
+  *version = kStoreSchema;
+  return Status::OK();
+}
+
 Status StateStore::Open(const std::string& path) {
   Close();
   std::lock_guard<std::mutex> lock(mu_);
@@ -100,22 +202,19 @@ Status StateStore::Open(const std::string& path) {
     return st;
   }
   sqlite3_busy_timeout(db_, 5000);
-  Status st = Exec(
-      "PRAGMA journal_mode=WAL;"
-      "PRAGMA synchronous=NORMAL;"
-      "PRAGMA cache_size=-131072;"
-      "PRAGMA wal_autocheckpoint=16384;"
-      "CREATE TABLE IF NOT EXISTS series(key INTEGER PRIMARY KEY, fp INTEGER NOT NULL,"
-      " labels BLOB NOT NULL, state BLOB NOT NULL, updated_ns INTEGER NOT NULL);"
-      "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY AUTOINCREMENT, fp INTEGER NOT NULL,"
-      " labels BLOB NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER, peak_score REAL);"
-      "CREATE INDEX IF NOT EXISTS events_start ON events(start_ns);"
-      "CREATE INDEX IF NOT EXISTS events_fp ON events(fp, start_ns);"
-      "CREATE TABLE IF NOT EXISTS incidents(id INTEGER PRIMARY KEY, start_ns INTEGER NOT NULL,"
-      " end_ns INTEGER NOT NULL, schema INTEGER NOT NULL, body TEXT NOT NULL);"
-      "CREATE INDEX IF NOT EXISTS incidents_start ON incidents(start_ns);"
-      "CREATE TABLE IF NOT EXISTS capacity(fp INTEGER PRIMARY KEY, body BLOB NOT NULL,"
-      " updated_ns INTEGER NOT NULL);");
+  // The version is read before anything writes, so a file from a newer build (or not SQLite at
+  // all) is refused untouched.
+  int version = 0;
+  Status st = ReadSchemaVersion(&version);
+  if (st.ok() && version > kStoreSchema) st = NewerSchemaError(version);
+  if (st.ok()) {
+    st = Exec(
+        "PRAGMA journal_mode=WAL;"
+        "PRAGMA synchronous=NORMAL;"
+        "PRAGMA cache_size=-131072;"
+        "PRAGMA wal_autocheckpoint=16384;");
+  }
+  if (st.ok() && version != kStoreSchema) st = Migrate(&version);
   if (!st.ok()) {
     sqlite3_close_v2(db_);
     db_ = nullptr;

@@ -1,6 +1,6 @@
 // Embedded persistence for `backsight serve`: detector checkpoints and anomaly events in SQLite.
 //
-// One database file (WAL journal, synchronous=NORMAL) with these tables:
+// One database file (WAL journal, synchronous=NORMAL) with four tables:
 //   series(key INTEGER PRIMARY KEY, fp INTEGER, labels BLOB, state BLOB, updated_ns INTEGER)
 //     - the last checkpoint of each series' detector state. `key` is a storage key chosen by the
 //       caller (the engine hands out increasing keys and writes in key order, so a checkpoint
@@ -16,7 +16,9 @@
 //   capacity(fp INTEGER PRIMARY KEY, body BLOB, updated_ns INTEGER)
 //     - the bucket history of each capacity demand series (server/capacity_service.h), keyed by
 //       the Fingerprint of its labels; `body` is opaque here (server/capacity_history.h, `BSCH`
-//       v1 in formats.md §5g). Written at checkpoints, read back at start-up.
+//       v1 in formats.md §5g). Written at checkpoints, read back at start-up. Since schema 2.
+// The file's layout is numbered by `PRAGMA user_version` (kStoreSchema below): Open creates a new
+// file at the current version, migrates an older one in one transaction, and refuses a newer one.
 // Writes are batched: one transaction per SaveStates/DeleteStates/WriteEvents call, so 1M states
 // checkpoint in seconds. Thread-safe (an internal mutex serialises calls).
 #ifndef BACKSIGHT_STORE_STATE_STORE_H_
@@ -80,6 +82,18 @@ struct CapacityRecord {
 /// Layout version of the incidents table's `body` written by this build (formats.md §3).
 inline constexpr int kIncidentSchema = 1;
 
+/// Layout version of the whole database file, kept in its header as `PRAGMA user_version`
+/// (formats.md §3). Each version's layout:
+///   0  a file written before the version existed (or a new, empty file): its tables, if any,
+///      are those of version 1; Open checks their columns and stamps the file 1.
+///   1  series(key, fp, labels, state, updated_ns); events(id AUTOINCREMENT, fp, labels, start_ns,
+///      end_ns, peak_score) with indexes events_start, events_fp; incidents(id, start_ns, end_ns,
+///      schema, body) with index incidents_start.
+///   2  version 1 plus capacity(fp, body, updated_ns) (capacity histories,
+///   server/capacity_history.h).
+/// A new version adds one migration step (a MigrateToN, listed in Migrate) and a line here.
+inline constexpr int kStoreSchema = 2;
+
 /// SQLite-backed store. Open it once per process; all methods may be called from any thread.
 class StateStore {
  public:
@@ -88,10 +102,14 @@ class StateStore {
   StateStore& operator=(const StateStore&) = delete;
   ~StateStore();
 
-  /// Opens (creating if needed) the database at `path` (the directory must exist). Returns
-  /// Corruption when the file is not a SQLite database or is damaged (SQLITE_NOTADB,
-  /// SQLITE_CORRUPT; any later call reports those the same way), IoError with SQLite's message
-  /// for other failures.
+  /// Opens (creating if needed) the database at `path` (the directory must exist) and brings its
+  /// layout to kStoreSchema: a new file is created at it, an older file is migrated step by step
+  /// in one transaction (all steps or none), keeping every row. Returns OutOfRange, naming the
+  /// file, the version found and the newest one this build reads, when the file's version is
+  /// newer than kStoreSchema (the file is left untouched); Corruption naming the file when it is
+  /// not a SQLite database or is damaged (SQLITE_NOTADB, SQLITE_CORRUPT; any later call reports
+  /// those the same way) or when a version-0 file's tables lack the columns of version 1;
+  /// IoError with SQLite's message for other failures.
   Status Open(const std::string& path);
   void Close();
   bool is_open() const { return db_ != nullptr; }
@@ -149,6 +167,18 @@ class StateStore {
   Status Commit();
   Status Err(const char* what);
   Status ErrCode(int rc, const std::string& what, const std::string& msg) const;
+  // Reads `PRAGMA user_version` into `*version`; Corruption when it is negative.
+  Status ReadSchemaVersion(int* version);
+  // The OutOfRange refusal of a file whose version `found` is newer than kStoreSchema.
+  Status NewerSchemaError(int found) const;
+  // Migrates the file from `*version` to kStoreSchema in one transaction (mu_ held).
+  Status Migrate(int* version);
+  // Corruption unless `table` exists with (at least) the given columns.
+  Status CheckColumns(const char* table, const std::vector<std::string>& columns);
+  // Migration steps, each from the version before to the one in its name (inside Migrate's
+  // transaction).
+  Status MigrateTo1();
+  Status MigrateTo2();
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;

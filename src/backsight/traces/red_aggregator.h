@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backsight/core/hash.h"
 #include "backsight/ingest/span_batch.h"
 #include "backsight/traces/latency_histogram.h"
 
@@ -67,8 +68,8 @@ class RedAggregator {
     template <typename S>
     size_t operator()(const KeyOf<S>& k) const {
       const size_t h = std::hash<std::string_view>()(k.service);
-      return h ^ (std::hash<std::string_view>()(k.name) + 0x9e3779b97f4a7c15ULL + (h << 6) +
-                  (h >> 2) + static_cast<size_t>(k.kind) * 3 + static_cast<size_t>(k.status));
+      return HashCombine(h, std::hash<std::string_view>()(k.name) +
+                                static_cast<size_t>(k.kind) * 3 + static_cast<size_t>(k.status));
     }
   };
   struct KeyEq {

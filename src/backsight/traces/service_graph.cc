@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "backsight/core/hash.h"
 #include "backsight/core/labels.h"
 #include "backsight/core/number_format.h"
 
@@ -20,9 +21,7 @@ constexpr uint64_t kNoSeq = UINT64_MAX;
 // `trace_hash` is std::hash of the trace id (computed once per span for its own and its
 // parent's key).
 uint64_t SpanKey(uint64_t trace_hash, std::string_view span_id) {
-  uint64_t h = trace_hash;
-  h ^= std::hash<std::string_view>()(span_id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-  return h;
+  return HashCombine(trace_hash, std::hash<std::string_view>()(span_id));
 }
 
 bool IsClientKind(ingest::SpanKind k) {

@@ -15,6 +15,7 @@
 
 #include "backsight/analyze/api/operations.h"
 #include "backsight/analyze/api/rules.h"
+#include "backsight/core/hash.h"
 
 namespace backsight::api {
 namespace {
@@ -759,9 +760,7 @@ class Differ {
         stack->size() > kMaxSchemaDepth) {
       return 0xc0ffee;
     }
-    auto mix = [](uint64_t h, uint64_t v) {
-      return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
-    };
+    auto mix = [](uint64_t h, uint64_t v) { return HashCombine(h, v); };
     uint64_t h = static_cast<uint64_t>(n->kind) + 1;
     stack->push_back(n);
     switch (n->kind) {
