@@ -11,6 +11,8 @@
 // the reason. With a state store, each series' buckets are saved at checkpoints (the `capacity`
 // table, server/capacity_history.h) and restored at start-up, where the model is refitted from
 // them (the model itself is not stored), so the advice is there again before the first sample.
+// With history.url, a new series' past week is fetched (EnableWarmStart) and put before its live
+// buckets, so its first advice comes after one bucket instead of kMinFit.
 #ifndef BACKSIGHT_SERVER_CAPACITY_SERVICE_H_
 #define BACKSIGHT_SERVER_CAPACITY_SERVICE_H_
 
@@ -78,8 +80,8 @@ class CapacityService {
   Status Restore(store::StateStore* store, const SkipFn& on_skip, uint64_t* restored,
                  uint64_t* skipped);
   /// Saves the series whose buckets changed since the last save (`all`: also those with only
-  /// new samples in the open bucket, as at shutdown) in one transaction. On failure they are
-  /// saved at the next call.
+  /// new samples in the open bucket, as at shutdown), one transaction per 512 series. On failure
+  /// the unsaved ones are saved at the next call.
   Status Checkpoint(store::StateStore* store, bool all);
 
  private:
