@@ -384,6 +384,7 @@ TEST(IncidentTracker, SignificantTraceEvidenceRanksItsServicesFirst) {
   t.SetTraceEvidence(id, Evidence(0.8, "frontend", "payment"));  // not significant
   ASSERT_EQ(t.Get(id)->causes.size(), 2u);
   EXPECT_EQ(t.Get(id)->causes[0].service, "cart");
+  EXPECT_EQ(t.Get(id)->causes[0].evidence, "members");
   EXPECT_EQ(t.Get(id)->causes[1].service, "frontend");
   EXPECT_TRUE(t.TakeChanged().empty());  // the ranking reads the same: not stored again
 
@@ -396,8 +397,23 @@ TEST(IncidentTracker, SignificantTraceEvidenceRanksItsServicesFirst) {
             "latency attribution: 3 times the threshold share of slow traces)");
   EXPECT_EQ(inc->causes[0].indicator, "latency of GET /checkout");
   EXPECT_EQ(inc->causes[0].score, 5);  // frontend's member score
+  EXPECT_EQ(inc->causes[0].evidence, "trace_latency");
   // payment (strength 2 < half of 6) is not named; cart follows by the heuristic order.
   EXPECT_EQ(inc->causes[1].service, "cart");
+  EXPECT_EQ(inc->causes[1].evidence, "members");
+  // The API and stored JSON say which evidence placed each cause, and read it back; a row
+  // written before the field existed reads as "members".
+  const nlohmann::json j = IncidentToJson(*inc, /*with_members=*/false);
+  EXPECT_EQ(j["causes"][0]["evidence"], "trace_latency");
+  EXPECT_EQ(j["causes"][1]["evidence"], "members");
+  Incident back;
+  ASSERT_TRUE(IncidentFromJson(IncidentToJson(*inc), &back).ok());
+  ASSERT_EQ(back.causes.size(), 2u);
+  EXPECT_EQ(back.causes[0].evidence, "trace_latency");
+  nlohmann::json old = IncidentToJson(*inc);
+  old["causes"][0].erase("evidence");
+  ASSERT_TRUE(IncidentFromJson(old, &back).ok());
+  EXPECT_EQ(back.causes[0].evidence, "members");
   EXPECT_EQ(t.TakeChanged(), std::vector<uint64_t>{id});
   EXPECT_EQ(inc->TopService(), "frontend");
 

@@ -236,6 +236,25 @@ incidents:
   EXPECT_NE(st.message().find("incidents.trace_window_spans"), std::string::npos) << st.ToString();
 }
 
+TEST(ConfigTest, IncidentsServiceGraphParsesAndIsChecked) {
+  ServeConfig c;
+  Status st = LoadConfigText(
+      "incidents:\n  service_graph:\n    - {caller: web, callee: cart}\n"
+      "    - caller: cart\n      callee: db\n",
+      "graph.yml", &c);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  const std::vector<std::pair<std::string, std::string>> want = {{"web", "cart"}, {"cart", "db"}};
+  EXPECT_EQ(c.incidents_service_graph, want);
+  ServeConfig d;
+  st = LoadConfigText("incidents:\n  service_graph: {caller: a, callee: b}\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("incidents.service_graph"), std::string::npos) << st.ToString();
+  st = LoadConfigText("incidents:\n  service_graph:\n    - {caller: a}\n", "bad.yml", &d);
+  EXPECT_NE(st.message().find("incidents.service_graph[0]"), std::string::npos) << st.ToString();
+  st = LoadConfigText("incidents:\n  service_graph:\n    - {caller: a, callee: b, weight: 2}\n",
+                      "bad.yml", &d);
+  EXPECT_NE(st.message().find("unknown key"), std::string::npos) << st.ToString();
+}
+
 TEST(ConfigTest, TracesKeysParseAndAreChecked) {
   ServeConfig c;
   EXPECT_TRUE(c.trace_findings);

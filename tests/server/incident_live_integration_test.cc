@@ -4,8 +4,9 @@
 // incidents on and a real Alertmanager (prometheus-alertmanager) -> no incident, no alert; then
 // the payment gateway times out -> Alertmanager is notified of exactly ONE alert,
 // BacksightIncident naming payment (no per-series or per-log-event alert), and the incident has
-// metric and log members with payment ranked first. Skipped with a message when Alertmanager, node
-// or the npm packages are missing (scripts/install-deps.sh --test,
+// metric and log members with payment ranked first by the trace latency evidence (the app is
+// seconds old: the baseline is the traces before the incident's start). Skipped with a message when
+// Alertmanager, node or the npm packages are missing (scripts/install-deps.sh --test,
 // scripts/install-js-test-deps.sh).
 #include <gtest/gtest.h>
 
@@ -176,6 +177,28 @@ TEST(IncidentLiveJs, FaultInOneServiceIsOneIncidentAlertNamingIt) {
   EXPECT_TRUE(payment_latency) << inc.dump();
   ASSERT_FALSE(inc["causes"].empty()) << inc.dump();
   EXPECT_EQ(inc["causes"][0]["service"], "payment") << inc.dump();
+  // The trace latency evidence placed payment first, although the app is seconds old (no trace
+  // started 60 s before the incident: the baseline is the healthy traces before its start,
+  // incidents/trace_window.h). Every span was posted before the fault phase returned, and the
+  // evidence is recomputed every second: the 3 s above see it.
+  EXPECT_NE(inc["causes"][0]["explanation"].get<std::string>().find("payment POST /pay self time"),
+            std::string::npos)
+      << inc.dump();
+  EXPECT_NE(inc["causes"][0]["explanation"].get<std::string>().find("trace latency attribution"),
+            std::string::npos)
+      << inc.dump();
+  EXPECT_EQ(inc["causes"][0]["evidence"], "trace_latency") << inc.dump();
+  // The list says it too.
+  EXPECT_EQ(kept[0]["causes"][0]["evidence"], "trace_latency") << list.dump();
+  // /metrics: the evidence ran, and the ring holds the app's spans (5 per request: frontend's and
+  // checkout's server and client spans, payment's server span).
+  EXPECT_GE(s.Metric("backsight_incident_trace_evidence_runs_total"), 1);
+  EXPECT_GE(s.Metric("backsight_span_ring_spans"), 5 * (kHealthyRequests + kFaultRequests));
+  EXPECT_EQ(s.Metric("backsight_span_ring_resets_total"), 0);
+  std::printf("trace evidence: %g runs, %g s in all; span ring: %g spans\n",
+              s.Metric("backsight_incident_trace_evidence_runs_total"),
+              s.Metric("backsight_incident_trace_evidence_seconds"),
+              s.Metric("backsight_span_ring_spans"));
   std::printf("incident %s (%zu merged into it): %zu members (", id.c_str(),
               list["data"]["incidents"].size() - 1, inc["members"].size());
   for (const std::string& sig : signals) std::printf(" %s", sig.c_str());

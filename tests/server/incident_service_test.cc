@@ -313,12 +313,27 @@ std::string CheckoutTraces(int64_t t0, int64_t step_ns, int traces, int first_id
   return nlohmann::json({{"resourceSpans", rs}}).dump();
 }
 
+// The value on the line "<name> <value>" of an exposition text, -1 when absent.
+double MetricValue(const std::string& text, const std::string& name) {
+  const std::string key = "\n" + name + " ";
+  const size_t at = ("\n" + text).find(key);
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + key.size() - 1));
+}
+
+// What RankWithTraces read of the self-metrics.
+struct RankMetrics {
+  std::string text;             // SelfMetrics::Serialize of both services
+  uint64_t spans_accepted = 0;  // TraceEndpoints::spans()
+};
+
 // Runs a serve-like pair of trace endpoints and incident service in process: posts 80 baseline
 // traces (4 to 1.5 minutes before now) and 60 window traces (the last 45 s; the fault given by
 // `wait_ms` and `cart_ms`), then a metric anomaly of `anomalous` now. Returns incident 1 once
-// its first cause is `expect_first` (or after 10 s).
+// its first cause is `expect_first` (or after 10 s). `metrics` (optional): the services'
+// self-metrics then.
 nlohmann::json RankWithTraces(const ServeConfig& cfg, double wait_ms, double cart_ms,
-                              const std::string& anomalous, const std::string& expect_first) {
+                              const std::string& anomalous, const std::string& expect_first,
+                              RankMetrics* metrics_out = nullptr) {
   constexpr int64_t kS = 1'000'000'000;
   SelfMetrics metrics;
   std::unique_ptr<Engine> no_engine;
@@ -363,6 +378,12 @@ nlohmann::json RankWithTraces(const ServeConfig& cfg, double wait_ms, double car
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  if (metrics_out != nullptr) {
+    svc.MirrorMetrics(&metrics);
+    traces.MirrorMetrics(&metrics);
+    metrics_out->text = metrics.Serialize();
+    metrics_out->spans_accepted = traces.spans();
+  }
   svc.Stop();
   http.Stop();
   return inc;
@@ -374,20 +395,33 @@ nlohmann::json RankWithTraces(const ServeConfig& cfg, double wait_ms, double car
 TEST(IncidentService, StarvedCallerRankedFirstByTraceEvidence) {
   ServeConfig cfg;
   cfg.incidents_enabled = true;
-  nlohmann::json inc = RankWithTraces(cfg, 100, 10, "cart", "frontend");
+  RankMetrics metrics;
+  nlohmann::json inc = RankWithTraces(cfg, 100, 10, "cart", "frontend", &metrics);
   const auto& causes = inc["data"]["causes"];
   ASSERT_FALSE(causes.empty()) << inc.dump();
   EXPECT_EQ(causes[0]["service"], "frontend") << inc.dump(1);
   const std::string text = causes[0]["explanation"].get<std::string>();
   EXPECT_EQ(text.rfind("frontend: frontend waits longer on 3 of its 3 callees", 0), 0u) << text;
   EXPECT_NE(text.find("trace latency attribution"), std::string::npos) << text;
+  EXPECT_EQ(causes[0]["evidence"], "trace_latency") << inc.dump(1);
   EXPECT_EQ(inc["data"]["top_service"], "frontend");
+  // Self-metrics: the evidence ran (and its time was counted); the ring holds every posted span
+  // (fewer than incidents.trace_window_spans), its name table never filled.
+  const std::string& mtext = metrics.text;
+  EXPECT_GE(MetricValue(mtext, "backsight_incident_trace_evidence_runs_total"), 1) << mtext;
+  EXPECT_GT(MetricValue(mtext, "backsight_incident_trace_evidence_seconds"), 0) << mtext;
+  EXPECT_GT(metrics.spans_accepted, 0u);
+  EXPECT_EQ(MetricValue(mtext, "backsight_span_ring_spans"),
+            static_cast<double>(metrics.spans_accepted))
+      << mtext;
+  EXPECT_EQ(MetricValue(mtext, "backsight_span_ring_resets_total"), 0) << mtext;
 
   // Without the span ring (incidents.trace_window_spans: 0): today's ranking, cart first.
   cfg.incidents_trace_window_spans = 0;
   inc = RankWithTraces(cfg, 100, 10, "cart", "cart");
   ASSERT_FALSE(inc["data"]["causes"].empty()) << inc.dump();
   EXPECT_EQ(inc["data"]["causes"][0]["service"], "cart") << inc.dump(1);
+  EXPECT_EQ(inc["data"]["causes"][0]["evidence"], "members") << inc.dump(1);
 }
 
 // The opposite: cart's own server spans take ~100 ms longer (frontend's waits unchanged) and only

@@ -212,6 +212,36 @@ TEST(IncidentsIntegration, ResolvedIncidentResolvesItsAlert) {
       << Alerts(aport, "BacksightIncident").dump();
 }
 
+// Warms up latency series of frontend and cart (no shared label but `__name__`), turns frontend
+// anomalous, then cart 0.5 s later, and expects one incident with cart (the callee in the
+// service graph `b` knows) ranked first; its causes in `*causes`.
+void ExpectOneIncidentCalleeFirst(ServeProcess& b, nlohmann::json* causes_out) {
+  std::vector<Labels> series = {{{"__name__", "latency_seconds"}, {"service", "frontend"}},
+                                {{"__name__", "latency_seconds"}, {"service", "cart"}}};
+  for (auto& l : series) SortLabels(&l);
+  const int next = WarmUp(b, series[0], [&](int from, int to) { return Batch(series, from, to); });
+  ASSERT_GT(next, 0);
+  ASSERT_EQ(b.Write(Batch(series, next, next + 1, {0})), 204);  // the caller first
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(b.Write(Batch(series, next + 1, next + 2, {1})), 204);
+  nlohmann::json inc;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        inc = nlohmann::json::parse(b.Get("/api/v1/incidents/1"), nullptr, false);
+        return inc.is_object() && inc["data"]["members"].size() == 2;
+      },
+      10'000))
+      << inc.dump() << "\n"
+      << b.Get("/api/v1/incidents");
+  const nlohmann::json& causes = inc["data"]["causes"];
+  ASSERT_EQ(causes.size(), 2u) << inc.dump();
+  EXPECT_EQ(causes[0]["service"], "cart");
+  EXPECT_EQ(causes[1]["service"], "frontend");
+  *causes_out = causes;
+  auto list = nlohmann::json::parse(b.Get("/api/v1/incidents?limit=5"));
+  EXPECT_EQ(list["data"]["incidents"].size(), 1u) << list.dump();
+}
+
 // The service graph from POST /v1/traces groups two services with no shared label into one
 // incident and ranks the callee first although the caller turned anomalous first.
 TEST(IncidentsIntegration, TraceGraphGroupsAndRanksCalleeFirst) {
@@ -240,34 +270,25 @@ TEST(IncidentsIntegration, TraceGraphGroupsAndRanksCalleeFirst) {
       },
       10'000))
       << b.Get("/api/v1/trace/metrics");
-  std::vector<Labels> series = {{{"__name__", "latency_seconds"}, {"service", "frontend"}},
-                                {{"__name__", "latency_seconds"}, {"service", "cart"}}};
-  for (auto& l : series) SortLabels(&l);
-  const int next = WarmUp(b, series[0], [&](int from, int to) { return Batch(series, from, to); });
-  ASSERT_GT(next, 0);
-  ASSERT_EQ(b.Write(Batch(series, next, next + 1, {0})), 204);  // the caller first
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  ASSERT_EQ(b.Write(Batch(series, next + 1, next + 2, {1})), 204);
-  nlohmann::json inc;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        inc = nlohmann::json::parse(b.Get("/api/v1/incidents/1"), nullptr, false);
-        return inc.is_object() && inc["data"]["members"].size() == 2;
-      },
-      10'000))
-      << inc.dump() << "\n"
-      << b.Get("/api/v1/incidents");
-  const nlohmann::json& causes = inc["data"]["causes"];
-  ASSERT_EQ(causes.size(), 2u) << inc.dump();
-  EXPECT_EQ(causes[0]["service"], "cart");
-  EXPECT_EQ(causes[1]["service"], "frontend");
+  nlohmann::json causes;
+  ASSERT_NO_FATAL_FAILURE(ExpectOneIncidentCalleeFirst(b, &causes));
+  ASSERT_EQ(causes.size(), 2u);
   EXPECT_NE(causes[1]["explanation"].get<std::string>().find("likely a victim"), std::string::npos)
       << causes.dump();
   std::printf("graph-ranked causes: 1. %s / 2. %s\n",
               causes[0]["explanation"].get<std::string>().c_str(),
               causes[1]["explanation"].get<std::string>().c_str());
-  auto list = nlohmann::json::parse(b.Get("/api/v1/incidents?limit=5"));
-  EXPECT_EQ(list["data"]["incidents"].size(), 1u) << list.dump();
+}
+
+// The same without traces: the edge frontend -> cart comes from incidents.service_graph.
+TEST(IncidentsIntegration, GivenServiceGraphGroupsAndRanksCalleeFirst) {
+  TempDir dir;
+  ServeProcess b(dir, "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") +
+                          "\nincidents:\n  enabled: true\n  service_graph:\n"
+                          "    - {caller: frontend, callee: cart}\n");
+  ASSERT_TRUE(b.ok()) << b.proc().log();
+  nlohmann::json causes;
+  ASSERT_NO_FATAL_FAILURE(ExpectOneIncidentCalleeFirst(b, &causes));
 }
 
 TEST(IncidentsIntegration, SecurityFindingJoinsTheServiceIncident) {

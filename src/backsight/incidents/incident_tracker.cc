@@ -425,7 +425,8 @@ void IncidentTracker::Rank(Incident* inc) const {
          member ? v->second.score : 0, member ? v->second.onset : inc->start_ns,
          name + ": " + e->explanation +
              " (trace latency attribution: " + FormatDouble(inc->trace.margin, kExplainDigits) +
-             " times the threshold share of slow traces)"});
+             " times the threshold share of slow traces)",
+         kCauseByTraceLatency});
   }
   const auto is_traced = [&traced](const std::string& name) {
     return std::any_of(traced.begin(), traced.end(),
@@ -468,7 +469,8 @@ void IncidentTracker::Rank(Incident* inc) const {
       text += ", the only service anomalous";
     }
     if (r.calls_anomalous) text += " (calls an anomalous service: likely a victim)";
-    inc->causes.push_back({r.service, m.indicator, r.view->score, r.view->onset, std::move(text)});
+    inc->causes.push_back(
+        {r.service, m.indicator, r.view->score, r.view->onset, std::move(text), kCauseByMembers});
   }
   if (inc->first_ranked_ns == 0) inc->first_ranked_ns = inc->last_activity_ns;
 }
@@ -512,7 +514,8 @@ nlohmann::json IncidentToJson(const Incident& inc, bool with_members) {
                       {"score", c.score},
                       {"onset", Time(c.onset_ns)},
                       {"onset_ns", c.onset_ns},
-                      {"explanation", c.explanation}});
+                      {"explanation", c.explanation},
+                      {"evidence", c.evidence}});
   }
   j["causes"] = std::move(causes);
   if (!with_members) return j;
@@ -555,8 +558,9 @@ Status IncidentFromJson(const nlohmann::json& j, Incident* out) {
     for (const auto& c : j.at("causes")) {
       inc.causes.push_back({c.at("service").get<std::string>(),
                             c.at("indicator").get<std::string>(), c.at("score").get<double>(),
-                            c.at("onset_ns").get<int64_t>(),
-                            c.at("explanation").get<std::string>()});
+                            c.at("onset_ns").get<int64_t>(), c.at("explanation").get<std::string>(),
+                            // absent in rows written before it existed
+                            c.value("evidence", std::string(kCauseByMembers))});
     }
     for (const auto& mj : j.at("members")) {
       Member m;

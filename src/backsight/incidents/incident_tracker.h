@@ -89,6 +89,11 @@ struct Member {
 /// `server`: backsight_trace_edge_*, traces_service_graph_*), both ends; no duplicates, no "".
 std::vector<std::string> MemberServices(const Member& m);
 
+/// LiveCause::evidence of a cause placed by significant trace latency evidence (trace_evidence.h).
+inline constexpr const char* kCauseByTraceLatency = "trace_latency";
+/// LiveCause::evidence of a cause placed by its members (callee before caller, onset, score).
+inline constexpr const char* kCauseByMembers = "members";
+
 /// A ranked cause of a live incident (not root_cause.h's batch Cause).
 struct LiveCause {
   std::string service;
@@ -96,6 +101,8 @@ struct LiveCause {
   double score = 0;  ///< the service's highest member peak score
   TimestampNs onset_ns = 0;
   std::string explanation;  ///< one sentence for the operator
+  /// Which evidence placed it: kCauseByTraceLatency or kCauseByMembers.
+  std::string evidence = kCauseByMembers;
 };
 
 /// One line of an incident's timeline.
@@ -223,7 +230,8 @@ class IncidentTracker {
 
 /// The JSON of an incident (GET /api/v1/incidents/{id}, and the stored form):
 /// {id, state (open, resolved, merged), start, end, merged_into (0: not merged), top_service,
-/// members:[...], timeline:[...], causes:[...], ...}; times RFC 3339 plus `_ns` integers.
+/// members:[...], timeline:[...], causes:[...], ...}; times RFC 3339 plus `_ns` integers. Each
+/// cause has `evidence` ("trace_latency" or "members", LiveCause::evidence).
 nlohmann::json IncidentToJson(const Incident& inc, bool with_members = true);
 /// Reads IncidentToJson's output back. InvalidArgument naming the field when malformed.
 Status IncidentFromJson(const nlohmann::json& j, Incident* out);

@@ -426,9 +426,10 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       }
     }
     if (YAML::Node n = root["incidents"]) {
-      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(n, source, "incidents",
-                                          {"enabled", "gap", "resolve_after", "max_open",
-                                           "max_members", "series_alerts", "trace_window_spans"}));
+      BACKSIGHT_RETURN_IF_ERROR(
+          CheckKeys(n, source, "incidents",
+                    {"enabled", "gap", "resolve_after", "max_open", "max_members", "series_alerts",
+                     "trace_window_spans", "service_graph"}));
       BACKSIGHT_RETURN_IF_ERROR(r.Bool(n["enabled"], "incidents.enabled", &c->incidents_enabled));
       BACKSIGHT_RETURN_IF_ERROR(r.Duration(n["gap"], "incidents.gap", 1, &c->incidents_gap_ms));
       BACKSIGHT_RETURN_IF_ERROR(r.Duration(n["resolve_after"], "incidents.resolve_after", 1,
@@ -441,6 +442,25 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
           r.Bool(n["series_alerts"], "incidents.series_alerts", &c->incidents_series_alerts));
       BACKSIGHT_RETURN_IF_ERROR(r.Uint(n["trace_window_spans"], "incidents.trace_window_spans", 0,
                                        &c->incidents_trace_window_spans));
+      if (YAML::Node g = n["service_graph"]) {
+        if (!g.IsSequence()) {
+          return KeyError(source, "incidents.service_graph", "must be a list of {caller, callee}",
+                          g);
+        }
+        for (size_t i = 0; i < g.size(); ++i) {
+          const std::string key = "incidents.service_graph[" + std::to_string(i) + "]";
+          const YAML::Node e = g[i];
+          if (!e.IsMap()) return KeyError(source, key, "must be a map {caller, callee}", e);
+          BACKSIGHT_RETURN_IF_ERROR(CheckKeys(e, source, key, {"caller", "callee"}));
+          std::pair<std::string, std::string> edge;
+          BACKSIGHT_RETURN_IF_ERROR(r.Str(e["caller"], key + ".caller", &edge.first));
+          BACKSIGHT_RETURN_IF_ERROR(r.Str(e["callee"], key + ".callee", &edge.second));
+          if (edge.first.empty() || edge.second.empty()) {
+            return KeyError(source, key, "caller and callee are required service names", e);
+          }
+          c->incidents_service_graph.push_back(std::move(edge));
+        }
+      }
     }
     if (YAML::Node lf = root["log_files"]) {
       if (!lf.IsSequence()) return KeyError(source, "log_files", "must be a list", lf);

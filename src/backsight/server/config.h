@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backsight/core/labels.h"
@@ -126,6 +127,9 @@ struct ServeConfig {
   /// Recent spans kept for the incidents' trace latency evidence (0 = off; only with incidents
   /// on; traces::SpanRing::kBytesPerSpan each).
   uint64_t incidents_trace_window_spans = 100'000;
+  /// Service graph edges (caller, callee) given in the config (incidents.service_graph), used
+  /// with those learned from traces for grouping and ranking; for services without tracing.
+  std::vector<std::pair<std::string, std::string>> incidents_service_graph;
   /// With incidents on, per-series (BacksightAnomaly), log (BacksightLogAnomaly), trace finding
   /// (BacksightTraceFinding) and query regression (BacksightQueryRegression) alerts are off
   /// unless this is true (they are incident members instead). BacksightSecurityFinding and

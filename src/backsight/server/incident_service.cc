@@ -1,11 +1,13 @@
 #include "backsight/server/incident_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <tuple>
 
 #include "backsight/core/number_format.h"
 #include "backsight/incidents/trace_evidence.h"
+#include "backsight/incidents/trace_window.h"
 #include "backsight/server/alerts.h"
 #include "backsight/server/http_status.h"
 #include "backsight/server/json_body.h"
@@ -31,14 +33,14 @@ constexpr size_t kDefaultListLimit = 20;
 constexpr size_t kMaxListLimit = 1000;
 constexpr int64_t kNsPerMs = 1'000'000;
 constexpr int64_t kNsPerS = 1'000'000'000;
-// The trace evidence's window starts this long before the incident (an anomaly is detected after
-// its cause starts; as root_cause.cc's kLeadS) and its baseline is the 10 minutes before the
-// window (Nezha's cases, which root_cause.cc is measured on, use about as much).
-constexpr int64_t kTraceLeadNs = 60 * kNsPerS;
-constexpr int64_t kTraceBaselineNs = 600 * kNsPerS;
-// An incident's trace evidence is recomputed at most this often, and for at most this many
-// incidents per tick (AttributeLatency over 100k spans takes a good part of a tick).
+// An incident's trace evidence is recomputed at most this often while it is young (its window,
+// from 60 s before its start, is still filling and the fault still unfolding), then at most every
+// kTraceEvidenceOldEveryNs (about 145 ms per run over a full 100k-span ring, measured: at the
+// young rate an open incident would keep the incident thread ~15 % busy for as long as it lasts),
+// and for at most kTraceEvidencePerTick incidents per tick.
 constexpr int64_t kTraceEvidenceEveryNs = kNsPerS;
+constexpr int64_t kTraceEvidenceYoungNs = 120 * kNsPerS;
+constexpr int64_t kTraceEvidenceOldEveryNs = 15 * kNsPerS;
 constexpr size_t kTraceEvidencePerTick = 1;
 // Series of a service-graph edge scraped or remote-written from Tempo's metrics generator or the
 // OpenTelemetry Collector's servicegraph connector (labels client, server).
@@ -342,14 +344,23 @@ void IncidentService::Tick(int64_t now) {
   // Trace evidence outside all locks, on a copy of the recent spans.
   std::vector<std::pair<uint64_t, incidents::TraceLatencyEvidence>> evidence;
   if (!due.empty()) {
+    const auto began = std::chrono::steady_clock::now();
     spans_(&span_copy_);
     for (const auto& [id, start] : due) {
+      // Window and baseline: from start - 60 s, or, for a service younger than that, from the
+      // start (incidents/trace_window.h).
+      const incidents::TracePeriods p = incidents::ChooseTracePeriods(span_copy_, start);
       std::vector<ingest::Span> base, window;
-      span_copy_.ToSpans(start - kTraceLeadNs - kTraceBaselineNs, start - kTraceLeadNs, &base);
-      span_copy_.ToSpans(start - kTraceLeadNs, INT64_MAX, &window);
+      span_copy_.ToSpans(p.baseline_from_ns, p.split_ns, &base);
+      span_copy_.ToSpans(p.split_ns, INT64_MAX, &window);
       evidence.emplace_back(id, incidents::ComputeTraceEvidence(base, window));
       trace_evaluated_[id] = now;
+      ++trace_evidence_runs_;
     }
+    trace_evidence_ns_ +=
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - began)
+                                  .count());
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -388,7 +399,9 @@ std::vector<std::pair<uint64_t, TimestampNs>> IncidentService::DueForTraceEviden
     auto it = trace_evaluated_.find(inc->id);
     const int64_t last = it == trace_evaluated_.end() ? INT64_MIN : it->second;
     if (last != INT64_MIN) still_open.emplace(inc->id, last);
-    if (last == INT64_MIN || now - last >= kTraceEvidenceEveryNs) {
+    const int64_t every = now - inc->start_ns < kTraceEvidenceYoungNs ? kTraceEvidenceEveryNs
+                                                                      : kTraceEvidenceOldEveryNs;
+    if (last == INT64_MIN || now - last >= every) {
       candidates.emplace_back(last, inc->id, inc->start_ns);
     }
   }
@@ -574,6 +587,13 @@ void IncidentService::MirrorMetrics(SelfMetrics* m) {
   m->SetGauge("backsight_incidents_restore_skipped",
               "Stored incidents that could not be read back at start (other schema, damaged).",
               static_cast<double>(restore_skipped_.load()));
+  m->SetCounter("backsight_incident_trace_evidence_runs_total",
+                "Trace latency evidence computations of open incidents since start.",
+                static_cast<double>(trace_evidence_runs_.load()));
+  m->SetCounter("backsight_incident_trace_evidence_seconds",
+                "Time spent computing incidents' trace latency evidence (span ring copy, periods, "
+                "attribution) since start.",
+                static_cast<double>(trace_evidence_ns_.load()) / kNsPerS);
   m->SetGauge("backsight_incident_first_rank_seconds",
               "Delay from the latest ranked incident's first anomaly to its first cause ranking.",
               static_cast<double>(first_rank_ms_.load()) / 1000.0);

@@ -9,8 +9,10 @@
 //    latency evidence (incidents/trace_evidence.h) at its first ranking and then at most once a
 //    second (one incident per tick, the longest waiting first): the recent spans are copied and
 //    the evidence computed outside all locks; window = spans started from the incident's start
-//    - 60 s on, baseline = spans started in the 10 minutes before that. Significant evidence
-//    puts the services it names first (incident_tracker.h);
+//    - 60 s on, baseline = spans started in the 10 minutes before that; when that baseline has
+//    fewer than traces::kMinBaselineTraces complete traces (a young service), the window starts
+//    at the incident's start instead (incidents/trace_window.h). Significant evidence puts the
+//    services it names first (incident_tracker.h);
 //  * writes the changed incidents to the store's `incidents` table (JSON body, schema version);
 //  * sends ONE Alertmanager alert per incident: alertname="BacksightIncident", labels
 //    incident_id and service (the top cause's service), annotations summary and causes (the top
@@ -180,6 +182,8 @@ class IncidentService {
   std::atomic<bool> live_{false};
   std::atomic<uint64_t> dropped_{0}, write_errors_{0}, posts_{0}, post_errors_{0}, restored_{0},
       restore_skipped_{0}, first_rank_ms_{0}, ranked_{0};
+  // Trace evidence computations and the steady-clock ns spent in them (copy included).
+  std::atomic<uint64_t> trace_evidence_runs_{0}, trace_evidence_ns_{0};
 };
 
 }  // namespace backsight::server

@@ -210,6 +210,7 @@ std::string Server::RenderMetrics(bool with_outputs) {
   logs_->MirrorMetrics(&m);
   if (incidents_) incidents_->MirrorMetrics(&m);
   traces_->findings().MirrorMetrics(&m);
+  traces_->MirrorMetrics(&m);
   exhaustion_->MirrorMetrics(&m);
   std::string out = m.Serialize();
   if (with_outputs) {

@@ -106,7 +106,15 @@ Status Server::Start() {
     if (cfg_.incidents_trace_window_spans > 0) {
       spans = [this](traces::SpanRingCopy* out) { traces_->CopyRecentSpans(out); };
     }
-    incidents_->Start([this] { return traces_->Edges(); }, std::move(spans));
+    // The graph learned from traces, plus the edges the config gives (incidents.service_graph).
+    incidents_->Start(
+        [this] {
+          auto edges = traces_->Edges();
+          edges.insert(edges.end(), cfg_.incidents_service_graph.begin(),
+                       cfg_.incidents_service_graph.end());
+          return edges;
+        },
+        std::move(spans));
   }
   EngineOptions eo;
   eo.workers = cfg_.workers > 0

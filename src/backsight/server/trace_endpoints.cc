@@ -39,6 +39,23 @@ void TraceEndpoints::CopyRecentSpans(traces::SpanRingCopy* out) const {
   ring_.CopyTo(out);
 }
 
+void TraceEndpoints::MirrorMetrics(SelfMetrics* m) const {
+  if (ring_.capacity() == 0) return;  // fixed at construction: no lock needed
+  size_t spans = 0;
+  uint64_t resets = 0;
+  {
+    std::lock_guard<std::mutex> lock(ring_mu_);
+    spans = ring_.size();
+    resets = ring_.resets();
+  }
+  m->SetGauge("backsight_span_ring_spans",
+              "Recent spans kept for the incidents' trace evidence (incidents.trace_window_spans).",
+              static_cast<double>(spans));
+  m->SetCounter("backsight_span_ring_resets_total",
+                "Times the span ring's name table filled up and the ring was emptied.",
+                static_cast<double>(resets));
+}
+
 void TraceEndpoints::Submit(const std::vector<traces::RedBucket>& closed,
                             const std::vector<traces::EdgeBucket>& closed_edges) {
   if ((closed.empty() && closed_edges.empty()) || !engine_) return;

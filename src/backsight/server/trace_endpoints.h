@@ -54,6 +54,9 @@ class TraceEndpoints {
   /// incidents.trace_window_spans is 0 or incidents are off); taken under the ring's lock, which
   /// ingest holds once per request.
   void CopyRecentSpans(traces::SpanRingCopy* out) const;
+  /// Sets backsight_span_ring_spans and backsight_span_ring_resets_total (only when the ring is
+  /// kept: incidents.enabled and incidents.trace_window_spans > 0).
+  void MirrorMetrics(SelfMetrics* metrics) const;
   /// The live findings (GET /api/v1/trace/findings, alerts, retry ratios; trace_findings.h).
   TraceFindings& findings() { return findings_; }
 
