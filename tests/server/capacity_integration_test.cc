@@ -1,11 +1,16 @@
 // Capacity advice in the real `backsight serve` binary: request-rate series arrive by
 // remote_write; a daily-seasonal one written up to six hours before its peak gets more
 // recommended replicas than a flat one of the same current level, on /metrics and on
-// GET /api/v1/capacity; a capacity metric can stand in for per_replica; bad rules are rejected.
+// GET /api/v1/capacity; a capacity metric can stand in for per_replica; bad rules are rejected;
+// the bucket history survives a restart (clean stop, or kill -9 after a checkpoint), so the same
+// advice is there before any new sample.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -99,6 +104,123 @@ TEST(CapacityServe, SeasonalDemandGetsMoreReplicasBeforeItsPeak) {
     EXPECT_NE(row["reason"].get<std::string>().find("forecast peak"), std::string::npos);
   }
   EXPECT_TRUE(seen_shop) << api.dump();
+}
+
+// Writes four days, stops (`kill9`: checkpoint, then SIGKILL; else SIGTERM, a clean stop), starts
+// again on the same state_dir and expects the same GET /api/v1/capacity before any new sample.
+void ExpectSameAdviceAfterRestart(bool kill9) {
+  TempDir dir;
+  const std::string yaml = "listen: 127.0.0.1:0\nstate_dir: \"" + dir.file("state") +
+                           "\"\ncheckpoint_interval: 1h\ncapacity:\n"
+                           "  - demand: 'http_requests_rate{job=\"web\"}'\n    per_replica: 100\n"
+                           "    horizon: 6h\n    step: 5m\n"
+                           "  - demand: queue_rate\n    capacity_metric: queue_capacity\n";
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  std::string before;
+  {
+    ServeProcess s(dir, yaml, "first");
+    ASSERT_TRUE(s.ok()) << s.proc().log();
+    WriteFourDays(s, now / 86400 * 86400);
+    before = s.Get("/api/v1/capacity");
+    ASSERT_EQ(nlohmann::json::parse(before)["data"].size(), 3u) << before;
+    if (kill9) {
+      ASSERT_EQ(s.PostRaw("/api/v1/checkpoint", "", "text/plain"), 200);
+      s.proc().Signal(SIGKILL);
+      ASSERT_EQ(s.proc().Wait(20'000), 128 + SIGKILL);
+    } else {
+      s.proc().Signal(SIGTERM);
+      ASSERT_EQ(s.proc().Wait(30'000), 0) << s.proc().log();
+    }
+  }
+  ServeProcess s(dir, yaml, "second");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  // queue/web's capacity series is not stored: it has advice again once its capacity is known.
+  std::vector<TimeSeries> cap = {Series("queue_capacity", "web", "queue")};
+  cap[0].samples.push_back({now / 86400 * 86400 * kNanosPerSecond, 50});
+  ASSERT_EQ(s.Write(cap), 204);
+  EXPECT_EQ(s.Get("/api/v1/capacity"), before);
+  const nlohmann::json st = nlohmann::json::parse(s.Get("/api/v1/status"));
+  EXPECT_EQ(st["data"]["restore"]["capacity_series_restored"], 3) << st.dump();
+  EXPECT_EQ(st["data"]["restore"]["capacity_series_skipped"], 0) << st.dump();
+  EXPECT_NE(s.proc().log().find("restored 3 capacity series (0 skipped) in "), std::string::npos)
+      << s.proc().log();
+}
+
+TEST(CapacityServe, SameAdviceAfterCleanRestart) { ExpectSameAdviceAfterRestart(false); }
+
+TEST(CapacityServe, SameAdviceAfterKill9AfterCheckpoint) { ExpectSameAdviceAfterRestart(true); }
+
+// history.url: four days of a daily swing backfilled into a real Prometheus (promtool tsdb
+// create-blocks-from openmetrics); a demand series new to serve gets advice after two live
+// buckets (12 needed without history), with a forecast peak that follows the swing.
+TEST(CapacityServe, WarmStartFromPrometheusHistory) {
+  constexpr const char* kPrometheus = "/usr/bin/prometheus";
+  constexpr const char* kPromtool = "/usr/bin/promtool";
+  for (const char* bin : {kPrometheus, kPromtool}) {
+    if (!HaveBinary(bin)) {
+      GTEST_SKIP() << bin << " is not installed (run scripts/install-deps.sh --test)";
+    }
+  }
+  TempDir dir;
+  const int64_t t0 = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  auto swing = [](double t) { return 500 + 300 * std::sin(kTwoPi * t / 86400); };
+  std::string om = "# TYPE http_requests_rate gauge\n";
+  char line[128];
+  for (int64_t t = t0 - 4 * 86400; t < t0 - 60; t += kStep) {
+    std::snprintf(line, sizeof(line), " %.17g %lld\n", swing(static_cast<double>(t)),
+                  static_cast<long long>(t));
+    om += std::string("http_requests_rate{job=\"web\",service=\"shop\"}") + line;
+  }
+  om += "# EOF\n";
+  WriteFile(dir.file("history.om"), om);
+  {
+    Process backfill({kPromtool, "tsdb", "create-blocks-from", "openmetrics",
+                      dir.file("history.om"), dir.file("tsdb")},
+                     dir.file("promtool.log"));
+    ASSERT_TRUE(WaitFor([&] { return !backfill.running(); }, 60'000)) << backfill.log();
+  }
+  const int pport = FreePort();
+  WriteFile(dir.file("prometheus.yml"), "global: {scrape_interval: 15s}\n");
+  Process prom({kPrometheus, "--config.file=" + dir.file("prometheus.yml"),
+                "--storage.tsdb.path=" + dir.file("tsdb"),
+                "--web.listen-address=127.0.0.1:" + std::to_string(pport)},
+               dir.file("prometheus.log"));
+  ASSERT_TRUE(
+      WaitFor([&] { return GetJson(pport, "/api/v1/status/buildinfo").is_object(); }, 60'000))
+      << prom.log();
+
+  ServeProcess s(dir, "listen: 127.0.0.1:0\nstate_dir: \"\"\nhistory:\n  url: http://127.0.0.1:" +
+                          std::to_string(pport) +
+                          "\ncapacity:\n"
+                          "  - demand: 'http_requests_rate{job=\"web\"}'\n    per_replica: 100\n"
+                          "    horizon: 6h\n    step: 5m\n");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  std::vector<TimeSeries> live = {Series("http_requests_rate", "web", "shop")};
+  for (int64_t t = t0; t <= t0 + 900; t += kStep) {
+    live[0].samples.push_back({t * kNanosPerSecond, swing(static_cast<double>(t))});
+  }
+  ASSERT_EQ(s.Write(live), 204);
+  nlohmann::json api;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        api = nlohmann::json::parse(s.Get("/api/v1/capacity"), nullptr, false);
+        return api.is_object() && api["data"].size() == 1;
+      },
+      30'000))
+      << s.Get("/api/v1/capacity") << "\n"
+      << s.proc().log() << prom.log();
+  // The swing's highest value over the advice's horizon (6 h + 5 m start-up) from the last bucket.
+  double peak = 0;
+  for (int64_t t = t0 + 900; t <= t0 + 900 + 6 * 3600 + 300; t += 60) {
+    peak = std::max(peak, swing(static_cast<double>(t)));
+  }
+  const double forecast_peak = api["data"][0]["forecast_peak"].get<double>();
+  std::printf("forecast peak %.1f, true peak within the horizon %.1f\n", forecast_peak, peak);
+  EXPECT_NEAR(forecast_peak, peak, 100) << api.dump();
 }
 
 TEST(CapacityServe, BadRulesAreRejectedWithKeyAndReason) {

@@ -255,6 +255,43 @@ TEST_F(StateStoreTest, VersionZeroFileIsMigratedKeepingEveryRow) {
   EXPECT_EQ(UserVersion(path_), kStoreSchema);
 }
 
+// A version-1 file (before the capacity table): its rows kept, the capacity table created, the
+// file stamped 2; capacity rows saved, replaced by fingerprint and read back after a reopen.
+TEST_F(StateStoreTest, VersionOneFileGetsTheCapacityTable) {
+  {
+    StateStore s;
+    ASSERT_TRUE(s.Open(path_).ok());
+    ASSERT_TRUE(s.SaveStates({{1, 11, {{"__name__", "m"}}, "st", 5}}).ok());
+  }
+  RawSql(path_, "DROP TABLE capacity; PRAGMA user_version=1;");
+  ASSERT_EQ(UserVersion(path_), 1);
+  {
+    StateStore s;
+    Status st = s.Open(path_);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    uint64_t n = 0;
+    ASSERT_TRUE(s.CountStates(&n).ok());
+    EXPECT_EQ(n, 1u);
+    ASSERT_TRUE(s.SaveCapacity({{7, "a", 1}, {uint64_t{1} << 63, "b", 2}}).ok());
+    ASSERT_TRUE(s.SaveCapacity({{7, "a2", 3}}).ok());
+  }
+  EXPECT_EQ(UserVersion(path_), 2);
+  StateStore s;
+  ASSERT_TRUE(s.Open(path_).ok());
+  std::vector<CapacityRecord> rows;
+  ASSERT_TRUE(s.LoadCapacity([&](CapacityRecord&& r) {
+                 rows.push_back(std::move(r));
+                 return Status::OK();
+               }).ok());
+  ASSERT_EQ(rows.size(), 2u);
+  // ORDER BY fp on the int64 column: the high-bit fingerprint (negative there) comes first.
+  EXPECT_EQ(rows[0].fp, uint64_t{1} << 63);
+  EXPECT_EQ(rows[0].body, "b");
+  EXPECT_EQ(rows[1].fp, 7u);
+  EXPECT_EQ(rows[1].body, "a2");
+  EXPECT_EQ(rows[1].updated_ns, 3);
+}
+
 // A version-0 file whose table has another shape is not a Backsight file: refused by name.
 TEST_F(StateStoreTest, VersionZeroFileWithForeignTablesIsRefused) {
   RawSql(path_, "CREATE TABLE series(name TEXT, value REAL); INSERT INTO series VALUES('a', 1);");

@@ -8,27 +8,58 @@
 //   backsight_recommended_replicas   replicas needed over the rule's horizon + startup
 // GET /api/v1/capacity returns, per demand series: labels, current demand (last bucket's mean),
 // forecast peak within the horizon and its time, capacity per replica, recommended replicas and
-// the reason. The models are in memory only: after a restart they are refitted from new samples.
+// the reason. With a state store, each series' buckets are saved at checkpoints (the `capacity`
+// table, server/capacity_history.h) and restored at start-up, where the model is refitted from
+// them (the model itself is not stored), so the advice is there again before the first sample.
+// With history.url, a new series' past week is fetched (EnableWarmStart) and put before its live
+// buckets, so its first advice comes after one bucket instead of kMinFit.
 #ifndef BACKSIGHT_SERVER_CAPACITY_SERVICE_H_
 #define BACKSIGHT_SERVER_CAPACITY_SERVICE_H_
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "backsight/core/labels.h"
 #include "backsight/forecast/auto_forecaster.h"
 #include "backsight/forecast/capacity.h"
+#include "backsight/server/capacity_history.h"
 #include "backsight/server/config.h"
+#include "backsight/server/history_client.h"
+#include "backsight/store/state_store.h"
 
 namespace backsight::server {
 
 class CapacityService {
  public:
   explicit CapacityService(const ServeConfig& cfg);
+  ~CapacityService();
+  CapacityService(const CapacityService&) = delete;
+  CapacityService& operator=(const CapacityService&) = delete;
+
+  /// Warm start (history.url with history.capacity): from now on a demand series new to the
+  /// service (not restored) has the week before its first bucket (kMaxCapacityHistory buckets)
+  /// fetched from `source` at a fifth of its step by one thread, averaged into buckets and put
+  /// before its live ones, and its model refitted, so that it gets advice (with its daily
+  /// seasonality) from its first bucket. A failed fetch (after kFetchAttempts) leaves the series
+  /// cold. `source` must outlive this object. Call once, before Observe.
+  void EnableWarmStart(HistorySource* source);
+  /// Stops the warm-start thread (series still queued stay cold). Idempotent.
+  void Stop();
+  /// Warm-start figures: series given a history, history buckets added, fetches failed.
+  struct WarmStats {
+    uint64_t series_warm = 0;
+    uint64_t buckets = 0;
+    uint64_t fetch_errors = 0;
+  };
+  WarmStats warm_stats() const;
 
   /// Feeds decoded series (only the rules' demand and capacity metrics are looked at). Thread-safe.
   void Observe(const std::vector<TimeSeries>& series);
@@ -36,6 +67,22 @@ class CapacityService {
   void AppendMetrics(std::string* out) const;
   /// The body of GET /api/v1/capacity: {"status":"success","data":[...]} (see the file comment).
   std::string ApiJson() const;
+
+  /// Called for a stored row that is not restored: the series (labels, or the row's fingerprint
+  /// when they are unreadable) and why.
+  using SkipFn = std::function<void(const std::string& series, const std::string& why)>;
+  /// Reads the stored demand series back (before any Observe): a row that does not decode, whose
+  /// labels no rule selects now, whose rule's step changed, or past the series cap is skipped,
+  /// counted in `*skipped` and passed to `on_skip` (may be null), and left in the table. Each
+  /// restored series' model is refitted from its buckets as it was built live (fit on the buckets
+  /// of the last fit, then updated with the later ones). Returns the store's error when reading
+  /// fails.
+  Status Restore(store::StateStore* store, const SkipFn& on_skip, uint64_t* restored,
+                 uint64_t* skipped);
+  /// Saves the series whose buckets changed since the last save (`all`: also those with only
+  /// new samples in the open bucket, as at shutdown), one transaction per 512 series. On failure
+  /// the unsaved ones are saved at the next call.
+  Status Checkpoint(store::StateStore* store, bool all);
 
  private:
   struct Demand {
@@ -50,6 +97,9 @@ class CapacityService {
     std::unique_ptr<forecast::AutoForecaster> model;
     std::vector<forecast::ForecastPoint> forecast;  // from the last closed bucket
     TimestampNs last_bucket_end = 0;
+    bool closed_unsaved = false;       // a bucket closed since the last save
+    bool open_unsaved = false;         // samples added since the last save
+    int64_t first_bucket = INT64_MIN;  // first live bucket (warm start fetches before it)
   };
   struct Row {
     const Demand* d;
@@ -57,6 +107,10 @@ class CapacityService {
     double per_replica;
   };
   void CloseBucket(Demand* d);
+  /// Fits (and updates) `d`'s model as CloseBucket did live, from its restored history.
+  void Refit(Demand* d) const;
+  /// The rule that owns a demand series with these labels (the first that selects it), or -1.
+  int RuleFor(const Labels& labels) const;
   /// Advice rows for every demand with a model and a known capacity (mu_ held).
   std::vector<Row> Rows() const;
 
@@ -64,6 +118,15 @@ class CapacityService {
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Demand> demands_;      // by fingerprint of the demand labels
   std::unordered_map<std::string, double> capacity_;  // capacity metric + labels fingerprint
+
+  // Warm start (EnableWarmStart): queue of new demand fingerprints and the fetch thread.
+  void WarmLoop();
+  HistorySource* history_ = nullptr;
+  std::deque<uint64_t> warm_queue_;  // mu_; bounded by kMaxDemands (one entry per new series)
+  std::condition_variable warm_cv_;
+  bool warm_stop_ = false;  // mu_
+  std::thread warm_thread_;
+  WarmStats warm_stats_;  // mu_
 };
 
 }  // namespace backsight::server

@@ -632,8 +632,8 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       }
     }
     if (YAML::Node h = root["history"]) {
-      BACKSIGHT_RETURN_IF_ERROR(
-          CheckKeys(h, source, "history", {"url", "lookback", "concurrency", "timeout", "step"}));
+      BACKSIGHT_RETURN_IF_ERROR(CheckKeys(
+          h, source, "history", {"url", "lookback", "concurrency", "timeout", "step", "capacity"}));
       BACKSIGHT_RETURN_IF_ERROR(r.Str(h["url"], "history.url", &c->history_url));
       BACKSIGHT_RETURN_IF_ERROR(
           r.Duration(h["lookback"], "history.lookback", 1000, &c->history_lookback_ms));
@@ -648,6 +648,7 @@ Status LoadConfigText(const std::string& yaml, const std::string& source, ServeC
       BACKSIGHT_RETURN_IF_ERROR(
           r.Duration(h["timeout"], "history.timeout", 10, &c->history_timeout_ms));
       BACKSIGHT_RETURN_IF_ERROR(r.Duration(h["step"], "history.step", 1000, &c->history_step_ms));
+      BACKSIGHT_RETURN_IF_ERROR(r.Bool(h["capacity"], "history.capacity", &c->history_capacity));
       Status st = ValidateUrl(c->history_url, "history.url");
       if (!st.ok()) return KeyError(source, "history.url", st.message(), h);
     }

@@ -98,6 +98,7 @@ struct ServeConfig {
   int history_concurrency = 4;                     ///< fetches in flight at once
   int64_t history_timeout_ms = 10'000;             ///< connect/read timeout of one request
   int64_t history_step_ms = 15'000;  ///< step when a series' interval is unknown (one sample)
+  bool history_capacity = true;      ///< capacity demand series new to serve fetch their past too
   // Trace findings (traces.*; trace_findings.h).
   bool trace_findings = true;               ///< group spans per trace and find patterns
   int64_t trace_wait_ms = 30'000;           ///< a trace is analysed after this quiet period

@@ -71,6 +71,24 @@ Status Server::RestoreStates() {
   return Status::OK();
 }
 
+Status Server::RestoreCapacity() {
+  const auto t0 = std::chrono::steady_clock::now();
+  Status st = capacity_->Restore(
+      store_.get(),
+      [this](const std::string& series, const std::string& why) {
+        report_.Add("capacity_row", series, why);
+      },
+      &report_.capacity_restored, &report_.capacity_skipped);
+  if (!st.ok()) return DatabaseError(cfg_.state_dir + "/" + kDatabaseFile, st);
+  if (report_.capacity_restored + report_.capacity_skipped > 0) {
+    std::fprintf(stderr,
+                 "backsight serve: restored %llu capacity series (%llu skipped) in %.3f s\n",
+                 static_cast<unsigned long long>(report_.capacity_restored),
+                 static_cast<unsigned long long>(report_.capacity_skipped), SecondsSince(t0));
+  }
+  return Status::OK();
+}
+
 Status Server::ReplayWal() {
   Status st =
       engine_->ReplayWal(wal_.get(), &report_.wal,
@@ -146,7 +164,9 @@ nlohmann::json Server::StatusJson() {
       {"restore",
        {{"series_restored", report_.series_restored},
         {"series_skipped", report_.series_skipped},
-        {"duration_seconds", report_.restore_seconds}}},
+        {"duration_seconds", report_.restore_seconds},
+        {"capacity_series_restored", report_.capacity_restored},
+        {"capacity_series_skipped", report_.capacity_skipped}}},
       {"wal_replay",
        {{"done", report_.wal_replayed},
         {"segments", r.log.segments},

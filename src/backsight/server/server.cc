@@ -79,6 +79,7 @@ Status Server::Start() {
   }
   exhaustion_ = std::make_unique<ExhaustionService>(cfg_);
   capacity_ = std::make_unique<CapacityService>(cfg_);
+  if (store_) BACKSIGHT_RETURN_IF_ERROR(RestoreCapacity());
   exhaustion_->Restore();
   SetupRoutes();
   Status bs = http_->Bind(host, port);
@@ -140,6 +141,7 @@ Status Server::Start() {
     warm_ = std::make_unique<WarmStart>(wo, engine_.get(), history_.get());
     warm_->Start();
     exhaustion_->EnableWarmStart(wo, history_.get());
+    if (cfg_.history_capacity) capacity_->EnableWarmStart(history_.get());
   }
   BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
   BACKSIGHT_RETURN_IF_ERROR(traces_->findings().Open());
@@ -197,9 +199,10 @@ void Server::Stop() {
   if (incidents_) incidents_->Stop();  // after the tracker: its last changes are applied
   logs_->Stop();
   exhaustion_->Stop();
+  capacity_->Stop();
 }
 
-Status Server::CheckpointNow() {
+Status Server::CheckpointNow(bool periodic) {
   if (!store_) return Status::Unavailable(Reason::kNotConfigured, "no state_dir configured");
   std::lock_guard<std::mutex> lock(checkpoint_mu_);
   auto t0 = std::chrono::steady_clock::now();
@@ -207,6 +210,7 @@ Status Server::CheckpointNow() {
   if (st.ok()) st = logs_->Checkpoint();
   if (st.ok()) st = traces_->findings().Checkpoint();
   if (st.ok()) st = exhaustion_->Checkpoint();
+  if (st.ok()) st = capacity_->Checkpoint(store_.get(), !periodic);
   checkpoint_last_ms_ = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());
@@ -223,7 +227,7 @@ void Server::CheckpointLoop() {
     stop_cv_.wait_for(lock, std::chrono::milliseconds(cfg_.checkpoint_interval_ms));
     if (stopping_) break;
     lock.unlock();
-    Status st = CheckpointNow();
+    Status st = CheckpointNow(/*periodic=*/true);
     if (!st.ok()) std::fprintf(stderr, "backsight: checkpoint failed: %s\n", st.ToString().c_str());
     lock.lock();
   }

@@ -72,8 +72,9 @@ class Server {
 
   /// The port actually bound (useful with listen port 0).
   int port() const { return port_; }
-  /// Checkpoints all changed series now; `*written` (may be null) gets the count.
-  Status CheckpointNow();
+  /// Checkpoints all changed series now. `periodic` (the checkpoint timer): capacity series are
+  /// saved only when a bucket closed since their last save, not for samples in the open bucket.
+  Status CheckpointNow(bool periodic = false);
   Engine* engine() { return engine_.get(); }
   /// The exposition body of GET /metrics (health metrics, plus the output series if asked).
   std::string RenderMetrics(bool with_outputs = true);
@@ -105,6 +106,8 @@ class Server {
   // Durability (durability.cc): open the store and the WAL, restore, replay, report.
   Status OpenStore();
   Status RestoreStates();
+  // Reads the capacity series back from the store (before any sample is accepted).
+  Status RestoreCapacity();
   Status ReplayWal();
   void MirrorDurabilityMetrics();
   void MirrorWarmStartMetrics();  // backsight_history_*, with history.url

@@ -17,7 +17,7 @@
 namespace backsight::server {
 
 /// One entry that start-up skipped: its kind ("series_state", "series_row", "event_row",
-/// "wal_record"), the series (labels, or fingerprint when unknown) and why.
+/// "wal_record", "capacity_row"), the series (labels, or fingerprint when unknown) and why.
 struct StartupProblem {
   std::string kind;
   std::string series;
@@ -46,6 +46,8 @@ class StartupReport {
   uint64_t series_restored = 0;
   uint64_t series_skipped = 0;
   double restore_seconds = 0;
+  uint64_t capacity_restored = 0;  ///< capacity demand series read back (capacity_service.h)
+  uint64_t capacity_skipped = 0;   ///< stored capacity rows not restored
   bool wal_replayed = false;
   WalReplayResult wal;
 

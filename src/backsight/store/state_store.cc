@@ -155,11 +155,19 @@ Status StateStore::MigrateTo1() {
   return CheckColumns("incidents", {"id", "start_ns", "end_ns", "schema", "body"});
 }
 
+Status StateStore::MigrateTo2() {
+  // Version 2 adds the capacity histories (server/capacity_history.h); nothing else changes.
+  return Exec(
+      "CREATE TABLE IF NOT EXISTS capacity(fp INTEGER PRIMARY KEY, body BLOB NOT NULL,"
+      " updated_ns INTEGER NOT NULL);");
+}
+
 Status StateStore::Migrate(int* version) {
-  // Step i takes a file from version i to i + 1. To add version 2 (e.g. a capacity history
-  // table): write MigrateTo2, append it here, set kStoreSchema = 2, document it in formats.md.
+  // Step i takes a file from version i to i + 1. To add version 3: write MigrateTo3, append it
+  // here, set kStoreSchema = 3, document it in formats.md.
   using Step = Status (*)(StateStore*);
-  static constexpr Step kSteps[] = {[](StateStore* s) { return s->MigrateTo1(); }};
+  static constexpr Step kSteps[] = {[](StateStore* s) { return s->MigrateTo1(); },
+                                    [](StateStore* s) { return s->MigrateTo2(); }};
   static_assert(std::size(kSteps) == kStoreSchema, "one migration step per schema version");
   // IMMEDIATE: take the write lock first, then re-read the version under it.
   BACKSIGHT_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
@@ -501,6 +509,52 @@ Status StateStore::LoadIncidents(size_t limit, std::vector<StoredIncident>* out)
     out->push_back(std::move(i));
   }
   if (rc != SQLITE_DONE) return Err("select incidents");
+  return Status::OK();
+}
+
+Status StateStore::SaveCapacity(const std::vector<CapacityRecord>& records) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  BACKSIGHT_RETURN_IF_ERROR(Exec("BEGIN"));
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO capacity(fp, body, updated_ns) VALUES(?,?,?)",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    Status e = Err("prepare capacity");
+    RollbackAfterError();
+    return e;
+  }
+  for (const CapacityRecord& r : records) {
+    sqlite3_reset(st.s);
+    sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(r.fp));
+    sqlite3_bind_blob(st.s, 2, r.body.data(), static_cast<int>(r.body.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(st.s, 3, r.updated_ns);
+    if (sqlite3_step(st.s) != SQLITE_DONE) {
+      Status e = Err("insert capacity");
+      RollbackAfterError();
+      return e;
+    }
+  }
+  return Commit();
+}
+
+Status StateStore::LoadCapacity(const std::function<Status(CapacityRecord&&)>& fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT fp, body, updated_ns FROM capacity ORDER BY fp", -1, &st.s,
+                         nullptr) != SQLITE_OK) {
+    return Err("prepare select capacity");
+  }
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    CapacityRecord r;
+    r.fp = static_cast<uint64_t>(sqlite3_column_int64(st.s, 0));
+    const char* b = static_cast<const char*>(sqlite3_column_blob(st.s, 1));
+    r.body.assign(b ? b : "", static_cast<size_t>(sqlite3_column_bytes(st.s, 1)));
+    r.updated_ns = sqlite3_column_int64(st.s, 2);
+    BACKSIGHT_RETURN_IF_ERROR(fn(std::move(r)));
+  }
+  if (rc != SQLITE_DONE) return Err("select capacity");
   return Status::OK();
 }
 

@@ -1,6 +1,6 @@
 // Embedded persistence for `backsight serve`: detector checkpoints and anomaly events in SQLite.
 //
-// One database file (WAL journal, synchronous=NORMAL) with three tables:
+// One database file (WAL journal, synchronous=NORMAL) with four tables:
 //   series(key INTEGER PRIMARY KEY, fp INTEGER, labels BLOB, state BLOB, updated_ns INTEGER)
 //     - the last checkpoint of each series' detector state. `key` is a storage key chosen by the
 //       caller (the engine hands out increasing keys and writes in key order, so a checkpoint
@@ -13,6 +13,10 @@
 //     - live incidents (incidents/incident_tracker.h), `body` their JSON (IncidentToJson) in the
 //       layout numbered `schema` (kIncidentSchema; formats.md); rows of another schema are
 //       skipped and reported at start-up.
+//   capacity(fp INTEGER PRIMARY KEY, body BLOB, updated_ns INTEGER)
+//     - the bucket history of each capacity demand series (server/capacity_service.h), keyed by
+//       the Fingerprint of its labels; `body` is opaque here (server/capacity_history.h, `BSCH`
+//       v1 in formats.md §5g). Written at checkpoints, read back at start-up. Since schema 2.
 // The file's layout is numbered by `PRAGMA user_version` (kStoreSchema below): Open creates a new
 // file at the current version, migrates an older one in one transaction, and refuses a newer one.
 // Writes are batched: one transaction per SaveStates/DeleteStates/WriteEvents call, so 1M states
@@ -68,6 +72,13 @@ struct StoredIncident {
   std::string body;
 };
 
+/// One stored capacity demand series: its labels' fingerprint and the encoded history (opaque).
+struct CapacityRecord {
+  uint64_t fp = 0;
+  std::string body;
+  TimestampNs updated_ns = 0;  ///< wall time of the checkpoint that wrote it
+};
+
 /// Layout version of the incidents table's `body` written by this build (formats.md §3).
 inline constexpr int kIncidentSchema = 1;
 
@@ -78,8 +89,10 @@ inline constexpr int kIncidentSchema = 1;
 ///   1  series(key, fp, labels, state, updated_ns); events(id AUTOINCREMENT, fp, labels, start_ns,
 ///      end_ns, peak_score) with indexes events_start, events_fp; incidents(id, start_ns, end_ns,
 ///      schema, body) with index incidents_start.
+///   2  version 1 plus capacity(fp, body, updated_ns) (capacity histories,
+///   server/capacity_history.h).
 /// A new version adds one migration step (a MigrateToN, listed in Migrate) and a line here.
-inline constexpr int kStoreSchema = 1;
+inline constexpr int kStoreSchema = 2;
 
 /// SQLite-backed store. Open it once per process; all methods may be called from any thread.
 class StateStore {
@@ -139,6 +152,13 @@ class StateStore {
   /// those it cannot read).
   Status LoadIncidents(size_t limit, std::vector<StoredIncident>* out);
 
+  /// Inserts or replaces capacity rows by fingerprint in one transaction.
+  Status SaveCapacity(const std::vector<CapacityRecord>& records);
+  /// Calls `fn` for every stored capacity row in fingerprint order; stops early and returns the
+  /// error if `fn` returns one. Decoding `body` (and skipping rows that do not decode) is the
+  /// caller's.
+  Status LoadCapacity(const std::function<Status(CapacityRecord&&)>& fn);
+
  private:
   Status Exec(const char* sql);
   // Rolls back the open transaction after an error that the caller is about to return.
@@ -156,8 +176,9 @@ class StateStore {
   // Corruption unless `table` exists with (at least) the given columns.
   Status CheckColumns(const char* table, const std::vector<std::string>& columns);
   // Migration steps, each from the version before to the one in its name (inside Migrate's
-  // transaction). Version 2 (e.g. a capacity history table) gets its own MigrateTo2.
+  // transaction).
   Status MigrateTo1();
+  Status MigrateTo2();
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;
