@@ -782,6 +782,52 @@ std::unique_ptr<SpanLogTemplates> MineSpanLogTemplates(const CaseData& c) {
   return out;
 }
 
+// Calls fn(record, template_id, period) for every log line with a span id, period 0 for the
+// baseline and 1 for the window, in the order the two sources below read them: with a baseline
+// of spans, the baseline's lines (0) then the recorded ones (1); else the recorded lines alone,
+// 1 from `window_start` on and 0 before.
+template <typename Fn>
+void ForEachSpanLogLine(const CaseData& c, const SpanLogTemplates& span_logs,
+                        TimestampNs window_start, Fn&& fn) {
+  // fixed_period < 0: split at window_start.
+  auto add_logs = [&](int k, int fixed_period) {
+    const std::vector<LogRecord>& logs = k == 0 ? c.baseline.logs : c.recorded.logs;
+    for (size_t i = 0; i < logs.size(); ++i) {
+      const LogRecord& r = logs[i];
+      if (r.span_id.empty()) continue;
+      const int period = fixed_period >= 0 ? fixed_period : (r.ts >= window_start ? 1 : 0);
+      fn(r, span_logs.ids[k][i], period);
+    }
+  };
+  if (!c.baseline.spans.empty()) {
+    add_logs(0, 0);
+    add_logs(1, 1);
+  } else {
+    add_logs(1, -1);
+  }
+}
+
+// Calls fn(span, period) for the spans the lines of ForEachSpanLogLine are joined to, split the
+// same way: with a baseline of spans, the baseline's spans (0) then the recorded spans from
+// `window_start` on (1; recorded spans that started before the window are neither, as in
+// StructureEvidence); else the recorded spans alone by their start.
+template <typename Fn>
+void ForEachPeriodSpan(const CaseData& c, TimestampNs window_start, Fn&& fn) {
+  auto add_spans = [&](const std::vector<ingest::Span>& spans, int fixed_period) {
+    for (const auto& sp : spans) {
+      if (fixed_period == 1 && sp.start_ns < window_start) continue;
+      const int period = fixed_period >= 0 ? fixed_period : (sp.start_ns >= window_start ? 1 : 0);
+      fn(sp, period);
+    }
+  };
+  if (!c.baseline.spans.empty()) {
+    add_spans(c.baseline.spans, 0);
+    add_spans(c.recorded.spans, 1);
+  } else {
+    add_spans(c.recorded.spans, -1);
+  }
+}
+
 // ---- missing span logs (events)
 // -----------------------------------------------------------------------
 
@@ -802,45 +848,21 @@ ServiceEvidence MissingLogEvidence(const CaseData& c, const SpanLogTemplates& sp
   using Event = std::pair<uint32_t, std::string_view>;
   // span id -> events of its lines, per period (0 baseline, 1 window).
   std::array<std::unordered_map<std::string_view, std::set<Event>>, 2> lines;
-  // fixed_period < 0: split at window_start.
-  auto add_logs = [&](int k, int fixed_period) {
-    const std::vector<LogRecord>& logs = k == 0 ? c.baseline.logs : c.recorded.logs;
-    for (size_t i = 0; i < logs.size(); ++i) {
-      const LogRecord& r = logs[i];
-      if (r.span_id.empty()) continue;
-      const int period = fixed_period >= 0 ? fixed_period : (r.ts >= window_start ? 1 : 0);
-      lines[period][r.span_id].insert({span_logs.ids[k][i], CodeLocation(r.body)});
-    }
-  };
-  if (own_baseline) {
-    add_logs(0, 0);
-    add_logs(1, 1);
-  } else {
-    add_logs(1, -1);
-  }
+  ForEachSpanLogLine(c, span_logs, window_start, [&](const LogRecord& r, uint32_t id, int period) {
+    lines[period][r.span_id].insert({id, CodeLocation(r.body)});
+  });
   struct Tally {
     double spans = 0;
     std::map<Event, double> with;  // event -> spans writing it
   };
   std::map<std::pair<std::string, std::string>, std::array<Tally, 2>> tally;
-  // Recorded spans that started before the window are neither (as in StructureEvidence).
-  auto add_spans = [&](const std::vector<ingest::Span>& spans, int fixed_period) {
-    for (const auto& sp : spans) {
-      if (fixed_period == 1 && sp.start_ns < window_start) continue;
-      const int period = fixed_period >= 0 ? fixed_period : (sp.start_ns >= window_start ? 1 : 0);
-      Tally& t = tally[{sp.service, sp.name}][period];
-      t.spans += 1;
-      auto it = lines[period].find(sp.span_id);
-      if (it == lines[period].end()) continue;
-      for (const Event& ev : it->second) t.with[ev] += 1;
-    }
-  };
-  if (own_baseline) {
-    add_spans(c.baseline.spans, 0);
-    add_spans(c.recorded.spans, 1);
-  } else {
-    add_spans(c.recorded.spans, -1);
-  }
+  ForEachPeriodSpan(c, window_start, [&](const ingest::Span& sp, int period) {
+    Tally& t = tally[{sp.service, sp.name}][period];
+    t.spans += 1;
+    auto it = lines[period].find(sp.span_id);
+    if (it == lines[period].end()) return;
+    for (const Event& ev : it->second) t.with[ev] += 1;
+  });
   for (const auto& [key, t] : tally) {
     const Tally& b = t[0];
     const Tally& w = t[1];
@@ -897,60 +919,37 @@ ServiceEvidence StopPointEvidence(const CaseData& c, const SpanLogTemplates& spa
   // span id -> its lines, per period (0 baseline, 1 window); error lines dropped.
   std::array<std::unordered_map<std::string_view, std::vector<Line>>, 2> lines;
   std::unordered_map<uint32_t, bool> is_error;  // template id -> IsErrorTemplate
-  auto add_logs = [&](int k, int fixed_period) {
-    const std::vector<LogRecord>& logs = k == 0 ? c.baseline.logs : c.recorded.logs;
-    for (size_t i = 0; i < logs.size(); ++i) {
-      const LogRecord& r = logs[i];
-      if (r.span_id.empty()) continue;
-      const uint32_t id = span_logs.ids[k][i];
-      auto [it, fresh] = is_error.emplace(id, false);
-      if (fresh) {
-        const logs::LogTemplate* tpl = miner.Find(id);
-        it->second = tpl == nullptr || IsErrorTemplate(tpl->text);
-      }
-      if (it->second) continue;
-      const int period = fixed_period >= 0 ? fixed_period : (r.ts >= window_start ? 1 : 0);
-      lines[period][r.span_id].push_back({r.ts, {id, CodeLocation(r.body)}});
+  ForEachSpanLogLine(c, span_logs, window_start, [&](const LogRecord& r, uint32_t id, int period) {
+    auto [it, fresh] = is_error.emplace(id, false);
+    if (fresh) {
+      const logs::LogTemplate* tpl = miner.Find(id);
+      it->second = tpl == nullptr || IsErrorTemplate(tpl->text);
     }
-  };
-  if (own_baseline) {
-    add_logs(0, 0);
-    add_logs(1, 1);
-  } else {
-    add_logs(1, -1);
-  }
+    if (it->second) return;
+    lines[period][r.span_id].push_back({r.ts, {id, CodeLocation(r.body)}});
+  });
   // The span's start, before any line.
   const Event kStart{std::numeric_limits<uint32_t>::max(), std::string_view()};
   struct Tally {
     std::map<Event, double> reached, stopped;
   };
   std::map<std::pair<std::string, std::string>, std::array<Tally, 2>> tally;
-  auto add_spans = [&](const std::vector<ingest::Span>& spans, int fixed_period) {
-    for (const auto& sp : spans) {
-      if (fixed_period == 1 && sp.start_ns < window_start) continue;
-      const int period = fixed_period >= 0 ? fixed_period : (sp.start_ns >= window_start ? 1 : 0);
-      Tally& t = tally[{sp.service, sp.name}][period];
-      t.reached[kStart] += 1;
-      auto it = lines[period].find(sp.span_id);
-      if (it == lines[period].end() || it->second.empty()) {
-        t.stopped[kStart] += 1;
-        continue;
-      }
-      std::vector<Line>& seq = it->second;
-      std::stable_sort(seq.begin(), seq.end(),
-                       [](const Line& a, const Line& b) { return a.ts < b.ts; });
-      std::set<Event> seen;
-      for (const Line& l : seq) seen.insert(l.event);
-      for (const Event& e : seen) t.reached[e] += 1;
-      t.stopped[seq.back().event] += 1;
+  ForEachPeriodSpan(c, window_start, [&](const ingest::Span& sp, int period) {
+    Tally& t = tally[{sp.service, sp.name}][period];
+    t.reached[kStart] += 1;
+    auto it = lines[period].find(sp.span_id);
+    if (it == lines[period].end() || it->second.empty()) {
+      t.stopped[kStart] += 1;
+      return;
     }
-  };
-  if (own_baseline) {
-    add_spans(c.baseline.spans, 0);
-    add_spans(c.recorded.spans, 1);
-  } else {
-    add_spans(c.recorded.spans, -1);
-  }
+    std::vector<Line>& seq = it->second;
+    std::stable_sort(seq.begin(), seq.end(),
+                     [](const Line& a, const Line& b) { return a.ts < b.ts; });
+    std::set<Event> seen;
+    for (const Line& l : seq) seen.insert(l.event);
+    for (const Event& e : seen) t.reached[e] += 1;
+    t.stopped[seq.back().event] += 1;
+  });
   for (const auto& [key, t] : tally) {
     const Tally& b = t[0];
     const Tally& w = t[1];
