@@ -782,6 +782,15 @@ std::unique_ptr<SpanLogTemplates> MineSpanLogTemplates(const CaseData& c) {
   return out;
 }
 
+// A log event of the two sources below: its template and code location (CodeLocation).
+using Event = std::pair<uint32_t, std::string_view>;
+
+// Whether the two sources below have lines to read: recorded lines, and baseline lines when the
+// case has a baseline of spans (else the recorded lines make both periods).
+bool HasSpanLogLines(const CaseData& c) {
+  return !c.recorded.logs.empty() && (c.baseline.spans.empty() || !c.baseline.logs.empty());
+}
+
 // Calls fn(record, template_id, period) for every log line with a span id, period 0 for the
 // baseline and 1 for the window, in the order the two sources below read them: with a baseline
 // of spans, the baseline's lines (0) then the recorded ones (1); else the recorded lines alone,
@@ -841,11 +850,8 @@ void ForEachPeriodSpan(const CaseData& c, TimestampNs window_start, Fn&& fn) {
 ServiceEvidence MissingLogEvidence(const CaseData& c, const SpanLogTemplates& span_logs,
                                    TimestampNs window_start) {
   ServiceEvidence out;
-  const bool own_baseline = !c.baseline.spans.empty();
-  if (c.recorded.logs.empty() || (own_baseline && c.baseline.logs.empty())) return out;
+  if (!HasSpanLogLines(c)) return out;
   const logs::TemplateMiner& miner = span_logs.miner;
-  // A log event: its template and code location (CodeLocation).
-  using Event = std::pair<uint32_t, std::string_view>;
   // span id -> events of its lines, per period (0 baseline, 1 window).
   std::array<std::unordered_map<std::string_view, std::set<Event>>, 2> lines;
   ForEachSpanLogLine(c, span_logs, window_start, [&](const LogRecord& r, uint32_t id, int period) {
@@ -907,11 +913,8 @@ ServiceEvidence MissingLogEvidence(const CaseData& c, const SpanLogTemplates& sp
 ServiceEvidence StopPointEvidence(const CaseData& c, const SpanLogTemplates& span_logs,
                                   TimestampNs window_start) {
   ServiceEvidence out;
-  const bool own_baseline = !c.baseline.spans.empty();
-  if (c.recorded.logs.empty() || (own_baseline && c.baseline.logs.empty())) return out;
+  if (!HasSpanLogLines(c)) return out;
   const logs::TemplateMiner& miner = span_logs.miner;
-  // A log event: its template and code location (CodeLocation).
-  using Event = std::pair<uint32_t, std::string_view>;
   struct Line {
     TimestampNs ts;
     Event event;
