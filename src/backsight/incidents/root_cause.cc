@@ -1159,31 +1159,37 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   const TimestampNs log_start = c.baseline.logs.empty() ? c.alert_time : window_start;
   RcaResult result;
   std::vector<std::pair<EvidenceKind, ServiceEvidence>> sources;
+  // Keeps one source's evidence and its ranking, `margin` its statistic over its threshold.
+  auto add_source = [&](EvidenceKind kind, ServiceEvidence&& ev, double margin) {
+    result.sources.push_back(ToRanking(kind, ev, margin));
+    sources.emplace_back(kind, std::move(ev));
+  };
+  // The strongest service's strength in `ev` (0 when empty), for the z-like sources.
+  auto top_strength = [](const ServiceEvidence& ev) {
+    double top = 0;
+    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
+    return top;
+  };
   if (options.use_metrics) {
     double top = 0;
     ServiceEvidence ev = MetricEvidence(c, window_start, &top);
-    result.sources.push_back(ToRanking(EvidenceKind::kMetric, ev, top / kMetricZ));
-    sources.emplace_back(EvidenceKind::kMetric, std::move(ev));
+    add_source(EvidenceKind::kMetric, std::move(ev), top / kMetricZ);
   }
   if (options.use_calls) {
     double top = 0;
     ServiceEvidence ev = CallEvidence(c, window_start, &top);
-    result.sources.push_back(ToRanking(EvidenceKind::kCall, ev, top / kCallZ));
-    sources.emplace_back(EvidenceKind::kCall, std::move(ev));
+    add_source(EvidenceKind::kCall, std::move(ev), top / kCallZ);
   }
   std::set<std::string> error_traces;
   if (options.use_logs) {
     ServiceEvidence ev = LogEvidence(c, log_start, &error_traces);
-    double top = 0;
-    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
-    result.sources.push_back(ToRanking(EvidenceKind::kLog, ev, top / kLogZ));
-    sources.emplace_back(EvidenceKind::kLog, std::move(ev));
+    const double margin = top_strength(ev) / kLogZ;
+    add_source(EvidenceKind::kLog, std::move(ev), margin);
   }
   if (options.use_logs && options.use_traces) {
     double margin = 0;
     ServiceEvidence ev = SpectrumEvidence(c, span_start, error_traces, &margin);
-    result.sources.push_back(ToRanking(EvidenceKind::kSpectrum, ev, margin));
-    sources.emplace_back(EvidenceKind::kSpectrum, std::move(ev));
+    add_source(EvidenceKind::kSpectrum, std::move(ev), margin);
   }
   std::unique_ptr<SpanLogTemplates> span_logs;  // mined once for the two sources below
   if (options.use_logs && options.use_traces &&
@@ -1192,36 +1198,28 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   }
   if (options.use_logs && options.use_traces && options.use_missing_logs) {
     ServiceEvidence ev = MissingLogEvidence(c, *span_logs, span_start);
-    double top = 0;
-    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
-    result.sources.push_back(ToRanking(EvidenceKind::kMissingLog, ev, top / kLogZ));
-    sources.emplace_back(EvidenceKind::kMissingLog, std::move(ev));
+    const double margin = top_strength(ev) / kLogZ;
+    add_source(EvidenceKind::kMissingLog, std::move(ev), margin);
   }
   if (options.use_logs && options.use_traces && options.use_stop_points) {
     ServiceEvidence ev = StopPointEvidence(c, *span_logs, span_start);
-    double top = 0;
-    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
-    result.sources.push_back(ToRanking(EvidenceKind::kStopPoint, ev, top / kLogZ));
-    sources.emplace_back(EvidenceKind::kStopPoint, std::move(ev));
+    const double margin = top_strength(ev) / kLogZ;
+    add_source(EvidenceKind::kStopPoint, std::move(ev), margin);
   }
   if (options.use_traces) {
     ServiceEvidence ev = StructureEvidence(c, span_start);
-    double top = 0;
-    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
-    result.sources.push_back(ToRanking(EvidenceKind::kStructure, ev, top / kLogZ));
-    sources.emplace_back(EvidenceKind::kStructure, std::move(ev));
+    const double margin = top_strength(ev) / kLogZ;
+    add_source(EvidenceKind::kStructure, std::move(ev), margin);
   }
   if (options.use_traces) {
     double margin = 0;
     ServiceEvidence ev = TraceEvidence(c, span_start, &margin);
-    result.sources.push_back(ToRanking(EvidenceKind::kTrace, ev, margin));
-    sources.emplace_back(EvidenceKind::kTrace, std::move(ev));
+    add_source(EvidenceKind::kTrace, std::move(ev), margin);
   }
   if (options.use_metrics && options.use_quiet_callees) {
     double margin = 0;
     ServiceEvidence ev = QuietCalleeEvidence(c, window_start, &margin);
-    result.sources.push_back(ToRanking(EvidenceKind::kQuietCallee, ev, margin));
-    sources.emplace_back(EvidenceKind::kQuietCallee, std::move(ev));
+    add_source(EvidenceKind::kQuietCallee, std::move(ev), margin);
   }
   // No source significant alone: two sources whose leaders agree are (independent weak
   // evidence pointing at the same service), and count together.
