@@ -27,7 +27,9 @@
 // At start the stored incidents are read back; members still open then are closed at the
 // restart time (episodes do not survive a restart), so those incidents resolve unless new
 // anomalies join them; the episodes the write-ahead log replay raises again are ignored
-// (SetLive is called after the replay).
+// (SetLive is called after the replay). The span ring starts empty: an open incident keeps its
+// stored trace latency causes first until evidence from enough traces replaces them
+// (incidents::Incident::kept_trace_causes).
 #ifndef BACKSIGHT_SERVER_INCIDENT_SERVICE_H_
 #define BACKSIGHT_SERVER_INCIDENT_SERVICE_H_
 
