@@ -1,6 +1,5 @@
 #include "backsight/incidents/trace_window.h"
 
-#include <algorithm>
 #include <map>
 #include <unordered_map>
 #include <utility>
