@@ -645,7 +645,9 @@ void StopAfterCallEvidence(const CaseData& c, TimestampNs window_start, const Sp
 // reaches (the first service other than the caller's below it) is tallied over the window's
 // short spans (fewer children than the baseline mean) and over the baseline's spans; the
 // service whose share rises most takes the evidence when it is another service (kStopLift:
-// the call after which spans now stop), else the operation's own service does.
+// the call after which spans now stop), else the operation's own service does. It stays with the
+// operation's own service when the callee returned as complete a call tree as usual for the call
+// the short spans most often stop after (CalleeTreeComplete, as in StopAfterCallEvidence).
 ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
   ServiceEvidence out;
   const bool own_baseline = !c.baseline.spans.empty();
