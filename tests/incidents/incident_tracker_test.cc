@@ -100,6 +100,26 @@ TEST(IncidentTracker, FirstMoverRanksFirstWithoutGraph) {
       << inc->causes[0].explanation;
 }
 
+TEST(IncidentTracker, NearSimultaneousOnsetsAreSaidToBeTogether) {
+  IncidentTracker t(Opts());
+  Member a = M("cart_latency", "cart", 0, 6);
+  a.labels.push_back({"job", "shop"});
+  Member b = M("frontend_latency", "frontend", 0, 3);
+  b.labels.push_back({"job", "shop"});
+  b.start_ns += 300'000;  // 0.3 ms later: no order worth saying
+  const uint64_t id = t.Open(a);
+  ASSERT_EQ(t.Open(b), id);
+  const Incident* inc = t.Get(id);
+  ASSERT_EQ(inc->causes.size(), 2u);
+  for (const auto& cause : inc->causes) {
+    EXPECT_NE(cause.explanation.find("together with the first anomaly in another service (within "
+                                     "1 s)"),
+              std::string::npos)
+        << cause.explanation;
+    EXPECT_EQ(cause.explanation.find(" s before"), std::string::npos) << cause.explanation;
+  }
+}
+
 TEST(IncidentTracker, CalleeRanksBeforeCallerOnTheGraph) {
   IncidentTracker t(Opts());
   t.SetGraph({{"frontend", "cart"}, {"cart", "redis"}});

@@ -19,6 +19,11 @@ std::string ClockTime(TimestampNs ts) {
   return s.size() >= 19 ? s.substr(11, 8) : s;
 }
 
+// Onsets closer than this are said to be together: a second is the finest resolution scrape
+// intervals and alert evaluation work at (Prometheus' `scrape_interval` and rule `interval` are
+// whole seconds in practice), so an order within it says nothing about cause.
+constexpr int64_t kSameOnsetNs = kNsPerS;
+
 std::string Seconds(int64_t ns) {
   return FormatDouble(static_cast<double>(ns) / kNsPerS, kExplainDigits);
 }
@@ -478,8 +483,12 @@ void IncidentTracker::Rank(Incident* inc) const {
       const int64_t lead = upstream - r.view->onset;
       const char* what =
           has_callers ? " the first upstream anomaly" : " the first anomaly in another service";
-      text += lead >= 0 ? ", " + Seconds(lead) + " s before" + what
-                        : ", " + Seconds(-lead) + " s after" + what;
+      if (lead < kSameOnsetNs && lead > -kSameOnsetNs) {
+        text += ", together with" + std::string(what) + " (within 1 s)";
+      } else {
+        text += lead >= 0 ? ", " + Seconds(lead) + " s before" + what
+                          : ", " + Seconds(-lead) + " s after" + what;
+      }
     } else {
       text += ", the only service anomalous";
     }
