@@ -100,6 +100,26 @@ TEST(IncidentTracker, FirstMoverRanksFirstWithoutGraph) {
       << inc->causes[0].explanation;
 }
 
+TEST(IncidentTracker, NearSimultaneousOnsetsAreSaidToBeTogether) {
+  IncidentTracker t(Opts());
+  Member a = M("cart_latency", "cart", 0, 6);
+  a.labels.push_back({"job", "shop"});
+  Member b = M("frontend_latency", "frontend", 0, 3);
+  b.labels.push_back({"job", "shop"});
+  b.start_ns += 300'000;  // 0.3 ms later: no order worth saying
+  const uint64_t id = t.Open(a);
+  ASSERT_EQ(t.Open(b), id);
+  const Incident* inc = t.Get(id);
+  ASSERT_EQ(inc->causes.size(), 2u);
+  for (const auto& cause : inc->causes) {
+    EXPECT_NE(cause.explanation.find("together with the first anomaly in another service (within "
+                                     "1 s)"),
+              std::string::npos)
+        << cause.explanation;
+    EXPECT_EQ(cause.explanation.find(" s before"), std::string::npos) << cause.explanation;
+  }
+}
+
 TEST(IncidentTracker, CalleeRanksBeforeCallerOnTheGraph) {
   IncidentTracker t(Opts());
   t.SetGraph({{"frontend", "cart"}, {"cart", "redis"}});
@@ -433,6 +453,96 @@ TEST(IncidentTracker, SignificantTraceEvidenceRanksItsServicesFirst) {
 
   // Closed incidents ignore evidence; unknown ids too.
   t.SetTraceEvidence(999, Evidence(3, "frontend", "payment"));
+}
+
+// Trace evidence computed from `traces` complete traces in each period.
+TraceLatencyEvidence WithTraces(TraceLatencyEvidence e, size_t traces) {
+  e.baseline_traces = traces;
+  e.window_traces = traces;
+  return e;
+}
+
+// `inc` stored and read back (IncidentToJson / IncidentFromJson, as the incidents table does).
+Incident StoredAndRead(const Incident& inc) {
+  Incident back;
+  EXPECT_TRUE(IncidentFromJson(nlohmann::json::parse(IncidentToJson(inc).dump()), &back).ok());
+  return back;
+}
+
+// An open incident ranked by trace evidence, restored into a new tracker (a restart: no spans,
+// no graph yet): its trace cause stays first with its explanation through graph changes,
+// evidence from too few traces and a second restart, until evidence from enough traces
+// replaces it.
+TEST(IncidentTracker, RestoredIncidentKeepsTraceCausesUntilFreshEvidence) {
+  IncidentTracker t(Opts());
+  t.SetGraph({{"frontend", "cart"}, {"frontend", "payment"}});
+  const uint64_t id = t.Open(M("cart_latency", "cart", 0));
+  t.Open(M("frontend_latency", "frontend", 5));
+  t.SetTraceEvidence(id, WithTraces(Evidence(3, "frontend", "payment"), 40));
+  const LiveCause top = t.Get(id)->causes[0];
+  ASSERT_EQ(top.service, "frontend");
+  ASSERT_EQ(top.evidence, kCauseByTraceLatency);
+
+  IncidentTracker r(Opts());
+  r.Restore(StoredAndRead(*t.Get(id)));
+  auto expect_kept = [&](const IncidentTracker& tr, const char* when) {
+    const Incident* inc = tr.Get(id);
+    ASSERT_NE(inc, nullptr) << when;
+    ASSERT_EQ(inc->causes.size(), 2u) << when;
+    EXPECT_EQ(inc->causes[0].service, "frontend") << when;
+    EXPECT_EQ(inc->causes[0].explanation, top.explanation) << when;
+    EXPECT_EQ(inc->causes[0].indicator, top.indicator) << when;
+    EXPECT_EQ(inc->causes[0].evidence, kCauseByTraceLatency) << when;
+    EXPECT_EQ(inc->causes[1].service, "cart") << when;
+    EXPECT_EQ(inc->causes[1].evidence, kCauseByMembers) << when;
+  };
+  expect_kept(r, "restored");
+  r.SetGraph({{"frontend", "cart"}});  // re-ranks every open incident
+  expect_kept(r, "graph changed");
+  r.SetTraceEvidence(id, TraceLatencyEvidence{});  // the empty ring after a restart
+  expect_kept(r, "no traces");
+  // Significant, but from 4 baseline traces (< traces::kMinBaselineTraces): not enough.
+  TraceLatencyEvidence few = WithTraces(Evidence(3, "cart", "payment"), 40);
+  few.baseline_traces = traces::kMinBaselineTraces - 1;
+  r.SetTraceEvidence(id, few);
+  expect_kept(r, "too few traces");
+  r.Open(M("cart_errors", "cart", 20, /*score=*/9));  // a new member re-ranks too
+  expect_kept(r, "member joined");
+  EXPECT_EQ(r.Get(id)->causes[0].score, 5);  // frontend's member score, as a fresh cause
+
+  // A second restart before fresh evidence: still kept.
+  IncidentTracker r2(Opts());
+  r2.Restore(StoredAndRead(*r.Get(id)));
+  expect_kept(r2, "restored twice");
+  // Evidence from enough traces replaces it, significant or not.
+  r2.SetTraceEvidence(id, WithTraces(Evidence(0.5, "frontend", "payment"), 40));
+  ASSERT_FALSE(r2.Get(id)->causes.empty());
+  EXPECT_EQ(r2.Get(id)->causes[0].service, "cart");
+  EXPECT_EQ(r2.Get(id)->causes[0].evidence, kCauseByMembers);
+  EXPECT_TRUE(r2.Get(id)->kept_trace_causes.empty());
+  r2.SetTraceEvidence(id, TraceLatencyEvidence{});  // and they do not come back
+  EXPECT_EQ(r2.Get(id)->causes[0].service, "cart");
+}
+
+// A resolved incident restored from storage never changes its causes.
+TEST(IncidentTracker, RestoredResolvedIncidentKeepsItsCauses) {
+  IncidentTracker t(Opts());
+  t.SetGraph({{"frontend", "cart"}});
+  const uint64_t id = t.Open(M("cart_latency", "cart", 0));
+  t.Open(M("frontend_latency", "frontend", 5));
+  t.SetTraceEvidence(id, WithTraces(Evidence(3, "frontend", "payment"), 40));
+  t.Close("cart_latency", kT0 + 10 * kS);
+  t.Close("frontend_latency", kT0 + 10 * kS);
+  ASSERT_EQ(t.Advance(kT0 + 500 * kS), std::vector<uint64_t>{id});
+  const nlohmann::json before = IncidentToJson(*t.Get(id));
+  ASSERT_EQ(before["causes"][0]["evidence"], "trace_latency");
+
+  IncidentTracker r(Opts());
+  r.Restore(StoredAndRead(*t.Get(id)));
+  r.SetGraph({{"cart", "frontend"}});
+  r.SetTraceEvidence(id, WithTraces(Evidence(3, "cart", "payment"), 40));
+  r.Open(M("frontend_again", "frontend", 600));  // a new incident, not this one
+  EXPECT_EQ(IncidentToJson(*r.Get(id)), before);
 }
 
 }  // namespace

@@ -329,6 +329,11 @@ TEST(RootCauseTest, StopAfterACompleteCalleeNamesTheCaller) {
   EXPECT_NE(r.causes[0].explanation.find("so frontend stopped after it returned"),
             std::string::npos)
       << r.causes[0].explanation;
+  // api returned its whole call tree: neither part of the call-structure source credits it.
+  for (const auto& cause : r.causes) {
+    EXPECT_FALSE(cause.service == "api" && cause.kind == EvidenceKind::kStructure)
+        << cause.explanation;
+  }
 }
 
 // Logs of the traces of Traces(): api's span writes "Svc#10 load items" and "Svc#14 loaded

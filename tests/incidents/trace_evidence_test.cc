@@ -23,6 +23,11 @@ TEST(TraceEvidenceTest, ACallerSlowOnEveryEdgeIsSaidToHoldTheDelay) {
   }
   const TraceLatencyEvidence ev = ComputeTraceEvidence(base, win);
   EXPECT_TRUE(ev.significant());
+  // The complete traces of each period, for IncidentTracker's "enough traces" rule.
+  EXPECT_EQ(ev.baseline_traces, 50u);
+  EXPECT_EQ(ev.window_traces, 50u);
+  EXPECT_TRUE(ev.enough_traces());
+  EXPECT_FALSE(ComputeTraceEvidence({}, win).enough_traces());
   ASSERT_TRUE(ev.services.count("frontend"));
   const std::string& why = ev.services.at("frontend").explanation;
   EXPECT_EQ(why.rfind("frontend waits longer on 4 of its 4 callees (shipping, ", 0), 0u) << why;

@@ -19,6 +19,11 @@ std::string ClockTime(TimestampNs ts) {
   return s.size() >= 19 ? s.substr(11, 8) : s;
 }
 
+// Onsets closer than this are said to be together: a second is the finest resolution scrape
+// intervals and alert evaluation work at (Prometheus' `scrape_interval` and rule `interval` are
+// whole seconds in practice), so an order within it says nothing about cause.
+constexpr int64_t kSameOnsetNs = kNsPerS;
+
 std::string Seconds(int64_t ns) {
   return FormatDouble(static_cast<double>(ns) / kNsPerS, kExplainDigits);
 }
@@ -296,6 +301,7 @@ void IncidentTracker::Close(const std::string& key, TimestampNs ts) {
 void IncidentTracker::SetTraceEvidence(uint64_t id, TraceLatencyEvidence evidence) {
   Incident* inc = Find(id);
   if (inc == nullptr || !inc->open()) return;
+  if (evidence.enough_traces()) inc->kept_trace_causes.clear();  // fresh evidence replaces them
   inc->trace = std::move(evidence);
   std::vector<std::string> before;
   for (const LiveCause& c : inc->causes) before.push_back(c.explanation);
@@ -336,6 +342,10 @@ void IncidentTracker::Restore(Incident incident) {
   next_id_ = std::max(next_id_, id + 1);
   Incident& inc = incidents_[id] = std::move(incident);
   if (inc.open()) {
+    inc.kept_trace_causes.clear();
+    for (const LiveCause& c : inc.causes) {
+      if (c.evidence == kCauseByTraceLatency) inc.kept_trace_causes.push_back(c);
+    }
     open_.insert(id);
     for (const Member& m : inc.members) {
       if (m.end_ns == 0) open_member_[m.key] = id;
@@ -398,39 +408,49 @@ void IncidentTracker::Rank(Incident* inc) const {
     if (a.view->score != b.view->score) return a.view->score > b.view->score;
     return a.service < b.service;
   });
-  // Services the significant trace evidence names (strong enough, and a member's service or next
-  // to one), strongest first.
-  std::vector<std::pair<std::string, const TraceServiceEvidence*>> traced;
-  if (inc->trace.significant()) {
+  // The causes placed by trace evidence: those kept from storage until fresh evidence from
+  // enough traces replaces them, else the services the significant evidence names (strong
+  // enough, and a member's service or next to one), strongest first.
+  std::vector<LiveCause> traced;
+  if (!inc->kept_trace_causes.empty()) {
+    for (LiveCause c : inc->kept_trace_causes) {
+      auto v = services.find(c.service);
+      if (v != services.end()) {  // as a fresh one: the member's score and onset
+        c.score = v->second.score;
+        c.onset_ns = v->second.onset;
+      }
+      traced.push_back(std::move(c));
+    }
+  } else if (inc->trace.significant()) {
+    std::vector<std::pair<std::string, const TraceServiceEvidence*>> named;
     double top = 0;
     for (const auto& [name, e] : inc->trace.services) top = std::max(top, e.strength);
     for (const auto& [name, e] : inc->trace.services) {
       if (e.strength < kTraceLeaderShare * top) continue;
       bool near = services.count(name) > 0;
       for (const auto& [other, ov] : services) near = near || Adjacent(name, other);
-      if (near) traced.emplace_back(name, &e);
+      if (near) named.emplace_back(name, &e);
     }
-    std::sort(traced.begin(), traced.end(), [](const auto& a, const auto& b) {
+    std::sort(named.begin(), named.end(), [](const auto& a, const auto& b) {
       return a.second->strength != b.second->strength ? a.second->strength > b.second->strength
                                                       : a.first < b.first;
     });
+    for (const auto& [name, e] : named) {
+      auto v = services.find(name);
+      const bool member = v != services.end();
+      traced.push_back({name, e->indicator.empty() ? "trace latency" : "latency of " + e->indicator,
+                        member ? v->second.score : 0, member ? v->second.onset : inc->start_ns,
+                        name + ": " + e->explanation + " (trace latency attribution: " +
+                            FormatDouble(inc->trace.margin, kExplainDigits) +
+                            " times the threshold share of slow traces)",
+                        kCauseByTraceLatency});
+    }
   }
-  inc->causes.clear();
+  inc->causes = traced;
   inc->no_cause_reason.clear();
-  for (const auto& [name, e] : traced) {
-    auto v = services.find(name);
-    const bool member = v != services.end();
-    inc->causes.push_back(
-        {name, e->indicator.empty() ? "trace latency" : "latency of " + e->indicator,
-         member ? v->second.score : 0, member ? v->second.onset : inc->start_ns,
-         name + ": " + e->explanation +
-             " (trace latency attribution: " + FormatDouble(inc->trace.margin, kExplainDigits) +
-             " times the threshold share of slow traces)",
-         kCauseByTraceLatency});
-  }
   const auto is_traced = [&traced](const std::string& name) {
     return std::any_of(traced.begin(), traced.end(),
-                       [&name](const auto& t) { return t.first == name; });
+                       [&name](const LiveCause& t) { return t.service == name; });
   };
   if (rows.empty() && traced.empty()) {
     inc->no_cause_reason = "no member names a service";
@@ -463,8 +483,12 @@ void IncidentTracker::Rank(Incident* inc) const {
       const int64_t lead = upstream - r.view->onset;
       const char* what =
           has_callers ? " the first upstream anomaly" : " the first anomaly in another service";
-      text += lead >= 0 ? ", " + Seconds(lead) + " s before" + what
-                        : ", " + Seconds(-lead) + " s after" + what;
+      if (lead < kSameOnsetNs && lead > -kSameOnsetNs) {
+        text += ", together with" + std::string(what) + " (within 1 s)";
+      } else {
+        text += lead >= 0 ? ", " + Seconds(lead) + " s before" + what
+                          : ", " + Seconds(-lead) + " s after" + what;
+      }
     } else {
       text += ", the only service anomalous";
     }

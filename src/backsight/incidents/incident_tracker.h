@@ -34,7 +34,9 @@
 // the services it names with at least kTraceLeaderShare of its leader's strength that are a
 // member's service or next to one in the graph rank before the order above, strongest first,
 // explained by the trace evidence (a CPU-starved caller whose every call waits longer is named
-// over its callees, which the order above would blame).
+// over its callees, which the order above would blame). An open incident restored from storage
+// keeps its stored trace latency causes first until evidence from enough traces replaces them
+// (Incident::kept_trace_causes); a resolved one is never re-ranked.
 //
 // Not thread-safe: the caller serialises calls (server/incident_service.h does).
 #ifndef BACKSIGHT_INCIDENTS_INCIDENT_TRACKER_H_
@@ -128,6 +130,13 @@ struct Incident {
   /// The latest trace latency evidence of the incident's window (SetTraceEvidence; not stored:
   /// recomputed from live spans).
   TraceLatencyEvidence trace;
+  /// An open incident read back from storage: its stored causes placed by trace latency evidence
+  /// (evidence kCauseByTraceLatency), explanations as stored. They rank first, in their stored
+  /// order, until SetTraceEvidence gives evidence computed from enough traces
+  /// (TraceLatencyEvidence::enough_traces), which replaces them. Not stored itself: the stored
+  /// causes carry them. (The span ring starts empty at a restart: without them the ranking would
+  /// fall back to the members' order and the top cause change for no reason.)
+  std::vector<LiveCause> kept_trace_causes;
   bool open() const { return end_ns == 0; }
   /// The best cause's service, else the first member's service ("" when unknown).
   std::string TopService() const;
@@ -190,13 +199,17 @@ class IncidentTracker {
   void Close(const std::string& key, TimestampNs ts);
   /// Sets the trace latency evidence of open incident `id` (ComputeTraceEvidence over its window
   /// and a baseline before it, computed by the caller: the tracker holds no spans) and re-ranks
-  /// it (see the file comment). Ignored for an unknown or closed incident.
+  /// it (see the file comment). Evidence with enough_traces() drops the causes kept from storage
+  /// (Incident::kept_trace_causes); evidence without leaves them first. Ignored for an unknown or
+  /// closed incident.
   void SetTraceEvidence(uint64_t id, TraceLatencyEvidence evidence);
   /// Resolves incidents whose members all closed `resolve_after_ns` before `now`; returns
   /// their ids.
   std::vector<uint64_t> Advance(TimestampNs now);
 
-  /// Puts back an incident read from storage (open ones keep growing). Ids continue after it.
+  /// Puts back an incident read from storage (open ones keep growing, and keep their causes
+  /// placed by trace latency evidence first: Incident::kept_trace_causes; resolved ones never
+  /// change). Ids continue after it.
   void Restore(Incident incident);
 
   /// Newest first (by start), at most `limit`.

@@ -548,6 +548,17 @@ class SpanIndex {
   mutable std::unordered_map<SpanKey, size_t, KeyHash> tree_size_;
 };
 
+// Whether a callee returned as complete a call tree as usual: its tree sizes vary in `usual` (so a
+// size can tell) and the median of `now` is at least that of `usual`. Sets the two medians.
+bool CalleeTreeComplete(const std::vector<double>& usual, const std::vector<double>& now,
+                        double* usual_median, double* now_median) {
+  if (usual.empty() || now.empty()) return false;
+  const auto [lo, hi] = std::minmax_element(usual.begin(), usual.end());
+  *usual_median = Median(usual);
+  *now_median = Median(now);
+  return *lo < *hi && *now_median >= *usual_median;
+}
+
 // Where a code path now stops (Nezha's event-transition patterns, Yu et al. 2023, read from the
 // order of a span's child calls): per (service, operation, child operation), how often the child
 // is the span's last call. Where the baseline nearly always continues after the call (at most
@@ -604,9 +615,8 @@ void StopAfterCallEvidence(const CaseData& c, TimestampNs window_start, const Sp
     const double dev = 2 * (x * std::log(x / e) - (x - e));
     const auto& [service, op, child] = key;
     const std::string callee = w.callee.empty() ? b.callee : w.callee;
-    const auto [lo, hi] = std::minmax_element(b.tree.begin(), b.tree.end());
-    const double usual_tree = Median(b.tree), now_tree = Median(w.tree);
-    const bool complete = lo != b.tree.end() && *lo < *hi && now_tree >= usual_tree;
+    double usual_tree = 0, now_tree = 0;
+    const bool complete = CalleeTreeComplete(b.tree, w.tree, &usual_tree, &now_tree);
     const std::string& origin = callee == service || complete ? service : callee;
     Evidence ev;
     ev.strength = std::sqrt(std::max(0.0, dev));
@@ -635,13 +645,18 @@ void StopAfterCallEvidence(const CaseData& c, TimestampNs window_start, const Sp
 // reaches (the first service other than the caller's below it) is tallied over the window's
 // short spans (fewer children than the baseline mean) and over the baseline's spans; the
 // service whose share rises most takes the evidence when it is another service (kStopLift:
-// the call after which spans now stop), else the operation's own service does.
+// the call after which spans now stop), else the operation's own service does. It stays with the
+// operation's own service when the callee returned as complete a call tree as usual for the call
+// the short spans most often stop after (CalleeTreeComplete, as in StopAfterCallEvidence).
 ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
   ServiceEvidence out;
   const bool own_baseline = !c.baseline.spans.empty();
   struct Tally {
     double spans = 0, children = 0;
     std::map<std::string, double> last;  // service the last child call reaches -> spans
+    // (service a child call reaches, the call's operation) -> the call's tree sizes (spans):
+    // baseline, every call; window, the last call of the short spans (as `last`)
+    std::map<std::pair<std::string, std::string>, std::vector<double>> tree;
   };
   // (service, operation) -> [baseline, window]; the window's `last` counts short spans only,
   // filled in a second pass once the baseline mean is known.
@@ -658,14 +673,18 @@ ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
     }
     return caller.service;
   };
-  auto last_reached = [&](const SpanIndex& ix, const ingest::Span& sp, size_t* n) {
+  // Also sets *last_call to the last call (nullptr without calls).
+  auto last_reached = [&](const SpanIndex& ix, const ingest::Span& sp, size_t* n,
+                          const ingest::Span** last_call) {
     const auto* kids = ix.Children(sp);
     *n = kids == nullptr ? 0 : kids->size();
+    *last_call = nullptr;
     if (*n == 0) return sp.service;
     const ingest::Span* last = kids->front();
     for (const ingest::Span* k : *kids) {
       if (k->start_ns > last->start_ns) last = k;
     }
+    *last_call = last;
     return reached(ix, sp, *last);
   };
   const SpanIndex base_ix(c.baseline.spans), rec_ix(c.recorded.spans);
@@ -674,7 +693,13 @@ ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
       if ((split && sp.start_ns >= window_start) || !ix.IsFirst(sp)) continue;
       Tally& t = tally[{sp.service, sp.name}][0];
       size_t n = 0;
-      t.last[last_reached(ix, sp, &n)] += 1;
+      const ingest::Span* last_call = nullptr;
+      t.last[last_reached(ix, sp, &n, &last_call)] += 1;
+      if (const auto* kids = ix.Children(sp)) {
+        for (const ingest::Span* k : *kids) {
+          t.tree[{reached(ix, sp, *k), k->name}].push_back(static_cast<double>(ix.TreeSize(*k)));
+        }
+      }
       t.spans += 1;
       t.children += static_cast<double>(n);
     }
@@ -688,11 +713,16 @@ ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
     if (sp.start_ns < window_start || !rec_ix.IsFirst(sp)) continue;
     auto& t = tally[{sp.service, sp.name}];
     size_t n = 0;
-    const std::string stop = last_reached(rec_ix, sp, &n);
+    const ingest::Span* last_call = nullptr;
+    const std::string stop = last_reached(rec_ix, sp, &n, &last_call);
     t[1].spans += 1;
     t[1].children += static_cast<double>(n);
     if (t[0].spans > 0 && static_cast<double>(n) < t[0].children / t[0].spans) {
       t[1].last[stop] += 1;
+      if (last_call != nullptr) {
+        t[1].tree[{stop, last_call->name}].push_back(
+            static_cast<double>(rec_ix.TreeSize(*last_call)));
+      }
     }
   }
   for (const auto& [key, t] : tally) {
@@ -721,6 +751,22 @@ ServiceEvidence StructureEvidence(const CaseData& c, TimestampNs window_start) {
     if (origin != key.first) {
       ev.explanation += "; " + Num(100 * origin_share) + " % of its spans now stop after calling " +
                         origin + " (usually " + Num(100 * origin_usual) + " %)";
+      // As in StopAfterCallEvidence: a callee that returned its whole call tree did its job.
+      double usual_tree = 0, now_tree = 0;
+      // The call the short spans most often stop after, among those reaching `origin`.
+      auto wt = w.tree.end();
+      for (auto it = w.tree.lower_bound({origin, ""});
+           it != w.tree.end() && it->first.first == origin; ++it) {
+        if (wt == w.tree.end() || it->second.size() > wt->second.size()) wt = it;
+      }
+      const auto bt = wt == w.tree.end() ? b.tree.end() : b.tree.find(wt->first);
+      if (bt != b.tree.end() && wt != w.tree.end() &&
+          CalleeTreeComplete(bt->second, wt->second, &usual_tree, &now_tree)) {
+        ev.explanation += "; " + origin + " returned as complete a call tree as usual (" +
+                          Num(now_tree) + " spans, usually " + Num(usual_tree) + "), so " +
+                          key.first + " stopped after it returned";
+        origin = key.first;
+      }
     }
     Keep(&out, origin, std::move(ev));
   }

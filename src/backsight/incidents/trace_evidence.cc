@@ -46,6 +46,8 @@ TraceLatencyEvidence ComputeTraceEvidence(const std::vector<ingest::Span>& basel
   TraceLatencyEvidence out;
   if (baseline.empty() || window.empty()) return out;
   const traces::Attribution a = traces::AttributeLatency(baseline, window);
+  out.baseline_traces = a.baseline_traces;
+  out.window_traces = a.window_traces;
   if (a.window_traces == 0) return out;
   out.margin = static_cast<double>(a.slow_traces) / a.window_traces / kSlowFraction;
   for (const auto& s : a.suspects) {

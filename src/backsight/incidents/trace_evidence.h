@@ -5,6 +5,7 @@
 #ifndef BACKSIGHT_INCIDENTS_TRACE_EVIDENCE_H_
 #define BACKSIGHT_INCIDENTS_TRACE_EVIDENCE_H_
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -33,13 +34,23 @@ struct TraceLatencyEvidence {
   /// Share of the window's traces that are slow (above their entry operation's baseline p90)
   /// over kSlowFraction: the evidence is significant when >= 1. 0 without traces in a period.
   double margin = 0;
+  /// Complete traces (with a root span) of the baseline and of the window it was computed from.
+  size_t baseline_traces = 0, window_traces = 0;
   bool significant() const { return margin >= 1 && !services.empty(); }
+  /// True when both periods have at least traces::kMinBaselineTraces complete traces (the
+  /// attribution's own floor for an entry operation's baseline): a result worth replacing an
+  /// earlier one with, significant or not (IncidentTracker::SetTraceEvidence).
+  bool enough_traces() const {
+    return baseline_traces >= traces::kMinBaselineTraces &&
+           window_traces >= traces::kMinBaselineTraces;
+  }
 };
 
 /// Runs traces::AttributeLatency on `baseline` and `window` spans (any order; grouped into
 /// traces by trace id) and names each suspect service with a positive score, explained by the
 /// first (largest extra time) attribution row where it is the span's service or the callee a
-/// client stub waits on. Empty evidence (margin 0) when either period has no complete trace.
+/// client stub waits on. Empty evidence (margin 0) when either period has no complete trace; the
+/// trace counts are set whenever the attribution ran.
 TraceLatencyEvidence ComputeTraceEvidence(const std::vector<ingest::Span>& baseline,
                                           const std::vector<ingest::Span>& window);
 

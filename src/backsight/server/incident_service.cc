@@ -347,12 +347,11 @@ void IncidentService::Tick(int64_t now) {
     const auto began = std::chrono::steady_clock::now();
     spans_(&span_copy_);
     for (const auto& [id, start] : due) {
-      // Window and baseline: from start - 60 s, or, for a service younger than that, from the
-      // start (incidents/trace_window.h).
-      const incidents::TracePeriods p = incidents::ChooseTracePeriods(span_copy_, start);
+      // Window and baseline per entry operation: from start - 60 s, or, for an entry operation
+      // younger than that, from the start (incidents/trace_window.h).
       std::vector<ingest::Span> base, window;
-      span_copy_.ToSpans(p.baseline_from_ns, p.split_ns, &base);
-      span_copy_.ToSpans(p.split_ns, INT64_MAX, &window);
+      incidents::SplitTraceSpans(span_copy_, incidents::ChooseTracePeriods(span_copy_, start),
+                                 &base, &window);
       evidence.emplace_back(id, incidents::ComputeTraceEvidence(base, window));
       trace_evaluated_[id] = now;
       ++trace_evidence_runs_;

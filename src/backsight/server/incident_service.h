@@ -8,11 +8,13 @@
 //  * with a span source (incidents.trace_window_spans > 0), gives an open incident its trace
 //    latency evidence (incidents/trace_evidence.h) at its first ranking and then at most once a
 //    second (one incident per tick, the longest waiting first): the recent spans are copied and
-//    the evidence computed outside all locks; window = spans started from the incident's start
-//    - 60 s on, baseline = spans started in the 10 minutes before that; when that baseline has
-//    fewer than traces::kMinBaselineTraces complete traces (a young service), the window starts
-//    at the incident's start instead (incidents/trace_window.h). Significant evidence puts the
-//    services it names first (incident_tracker.h);
+//    the evidence computed outside all locks; window = traces started from the incident's start
+//    - 60 s on, baseline = traces started in the 10 minutes before that, chosen per entry
+//    operation (root span's service and name) and taken per trace (by its root's start); when an
+//    entry operation's baseline has fewer than traces::kMinBaselineTraces traces (a young
+//    service or endpoint, even next to a busy one), its window starts at the incident's start
+//    instead (incidents/trace_window.h). Significant evidence puts the services it names first
+//    (incident_tracker.h);
 //  * writes the changed incidents to the store's `incidents` table (JSON body, schema version);
 //  * sends ONE Alertmanager alert per incident: alertname="BacksightIncident", labels
 //    incident_id and service (the top cause's service), annotations summary and causes (the top
@@ -27,7 +29,9 @@
 // At start the stored incidents are read back; members still open then are closed at the
 // restart time (episodes do not survive a restart), so those incidents resolve unless new
 // anomalies join them; the episodes the write-ahead log replay raises again are ignored
-// (SetLive is called after the replay).
+// (SetLive is called after the replay). The span ring starts empty: an open incident keeps its
+// stored trace latency causes first until evidence from enough traces replaces them
+// (incidents::Incident::kept_trace_causes).
 #ifndef BACKSIGHT_SERVER_INCIDENT_SERVICE_H_
 #define BACKSIGHT_SERVER_INCIDENT_SERVICE_H_
 

@@ -65,16 +65,19 @@ void SpanRing::CopyTo(SpanRingCopy* out) const {
 void SpanRingCopy::ToSpans(TimestampNs from_ns, TimestampNs to_ns,
                            std::vector<ingest::Span>* out) const {
   for (const RingSpan& r : spans) {
-    if (r.start_ns < from_ns || r.start_ns >= to_ns) continue;
-    ingest::Span& s = out->emplace_back();
-    s.trace_id = FormatFingerprint(r.trace);
-    s.span_id = FormatFingerprint(r.span);
-    if (r.parent != 0) s.parent_span_id = FormatFingerprint(r.parent);
-    s.service = names[r.service];
-    s.name = names[r.name];
-    s.start_ns = r.start_ns;
-    s.end_ns = r.end_ns;
+    if (r.start_ns >= from_ns && r.start_ns < to_ns) AppendSpan(r, out);
   }
+}
+
+void SpanRingCopy::AppendSpan(const RingSpan& r, std::vector<ingest::Span>* out) const {
+  ingest::Span& s = out->emplace_back();
+  s.trace_id = FormatFingerprint(r.trace);
+  s.span_id = FormatFingerprint(r.span);
+  if (r.parent != 0) s.parent_span_id = FormatFingerprint(r.parent);
+  s.service = names[r.service];
+  s.name = names[r.name];
+  s.start_ns = r.start_ns;
+  s.end_ns = r.end_ns;
 }
 
 }  // namespace backsight::traces

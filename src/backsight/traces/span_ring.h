@@ -36,6 +36,8 @@ struct SpanRingCopy {
   /// Appends the spans that started in [from_ns, to_ns) as ingest::Span (ids as 16 hex digits
   /// of their hash, parent "" for a root; kind, status, instance and attributes unset).
   void ToSpans(TimestampNs from_ns, TimestampNs to_ns, std::vector<ingest::Span>* out) const;
+  /// Appends one of `spans` as ToSpans does.
+  void AppendSpan(const RingSpan& r, std::vector<ingest::Span>* out) const;
 };
 
 /// A bounded ring of the most recent spans (oldest overwritten). Services and span names are
