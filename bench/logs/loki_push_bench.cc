@@ -157,19 +157,8 @@ void RunServe(const std::vector<std::string>& bodies, long lines, const Args& a)
                      "\ncheckpoint_interval: 1h\nwal:\n  enabled: " +
                      (a.no_wal ? "false" : "true") + "\n");
   Process proc({BACKSIGHT_BIN, "serve", "--config", cfg}, dir.file("serve.log"));
-  int port = 0;
-  WaitFor(
-      [&] {
-        std::smatch m;
-        std::string log = proc.log();
-        if (std::regex_search(log, m, std::regex("listening on [0-9.]+:([0-9]+)"))) {
-          port = std::stoi(m[1]);
-          return true;
-        }
-        return !proc.running();
-      },
-      20'000);
-  if (port == 0) {
+  const int port = WaitForListenPort(proc, 20'000);
+  if (port <= 0) {
     std::fprintf(stderr, "serve did not start:\n%s\n", proc.log().c_str());
     return;
   }

@@ -278,6 +278,22 @@ std::string CaseJson(int64_t alert_s) {
 
 }  // namespace
 
+// Creates case directory `cdir` with what every case has from the metric folder `metric_dir`
+// (absolute) of `pods` and their `services`: case.json, metrics.csv from kMetricsBeforeS before
+// `alert` (epoch s) to kMetricsAfterS after it, graph.csv (`graph`) and calls.csv when not empty.
+void WriteMetricCase(const fs::path& cdir, int64_t alert, const std::vector<PodMetrics>& pods,
+                     const std::string& metric_dir, const std::set<std::string>& services,
+                     const std::string& graph) {
+  fs::create_directories(cdir);
+  WriteFile(cdir / "case.json", CaseJson(alert));
+  WriteFile(cdir / "metrics.csv",
+            MetricsCsv(pods, alert - kMetricsBeforeS, alert + kMetricsAfterS));
+  if (!graph.empty()) WriteFile(cdir / "graph.csv", graph);
+  const std::string calls =
+      CallsCsv(metric_dir, services, alert - kMetricsBeforeS, alert + kMetricsAfterS);
+  if (!calls.empty()) WriteFile(cdir / "calls.csv", calls);
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) Die("usage: nezha_to_cases OUT_DIR [DATA_DIR] [--systems a,b]");
   const fs::path out_root = argv[1];
@@ -342,17 +358,11 @@ int main(int argc, char** argv) {
       day.normal_trace = row[c_ntr];
 
       const fs::path cdir = out_root / system / row[c_id];
-      fs::create_directories(cdir / "baseline");
-      WriteFile(cdir / "case.json", CaseJson(alert));
-      WriteFile(cdir / "metrics.csv",
-                MetricsCsv(metrics_by_dir[mdir], alert - kMetricsBeforeS, alert + kMetricsAfterS));
+      WriteMetricCase(cdir, alert, metrics_by_dir[mdir], dir + mdir, services_by_dir[mdir],
+                      GraphCsv(dir + mdir, services_by_dir[mdir]));
       WriteFile(cdir / "spans.csv", SpansCsv(dir, row[c_tr], nullptr));
       WriteFile(cdir / "logs.csv", LogsCsv(dir, row[c_log]));
-      const std::string graph = GraphCsv(dir + mdir, services_by_dir[mdir]);
-      if (!graph.empty()) WriteFile(cdir / "graph.csv", graph);
-      const std::string calls = CallsCsv(dir + mdir, services_by_dir[mdir], alert - kMetricsBeforeS,
-                                         alert + kMetricsAfterS);
-      if (!calls.empty()) WriteFile(cdir / "calls.csv", calls);
+      fs::create_directories(cdir / "baseline");
       WriteFile(cdir / "baseline" / "spans.csv", SpansCsv(dir, row[c_ntr], nullptr));
       WriteFile(cdir / "baseline" / "logs.csv", LogsCsv(dir, row[c_nlog]));
       ++written;
@@ -376,15 +386,8 @@ int main(int argc, char** argv) {
         const int64_t alert = day.last_fault + kQuietAfterLastFaultS + k * kNormalSpacingS;
         if (alert + kMetricsAfterS > session_end) break;
         const std::string id = prefix + "-normal-" + date + "-" + std::to_string(k + 1);
-        const fs::path cdir = out_root / system / id;
-        fs::create_directories(cdir);
-        WriteFile(cdir / "case.json", CaseJson(alert));
-        WriteFile(cdir / "metrics.csv",
-                  MetricsCsv(pods, alert - kMetricsBeforeS, alert + kMetricsAfterS));
-        if (!graph.empty()) WriteFile(cdir / "graph.csv", graph);
-        const std::string calls = CallsCsv(dir + day.metric_dir, services_by_dir[day.metric_dir],
-                                           alert - kMetricsBeforeS, alert + kMetricsAfterS);
-        if (!calls.empty()) WriteFile(cdir / "calls.csv", calls);
+        WriteMetricCase(out_root / system / id, alert, pods, dir + day.metric_dir,
+                        services_by_dir[day.metric_dir], graph);
         normal_tsv += id + "\t" + system_name + "\t\tnoissue\n";
         ++normals;
       }
@@ -394,16 +397,10 @@ int main(int argc, char** argv) {
         const int64_t alert = first_ns / 1000000000 + kSplitS;
         const std::string id = prefix + "-normal-" + date + "-minute";
         const fs::path cdir = out_root / system / id;
-        fs::create_directories(cdir);
-        WriteFile(cdir / "case.json", CaseJson(alert));
-        WriteFile(cdir / "metrics.csv",
-                  MetricsCsv(pods, alert - kMetricsBeforeS, alert + kMetricsAfterS));
+        WriteMetricCase(cdir, alert, pods, dir + day.metric_dir, services_by_dir[day.metric_dir],
+                        graph);
         WriteFile(cdir / "spans.csv", spans);
         WriteFile(cdir / "logs.csv", LogsCsv(dir, day.normal_log));
-        if (!graph.empty()) WriteFile(cdir / "graph.csv", graph);
-        const std::string calls = CallsCsv(dir + day.metric_dir, services_by_dir[day.metric_dir],
-                                           alert - kMetricsBeforeS, alert + kMetricsAfterS);
-        if (!calls.empty()) WriteFile(cdir / "calls.csv", calls);
         normal_tsv += id + "\t" + system_name + "\t\tnoissue\n";
         ++normals;
       }

@@ -320,18 +320,7 @@ int main(int argc, char** argv) {
                      "\ncheckpoint_interval: 1h\nworkers: " + std::to_string(a.workers) +
                      "\nseries: {max_active: 2000000}\n");
   Process proc({a.bin, "serve", "--config", cfg}, dir.file("serve.log"));
-  int port = -1;
-  WaitFor(
-      [&] {
-        std::smatch m;
-        const std::string log = proc.log();
-        if (std::regex_search(log, m, std::regex("listening on [0-9.]+:([0-9]+)"))) {
-          port = std::stoi(m[1]);
-          return true;
-        }
-        return !proc.running();
-      },
-      60'000);
+  const int port = WaitForListenPort(proc, 60'000);
   if (port <= 0) {
     std::fprintf(stderr, "serve did not start:\n%s\n", proc.log().c_str());
     return 1;

@@ -40,6 +40,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// How long serve may take to log its port: 10 min (a restart restores and replays every series
+// before it listens).
+constexpr int64_t kStartTimeoutMs = 600'000;
+
 struct Args {
   int series = 100'000;
   int samples_per_series = 10;
@@ -90,23 +94,6 @@ double HistQuantile(const std::string& text, double q, const std::string& before
     if (c >= target) return le;
   }
   return INFINITY;
-}
-
-int ParsePort(Process& p) {
-  int port = -1;
-  WaitFor(
-      [&] {
-        std::smatch m;
-        std::string log = p.log();
-        static const std::regex re("listening on [0-9.]+:([0-9]+)");
-        if (std::regex_search(log, m, re)) {
-          port = std::stoi(m[1]);
-          return true;
-        }
-        return !p.running();
-      },
-      600'000);
-  return port;
 }
 
 }  // namespace
@@ -206,7 +193,7 @@ int main(int argc, char** argv) {
   auto t_start = Clock::now();
   auto proc = std::make_unique<Process>(std::vector<std::string>{a.bin, "serve", "--config", cfg},
                                         dir.file("serve.log"));
-  int port = ParsePort(*proc);
+  int port = WaitForListenPort(*proc, kStartTimeoutMs);
   if (port <= 0) {
     std::fprintf(stderr, "serve did not start:\n%s\n", proc->log().c_str());
     return 1;
@@ -318,7 +305,7 @@ int main(int argc, char** argv) {
     auto tr = Clock::now();
     proc = std::make_unique<Process>(std::vector<std::string>{a.bin, "serve", "--config", cfg},
                                      dir.file("serve2.log"));
-    port = ParsePort(*proc);
+    port = WaitForListenPort(*proc, kStartTimeoutMs);
     const double restart_s = Secs(tr, Clock::now());
     std::string m2 = GetMetrics(port);
     std::printf(

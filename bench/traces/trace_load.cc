@@ -42,6 +42,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// How long serve may take to log its port: 10 min (as serve_load: a loaded machine can be slow to
+// start serve).
+constexpr int64_t kStartTimeoutMs = 600'000;
+
 constexpr int kServices = 10;
 constexpr int kOperationsPerService = 5;  // 10 x 5 = 50 operations
 // Downstream calls a service makes per request it serves (a tree of depth <= kMaxDepth).
@@ -184,23 +188,6 @@ double MarkerCalls(httplib::Client& cli) {
   return std::stod(m[1]);
 }
 
-int ParsePort(Process& p) {
-  int port = -1;
-  WaitFor(
-      [&] {
-        std::smatch m;
-        std::string log = p.log();
-        static const std::regex re("listening on [0-9.]+:([0-9]+)");
-        if (std::regex_search(log, m, re)) {
-          port = std::stoi(m[1]);
-          return true;
-        }
-        return !p.running();
-      },
-      600'000);
-  return port;
-}
-
 double Quantile(std::vector<double> v, double q) {
   if (v.empty()) return NAN;
   std::sort(v.begin(), v.end());
@@ -266,7 +253,7 @@ int main(int argc, char** argv) {
                                                   std::to_string(a.trace_window_spans) + "}\n"));
   auto proc = std::make_unique<Process>(std::vector<std::string>{a.bin, "serve", "--config", cfg},
                                         dir.file("serve.log"));
-  const int port = ParsePort(*proc);
+  const int port = WaitForListenPort(*proc, kStartTimeoutMs);
   if (port <= 0) {
     std::fprintf(stderr, "serve did not start:\n%s\n", proc->log().c_str());
     return 1;

@@ -130,6 +130,26 @@ class Process {
   std::string log_;
 };
 
+/// The port a `backsight serve` child says it listens on (its log line "listening on
+/// ADDR:PORT"), polled as WaitFor does for up to `timeout_ms`; -1 when it exits first or the time
+/// passes.
+inline int WaitForListenPort(Process& p, int64_t timeout_ms) {
+  int port = -1;
+  WaitFor(
+      [&] {
+        std::smatch m;
+        const std::string log = p.log();
+        static const std::regex re("listening on [0-9.]+:([0-9]+)");
+        if (std::regex_search(log, m, re)) {
+          port = std::stoi(m[1]);
+          return true;
+        }
+        return !p.running();
+      },
+      timeout_ms);
+  return port;
+}
+
 inline bool HaveBinary(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
 
 /// A `key:  N kB` line of /proc/<pid>/status (VmRSS, VmHWM = peak RSS), in KiB; -1 if absent.

@@ -146,18 +146,7 @@ class ServeProcess {
     WriteFile(cfg, yaml);
     proc_ = std::make_unique<Process>(
         std::vector<std::string>{BACKSIGHT_BIN, "serve", "--config", cfg}, dir.file(tag + ".log"));
-    std::smatch m;
-    WaitFor(
-        [&] {
-          std::string log = proc_->log();
-          static const std::regex re("listening on [0-9.]+:([0-9]+)");
-          if (std::regex_search(log, m, re)) {
-            port_ = std::stoi(m[1]);
-            return true;
-          }
-          return !proc_->running();
-        },
-        20'000);
+    port_ = WaitForListenPort(*proc_, 20'000);
   }
   int port() const { return port_; }
   bool ok() const { return port_ > 0; }

@@ -11,18 +11,14 @@
 #include "backsight/analyze/api/infer_openapi.h"
 #include "backsight/analyze/api/report.h"
 #include "backsight/cli/commands.h"
+#include "backsight/cli/log_lines.h"
 #include "backsight/cli/span_access_log.h"
 #include "backsight/core/file_util.h"
-#include "backsight/core/line_reader.h"
 #include "backsight/ingest/otlp_traces.h"
 #include "backsight/ingest/span_batch.h"
 
 namespace backsight::cli {
 namespace {
-
-// Bad lines printed with file:line before only their count is kept (a log of another format
-// would otherwise print every line).
-constexpr int kMaxErrorsShown = 10;
 
 // A file of one protobuf ExportTraceServiceRequest (the .pb/.binpb suffixes protobuf tooling and
 // the OTLP file exporter's proto encoding use); every other file is read as lines.
@@ -79,14 +75,26 @@ int RunApiInfer(const ApiInferArgs& a) {
   api::ApiInferrer inferrer(a.infer);
   const bool otlp_only = a.format == "otlp";
   const bool otlp_auto = a.format == "auto";
-  uint64_t bad = 0, lines = 0;
-  std::string line;
+  uint64_t pb_files = 0;
   api::AccessRecord rec;
   ingest::SpanBatch spans;
   SpanCounts span_counts;
+  LogLines input("api infer", a.strict);
+  const auto parse_line = [&](const std::string& line) {
+    Status st;
+    if (otlp_only || (otlp_auto && LooksLikeOtlpTracesLine(line))) {
+      spans.Clear();
+      st = ingest::DecodeOtlpTracesJson(line, &spans);
+      if (st.ok()) AddServerSpans(spans, &inferrer, &span_counts);
+    } else {
+      st = parser.Parse(line, &rec);
+      if (st.ok()) inferrer.Add(rec);
+    }
+    return st;
+  };
   for (const std::string& path : a.files) {
     if (IsProtobufFile(path)) {
-      ++lines;
+      ++pb_files;
       std::string body;
       Status st = ReadFileToString(path, &body);
       if (!st.ok()) {
@@ -102,40 +110,10 @@ int RunApiInfer(const ApiInferArgs& a) {
       AddServerSpans(spans, &inferrer, &span_counts);
       continue;
     }
-    LineReader reader;
-    Status st = reader.Open(path);
-    if (!st.ok()) {
-      std::fprintf(stderr, "backsight api infer: %s\n", st.message().c_str());
-      return kExitBadInput;  // an unreadable log is bad input (issue 13)
-    }
-    const std::string name = path == "-" ? "<stdin>" : path;
-    uint64_t line_no = 0;
-    while (reader.Next(&line)) {
-      ++line_no;
-      if (line.empty()) continue;
-      ++lines;
-      if (otlp_only || (otlp_auto && LooksLikeOtlpTracesLine(line))) {
-        spans.Clear();
-        st = ingest::DecodeOtlpTracesJson(line, &spans);
-        if (st.ok()) AddServerSpans(spans, &inferrer, &span_counts);
-      } else {
-        st = parser.Parse(line, &rec);
-        if (st.ok()) inferrer.Add(rec);
-      }
-      if (!st.ok()) {
-        if (++bad <= kMaxErrorsShown) {
-          std::fprintf(stderr, "%s:%llu: %s\n", name.c_str(),
-                       static_cast<unsigned long long>(line_no), st.message().c_str());
-        }
-        if (a.strict) return kExitBadInput;
-      }
-    }
-    if (!reader.status().ok()) {
-      std::fprintf(stderr, "backsight api infer: %s\n", reader.status().message().c_str());
-      return kExitBadInput;
-    }
+    if (const int rc = input.Read(path, parse_line); rc != kExitOk) return rc;
   }
-  if (lines > 0 && inferrer.requests() == 0) {
+  const uint64_t bad = input.malformed();
+  if (input.lines() + pb_files > 0 && inferrer.requests() == 0) {
     if (span_counts.not_server + span_counts.incomplete > 0) {
       std::fprintf(stderr,
                    "backsight api infer: no HTTP server span in the traces (%llu spans of "

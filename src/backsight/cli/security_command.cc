@@ -8,7 +8,7 @@
 
 #include "backsight/analyze/api/access_log.h"
 #include "backsight/cli/commands.h"
-#include "backsight/core/line_reader.h"
+#include "backsight/cli/log_lines.h"
 #include "backsight/security/analyzer.h"
 #include "backsight/security/auth_log.h"
 #include "backsight/security/findings_format.h"
@@ -16,9 +16,6 @@
 
 namespace backsight::cli {
 namespace {
-
-// Bad lines printed with file:line before only their count is kept (as in `api infer`).
-constexpr int kMaxErrorsShown = 10;
 
 struct SecurityArgs {
   std::vector<std::string> files;
@@ -66,43 +63,25 @@ int RunSecurity(const SecurityArgs& a) {
   api::AccessLogParser parser(lo);
   api::AccessRecord rec;
   security::AuthEvent auth;
-  std::string line;
-  uint64_t bad = 0, lines = 0, other_sshd = 0;
+  uint64_t other_sshd = 0;
+  LogLines input("security", a.strict);
+  const auto parse_line = [&](const std::string& line) {
+    Status line_st;
+    if (sshd_only || (auto_sshd && security::LooksLikeSshdLine(line))) {
+      bool found = false;
+      line_st = security::ParseAuthLine(line, year, &auth, &found);
+      if (line_st.ok() && found) analyzer.AddAuth(auth, line);
+      if (line_st.ok() && !found) ++other_sshd;
+    } else {
+      line_st = parser.Parse(line, &rec);
+      if (line_st.ok()) analyzer.AddRequest(rec, line);
+    }
+    return line_st;
+  };
   for (const std::string& path : a.files) {
-    LineReader reader;
-    st = reader.Open(path);
-    if (!st.ok()) {
-      std::fprintf(stderr, "backsight security: %s\n", st.message().c_str());
-      return kExitBadInput;
-    }
-    const std::string name = path == "-" ? "<stdin>" : path;
-    uint64_t line_no = 0;
-    while (reader.Next(&line)) {
-      ++line_no;
-      if (line.empty()) continue;
-      ++lines;
-      if (sshd_only || (auto_sshd && security::LooksLikeSshdLine(line))) {
-        bool found = false;
-        st = security::ParseAuthLine(line, year, &auth, &found);
-        if (st.ok() && found) analyzer.AddAuth(auth, line);
-        if (st.ok() && !found) ++other_sshd;
-      } else {
-        st = parser.Parse(line, &rec);
-        if (st.ok()) analyzer.AddRequest(rec, line);
-      }
-      if (!st.ok()) {
-        if (++bad <= kMaxErrorsShown) {
-          std::fprintf(stderr, "%s:%llu: %s\n", name.c_str(),
-                       static_cast<unsigned long long>(line_no), st.message().c_str());
-        }
-        if (a.strict) return kExitBadInput;
-      }
-    }
-    if (!reader.status().ok()) {
-      std::fprintf(stderr, "backsight security: %s\n", reader.status().message().c_str());
-      return kExitBadInput;
-    }
+    if (const int rc = input.Read(path, parse_line); rc != kExitOk) return rc;
   }
+  const uint64_t bad = input.malformed(), lines = input.lines();
   const std::vector<security::Finding> findings = analyzer.Finish();
   const std::string text = security::FormatFindings(findings, out_format);
   std::fwrite(text.data(), 1, text.size(), stdout);

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "backsight/core/number_format.h"
+#include "backsight/forecast/detrend.h"
 
 namespace backsight::forecast {
 namespace {
@@ -38,23 +39,6 @@ double Acf(const std::vector<double>& y, double var, int lag) {
   double c = 0;
   for (size_t i = 0; i + lag < y.size(); ++i) c += y[i] * y[i + lag];
   return var > 0 ? c / var : 0.0;
-}
-
-std::vector<double> Detrended(std::span<const double> x) {
-  const double n = static_cast<double>(x.size());
-  double st = 0, sx = 0, stt = 0, stx = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    st += i;
-    sx += x[i];
-    stt += double(i) * i;
-    stx += double(i) * x[i];
-  }
-  const double den = n * stt - st * st;
-  const double b = den != 0 ? (n * stx - st * sx) / den : 0;
-  const double a = (sx - b * st) / n;
-  std::vector<double> y(x.size());
-  for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] - (a + b * i);
-  return y;
 }
 
 // x clamped to Tukey's far-out fences [Q1 - 3 IQR, Q3 + 3 IQR] (Tukey, "Exploratory Data
@@ -123,7 +107,8 @@ Periods FindPeriods(std::span<const double> x) {
   const int n = static_cast<int>(x.size());
   const int max_lag = n / kMinCycles;
   if (max_lag < 3) return p;
-  std::vector<double> y = Detrended(x);
+  std::vector<double> y(x.begin(), x.end());
+  DetrendLinear(y);
   double var = 0;
   for (double v : y) var += v * v;
   if (!(var > 0)) return p;

@@ -1,8 +1,12 @@
 #include "backsight/forecast/period_finder.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <span>
 #include <vector>
+
+#include "backsight/forecast/detrend.h"
 
 namespace backsight::forecast {
 
@@ -34,22 +38,11 @@ bool PeriodFinder::Add(TimestampNs ts, double value) {
 void PeriodFinder::Analyse() {
   const int n = count_;
   // Linear detrend (least squares) so a trend does not look like a long period.
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (int i = 0; i < n; ++i) {
-    sx += i;
-    sy += sum_[i];
-    sxx += double(i) * i;
-    sxy += double(i) * sum_[i];
-  }
-  const double denom = n * sxx - sx * sx;
-  const double slope = denom != 0 ? (n * sxy - sx * sy) / denom : 0;
-  const double icpt = (sy - slope * sx) / n;
   std::array<double, kCapacity> y;
+  for (int i = 0; i < n; ++i) y[i] = sum_[i];
+  DetrendLinear(std::span<double>(y.data(), n));
   double var = 0;
-  for (int i = 0; i < n; ++i) {
-    y[i] = sum_[i] - (icpt + slope * i);
-    var += y[i] * y[i];
-  }
+  for (int i = 0; i < n; ++i) var += y[i] * y[i];
   if (var <= 0) return;
   std::array<double, kCapacity> acf{};
   const int max_lag = n / kMinCycles;

@@ -37,6 +37,27 @@ Status RowError(const std::string& path, uint64_t line, const std::string& why) 
                                  path + ":" + std::to_string(line) + ": " + why);
 }
 
+// Field `field` (trimmed) of row `line` as a timestamp (ISO-8601 or epoch, core/time.h); else
+// the row error "bad timestamp '<field>'".
+Status ParseTimestampField(const std::string& path, uint64_t line, std::string_view field,
+                           TimestampNs* ts) {
+  if (TryParseTimestamp(Trim(field), ts)) return Status::OK();
+  return RowError(path, line, "bad timestamp '" + std::string(field) + "'");
+}
+
+// Field `field` (trimmed) of row `line` as a number, the whole of it in strtod's syntax; else
+// the row error "bad value '<trimmed field>'".
+Status ParseValueField(const std::string& path, uint64_t line, std::string_view field,
+                       double* value) {
+  const std::string v(Trim(field));
+  char* end = nullptr;
+  *value = std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size()) {
+    return RowError(path, line, "bad value '" + v + "'");
+  }
+  return Status::OK();
+}
+
 // Reads the CSV file at `path` into `*text`; false (and OK) when it does not exist.
 Status ReadOptional(const std::string& path, std::string* text, bool* present) {
   *present = fs::exists(path);
@@ -84,19 +105,12 @@ Status LoadMetrics(const std::string& path, const std::string& text, std::vector
                         met = c.Find("metric"), val = c.Find("value");
                       }
                       MetricRow r;
-                      if (!TryParseTimestamp(Trim(f[ts]), &r.ts)) {
-                        return RowError(path, line, "bad timestamp '" + std::string(f[ts]) + "'");
-                      }
+                      BACKSIGHT_RETURN_IF_ERROR(ParseTimestampField(path, line, f[ts], &r.ts));
                       r.service = std::string(Trim(f[svc]));
                       if (r.service.empty()) return RowError(path, line, "empty service");
                       if (inst >= 0) r.instance = std::string(Trim(f[inst]));
                       r.metric = std::string(Trim(f[met]));
-                      const std::string v(Trim(f[val]));
-                      char* end = nullptr;
-                      r.value = std::strtod(v.c_str(), &end);
-                      if (v.empty() || end != v.c_str() + v.size()) {
-                        return RowError(path, line, "bad value '" + v + "'");
-                      }
+                      BACKSIGHT_RETURN_IF_ERROR(ParseValueField(path, line, f[val], &r.value));
                       out->push_back(std::move(r));
                       return Status::OK();
                     });
@@ -104,28 +118,19 @@ Status LoadMetrics(const std::string& path, const std::string& text, std::vector
 
 Status LoadCalls(const std::string& path, const std::string& text, std::vector<CallRow>* out) {
   Columns c;
-  return ForEachRow(path, text, {"timestamp", "caller", "callee", "metric", "value"}, &c,
-                    [&](const std::vector<std::string_view>& f, uint64_t line) -> Status {
-                      CallRow r;
-                      if (!TryParseTimestamp(Trim(f[c.Find("timestamp")]), &r.ts)) {
-                        return RowError(
-                            path, line,
-                            "bad timestamp '" + std::string(f[c.Find("timestamp")]) + "'");
-                      }
-                      r.caller = std::string(Trim(f[c.Find("caller")]));
-                      r.callee = std::string(Trim(f[c.Find("callee")]));
-                      if (r.caller.empty() || r.callee.empty())
-                        return RowError(path, line, "empty service");
-                      r.metric = std::string(Trim(f[c.Find("metric")]));
-                      const std::string v(Trim(f[c.Find("value")]));
-                      char* end = nullptr;
-                      r.value = std::strtod(v.c_str(), &end);
-                      if (v.empty() || end != v.c_str() + v.size()) {
-                        return RowError(path, line, "bad value '" + v + "'");
-                      }
-                      out->push_back(std::move(r));
-                      return Status::OK();
-                    });
+  return ForEachRow(
+      path, text, {"timestamp", "caller", "callee", "metric", "value"}, &c,
+      [&](const std::vector<std::string_view>& f, uint64_t line) -> Status {
+        CallRow r;
+        BACKSIGHT_RETURN_IF_ERROR(ParseTimestampField(path, line, f[c.Find("timestamp")], &r.ts));
+        r.caller = std::string(Trim(f[c.Find("caller")]));
+        r.callee = std::string(Trim(f[c.Find("callee")]));
+        if (r.caller.empty() || r.callee.empty()) return RowError(path, line, "empty service");
+        r.metric = std::string(Trim(f[c.Find("metric")]));
+        BACKSIGHT_RETURN_IF_ERROR(ParseValueField(path, line, f[c.Find("value")], &r.value));
+        out->push_back(std::move(r));
+        return Status::OK();
+      });
 }
 
 Status LoadLogs(const std::string& path, const std::string& text, std::vector<LogRecord>* out) {

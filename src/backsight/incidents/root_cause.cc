@@ -828,6 +828,61 @@ std::unique_ptr<SpanLogTemplates> MineSpanLogTemplates(const CaseData& c) {
   return out;
 }
 
+// A log event of the two sources below: its template and code location (CodeLocation).
+using Event = std::pair<uint32_t, std::string_view>;
+
+// Whether the two sources below have lines to read: recorded lines, and baseline lines when the
+// case has a baseline of spans (else the recorded lines make both periods).
+bool HasSpanLogLines(const CaseData& c) {
+  return !c.recorded.logs.empty() && (c.baseline.spans.empty() || !c.baseline.logs.empty());
+}
+
+// Calls fn(record, template_id, period) for every log line with a span id, period 0 for the
+// baseline and 1 for the window, in the order the two sources below read them: with a baseline
+// of spans, the baseline's lines (0) then the recorded ones (1); else the recorded lines alone,
+// 1 from `window_start` on and 0 before.
+template <typename Fn>
+void ForEachSpanLogLine(const CaseData& c, const SpanLogTemplates& span_logs,
+                        TimestampNs window_start, Fn&& fn) {
+  // fixed_period < 0: split at window_start.
+  auto add_logs = [&](int k, int fixed_period) {
+    const std::vector<LogRecord>& logs = k == 0 ? c.baseline.logs : c.recorded.logs;
+    for (size_t i = 0; i < logs.size(); ++i) {
+      const LogRecord& r = logs[i];
+      if (r.span_id.empty()) continue;
+      const int period = fixed_period >= 0 ? fixed_period : (r.ts >= window_start ? 1 : 0);
+      fn(r, span_logs.ids[k][i], period);
+    }
+  };
+  if (!c.baseline.spans.empty()) {
+    add_logs(0, 0);
+    add_logs(1, 1);
+  } else {
+    add_logs(1, -1);
+  }
+}
+
+// Calls fn(span, period) for the spans the lines of ForEachSpanLogLine are joined to, split the
+// same way: with a baseline of spans, the baseline's spans (0) then the recorded spans from
+// `window_start` on (1; recorded spans that started before the window are neither, as in
+// StructureEvidence); else the recorded spans alone by their start.
+template <typename Fn>
+void ForEachPeriodSpan(const CaseData& c, TimestampNs window_start, Fn&& fn) {
+  auto add_spans = [&](const std::vector<ingest::Span>& spans, int fixed_period) {
+    for (const auto& sp : spans) {
+      if (fixed_period == 1 && sp.start_ns < window_start) continue;
+      const int period = fixed_period >= 0 ? fixed_period : (sp.start_ns >= window_start ? 1 : 0);
+      fn(sp, period);
+    }
+  };
+  if (!c.baseline.spans.empty()) {
+    add_spans(c.baseline.spans, 0);
+    add_spans(c.recorded.spans, 1);
+  } else {
+    add_spans(c.recorded.spans, -1);
+  }
+}
+
 // ---- missing span logs (events)
 // -----------------------------------------------------------------------
 
@@ -841,52 +896,25 @@ std::unique_ptr<SpanLogTemplates> MineSpanLogTemplates(const CaseData& c) {
 ServiceEvidence MissingLogEvidence(const CaseData& c, const SpanLogTemplates& span_logs,
                                    TimestampNs window_start) {
   ServiceEvidence out;
-  const bool own_baseline = !c.baseline.spans.empty();
-  if (c.recorded.logs.empty() || (own_baseline && c.baseline.logs.empty())) return out;
+  if (!HasSpanLogLines(c)) return out;
   const logs::TemplateMiner& miner = span_logs.miner;
-  // A log event: its template and code location (CodeLocation).
-  using Event = std::pair<uint32_t, std::string_view>;
   // span id -> events of its lines, per period (0 baseline, 1 window).
   std::array<std::unordered_map<std::string_view, std::set<Event>>, 2> lines;
-  // fixed_period < 0: split at window_start.
-  auto add_logs = [&](int k, int fixed_period) {
-    const std::vector<LogRecord>& logs = k == 0 ? c.baseline.logs : c.recorded.logs;
-    for (size_t i = 0; i < logs.size(); ++i) {
-      const LogRecord& r = logs[i];
-      if (r.span_id.empty()) continue;
-      const int period = fixed_period >= 0 ? fixed_period : (r.ts >= window_start ? 1 : 0);
-      lines[period][r.span_id].insert({span_logs.ids[k][i], CodeLocation(r.body)});
-    }
-  };
-  if (own_baseline) {
-    add_logs(0, 0);
-    add_logs(1, 1);
-  } else {
-    add_logs(1, -1);
-  }
+  ForEachSpanLogLine(c, span_logs, window_start, [&](const LogRecord& r, uint32_t id, int period) {
+    lines[period][r.span_id].insert({id, CodeLocation(r.body)});
+  });
   struct Tally {
     double spans = 0;
     std::map<Event, double> with;  // event -> spans writing it
   };
   std::map<std::pair<std::string, std::string>, std::array<Tally, 2>> tally;
-  // Recorded spans that started before the window are neither (as in StructureEvidence).
-  auto add_spans = [&](const std::vector<ingest::Span>& spans, int fixed_period) {
-    for (const auto& sp : spans) {
-      if (fixed_period == 1 && sp.start_ns < window_start) continue;
-      const int period = fixed_period >= 0 ? fixed_period : (sp.start_ns >= window_start ? 1 : 0);
-      Tally& t = tally[{sp.service, sp.name}][period];
-      t.spans += 1;
-      auto it = lines[period].find(sp.span_id);
-      if (it == lines[period].end()) continue;
-      for (const Event& ev : it->second) t.with[ev] += 1;
-    }
-  };
-  if (own_baseline) {
-    add_spans(c.baseline.spans, 0);
-    add_spans(c.recorded.spans, 1);
-  } else {
-    add_spans(c.recorded.spans, -1);
-  }
+  ForEachPeriodSpan(c, window_start, [&](const ingest::Span& sp, int period) {
+    Tally& t = tally[{sp.service, sp.name}][period];
+    t.spans += 1;
+    auto it = lines[period].find(sp.span_id);
+    if (it == lines[period].end()) return;
+    for (const Event& ev : it->second) t.with[ev] += 1;
+  });
   for (const auto& [key, t] : tally) {
     const Tally& b = t[0];
     const Tally& w = t[1];
@@ -931,11 +959,8 @@ ServiceEvidence MissingLogEvidence(const CaseData& c, const SpanLogTemplates& sp
 ServiceEvidence StopPointEvidence(const CaseData& c, const SpanLogTemplates& span_logs,
                                   TimestampNs window_start) {
   ServiceEvidence out;
-  const bool own_baseline = !c.baseline.spans.empty();
-  if (c.recorded.logs.empty() || (own_baseline && c.baseline.logs.empty())) return out;
+  if (!HasSpanLogLines(c)) return out;
   const logs::TemplateMiner& miner = span_logs.miner;
-  // A log event: its template and code location (CodeLocation).
-  using Event = std::pair<uint32_t, std::string_view>;
   struct Line {
     TimestampNs ts;
     Event event;
@@ -943,60 +968,37 @@ ServiceEvidence StopPointEvidence(const CaseData& c, const SpanLogTemplates& spa
   // span id -> its lines, per period (0 baseline, 1 window); error lines dropped.
   std::array<std::unordered_map<std::string_view, std::vector<Line>>, 2> lines;
   std::unordered_map<uint32_t, bool> is_error;  // template id -> IsErrorTemplate
-  auto add_logs = [&](int k, int fixed_period) {
-    const std::vector<LogRecord>& logs = k == 0 ? c.baseline.logs : c.recorded.logs;
-    for (size_t i = 0; i < logs.size(); ++i) {
-      const LogRecord& r = logs[i];
-      if (r.span_id.empty()) continue;
-      const uint32_t id = span_logs.ids[k][i];
-      auto [it, fresh] = is_error.emplace(id, false);
-      if (fresh) {
-        const logs::LogTemplate* tpl = miner.Find(id);
-        it->second = tpl == nullptr || IsErrorTemplate(tpl->text);
-      }
-      if (it->second) continue;
-      const int period = fixed_period >= 0 ? fixed_period : (r.ts >= window_start ? 1 : 0);
-      lines[period][r.span_id].push_back({r.ts, {id, CodeLocation(r.body)}});
+  ForEachSpanLogLine(c, span_logs, window_start, [&](const LogRecord& r, uint32_t id, int period) {
+    auto [it, fresh] = is_error.emplace(id, false);
+    if (fresh) {
+      const logs::LogTemplate* tpl = miner.Find(id);
+      it->second = tpl == nullptr || IsErrorTemplate(tpl->text);
     }
-  };
-  if (own_baseline) {
-    add_logs(0, 0);
-    add_logs(1, 1);
-  } else {
-    add_logs(1, -1);
-  }
+    if (it->second) return;
+    lines[period][r.span_id].push_back({r.ts, {id, CodeLocation(r.body)}});
+  });
   // The span's start, before any line.
   const Event kStart{std::numeric_limits<uint32_t>::max(), std::string_view()};
   struct Tally {
     std::map<Event, double> reached, stopped;
   };
   std::map<std::pair<std::string, std::string>, std::array<Tally, 2>> tally;
-  auto add_spans = [&](const std::vector<ingest::Span>& spans, int fixed_period) {
-    for (const auto& sp : spans) {
-      if (fixed_period == 1 && sp.start_ns < window_start) continue;
-      const int period = fixed_period >= 0 ? fixed_period : (sp.start_ns >= window_start ? 1 : 0);
-      Tally& t = tally[{sp.service, sp.name}][period];
-      t.reached[kStart] += 1;
-      auto it = lines[period].find(sp.span_id);
-      if (it == lines[period].end() || it->second.empty()) {
-        t.stopped[kStart] += 1;
-        continue;
-      }
-      std::vector<Line>& seq = it->second;
-      std::stable_sort(seq.begin(), seq.end(),
-                       [](const Line& a, const Line& b) { return a.ts < b.ts; });
-      std::set<Event> seen;
-      for (const Line& l : seq) seen.insert(l.event);
-      for (const Event& e : seen) t.reached[e] += 1;
-      t.stopped[seq.back().event] += 1;
+  ForEachPeriodSpan(c, window_start, [&](const ingest::Span& sp, int period) {
+    Tally& t = tally[{sp.service, sp.name}][period];
+    t.reached[kStart] += 1;
+    auto it = lines[period].find(sp.span_id);
+    if (it == lines[period].end() || it->second.empty()) {
+      t.stopped[kStart] += 1;
+      return;
     }
-  };
-  if (own_baseline) {
-    add_spans(c.baseline.spans, 0);
-    add_spans(c.recorded.spans, 1);
-  } else {
-    add_spans(c.recorded.spans, -1);
-  }
+    std::vector<Line>& seq = it->second;
+    std::stable_sort(seq.begin(), seq.end(),
+                     [](const Line& a, const Line& b) { return a.ts < b.ts; });
+    std::set<Event> seen;
+    for (const Line& l : seq) seen.insert(l.event);
+    for (const Event& e : seen) t.reached[e] += 1;
+    t.stopped[seq.back().event] += 1;
+  });
   for (const auto& [key, t] : tally) {
     const Tally& b = t[0];
     const Tally& w = t[1];
@@ -1203,31 +1205,37 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   const TimestampNs log_start = c.baseline.logs.empty() ? c.alert_time : window_start;
   RcaResult result;
   std::vector<std::pair<EvidenceKind, ServiceEvidence>> sources;
+  // Keeps one source's evidence and its ranking, `margin` its statistic over its threshold.
+  auto add_source = [&](EvidenceKind kind, ServiceEvidence&& ev, double margin) {
+    result.sources.push_back(ToRanking(kind, ev, margin));
+    sources.emplace_back(kind, std::move(ev));
+  };
+  // The strongest service's strength in `ev` (0 when empty), for the z-like sources.
+  auto top_strength = [](const ServiceEvidence& ev) {
+    double top = 0;
+    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
+    return top;
+  };
   if (options.use_metrics) {
     double top = 0;
     ServiceEvidence ev = MetricEvidence(c, window_start, &top);
-    result.sources.push_back(ToRanking(EvidenceKind::kMetric, ev, top / kMetricZ));
-    sources.emplace_back(EvidenceKind::kMetric, std::move(ev));
+    add_source(EvidenceKind::kMetric, std::move(ev), top / kMetricZ);
   }
   if (options.use_calls) {
     double top = 0;
     ServiceEvidence ev = CallEvidence(c, window_start, &top);
-    result.sources.push_back(ToRanking(EvidenceKind::kCall, ev, top / kCallZ));
-    sources.emplace_back(EvidenceKind::kCall, std::move(ev));
+    add_source(EvidenceKind::kCall, std::move(ev), top / kCallZ);
   }
   std::set<std::string> error_traces;
   if (options.use_logs) {
     ServiceEvidence ev = LogEvidence(c, log_start, &error_traces);
-    double top = 0;
-    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
-    result.sources.push_back(ToRanking(EvidenceKind::kLog, ev, top / kLogZ));
-    sources.emplace_back(EvidenceKind::kLog, std::move(ev));
+    const double margin = top_strength(ev) / kLogZ;
+    add_source(EvidenceKind::kLog, std::move(ev), margin);
   }
   if (options.use_logs && options.use_traces) {
     double margin = 0;
     ServiceEvidence ev = SpectrumEvidence(c, span_start, error_traces, &margin);
-    result.sources.push_back(ToRanking(EvidenceKind::kSpectrum, ev, margin));
-    sources.emplace_back(EvidenceKind::kSpectrum, std::move(ev));
+    add_source(EvidenceKind::kSpectrum, std::move(ev), margin);
   }
   std::unique_ptr<SpanLogTemplates> span_logs;  // mined once for the two sources below
   if (options.use_logs && options.use_traces &&
@@ -1236,36 +1244,28 @@ RcaResult RankRootCauses(const CaseData& c, const RcaOptions& options) {
   }
   if (options.use_logs && options.use_traces && options.use_missing_logs) {
     ServiceEvidence ev = MissingLogEvidence(c, *span_logs, span_start);
-    double top = 0;
-    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
-    result.sources.push_back(ToRanking(EvidenceKind::kMissingLog, ev, top / kLogZ));
-    sources.emplace_back(EvidenceKind::kMissingLog, std::move(ev));
+    const double margin = top_strength(ev) / kLogZ;
+    add_source(EvidenceKind::kMissingLog, std::move(ev), margin);
   }
   if (options.use_logs && options.use_traces && options.use_stop_points) {
     ServiceEvidence ev = StopPointEvidence(c, *span_logs, span_start);
-    double top = 0;
-    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
-    result.sources.push_back(ToRanking(EvidenceKind::kStopPoint, ev, top / kLogZ));
-    sources.emplace_back(EvidenceKind::kStopPoint, std::move(ev));
+    const double margin = top_strength(ev) / kLogZ;
+    add_source(EvidenceKind::kStopPoint, std::move(ev), margin);
   }
   if (options.use_traces) {
     ServiceEvidence ev = StructureEvidence(c, span_start);
-    double top = 0;
-    for (const auto& [s, e] : ev) top = std::max(top, e.strength);
-    result.sources.push_back(ToRanking(EvidenceKind::kStructure, ev, top / kLogZ));
-    sources.emplace_back(EvidenceKind::kStructure, std::move(ev));
+    const double margin = top_strength(ev) / kLogZ;
+    add_source(EvidenceKind::kStructure, std::move(ev), margin);
   }
   if (options.use_traces) {
     double margin = 0;
     ServiceEvidence ev = TraceEvidence(c, span_start, &margin);
-    result.sources.push_back(ToRanking(EvidenceKind::kTrace, ev, margin));
-    sources.emplace_back(EvidenceKind::kTrace, std::move(ev));
+    add_source(EvidenceKind::kTrace, std::move(ev), margin);
   }
   if (options.use_metrics && options.use_quiet_callees) {
     double margin = 0;
     ServiceEvidence ev = QuietCalleeEvidence(c, window_start, &margin);
-    result.sources.push_back(ToRanking(EvidenceKind::kQuietCallee, ev, margin));
-    sources.emplace_back(EvidenceKind::kQuietCallee, std::move(ev));
+    add_source(EvidenceKind::kQuietCallee, std::move(ev), margin);
   }
   // No source significant alone: two sources whose leaders agree are (independent weak
   // evidence pointing at the same service), and count together.

@@ -233,6 +233,14 @@ LogAnomalyEvent* LogService::FindEvent(uint64_t id) {
   return &events_[id - events_.front().id];
 }
 
+void LogService::KeepEvent(LogAnomalyEvent&& e, LogAddResult* result) {
+  result->opened.push_back(e);
+  events_.push_back(std::move(e));
+  while (events_.size() > options_.max_events) events_.pop_front();
+  std::lock_guard slock(stats_mu_);
+  ++stats_.events;
+}
+
 void LogService::Record(Service* s, const LogRecord& rec, LogAddResult* result) {
   const int kind = KindIndex(rec.scores.reason);
   const auto key = std::make_pair(rec.parse.template_id, kind);
@@ -260,11 +268,7 @@ void LogService::Record(Service* s, const LogRecord& rec, LogAddResult* result) 
   e.lines = 1;
   if (options_.examples_per_event > 0) e.examples.push_back(Cut(rec.line, options_.example_bytes));
   s->open[key] = e.id;
-  result->opened.push_back(e);
-  events_.push_back(std::move(e));
-  while (events_.size() > options_.max_events) events_.pop_front();
-  std::lock_guard slock(stats_mu_);
-  ++stats_.events;
+  KeepEvent(std::move(e), result);
 }
 
 void LogService::RateEvent(Service* s, const TemplateRateEvent& re, LogAddResult* result) {
@@ -284,11 +288,7 @@ void LogService::RateEvent(Service* s, const TemplateRateEvent& re, LogAddResult
   e.lines = re.count;
   std::lock_guard lock(events_mu_);
   e.id = next_event_id_++;
-  result->opened.push_back(e);
-  events_.push_back(std::move(e));
-  while (events_.size() > options_.max_events) events_.pop_front();
-  std::lock_guard slock(stats_mu_);
-  ++stats_.events;
+  KeepEvent(std::move(e), result);
 }
 
 std::vector<std::string> LogService::Services() const {

@@ -167,6 +167,9 @@ class LogService {
   void Record(Service* s, const LogRecord& rec, LogAddResult* result);
   void RateEvent(Service* s, const TemplateRateEvent& e, LogAddResult* result);
   LogAnomalyEvent* FindEvent(uint64_t id);  // under events_mu_
+  // Keeps new event `e` (its id set) in the bounded event list and in `result->opened`, and
+  // counts it; under events_mu_.
+  void KeepEvent(LogAnomalyEvent&& e, LogAddResult* result);
 
   LogServiceOptions options_;
   mutable std::shared_mutex services_mu_;

@@ -314,6 +314,27 @@ void ReplaceAllRepeated(std::string* s, std::string_view from, std::string_view 
   }
 }
 
+// Rewrites `*t` token by token: a token is a maximal run of characters that are not
+// `is_delim`; it becomes kWildcard when `masked(token)`, else stays; delimiters stay.
+template <typename IsDelim, typename Masked>
+void WildcardTokens(std::string* t, IsDelim is_delim, Masked masked) {
+  std::string r;
+  r.reserve(t->size());
+  size_t i = 0;
+  while (i < t->size()) {
+    if (is_delim((*t)[i])) {
+      r.push_back((*t)[i++]);
+      continue;
+    }
+    size_t j = i;
+    while (j < t->size() && !is_delim((*t)[j])) ++j;
+    const std::string_view tok(t->data() + i, j - i);
+    r.append(masked(tok) ? kWildcard : tok);
+    i = j;
+  }
+  *t = std::move(r);
+}
+
 }  // namespace
 
 std::string CorrectTemplate(std::string_view in) {
@@ -337,52 +358,13 @@ std::string CorrectTemplate(std::string_view in) {
     }
   }
   // PS: path-like tokens between path delimiters become <*>.
-  {
-    std::string r;
-    r.reserve(t.size());
-    size_t i = 0;
-    while (i < t.size()) {
-      if (IsPathDelimChar(t[i])) {
-        r.push_back(t[i++]);
-        continue;
-      }
-      size_t j = i;
-      while (j < t.size() && !IsPathDelimChar(t[j])) ++j;
-      std::string_view tok(t.data() + i, j - i);
-      if (IsUnixPath(tok)) {
-        r.append(kWildcard);
-      } else {
-        r.append(tok);
-      }
-      i = j;
-    }
-    t = std::move(r);
-  }
+  WildcardTokens(&t, IsPathDelimChar, IsUnixPath);
   // BL, US, DG, WV on tokens split by all delimiters.
-  {
-    std::string r;
-    r.reserve(t.size());
-    size_t i = 0;
-    while (i < t.size()) {
-      if (IsTokenDelimChar(t[i])) {
-        r.push_back(t[i++]);
-        continue;
-      }
-      size_t j = i;
-      while (j < t.size() && !IsTokenDelimChar(t[j])) ++j;
-      std::string_view tok(t.data() + i, j - i);
-      if (IsValueWord(tok) || AllDigits(tok)) {
-        r.append(kWildcard);
-      } else if (tok.find(kWildcard) != std::string_view::npos &&
-                 tok.find('/') == std::string_view::npos) {
-        r.append(kWildcard);
-      } else {
-        r.append(tok);
-      }
-      i = j;
-    }
-    t = std::move(r);
-  }
+  WildcardTokens(&t, IsTokenDelimChar, [](std::string_view tok) {
+    return IsValueWord(tok) || AllDigits(tok) ||
+           (tok.find(kWildcard) != std::string_view::npos &&
+            tok.find('/') == std::string_view::npos);
+  });
   ReplaceAllRepeated(&t, "<*>.<*>", "<*>");
   ReplaceAllRepeated(&t, "<*><*>", "<*>");
   return t;

@@ -215,15 +215,15 @@ void FindingsDetector::Add(const ingest::Span& span, int64_t arrival_ns, uint64_
   Expire();
 }
 
-void FindingsDetector::Expire() {
-  const int64_t cutoff = now_ns_ - window_ns_;
-  while (!order_.empty() && order_.front().first < cutoff) {
-    const uint64_t front = order_.front().second;
-    order_.pop_front();
+void FindingsDetector::ExpireOrder(std::deque<std::pair<int64_t, uint64_t>>* order,
+                                   int64_t Trace::*last, int64_t cutoff) {
+  while (!order->empty() && order->front().first < cutoff) {
+    const uint64_t front = order->front().second;
+    order->pop_front();
     auto it = traces_.find(front);
-    if (it == traces_.end()) continue;   // finalised by ExpireQuiet
-    if (it->second.last_ns >= cutoff) {  // the trace grew since: look again later
-      order_.emplace_back(it->second.last_ns, front);
+    if (it == traces_.end()) continue;  // finalised already (by the other order)
+    if (it->second.*last >= cutoff) {   // the trace grew since: look again later
+      order->emplace_back(it->second.*last, front);
       continue;
     }
     Finalise(it->second);
@@ -232,23 +232,13 @@ void FindingsDetector::Expire() {
   }
 }
 
+void FindingsDetector::Expire() { ExpireOrder(&order_, &Trace::last_ns, now_ns_ - window_ns_); }
+
 void FindingsDetector::ExpireQuiet(int64_t now_ns) {
   const int64_t cutoff = now_ns - window_ns_;
   // Oldest arrival first, as Expire does by span time: a trace that received spans since it was
   // queued is queued again at its latest arrival.
-  while (!arrival_order_.empty() && arrival_order_.front().first < cutoff) {
-    const uint64_t front = arrival_order_.front().second;
-    arrival_order_.pop_front();
-    auto it = traces_.find(front);
-    if (it == traces_.end()) continue;  // finalised already
-    if (it->second.last_arrival_ns >= cutoff) {
-      arrival_order_.emplace_back(it->second.last_arrival_ns, front);
-      continue;
-    }
-    Finalise(it->second);
-    last_trace_ = nullptr;
-    traces_.erase(it);
-  }
+  ExpireOrder(&arrival_order_, &Trace::last_arrival_ns, cutoff);
   // Queue entries of erased traces are skipped when reached; drop them when no trace is open.
   if (traces_.empty()) {
     order_.clear();

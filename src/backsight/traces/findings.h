@@ -189,6 +189,11 @@ class FindingsDetector {
   void FindRepeats(std::vector<Node>& spans);
   void FindCascades(const std::vector<Node>& spans);
   void Expire();
+  // Finalises the traces at the front of `order` (oldest time first) whose time `last` (the
+  // Trace member: last_ns or last_arrival_ns) is before `cutoff`; a trace whose time moved on
+  // since it was queued is queued again at that time, an entry of an erased trace is skipped.
+  void ExpireOrder(std::deque<std::pair<int64_t, uint64_t>>* order, int64_t Trace::*last,
+                   int64_t cutoff);
 
   int64_t window_ns_;
   size_t max_traces_;

@@ -1,21 +1,20 @@
 // Per-bucket RED of every (service, operation), for the stream engine's detectors: spans are
 // counted into the time bucket of their start; when a span of a later bucket arrives for an
 // operation, the operation's open bucket is closed and returned as one RedBucket (calls, errors,
-// p99). Buckets left open by operations that fall silent are closed by Flush.
+// p99). Buckets left open by operations that fall silent are closed by Flush. The bucket logic
+// is OperationBuckets (operation_buckets.h), shared with RetryRatioWindows.
 #ifndef BACKSIGHT_TRACES_RED_WINDOWS_H_
 #define BACKSIGHT_TRACES_RED_WINDOWS_H_
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "backsight/ingest/span_batch.h"
 #include "backsight/traces/latency_histogram.h"
+#include "backsight/traces/operation_buckets.h"
 
 namespace backsight::traces {
 
@@ -40,34 +39,26 @@ class RedWindows {
 
   explicit RedWindows(int64_t bucket_ns = kDefaultBucketNs,
                       size_t max_operations = kDefaultMaxOperations)
-      : bucket_ns_(bucket_ns), max_operations_(max_operations) {}
+      : open_(bucket_ns, max_operations) {}
 
   /// Counts `span`; appends the buckets it closes to `*closed`.
   void Add(const ingest::Span& span, std::vector<RedBucket>* closed);
   /// Closes every open bucket that starts before `before_ns` (all with INT64_MAX).
   void Flush(int64_t before_ns, std::vector<RedBucket>* closed);
-  uint64_t late_spans() const { return late_; }
-  uint64_t dropped_spans() const { return dropped_; }
-  size_t open_operations() const { return open_.size(); }
+  uint64_t late_spans() const { return open_.late(); }
+  uint64_t dropped_spans() const { return open_.dropped(); }
+  size_t open_operations() const { return open_.open_operations(); }
 
  private:
-  struct Open {
-    int64_t bucket_start_ns = 0;
+  struct Counts {
     uint64_t errors = 0;
     LatencyHistogram hist;
   };
-  // Key: service and operation joined by a NUL byte (found by a view: no allocation per span).
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-  static void Close(const std::pair<const std::string, Open>& e, std::vector<RedBucket>* closed);
+  // The closed bucket of (service, operation) that starts at bucket_start_ns.
+  static RedBucket ToBucket(std::string_view service, std::string_view operation,
+                            int64_t bucket_start_ns, const Counts& c);
 
-  int64_t bucket_ns_;
-  size_t max_operations_;
-  std::unordered_map<std::string, Open, StringHash, std::equal_to<>> open_;
-  std::string key_;  // scratch key
-  uint64_t late_ = 0, dropped_ = 0;
+  OperationBuckets<Counts> open_;
 };
 
 }  // namespace backsight::traces

@@ -3,18 +3,18 @@
 // group; a call that follows a failed call of the same group is a retry. Groups are counted into
 // the time bucket of their first call; when a group of a later bucket arrives for an operation,
 // its open bucket is closed and returned (calls, retries, ratio) for the stream engine, where the
-// ratio series gets its anomaly_score like any metric.
+// ratio series gets its anomaly_score like any metric. The bucket logic is OperationBuckets
+// (operation_buckets.h), shared with RedWindows.
 #ifndef BACKSIGHT_TRACES_RETRY_RATIO_H_
 #define BACKSIGHT_TRACES_RETRY_RATIO_H_
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <utility>
 #include <vector>
+
+#include "backsight/traces/operation_buckets.h"
 
 namespace backsight::traces {
 
@@ -39,7 +39,7 @@ class RetryRatioWindows {
 
   explicit RetryRatioWindows(int64_t bucket_ns = kDefaultBucketNs,
                              size_t max_operations = kDefaultMaxOperations)
-      : bucket_ns_(bucket_ns), max_operations_(max_operations) {}
+      : open_(bucket_ns, max_operations) {}
 
   /// Counts one call group (`calls` >= 1, `retries` < `calls`) whose first call started at
   /// `start_ns`; appends the bucket it closes, if any, to `*closed`.
@@ -48,28 +48,19 @@ class RetryRatioWindows {
   /// Closes every open bucket that starts before `before_ns` (all with INT64_MAX), appended in
   /// (service, operation) order.
   void Flush(int64_t before_ns, std::vector<RetryRatioBucket>* closed);
-  uint64_t late_groups() const { return late_; }
-  uint64_t dropped_groups() const { return dropped_; }
-  size_t open_operations() const { return open_.size(); }
+  uint64_t late_groups() const { return open_.late(); }
+  uint64_t dropped_groups() const { return open_.dropped(); }
+  size_t open_operations() const { return open_.open_operations(); }
 
  private:
-  // Key: service and operation joined by a NUL byte, found by a scratch key (no allocation
-  // per call group; as RedWindows does).
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-  struct Open {
-    int64_t bucket_start_ns = 0;
+  struct Counts {
     uint64_t calls = 0, retries = 0;
   };
-  static RetryRatioBucket Close(std::string_view key, const Open& open);
+  // The closed bucket of (service, operation) that starts at bucket_start_ns.
+  static RetryRatioBucket ToBucket(std::string_view service, std::string_view operation,
+                                   int64_t bucket_start_ns, const Counts& c);
 
-  int64_t bucket_ns_;
-  size_t max_operations_;
-  std::unordered_map<std::string, Open, StringHash, std::equal_to<>> open_;
-  std::string key_;  // scratch key
-  uint64_t late_ = 0, dropped_ = 0;
+  OperationBuckets<Counts> open_;
 };
 
 }  // namespace backsight::traces

@@ -5,6 +5,7 @@
 #include "backsight/core/hash.h"
 #include "backsight/core/labels.h"
 #include "backsight/core/number_format.h"
+#include "backsight/traces/operation_buckets.h"
 
 namespace backsight::traces {
 
@@ -29,11 +30,6 @@ bool IsClientKind(ingest::SpanKind k) {
 }
 bool IsServerKind(ingest::SpanKind k) {
   return k == ingest::SpanKind::kServer || k == ingest::SpanKind::kConsumer;
-}
-
-int64_t BucketStart(int64_t t, int64_t width) {
-  const int64_t r = t % width;
-  return t - (r < 0 ? r + width : r);
 }
 
 }  // namespace
