@@ -32,6 +32,7 @@ CapacityHistory MakeHistory() {
   h.fitted_at = 24;
   h.since_fit = 7;
   for (int i = 0; i < 31; ++i) h.buckets.push_back(500 + 300 * std::sin(i * 0.1) + 1e-9 * i);
+  h.last_sample_ts = (h.open_bucket * 300 + 123) * kNanosPerSecond;
   return h;
 }
 
@@ -50,6 +51,7 @@ TEST(CapacityHistoryCodec, RoundTripIsBitExact) {
   EXPECT_EQ(back.last_bucket_end, h.last_bucket_end);
   EXPECT_EQ(back.fitted_at, h.fitted_at);
   EXPECT_EQ(back.since_fit, h.since_fit);
+  EXPECT_EQ(back.last_sample_ts, h.last_sample_ts);
   ASSERT_EQ(back.buckets.size(), h.buckets.size());
   EXPECT_EQ(std::memcmp(back.buckets.data(), h.buckets.data(), h.buckets.size() * sizeof(double)),
             0);
@@ -61,6 +63,23 @@ TEST(CapacityHistoryCodec, RoundTripIsBitExact) {
   ASSERT_TRUE(DecodeCapacityHistory(buf, &back).ok());
   EXPECT_EQ(back.open_bucket, INT64_MIN);
   EXPECT_TRUE(back.buckets.empty());
+  EXPECT_EQ(back.last_sample_ts, INT64_MIN);
+}
+
+// A row of the previous release (v1: no last_sample_ts) still reads; its newest sample is taken
+// to be the open bucket's last ns, so a replayed sample of that bucket is not counted twice.
+TEST(CapacityHistoryCodec, Version1RowReadsWithTheOpenBucketsEndAsItsNewestSample) {
+  const CapacityHistory h = MakeHistory();
+  std::string v1;
+  EncodeCapacityHistory(h, &v1);
+  v1.resize(v1.size() - 8);  // without last_sample_ts
+  v1[4] = 1;
+  CapacityHistory back;
+  ASSERT_TRUE(DecodeCapacityHistory(v1, &back).ok());
+  EXPECT_EQ(back.buckets, h.buckets);
+  EXPECT_EQ(back.last_sample_ts, (h.open_bucket + 1) * h.step_ms * 1'000'000 - 1);
+  EXPECT_EQ(DecodeCapacityHistory(v1 + std::string(8, '\0'), &back).code(),
+            Status::Code::kCorruption);  // v1 with v2's extra field: trailing bytes
 }
 
 TEST(CapacityHistoryCodec, DamagedRowsAreCorruptionNotACrash) {
@@ -76,9 +95,9 @@ TEST(CapacityHistoryCodec, DamagedRowsAreCorruptionNotACrash) {
   std::string other = good;
   other[0] = 'X';  // another magic
   EXPECT_EQ(DecodeCapacityHistory(other, &back).code(), Status::Code::kCorruption);
-  std::string v2 = good;
-  v2[4] = 2;  // a version this build does not read
-  EXPECT_EQ(DecodeCapacityHistory(v2, &back).code(), Status::Code::kCorruption);
+  std::string v3 = good;
+  v3[4] = 3;  // a version this build does not read
+  EXPECT_EQ(DecodeCapacityHistory(v3, &back).code(), Status::Code::kCorruption);
 
   CapacityHistory big = MakeHistory();
   big.buckets.assign(kMaxCapacityHistory + 1, 1.0);
@@ -187,6 +206,53 @@ TEST_F(CapacityRestoreTest, SameAdviceAfterRestoreAndDamagedRowSkipped) {
   ASSERT_TRUE(unrelated.Restore(&st, nullptr, &restored_n, &skipped_n).ok());
   EXPECT_EQ(restored_n, 0u);
   EXPECT_EQ(skipped_n, 3u);
+}
+
+// The one rule of sample_sink.h: a sample not newer than its series' newest one taken is
+// ignored, restored rows included. The log replay (or a sender's retry) hands a restored service
+// samples its row already holds, mixed with new ones; only the new ones count.
+TEST_F(CapacityRestoreTest, SamplesTheRestoredRowHoldsAreNotCountedTwice) {
+  const std::string db = (dir_ / "backsight.db").string();
+  auto day4 = [](int64_t from, int64_t to) {
+    std::vector<TimeSeries> batch(1);
+    batch[0].labels = {{"__name__", "http_requests_rate"}, {"job", "web"}, {"service", "shop"}};
+    SortLabels(&batch[0].labels);
+    for (int64_t t = from; t < to; t += 60) {
+      batch[0].samples.push_back(
+          {t * kNanosPerSecond,
+           500 + 300 * std::sin(6.283185307179586 * t / 86400) + static_cast<double>(t % 7)});
+    }
+    return batch;
+  };
+  const int64_t t0 = kStart + 3 * 86400 + 43210;  // where Feed stops
+  CapacityService live(cfg_);
+  Feed(&live);
+  live.Observe(day4(t0, t0 + 3000));  // the open bucket and some closed ones
+  {
+    store::StateStore st;
+    ASSERT_TRUE(st.Open(db).ok());
+    ASSERT_TRUE(live.Checkpoint(&st, /*all=*/true).ok());
+  }
+  live.Observe(day4(t0 + 3000, t0 + 6000));
+  live.Observe(day4(t0, t0 + 6000));         // everything again (a retry): ignored
+  live.Observe(day4(t0 + 6000, t0 + 6600));  // closes the bucket the retry would have grown
+  const std::string want = live.ApiJson();
+  ASSERT_NE(want.find("\"service\":\"shop\""), std::string::npos) << want;
+  CapacityService once(cfg_);  // the same samples without the retry
+  Feed(&once);
+  once.Observe(day4(t0, t0 + 6600));
+  EXPECT_EQ(once.ApiJson(), want);
+
+  store::StateStore st;
+  ASSERT_TRUE(st.Open(db).ok());
+  CapacityService restored(cfg_);
+  uint64_t restored_n = 0, skipped_n = 0;
+  ASSERT_TRUE(restored.Restore(&st, nullptr, &restored_n, &skipped_n).ok());
+  ASSERT_EQ(restored_n, 2u);
+  // The replay starts before the checkpoint (records of the segment it rotated to).
+  restored.Observe(day4(t0 + 1500, t0 + 6000));
+  restored.Observe(day4(t0 + 6000, t0 + 6600));
+  EXPECT_EQ(restored.ApiJson(), want);
 }
 
 TEST_F(CapacityRestoreTest, PeriodicCheckpointSkipsSeriesWithoutANewBucket) {

@@ -175,8 +175,11 @@ void CapacityService::Observe(const std::vector<TimeSeries>& series) {
       const int64_t step_ns = rule.step_ms * kNsPerMs;
       for (const Sample& x : s.samples) {
         if (!std::isfinite(x.value)) continue;
+        // Taken already (a retry, or the log replay over a restored row), or out of order; this
+        // also drops what is older than the open bucket (too late).
+        if (x.ts <= d.last_ts) continue;
+        d.last_ts = x.ts;
         const int64_t b = x.ts / step_ns;
-        if (b < d.bucket) continue;  // older than the open bucket: too late
         if (d.first_bucket == INT64_MIN && d.history.empty()) d.first_bucket = b;
         if (b > d.bucket) {
           if (d.count > 0) CloseBucket(&d);
@@ -294,6 +297,7 @@ Status CapacityService::Restore(store::StateStore* store, const SkipFn& on_skip,
     d.fitted_at = h.fitted_at;
     d.since_fit = h.since_fit;
     d.last_bucket_end = h.last_bucket_end;
+    d.last_ts = h.last_sample_ts;
     Refit(&d);
     ++*restored;
     return Status::OK();
@@ -328,6 +332,7 @@ Status CapacityService::Checkpoint(store::StateStore* store, bool all) {
         h.fitted_at = d.fitted_at;
         h.since_fit = d.since_fit;
         h.buckets = d.history;
+        h.last_sample_ts = d.last_ts;
         store::CapacityRecord rec;
         rec.fp = fps[j];
         rec.updated_ns = now;

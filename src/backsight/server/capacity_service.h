@@ -33,11 +33,12 @@
 #include "backsight/server/capacity_history.h"
 #include "backsight/server/config.h"
 #include "backsight/server/history_client.h"
+#include "backsight/server/sample_sink.h"
 #include "backsight/store/state_store.h"
 
 namespace backsight::server {
 
-class CapacityService {
+class CapacityService : public SampleSink {
  public:
   explicit CapacityService(const ServeConfig& cfg);
   ~CapacityService();
@@ -61,8 +62,11 @@ class CapacityService {
   };
   WarmStats warm_stats() const;
 
-  /// Feeds decoded series (only the rules' demand and capacity metrics are looked at). Thread-safe.
-  void Observe(const std::vector<TimeSeries>& series);
+  /// Feeds decoded series (only the rules' demand and capacity metrics are looked at). A demand
+  /// sample not newer than its series' newest one taken (restored ones included) is ignored, so
+  /// a sender's retry or the write-ahead log replay counts nothing twice (sample_sink.h).
+  /// Thread-safe.
+  void Observe(const std::vector<TimeSeries>& series) override;
   /// Appends backsight_recommended_replicas in the text exposition format (nothing without rules).
   void AppendMetrics(std::string* out) const;
   /// The body of GET /api/v1/capacity: {"status":"success","data":[...]} (see the file comment).
@@ -100,6 +104,7 @@ class CapacityService {
     bool closed_unsaved = false;       // a bucket closed since the last save
     bool open_unsaved = false;         // samples added since the last save
     int64_t first_bucket = INT64_MIN;  // first live bucket (warm start fetches before it)
+    TimestampNs last_ts = INT64_MIN;   // newest sample taken; older or equal ones are ignored
   };
   struct Row {
     const Demand* d;

@@ -33,11 +33,12 @@
 #include "backsight/forecast/exhaustion.h"
 #include "backsight/server/config.h"
 #include "backsight/server/exhaustion_warm_start.h"
+#include "backsight/server/sample_sink.h"
 #include "backsight/server/self_metrics.h"
 
 namespace backsight::server {
 
-class ExhaustionService {
+class ExhaustionService : public SampleSink {
  public:
   /// Rules: the defaults (exhaustion.default_rules) followed by exhaustion.rules.
   explicit ExhaustionService(const ServeConfig& cfg);
@@ -60,8 +61,10 @@ class ExhaustionService {
   void Start(const std::string& generator_base);
   void Stop();
 
-  /// Feeds decoded series (only rule metrics are looked at).
-  void Observe(const std::vector<TimeSeries>& series);
+  /// Feeds decoded series (only rule metrics are looked at). A usage sample not after its
+  /// series' last accepted one is ignored (the estimator's rule, forecast/tte.h; its time is in
+  /// the saved state), so the write-ahead log replay counts nothing twice (sample_sink.h).
+  void Observe(const std::vector<TimeSeries>& series) override;
   /// Appends the output series in the text exposition format.
   void AppendMetrics(std::string* out) const;
   /// Copies the counters into backsight_exhaustion_* self-metrics.

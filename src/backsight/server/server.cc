@@ -81,6 +81,7 @@ Status Server::Start() {
   capacity_ = std::make_unique<CapacityService>(cfg_);
   if (store_) BACKSIGHT_RETURN_IF_ERROR(RestoreCapacity());
   exhaustion_->Restore();
+  sinks_ = {exhaustion_.get(), capacity_.get()};  // live and replayed samples, in this order
   SetupRoutes();
   Status bs = http_->Bind(host, port);
   if (!bs.ok()) {
@@ -126,6 +127,11 @@ Status Server::Start() {
   eo.model_factory = MakeMetricModelFactory(cfg_.counters_as_rates);
   engine_ = std::make_unique<Engine>(eo, tracker_.get());
   engine_->SetWal(wal_.get());
+  // Every accepted or replayed batch (the ingest endpoints', and the server's own series from
+  // traces, logs and postgres) reaches the sample sinks through this one hook.
+  engine_->SetSampleObserver([this](const std::vector<TimeSeries>& series) {
+    for (SampleSink* sink : sinks_) sink->Observe(series);
+  });
   if (store_) BACKSIGHT_RETURN_IF_ERROR(RestoreStates());
   tracker_->Start();
   engine_->Start();
@@ -206,11 +212,17 @@ Status Server::CheckpointNow(bool periodic) {
   if (!store_) return Status::Unavailable(Reason::kNotConfigured, "no state_dir configured");
   std::lock_guard<std::mutex> lock(checkpoint_mu_);
   auto t0 = std::chrono::steady_clock::now();
-  Status st = engine_->Checkpoint(store_.get());
+  // The sample sinks are saved before the engine deletes the log segments they were fed from.
+  // With a log, every capacity series with a new sample is saved (its samples are in no segment
+  // after this); without one, a periodic checkpoint saves only those that closed a bucket.
+  const bool all_capacity = !periodic || wal_ != nullptr;
+  Status st = engine_->Checkpoint(store_.get(), [&] {
+    Status ss = exhaustion_->Checkpoint();
+    if (ss.ok()) ss = capacity_->Checkpoint(store_.get(), all_capacity);
+    return ss;
+  });
   if (st.ok()) st = logs_->Checkpoint();
   if (st.ok()) st = traces_->findings().Checkpoint();
-  if (st.ok()) st = exhaustion_->Checkpoint();
-  if (st.ok()) st = capacity_->Checkpoint(store_.get(), !periodic);
   checkpoint_last_ms_ = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());
