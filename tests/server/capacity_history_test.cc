@@ -300,6 +300,7 @@ class SwingHistory : public HistorySource {
                std::vector<Sample>* out) override {
     std::lock_guard<std::mutex> lock(mu);
     ++fetches;
+    last_start = start;
     last_end = end;
     for (TimestampNs t = start; t <= end; t += step_ms * 1'000'000) {
       out->push_back({t, 500 + 300 * std::sin(6.283185307179586 * (t / 1e9) / 86400)});
@@ -308,13 +309,13 @@ class SwingHistory : public HistorySource {
   }
   std::mutex mu;
   int fetches = 0;
-  TimestampNs last_end = 0;
+  TimestampNs last_start = 0, last_end = 0;
 };
 
 TEST_F(CapacityRestoreTest, WarmStartGivesSeasonalAdviceFromTheFirstBucket) {
   SwingHistory history;
   CapacityService s(cfg_);
-  s.EnableWarmStart(&history);
+  s.EnableWarmStart(&history, 7 * 86'400'000LL);  // history.lookback's default
   // Five minutes of live samples at 12:00 (the swing's 500, falling), into one bucket and the
   // next: without history no advice (12 buckets needed).
   const int64_t noon = kStart + 3 * 86400 + 43200;
@@ -350,6 +351,33 @@ TEST_F(CapacityRestoreTest, WarmStartGivesSeasonalAdviceFromTheFirstBucket) {
   api = nlohmann::json::parse(s.ApiJson());
   EXPECT_GT(api["data"][0]["forecast_peak"].get<double>(), 400) << api.dump();
   s.Stop();
+}
+
+// history.lookback bounds the warm start: a day at a 5-minute step fetches 288 buckets before
+// the first live one, not the week a row can hold; a lookback under one step fetches one.
+TEST_F(CapacityRestoreTest, WarmStartFetchesOnlyTheLookback) {
+  const int64_t noon = kStart + 3 * 86400 + 43200;  // a bucket boundary
+  for (const auto& [lookback_ms, want_buckets] :
+       std::vector<std::pair<int64_t, uint64_t>>{{86'400'000, 288}, {1000, 1}}) {
+    SCOPED_TRACE(lookback_ms);
+    SwingHistory history;
+    CapacityService s(cfg_);
+    s.EnableWarmStart(&history, lookback_ms);
+    std::vector<TimeSeries> live(1);
+    live[0].labels = {{"__name__", "http_requests_rate"}, {"job", "web"}, {"service", "shop"}};
+    SortLabels(&live[0].labels);
+    live[0].samples.push_back({noon * kNanosPerSecond, 500});
+    s.Observe(live);
+    for (int i = 0; i < 500 && s.warm_stats().series_warm == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(s.warm_stats().series_warm, 1u);
+    EXPECT_EQ(s.warm_stats().buckets, want_buckets);
+    std::lock_guard<std::mutex> lock(history.mu);
+    EXPECT_EQ(history.last_start,
+              (noon - static_cast<int64_t>(want_buckets) * 300) * kNanosPerSecond);
+    s.Stop();
+  }
 }
 
 }  // namespace

@@ -310,6 +310,11 @@ TEST(CapacityServe, WarmStartFromPrometheusHistory) {
   const double forecast_peak = api["data"][0]["forecast_peak"].get<double>();
   std::printf("forecast peak %.1f, true peak within the horizon %.1f\n", forecast_peak, peak);
   EXPECT_NEAR(forecast_peak, peak, 100) << api.dump();
+  // The warm start's figures on /metrics (self_metrics.h).
+  const std::string metrics = s.Get("/metrics");
+  EXPECT_NE(metrics.find("\nbacksight_capacity_warm_series_total 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("\nbacksight_capacity_warm_fetch_errors_total 0\n"), std::string::npos);
 }
 
 TEST(CapacityServe, BadRulesAreRejectedWithKeyAndReason) {

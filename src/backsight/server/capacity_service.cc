@@ -56,11 +56,12 @@ CapacityService::CapacityService(const ServeConfig& cfg) : rules_(cfg.capacity) 
 
 CapacityService::~CapacityService() { Stop(); }
 
-void CapacityService::EnableWarmStart(HistorySource* source) {
+void CapacityService::EnableWarmStart(HistorySource* source, int64_t lookback_ms) {
   if (rules_.empty() || source == nullptr || warm_thread_.joinable()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
     history_ = source;
+    lookback_ms_ = lookback_ms;
     warm_stop_ = false;
   }
   warm_thread_ = std::thread([this] { WarmLoop(); });
@@ -80,6 +81,24 @@ CapacityService::WarmStats CapacityService::warm_stats() const {
   return warm_stats_;
 }
 
+void CapacityService::MirrorMetrics(SelfMetrics* m) const {
+  WarmStats w;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (history_ == nullptr) return;
+    w = warm_stats_;
+  }
+  m->SetCounter("backsight_capacity_warm_series_total",
+                "Capacity demand series given a fetched history before their live buckets.",
+                w.series_warm);
+  m->SetCounter("backsight_capacity_warm_buckets_total",
+                "History buckets put before live ones by the capacity warm start.", w.buckets);
+  m->SetCounter("backsight_capacity_warm_fetch_errors_total",
+                "History fetches for capacity demand series that failed after their retries "
+                "(the series stay cold).",
+                w.fetch_errors);
+}
+
 void CapacityService::WarmLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
@@ -94,13 +113,16 @@ void CapacityService::WarmLoop() {
     const int64_t first = it->second.first_bucket;
     const int64_t fetch_step_ms =
         std::max(kMinFetchStepMs, rules_[it->second.rule].step_ms / kFetchPerBucket);
+    // history.lookback in whole buckets: at least one, at most what a row keeps.
+    const int64_t buckets = std::clamp<int64_t>(lookback_ms_ / rules_[it->second.rule].step_ms, 1,
+                                                static_cast<int64_t>(kMaxHistory));
     lock.unlock();
     std::vector<Sample> points;
     Status st;
     for (int attempt = 0; attempt < kFetchAttempts; ++attempt) {
       points.clear();
-      st = history_->Fetch(labels, (first - static_cast<int64_t>(kMaxHistory)) * step_ns,
-                           first * step_ns - kNsPerMs, fetch_step_ms, &points);
+      st = history_->Fetch(labels, (first - buckets) * step_ns, first * step_ns - kNsPerMs,
+                           fetch_step_ms, &points);
       if (st.ok() || st.code() != Status::Code::kUnavailable) break;
       std::unique_lock<std::mutex> wait(mu_);
       if (warm_cv_.wait_for(wait, std::chrono::milliseconds(kFetchBackoffMs),

@@ -34,6 +34,7 @@
 #include "backsight/server/config.h"
 #include "backsight/server/history_client.h"
 #include "backsight/server/sample_sink.h"
+#include "backsight/server/self_metrics.h"
 #include "backsight/store/state_store.h"
 
 namespace backsight::server {
@@ -46,12 +47,13 @@ class CapacityService : public SampleSink {
   CapacityService& operator=(const CapacityService&) = delete;
 
   /// Warm start (history.url with history.capacity): from now on a demand series new to the
-  /// service (not restored) has the week before its first bucket (kMaxCapacityHistory buckets)
-  /// fetched from `source` at a fifth of its step by one thread, averaged into buckets and put
-  /// before its live ones, and its model refitted, so that it gets advice (with its daily
-  /// seasonality) from its first bucket. A failed fetch (after kFetchAttempts) leaves the series
-  /// cold. `source` must outlive this object. Call once, before Observe.
-  void EnableWarmStart(HistorySource* source);
+  /// service (not restored) has the `lookback_ms` (history.lookback) before its first bucket, at
+  /// most kMaxCapacityHistory buckets (a week at 5 m), fetched from `source` at a fifth of its
+  /// step by one thread, averaged into buckets and put before its live ones, and its model
+  /// refitted, so that it gets advice (with its daily seasonality) from its first bucket. A
+  /// lookback shorter than one step fetches one bucket. A failed fetch (after kFetchAttempts)
+  /// leaves the series cold. `source` must outlive this object. Call once, before Observe.
+  void EnableWarmStart(HistorySource* source, int64_t lookback_ms);
   /// Stops the warm-start thread (series still queued stay cold). Idempotent.
   void Stop();
   /// Warm-start figures: series given a history, history buckets added, fetches failed.
@@ -61,6 +63,9 @@ class CapacityService : public SampleSink {
     uint64_t fetch_errors = 0;
   };
   WarmStats warm_stats() const;
+  /// Copies the warm-start figures into backsight_capacity_warm_* self-metrics (nothing before
+  /// EnableWarmStart).
+  void MirrorMetrics(SelfMetrics* m) const;
 
   /// Feeds decoded series (only the rules' demand and capacity metrics are looked at). A demand
   /// sample not newer than its series' newest one taken (restored ones included) is ignored, so
@@ -127,6 +132,7 @@ class CapacityService : public SampleSink {
   // Warm start (EnableWarmStart): queue of new demand fingerprints and the fetch thread.
   void WarmLoop();
   HistorySource* history_ = nullptr;
+  int64_t lookback_ms_ = 0;          // how far back a warm start fetches (history.lookback)
   std::deque<uint64_t> warm_queue_;  // mu_; bounded by kMaxDemands (one entry per new series)
   std::condition_variable warm_cv_;
   bool warm_stop_ = false;  // mu_

@@ -147,7 +147,7 @@ Status Server::Start() {
     warm_ = std::make_unique<WarmStart>(wo, engine_.get(), history_.get());
     warm_->Start();
     exhaustion_->EnableWarmStart(wo, history_.get());
-    if (cfg_.history_capacity) capacity_->EnableWarmStart(history_.get());
+    if (cfg_.history_capacity) capacity_->EnableWarmStart(history_.get(), cfg_.history_lookback_ms);
   }
   BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
   BACKSIGHT_RETURN_IF_ERROR(traces_->findings().Open());
