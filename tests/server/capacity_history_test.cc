@@ -197,15 +197,52 @@ TEST_F(CapacityRestoreTest, SameAdviceAfterRestoreAndDamagedRowSkipped) {
   // The same figures before any new sample: the model was rebuilt as it was live.
   EXPECT_EQ(restored.ApiJson(), before);
 
-  // A rule that selects nothing stored any more: the rows are skipped with the reason.
+  // A rule that selects nothing stored any more: the rows are skipped with the reason, and the
+  // next checkpoint deletes them (not the damaged row: it may be a newer build's).
   ServeConfig other;
   ASSERT_TRUE(
       LoadConfigText("capacity:\n  - demand: queue_rate\n    per_replica: 10\n", "t", &other).ok());
   CapacityService unrelated(other);
   restored_n = skipped_n = 0;
-  ASSERT_TRUE(unrelated.Restore(&st, nullptr, &restored_n, &skipped_n).ok());
+  skipped_rows.clear();
+  ASSERT_TRUE(unrelated
+                  .Restore(
+                      &st,
+                      [&](const std::string& series, const std::string& why) {
+                        skipped_rows.push_back(series + ": " + why);
+                      },
+                      &restored_n, &skipped_n)
+                  .ok());
   EXPECT_EQ(restored_n, 0u);
   EXPECT_EQ(skipped_n, 3u);
+  ASSERT_EQ(skipped_rows.size(), 3u);
+  EXPECT_NE(skipped_rows[1].find("no capacity rule selects it now; its row is deleted"),
+            std::string::npos)
+      << skipped_rows[1];
+  std::vector<uint64_t> left;
+  auto rows = [&] {
+    left.clear();
+    EXPECT_TRUE(st.LoadCapacity([&](store::CapacityRecord&& rec) {
+                    left.push_back(rec.fp);
+                    return Status::OK();
+                  }).ok());
+    return left.size();
+  };
+  EXPECT_EQ(rows(), 3u);
+  ASSERT_TRUE(unrelated.Checkpoint(&st, /*all=*/false).ok());
+  ASSERT_EQ(rows(), 1u);
+  EXPECT_EQ(left[0], 42u);
+  // Without any rule every row is one no rule selects.
+  CapacityService again(cfg_);
+  Feed(&again);
+  ASSERT_TRUE(again.Checkpoint(&st, /*all=*/true).ok());
+  EXPECT_EQ(rows(), 3u);
+  CapacityService none{ServeConfig{}};
+  restored_n = skipped_n = 0;
+  ASSERT_TRUE(none.Restore(&st, nullptr, &restored_n, &skipped_n).ok());
+  EXPECT_EQ(skipped_n, 3u);
+  ASSERT_TRUE(none.Checkpoint(&st, /*all=*/true).ok());
+  EXPECT_EQ(rows(), 1u);
 }
 
 // The one rule of sample_sink.h: a sample not newer than its series' newest one taken is

@@ -288,7 +288,7 @@ void CapacityService::Refit(Demand* d) const {
 
 Status CapacityService::Restore(store::StateStore* store, const SkipFn& on_skip, uint64_t* restored,
                                 uint64_t* skipped) {
-  if (rules_.empty() || store == nullptr) return Status::OK();
+  if (store == nullptr) return Status::OK();  // without rules every row is an orphan
   std::lock_guard<std::mutex> lock(mu_);
   auto skip = [&](const std::string& series, const std::string& why) {
     ++*skipped;
@@ -301,7 +301,12 @@ Status CapacityService::Restore(store::StateStore* store, const SkipFn& on_skip,
     if (!ds.ok()) return skip(FormatFingerprint(rec.fp), ds.message());
     const std::string series = LabelsToString(h.labels);
     const int r = RuleFor(h.labels);
-    if (r < 0) return skip(series, "no capacity rule selects it now");
+    if (r < 0) {
+      orphan_rows_.push_back(rec.fp);
+      return skip(series,
+                  "no capacity rule selects it now; its row is deleted at the next "
+                  "checkpoint");
+    }
     if (rules_[r].step_ms != h.step_ms) {
       return skip(series, "stored with step " + std::to_string(h.step_ms) + " ms, rule has " +
                               std::to_string(rules_[r].step_ms) + " ms");
@@ -327,8 +332,21 @@ Status CapacityService::Restore(store::StateStore* store, const SkipFn& on_skip,
 }
 
 Status CapacityService::Checkpoint(store::StateStore* store, bool all) {
-  if (rules_.empty() || store == nullptr) return Status::OK();
+  if (store == nullptr) return Status::OK();
   std::vector<uint64_t> fps;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fps.swap(orphan_rows_);
+  }
+  if (!fps.empty()) {
+    if (Status st = store->DeleteCapacity(fps); !st.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      orphan_rows_.insert(orphan_rows_.end(), fps.begin(), fps.end());  // tried again next time
+      return st.WithContext("capacity");
+    }
+    fps.clear();
+  }
+  if (rules_.empty()) return Status::OK();
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [fp, d] : demands_) {

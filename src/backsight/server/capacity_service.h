@@ -82,15 +82,16 @@ class CapacityService : public SampleSink {
   using SkipFn = std::function<void(const std::string& series, const std::string& why)>;
   /// Reads the stored demand series back (before any Observe): a row that does not decode, whose
   /// labels no rule selects now, whose rule's step changed, or past the series cap is skipped,
-  /// counted in `*skipped` and passed to `on_skip` (may be null), and left in the table. Each
+  /// counted in `*skipped` and passed to `on_skip` (may be null). A row no rule selects is
+  /// deleted by the next Checkpoint; the others are left in the table. Each
   /// restored series' model is refitted from its buckets as it was built live (fit on the buckets
   /// of the last fit, then updated with the later ones). Returns the store's error when reading
   /// fails.
   Status Restore(store::StateStore* store, const SkipFn& on_skip, uint64_t* restored,
                  uint64_t* skipped);
   /// Saves the series whose buckets changed since the last save (`all`: also those with only
-  /// new samples in the open bucket, as at shutdown), one transaction per 512 series. On failure
-  /// the unsaved ones are saved at the next call.
+  /// new samples in the open bucket, as at shutdown), one transaction per 512 series, and deletes
+  /// the rows Restore found no rule selects. On failure the rest is done at the next call.
   Status Checkpoint(store::StateStore* store, bool all);
 
  private:
@@ -128,6 +129,7 @@ class CapacityService : public SampleSink {
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Demand> demands_;      // by fingerprint of the demand labels
   std::unordered_map<std::string, double> capacity_;  // capacity metric + labels fingerprint
+  std::vector<uint64_t> orphan_rows_;  // mu_: stored rows no rule selects, deleted at Checkpoint
 
   // Warm start (EnableWarmStart): queue of new demand fingerprints and the fetch thread.
   void WarmLoop();
