@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -282,26 +283,28 @@ TEST(CapacityServe, WarmStartFromPrometheusHistory) {
       WaitFor([&] { return GetJson(pport, "/api/v1/status/buildinfo").is_object(); }, 60'000))
       << prom.log();
 
-  ServeProcess s(dir, "listen: 127.0.0.1:0\nstate_dir: \"\"\nhistory:\n  url: http://127.0.0.1:" +
-                          std::to_string(pport) +
-                          "\ncapacity:\n"
-                          "  - demand: 'http_requests_rate{job=\"web\"}'\n    per_replica: 100\n"
-                          "    horizon: 6h\n    step: 5m\n");
-  ASSERT_TRUE(s.ok()) << s.proc().log();
+  const std::string yaml =
+      "listen: 127.0.0.1:0\nstate_dir: \"" + dir.file("state") +
+      "\"\ncheckpoint_interval: 1h\nhistory:\n  url: http://127.0.0.1:" + std::to_string(pport) +
+      "\ncapacity:\n"
+      "  - demand: 'http_requests_rate{job=\"web\"}'\n    per_replica: 100\n"
+      "    horizon: 6h\n    step: 5m\n";
+  auto s = std::make_unique<ServeProcess>(dir, yaml, "first");
+  ASSERT_TRUE(s->ok()) << s->proc().log();
   std::vector<TimeSeries> live = {Series("http_requests_rate", "web", "shop")};
   for (int64_t t = t0; t <= t0 + 900; t += kStep) {
     live[0].samples.push_back({t * kNanosPerSecond, swing(static_cast<double>(t))});
   }
-  ASSERT_EQ(s.Write(live), 204);
+  ASSERT_EQ(s->Write(live), 204);
   nlohmann::json api;
   ASSERT_TRUE(WaitFor(
       [&] {
-        api = nlohmann::json::parse(s.Get("/api/v1/capacity"), nullptr, false);
+        api = nlohmann::json::parse(s->Get("/api/v1/capacity"), nullptr, false);
         return api.is_object() && api["data"].size() == 1;
       },
       30'000))
-      << s.Get("/api/v1/capacity") << "\n"
-      << s.proc().log() << prom.log();
+      << s->Get("/api/v1/capacity") << "\n"
+      << s->proc().log() << prom.log();
   // The swing's highest value over the advice's horizon (6 h + 5 m start-up) from the last bucket.
   double peak = 0;
   for (int64_t t = t0 + 900; t <= t0 + 900 + 6 * 3600 + 300; t += 60) {
@@ -311,10 +314,27 @@ TEST(CapacityServe, WarmStartFromPrometheusHistory) {
   std::printf("forecast peak %.1f, true peak within the horizon %.1f\n", forecast_peak, peak);
   EXPECT_NEAR(forecast_peak, peak, 100) << api.dump();
   // The warm start's figures on /metrics (self_metrics.h).
-  const std::string metrics = s.Get("/metrics");
+  const std::string metrics = s->Get("/metrics");
   EXPECT_NE(metrics.find("\nbacksight_capacity_warm_series_total 1\n"), std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("\nbacksight_capacity_warm_fetch_errors_total 0\n"), std::string::npos);
+
+  // kill -9 before any checkpoint: the write-ahead log replay creates the series again, and it
+  // fetches its history again before its first bucket, as live: the same advice.
+  s->proc().Signal(SIGKILL);
+  ASSERT_EQ(s->proc().Wait(20'000), 128 + SIGKILL);
+  s = std::make_unique<ServeProcess>(dir, yaml, "second");
+  ASSERT_TRUE(s->ok()) << s->proc().log();
+  nlohmann::json again;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        again = nlohmann::json::parse(s->Get("/api/v1/capacity"), nullptr, false);
+        return again.is_object() && again["data"].size() == 1;
+      },
+      30'000))
+      << s->Get("/api/v1/capacity") << "\n"
+      << s->proc().log();
+  EXPECT_EQ(again, api);
 }
 
 TEST(CapacityServe, BadRulesAreRejectedWithKeyAndReason) {

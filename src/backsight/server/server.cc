@@ -135,19 +135,25 @@ Status Server::Start() {
   if (store_) BACKSIGHT_RETURN_IF_ERROR(RestoreStates());
   tracker_->Start();
   engine_->Start();
-  if (wal_) BACKSIGHT_RETURN_IF_ERROR(ReplayWal());
-  if (incidents_) incidents_->SetLive();  // after the replay: its episodes are already stored
+  WarmStartOptions wo;
   if (!cfg_.history_url.empty()) {
     history_ = std::make_unique<PrometheusHistoryClient>(cfg_.history_url, cfg_.history_timeout_ms);
-    WarmStartOptions wo;
     wo.lookback_ms = cfg_.history_lookback_ms;
     wo.concurrency = cfg_.history_concurrency;
     wo.default_step_ms = cfg_.history_step_ms;
     wo.known_reset_ms = cfg_.series_stale_after_ms;
-    warm_ = std::make_unique<WarmStart>(wo, engine_.get(), history_.get());
-    warm_->Start();
+    // The sample sinks' warm starts before the replay: a series the replay creates (new since the
+    // last checkpoint) fetches its history as it did live, so its advice and prediction are the
+    // ones of a run never killed. (The engine's replay does not go through warm_: such a series'
+    // detector starts cold, see README.)
     exhaustion_->EnableWarmStart(wo, history_.get());
     if (cfg_.history_capacity) capacity_->EnableWarmStart(history_.get(), cfg_.history_lookback_ms);
+  }
+  if (wal_) BACKSIGHT_RETURN_IF_ERROR(ReplayWal());
+  if (incidents_) incidents_->SetLive();  // after the replay: its episodes are already stored
+  if (history_) {
+    warm_ = std::make_unique<WarmStart>(wo, engine_.get(), history_.get());
+    warm_->Start();
   }
   BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
   BACKSIGHT_RETURN_IF_ERROR(traces_->findings().Open());
