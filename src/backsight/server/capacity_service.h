@@ -1,7 +1,8 @@
 // Capacity advice in `backsight serve` (issue 11): the `capacity:` rules (server/config.h) pick
-// demand series (e.g. a request rate) out of every decoded metric series (remote_write, OTLP,
-// scrapes); each is averaged into buckets of the rule's step, forecast with an AutoForecaster
-// (95 % band), and turned into a replica count by forecast::AdviseReplicas.
+// demand series (e.g. a request rate) out of every metric series the engine accepts
+// (remote_write, OTLP, scrapes, serve's own series), as a sample sink (sample_sink.h) fed live and
+// by the write-ahead log replay; each is averaged into buckets of the rule's step, forecast with
+// an AutoForecaster (95 % band), and turned into a replica count by forecast::AdviseReplicas.
 //
 // Output series (one per demand series with a model; the series' labels with `__name__` moved to
 // `metric`, as the anomaly outputs):
@@ -10,9 +11,11 @@
 // forecast peak within the horizon and its time, capacity per replica, recommended replicas and
 // the reason. With a state store, each series' buckets are saved at checkpoints (the `capacity`
 // table, server/capacity_history.h) and restored at start-up, where the model is refitted from
-// them (the model itself is not stored), so the advice is there again before the first sample.
-// With history.url, a new series' past week is fetched (EnableWarmStart) and put before its live
-// buckets, so its first advice comes after one bucket instead of kMinFit.
+// them (the model itself is not stored), so the advice is there again before the first sample,
+// and the write-ahead log replay adds the samples accepted after the last checkpoint.
+// With history.url, a new series' past history.lookback (at most a week of buckets) is fetched
+// (EnableWarmStart) and put before its live buckets, so its first advice comes after one bucket
+// instead of kMinFit.
 #ifndef BACKSIGHT_SERVER_CAPACITY_SERVICE_H_
 #define BACKSIGHT_SERVER_CAPACITY_SERVICE_H_
 

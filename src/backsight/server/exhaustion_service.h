@@ -1,6 +1,7 @@
 // Time-to-exhaustion in `backsight serve`: the `exhaustion:` rules (forecast/exhaustion.h) run
-// over every decoded metric series (remote_write, OTLP, scrapes) before the engine; the
-// predictions are exported on GET /metrics and become predictive alerts.
+// over every metric series the engine accepts (remote_write, OTLP, scrapes, serve's own series),
+// as a sample sink (sample_sink.h) fed live and by the write-ahead log replay; the predictions
+// are exported on GET /metrics and become predictive alerts.
 //
 // Output series (one per usage series with exhaustion foreseen within 14 days; the series'
 // labels with `__name__` moved to `metric`, as the anomaly outputs):
