@@ -10,10 +10,12 @@
 //   listening, restore duration) for the series loaded; with --restart --kill9 the server is
 //   killed instead (nothing checkpointed) and the restart replays the write-ahead log (records/s).
 //   --no-wal runs the server without its write-ahead log (config wal.enabled: false).
+//   --capacity adds a capacity rule selecting every bench series (the first 10,000 get a
+//   demand series), so live ingest and the replay also feed capacity advice.
 //
 // Usage: serve_load [--series N] [--samples-per-series M] [--series-per-request K]
 //                   [--rounds R] [--threads T] [--workers W] [--rate SAMPLES_PER_S]
-//                   [--restart [--kill9]] [--no-wal] [--bin PATH_TO_BACKSIGHT]
+//                   [--restart [--kill9]] [--no-wal] [--capacity] [--bin PATH_TO_BACKSIGHT]
 //                   [--history-url URL]  (warm start on, against that query API)
 #include <httplib.h>
 #include <sys/wait.h>
@@ -52,10 +54,11 @@ struct Args {
   int threads = 2;
   int workers = 2;
   bool restart = false;
-  bool kill9 = false;   // restart after kill -9 (replays the WAL) instead of SIGTERM
-  bool no_wal = false;  // wal.enabled: false
-  double rate = 0;      // offered samples/s over all client threads; 0 = as fast as possible
-  int warm_rounds = 0;  // rounds sent (creating the series) before measuring
+  bool kill9 = false;     // restart after kill -9 (replays the WAL) instead of SIGTERM
+  bool no_wal = false;    // wal.enabled: false
+  bool capacity = false;  // a capacity rule over the bench series
+  double rate = 0;        // offered samples/s over all client threads; 0 = as fast as possible
+  int warm_rounds = 0;    // rounds sent (creating the series) before measuring
   std::string bin = BACKSIGHT_BIN;  // --bin: another build to compare with
   std::string history_url;          // --history-url: turn warm start on (a query API)
 };
@@ -120,6 +123,8 @@ int main(int argc, char** argv) {
       a.restart = true;
     else if (k == "--kill9")
       a.kill9 = true;
+    else if (k == "--capacity")
+      a.capacity = true;
     else if (k == "--no-wal")
       a.no_wal = true;
     else if (k == "--warm-rounds")
@@ -143,6 +148,7 @@ int main(int argc, char** argv) {
                      // The WAL is on by default; the key is written only to turn it off, so
                      // that --bin can run builds older than the WAL.
                      (a.no_wal ? "wal: {enabled: false}\n" : "") +
+                     (a.capacity ? "capacity: [{demand: bench_metric, per_replica: 100}]\n" : "") +
                      // Warm start on: the cost of checking every series for a history fetch.
                      (a.history_url.empty() ? "" : "history: {url: \"" + a.history_url + "\"}\n"));
 

@@ -32,6 +32,7 @@ CapacityHistory MakeHistory() {
   h.fitted_at = 24;
   h.since_fit = 7;
   for (int i = 0; i < 31; ++i) h.buckets.push_back(500 + 300 * std::sin(i * 0.1) + 1e-9 * i);
+  h.last_sample_ts = (h.open_bucket * 300 + 123) * kNanosPerSecond;
   return h;
 }
 
@@ -50,6 +51,7 @@ TEST(CapacityHistoryCodec, RoundTripIsBitExact) {
   EXPECT_EQ(back.last_bucket_end, h.last_bucket_end);
   EXPECT_EQ(back.fitted_at, h.fitted_at);
   EXPECT_EQ(back.since_fit, h.since_fit);
+  EXPECT_EQ(back.last_sample_ts, h.last_sample_ts);
   ASSERT_EQ(back.buckets.size(), h.buckets.size());
   EXPECT_EQ(std::memcmp(back.buckets.data(), h.buckets.data(), h.buckets.size() * sizeof(double)),
             0);
@@ -61,6 +63,23 @@ TEST(CapacityHistoryCodec, RoundTripIsBitExact) {
   ASSERT_TRUE(DecodeCapacityHistory(buf, &back).ok());
   EXPECT_EQ(back.open_bucket, INT64_MIN);
   EXPECT_TRUE(back.buckets.empty());
+  EXPECT_EQ(back.last_sample_ts, INT64_MIN);
+}
+
+// A row of the previous release (v1: no last_sample_ts) still reads; its newest sample is taken
+// to be the open bucket's last ns, so a replayed sample of that bucket is not counted twice.
+TEST(CapacityHistoryCodec, Version1RowReadsWithTheOpenBucketsEndAsItsNewestSample) {
+  const CapacityHistory h = MakeHistory();
+  std::string v1;
+  EncodeCapacityHistory(h, &v1);
+  v1.resize(v1.size() - 8);  // without last_sample_ts
+  v1[4] = 1;
+  CapacityHistory back;
+  ASSERT_TRUE(DecodeCapacityHistory(v1, &back).ok());
+  EXPECT_EQ(back.buckets, h.buckets);
+  EXPECT_EQ(back.last_sample_ts, (h.open_bucket + 1) * h.step_ms * 1'000'000 - 1);
+  EXPECT_EQ(DecodeCapacityHistory(v1 + std::string(8, '\0'), &back).code(),
+            Status::Code::kCorruption);  // v1 with v2's extra field: trailing bytes
 }
 
 TEST(CapacityHistoryCodec, DamagedRowsAreCorruptionNotACrash) {
@@ -76,9 +95,9 @@ TEST(CapacityHistoryCodec, DamagedRowsAreCorruptionNotACrash) {
   std::string other = good;
   other[0] = 'X';  // another magic
   EXPECT_EQ(DecodeCapacityHistory(other, &back).code(), Status::Code::kCorruption);
-  std::string v2 = good;
-  v2[4] = 2;  // a version this build does not read
-  EXPECT_EQ(DecodeCapacityHistory(v2, &back).code(), Status::Code::kCorruption);
+  std::string v3 = good;
+  v3[4] = 3;  // a version this build does not read
+  EXPECT_EQ(DecodeCapacityHistory(v3, &back).code(), Status::Code::kCorruption);
 
   CapacityHistory big = MakeHistory();
   big.buckets.assign(kMaxCapacityHistory + 1, 1.0);
@@ -178,15 +197,99 @@ TEST_F(CapacityRestoreTest, SameAdviceAfterRestoreAndDamagedRowSkipped) {
   // The same figures before any new sample: the model was rebuilt as it was live.
   EXPECT_EQ(restored.ApiJson(), before);
 
-  // A rule that selects nothing stored any more: the rows are skipped with the reason.
+  // A rule that selects nothing stored any more: the rows are skipped with the reason, and the
+  // next checkpoint deletes them (not the damaged row: it may be a newer build's).
   ServeConfig other;
   ASSERT_TRUE(
       LoadConfigText("capacity:\n  - demand: queue_rate\n    per_replica: 10\n", "t", &other).ok());
   CapacityService unrelated(other);
   restored_n = skipped_n = 0;
-  ASSERT_TRUE(unrelated.Restore(&st, nullptr, &restored_n, &skipped_n).ok());
+  skipped_rows.clear();
+  ASSERT_TRUE(unrelated
+                  .Restore(
+                      &st,
+                      [&](const std::string& series, const std::string& why) {
+                        skipped_rows.push_back(series + ": " + why);
+                      },
+                      &restored_n, &skipped_n)
+                  .ok());
   EXPECT_EQ(restored_n, 0u);
   EXPECT_EQ(skipped_n, 3u);
+  ASSERT_EQ(skipped_rows.size(), 3u);
+  EXPECT_NE(skipped_rows[1].find("no capacity rule selects it now; its row is deleted"),
+            std::string::npos)
+      << skipped_rows[1];
+  std::vector<uint64_t> left;
+  auto rows = [&] {
+    left.clear();
+    EXPECT_TRUE(st.LoadCapacity([&](store::CapacityRecord&& rec) {
+                    left.push_back(rec.fp);
+                    return Status::OK();
+                  }).ok());
+    return left.size();
+  };
+  EXPECT_EQ(rows(), 3u);
+  ASSERT_TRUE(unrelated.Checkpoint(&st, /*all=*/false).ok());
+  ASSERT_EQ(rows(), 1u);
+  EXPECT_EQ(left[0], 42u);
+  // Without any rule every row is one no rule selects.
+  CapacityService again(cfg_);
+  Feed(&again);
+  ASSERT_TRUE(again.Checkpoint(&st, /*all=*/true).ok());
+  EXPECT_EQ(rows(), 3u);
+  CapacityService none{ServeConfig{}};
+  restored_n = skipped_n = 0;
+  ASSERT_TRUE(none.Restore(&st, nullptr, &restored_n, &skipped_n).ok());
+  EXPECT_EQ(skipped_n, 3u);
+  ASSERT_TRUE(none.Checkpoint(&st, /*all=*/true).ok());
+  EXPECT_EQ(rows(), 1u);
+}
+
+// The one rule of sample_sink.h: a sample not newer than its series' newest one taken is
+// ignored, restored rows included. The log replay (or a sender's retry) hands a restored service
+// samples its row already holds, mixed with new ones; only the new ones count.
+TEST_F(CapacityRestoreTest, SamplesTheRestoredRowHoldsAreNotCountedTwice) {
+  const std::string db = (dir_ / "backsight.db").string();
+  auto day4 = [](int64_t from, int64_t to) {
+    std::vector<TimeSeries> batch(1);
+    batch[0].labels = {{"__name__", "http_requests_rate"}, {"job", "web"}, {"service", "shop"}};
+    SortLabels(&batch[0].labels);
+    for (int64_t t = from; t < to; t += 60) {
+      batch[0].samples.push_back(
+          {t * kNanosPerSecond,
+           500 + 300 * std::sin(6.283185307179586 * t / 86400) + static_cast<double>(t % 7)});
+    }
+    return batch;
+  };
+  const int64_t t0 = kStart + 3 * 86400 + 43210;  // where Feed stops
+  CapacityService live(cfg_);
+  Feed(&live);
+  live.Observe(day4(t0, t0 + 3000));  // the open bucket and some closed ones
+  {
+    store::StateStore st;
+    ASSERT_TRUE(st.Open(db).ok());
+    ASSERT_TRUE(live.Checkpoint(&st, /*all=*/true).ok());
+  }
+  live.Observe(day4(t0 + 3000, t0 + 6000));
+  live.Observe(day4(t0, t0 + 6000));         // everything again (a retry): ignored
+  live.Observe(day4(t0 + 6000, t0 + 6600));  // closes the bucket the retry would have grown
+  const std::string want = live.ApiJson();
+  ASSERT_NE(want.find("\"service\":\"shop\""), std::string::npos) << want;
+  CapacityService once(cfg_);  // the same samples without the retry
+  Feed(&once);
+  once.Observe(day4(t0, t0 + 6600));
+  EXPECT_EQ(once.ApiJson(), want);
+
+  store::StateStore st;
+  ASSERT_TRUE(st.Open(db).ok());
+  CapacityService restored(cfg_);
+  uint64_t restored_n = 0, skipped_n = 0;
+  ASSERT_TRUE(restored.Restore(&st, nullptr, &restored_n, &skipped_n).ok());
+  ASSERT_EQ(restored_n, 2u);
+  // The replay starts before the checkpoint (records of the segment it rotated to).
+  restored.Observe(day4(t0 + 1500, t0 + 6000));
+  restored.Observe(day4(t0 + 6000, t0 + 6600));
+  EXPECT_EQ(restored.ApiJson(), want);
 }
 
 TEST_F(CapacityRestoreTest, PeriodicCheckpointSkipsSeriesWithoutANewBucket) {
@@ -234,6 +337,7 @@ class SwingHistory : public HistorySource {
                std::vector<Sample>* out) override {
     std::lock_guard<std::mutex> lock(mu);
     ++fetches;
+    last_start = start;
     last_end = end;
     for (TimestampNs t = start; t <= end; t += step_ms * 1'000'000) {
       out->push_back({t, 500 + 300 * std::sin(6.283185307179586 * (t / 1e9) / 86400)});
@@ -242,13 +346,13 @@ class SwingHistory : public HistorySource {
   }
   std::mutex mu;
   int fetches = 0;
-  TimestampNs last_end = 0;
+  TimestampNs last_start = 0, last_end = 0;
 };
 
 TEST_F(CapacityRestoreTest, WarmStartGivesSeasonalAdviceFromTheFirstBucket) {
   SwingHistory history;
   CapacityService s(cfg_);
-  s.EnableWarmStart(&history);
+  s.EnableWarmStart(&history, 7 * 86'400'000LL);  // history.lookback's default
   // Five minutes of live samples at 12:00 (the swing's 500, falling), into one bucket and the
   // next: without history no advice (12 buckets needed).
   const int64_t noon = kStart + 3 * 86400 + 43200;
@@ -284,6 +388,33 @@ TEST_F(CapacityRestoreTest, WarmStartGivesSeasonalAdviceFromTheFirstBucket) {
   api = nlohmann::json::parse(s.ApiJson());
   EXPECT_GT(api["data"][0]["forecast_peak"].get<double>(), 400) << api.dump();
   s.Stop();
+}
+
+// history.lookback bounds the warm start: a day at a 5-minute step fetches 288 buckets before
+// the first live one, not the week a row can hold; a lookback under one step fetches one.
+TEST_F(CapacityRestoreTest, WarmStartFetchesOnlyTheLookback) {
+  const int64_t noon = kStart + 3 * 86400 + 43200;  // a bucket boundary
+  for (const auto& [lookback_ms, want_buckets] :
+       std::vector<std::pair<int64_t, uint64_t>>{{86'400'000, 288}, {1000, 1}}) {
+    SCOPED_TRACE(lookback_ms);
+    SwingHistory history;
+    CapacityService s(cfg_);
+    s.EnableWarmStart(&history, lookback_ms);
+    std::vector<TimeSeries> live(1);
+    live[0].labels = {{"__name__", "http_requests_rate"}, {"job", "web"}, {"service", "shop"}};
+    SortLabels(&live[0].labels);
+    live[0].samples.push_back({noon * kNanosPerSecond, 500});
+    s.Observe(live);
+    for (int i = 0; i < 500 && s.warm_stats().series_warm == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(s.warm_stats().series_warm, 1u);
+    EXPECT_EQ(s.warm_stats().buckets, want_buckets);
+    std::lock_guard<std::mutex> lock(history.mu);
+    EXPECT_EQ(history.last_start,
+              (noon - static_cast<int64_t>(want_buckets) * 300) * kNanosPerSecond);
+    s.Stop();
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -152,6 +153,95 @@ TEST(CapacityServe, SameAdviceAfterCleanRestart) { ExpectSameAdviceAfterRestart(
 
 TEST(CapacityServe, SameAdviceAfterKill9AfterCheckpoint) { ExpectSameAdviceAfterRestart(true); }
 
+// Requests/s of the capacity rules (service "shop" with the daily swing, "queue" and its capacity
+// series) and a filling disk for the built-in filesystem exhaustion rule (80 GB free of 100 GB,
+// 5 GB a day less since `origin`), one sample a minute in (from, to], in one remote_write request.
+void WriteRange(const ServeProcess& s, int64_t origin, int64_t from, int64_t to) {
+  std::vector<TimeSeries> batch = {
+      Series("http_requests_rate", "web", "shop"), Series("queue_rate", "web", "queue"),
+      Series("queue_capacity", "web", "queue"), Series("node_filesystem_size_bytes", "node", "db"),
+      Series("node_filesystem_avail_bytes", "node", "db")};
+  for (int64_t t = from + kStep; t <= to; t += kStep) {
+    const TimestampNs ts = t * kNanosPerSecond;
+    const double wiggle = 5 * std::sin(static_cast<double>(t) * 1.7);
+    batch[0].samples.push_back({ts, 500 + 300 * std::sin(kTwoPi * t / 86400) + wiggle});
+    batch[1].samples.push_back({ts, 500 + wiggle});
+    batch[2].samples.push_back({ts, 50});
+    batch[3].samples.push_back({ts, 100e9});
+    batch[4].samples.push_back(
+        {ts, 80e9 - 5e9 * static_cast<double>(t - origin) / 86400 + 1e8 * wiggle});
+  }
+  ASSERT_EQ(s.Write(batch), 204);
+}
+
+// The /api/v1/capacity body and the time-to-exhaustion lines of /metrics: what a restart must
+// give back.
+std::string CapacityAndExhaustion(const ServeProcess& s) {
+  std::string out = s.Get("/api/v1/capacity") + "\n";
+  const std::string metrics = s.Get("/metrics");
+  size_t pos = 0;
+  while (pos < metrics.size()) {
+    size_t end = metrics.find('\n', pos);
+    if (end == std::string::npos) end = metrics.size();
+    const std::string line = metrics.substr(pos, end - pos);
+    if (line.rfind("backsight_time_to_exhaustion", 0) == 0) out += line + "\n";
+    pos = end + 1;
+  }
+  return out;
+}
+
+// Samples accepted after the last checkpoint reach capacity advice and time-to-exhaustion through
+// the write-ahead log after a kill -9: three days, a checkpoint, most of a fourth day (its last
+// bucket left open), SIGKILL, restart, one more sample (closing that bucket). The capacity API and
+// the exhaustion predictions equal those of a run given the same samples and never killed.
+TEST(CapacityServe, SamplesAfterTheCheckpointSurviveKill9) {
+  const std::string yaml_tail =
+      "\"\ncheckpoint_interval: 1h\ncapacity:\n"
+      "  - demand: 'http_requests_rate{job=\"web\"}'\n    per_replica: 100\n"
+      "    horizon: 6h\n    step: 5m\n"
+      "  - demand: queue_rate\n    capacity_metric: queue_capacity\n";
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const int64_t end = now / 86400 * 86400;
+  const int64_t start = end - 4 * 86400;
+  const int64_t checkpointed = end - 86400;
+  const int64_t killed = end - 7 * 60;  // the bucket [end - 10 m, end - 5 m) still open
+  const int64_t closer = end - 60;
+
+  TempDir ref_dir;
+  ServeProcess ref(ref_dir,
+                   "listen: 127.0.0.1:0\nstate_dir: \"" + ref_dir.file("state") + yaml_tail,
+                   "never-killed");
+  ASSERT_TRUE(ref.ok()) << ref.proc().log();
+  WriteRange(ref, start, start, checkpointed);
+  ASSERT_EQ(ref.PostRaw("/api/v1/checkpoint", "", "text/plain"), 200);
+  WriteRange(ref, start, checkpointed, killed);
+  WriteRange(ref, start, killed, closer);
+  const std::string want = CapacityAndExhaustion(ref);
+  ASSERT_NE(want.find("backsight_time_to_exhaustion_seconds{"), std::string::npos) << want;
+  ASSERT_EQ(nlohmann::json::parse(want.substr(0, want.find('\n')))["data"].size(), 2u) << want;
+
+  TempDir dir;
+  const std::string yaml = "listen: 127.0.0.1:0\nstate_dir: \"" + dir.file("state") + yaml_tail;
+  {
+    ServeProcess s(dir, yaml, "first");
+    ASSERT_TRUE(s.ok()) << s.proc().log();
+    WriteRange(s, start, start, checkpointed);
+    ASSERT_EQ(s.PostRaw("/api/v1/checkpoint", "", "text/plain"), 200);
+    WriteRange(s, start, checkpointed, killed);
+    s.proc().Signal(SIGKILL);
+    ASSERT_EQ(s.proc().Wait(20'000), 128 + SIGKILL);
+  }
+  ServeProcess s(dir, yaml, "second");
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  WriteRange(s, start, killed, closer);
+  EXPECT_EQ(CapacityAndExhaustion(s), want);
+  const nlohmann::json st = nlohmann::json::parse(s.Get("/api/v1/status"));
+  EXPECT_EQ(st["data"]["restore"]["capacity_series_restored"], 2) << st.dump();
+  EXPECT_EQ(st["data"]["wal_replay"]["samples"], 5 * (killed - checkpointed) / kStep) << st.dump();
+}
+
 // history.url: four days of a daily swing backfilled into a real Prometheus (promtool tsdb
 // create-blocks-from openmetrics); a demand series new to serve gets advice after two live
 // buckets (12 needed without history), with a forecast peak that follows the swing.
@@ -193,26 +283,28 @@ TEST(CapacityServe, WarmStartFromPrometheusHistory) {
       WaitFor([&] { return GetJson(pport, "/api/v1/status/buildinfo").is_object(); }, 60'000))
       << prom.log();
 
-  ServeProcess s(dir, "listen: 127.0.0.1:0\nstate_dir: \"\"\nhistory:\n  url: http://127.0.0.1:" +
-                          std::to_string(pport) +
-                          "\ncapacity:\n"
-                          "  - demand: 'http_requests_rate{job=\"web\"}'\n    per_replica: 100\n"
-                          "    horizon: 6h\n    step: 5m\n");
-  ASSERT_TRUE(s.ok()) << s.proc().log();
+  const std::string yaml =
+      "listen: 127.0.0.1:0\nstate_dir: \"" + dir.file("state") +
+      "\"\ncheckpoint_interval: 1h\nhistory:\n  url: http://127.0.0.1:" + std::to_string(pport) +
+      "\ncapacity:\n"
+      "  - demand: 'http_requests_rate{job=\"web\"}'\n    per_replica: 100\n"
+      "    horizon: 6h\n    step: 5m\n";
+  auto s = std::make_unique<ServeProcess>(dir, yaml, "first");
+  ASSERT_TRUE(s->ok()) << s->proc().log();
   std::vector<TimeSeries> live = {Series("http_requests_rate", "web", "shop")};
   for (int64_t t = t0; t <= t0 + 900; t += kStep) {
     live[0].samples.push_back({t * kNanosPerSecond, swing(static_cast<double>(t))});
   }
-  ASSERT_EQ(s.Write(live), 204);
+  ASSERT_EQ(s->Write(live), 204);
   nlohmann::json api;
   ASSERT_TRUE(WaitFor(
       [&] {
-        api = nlohmann::json::parse(s.Get("/api/v1/capacity"), nullptr, false);
+        api = nlohmann::json::parse(s->Get("/api/v1/capacity"), nullptr, false);
         return api.is_object() && api["data"].size() == 1;
       },
       30'000))
-      << s.Get("/api/v1/capacity") << "\n"
-      << s.proc().log() << prom.log();
+      << s->Get("/api/v1/capacity") << "\n"
+      << s->proc().log() << prom.log();
   // The swing's highest value over the advice's horizon (6 h + 5 m start-up) from the last bucket.
   double peak = 0;
   for (int64_t t = t0 + 900; t <= t0 + 900 + 6 * 3600 + 300; t += 60) {
@@ -221,6 +313,28 @@ TEST(CapacityServe, WarmStartFromPrometheusHistory) {
   const double forecast_peak = api["data"][0]["forecast_peak"].get<double>();
   std::printf("forecast peak %.1f, true peak within the horizon %.1f\n", forecast_peak, peak);
   EXPECT_NEAR(forecast_peak, peak, 100) << api.dump();
+  // The warm start's figures on /metrics (self_metrics.h).
+  const std::string metrics = s->Get("/metrics");
+  EXPECT_NE(metrics.find("\nbacksight_capacity_warm_series_total 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("\nbacksight_capacity_warm_fetch_errors_total 0\n"), std::string::npos);
+
+  // kill -9 before any checkpoint: the write-ahead log replay creates the series again, and it
+  // fetches its history again before its first bucket, as live: the same advice.
+  s->proc().Signal(SIGKILL);
+  ASSERT_EQ(s->proc().Wait(20'000), 128 + SIGKILL);
+  s = std::make_unique<ServeProcess>(dir, yaml, "second");
+  ASSERT_TRUE(s->ok()) << s->proc().log();
+  nlohmann::json again;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        again = nlohmann::json::parse(s->Get("/api/v1/capacity"), nullptr, false);
+        return again.is_object() && again["data"].size() == 1;
+      },
+      30'000))
+      << s->Get("/api/v1/capacity") << "\n"
+      << s->proc().log();
+  EXPECT_EQ(again, api);
 }
 
 TEST(CapacityServe, BadRulesAreRejectedWithKeyAndReason) {

@@ -72,8 +72,14 @@ TEST(SelfMetricsTest, ExpositionParsesAndCarriesEveryDocumentedMetric) {
   // A target nobody listens on, so that the scrape families have a sample.
   const std::string dead = "127.0.0.1:" + std::to_string(testing::FreePort());
   cfg.scrape_jobs.push_back({"dead", {dead}, "/metrics", 100, 100, false});
-  // A history source, so that the backsight_history_* families are registered.
+  // A history source, so that the backsight_history_* families are registered, and a capacity
+  // rule, so that the backsight_capacity_warm_* ones are.
   cfg.history_url = "http://" + dead;
+  CapacityRule rule;
+  rule.demand = "http_requests_rate";
+  rule.demand_matchers = {{"__name__", "http_requests_rate"}};
+  rule.options.per_replica = 100;
+  cfg.capacity.push_back(rule);
   // A tailed file (missing), so that the backsight_log_file_* families are registered.
   cfg.log_files.push_back({dir.file("missing.log"), "raw", "indent", "missing.log"});
   // Incidents on, so that the backsight_incident* families are registered.

@@ -266,6 +266,58 @@ TEST_F(EngineTest, CheckpointKeepsSegmentsWithHeldSamplesUntilTheyAreQueued) {
   e.Stop();
 }
 
+// The sample observer (what serve's capacity and exhaustion hang on): every accepted batch once,
+// held samples when LogHeld logs them (not again at SubmitLogged), nothing refused for full
+// queues, history never; and the replay gives it the log's records with their series in the
+// order they were submitted (not shard by shard), so it can rebuild what it saw live.
+TEST_F(EngineTest, SampleObserverSeesEveryAcceptedBatchOnceAndTheReplayAgain) {
+  struct Seen {
+    std::mutex mu;
+    std::vector<std::string> ids;  // the `id` label of every non-empty series, in order
+    void Add(const std::vector<TimeSeries>& series) {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const TimeSeries& ts : series) {
+        if (!ts.samples.empty()) ids.emplace_back(GetLabel(ts.labels, "id"));
+      }
+    }
+  };
+  const std::string wal_dir = (dir_ / "wal").string();
+  Seen live;
+  {
+    std::unique_ptr<store::Wal> wal;
+    ASSERT_TRUE(store::Wal::Open(wal_dir, {}, &wal).ok());
+    Engine e(Metric({.workers = 3, .queue_max_samples = 300}), nullptr);
+    e.SetWal(wal.get());
+    e.SetSampleObserver([&](const std::vector<TimeSeries>& s) { live.Add(s); });
+    // Not started: the queues fill. Six series over three shards, in this order.
+    std::vector<TimeSeries> batch;
+    for (int id : {5, 0, 4, 1, 3, 2}) batch.push_back(Make(id, 0, 10));
+    ASSERT_TRUE(e.Submit(std::move(batch)).ok());
+    std::vector<TimeSeries> big = {Make(7, 0, 400)};
+    EXPECT_EQ(e.SubmitView(big).code(), Status::Code::kResourceExhausted);  // not observed
+    std::vector<TimeSeries> history = {Make(8, 0, 5)};
+    ASSERT_TRUE(e.SubmitHistory(history).ok());  // not observed, not logged
+    std::vector<TimeSeries> held = {Make(9, 0, 5)};
+    HeldSegments segments;
+    ASSERT_TRUE(e.LogHeld(held, &segments).ok());
+    ASSERT_TRUE(e.SubmitLogged(held, &segments).ok());  // observed at LogHeld only
+    e.Start();
+    ASSERT_TRUE(e.WaitIdle(30'000));
+  }
+  EXPECT_EQ(live.ids, (std::vector<std::string>{"5", "0", "4", "1", "3", "2", "9"}));
+
+  std::unique_ptr<store::Wal> wal;
+  ASSERT_TRUE(store::Wal::Open(wal_dir, {}, &wal).ok());
+  Engine r(Metric({.workers = 2}), nullptr);
+  Seen replayed;
+  r.SetSampleObserver([&](const std::vector<TimeSeries>& s) { replayed.Add(s); });
+  r.Start();
+  WalReplayResult res;
+  ASSERT_TRUE(r.ReplayWal(wal.get(), &res, nullptr).ok());
+  EXPECT_EQ(res.samples, 65u);
+  EXPECT_EQ(replayed.ids, live.ids);
+}
+
 TEST_F(EngineTest, SeriesCapRefusesNewSeriesButKeepsScoringKnownOnes) {
   Engine e(Metric({.workers = 2, .max_series = 5}), nullptr);
   e.Start();

@@ -8,8 +8,11 @@
 namespace backsight::server {
 namespace {
 
+constexpr int64_t kNsPerMs = 1'000'000;
 constexpr uint32_t kMagic = 0x48435342;  // bytes "BSCH"
-constexpr uint32_t kVersion = 1;
+// Version 2 added last_sample_ts at the end; version 1 is still read (formats.md §5g).
+constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersionWithoutLastSample = 1;
 
 }  // namespace
 
@@ -29,11 +32,21 @@ void EncodeCapacityHistory(const CapacityHistory& h, std::string* out) {
   w.PutVarint(h.since_fit);
   w.PutVarint(h.buckets.size());
   for (double b : h.buckets) w.PutDouble(b);
+  w.PutI64(h.last_sample_ts);
 }
 
 Status DecodeCapacityHistory(std::string_view in, CapacityHistory* h) {
   ByteReader r(in);
-  BACKSIGHT_RETURN_IF_ERROR(r.GetStateHeader(kMagic, kVersion, "capacity history"));
+  // The header by hand, not GetStateHeader: two versions are read.
+  uint32_t magic = 0, version = 0;
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&magic, "magic"));
+  if (magic != kMagic) return Status::Corruption("capacity history: bad magic at byte 0");
+  BACKSIGHT_RETURN_IF_ERROR(r.GetU32(&version, "version"));
+  if (version != kVersion && version != kVersionWithoutLastSample) {
+    return Status::Corruption("capacity history: unsupported version " + std::to_string(version) +
+                              " (this build reads versions 1 and 2); start without this state "
+                              "to rebuild it");
+  }
   std::string labels;
   BACKSIGHT_RETURN_IF_ERROR(r.GetString(&labels, "labels"));
   BACKSIGHT_RETURN_IF_ERROR(store::DecodeLabels(labels, &h->labels));
@@ -61,6 +74,13 @@ Status DecodeCapacityHistory(std::string_view in, CapacityHistory* h) {
       return Status::Corruption("capacity history: non-finite bucket before offset " +
                                 std::to_string(r.position()));
     }
+  }
+  if (version == kVersion) {
+    BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&h->last_sample_ts, "last_sample_ts"));
+  } else if (h->open_bucket != INT64_MIN) {  // v1: the open bucket's last ns
+    h->last_sample_ts = (h->open_bucket + 1) * h->step_ms * kNsPerMs - 1;
+  } else {  // v1 without an open bucket: the last closed one's last ns
+    h->last_sample_ts = h->last_bucket_end > 0 ? h->last_bucket_end - 1 : INT64_MIN;
   }
   if (!r.done()) {
     return Status::Corruption("capacity history: " + std::to_string(r.remaining()) +

@@ -2,7 +2,8 @@
 // rule's step, the closed bucket means the forecaster is refitted from, the open bucket and the
 // refit schedule. Written to the `capacity` table of the state database at checkpoints and read
 // back at start-up, so that advice (and its daily seasonality) survives a restart. The model
-// itself is not stored: it is refitted from the buckets. Layout: docs/formats.md §5g (`BSCH` v1).
+// itself is not stored: it is refitted from the buckets. Layout: docs/formats.md §5g (`BSCH` v2;
+// v1 rows, without the newest sample's time, are still read).
 #ifndef BACKSIGHT_SERVER_CAPACITY_HISTORY_H_
 #define BACKSIGHT_SERVER_CAPACITY_HISTORY_H_
 
@@ -34,11 +35,16 @@ struct CapacityHistory {
   uint64_t fitted_at = 0;           ///< buckets at the last successful fit; 0 = never fitted
   uint64_t since_fit = 0;           ///< buckets closed since that fit
   std::vector<double> buckets;      ///< closed bucket means, oldest first (≤ kMaxCapacityHistory)
+  /// Newest sample taken, ns since the epoch (INT64_MIN = none); a replayed sample not newer is
+  /// ignored (server/sample_sink.h). A v1 row reads as the last ns of its open bucket (or of its
+  /// last closed one): a later sample of that bucket is then ignored rather than counted twice.
+  TimestampNs last_sample_ts = INT64_MIN;
 };
 
-/// Appends the `BSCH` v1 encoding of `h` to `out` (docs/formats.md §5g).
+/// Appends the `BSCH` v2 encoding of `h` to `out` (docs/formats.md §5g).
 void EncodeCapacityHistory(const CapacityHistory& h, std::string* out);
-/// Decodes bytes written by EncodeCapacityHistory into `*h`. Returns Corruption naming the field
+/// Decodes bytes written by EncodeCapacityHistory (v2, or v1 of the previous release) into `*h`.
+/// Returns Corruption naming the field
 /// or byte offset when the bytes are short, have another magic or version, a step ≤ 0, more than
 /// kMaxCapacityHistory buckets, a non-finite bucket, or trailing bytes.
 Status DecodeCapacityHistory(std::string_view in, CapacityHistory* h);

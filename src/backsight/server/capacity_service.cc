@@ -56,11 +56,12 @@ CapacityService::CapacityService(const ServeConfig& cfg) : rules_(cfg.capacity) 
 
 CapacityService::~CapacityService() { Stop(); }
 
-void CapacityService::EnableWarmStart(HistorySource* source) {
+void CapacityService::EnableWarmStart(HistorySource* source, int64_t lookback_ms) {
   if (rules_.empty() || source == nullptr || warm_thread_.joinable()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
     history_ = source;
+    lookback_ms_ = lookback_ms;
     warm_stop_ = false;
   }
   warm_thread_ = std::thread([this] { WarmLoop(); });
@@ -80,6 +81,24 @@ CapacityService::WarmStats CapacityService::warm_stats() const {
   return warm_stats_;
 }
 
+void CapacityService::MirrorMetrics(SelfMetrics* m) const {
+  WarmStats w;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (history_ == nullptr) return;
+    w = warm_stats_;
+  }
+  m->SetCounter("backsight_capacity_warm_series_total",
+                "Capacity demand series given a fetched history before their live buckets.",
+                w.series_warm);
+  m->SetCounter("backsight_capacity_warm_buckets_total",
+                "History buckets put before live ones by the capacity warm start.", w.buckets);
+  m->SetCounter("backsight_capacity_warm_fetch_errors_total",
+                "History fetches for capacity demand series that failed after their retries "
+                "(the series stay cold).",
+                w.fetch_errors);
+}
+
 void CapacityService::WarmLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
@@ -94,13 +113,16 @@ void CapacityService::WarmLoop() {
     const int64_t first = it->second.first_bucket;
     const int64_t fetch_step_ms =
         std::max(kMinFetchStepMs, rules_[it->second.rule].step_ms / kFetchPerBucket);
+    // history.lookback in whole buckets: at least one, at most what a row keeps.
+    const int64_t buckets = std::clamp<int64_t>(lookback_ms_ / rules_[it->second.rule].step_ms, 1,
+                                                static_cast<int64_t>(kMaxHistory));
     lock.unlock();
     std::vector<Sample> points;
     Status st;
     for (int attempt = 0; attempt < kFetchAttempts; ++attempt) {
       points.clear();
-      st = history_->Fetch(labels, (first - static_cast<int64_t>(kMaxHistory)) * step_ns,
-                           first * step_ns - kNsPerMs, fetch_step_ms, &points);
+      st = history_->Fetch(labels, (first - buckets) * step_ns, first * step_ns - kNsPerMs,
+                           fetch_step_ms, &points);
       if (st.ok() || st.code() != Status::Code::kUnavailable) break;
       std::unique_lock<std::mutex> wait(mu_);
       if (warm_cv_.wait_for(wait, std::chrono::milliseconds(kFetchBackoffMs),
@@ -175,8 +197,11 @@ void CapacityService::Observe(const std::vector<TimeSeries>& series) {
       const int64_t step_ns = rule.step_ms * kNsPerMs;
       for (const Sample& x : s.samples) {
         if (!std::isfinite(x.value)) continue;
+        // Taken already (a retry, or the log replay over a restored row), or out of order; this
+        // also drops what is older than the open bucket (too late).
+        if (x.ts <= d.last_ts) continue;
+        d.last_ts = x.ts;
         const int64_t b = x.ts / step_ns;
-        if (b < d.bucket) continue;  // older than the open bucket: too late
         if (d.first_bucket == INT64_MIN && d.history.empty()) d.first_bucket = b;
         if (b > d.bucket) {
           if (d.count > 0) CloseBucket(&d);
@@ -263,7 +288,7 @@ void CapacityService::Refit(Demand* d) const {
 
 Status CapacityService::Restore(store::StateStore* store, const SkipFn& on_skip, uint64_t* restored,
                                 uint64_t* skipped) {
-  if (rules_.empty() || store == nullptr) return Status::OK();
+  if (store == nullptr) return Status::OK();  // without rules every row is an orphan
   std::lock_guard<std::mutex> lock(mu_);
   auto skip = [&](const std::string& series, const std::string& why) {
     ++*skipped;
@@ -276,7 +301,12 @@ Status CapacityService::Restore(store::StateStore* store, const SkipFn& on_skip,
     if (!ds.ok()) return skip(FormatFingerprint(rec.fp), ds.message());
     const std::string series = LabelsToString(h.labels);
     const int r = RuleFor(h.labels);
-    if (r < 0) return skip(series, "no capacity rule selects it now");
+    if (r < 0) {
+      orphan_rows_.push_back(rec.fp);
+      return skip(series,
+                  "no capacity rule selects it now; its row is deleted at the next "
+                  "checkpoint");
+    }
     if (rules_[r].step_ms != h.step_ms) {
       return skip(series, "stored with step " + std::to_string(h.step_ms) + " ms, rule has " +
                               std::to_string(rules_[r].step_ms) + " ms");
@@ -294,6 +324,7 @@ Status CapacityService::Restore(store::StateStore* store, const SkipFn& on_skip,
     d.fitted_at = h.fitted_at;
     d.since_fit = h.since_fit;
     d.last_bucket_end = h.last_bucket_end;
+    d.last_ts = h.last_sample_ts;
     Refit(&d);
     ++*restored;
     return Status::OK();
@@ -301,8 +332,21 @@ Status CapacityService::Restore(store::StateStore* store, const SkipFn& on_skip,
 }
 
 Status CapacityService::Checkpoint(store::StateStore* store, bool all) {
-  if (rules_.empty() || store == nullptr) return Status::OK();
+  if (store == nullptr) return Status::OK();
   std::vector<uint64_t> fps;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fps.swap(orphan_rows_);
+  }
+  if (!fps.empty()) {
+    if (Status st = store->DeleteCapacity(fps); !st.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      orphan_rows_.insert(orphan_rows_.end(), fps.begin(), fps.end());  // tried again next time
+      return st.WithContext("capacity");
+    }
+    fps.clear();
+  }
+  if (rules_.empty()) return Status::OK();
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [fp, d] : demands_) {
@@ -328,6 +372,7 @@ Status CapacityService::Checkpoint(store::StateStore* store, bool all) {
         h.fitted_at = d.fitted_at;
         h.since_fit = d.since_fit;
         h.buckets = d.history;
+        h.last_sample_ts = d.last_ts;
         store::CapacityRecord rec;
         rec.fp = fps[j];
         rec.updated_ns = now;

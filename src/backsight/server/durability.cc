@@ -90,6 +90,8 @@ Status Server::RestoreCapacity() {
 }
 
 Status Server::ReplayWal() {
+  // The sample sinks see each record through the engine's observer, as they did live; each skips
+  // what its restored state already holds by the engine's rule (sample_sink.h).
   Status st =
       engine_->ReplayWal(wal_.get(), &report_.wal,
                          [this](const std::string& kind, const std::string& series,

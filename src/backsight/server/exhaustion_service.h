@@ -1,6 +1,7 @@
 // Time-to-exhaustion in `backsight serve`: the `exhaustion:` rules (forecast/exhaustion.h) run
-// over every decoded metric series (remote_write, OTLP, scrapes) before the engine; the
-// predictions are exported on GET /metrics and become predictive alerts.
+// over every metric series the engine accepts (remote_write, OTLP, scrapes, serve's own series),
+// as a sample sink (sample_sink.h) fed live and by the write-ahead log replay; the predictions
+// are exported on GET /metrics and become predictive alerts.
 //
 // Output series (one per usage series with exhaustion foreseen within 14 days; the series'
 // labels with `__name__` moved to `metric`, as the anomaly outputs):
@@ -33,11 +34,12 @@
 #include "backsight/forecast/exhaustion.h"
 #include "backsight/server/config.h"
 #include "backsight/server/exhaustion_warm_start.h"
+#include "backsight/server/sample_sink.h"
 #include "backsight/server/self_metrics.h"
 
 namespace backsight::server {
 
-class ExhaustionService {
+class ExhaustionService : public SampleSink {
  public:
   /// Rules: the defaults (exhaustion.default_rules) followed by exhaustion.rules.
   explicit ExhaustionService(const ServeConfig& cfg);
@@ -60,8 +62,10 @@ class ExhaustionService {
   void Start(const std::string& generator_base);
   void Stop();
 
-  /// Feeds decoded series (only rule metrics are looked at).
-  void Observe(const std::vector<TimeSeries>& series);
+  /// Feeds decoded series (only rule metrics are looked at). A usage sample not after its
+  /// series' last accepted one is ignored (the estimator's rule, forecast/tte.h; its time is in
+  /// the saved state), so the write-ahead log replay counts nothing twice (sample_sink.h).
+  void Observe(const std::vector<TimeSeries>& series) override;
   /// Appends the output series in the text exposition format.
   void AppendMetrics(std::string* out) const;
   /// Copies the counters into backsight_exhaustion_* self-metrics.

@@ -22,8 +22,6 @@ constexpr int kGrpcInvalidArgument = 3;
 
 Status Server::SubmitSeries(std::vector<TimeSeries>& series) {
   thread_local std::vector<uint64_t> fps;  // computed by warm start, reused by the engine
-  if (exhaustion_) exhaustion_->Observe(series);
-  if (capacity_) capacity_->Observe(series);
   if (warm_) BACKSIGHT_RETURN_IF_ERROR(warm_->Intercept(&series, &fps));
   return engine_->SubmitView(series, warm_ ? &fps : nullptr);
 }

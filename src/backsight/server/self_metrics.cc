@@ -212,6 +212,7 @@ std::string Server::RenderMetrics(bool with_outputs) {
   traces_->findings().MirrorMetrics(&m);
   traces_->MirrorMetrics(&m);
   exhaustion_->MirrorMetrics(&m);
+  capacity_->MirrorMetrics(&m);
   std::string out = m.Serialize();
   if (with_outputs) {
     WriteSeriesMetrics(engine_.get(), &out);

@@ -81,6 +81,7 @@ Status Server::Start() {
   capacity_ = std::make_unique<CapacityService>(cfg_);
   if (store_) BACKSIGHT_RETURN_IF_ERROR(RestoreCapacity());
   exhaustion_->Restore();
+  sinks_ = {exhaustion_.get(), capacity_.get()};  // live and replayed samples, in this order
   SetupRoutes();
   Status bs = http_->Bind(host, port);
   if (!bs.ok()) {
@@ -126,22 +127,33 @@ Status Server::Start() {
   eo.model_factory = MakeMetricModelFactory(cfg_.counters_as_rates);
   engine_ = std::make_unique<Engine>(eo, tracker_.get());
   engine_->SetWal(wal_.get());
+  // Every accepted or replayed batch (the ingest endpoints', and the server's own series from
+  // traces, logs and postgres) reaches the sample sinks through this one hook.
+  engine_->SetSampleObserver([this](const std::vector<TimeSeries>& series) {
+    for (SampleSink* sink : sinks_) sink->Observe(series);
+  });
   if (store_) BACKSIGHT_RETURN_IF_ERROR(RestoreStates());
   tracker_->Start();
   engine_->Start();
-  if (wal_) BACKSIGHT_RETURN_IF_ERROR(ReplayWal());
-  if (incidents_) incidents_->SetLive();  // after the replay: its episodes are already stored
+  WarmStartOptions wo;
   if (!cfg_.history_url.empty()) {
     history_ = std::make_unique<PrometheusHistoryClient>(cfg_.history_url, cfg_.history_timeout_ms);
-    WarmStartOptions wo;
     wo.lookback_ms = cfg_.history_lookback_ms;
     wo.concurrency = cfg_.history_concurrency;
     wo.default_step_ms = cfg_.history_step_ms;
     wo.known_reset_ms = cfg_.series_stale_after_ms;
+    // The sample sinks' warm starts before the replay: a series the replay creates (new since the
+    // last checkpoint) fetches its history as it did live, so its advice and prediction are the
+    // ones of a run never killed. (The engine's replay does not go through warm_: such a series'
+    // detector starts cold, see README.)
+    exhaustion_->EnableWarmStart(wo, history_.get());
+    if (cfg_.history_capacity) capacity_->EnableWarmStart(history_.get(), cfg_.history_lookback_ms);
+  }
+  if (wal_) BACKSIGHT_RETURN_IF_ERROR(ReplayWal());
+  if (incidents_) incidents_->SetLive();  // after the replay: its episodes are already stored
+  if (history_) {
     warm_ = std::make_unique<WarmStart>(wo, engine_.get(), history_.get());
     warm_->Start();
-    exhaustion_->EnableWarmStart(wo, history_.get());
-    if (cfg_.history_capacity) capacity_->EnableWarmStart(history_.get());
   }
   BACKSIGHT_RETURN_IF_ERROR(logs_->Open());
   BACKSIGHT_RETURN_IF_ERROR(traces_->findings().Open());
@@ -206,11 +218,17 @@ Status Server::CheckpointNow(bool periodic) {
   if (!store_) return Status::Unavailable(Reason::kNotConfigured, "no state_dir configured");
   std::lock_guard<std::mutex> lock(checkpoint_mu_);
   auto t0 = std::chrono::steady_clock::now();
-  Status st = engine_->Checkpoint(store_.get());
+  // The sample sinks are saved before the engine deletes the log segments they were fed from.
+  // With a log, every capacity series with a new sample is saved (its samples are in no segment
+  // after this); without one, a periodic checkpoint saves only those that closed a bucket.
+  const bool all_capacity = !periodic || wal_ != nullptr;
+  Status st = engine_->Checkpoint(store_.get(), [&] {
+    Status ss = exhaustion_->Checkpoint();
+    if (ss.ok()) ss = capacity_->Checkpoint(store_.get(), all_capacity);
+    return ss;
+  });
   if (st.ok()) st = logs_->Checkpoint();
   if (st.ok()) st = traces_->findings().Checkpoint();
-  if (st.ok()) st = exhaustion_->Checkpoint();
-  if (st.ok()) st = capacity_->Checkpoint(store_.get(), !periodic);
   checkpoint_last_ms_ = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());

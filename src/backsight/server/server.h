@@ -45,6 +45,7 @@
 #include "backsight/server/incident_service.h"
 #include "backsight/server/log_endpoints.h"
 #include "backsight/server/pg_watch.h"
+#include "backsight/server/sample_sink.h"
 #include "backsight/server/self_metrics.h"
 #include "backsight/server/startup_report.h"
 #include "backsight/server/trace_endpoints.h"
@@ -72,8 +73,9 @@ class Server {
 
   /// The port actually bound (useful with listen port 0).
   int port() const { return port_; }
-  /// Checkpoints all changed series now. `periodic` (the checkpoint timer): capacity series are
-  /// saved only when a bucket closed since their last save, not for samples in the open bucket.
+  /// Checkpoints all changed series now. `periodic` (the checkpoint timer) without a write-ahead
+  /// log: capacity series are saved only when a bucket closed since their last save, not for
+  /// samples in the open bucket (with a log they are all saved, as its segments are deleted).
   Status CheckpointNow(bool periodic = false);
   Engine* engine() { return engine_.get(); }
   /// The exposition body of GET /metrics (health metrics, plus the output series if asked).
@@ -131,6 +133,9 @@ class Server {
   std::unique_ptr<TraceEndpoints> traces_;  // POST /v1/traces, RED + graph (trace_endpoints.h)
   std::unique_ptr<ExhaustionService> exhaustion_;  // TTE outputs and alerts (exhaustion:)
   std::unique_ptr<CapacityService> capacity_;      // replica advice (capacity:)
+  // Everything fed the accepted metric samples besides the engine (sample_sink.h), through the
+  // engine's sample observer: live batches and the write-ahead log replay alike.
+  std::vector<SampleSink*> sinks_;
   std::thread checkpoint_thread_, scrape_thread_, push_thread_;
   int port_ = 0;
   bool started_ = false;

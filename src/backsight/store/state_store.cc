@@ -537,6 +537,28 @@ Status StateStore::SaveCapacity(const std::vector<CapacityRecord>& records) {
   return Commit();
 }
 
+Status StateStore::DeleteCapacity(const std::vector<uint64_t>& fps) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (db_ == nullptr) return Status::Unavailable("state store not open");
+  BACKSIGHT_RETURN_IF_ERROR(Exec("BEGIN"));
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM capacity WHERE fp=?", -1, &st.s, nullptr) != SQLITE_OK) {
+    Status e = Err("prepare capacity delete");
+    RollbackAfterError();
+    return e;
+  }
+  for (uint64_t fp : fps) {
+    sqlite3_reset(st.s);
+    sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(fp));
+    if (sqlite3_step(st.s) != SQLITE_DONE) {
+      Status e = Err("delete capacity");
+      RollbackAfterError();
+      return e;
+    }
+  }
+  return Commit();
+}
+
 Status StateStore::LoadCapacity(const std::function<Status(CapacityRecord&&)>& fn) {
   std::lock_guard<std::mutex> lock(mu_);
   if (db_ == nullptr) return Status::Unavailable("state store not open");

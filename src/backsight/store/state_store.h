@@ -158,6 +158,9 @@ class StateStore {
   /// error if `fn` returns one. Decoding `body` (and skipping rows that do not decode) is the
   /// caller's.
   Status LoadCapacity(const std::function<Status(CapacityRecord&&)>& fn);
+  /// Deletes the capacity rows of these fingerprints (absent ones are no error), in one
+  /// transaction.
+  Status DeleteCapacity(const std::vector<uint64_t>& fps);
 
  private:
   Status Exec(const char* sql);

@@ -109,6 +109,12 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin,
     b.history = origin == Origin::kHistory;
   }
   if (fps != nullptr && fps->size() != series.size()) fps = nullptr;  // misaligned: recompute
+  // With a log, the record is encoded in the request's order (not shard by shard), so a replay
+  // gives the server's other sample consumers the series in the order they saw them live (an
+  // exhaustion rule's capacity series before its usage series, say).
+  const bool encode = wal_ != nullptr && log;
+  thread_local std::string record;
+  if (encode) record.assign(store::kWalHeaderBytes, '\0');  // room for the framing header
   for (size_t i = 0; i < series.size(); ++i) {
     TimeSeries& ts = series[i];
     if (ts.samples.empty()) continue;
@@ -134,6 +140,11 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin,
     item.label_len = static_cast<uint32_t>(b.label_buf.size() - item.label_off);
     b.samples += ts.samples.size();
     b.items.push_back(item);
+    if (encode) {
+      store::AppendBatchSeries(fp, ts.kind,
+                               std::string_view(b.label_buf).substr(item.label_off, item.label_len),
+                               ts.samples.data(), ts.samples.size(), &record);
+    }
   }
   // Reserve room in every shard touched; all or nothing.
   size_t reserved = 0;
@@ -158,20 +169,18 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin,
         Reason::kQueueFull, "ingest queues are full (" + std::to_string(opt_.queue_max_samples) +
                                 " samples); retry later");
   }
-  // With a log: encode the accepted batch (outside the lock), then append it and queue it under
+  // Room is reserved: the observer gets the batch now, before the log append, so a checkpoint
+  // that rotates the log after this append has it in the state it saves before deleting the
+  // older segments (a failed append below leaves it observed: the sender's retry is ignored by
+  // the observer's newer-only rule). Held samples are observed once: when LogHeld logs them, or
+  // without a log when SubmitLogged queues them.
+  const bool observe = origin == Origin::kLive || origin == Origin::kReplay ||
+                       origin == Origin::kLogOnly || (origin == Origin::kLogged && wal_ == nullptr);
+  if (observe && observer_) observer_(series);
+  // With a log: the accepted batch, encoded above outside the lock, is appended and queued under
   // submit_mu_, so the log's order is the queues' order. Replayed batches are in the log already.
   std::unique_lock<std::mutex> order_lock;
-  if (wal_ != nullptr && log) {
-    thread_local std::string record;
-    record.assign(store::kWalHeaderBytes, '\0');  // room for the framing header
-    for (const Batch& b : per_shard) {
-      for (const Item& item : b.items) {
-        store::AppendBatchSeries(
-            item.fp, item.kind,
-            std::string_view(b.label_buf).substr(item.label_off, item.label_len),
-            b.sample_buf.data() + item.sample_begin, item.sample_count, &record);
-      }
-    }
+  if (encode) {
     const bool any = record.size() > store::kWalHeaderBytes;
     if (any) store::FrameWalRecord(&record);  // the CRC, before taking the lock
     order_lock = std::unique_lock<std::mutex>(submit_mu_);
@@ -534,7 +543,7 @@ Status Engine::RestoreSeries(Series* s, const Labels& labels, std::string_view i
   return Status::OK();
 }
 
-Status Engine::Checkpoint(store::StateStore* store) {
+Status Engine::Checkpoint(store::StateStore* store, const BeforeTruncateFn& before_truncate) {
   // With a log: rotate, then wait until every batch logged before the rotation is applied, so
   // the states written below cover the older segments entirely.
   uint64_t keep_from = 0;
@@ -554,6 +563,7 @@ Status Engine::Checkpoint(store::StateStore* store) {
     truncate = WaitBatches(targets);
   }
   BACKSIGHT_RETURN_IF_ERROR(WriteStates(store));
+  if (before_truncate) BACKSIGHT_RETURN_IF_ERROR(before_truncate());
   if (truncate) BACKSIGHT_RETURN_IF_ERROR(wal_->RemoveBefore(keep_from));
   return Status::OK();
 }

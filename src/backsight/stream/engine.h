@@ -152,6 +152,20 @@ using HeldSegments = std::map<uint64_t, uint64_t>;
 using RestoreProblemFn =
     std::function<void(const std::string& kind, const std::string& series, const std::string& why)>;
 
+/// Sees every batch of live samples the engine accepts, once: when queue room is reserved, just
+/// before its record is appended to the write-ahead log (LogHeld's batches included,
+/// SubmitLogged's not again unless there is no log); and at start every record ReplayWal reads,
+/// with all of its samples (the engine's skipping of restored ones is its own). So whatever the
+/// observer builds from live samples it can rebuild from the log, in the log's order (concurrent
+/// submitters aside). A batch refused for full queues is not observed; one whose log append
+/// fails is. Not history. Called from the submitting thread outside the engine's locks; `series`
+/// is the submitted vector (labels sorted; entries may have no samples).
+using SampleObserverFn = std::function<void(const std::vector<TimeSeries>& series)>;
+
+/// Runs during Engine::Checkpoint after the states are written and before the log segments they
+/// cover are deleted; an error keeps the segments (replayed at the next start) and is returned.
+using BeforeTruncateFn = std::function<Status()>;
+
 class Engine {
  public:
   /// `sink` (may be null) receives episode changes; it must outlive the engine.
@@ -205,10 +219,14 @@ class Engine {
   /// Logs every accepted batch to `wal` from now on (may be null: no log); Checkpoint truncates
   /// it. `wal` must outlive the engine. Call before Start.
   void SetWal(store::Wal* wal) { wal_ = wal; }
+  /// Gives every accepted live batch and every replayed record to `observer` (see
+  /// SampleObserverFn; may be null). Call before Start.
+  void SetSampleObserver(SampleObserverFn observer) { observer_ = std::move(observer); }
   /// Feeds every record of `wal`'s segments below wal->first_segment() through the engine (call
   /// after Restore and Start, before ingesting). Samples not newer than a restored series' last
   /// timestamp are skipped (counted in samples_skipped); bad records go to `on_problem` (may be
-  /// null). Returns once everything replayed is scored; IoError if a segment cannot be read.
+  /// null). The observer (SetSampleObserver) sees each record, in log order. Returns once
+  /// everything replayed is scored; IoError if a segment cannot be read.
   Status ReplayWal(store::Wal* wal, WalReplayResult* result, const RestoreProblemFn& on_problem);
   /// Blocks until every sample submitted before the call is processed, or `timeout_ms` passes.
   /// Returns false on timeout.
@@ -219,8 +237,11 @@ class Engine {
   /// rotates it first, waits until every batch queued before the rotation is scored, and after
   /// the states are written deletes the segments before the rotation, from the oldest one
   /// holding held samples (LogHeld without SubmitLogged yet) on kept: replayed after a crash,
-  /// their other records are skipped as covered by the states.
-  Status Checkpoint(store::StateStore* store);
+  /// their other records are skipped as covered by the states. `before_truncate` (may be null)
+  /// runs between the two: the place to save other state fed the same samples (everything
+  /// submitted before the rotation has been submitted to them too), so that the deleted segments
+  /// are covered by it as well.
+  Status Checkpoint(store::StateStore* store, const BeforeTruncateFn& before_truncate = nullptr);
   /// Loads all series from `store` (call before Start). Records that cannot be restored are
   /// counted in `*skipped` and passed to `on_problem` (may be null) with the reason. Series
   /// beyond max_series are skipped too. A damaged database file gives Corruption.
@@ -302,6 +323,7 @@ class Engine {
   uint64_t shard_capacity_;
   std::atomic<bool> running_{false};
   store::Wal* wal_ = nullptr;
+  SampleObserverFn observer_;
   std::mutex submit_mu_;        // with a WAL: orders log appends, queue pushes and rotations
   HeldSegments held_segments_;  // guarded by submit_mu_: all LogHeld samples not queued yet
   std::atomic<bool> stopping_{false};
