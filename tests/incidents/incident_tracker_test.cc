@@ -524,6 +524,68 @@ TEST(IncidentTracker, RestoredIncidentKeepsTraceCausesUntilFreshEvidence) {
   EXPECT_EQ(r2.Get(id)->causes[0].service, "cart");
 }
 
+// An open incident as read back from storage: member `service` at start_s, ranked by the
+// stored trace causes `traced` (service, explanation), best first.
+Incident StoredOpen(uint64_t id, const std::string& service, int64_t start_s,
+                    const std::vector<std::pair<std::string, std::string>>& traced) {
+  Incident inc;
+  inc.id = id;
+  inc.members.push_back(M(service + "_latency", service, start_s));
+  inc.start_ns = inc.last_activity_ns = inc.members[0].start_ns;
+  for (const auto& [svc, text] : traced) {
+    LiveCause c;
+    c.service = svc;
+    c.indicator = "trace latency";
+    c.explanation = text;
+    c.evidence = kCauseByTraceLatency;
+    inc.causes.push_back(c);
+  }
+  return inc;
+}
+
+// Two restored open incidents merge (a member relates to both): the survivor ranks the stored
+// trace causes of both, its own first, one per service; unless it has fresh evidence from enough
+// traces, which the merged one's stored causes must not override.
+TEST(IncidentTracker, MergedRestoredIncidentsKeepTheTraceCausesOfBoth) {
+  const Incident a = StoredOpen(1, "cart", 0, {{"cart", "cart: A's cart"}, {"frontend", "A's fe"}});
+  const Incident b =
+      StoredOpen(2, "payment", 5, {{"payment", "B's payment"}, {"cart", "cart: B's cart"}});
+  Member edge = M("edge_latency", "cart", 10);  // an edge series: relates to both ends
+  edge.labels = {{"client", "cart"}, {"server", "payment"}};
+
+  IncidentTracker r(Opts());
+  r.Restore(StoredAndRead(a));
+  r.Restore(StoredAndRead(b));
+  ASSERT_EQ(r.Open(edge), 1u);  // the older one survives
+  EXPECT_EQ(r.Get(2)->merged_into, 1u);
+  EXPECT_TRUE(r.Get(2)->kept_trace_causes.empty());
+  const Incident* inc = r.Get(1);
+  ASSERT_EQ(inc->kept_trace_causes.size(), 3u);
+  ASSERT_GE(inc->causes.size(), 3u);
+  const char* want[][2] = {
+      {"cart", "cart: A's cart"}, {"frontend", "A's fe"}, {"payment", "B's payment"}};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(inc->causes[i].service, want[i][0]) << i;
+    EXPECT_EQ(inc->causes[i].explanation, want[i][1]) << i;
+    EXPECT_EQ(inc->causes[i].evidence, kCauseByTraceLatency) << i;
+  }
+  // Fresh evidence from enough traces (not significant) replaces them all.
+  r.SetTraceEvidence(1, WithTraces(Evidence(0.5, "cart", "payment"), 40));
+  EXPECT_TRUE(r.Get(1)->kept_trace_causes.empty());
+  EXPECT_EQ(r.Get(1)->causes[0].evidence, kCauseByMembers);
+
+  // The survivor already had fresh evidence from enough traces: the merged one's stored causes
+  // do not come back over it.
+  IncidentTracker f(Opts());
+  f.Restore(StoredAndRead(a));
+  f.Restore(StoredAndRead(b));
+  f.SetTraceEvidence(1, WithTraces(Evidence(0.5, "cart", "payment"), 40));
+  ASSERT_EQ(f.Open(edge), 1u);
+  EXPECT_TRUE(f.Get(1)->kept_trace_causes.empty());
+  ASSERT_FALSE(f.Get(1)->causes.empty());
+  EXPECT_EQ(f.Get(1)->causes[0].evidence, kCauseByMembers);
+}
+
 // A resolved incident restored from storage never changes its causes.
 TEST(IncidentTracker, RestoredResolvedIncidentKeepsItsCauses) {
   IncidentTracker t(Opts());

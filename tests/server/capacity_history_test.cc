@@ -120,6 +120,51 @@ TEST(CapacityHistoryCodec, DamagedRowsAreCorruptionNotACrash) {
   EXPECT_EQ(DecodeCapacityHistory(buf, &back).code(), Status::Code::kCorruption);
 }
 
+// Found by fuzz/capacity_history_fuzz.cc: a damaged row whose numbers overflow the service's ns
+// arithmetic (CloseBucket's (bucket + 1) * step, the v1 row's newest sample time) or that would
+// put a wrong count or a NaN into a bucket mean is Corruption naming the field.
+TEST(CapacityHistoryCodec, RowsOverflowingNsArithmeticAreCorruption) {
+  const auto expect_refused = [](const CapacityHistory& h, uint32_t version, const char* field) {
+    std::string buf;
+    EncodeCapacityHistory(h, &buf);
+    if (version == 1) {  // v1: the same fields without last_sample_ts
+      buf[4] = 1;
+      buf.resize(buf.size() - 8);
+    }
+    CapacityHistory back;
+    const Status st = DecodeCapacityHistory(buf, &back);
+    EXPECT_EQ(st.code(), Status::Code::kCorruption) << field << " v" << version;
+    EXPECT_NE(st.message().find(field), std::string::npos) << st.ToString();
+  };
+  for (uint32_t version : {1u, 2u}) {
+    CapacityHistory far = MakeHistory();
+    far.open_bucket = INT64_MAX / (far.step_ms * 1'000'000);  // its end is past int64 ns
+    expect_refused(far, version, "open_bucket");
+    far.open_bucket = INT64_MAX;
+    expect_refused(far, version, "open_bucket");
+    CapacityHistory wide = MakeHistory();
+    wide.step_ms = INT64_MAX / 1'000'000 + 1;  // the step in ns is past int64
+    expect_refused(wide, version, "step_ms");
+    CapacityHistory nan = MakeHistory();
+    nan.open_sum = std::numeric_limits<double>::infinity();
+    expect_refused(nan, version, "open_sum");
+    CapacityHistory many = MakeHistory();
+    many.open_count = uint64_t{1} << 32;  // would count as 0 samples in the service's int
+    expect_refused(many, version, "open_count");
+  }
+  // The last bucket that fits is read, v1 included (its newest sample: the bucket's last ns).
+  CapacityHistory edge = MakeHistory();
+  const int64_t step_ns = edge.step_ms * 1'000'000;
+  edge.open_bucket = INT64_MAX / step_ns - 1;
+  std::string buf;
+  EncodeCapacityHistory(edge, &buf);
+  buf[4] = 1;
+  buf.resize(buf.size() - 8);
+  CapacityHistory back;
+  ASSERT_TRUE(DecodeCapacityHistory(buf, &back).ok());
+  EXPECT_EQ(back.last_sample_ts, (edge.open_bucket + 1) * step_ns - 1);
+}
+
 class CapacityRestoreTest : public ::testing::Test {
  protected:
   void SetUp() override {

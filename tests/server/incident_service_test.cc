@@ -6,9 +6,12 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 #include "backsight/server/trace_endpoints.h"
@@ -382,6 +385,72 @@ TEST(IncidentService, SlowCalleeRankedFirstByTraceEvidence) {
   EXPECT_EQ(causes[0]["service"], "cart") << inc.dump(1);
   const std::string text = causes[0]["explanation"].get<std::string>();
   EXPECT_EQ(text.rfind("cart: cart GET /cart self time ", 0), 0u) << text;
+}
+
+// A restored open incident keeping a stored trace cause, with no recent span started before it
+// (the ring after a restart): its trace evidence is skipped, never computed from a copy of the
+// spans; once a span older than its start is kept, it is computed again.
+TEST(IncidentService, RestoredIncidentSkipsTraceEvidenceUntilSpansPredateIt) {
+  const std::string db =
+      ::testing::TempDir() + "incident_skip_" + std::to_string(::getpid()) + ".db";
+  std::remove(db.c_str());
+  const int64_t now = stream::WallNowNs();
+  incidents::Incident stored;
+  stored.id = 1;
+  stored.start_ns = stored.last_activity_ns = now - 10'000'000'000;  // young: due every second
+  incidents::Member m = MemberFromSeries({{"__name__", "latency"}, {"service", "cart"}}, 7);
+  m.start_ns = stored.start_ns;
+  m.peak_score = 4;
+  stored.members.push_back(m);
+  incidents::LiveCause c;
+  c.service = "frontend";
+  c.explanation = "frontend: waits longer on cart (trace latency attribution)";
+  c.evidence = incidents::kCauseByTraceLatency;
+  stored.causes.push_back(c);
+  store::StateStore st;
+  ASSERT_TRUE(st.Open(db).ok());
+  ASSERT_TRUE(st.WriteIncidents({{1, stored.start_ns, 0, store::kIncidentSchema,
+                                  incidents::IncidentToJson(stored).dump()}})
+                  .ok());
+  ServeConfig cfg;
+  cfg.incidents_enabled = true;
+  IncidentService svc(cfg, &st);
+  ASSERT_TRUE(svc.Restore().ok());
+  std::atomic<int> copies{0};
+  std::atomic<int64_t> floor{INT64_MAX};  // an empty ring
+  svc.Start(
+      nullptr,
+      [&copies](traces::SpanRingCopy* out) {
+        ++copies;
+        out->spans.clear();
+        out->names.clear();
+      },
+      [&floor] { return floor.load(); });
+  const auto metric = [&svc](const char* name) {
+    SelfMetrics metrics;
+    svc.MirrorMetrics(&metrics);
+    return MetricValue(metrics.Serialize(), name);
+  };
+  const auto wait_for = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 200 && !done(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return done();
+  };
+  ASSERT_TRUE(
+      wait_for([&] { return metric("backsight_incident_trace_evidence_skipped_total") >= 2; }));
+  EXPECT_EQ(copies.load(), 0);
+  EXPECT_EQ(metric("backsight_incident_trace_evidence_runs_total"), 0);
+  floor = stored.start_ns + 1;  // spans from its start on: still no baseline
+  const double skipped = metric("backsight_incident_trace_evidence_skipped_total");
+  ASSERT_TRUE(wait_for(
+      [&] { return metric("backsight_incident_trace_evidence_skipped_total") >= skipped + 1; }));
+  EXPECT_EQ(copies.load(), 0);
+  floor = stored.start_ns - 1;  // a span of its baseline period: computed again
+  EXPECT_TRUE(wait_for([&] { return copies.load() >= 1; }));
+  EXPECT_GE(metric("backsight_incident_trace_evidence_runs_total"), 1);
+  svc.Stop();
+  std::remove(db.c_str());
 }
 
 }  // namespace

@@ -349,11 +349,16 @@ TEST(IncidentsIntegration, RestoredIncidentKeepsItsTraceCause) {
   std::printf("top cause before the restarts: %s\n", top["explanation"].get<std::string>().c_str());
   ASSERT_EQ(b->PostRaw("/api/v1/checkpoint", "", "text/plain"), 200);
 
-  // After a restart the evidence has run on the (empty) ring at least once: the cause stays.
+  // After a restart the evidence is due at least once; with nothing in the (empty) ring started
+  // before the incident it is skipped (it could not replace the kept cause): the cause stays.
   const auto expect_kept = [&](const char* how) {
     ASSERT_TRUE(b->ok()) << how << "\n" << b->proc().log();
     ASSERT_TRUE(WaitFor(
-        [&] { return b->Metric("backsight_incident_trace_evidence_runs_total") >= 1; }, 10'000))
+        [&] {
+          return b->Metric("backsight_incident_trace_evidence_skipped_total") >= 1 &&
+                 b->Metric("backsight_incident_trace_evidence_runs_total") == 0;
+        },
+        10'000))
         << how;
     const nlohmann::json back =
         nlohmann::json::parse(b->Get("/api/v1/incidents/1"), nullptr, false);

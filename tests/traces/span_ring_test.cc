@@ -67,6 +67,22 @@ TEST(SpanRing, FullNameTableEmptiesTheRing) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].service, "svc");  // interned again after the reset
   EXPECT_EQ(out[0].name, "one more");
+  EXPECT_EQ(ring.min_start_ns(), 5'000'000);  // the spans before the reset are gone
+}
+
+TEST(SpanRing, MinStartIsALowerBoundOfTheSpansHeld) {
+  SpanRing ring(3);
+  EXPECT_EQ(ring.min_start_ns(), INT64_MAX);  // empty
+  ring.Add({MakeSpan("t1", "a", "", "frontend", "GET /", 20, 30)});
+  EXPECT_EQ(ring.min_start_ns(), 20'000'000);
+  // Arrival order is not start order: a late span that started earlier lowers it.
+  ring.Add({MakeSpan("t0", "b", "", "frontend", "GET /", 7, 9),
+            MakeSpan("t2", "c", "", "frontend", "GET /", 40, 50)});
+  EXPECT_EQ(ring.min_start_ns(), 7'000'000);
+  ring.Add({MakeSpan("t3", "d", "", "frontend", "GET /", 60, 70)});
+  SpanRingCopy copy;
+  ring.CopyTo(&copy);
+  for (const RingSpan& r : copy.spans) EXPECT_GE(r.start_ns, ring.min_start_ns());
 }
 
 }  // namespace

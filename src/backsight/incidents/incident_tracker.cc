@@ -243,6 +243,17 @@ void IncidentTracker::Merge(uint64_t from_id, Incident* into, TimestampNs ts) {
     into->members.push_back(std::move(m));
   }
   into->members_dropped += from.members_dropped;
+  // Causes kept from storage (two restored incidents merging): the merged one's join the
+  // surviving one's, after them, one per service; unless the survivor has fresh evidence from
+  // enough traces, which ranks its (now larger) window itself (Incident::kept_trace_causes).
+  if (!into->trace.enough_traces()) {
+    for (LiveCause& c : from.kept_trace_causes) {
+      const bool known = std::any_of(into->kept_trace_causes.begin(), into->kept_trace_causes.end(),
+                                     [&](const LiveCause& k) { return k.service == c.service; });
+      if (!known) into->kept_trace_causes.push_back(std::move(c));
+    }
+  }
+  from.kept_trace_causes.clear();
   for (TimelineEntry& t : from.timeline) AddTimeline(into, t.ts, std::move(t.text));
   AddTimeline(into, ts, what);
   std::stable_sort(into->timeline.begin(), into->timeline.end(),

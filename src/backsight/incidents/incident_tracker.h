@@ -135,7 +135,8 @@ struct Incident {
   /// order, until SetTraceEvidence gives evidence computed from enough traces
   /// (TraceLatencyEvidence::enough_traces), which replaces them. Not stored itself: the stored
   /// causes carry them. (The span ring starts empty at a restart: without them the ranking would
-  /// fall back to the members' order and the top cause change for no reason.)
+  /// fall back to the members' order and the top cause change for no reason.) A merged incident's
+  /// kept causes join the survivor's (Open).
   std::vector<LiveCause> kept_trace_causes;
   bool open() const { return end_ns == 0; }
   /// The best cause's service, else the first member's service ("" when unknown).
@@ -190,7 +191,9 @@ class IncidentTracker {
   /// A member with the key of an open member of an open incident updates it instead. It joins
   /// the oldest open incident it is related to within gap_ns; when it relates to several (e.g.
   /// checkout joining frontend's and payment's, opened apart), the others are merged into that
-  /// one: their members and timeline move there, and they close with merged_into set. Returns
+  /// one: their members and timeline move there (and their kept_trace_causes, after its own, one
+  /// per service, unless it has evidence from enough traces), and they close with merged_into
+  /// set. Returns
   /// the incident's id, 0 when dropped (past max_open).
   uint64_t Open(const Member& member);
   /// A higher score for the open member `key` (ignored when unknown).

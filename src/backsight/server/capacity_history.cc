@@ -1,6 +1,7 @@
 #include "backsight/server/capacity_history.h"
 
 #include <cmath>
+#include <limits>
 
 #include "backsight/core/byte_io.h"
 #include "backsight/store/state_store.h"
@@ -13,6 +14,8 @@ constexpr uint32_t kMagic = 0x48435342;  // bytes "BSCH"
 // Version 2 added last_sample_ts at the end; version 1 is still read (formats.md §5g).
 constexpr uint32_t kVersion = 2;
 constexpr uint32_t kVersionWithoutLastSample = 1;
+// CapacityService counts an open bucket's samples in an int.
+constexpr uint64_t kMaxOpenCount = std::numeric_limits<int>::max();
 
 }  // namespace
 
@@ -51,13 +54,29 @@ Status DecodeCapacityHistory(std::string_view in, CapacityHistory* h) {
   BACKSIGHT_RETURN_IF_ERROR(r.GetString(&labels, "labels"));
   BACKSIGHT_RETURN_IF_ERROR(store::DecodeLabels(labels, &h->labels));
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&h->step_ms, "step_ms"));
-  if (h->step_ms <= 0) {
+  // The service computes in ns: the step and the open bucket's end must fit an int64.
+  int64_t step_ns = 0;
+  if (h->step_ms <= 0 || __builtin_mul_overflow(h->step_ms, kNsPerMs, &step_ns)) {
     return Status::Corruption("capacity history: step_ms " + std::to_string(h->step_ms) +
-                              " not positive");
+                              " not positive or past int64 ns");
   }
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&h->open_bucket, "open_bucket"));
+  int64_t open_end_ns = 0;
+  if (h->open_bucket != INT64_MIN && (__builtin_add_overflow(h->open_bucket, 1, &open_end_ns) ||
+                                      __builtin_mul_overflow(open_end_ns, step_ns, &open_end_ns))) {
+    return Status::Corruption("capacity history: open_bucket " + std::to_string(h->open_bucket) +
+                              " ends past int64 ns at step " + std::to_string(h->step_ms) + " ms");
+  }
   BACKSIGHT_RETURN_IF_ERROR(r.GetDouble(&h->open_sum, "open_sum"));
+  if (!std::isfinite(h->open_sum)) {
+    return Status::Corruption("capacity history: non-finite open_sum before offset " +
+                              std::to_string(r.position()));
+  }
   BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&h->open_count, "open_count"));
+  if (h->open_count > kMaxOpenCount) {
+    return Status::Corruption("capacity history: open_count " + std::to_string(h->open_count) +
+                              " past " + std::to_string(kMaxOpenCount));
+  }
   BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&h->last_bucket_end, "last_bucket_end"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&h->fitted_at, "fitted_at"));
   BACKSIGHT_RETURN_IF_ERROR(r.GetVarint(&h->since_fit, "since_fit"));
@@ -77,8 +96,8 @@ Status DecodeCapacityHistory(std::string_view in, CapacityHistory* h) {
   }
   if (version == kVersion) {
     BACKSIGHT_RETURN_IF_ERROR(r.GetI64(&h->last_sample_ts, "last_sample_ts"));
-  } else if (h->open_bucket != INT64_MIN) {  // v1: the open bucket's last ns
-    h->last_sample_ts = (h->open_bucket + 1) * h->step_ms * kNsPerMs - 1;
+  } else if (h->open_bucket != INT64_MIN) {  // v1: the open bucket's last ns (checked above)
+    h->last_sample_ts = open_end_ns - 1;
   } else {  // v1 without an open bucket: the last closed one's last ns
     h->last_sample_ts = h->last_bucket_end > 0 ? h->last_bucket_end - 1 : INT64_MIN;
   }

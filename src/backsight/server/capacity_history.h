@@ -44,9 +44,11 @@ struct CapacityHistory {
 /// Appends the `BSCH` v2 encoding of `h` to `out` (docs/formats.md §5g).
 void EncodeCapacityHistory(const CapacityHistory& h, std::string* out);
 /// Decodes bytes written by EncodeCapacityHistory (v2, or v1 of the previous release) into `*h`.
-/// Returns Corruption naming the field
-/// or byte offset when the bytes are short, have another magic or version, a step ≤ 0, more than
-/// kMaxCapacityHistory buckets, a non-finite bucket, or trailing bytes.
+/// Returns Corruption naming the field or byte offset when the bytes are short, have another magic
+/// or version, a step ≤ 0 or past int64 ns, an open bucket whose end is past int64 ns, a
+/// non-finite open_sum, an open_count past INT_MAX, more than kMaxCapacityHistory buckets, a
+/// non-finite bucket, or trailing bytes. A row accepted is one CapacityService computes on without
+/// overflow.
 Status DecodeCapacityHistory(std::string_view in, CapacityHistory* h);
 
 }  // namespace backsight::server

@@ -208,9 +208,15 @@ Status IncidentService::Restore() {
   return Status::OK();
 }
 
-void IncidentService::Start(GraphSource graph, SpanSource spans) {
+bool TraceEvidenceCannotReplaceKeptCauses(const incidents::Incident& inc,
+                                          TimestampNs spans_min_start_ns) {
+  return !inc.kept_trace_causes.empty() && spans_min_start_ns >= inc.start_ns;
+}
+
+void IncidentService::Start(GraphSource graph, SpanSource spans, SpanFloorSource spans_floor) {
   graph_ = std::move(graph);
   spans_ = std::move(spans);
+  spans_floor_ = std::move(spans_floor);
   stop_ = false;
   thread_ = std::thread([this] { Loop(); });
 }
@@ -311,6 +317,8 @@ void IncidentService::Tick(int64_t now) {
   }
   std::vector<std::pair<std::string, std::string>> edges;
   if (graph_) edges = graph_();
+  // Read before mu_ (the ring's lock is the trace endpoints'); INT64_MIN: never skip.
+  const TimestampNs spans_min_start = spans_floor_ ? spans_floor_() : INT64_MIN;
   std::vector<store::StoredIncident> rows;
   std::vector<std::pair<uint64_t, TimestampNs>> due;
   bool resolved = false;
@@ -339,7 +347,7 @@ void IncidentService::Tick(int64_t now) {
       const incidents::Incident* inc = tracker_.Get(it->first);
       it = inc == nullptr || !inc->open() ? first_seen_wall_.erase(it) : std::next(it);
     }
-    if (spans_) due = DueForTraceEvidence(now);
+    if (spans_) due = DueForTraceEvidence(now, spans_min_start);
   }
   // Trace evidence outside all locks, on a copy of the recent spans.
   std::vector<std::pair<uint64_t, incidents::TraceLatencyEvidence>> evidence;
@@ -390,7 +398,8 @@ void IncidentService::Tick(int64_t now) {
   if (!cfg_.alertmanager_url.empty()) Alerts(now);
 }
 
-std::vector<std::pair<uint64_t, TimestampNs>> IncidentService::DueForTraceEvidence(int64_t now) {
+std::vector<std::pair<uint64_t, TimestampNs>> IncidentService::DueForTraceEvidence(
+    int64_t now, TimestampNs spans_min_start_ns) {
   std::vector<std::tuple<int64_t, uint64_t, TimestampNs>> candidates;  // last, id, start
   std::map<uint64_t, int64_t> still_open;
   for (const incidents::Incident* inc : tracker_.List(SIZE_MAX)) {
@@ -400,9 +409,13 @@ std::vector<std::pair<uint64_t, TimestampNs>> IncidentService::DueForTraceEviden
     if (last != INT64_MIN) still_open.emplace(inc->id, last);
     const int64_t every = now - inc->start_ns < kTraceEvidenceYoungNs ? kTraceEvidenceEveryNs
                                                                       : kTraceEvidenceOldEveryNs;
-    if (last == INT64_MIN || now - last >= every) {
-      candidates.emplace_back(last, inc->id, inc->start_ns);
+    if (last != INT64_MIN && now - last < every) continue;
+    if (TraceEvidenceCannotReplaceKeptCauses(*inc, spans_min_start_ns)) {
+      still_open[inc->id] = now;  // as if computed: due again a period later
+      ++trace_evidence_skipped_;
+      continue;
     }
+    candidates.emplace_back(last, inc->id, inc->start_ns);
   }
   trace_evaluated_ = std::move(still_open);         // forget the closed ones
   std::sort(candidates.begin(), candidates.end());  // never computed first, then the oldest
@@ -589,6 +602,10 @@ void IncidentService::MirrorMetrics(SelfMetrics* m) {
   m->SetCounter("backsight_incident_trace_evidence_runs_total",
                 "Trace latency evidence computations of open incidents since start.",
                 static_cast<double>(trace_evidence_runs_.load()));
+  m->SetCounter("backsight_incident_trace_evidence_skipped_total",
+                "Trace latency evidence computations skipped: the incident keeps its stored trace "
+                "causes and no recent span started before it, so no baseline could replace them.",
+                static_cast<double>(trace_evidence_skipped_.load()));
   m->SetCounter("backsight_incident_trace_evidence_seconds",
                 "Time spent computing incidents' trace latency evidence (span ring copy, periods, "
                 "attribution) since start.",

@@ -65,6 +65,19 @@ namespace backsight::server {
 using GraphSource = std::function<std::vector<std::pair<std::string, std::string>>()>;
 /// Copies the recent spans (TraceEndpoints::CopyRecentSpans), on the incident thread.
 using SpanSource = std::function<void(traces::SpanRingCopy*)>;
+/// A lower bound of the recent spans' starts, ns since the epoch, INT64_MAX when there are none
+/// (TraceEndpoints::RecentSpansMinStart): read without a copy, on the incident thread.
+using SpanFloorSource = std::function<TimestampNs()>;
+
+/// True when computing `inc`'s trace latency evidence now cannot change its ranking: it keeps
+/// causes read back from storage (incidents::Incident::kept_trace_causes), which only evidence
+/// with enough baseline traces replaces, and no recent span started before the incident did
+/// (`spans_min_start_ns`, a lower bound of their starts), so every entry operation's baseline,
+/// which ends at the incident's start at the latest (incidents/trace_window.h), is empty. The
+/// usual state of a restored open incident after a restart: the span ring starts empty. Exposed
+/// for tests.
+bool TraceEvidenceCannotReplaceKeptCauses(const incidents::Incident& inc,
+                                          TimestampNs spans_min_start_ns);
 
 /// Turns an engine episode start into an incident member: signal and indicator from the metric
 /// name (backsight_trace_* and traces_service_graph_* -> trace, backsight_log_template_count ->
@@ -106,8 +119,10 @@ class IncidentService {
   Status Restore();
   /// Starts the incident thread; `graph` (may be null) is polled each tick; `spans` (may be
   /// null: no trace evidence) is copied when an incident's trace evidence is due (see the file
-  /// comment).
-  void Start(GraphSource graph, SpanSource spans = nullptr);
+  /// comment). `spans_floor` (may be null: never skips) lets it skip, without a copy, the
+  /// evidence of an incident for which TraceEvidenceCannotReplaceKeptCauses holds (counted in
+  /// backsight_incident_trace_evidence_skipped_total).
+  void Start(GraphSource graph, SpanSource spans = nullptr, SpanFloorSource spans_floor = nullptr);
   /// Applies what is queued, writes the changed incidents, stops the thread. Idempotent.
   void Stop();
 
@@ -157,8 +172,10 @@ class IncidentService {
   void Loop();
   void Tick(int64_t now);
   // Open incidents whose trace evidence is due (id, start), at most kTraceEvidencePerTick;
-  // under mu_.
-  std::vector<std::pair<uint64_t, TimestampNs>> DueForTraceEvidence(int64_t now);
+  // those due for which TraceEvidenceCannotReplaceKeptCauses(spans_min_start_ns) holds are
+  // skipped (counted, and due again a period later). Under mu_.
+  std::vector<std::pair<uint64_t, TimestampNs>> DueForTraceEvidence(int64_t now,
+                                                                    TimestampNs spans_min_start_ns);
   void Alerts(int64_t now);
   void HandleList(const HttpRequest& req, HttpResponse* res);
   void HandleOne(const HttpRequest& req, HttpResponse* res);
@@ -167,6 +184,7 @@ class IncidentService {
   store::StateStore* store_;
   GraphSource graph_;
   SpanSource spans_;
+  SpanFloorSource spans_floor_;
   // Incident thread only: when each open incident's trace evidence was last computed, and the
   // span copy (memory reused).
   std::map<uint64_t, int64_t> trace_evaluated_;
@@ -188,6 +206,8 @@ class IncidentService {
       restore_skipped_{0}, first_rank_ms_{0}, ranked_{0};
   // Trace evidence computations and the steady-clock ns spent in them (copy included).
   std::atomic<uint64_t> trace_evidence_runs_{0}, trace_evidence_ns_{0};
+  // Trace evidence computations skipped (TraceEvidenceCannotReplaceKeptCauses).
+  std::atomic<uint64_t> trace_evidence_skipped_{0};
 };
 
 }  // namespace backsight::server

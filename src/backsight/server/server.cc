@@ -104,8 +104,10 @@ Status Server::Start() {
   if (incidents_) {
     tracker_->SetForward([this](const EpisodeChange& c) { incidents_->OnEpisodeChange(c); });
     SpanSource spans;
+    SpanFloorSource spans_floor;
     if (cfg_.incidents_trace_window_spans > 0) {
       spans = [this](traces::SpanRingCopy* out) { traces_->CopyRecentSpans(out); };
+      spans_floor = [this] { return traces_->RecentSpansMinStart(); };
     }
     // The graph learned from traces, plus the edges the config gives (incidents.service_graph).
     incidents_->Start(
@@ -115,7 +117,7 @@ Status Server::Start() {
                        cfg_.incidents_service_graph.end());
           return edges;
         },
-        std::move(spans));
+        std::move(spans), std::move(spans_floor));
   }
   EngineOptions eo;
   eo.workers = cfg_.workers > 0

@@ -39,6 +39,11 @@ void TraceEndpoints::CopyRecentSpans(traces::SpanRingCopy* out) const {
   ring_.CopyTo(out);
 }
 
+TimestampNs TraceEndpoints::RecentSpansMinStart() const {
+  std::lock_guard<std::mutex> lock(ring_mu_);
+  return ring_.min_start_ns();
+}
+
 void TraceEndpoints::MirrorMetrics(SelfMetrics* m) const {
   if (ring_.capacity() == 0) return;  // fixed at construction: no lock needed
   size_t spans = 0;

@@ -54,6 +54,9 @@ class TraceEndpoints {
   /// incidents.trace_window_spans is 0 or incidents are off); taken under the ring's lock, which
   /// ingest holds once per request.
   void CopyRecentSpans(traces::SpanRingCopy* out) const;
+  /// A lower bound of the starts of the recent spans (traces::SpanRing::min_start_ns; INT64_MAX
+  /// when none are kept), without a copy; under the ring's lock.
+  TimestampNs RecentSpansMinStart() const;
   /// Sets backsight_span_ring_spans and backsight_span_ring_resets_total (only when the ring is
   /// kept: incidents.enabled and incidents.trace_window_spans > 0).
   void MirrorMetrics(SelfMetrics* metrics) const;

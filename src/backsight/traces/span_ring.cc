@@ -1,5 +1,6 @@
 #include "backsight/traces/span_ring.h"
 
+#include <algorithm>
 #include <functional>
 
 #include "backsight/core/labels.h"
@@ -11,6 +12,7 @@ SpanRing::SpanRing(size_t capacity) : capacity_(capacity) {}
 void SpanRing::Clear() {
   ring_.clear();
   next_ = count_ = 0;
+  min_start_ns_ = INT64_MAX;
   names_.clear();
   name_ids_.clear();
 }
@@ -43,6 +45,7 @@ void SpanRing::Add(const std::vector<ingest::Span>& spans) {
     const uint64_t resets_before = resets_;
     r.name = NameId(s.name);
     if (resets_ != resets_before) r.service = NameId(s.service);
+    min_start_ns_ = std::min(min_start_ns_, r.start_ns);
     if (ring_.size() < capacity_) {
       ring_.push_back(r);
     } else {

@@ -61,6 +61,11 @@ class SpanRing {
 
   size_t size() const { return count_; }
   size_t capacity() const { return capacity_; }
+  /// A lower bound of the start (ns since the epoch) of every span held: the earliest start
+  /// remembered since the ring was last empty (exact until spans are overwritten, then possibly
+  /// older than the oldest still held). INT64_MAX when the ring is empty. O(1); lets a reader
+  /// tell that no span started before a time without copying the ring.
+  TimestampNs min_start_ns() const { return min_start_ns_; }
   /// Times the name table filled up and the ring was emptied.
   uint64_t resets() const { return resets_; }
 
@@ -79,6 +84,7 @@ class SpanRing {
   std::vector<std::string> names_;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> name_ids_;
   uint64_t resets_ = 0;
+  TimestampNs min_start_ns_ = INT64_MAX;
 };
 
 }  // namespace backsight::traces
