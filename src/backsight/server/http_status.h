@@ -10,7 +10,7 @@
 namespace backsight::server {
 
 struct HttpResponse;
-class HttpRequest;
+struct HttpRequest;
 
 /// HTTP status code (RFC 9110 §15) for `st`. The typed reason decides first, then the code:
 ///   OK -> 200; Reason kTooLarge -> 413; kUnsupportedEncoding / kUnsupportedMediaType -> 415;
