@@ -65,7 +65,7 @@ fuzz: deps
 	  mkdir -p build-fuzz/corpus/$$n build-fuzz/artifacts/$$n build-fuzz/logs; \
 	  if [ -d fuzz/corpus/$$n ]; then cp -n fuzz/corpus/$$n/* build-fuzz/corpus/$$n/ 2>/dev/null || true; fi; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
-	  if $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build-fuzz/artifacts/$$n/ \
+	  if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build-fuzz/artifacts/$$n/ \
 	       build-fuzz/corpus/$$n >build-fuzz/logs/$$n.log 2>&1; then \
 	    tail -n 1 build-fuzz/logs/$$n.log; \
 	  else \
