@@ -174,6 +174,21 @@ TEST(ExhaustionServe, SamplesHeldForHistorySurviveCheckpointAndKill9) {
     s.proc().Signal(SIGKILL);
     ASSERT_EQ(s.proc().Wait(20'000), 128 + SIGKILL);
   }
+  {
+    // Restarted with the same slow source: the log replay hands the samples to the warm start,
+    // which holds them again (their record is in a segment older than the current one), and a
+    // checkpoint followed by kill -9 still loses nothing.
+    ServeProcess s(dir,
+                   state + "history:\n  url: http://127.0.0.1:" + std::to_string(history.port()) +
+                       "\n  timeout: 60s\n  step: 5m\n",
+                   "holding-replayed");
+    ASSERT_TRUE(s.ok()) << s.proc().log();
+    EXPECT_EQ(s.Metric("backsight_exhaustion_warm_pending_series"), 2) << s.Get("/metrics");
+    EXPECT_EQ(s.Metric("backsight_exhaustion_samples_total"), 0);
+    ASSERT_EQ(s.PostRaw("/api/v1/checkpoint", "", "text/plain"), 200);
+    s.proc().Signal(SIGKILL);
+    ASSERT_EQ(s.proc().Wait(20'000), 128 + SIGKILL);
+  }
   ServeProcess s(dir, state, "restarted");  // no history source: the replay feeds them at once
   ASSERT_TRUE(s.ok()) << s.proc().log();
   EXPECT_EQ(s.Metric("backsight_exhaustion_series"), 2) << s.Get("/api/v1/status");
