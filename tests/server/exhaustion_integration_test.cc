@@ -6,9 +6,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <csignal>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backsight/ingest/exposition.h"
@@ -92,6 +95,104 @@ TEST(ExhaustionServe, EstimatorsSurviveARestart) {
   EXPECT_EQ(tte.count("/saw"), 0u);
   ASSERT_EQ(tte.count("/fill"), 1u) << s.Get("/metrics");
   EXPECT_EQ(tte["/fill"], before);
+}
+
+// A Prometheus history API that answers the engine's warm start at once (no history: the
+// detector's held samples are released) and keeps the exhaustion warm start's fetches (at
+// history.step, 5 m) waiting until destroyed, so only the exhaustion warm start holds samples.
+class SlowHistory {
+ public:
+  SlowHistory() {
+    srv_.Post("/api/v1/query_range", [this](const httplib::Request& req, httplib::Response& res) {
+      if (req.get_param_value("step") != "60.000") {
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, std::chrono::seconds(60), [this] { return done_; });
+      }
+      res.set_content(R"({"status":"success","data":{"resultType":"matrix","result":[]}})",
+                      "application/json");
+    });
+    port_ = srv_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { srv_.listen_after_bind(); });
+  }
+  ~SlowHistory() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    srv_.stop();
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  httplib::Server srv_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+};
+
+// Live samples the exhaustion warm start holds while it waits for a series' history are kept in
+// the write-ahead log through a checkpoint (its segment is not deleted while they are held):
+// after a kill -9 the replay gives them to the estimator.
+TEST(ExhaustionServe, SamplesHeldForHistorySurviveCheckpointAndKill9) {
+  TempDir dir;
+  SlowHistory history;
+  ASSERT_GT(history.port(), 0);
+  const std::string state =
+      "listen: 127.0.0.1:0\nstate_dir: " + dir.file("state") + "\ncheckpoint_interval: 1h\n";
+  const int64_t now = NowStep();
+  constexpr int64_t kHeld = 100;
+  {
+    ServeProcess s(dir,
+                   state + "history:\n  url: http://127.0.0.1:" + std::to_string(history.port()) +
+                       "\n  timeout: 60s\n  step: 5m\n",
+                   "holding");
+    ASSERT_TRUE(s.ok()) << s.proc().log();
+    // 100 samples of each filesystem (fewer than history.max_held_per_series, 240).
+    std::vector<TimeSeries> batch = {
+        Fs("node_filesystem_size_bytes", "/fill"), Fs("node_filesystem_avail_bytes", "/fill"),
+        Fs("node_filesystem_size_bytes", "/saw"), Fs("node_filesystem_avail_bytes", "/saw")};
+    for (int64_t i = 0; i < kHeld; ++i) {
+      const TimestampNs ts = (now - (kHeld - i) * 60) * kNanosPerSecond;  // a minute apart
+      batch[0].samples.push_back({ts, kSize});
+      batch[1].samples.push_back({ts, kSize * (0.5 - 0.001 * static_cast<double>(i))});
+      batch[2].samples.push_back({ts, kSize});
+      batch[3].samples.push_back({ts, kSize * 0.5});
+    }
+    ASSERT_EQ(s.Write(batch), 204);
+    // Both usage series wait for their history: their samples are held, none fed yet; the
+    // engine's warm start has released its own.
+    ASSERT_TRUE(
+        WaitFor([&] { return s.Metric("backsight_history_fetches_succeeded_total") == 4; }, 20'000))
+        << s.Get("/metrics");
+    EXPECT_EQ(s.Metric("backsight_exhaustion_warm_pending_series"), 2) << s.Get("/metrics");
+    EXPECT_EQ(s.Metric("backsight_exhaustion_samples_total"), 0);
+    ASSERT_EQ(s.PostRaw("/api/v1/checkpoint", "", "text/plain"), 200);
+    s.proc().Signal(SIGKILL);
+    ASSERT_EQ(s.proc().Wait(20'000), 128 + SIGKILL);
+  }
+  {
+    // Restarted with the same slow source: the log replay hands the samples to the warm start,
+    // which holds them again (their record is in a segment older than the current one), and a
+    // checkpoint followed by kill -9 still loses nothing.
+    ServeProcess s(dir,
+                   state + "history:\n  url: http://127.0.0.1:" + std::to_string(history.port()) +
+                       "\n  timeout: 60s\n  step: 5m\n",
+                   "holding-replayed");
+    ASSERT_TRUE(s.ok()) << s.proc().log();
+    EXPECT_EQ(s.Metric("backsight_exhaustion_warm_pending_series"), 2) << s.Get("/metrics");
+    EXPECT_EQ(s.Metric("backsight_exhaustion_samples_total"), 0);
+    ASSERT_EQ(s.PostRaw("/api/v1/checkpoint", "", "text/plain"), 200);
+    s.proc().Signal(SIGKILL);
+    ASSERT_EQ(s.proc().Wait(20'000), 128 + SIGKILL);
+  }
+  ServeProcess s(dir, state, "restarted");  // no history source: the replay feeds them at once
+  ASSERT_TRUE(s.ok()) << s.proc().log();
+  EXPECT_EQ(s.Metric("backsight_exhaustion_series"), 2) << s.Get("/api/v1/status");
+  EXPECT_EQ(s.Metric("backsight_exhaustion_samples_total"), 2 * kHeld) << s.Get("/metrics");
 }
 
 TEST(ExhaustionServe, FillingDiskAlertsAndSawtoothDoesNot) {

@@ -266,6 +266,41 @@ TEST_F(EngineTest, CheckpointKeepsSegmentsWithHeldSamplesUntilTheyAreQueued) {
   e.Stop();
 }
 
+// A sample observer that holds samples back (serve's exhaustion warm start) keeps the segment
+// of the batch it observes through checkpoints until it releases it; a replayed batch keeps
+// every segment (its record is in an older one).
+TEST_F(EngineTest, ObserverKeepsTheSegmentOfSamplesItHolds) {
+  std::unique_ptr<store::Wal> wal;
+  ASSERT_TRUE(store::Wal::Open((dir_ / "wal").string(), {}, &wal).ok());
+  store::StateStore st;
+  ASSERT_TRUE(st.Open((dir_ / "s.db").string()).ok());
+  Engine e(Metric({.workers = 2}), nullptr);
+  e.SetWal(wal.get());
+  std::vector<uint64_t> kept;
+  e.SetSampleObserver([&](const std::vector<TimeSeries>&) {
+    uint64_t segment = 0;
+    if (kept.empty() && e.KeepObservedSegment(&segment)) kept.push_back(segment);
+  });
+  e.Start();
+  ASSERT_TRUE(e.Submit({Make(1, 0, 5)}).ok());
+  ASSERT_EQ(kept.size(), 1u);
+  const uint64_t segment = kept[0];
+  ASSERT_TRUE(e.Submit({Make(2, 0, 5)}).ok());
+  for (int i = 0; i < 2; ++i) {  // still held: kept by every checkpoint
+    ASSERT_TRUE(e.Checkpoint(&st).ok());
+    EXPECT_TRUE(std::filesystem::exists(wal->SegmentPath(segment))) << i;
+  }
+  e.ReleaseObservedSegment(segment);
+  ASSERT_TRUE(e.Checkpoint(&st).ok());
+  EXPECT_FALSE(std::filesystem::exists(wal->SegmentPath(segment)));
+  EXPECT_EQ(wal->segment_count(), 1u);
+  e.Stop();
+
+  Engine none(Metric({.workers = 1}), nullptr);  // without a log nothing is kept
+  uint64_t segment_none = 0;
+  EXPECT_FALSE(none.KeepObservedSegment(&segment_none));
+}
+
 // The sample observer (what serve's capacity and exhaustion hang on): every accepted batch once,
 // held samples when LogHeld logs them (not again at SubmitLogged), nothing refused for full
 // queues, history never; and the replay gives it the log's records with their series in the

@@ -73,6 +73,11 @@ void ExhaustionService::EnableWarmStart(const WarmStartOptions& options, History
   warm_ = std::make_unique<ExhaustionWarmStart>(options, max_series_, &tracker_, source);
 }
 
+void ExhaustionService::SetHeldLog(ExhaustionWarmStart::KeepFn keep,
+                                   ExhaustionWarmStart::ReleaseFn release) {
+  if (warm_) warm_->SetHeldLog(std::move(keep), std::move(release));
+}
+
 void ExhaustionService::Start(const std::string& generator_base) {
   generator_base_ = generator_base;
   if (warm_) warm_->Start();

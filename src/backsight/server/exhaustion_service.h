@@ -56,6 +56,9 @@ class ExhaustionService : public SampleSink {
   /// Warm-starts new usage series from `source` (must outlive this object); call before Start
   /// and before any Observe. Uses lookback, concurrency, step and retry fields of `options`.
   void EnableWarmStart(const WarmStartOptions& options, HistorySource* source);
+  /// With a write-ahead log: keeps the log segments of samples the warm start holds
+  /// (ExhaustionWarmStart::SetHeldLog). Call after EnableWarmStart, before Start; no-op without.
+  void SetHeldLog(ExhaustionWarmStart::KeepFn keep, ExhaustionWarmStart::ReleaseFn release);
 
   /// Starts the alert thread (when alerting.alertmanager_url is set). `generator_base` is the
   /// external URL for generatorURL.

@@ -12,6 +12,15 @@ ExhaustionWarmStart::ExhaustionWarmStart(const WarmStartOptions& options, uint64
 
 ExhaustionWarmStart::~ExhaustionWarmStart() { Stop(); }
 
+void ExhaustionWarmStart::SetHeldLog(KeepFn keep, ReleaseFn release) {
+  keep_log_ = std::move(keep);
+  release_log_ = std::move(release);
+}
+
+void ExhaustionWarmStart::ReleaseLog(const Pending& p) {
+  if (p.kept && release_log_) release_log_(p.log_segment);
+}
+
 void ExhaustionWarmStart::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (started_) return;
@@ -36,6 +45,7 @@ void ExhaustionWarmStart::Stop() {
   for (auto& [fp, p] : pending_) {
     cold_.fetch_add(1);
     tracker_->Observe(p.series);
+    ReleaseLog(p);
   }
   pending_.clear();
   fetch_queue_.clear();
@@ -61,6 +71,7 @@ void ExhaustionWarmStart::Observe(const std::vector<TimeSeries>& series) {
           cold_.fetch_add(1);
         } else {
           Pending& p = pending_[fp];
+          if (keep_log_) p.kept = keep_log_(&p.log_segment);
           p.series = s;
           p.first_ts = s.samples.front().ts;
           // history.step is a floor here: an estimator needs hours, not the scrape resolution.
@@ -81,6 +92,7 @@ void ExhaustionWarmStart::Observe(const std::vector<TimeSeries>& series) {
       // Too long without history: feed what is held, cold; a late fetch result is dropped.
       cold_.fetch_add(1);
       tracker_->Observe(p.series);
+      ReleaseLog(p);
       pending_.erase(it);
     }
   }
@@ -137,6 +149,7 @@ void ExhaustionWarmStart::Release(uint64_t fp, std::vector<Sample> history) {
       auto it = pending_.find(fp);
       if (it == pending_.end()) return;  // Stop fed them
       if (it->second.series.samples.empty()) {
+        ReleaseLog(it->second);  // every held sample is in the tracker now
         pending_.erase(it);
         return;
       }

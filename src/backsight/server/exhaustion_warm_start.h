@@ -15,7 +15,10 @@
 // live sample gives (a usage history replayed before any capacity arrived counts as
 // samples_no_capacity). Ingest never waits on a fetch: failed fetches, more than
 // max_held_per_series samples held for a series, or more than max_pending series waiting all
-// release the held samples cold. All counted (Stats).
+// release the held samples cold. All counted (Stats). With a write-ahead log (SetHeldLog), the
+// log segments of a series' held samples are kept at checkpoints until they are in the tracker
+// (whose state the checkpoint saves), as the engine keeps its own warm start's: a kill -9 during
+// a fetch loses none of them.
 #ifndef BACKSIGHT_SERVER_EXHAUSTION_WARM_START_H_
 #define BACKSIGHT_SERVER_EXHAUSTION_WARM_START_H_
 
@@ -23,6 +26,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -58,6 +62,13 @@ class ExhaustionWarmStart {
   ExhaustionWarmStart(const ExhaustionWarmStart&) = delete;
   ExhaustionWarmStart& operator=(const ExhaustionWarmStart&) = delete;
 
+  /// Keeps the write-ahead log segments of held samples (Engine::KeepObservedSegment and
+  /// ReleaseObservedSegment; `keep` is called from Observe, within the engine's sample
+  /// observer). Call before Start; without it nothing is kept (no log).
+  using KeepFn = std::function<bool(uint64_t* segment)>;
+  using ReleaseFn = std::function<void(uint64_t segment)>;
+  void SetHeldLog(KeepFn keep, ReleaseFn release);
+
   /// Starts the fetch threads.
   void Start();
   /// Stops fetching and feeds every held sample cold. Idempotent.
@@ -75,7 +86,11 @@ class ExhaustionWarmStart {
     TimestampNs first_ts = 0;
     int64_t step_ms = 0;
     bool replaying = false;  // a fetch thread owns it: only it releases the held samples
+    bool kept = false;       // log_segment is kept (SetHeldLog) until the samples are fed
+    uint64_t log_segment = 0;
   };
+  // Ends the keeping of `p`'s log segment, once its held samples are in the tracker.
+  void ReleaseLog(const Pending& p);
 
   void FetchLoop();
   // Feeds `history` then the held samples of `fp` to the tracker until none is left, then
@@ -87,6 +102,8 @@ class ExhaustionWarmStart {
   const uint64_t max_pending_;
   forecast::ExhaustionTracker* tracker_;
   HistorySource* source_;
+  KeepFn keep_log_;
+  ReleaseFn release_log_;
 
   mutable std::mutex mu_;  // everything below
   std::condition_variable fetch_cv_, stop_cv_;

@@ -10,7 +10,9 @@
 // holds is the engine's (stream/engine.h, ReplayWal): a series' sample is taken only when it is
 // newer than the newest sample already taken for that series, and that newest time is part of
 // the saved state. The log replays records from before the last checkpoint's rotation too; their
-// samples are not newer and are ignored.
+// samples are not newer and are ignored. A consumer that holds samples back before using them
+// (the exhaustion warm start while it fetches history) keeps their log segments through
+// checkpoints with Engine::KeepObservedSegment until they are in its state.
 #ifndef BACKSIGHT_SERVER_SAMPLE_SINK_H_
 #define BACKSIGHT_SERVER_SAMPLE_SINK_H_
 

@@ -149,6 +149,13 @@ Status Server::Start() {
     // ones of a run never killed. (The engine's replay does not go through warm_: such a series'
     // detector starts cold, see README.)
     exhaustion_->EnableWarmStart(wo, history_.get());
+    if (wal_) {
+      // Held samples' log segments stay until the tracker has them (kill -9 during a fetch).
+      Engine* engine = engine_.get();
+      exhaustion_->SetHeldLog(
+          [engine](uint64_t* segment) { return engine->KeepObservedSegment(segment); },
+          [engine](uint64_t segment) { engine->ReleaseObservedSegment(segment); });
+    }
     if (cfg_.history_capacity) capacity_->EnableWarmStart(history_.get(), cfg_.history_lookback_ms);
   }
   if (wal_) BACKSIGHT_RETURN_IF_ERROR(ReplayWal());

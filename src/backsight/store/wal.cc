@@ -281,6 +281,11 @@ size_t Wal::segment_count() const {
   return closed_.size() + 1;
 }
 
+uint64_t Wal::current_segment() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
 uint64_t Wal::size_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t total = current_bytes_;

@@ -124,6 +124,8 @@ class Wal {
   /// Starts a new segment; *segment (may be null) gets its number: every record appended before
   /// the call is in a lower-numbered segment.
   Status Rotate(uint64_t* segment);
+  /// Number of the segment the next record goes into (or a later one, after a rotation).
+  uint64_t current_segment() const;
   /// Deletes the segments numbered below `segment`.
   Status RemoveBefore(uint64_t segment);
 

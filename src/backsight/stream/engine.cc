@@ -95,6 +95,11 @@ bool Engine::HasSeries(uint64_t fp) {
   return sh.index.Find(fp) != FlatIndex::kNone;
 }
 
+namespace {
+// True while the thread is in the sample observer for a replayed record (KeepObservedSegment).
+thread_local bool t_observing_replay = false;
+}  // namespace
+
 Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin,
                               const std::vector<uint64_t>* fps, HeldSegments* held) {
   const bool replay = origin == Origin::kReplay;
@@ -176,7 +181,11 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin,
   // without a log when SubmitLogged queues them.
   const bool observe = origin == Origin::kLive || origin == Origin::kReplay ||
                        origin == Origin::kLogOnly || (origin == Origin::kLogged && wal_ == nullptr);
-  if (observe && observer_) observer_(series);
+  if (observe && observer_) {
+    t_observing_replay = replay;
+    observer_(series);
+    t_observing_replay = false;
+  }
   // With a log: the accepted batch, encoded above outside the lock, is appended and queued under
   // submit_mu_, so the log's order is the queues' order. Replayed batches are in the log already.
   std::unique_lock<std::mutex> order_lock;
@@ -229,6 +238,23 @@ Status Engine::SubmitInternal(std::vector<TimeSeries>& series, Origin origin,
   }
   if (origin != Origin::kHistory) ingested_ += total;
   return Status::OK();
+}
+
+bool Engine::KeepObservedSegment(uint64_t* segment) {
+  if (wal_ == nullptr) return false;
+  std::lock_guard<std::mutex> order(submit_mu_);
+  // The batch is appended after its observer returns, under submit_mu_, so into this segment or
+  // a later one; a replayed record lies in an older segment: segment 0 keeps them all.
+  *segment = t_observing_replay ? 0 : wal_->current_segment();
+  ++held_segments_[*segment];
+  return true;
+}
+
+void Engine::ReleaseObservedSegment(uint64_t segment) {
+  std::lock_guard<std::mutex> order(submit_mu_);
+  auto it = held_segments_.find(segment);
+  if (it == held_segments_.end()) return;
+  if (--it->second == 0) held_segments_.erase(it);
 }
 
 bool Engine::WaitBatches(const std::vector<uint64_t>& targets) {

@@ -216,6 +216,18 @@ class Engine {
     return SubmitInternal(series, Origin::kLogged, nullptr, held);
   }
 
+  /// For a sample observer that holds live samples back instead of using them at once (the
+  /// exhaustion warm start while it fetches history): called from the observer, keeps the log
+  /// segment the batch being observed goes into, and every later one, at checkpoints until
+  /// ReleaseObservedSegment(*segment) is called once the held samples are in the observer's
+  /// state. The same guarantee LogHeld gives, through the same held segments: a kill -9 during
+  /// the hold loses nothing. For a batch the log replay observes, every segment is kept (the
+  /// record's own segment is older than the current one). Returns false (nothing kept, nothing
+  /// to release) without a log.
+  bool KeepObservedSegment(uint64_t* segment);
+  /// Ends one KeepObservedSegment of `segment`.
+  void ReleaseObservedSegment(uint64_t segment);
+
   /// Logs every accepted batch to `wal` from now on (may be null: no log); Checkpoint truncates
   /// it. `wal` must outlive the engine. Call before Start.
   void SetWal(store::Wal* wal) { wal_ = wal; }
